@@ -1,0 +1,92 @@
+"""The catalog of event types the control plane emits, with what each one means and must carry.
+
+Type names are interfaces: pipelines, Service Bus subscription filters and dashboards match on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class EventType(StrEnum):
+    RUNTIME_DEPLOYMENT_REQUESTED = "RuntimeDeploymentRequested"
+    RUNTIME_DEPLOYMENT_STATE_CHANGED = "RuntimeDeploymentStateChanged"
+    RUNTIME_ENVIRONMENT_PROVISIONED = "RuntimeEnvironmentProvisioned"
+    RUNTIME_DEPLOYMENT_COMPLETED = "RuntimeDeploymentCompleted"
+    RUNTIME_DEPLOYMENT_ROLLED_BACK = "RuntimeDeploymentRolledBack"
+    RUNTIME_DEPLOYMENT_FAILED = "RuntimeDeploymentFailed"
+    HEALTH_CHECK_COMPLETED = "HealthCheckCompleted"
+    RUNTIME_DRIFT_DETECTED = "RuntimeDriftDetected"
+    RUNTIME_DRIFT_REMEDIATED = "RuntimeDriftRemediated"
+    SCALING_POLICY_APPLIED = "ScalingPolicyApplied"
+    SCALING_POLICY_VIOLATED = "ScalingPolicyViolated"
+    RUNTIME_INCIDENT_RAISED = "RuntimeIncidentRaised"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """What an event type means and the ``data`` keys every instance of it carries."""
+
+    meaning: str
+    required: tuple[str, ...]
+
+
+CATALOG: Mapping[EventType, EventSpec] = {
+    EventType.RUNTIME_DEPLOYMENT_REQUESTED: EventSpec(
+        "a pipeline asked for a release to be deployed",
+        ("deploymentId", "release", "environment", "services"),
+    ),
+    EventType.RUNTIME_DEPLOYMENT_STATE_CHANGED: EventSpec(
+        "a deployment moved along its state machine", ("deploymentId", "from", "to")
+    ),
+    EventType.RUNTIME_ENVIRONMENT_PROVISIONED: EventSpec(
+        "the environment exists as planned; carries the stack outputs",
+        ("deploymentId", "environment", "outputs"),
+    ),
+    EventType.RUNTIME_DEPLOYMENT_COMPLETED: EventSpec(
+        "every service is promoted and serving all traffic", ("deploymentId", "environment", "services")
+    ),
+    EventType.RUNTIME_DEPLOYMENT_ROLLED_BACK: EventSpec(
+        "the previous completed deployment was restored", ("deploymentId", "reason", "restoredDeploymentId")
+    ),
+    EventType.RUNTIME_DEPLOYMENT_FAILED: EventSpec(
+        "the deployment stopped without reaching its goal", ("deploymentId", "reason")
+    ),
+    EventType.HEALTH_CHECK_COMPLETED: EventSpec(
+        "a health probe of one revision finished", ("environment", "service", "revision", "report")
+    ),
+    EventType.RUNTIME_DRIFT_DETECTED: EventSpec(
+        "live state differs from desired state (audit)",
+        ("findingId", "environment", "service", "classification", "diff"),
+    ),
+    EventType.RUNTIME_DRIFT_REMEDIATED: EventSpec(
+        "a corrective deployment repaired a drift finding", ("findingId", "deploymentId")
+    ),
+    EventType.SCALING_POLICY_APPLIED: EventSpec(
+        "a scaling policy changed a service's replicas", ("environment", "service", "from", "to", "rule")
+    ),
+    EventType.SCALING_POLICY_VIOLATED: EventSpec(
+        "demand stayed beyond what the policy allows", ("environment", "service", "desired", "maxReplicas")
+    ),
+    EventType.RUNTIME_INCIDENT_RAISED: EventSpec(
+        "automation could not restore health; an operator is needed", ("incidentId", "reason", "chain")
+    ),
+}
+
+TERMINAL_DEPLOYMENT_EVENTS = frozenset(
+    {
+        EventType.RUNTIME_DEPLOYMENT_COMPLETED,
+        EventType.RUNTIME_DEPLOYMENT_ROLLED_BACK,
+        EventType.RUNTIME_DEPLOYMENT_FAILED,
+    }
+)
+
+
+def check_data(event_type: EventType, data: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the missing keys when ``data`` lacks what the catalog requires."""
+    missing = [key for key in CATALOG[event_type].required if key not in data]
+    if missing:
+        raise ValueError(f"{event_type.value} data is missing {', '.join(missing)}")
