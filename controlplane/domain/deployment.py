@@ -1,0 +1,201 @@
+"""The RuntimeDeployment record and its state machine.
+
+    Requested -> Provisioning -> Configuring -> RollingOut -> HealthGating -> Promoting -> Completed
+    Provisioning -> Failed          (provisioning error)
+    RollingOut   -> RollingBack     (rollout error)
+    HealthGating -> RollingBack     (gate failed)
+    RollingBack  -> RolledBack
+
+No other transition exists. Every transition is kept in the record's history with its time and reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from controlplane.domain.events import format_time, parse_time
+from controlplane.domain.manifest import Release, parse_release
+from controlplane.domain.state_machine import StateMachine
+
+
+class DeploymentState(StrEnum):
+    REQUESTED = "Requested"
+    PROVISIONING = "Provisioning"
+    CONFIGURING = "Configuring"
+    ROLLING_OUT = "RollingOut"
+    HEALTH_GATING = "HealthGating"
+    PROMOTING = "Promoting"
+    COMPLETED = "Completed"
+    ROLLING_BACK = "RollingBack"
+    ROLLED_BACK = "RolledBack"
+    FAILED = "Failed"
+
+
+_S = DeploymentState
+DEPLOYMENT_MACHINE: StateMachine[DeploymentState] = StateMachine(
+    "RuntimeDeployment",
+    _S.REQUESTED,
+    {
+        _S.REQUESTED: frozenset({_S.PROVISIONING}),
+        _S.PROVISIONING: frozenset({_S.CONFIGURING, _S.FAILED}),
+        _S.CONFIGURING: frozenset({_S.ROLLING_OUT}),
+        _S.ROLLING_OUT: frozenset({_S.HEALTH_GATING, _S.ROLLING_BACK}),
+        _S.HEALTH_GATING: frozenset({_S.PROMOTING, _S.ROLLING_BACK}),
+        _S.PROMOTING: frozenset({_S.COMPLETED}),
+        _S.ROLLING_BACK: frozenset({_S.ROLLED_BACK}),
+    },
+)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One step of the history; ``source`` is None for the initial ``Requested`` entry."""
+
+    source: DeploymentState | None
+    target: DeploymentState
+    at: datetime
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.source.value if self.source else None,
+            "to": self.target.value,
+            "at": format_time(self.at),
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Transition:
+        return cls(
+            source=DeploymentState(data["from"]) if data.get("from") else None,
+            target=DeploymentState(data["to"]),
+            at=parse_time(data["at"]),
+            reason=data.get("reason", ""),
+        )
+
+
+class ServicePhase(StrEnum):
+    PENDING = "Pending"
+    ROLLING_OUT = "RollingOut"
+    GATING = "Gating"
+    PROMOTED = "Promoted"
+    ROLLED_BACK = "RolledBack"
+    FAILED = "Failed"
+
+
+@dataclass(frozen=True)
+class ServiceProgress:
+    """Where one service of a deployment stands: its new revision, the traffic it takes, the last word."""
+
+    phase: ServicePhase = ServicePhase.PENDING
+    revision: str | None = None
+    traffic_percent: int = 0
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "phase": self.phase.value,
+            "revision": self.revision,
+            "trafficPercent": self.traffic_percent,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ServiceProgress:
+        return cls(
+            phase=ServicePhase(data["phase"]),
+            revision=data.get("revision"),
+            traffic_percent=int(data.get("trafficPercent", 0)),
+            message=data.get("message", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One RuntimeDeployment: a release on its way through the state machine.
+
+    ``etag`` is the storage concurrency token of the version this object was read as; it is not part
+    of the deployment's identity or equality.
+    """
+
+    id: str
+    release: Release
+    traceid: str
+    transitions: tuple[Transition, ...]
+    services: Mapping[str, ServiceProgress]
+    etag: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "services", MappingProxyType(dict(self.services)))
+
+    @classmethod
+    def request(cls, deployment_id: str, release: Release, traceid: str, now: datetime) -> Deployment:
+        """A new deployment in ``Requested`` with one pending entry per service of the release."""
+        return cls(
+            id=deployment_id,
+            release=release,
+            traceid=traceid,
+            transitions=(Transition(None, DEPLOYMENT_MACHINE.initial, now, "requested"),),
+            services={service.name: ServiceProgress() for service in release.spec.services},
+        )
+
+    @property
+    def state(self) -> DeploymentState:
+        return self.transitions[-1].target
+
+    @property
+    def environment(self) -> str:
+        return self.release.spec.environment.name
+
+    @property
+    def service_names(self) -> tuple[str, ...]:
+        return tuple(self.services)
+
+    @property
+    def created_at(self) -> datetime:
+        return self.transitions[0].at
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.transitions[-1].at
+
+    @property
+    def is_terminal(self) -> bool:
+        return DEPLOYMENT_MACHINE.is_terminal(self.state)
+
+    def advance(self, target: DeploymentState, now: datetime, reason: str = "") -> Deployment:
+        """The deployment moved to ``target``; IllegalTransition if the diagram has no such step."""
+        DEPLOYMENT_MACHINE.check(self.state, target)
+        return replace(self, transitions=(*self.transitions, Transition(self.state, target, now, reason)))
+
+    def with_service(self, name: str, progress: ServiceProgress) -> Deployment:
+        if name not in self.services:
+            raise KeyError(f"deployment {self.id} has no service {name!r}")
+        return replace(self, services={**self.services, name: progress})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "state": self.state.value,
+            "environment": self.environment,
+            "traceId": self.traceid,
+            "release": self.release.to_dict(),
+            "transitions": [transition.to_dict() for transition in self.transitions],
+            "services": {name: progress.to_dict() for name, progress in self.services.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], etag: str | None = None) -> Deployment:
+        return cls(
+            id=data["id"],
+            release=parse_release(data["release"]),
+            traceid=data["traceId"],
+            transitions=tuple(Transition.from_dict(item) for item in data["transitions"]),
+            services={name: ServiceProgress.from_dict(item) for name, item in data["services"].items()},
+            etag=etag,
+        )

@@ -1,0 +1,109 @@
+"""The RuntimeDeployment and Failure & Rollback machines: every legal transition, and nothing else."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import product
+
+import pytest
+
+from controlplane.domain.deployment import DEPLOYMENT_MACHINE, DeploymentState
+from controlplane.domain.failure import FAILURE_MACHINE, ServiceCondition
+from controlplane.errors import IllegalTransition
+from tests.builders import T0, deployment
+
+S = DeploymentState
+DEPLOYMENT_DIAGRAM = {
+    (S.REQUESTED, S.PROVISIONING),
+    (S.PROVISIONING, S.CONFIGURING),
+    (S.CONFIGURING, S.ROLLING_OUT),
+    (S.ROLLING_OUT, S.HEALTH_GATING),
+    (S.HEALTH_GATING, S.PROMOTING),
+    (S.PROMOTING, S.COMPLETED),
+    (S.HEALTH_GATING, S.ROLLING_BACK),
+    (S.ROLLING_OUT, S.ROLLING_BACK),
+    (S.ROLLING_BACK, S.ROLLED_BACK),
+    (S.PROVISIONING, S.FAILED),
+}
+C = ServiceCondition
+FAILURE_DIAGRAM = {
+    (C.HEALTHY, C.DEGRADED),
+    (C.DEGRADED, C.HEALTHY),
+    (C.DEGRADED, C.ROLLBACK),
+    (C.ROLLBACK, C.RESTORING),
+    (C.RESTORING, C.HEALTHY),
+    (C.RESTORING, C.INCIDENT),
+}
+
+
+def test_the_deployment_machine_is_exactly_the_diagram() -> None:
+    assert set(DEPLOYMENT_MACHINE.edges()) == DEPLOYMENT_DIAGRAM
+
+
+def test_the_failure_machine_is_exactly_the_diagram() -> None:
+    assert set(FAILURE_MACHINE.edges()) == FAILURE_DIAGRAM
+
+
+@pytest.mark.parametrize(("source", "target"), sorted(DEPLOYMENT_DIAGRAM))
+def test_every_legal_deployment_transition_is_accepted(source: S, target: S) -> None:
+    assert DEPLOYMENT_MACHINE.check(source, target) is target
+
+
+@pytest.mark.parametrize(("source", "target"), [pair for pair in product(S, S) if pair not in DEPLOYMENT_DIAGRAM])
+def test_every_other_deployment_transition_is_illegal(source: S, target: S) -> None:
+    with pytest.raises(IllegalTransition) as raised:
+        DEPLOYMENT_MACHINE.check(source, target)
+    assert f"{source.value} -> {target.value}" in str(raised.value)
+
+
+@pytest.mark.parametrize(("source", "target"), sorted(FAILURE_DIAGRAM))
+def test_every_legal_failure_transition_is_accepted(source: C, target: C) -> None:
+    assert FAILURE_MACHINE.check(source, target) is target
+
+
+@pytest.mark.parametrize(("source", "target"), [pair for pair in product(C, C) if pair not in FAILURE_DIAGRAM])
+def test_every_other_failure_transition_is_illegal(source: C, target: C) -> None:
+    with pytest.raises(IllegalTransition):
+        FAILURE_MACHINE.check(source, target)
+
+
+def test_terminal_states_have_no_way_out() -> None:
+    assert {state for state in S if DEPLOYMENT_MACHINE.is_terminal(state)} == {
+        S.COMPLETED,
+        S.ROLLED_BACK,
+        S.FAILED,
+    }
+    assert {state for state in C if FAILURE_MACHINE.is_terminal(state)} == {C.INCIDENT}
+
+
+def test_a_deployment_records_each_step_with_time_and_reason() -> None:
+    walked = deployment()
+    for minute, state in enumerate([S.PROVISIONING, S.CONFIGURING, S.ROLLING_OUT, S.HEALTH_GATING], start=1):
+        walked = walked.advance(state, T0 + timedelta(minutes=minute), f"step {minute}")
+    walked = walked.advance(S.ROLLING_BACK, T0 + timedelta(minutes=5), "gate failed: /health Unhealthy")
+    walked = walked.advance(S.ROLLED_BACK, T0 + timedelta(minutes=6))
+    assert walked.state is S.ROLLED_BACK
+    assert walked.is_terminal
+    assert [t.target for t in walked.transitions] == [
+        S.REQUESTED,
+        S.PROVISIONING,
+        S.CONFIGURING,
+        S.ROLLING_OUT,
+        S.HEALTH_GATING,
+        S.ROLLING_BACK,
+        S.ROLLED_BACK,
+    ]
+    assert walked.transitions[5].reason == "gate failed: /health Unhealthy"
+    assert walked.updated_at == T0 + timedelta(minutes=6)
+
+
+def test_an_illegal_step_leaves_the_deployment_unchanged() -> None:
+    requested = deployment()
+    with pytest.raises(IllegalTransition):
+        requested.advance(S.COMPLETED, T0)
+    assert requested.state is S.REQUESTED
+
+
+def test_a_deployment_round_trips_through_its_dict_form() -> None:
+    walked = deployment(services=("orders", "payments")).advance(S.PROVISIONING, T0, "go")
+    assert type(walked).from_dict(walked.to_dict()) == walked
