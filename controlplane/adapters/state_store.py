@@ -1,0 +1,181 @@
+"""The StateStore port, written once over document tables (Azure Tables in production, memory in tests).
+
+Tables and keys:
+
+    Deployments      PartitionKey=deployment id   RowKey="deployment"   index: environment, state, createdAt
+    Catalog          PartitionKey=environment     RowKey=service
+    Findings         PartitionKey=finding id      RowKey="finding"      index: status
+    Cooldowns        PartitionKey=cooldown key    RowKey="cooldown"
+    ProcessedEvents  PartitionKey=consumer        RowKey=event id       index: expiresAt
+
+Records travel with the etag they were read at; every conditional write names it, so a writer that
+lost a race gets ConcurrencyConflict instead of silently overwriting the winner.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from controlplane.adapters.documents import Document, DocumentTables
+from controlplane.domain.catalog import CatalogEntry
+from controlplane.domain.deployment import Deployment
+from controlplane.domain.events import format_time, parse_time
+from controlplane.domain.findings import DriftFinding, FindingStatus
+from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
+
+DEPLOYMENTS = "Deployments"
+CATALOG = "Catalog"
+FINDINGS = "Findings"
+COOLDOWNS = "Cooldowns"
+PROCESSED = "ProcessedEvents"
+TABLES = [DEPLOYMENTS, CATALOG, FINDINGS, COOLDOWNS, PROCESSED]
+
+MAX_UPDATE_ATTEMPTS = 50
+
+
+class DocumentStateStore:
+    """StateStore over any DocumentTables; call :meth:`create_tables` once before use."""
+
+    def __init__(self, tables: DocumentTables) -> None:
+        self._tables = tables
+
+    def create_tables(self) -> None:
+        self._tables.create_tables(TABLES)
+
+    # Deployments
+
+    def create_deployment(self, deployment: Deployment) -> Deployment:
+        etag = self._tables.insert(DEPLOYMENTS, _deployment_document(deployment))
+        return replace(deployment, etag=etag)
+
+    def get_deployment(self, deployment_id: str) -> Deployment:
+        document = self._tables.get(DEPLOYMENTS, deployment_id, "deployment")
+        return Deployment.from_dict(document.body, etag=document.etag)
+
+    def save_deployment(self, deployment: Deployment) -> Deployment:
+        etag = self._tables.replace(DEPLOYMENTS, _deployment_document(deployment))
+        return replace(deployment, etag=etag)
+
+    def update_deployment(self, deployment_id: str, change: Callable[[Deployment], Deployment]) -> Deployment:
+        for attempt in range(MAX_UPDATE_ATTEMPTS):
+            current = self.get_deployment(deployment_id)
+            try:
+                return self.save_deployment(change(current))
+            except ConcurrencyConflict:
+                # Jittered backoff keeps racing writers from colliding in lockstep.
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise ConcurrencyConflict(f"deployment {deployment_id}: gave up after {MAX_UPDATE_ATTEMPTS} lost races")
+
+    def list_deployments(self, environment: str | None = None, service: str | None = None) -> list[Deployment]:
+        where = {"environment": environment} if environment else None
+        deployments = [
+            Deployment.from_dict(document.body, etag=document.etag)
+            for document in self._tables.query(DEPLOYMENTS, where=where)
+        ]
+        if service:
+            deployments = [deployment for deployment in deployments if service in deployment.services]
+        return sorted(deployments, key=lambda deployment: (deployment.created_at, deployment.id), reverse=True)
+
+    # Service catalog inventory
+
+    def put_catalog_entry(self, entry: CatalogEntry) -> CatalogEntry:
+        document = Document(entry.environment, entry.service, entry.to_dict())
+        return replace(entry, etag=self._tables.upsert(CATALOG, document))
+
+    def get_catalog_entry(self, environment: str, service: str) -> CatalogEntry:
+        document = self._tables.get(CATALOG, environment, service)
+        return CatalogEntry.from_dict(document.body, etag=document.etag)
+
+    def list_catalog(self, environment: str | None = None) -> list[CatalogEntry]:
+        entries = [
+            CatalogEntry.from_dict(document.body, etag=document.etag)
+            for document in self._tables.query(CATALOG, partition=environment)
+        ]
+        return sorted(entries, key=lambda entry: (entry.environment, entry.service))
+
+    # Drift findings
+
+    def create_finding(self, finding: DriftFinding) -> DriftFinding:
+        return replace(finding, etag=self._tables.insert(FINDINGS, _finding_document(finding)))
+
+    def save_finding(self, finding: DriftFinding) -> DriftFinding:
+        return replace(finding, etag=self._tables.replace(FINDINGS, _finding_document(finding)))
+
+    def get_finding(self, finding_id: str) -> DriftFinding:
+        document = self._tables.get(FINDINGS, finding_id, "finding")
+        return DriftFinding.from_dict(document.body, etag=document.etag)
+
+    def list_findings(self, status: FindingStatus | None = None) -> list[DriftFinding]:
+        where = {"status": status.value} if status else None
+        findings = [
+            DriftFinding.from_dict(document.body, etag=document.etag)
+            for document in self._tables.query(FINDINGS, where=where)
+        ]
+        return sorted(findings, key=lambda finding: (finding.first_seen, finding.id))
+
+    # Cooldowns
+
+    def get_cooldown(self, key: str) -> datetime | None:
+        try:
+            document = self._tables.get(COOLDOWNS, key, "cooldown")
+        except NotFound:
+            return None
+        return parse_time(document.body["until"])
+
+    def set_cooldown(self, key: str, until: datetime) -> None:
+        self._tables.upsert(COOLDOWNS, Document(key, "cooldown", {"until": format_time(until)}))
+
+    # Processed event ids (idempotent consumers)
+
+    def mark_processed(self, consumer: str, event_id: str, now: datetime, ttl: timedelta) -> bool:
+        expires = format_time(now + ttl)
+        fresh = Document(consumer, event_id, {"expiresAt": expires}, index={"expiresAt": expires})
+        try:
+            self._tables.insert(PROCESSED, fresh)
+            return True
+        except AlreadyExists:
+            pass
+        try:
+            stored = self._tables.get(PROCESSED, consumer, event_id)
+        except NotFound:
+            return self.mark_processed(consumer, event_id, now, ttl)  # purged between our two calls
+        if parse_time(stored.body["expiresAt"]) > now:
+            return False
+        try:
+            self._tables.replace(PROCESSED, replace(fresh, etag=stored.etag))
+        except (ConcurrencyConflict, NotFound):
+            return False  # a concurrent caller renewed it first
+        return True
+
+    def purge_processed(self, now: datetime) -> int:
+        removed = 0
+        for document in self._tables.query(PROCESSED):
+            if parse_time(document.body["expiresAt"]) <= now:
+                try:
+                    self._tables.delete(PROCESSED, document.partition, document.row, etag=document.etag)
+                except ConcurrencyConflict:
+                    continue  # renewed meanwhile: keep it
+                removed += 1
+        return removed
+
+
+def _deployment_document(deployment: Deployment) -> Document:
+    return Document(
+        deployment.id,
+        "deployment",
+        deployment.to_dict(),
+        index={
+            "environment": deployment.environment,
+            "state": deployment.state.value,
+            "createdAt": format_time(deployment.created_at),
+        },
+        etag=deployment.etag,
+    )
+
+
+def _finding_document(finding: DriftFinding) -> Document:
+    return Document(finding.id, "finding", finding.to_dict(), index={"status": finding.status.value}, etag=finding.etag)

@@ -1,0 +1,76 @@
+"""Value types the runtime ports exchange: revisions to run, what is live, metrics, stack outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+
+def _frozen(mapping: Mapping) -> Mapping:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class RevisionSpec:
+    """One immutable revision of a service as Compute should run it.
+
+    Secrets are Key Vault references by environment-variable name; values are resolved by the runtime
+    (Container Apps Key Vault references, the AKS CSI driver, the local host) and never pass through here.
+    """
+
+    environment: str
+    service: str
+    revision: str
+    image: str
+    replicas: int
+    port: int
+    health_path: str
+    configuration: Mapping[str, str] = field(default_factory=dict)
+    secret_refs: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "configuration", _frozen(self.configuration))
+        object.__setattr__(self, "secret_refs", _frozen(self.secret_refs))
+
+
+@dataclass(frozen=True)
+class LiveWorkload:
+    """One revision as Compute observes it; ``managed`` is False for workloads we did not create."""
+
+    environment: str
+    service: str
+    revision: str
+    image: str
+    replicas: int
+    config_hash: str
+    traffic_percent: int
+    managed: bool = True
+
+
+@dataclass(frozen=True)
+class EnvironmentOutputs:
+    """What provisioning an environment produced: the stack outputs and whether anything changed."""
+
+    environment: str
+    outputs: Mapping[str, str]
+    changed: bool
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outputs", _frozen(self.outputs))
+
+
+class MetricKind(StrEnum):
+    CPU = "cpu"
+    QUEUE = "queue"
+    RPS = "rps"
+
+
+@dataclass(frozen=True)
+class MetricReading:
+    """One metric of one service; ``value`` is None when there is no data (no data is not zero)."""
+
+    metric: MetricKind
+    value: float | None
+    error: str | None = None

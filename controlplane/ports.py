@@ -1,0 +1,139 @@
+"""The ports: what the core needs from the outside world, one Protocol each.
+
+Each method's docstring is its contract. Adapters (``controlplane/adapters``) implement these against
+Azure, the embedded local host, or in memory for tests; every implementation of a port passes the same
+contract tests. Adapters raise only ``controlplane.errors`` types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from controlplane.domain.catalog import CatalogEntry
+from controlplane.domain.deployment import Deployment
+from controlplane.domain.events import Envelope
+from controlplane.domain.findings import DriftFinding, FindingStatus
+from controlplane.domain.health import HealthReport
+from controlplane.domain.manifest import Release
+from controlplane.domain.runtime import (
+    EnvironmentOutputs,
+    LiveWorkload,
+    MetricKind,
+    MetricReading,
+    RevisionSpec,
+)
+
+
+class StateStore(Protocol):
+    """Durable state of the control plane. Writes use optimistic concurrency; no update is ever lost."""
+
+    def create_deployment(self, deployment: Deployment) -> Deployment:
+        """Insert a new deployment and return it with its etag; AlreadyExists if the id is taken."""
+
+    def get_deployment(self, deployment_id: str) -> Deployment:
+        """The stored deployment with its etag; NotFound if there is none."""
+
+    def save_deployment(self, deployment: Deployment) -> Deployment:
+        """Replace the stored version the object was read as; ConcurrencyConflict if it changed since."""
+
+    def update_deployment(self, deployment_id: str, change: Callable[[Deployment], Deployment]) -> Deployment:
+        """Read, apply ``change``, write; on a lost race re-read and re-apply. ``change`` must be pure."""
+
+    def list_deployments(self, environment: str | None = None, service: str | None = None) -> list[Deployment]:
+        """Deployments matching the filters, newest first."""
+
+    def put_catalog_entry(self, entry: CatalogEntry) -> CatalogEntry:
+        """Insert or replace the inventory entry of (environment, service); last writer wins."""
+
+    def get_catalog_entry(self, environment: str, service: str) -> CatalogEntry:
+        """The inventory entry of one service; NotFound if the service was never deployed there."""
+
+    def list_catalog(self, environment: str | None = None) -> list[CatalogEntry]:
+        """Inventory entries, ordered by environment then service."""
+
+    def create_finding(self, finding: DriftFinding) -> DriftFinding:
+        """Insert a new drift finding; AlreadyExists if its id is taken."""
+
+    def save_finding(self, finding: DriftFinding) -> DriftFinding:
+        """Replace the version the finding was read as; ConcurrencyConflict if it changed since."""
+
+    def get_finding(self, finding_id: str) -> DriftFinding:
+        """One finding with its etag; NotFound if there is none."""
+
+    def list_findings(self, status: FindingStatus | None = None) -> list[DriftFinding]:
+        """Findings with the given status (all when None), oldest first."""
+
+    def get_cooldown(self, key: str) -> datetime | None:
+        """When the cooldown named ``key`` ends, or None if it was never set."""
+
+    def set_cooldown(self, key: str, until: datetime) -> None:
+        """Set the end of the cooldown named ``key``; last writer wins."""
+
+    def mark_processed(self, consumer: str, event_id: str, now: datetime, ttl: timedelta) -> bool:
+        """Record that ``consumer`` handled ``event_id``: True the first time, False for a duplicate
+        still within its ``ttl``. Exactly one of several concurrent callers gets True."""
+
+    def purge_processed(self, now: datetime) -> int:
+        """Forget processed-event records whose ttl has passed; return how many were removed."""
+
+
+class EventBus(Protocol):
+    """Publishes event envelopes to every interested consumer."""
+
+    def publish(self, events: Sequence[Envelope]) -> None:
+        """Publish in order, at least once; a re-published id is dropped as a duplicate downstream."""
+
+
+class Compute(Protocol):
+    """Runs service revisions and routes traffic between them (Container Apps, AKS, local processes)."""
+
+    def deploy_revision(self, spec: RevisionSpec) -> None:
+        """Start the revision with its replicas and no traffic; idempotent for the same spec."""
+
+    def set_traffic(self, environment: str, service: str, weights: dict[str, int]) -> None:
+        """Route traffic by revision weights summing to 100; revisions not named get none."""
+
+    def scale(self, environment: str, service: str, revision: str, replicas: int) -> None:
+        """Set the replica count of a revision (0 stops it but keeps it restorable)."""
+
+    def remove_revision(self, environment: str, service: str, revision: str) -> None:
+        """Stop and delete a revision; does nothing if it is already gone."""
+
+    def inventory(self, environment: str) -> list[LiveWorkload]:
+        """Every live workload of the environment, ours (managed) and not."""
+
+
+class Provisioner(Protocol):
+    """Creates or updates an environment's infrastructure from its declared shape."""
+
+    def ensure_environment(self, release: Release) -> EnvironmentOutputs:
+        """Plan and apply so the environment matches; idempotent; returns the stack outputs."""
+
+    def outputs(self, environment: str) -> EnvironmentOutputs:
+        """The current stack outputs without changing anything; NotFound if never provisioned."""
+
+
+class Metrics(Protocol):
+    """Reads live metrics of a service."""
+
+    def read(self, environment: str, service: str, metrics: Iterable[MetricKind]) -> list[MetricReading]:
+        """One reading per metric asked for; failures become readings with ``value=None`` and an error."""
+
+
+class HealthProbe(Protocol):
+    """Probes a revision's ASP.NET Core HealthChecks endpoint."""
+
+    def probe(self, environment: str, service: str, revision: str, path: str) -> HealthReport:
+        """One probe; timeouts, refused connections and bad bodies are Unhealthy reports, never raised."""
+
+
+class DesiredState(Protocol):
+    """Where desired state lives: release manifests in Git plus the stack outputs."""
+
+    def releases(self, environment: str) -> list[Release]:
+        """The desired releases of an environment at the configured ref, in apply order."""
+
+    def revision(self) -> str:
+        """The commit (or content hash) the desired state was read at."""

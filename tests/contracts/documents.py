@@ -1,0 +1,88 @@
+"""The DocumentTables contract: every implementation (Azure Tables on Azurite, memory) passes it."""
+
+from __future__ import annotations
+
+import pytest
+
+from controlplane.adapters.documents import Document, DocumentTables
+from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
+
+
+class DocumentTablesContract:
+    """Subclasses provide a ``tables`` fixture whose table ``Things`` exists and is empty."""
+
+    def test_insert_then_get_returns_body_index_and_etag(self, tables: DocumentTables) -> None:
+        etag = tables.insert("Things", Document("p", "r", {"a": [1, {"b": None}], "ü": "ß"}, {"kind": "x", "n": 3}))
+        stored = tables.get("Things", "p", "r")
+        assert stored.body == {"a": [1, {"b": None}], "ü": "ß"}
+        assert stored.index == {"kind": "x", "n": 3}
+        assert stored.etag == etag
+
+    def test_insert_refuses_an_existing_key(self, tables: DocumentTables) -> None:
+        tables.insert("Things", Document("p", "r", {}))
+        with pytest.raises(AlreadyExists):
+            tables.insert("Things", Document("p", "r", {"other": True}))
+
+    def test_get_of_a_missing_document_raises_not_found(self, tables: DocumentTables) -> None:
+        with pytest.raises(NotFound):
+            tables.get("Things", "nobody", "here")
+
+    def test_replace_with_the_read_etag_succeeds_and_changes_the_etag(self, tables: DocumentTables) -> None:
+        tables.insert("Things", Document("p", "r", {"v": 1}))
+        read = tables.get("Things", "p", "r")
+        new_etag = tables.replace("Things", Document("p", "r", {"v": 2}, etag=read.etag))
+        assert new_etag != read.etag
+        assert tables.get("Things", "p", "r").body == {"v": 2}
+
+    def test_replace_with_a_stale_etag_raises_concurrency_conflict(self, tables: DocumentTables) -> None:
+        tables.insert("Things", Document("p", "r", {"v": 1}))
+        stale = tables.get("Things", "p", "r")
+        tables.replace("Things", Document("p", "r", {"v": 2}, etag=stale.etag))
+        with pytest.raises(ConcurrencyConflict):
+            tables.replace("Things", Document("p", "r", {"v": 3}, etag=stale.etag))
+        assert tables.get("Things", "p", "r").body == {"v": 2}
+
+    def test_replace_of_a_missing_document_raises_not_found(self, tables: DocumentTables) -> None:
+        with pytest.raises(NotFound):
+            tables.replace("Things", Document("p", "gone", {}, etag='W/"1"'))
+
+    def test_upsert_creates_then_overwrites(self, tables: DocumentTables) -> None:
+        tables.upsert("Things", Document("p", "r", {"v": 1}))
+        tables.upsert("Things", Document("p", "r", {"v": 2}))
+        assert tables.get("Things", "p", "r").body == {"v": 2}
+
+    def test_delete_removes_and_tolerates_absence(self, tables: DocumentTables) -> None:
+        tables.insert("Things", Document("p", "r", {}))
+        tables.delete("Things", "p", "r")
+        tables.delete("Things", "p", "r")
+        with pytest.raises(NotFound):
+            tables.get("Things", "p", "r")
+
+    def test_delete_with_a_stale_etag_keeps_the_document(self, tables: DocumentTables) -> None:
+        tables.insert("Things", Document("p", "r", {"v": 1}))
+        stale = tables.get("Things", "p", "r")
+        tables.replace("Things", Document("p", "r", {"v": 2}, etag=stale.etag))
+        with pytest.raises(ConcurrencyConflict):
+            tables.delete("Things", "p", "r", etag=stale.etag)
+        assert tables.get("Things", "p", "r").body == {"v": 2}
+
+    def test_query_filters_by_partition_and_index_equality(self, tables: DocumentTables) -> None:
+        tables.insert("Things", Document("a", "1", {"n": 1}, {"colour": "red"}))
+        tables.insert("Things", Document("a", "2", {"n": 2}, {"colour": "blue"}))
+        tables.insert("Things", Document("b", "1", {"n": 3}, {"colour": "red"}))
+        assert sorted(d.body["n"] for d in tables.query("Things")) == [1, 2, 3]
+        assert sorted(d.body["n"] for d in tables.query("Things", partition="a")) == [1, 2]
+        assert sorted(d.body["n"] for d in tables.query("Things", where={"colour": "red"})) == [1, 3]
+        assert [d.body["n"] for d in tables.query("Things", partition="a", where={"colour": "red"})] == [1]
+        assert list(tables.query("Things", where={"colour": "green"})) == []
+
+    def test_keys_with_characters_tables_forbid_round_trip(self, tables: DocumentTables) -> None:
+        key = "dev/orders#cpu?50%\\x"
+        tables.insert("Things", Document(key, key, {"k": key}))
+        assert tables.get("Things", key, key).partition == key
+        assert [d.row for d in tables.query("Things", partition=key)] == [key]
+
+    def test_large_bodies_round_trip(self, tables: DocumentTables) -> None:
+        body = {"blob": "x" * 200_000, "items": list(range(5_000))}
+        tables.insert("Things", Document("p", "big", body))
+        assert tables.get("Things", "p", "big").body == body

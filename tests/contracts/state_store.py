@@ -1,0 +1,145 @@
+"""The StateStore contract: the Table-storage store on Azurite and the in-memory fake both pass it."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from controlplane.domain.deployment import DeploymentState, ServicePhase, ServiceProgress
+from controlplane.domain.findings import FindingStatus
+from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
+from controlplane.ports import StateStore
+from tests.builders import T0, catalog_entry, deployment, finding
+
+
+class StateStoreContract:
+    """Subclasses provide a ``store`` fixture: an empty StateStore with its tables created."""
+
+    def test_a_created_deployment_reads_back_with_its_history(self, store: StateStore) -> None:
+        created = store.create_deployment(deployment().advance(DeploymentState.PROVISIONING, T0, "started"))
+        read = store.get_deployment("dep-1")
+        assert read == created
+        assert read.etag == created.etag
+        assert [(t.source, t.target) for t in read.transitions] == [
+            (None, DeploymentState.REQUESTED),
+            (DeploymentState.REQUESTED, DeploymentState.PROVISIONING),
+        ]
+        assert read.transitions[1].at == T0
+        assert read.release == deployment().release
+
+    def test_creating_a_deployment_twice_is_refused(self, store: StateStore) -> None:
+        store.create_deployment(deployment())
+        with pytest.raises(AlreadyExists):
+            store.create_deployment(deployment())
+
+    def test_an_unknown_deployment_is_not_found(self, store: StateStore) -> None:
+        with pytest.raises(NotFound):
+            store.get_deployment("nope")
+
+    def test_saving_a_stale_deployment_raises_conflict_and_keeps_the_winner(self, store: StateStore) -> None:
+        store.create_deployment(deployment())
+        first, second = store.get_deployment("dep-1"), store.get_deployment("dep-1")
+        store.save_deployment(first.advance(DeploymentState.PROVISIONING, T0))
+        with pytest.raises(ConcurrencyConflict):
+            store.save_deployment(second.advance(DeploymentState.PROVISIONING, T0 + timedelta(seconds=1)))
+        assert store.get_deployment("dep-1").transitions[-1].at == T0
+
+    def test_two_concurrent_writers_never_lose_an_update(self, store: StateStore) -> None:
+        store.create_deployment(deployment(services=("orders", "payments")))
+        rounds = 15
+
+        def write(service: str) -> None:
+            for number in range(1, rounds + 1):
+                store.update_deployment(
+                    "dep-1",
+                    lambda current, n=number: current.with_service(
+                        service,
+                        ServiceProgress(
+                            ServicePhase.ROLLING_OUT,
+                            f"{service}-r1",
+                            n,
+                            current.services[service].message + f"{n},",
+                        ),
+                    ),
+                )
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(write, ["orders", "payments"]))
+        final = store.get_deployment("dep-1")
+        expected_log = "".join(f"{n}," for n in range(1, rounds + 1))
+        for service in ("orders", "payments"):
+            assert final.services[service].traffic_percent == rounds
+            assert final.services[service].message == expected_log
+
+    def test_deployments_list_newest_first_and_filter_by_environment_and_service(self, store: StateStore) -> None:
+        store.create_deployment(deployment("d1", "dev", ("orders",), T0))
+        store.create_deployment(deployment("d2", "dev", ("payments",), T0 + timedelta(minutes=1)))
+        store.create_deployment(deployment("d3", "prod", ("orders",), T0 + timedelta(minutes=2)))
+        assert [d.id for d in store.list_deployments()] == ["d3", "d2", "d1"]
+        assert [d.id for d in store.list_deployments(environment="dev")] == ["d2", "d1"]
+        assert [d.id for d in store.list_deployments(service="orders")] == ["d3", "d1"]
+        assert [d.id for d in store.list_deployments(environment="dev", service="orders")] == ["d1"]
+
+    def test_catalog_entries_are_replaced_per_environment_and_service(self, store: StateStore) -> None:
+        store.put_catalog_entry(catalog_entry("dev", "orders", "orders-r1"))
+        store.put_catalog_entry(catalog_entry("dev", "orders", "orders-r2"))
+        store.put_catalog_entry(catalog_entry("dev", "payments"))
+        store.put_catalog_entry(catalog_entry("prod", "orders"))
+        assert store.get_catalog_entry("dev", "orders").revision == "orders-r2"
+        assert [(e.environment, e.service) for e in store.list_catalog()] == [
+            ("dev", "orders"),
+            ("dev", "payments"),
+            ("prod", "orders"),
+        ]
+        assert [e.service for e in store.list_catalog("dev")] == ["orders", "payments"]
+        with pytest.raises(NotFound):
+            store.get_catalog_entry("dev", "billing")
+
+    def test_findings_are_listed_by_status_oldest_first(self, store: StateStore) -> None:
+        store.create_finding(finding("f-2", age=5))
+        store.create_finding(finding("f-1", age=0))
+        store.create_finding(finding("f-3", FindingStatus.DISMISSED, age=1))
+        assert [f.id for f in store.list_findings()] == ["f-1", "f-3", "f-2"]
+        assert [f.id for f in store.list_findings(FindingStatus.OPEN)] == ["f-1", "f-2"]
+        assert store.get_finding("f-2").diff == finding("f-2").diff
+
+    def test_a_stale_finding_update_is_refused(self, store: StateStore) -> None:
+        created = store.create_finding(finding())
+        store.save_finding(created.with_status(FindingStatus.APPROVED, T0))
+        with pytest.raises(ConcurrencyConflict):
+            store.save_finding(created.with_status(FindingStatus.DISMISSED, T0))
+        assert store.get_finding("f-1").status == FindingStatus.APPROVED
+        with pytest.raises(AlreadyExists):
+            store.create_finding(finding())
+
+    def test_cooldowns_are_absent_until_set_and_then_overwritten(self, store: StateStore) -> None:
+        assert store.get_cooldown("dev/orders/scale") is None
+        store.set_cooldown("dev/orders/scale", T0)
+        store.set_cooldown("dev/orders/scale", T0 + timedelta(seconds=60))
+        assert store.get_cooldown("dev/orders/scale") == T0 + timedelta(seconds=60)
+
+    def test_an_event_is_processed_once_until_its_ttl_passes(self, store: StateStore) -> None:
+        ttl = timedelta(hours=1)
+        assert store.mark_processed("scaling", "evt-1", T0, ttl) is True
+        assert store.mark_processed("scaling", "evt-1", T0 + timedelta(minutes=5), ttl) is False
+        assert store.mark_processed("drift", "evt-1", T0, ttl) is True
+        assert store.mark_processed("scaling", "evt-1", T0 + timedelta(hours=2), ttl) is True
+
+    def test_exactly_one_concurrent_consumer_wins_an_event(self, store: StateStore) -> None:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(lambda _: store.mark_processed("c", "evt", T0, timedelta(hours=1)), range(8)))
+        assert results.count(True) == 1
+
+    def test_purge_forgets_only_expired_processed_events(self, store: StateStore) -> None:
+        store.mark_processed("c", "old", T0, timedelta(minutes=1))
+        store.mark_processed("c", "new", T0, timedelta(hours=1))
+        assert store.purge_processed(T0 + timedelta(minutes=10)) == 1
+        assert store.mark_processed("c", "new", T0 + timedelta(minutes=10), timedelta(hours=1)) is False
+        assert store.mark_processed("c", "old", T0 + timedelta(minutes=10), timedelta(hours=1)) is True
+
+    def test_a_deployment_keeps_its_etag_out_of_equality(self, store: StateStore) -> None:
+        created = store.create_deployment(deployment())
+        assert replace(created, etag=None) == created
