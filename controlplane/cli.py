@@ -1,0 +1,59 @@
+"""The operator command line: ``python -m controlplane <command>``.
+
+Exit codes: 0 success, 1 the input was invalid or the scenario did not end as expected, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from controlplane.errors import InvalidManifest
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m controlplane", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    validate = commands.add_parser("validate", help="validate release manifests (JSON or YAML)")
+    validate.add_argument("files", nargs="+", type=Path)
+    commands.add_parser("schema", help="print the release manifest JSON Schema")
+    commands.add_parser("demo", help="run the demo scenario on Azurite")
+    arguments = parser.parse_args(argv)
+    if arguments.command == "validate":
+        return validate_files(arguments.files)
+    if arguments.command == "schema":
+        from controlplane.domain.manifest import release_json_schema
+
+        print(json.dumps(release_json_schema(), indent=2, sort_keys=True))
+        return 0
+    from controlplane.local.demo import run_demo
+
+    return run_demo()
+
+
+def validate_files(files: Sequence[Path]) -> int:
+    """Print one verdict per file; every error names its field path. Exit 1 if any file is invalid."""
+    from controlplane.domain.manifest import load_release
+
+    failed = 0
+    for path in files:
+        try:
+            release = load_release(path.read_bytes(), source=str(path))
+        except OSError as error:
+            print(f"{path}: cannot read: {error.strerror}", file=sys.stderr)
+            failed += 1
+        except InvalidManifest as error:
+            print(f"{path}: invalid ({len(error.errors)} error(s))", file=sys.stderr)
+            for field_error in error.errors:
+                print(f"  {field_error}", file=sys.stderr)
+            failed += 1
+        else:
+            spec = release.spec
+            print(
+                f"{path}: ok: release {release.metadata.name} -> {spec.environment.name} "
+                f"({spec.strategy.type}, services: {', '.join(s.name for s in spec.services)})"
+            )
+    return 1 if failed else 0

@@ -1,0 +1,70 @@
+"""function_app.py loads as the Functions host loads it, and its HTTP triggers answer from the store."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+
+import azure.functions as func
+import pytest
+
+from controlplane.adapters.memory_documents import MemoryDocumentTables
+from controlplane.adapters.state_store import DocumentStateStore
+from controlplane.bootstrap import Services, use_services
+from controlplane.config import Settings
+from tests.builders import deployment
+
+
+@pytest.fixture
+def store() -> Iterator[DocumentStateStore]:
+    store = DocumentStateStore(MemoryDocumentTables())
+    store.create_tables()
+    use_services(Services(Settings.from_environment({"CONTROLPLANE_STORAGE": "UseDevelopmentStorage=true"}), store))
+    yield store
+    use_services(None)
+
+
+@functools.cache  # the SDK indexes an app once: a second get_functions() reports duplicates
+def _functions() -> dict[str, func.Function]:
+    from function_app import app
+
+    return {function.get_function_name(): function for function in app.get_functions()}
+
+
+def _call(name: str, url: str, params: dict[str, str] | None = None, route: dict[str, str] | None = None):
+    user_function = _functions()[name].get_user_function()
+    return user_function(func.HttpRequest("GET", url, params=params or {}, route_params=route or {}, body=b""))
+
+
+def test_the_app_registers_its_http_routes_with_function_keys() -> None:
+    functions = _functions()
+    routes = {}
+    for name, function in functions.items():
+        trigger = function.get_trigger()
+        routes[name] = (trigger.route, trigger.auth_level)
+    assert routes["list_deployments"] == ("deployments", func.AuthLevel.FUNCTION)
+    assert routes["get_deployment"] == ("deployments/{deployment_id}", func.AuthLevel.FUNCTION)
+
+
+def test_listing_filters_by_environment(store: DocumentStateStore) -> None:
+    store.create_deployment(deployment("d1", "dev"))
+    store.create_deployment(deployment("d2", "prod"))
+    response = _call("list_deployments", "/api/deployments", {"environment": "prod"})
+    assert response.status_code == 200
+    assert [d["id"] for d in json.loads(response.get_body())["deployments"]] == ["d2"]
+
+
+def test_a_deployment_is_returned_with_state_history_and_trace(store: DocumentStateStore) -> None:
+    store.create_deployment(deployment("d1"))
+    body = json.loads(_call("get_deployment", "/api/deployments/d1", route={"deployment_id": "d1"}).get_body())
+    assert body["state"] == "Requested"
+    assert body["traceId"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert body["transitions"][0]["to"] == "Requested"
+
+
+def test_an_unknown_deployment_is_a_404_problem(store: DocumentStateStore) -> None:
+    response = _call("get_deployment", "/api/deployments/nope", route={"deployment_id": "nope"})
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert "nope" in json.loads(response.get_body())["detail"]
