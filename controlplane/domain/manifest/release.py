@@ -1,11 +1,5 @@
-"""The Release manifest: what a pipeline asks the control plane to run, and where.
-
-Entry points: ``load_release`` (JSON or YAML text), ``parse_release`` (an already parsed mapping),
-``Release.to_dict`` (the wire form; ``parse_release(r.to_dict()) == r``) and ``release_json_schema``.
-Every validation failure is an ``InvalidManifest`` that lists each failing field by its document path.
-The models live in ``manifest_service`` and ``manifest_strategy``; their cross-field rules in
-``manifest_rules``.
-"""
+"""The release document's top level: metadata, environment, health gate, spec; and the entry points
+``parse_release``, ``load_release`` and ``release_json_schema`` (re-exported by the package)."""
 
 from __future__ import annotations
 
@@ -16,55 +10,18 @@ from pydantic import Field, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from controlplane.domain import manifest_rules
-from controlplane.domain import manifest_types as t
-from controlplane.domain.manifest_errors import field_errors
-from controlplane.domain.manifest_loader import MAX_DOCUMENT_BYTES, read_document
-from controlplane.domain.manifest_service import (
-    RuntimeConfiguration,
-    ScalingPolicy,
-    ScalingRule,
-    SecretBinding,
+from controlplane.domain.manifest import fields as t
+from controlplane.domain.manifest import rules as manifest_rules
+from controlplane.domain.manifest.errors import field_errors
+from controlplane.domain.manifest.loader import read_document
+from controlplane.domain.manifest.service import (
     ServiceHealth,
     ServiceSpec,
 )
-from controlplane.domain.manifest_strategy import (
-    BlueGreen,
-    Canary,
-    CanaryPause,
-    CanaryStep,
-    RollingHealthGated,
+from controlplane.domain.manifest.strategy import (
     Strategy,
 )
-from controlplane.domain.manifest_types import API_VERSION, KIND
 from controlplane.errors import FieldError, InvalidManifest, NotFound
-
-__all__ = [
-    "API_VERSION",
-    "KIND",
-    "MAX_DOCUMENT_BYTES",
-    "BlueGreen",
-    "Canary",
-    "CanaryPause",
-    "CanaryStep",
-    "Environment",
-    "HealthEndpoint",
-    "HealthGate",
-    "Metadata",
-    "Release",
-    "ReleaseSpec",
-    "RollingHealthGated",
-    "RuntimeConfiguration",
-    "ScalingPolicy",
-    "ScalingRule",
-    "SecretBinding",
-    "ServiceHealth",
-    "ServiceSpec",
-    "Strategy",
-    "load_release",
-    "parse_release",
-    "release_json_schema",
-]
 
 
 class Metadata(t.ManifestModel):

@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from controlplane.domain.manifest_errors import key_segment
-from controlplane.domain.manifest_rules import join_path
+from controlplane.domain.manifest.errors import key_segment
+from controlplane.domain.manifest.rules import join_path
 from controlplane.errors import FieldError, InvalidManifest
 
 MAX_DOCUMENT_BYTES = 256 * 1024

@@ -22,7 +22,7 @@ from pydantic import BaseModel, model_validator
 from pydantic.alias_generators import to_snake
 from pydantic_core import PydanticCustomError
 
-from controlplane.domain import manifest_types as t
+from controlplane.domain.manifest import fields as t
 from controlplane.errors import FieldError
 
 RULE_ERROR = "manifest_rule"
@@ -40,7 +40,7 @@ def join_path(prefix: str, relative: str) -> str:
 
 
 def enforce(model: BaseModel, rule: Rule) -> None:
-    """Raise the rule's errors on ``model`` as one pydantic error that ``manifest_errors`` expands."""
+    """Raise the rule's errors on ``model`` as one pydantic error that ``errors`` expands."""
     errors = rule(model.model_dump(by_alias=True))
     if errors:
         raise PydanticCustomError(

@@ -1,7 +1,7 @@
 """Field types shared by the release manifest models: names, image references, Key Vault references.
 
 Every custom check raises ``PydanticCustomError`` with a message that names the rule and shows the
-offending value, so ``manifest_errors`` can pass it through unchanged.
+offending value, so ``errors`` can pass it through unchanged.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ KIND = "Release"
 STRATEGY_TYPES = ("RollingHealthGated", "Canary", "BlueGreen")
 LOCAL_REGION = "local"
 
-# Defaults that the cross-field rules (manifest_rules) must apply exactly as the models do.
+# Defaults that the cross-field rules (rules) must apply exactly as the models do.
 DEFAULT_REPLICAS = 1
 DEFAULT_MIN_REPLICAS = 1
 DEFAULT_MAX_SURGE = 1

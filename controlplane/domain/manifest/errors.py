@@ -16,8 +16,8 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from controlplane.domain import manifest_types as t
-from controlplane.domain.manifest_rules import RULE_ERROR, join_path
+from controlplane.domain.manifest import fields as t
+from controlplane.domain.manifest.rules import RULE_ERROR, join_path
 from controlplane.errors import FieldError
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")

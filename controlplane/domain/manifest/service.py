@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from controlplane.domain import manifest_rules
-from controlplane.domain import manifest_types as t
+from controlplane.domain.manifest import fields as t
+from controlplane.domain.manifest import rules as manifest_rules
 
 Replicas = Annotated[int, Field(ge=0, le=1000)]
 Port = Annotated[int, Field(ge=1, le=65535)]
