@@ -162,3 +162,29 @@ def test_any_json_data_round_trips(data: dict, subject: str | None, seconds: int
         subject=subject,
     )
     assert Envelope.from_json(json.dumps(envelope.to_dict())) == envelope
+
+
+def test_an_event_written_by_the_cloudevents_sdk_parses_as_an_envelope() -> None:
+    from cloudevents.core.v1.event import CloudEvent
+
+    written = JSONFormat().write(
+        CloudEvent(
+            attributes={
+                "id": "sdk-1",
+                "source": "/pipeline",
+                "type": EventType.RUNTIME_DEPLOYMENT_REQUESTED.value,
+                "specversion": "1.0",
+                "time": T0,
+                "datacontenttype": "application/json",
+                "traceid": TRACE.traceid,
+                "traceparent": f"00-{TRACE.traceid}-{span_id_for('sdk-1')}-01",
+                "correlationid": "dep-9",
+            },
+            data={"deploymentId": "dep-9"},
+        )
+    )
+    envelope = Envelope.from_json(written)
+    assert envelope.event_type is EventType.RUNTIME_DEPLOYMENT_REQUESTED
+    assert envelope.time == T0
+    assert envelope.correlationid == "dep-9"
+    assert envelope.data == {"deploymentId": "dep-9"}
