@@ -1,0 +1,210 @@
+"""Durable state in per-hub tables: ``<hub>Instances``, ``<hub>History`` and ``<hub>Messages``.
+
+    Instances  PartitionKey=instance id  RowKey=""                      one row per instance (status, I/O)
+    History    PartitionKey=instance id  RowKey=<generation>.<episode>  the events of one orchestrator episode
+    Messages   PartitionKey=instance id  RowKey=<message id>            inbound work not yet in history
+
+History is kept one row per episode rather than one row per event (the Durable Task Azure Storage
+layout): an episode is then committed with a single insert, and the insert of a row key that already
+exists is the optimistic-concurrency check. On Azurite one insert takes about 3 ms while a batch
+transaction of even 3 rows takes about 11 ms, so per-event rows would cap a sequential orchestration
+near 80 steps/s. ``generation`` counts continue-as-new restarts of the same instance id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from controlplane.adapters.documents import Document, DocumentTables
+from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
+from controlplane.local.durable.history import Event, RuntimeStatus
+
+
+@dataclass(frozen=True)
+class InstanceRecord:
+    """The Instances row of one orchestration instance."""
+
+    instance_id: str
+    name: str
+    status: RuntimeStatus
+    created_time: str
+    last_updated_time: str
+    generation: int = 0
+    execution_id: str = ""
+    input: str | None = None
+    output: str | None = None
+    custom_status: str | None = None
+    completed_time: str | None = None
+    parent_instance_id: str | None = None
+    parent_task_id: int | None = None
+    parent_generation: int | None = None
+    etag: str | None = field(default=None, compare=False)
+
+    def to_body(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "createdTime": self.created_time,
+            "lastUpdatedTime": self.last_updated_time,
+            "generation": self.generation,
+            "executionId": self.execution_id,
+            "input": self.input,
+            "output": self.output,
+            "customStatus": self.custom_status,
+            "completedTime": self.completed_time,
+            "parentInstanceId": self.parent_instance_id,
+            "parentTaskId": self.parent_task_id,
+            "parentGeneration": self.parent_generation,
+        }
+
+    @classmethod
+    def from_document(cls, document: Document) -> InstanceRecord:
+        body = document.body
+        return cls(
+            instance_id=document.partition,
+            name=body["name"],
+            status=RuntimeStatus(body["status"]),
+            created_time=body["createdTime"],
+            last_updated_time=body["lastUpdatedTime"],
+            generation=body.get("generation", 0),
+            execution_id=body.get("executionId", ""),
+            input=body.get("input"),
+            output=body.get("output"),
+            custom_status=body.get("customStatus"),
+            completed_time=body.get("completedTime"),
+            parent_instance_id=body.get("parentInstanceId"),
+            parent_task_id=body.get("parentTaskId"),
+            parent_generation=body.get("parentGeneration"),
+            etag=document.etag,
+        )
+
+
+@dataclass(frozen=True)
+class Message:
+    """Inbound work for an instance: a history event to apply in its next episode (or a terminate)."""
+
+    instance_id: str
+    message_id: str
+    event: Event
+    generation: int | None = None  # None: whatever generation is current when it is applied
+
+
+@dataclass(frozen=True)
+class History:
+    """The committed episodes of an instance's current generation."""
+
+    generation: int
+    episodes: int
+    events: list[Event]
+
+
+class DurableStore:
+    def __init__(self, tables: DocumentTables, hub: str) -> None:
+        self._tables = tables
+        self.instances_table = f"{hub}Instances"
+        self.history_table = f"{hub}History"
+        self.messages_table = f"{hub}Messages"
+
+    def create_tables(self) -> None:
+        self._tables.create_tables([self.instances_table, self.history_table, self.messages_table])
+
+    # Instances
+
+    def get_instance(self, instance_id: str) -> InstanceRecord:
+        """NotFound if the instance does not exist."""
+        return InstanceRecord.from_document(self._tables.get(self.instances_table, instance_id, ""))
+
+    def create_instance(self, record: InstanceRecord) -> InstanceRecord:
+        """Insert, or replace the version ``record.etag`` names; AlreadyExists / ConcurrencyConflict on a race."""
+        document = _instance_document(record)
+        if record.etag is None:
+            etag = self._tables.insert(self.instances_table, document)
+        else:
+            etag = self._tables.replace(self.instances_table, document)
+        return replace(record, etag=etag)
+
+    def put_instance(self, record: InstanceRecord) -> None:
+        """Write the instance row unconditionally (the engine is its only writer once it exists)."""
+        self._tables.upsert(self.instances_table, replace(_instance_document(record), etag=None))
+
+    def list_instances(self, statuses: list[RuntimeStatus] | None = None) -> list[InstanceRecord]:
+        if not statuses:
+            documents: Iterator[Document] = self._tables.query(self.instances_table)
+            return [InstanceRecord.from_document(d) for d in documents]
+        return [
+            InstanceRecord.from_document(document)
+            for status in statuses
+            for document in self._tables.query(self.instances_table, where={"RuntimeStatus": status.value})
+        ]
+
+    def delete_instance(self, instance_id: str) -> bool:
+        """Remove the instance, its history and its messages; False if it did not exist."""
+        try:
+            self._tables.get(self.instances_table, instance_id, "")
+        except NotFound:
+            return False
+        for table in (self.history_table, self.messages_table):
+            for document in self._tables.query(table, partition=instance_id):
+                self._tables.delete(table, instance_id, document.row)
+        self._tables.delete(self.instances_table, instance_id, "")
+        return True
+
+    # History
+
+    def load_history(self, instance_id: str) -> History:
+        """The newest generation's episodes in order (generation 0 with no events if none)."""
+        rows = sorted(self._tables.query(self.history_table, partition=instance_id), key=lambda d: d.row)
+        if not rows:
+            return History(0, 0, [])
+        generation = max(_generation_of(row.row) for row in rows)
+        current = [row for row in rows if _generation_of(row.row) == generation]
+        events = [history_event for row in current for history_event in row.body["events"]]
+        return History(generation, len(current), events)
+
+    def append_episode(self, instance_id: str, generation: int, episode: int, events: list[Event]) -> None:
+        """Commit one episode; ConcurrencyConflict if another writer committed that episode first."""
+        document = Document(instance_id, _history_key(generation, episode), {"events": events})
+        try:
+            self._tables.insert(self.history_table, document)
+        except AlreadyExists as error:
+            raise ConcurrencyConflict(f"instance {instance_id}: episode {generation}.{episode} exists") from error
+
+    def drop_generations_before(self, instance_id: str, generation: int) -> None:
+        """Delete history of earlier generations (after continue-as-new)."""
+        for document in self._tables.query(self.history_table, partition=instance_id):
+            if _generation_of(document.row) < generation:
+                self._tables.delete(self.history_table, instance_id, document.row)
+
+    # Messages
+
+    def put_message(self, message: Message) -> None:
+        body = {"event": message.event, "generation": message.generation}
+        self._tables.upsert(self.messages_table, Document(message.instance_id, message.message_id, body))
+
+    def messages(self, instance_id: str) -> list[Message]:
+        return [_message(d) for d in self._tables.query(self.messages_table, partition=instance_id)]
+
+    def all_messages(self) -> list[Message]:
+        return [_message(d) for d in self._tables.query(self.messages_table)]
+
+    def delete_message(self, instance_id: str, message_id: str) -> None:
+        self._tables.delete(self.messages_table, instance_id, message_id)
+
+
+def _instance_document(record: InstanceRecord) -> Document:
+    index = {"RuntimeStatus": record.status.value, "Name": record.name}
+    return Document(record.instance_id, "", record.to_body(), index=index, etag=record.etag)
+
+
+def _message(document: Document) -> Message:
+    return Message(document.partition, document.row, document.body["event"], document.body.get("generation"))
+
+
+def _history_key(generation: int, episode: int) -> str:
+    return f"{generation:06d}.{episode:08d}"
+
+
+def _generation_of(row_key: str) -> int:
+    return int(row_key.split(".", 1)[0])
