@@ -1,0 +1,307 @@
+"""Timer triggers on the local host: fires the app's ``timerTrigger`` functions on their NCRONTAB schedules.
+
+Follows the Functions host's timer extension (its timer listener and schedule monitor). A monitored timer
+keeps one status document per function in table ``TimerStatus`` (the host keeps the same three values in
+``timer-status/.../status`` blobs): ``last`` firing, expected ``next`` occurrence, ``lastUpdated``.
+
+At start, per function:
+
+=====================================================  ==============================================
+situation                                              what happens now
+=====================================================  ==============================================
+monitored, no stored status (first start ever)         status saved with the next occurrence; no firing
+monitored, stored ``next`` still ahead                 nothing
+monitored, stored ``next`` has passed (host was down)  one firing at once, ``past_due=True``
+``runOnStartup`` and not past due                      one firing at once, ``past_due=False``
+=====================================================  ==============================================
+
+Then one firing per occurrence. Occurrences missed while running (a sleeping laptop) fold into one firing,
+``past_due=True`` when a whole further occurrence went by. After each firing, successful or not, the next
+occurrence is computed from the firing time and the status saved. If the schedule was edited while the host
+was down, the stored ``next`` is capped at what the new schedule gives after ``lastUpdated``, as the host does.
+
+Monitoring is ``useMonitor`` (default true), except that — as in Azure — schedules firing more than once a
+minute are never monitored. Schedules are evaluated in UTC. Functions run one at a time on the scheduler's
+thread, so a slow function delays the others but never overlaps itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from controlplane.adapters.documents import Document, DocumentTables
+from controlplane.errors import ControlPlaneError, NotFound
+from controlplane.local.functions import FunctionEntry
+from controlplane.local.ncrontab import CronSchedule
+
+if TYPE_CHECKING:
+    from azure.functions import TimerRequest
+
+logger = logging.getLogger(__name__)
+
+STATUS_TABLE = "TimerStatus"
+STATUS_PARTITION = "timer-status"
+# Longest sleep between clock checks: a wall clock that jumps (suspend, NTP) is noticed within this.
+MAX_SLEEP_SECONDS = 30.0
+_SETTING = re.compile(r"%([^%\s]+)%")
+_NEVER = datetime(1, 1, 1, tzinfo=UTC)  # how the host writes "no last firing" (default(DateTime))
+
+
+@dataclass(frozen=True)
+class ScheduleStatus:
+    """A timer's monitored status: the last firing (None if never), the expected next one, when written."""
+
+    last: datetime | None
+    next: datetime
+    last_updated: datetime
+
+    def to_body(self) -> dict[str, str | None]:
+        return {
+            "last": self.last.isoformat() if self.last else None,
+            "next": self.next.isoformat(),
+            "lastUpdated": self.last_updated.isoformat(),
+        }
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> ScheduleStatus:
+        last = body.get("last")
+        return cls(
+            last=datetime.fromisoformat(last) if last else None,
+            next=datetime.fromisoformat(body["next"]),
+            last_updated=datetime.fromisoformat(body["lastUpdated"]),
+        )
+
+    def to_wire(self) -> dict[str, str]:
+        """The ``ScheduleStatus`` object of the host's timer payload."""
+        return {
+            "Last": (self.last or _NEVER).isoformat(),
+            "Next": self.next.isoformat(),
+            "LastUpdated": self.last_updated.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class TimerInfo:
+    """What one firing hands a timer function; ``to_request()`` is the ``func.TimerRequest`` it receives."""
+
+    past_due: bool
+    schedule_status: ScheduleStatus | None  # status before this firing; None when the timer is not monitored
+    adjust_for_dst: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        """The host's payload for the worker: ``{"Schedule", "ScheduleStatus", "IsPastDue"}``."""
+        return {
+            "Schedule": {"AdjustForDST": self.adjust_for_dst},
+            "ScheduleStatus": self.schedule_status.to_wire() if self.schedule_status else None,
+            "IsPastDue": self.past_due,
+        }
+
+    def to_request(self) -> TimerRequest:
+        """The SDK's own ``azure.functions.timer.TimerRequest``, built as the Python worker builds it."""
+        # Imported here: the control-plane core stays free of azure.functions; only the host's call needs it.
+        from azure.functions.timer import TimerRequest
+
+        payload = self.to_json()
+        return TimerRequest(
+            past_due=payload["IsPastDue"], schedule_status=payload["ScheduleStatus"], schedule=payload["Schedule"]
+        )
+
+
+def resolve_schedule(function: str, schedule: str, settings: Mapping[str, str]) -> str:
+    """Replace each ``%NAME%`` in ``schedule`` with app setting NAME; ValueError naming it if unset or empty."""
+
+    def setting(match: re.Match[str]) -> str:
+        value = settings.get(match.group(1), "").strip()
+        if not value:
+            raise ValueError(
+                f'timer function {function!r}: schedule "{schedule}" refers to app setting {match.group(1)}, '
+                'which is not set; add it to local.settings.json "Values" or the environment'
+            )
+        return value
+
+    return _SETTING.sub(setting, schedule)
+
+
+@dataclass
+class _Timer:
+    entry: FunctionEntry
+    schedule: CronSchedule
+    monitored: bool
+    run_on_startup: bool
+    status: ScheduleStatus | None = None
+    due: datetime | None = None  # the next regular occurrence, once primed
+    startup_firing: bool | None = None  # pending firing at start: its past_due flag; None when none pending
+
+
+def _timer(entry: FunctionEntry, settings: Mapping[str, str]) -> _Timer:
+    expression = entry.trigger.get("schedule")
+    if not isinstance(expression, str) or not expression.strip():
+        raise ValueError(f"timer function {entry.name!r}: the timerTrigger binding has no schedule")
+    resolved = resolve_schedule(entry.name, expression, settings)
+    try:
+        schedule = CronSchedule.parse(resolved)
+    except ValueError as error:
+        raise ValueError(f"timer function {entry.name!r}: {error}") from None
+    use_monitor = bool(entry.trigger.get("useMonitor", True))
+    return _Timer(
+        entry=entry,
+        schedule=schedule,
+        monitored=use_monitor and not schedule.fires_more_than_once_a_minute,
+        run_on_startup=bool(entry.trigger.get("runOnStartup", False)),
+    )
+
+
+class TimerScheduler:
+    """Fires timer-trigger functions through ``invoke``; status in ``tables``; time from ``clock`` (aware UTC).
+
+    Schedules are resolved and parsed on construction (ValueError naming the function if one is invalid).
+    Storage is first touched when the scheduler is primed: by ``start()``, or else by the first ``run_due`` or
+    ``next_due``, at ``clock()`` — the moment the scheduler counts as started.
+    """
+
+    def __init__(
+        self,
+        entries: Iterable[FunctionEntry],
+        invoke: Callable[[FunctionEntry, TimerInfo], None],
+        tables: DocumentTables,
+        clock: Callable[[], datetime],
+        settings: Mapping[str, str],
+    ) -> None:
+        self._timers = [_timer(entry, settings) for entry in entries]
+        self._invoke = invoke
+        self._tables = tables
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._primed_at: datetime | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def prime(self, now: datetime) -> None:
+        """Read stored statuses and queue the start-up firings (past-due, runOnStartup); idempotent."""
+        with self._lock:
+            if self._primed_at is not None:
+                return
+            if any(timer.monitored for timer in self._timers):
+                self._tables.create_tables([STATUS_TABLE])
+            for timer in self._timers:
+                timer.due = timer.schedule.next_after(now)
+                past_due = timer.monitored and self._check_past_due(timer, now)
+                if past_due or timer.run_on_startup:
+                    timer.startup_firing = past_due
+            self._primed_at = now
+
+    def run_due(self, now: datetime) -> list[str]:
+        """Fire every function due at ``now`` and return their names; primes first (at ``clock()``) if needed.
+
+        A function that raises is logged; its schedule and status advance as after a success.
+        """
+        if now.tzinfo is None:
+            raise ValueError(f"now {now.isoformat()} is naive; pass a timezone-aware datetime (UTC)")
+        with self._lock:
+            self.prime(self._clock())
+            fired = []
+            for timer in self._timers:
+                assert timer.due is not None
+                if timer.startup_firing is not None:
+                    past_due, timer.startup_firing = timer.startup_firing, None
+                elif timer.due <= now:
+                    past_due = timer.schedule.next_after(timer.due) <= now
+                else:
+                    continue
+                self._fire(timer, now, past_due)
+                fired.append(timer.entry.name)
+            return fired
+
+    def next_due(self) -> datetime | None:
+        """When the next firing is due (the start time while start-up firings wait); None without timers."""
+        with self._lock:
+            if not self._timers:
+                return None
+            self.prime(self._clock())
+            assert self._primed_at is not None
+            return min(
+                self._primed_at if timer.startup_firing is not None else timer.due
+                for timer in self._timers
+                if timer.due is not None
+            )
+
+    def start(self) -> None:
+        """Prime, then fire on a daemon thread until ``stop()``; does nothing if already running."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self.prime(self._clock())
+            self._stopping = threading.Event()
+            self._thread = threading.Thread(target=self._run, args=(self._stopping,), name="timers", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Wake the thread and wait for it (at most ``timeout`` s, or until a running function returns)."""
+        self._stopping.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def _run(self, stopping: threading.Event) -> None:
+        while not stopping.is_set():
+            try:
+                self.run_due(self._clock())
+                due = self.next_due()
+                wait = MAX_SLEEP_SECONDS if due is None else (due - self._clock()).total_seconds()
+            except Exception:
+                logger.exception("timer scheduler: checking schedules failed; trying again shortly")
+                wait = MAX_SLEEP_SECONDS
+            stopping.wait(min(max(wait, 0.0), MAX_SLEEP_SECONDS))
+
+    def _fire(self, timer: _Timer, now: datetime, past_due: bool) -> None:
+        info = TimerInfo(
+            past_due=past_due,
+            schedule_status=timer.status if timer.monitored else None,
+            adjust_for_dst=timer.schedule.interval is None,
+        )
+        logger.info("timer %s firing at %s%s", timer.entry.name, now.isoformat(), " (past due)" if past_due else "")
+        try:
+            self._invoke(timer.entry, info)
+        except Exception:
+            logger.exception("timer function %s failed; its schedule continues", timer.entry.name)
+        timer.due = timer.schedule.next_after(now)
+        if timer.monitored:
+            timer.status = ScheduleStatus(last=now, next=timer.due, last_updated=now)
+            try:
+                self._save(timer)
+            except ControlPlaneError:
+                logger.exception("timer %s: could not save its status; keeping it in memory", timer.entry.name)
+
+    def _check_past_due(self, timer: _Timer, now: datetime) -> bool:
+        stored = self._load(timer.entry.name)
+        if stored is None:
+            assert timer.due is not None
+            timer.status = ScheduleStatus(last=None, next=timer.due, last_updated=now)
+            self._save(timer)
+            return False
+        expected = timer.schedule.next_after(stored.last_updated)
+        timer.status = replace(stored, next=expected) if expected < stored.next else stored
+        if timer.status is not stored:
+            self._save(timer)
+        return now > timer.status.next
+
+    def _load(self, name: str) -> ScheduleStatus | None:
+        try:
+            document = self._tables.get(STATUS_TABLE, STATUS_PARTITION, name)
+        except NotFound:
+            return None
+        try:
+            return ScheduleStatus.from_body(document.body)
+        except (KeyError, TypeError, ValueError):
+            logger.warning("timer %s: stored status %r is unreadable; starting afresh", name, document.body)
+            return None
+
+    def _save(self, timer: _Timer) -> None:
+        assert timer.status is not None
+        self._tables.upsert(STATUS_TABLE, Document(STATUS_PARTITION, timer.entry.name, timer.status.to_body()))

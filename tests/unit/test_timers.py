@@ -1,0 +1,306 @@
+"""The timer scheduler with a fake clock and in-memory status tables."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from controlplane.adapters.documents import Document
+from controlplane.adapters.memory_documents import MemoryDocumentTables
+from controlplane.errors import NotFound
+from controlplane.local.functions import TIMER, FunctionEntry, FunctionIndex
+from controlplane.local.timers import STATUS_PARTITION, STATUS_TABLE, ScheduleStatus, TimerInfo, TimerScheduler
+
+EVERY_5_MINUTES = "0 */5 * * * *"
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Invocations:
+    """A recording ``invoke`` callback; raises ``failure`` when set."""
+
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.calls: list[tuple[str, TimerInfo]] = []
+        self.failure = failure
+
+    def __call__(self, entry: FunctionEntry, info: TimerInfo) -> None:
+        self.calls.append((entry.name, info))
+        if self.failure:
+            raise self.failure
+
+    @property
+    def past_due(self) -> list[bool]:
+        return [info.past_due for _, info in self.calls]
+
+
+def timer(name: str = "tick", schedule: str = EVERY_5_MINUTES, **options: Any) -> FunctionEntry:
+    trigger = {"direction": "IN", "type": TIMER, "name": "timer", "schedule": schedule, **options}
+    return FunctionEntry(name=name, trigger_type=TIMER, trigger=trigger, inputs=(), handler=lambda timer: None)
+
+
+def scheduler(
+    tables: MemoryDocumentTables,
+    clock: FakeClock,
+    invoke: Invocations,
+    *entries: FunctionEntry,
+    settings: Mapping[str, str] | None = None,
+) -> TimerScheduler:
+    return TimerScheduler(entries or (timer(),), invoke, tables, clock, settings or {})
+
+
+def stored_status(tables: MemoryDocumentTables, name: str = "tick") -> dict[str, Any]:
+    return dict(tables.get(STATUS_TABLE, STATUS_PARTITION, name).body)
+
+
+def stored_names(tables: MemoryDocumentTables) -> list[str]:
+    try:
+        return [document.row for document in tables.query(STATUS_TABLE)]
+    except NotFound:  # the table is only created when some timer is monitored
+        return []
+
+
+@pytest.fixture
+def tables() -> MemoryDocumentTables:
+    return MemoryDocumentTables()
+
+
+def test_fires_at_each_occurrence_and_not_in_between(tables: MemoryDocumentTables) -> None:
+    clock, invoke = FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()
+    timers = scheduler(tables, clock, invoke)
+
+    assert timers.run_due(clock.now) == []
+    assert timers.next_due() == utc(2025, 1, 1, 0, 5)
+    assert timers.run_due(utc(2025, 1, 1, 0, 4, 59)) == []
+    assert timers.run_due(utc(2025, 1, 1, 0, 5)) == ["tick"]
+    assert timers.run_due(utc(2025, 1, 1, 0, 5)) == []
+    assert timers.next_due() == utc(2025, 1, 1, 0, 10)
+    assert timers.run_due(utc(2025, 1, 1, 0, 10)) == ["tick"]
+    assert invoke.past_due == [False, False]
+
+
+def test_saves_the_status_after_each_firing(tables: MemoryDocumentTables) -> None:
+    clock, invoke = FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()
+    timers = scheduler(tables, clock, invoke)
+    timers.run_due(clock.now)
+    assert stored_status(tables) == {
+        "last": None,
+        "next": "2025-01-01T00:05:00+00:00",
+        "lastUpdated": "2025-01-01T00:02:00+00:00",
+    }
+
+    timers.run_due(utc(2025, 1, 1, 0, 5))
+
+    assert stored_status(tables) == {
+        "last": "2025-01-01T00:05:00+00:00",
+        "next": "2025-01-01T00:10:00+00:00",
+        "lastUpdated": "2025-01-01T00:05:00+00:00",
+    }
+    # The function saw the status as it was before this firing, as in Azure.
+    _, info = invoke.calls[0]
+    assert info.schedule_status == ScheduleStatus(None, utc(2025, 1, 1, 0, 5), utc(2025, 1, 1, 0, 2))
+
+
+def test_run_on_startup_fires_once_at_start_then_on_schedule(tables: MemoryDocumentTables) -> None:
+    clock, invoke = FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()
+    timers = scheduler(tables, clock, invoke, timer(runOnStartup=True))
+
+    assert timers.next_due() == clock.now
+    assert timers.run_due(clock.now) == ["tick"]
+    assert timers.run_due(clock.now) == []
+    assert timers.run_due(utc(2025, 1, 1, 0, 5)) == ["tick"]
+    assert invoke.past_due == [False, False]
+
+
+def test_a_missed_occurrence_fires_once_past_due_after_a_restart(tables: MemoryDocumentTables) -> None:
+    first = scheduler(tables, FakeClock(utc(2025, 1, 1, 0, 2)), Invocations())
+    first.run_due(utc(2025, 1, 1, 0, 5))  # status: next 00:10; then the host is down until 00:17
+
+    clock, invoke = FakeClock(utc(2025, 1, 1, 0, 17)), Invocations()
+    restarted = scheduler(tables, clock, invoke)
+
+    assert restarted.run_due(clock.now) == ["tick"]
+    assert invoke.past_due == [True]
+    _, info = invoke.calls[0]
+    assert info.schedule_status is not None
+    assert info.schedule_status.last == utc(2025, 1, 1, 0, 5)
+    assert info.schedule_status.next == utc(2025, 1, 1, 0, 10)
+    assert restarted.next_due() == utc(2025, 1, 1, 0, 20)
+    assert restarted.run_due(utc(2025, 1, 1, 0, 20)) == ["tick"]
+    assert invoke.past_due == [True, False]
+
+
+def test_past_due_wins_over_run_on_startup_and_fires_once(tables: MemoryDocumentTables) -> None:
+    scheduler(tables, FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()).run_due(utc(2025, 1, 1, 0, 2))
+    clock, invoke = FakeClock(utc(2025, 1, 1, 0, 7)), Invocations()
+    restarted = scheduler(tables, clock, invoke, timer(runOnStartup=True))
+    assert restarted.run_due(clock.now) == ["tick"]
+    assert invoke.past_due == [True]
+
+
+def test_a_restart_before_the_next_occurrence_fires_nothing(tables: MemoryDocumentTables) -> None:
+    scheduler(tables, FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()).run_due(utc(2025, 1, 1, 0, 5))
+    clock, invoke = FakeClock(utc(2025, 1, 1, 0, 8)), Invocations()
+    assert scheduler(tables, clock, invoke).run_due(clock.now) == []
+    assert invoke.calls == []
+
+
+def test_a_schedule_edited_while_down_is_past_due_by_the_new_schedule(tables: MemoryDocumentTables) -> None:
+    daily = ScheduleStatus(last=utc(2025, 1, 1), next=utc(2025, 1, 2), last_updated=utc(2025, 1, 1))
+    tables.create_tables([STATUS_TABLE])
+    tables.upsert(STATUS_TABLE, Document(STATUS_PARTITION, "tick", daily.to_body()))
+    clock, invoke = FakeClock(utc(2025, 1, 1, 0, 12)), Invocations()
+
+    assert scheduler(tables, clock, invoke).run_due(clock.now) == ["tick"]
+    assert invoke.past_due == [True]
+    assert invoke.calls[0][1].schedule_status.next == utc(2025, 1, 1, 0, 5)
+
+
+def test_without_use_monitor_nothing_is_stored_and_nothing_is_past_due(tables: MemoryDocumentTables) -> None:
+    unmonitored = timer(useMonitor=False)
+    scheduler(tables, FakeClock(utc(2025, 1, 1, 0, 2)), Invocations(), unmonitored).run_due(utc(2025, 1, 1, 0, 5))
+    clock, invoke = FakeClock(utc(2025, 1, 1, 0, 17)), Invocations()
+    assert scheduler(tables, clock, invoke, unmonitored).run_due(clock.now) == []
+    assert invoke.calls == []
+    assert stored_names(tables) == []
+
+
+def test_schedules_firing_more_than_once_a_minute_are_not_monitored(tables: MemoryDocumentTables) -> None:
+    clock, invoke = FakeClock(utc(2025, 1, 1)), Invocations()
+    timers = scheduler(tables, clock, invoke, timer(schedule="*/30 * * * * *"), timer("slow", "00:00:30"))
+    assert sorted(timers.run_due(utc(2025, 1, 1, 0, 0, 30))) == ["slow", "tick"]
+    assert all(info.schedule_status is None for _, info in invoke.calls)
+    assert stored_names(tables) == []
+
+
+def test_a_late_firing_that_skipped_an_occurrence_is_past_due(tables: MemoryDocumentTables) -> None:
+    clock, invoke = FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()
+    timers = scheduler(tables, clock, invoke)
+    timers.run_due(clock.now)
+    assert timers.run_due(utc(2025, 1, 1, 0, 6)) == ["tick"]  # a minute late: not a missed occurrence
+    assert timers.run_due(utc(2025, 1, 1, 0, 21)) == ["tick"]  # 00:10, 00:15 and 00:20 fold into one
+    assert invoke.past_due == [False, True]
+    assert timers.next_due() == utc(2025, 1, 1, 0, 25)
+
+
+def test_app_setting_references_are_resolved(tables: MemoryDocumentTables) -> None:
+    clock, invoke = FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()
+    entry = timer(schedule="%TICK_SCHEDULE%")
+    timers = scheduler(tables, clock, invoke, entry, settings={"TICK_SCHEDULE": EVERY_5_MINUTES})
+    assert timers.run_due(utc(2025, 1, 1, 0, 5)) == ["tick"]
+
+    partial = timer(schedule="0 %TICK_MINUTES% * * * *")
+    timers = scheduler(MemoryDocumentTables(), clock, invoke, partial, settings={"TICK_MINUTES": "*/10"})
+    assert timers.next_due() == utc(2025, 1, 1, 0, 10)
+
+
+def test_a_missing_app_setting_is_a_clear_error(tables: MemoryDocumentTables) -> None:
+    with pytest.raises(ValueError) as raised:
+        scheduler(tables, FakeClock(utc(2025, 1, 1)), Invocations(), timer(schedule="%TICK_SCHEDULE%"))
+    message = str(raised.value)
+    assert "'tick'" in message
+    assert "TICK_SCHEDULE" in message
+    assert "not set" in message
+    assert "local.settings.json" in message
+
+
+def test_an_invalid_schedule_names_the_function_and_field(tables: MemoryDocumentTables) -> None:
+    with pytest.raises(ValueError, match=r"timer function 'tick': minute: 61 is outside 0-59"):
+        scheduler(tables, FakeClock(utc(2025, 1, 1)), Invocations(), timer(schedule="0 61 * * * *"))
+
+
+def test_a_failing_function_is_logged_and_keeps_its_schedule(
+    tables: MemoryDocumentTables, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock, invoke = FakeClock(utc(2025, 1, 1, 0, 2)), Invocations(failure=RuntimeError("boom"))
+    timers = scheduler(tables, clock, invoke)
+
+    with caplog.at_level(logging.ERROR, logger="controlplane.local.timers"):
+        assert timers.run_due(utc(2025, 1, 1, 0, 5)) == ["tick"]
+        assert timers.run_due(utc(2025, 1, 1, 0, 10)) == ["tick"]
+
+    assert len(invoke.calls) == 2
+    assert "timer function tick failed" in caplog.text
+    assert "boom" in caplog.text
+    assert stored_status(tables)["next"] == "2025-01-01T00:15:00+00:00"
+
+
+def test_functions_receive_the_sdk_timer_request() -> None:
+    app = func.FunctionApp()
+    received: list[func.TimerRequest] = []
+
+    @app.timer_trigger(schedule=EVERY_5_MINUTES, arg_name="timer", run_on_startup=True)
+    def tick(timer: func.TimerRequest) -> None:
+        received.append(timer)
+
+    entries = FunctionIndex.of_app(app).of_type(TIMER)
+    clock = FakeClock(utc(2025, 1, 1, 0, 2))
+    timers = TimerScheduler(
+        entries, lambda entry, info: entry.handler(info.to_request()), MemoryDocumentTables(), clock, {}
+    )
+    timers.run_due(clock.now)
+
+    assert len(received) == 1
+    assert isinstance(received[0], func.TimerRequest)
+    assert received[0].past_due is False
+    assert received[0].schedule_status["Next"] == "2025-01-01T00:05:00+00:00"
+    assert received[0].schedule_status["Last"] == "0001-01-01T00:00:00+00:00"
+    assert received[0].schedule == {"AdjustForDST": True}
+
+
+def test_no_timers_means_nothing_is_ever_due(tables: MemoryDocumentTables) -> None:
+    timers = TimerScheduler([], Invocations(), tables, FakeClock(utc(2025, 1, 1)), {})
+    assert timers.next_due() is None
+    assert timers.run_due(utc(2025, 1, 1)) == []
+
+
+def test_the_thread_fires_due_timers_and_stops_promptly(tables: MemoryDocumentTables) -> None:
+    fired = threading.Event()
+
+    def invoke(entry: FunctionEntry, info: TimerInfo) -> None:
+        fired.set()
+
+    timers = TimerScheduler(
+        [timer(runOnStartup=True), timer("yearly", "0 0 0 1 1 *")],
+        invoke,
+        tables,
+        lambda: datetime.now(UTC),
+        {},
+    )
+    timers.start()
+    timers.start()  # idempotent
+    try:
+        assert fired.wait(5)
+    finally:
+        started = time.monotonic()
+        timers.stop()
+    assert time.monotonic() - started < 1
+
+
+def test_the_thread_wakes_for_an_occurrence_a_moment_away(tables: MemoryDocumentTables) -> None:
+    fired = threading.Event()
+    timers = TimerScheduler(
+        [timer(schedule="* * * * * *")], lambda entry, info: fired.set(), tables, lambda: datetime.now(UTC), {}
+    )
+    timers.start()
+    try:
+        assert fired.wait(3)
+    finally:
+        timers.stop()
+    assert timers.next_due() is not None and timers.next_due() > datetime.now(UTC) - timedelta(seconds=2)
