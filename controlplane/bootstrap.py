@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from controlplane.adapters.state_store import DocumentStateStore
 from controlplane.config import Settings, load_settings
 from controlplane.ports import StateStore
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableServiceClient
 
 
 @dataclass(frozen=True)
@@ -20,19 +24,30 @@ class Services:
 _services: Services | None = None
 
 
-def build_state_store(settings: Settings) -> DocumentStateStore:
-    """The Table-storage state store (Azurite for development storage), with its tables created."""
+def table_service(settings: Settings) -> TableServiceClient:
+    """A Table service client from settings: a connection string, or the endpoint with managed identity.
+
+    Proxy settings are not read from the environment on every request (``use_env_settings=False``): that
+    lookup costs about a millisecond per call, a third of an Azurite round trip.
+    """
+    from azure.core.pipeline.transport import RequestsTransport
     from azure.data.tables import TableServiceClient
 
+    transport = RequestsTransport(use_env_settings=False)
+    if settings.storage_connection:
+        return TableServiceClient.from_connection_string(settings.storage_connection, transport=transport)
+    from azure.identity import DefaultAzureCredential
+
+    return TableServiceClient(
+        endpoint=settings.table_endpoint, credential=DefaultAzureCredential(), transport=transport
+    )
+
+
+def build_state_store(settings: Settings) -> DocumentStateStore:
+    """The Table-storage state store (Azurite for development storage), with its tables created."""
     from controlplane.adapters.table_documents import AzureTableDocuments
 
-    if settings.storage_connection:
-        service = TableServiceClient.from_connection_string(settings.storage_connection)
-    else:
-        from azure.identity import DefaultAzureCredential
-
-        service = TableServiceClient(endpoint=settings.table_endpoint, credential=DefaultAzureCredential())
-    store = DocumentStateStore(AzureTableDocuments(service, prefix=settings.table_prefix))
+    store = DocumentStateStore(AzureTableDocuments(table_service(settings), prefix=settings.table_prefix))
     store.create_tables()
     return store
 

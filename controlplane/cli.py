@@ -21,6 +21,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     validate.add_argument("files", nargs="+", type=Path)
     commands.add_parser("schema", help="print the release manifest JSON Schema")
     commands.add_parser("demo", help="run the demo scenario on Azurite")
+    up = commands.add_parser("up", help="run the embedded local Functions host")
+    up.add_argument("--port", type=int, default=7071)
+    up.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
+    commands.add_parser("key", help="print the local host's function key")
+    commands.add_parser("instances", help="list orchestration instances")
+    status = commands.add_parser("status", help="show one orchestration instance")
+    status.add_argument("instance_id")
+    events = commands.add_parser("events", help="list the events of one trace")
+    events.add_argument("--trace", required=True, metavar="TRACEID")
+    commands.add_parser("deadletters", help="list dead-lettered Service Bus deliveries")
     arguments = parser.parse_args(argv)
     if arguments.command == "validate":
         return validate_files(arguments.files)
@@ -29,9 +39,41 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(json.dumps(release_json_schema(), indent=2, sort_keys=True))
         return 0
-    from controlplane.local.demo import run_demo
+    if arguments.command == "demo":
+        from controlplane.local.demo import run_demo
 
-    return run_demo()
+        return run_demo()
+    return operate(arguments)
+
+
+def operate(arguments: argparse.Namespace) -> int:
+    """The local host commands: ``up``, ``key`` and the operator views of Table storage."""
+    import os
+
+    from controlplane.local.azurite import PROJECT_ROOT
+
+    sys.path.insert(0, str(PROJECT_ROOT))
+    if arguments.command == "up":
+        from controlplane.local.host import HostOptions, run_host
+
+        return run_host(HostOptions(port=arguments.port, app=arguments.app))
+    if arguments.command == "key":
+        from controlplane.local.keys import resolve_host_key
+        from controlplane.local.settings import apply_local_settings
+
+        apply_local_settings(PROJECT_ROOT, os.environ)
+        print(resolve_host_key(PROJECT_ROOT, os.environ))
+        return 0
+    from controlplane.local.operator import Operator
+
+    operator = Operator(PROJECT_ROOT)
+    if arguments.command == "instances":
+        return operator.instances()
+    if arguments.command == "status":
+        return operator.status(arguments.instance_id)
+    if arguments.command == "events":
+        return operator.events(arguments.trace)
+    return operator.dead_letters()
 
 
 def validate_files(files: Sequence[Path]) -> int:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from controlplane.errors import FieldError, InvalidInput
 
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
+STORAGE_SETTINGS = ("CONTROLPLANE_STORAGE", "AzureWebJobsStorage", "AzureWebJobsStorage__tableServiceUri")
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,30}$")
 
 

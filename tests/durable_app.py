@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
 import azure.durable_functions as df
+import azure.functions as func
 
 app = df.DFApp()
 calls: dict[str, int] = {}
@@ -118,3 +120,94 @@ def counter(context: df.DurableOrchestrationContext):
         return {"value": value, "uuid": marker}
     yield context.call_activity(add_one, value)
     context.continue_as_new(value + 1)
+
+
+@app.activity_trigger(input_name="step")
+def slow_step(step: dict) -> int:
+    """Sleeps, and records its start and finish in the file named by DURABLE_TEST_LOG (crash tests)."""
+    import os
+    import time
+
+    log = os.environ.get("DURABLE_TEST_LOG")
+    if log:
+        with open(log, "a") as handle:
+            handle.write(f"start {step['index']}\n")
+    time.sleep(step["seconds"])
+    if log:
+        with open(log, "a") as handle:
+            handle.write(f"finish {step['index']}\n")
+    return step["index"]
+
+
+@app.orchestration_trigger(context_name="context")
+def slow_chain(context: df.DurableOrchestrationContext):
+    settings = context.get_input()
+    done = []
+    for index in range(settings["steps"]):
+        done.append((yield context.call_activity(slow_step, {"index": index, "seconds": settings["seconds"]})))
+    return done
+
+
+@app.orchestration_trigger(context_name="context")
+def sleeper(context: df.DurableOrchestrationContext):
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=context.get_input()))
+    return "rested"
+
+
+@app.orchestration_trigger(context_name="context")
+def waiter(context: df.DurableOrchestrationContext):
+    context.set_custom_status("waiting")
+    value = yield context.wait_for_external_event("go")
+    return {"got": value}
+
+
+@app.route(route="start/{name}/{instance_id?}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    body = req.get_body()
+    instance_id = await client.start_new(
+        req.route_params["name"], req.route_params.get("instance_id"), json.loads(body) if body else None
+    )
+    return client.create_check_status_response(req, instance_id)
+
+
+@app.route(route="status/{instance_id}", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    found = await client.get_status(req.route_params["instance_id"], show_history=req.params.get("history") == "1")
+    if found.instance_id is None:
+        return func.HttpResponse(status_code=404)
+    body = {**found.to_json(), "historyEvents": getattr(found, "historyEvents", None)}
+    return func.HttpResponse(json.dumps(body, default=str), mimetype="application/json")
+
+
+@app.route(route="statuses", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def statuses(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    wanted = req.params.get("status")
+    if wanted:
+        found = await client.get_status_by(runtime_status=[df.OrchestrationRuntimeStatus(wanted)])
+    else:
+        found = await client.get_status_all()
+    return func.HttpResponse(json.dumps([s.instance_id for s in found]), mimetype="application/json")
+
+
+@app.route(route="raise/{instance_id}/{event}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def raise_event(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    await client.raise_event(req.route_params["instance_id"], req.route_params["event"], json.loads(req.get_body()))
+    return func.HttpResponse(status_code=202)
+
+
+@app.route(route="terminate/{instance_id}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def terminate(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    await client.terminate(req.route_params["instance_id"], req.params.get("reason", "test"))
+    return func.HttpResponse(status_code=202)
+
+
+@app.route(route="purge/{instance_id}", methods=["DELETE"])
+@app.durable_client_input(client_name="client")
+async def purge(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    result = await client.purge_instance_history(req.route_params["instance_id"])
+    return func.HttpResponse(json.dumps({"deleted": result.instances_deleted}), mimetype="application/json")

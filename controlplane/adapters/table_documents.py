@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from azure.core import MatchConditions
-from azure.data.tables import TableServiceClient, UpdateMode
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from controlplane.adapters.azure_errors import translated
 from controlplane.adapters.documents import Document, IndexValue
@@ -39,6 +39,7 @@ class AzureTableDocuments:
     def __init__(self, service: TableServiceClient, prefix: str = "") -> None:
         self._service = service
         self._prefix = prefix
+        self._clients: dict[str, TableClient] = {}  # building a client builds its pipeline: reuse them
 
     def create_tables(self, tables: list[str]) -> None:
         for table in tables:
@@ -95,8 +96,11 @@ class AzureTableDocuments:
                 entities = list(client.list_entities())
         return iter(_to_document(entity) for entity in entities)
 
-    def _client(self, table: str):
-        return self._service.get_table_client(self._name(table))
+    def _client(self, table: str) -> TableClient:
+        client = self._clients.get(table)
+        if client is None:
+            client = self._clients[table] = self._service.get_table_client(self._name(table))
+        return client
 
     def _name(self, table: str) -> str:
         return f"{self._prefix}{table}"

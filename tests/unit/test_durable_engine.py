@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -49,12 +51,12 @@ def test_a_fan_out_collects_every_result(engine: DurableEngine) -> None:
 
 
 def test_retries_until_the_activity_succeeds(engine: DurableEngine) -> None:
-    _, output = run(engine, "retrying", {"key": engine.__hash__(), "failures": 2})
+    _, output = run(engine, "retrying", {"key": uuid.uuid4().hex, "failures": 2})
     assert output == "ok after 3"
 
 
 def test_retries_give_up_after_max_attempts(engine: DurableEngine) -> None:
-    record, _ = run(engine, "retrying", {"key": f"x{engine.__hash__()}", "failures": 5})
+    record, _ = run(engine, "retrying", {"key": uuid.uuid4().hex, "failures": 5})
     assert record.status is RuntimeStatus.FAILED
     assert "attempt 3 failed" in record.output
 
@@ -78,8 +80,6 @@ def test_an_external_event_wins_over_the_timeout(engine: DurableEngine) -> None:
     for _ in range(200):
         if engine.get_record(instance_id).custom_status:
             break
-        import time
-
         time.sleep(0.01)
     assert json.loads(engine.get_record(instance_id).custom_status) == {"waiting": "approve"}
     engine.raise_event(instance_id, "approve", json.dumps("by alice"))
@@ -93,19 +93,17 @@ def test_the_timeout_wins_without_an_event(engine: DurableEngine) -> None:
 
 
 def test_sub_orchestrations_return_their_results(engine: DurableEngine) -> None:
-    record, output = run(engine, "parent")
+    _, output = run(engine, "parent")
     assert output == [3, 2]
 
 
 def test_continue_as_new_restarts_with_new_input(engine: DurableEngine) -> None:
-    record, output = run(engine, "counter", 0)
+    _, output = run(engine, "counter", 0)
     assert output["value"] == 3
 
 
 def test_terminate_stops_a_waiting_instance(engine: DurableEngine) -> None:
     instance_id = engine.start_new("approval", None, json.dumps(60))
-    import time
-
     time.sleep(0.2)
     assert engine.terminate(instance_id, "operator said stop")
     record = engine.wait(instance_id)

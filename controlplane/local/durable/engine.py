@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
+from controlplane.errors import AlreadyExists, NotFound
 from controlplane.local.durable.activities import run_activity
 from controlplane.local.durable.history import (
     Event,
@@ -41,11 +41,12 @@ from controlplane.local.durable.history import (
     parse_timestamp,
     timestamp,
 )
-from controlplane.local.durable.live import Live, encode
+from controlplane.local.durable.live import Commit, Inbound, Live, encode
 from controlplane.local.durable.replay import OrchestrationSession, Outcome, TimerLimits
 from controlplane.local.durable.status_writer import StatusWriter
 from controlplane.local.durable.store import DurableStore, InstanceRecord, Message
-from controlplane.local.durable.work import NewWork, NonDeterminism, Unsupported, new_work
+from controlplane.local.durable.work import Ledger, NewWork, NonDeterminism, Unsupported, new_work
+from controlplane.local.durable.writer import HistoryWriter
 from controlplane.local.functions import ACTIVITY, ORCHESTRATION, FunctionIndex
 
 log = logging.getLogger("controlplane.durable")
@@ -84,6 +85,7 @@ class DurableEngine:
         self._timers: list[tuple[datetime, str, int, int]] = []
         self._timer_wake = threading.Condition(self._lock)
         self._activities = ThreadPoolExecutor(activity_workers, thread_name_prefix="activity")
+        self._writer = HistoryWriter(store, self._durable, self._write_failed)
         self._background = ThreadPoolExecutor(2, thread_name_prefix="durable-io")
         self._status = StatusWriter(store)
         self._workers = [
@@ -118,6 +120,7 @@ class DurableEngine:
         for worker in self._workers:
             worker.join(timeout=10)
         self._activities.shutdown(wait=False, cancel_futures=True)
+        self._writer.stop()
         self._background.shutdown(wait=True)
         self._status.stop()
 
@@ -170,7 +173,13 @@ class DurableEngine:
             if live is not None:
                 return live.record
         pending = self._status.pending(instance_id)
-        return pending or self._store.get_instance(instance_id)
+        if pending is not None:
+            return pending
+        stored = self._store.get_instance(instance_id)
+        if stored.status.is_terminal:
+            return stored
+        # Not loaded yet (just after a restart): the row may lag history; history is the truth.
+        return Live.from_history(stored, self._store.load_history(instance_id, repair=False)).record
 
     def history(self, instance_id: str) -> list[Event]:
         with self._lock:
@@ -268,7 +277,7 @@ class DurableEngine:
             batch, live.inbox = live.inbox, []
         consumed = [message_id for _, message_id, _ in batch if message_id]
         inbound = self._fresh(live, batch)
-        if live.record.status.is_terminal or not inbound:
+        if live.finished or not inbound:
             self._forget_messages(instance_id, consumed)
             return
         now = self._clock()
@@ -280,44 +289,65 @@ class DurableEngine:
         else:
             status, output, work = self._decide(live, episode, now)
         episode.extend(work.events)
-        episode.extend(_closing_events(status, output, work, now))
-        try:
-            self._store.append_episode(instance_id, live.generation, live.episodes, episode)
-        except ConcurrencyConflict:
-            log.warning("instance %s: another writer committed episode %d; reloading", instance_id, live.episodes)
-            with self._lock:
-                self._live.pop(instance_id, None)
-            return
-        self.stats["episodes"] += 1
-        self._committed(live, episode, status, output, now)
-        self._forget_messages(instance_id, consumed)
+        episode.extend(_closing_events(status, output, work, now, live.custom_status))
+        with self._lock:
+            live.history.extend(episode)
+            live.completed |= completed_ids(episode)
+            live.ledger.record(episode)
+            live.touched = time.monotonic()
+            live.finished = status.is_terminal
+        self._writer.submit(Commit(live, live.generation, episode, status, output, consumed, now))
+        # Speculative: work starts while its episode commits. If the commit is lost, the work is re-derived
+        # from committed history and runs again, within the at-least-once contract.
         self._dispatch(live, work.events)
         if status is RuntimeStatus.CONTINUED_AS_NEW:
             self._continue_as_new(live, work.continue_as_new[1], now)
-        elif status.is_terminal:
-            self._finished(live, status, output)
 
-    def _fresh(self, live: Live, batch: list[tuple[Event, str | None, int | None]]) -> list[Event]:
+    def _durable(self, commit: Commit) -> None:
+        """What follows once an episode is in history: status, consumed messages, old generations, parent."""
+        live = commit.live
+        self.stats["episodes"] += 1
+        self._record_status(live, commit)
+        self._forget_messages(live.record.instance_id, commit.consumed)
+        if commit.status is RuntimeStatus.CONTINUED_AS_NEW:
+            self._background.submit(self._store.drop_generations_before, live.record.instance_id, commit.generation + 1)
+        elif commit.status.is_terminal:
+            self._finished(live)
+
+    def _write_failed(self, live: Live, error: Exception) -> None:
+        """A history write failed: drop this copy; the instance reloads from what is durable and goes on."""
+        instance_id = live.record.instance_id
+        log.warning("instance %s: history write failed (%s); reloading", instance_id, error)
+        with self._lock:
+            if self._live.get(instance_id) is live:
+                del self._live[instance_id]
+        self._notify(instance_id)
+
+    def _fresh(self, live: Live, batch: list[Inbound]) -> list[Event]:
         fresh: list[Event] = []
         for inbound, _, generation in batch:
             if generation is not None and generation != live.generation:
                 continue
-            if is_duplicate(inbound, live.history + fresh, live.completed):
+            if is_duplicate(inbound, live.completed, live.message_ids):
                 continue
             if kind_of(inbound) is EventType.EXECUTION_STARTED and live.history:
                 continue
             fresh.append(inbound)
+            if inbound.get("MessageId"):
+                live.message_ids.add(inbound["MessageId"])
         return fresh
 
     def _decide(self, live: Live, episode: list[Event], now: datetime) -> tuple[RuntimeStatus, str | None, NewWork]:
         try:
-            outcome, session = self._run(live, episode)
-            if outcome.failed:
-                return RuntimeStatus.FAILED, outcome.error, NewWork([])
-            work = new_work(session.context, live.history + episode, now, outcome.is_done)
+            outcome, session, advanced = self._run(live, episode)
+            work = NewWork([]) if outcome.failed else new_work(session.context, live.ledger, now, outcome.is_done)
+            if self._verify and advanced:
+                self._verify_against_replay(live, episode, outcome, work)
         except (NonDeterminism, Unsupported) as error:
             live.session = None
             return RuntimeStatus.FAILED, str(error), NewWork([])
+        if outcome.failed:
+            return RuntimeStatus.FAILED, outcome.error, work
         live.custom_status = encode(outcome.custom_status)
         if work.continue_as_new[0]:
             return RuntimeStatus.CONTINUED_AS_NEW, None, work
@@ -325,30 +355,31 @@ class DurableEngine:
             return RuntimeStatus.COMPLETED, encode(outcome.output), work
         return RuntimeStatus.RUNNING, None, work
 
-    def _run(self, live: Live, episode: list[Event]) -> tuple[Outcome, OrchestrationSession]:
+    def _run(self, live: Live, episode: list[Event]) -> tuple[Outcome, OrchestrationSession, bool]:
+        """Run the episode on the live session when there is one, else replay in full; say which."""
         if self._extended and live.session is not None and not live.session.finished:
-            outcome = live.session.advance(episode)
             self.stats["session_steps"] += 1
-            if self._verify:
-                self._verify_against_replay(live, episode, outcome)
-            return outcome, live.session
+            return live.session.advance(episode), live.session, True
         session = self._new_session(live)
+        live.ledger.forget_session()
         outcome = session.replay(live.history + episode, live.input_json)
         self.stats["full_replays"] += 1
         live.session = session if self._extended else None
-        return outcome, session
+        return outcome, session, False
 
-    def _verify_against_replay(self, live: Live, episode: list[Event], outcome: Outcome) -> None:
+    def _verify_against_replay(self, live: Live, episode: list[Event], outcome: Outcome, work: NewWork) -> None:
+        """Tests: the extended session must decide exactly what a full replay of the same history decides."""
         fresh = self._new_session(live)
         expected = fresh.replay(live.history + episode, live.input_json)
         now = parse_timestamp(episode[0]["Timestamp"])
-        history = live.history + episode
-        ours = new_work(live.session.context, history, now, outcome.is_done) if not outcome.failed else None
-        theirs = new_work(fresh.context, history, now, expected.is_done) if not expected.failed else None
-        if (expected.state, expected.error) != (outcome.state, outcome.error) or ours != theirs:
+        theirs = (
+            NewWork([]) if expected.failed else new_work(fresh.context, Ledger(live.history), now, expected.is_done)
+        )
+        replayed = {key: value for key, value in expected.state.items() if key not in ("actions", "schemaVersion")}
+        if (replayed, expected.error) != (outcome.state, outcome.error) or work != theirs:
             raise AssertionError(
                 f"extended session diverged from full replay for {live.record.instance_id}: "
-                f"{outcome.state} vs {expected.state}"
+                f"{outcome.state} / {work} vs {expected.state} / {theirs}"
             )
 
     def _new_session(self, live: Live) -> OrchestrationSession:
@@ -357,20 +388,16 @@ class DurableEngine:
             entry.handler, live.record.instance_id, live.record.parent_instance_id, self._limits
         )
 
-    def _committed(self, live: Live, episode: list[Event], status: RuntimeStatus, output, now: datetime) -> None:
+    def _record_status(self, live: Live, commit: Commit) -> None:
         with self._lock:
-            live.history.extend(episode)
-            live.episodes += 1
-            live.completed |= completed_ids(episode)
-            live.touched = time.monotonic()
             record = live.record
             updated = replace(
                 record,
-                status=status,
-                output=output if status.is_terminal else record.output,
+                status=commit.status,
+                output=commit.output if commit.status.is_terminal else record.output,
                 custom_status=live.custom_status,
-                last_updated_time=timestamp(now),
-                completed_time=timestamp(now) if status.is_terminal else None,
+                last_updated_time=timestamp(commit.at),
+                completed_time=timestamp(commit.at) if commit.status.is_terminal else None,
             )
             changed = (updated.status, updated.output, updated.custom_status) != (
                 record.status,
@@ -379,7 +406,7 @@ class DurableEngine:
             )
             live.record = updated
         if changed:
-            self._status.put(updated, urgent=status.is_terminal)
+            self._status.put(updated, urgent=commit.status.is_terminal)
 
     def _dispatch(self, live: Live, events: list[Event]) -> None:
         for scheduled in events:
@@ -450,8 +477,8 @@ class DurableEngine:
         started = execution_started(now, created["Name"], created.get("Input"), child_id, uuid.uuid4().hex, parent_ref)
         self._send(Message(child_id, f"start-{uuid.uuid4().hex}", started, 0))
 
-    def _finished(self, live: Live, status: RuntimeStatus, output: str | None) -> None:
-        log.info("instance %s %s", live.record.instance_id, status.value)
+    def _finished(self, live: Live) -> None:
+        log.info("instance %s %s", live.record.instance_id, live.record.status.value)
         if live.record.parent_instance_id:
             self._notify_parent(live.record)
         with self._lock:
@@ -528,7 +555,8 @@ class DurableEngine:
                 return
             self._last_eviction = now
             for key, live in list(self._live.items()):
-                if live.record.status.is_terminal and key not in self._queued and not self._status.pending(key):
+                settled = live.idle.is_set()
+                if live.finished and settled and key not in self._queued and not self._status.pending(key):
                     del self._live[key]
                 elif live.session is not None and live.touched < now - self._idle:
                     live.session = None
@@ -537,11 +565,16 @@ class DurableEngine:
 _SCHEDULED_KINDS = frozenset({EventType.TASK_SCHEDULED, EventType.TIMER_CREATED, EventType.SUB_ORCHESTRATION_CREATED})
 
 
-def _closing_events(status: RuntimeStatus, output: str | None, work: NewWork, now: datetime) -> list[Event]:
+def _closing_events(
+    status: RuntimeStatus, output: str | None, work: NewWork, now: datetime, custom_status: str | None
+) -> list[Event]:
     closing: list[Event] = []
     if status is RuntimeStatus.CONTINUED_AS_NEW:
         closing.append(event(EventType.CONTINUE_AS_NEW, now, Result=work.continue_as_new[1]))
     elif status in (RuntimeStatus.COMPLETED, RuntimeStatus.FAILED):
         closing.append(event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus=status.value, Result=output))
-    closing.append(event(EventType.ORCHESTRATOR_COMPLETED, now))
+    completed = event(EventType.ORCHESTRATOR_COMPLETED, now)
+    if custom_status is not None:
+        completed["CustomStatus"] = custom_status
+    closing.append(completed)
     return closing

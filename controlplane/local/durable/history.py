@@ -97,10 +97,9 @@ def scheduled(events: list[Event]) -> dict[int, Event]:
     return {e["EventId"]: e for e in events if kind_of(e) in SCHEDULING}
 
 
-def is_duplicate(history_event: Event, events: list[Event], completed: set[int]) -> bool:
+def is_duplicate(history_event: Event, completed: set[int], applied_messages: set[str]) -> bool:
     """Whether an inbound event was already applied (a redelivered message or a re-run activity)."""
     kind = kind_of(history_event)
     if kind in COMPLETIONS:
         return history_event[COMPLETIONS[kind]] in completed
-    message_id = history_event.get("MessageId")
-    return message_id is not None and any(e.get("MessageId") == message_id for e in events)
+    return history_event.get("MessageId") in applied_messages

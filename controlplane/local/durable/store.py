@@ -1,18 +1,20 @@
 """Durable state in per-hub tables: ``<hub>Instances``, ``<hub>History`` and ``<hub>Messages``.
 
-    Instances  PartitionKey=instance id  RowKey=""                      one row per instance (status, I/O)
-    History    PartitionKey=instance id  RowKey=<generation>.<episode>  the events of one orchestrator episode
-    Messages   PartitionKey=instance id  RowKey=<message id>            inbound work not yet in history
+    Instances  PartitionKey=instance id  RowKey=""                  one row per instance (status, I/O)
+    History    PartitionKey=instance id  RowKey=<generation>.<row>  the events of one or more episodes
+    Messages   PartitionKey=instance id  RowKey=<message id>        inbound work not yet in history
 
-History is kept one row per episode rather than one row per event (the Durable Task Azure Storage
-layout): an episode is then committed with a single insert, and the insert of a row key that already
-exists is the optimistic-concurrency check. On Azurite one insert takes about 3 ms while a batch
-transaction of even 3 rows takes about 11 ms, so per-event rows would cap a sequential orchestration
-near 80 steps/s. ``generation`` counts continue-as-new restarts of the same instance id.
+History rows hold whole episodes, as many as were decided while the previous write was in flight (group
+commit), rather than one event each (the Durable Task Azure Storage layout): a write is then one insert,
+and inserting a row key that already exists is the optimistic-concurrency check. On Azurite one insert
+takes about 3 ms while a batch transaction of even 3 rows takes about 11 ms, so per-event rows would
+cap a sequential orchestration near 80 steps/s. ``generation`` counts continue-as-new restarts.
 """
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,6 +22,8 @@ from typing import Any
 from controlplane.adapters.documents import Document, DocumentTables
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 from controlplane.local.durable.history import Event, RuntimeStatus
+
+ROW_CHARS = 300_000  # of JSON per history row; AzureTableDocuments stores up to 450,000 characters
 
 
 @dataclass(frozen=True)
@@ -93,11 +97,13 @@ class Message:
 
 @dataclass(frozen=True)
 class History:
-    """The committed episodes of an instance's current generation."""
+    """The committed history of an instance's current generation: its events, how many rows hold them,
+    and the token of the last row (the next row names it as its predecessor)."""
 
     generation: int
-    episodes: int
+    rows: int
     events: list[Event]
+    token: str = ""
 
 
 class DurableStore:
@@ -153,23 +159,48 @@ class DurableStore:
 
     # History
 
-    def load_history(self, instance_id: str) -> History:
-        """The newest generation's episodes in order (generation 0 with no events if none)."""
-        rows = sorted(self._tables.query(self.history_table, partition=instance_id), key=lambda d: d.row)
-        if not rows:
-            return History(0, 0, [])
-        generation = max(_generation_of(row.row) for row in rows)
-        current = [row for row in rows if _generation_of(row.row) == generation]
-        events = [history_event for row in current for history_event in row.body["events"]]
-        return History(generation, len(current), events)
+    def load_history(self, instance_id: str, repair: bool = True) -> History:
+        """The newest generation's history (generation 0 with no events if none).
 
-    def append_episode(self, instance_id: str, generation: int, episode: int, events: list[Event]) -> None:
-        """Commit one episode; ConcurrencyConflict if another writer committed that episode first."""
-        document = Document(instance_id, _history_key(generation, episode), {"events": events})
-        try:
-            self._tables.insert(self.history_table, document)
-        except AlreadyExists as error:
-            raise ConcurrencyConflict(f"instance {instance_id}: episode {generation}.{episode} exists") from error
+        Each row names the token of the row before it and says whether it ends at an episode boundary.
+        The history is the unbroken chain from the oldest row, cut back to the last complete episode;
+        rows past that were never acknowledged (a crash between the rows of one write) and are deleted
+        unless ``repair`` is False (a read-only look).
+        """
+        rows = sorted(self._tables.query(self.history_table, partition=instance_id), key=lambda d: _order(d.row))
+        chain: list[Document] = []
+        for row in rows:
+            if chain and (row.body["prev"] != chain[-1].body["token"] or not _follows(chain[-1].row, row.row)):
+                break
+            chain.append(row)
+        while chain and not chain[-1].body["complete"]:
+            chain.pop()
+        for stale in rows[len(chain) :] if repair else []:
+            self._tables.delete(self.history_table, instance_id, stale.row)
+        if not chain:
+            return History(0, 0, [])
+        generation = _order(chain[-1].row)[0]
+        current = [row for row in chain if _order(row.row)[0] == generation]
+        events = [history_event for row in current for history_event in row.body["events"]]
+        return History(generation, len(current), events, chain[-1].body["token"])
+
+    def append_rows(
+        self, instance_id: str, generation: int, first_row: int, episodes: list[list[Event]], prev: str
+    ) -> tuple[int, str]:
+        """Append episodes as consecutive rows after the row whose token is ``prev``; return how many rows
+        were written and the last one's token. ConcurrencyConflict if another writer took a row first."""
+        token = prev
+        rows = _pack(episodes)
+        for offset, (events, complete) in enumerate(rows):
+            row_token = uuid.uuid4().hex
+            body = {"events": events, "complete": complete, "prev": token, "token": row_token}
+            document = Document(instance_id, _history_key(generation, first_row + offset), body)
+            try:
+                self._tables.insert(self.history_table, document)
+            except AlreadyExists as error:
+                raise ConcurrencyConflict(f"instance {instance_id}: history row {document.row} exists") from error
+            token = row_token
+        return len(rows), token
 
     def drop_generations_before(self, instance_id: str, generation: int) -> None:
         """Delete history of earlier generations (after continue-as-new)."""
@@ -202,9 +233,39 @@ def _message(document: Document) -> Message:
     return Message(document.partition, document.row, document.body["event"], document.body.get("generation"))
 
 
-def _history_key(generation: int, episode: int) -> str:
-    return f"{generation:06d}.{episode:08d}"
+def _history_key(generation: int, row: int) -> str:
+    return f"{generation:06d}.{row:08d}"
+
+
+def _pack(episodes: list[list[Event]]) -> list[tuple[list[Event], bool]]:
+    """Group episodes into rows of at most ROW_CHARS of JSON; an episode larger than that spans rows,
+    and only a row that ends an episode is ``complete``."""
+    rows: list[tuple[list[Event], bool]] = []
+    current: list[Event] = []
+    size = 0
+    for episode in episodes:
+        for position, history_event in enumerate(episode):
+            length = len(json.dumps(history_event, separators=(",", ":")))
+            if current and size + length > ROW_CHARS:
+                rows.append((current, position == 0))
+                current, size = [], 0
+            current.append(history_event)
+            size += length
+    if current:
+        rows.append((current, True))
+    return rows
 
 
 def _generation_of(row_key: str) -> int:
     return int(row_key.split(".", 1)[0])
+
+
+def _order(row_key: str) -> tuple[int, int]:
+    generation, row = row_key.split(".", 1)
+    return int(generation), int(row)
+
+
+def _follows(before: str, after: str) -> bool:
+    """Whether row ``after`` comes right after ``before``: the next one, or the first of the next generation."""
+    (generation, row), (next_generation, next_row) = _order(before), _order(after)
+    return (next_generation, next_row) in ((generation, row + 1), (generation + 1, 0))

@@ -58,61 +58,85 @@ class NewWork:
     continue_as_new: tuple[bool, Any] = (False, None)
 
 
-def scheduling_actions(context: DurableOrchestrationContext) -> list[Action]:
-    """The SDK's actions in scheduling order, compound actions expanded, waits left out."""
-    flat: list[Action] = []
+class Ledger:
+    """What an instance's history has scheduled, kept up to date episode by episode.
 
-    def walk(action: Action) -> None:
-        if isinstance(action, CompoundAction):
-            for child in action.compound_tasks:
-                walk(child)
-        elif action.action_type in _UNSUPPORTED:
-            raise Unsupported(f"{_UNSUPPORTED[action.action_type]} are not supported by the local host")
-        elif action.action_type not in _NOT_SCHEDULING:
-            flat.append(action)
+    ``recorded`` holds the non-retry scheduling events in task-id order: the positions the orchestrator's
+    actions must repeat. With an extended session the actions already checked stay checked (the session
+    only appends), so each episode costs O(new actions), not O(history).
+    """
 
-    for group in context._actions:
-        for action in group if isinstance(group, list) else [group]:
-            walk(action)
-    return flat
+    def __init__(self, history: list[Event]) -> None:
+        self.recorded: list[Event] = []
+        self.known: set[int] = set()
+        self.record(history)
+        self.forget_session()
 
+    def record(self, events: list[Event]) -> None:
+        """Take in committed events."""
+        scheduling = sorted((e for e in events if kind_of(e) in SCHEDULING), key=lambda e: e["EventId"])
+        self.known.update(e["EventId"] for e in scheduling)
+        self.recorded.extend(e for e in scheduling if not e.get("Retry"))
 
-def check_determinism(actions: list[Action], history: list[Event], done: bool) -> None:
-    """Raise NonDeterminism when an action differs from the recorded scheduling event at its position."""
-    recorded = sorted(
-        (e for e in history if kind_of(e) in SCHEDULING and not e.get("Retry")), key=lambda e: e["EventId"]
-    )
-    for position, (action, past) in enumerate(zip(actions, recorded, strict=False)):
-        expected_kind, name = _RECORDED_KIND[action.action_type], _name_of(action)
-        if kind_of(past) != expected_kind or (name is not None and past.get("Name") != name):
+    def forget_session(self) -> None:
+        """The next episode runs on a new session: flatten and check its actions from the start."""
+        self.actions: list[Action] = []
+        self._flattened = 0
+        self._verified = 0
+
+    def scheduling_actions(self, context: DurableOrchestrationContext) -> list[Action]:
+        """The SDK's actions in scheduling order, compound actions expanded, waits left out."""
+        payload = context._action_payload_v2
+        for action in payload[self._flattened :]:
+            _flatten(action, self.actions)
+        self._flattened = len(payload)
+        return self.actions
+
+    def check_determinism(self, actions: list[Action], done: bool) -> None:
+        """Raise NonDeterminism when an action differs from the recorded scheduling event at its position."""
+        checked_until = min(len(actions), len(self.recorded))
+        for position in range(self._verified, checked_until):
+            action, past = actions[position], self.recorded[position]
+            expected_kind, name = _RECORDED_KIND[action.action_type], _name_of(action)
+            if kind_of(past) != expected_kind or (name is not None and past.get("Name") != name):
+                raise NonDeterminism(
+                    f"non-deterministic orchestrator: history has {_describe(past)} at position {position} "
+                    f"(EventId {past['EventId']}) but the code now schedules {_describe_action(action)}"
+                )
+        self._verified = checked_until
+        if done and len(actions) < len(self.recorded):
+            missing = self.recorded[len(actions)]
             raise NonDeterminism(
-                f"non-deterministic orchestrator: history has {_describe(past)} at position {position} "
-                f"(EventId {past['EventId']}) but the code now schedules {_describe_action(action)}"
+                f"non-deterministic orchestrator: it finished without scheduling {_describe(missing)} "
+                f"(EventId {missing['EventId']}) that its history records"
             )
-    if done and len(actions) < len(recorded):
-        missing = recorded[len(actions)]
-        raise NonDeterminism(
-            f"non-deterministic orchestrator: it finished without scheduling {_describe(missing)} "
-            f"(EventId {missing['EventId']}) that its history records"
-        )
 
 
-def new_work(context: DurableOrchestrationContext, history: list[Event], now: datetime, done: bool) -> NewWork:
+def _flatten(action: Action, into: list[Action]) -> None:
+    if isinstance(action, CompoundAction):
+        for child in action.compound_tasks:
+            _flatten(child, into)
+    elif action.action_type in _UNSUPPORTED:
+        raise Unsupported(f"{_UNSUPPORTED[action.action_type]} are not supported by the local host")
+    elif action.action_type not in _NOT_SCHEDULING:
+        into.append(action)
+
+
+def new_work(context: DurableOrchestrationContext, ledger: Ledger, now: datetime, done: bool) -> NewWork:
     """The scheduling events this episode adds, after checking the recorded ones still match."""
-    actions = scheduling_actions(context)
-    check_determinism(actions, history, done)
-    known = {e["EventId"] for e in history if kind_of(e) in SCHEDULING}
-    recorded = sum(1 for e in history if kind_of(e) in SCHEDULING and not e.get("Retry"))
+    actions = ledger.scheduling_actions(context)
+    ledger.check_determinism(actions, done)
+    fresh = actions[len(ledger.recorded) :]
     tasks = _open_atomic_tasks(context)
-    by_action = {id(task._get_action()): task for task in tasks}
     events: list[Event] = []
-    for action in actions[recorded:]:
-        task = by_action.get(id(action))
-        if task is None or task.id in known:
-            continue
-        events.append(_scheduling_event(action, task.id, now, context.instance_id))
+    if fresh:
+        by_action = {id(task._get_action()): task for task in tasks}
+        for action in fresh:
+            task = by_action.get(id(action))
+            if task is not None and task.id not in ledger.known:
+                events.append(_scheduling_event(action, task.id, now, context.instance_id))
     for task in tasks:
-        if isinstance(task._get_action(), NoOpAction) and isinstance(task.id, int) and task.id not in known:
+        if isinstance(task._get_action(), NoOpAction) and task.id not in ledger.known:
             events.append(_retry_event(task, now, context.instance_id))
     events.sort(key=lambda e: e["EventId"])
     continuing = context.will_continue_as_new

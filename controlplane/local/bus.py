@@ -1,0 +1,316 @@
+"""The local bus: the embedded host's stand-in for Service Bus, persisted in document tables.
+
+Topology comes from the function index: each ``serviceBusTrigger`` function is one subscription (or queue).
+``publish`` logs each message once (duplicate detection by message id) and adds one delivery record per
+subscription of the target topic; ``deliver_due`` hands due deliveries to the same trigger functions as
+``azure.functions.ServiceBusMessage`` objects, with Service Bus's peek-lock semantics:
+
+- claiming a delivery (ETag-guarded replace) counts it (``delivery_count`` 1 on the first try) and locks it
+  for ``lock_duration``; a lost claim race means another dispatcher has it;
+- success settles it ``delivered``; an exception makes it due again after ``retry_delay`` until
+  ``max_delivery_count`` tries, then it is ``deadlettered`` with the last error as its reason;
+- a body that is not a valid envelope is dead-lettered at once, without invoking the function;
+- a lock that expires (the process died mid-delivery) makes the delivery due again, so nothing is lost.
+
+Each subscription's deliveries run one at a time in sequence order; subscriptions run in parallel on a
+bounded pool. ``start()`` runs a dispatcher thread woken by ``publish``, polling slowly for retries and for
+messages that another process wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from controlplane.adapters.documents import DocumentTables
+from controlplane.adapters.servicebus_mapping import MessageFields, envelope_to_message, message_to_envelope
+from controlplane.domain.events import Envelope
+from controlplane.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    ControlPlaneError,
+    FieldError,
+    InvalidEnvelope,
+    InvalidInput,
+    NotFound,
+)
+from controlplane.local.bus_records import (
+    DEADLETTERED,
+    DELIVERED,
+    DELIVERIES,
+    LOG,
+    PENDING,
+    TABLES,
+    Delivery,
+    LoggedMessage,
+    Subscription,
+    allocate_sequence,
+    service_bus_message,
+    subscriptions_of,
+)
+from controlplane.local.functions import FunctionEntry
+
+log = logging.getLogger(__name__)
+
+Invoke = Callable[[FunctionEntry, Any], None]
+"""Runs a Service Bus trigger function with an ``azure.functions.ServiceBusMessage``; raising means failure."""
+
+DEFAULT_TOPIC = "events"
+MAX_DELIVERY_COUNT = 10  # Service Bus's default MaxDeliveryCount
+MAX_MESSAGE_ID = 128  # Service Bus's limit
+
+
+class LocalBus:
+    """Topics, queues and subscriptions of one function app, on document tables (Azurite or memory)."""
+
+    def __init__(
+        self,
+        tables: DocumentTables,
+        functions: Iterable[FunctionEntry],
+        invoke: Invoke | None = None,
+        *,
+        topic: str = DEFAULT_TOPIC,
+        app_settings: Mapping[str, str] | None = None,
+        max_delivery_count: int = MAX_DELIVERY_COUNT,
+        retry_delay: timedelta = timedelta(seconds=1),
+        lock_duration: timedelta = timedelta(minutes=5),
+        workers: int = 4,
+        poll_interval: float = 1.0,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """``functions``: a FunctionIndex or its entries; ``invoke`` is needed only to deliver.
+        ``topic`` is where ``publish`` sends by default; ``app_settings`` resolves ``%Name%`` trigger values."""
+        self._tables = tables
+        self._invoke = invoke
+        self.topic = topic
+        self._subscriptions = {s.path: s for s in subscriptions_of(functions, app_settings or {})}
+        self._max_delivery_count = max_delivery_count
+        self._retry_delay = retry_delay
+        self._lock_duration = lock_duration
+        self._workers = workers
+        self._poll_interval = poll_interval
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.Lock()
+        self._busy: set[str] = set()
+        self._pool: ThreadPoolExecutor | None = None
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def subscriptions(self) -> list[Subscription]:
+        return list(self._subscriptions.values())
+
+    def create_tables(self) -> None:
+        """Make sure the bus tables exist; idempotent."""
+        self._tables.create_tables(TABLES)
+
+    # -- publishing ------------------------------------------------------------------------------------------
+
+    def publish(self, messages: Sequence[MessageFields], to: str | None = None) -> None:
+        """Send to topic or queue ``to`` (default: the bus topic), in order. A message id already logged is a
+        duplicate and dropped; retrying after a crash completes what the first attempt left undone."""
+        entity = to or self.topic
+        _check(messages)
+        targets = self._targets(entity)
+        if not messages:
+            return
+        first = allocate_sequence(self._tables, len(messages))
+        now = self._clock()
+        for offset, fields in enumerate(messages):
+            logged = LoggedMessage(entity, fields, first + offset, now, targets)
+            try:
+                self._tables.insert(LOG, logged.to_document())
+            except AlreadyExists:
+                # A duplicate: the first copy (its sequence and subscriptions) wins, as in Service Bus.
+                logged = LoggedMessage.from_document(self._tables.get(LOG, logged.partition, fields.message_id))
+            for path in logged.subscriptions:
+                with contextlib.suppress(AlreadyExists):  # a retried publish: this one was written before
+                    self._tables.insert(DELIVERIES, Delivery.new(path, logged).to_document())
+        self._wake.set()
+
+    def _targets(self, entity: str) -> tuple[str, ...]:
+        paths = tuple(s.path for s in self._subscriptions.values() if s.entity.lower() == entity.lower())
+        if not paths and entity.lower() != self.topic.lower():
+            known = sorted({self.topic, *(s.entity for s in self._subscriptions.values())})
+            raise NotFound(f"no topic or queue named {entity!r} (known: {', '.join(known)})")
+        return paths
+
+    # -- delivering ------------------------------------------------------------------------------------------
+
+    def deliver_due(self, now: datetime | None = None) -> int:
+        """Deliver every delivery due at ``now`` once and wait for them; return how many this call handled
+        (invoked or dead-lettered). Subscriptions another caller is delivering right now are skipped."""
+        return sum(future.result() for future in self._submit_due(now or self._clock()))
+
+    def _submit_due(self, now: datetime) -> list[Future[int]]:
+        if self._invoke is None:
+            raise RuntimeError("this LocalBus was built without an invoke callback; it can publish but not deliver")
+        due: dict[str, list[Delivery]] = defaultdict(list)
+        for document in self._tables.query(DELIVERIES, where={"State": PENDING}):
+            delivery = Delivery.from_document(document)
+            # A subscription whose function is gone keeps its messages, as Service Bus would.
+            if delivery.next_attempt <= now and delivery.subscription in self._subscriptions:
+                due[delivery.subscription].append(delivery)
+        futures = []
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="local-bus")
+            for path, deliveries in due.items():
+                if path not in self._busy:
+                    self._busy.add(path)
+                    deliveries.sort(key=lambda delivery: delivery.sequence)
+                    futures.append(self._pool.submit(self._deliver_all, path, deliveries, now))
+        return futures
+
+    def _deliver_all(self, path: str, deliveries: list[Delivery], now: datetime) -> int:
+        try:
+            return sum(self._deliver(delivery, now) for delivery in deliveries)
+        except Exception:
+            log.exception("local bus: delivering to %s failed", path)  # the dispatcher thread reads no results
+            raise
+        finally:
+            with self._lock:
+                self._busy.discard(path)
+            self._wake.set()  # failures may be due again at once
+
+    def _deliver(self, delivery: Delivery, now: datetime) -> bool:
+        if delivery.delivery_count >= self._max_delivery_count:
+            # Its last try never settled (the process died holding the lock): no tries are left.
+            reason = f"MaxDeliveryCountExceeded: lock expired on delivery {delivery.delivery_count}"
+            return self._settle(delivery, DEADLETTERED, now, reason=reason)
+        locked_until = now + self._lock_duration
+        claimed = replace(delivery, delivery_count=delivery.delivery_count + 1, next_attempt=locked_until)
+        try:
+            claimed = replace(claimed, etag=self._tables.replace(DELIVERIES, claimed.to_document()))
+        except (ConcurrencyConflict, NotFound):
+            return False  # another dispatcher claimed it first
+        logged = LoggedMessage.from_document(self._tables.get(LOG, delivery.log_partition, delivery.message_id))
+        try:
+            message_to_envelope(logged.fields.body, logged.fields.content_type)
+        except InvalidEnvelope as error:
+            reason = "InvalidEnvelope: " + "; ".join(str(field) for field in error.errors)
+            return self._settle(claimed, DEADLETTERED, now, reason=reason)
+        function = self._subscriptions[delivery.subscription].function
+        assert self._invoke is not None  # checked by _submit_due
+        try:
+            self._invoke(function, service_bus_message(logged, claimed, locked_until))
+        except Exception as error:  # the function's failure is data about this delivery, not ours to raise
+            failure = f"{type(error).__name__}: {error}"
+            log.warning(
+                "%s failed on %s (delivery %d): %s", function.name, delivery.message_id, claimed.delivery_count, failure
+            )
+            if claimed.delivery_count >= self._max_delivery_count:
+                reason = f"MaxDeliveryCountExceeded after {claimed.delivery_count} deliveries; last error {failure}"
+                return self._settle(claimed, DEADLETTERED, now, reason=reason, error=failure)
+            return self._settle(claimed, PENDING, now + self._retry_delay, error=failure)
+        return self._settle(claimed, DELIVERED, now)
+
+    def _settle(
+        self, delivery: Delivery, state: str, when: datetime, reason: str | None = None, error: str | None = None
+    ) -> bool:
+        if state == DEADLETTERED:
+            log.error("dead-lettered %s on %s: %s", delivery.message_id, delivery.subscription, reason)
+        settled = replace(
+            delivery,
+            state=state,
+            next_attempt=when,
+            last_error=error or delivery.last_error,
+            reason=reason,
+            settled_at=None if state == PENDING else when,
+        )
+        try:
+            self._tables.replace(DELIVERIES, settled.to_document())
+        except (ConcurrencyConflict, NotFound):
+            # The lock expired and another dispatcher took the delivery over; its outcome stands.
+            log.warning("lost the lock on %s at %s before settling it", delivery.message_id, delivery.subscription)
+        return True
+
+    # -- dispatcher thread -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the dispatcher thread; idempotent."""
+        if self._invoke is None:
+            raise RuntimeError("this LocalBus was built without an invoke callback; it can publish but not deliver")
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._run, name="local-bus-dispatcher", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the dispatcher after the deliveries in flight finish; idempotent."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stopping.set()
+            self._wake.set()
+            thread.join()
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()  # before the pass, so a publish during it wakes the next one
+            try:
+                self._submit_due(self._clock())
+            except ControlPlaneError as error:
+                log.warning("local bus: delivery pass failed, retrying: %s", error)
+            except Exception:  # the dispatcher outlives one bad pass; the next poll tries again
+                log.exception("local bus: delivery pass failed")
+            self._wake.wait(self._poll_interval)
+
+    # -- queries for the operator CLI ------------------------------------------------------------------------
+
+    def events_for_trace(self, traceid: str) -> list[LoggedMessage]:
+        """Every message of one trace (one partition query), in enqueue order."""
+        messages = [LoggedMessage.from_document(document) for document in self._tables.query(LOG, partition=traceid)]
+        return sorted(messages, key=lambda message: message.sequence)
+
+    def dead_letters(self) -> list[Delivery]:
+        """Dead-lettered deliveries (subscription, message id, type, reason, delivery count), oldest first."""
+        documents = self._tables.query(DELIVERIES, where={"State": DEADLETTERED})
+        deliveries = [Delivery.from_document(document) for document in documents]
+        return sorted(
+            deliveries, key=lambda delivery: (delivery.settled_at or delivery.next_attempt, delivery.sequence)
+        )
+
+    def deliveries(self, message_id: str) -> list[Delivery]:
+        """The delivery of one message to each subscription it was routed to."""
+        found = []
+        for path in self._subscriptions:
+            try:
+                found.append(Delivery.from_document(self._tables.get(DELIVERIES, path, message_id)))
+            except NotFound:
+                continue
+        return found
+
+
+class LocalEventBus:
+    """The EventBus port on the local bus: envelopes go to the bus topic as Service Bus messages would."""
+
+    def __init__(self, bus: LocalBus) -> None:
+        self._bus = bus
+
+    def publish(self, events: Sequence[Envelope]) -> None:
+        """Publish in order, at least once; a re-published id is dropped as a duplicate."""
+        self._bus.publish([envelope_to_message(envelope) for envelope in events])
+
+
+def _check(messages: Sequence[MessageFields]) -> None:
+    errors = []
+    for number, fields in enumerate(messages):
+        if not isinstance(fields.message_id, str) or not 0 < len(fields.message_id) <= MAX_MESSAGE_ID:
+            errors.append(FieldError(f"messages[{number}].message_id", f"1-{MAX_MESSAGE_ID} characters required"))
+    if errors:
+        raise InvalidInput(errors)

@@ -1,0 +1,133 @@
+"""The embedded local Functions host: ``python -m controlplane up``.
+
+Loads the function app, serves its HTTP triggers under ``/api`` with function keys, runs durable
+orchestrations on the embedded engine, fires timer triggers and delivers Service Bus triggers from the
+local bus. State lives in Table storage (Azurite locally, started here when it is not running).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from controlplane.adapters.table_documents import AzureTableDocuments
+from controlplane.bootstrap import table_service
+from controlplane.config import DEVELOPMENT_STORAGE, STORAGE_SETTINGS, load_settings
+from controlplane.local.azurite import DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
+from controlplane.local.bus import LocalBus
+from controlplane.local.durable import rpc
+from controlplane.local.durable.engine import DurableEngine
+from controlplane.local.durable.store import DurableStore
+from controlplane.local.functions import SERVICE_BUS, TIMER, FunctionIndex
+from controlplane.local.http_gateway import build_http_app
+from controlplane.local.invoker import Invoker
+from controlplane.local.keys import resolve_host_key
+from controlplane.local.settings import apply_local_settings, task_hub
+from controlplane.local.timers import TimerScheduler
+
+log = logging.getLogger("controlplane.host")
+
+
+@dataclass(frozen=True)
+class HostOptions:
+    port: int = 7071
+    app: str = "function_app:app"
+    root: Path = PROJECT_ROOT
+
+
+class LocalHost:
+    """Everything ``up`` runs, started and stopped together."""
+
+    def __init__(self, options: HostOptions) -> None:
+        self.options = options
+        apply_local_settings(options.root, os.environ)
+        if not any(os.environ.get(name) for name in STORAGE_SETTINGS):
+            log.info("no storage configured: using the development storage (Azurite)")
+            os.environ["AzureWebJobsStorage"] = DEVELOPMENT_STORAGE
+        self.settings = load_settings()
+        self.azurite = self._azurite_if_needed()
+        self.key = resolve_host_key(options.root, os.environ)
+        module, _, attribute = options.app.partition(":")
+        self.index = FunctionIndex.load(module, attribute or "app")
+        self.hub = task_hub(options.root)
+        service = table_service(self.settings)
+        self.base_url = f"http://127.0.0.1:{options.port}"
+        self.engine = DurableEngine(self.index, DurableStore(AzureTableDocuments(service), self.hub))
+        invoke = Invoker(self.client_binding)
+        documents = AzureTableDocuments(service, prefix=self.settings.table_prefix)
+        self.bus = LocalBus(documents, self.index.of_type(SERVICE_BUS), invoke, app_settings=os.environ)
+        self.timers = TimerScheduler(
+            self.index.of_type(TIMER), invoke, documents, lambda: datetime.now(UTC), os.environ
+        )
+
+    def client_binding(self, _function: str = "") -> str:
+        return rpc.client_binding(self.base_url, self.hub, self.key)
+
+    def management_payload(self, instance_id: str) -> dict[str, str]:
+        urls = json.loads(self.client_binding())["managementUrls"]
+        return {name: url.replace("INSTANCEID", instance_id) for name, url in urls.items()}
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        app = build_http_app(
+            self.index, self.key, self.client_binding, rpc.routes(self.engine, self.management_payload, self.key)
+        )
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", self.options.port)
+        await site.start()
+        port = runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.bus.create_tables()
+        self.engine.start()
+        self.bus.start()
+        self.timers.start()
+        self._banner(port)
+        try:
+            await stop.wait()
+        finally:
+            self.timers.stop()
+            self.bus.stop()
+            self.engine.stop()
+            await runner.cleanup()
+            if self.azurite:
+                self.azurite.stop()
+
+    def _azurite_if_needed(self) -> Azurite | None:
+        if not self.settings.uses_development_storage or is_listening(DEFAULT_TABLE_PORT):
+            return None
+        log.info("starting Azurite on 127.0.0.1:%d (data under .local/azurite)", DEFAULT_TABLE_PORT)
+        return Azurite(DEFAULT_TABLE_PORT, self.options.root / ".local" / "azurite").start()
+
+    def _banner(self, port: int) -> None:
+        print(f"Control plane local host: {self.base_url} (task hub {self.hub})")
+        for entry in sorted(self.index, key=lambda e: (e.trigger_type, e.name)):
+            where = f"/api/{entry.trigger.get('route') or entry.name}" if entry.trigger_type == "httpTrigger" else ""
+            print(f"  {entry.trigger_type:<22} {entry.name:<28} {where}")
+        print("Function key: python -m controlplane key")
+        print(f"READY {self.base_url}", flush=True)
+
+
+def run_host(options: HostOptions) -> int:
+    """Run until SIGINT or SIGTERM."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    host = LocalHost(options)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await host.serve(stop)
+
+    asyncio.run(main())
+    return 0

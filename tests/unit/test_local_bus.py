@@ -1,0 +1,360 @@
+"""The local bus on in-memory tables: fan-out, duplicate detection, retries, dead letters, restarts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from controlplane.adapters.documents import Document
+from controlplane.adapters.memory_documents import MemoryDocumentTables
+from controlplane.adapters.servicebus_mapping import MessageFields, envelope_to_message
+from controlplane.domain.event_catalog import EventType
+from controlplane.domain.events import Envelope, TraceContext, new_event
+from controlplane.errors import InvalidInput, NotFound, TransientError
+from controlplane.local.bus import LocalBus, LocalEventBus
+from controlplane.local.bus_records import DELIVERED, DELIVERIES, LOG, PENDING, Delivery
+from controlplane.local.functions import SERVICE_BUS, FunctionEntry
+from tests.builders import T0
+
+TRACE = TraceContext(traceid="4bf92f3577b34da6a3ce929d0e0e4736", correlationid="dep-1")
+OTHER_TRACE = TraceContext(traceid="0af7651916cd43dd8448eb211c80319c", correlationid="dep-2")
+SCALING = "events/Subscriptions/scaling"
+AUDIT = "events/Subscriptions/audit"
+
+
+class Recorder:
+    """A Service Bus trigger function that records its messages and fails its first ``failures`` calls."""
+
+    def __init__(self, failures: int = 0, during: Callable[[], None] | None = None) -> None:
+        self.messages: list[func.ServiceBusMessage] = []
+        self.failures = failures
+        self.during = during
+        self._lock = threading.Lock()
+
+    def __call__(self, msg: func.ServiceBusMessage) -> None:
+        with self._lock:
+            self.messages.append(msg)
+            failing = len(self.messages) <= self.failures
+        if self.during is not None:
+            self.during()
+        if failing:
+            raise ValueError(f"boom {len(self.messages)}")
+
+    @property
+    def ids(self) -> list[str]:
+        return [message.message_id for message in self.messages]
+
+
+def subscriber(name: str, handler: Callable[..., Any], **trigger: str) -> FunctionEntry:
+    binding = {"type": SERVICE_BUS, "direction": "IN", "name": "msg", "connection": "ServiceBusConnection", **trigger}
+    return FunctionEntry(name=name, trigger_type=SERVICE_BUS, trigger=binding, inputs=(), handler=handler)
+
+
+def invoke(entry: FunctionEntry, message: func.ServiceBusMessage) -> None:
+    entry.handler(**{entry.trigger_name: message})
+
+
+def event(number: int, trace: TraceContext = TRACE) -> Envelope:
+    return new_event(
+        EventType.SCALING_POLICY_APPLIED,
+        event_id=f"00000000-0000-0000-0000-{number:012d}",
+        source="/runtime-control-plane/scaling",
+        time=T0 + timedelta(seconds=number),
+        trace=trace,
+        data={"environment": "dev", "service": "orders", "from": 2, "to": 4, "rule": "cpu"},
+    )
+
+
+@pytest.fixture
+def tables() -> MemoryDocumentTables:
+    return MemoryDocumentTables()
+
+
+@pytest.fixture
+def scaling() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def audit() -> Recorder:
+    return Recorder()
+
+
+def make_bus(tables: MemoryDocumentTables, scaling: Recorder, audit: Recorder, **options: Any) -> LocalBus:
+    functions = [
+        subscriber("on_scaling", scaling, topicName="events", subscriptionName="scaling"),
+        subscriber("on_audit", audit, topicName="%EventsTopic%", subscriptionName="audit"),
+    ]
+    options = {"retry_delay": timedelta(0), "clock": lambda: T0, "app_settings": {"EventsTopic": "events"}, **options}
+    bus = LocalBus(tables, functions, options.pop("invoke", invoke), **options)
+    bus.create_tables()
+    return bus
+
+
+@pytest.fixture
+def bus(tables: MemoryDocumentTables, scaling: Recorder, audit: Recorder):
+    bus = make_bus(tables, scaling, audit)
+    yield bus
+    bus.stop()
+
+
+def drain(bus: LocalBus, now=T0) -> int:
+    """Deliver until nothing is due; return the number of passes that handled something."""
+    passes = 0
+    while bus.deliver_due(now):
+        passes += 1
+    return passes
+
+
+def test_every_subscription_of_the_topic_gets_the_event_as_a_service_bus_message(
+    bus: LocalBus, scaling: Recorder, audit: Recorder
+) -> None:
+    envelope = event(1)
+    LocalEventBus(bus).publish([envelope])
+    assert bus.deliver_due() == 2
+    for recorder in (scaling, audit):
+        [message] = recorder.messages
+        assert isinstance(message, func.ServiceBusMessage)
+        assert message.message_id == envelope.id
+        assert message.correlation_id == TRACE.traceid
+        assert message.content_type == "application/cloudevents+json"
+        assert message.subject == message.label == "ScalingPolicyApplied"
+        assert message.application_properties == dict(envelope_to_message(envelope).application_properties)
+        assert message.user_properties == message.application_properties
+        assert message.delivery_count == 1
+        assert message.enqueued_time_utc == T0
+        assert message.sequence_number == 1
+        assert Envelope.from_json(message.get_body()) == envelope
+    assert {d.subscription: d.state for d in bus.deliveries(envelope.id)} == {SCALING: DELIVERED, AUDIT: DELIVERED}
+
+
+def test_a_republished_id_is_dropped_before_and_after_delivery(bus: LocalBus, scaling: Recorder) -> None:
+    events = LocalEventBus(bus)
+    events.publish([event(1)])
+    events.publish([event(1)])
+    drain(bus)
+    events.publish([event(1), event(2)])
+    drain(bus)
+    assert scaling.ids == [event(1).id, event(2).id]
+    assert [message.fields.message_id for message in bus.events_for_trace(TRACE.traceid)] == [event(1).id, event(2).id]
+
+
+class CrashingTables(MemoryDocumentTables):
+    """Memory tables whose next delivery-record insert fails, as if the publisher died after the log write."""
+
+    crash_next_delivery = True
+
+    def insert(self, table: str, document: Document) -> str:
+        if table == DELIVERIES and self.crash_next_delivery:
+            self.crash_next_delivery = False
+            raise TransientError("connection reset")
+        return super().insert(table, document)
+
+
+def test_a_retried_publish_after_a_crash_between_writes_delivers_exactly_once(
+    scaling: Recorder, audit: Recorder
+) -> None:
+    tables = CrashingTables()
+    bus = make_bus(tables, scaling, audit)
+    with pytest.raises(TransientError):
+        LocalEventBus(bus).publish([event(1)])
+    LocalEventBus(bus).publish([event(1)])
+    LocalEventBus(bus).publish([event(1)])
+    drain(bus)
+    assert scaling.ids == audit.ids == [event(1).id]
+    bus.stop()
+
+
+def test_a_failing_function_is_retried_and_sees_the_delivery_count(tables, audit: Recorder) -> None:
+    flaky = Recorder(failures=2)
+    bus = make_bus(tables, flaky, audit)
+    LocalEventBus(bus).publish([event(1)])
+    assert drain(bus) == 3
+    assert [message.delivery_count for message in flaky.messages] == [1, 2, 3]
+    [delivery] = [d for d in bus.deliveries(event(1).id) if d.subscription == SCALING]
+    assert (delivery.state, delivery.delivery_count, delivery.last_error) == (DELIVERED, 3, "ValueError: boom 2")
+    assert len(audit.messages) == 1
+    bus.stop()
+
+
+def test_a_retry_waits_for_the_backoff(tables, audit: Recorder) -> None:
+    flaky = Recorder(failures=1)
+    bus = make_bus(tables, flaky, audit, retry_delay=timedelta(seconds=5))
+    LocalEventBus(bus).publish([event(1)])
+    bus.deliver_due(T0)
+    assert bus.deliver_due(T0 + timedelta(seconds=4)) == 0
+    assert bus.deliver_due(T0 + timedelta(seconds=5)) == 1
+    assert len(flaky.messages) == 2
+    bus.stop()
+
+
+def test_after_ten_failures_the_delivery_is_dead_lettered_with_the_error(tables, audit: Recorder) -> None:
+    broken = Recorder(failures=1000)
+    bus = make_bus(tables, broken, audit)
+    LocalEventBus(bus).publish([event(1)])
+    drain(bus)
+    assert len(broken.messages) == 10
+    [dead] = bus.dead_letters()
+    assert (dead.subscription, dead.message_id, dead.type, dead.delivery_count) == (
+        SCALING,
+        event(1).id,
+        "ScalingPolicyApplied",
+        10,
+    )
+    assert dead.reason == "MaxDeliveryCountExceeded after 10 deliveries; last error ValueError: boom 10"
+    assert len(audit.messages) == 1
+    bus.stop()
+
+
+def test_a_malformed_body_is_dead_lettered_without_invoking(bus: LocalBus, scaling: Recorder, audit: Recorder) -> None:
+    bus.publish([MessageFields("bad-1", TRACE.traceid, "X", "application/json", {}, b"{}")])
+    bus.publish([MessageFields("bad-2", TRACE.traceid, "X", "application/cloudevents+json", {}, b"\xff not json")])
+    drain(bus)
+    assert scaling.messages == audit.messages == []
+    dead = {(d.subscription, d.message_id): d.reason for d in bus.dead_letters()}
+    assert set(dead) == {(SCALING, "bad-1"), (AUDIT, "bad-1"), (SCALING, "bad-2"), (AUDIT, "bad-2")}
+    assert dead[(SCALING, "bad-1")].startswith("InvalidEnvelope: content_type: must be application/cloudevents+json")
+    assert dead[(SCALING, "bad-2")].startswith("InvalidEnvelope: not JSON")
+    assert [m.fields.body for m in bus.events_for_trace(TRACE.traceid)] == [b"{}", b"\xff not json"]
+
+
+def test_a_new_bus_over_the_same_tables_delivers_what_was_pending(tables, scaling: Recorder, audit: Recorder) -> None:
+    publisher = make_bus(tables, scaling, audit, invoke=None)
+    LocalEventBus(publisher).publish([event(1), event(2)])
+    restarted = make_bus(tables, scaling, audit)
+    assert restarted.deliver_due() == 4
+    assert scaling.ids == audit.ids == [event(1).id, event(2).id]
+    restarted.stop()
+
+
+def test_a_delivery_whose_dispatcher_died_is_redelivered_when_its_lock_expires(
+    tables, scaling: Recorder, audit: Recorder
+) -> None:
+    bus = make_bus(tables, scaling, audit, lock_duration=timedelta(minutes=5))
+    LocalEventBus(bus).publish([event(1)])
+    stored = Delivery.from_document(tables.get(DELIVERIES, SCALING, event(1).id))
+    # What a claim leaves behind when the process dies before settling.
+    tables.replace(DELIVERIES, replace(stored, delivery_count=1, next_attempt=T0 + timedelta(minutes=5)).to_document())
+    restarted = make_bus(tables, scaling, audit)
+    restarted.deliver_due(T0)
+    assert scaling.messages == []
+    restarted.deliver_due(T0 + timedelta(minutes=5))
+    assert [message.delivery_count for message in scaling.messages] == [2]
+    bus.stop()
+    restarted.stop()
+
+
+def test_two_dispatchers_never_run_one_delivery_twice(tables, audit: Recorder) -> None:
+    slow = Recorder(during=lambda: time.sleep(0.01))
+    first, second = make_bus(tables, slow, audit), make_bus(tables, slow, audit)
+    LocalEventBus(first).publish([event(number) for number in range(1, 21)])
+    threads = [threading.Thread(target=drain, args=(b,)) for b in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(slow.ids) == sorted(event(number).id for number in range(1, 21))
+    assert len(audit.ids) == 20
+    first.stop()
+    second.stop()
+
+
+def test_subscriptions_are_delivered_in_parallel(tables) -> None:
+    audit_ran = threading.Event()
+    scaling = Recorder(during=lambda: audit_ran.wait(5))
+    bus = make_bus(tables, scaling, Recorder(during=audit_ran.set), workers=2)
+    LocalEventBus(bus).publish([event(1)])
+    started = time.monotonic()
+    assert bus.deliver_due() == 2
+    assert time.monotonic() - started < 4
+    bus.stop()
+
+
+def test_the_dispatcher_delivers_as_soon_as_something_is_published(tables, audit: Recorder) -> None:
+    arrived = threading.Event()
+    bus = make_bus(tables, Recorder(during=arrived.set), audit, poll_interval=60.0)
+    bus.start()
+    time.sleep(0.05)  # the first pass found nothing; only the wake-up can bring the event
+    LocalEventBus(bus).publish([event(1)])
+    assert arrived.wait(5)
+    bus.stop()
+    assert bus.deliveries(event(1).id)[0].state == DELIVERED
+
+
+def test_the_dispatcher_retries_until_delivered(tables, audit: Recorder) -> None:
+    flaky = Recorder(failures=3)
+    bus = make_bus(tables, flaky, audit, poll_interval=60.0)
+    bus.start()
+    LocalEventBus(bus).publish([event(1)])
+    deadline = time.monotonic() + 5
+    while len(flaky.messages) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    bus.stop()
+    assert [message.delivery_count for message in flaky.messages] == [1, 2, 3, 4]
+
+
+def test_events_of_a_trace_come_in_enqueue_order(bus: LocalBus) -> None:
+    events = LocalEventBus(bus)
+    events.publish([event(3), event(1)])
+    events.publish([event(9, OTHER_TRACE)])
+    events.publish([event(2)])
+    logged = bus.events_for_trace(TRACE.traceid)
+    assert [message.fields.message_id for message in logged] == [event(3).id, event(1).id, event(2).id]
+    assert [message.sequence for message in logged] == [1, 2, 4]
+    assert logged[0].to_dict()["subscriptions"] == [SCALING, AUDIT]
+
+
+def test_a_queue_trigger_gets_only_what_is_sent_to_its_queue(tables, scaling: Recorder, audit: Recorder) -> None:
+    commands = Recorder()
+    functions = [
+        subscriber("on_scaling", scaling, topicName="events", subscriptionName="scaling"),
+        subscriber("on_command", commands, queueName="commands"),
+    ]
+    bus = LocalBus(tables, functions, invoke, clock=lambda: T0)
+    bus.create_tables()
+    bus.publish([envelope_to_message(event(1))], to="commands")
+    bus.deliver_due()
+    assert (commands.ids, scaling.ids) == ([event(1).id], [])
+    assert [d.subscription for d in bus.deliveries(event(1).id)] == ["commands"]
+    bus.stop()
+
+
+def test_publishing_to_an_unknown_entity_names_the_known_ones(bus: LocalBus) -> None:
+    with pytest.raises(NotFound, match="no topic or queue named 'evnets' \\(known: events\\)"):
+        bus.publish([envelope_to_message(event(1))], to="evnets")
+
+
+def test_a_message_without_an_id_is_refused_and_nothing_is_written(bus: LocalBus, tables) -> None:
+    good = envelope_to_message(event(1))
+    with pytest.raises(InvalidInput, match=r"messages\[1\].message_id"):
+        bus.publish([good, replace(good, message_id="")])
+    assert list(tables.query(LOG)) == []
+
+
+def test_a_missing_app_setting_in_a_trigger_is_named(tables, scaling: Recorder, audit: Recorder) -> None:
+    with pytest.raises(ValueError, match="app setting EventsTopic"):
+        make_bus(tables, scaling, audit, app_settings={})
+
+
+def test_two_functions_on_one_subscription_are_refused(tables, scaling: Recorder) -> None:
+    functions = [
+        subscriber("a", scaling, topicName="events", subscriptionName="scaling"),
+        subscriber("b", scaling, topicName="events", subscriptionName="scaling"),
+    ]
+    with pytest.raises(ValueError, match="a and b both listen on events/Subscriptions/scaling"):
+        LocalBus(tables, functions, invoke)
+
+
+def test_a_bus_without_invoke_can_publish_but_not_deliver(tables, scaling: Recorder, audit: Recorder) -> None:
+    publisher = make_bus(tables, scaling, audit, invoke=None)
+    LocalEventBus(publisher).publish([event(1)])
+    with pytest.raises(RuntimeError, match="without an invoke callback"):
+        publisher.deliver_due()
+    assert {d.state for d in publisher.deliveries(event(1).id)} == {PENDING}
