@@ -1,0 +1,130 @@
+"""What clients ask of the engine: start, raise events, terminate, query, purge. The RPC endpoints of
+the local host call these. A mixin of :class:`~controlplane.local.durable.engine.DurableEngine`, which
+provides the state they read and the ``_send`` that delivers their messages."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from controlplane.errors import AlreadyExists, NotFound
+from controlplane.local.durable.history import Event, EventType, RuntimeStatus, event, execution_started, timestamp
+from controlplane.local.durable.live import Live
+from controlplane.local.durable.store import InstanceRecord, Message
+from controlplane.local.functions import ORCHESTRATION
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from controlplane.local.durable.status_writer import StatusWriter
+    from controlplane.local.durable.store import DurableStore
+    from controlplane.local.functions import FunctionIndex
+
+TERMINATE = "Terminate"
+
+
+class ClientOperations:
+    _index: FunctionIndex
+    _store: DurableStore
+    _clock: Callable[[], datetime]
+    _lock: threading.RLock
+    _live: dict[str, Live]
+    _status: StatusWriter
+
+    def _send(self, message: Message) -> None:
+        raise NotImplementedError
+
+    def start_new(self, name: str, instance_id: str | None, input_json: str | None) -> str:
+        """Create an instance; NotFound for an unknown orchestrator, AlreadyExists if it is still running."""
+        self._index.get(name, ORCHESTRATION)
+        instance_id = instance_id or uuid.uuid4().hex
+        now = timestamp(self._clock())
+        try:
+            existing = self._store.get_instance(instance_id)
+        except NotFound:
+            existing = None
+        if existing and not existing.status.is_terminal:
+            raise AlreadyExists(f"instance {instance_id} is {existing.status.value}")
+        if existing:
+            with self._lock:
+                self._live.pop(instance_id, None)
+            self._store.delete_instance(instance_id)
+        record = InstanceRecord(instance_id, name, RuntimeStatus.PENDING, now, now, input=input_json)
+        self._store.create_instance(record)
+        started = execution_started(self._clock(), name, input_json, instance_id, uuid.uuid4().hex, None)
+        self._send(Message(instance_id, f"start-{uuid.uuid4().hex}", started, 0))
+        return instance_id
+
+    def raise_event(self, instance_id: str, name: str, data_json: str | None) -> None:
+        """Deliver an external event; NotFound if no such instance, AlreadyExists-free for finished ones."""
+        record = self.get_record(instance_id)
+        if record.status.is_terminal:
+            raise NotFound(f"instance {instance_id} is {record.status.value}; it takes no more events")
+        message_id = f"event-{uuid.uuid4().hex}"
+        raised = event(EventType.EVENT_RAISED, self._clock(), Name=name, Input=data_json, MessageId=message_id)
+        self._send(Message(instance_id, message_id, raised))
+
+    def terminate(self, instance_id: str, reason: str) -> bool:
+        """Ask a running instance to stop; False if it had already finished."""
+        record = self.get_record(instance_id)
+        if record.status.is_terminal:
+            return False
+        message_id = f"terminate-{uuid.uuid4().hex}"
+        stop = event(EventType.EXECUTION_TERMINATED, self._clock(), Input=reason, MessageId=message_id, Kind=TERMINATE)
+        self._send(Message(instance_id, message_id, stop))
+        return True
+
+    def get_record(self, instance_id: str) -> InstanceRecord:
+        """The newest known state of an instance; NotFound if there is none."""
+        with self._lock:
+            live = self._live.get(instance_id)
+            if live is not None:
+                return live.record
+        pending = self._status.pending(instance_id)
+        if pending is not None:
+            return pending
+        stored = self._store.get_instance(instance_id)
+        if stored.status.is_terminal:
+            return stored
+        # Not loaded yet (just after a restart): the row may lag history; history is the truth.
+        return Live.from_history(stored, self._store.load_history(instance_id, repair=False)).record
+
+    def history(self, instance_id: str) -> list[Event]:
+        with self._lock:
+            live = self._live.get(instance_id)
+            if live is not None:
+                return list(live.history)
+        return self._store.load_history(instance_id).events
+
+    def list_records(self) -> list[InstanceRecord]:
+        stored = {record.instance_id: record for record in self._store.list_instances()}
+        with self._lock:
+            stored.update({key: live.record for key, live in self._live.items()})
+        return list(stored.values())
+
+    def purge(self, instance_id: str) -> bool:
+        """Delete a finished instance with its history; False if absent. Running ones are refused."""
+        try:
+            record = self.get_record(instance_id)
+        except NotFound:
+            return False
+        if not record.status.is_terminal:
+            raise AlreadyExists(f"instance {instance_id} is {record.status.value}; terminate it first")
+        self._status.flush()
+        with self._lock:
+            self._live.pop(instance_id, None)
+        return self._store.delete_instance(instance_id)
+
+    def wait(self, instance_id: str, timeout: float = 30.0) -> InstanceRecord:
+        """Block until the instance is Completed, Failed or Terminated (tests and benchmarks)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            record = self.get_record(instance_id)
+            if record.status.is_terminal:
+                return record
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"instance {instance_id} still {record.status.value} after {timeout} s")
+            time.sleep(0.005)
