@@ -25,7 +25,10 @@ from controlplane.local.durable.history import (
 from controlplane.local.durable.store import DurableStore, InstanceRecord, Message
 from controlplane.local.functions import ACTIVITY, FunctionIndex
 
-Deliver = Callable[[str, int, Event], None]  # (instance id, generation, inbound event)
+# Work carries the stamp (incarnation, generation) of the in-memory instance that dispatched it, so a
+# result reaches only that copy: one reloaded after a lost write re-derives its own work instead.
+Stamp = tuple[int, int]
+Deliver = Callable[[str, Stamp, Event], None]
 
 
 class WorkDispatcher:
@@ -46,7 +49,7 @@ class WorkDispatcher:
         self._send = send
         self._stats = stats
         self._activities = ThreadPoolExecutor(activity_workers, thread_name_prefix="activity")
-        self._timers: list[tuple[datetime, str, int, int]] = []
+        self._timers: list[tuple[datetime, str, Stamp, int]] = []
         self._timer_wake = threading.Condition()
         self._stopping = False
         self._timer_thread = threading.Thread(target=self._run_timers, name="durable-timers", daemon=True)
@@ -62,16 +65,16 @@ class WorkDispatcher:
         self._timer_thread.join(timeout=10)
         self._activities.shutdown(wait=False, cancel_futures=True)
 
-    def dispatch(self, instance: InstanceRecord, generation: int, events: list[Event]) -> None:
+    def dispatch(self, instance: InstanceRecord, stamp: Stamp, events: list[Event]) -> None:
         """Start the work of scheduling events: run activities, arm timers, start sub-orchestrations."""
         for scheduled in events:
             kind = kind_of(scheduled)
             if kind is EventType.TASK_SCHEDULED:
-                self._activities.submit(self._run_activity, instance.instance_id, generation, scheduled)
+                self._activities.submit(self._run_activity, instance.instance_id, stamp, scheduled)
             elif kind is EventType.TIMER_CREATED:
-                self._arm_timer(instance.instance_id, generation, scheduled)
+                self._arm_timer(instance.instance_id, stamp, scheduled)
             elif kind is EventType.SUB_ORCHESTRATION_CREATED:
-                self._start_child(instance, generation, scheduled)
+                self._start_child(instance, stamp[1], scheduled)
 
     def notify_parent(self, child: InstanceRecord) -> None:
         """Send a finished sub-orchestration's result to its parent (idempotent per child generation)."""
@@ -93,15 +96,15 @@ class WorkDispatcher:
         result["MessageId"] = message_id
         self._send(Message(child.parent_instance_id, message_id, result, child.parent_generation))
 
-    def _run_activity(self, instance_id: str, generation: int, scheduled: Event) -> None:
+    def _run_activity(self, instance_id: str, stamp: Stamp, scheduled: Event) -> None:
         done = run_activity(self._index.get(scheduled["Name"], ACTIVITY), scheduled, self._clock)
         self._stats["activities"] += 1
-        self._deliver(instance_id, generation, done)
+        self._deliver(instance_id, stamp, done)
 
-    def _arm_timer(self, instance_id: str, generation: int, created: Event) -> None:
+    def _arm_timer(self, instance_id: str, stamp: Stamp, created: Event) -> None:
         with self._timer_wake:
             fire_at = parse_timestamp(created["FireAt"])
-            heapq.heappush(self._timers, (fire_at, instance_id, generation, created["EventId"]))
+            heapq.heappush(self._timers, (fire_at, instance_id, stamp, created["EventId"]))
             self._timer_wake.notify()
 
     def _run_timers(self) -> None:
@@ -114,9 +117,9 @@ class WorkDispatcher:
                 if due:
                     self._timer_wake.release()
                     try:
-                        for fire_at, instance_id, generation, timer_id in due:
+                        for fire_at, instance_id, stamp, timer_id in due:
                             fired = event(EventType.TIMER_FIRED, now, TimerId=timer_id, FireAt=timestamp(fire_at))
-                            self._deliver(instance_id, generation, fired)
+                            self._deliver(instance_id, stamp, fired)
                     finally:
                         self._timer_wake.acquire()
                     continue

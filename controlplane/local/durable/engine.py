@@ -16,6 +16,7 @@ activities, within Durable Functions' at-least-once activity contract.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -28,7 +29,7 @@ from datetime import UTC, datetime
 
 from controlplane.errors import NotFound
 from controlplane.local.durable.client_ops import TERMINATE, ClientOperations
-from controlplane.local.durable.dispatch import WorkDispatcher
+from controlplane.local.durable.dispatch import Stamp, WorkDispatcher
 from controlplane.local.durable.episodes import Decision, EpisodeRunner, closing_events
 from controlplane.local.durable.history import (
     SCHEDULING,
@@ -91,6 +92,8 @@ class DurableEngine(ClientOperations):
         ]
         self._stopping = False
         self._last_eviction = 0.0
+        self._incarnations = itertools.count(1)
+        self._reload: set[str] = set()
 
     # Lifecycle
 
@@ -129,12 +132,12 @@ class DurableEngine(ClientOperations):
                 live.inbox.append((message.event, message.message_id, message.generation))
         self._notify(message.instance_id)
 
-    def _deliver(self, instance_id: str, generation: int, inbound: Event) -> None:
+    def _deliver(self, instance_id: str, stamp: Stamp, inbound: Event) -> None:
         with self._lock:
             live = self._live.get(instance_id)
-            if live is None or live.generation != generation:
-                return  # evicted: the work is re-derived from history when the instance loads again
-            live.inbox.append((inbound, None, generation))
+            if live is None or (live.incarnation, live.generation) != stamp:
+                return  # for a copy that is gone: the work is re-derived from history when it loads again
+            live.inbox.append((inbound, None, live.generation))
         self._notify(instance_id)
 
     def _notify(self, instance_id: str) -> None:
@@ -163,7 +166,8 @@ class DurableEngine(ClientOperations):
             with self._lock:
                 self._queued.discard(instance_id)
                 live = self._live.get(instance_id)
-                again = live is not None and bool(live.inbox)
+                again = (live is not None and bool(live.inbox)) or instance_id in self._reload
+                self._reload.discard(instance_id)
             if again:
                 self._notify(instance_id)
             self._evict_idle()
@@ -200,7 +204,7 @@ class DurableEngine(ClientOperations):
         self._writer.submit(Commit(live, live.generation, episode, decision.status, decision.output, consumed, now))
         # Speculative: work starts while its episode is written. If the write is lost, the work is re-derived
         # from durable history and runs again, within the at-least-once contract.
-        self._work.dispatch(live.record, live.generation, decision.work.events)
+        self._work.dispatch(live.record, (live.incarnation, live.generation), decision.work.events)
         if decision.status is RuntimeStatus.CONTINUED_AS_NEW:
             self._continue_as_new(live, decision.work.continue_as_new[1], now)
 
@@ -222,6 +226,7 @@ class DurableEngine(ClientOperations):
         with self._lock:
             if self._live.get(instance_id) is live:
                 del self._live[instance_id]
+            self._reload.add(instance_id)  # a worker holding the instance right now re-queues it when done
         self._notify(instance_id)
 
     def _fresh(self, live: Live, batch: list[Inbound]) -> list[Event]:
@@ -291,8 +296,10 @@ class DurableEngine(ClientOperations):
             return None
         history = self._store.load_history(instance_id)
         live = Live.from_history(record, history)
-        for message in self._store.messages(instance_id):
-            live.inbox.append((message.event, message.message_id, message.generation))
+        live.incarnation = next(self._incarnations)
+        # A start message goes first: child results and raised events may have been stored before it.
+        messages = sorted(self._store.messages(instance_id), key=_message_order)
+        live.inbox.extend((message.event, message.message_id, message.generation) for message in messages)
         with self._lock:
             self._live[instance_id] = live
         self._resume_pending_work(live)
@@ -305,7 +312,7 @@ class DurableEngine(ClientOperations):
                 self._work.notify_parent(live.record)
             return
         open_work = [e for e in live.history if kind_of(e) in SCHEDULING and e["EventId"] not in live.completed]
-        self._work.dispatch(live.record, live.generation, open_work)
+        self._work.dispatch(live.record, (live.incarnation, live.generation), open_work)
 
     def _evict_idle(self) -> None:
         """Drop extended sessions idle for ``session_idle_seconds`` (the next episode replays in full) and
@@ -321,3 +328,7 @@ class DurableEngine(ClientOperations):
                     del self._live[key]
                 elif live.session is not None and live.touched < now - self._idle:
                     live.session = None
+
+
+def _message_order(message: Message) -> tuple[bool, str]:
+    return kind_of(message.event) is not EventType.EXECUTION_STARTED, message.event["Timestamp"]

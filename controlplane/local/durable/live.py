@@ -35,6 +35,7 @@ class Live:
     session: OrchestrationSession | None = None
     custom_status: str | None = None
     touched: float = field(default_factory=time.monotonic)
+    incarnation: int = 0  # which load of the instance this copy is (see dispatch.Stamp)
     finished: bool = False  # decided Completed, Failed or Terminated (its write may still be in flight)
     broken: bool = False  # a write failed: this copy is stale and is dropped
     # The history writer's state: decided episodes not yet written, and where the written history ends.

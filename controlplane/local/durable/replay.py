@@ -27,12 +27,13 @@ SCHEMA_V3 = 2  # ... and as upperSchemaVersionNew
 
 
 def timespan(duration: timedelta) -> str:
-    """A .NET TimeSpan string (``d.hh:mm:ss``), as the host sends timer durations."""
-    seconds = int(duration.total_seconds())
+    """A .NET TimeSpan string (``d.hh:mm:ss.fffffff``, 100 ns ticks), as the host sends timer durations."""
+    ticks = round(duration.total_seconds() * 10_000_000)
+    seconds, fraction = divmod(ticks, 10_000_000)
     days, rest = divmod(seconds, 86_400)
     hours, rest = divmod(rest, 3_600)
     minutes, seconds = divmod(rest, 60)
-    return f"{days}.{hours:02d}:{minutes:02d}:{seconds:02d}"
+    return f"{days}.{hours:02d}:{minutes:02d}:{seconds:02d}.{fraction:07d}"
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,8 @@ class OrchestrationSession:
             state["customStatus"] = context.custom_status
         if error is not None:
             self.finished = True
-            return Outcome(state, str(error) or str(type(error)))
+            state["error"] = str(error) or str(type(error))
+            return Outcome(state, state["error"])
         self.finished = bool(state["isDone"])
         return Outcome(state, None)
 
