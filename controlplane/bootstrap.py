@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from controlplane.adapters.state_store import DocumentStateStore
 from controlplane.config import Settings, load_settings
-from controlplane.ports import StateStore
+from controlplane.errors import PermanentError
+from controlplane.ports import EventBus, StateStore
 
 if TYPE_CHECKING:
     from azure.data.tables import TableServiceClient
@@ -19,6 +20,17 @@ class Services:
 
     settings: Settings
     store: StateStore
+    event_bus: EventBus | None = None
+
+    @property
+    def events(self) -> EventBus:
+        """The event bus; the local host installs its local Service Bus here."""
+        if self.event_bus is None:
+            raise PermanentError(
+                "no event bus is configured: run under the local host (python -m controlplane up); "
+                "the Azure Service Bus publisher is not built yet"
+            )
+        return self.event_bus
 
 
 _services: Services | None = None

@@ -25,12 +25,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     up.add_argument("--port", type=int, default=7071)
     up.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
     commands.add_parser("key", help="print the local host's function key")
-    commands.add_parser("instances", help="list orchestration instances")
-    status = commands.add_parser("status", help="show one orchestration instance")
+    operator_views = [
+        commands.add_parser("instances", help="list orchestration instances"),
+        status := commands.add_parser("status", help="show one orchestration instance"),
+        events := commands.add_parser("events", help="list the events of one trace"),
+        commands.add_parser("deadletters", help="list dead-lettered Service Bus deliveries"),
+    ]
     status.add_argument("instance_id")
-    events = commands.add_parser("events", help="list the events of one trace")
     events.add_argument("--trace", required=True, metavar="TRACEID")
-    commands.add_parser("deadletters", help="list dead-lettered Service Bus deliveries")
+    for view in operator_views:
+        view.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
     arguments = parser.parse_args(argv)
     if arguments.command == "validate":
         return validate_files(arguments.files)
@@ -66,7 +70,7 @@ def operate(arguments: argparse.Namespace) -> int:
         return 0
     from controlplane.local.operator import Operator
 
-    operator = Operator(PROJECT_ROOT)
+    operator = Operator(PROJECT_ROOT, arguments.app)
     if arguments.command == "instances":
         return operator.instances()
     if arguments.command == "status":

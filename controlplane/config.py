@@ -6,6 +6,8 @@
 | ``AzureWebJobsStorage__tableServiceUri`` | identity-based Table endpoint (managed identity, no keys) | |
 | ``CONTROLPLANE_TABLE_PREFIX`` | prefix of every state table name (letters and digits) | ``cp`` |
 | ``CONTROLPLANE_EVENT_SOURCE`` | CloudEvents ``source`` of emitted events | ``/runtime-control-plane`` |
+| ``CONTROLPLANE_BUS_RETRY_SECONDS`` | local bus: delay before redelivering a failed message | ``1`` |
+| ``CONTROLPLANE_BUS_MAX_DELIVERIES`` | local bus: deliveries before a message is dead-lettered | ``10`` |
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Settings:
     table_endpoint: str | None
     table_prefix: str
     event_source: str
+    bus_retry_seconds: float = 1.0
+    bus_max_deliveries: int = 10
 
     @property
     def uses_development_storage(self) -> bool:
@@ -59,6 +63,8 @@ class Settings:
                     f"1-31 letters or digits, starting with a letter (got {prefix!r})",
                 )
             )
+        retry = _number(environ, "CONTROLPLANE_BUS_RETRY_SECONDS", "1", float, errors)
+        deliveries = _number(environ, "CONTROLPLANE_BUS_MAX_DELIVERIES", "10", int, errors)
         if errors:
             raise InvalidSettings(errors)
         return cls(
@@ -66,7 +72,22 @@ class Settings:
             table_endpoint=endpoint,
             table_prefix=prefix,
             event_source=environ.get("CONTROLPLANE_EVENT_SOURCE", "/runtime-control-plane"),
+            bus_retry_seconds=retry,
+            bus_max_deliveries=deliveries,
         )
+
+
+def _number(environ: Mapping[str, str], name: str, default: str, kind: type, errors: list[FieldError]):
+    """A positive number setting; a bad value is added to ``errors``."""
+    text = environ.get(name, default)
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or value < 0 or (kind is int and value < 1):
+        errors.append(FieldError(name, f"must be a positive {kind.__name__} (got {text!r})"))
+        return kind(default)
+    return value
 
 
 def load_settings() -> Settings:

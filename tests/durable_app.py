@@ -211,3 +211,80 @@ async def terminate(req: func.HttpRequest, client: df.DurableOrchestrationClient
 async def purge(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     result = await client.purge_instance_history(req.route_params["instance_id"])
     return func.HttpResponse(json.dumps({"deleted": result.instances_deleted}), mimetype="application/json")
+
+
+# -- timer and Service Bus triggers (tests/e2e/test_host_triggers.py) --------------------------------------------
+
+
+def _append_json_line(setting: str, record: dict) -> None:
+    """Append ``record`` as one JSON line to the file named by environment variable ``setting``, if set."""
+    import os
+
+    path = os.environ.get(setting)
+    if path:
+        with open(path, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+
+def _timer_record(timer, name: str) -> dict:
+    from datetime import UTC, datetime
+
+    kind = type(timer)
+    return {
+        "timer": name,
+        "past_due": timer.past_due,
+        "type": f"{kind.__module__}.{kind.__qualname__}",
+        "at": datetime.now(UTC).isoformat(),
+    }
+
+
+@app.timer_trigger(schedule="*/2 * * * * *", arg_name="timer", run_on_startup=False)
+def tick_every_two_seconds(timer: func.TimerRequest) -> None:
+    """Fires more than once a minute, so it is never monitored: no past-due firing after a restart."""
+    _append_json_line("TIMER_TEST_LOG", _timer_record(timer, "two_seconds"))
+
+
+@app.timer_trigger(schedule="0 * * * * *", arg_name="timer", run_on_startup=False)
+def tick_every_minute(timer: func.TimerRequest) -> None:
+    """Monitored (the default for schedules of a minute or more): fires once, past due, after missed occurrences."""
+    _append_json_line("TIMER_TEST_LOG", _timer_record(timer, "minute"))
+
+
+@app.timer_trigger(schedule="*/2 * * * * *", arg_name="timer", run_on_startup=False)
+@app.durable_client_input(client_name="client")
+async def start_chain_on_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    """Starts ``chain`` with input 1 when TIMER_STARTS_ORCHESTRATION names a file; appends the instance id there."""
+    import os
+
+    path = os.environ.get("TIMER_STARTS_ORCHESTRATION")
+    if not path:
+        return
+    instance_id = await client.start_new("chain", None, 1)
+    with open(path, "a") as handle:
+        handle.write(instance_id + "\n")
+
+
+@app.service_bus_topic_trigger(
+    arg_name="msg", topic_name="events", subscription_name="e2e", connection="ServiceBusConnection"
+)
+def on_bus_event(msg: func.ServiceBusMessage) -> None:
+    """Records each delivery in the file named by BUS_TEST_LOG; raises when the envelope's data has "fail": true."""
+    try:
+        envelope = json.loads(msg.get_body())
+    except ValueError:
+        envelope = None
+    envelope = envelope if isinstance(envelope, dict) else {}
+    _append_json_line(
+        "BUS_TEST_LOG",
+        {
+            "message_id": msg.message_id,
+            "correlation_id": msg.correlation_id,
+            "delivery_count": msg.delivery_count,
+            "type": envelope.get("type"),
+            "subject": msg.subject,
+            "content_type": msg.content_type,
+        },
+    )
+    data = envelope.get("data")
+    if isinstance(data, dict) and data.get("fail") is True:
+        raise RuntimeError(f"failing on purpose (delivery {msg.delivery_count})")

@@ -14,16 +14,16 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
 
 from controlplane.adapters.table_documents import AzureTableDocuments
-from controlplane.bootstrap import table_service
+from controlplane.bootstrap import Services, build_state_store, table_service, use_services
 from controlplane.config import DEVELOPMENT_STORAGE, STORAGE_SETTINGS, load_settings
 from controlplane.local.azurite import DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
-from controlplane.local.bus import LocalBus
+from controlplane.local.bus import LocalBus, LocalEventBus
 from controlplane.local.durable import rpc
 from controlplane.local.durable.engine import DurableEngine
 from controlplane.local.durable.store import DurableStore
@@ -62,11 +62,23 @@ class LocalHost:
         service = table_service(self.settings)
         self.base_url = f"http://127.0.0.1:{options.port}"
         self.engine = DurableEngine(self.index, DurableStore(AzureTableDocuments(service), self.hub))
-        invoke = Invoker(self.client_binding)
+        self.invoker = invoke = Invoker(self.client_binding)
         documents = AzureTableDocuments(service, prefix=self.settings.table_prefix)
-        self.bus = LocalBus(documents, self.index.of_type(SERVICE_BUS), invoke, app_settings=os.environ)
+        self.bus = LocalBus(
+            documents,
+            self.index.of_type(SERVICE_BUS),
+            invoke,
+            app_settings=os.environ,
+            max_delivery_count=self.settings.bus_max_deliveries,
+            retry_delay=timedelta(seconds=self.settings.bus_retry_seconds),
+        )
+        use_services(Services(self.settings, build_state_store(self.settings), LocalEventBus(self.bus)))
         self.timers = TimerScheduler(
-            self.index.of_type(TIMER), invoke, documents, lambda: datetime.now(UTC), os.environ
+            self.index.of_type(TIMER),
+            lambda entry, info: invoke(entry, info.to_request()),
+            documents,
+            lambda: datetime.now(UTC),
+            os.environ,
         )
 
     def client_binding(self, _function: str = "") -> str:
@@ -85,6 +97,7 @@ class LocalHost:
         site = web.TCPSite(runner, "127.0.0.1", self.options.port)
         await site.start()
         port = runner.addresses[0][1]
+        self.invoker.loop = asyncio.get_running_loop()
         self.base_url = f"http://127.0.0.1:{port}"
         self.bus.create_tables()
         self.engine.start()

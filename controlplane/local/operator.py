@@ -62,9 +62,15 @@ class Operator:
     def events(self, traceid: str) -> int:
         messages = self._bus().events_for_trace(traceid)
         for message in messages:
-            envelope = json.loads(message.fields.body)
-            print(f"{message.enqueued_time.isoformat()}  {message.fields.subject:<32} {message.fields.message_id}")
-            print(f"    subject {envelope.get('subject')}  causation {envelope.get('causationid')}")
+            kind = message.fields.subject or "(no type)"
+            print(f"{message.enqueued_time.isoformat()}  {kind:<32} {message.fields.message_id}")
+            try:
+                envelope = json.loads(message.fields.body)
+            except ValueError:
+                print("    not a CloudEvent (dead-lettered on delivery)")
+                continue
+            if isinstance(envelope, dict):
+                print(f"    subject {envelope.get('subject')}  causation {envelope.get('causationid')}")
         print(f"{len(messages)} event(s) with traceid {traceid}")
         return 0
 

@@ -1,0 +1,84 @@
+"""Publishing to, and reading, the local bus of a running host process from the test process.
+
+The host keeps its bus in Table storage and its dispatcher polls every second, so messages written here by
+another process are delivered by the running host. The product offers function code no way to publish (the
+host installs no EventBus in ``controlplane.bootstrap``), so tests publish from outside, as a second process
+sharing the storage would.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.data.tables import TableServiceClient
+
+from controlplane.adapters.servicebus_mapping import MessageFields, envelope_to_message
+from controlplane.adapters.table_documents import AzureTableDocuments
+from controlplane.domain.events import Envelope, traceparent_for
+from controlplane.local.bus import LocalBus
+from controlplane.local.bus_records import Delivery
+from controlplane.local.functions import SERVICE_BUS, FunctionEntry
+
+# The topology of tests.durable_app, written out rather than indexed: the SDK indexes an app only once per
+# process, and the unit tests of this session index tests.durable_app themselves.
+SUBSCRIPTION = "events/Subscriptions/e2e"
+_ON_BUS_EVENT = FunctionEntry(
+    name="on_bus_event",
+    trigger_type=SERVICE_BUS,
+    trigger={"type": SERVICE_BUS, "name": "msg", "topicName": "events", "subscriptionName": "e2e"},
+    inputs=(),
+    handler=lambda msg: None,
+)
+
+
+def new_traceid() -> str:
+    return uuid.uuid4().hex
+
+
+def envelope(
+    event_type: str,
+    traceid: str,
+    data: Mapping[str, Any] | None = None,
+    event_id: str = "",
+    causationid: str | None = None,
+) -> Envelope:
+    """A valid structured CloudEvent of ``event_type`` in trace ``traceid``."""
+    event_id = event_id or str(uuid.uuid4())
+    return Envelope(
+        id=event_id,
+        source="/e2e-tests",
+        type=event_type,
+        time=datetime.now(UTC),
+        data=dict(data or {}),
+        traceid=traceid,
+        traceparent=traceparent_for(traceid, event_id),
+        correlationid=f"e2e-{traceid[:8]}",
+        subject="e2e",
+        causationid=causationid,
+    )
+
+
+class BusClient:
+    """The local bus of the host using ``connection_string`` and table prefix ``prefix``."""
+
+    def __init__(self, connection_string: str, prefix: str) -> None:
+        tables = AzureTableDocuments(TableServiceClient.from_connection_string(connection_string), prefix=prefix)
+        self._bus = LocalBus(tables, [_ON_BUS_EVENT])
+
+    def publish(self, *envelopes: Envelope) -> None:
+        self._bus.publish([envelope_to_message(each) for each in envelopes])
+
+    def publish_raw(self, messages: Sequence[MessageFields]) -> None:
+        """Messages as another producer might send them, envelope or not."""
+        self._bus.publish(messages)
+
+    def delivery(self, message_id: str) -> Delivery:
+        """The message's delivery record on the ``e2e`` subscription."""
+        (found,) = self._bus.deliveries(message_id)
+        return found
+
+    def dead_letters(self) -> list[Delivery]:
+        return self._bus.dead_letters()

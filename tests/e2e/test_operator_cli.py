@@ -1,0 +1,141 @@
+"""The operator commands (``python -m controlplane instances|status|events|deadletters|key``) as subprocesses.
+
+A host produces an orchestration, a trace of events and a dead letter on the session's Azurite and is stopped;
+the commands then read the same storage (they work whether or not the host runs). The commands take no
+``--app``: ``events`` and ``deadletters`` load the product's ``function_app:app``, not tests.durable_app, which
+works only because those two queries read the bus tables without needing the app's subscriptions.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from controlplane.adapters.servicebus_mapping import MessageFields
+from controlplane.local.azurite import Azurite
+from controlplane.local.bus_records import DEADLETTERED, DELIVERED
+from tests.e2e.bus_client import SUBSCRIPTION, BusClient, envelope, new_traceid
+from tests.e2e.host_process import KEY, ROOT, HostProcess
+from tests.e2e.observe import wait_until
+
+TRACE_TYPES = ["RuntimeDeploymentRequested", "RuntimeDeploymentStateChanged", "RuntimeDeploymentCompleted"]
+
+
+@dataclass(frozen=True)
+class Produced:
+    env: dict[str, str]
+    instance_id: str
+    traceid: str
+    event_ids: list[str]
+    malformed: MessageFields
+
+
+@pytest.fixture(scope="module")
+def produced(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Produced]:
+    prefix = f"cli{uuid.uuid4().hex[:12]}"
+    host = HostProcess(
+        azurite.connection_string,
+        "tests.durable_app:app",
+        tmp_path_factory.mktemp("cli-host"),
+        {"CONTROLPLANE_TABLE_PREFIX": prefix},
+    ).start()
+    try:
+        instance_id = host.start_orchestration("chain", 2)["id"]
+        assert host.wait_for(instance_id, timeout=15)["runtimeStatus"] == "Completed"
+        bus = BusClient(azurite.connection_string, prefix)
+        traceid = new_traceid()
+        events = []
+        for number, kind in enumerate(TRACE_TYPES):  # each step caused by the one before
+            events.append(envelope(kind, traceid, {"step": number}, causationid=events[-1].id if events else None))
+        bus.publish(*events)
+        malformed = MessageFields(str(uuid.uuid4()), new_traceid(), "Note", "text/plain", {}, b"hello")
+        bus.publish_raw([malformed])
+        wait_until(lambda: bus.delivery(events[-1].id).state == DELIVERED, 10, "the trace delivered")
+        wait_until(lambda: bus.delivery(malformed.message_id).state == DEADLETTERED, 10, "the dead letter")
+    finally:
+        host.stop()
+    env = {
+        **os.environ,
+        "CONTROLPLANE_STORAGE": azurite.connection_string,
+        "FUNCTIONS_HOST_KEY": KEY,
+        "CONTROLPLANE_TABLE_PREFIX": prefix,
+    }
+    yield Produced(env, instance_id, traceid, [event.id for event in events], malformed)
+
+
+def _cli(produced: Produced, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "controlplane", *arguments],
+        cwd=ROOT,
+        env=produced.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _ok(produced: Produced, *arguments: str) -> list[str]:
+    result = _cli(produced, *arguments)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.splitlines()
+
+
+def test_instances_lists_the_instance_with_its_name_and_status(produced: Produced) -> None:
+    lines = _ok(produced, "instances")
+    assert lines[0].split()[:3] == ["instance", "name", "status"]
+    (row,) = [line for line in lines if line.startswith(produced.instance_id)]
+    assert row.split()[1:3] == ["chain", "Completed"]
+    assert lines[-1].endswith("instance(s)")
+
+
+def test_status_shows_name_status_input_output_and_history(produced: Produced) -> None:
+    fields = {line[:14].strip(): line[14:].strip() for line in _ok(produced, "status", produced.instance_id)}
+    assert fields["instance"] == produced.instance_id
+    assert fields["name"] == "chain" and fields["status"] == "Completed"
+    assert fields["input"] == "2" and fields["output"] == "2"
+    assert fields["history"].startswith("generation ") and " events" in fields["history"]
+
+
+def test_status_of_an_unknown_instance_exits_1_and_names_it(produced: Produced) -> None:
+    result = _cli(produced, "status", "no-such-instance")
+    assert result.returncode == 1
+    assert "no instance 'no-such-instance'" in result.stdout
+
+
+def test_events_lists_a_trace_in_publish_order_with_causation(produced: Produced) -> None:
+    lines = _ok(produced, "events", "--trace", produced.traceid)
+    heads = [line.split() for line in lines if not line.startswith(" ")][:-1]
+    assert [head[1] for head in heads] == TRACE_TYPES
+    assert [head[2] for head in heads] == produced.event_ids
+    details = [line.split() for line in lines if line.startswith("    ")]
+    assert [detail[-1] for detail in details] == ["None", *produced.event_ids[:-1]]
+    assert lines[-1] == f"3 event(s) with traceid {produced.traceid}"
+
+
+def test_events_of_an_unknown_trace_lists_none(produced: Produced) -> None:
+    traceid = new_traceid()
+    assert _ok(produced, "events", "--trace", traceid) == [f"0 event(s) with traceid {traceid}"]
+
+
+def test_events_of_a_trace_with_a_malformed_message_still_lists_it(produced: Produced) -> None:
+    lines = _ok(produced, "events", "--trace", produced.malformed.correlation_id)
+    assert any(produced.malformed.message_id in line for line in lines)
+
+
+def test_deadletters_shows_subscription_message_and_reason(produced: Produced) -> None:
+    lines = _ok(produced, "deadletters")
+    (index,) = [number for number, line in enumerate(lines) if produced.malformed.message_id in line]
+    assert lines[index].split()[:3] == [SUBSCRIPTION, produced.malformed.message_id, "Note"]
+    assert lines[index].split()[-1] == "x1"
+    assert lines[index + 1].strip().startswith("reason: InvalidEnvelope: content_type: must be application/")
+    assert lines[-1] == "1 dead letter(s)"
+
+
+def test_key_prints_the_host_key(produced: Produced) -> None:
+    assert _ok(produced, "key") == [KEY]
