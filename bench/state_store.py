@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from azure.data.tables import TableServiceClient
-
 from controlplane.adapters.memory_documents import MemoryDocumentTables
 from controlplane.adapters.state_store import DocumentStateStore
 from controlplane.adapters.table_documents import AzureTableDocuments
+from controlplane.bootstrap import table_service
+from controlplane.config import Settings
 from controlplane.domain.deployment import Deployment, ServicePhase, ServiceProgress
 from controlplane.local.azurite import Azurite
 from tests.builders import T0, deployment
@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=300, help="operations per measurement")
     operations = parser.parse_args().ops
     with Azurite() as azurite:
-        service = TableServiceClient.from_connection_string(azurite.connection_string)
+        service = table_service(Settings.from_environment({"CONTROLPLANE_STORAGE": azurite.connection_string}))
         azure = measure(DocumentStateStore(AzureTableDocuments(service, "bench")), operations)
     memory = measure(DocumentStateStore(MemoryDocumentTables()), operations)
 
