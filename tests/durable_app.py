@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from datetime import timedelta
 
 import azure.durable_functions as df
 import azure.functions as func
+
+from controlplane.local.functions import FunctionIndex
 
 app = df.DFApp()
 calls: dict[str, int] = {}
@@ -288,3 +291,9 @@ def on_bus_event(msg: func.ServiceBusMessage) -> None:
     data = envelope.get("data")
     if isinstance(data, dict) and data.get("fail") is True:
         raise RuntimeError(f"failing on purpose (delivery {msg.delivery_count})")
+
+
+@functools.cache
+def index() -> FunctionIndex:
+    """This app's function index, shared by every test: the SDK indexes an app object only once."""
+    return FunctionIndex.of_app(app)

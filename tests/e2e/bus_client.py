@@ -1,9 +1,8 @@
 """Publishing to, and reading, the local bus of a running host process from the test process.
 
 The host keeps its bus in Table storage and its dispatcher polls every second, so messages written here by
-another process are delivered by the running host. The product offers function code no way to publish (the
-host installs no EventBus in ``controlplane.bootstrap``), so tests publish from outside, as a second process
-sharing the storage would.
+another process are delivered by the running host, as a second process sharing the storage would publish.
+(Functions running in the host publish through ``controlplane.bootstrap.services().events``.)
 """
 
 from __future__ import annotations
@@ -20,18 +19,9 @@ from controlplane.adapters.table_documents import AzureTableDocuments
 from controlplane.domain.events import Envelope, traceparent_for
 from controlplane.local.bus import LocalBus
 from controlplane.local.bus_records import Delivery
-from controlplane.local.functions import SERVICE_BUS, FunctionEntry
+from tests import durable_app
 
-# The topology of tests.durable_app, written out rather than indexed: the SDK indexes an app only once per
-# process, and the unit tests of this session index tests.durable_app themselves.
 SUBSCRIPTION = "events/Subscriptions/e2e"
-_ON_BUS_EVENT = FunctionEntry(
-    name="on_bus_event",
-    trigger_type=SERVICE_BUS,
-    trigger={"type": SERVICE_BUS, "name": "msg", "topicName": "events", "subscriptionName": "e2e"},
-    inputs=(),
-    handler=lambda msg: None,
-)
 
 
 def new_traceid() -> str:
@@ -66,7 +56,7 @@ class BusClient:
 
     def __init__(self, connection_string: str, prefix: str) -> None:
         tables = AzureTableDocuments(TableServiceClient.from_connection_string(connection_string), prefix=prefix)
-        self._bus = LocalBus(tables, [_ON_BUS_EVENT])
+        self._bus = LocalBus(tables, [durable_app.index().get("on_bus_event")])
 
     def publish(self, *envelopes: Envelope) -> None:
         self._bus.publish([envelope_to_message(each) for each in envelopes])

@@ -1,9 +1,7 @@
 """The operator commands (``python -m controlplane instances|status|events|deadletters|key``) as subprocesses.
 
 A host produces an orchestration, a trace of events and a dead letter on the session's Azurite and is stopped;
-the commands then read the same storage (they work whether or not the host runs). The commands take no
-``--app``: ``events`` and ``deadletters`` load the product's ``function_app:app``, not tests.durable_app, which
-works only because those two queries read the bus tables without needing the app's subscriptions.
+the commands then read the same storage (they work whether or not the host runs).
 """
 
 from __future__ import annotations
@@ -70,8 +68,9 @@ def produced(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 def _cli(produced: Produced, *arguments: str) -> subprocess.CompletedProcess[str]:
+    app = ["--app", "tests.durable_app:app"] if arguments[0] in ("instances", "status", "events", "deadletters") else []
     return subprocess.run(
-        [sys.executable, "-m", "controlplane", *arguments],
+        [sys.executable, "-m", "controlplane", *arguments, *app],
         cwd=ROOT,
         env=produced.env,
         capture_output=True,

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 from azure.data.tables import TableServiceClient
@@ -20,25 +16,9 @@ from controlplane.local.azurite import Azurite
 from controlplane.local.durable.engine import DurableEngine
 from controlplane.local.durable.history import EventType, RuntimeStatus, kind_of
 from controlplane.local.durable.store import DurableStore
-from controlplane.local.functions import FunctionIndex
+from tests import durable_app
 
 pytestmark = pytest.mark.azurite
-
-
-@functools.cache
-def durable_app() -> ModuleType:
-    """A private copy of tests/durable_app.py: the SDK indexes an app object only once per process, and
-    other test modules index the shared one."""
-    path = Path(__file__).resolve().parents[1] / "durable_app.py"
-    spec = importlib.util.spec_from_file_location("tests._durable_app_for_azurite", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@functools.cache
-def index() -> FunctionIndex:
-    return FunctionIndex.of_app(durable_app().app)
 
 
 @pytest.fixture
@@ -53,7 +33,7 @@ def store_on(azurite: Azurite, hub: str) -> DurableStore:
 
 @contextmanager
 def engine_on(azurite: Azurite, hub: str) -> Iterator[DurableEngine]:
-    engine = DurableEngine(index(), store_on(azurite, hub), verify_sessions=True)
+    engine = DurableEngine(durable_app.index(), store_on(azurite, hub), verify_sessions=True)
     engine.start()
     try:
         yield engine

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 import uuid
@@ -14,20 +13,14 @@ from controlplane.adapters.memory_documents import MemoryDocumentTables
 from controlplane.local.durable.engine import DurableEngine
 from controlplane.local.durable.history import RuntimeStatus
 from controlplane.local.durable.store import DurableStore
-from controlplane.local.functions import FunctionIndex
 from tests import durable_app
-
-
-@functools.cache
-def index() -> FunctionIndex:
-    return FunctionIndex.of_app(durable_app.app)
 
 
 @pytest.fixture(params=["extended", "full-replay"])
 def engine(request: pytest.FixtureRequest) -> Iterator[DurableEngine]:
     extended = request.param == "extended"
     store = DurableStore(MemoryDocumentTables(), "Test")
-    engine = DurableEngine(index(), store, extended_sessions=extended, verify_sessions=extended)
+    engine = DurableEngine(durable_app.index(), store, extended_sessions=extended, verify_sessions=extended)
     engine.start()
     yield engine
     engine.stop()

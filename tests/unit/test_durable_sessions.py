@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -20,25 +16,9 @@ from controlplane.adapters.memory_documents import MemoryDocumentTables
 from controlplane.local.durable.engine import DurableEngine
 from controlplane.local.durable.history import COMPLETIONS, Event, EventType, RuntimeStatus, kind_of
 from controlplane.local.durable.store import DurableStore, InstanceRecord
-from controlplane.local.functions import FunctionIndex
+from tests import durable_app
 
 HUB = "Sessions"
-
-
-@functools.cache
-def durable_app() -> ModuleType:
-    """A private copy of tests/durable_app.py: the SDK indexes an app object only once per process, and
-    other test modules index the shared one."""
-    path = Path(__file__).resolve().parents[1] / "durable_app.py"
-    spec = importlib.util.spec_from_file_location("tests._durable_app_for_sessions", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@functools.cache
-def index() -> FunctionIndex:
-    return FunctionIndex.of_app(durable_app().app)
 
 
 @dataclass(frozen=True)
@@ -51,7 +31,7 @@ class Run:
 def run(name: str, value: Any, instance_id: str, **engine_options: Any) -> Run:
     """Run one orchestration to its end on a fresh engine; read what is committed once the engine stopped."""
     store = DurableStore(MemoryDocumentTables(), HUB)
-    engine = DurableEngine(index(), store, **engine_options)
+    engine = DurableEngine(durable_app.index(), store, **engine_options)
     engine.start()
     try:
         engine.start_new(name, instance_id, json.dumps(value))
@@ -104,7 +84,7 @@ def shape(history: list[Event]) -> list[dict]:
 
 def fresh_retry_key(key: str, failures: int) -> dict:
     """``flaky`` counts calls per key in its module: forget them so both runs see the same failures."""
-    durable_app().calls.pop(f"flaky:{key}", None)
+    durable_app.calls.pop(f"flaky:{key}", None)
     return {"key": key, "failures": failures}
 
 
@@ -192,7 +172,9 @@ def test_sessions_give_the_expected_results(name: str) -> None:
 
 def waiter_with_event(**engine_options: Any) -> tuple[InstanceRecord, dict[str, int]]:
     """Start ``waiter``, let its first episode settle, raise "go"; the final record and the engine's stats."""
-    engine = DurableEngine(index(), DurableStore(MemoryDocumentTables(), HUB), verify_sessions=True, **engine_options)
+    engine = DurableEngine(
+        durable_app.index(), DurableStore(MemoryDocumentTables(), HUB), verify_sessions=True, **engine_options
+    )
     engine.start()
     try:
         instance_id = engine.start_new("waiter", None, None)
