@@ -71,6 +71,22 @@ class StateStore(Protocol):
     def set_cooldown(self, key: str, until: datetime) -> None:
         """Set the end of the cooldown named ``key``; last writer wins."""
 
+    def claim_services(self, environment: str, services: Sequence[str], deployment_id: str) -> str | None:
+        """Make ``deployment_id`` the one deployment running for each service, all or none. Returns None
+        on success, or the id of the unfinished deployment that holds one of them (nothing claimed)."""
+
+    def release_services(self, environment: str, services: Sequence[str], deployment_id: str) -> None:
+        """Give back the services ``deployment_id`` holds; claims of other deployments are left alone."""
+
+    def remember_request(self, idempotency_key: str, deployment_id: str) -> str:
+        """Bind an Idempotency-Key to a deployment the first time; return the deployment it is bound to."""
+
+    def append_events(self, events: Sequence[Envelope]) -> None:
+        """Keep events in the event log; an id already logged is not stored twice."""
+
+    def events_for_trace(self, traceid: str) -> list[Envelope]:
+        """The logged events of one trace, in time order."""
+
     def mark_processed(self, consumer: str, event_id: str, now: datetime, ttl: timedelta) -> bool:
         """Record that ``consumer`` handled ``event_id``: True the first time, False for a duplicate
         still within its ``ttl``. Exactly one of several concurrent callers gets True."""

@@ -7,6 +7,8 @@ from typing import Any
 
 from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.deployment import Deployment
+from controlplane.domain.event_catalog import EventType
+from controlplane.domain.events import Envelope, TraceContext, new_event
 from controlplane.domain.findings import DriftFinding, FindingStatus, Remedy
 from controlplane.domain.manifest import Release, parse_release
 
@@ -63,4 +65,15 @@ def finding(finding_id: str = "f-1", status: FindingStatus = FindingStatus.OPEN,
         status,
         seen,
         seen,
+    )
+
+
+def trace_event(event_id: str, seconds: int = 0, traceid: str = "4bf92f3577b34da6a3ce929d0e0e4736") -> Envelope:
+    return new_event(
+        EventType.RUNTIME_DEPLOYMENT_FAILED,
+        event_id=event_id,
+        source="/tests",
+        time=T0 + timedelta(seconds=seconds),
+        trace=TraceContext(traceid, "dep-1"),
+        data={"deploymentId": "dep-1", "reason": "test"},
     )

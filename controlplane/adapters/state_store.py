@@ -7,6 +7,9 @@ Tables and keys:
     Findings         PartitionKey=finding id      RowKey="finding"      index: status
     Cooldowns        PartitionKey=cooldown key    RowKey="cooldown"
     ProcessedEvents  PartitionKey=consumer        RowKey=event id       index: expiresAt
+    ServiceClaims    PartitionKey=environment     RowKey=service        the deployment running for it
+    IdempotencyKeys  PartitionKey=key             RowKey="request"      the deployment a key started
+    EventLog         PartitionKey=traceid         RowKey=time|event id  every envelope emitted
 
 Records travel with the etag they were read at; every conditional write names it, so a writer that
 lost a race gets ConcurrencyConflict instead of silently overwriting the winner.
@@ -16,14 +19,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from controlplane.adapters.documents import Document, DocumentTables
 from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.deployment import Deployment
-from controlplane.domain.events import format_time, parse_time
+from controlplane.domain.events import Envelope, format_time, parse_time
 from controlplane.domain.findings import DriftFinding, FindingStatus
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
@@ -32,7 +35,10 @@ CATALOG = "Catalog"
 FINDINGS = "Findings"
 COOLDOWNS = "Cooldowns"
 PROCESSED = "ProcessedEvents"
-TABLES = [DEPLOYMENTS, CATALOG, FINDINGS, COOLDOWNS, PROCESSED]
+CLAIMS = "ServiceClaims"
+REQUESTS = "IdempotencyKeys"
+EVENTS = "EventLog"
+TABLES = [DEPLOYMENTS, CATALOG, FINDINGS, COOLDOWNS, PROCESSED, CLAIMS, REQUESTS, EVENTS]
 
 MAX_UPDATE_ATTEMPTS = 50
 
@@ -128,6 +134,83 @@ class DocumentStateStore:
 
     def set_cooldown(self, key: str, until: datetime) -> None:
         self._tables.upsert(COOLDOWNS, Document(key, "cooldown", {"until": format_time(until)}))
+
+    # One running deployment per service
+
+    def claim_services(self, environment: str, services: Sequence[str], deployment_id: str) -> str | None:
+        claimed: list[str] = []
+        for service in sorted(set(services)):
+            holder = self._claim(environment, service, deployment_id)
+            if holder is not None:
+                self.release_services(environment, claimed, deployment_id)
+                return holder
+            claimed.append(service)
+        return None
+
+    def _claim(self, environment: str, service: str, deployment_id: str) -> str | None:
+        mine = Document(environment, service, {"deploymentId": deployment_id})
+        for _ in range(MAX_UPDATE_ATTEMPTS):
+            try:
+                self._tables.insert(CLAIMS, mine)
+                return None
+            except AlreadyExists:
+                pass
+            try:
+                held = self._tables.get(CLAIMS, environment, service)
+            except NotFound:
+                continue
+            holder = held.body["deploymentId"]
+            if holder == deployment_id:
+                return None
+            if not self._finished(holder):
+                return holder
+            try:
+                self._tables.replace(CLAIMS, replace(mine, etag=held.etag))
+                return None
+            except (ConcurrencyConflict, NotFound):
+                continue
+        raise ConcurrencyConflict(f"{environment}/{service}: claim contended {MAX_UPDATE_ATTEMPTS} times")
+
+    def _finished(self, deployment_id: str) -> bool:
+        try:
+            return self.get_deployment(deployment_id).is_terminal
+        except NotFound:
+            return True
+
+    def release_services(self, environment: str, services: Sequence[str], deployment_id: str) -> None:
+        for service in services:
+            try:
+                held = self._tables.get(CLAIMS, environment, service)
+            except NotFound:
+                continue
+            if held.body["deploymentId"] == deployment_id:
+                try:
+                    self._tables.delete(CLAIMS, environment, service, etag=held.etag)
+                except ConcurrencyConflict:
+                    continue  # taken over meanwhile: not ours to release
+
+    # Idempotency keys
+
+    def remember_request(self, idempotency_key: str, deployment_id: str) -> str:
+        try:
+            self._tables.insert(REQUESTS, Document(idempotency_key, "request", {"deploymentId": deployment_id}))
+            return deployment_id
+        except AlreadyExists:
+            return self._tables.get(REQUESTS, idempotency_key, "request").body["deploymentId"]
+
+    # Event log
+
+    def append_events(self, events: Sequence[Envelope]) -> None:
+        for envelope in events:
+            row = f"{format_time(envelope.time)}|{envelope.id}"
+            try:
+                self._tables.insert(EVENTS, Document(envelope.traceid, row, envelope.to_dict()))
+            except AlreadyExists:
+                continue  # a retried publish: logged once
+
+    def events_for_trace(self, traceid: str) -> list[Envelope]:
+        documents = sorted(self._tables.query(EVENTS, partition=traceid), key=lambda document: document.row)
+        return [Envelope.from_dict(document.body) for document in documents]
 
     # Processed event ids (idempotent consumers)
 

@@ -12,7 +12,7 @@ from controlplane.domain.deployment import DeploymentState, ServicePhase, Servic
 from controlplane.domain.findings import FindingStatus
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 from controlplane.ports import StateStore
-from tests.builders import T0, catalog_entry, deployment, finding
+from tests.builders import T0, catalog_entry, deployment, finding, trace_event
 
 
 class StateStoreContract:
@@ -143,3 +143,44 @@ class StateStoreContract:
     def test_a_deployment_keeps_its_etag_out_of_equality(self, store: StateStore) -> None:
         created = store.create_deployment(deployment())
         assert replace(created, etag=None) == created
+
+    def test_one_deployment_at_a_time_claims_a_service(self, store: StateStore) -> None:
+        """Claims are made by deployments already stored (a holder that is gone counts as finished)."""
+        for deployment_id in ("d1", "d2", "d3", "d4"):
+            store.create_deployment(deployment(deployment_id, services=("orders", "payments")))
+        assert store.claim_services("dev", ["orders", "payments"], "d1") is None
+        assert store.claim_services("dev", ["orders", "payments"], "d1") is None  # idempotent for its holder
+        assert store.claim_services("dev", ["payments", "billing"], "d2") == "d1"
+        assert store.claim_services("dev", ["billing"], "d3") is None, "a refused claim takes nothing"
+        assert store.claim_services("prod", ["orders"], "d4") is None, "environments are separate"
+
+    def test_a_finished_deployment_gives_way_and_a_release_frees_the_service(self, store: StateStore) -> None:
+        finished = deployment("d1").advance(DeploymentState.PROVISIONING, T0).advance(DeploymentState.FAILED, T0)
+        store.create_deployment(finished)
+        store.create_deployment(deployment("d2"))
+        store.create_deployment(deployment("d3"))
+        store.claim_services("dev", ["orders"], "d1")
+        assert store.claim_services("dev", ["orders"], "d2") is None
+        store.release_services("dev", ["orders"], "d1")
+        assert store.claim_services("dev", ["orders"], "d3") == "d2", "releasing someone else's claim does nothing"
+        store.release_services("dev", ["orders"], "d2")
+        assert store.claim_services("dev", ["orders"], "d3") is None
+
+    def test_concurrent_claims_let_exactly_one_deployment_in(self, store: StateStore) -> None:
+        for n in range(8):
+            store.create_deployment(deployment(f"d{n}"))
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            holders = list(pool.map(lambda n: store.claim_services("dev", ["orders"], f"d{n}"), range(8)))
+        assert holders.count(None) == 1
+
+    def test_an_idempotency_key_stays_bound_to_its_first_deployment(self, store: StateStore) -> None:
+        assert store.remember_request("key-1", "d1") == "d1"
+        assert store.remember_request("key-1", "d2") == "d1"
+        assert store.remember_request("key-2", "d2") == "d2"
+
+    def test_the_event_log_keeps_each_event_once_in_time_order(self, store: StateStore) -> None:
+        first, second = trace_event("e-1", seconds=1), trace_event("e-2", seconds=2)
+        store.append_events([second, first])
+        store.append_events([first])
+        assert [e.id for e in store.events_for_trace(first.traceid)] == ["e-1", "e-2"]
+        assert store.events_for_trace("0af7651916cd43dd8448eb211c80319c") == []
