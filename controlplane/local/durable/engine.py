@@ -2,16 +2,17 @@
 
 An *episode* is one turn of an instance: the inbound events waiting for it (start, activity results,
 fired timers, raised events, sub-orchestration results) go after an ``OrchestratorStarted``, the
-orchestrator runs over them (an extended session, or a full replay), the work it asks for is appended,
-and the whole episode is committed to history with one insert. Only then is the new work dispatched:
-activities to a bounded thread pool, timers to the timer thread, sub-orchestrations started.
+orchestrator runs over them (an extended session, or a full replay), and the work it asks for is
+appended. The episode goes to the history writer (group commit: episodes decided while a write is in
+flight share the next row) and its work is dispatched at once, speculatively: activities to a bounded
+pool, timers to the timer thread, sub-orchestrations started as child instances.
 
-Crash safety comes from deriving pending work from committed history on load: a scheduled task with
-no completion runs again, an unfired timer is re-armed, a started child is re-checked, and inbound
-messages (start, raise, terminate, child results) are kept in the Messages table until applied.
-Activity results and timer firings are not messages: they reach history in the next episode, which
-groups every result that arrived meanwhile (group commit); a crash before that commit re-runs those
-activities, within Durable Functions' at-least-once activity contract.
+Crash safety comes from deriving pending work from durable history on load: a scheduled task with no
+completion runs again, an unfired timer is re-armed, a started child is re-checked, and inbound
+messages (start, raise, terminate, child results) stay in the Messages table until the episode that
+applies them is durable. Activity results and timer firings are not messages: they reach history with
+the next episode; a crash before that write re-runs those activities, within Durable Functions'
+at-least-once activity contract. A failed write drops the in-memory copy, which reloads from history.
 """
 
 from __future__ import annotations
