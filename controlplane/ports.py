@@ -111,6 +111,9 @@ class Compute(Protocol):
     def set_traffic(self, environment: str, service: str, weights: dict[str, int]) -> None:
         """Route traffic by revision weights summing to 100; revisions not named get none."""
 
+    def set_preview(self, environment: str, service: str, revision: str | None) -> None:
+        """Expose ``revision`` on the service's preview endpoint with no production traffic (None: none)."""
+
     def scale(self, environment: str, service: str, revision: str, replicas: int) -> None:
         """Set the replica count of a revision (0 stops it but keeps it restorable)."""
 

@@ -1,0 +1,401 @@
+"""Local compute: every replica of a revision is a real local process behind the local traffic router.
+
+A replica is ``command_for(spec.image)`` in its own process group (session), with ``PORT``, ``SERVICE_NAME``,
+``SERVICE_VERSION`` (the image tag), ``REVISION``, ``REPLICA``, the RuntimeConfiguration and, per secret
+binding, ``<NAME>_SECRET_URI`` (the Key Vault reference, never a value). Output goes to
+``<root>/<env>/<service>/<revision>-<replica>.log``.
+
+Crash safety: ``state_file`` records each wanted revision (spec, replica count) and each process (pid,
+kernel start time, port). A desired change is recorded before it is acted on, so after a crash a new
+instance over the same file can finish the job: it adopts recorded processes that still run (same pid
+and start time), restarts the replicas whose process is gone, and reaps processes no longer wanted.
+Linux only (reads ``/proc/<pid>/stat``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from controlplane.adapters.local_router import LocalRouter, check_weights, read_state, write_json_atomically
+from controlplane.domain.manifest.service import SecretBinding, ServiceSpec
+from controlplane.domain.runtime import LiveWorkload, RevisionSpec
+from controlplane.errors import NotFound, PermanentError
+from controlplane.local.azurite import free_port
+
+logger = logging.getLogger(__name__)
+
+CommandFor = Callable[[str], list[str]]
+"""Image reference → the command that runs it locally (the image catalog)."""
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
+_Key = tuple[str, str, str]
+
+
+def config_hash(spec: RevisionSpec) -> str:
+    """The hash ``ServiceSpec.config_hash`` gives the same configuration and secret references."""
+    secrets = [SecretBinding.model_construct(name=n, key_vault_secret_uri=u) for n, u in spec.secret_refs.items()]
+    return ServiceSpec.model_construct(configuration=dict(spec.configuration), secrets=secrets).config_hash()
+
+
+def image_version(image: str) -> str:
+    """``reg.io/orders:1.2.0`` → ``1.2.0``; ``orders@sha256:ab..`` → ``sha256:ab..``; untagged → ``latest``."""
+    if "@" in image:
+        return image.split("@", 1)[1]
+    name = image.rsplit("/", 1)[-1]
+    return name.split(":", 1)[1] if ":" in name else "latest"
+
+
+def check_spec_change(old: RevisionSpec, new: RevisionSpec) -> None:
+    """Revisions are immutable apart from their replica count: anything else needs a new revision name."""
+    if old != replace(new, replicas=old.replicas):
+        raise PermanentError(
+            f"{new.environment}/{new.service}: revision {new.revision} exists with a different image or "
+            "configuration; revisions are immutable, deploy under a new revision name"
+        )
+
+
+def process_start_time(pid: int) -> int | None:
+    """The kernel start time of a running process; None if there is none or it is a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces and parentheses
+    return None if fields[0] in ("Z", "X") else int(fields[19])
+
+
+@dataclass
+class _Replica:
+    index: int
+    pid: int
+    start_time: int
+    port: int
+    process: subprocess.Popen[bytes] | None = None  # None when adopted from an earlier instance
+    log_offset: int = 0  # where this run's output starts in its (appended) log
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def record(self) -> dict[str, int]:
+        return {"replica": self.index, "pid": self.pid, "startTime": self.start_time, "port": self.port}
+
+
+@dataclass
+class _Revision:
+    spec: RevisionSpec
+    replicas: int  # wanted; 0 keeps the revision restorable
+    running: dict[int, _Replica] = field(default_factory=dict)
+    removed: bool = False  # recorded before its processes stop, so a crash mid-removal is finished on restart
+
+
+class LocalCompute:
+    """The Compute port over local processes and a ``LocalRouter``. Thread-safe."""
+
+    def __init__(
+        self,
+        root: Path,
+        command_for: CommandFor,
+        router: LocalRouter,
+        state_file: Path,
+        start_timeout: float = 20.0,
+        stop_timeout: float = 5.0,
+    ) -> None:
+        self._root = root
+        self._command_for = command_for
+        self._router = router
+        self._state_file = state_file
+        self._start_timeout = start_timeout
+        self._stop_timeout = stop_timeout
+        self._lock = threading.RLock()
+        self._revisions: dict[_Key, _Revision] = {}
+        self._recover()
+
+    # -- the Compute port ------------------------------------------------------------------------------------
+    def deploy_revision(self, spec: RevisionSpec) -> None:
+        """Run ``spec.replicas`` replicas of the revision (registered with no traffic). Idempotent; a revision
+        scaled to zero is restored; a different image or configuration under the same name is refused."""
+        if spec.replicas < 0:
+            raise PermanentError(f"{spec.environment}/{spec.service}/{spec.revision}: replicas must be >= 0")
+        with self._lock:
+            existing = self._revisions.get(_key(spec))
+            if existing is not None:
+                check_spec_change(existing.spec, spec)
+            revision = existing or _Revision(spec, spec.replicas)
+            revision.replicas = spec.replicas
+            self._revisions[_key(spec)] = revision
+            self._save()
+            try:
+                self._converge(revision)
+            except PermanentError:
+                if existing is None:  # a failed first start leaves nothing behind, so a retry starts afresh
+                    self._stop_all(revision)
+                    del self._revisions[_key(spec)]
+                    self._save()
+                raise
+
+    def set_traffic(self, environment: str, service: str, weights: dict[str, int]) -> None:
+        """Route the service's port by these weights (sum 100); revisions not named get none."""
+        check_weights(environment, service, weights)
+        with self._lock:
+            for name in weights:
+                self._revision(environment, service, name)
+            self._router.set_weights(environment, service, weights)
+
+    def set_preview(self, environment: str, service: str, revision: str | None) -> None:
+        """Send the service's preview port to ``revision`` (blue-green), or nowhere."""
+        with self._lock:
+            if revision is not None:
+                self._revision(environment, service, revision)
+            self._router.set_preview(environment, service, revision)
+
+    def scale(self, environment: str, service: str, revision: str, replicas: int) -> None:
+        """Start or stop replicas (highest index first) to reach ``replicas``; 0 keeps the spec restorable."""
+        if replicas < 0:
+            raise PermanentError(f"{environment}/{service}/{revision}: replicas must be >= 0 (got {replicas})")
+        with self._lock:
+            wanted = self._revision(environment, service, revision)
+            wanted.replicas = replicas
+            self._save()
+            self._converge(wanted)
+
+    def remove_revision(self, environment: str, service: str, revision: str) -> None:
+        """Stop every replica and forget the revision; refused while it still has traffic; no-op if gone."""
+        with self._lock:
+            wanted = self._revisions.get((environment, service, revision))
+            if wanted is None:
+                return
+            weight = self._router.weights(environment, service).get(revision, 0)
+            if weight:
+                raise PermanentError(
+                    f"{environment}/{service}: revision {revision} still receives {weight}% of traffic; "
+                    "shift its traffic to another revision before removing it"
+                )
+            wanted.removed = True
+            self._save()
+            self._stop_all(wanted)
+            self._router.remove_revision(environment, service, revision)
+            del self._revisions[(environment, service, revision)]
+            self._save()
+
+    def inventory(self, environment: str) -> list[LiveWorkload]:
+        """Every revision of the environment with its live replica count and traffic; all are managed."""
+        with self._lock:
+            found = []
+            for (env, service, name), revision in sorted(self._revisions.items()):
+                if env != environment or revision.removed:
+                    continue
+                live = [r for r in revision.running.values() if self._alive(r)]
+                weight = self._router.weights(env, service).get(name, 0)
+                spec = revision.spec
+                found.append(
+                    LiveWorkload(env, service, name, spec.image, len(live), config_hash(spec), weight, managed=True)
+                )
+            return found
+
+    # -- local extras ----------------------------------------------------------------------------------------
+    def endpoints(self, environment: str, service: str, revision: str) -> list[str]:
+        """Base URLs of the revision's live replicas, by replica index (for the health probe)."""
+        with self._lock:
+            wanted = self._revision(environment, service, revision)
+            return [r.url for _, r in sorted(wanted.running.items()) if self._alive(r)]
+
+    def pids(self, environment: str, service: str, revision: str) -> list[int]:
+        """Process ids of the revision's replicas, by replica index."""
+        with self._lock:
+            return [r.pid for _, r in sorted(self._revision(environment, service, revision).running.items())]
+
+    def shutdown(self) -> None:
+        """Stop every process this instance runs. Revisions stay wanted, so the next instance restarts them."""
+        with self._lock:
+            for revision in self._revisions.values():
+                self._stop_all(revision)
+            self._save()
+
+    # -- convergence -----------------------------------------------------------------------------------------
+    def _converge(self, revision: _Revision) -> None:
+        for index in sorted(revision.running, reverse=True):
+            if index >= revision.replicas or not self._alive(revision.running[index]):
+                self._stop(revision.running.pop(index))
+                self._save()
+        missing = [index for index in range(revision.replicas) if index not in revision.running]
+        started = [self._start(revision.spec, index) for index in missing]
+        revision.running.update((replica.index, replica) for replica in started)
+        self._save()
+        try:
+            self._wait_ready(revision.spec, started)
+        except PermanentError:
+            for replica in started:
+                self._stop(revision.running.pop(replica.index))
+            self._save()
+            raise
+        finally:
+            self._register(revision)
+
+    def _register(self, revision: _Revision) -> None:
+        spec = revision.spec
+        urls = [r.url for _, r in sorted(revision.running.items())]
+        self._router.set_backends(spec.environment, spec.service, spec.revision, urls)
+
+    def _start(self, spec: RevisionSpec, index: int) -> _Replica:
+        port = free_port()
+        env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
+        env.update(spec.configuration)
+        env.update({f"{name}_SECRET_URI": uri for name, uri in spec.secret_refs.items()})
+        env.update(
+            PORT=str(port),
+            SERVICE_NAME=spec.service,
+            SERVICE_VERSION=image_version(spec.image),
+            REVISION=spec.revision,
+            REPLICA=str(index),
+        )
+        log = self._log_path(spec, index)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as output:
+            offset = output.tell()
+            try:
+                process = subprocess.Popen(
+                    self._command_for(spec.image),
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: stopping it stops its children too
+                )
+            except OSError as error:
+                raise PermanentError(f"{_name(spec)}: cannot start {spec.image}: {error}") from error
+        start_time = process_start_time(process.pid) or 0
+        return _Replica(index, process.pid, start_time, port, process, offset)
+
+    def _wait_ready(self, spec: RevisionSpec, replicas: list[_Replica]) -> None:
+        """Wait until every replica answers GET / (any HTTP status); an exit or the timeout is permanent."""
+        deadline = time.monotonic() + self._start_timeout
+        pending = list(replicas)
+        while pending:
+            for replica in list(pending):
+                if _answers(replica.url):
+                    pending.remove(replica)
+                elif replica.process is not None and replica.process.poll() is not None:
+                    why = f"exited with code {replica.process.returncode} before answering GET /"
+                    raise PermanentError(self._failure(spec, replica, why))
+            if pending and time.monotonic() > deadline:
+                why = f"did not answer GET / on {pending[0].url} within {self._start_timeout:g} s"
+                raise PermanentError(self._failure(spec, pending[0], why))
+            if pending:
+                time.sleep(0.05)
+
+    def _failure(self, spec: RevisionSpec, replica: _Replica, why: str) -> str:
+        log = self._log_path(spec, replica.index)
+        with open(log, "rb") as output:
+            output.seek(replica.log_offset)
+            tail = output.read().decode(errors="replace").splitlines()[-20:]
+        lines = "\n".join(f"  | {line}" for line in tail) or "  | (no output)"
+        return f"{_name(spec)}: replica {replica.index} {why}; last lines of {log}:\n{lines}"
+
+    def _stop(self, replica: _Replica) -> None:
+        """SIGTERM the replica's process group, SIGKILL it after ``stop_timeout``; wait until it is gone.
+
+        A group whose leader already died is left alone: its id may since belong to someone else.
+        """
+        if not self._alive(replica):
+            return
+        _signal_group(replica.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self._stop_timeout
+        while process_start_time(replica.pid) == replica.start_time and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _signal_group(replica.pid, signal.SIGKILL)  # a leader deaf to SIGTERM, and any children it left
+        if replica.process is not None:
+            replica.process.wait()
+            return
+        while process_start_time(replica.pid) == replica.start_time:
+            time.sleep(0.01)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(replica.pid, os.WNOHANG)  # adopted from an earlier instance in this same process
+
+    def _stop_all(self, revision: _Revision) -> None:
+        for index in sorted(revision.running, reverse=True):
+            self._stop(revision.running.pop(index))
+            self._save()
+        self._register(revision)
+
+    def _alive(self, replica: _Replica) -> bool:
+        if replica.process is not None and replica.process.poll() is not None:
+            return False
+        return process_start_time(replica.pid) == replica.start_time
+
+    # -- persistence -----------------------------------------------------------------------------------------
+    def _recover(self) -> None:
+        """Adopt, restart or reap what the state file records (see the module docstring)."""
+        for item in read_state(self._state_file, "revisions"):
+            spec = RevisionSpec(**item["spec"])
+            revision = _Revision(spec, item["replicas"], removed=item.get("removed", False))
+            records = [_Replica(r["replica"], r["pid"], r["startTime"], r["port"]) for r in item["processes"]]
+            revision.running = {r.index: r for r in records if self._alive(r)}
+            self._revisions[_key(spec)] = revision
+            if revision.removed:
+                self._stop_all(revision)
+                self._router.remove_revision(spec.environment, spec.service, spec.revision)
+                del self._revisions[_key(spec)]
+                continue
+            adopted = sorted(index for index in revision.running if index < revision.replicas)
+            logger.info("%s: adopted replicas %s of %s", _name(spec), adopted, revision.replicas)
+            try:
+                self._converge(revision)
+            except PermanentError as error:
+                logger.error("%s: cannot restore its replicas: %s", _name(spec), error)
+        self._save()
+
+    def _save(self) -> None:
+        revisions = [
+            {
+                "spec": {**vars(r.spec), "configuration": dict(r.spec.configuration)}
+                | {"secret_refs": dict(r.spec.secret_refs)},
+                "replicas": r.replicas,
+                "removed": r.removed,
+                "processes": [replica.record() for _, replica in sorted(r.running.items())],
+            }
+            for r in self._revisions.values()
+        ]
+        write_json_atomically(self._state_file, {"revisions": revisions})
+
+    def _log_path(self, spec: RevisionSpec, index: int) -> Path:
+        return self._root / spec.environment / spec.service / f"{spec.revision}-{index}.log"
+
+    def _revision(self, environment: str, service: str, revision: str) -> _Revision:
+        found = self._revisions.get((environment, service, revision))
+        if found is None or found.removed:
+            raise NotFound(f"{environment}/{service}: no revision {revision}; deploy it first")
+        return found
+
+
+def _key(spec: RevisionSpec) -> _Key:
+    return spec.environment, spec.service, spec.revision
+
+
+def _name(spec: RevisionSpec) -> str:
+    return f"{spec.environment}/{spec.service} revision {spec.revision}"
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/", timeout=0.5):
+            return True
+    except urllib.error.HTTPError:
+        return True  # any HTTP answer means it is up; health is the gate's business
+    except (OSError, ValueError):
+        return False
+
+
+def _signal_group(pid: int, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)
