@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from controlplane.adapters.state_store import DocumentStateStore
 from controlplane.config import Settings, load_settings
 from controlplane.errors import PermanentError
-from controlplane.ports import EventBus, StateStore
+from controlplane.ports import Compute, EventBus, HealthProbe, Provisioner, StateStore
 
 if TYPE_CHECKING:
     from azure.data.tables import TableServiceClient
@@ -21,16 +21,35 @@ class Services:
     settings: Settings
     store: StateStore
     event_bus: EventBus | None = None
+    compute_port: Compute | None = None
+    health_probe: HealthProbe | None = None
+    provisioner_port: Provisioner | None = None
 
     @property
     def events(self) -> EventBus:
         """The event bus; the local host installs its local Service Bus here."""
-        if self.event_bus is None:
-            raise PermanentError(
-                "no event bus is configured: run under the local host (python -m controlplane up); "
-                "the Azure Service Bus publisher is not built yet"
-            )
-        return self.event_bus
+        return _configured(self.event_bus, "event bus")
+
+    @property
+    def compute(self) -> Compute:
+        return _configured(self.compute_port, "compute")
+
+    @property
+    def health(self) -> HealthProbe:
+        return _configured(self.health_probe, "health probe")
+
+    @property
+    def provisioner(self) -> Provisioner:
+        return _configured(self.provisioner_port, "provisioner")
+
+
+def _configured(adapter, name: str):
+    if adapter is None:
+        raise PermanentError(
+            f"no {name} is configured: run under the local host (python -m controlplane up); "
+            "the Azure adapters are not built yet"
+        )
+    return adapter
 
 
 _services: Services | None = None

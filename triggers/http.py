@@ -2,24 +2,55 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
 
+import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.bootstrap import services
-from controlplane.errors import NotFound
+from controlplane.domain.manifest import load_release
+from controlplane.errors import InvalidManifest, NotFound
+from controlplane.services import deployments
 
-bp = func.Blueprint()
+bp = df.Blueprint()
+ORCHESTRATOR = "deployment"
 
 
-def _json(body: Any, status: int = 200) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json", headers=headers)
 
 
-def _problem(status: int, title: str, detail: str) -> func.HttpResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+def _problem(status: int, title: str, detail: str, **extensions: Any) -> func.HttpResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extensions}
     return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/problem+json")
+
+
+@bp.route(route="deployments", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def create_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """POST /api/deployments: a release manifest (JSON). 202 with the deployment and its status URLs."""
+    try:
+        release = load_release(req.get_body(), source="request body")
+    except InvalidManifest as error:
+        status = 400 if any(not e.path for e in error.errors) else 422
+        errors = [e.to_dict() for e in error.errors]
+        return _problem(status, "Invalid release manifest", f"{len(errors)} field(s) failed validation", errors=errors)
+    store = services().store
+    key = req.headers.get("Idempotency-Key") or None
+    try:
+        accepted = await asyncio.to_thread(deployments.accept, store, release, datetime.now(UTC), key)
+    except deployments.ServiceBusy as busy:
+        return _problem(409, "A deployment is already running", str(busy), runningDeploymentId=busy.holder)
+    deployment = accepted.deployment
+    if accepted.created:
+        start = {"deploymentId": deployment.id, "traceId": deployment.traceid, "release": release.to_dict()}
+        await client.start_new(ORCHESTRATOR, deployment.id, start)
+    links = client.get_client_response_links(req, deployment.id)
+    body = {"deploymentId": deployment.id, "traceId": deployment.traceid, "state": deployment.state.value, **links}
+    return _json(body, 202 if accepted.created else 200, {"Location": links["statusQueryGetUri"]})
 
 
 @bp.route(route="deployments", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -39,3 +70,38 @@ def get_deployment(req: func.HttpRequest) -> func.HttpResponse:
         return _json(services().store.get_deployment(deployment_id).to_dict())
     except NotFound:
         return _problem(404, "Deployment not found", f"no deployment with id {deployment_id!r}")
+
+
+@bp.route(route="deployments/{deployment_id}/approve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def approve_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """POST /api/deployments/{id}/approve: release a manual canary pause or blue-green promotion."""
+    return await _signal(req, client, "approve")
+
+
+@bp.route(route="deployments/{deployment_id}/abort", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def abort_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """POST /api/deployments/{id}/abort?reason=: roll back at the next pause or approval wait."""
+    return await _signal(req, client, "abort")
+
+
+async def _signal(req: func.HttpRequest, client: df.DurableOrchestrationClient, signal: str) -> func.HttpResponse:
+    deployment_id = req.route_params["deployment_id"]
+    try:
+        deployment = await asyncio.to_thread(services().store.get_deployment, deployment_id)
+    except NotFound:
+        return _problem(404, "Deployment not found", f"no deployment with id {deployment_id!r}")
+    if deployment.is_terminal:
+        return _problem(409, "Deployment finished", f"deployment {deployment_id} is {deployment.state.value}")
+    await client.raise_event(deployment_id, signal, req.params.get("reason") or "")
+    return _json({"deploymentId": deployment_id, "signal": signal}, 202)
+
+
+@bp.route(route="events", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def list_events(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/events?traceId=: the flow's envelopes (CloudEvents JSON) in order."""
+    traceid = req.params.get("traceId")
+    if not traceid:
+        return _problem(400, "traceId required", "query parameter traceId: the flow's 32-hex trace id")
+    return _json({"traceId": traceid, "events": [e.to_dict() for e in services().store.events_for_trace(traceid)]})

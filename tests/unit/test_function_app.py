@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterator
 
@@ -13,6 +12,7 @@ from controlplane.adapters.memory_documents import MemoryDocumentTables
 from controlplane.adapters.state_store import DocumentStateStore
 from controlplane.bootstrap import Services, use_services
 from controlplane.config import Settings
+from tests import product_app
 from tests.builders import deployment
 
 
@@ -25,26 +25,19 @@ def store() -> Iterator[DocumentStateStore]:
     use_services(None)
 
 
-@functools.cache  # the SDK indexes an app once: a second get_functions() reports duplicates
-def _functions() -> dict[str, func.Function]:
-    from function_app import app
-
-    return {function.get_function_name(): function for function in app.get_functions()}
-
-
 def _call(name: str, url: str, params: dict[str, str] | None = None, route: dict[str, str] | None = None):
-    user_function = _functions()[name].get_user_function()
-    return user_function(func.HttpRequest("GET", url, params=params or {}, route_params=route or {}, body=b""))
+    entry = product_app.index().get(name)
+    request = func.HttpRequest("GET", url, params=params or {}, route_params=route or {}, body=b"")
+    return entry.handler(**{entry.trigger_name: request})
 
 
 def test_the_app_registers_its_http_routes_with_function_keys() -> None:
-    functions = _functions()
-    routes = {}
-    for name, function in functions.items():
-        trigger = function.get_trigger()
-        routes[name] = (trigger.route, trigger.auth_level)
-    assert routes["list_deployments"] == ("deployments", func.AuthLevel.FUNCTION)
-    assert routes["get_deployment"] == ("deployments/{deployment_id}", func.AuthLevel.FUNCTION)
+    routes = {entry.name: (entry.trigger.get("route"), entry.trigger.get("authLevel")) for entry in product_app.index()}
+    assert routes["list_deployments"] == ("deployments", "FUNCTION")
+    assert routes["get_deployment"] == ("deployments/{deployment_id}", "FUNCTION")
+    assert routes["create_deployment"] == ("deployments", "FUNCTION")
+    assert routes["approve_deployment"] == ("deployments/{deployment_id}/approve", "FUNCTION")
+    assert routes["list_events"] == ("events", "FUNCTION")
 
 
 def test_listing_filters_by_environment(store: DocumentStateStore) -> None:

@@ -1,0 +1,124 @@
+"""Activities of the deployment workflow: dict in, one handler of controlplane.services, dict out.
+
+Each is safe to run twice: the Durable runtime runs an activity again after a crash or a retry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.bootstrap import services
+from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.event_catalog import EventType
+from controlplane.domain.rollout import step_from_dict
+from controlplane.services import deployments, rollout
+from controlplane.services.rollout import Target
+
+bp = df.Blueprint()
+
+
+def _source() -> str:
+    return f"{services().settings.event_source}/deployments"
+
+
+@bp.activity_trigger(input_name="request")
+def record_transition(request: dict[str, Any]) -> dict[str, Any]:
+    """Move the deployment to request["to"] and emit RuntimeDeploymentStateChanged."""
+    wired = services()
+    return deployments.transition(
+        wired.store,
+        wired.events,
+        _source(),
+        request["deploymentId"],
+        DeploymentState(request["to"]),
+        request.get("reason", ""),
+        datetime.fromisoformat(request["at"]),
+        request["eventId"],
+    )
+
+
+@bp.activity_trigger(input_name="request")
+def emit_event(request: dict[str, Any]) -> None:
+    """Emit one catalog event in the deployment's trace."""
+    wired = services()
+    deployments.emit(
+        wired.store,
+        wired.events,
+        _source(),
+        request["deploymentId"],
+        EventType(request["type"]),
+        request["data"],
+        request["at"],
+        request["eventId"],
+    )
+
+
+@bp.activity_trigger(input_name="request")
+def ensure_environment(request: dict[str, Any]) -> dict[str, Any]:
+    """Provision the release's environment; emit RuntimeEnvironmentProvisioned with the stack outputs."""
+    wired = services()
+    deployment = wired.store.get_deployment(request["deploymentId"])
+    outputs = wired.provisioner.ensure_environment(deployment.release)
+    data = {"environment": outputs.environment, "outputs": dict(outputs.outputs), "changed": outputs.changed}
+    deployments.emit(
+        wired.store,
+        wired.events,
+        _source(),
+        deployment.id,
+        EventType.RUNTIME_ENVIRONMENT_PROVISIONED,
+        data,
+        request["at"],
+        request["eventId"],
+    )
+    return data
+
+
+@bp.activity_trigger(input_name="request")
+def plan_targets(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per service: the new revision and the stable one (the last Completed deployment's) it replaces."""
+    return [target.to_dict() for target in rollout.targets(services().store, request["deploymentId"])]
+
+
+@bp.activity_trigger(input_name="request")
+def apply_step(request: dict[str, Any]) -> None:
+    wired = services()
+    target = Target.from_dict(request["target"])
+    rollout.apply_step(wired.store, wired.compute, request["deploymentId"], target, step_from_dict(request["step"]))
+
+
+@bp.activity_trigger(input_name="request")
+def probe_revision(request: dict[str, Any]) -> dict[str, Any]:
+    """One health probe of the new revision; emits HealthCheckCompleted."""
+    wired = services()
+    return rollout.probe(
+        wired.store,
+        wired.events,
+        wired.health,
+        _source(),
+        request["deploymentId"],
+        Target.from_dict(request["target"]),
+        request["eventId"],
+        request["at"],
+    )
+
+
+@bp.activity_trigger(input_name="request")
+def promote(request: dict[str, Any]) -> None:
+    """Record the new revision in the service catalog."""
+    rollout.record_promotion(
+        services().store,
+        request["deploymentId"],
+        Target.from_dict(request["target"]),
+        datetime.fromisoformat(request["at"]),
+    )
+
+
+@bp.activity_trigger(input_name="request")
+def roll_back(request: dict[str, Any]) -> None:
+    wired = services()
+    rollout.roll_back(
+        wired.store, wired.compute, request["deploymentId"], Target.from_dict(request["target"]), request["reason"]
+    )

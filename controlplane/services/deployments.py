@@ -1,0 +1,132 @@
+"""DeploymentService: accepting a release, walking its record through the state machine, and the events.
+
+Handlers take their dependencies as parameters (a StateStore, an EventBus, a clock) and plain values,
+so the HTTP trigger, the activities and the tests call the same code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from controlplane.domain import deployment_events
+from controlplane.domain.deployment import Deployment, DeploymentState, ServiceProgress
+from controlplane.domain.event_catalog import EventType
+from controlplane.domain.events import Envelope, TraceContext, new_event, parse_time
+from controlplane.domain.manifest import Release
+from controlplane.errors import NotFound
+from controlplane.ports import EventBus, StateStore
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The outcome of a deployment request: a new deployment, or the one an Idempotency-Key names."""
+
+    deployment: Deployment
+    created: bool
+
+
+class ServiceBusy(Exception):
+    """Another unfinished deployment holds one of the release's services."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(f"deployment {holder} is still running for this environment and service")
+        self.holder = holder
+
+
+def new_deployment_id() -> str:
+    return f"dep-{uuid.uuid4().hex[:12]}"
+
+
+def accept(store: StateStore, release: Release, now: datetime, idempotency_key: str | None = None) -> Accepted:
+    """Record a Requested deployment and claim its services; ServiceBusy (nothing kept) if one is running.
+
+    With an Idempotency-Key, a repeated request returns the deployment the key first started.
+    """
+    deployment_id = new_deployment_id()
+    if idempotency_key:
+        bound = store.remember_request(idempotency_key, deployment_id)
+        if bound != deployment_id:
+            try:
+                return Accepted(store.get_deployment(bound), created=False)
+            except NotFound:
+                pass  # the first request was refused: this one may try again under the same key
+    deployment = store.create_deployment(Deployment.request(deployment_id, release, uuid.uuid4().hex, now))
+    holder = store.claim_services(deployment.environment, deployment.service_names, deployment_id)
+    if holder is not None:
+        _forget(store, deployment_id)
+        raise ServiceBusy(holder)
+    return Accepted(deployment, created=True)
+
+
+def _forget(store: StateStore, deployment_id: str) -> None:
+    """Undo an accepted-then-refused request: a Requested deployment that never started is moved to
+    Failed so it never holds anything and reads as refused."""
+    store.update_deployment(
+        deployment_id,
+        lambda current: current.advance(DeploymentState.PROVISIONING, current.created_at, "refused").advance(
+            DeploymentState.FAILED, current.created_at, "refused: another deployment holds a service"
+        ),
+    )
+
+
+def transition(
+    store: StateStore,
+    bus: EventBus,
+    source: str,
+    deployment_id: str,
+    target: DeploymentState,
+    reason: str,
+    at: datetime,
+    event_id: str,
+) -> dict[str, Any]:
+    """Move the deployment to ``target`` (a repeat of the same step is a no-op) and emit the change."""
+
+    def change(current: Deployment) -> Deployment:
+        if current.state is target:
+            return current
+        return current.advance(target, at, reason)
+
+    deployment = store.update_deployment(deployment_id, change)
+    step = next(t for t in reversed(deployment.transitions) if t.target is target)
+    emitted = deployment_events.state_changed(deployment, step, event_id=event_id, source=source, causationid=None)
+    _emit(store, bus, [emitted])
+    if deployment.is_terminal:
+        store.release_services(deployment.environment, deployment.service_names, deployment_id)
+    return {"state": deployment.state.value}
+
+
+def set_progress(store: StateStore, deployment_id: str, service: str, progress: ServiceProgress) -> None:
+    store.update_deployment(deployment_id, lambda current: current.with_service(service, progress))
+
+
+def emit(
+    store: StateStore,
+    bus: EventBus,
+    source: str,
+    deployment_id: str,
+    event_type: EventType,
+    data: dict[str, Any],
+    at: str,
+    event_id: str,
+    subject: str | None = None,
+) -> None:
+    """Emit one catalog event in the deployment's trace (logged and published; a repeat is a duplicate)."""
+    deployment = store.get_deployment(deployment_id)
+    envelope = new_event(
+        event_type,
+        event_id=event_id,
+        source=source,
+        subject=subject or f"deployments/{deployment_id}",
+        time=parse_time(at),
+        trace=TraceContext(deployment.traceid, deployment_id),
+        data={"deploymentId": deployment_id, **data},
+    )
+    _emit(store, bus, [envelope])
+
+
+def _emit(store: StateStore, bus: EventBus, envelopes: list[Envelope]) -> None:
+    store.append_events(envelopes)
+    bus.publish(envelopes)

@@ -1,0 +1,192 @@
+"""Rolling a release's services onto Compute: the new revision, the stable one, probes, promotion, rollback.
+
+Each handler does one thing and is safe to run twice (activities are retried and re-run after a crash):
+scaling to a count, setting weights, probing, and writing the catalog are all idempotent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from controlplane.domain.catalog import CatalogEntry
+from controlplane.domain.deployment import Deployment, ServicePhase, ServiceProgress
+from controlplane.domain.event_catalog import EventType
+from controlplane.domain.health import HealthReport
+from controlplane.domain.rollout import (
+    AwaitApproval,
+    Pause,
+    RunHealthGate,
+    ScaleDownStableAfter,
+    ScaleRevision,
+    SetPreview,
+    SetTraffic,
+    Step,
+    rollback_plan,
+)
+from controlplane.domain.runtime import RevisionSpec
+from controlplane.errors import NotFound
+from controlplane.ports import Compute, EventBus, HealthProbe, StateStore
+from controlplane.services import deployments
+
+
+@dataclass(frozen=True)
+class Target:
+    """One service of a deployment: the revision being rolled out and the stable one it replaces."""
+
+    service: str
+    new_revision: str
+    desired: int
+    stable_revision: str | None
+    stable_replicas: int
+    stable_deployment: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Target:
+        return cls(**data)
+
+
+def revision_name(service: str, deployment_id: str) -> str:
+    """One revision per deployment, named as Container Apps names revisions (``app--suffix``)."""
+    return f"{service}--{deployment_id.removeprefix('dep-')}"
+
+
+def targets(store: StateStore, deployment_id: str) -> list[Target]:
+    """What each service rolls from and to; the stable revision is the catalog's (last Completed)."""
+    deployment = store.get_deployment(deployment_id)
+    found = []
+    for service in deployment.release.spec.services:
+        try:
+            entry = store.get_catalog_entry(deployment.environment, service.name)
+            stable = (entry.revision, entry.replicas, entry.deployment_id)
+        except NotFound:
+            stable = (None, 0, None)
+        found.append(Target(service.name, revision_name(service.name, deployment_id), service.replicas, *stable))
+    return found
+
+
+def revision_spec(deployment: Deployment, service: str, revision: str, replicas: int) -> RevisionSpec:
+    spec = deployment.release.service(service)
+    return RevisionSpec(
+        environment=deployment.environment,
+        service=service,
+        revision=revision,
+        image=spec.image,
+        replicas=replicas,
+        port=spec.port,
+        health_path=deployment.release.health_endpoint(service).path,
+        configuration=dict(spec.configuration),
+        secret_refs={secret.name: secret.key_vault_secret_uri for secret in spec.secrets},
+    )
+
+
+def apply_step(store: StateStore, compute: Compute, deployment_id: str, target: Target, step: Step) -> None:
+    """Carry out one compute step of a rollout plan (gates, pauses and approvals are the orchestrator's)."""
+    deployment = store.get_deployment(deployment_id)
+    environment, service = deployment.environment, target.service
+    if isinstance(step, ScaleRevision) and step.revision == "new":
+        compute.deploy_revision(revision_spec(deployment, service, target.new_revision, step.replicas))
+    elif isinstance(step, ScaleRevision):
+        if target.stable_revision is not None:
+            compute.scale(environment, service, target.stable_revision, step.replicas)
+    elif isinstance(step, SetTraffic):
+        compute.set_traffic(environment, service, _weights(target, step.new_percent))
+    elif isinstance(step, SetPreview):
+        compute.set_preview(environment, service, target.new_revision if step.enabled else None)
+    elif isinstance(step, ScaleDownStableAfter):
+        if target.stable_revision is not None:
+            compute.scale(environment, service, target.stable_revision, 0)
+    elif not isinstance(step, RunHealthGate | Pause | AwaitApproval):
+        raise TypeError(f"unknown rollout step {step!r}")
+    progress = deployment.services[service]
+    if isinstance(step, SetTraffic):
+        progress = ServiceProgress(ServicePhase.ROLLING_OUT, target.new_revision, step.new_percent, str(step))
+    else:
+        progress = ServiceProgress(ServicePhase.ROLLING_OUT, target.new_revision, progress.traffic_percent, str(step))
+    deployments.set_progress(store, deployment_id, service, progress)
+
+
+def _weights(target: Target, new_percent: int) -> dict[str, int]:
+    if target.stable_revision is None:
+        return {target.new_revision: 100}
+    return {target.new_revision: new_percent, target.stable_revision: 100 - new_percent}
+
+
+def probe(
+    store: StateStore,
+    bus: EventBus,
+    health: HealthProbe,
+    source: str,
+    deployment_id: str,
+    target: Target,
+    event_id: str,
+    at: str,
+) -> dict[str, Any]:
+    """Probe the new revision once and emit HealthCheckCompleted with the report."""
+    deployment = store.get_deployment(deployment_id)
+    path = deployment.release.health_endpoint(target.service).path
+    report = health.probe(deployment.environment, target.service, target.new_revision, path)
+    data = {
+        "environment": deployment.environment,
+        "service": target.service,
+        "revision": target.new_revision,
+        "report": report.to_dict(),
+    }
+    deployments.emit(store, bus, source, deployment_id, EventType.HEALTH_CHECK_COMPLETED, data, at, event_id)
+    return report.to_dict()
+
+
+def gate_passed(report: dict[str, Any], allow_degraded: bool) -> bool:
+    return HealthReport.from_dict(report).passed(allow_degraded)
+
+
+def record_promotion(store: StateStore, deployment_id: str, target: Target, at: datetime) -> None:
+    """The new revision serves everything: write it to the service catalog and the deployment."""
+    deployment = store.get_deployment(deployment_id)
+    spec = deployment.release.service(target.service)
+    store.put_catalog_entry(
+        CatalogEntry(
+            deployment.environment,
+            target.service,
+            deployment_id,
+            target.new_revision,
+            spec.image,
+            target.desired,
+            spec.config_hash(),
+            at,
+        )
+    )
+    promoted = ServiceProgress(ServicePhase.PROMOTED, target.new_revision, 100, "promoted")
+    deployments.set_progress(store, deployment_id, target.service, promoted)
+
+
+def roll_back(store: StateStore, compute: Compute, deployment_id: str, target: Target, reason: str) -> None:
+    """Put all traffic back on the stable revision (restored to its replicas), the new one to zero."""
+    deployment = store.get_deployment(deployment_id)
+    environment, service = deployment.environment, target.service
+    if target.stable_revision is None:
+        _scale_if_started(compute, environment, service, target.new_revision)
+    else:
+        for step in rollback_plan(target.stable_replicas):
+            if isinstance(step, ScaleRevision) and step.revision == "stable":
+                compute.scale(environment, service, target.stable_revision, step.replicas)
+            elif isinstance(step, ScaleRevision):
+                _scale_if_started(compute, environment, service, target.new_revision)
+            elif isinstance(step, SetTraffic):
+                compute.set_traffic(environment, service, _weights(target, step.new_percent))
+            elif isinstance(step, SetPreview):
+                compute.set_preview(environment, service, None)
+    rolled_back = ServiceProgress(ServicePhase.ROLLED_BACK, target.new_revision, 0, reason)
+    deployments.set_progress(store, deployment_id, service, rolled_back)
+
+
+def _scale_if_started(compute: Compute, environment: str, service: str, revision: str) -> None:
+    """Scale the new revision to zero; a revision that never started has nothing to stop."""
+    try:
+        compute.scale(environment, service, revision, 0)
+    except NotFound:
+        return

@@ -1,0 +1,213 @@
+"""The deployment orchestrator: one RuntimeDeployment through its state machine.
+
+    Requested -> Provisioning -> Configuring -> RollingOut -> HealthGating -> Promoting -> Completed
+                 Provisioning -> Failed;  RollingOut | HealthGating -> RollingBack -> RolledBack
+
+Each service's rollout plan (controlplane.domain.rollout) runs in RollingOut up to its last health gate,
+which runs in HealthGating; what follows (retiring the old revision) runs in Promoting. Gates probe
+until successThreshold consecutive passes or failureThreshold consecutive failures, within the progress
+deadline. A failed gate, a rollout error or an operator's abort rolls every service back to its stable
+revision. Every step is recorded and emitted by activities; this function only decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any
+
+import azure.durable_functions as df
+from azure.durable_functions.models.Task import TaskBase, TimerTask
+
+from activities.deployment import (
+    apply_step,
+    emit_event,
+    ensure_environment,
+    plan_targets,
+    probe_revision,
+    promote,
+    record_transition,
+    roll_back,
+)
+from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.event_catalog import EventType
+from controlplane.domain.health import HealthReport
+from controlplane.domain.manifest import HealthGate, parse_release
+from controlplane.domain.rollout import AwaitApproval, Pause, RunHealthGate, ScaleDownStableAfter, Step, plan_rollout
+from controlplane.services.rollout import Target, gate_passed
+
+bp = df.Blueprint()
+S = DeploymentState
+RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=1_000, max_number_of_attempts=3)
+Task = Generator[Any, Any, Any]
+
+
+class Flow:
+    """Stamps every activity request with the deployment id, a deterministic time and event id."""
+
+    def __init__(self, context: df.DurableOrchestrationContext, deployment_id: str) -> None:
+        self.context = context
+        self.deployment_id = deployment_id
+        self._tick = 0
+
+    def stamped(self, **fields: Any) -> dict[str, Any]:
+        # Events of one episode share current_utc_datetime; a microsecond per event keeps their order.
+        self._tick += 1
+        at = self.context.current_utc_datetime + timedelta(microseconds=self._tick)
+        return {"deploymentId": self.deployment_id, "at": at.isoformat(), "eventId": self.context.new_uuid(), **fields}
+
+    def move(self, state: DeploymentState, reason: str = "") -> Task:
+        self.context.set_custom_status({"state": state.value, "reason": reason})
+        yield self.context.call_activity(record_transition, self.stamped(to=state.value, reason=reason))
+
+    def emit(self, event_type: EventType, data: dict[str, Any]) -> Task:
+        yield self.context.call_activity(emit_event, self.stamped(type=event_type.value, data=data))
+
+
+@bp.orchestration_trigger(context_name="context")
+def deployment(context: df.DurableOrchestrationContext):
+    start = context.get_input()
+    release = parse_release(start["release"])
+    flow = Flow(context, start["deploymentId"])
+    environment = release.spec.environment.name
+    services = [service.name for service in release.spec.services]
+    yield from flow.emit(
+        EventType.RUNTIME_DEPLOYMENT_REQUESTED,
+        {"release": release.metadata.name, "environment": environment, "services": services},
+    )
+    yield from flow.move(S.PROVISIONING)
+    try:
+        yield context.call_activity_with_retry(ensure_environment, RETRY, flow.stamped())
+    except Exception as error:
+        reason = f"provisioning failed: {_first_line(error)}"
+        yield from flow.move(S.FAILED, reason)
+        yield from flow.emit(EventType.RUNTIME_DEPLOYMENT_FAILED, {"reason": reason})
+        return {"state": S.FAILED.value, "reason": reason}
+    yield from flow.move(S.CONFIGURING, "configuration and secret references bound to the new revisions")
+    targets = [Target.from_dict(t) for t in (yield context.call_activity(plan_targets, flow.stamped()))]
+    plans = {t.service: _split(plan_rollout(release.spec.strategy, t.desired, t.stable_replicas)) for t in targets}
+    gate = release.spec.health_gate
+    deadline = context.current_utc_datetime + timedelta(seconds=gate.progress_deadline_seconds)
+
+    yield from flow.move(S.ROLLING_OUT)
+    failure = None
+    for target in targets:
+        failure = yield from _run_steps(flow, target, plans[target.service][0], gate, deadline)
+        if failure:
+            break
+    if failure is None:
+        yield from flow.move(S.HEALTH_GATING)
+        for target in targets:
+            if plans[target.service][1]:
+                failure = yield from _run_gate(flow, target, gate, deadline)
+                if failure:
+                    break
+    if failure is not None:
+        return (yield from _roll_back(flow, targets, failure))
+
+    yield from flow.move(S.PROMOTING)
+    delayed: list[tuple[Target, ScaleDownStableAfter]] = []
+    for target in targets:
+        for step in plans[target.service][2]:
+            if isinstance(step, ScaleDownStableAfter):
+                delayed.append((target, step))
+            elif not isinstance(step, Pause | AwaitApproval | RunHealthGate):
+                yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
+        yield context.call_activity(promote, flow.stamped(target=target.to_dict()))
+    yield from flow.move(S.COMPLETED)
+    yield from flow.emit(
+        EventType.RUNTIME_DEPLOYMENT_COMPLETED,
+        {"environment": environment, "services": {t.service: t.new_revision for t in targets}},
+    )
+    for target, step in delayed:  # blue-green keeps the old revision a while, so a rollback is instant
+        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=step.seconds))
+        yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
+    return {"state": S.COMPLETED.value}
+
+
+def _split(plan: list[Step]) -> tuple[list[Step], bool, list[Step]]:
+    """(steps up to the last gate, whether there is a last gate, steps after it)."""
+    gates = [index for index, step in enumerate(plan) if isinstance(step, RunHealthGate)]
+    if not gates:
+        return plan, False, []
+    return plan[: gates[-1]], True, plan[gates[-1] + 1 :]
+
+
+def _run_steps(flow: Flow, target: Target, steps: list[Step], gate: HealthGate, deadline) -> Task:
+    """Run plan steps; return the reason to roll back, or None."""
+    context = flow.context
+    for step in steps:
+        if isinstance(step, RunHealthGate):
+            failure = yield from _run_gate(flow, target, gate, deadline)
+        elif isinstance(step, Pause):
+            until = context.current_utc_datetime + timedelta(seconds=step.seconds)
+            failure = yield from _wait(flow, context.create_timer(until))
+        elif isinstance(step, AwaitApproval):
+            context.set_custom_status({"state": S.ROLLING_OUT.value, "waiting": "approve", "service": target.service})
+            failure = yield from _wait(flow, context.wait_for_external_event("approve"))
+        else:
+            try:
+                yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
+                failure = None
+            except Exception as error:
+                failure = f"rollout of {target.service} failed at {step}: {_first_line(error)}"
+        if failure:
+            return failure
+    return None
+
+
+def _wait(flow: Flow, waiting: TaskBase) -> Task:
+    """Wait for a timer or an approval unless an operator aborts first."""
+    abort = flow.context.wait_for_external_event("abort")
+    winner = yield flow.context.task_any([waiting, abort])
+    if winner != abort:
+        return None
+    if isinstance(waiting, TimerTask):
+        waiting.cancel()
+    return f"aborted by an operator: {abort.result or 'no reason given'}"
+
+
+def _run_gate(flow: Flow, target: Target, gate: HealthGate, deadline) -> Task:
+    """Probe until the gate passes (None) or fails (the reason)."""
+    context = flow.context
+    successes = failures = 0
+    while True:
+        if context.current_utc_datetime > deadline:
+            return f"progress deadline of {gate.progress_deadline_seconds} s exceeded while gating {target.service}"
+        report = yield context.call_activity(probe_revision, flow.stamped(target=target.to_dict()))
+        if gate_passed(report, gate.allow_degraded):
+            successes, failures = successes + 1, 0
+        else:
+            successes, failures = 0, failures + 1
+        if successes >= gate.success_threshold:
+            return None
+        if failures >= gate.failure_threshold:
+            return f"health gate failed for {target.service}: {HealthReport.from_dict(report).summary()}"
+        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=gate.interval_seconds))
+
+
+def _roll_back(flow: Flow, targets: list[Target], reason: str) -> Task:
+    context = flow.context
+    yield from flow.move(S.ROLLING_BACK, reason)
+    for target in targets:
+        yield context.call_activity_with_retry(roll_back, RETRY, flow.stamped(target=target.to_dict(), reason=reason))
+    yield from flow.move(S.ROLLED_BACK, reason)
+    restored = next((t.stable_deployment for t in targets if t.stable_deployment), None)
+    yield from flow.emit(EventType.RUNTIME_DEPLOYMENT_ROLLED_BACK, {"reason": reason, "restoredDeploymentId": restored})
+    unrestored = [t.service for t in targets if t.stable_revision is None]
+    if unrestored:
+        incident = {
+            "incidentId": f"incident-{flow.deployment_id}",
+            "reason": f"no earlier completed deployment to restore for {', '.join(unrestored)}: {reason}",
+            "chain": {"traceRef": f"/api/events?traceId={context.get_input().get('traceId', '')}"},
+        }
+        yield from flow.emit(EventType.RUNTIME_INCIDENT_RAISED, incident)
+    return {"state": S.ROLLED_BACK.value, "reason": reason}
+
+
+def _step_request(flow: Flow, target: Target, step: Step) -> dict[str, Any]:
+    return flow.stamped(target=target.to_dict(), step=step.to_dict())
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -1,0 +1,207 @@
+"""The deployment workflow through the durable engine's real SDK replay, with in-memory ports."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from controlplane.adapters.local_provisioner import LocalProvisioner
+from controlplane.adapters.memory_compute import MemoryCompute
+from controlplane.adapters.memory_documents import MemoryDocumentTables
+from controlplane.adapters.state_store import DocumentStateStore
+from controlplane.bootstrap import Services, use_services
+from controlplane.config import Settings
+from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.health import HealthStatus
+from controlplane.domain.manifest import Release, parse_release
+from controlplane.local.durable.engine import DurableEngine
+from controlplane.local.durable.history import RuntimeStatus
+from controlplane.local.durable.store import DurableStore
+from controlplane.services import deployments
+from tests import product_app
+from tests.builders import release_document
+from tests.fakes import RecordingEventBus, ScriptedHealthProbe
+
+FAST_GATE = {"intervalSeconds": 1, "successThreshold": 1, "failureThreshold": 1}
+
+
+class World:
+    """The engine running function_app with fakes behind every port."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.store = DocumentStateStore(MemoryDocumentTables())
+        self.store.create_tables()
+        self.compute = MemoryCompute()
+        self.health = ScriptedHealthProbe()
+        self.bus = RecordingEventBus()
+        settings = Settings.from_environment({"CONTROLPLANE_STORAGE": "UseDevelopmentStorage=true"})
+        use_services(Services(settings, self.store, self.bus, self.compute, self.health, LocalProvisioner(tmp)))
+        self.engine = DurableEngine(product_app.index(), DurableStore(MemoryDocumentTables(), "Workflow"))
+        self.engine.start()
+
+    def deploy(self, release: Release) -> str:
+        accepted = deployments.accept(self.store, release, datetime.now(UTC))
+        start = {
+            "deploymentId": accepted.deployment.id,
+            "traceId": accepted.deployment.traceid,
+            "release": release.to_dict(),
+        }
+        self.engine.start_new("deployment", accepted.deployment.id, json.dumps(start))
+        return accepted.deployment.id
+
+    def finish(self, deployment_id: str) -> DeploymentState:
+        record = self.engine.wait(deployment_id, timeout=30)
+        assert record.status is RuntimeStatus.COMPLETED, record.output
+        return self.store.get_deployment(deployment_id).state
+
+    def wait_for_custom_status(self, deployment_id: str, key: str, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while key not in (self.engine.get_record(deployment_id).custom_status or ""):
+            assert time.monotonic() < deadline, f"{deployment_id} never reported {key}"
+            time.sleep(0.02)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    world = World(tmp_path)
+    yield world
+    world.engine.stop()
+    use_services(None)
+
+
+def release(tag: str, strategy: dict[str, Any] | None = None, **spec: Any) -> Release:
+    document = copy.deepcopy(release_document(tag=tag))
+    document["spec"]["healthGate"] = dict(FAST_GATE)
+    if strategy:
+        document["spec"]["strategy"] = strategy
+    document["spec"].update(spec)
+    return parse_release(document)
+
+
+def states(world: World, deployment_id: str) -> list[str]:
+    return [t.target.value for t in world.store.get_deployment(deployment_id).transitions]
+
+
+def event_types(world: World, deployment_id: str) -> list[str]:
+    traceid = world.store.get_deployment(deployment_id).traceid
+    return [event.type for event in world.store.events_for_trace(traceid)]
+
+
+def test_a_rolling_release_completes_and_is_recorded_in_the_catalog(world: World) -> None:
+    deployment_id = world.deploy(release("1.0.0"))
+    assert world.finish(deployment_id) is DeploymentState.COMPLETED
+    assert states(world, deployment_id) == [
+        "Requested",
+        "Provisioning",
+        "Configuring",
+        "RollingOut",
+        "HealthGating",
+        "Promoting",
+        "Completed",
+    ]
+    entry = world.store.get_catalog_entry("dev", "orders")
+    assert (entry.deployment_id, entry.image, entry.replicas) == (deployment_id, "example.azurecr.io/orders:1.0.0", 2)
+    (workload,) = world.compute.inventory("dev")
+    assert (workload.revision, workload.replicas, workload.traffic_percent) == (entry.revision, 2, 100)
+    kinds = event_types(world, deployment_id)
+    assert kinds[0] == "RuntimeDeploymentRequested" and kinds[-1] == "RuntimeDeploymentCompleted"
+    assert "RuntimeEnvironmentProvisioned" in kinds and "HealthCheckCompleted" in kinds
+    logged = world.store.events_for_trace(world.store.get_deployment(deployment_id).traceid)
+    assert len({e.id for e in logged}) == len(logged), "no duplicate event ids"
+    assert [e.id for e in world.bus.published] == [e.id for e in logged] or len(world.bus.published) >= len(logged)
+
+
+def test_a_canary_shifts_traffic_by_its_steps_after_a_stable_release(world: World) -> None:
+    world.finish(world.deploy(release("1.0.0")))
+    canary = {
+        "type": "Canary",
+        "steps": [{"weight": 20, "pause": {"durationSeconds": 1}}, {"weight": 50}, {"weight": 100}],
+    }
+    deployment_id = world.deploy(release("2.0.0", canary))
+    assert world.finish(deployment_id) is DeploymentState.COMPLETED
+    new = world.store.get_catalog_entry("dev", "orders").revision
+    weights = [call[3].get(new) for call in world.compute.calls if call[0] == "set_traffic"]
+    assert [w for w in weights if w is not None][-3:] == [20, 50, 100]
+    assert {w.revision: w.replicas for w in world.compute.inventory("dev")}[new] == 2
+
+
+def test_a_failed_gate_rolls_traffic_back_to_the_stable_revision(world: World) -> None:
+    first = world.deploy(release("1.0.0"))
+    world.finish(first)
+    stable = world.store.get_catalog_entry("dev", "orders").revision
+    world.health.statuses["orders--"] = HealthStatus.HEALTHY
+    bad = release("3.0.0")
+    world.health.statuses = {
+        f"orders--{first.removeprefix('dep-')}": HealthStatus.HEALTHY,
+        "orders--": HealthStatus.UNHEALTHY,
+    }
+    deployment_id = world.deploy(bad)
+    assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
+    assert states(world, deployment_id)[-2:] == ["RollingBack", "RolledBack"]
+    live = {w.revision: (w.replicas, w.traffic_percent) for w in world.compute.inventory("dev")}
+    assert live[stable] == (2, 100)
+    assert world.store.get_catalog_entry("dev", "orders").revision == stable
+    rolled_back = [
+        e
+        for e in world.store.events_for_trace(world.store.get_deployment(deployment_id).traceid)
+        if e.type == "RuntimeDeploymentRolledBack"
+    ]
+    assert len(rolled_back) == 1 and rolled_back[0].data["restoredDeploymentId"] == first
+    assert "Unhealthy by script" in rolled_back[0].data["reason"]
+
+
+def test_a_first_release_that_fails_its_gate_raises_an_incident(world: World) -> None:
+    world.health.statuses = {"orders--": HealthStatus.UNHEALTHY}
+    deployment_id = world.deploy(release("1.0.0"))
+    assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
+    assert "RuntimeIncidentRaised" in event_types(world, deployment_id)
+    assert all(w.replicas == 0 for w in world.compute.inventory("dev"))
+
+
+def test_a_manual_canary_pause_waits_for_approval(world: World) -> None:
+    world.finish(world.deploy(release("1.0.0")))
+    canary = {"type": "Canary", "steps": [{"weight": 50, "pause": {"untilApproved": True}}, {"weight": 100}]}
+    deployment_id = world.deploy(release("2.0.0", canary))
+    world.wait_for_custom_status(deployment_id, "approve")
+    assert world.store.get_deployment(deployment_id).state is DeploymentState.ROLLING_OUT
+    world.engine.raise_event(deployment_id, "approve", json.dumps("ship it"))
+    assert world.finish(deployment_id) is DeploymentState.COMPLETED
+
+
+def test_an_abort_during_a_pause_rolls_back(world: World) -> None:
+    world.finish(world.deploy(release("1.0.0")))
+    canary = {"type": "Canary", "steps": [{"weight": 50, "pause": {"untilApproved": True}}, {"weight": 100}]}
+    deployment_id = world.deploy(release("2.0.0", canary))
+    world.wait_for_custom_status(deployment_id, "approve")
+    world.engine.raise_event(deployment_id, "abort", json.dumps("wrong build"))
+    assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
+    assert "aborted by an operator: wrong build" in world.store.get_deployment(deployment_id).transitions[-1].reason
+
+
+def test_a_provisioning_error_fails_the_deployment(world: World) -> None:
+    document = copy.deepcopy(release_document())
+    document["spec"]["environment"].update(compute="aks", region="westeurope")
+    deployment_id = world.deploy(parse_release(document))
+    assert world.finish(deployment_id) is DeploymentState.FAILED
+    assert event_types(world, deployment_id)[-1] == "RuntimeDeploymentFailed"
+    assert "only local environments" in world.store.get_deployment(deployment_id).transitions[-1].reason
+
+
+def test_a_second_deployment_of_a_running_service_is_refused(world: World) -> None:
+    canary = {"type": "Canary", "steps": [{"weight": 50, "pause": {"untilApproved": True}}, {"weight": 100}]}
+    world.finish(world.deploy(release("1.0.0")))
+    running = world.deploy(release("2.0.0", canary))
+    world.wait_for_custom_status(running, "approve")
+    with pytest.raises(deployments.ServiceBusy) as refused:
+        deployments.accept(world.store, release("2.0.1"), datetime.now(UTC))
+    assert refused.value.holder == running
+    world.engine.raise_event(running, "approve", None)
+    world.finish(running)
+    assert deployments.accept(world.store, release("2.0.1"), datetime.now(UTC)).created
