@@ -6,6 +6,8 @@
 | ``AzureWebJobsStorage__tableServiceUri`` | identity-based Table endpoint (managed identity, no keys) | |
 | ``CONTROLPLANE_TABLE_PREFIX`` | prefix of every state table name (letters and digits) | ``cp`` |
 | ``CONTROLPLANE_EVENT_SOURCE`` | CloudEvents ``source`` of emitted events | ``/runtime-control-plane`` |
+| ``CONTROLPLANE_LOCAL_DIR`` | local host: where workloads, router ports and environments are kept | ``.local`` |
+| ``CONTROLPLANE_IMAGE_CATALOG`` | local host: image -> command catalog | ``examples/image-catalog.yaml`` |
 | ``CONTROLPLANE_BUS_RETRY_SECONDS`` | local bus: delay before redelivering a failed message | ``1`` |
 | ``CONTROLPLANE_BUS_MAX_DELIVERIES`` | local bus: deliveries before a message is dead-lettered | ``10`` |
 """
@@ -36,6 +38,8 @@ class Settings:
     event_source: str
     bus_retry_seconds: float = 1.0
     bus_max_deliveries: int = 10
+    local_dir: str | None = None
+    image_catalog: str | None = None
 
     @property
     def uses_development_storage(self) -> bool:
@@ -74,6 +78,8 @@ class Settings:
             event_source=environ.get("CONTROLPLANE_EVENT_SOURCE", "/runtime-control-plane"),
             bus_retry_seconds=retry,
             bus_max_deliveries=deliveries,
+            local_dir=environ.get("CONTROLPLANE_LOCAL_DIR") or None,
+            image_catalog=environ.get("CONTROLPLANE_IMAGE_CATALOG") or None,
         )
 
 

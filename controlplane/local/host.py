@@ -19,6 +19,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from controlplane.adapters.http_health_probe import HttpHealthProbe
+from controlplane.adapters.image_catalog import ImageCatalog
+from controlplane.adapters.local_compute import LocalCompute
+from controlplane.adapters.local_provisioner import LocalProvisioner
+from controlplane.adapters.local_router import LocalRouter
 from controlplane.adapters.table_documents import AzureTableDocuments
 from controlplane.bootstrap import Services, build_state_store, table_service, use_services
 from controlplane.config import DEVELOPMENT_STORAGE, STORAGE_SETTINGS, load_settings
@@ -72,7 +77,24 @@ class LocalHost:
             max_delivery_count=self.settings.bus_max_deliveries,
             retry_delay=timedelta(seconds=self.settings.bus_retry_seconds),
         )
-        use_services(Services(self.settings, build_state_store(self.settings), LocalEventBus(self.bus)))
+        local = Path(self.settings.local_dir or options.root / ".local")
+        catalog = ImageCatalog.load(
+            Path(self.settings.image_catalog or options.root / "examples" / "image-catalog.yaml")
+        )
+        self.router = LocalRouter(local / "router.json")
+        self.compute = LocalCompute(
+            local / "compute", catalog.command_for, self.router, local / "compute" / "state.json"
+        )
+        use_services(
+            Services(
+                self.settings,
+                build_state_store(self.settings),
+                LocalEventBus(self.bus),
+                self.compute,
+                HttpHealthProbe(self.compute.endpoints),
+                LocalProvisioner(local / "environments"),
+            )
+        )
         self.timers = TimerScheduler(
             self.index.of_type(TIMER),
             lambda entry, info: invoke(entry, info.to_request()),
@@ -110,6 +132,8 @@ class LocalHost:
             self.timers.stop()
             self.bus.stop()
             self.engine.stop()
+            self.compute.shutdown()  # workloads stop with the host; the next start brings them back
+            self.router.close()
             await runner.cleanup()
             if self.azurite:
                 self.azurite.stop()
