@@ -1,0 +1,137 @@
+"""Deployments through the local host over HTTP, on real local processes of the sample workload."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from controlplane.local.azurite import Azurite
+from tests.e2e.host_process import ROOT, HostProcess
+
+FAST_GATE = {"intervalSeconds": 1, "successThreshold": 2, "failureThreshold": 2, "progressDeadlineSeconds": 60}
+
+
+@pytest.fixture
+def product(azurite: Azurite, tmp_path: Path) -> Iterator[HostProcess]:
+    host = HostProcess(
+        azurite.connection_string, "function_app:app", tmp_path, {"CONTROLPLANE_LOCAL_DIR": str(tmp_path)}
+    )
+    host.local_dir = tmp_path
+    host.start()
+    yield host
+    host.stop()
+
+
+def example(name: str, environment: str) -> dict[str, Any]:
+    release = yaml.safe_load((ROOT / "examples" / "releases" / f"{name}.yaml").read_text())
+    release = copy.deepcopy(release)
+    release["spec"]["environment"]["name"] = environment
+    release["spec"]["healthGate"].update(FAST_GATE)
+    if release["spec"]["strategy"]["type"] == "Canary":
+        for step in release["spec"]["strategy"]["steps"]:
+            step.pop("pause", None)
+    return release
+
+
+def deploy(host: HostProcess, release: dict[str, Any]) -> dict[str, Any]:
+    code, body = host.request("POST", "/api/deployments", release)
+    assert code == 202, body
+    return body
+
+
+def settle(host: HostProcess, deployment_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        code, body = host.request("GET", f"/api/deployments/{deployment_id}")
+        assert code == 200, body
+        if body["state"] in ("Completed", "RolledBack", "Failed"):
+            return body
+        assert time.monotonic() < deadline, f"{deployment_id} still {body['state']}"
+        time.sleep(0.3)
+
+
+def test_a_release_completes_and_a_bad_one_rolls_back_with_traffic_on_the_stable_revision(
+    product: HostProcess,
+) -> None:
+    accepted = deploy(product, example("v1-rolling", "e2e1"))
+    assert accepted["state"] == "Requested" and len(accepted["traceId"]) == 32
+    assert accepted["statusQueryGetUri"].startswith(product.base_url)
+    done = settle(product, accepted["deploymentId"])
+    assert done["state"] == "Completed", done["transitions"]
+    assert [t["to"] for t in done["transitions"]][-4:] == ["RollingOut", "HealthGating", "Promoting", "Completed"]
+    stable = done["services"]["orders"]["revision"]
+
+    failing = deploy(product, example("v3-unhealthy", "e2e1"))
+    rolled_back = settle(product, failing["deploymentId"])
+    assert rolled_back["state"] == "RolledBack"
+    assert "health gate failed for orders" in rolled_back["transitions"][-1]["reason"]
+
+    _, events = product.request("GET", f"/api/events?traceId={failing['traceId']}")
+    types = [event["type"] for event in events["events"]]
+    assert types[0] == "RuntimeDeploymentRequested" and types[-1] == "RuntimeDeploymentRolledBack"
+    assert "HealthCheckCompleted" in types
+    assert {event["traceid"] for event in events["events"]} == {failing["traceId"]}
+
+    _, listed = product.request("GET", "/api/deployments?environment=e2e1&service=orders")
+    assert [d["id"] for d in listed["deployments"]] == [failing["deploymentId"], accepted["deploymentId"]]
+    router = _router_url(product, "e2e1", "orders")
+    served = {_revision_of(router) for _ in range(6)}
+    assert served == {stable}, "all traffic is back on the stable revision"
+
+
+def test_bad_manifests_are_refused_naming_each_field_and_nothing_starts(product: HostProcess) -> None:
+    release = example("v1-rolling", "e2e2")
+    release["spec"]["services"][0]["image"] = "example.azurecr.io/orders"
+    release["spec"]["environment"]["tier"] = "production"
+    code, problem = product.request("POST", "/api/deployments", release)
+    assert code == 422
+    paths = {error["path"] for error in problem["errors"]}
+    assert {"spec.services[0].image", "spec.environment.tier"} <= paths
+    code, problem = product.request("POST", "/api/deployments", "{not json")
+    assert code == 400
+    assert product.request("GET", "/api/deployments?environment=e2e2")[1] == {"deployments": []}
+
+
+def test_a_second_deploy_of_a_running_service_is_refused_and_a_repeated_key_returns_the_same(
+    product: HostProcess,
+) -> None:
+    release = example("v1-rolling", "e2e3")
+    first = _post_with_key(product, release, "pipeline-run-42")
+    again = _post_with_key(product, release, "pipeline-run-42")
+    assert again[0] == 200 and again[1]["deploymentId"] == first[1]["deploymentId"]
+    code, conflict = product.request("POST", "/api/deployments", example("v2-canary", "e2e3"))
+    assert code == 409 and conflict["runningDeploymentId"] == first[1]["deploymentId"]
+    assert settle(product, first[1]["deploymentId"])["state"] == "Completed"
+
+
+def _post_with_key(host: HostProcess, release: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        f"{host.base_url}/api/deployments", data=json.dumps(release).encode(), method="POST"
+    )
+    request.add_header("x-functions-key", "e2e-test-key")
+    request.add_header("Idempotency-Key", key)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _router_url(host: HostProcess, environment: str, service: str) -> str:
+    routes = json.loads((host.local_dir / "router.json").read_text())["routes"]
+    (route,) = [r for r in routes if (r["environment"], r["service"]) == (environment, service)]
+    return f"http://127.0.0.1:{route['port']}/"
+
+
+def _revision_of(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.headers["X-Revision"]
