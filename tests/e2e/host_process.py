@@ -1,98 +1,21 @@
-"""The local host as a separate process, started, killed and restarted the way an operator would."""
+"""The local host process for end-to-end tests, with helpers for the durable test app's routes."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from controlplane.local.azurite import PROJECT_ROOT as ROOT
+from controlplane.local.host_process import HostProcess as _HostProcess
+
 KEY = "e2e-test-key"
+__all__ = ["KEY", "ROOT", "HostProcess"]
 
 
-class HostProcess:
-    """``python -m controlplane up`` on a free port against the test session's Azurite."""
-
+class HostProcess(_HostProcess):
     def __init__(self, storage: str, app: str, log_dir: Path, extra_env: dict[str, str] | None = None) -> None:
-        self._storage = storage
-        self._app = app
-        self._log_dir = log_dir
-        self._extra_env = extra_env or {}
-        self._process: subprocess.Popen[str] | None = None
-        self.base_url = ""
-        self.starts = 0
-
-    def start(self, timeout: float = 60) -> HostProcess:
-        env = {
-            **os.environ,
-            "CONTROLPLANE_STORAGE": self._storage,
-            "FUNCTIONS_HOST_KEY": KEY,
-            "PYTHONUNBUFFERED": "1",
-            **self._extra_env,
-        }
-        self.starts += 1
-        stderr = open(self._log_dir / f"host-{self.starts}.log", "w")  # noqa: SIM115 - owned by the process
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "controlplane", "up", "--port", "0", "--app", self._app],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        )
-        ready = threading.Event()
-
-        def read() -> None:
-            assert self._process and self._process.stdout
-            for line in self._process.stdout:
-                if line.startswith("READY "):
-                    self.base_url = line.split()[1]
-                    ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(timeout):
-            self.stop()
-            raise RuntimeError(f"host did not start; see {self._log_dir}")
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup of any kind, as a crash."""
-        assert self._process is not None
-        self._process.send_signal(signal.SIGKILL)
-        self._process.wait()
-
-    def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-
-    def request(
-        self, method: str, path: str, body: Any = None, key: str | None = KEY, absolute: bool = False
-    ) -> tuple[int, Any]:
-        url = path if absolute else f"{self.base_url}{path}"
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(url, data=data, method=method)
-        if key:
-            request.add_header("x-functions-key", key)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, _body(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, _body(error.read())
+        super().__init__(storage, app, log_dir, extra_env, key=KEY)
 
     def start_orchestration(self, name: str, value: Any = None, instance_id: str | None = None) -> dict[str, Any]:
         path = f"/api/start/{name}" + (f"/{instance_id}" if instance_id else "")
@@ -109,12 +32,3 @@ class HostProcess:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{instance_id}: {body}")
             time.sleep(0.05)
-
-
-def _body(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode()
