@@ -1,81 +1,68 @@
-"""``make demo`` at the foundation stage: validate the example releases, then walk deployments through
-the RuntimeDeployment state machine with the real Table store on Azurite and print every envelope.
+"""``make demo``: three releases through the local host onto real local processes.
 
-This is a dry run of the workflow's bookkeeping: no workload is started and the health gate's verdict
-for v3 comes from a recorded response of the sample workload (``examples/health``). The deployment
-orchestrator that rolls real workloads out replaces the walk below.
+Starts Azurite and the local host (``python -m controlplane up``), then as a pipeline would: POSTs
+``v1-rolling`` (expected Completed), ``v2-canary`` (Completed) and ``v3-unhealthy`` (RolledBack, with all
+traffic back on v2), printing a live timeline of each deployment's events with its one traceId, and a
+summary. Everything it started is stopped at the end. Exit 0 only if every release ended as expected.
 """
 
 from __future__ import annotations
 
-import uuid
+import json
+import tempfile
+import time
+import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from controlplane.bootstrap import build_state_store
-from controlplane.config import Settings
-from controlplane.domain import deployment_events
-from controlplane.domain.deployment import Deployment, DeploymentState
-from controlplane.domain.events import Envelope
-from controlplane.domain.health import parse_health_response
+import yaml
+
 from controlplane.domain.manifest import load_release
-from controlplane.errors import IllegalTransition, InvalidManifest
+from controlplane.errors import InvalidManifest
 from controlplane.local.azurite import PROJECT_ROOT, Azurite
-from controlplane.ports import StateStore
+from controlplane.local.host_process import HostProcess
 
-EXAMPLES = PROJECT_ROOT / "examples"
-SOURCE = "/runtime-control-plane/demo"
-S = DeploymentState
-HAPPY_PATH = [S.PROVISIONING, S.CONFIGURING, S.ROLLING_OUT, S.HEALTH_GATING, S.PROMOTING, S.COMPLETED]
-GATE_FAILS = [S.PROVISIONING, S.CONFIGURING, S.ROLLING_OUT, S.HEALTH_GATING, S.ROLLING_BACK, S.ROLLED_BACK]
+RELEASES = PROJECT_ROOT / "examples" / "releases"
+SCENARIO = [("v1-rolling", "Completed"), ("v2-canary", "Completed"), ("v3-unhealthy", "RolledBack")]
+TERMINAL = {"Completed", "RolledBack", "Failed"}
 
 
 @dataclass(frozen=True)
-class Walk:
-    file: str
-    deployment: Deployment
-    events: list[Envelope]
+class Outcome:
+    release: str
+    expected: str
+    deployment_id: str
+    state: str
+    seconds: float
+    events: int
+    traceid: str
 
 
 def run_demo() -> int:
-    print("Runtime control plane: foundation demo\n")
-    with Azurite() as azurite:
-        print(f"Azurite Table service started on 127.0.0.1:{azurite.port} (in memory, stopped at the end)\n")
-        store = build_state_store(Settings.from_environment({"CONTROLPLANE_STORAGE": azurite.connection_string}))
-        valid = _validate_examples()
-        walks = [
-            _walk(store, "v1-rolling.yaml", HAPPY_PATH, "dep-demo-1"),
-            _walk(store, "v2-canary.yaml", HAPPY_PATH, "dep-demo-2"),
-            _walk(store, "v3-unhealthy.yaml", GATE_FAILS, "dep-demo-3"),
-        ]
-        stored_ok = _check_store(store, walks)
-        refused = _try_illegal_step(store, walks[0].deployment.id)
-    expected = {
-        "v1-rolling.yaml": S.COMPLETED,
-        "v2-canary.yaml": S.COMPLETED,
-        "v3-unhealthy.yaml": S.ROLLED_BACK,
-    }
-    _summary(walks, expected)
-    ok = valid and stored_ok and refused and all(w.deployment.state is expected[w.file] for w in walks)
+    print("Runtime control plane demo: three releases through the local host\n")
+    valid = _validate_examples()
+    with Azurite() as azurite, tempfile.TemporaryDirectory(prefix="controlplane-demo-") as scratch:
+        local = Path(scratch)
+        host = HostProcess(azurite.connection_string, "function_app:app", local, {"CONTROLPLANE_LOCAL_DIR": scratch})
+        print(f"Azurite on 127.0.0.1:{azurite.port}; starting the local host ...")
+        host.start()
+        print(f"Local host on {host.base_url}; workloads are real processes (examples/workload/sample_service.py)\n")
+        try:
+            outcomes = [_deploy(host, name, expected) for name, expected in SCENARIO]
+            traffic_ok = _traffic_back_on(host, local, outcomes[1])
+        finally:
+            host.stop()
+    _summary(outcomes)
+    ok = valid and traffic_ok and all(o.state == o.expected for o in outcomes)
     print("\nDemo " + ("passed: every release ended as expected." if ok else "FAILED: see above."))
     return 0 if ok else 1
 
 
 def _validate_examples() -> bool:
-    print("1. Release manifests (python -m controlplane validate FILE)")
-    all_as_expected = True
-    for path in sorted((EXAMPLES / "releases").glob("*.yaml")):
-        try:
-            release = load_release(path.read_bytes(), source=path.name)
-        except InvalidManifest as error:
-            print(f"   INVALID {path.name}: {error}")
-            all_as_expected = False
-            continue
-        spec = release.spec
-        services = ", ".join(f"{s.name}={s.image.rsplit('/', 1)[-1]}" for s in spec.services)
-        target = f"{spec.environment.name}/{spec.environment.tier}"
-        print(f"   ok      {path.name:<20} {target:<12} {spec.strategy.type:<18} {services}")
-    for path in sorted((EXAMPLES / "releases" / "invalid").glob("*.*")):
+    print("1. The example releases (python -m controlplane validate FILE)")
+    ok = True
+    for path in sorted(RELEASES.glob("invalid/*.*")):
         if path.suffix not in {".yaml", ".json"}:
             continue
         try:
@@ -84,92 +71,74 @@ def _validate_examples() -> bool:
             print(f"   refused invalid/{path.name}: {error.errors[0]}")
         else:
             print(f"   ACCEPTED invalid/{path.name} (should have been refused)")
-            all_as_expected = False
-    print()
-    return all_as_expected
-
-
-def _walk(store: StateStore, file: str, path: list[DeploymentState], deployment_id: str) -> Walk:
-    release = load_release((EXAMPLES / "releases" / file).read_bytes(), source=file)
-    start = datetime.now(UTC).replace(microsecond=0)
-    ids = (str(uuid.uuid5(uuid.NAMESPACE_URL, f"{deployment_id}/{step}")) for step in range(100))
-    deployment = store.create_deployment(Deployment.request(deployment_id, release, uuid.uuid4().hex, start))
-    events = [deployment_events.requested(deployment, event_id=next(ids), source=SOURCE)]
-    print(f"2. Walk {file}: deployment {deployment_id}, traceid {deployment.traceid}")
-    _print_event(start, events[0], "Requested")
-    for second, target in enumerate(path, start=1):
-        reason = _reason(file, target)
-        deployment = store.update_deployment(
-            deployment_id,
-            lambda current, t=target, r=reason, s=second: current.advance(t, start + timedelta(seconds=s), r),
-        )
-        transition = deployment.transitions[-1]
-        event = deployment_events.state_changed(
-            deployment, transition, event_id=next(ids), source=SOURCE, causationid=events[-1].id
-        )
-        events.append(event)
-        _print_event(start, event, f"{transition.source.value} -> {transition.target.value}  {reason}".rstrip())
-    if deployment.state is S.COMPLETED:
-        terminal = deployment_events.completed(deployment, event_id=next(ids), source=SOURCE, causationid=events[-1].id)
-    else:
-        terminal = deployment_events.rolled_back(
-            deployment,
-            reason=_reason(file, S.ROLLING_BACK),
-            restored_deployment_id="dep-demo-2",
-            event_id=next(ids),
-            source=SOURCE,
-            causationid=events[-1].id,
-        )
-    events.append(terminal)
-    _print_event(start, terminal, deployment.state.value)
-    print(
-        f"   every event carries traceid {deployment.traceid}: {all(e.traceid == deployment.traceid for e in events)}\n"
-    )
-    return Walk(file, deployment, events)
-
-
-def _reason(file: str, target: DeploymentState) -> str:
-    if target is S.ROLLING_BACK:
-        body = (EXAMPLES / "health" / "orders-3.0.0-unhealthy.json").read_bytes()
-        report = parse_health_response(503, body, "application/json")
-        return f"gate failed: {report.summary()}"
-    return ""
-
-
-def _print_event(start: datetime, event: Envelope, label: str) -> None:
-    offset = (event.time - start).total_seconds()
-    print(f"   +{offset:>4.0f}s  {event.type:<31} id {event.id[:8]}  {label}")
-
-
-def _check_store(store: StateStore, walks: list[Walk]) -> bool:
-    print("3. Read back from Table storage")
-    ok = True
-    for walk in walks:
-        stored = store.get_deployment(walk.deployment.id)
-        same = stored == walk.deployment
-        ok &= same
-        steps = " -> ".join(t.target.value for t in stored.transitions)
-        print(f"   {stored.id}: {'matches' if same else 'DIFFERS'}: {steps}")
+            ok = False
     print()
     return ok
 
 
-def _try_illegal_step(store: StateStore, deployment_id: str) -> bool:
-    print("4. An illegal transition is refused and changes nothing")
-    before = store.get_deployment(deployment_id)
-    try:
-        store.update_deployment(deployment_id, lambda d: d.advance(S.ROLLING_OUT, datetime.now(UTC), "retry"))
-    except IllegalTransition as error:
-        unchanged = store.get_deployment(deployment_id) == before
-        print(f"   refused: {error}; stored record unchanged: {unchanged}\n")
-        return unchanged
-    print("   ACCEPTED an illegal transition\n")
-    return False
+def _deploy(host: HostProcess, name: str, expected: str) -> Outcome:
+    release = yaml.safe_load((RELEASES / f"{name}.yaml").read_text())
+    started = time.monotonic()
+    code, accepted = host.request("POST", "/api/deployments", release)
+    if code != 202:
+        raise RuntimeError(f"{name}: POST /api/deployments answered {code}: {accepted}")
+    deployment_id, traceid = accepted["deploymentId"], accepted["traceId"]
+    print(f"2. {name}.yaml -> deployment {deployment_id}, traceId {traceid} (expect {expected})")
+    seen = 0
+    state = accepted["state"]
+    while True:
+        events = host.request("GET", f"/api/events?traceId={traceid}")[1]["events"]
+        for event in events[seen:]:
+            print(f"   +{time.monotonic() - started:5.1f}s  {event['type']:<31} {_describe(event)}")
+        seen = len(events)
+        state = host.request("GET", f"/api/deployments/{deployment_id}")[1]["state"]
+        if state in TERMINAL and any(e["type"] in _ENDINGS for e in events):
+            break
+        time.sleep(0.3)
+    print(f"   {deployment_id} {state} after {time.monotonic() - started:.1f}s\n")
+    return Outcome(name, expected, deployment_id, state, time.monotonic() - started, seen, traceid)
 
 
-def _summary(walks: list[Walk], expected: dict[str, DeploymentState]) -> None:
-    print(f"{'release':<20} {'deployment':<12} {'final state':<12} {'expected':<12} {'events':>6}  traceid")
-    for walk in walks:
-        d = walk.deployment
-        states = f"{d.state.value:<12} {expected[walk.file].value:<12}"
-        print(f"{walk.file:<20} {d.id:<12} {states} {len(walk.events):>6}  {d.traceid}")
+_ENDINGS = {"RuntimeDeploymentCompleted", "RuntimeDeploymentRolledBack", "RuntimeDeploymentFailed"}
+
+
+def _describe(event: dict[str, Any]) -> str:
+    data = event["data"]
+    kind = event["type"]
+    if kind == "RuntimeDeploymentStateChanged":
+        reason = f"  ({data['reason']})" if data.get("reason") else ""
+        return f"{data['from']} -> {data['to']}{reason}"[:160]
+    if kind == "HealthCheckCompleted":
+        return f"{data['revision']}: {data['report']['status']}"
+    if kind == "RuntimeEnvironmentProvisioned":
+        return f"environment {data['environment']} (changed: {data.get('changed')})"
+    if kind == "RuntimeDeploymentRolledBack":
+        return f"restored {data['restoredDeploymentId']}: {data['reason']}"[:160]
+    if kind == "RuntimeDeploymentCompleted":
+        return ", ".join(f"{service}={revision}" for service, revision in data["services"].items())
+    return json.dumps({k: v for k, v in data.items() if k != "deploymentId"})[:120]
+
+
+def _traffic_back_on(host: HostProcess, local: Path, stable: Outcome) -> bool:
+    """After v3 rolled back, every request to the orders router is served by v2's revision."""
+    expected = host.request("GET", f"/api/deployments/{stable.deployment_id}")[1]["services"]["orders"]["revision"]
+    routes = json.loads((local / "router.json").read_text())["routes"]
+    port = next(r["port"] for r in routes if (r["environment"], r["service"]) == ("dev", "orders"))
+    served = set()
+    for _ in range(10):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+            served.add(response.headers["X-Revision"])
+    ok = served == {expected}
+    print(
+        f"3. 10 requests to the orders router (127.0.0.1:{port}) were served by {sorted(served)}: "
+        + ("all on v2's revision, as expected" if ok else f"EXPECTED only {expected}")
+    )
+    return ok
+
+
+def _summary(outcomes: list[Outcome]) -> None:
+    print(f"\n{'release':<14} {'deployment':<18} {'state':<11} {'expected':<11} {'seconds':>7} {'events':>6}  traceId")
+    for o in outcomes:
+        print(
+            f"{o.release:<14} {o.deployment_id:<18} {o.state:<11} {o.expected:<11} {o.seconds:>7.1f} {o.events:>6}  {o.traceid}"
+        )

@@ -1,4 +1,4 @@
-"""`make demo`'s scenario, run as a user runs it: a separate process that starts and stops Azurite."""
+"""`make demo`'s scenario, run as a user runs it: a process that starts Azurite and the local host."""
 
 from __future__ import annotations
 
@@ -10,17 +10,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_demo_walks_three_releases_to_their_expected_ends() -> None:
+def test_the_demo_deploys_three_releases_to_their_expected_ends() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "controlplane", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", "controlplane", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert re.search(r"v1-rolling\.yaml\s+dep-demo-1\s+Completed\s+Completed", out)
-    assert re.search(r"v2-canary\.yaml\s+dep-demo-2\s+Completed\s+Completed", out)
-    assert re.search(r"v3-unhealthy\.yaml\s+dep-demo-3\s+RolledBack\s+RolledBack", out)
-    assert "HealthGating -> RollingBack  gate failed: Unhealthy (HTTP 503)" in out
-    assert "refused: RuntimeDeployment: illegal transition Completed -> RollingOut" in out
+    assert re.search(r"v1-rolling\s+dep-\w+\s+Completed\s+Completed", out)
+    assert re.search(r"v2-canary\s+dep-\w+\s+Completed\s+Completed", out)
+    assert re.search(r"v3-unhealthy\s+dep-\w+\s+RolledBack\s+RolledBack", out)
+    assert "RollingOut -> RollingBack  (health gate failed for orders" in out
+    assert "all on v2's revision, as expected" in out
     assert "ACCEPTED" not in out
-    assert out.count("every event carries traceid") == 3
-    assert "every event carries traceid" in out and ": False" not in out
+    assert "Demo passed" in out
