@@ -139,6 +139,5 @@ def _traffic_back_on(host: HostProcess, local: Path, stable: Outcome) -> bool:
 def _summary(outcomes: list[Outcome]) -> None:
     print(f"\n{'release':<14} {'deployment':<18} {'state':<11} {'expected':<11} {'seconds':>7} {'events':>6}  traceId")
     for o in outcomes:
-        print(
-            f"{o.release:<14} {o.deployment_id:<18} {o.state:<11} {o.expected:<11} {o.seconds:>7.1f} {o.events:>6}  {o.traceid}"
-        )
+        states = f"{o.state:<11} {o.expected:<11}"
+        print(f"{o.release:<14} {o.deployment_id:<18} {states} {o.seconds:>7.1f} {o.events:>6}  {o.traceid}")
