@@ -60,7 +60,8 @@ def test_requests_without_the_function_key_are_refused(host: HostProcess) -> Non
 
 
 def test_the_deployments_endpoint_exists(azurite, tmp_path) -> None:
-    product = HostProcess(azurite.connection_string, "function_app:app", tmp_path).start()
+    fresh_tables = {"CONTROLPLANE_TABLE_PREFIX": "empty", "CONTROLPLANE_LOCAL_DIR": str(tmp_path)}
+    product = HostProcess(azurite.connection_string, "function_app:app", tmp_path, fresh_tables).start()
     try:
         code, body = product.request("GET", "/api/deployments")
         assert code == 200 and body == {"deployments": []}
