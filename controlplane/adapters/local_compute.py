@@ -28,7 +28,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from controlplane.adapters.local_router import LocalRouter, check_weights, read_state, write_json_atomically
-from controlplane.domain.manifest.service import SecretBinding, ServiceSpec
 from controlplane.domain.runtime import LiveWorkload, RevisionSpec
 from controlplane.errors import NotFound, PermanentError
 from controlplane.local.azurite import free_port
@@ -39,12 +38,6 @@ CommandFor = Callable[[str], list[str]]
 """Image reference → the command that runs it locally (the image catalog)."""
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
 _Key = tuple[str, str, str]
-
-
-def config_hash(spec: RevisionSpec) -> str:
-    """The hash ``ServiceSpec.config_hash`` gives the same configuration and secret references."""
-    secrets = [SecretBinding.model_construct(name=n, key_vault_secret_uri=u) for n, u in spec.secret_refs.items()]
-    return ServiceSpec.model_construct(configuration=dict(spec.configuration), secrets=secrets).config_hash()
 
 
 def image_version(image: str) -> str:
@@ -199,7 +192,7 @@ class LocalCompute:
                 weight = self._router.weights(env, service).get(name, 0)
                 spec = revision.spec
                 found.append(
-                    LiveWorkload(env, service, name, spec.image, len(live), config_hash(spec), weight, managed=True)
+                    LiveWorkload(env, service, name, spec.image, len(live), spec.config_hash(), weight, managed=True)
                 )
             return found
 

@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
-from controlplane.adapters.local_compute import check_spec_change, config_hash
+from controlplane.adapters.local_compute import check_spec_change
 from controlplane.adapters.local_router import check_weights
 from controlplane.domain.runtime import LiveWorkload, RevisionSpec
 from controlplane.errors import NotFound, PermanentError
@@ -105,7 +105,7 @@ class MemoryCompute:
                     name,
                     revision.spec.image,
                     revision.replicas,
-                    config_hash(revision.spec),
+                    revision.spec.config_hash(),
                     self._weights.get((env, service), {}).get(name, 0),
                 )
                 for (env, service, name), revision in sorted(self._revisions.items())

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+
+
+def config_hash(configuration: Mapping[str, str], secret_refs: Mapping[str, str]) -> str:
+    """sha256 hex of a configuration and its secret references (by variable name), independent of order.
+
+    The manifest, Compute's inventory and drift detection all hash with this one function.
+    """
+    canonical = {
+        "configuration": dict(configuration),
+        "secrets": [{"name": name, "keyVaultSecretUri": secret_refs[name]} for name in sorted(secret_refs)],
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _frozen(mapping: Mapping) -> Mapping:
@@ -33,6 +48,9 @@ class RevisionSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "configuration", _frozen(self.configuration))
         object.__setattr__(self, "secret_refs", _frozen(self.secret_refs))
+
+    def config_hash(self) -> str:
+        return config_hash(self.configuration, self.secret_refs)
 
 
 @dataclass(frozen=True)

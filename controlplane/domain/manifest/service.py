@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from controlplane.domain.manifest import fields as t
 from controlplane.domain.manifest import rules as manifest_rules
+from controlplane.domain.runtime import config_hash
 
 Replicas = Annotated[int, Field(ge=0, le=1000)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -79,12 +78,4 @@ class ServiceSpec(manifest_rules.RuledModel):
 
         Drift detection compares it with the hash recorded on the running revision.
         """
-        canonical = {
-            "configuration": self.configuration,
-            "secrets": sorted(
-                ({"name": s.name, "keyVaultSecretUri": s.key_vault_secret_uri} for s in self.secrets),
-                key=lambda secret: secret["name"],
-            ),
-        }
-        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return config_hash(self.configuration, {secret.name: secret.key_vault_secret_uri for secret in self.secrets})
