@@ -77,6 +77,12 @@ def ensure_environment(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request")
+def bind_configuration(request: dict[str, Any]) -> dict[str, Any]:
+    """Bind RuntimeConfiguration and SecretBinding references (never values) to the new revisions."""
+    return rollout.bind_configuration(services().store, request["deploymentId"])
+
+
+@bp.activity_trigger(input_name="request")
 def plan_targets(request: dict[str, Any]) -> list[dict[str, Any]]:
     """Per service: the new revision and the stable one (the last Completed deployment's) it replaces."""
     return [target.to_dict() for target in rollout.targets(services().store, request["deploymentId"])]
@@ -102,6 +108,7 @@ def probe_revision(request: dict[str, Any]) -> dict[str, Any]:
         Target.from_dict(request["target"]),
         request["eventId"],
         request["at"],
+        stable=request.get("stable", False),
     )
 
 

@@ -21,6 +21,7 @@ from azure.durable_functions.models.Task import TaskBase, TimerTask
 
 from activities.deployment import (
     apply_step,
+    bind_configuration,
     emit_event,
     ensure_environment,
     plan_targets,
@@ -83,7 +84,8 @@ def deployment(context: df.DurableOrchestrationContext):
         yield from flow.move(S.FAILED, reason)
         yield from flow.emit(EventType.RUNTIME_DEPLOYMENT_FAILED, {"reason": reason})
         return {"state": S.FAILED.value, "reason": reason}
-    yield from flow.move(S.CONFIGURING, "configuration and secret references bound to the new revisions")
+    yield from flow.move(S.CONFIGURING)
+    yield context.call_activity_with_retry(bind_configuration, RETRY, flow.stamped())
     targets = [Target.from_dict(t) for t in (yield context.call_activity(plan_targets, flow.stamped()))]
     plans = {t.service: _split(plan_rollout(release.spec.strategy, t.desired, t.stable_replicas)) for t in targets}
     gate = release.spec.health_gate
@@ -191,9 +193,15 @@ def _roll_back(flow: Flow, targets: list[Target], reason: str) -> Task:
     yield from flow.move(S.ROLLING_BACK, reason)
     for target in targets:
         yield context.call_activity_with_retry(roll_back, RETRY, flow.stamped(target=target.to_dict(), reason=reason))
+    restored_health = {}
+    for target in targets:
+        if target.stable_revision is not None:
+            report = yield context.call_activity(probe_revision, flow.stamped(target=target.to_dict(), stable=True))
+            restored_health[target.service] = report["status"]
     yield from flow.move(S.ROLLED_BACK, reason)
     restored = next((t.stable_deployment for t in targets if t.stable_deployment), None)
-    yield from flow.emit(EventType.RUNTIME_DEPLOYMENT_ROLLED_BACK, {"reason": reason, "restoredDeploymentId": restored})
+    data = {"reason": reason, "restoredDeploymentId": restored, "restoredHealth": restored_health}
+    yield from flow.emit(EventType.RUNTIME_DEPLOYMENT_ROLLED_BACK, data)
     unrestored = [t.service for t in targets if t.stable_revision is None]
     if unrestored:
         incident = {

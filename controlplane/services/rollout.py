@@ -125,19 +125,45 @@ def probe(
     target: Target,
     event_id: str,
     at: str,
+    stable: bool = False,
 ) -> dict[str, Any]:
-    """Probe the new revision once and emit HealthCheckCompleted with the report."""
+    """Probe the new revision (or, after a rollback, the stable one) once; emit HealthCheckCompleted."""
     deployment = store.get_deployment(deployment_id)
     path = deployment.release.health_endpoint(target.service).path
-    report = health.probe(deployment.environment, target.service, target.new_revision, path)
+    revision = target.stable_revision if stable else target.new_revision
+    report = health.probe(deployment.environment, target.service, revision, path)
     data = {
         "environment": deployment.environment,
         "service": target.service,
-        "revision": target.new_revision,
+        "revision": revision,
         "report": report.to_dict(),
     }
     deployments.emit(store, bus, source, deployment_id, EventType.HEALTH_CHECK_COMPLETED, data, at, event_id)
     return report.to_dict()
+
+
+def bind_configuration(store: StateStore, deployment_id: str) -> dict[str, dict[str, Any]]:
+    """Bind each service's RuntimeConfiguration and SecretBindings to its new revision.
+
+    Secrets stay Key Vault references: the runtime resolves them (Container Apps secret references, the
+    AKS CSI driver; local processes get ``<NAME>_SECRET_URI``). No value is read, stored or emitted.
+    """
+    deployment = store.get_deployment(deployment_id)
+    bound = {}
+    for service in deployment.release.spec.services:
+        secrets = sorted(secret.name for secret in service.secrets)
+        bound[service.name] = {
+            "configHash": service.config_hash(),
+            "keys": sorted(service.configuration),
+            "secrets": secrets,
+        }
+        message = f"configuration {service.config_hash()[:12]} bound" + (
+            f"; secret references {', '.join(secrets)}" if secrets else ""
+        )
+        deployments.set_progress(
+            store, deployment_id, service.name, ServiceProgress(ServicePhase.PENDING, message=message)
+        )
+    return bound
 
 
 def gate_passed(report: dict[str, Any], allow_degraded: bool) -> bool:

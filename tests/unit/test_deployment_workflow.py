@@ -108,6 +108,8 @@ def test_a_rolling_release_completes_and_is_recorded_in_the_catalog(world: World
     ]
     entry = world.store.get_catalog_entry("dev", "orders")
     assert (entry.deployment_id, entry.image, entry.replicas) == (deployment_id, "example.azurecr.io/orders:1.0.0", 2)
+    bound = [t.reason for t in world.store.get_deployment(deployment_id).transitions]
+    assert "Configuring" in states(world, deployment_id) and bound
     (workload,) = world.compute.inventory("dev")
     assert (workload.revision, workload.replicas, workload.traffic_percent) == (entry.revision, 2, 100)
     kinds = event_types(world, deployment_id)
@@ -154,6 +156,7 @@ def test_a_failed_gate_rolls_traffic_back_to_the_stable_revision(world: World) -
         if e.type == "RuntimeDeploymentRolledBack"
     ]
     assert len(rolled_back) == 1 and rolled_back[0].data["restoredDeploymentId"] == first
+    assert rolled_back[0].data["restoredHealth"] == {"orders": "Healthy"}
     assert "Unhealthy by script" in rolled_back[0].data["reason"]
 
 
