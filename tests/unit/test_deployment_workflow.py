@@ -108,8 +108,6 @@ def test_a_rolling_release_completes_and_is_recorded_in_the_catalog(world: World
     ]
     entry = world.store.get_catalog_entry("dev", "orders")
     assert (entry.deployment_id, entry.image, entry.replicas) == (deployment_id, "example.azurecr.io/orders:1.0.0", 2)
-    bound = [t.reason for t in world.store.get_deployment(deployment_id).transitions]
-    assert "Configuring" in states(world, deployment_id) and bound
     (workload,) = world.compute.inventory("dev")
     assert (workload.revision, workload.replicas, workload.traffic_percent) == (entry.revision, 2, 100)
     kinds = event_types(world, deployment_id)
@@ -208,3 +206,19 @@ def test_a_second_deployment_of_a_running_service_is_refused(world: World) -> No
     world.engine.raise_event(running, "approve", None)
     world.finish(running)
     assert deployments.accept(world.store, release("2.0.1"), datetime.now(UTC)).created
+
+
+def test_binding_records_references_and_hashes_never_secret_values(world: World) -> None:
+    from controlplane.services import rollout
+
+    document = copy.deepcopy(release_document(tag="1.0.0"))
+    document["spec"]["services"][0]["configuration"] = {"LOG_LEVEL": "info"}
+    document["spec"]["services"][0]["secrets"] = [
+        {"name": "DB_PASSWORD", "keyVaultSecretUri": "https://orders-kv.vault.azure.net/secrets/db-password"}
+    ]
+    accepted = deployments.accept(world.store, parse_release(document), datetime.now(UTC))
+    bound = rollout.bind_configuration(world.store, accepted.deployment.id)
+    assert bound["orders"]["secrets"] == ["DB_PASSWORD"] and bound["orders"]["keys"] == ["LOG_LEVEL"]
+    assert bound["orders"]["configHash"] == parse_release(document).service("orders").config_hash()
+    message = world.store.get_deployment(accepted.deployment.id).services["orders"].message
+    assert "secret references DB_PASSWORD" in message and "vault.azure.net" not in message
