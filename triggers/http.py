@@ -11,7 +11,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.bootstrap import services
-from controlplane.domain.manifest import load_release
+from controlplane.domain.manifest import Release, load_release
 from controlplane.errors import InvalidManifest, NotFound
 from controlplane.services import deployments
 
@@ -38,10 +38,15 @@ async def create_deployment(req: func.HttpRequest, client: df.DurableOrchestrati
         status = 400 if any(not e.path for e in error.errors) else 422
         errors = [e.to_dict() for e in error.errors]
         return _problem(status, "Invalid release manifest", f"{len(errors)} field(s) failed validation", errors=errors)
-    store = services().store
-    key = req.headers.get("Idempotency-Key") or None
+    return await _start(req, client, release, req.headers.get("Idempotency-Key") or None)
+
+
+async def _start(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, release: Release, key: str | None
+) -> func.HttpResponse:
+    """Accept a release and start its orchestration: 202 (200 for a repeated Idempotency-Key), or 409."""
     try:
-        accepted = await asyncio.to_thread(deployments.accept, store, release, datetime.now(UTC), key)
+        accepted = await asyncio.to_thread(deployments.accept, services().store, release, datetime.now(UTC), key)
     except deployments.ServiceBusy as busy:
         return _problem(409, "A deployment is already running", str(busy), runningDeploymentId=busy.holder)
     deployment = accepted.deployment
@@ -51,6 +56,24 @@ async def create_deployment(req: func.HttpRequest, client: df.DurableOrchestrati
     links = client.get_client_response_links(req, deployment.id)
     body = {"deploymentId": deployment.id, "traceId": deployment.traceid, "state": deployment.state.value, **links}
     return _json(body, 202 if accepted.created else 200, {"Location": links["statusQueryGetUri"]})
+
+
+@bp.route(route="deployments/{deployment_id}/rollback", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """POST /api/deployments/{id}/rollback: deploy again the last Completed release before this one."""
+    deployment_id = req.route_params["deployment_id"]
+    try:
+        previous = await asyncio.to_thread(deployments.previous_completed, services().store, deployment_id)
+    except deployments.NotRollbackable as refused:
+        return _problem(409, "Not rollbackable", str(refused))
+    except NotFound as missing:
+        return _problem(404, "Nothing to roll back to", str(missing))
+    response = await _start(req, client, previous.release, req.headers.get("Idempotency-Key") or None)
+    if response.status_code == 202:
+        body = {**json.loads(response.get_body()), "rollbackOf": deployment_id, "restores": previous.id}
+        return _json(body, 202, {"Location": body["statusQueryGetUri"]})
+    return response
 
 
 @bp.route(route="deployments", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

@@ -61,6 +61,24 @@ def accept(store: StateStore, release: Release, now: datetime, idempotency_key: 
     return Accepted(deployment, created=True)
 
 
+class NotRollbackable(Exception):
+    """Only a Completed deployment can be rolled back."""
+
+
+def previous_completed(store: StateStore, deployment_id: str) -> Deployment:
+    """The newest Completed deployment before ``deployment_id`` sharing one of its services: what a manual
+    rollback of ``deployment_id`` deploys again. NotFound if there is none; NotRollbackable unless the
+    deployment itself Completed."""
+    current = store.get_deployment(deployment_id)
+    if current.state is not DeploymentState.COMPLETED:
+        raise NotRollbackable(f"deployment {deployment_id} is {current.state.value}; only a Completed one rolls back")
+    for candidate in store.list_deployments(environment=current.environment):
+        shares = set(candidate.service_names) & set(current.service_names)
+        if candidate.state is DeploymentState.COMPLETED and candidate.created_at < current.created_at and shares:
+            return candidate
+    raise NotFound(f"no Completed deployment of {', '.join(current.service_names)} before {deployment_id}")
+
+
 def _forget(store: StateStore, deployment_id: str) -> None:
     """Undo an accepted-then-refused request: a Requested deployment that never started is moved to
     Failed so it never holds anything and reads as refused."""

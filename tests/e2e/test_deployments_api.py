@@ -135,3 +135,17 @@ def _router_url(host: HostProcess, environment: str, service: str) -> str:
 def _revision_of(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.headers["X-Revision"]
+
+
+def test_a_manual_rollback_deploys_the_previous_release_again(product: HostProcess) -> None:
+    first = deploy(product, example("v1-rolling", "e2e4"))
+    assert settle(product, first["deploymentId"])["state"] == "Completed"
+    second = deploy(product, example("v2-canary", "e2e4"))
+    assert settle(product, second["deploymentId"])["state"] == "Completed"
+    code, rollback = product.request("POST", f"/api/deployments/{second['deploymentId']}/rollback")
+    assert code == 202 and rollback["restores"] == first["deploymentId"], rollback
+    restored = settle(product, rollback["deploymentId"])
+    assert restored["state"] == "Completed"
+    assert restored["release"]["spec"]["services"][0]["image"].endswith("orders:1.0.0")
+    code, problem = product.request("POST", f"/api/deployments/{first['deploymentId']}/rollback")
+    assert code == 404 and "no Completed deployment" in problem["detail"]

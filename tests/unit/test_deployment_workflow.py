@@ -21,6 +21,7 @@ from controlplane.config import Settings
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.health import HealthStatus
 from controlplane.domain.manifest import Release, parse_release
+from controlplane.errors import NotFound
 from controlplane.local.durable.engine import DurableEngine
 from controlplane.local.durable.history import RuntimeStatus
 from controlplane.local.durable.store import DurableStore
@@ -222,3 +223,18 @@ def test_binding_records_references_and_hashes_never_secret_values(world: World)
     assert bound["orders"]["configHash"] == parse_release(document).service("orders").config_hash()
     message = world.store.get_deployment(accepted.deployment.id).services["orders"].message
     assert "secret references DB_PASSWORD" in message and "vault.azure.net" not in message
+
+
+def test_a_manual_rollback_targets_the_last_completed_release_before(world: World) -> None:
+    first = world.deploy(release("1.0.0"))
+    world.finish(first)
+    second = world.deploy(release("2.0.0"))
+    world.finish(second)
+    assert deployments.previous_completed(world.store, second).id == first
+    with pytest.raises(NotFound):
+        deployments.previous_completed(world.store, first)
+    world.health.statuses = {"orders--": HealthStatus.UNHEALTHY}
+    failed = world.deploy(release("3.0.0"))
+    world.finish(failed)
+    with pytest.raises(deployments.NotRollbackable):
+        deployments.previous_completed(world.store, failed)
