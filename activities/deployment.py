@@ -14,6 +14,7 @@ from controlplane.bootstrap import services
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.rollout import step_from_dict
+from controlplane.errors import PermanentError
 from controlplane.services import deployments, rollout
 from controlplane.services.rollout import Target
 
@@ -89,10 +90,15 @@ def plan_targets(request: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @bp.activity_trigger(input_name="request")
-def apply_step(request: dict[str, Any]) -> None:
+def apply_step(request: dict[str, Any]) -> dict[str, str] | None:
+    """One compute step. A permanent failure is returned (no retry can fix it); others raise and retry."""
     wired = services()
     target = Target.from_dict(request["target"])
-    rollout.apply_step(wired.store, wired.compute, request["deploymentId"], target, step_from_dict(request["step"]))
+    try:
+        rollout.apply_step(wired.store, wired.compute, request["deploymentId"], target, step_from_dict(request["step"]))
+    except PermanentError as error:
+        return {"error": str(error).strip().splitlines()[0]}
+    return None
 
 
 @bp.activity_trigger(input_name="request")

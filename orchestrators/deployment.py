@@ -104,6 +104,9 @@ def deployment(context: df.DurableOrchestrationContext):
                 failure = yield from _run_gate(flow, target, gate, deadline)
                 if failure:
                     break
+    if failure is None and release.spec.environment.tier == "prod":
+        context.set_custom_status({"state": S.HEALTH_GATING.value, "waiting": "approve", "for": "promotion to prod"})
+        failure = yield from _wait(flow, context.wait_for_external_event("approve"))
     if failure is not None:
         return (yield from _roll_back(flow, targets, failure))
 
@@ -149,9 +152,9 @@ def _run_steps(flow: Flow, target: Target, steps: list[Step], gate: HealthGate, 
             failure = yield from _wait(flow, context.wait_for_external_event("approve"))
         else:
             try:
-                yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
-                failure = None
-            except Exception as error:
+                outcome = yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
+                failure = f"rollout of {target.service} failed at {step}: {outcome['error']}" if outcome else None
+            except Exception as error:  # still failing after the retries for transient errors
                 failure = f"rollout of {target.service} failed at {step}: {_first_line(error)}"
         if failure:
             return failure
@@ -198,18 +201,25 @@ def _roll_back(flow: Flow, targets: list[Target], reason: str) -> Task:
         if target.stable_revision is not None:
             report = yield context.call_activity(probe_revision, flow.stamped(target=target.to_dict(), stable=True))
             restored_health[target.service] = report["status"]
-    yield from flow.move(S.ROLLED_BACK, reason)
     restored = next((t.stable_deployment for t in targets if t.stable_deployment), None)
-    data = {"reason": reason, "restoredDeploymentId": restored, "restoredHealth": restored_health}
-    yield from flow.emit(EventType.RUNTIME_DEPLOYMENT_ROLLED_BACK, data)
     unrestored = [t.service for t in targets if t.stable_revision is None]
-    if unrestored:
+    if restored is None:
+        # A first release: its new revisions are at zero and nothing earlier serves. An operator decides.
+        failure = f"nothing to restore for {', '.join(unrestored)}: {reason}"
+        yield from flow.move(S.FAILED, failure)
+        yield from flow.emit(EventType.RUNTIME_DEPLOYMENT_FAILED, {"reason": failure})
         incident = {
             "incidentId": f"incident-{flow.deployment_id}",
-            "reason": f"no earlier completed deployment to restore for {', '.join(unrestored)}: {reason}",
+            "reason": failure,
             "chain": {"traceRef": f"/api/events?traceId={context.get_input().get('traceId', '')}"},
         }
         yield from flow.emit(EventType.RUNTIME_INCIDENT_RAISED, incident)
+        return {"state": S.FAILED.value, "reason": failure}
+    yield from flow.move(S.ROLLED_BACK, reason)
+    data = {"reason": reason, "restoredDeploymentId": restored, "restoredHealth": restored_health}
+    if unrestored:
+        data["unrestored"] = unrestored
+    yield from flow.emit(EventType.RUNTIME_DEPLOYMENT_ROLLED_BACK, data)
     return {"state": S.ROLLED_BACK.value, "reason": reason}
 
 

@@ -4,9 +4,12 @@
     Provisioning -> Failed          (provisioning error)
     RollingOut   -> RollingBack     (rollout error)
     HealthGating -> RollingBack     (gate failed)
-    RollingBack  -> RolledBack
+    RollingBack  -> RolledBack      (the previous Completed deployment serves again)
+    RollingBack  -> Failed          (there was none to restore: the first release of a service failed)
 
-No other transition exists. Every transition is kept in the record's history with its time and reason.
+No other transition exists. ``RollingBack -> Failed`` is not in the architecture's diagram; issue 4 asks
+for it, and a first release with nothing to restore is not "rolled back". Every transition is kept in the
+record's history with its time and reason.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ DEPLOYMENT_MACHINE: StateMachine[DeploymentState] = StateMachine(
         _S.ROLLING_OUT: frozenset({_S.HEALTH_GATING, _S.ROLLING_BACK}),
         _S.HEALTH_GATING: frozenset({_S.PROMOTING, _S.ROLLING_BACK}),
         _S.PROMOTING: frozenset({_S.COMPLETED}),
-        _S.ROLLING_BACK: frozenset({_S.ROLLED_BACK}),
+        _S.ROLLING_BACK: frozenset({_S.ROLLED_BACK, _S.FAILED}),
     },
 )
 
@@ -96,6 +99,7 @@ class ServiceProgress:
     revision: str | None = None
     traffic_percent: int = 0
     message: str = ""
+    last_health: Mapping[str, Any] | None = None  # the latest gate probe: revision, status, summary, at
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +107,7 @@ class ServiceProgress:
             "revision": self.revision,
             "trafficPercent": self.traffic_percent,
             "message": self.message,
+            "lastHealth": dict(self.last_health) if self.last_health else None,
         }
 
     @classmethod
@@ -112,6 +117,7 @@ class ServiceProgress:
             revision=data.get("revision"),
             traffic_percent=int(data.get("trafficPercent", 0)),
             message=data.get("message", ""),
+            last_health=data.get("lastHealth"),
         )
 
 

@@ -6,7 +6,7 @@ scaling to a count, setting weights, probing, and writing the catalog are all id
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -102,12 +102,8 @@ def apply_step(store: StateStore, compute: Compute, deployment_id: str, target: 
             compute.scale(environment, service, target.stable_revision, 0)
     elif not isinstance(step, RunHealthGate | Pause | AwaitApproval):
         raise TypeError(f"unknown rollout step {step!r}")
-    progress = deployment.services[service]
-    if isinstance(step, SetTraffic):
-        progress = ServiceProgress(ServicePhase.ROLLING_OUT, target.new_revision, step.new_percent, str(step))
-    else:
-        progress = ServiceProgress(ServicePhase.ROLLING_OUT, target.new_revision, progress.traffic_percent, str(step))
-    deployments.set_progress(store, deployment_id, service, progress)
+    traffic = step.new_percent if isinstance(step, SetTraffic) else None
+    _progress(store, deployment_id, service, ServicePhase.ROLLING_OUT, target.new_revision, str(step), traffic)
 
 
 def _weights(target: Target, new_percent: int) -> dict[str, int]:
@@ -139,6 +135,13 @@ def probe(
         "report": report.to_dict(),
     }
     deployments.emit(store, bus, source, deployment_id, EventType.HEALTH_CHECK_COMPLETED, data, at, event_id)
+    result = {"revision": revision, "status": report.status.value, "summary": report.summary(), "at": at}
+    store.update_deployment(
+        deployment_id,
+        lambda current: current.with_service(
+            target.service, replace(current.services[target.service], last_health=result)
+        ),
+    )
     return report.to_dict()
 
 
@@ -186,8 +189,7 @@ def record_promotion(store: StateStore, deployment_id: str, target: Target, at: 
             at,
         )
     )
-    promoted = ServiceProgress(ServicePhase.PROMOTED, target.new_revision, 100, "promoted")
-    deployments.set_progress(store, deployment_id, target.service, promoted)
+    _progress(store, deployment_id, target.service, ServicePhase.PROMOTED, target.new_revision, "promoted", 100)
 
 
 def roll_back(store: StateStore, compute: Compute, deployment_id: str, target: Target, reason: str) -> None:
@@ -202,12 +204,11 @@ def roll_back(store: StateStore, compute: Compute, deployment_id: str, target: T
                 compute.scale(environment, service, target.stable_revision, step.replicas)
             elif isinstance(step, ScaleRevision):
                 _scale_if_started(compute, environment, service, target.new_revision)
-            elif isinstance(step, SetTraffic):
-                compute.set_traffic(environment, service, _weights(target, step.new_percent))
+            elif isinstance(step, SetTraffic):  # all of it to the stable revision; the new one may never have started
+                compute.set_traffic(environment, service, {target.stable_revision: 100})
             elif isinstance(step, SetPreview):
                 compute.set_preview(environment, service, None)
-    rolled_back = ServiceProgress(ServicePhase.ROLLED_BACK, target.new_revision, 0, reason)
-    deployments.set_progress(store, deployment_id, service, rolled_back)
+    _progress(store, deployment_id, service, ServicePhase.ROLLED_BACK, target.new_revision, reason, 0)
 
 
 def _scale_if_started(compute: Compute, environment: str, service: str, revision: str) -> None:
@@ -216,3 +217,23 @@ def _scale_if_started(compute: Compute, environment: str, service: str, revision
         compute.scale(environment, service, revision, 0)
     except NotFound:
         return
+
+
+def _progress(
+    store: StateStore,
+    deployment_id: str,
+    service: str,
+    phase: ServicePhase,
+    revision: str,
+    message: str,
+    traffic_percent: int | None = None,
+) -> None:
+    """Update one service's progress, keeping what is not changed (its traffic, its last health result)."""
+
+    def change(current: Deployment) -> Deployment:
+        progress = current.services[service]
+        traffic = progress.traffic_percent if traffic_percent is None else traffic_percent
+        updated = replace(progress, phase=phase, revision=revision, message=message, traffic_percent=traffic)
+        return current.with_service(service, updated)
+
+    store.update_deployment(deployment_id, change)

@@ -159,11 +159,12 @@ def test_a_failed_gate_rolls_traffic_back_to_the_stable_revision(world: World) -
     assert "Unhealthy by script" in rolled_back[0].data["reason"]
 
 
-def test_a_first_release_that_fails_its_gate_raises_an_incident(world: World) -> None:
+def test_a_first_release_that_fails_its_gate_ends_failed_and_raises_an_incident(world: World) -> None:
     world.health.statuses = {"orders--": HealthStatus.UNHEALTHY}
     deployment_id = world.deploy(release("1.0.0"))
-    assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
-    assert "RuntimeIncidentRaised" in event_types(world, deployment_id)
+    assert world.finish(deployment_id) is DeploymentState.FAILED
+    assert states(world, deployment_id)[-2:] == ["RollingBack", "Failed"]
+    assert event_types(world, deployment_id)[-2:] == ["RuntimeDeploymentFailed", "RuntimeIncidentRaised"]
     assert all(w.replicas == 0 for w in world.compute.inventory("dev"))
 
 
@@ -236,5 +237,43 @@ def test_a_manual_rollback_targets_the_last_completed_release_before(world: Worl
     world.health.statuses = {"orders--": HealthStatus.UNHEALTHY}
     failed = world.deploy(release("3.0.0"))
     world.finish(failed)
+    assert world.store.get_deployment(failed).state is DeploymentState.ROLLED_BACK
     with pytest.raises(deployments.NotRollbackable):
         deployments.previous_completed(world.store, failed)
+
+
+def test_a_prod_release_waits_for_approval_before_promotion(world: World) -> None:
+    document = copy.deepcopy(release_document(tag="1.0.0"))
+    document["spec"]["environment"]["tier"] = "prod"
+    document["spec"]["healthGate"] = dict(FAST_GATE)
+    deployment_id = world.deploy(parse_release(document))
+    world.wait_for_custom_status(deployment_id, "promotion to prod")
+    assert world.store.get_deployment(deployment_id).state is DeploymentState.HEALTH_GATING
+    world.engine.raise_event(deployment_id, "approve", json.dumps("change CHG-1"))
+    assert world.finish(deployment_id) is DeploymentState.COMPLETED
+
+
+def test_the_deployment_shows_each_services_last_gate_result(world: World) -> None:
+    deployment_id = world.deploy(release("1.0.0"))
+    world.finish(deployment_id)
+    health = world.store.get_deployment(deployment_id).services["orders"].last_health
+    assert health["status"] == "Healthy" and health["revision"].startswith("orders--")
+
+
+def test_a_revision_that_cannot_start_rolls_back_without_retrying(world: World) -> None:
+    first = world.deploy(release("1.0.0"))
+    world.finish(first)
+    bad = release("2.0.0")
+    accepted = deployments.accept(world.store, bad, datetime.now(UTC))
+    world.compute.fail_start(f"orders--{accepted.deployment.id.removeprefix('dep-')}", "exited with code 1")
+    start = {"deploymentId": accepted.deployment.id, "traceId": accepted.deployment.traceid, "release": bad.to_dict()}
+    world.engine.start_new("deployment", accepted.deployment.id, json.dumps(start))
+    assert world.finish(accepted.deployment.id) is DeploymentState.ROLLED_BACK
+    reason = world.store.get_deployment(accepted.deployment.id).transitions[-1].reason
+    assert "exited with code 1" in reason
+    starts = [
+        c
+        for c in world.compute.calls
+        if c[0] == "deploy_revision" and c[1].revision.endswith(accepted.deployment.id[4:])
+    ]
+    assert len(starts) == 1, "a permanent failure is not retried"

@@ -24,6 +24,7 @@ DEPLOYMENT_DIAGRAM = {
     (S.ROLLING_OUT, S.ROLLING_BACK),
     (S.ROLLING_BACK, S.ROLLED_BACK),
     (S.PROVISIONING, S.FAILED),
+    (S.ROLLING_BACK, S.FAILED),  # no previous Completed deployment to restore (issue 4)
 }
 C = ServiceCondition
 FAILURE_DIAGRAM = {
