@@ -277,3 +277,17 @@ def test_a_revision_that_cannot_start_rolls_back_without_retrying(world: World) 
         if c[0] == "deploy_revision" and c[1].revision.endswith(accepted.deployment.id[4:])
     ]
     assert len(starts) == 1, "a permanent failure is not retried"
+
+
+def test_blue_green_gates_on_the_preview_switches_and_retires_the_old_revision_later(world: World) -> None:
+    first = world.deploy(release("1.0.0"))
+    world.finish(first)
+    old = world.store.get_catalog_entry("dev", "orders").revision
+    blue_green = {"type": "BlueGreen", "autoPromotionSeconds": 0, "scaleDownDelaySeconds": 1}
+    deployment_id = world.deploy(release("2.0.0", blue_green))
+    assert world.finish(deployment_id) is DeploymentState.COMPLETED
+    new = world.store.get_catalog_entry("dev", "orders").revision
+    previews = [call[3] for call in world.compute.calls if call[0] == "set_preview"]
+    assert previews == [new, None], "the new revision was previewed, then the preview cleared"
+    live = {w.revision: (w.replicas, w.traffic_percent) for w in world.compute.inventory("dev")}
+    assert live[new] == (2, 100) and live[old] == (0, 0), "the old revision was scaled down after the delay"
