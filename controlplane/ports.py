@@ -41,6 +41,9 @@ class StateStore(Protocol):
     def update_deployment(self, deployment_id: str, change: Callable[[Deployment], Deployment]) -> Deployment:
         """Read, apply ``change``, write; on a lost race re-read and re-apply. ``change`` must be pure."""
 
+    def delete_deployment(self, deployment_id: str) -> None:
+        """Remove a deployment that never started (a refused request); absent is not an error."""
+
     def list_deployments(self, environment: str | None = None, service: str | None = None) -> list[Deployment]:
         """Deployments matching the filters, newest first."""
 

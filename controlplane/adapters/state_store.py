@@ -76,6 +76,9 @@ class DocumentStateStore:
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise ConcurrencyConflict(f"deployment {deployment_id}: gave up after {MAX_UPDATE_ATTEMPTS} lost races")
 
+    def delete_deployment(self, deployment_id: str) -> None:
+        self._tables.delete(DEPLOYMENTS, deployment_id, "deployment")
+
     def list_deployments(self, environment: str | None = None, service: str | None = None) -> list[Deployment]:
         where = {"environment": environment} if environment else None
         deployments = [

@@ -56,7 +56,7 @@ def accept(store: StateStore, release: Release, now: datetime, idempotency_key: 
     deployment = store.create_deployment(Deployment.request(deployment_id, release, uuid.uuid4().hex, now))
     holder = store.claim_services(deployment.environment, deployment.service_names, deployment_id)
     if holder is not None:
-        _forget(store, deployment_id)
+        store.delete_deployment(deployment_id)  # refused before it started: nothing is kept
         raise ServiceBusy(holder)
     return Accepted(deployment, created=True)
 
@@ -77,17 +77,6 @@ def previous_completed(store: StateStore, deployment_id: str) -> Deployment:
         if candidate.state is DeploymentState.COMPLETED and candidate.created_at < current.created_at and shares:
             return candidate
     raise NotFound(f"no Completed deployment of {', '.join(current.service_names)} before {deployment_id}")
-
-
-def _forget(store: StateStore, deployment_id: str) -> None:
-    """Undo an accepted-then-refused request: a Requested deployment that never started is moved to
-    Failed so it never holds anything and reads as refused."""
-    store.update_deployment(
-        deployment_id,
-        lambda current: current.advance(DeploymentState.PROVISIONING, current.created_at, "refused").advance(
-            DeploymentState.FAILED, current.created_at, "refused: another deployment holds a service"
-        ),
-    )
 
 
 def transition(

@@ -35,6 +35,14 @@ class StateStoreContract:
         with pytest.raises(AlreadyExists):
             store.create_deployment(deployment())
 
+    def test_a_deleted_deployment_is_gone_and_deleting_again_is_fine(self, store: StateStore) -> None:
+        store.create_deployment(deployment())
+        store.delete_deployment("dep-1")
+        store.delete_deployment("dep-1")
+        with pytest.raises(NotFound):
+            store.get_deployment("dep-1")
+        assert store.list_deployments() == []
+
     def test_an_unknown_deployment_is_not_found(self, store: StateStore) -> None:
         with pytest.raises(NotFound):
             store.get_deployment("nope")

@@ -205,6 +205,7 @@ def test_a_second_deployment_of_a_running_service_is_refused(world: World) -> No
     with pytest.raises(deployments.ServiceBusy) as refused:
         deployments.accept(world.store, release("2.0.1"), datetime.now(UTC))
     assert refused.value.holder == running
+    assert [d.id for d in world.store.list_deployments() if d.state is DeploymentState.REQUESTED] == [], "nothing kept"
     world.engine.raise_event(running, "approve", None)
     world.finish(running)
     assert deployments.accept(world.store, release("2.0.1"), datetime.now(UTC)).created

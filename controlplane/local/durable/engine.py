@@ -237,8 +237,9 @@ class DurableEngine(ClientOperations):
                 continue
             if is_duplicate(inbound, live.completed, live.message_ids):
                 continue
-            if kind_of(inbound) is EventType.EXECUTION_STARTED and live.history:
-                continue
+            started = kind_of(inbound) is EventType.EXECUTION_STARTED
+            if started and (live.history or any(kind_of(e) is EventType.EXECUTION_STARTED for e in fresh)):
+                continue  # a start message read from the store and also handed over in memory
             fresh.append(inbound)
             if inbound.get("MessageId"):
                 live.message_ids.add(inbound["MessageId"])
@@ -298,10 +299,13 @@ class DurableEngine(ClientOperations):
         history = self._store.load_history(instance_id)
         live = Live.from_history(record, history)
         live.incarnation = next(self._incarnations)
-        # A start message goes first: child results and raised events may have been stored before it.
-        messages = sorted(self._store.messages(instance_id), key=_message_order)
-        live.inbox.extend((message.event, message.message_id, message.generation) for message in messages)
         with self._lock:
+            # Reading the stored messages and publishing the copy happen under the lock _send takes, so a
+            # message sent meanwhile is either read here or appended to this copy's inbox (a message read
+            # twice is dropped as a duplicate by its id). A start message goes first: child results and
+            # raised events may have been stored before it.
+            messages = sorted(self._store.messages(instance_id), key=_message_order)
+            live.inbox.extend((message.event, message.message_id, message.generation) for message in messages)
             self._live[instance_id] = live
         self._resume_pending_work(live)
         return live
