@@ -14,38 +14,29 @@ Linux only (reads ``/proc/<pid>/stat``).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import signal
-import subprocess
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from controlplane.adapters.local_processes import (
+    Replica,
+    alive,
+    describe,
+    start_replica,
+    stop_replica,
+    wait_ready,
+)
 from controlplane.adapters.local_router import LocalRouter, check_weights, read_state, write_json_atomically
 from controlplane.domain.runtime import LiveWorkload, RevisionSpec
 from controlplane.errors import NotFound, PermanentError
-from controlplane.local.azurite import free_port
 
 logger = logging.getLogger(__name__)
 
 CommandFor = Callable[[str], list[str]]
 """Image reference → the command that runs it locally (the image catalog)."""
-_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
 _Key = tuple[str, str, str]
-
-
-def image_version(image: str) -> str:
-    """``reg.io/orders:1.2.0`` → ``1.2.0``; ``orders@sha256:ab..`` → ``sha256:ab..``; untagged → ``latest``."""
-    if "@" in image:
-        return image.split("@", 1)[1]
-    name = image.rsplit("/", 1)[-1]
-    return name.split(":", 1)[1] if ":" in name else "latest"
 
 
 def check_spec_change(old: RevisionSpec, new: RevisionSpec) -> None:
@@ -57,38 +48,11 @@ def check_spec_change(old: RevisionSpec, new: RevisionSpec) -> None:
         )
 
 
-def process_start_time(pid: int) -> int | None:
-    """The kernel start time of a running process; None if there is none or it is a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces and parentheses
-    return None if fields[0] in ("Z", "X") else int(fields[19])
-
-
-@dataclass
-class _Replica:
-    index: int
-    pid: int
-    start_time: int
-    port: int
-    process: subprocess.Popen[bytes] | None = None  # None when adopted from an earlier instance
-    log_offset: int = 0  # where this run's output starts in its (appended) log
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def record(self) -> dict[str, int]:
-        return {"replica": self.index, "pid": self.pid, "startTime": self.start_time, "port": self.port}
-
-
 @dataclass
 class _Revision:
     spec: RevisionSpec
     replicas: int  # wanted; 0 keeps the revision restorable
-    running: dict[int, _Replica] = field(default_factory=dict)
+    running: dict[int, Replica] = field(default_factory=dict)
     removed: bool = False  # recorded before its processes stop, so a crash mid-removal is finished on restart
 
 
@@ -188,7 +152,7 @@ class LocalCompute:
             for (env, service, name), revision in sorted(self._revisions.items()):
                 if env != environment or revision.removed:
                     continue
-                live = [r for r in revision.running.values() if self._alive(r)]
+                live = [r for r in revision.running.values() if alive(r)]
                 weight = self._router.weights(env, service).get(name, 0)
                 spec = revision.spec
                 found.append(
@@ -201,7 +165,7 @@ class LocalCompute:
         """Base URLs of the revision's live replicas, by replica index (for the health probe)."""
         with self._lock:
             wanted = self._revision(environment, service, revision)
-            return [r.url for _, r in sorted(wanted.running.items()) if self._alive(r)]
+            return [r.url for _, r in sorted(wanted.running.items()) if alive(r)]
 
     def pids(self, environment: str, service: str, revision: str) -> list[int]:
         """Process ids of the revision's replicas, by replica index."""
@@ -218,18 +182,21 @@ class LocalCompute:
     # -- convergence -----------------------------------------------------------------------------------------
     def _converge(self, revision: _Revision) -> None:
         for index in sorted(revision.running, reverse=True):
-            if index >= revision.replicas or not self._alive(revision.running[index]):
-                self._stop(revision.running.pop(index))
+            if index >= revision.replicas or not alive(revision.running[index]):
+                stop_replica(revision.running.pop(index), self._stop_timeout)
                 self._save()
         missing = [index for index in range(revision.replicas) if index not in revision.running]
-        started = [self._start(revision.spec, index) for index in missing]
+        command = self._command_for(revision.spec.image)
+        started = [
+            start_replica(command, revision.spec, index, self._log_path(revision.spec, index)) for index in missing
+        ]
         revision.running.update((replica.index, replica) for replica in started)
         self._save()
         try:
-            self._wait_ready(revision.spec, started)
+            wait_ready(revision.spec, started, lambda index: self._log_path(revision.spec, index), self._start_timeout)
         except PermanentError:
             for replica in started:
-                self._stop(revision.running.pop(replica.index))
+                stop_replica(revision.running.pop(replica.index), self._stop_timeout)
             self._save()
             raise
         finally:
@@ -240,91 +207,11 @@ class LocalCompute:
         urls = [r.url for _, r in sorted(revision.running.items())]
         self._router.set_backends(spec.environment, spec.service, spec.revision, urls)
 
-    def _start(self, spec: RevisionSpec, index: int) -> _Replica:
-        port = free_port()
-        env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
-        env.update(spec.configuration)
-        env.update({f"{name}_SECRET_URI": uri for name, uri in spec.secret_refs.items()})
-        env.update(
-            PORT=str(port),
-            SERVICE_NAME=spec.service,
-            SERVICE_VERSION=image_version(spec.image),
-            REVISION=spec.revision,
-            REPLICA=str(index),
-        )
-        log = self._log_path(spec, index)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as output:
-            offset = output.tell()
-            try:
-                process = subprocess.Popen(
-                    self._command_for(spec.image),
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own process group: stopping it stops its children too
-                )
-            except OSError as error:
-                raise PermanentError(f"{_name(spec)}: cannot start {spec.image}: {error}") from error
-        start_time = process_start_time(process.pid) or 0
-        return _Replica(index, process.pid, start_time, port, process, offset)
-
-    def _wait_ready(self, spec: RevisionSpec, replicas: list[_Replica]) -> None:
-        """Wait until every replica answers GET / (any HTTP status); an exit or the timeout is permanent."""
-        deadline = time.monotonic() + self._start_timeout
-        pending = list(replicas)
-        while pending:
-            for replica in list(pending):
-                if _answers(replica.url):
-                    pending.remove(replica)
-                elif replica.process is not None and replica.process.poll() is not None:
-                    why = f"exited with code {replica.process.returncode} before answering GET /"
-                    raise PermanentError(self._failure(spec, replica, why))
-            if pending and time.monotonic() > deadline:
-                why = f"did not answer GET / on {pending[0].url} within {self._start_timeout:g} s"
-                raise PermanentError(self._failure(spec, pending[0], why))
-            if pending:
-                time.sleep(0.05)
-
-    def _failure(self, spec: RevisionSpec, replica: _Replica, why: str) -> str:
-        log = self._log_path(spec, replica.index)
-        with open(log, "rb") as output:
-            output.seek(replica.log_offset)
-            tail = output.read().decode(errors="replace").splitlines()[-20:]
-        lines = "\n".join(f"  | {line}" for line in tail) or "  | (no output)"
-        return f"{_name(spec)}: replica {replica.index} {why}; last lines of {log}:\n{lines}"
-
-    def _stop(self, replica: _Replica) -> None:
-        """SIGTERM the replica's process group, SIGKILL it after ``stop_timeout``; wait until it is gone.
-
-        A group whose leader already died is left alone: its id may since belong to someone else.
-        """
-        if not self._alive(replica):
-            return
-        _signal_group(replica.pid, signal.SIGTERM)
-        deadline = time.monotonic() + self._stop_timeout
-        while process_start_time(replica.pid) == replica.start_time and time.monotonic() < deadline:
-            time.sleep(0.02)
-        _signal_group(replica.pid, signal.SIGKILL)  # a leader deaf to SIGTERM, and any children it left
-        if replica.process is not None:
-            replica.process.wait()
-            return
-        while process_start_time(replica.pid) == replica.start_time:
-            time.sleep(0.01)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(replica.pid, os.WNOHANG)  # adopted from an earlier instance in this same process
-
     def _stop_all(self, revision: _Revision) -> None:
         for index in sorted(revision.running, reverse=True):
-            self._stop(revision.running.pop(index))
+            stop_replica(revision.running.pop(index), self._stop_timeout)
             self._save()
         self._register(revision)
-
-    def _alive(self, replica: _Replica) -> bool:
-        if replica.process is not None and replica.process.poll() is not None:
-            return False
-        return process_start_time(replica.pid) == replica.start_time
 
     # -- persistence -----------------------------------------------------------------------------------------
     def _recover(self) -> None:
@@ -332,8 +219,8 @@ class LocalCompute:
         for item in read_state(self._state_file, "revisions"):
             spec = RevisionSpec(**item["spec"])
             revision = _Revision(spec, item["replicas"], removed=item.get("removed", False))
-            records = [_Replica(r["replica"], r["pid"], r["startTime"], r["port"]) for r in item["processes"]]
-            revision.running = {r.index: r for r in records if self._alive(r)}
+            records = [Replica(r["replica"], r["pid"], r["startTime"], r["port"]) for r in item["processes"]]
+            revision.running = {r.index: r for r in records if alive(r)}
             self._revisions[_key(spec)] = revision
             if revision.removed:
                 self._stop_all(revision)
@@ -341,11 +228,11 @@ class LocalCompute:
                 del self._revisions[_key(spec)]
                 continue
             adopted = sorted(index for index in revision.running if index < revision.replicas)
-            logger.info("%s: adopted replicas %s of %s", _name(spec), adopted, revision.replicas)
+            logger.info("%s: adopted replicas %s of %s", describe(spec), adopted, revision.replicas)
             try:
                 self._converge(revision)
             except PermanentError as error:
-                logger.error("%s: cannot restore its replicas: %s", _name(spec), error)
+                logger.error("%s: cannot restore its replicas: %s", describe(spec), error)
         self._save()
 
     def _save(self) -> None:
@@ -373,22 +260,3 @@ class LocalCompute:
 
 def _key(spec: RevisionSpec) -> _Key:
     return spec.environment, spec.service, spec.revision
-
-
-def _name(spec: RevisionSpec) -> str:
-    return f"{spec.environment}/{spec.service} revision {spec.revision}"
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/", timeout=0.5):
-            return True
-    except urllib.error.HTTPError:
-        return True  # any HTTP answer means it is up; health is the gate's business
-    except (OSError, ValueError):
-        return False
-
-
-def _signal_group(pid: int, signum: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signum)

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from controlplane.adapters.local_compute import LocalCompute, process_start_time
+from controlplane.adapters.local_compute import LocalCompute
+from controlplane.adapters.local_processes import process_start_time
 from controlplane.adapters.local_router import LocalRouter
 from controlplane.domain.runtime import RevisionSpec
 from controlplane.errors import PermanentError, TransientError
