@@ -30,7 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         status := commands.add_parser("status", help="show one orchestration instance"),
         events := commands.add_parser("events", help="list the events of one trace"),
         commands.add_parser("deadletters", help="list dead-lettered Service Bus deliveries"),
+        replay := commands.add_parser("replay", help="print a flow's timeline from its stored events"),
     ]
+    replay.add_argument("traceid")
     status.add_argument("instance_id")
     events.add_argument("--trace", required=True, metavar="TRACEID")
     for view in operator_views:
@@ -77,6 +79,8 @@ def operate(arguments: argparse.Namespace) -> int:
         return operator.status(arguments.instance_id)
     if arguments.command == "events":
         return operator.events(arguments.trace)
+    if arguments.command == "replay":
+        return operator.replay(arguments.traceid)
     return operator.dead_letters()
 
 

@@ -14,7 +14,6 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -22,6 +21,7 @@ from controlplane.domain.manifest import load_release
 from controlplane.errors import InvalidManifest
 from controlplane.local.azurite import PROJECT_ROOT, Azurite
 from controlplane.local.host_process import HostProcess
+from controlplane.local.timeline import describe
 
 RELEASES = PROJECT_ROOT / "examples" / "releases"
 SCENARIO = [("v1-rolling", "Completed"), ("v2-canary", "Completed"), ("v3-unhealthy", "RolledBack")]
@@ -89,7 +89,7 @@ def _deploy(host: HostProcess, name: str, expected: str) -> Outcome:
     while True:
         events = host.request("GET", f"/api/events?traceId={traceid}")[1]["events"]
         for event in events[seen:]:
-            print(f"   +{time.monotonic() - started:5.1f}s  {event['type']:<31} {_describe(event)}")
+            print(f"   +{time.monotonic() - started:5.1f}s  {event['type']:<31} {describe(event)}")
         seen = len(events)
         state = host.request("GET", f"/api/deployments/{deployment_id}")[1]["state"]
         if state in TERMINAL and any(e["type"] in _ENDINGS for e in events):
@@ -100,23 +100,6 @@ def _deploy(host: HostProcess, name: str, expected: str) -> Outcome:
 
 
 _ENDINGS = {"RuntimeDeploymentCompleted", "RuntimeDeploymentRolledBack", "RuntimeDeploymentFailed"}
-
-
-def _describe(event: dict[str, Any]) -> str:
-    data = event["data"]
-    kind = event["type"]
-    if kind == "RuntimeDeploymentStateChanged":
-        reason = f"  ({data['reason']})" if data.get("reason") else ""
-        return f"{data['from']} -> {data['to']}{reason}"[:160]
-    if kind == "HealthCheckCompleted":
-        return f"{data['revision']}: {data['report']['status']}"
-    if kind == "RuntimeEnvironmentProvisioned":
-        return f"environment {data['environment']} (changed: {data.get('changed')})"
-    if kind == "RuntimeDeploymentRolledBack":
-        return f"restored {data['restoredDeploymentId']}: {data['reason']}"[:160]
-    if kind == "RuntimeDeploymentCompleted":
-        return ", ".join(f"{service}={revision}" for service, revision in data["services"].items())
-    return json.dumps({k: v for k, v in data.items() if k != "deploymentId"})[:120]
 
 
 def _traffic_back_on(host: HostProcess, local: Path, stable: Outcome) -> bool:

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from controlplane.adapters.state_store import DocumentStateStore
 from controlplane.adapters.table_documents import AzureTableDocuments
 from controlplane.bootstrap import table_service
 from controlplane.config import DEVELOPMENT_STORAGE, STORAGE_SETTINGS, load_settings
@@ -14,6 +15,7 @@ from controlplane.local.bus import LocalBus
 from controlplane.local.durable.store import DurableStore
 from controlplane.local.functions import SERVICE_BUS, FunctionIndex
 from controlplane.local.settings import apply_local_settings, task_hub
+from controlplane.local.timeline import describe
 
 
 class Operator:
@@ -27,6 +29,7 @@ class Operator:
         self._root = root
         self._app = app
         self._documents = AzureTableDocuments(service, prefix=settings.table_prefix)
+        self._store = DocumentStateStore(self._documents)
 
     def instances(self) -> int:
         records = sorted(self._durable.list_instances(), key=lambda record: record.created_time)
@@ -72,6 +75,20 @@ class Operator:
             if isinstance(envelope, dict):
                 print(f"    subject {envelope.get('subject')}  causation {envelope.get('causationid')}")
         print(f"{len(messages)} event(s) with traceid {traceid}")
+        return 0
+
+    def replay(self, traceid: str) -> int:
+        """The flow's timeline from the stored envelopes (the event log), oldest first."""
+        events = self._store.events_for_trace(traceid)
+        if not events:
+            print(f"no stored events with traceid {traceid}")
+            return 1
+        start = events[0].time
+        for envelope in events:
+            offset = (envelope.time - start).total_seconds()
+            print(f"+{offset:8.3f}s  {envelope.type:<31} {describe(envelope.to_dict())}")
+            print(f"           id {envelope.id}  causation {envelope.causationid or '-'}  {envelope.subject or ''}")
+        print(f"{len(events)} event(s) in trace {traceid} (correlation {events[0].correlationid})")
         return 0
 
     def dead_letters(self) -> int:

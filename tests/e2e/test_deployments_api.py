@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -149,3 +152,31 @@ def test_a_manual_rollback_deploys_the_previous_release_again(product: HostProce
     assert restored["release"]["spec"]["services"][0]["image"].endswith("orders:1.0.0")
     code, problem = product.request("POST", f"/api/deployments/{first['deploymentId']}/rollback")
     assert code == 404 and "no Completed deployment" in problem["detail"]
+
+
+def test_replay_prints_a_flows_timeline_from_the_stored_events(product: HostProcess, azurite: Azurite) -> None:
+    accepted = deploy(product, example("v1-rolling", "e2e5"))
+    settle(product, accepted["deploymentId"])
+    env = {**os.environ, "CONTROLPLANE_STORAGE": azurite.connection_string}
+    replay = subprocess.run(
+        [sys.executable, "-m", "controlplane", "replay", accepted["traceId"]],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert replay.returncode == 0, replay.stderr
+    lines = replay.stdout.splitlines()
+    assert "RuntimeDeploymentRequested" in lines[0]
+    assert any("Promoting -> Completed" in line for line in lines)
+    assert f"in trace {accepted['traceId']}" in lines[-1]
+    missing = subprocess.run(
+        [sys.executable, "-m", "controlplane", "replay", "0af7651916cd43dd8448eb211c80319c"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 1 and "no stored events" in missing.stdout

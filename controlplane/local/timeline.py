@@ -1,0 +1,24 @@
+"""One line per event of a flow, for people: what the demo prints live and ``replay`` prints afterwards."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def describe(event: dict[str, Any]) -> str:
+    """What an event says, in a few words (structured CloudEvent JSON in)."""
+    data = event.get("data") or {}
+    kind = event.get("type", "")
+    if kind == "RuntimeDeploymentStateChanged":
+        reason = f"  ({data['reason']})" if data.get("reason") else ""
+        return f"{data.get('from')} -> {data.get('to')}{reason}"[:160]
+    if kind == "HealthCheckCompleted":
+        return f"{data.get('revision')}: {data.get('report', {}).get('status')}"
+    if kind == "RuntimeEnvironmentProvisioned":
+        return f"environment {data.get('environment')} (changed: {data.get('changed')})"
+    if kind == "RuntimeDeploymentRolledBack":
+        return f"restored {data.get('restoredDeploymentId')}: {data.get('reason')}"[:160]
+    if kind == "RuntimeDeploymentCompleted":
+        return ", ".join(f"{service}={revision}" for service, revision in (data.get("services") or {}).items())
+    return json.dumps({k: v for k, v in data.items() if k != "deploymentId"})[:120]
