@@ -27,7 +27,7 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-from controlplane.errors import PermanentError, TransientError
+from controlplane.errors import NotFound, PermanentError, TransientError
 from controlplane.local.azurite import free_port
 
 HOST = "127.0.0.1"
@@ -80,6 +80,14 @@ def read_state(path: Path, key: str) -> list[dict[str, Any]]:
         raise PermanentError(
             f"{path}: unreadable state ({error!r}); repair it, or move it aside to forget it"
         ) from error
+
+
+def routed_url(state_file: Path, environment: str, service: str) -> str:
+    """The stable URL a router (running or not) recorded for a service; NotFound if it never routed it."""
+    for route in read_state(state_file, "routes"):
+        if (route["environment"], route["service"]) == (environment, service):
+            return f"http://127.0.0.1:{route['port']}/"
+    raise NotFound(f"{state_file}: no route for {environment}/{service}")
 
 
 def write_json_atomically(path: Path, data: Any) -> None:

@@ -8,7 +8,6 @@ summary. Everything it started is stopped at the end. Exit 0 only if every relea
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 import urllib.request
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from controlplane.adapters.local_router import routed_url
 from controlplane.domain.manifest import load_release
 from controlplane.errors import InvalidManifest
 from controlplane.local.azurite import PROJECT_ROOT, Azurite
@@ -105,15 +105,14 @@ _ENDINGS = {"RuntimeDeploymentCompleted", "RuntimeDeploymentRolledBack", "Runtim
 def _traffic_back_on(host: HostProcess, local: Path, stable: Outcome) -> bool:
     """After v3 rolled back, every request to the orders router is served by v2's revision."""
     expected = host.request("GET", f"/api/deployments/{stable.deployment_id}")[1]["services"]["orders"]["revision"]
-    routes = json.loads((local / "router.json").read_text())["routes"]
-    port = next(r["port"] for r in routes if (r["environment"], r["service"]) == ("dev", "orders"))
+    url = routed_url(local / "router.json", "dev", "orders")
     served = set()
     for _ in range(10):
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+        with urllib.request.urlopen(url, timeout=10) as response:
             served.add(response.headers["X-Revision"])
     ok = served == {expected}
     print(
-        f"3. 10 requests to the orders router (127.0.0.1:{port}) were served by {sorted(served)}: "
+        f"3. 10 requests to the orders router ({url}) were served by {sorted(served)}: "
         + ("all on v2's revision, as expected" if ok else f"EXPECTED only {expected}")
     )
     return ok

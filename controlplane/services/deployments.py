@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from controlplane.domain import deployment_events
-from controlplane.domain.deployment import Deployment, DeploymentState, ServiceProgress
+from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import Envelope, TraceContext, new_event, parse_time
 from controlplane.domain.manifest import Release
@@ -103,10 +103,6 @@ def transition(
     if deployment.is_terminal:
         store.release_services(deployment.environment, deployment.service_names, deployment_id)
     return {"state": deployment.state.value}
-
-
-def set_progress(store: StateStore, deployment_id: str, service: str, progress: ServiceProgress) -> None:
-    store.update_deployment(deployment_id, lambda current: current.with_service(service, progress))
 
 
 def emit(

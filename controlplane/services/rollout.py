@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from controlplane.domain.catalog import CatalogEntry
-from controlplane.domain.deployment import Deployment, ServicePhase, ServiceProgress
+from controlplane.domain.deployment import Deployment, ServicePhase
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.health import HealthReport
 from controlplane.domain.rollout import (
@@ -163,9 +163,7 @@ def bind_configuration(store: StateStore, deployment_id: str) -> dict[str, dict[
         message = f"configuration {service.config_hash()[:12]} bound" + (
             f"; secret references {', '.join(secrets)}" if secrets else ""
         )
-        deployments.set_progress(
-            store, deployment_id, service.name, ServiceProgress(ServicePhase.PENDING, message=message)
-        )
+        _progress(store, deployment_id, service.name, ServicePhase.PENDING, None, message)
     return bound
 
 
@@ -224,7 +222,7 @@ def _progress(
     deployment_id: str,
     service: str,
     phase: ServicePhase,
-    revision: str,
+    revision: str | None,
     message: str,
     traffic_percent: int | None = None,
 ) -> None:

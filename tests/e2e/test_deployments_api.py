@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from controlplane.adapters.local_router import routed_url
 from controlplane.local.azurite import Azurite
 from tests.e2e.host_process import ROOT, HostProcess
 
@@ -86,7 +87,7 @@ def test_a_release_completes_and_a_bad_one_rolls_back_with_traffic_on_the_stable
 
     _, listed = product.request("GET", "/api/deployments?environment=e2e1&service=orders")
     assert [d["id"] for d in listed["deployments"]] == [failing["deploymentId"], accepted["deploymentId"]]
-    router = _router_url(product, "e2e1", "orders")
+    router = routed_url(product.local_dir / "router.json", "e2e1", "orders")
     served = {_revision_of(router) for _ in range(6)}
     assert served == {stable}, "all traffic is back on the stable revision"
 
@@ -127,12 +128,6 @@ def _post_with_key(host: HostProcess, release: dict[str, Any], key: str) -> tupl
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
-
-
-def _router_url(host: HostProcess, environment: str, service: str) -> str:
-    routes = json.loads((host.local_dir / "router.json").read_text())["routes"]
-    (route,) = [r for r in routes if (r["environment"], r["service"]) == (environment, service)]
-    return f"http://127.0.0.1:{route['port']}/"
 
 
 def _revision_of(url: str) -> str:
