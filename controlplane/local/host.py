@@ -26,7 +26,7 @@ from controlplane.adapters.local_provisioner import LocalProvisioner
 from controlplane.adapters.local_router import LocalRouter
 from controlplane.adapters.table_documents import AzureTableDocuments
 from controlplane.bootstrap import Services, build_state_store, table_service, use_services
-from controlplane.config import DEVELOPMENT_STORAGE, STORAGE_SETTINGS, load_settings
+from controlplane.config import load_settings
 from controlplane.local.azurite import DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
 from controlplane.local.bus import LocalBus, LocalEventBus
 from controlplane.local.durable import rpc
@@ -55,9 +55,6 @@ class LocalHost:
     def __init__(self, options: HostOptions) -> None:
         self.options = options
         apply_local_settings(options.root, os.environ)
-        if not any(os.environ.get(name) for name in STORAGE_SETTINGS):
-            log.info("no storage configured: using the development storage (Azurite)")
-            os.environ["AzureWebJobsStorage"] = DEVELOPMENT_STORAGE
         self.settings = load_settings()
         self.azurite = self._azurite_if_needed()
         self.key = resolve_host_key(options.root, os.environ)

@@ -9,7 +9,7 @@ from pathlib import Path
 from controlplane.adapters.state_store import DocumentStateStore
 from controlplane.adapters.table_documents import AzureTableDocuments
 from controlplane.bootstrap import table_service
-from controlplane.config import DEVELOPMENT_STORAGE, STORAGE_SETTINGS, load_settings
+from controlplane.config import load_settings
 from controlplane.errors import NotFound
 from controlplane.local.bus import LocalBus
 from controlplane.local.durable.store import DurableStore
@@ -21,8 +21,6 @@ from controlplane.local.timeline import describe
 class Operator:
     def __init__(self, root: Path, app: str = "function_app:app") -> None:
         apply_local_settings(root, os.environ)
-        if not any(os.environ.get(name) for name in STORAGE_SETTINGS):
-            os.environ["AzureWebJobsStorage"] = DEVELOPMENT_STORAGE
         settings = load_settings()
         service = table_service(settings)
         self._durable = DurableStore(AzureTableDocuments(service), task_hub(root))

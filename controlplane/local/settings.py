@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import MutableMapping
 from pathlib import Path
 
+from controlplane.config import DEVELOPMENT_STORAGE, STORAGE_SETTINGS
 from controlplane.errors import PermanentError
+
+log = logging.getLogger("controlplane.host")
 
 DEFAULT_HUB = "ControlPlane"
 
 
 def apply_local_settings(root: Path, environ: MutableMapping[str, str]) -> None:
-    """Copy ``Values`` of ``local.settings.json`` into ``environ`` without overriding what is set, as func does."""
+    """Copy ``Values`` of ``local.settings.json`` into ``environ`` without overriding what is set, as func
+    does; with no storage configured at all, use the development storage (Azurite)."""
     path = root / "local.settings.json"
-    if not path.exists():
-        return
-    try:
-        values = json.loads(path.read_text()).get("Values", {})
-    except ValueError as error:
-        raise PermanentError(f"{path}: not valid JSON ({error})") from error
-    for name, value in values.items():
-        environ.setdefault(name, str(value))
+    if path.exists():
+        try:
+            values = json.loads(path.read_text()).get("Values", {})
+        except ValueError as error:
+            raise PermanentError(f"{path}: not valid JSON ({error})") from error
+        for name, value in values.items():
+            environ.setdefault(name, str(value))
+    if not any(environ.get(name) for name in STORAGE_SETTINGS):
+        log.info("no storage configured: using the development storage (Azurite)")
+        environ["AzureWebJobsStorage"] = DEVELOPMENT_STORAGE
 
 
 def task_hub(root: Path) -> str:
