@@ -279,9 +279,11 @@ class LocalRouter:
         with self._setup_lock:
             route = self._routes.get((environment, service))
             if route is None:
-                route = _Route(environment, service, free_port(), free_port())
                 if self._loop is not None:
+                    route = _Route(environment, service, 0, 0)  # bound to free ports by _listen: no race
                     self._call(self._listen(route))
+                else:  # closed: only record ports; they are bound when the router starts again
+                    route = _Route(environment, service, free_port(), free_port())
                 with self._lock:
                     self._routes[(environment, service)] = route
                     self._save()
@@ -295,7 +297,7 @@ class LocalRouter:
         return aiohttp.ClientSession(timeout=self._timeout, auto_decompress=False)
 
     async def _listen(self, route: _Route) -> None:
-        for port, preview in ((route.port, False), (route.preview_port, True)):
+        for port, preview in ((route.port, False), (route.preview_port, True)):  # port 0: any free one
             app = web.Application()
             app.router.add_route("*", "/{tail:.*}", partial(self._proxy, route, preview))
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -309,6 +311,11 @@ class LocalRouter:
                     f"stop whatever holds it, or delete {self._state_file} to allocate new ports"
                 ) from error
             route.runners.append(runner)
+            bound = runner.addresses[0][1]
+            if preview:
+                route.preview_port = bound
+            else:
+                route.port = bound
 
     def _pick(self, route: _Route, preview: bool) -> tuple[str, list[str]] | None:
         with self._lock:
