@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from controlplane.errors import InvalidManifest
+from controlplane.local.compute_cli import add_compute_parser, queue_compute_edit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     events.add_argument("--trace", required=True, metavar="TRACEID")
     for view in operator_views:
         view.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
+    add_compute_parser(commands)
     arguments = parser.parse_args(argv)
     if arguments.command == "validate":
         return validate_files(arguments.files)
@@ -49,13 +52,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from controlplane.local.demo import run_demo
 
         return run_demo()
+    if arguments.command == "compute":
+        from controlplane.local.azurite import PROJECT_ROOT
+
+        return queue_compute_edit(arguments, PROJECT_ROOT, os.environ)
     return operate(arguments)
 
 
 def operate(arguments: argparse.Namespace) -> int:
     """The local host commands: ``up``, ``key`` and the operator views of Table storage."""
-    import os
-
     from controlplane.local.azurite import PROJECT_ROOT
 
     sys.path.insert(0, str(PROJECT_ROOT))

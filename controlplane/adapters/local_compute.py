@@ -10,6 +10,10 @@ kernel start time, port). A desired change is recorded before it is acted on, so
 instance over the same file can finish the job: it adopts recorded processes that still run (same pid
 and start time), restarts the replicas whose process is gone, and reaps processes no longer wanted.
 Linux only (reads ``/proc/<pid>/stat``).
+
+Out-of-band edits (``local_out_of_band``) change what runs behind the control plane's back, as
+``kubectl set image`` or a workload someone else started would: they are applied when an instance starts
+and whenever it takes inventory, and inventory reports workloads we did not create as unmanaged.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from controlplane.adapters.local_out_of_band import apply_pending, check_owner
 from controlplane.adapters.local_processes import (
     Replica,
     alive,
@@ -54,6 +59,7 @@ class _Revision:
     replicas: int  # wanted; 0 keeps the revision restorable
     running: dict[int, Replica] = field(default_factory=dict)
     removed: bool = False  # recorded before its processes stop, so a crash mid-removal is finished on restart
+    managed: bool = True  # False: started out of band; never routed traffic
 
 
 class LocalCompute:
@@ -82,13 +88,17 @@ class LocalCompute:
     def deploy_revision(self, spec: RevisionSpec) -> None:
         """Run ``spec.replicas`` replicas of the revision (registered with no traffic). Idempotent; a revision
         scaled to zero is restored; a different image or configuration under the same name is refused."""
+        self._run(spec, managed=True)
+
+    def _run(self, spec: RevisionSpec, managed: bool) -> None:
         if spec.replicas < 0:
             raise PermanentError(f"{spec.environment}/{spec.service}/{spec.revision}: replicas must be >= 0")
         with self._lock:
             existing = self._revisions.get(_key(spec))
             if existing is not None:
+                check_owner(existing.spec, existing.managed, wanted=managed)
                 check_spec_change(existing.spec, spec)
-            revision = existing or _Revision(spec, spec.replicas)
+            revision = existing or _Revision(spec, spec.replicas, managed=managed)
             revision.replicas = spec.replicas
             self._revisions[_key(spec)] = revision
             self._save()
@@ -106,14 +116,14 @@ class LocalCompute:
         check_weights(environment, service, weights)
         with self._lock:
             for name in weights:
-                self._revision(environment, service, name)
+                self._managed(environment, service, name)
             self._router.set_weights(environment, service, weights)
 
     def set_preview(self, environment: str, service: str, revision: str | None) -> None:
         """Send the service's preview port to ``revision`` (blue-green), or nowhere."""
         with self._lock:
             if revision is not None:
-                self._revision(environment, service, revision)
+                self._managed(environment, service, revision)
             self._router.set_preview(environment, service, revision)
 
     def scale(self, environment: str, service: str, revision: str, replicas: int) -> None:
@@ -127,7 +137,8 @@ class LocalCompute:
             self._converge(wanted)
 
     def remove_revision(self, environment: str, service: str, revision: str) -> None:
-        """Stop every replica and forget the revision; refused while it still has traffic; no-op if gone."""
+        """Stop every replica and forget the revision (managed or not); refused while it still has traffic;
+        no-op if gone."""
         with self._lock:
             wanted = self._revisions.get((environment, service, revision))
             if wanted is None:
@@ -146,8 +157,10 @@ class LocalCompute:
             self._save()
 
     def inventory(self, environment: str) -> list[LiveWorkload]:
-        """Every revision of the environment with its live replica count and traffic; all are managed."""
+        """Every revision of the environment with its live replica count and traffic, after applying pending
+        out-of-band edits; workloads started out of band are reported unmanaged."""
         with self._lock:
+            apply_pending(self._root, self)
             found = []
             for (env, service, name), revision in sorted(self._revisions.items()):
                 if env != environment or revision.removed:
@@ -156,9 +169,38 @@ class LocalCompute:
                 weight = self._router.weights(env, service).get(name, 0)
                 spec = revision.spec
                 found.append(
-                    LiveWorkload(env, service, name, spec.image, len(live), spec.config_hash(), weight, managed=True)
+                    LiveWorkload(
+                        env, service, name, spec.image, len(live), spec.config_hash(), weight, revision.managed
+                    )
                 )
             return found
+
+    # -- out-of-band edits (see local_out_of_band) -------------------------------------------------------------
+    def set_image(self, environment: str, service: str, revision: str, image: str) -> None:
+        """Like ``kubectl set image``: restart the revision's replicas on ``image``; its name, traffic and
+        configuration stay. Idempotent; an image the catalog cannot run changes nothing."""
+        with self._lock:
+            wanted = self._revision(environment, service, revision)
+            if wanted.spec.image == image:
+                return
+            self._command_for(image)
+            # Stopped while the old image is recorded: a crash now restarts the old one, then this runs again.
+            self._stop_all(wanted)
+            wanted.spec = replace(wanted.spec, image=image)
+            self._save()
+            self._converge(wanted)
+
+    def run_unmanaged(self, spec: RevisionSpec) -> None:
+        """Run a workload the control plane did not create: no traffic, unmanaged in inventory. Idempotent."""
+        self._run(spec, managed=False)
+
+    def remove_unmanaged(self, environment: str, service: str, name: str) -> None:
+        """Stop and forget a workload the control plane did not create; no-op if gone; refused if managed."""
+        with self._lock:
+            found = self._revisions.get((environment, service, name))
+            if found is not None:
+                check_owner(found.spec, found.managed, wanted=False)
+            self.remove_revision(environment, service, name)
 
     # -- local extras ----------------------------------------------------------------------------------------
     def endpoints(self, environment: str, service: str, revision: str) -> list[str]:
@@ -219,6 +261,7 @@ class LocalCompute:
         for item in read_state(self._state_file, "revisions"):
             spec = RevisionSpec(**item["spec"])
             revision = _Revision(spec, item["replicas"], removed=item.get("removed", False))
+            revision.managed = item.get("managed", True)  # files written before out-of-band edits lack it
             records = [Replica(r["replica"], r["pid"], r["startTime"], r["port"]) for r in item["processes"]]
             revision.running = {r.index: r for r in records if alive(r)}
             self._revisions[_key(spec)] = revision
@@ -234,6 +277,7 @@ class LocalCompute:
             except PermanentError as error:
                 logger.error("%s: cannot restore its replicas: %s", describe(spec), error)
         self._save()
+        apply_pending(self._root, self)
 
     def _save(self) -> None:
         revisions = [
@@ -242,6 +286,7 @@ class LocalCompute:
                 | {"secret_refs": dict(r.spec.secret_refs)},
                 "replicas": r.replicas,
                 "removed": r.removed,
+                "managed": r.managed,
                 "processes": [replica.record() for _, replica in sorted(r.running.items())],
             }
             for r in self._revisions.values()
@@ -255,6 +300,11 @@ class LocalCompute:
         found = self._revisions.get((environment, service, revision))
         if found is None or found.removed:
             raise NotFound(f"{environment}/{service}: no revision {revision}; deploy it first")
+        return found
+
+    def _managed(self, environment: str, service: str, revision: str) -> _Revision:
+        found = self._revision(environment, service, revision)
+        check_owner(found.spec, found.managed, wanted=True)
         return found
 
 

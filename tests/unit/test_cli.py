@@ -1,4 +1,4 @@
-"""The command line a pipeline calls: `python -m controlplane validate` and `schema`."""
+"""The command line: `python -m controlplane validate` and `schema` (a pipeline calls them) and `compute` edits."""
 
 from __future__ import annotations
 
@@ -43,3 +43,48 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as raised:
         main(["deploy-everything"])
     assert raised.value.code == 2
+
+
+def test_compute_set_image_queues_one_request_in_the_local_compute_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = "example.azurecr.io/orders:2.0.0"
+    assert main(["compute", "set-image", "dev", "orders", "orders-v1", image, "--local-dir", str(tmp_path)]) == 0
+    [request] = (tmp_path / "compute" / "out-of-band").iterdir()
+    assert json.loads(request.read_text()) == {
+        "action": "set-image",
+        "environment": "dev",
+        "service": "orders",
+        "revision": "orders-v1",
+        "image": image,
+    }
+    out = capsys.readouterr().out
+    assert f"queued set-image dev/orders revision orders-v1 -> {image}" in out and str(request) in out
+
+
+def test_compute_run_and_remove_unmanaged_default_to_the_configured_local_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONTROLPLANE_LOCAL_DIR", str(tmp_path))
+    assert main(["compute", "run-unmanaged", "dev", "orders", "miner", "example.azurecr.io/orders:6.6.6"]) == 0
+    assert main(["compute", "remove-unmanaged", "dev", "orders", "miner"]) == 0
+    first, second = sorted((tmp_path / "compute" / "out-of-band").iterdir())
+    assert json.loads(first.read_text())["replicas"] == 1
+    assert json.loads(second.read_text()) == {
+        "action": "remove-unmanaged",
+        "environment": "dev",
+        "service": "orders",
+        "name": "miner",
+    }
+
+
+def test_compute_with_a_bad_argument_exits_two_naming_the_field_and_queues_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments = ["compute", "run-unmanaged", "dev", "Orders!", "miner", "orders", "--replicas", "-1"]
+    assert main([*arguments, "--local-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "service: must be a DNS-1123 label" in err
+    assert 'image: tag or digest required (got "orders")' in err
+    assert "replicas: must be an integer from 0 to 1000 (got -1)" in err
+    assert not (tmp_path / "compute").exists()
