@@ -3,10 +3,23 @@
 import azure.durable_functions as df
 
 from activities.deployment import bp as deployment_activities
+from activities.drift import bp as drift_activities
 from orchestrators.deployment import bp as deployment_orchestrator
+from orchestrators.drift import bp as drift_orchestrator
+from triggers.drift_api import bp as drift_api
 from triggers.http import bp as http_triggers
+from triggers.servicebus import bp as servicebus_triggers
+from triggers.timers import bp as timer_triggers
 
 app = df.DFApp()
-app.register_functions(http_triggers)
-app.register_functions(deployment_orchestrator)
-app.register_functions(deployment_activities)
+for blueprint in (
+    http_triggers,
+    drift_api,
+    timer_triggers,
+    servicebus_triggers,
+    deployment_orchestrator,
+    drift_orchestrator,
+    deployment_activities,
+    drift_activities,
+):
+    app.register_functions(blueprint)

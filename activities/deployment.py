@@ -132,6 +132,7 @@ def promote(request: dict[str, Any]) -> None:
 @bp.activity_trigger(input_name="request")
 def roll_back(request: dict[str, Any]) -> None:
     wired = services()
-    rollout.roll_back(
-        wired.store, wired.compute, request["deploymentId"], Target.from_dict(request["target"]), request["reason"]
-    )
+    """Restore the stable revision; quarantine the image that was rolled back."""
+    target = Target.from_dict(request["target"])
+    at = datetime.fromisoformat(request["at"])
+    rollout.roll_back(wired.store, wired.compute, request["deploymentId"], target, request["reason"], at)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from controlplane.adapters.state_store import DocumentStateStore
 from controlplane.config import Settings, load_settings
 from controlplane.errors import PermanentError
-from controlplane.ports import Compute, EventBus, HealthProbe, Provisioner, StateStore
+from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner, StateStore
 
 if TYPE_CHECKING:
     from azure.data.tables import TableServiceClient
@@ -24,6 +24,8 @@ class Services:
     compute_port: Compute | None = None
     health_probe: HealthProbe | None = None
     provisioner_port: Provisioner | None = None
+    desired_state_port: DesiredState | None = None
+    metrics_port: Metrics | None = None
 
     @property
     def events(self) -> EventBus:
@@ -41,6 +43,14 @@ class Services:
     @property
     def provisioner(self) -> Provisioner:
         return _configured(self.provisioner_port, "provisioner")
+
+    @property
+    def desired_state(self) -> DesiredState:
+        return _configured(self.desired_state_port, "desired state (CONTROLPLANE_DESIRED_STATE)")
+
+    @property
+    def metrics(self) -> Metrics:
+        return _configured(self.metrics_port, "metrics")
 
 
 def _configured(adapter, name: str):

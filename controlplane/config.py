@@ -10,6 +10,16 @@
 | ``CONTROLPLANE_IMAGE_CATALOG`` | local host: image -> command catalog | ``examples/image-catalog.yaml`` |
 | ``CONTROLPLANE_BUS_RETRY_SECONDS`` | local bus: delay before redelivering a failed message | ``1`` |
 | ``CONTROLPLANE_BUS_MAX_DELIVERIES`` | local bus: deliveries before a message is dead-lettered | ``10`` |
+| ``CONTROLPLANE_DESIRED_STATE`` | drift: Git URL or path of the desired-state repository (a plain folder works) | |
+| ``CONTROLPLANE_DESIRED_STATE_REF`` | drift: the branch, tag or commit to compare with | ``HEAD`` |
+| ``CONTROLPLANE_DESIRED_STATE_PATH`` | drift: the folder of release manifests inside the repository | (root) |
+| ``CONTROLPLANE_MONITOR_DEGRADED_SECONDS`` | failure monitor: degraded this long -> roll back | ``60`` |
+| ``CONTROLPLANE_DRIFT_SCHEDULE`` | drift timer (NCRONTAB; read by the Functions host) | every 5 minutes |
+| ``CONTROLPLANE_SCALING_SCHEDULE`` | scaling timer (NCRONTAB; read by the Functions host) | every 30 s |
+| ``CONTROLPLANE_MONITOR_SCHEDULE`` | failure monitor timer (NCRONTAB; read by the Functions host) | every 10 s |
+
+The schedules are ``%NAME%`` expressions in the timer triggers, so the Functions host resolves them from
+app settings; ``SCHEDULE_DEFAULTS`` are what the local host and ``infra/`` set when they are absent.
 """
 
 from __future__ import annotations
@@ -23,6 +33,11 @@ from controlplane.errors import FieldError, InvalidInput
 
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 STORAGE_SETTINGS = ("CONTROLPLANE_STORAGE", "AzureWebJobsStorage", "AzureWebJobsStorage__tableServiceUri")
+SCHEDULE_DEFAULTS = {
+    "CONTROLPLANE_DRIFT_SCHEDULE": "0 */5 * * * *",
+    "CONTROLPLANE_SCALING_SCHEDULE": "*/30 * * * * *",
+    "CONTROLPLANE_MONITOR_SCHEDULE": "*/10 * * * * *",
+}
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,30}$")
 
 
@@ -40,6 +55,10 @@ class Settings:
     bus_max_deliveries: int = 10
     local_dir: str | None = None
     image_catalog: str | None = None
+    desired_state: str | None = None
+    desired_state_ref: str = "HEAD"
+    desired_state_path: str = ""
+    monitor_degraded_seconds: float = 60.0
 
     @property
     def uses_development_storage(self) -> bool:
@@ -69,6 +88,7 @@ class Settings:
             )
         retry = _number(environ, "CONTROLPLANE_BUS_RETRY_SECONDS", "1", float, errors)
         deliveries = _number(environ, "CONTROLPLANE_BUS_MAX_DELIVERIES", "10", int, errors)
+        degraded = _number(environ, "CONTROLPLANE_MONITOR_DEGRADED_SECONDS", "60", float, errors)
         if errors:
             raise InvalidSettings(errors)
         return cls(
@@ -80,6 +100,10 @@ class Settings:
             bus_max_deliveries=deliveries,
             local_dir=environ.get("CONTROLPLANE_LOCAL_DIR") or None,
             image_catalog=environ.get("CONTROLPLANE_IMAGE_CATALOG") or None,
+            desired_state=environ.get("CONTROLPLANE_DESIRED_STATE") or None,
+            desired_state_ref=environ.get("CONTROLPLANE_DESIRED_STATE_REF") or "HEAD",
+            desired_state_path=environ.get("CONTROLPLANE_DESIRED_STATE_PATH", ""),
+            monitor_degraded_seconds=degraded,
         )
 
 

@@ -16,6 +16,7 @@ from controlplane.domain.deployment import Deployment
 from controlplane.domain.events import Envelope
 from controlplane.domain.findings import DriftFinding, FindingStatus
 from controlplane.domain.health import HealthReport
+from controlplane.domain.loops import LoopRecord, QuarantinedImage
 from controlplane.domain.manifest import Release
 from controlplane.domain.runtime import (
     EnvironmentOutputs,
@@ -68,11 +69,24 @@ class StateStore(Protocol):
     def list_findings(self, status: FindingStatus | None = None) -> list[DriftFinding]:
         """Findings with the given status (all when None), oldest first."""
 
-    def get_cooldown(self, key: str) -> datetime | None:
-        """When the cooldown named ``key`` ends, or None if it was never set."""
+    def get_loop_state(self, loop: str, key: str) -> LoopRecord | None:
+        """The record ``loop`` stored under ``key`` with its etag, or None if there is none."""
 
-    def set_cooldown(self, key: str, until: datetime) -> None:
-        """Set the end of the cooldown named ``key``; last writer wins."""
+    def put_loop_state(self, record: LoopRecord) -> LoopRecord:
+        """Store a record: insert when its etag is None, else replace that version. ConcurrencyConflict
+        if another writer got there first (inserted meanwhile, or changed it since it was read)."""
+
+    def list_loop_states(self, loop: str) -> list[LoopRecord]:
+        """Every record of ``loop``, ordered by key."""
+
+    def quarantine(self, image: QuarantinedImage) -> None:
+        """Quarantine an image of a service (a rollback took it out); repeating it is harmless."""
+
+    def lift_quarantine(self, environment: str, service: str, image: str) -> bool:
+        """Take an image out of quarantine (a deployment of it completed); True if it was quarantined."""
+
+    def quarantined(self, environment: str | None = None) -> list[QuarantinedImage]:
+        """Quarantined images (of one environment, or all), ordered by environment, service, image."""
 
     def claim_services(self, environment: str, services: Sequence[str], deployment_id: str) -> str | None:
         """Make ``deployment_id`` the one deployment running for each service, all or none. Returns None
@@ -153,6 +167,9 @@ class HealthProbe(Protocol):
 
 class DesiredState(Protocol):
     """Where desired state lives: release manifests in Git plus the stack outputs."""
+
+    def environments(self) -> list[str]:
+        """The environments the desired state declares, sorted."""
 
     def releases(self, environment: str) -> list[Release]:
         """The desired releases of an environment at the configured ref, in apply order."""

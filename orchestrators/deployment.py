@@ -7,7 +7,9 @@ Each service's rollout plan (controlplane.domain.rollout) runs in RollingOut up 
 which runs in HealthGating; what follows (retiring the old revision) runs in Promoting. Gates probe
 until successThreshold consecutive passes or failureThreshold consecutive failures, within the progress
 deadline. A failed gate, a rollout error or an operator's abort rolls every service back to its stable
-revision. Every step is recorded and emitted by activities; this function only decides.
+revision. Every step is recorded and emitted by activities; this function only decides. Promotion to prod
+waits for an operator's approval, unless the start input says who approved it already (``preApproved``:
+a drift finding an operator approved, or the failure monitor restoring the last Completed release).
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def deployment(context: df.DurableOrchestrationContext):
                 failure = yield from _run_gate(flow, target, gate, deadline)
                 if failure:
                     break
-    if failure is None and release.spec.environment.tier == "prod":
+    if failure is None and release.spec.environment.tier == "prod" and not start.get("preApproved"):
         context.set_custom_status({"state": S.HEALTH_GATING.value, "waiting": "approve", "for": "promotion to prod"})
         failure = yield from _wait(flow, context.wait_for_external_event("approve"))
     if failure is not None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from controlplane.domain.events import Envelope
 from controlplane.domain.health import HealthReport, HealthStatus, parse_health_response
+from controlplane.domain.runtime import MetricKind, MetricReading
 
 
 class RecordingEventBus:
@@ -38,3 +39,27 @@ class ScriptedHealthProbe:
             "entries": {"dependency": {"status": status.value, "description": f"{status.value} by script", "data": {}}},
         }
         return parse_health_response(503 if status is HealthStatus.UNHEALTHY else 200, json.dumps(body))
+
+
+class ScriptedMetrics:
+    """The Metrics port answering from a script: (environment, service) -> metric -> value.
+
+    A metric the script has no value for (or ``None``) is a no-data reading, as an outage would be.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str], dict[str, float | None]] = {}
+        self.reads = 0
+
+    def set(self, environment: str, service: str, **values: float | None) -> None:
+        self.values[(environment, service)] = dict(values)
+
+    def read(self, environment: str, service: str, metrics: Iterable[MetricKind]) -> list[MetricReading]:
+        self.reads += 1
+        script = self.values.get((environment, service), {})
+        readings = []
+        for kind in metrics:
+            value = script.get(MetricKind(kind).value)
+            error = None if value is not None else f"{environment}/{service}: no data for {MetricKind(kind).value}"
+            readings.append(MetricReading(MetricKind(kind), value, error))
+        return readings

@@ -1,11 +1,11 @@
-"""HTTP triggers: parse the request, call the core, answer JSON (problem+json on errors)."""
+"""HTTP triggers of deployments and events: parse the request, call the core, answer JSON (problem+json on
+errors)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -14,18 +14,10 @@ from controlplane.bootstrap import services
 from controlplane.domain.manifest import Release, load_release
 from controlplane.errors import InvalidManifest, NotFound
 from controlplane.services import deployments
+from triggers.responses import json_response, problem
 
 bp = df.Blueprint()
 ORCHESTRATOR = "deployment"
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json", headers=headers)
-
-
-def _problem(status: int, title: str, detail: str, **extensions: Any) -> func.HttpResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extensions}
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/problem+json")
 
 
 @bp.route(route="deployments", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -37,7 +29,7 @@ async def create_deployment(req: func.HttpRequest, client: df.DurableOrchestrati
     except InvalidManifest as error:
         status = 400 if any(not e.path for e in error.errors) else 422
         errors = [e.to_dict() for e in error.errors]
-        return _problem(status, "Invalid release manifest", f"{len(errors)} field(s) failed validation", errors=errors)
+        return problem(status, "Invalid release manifest", f"{len(errors)} field(s) failed validation", errors=errors)
     return await _start(req, client, release, req.headers.get("Idempotency-Key") or None)
 
 
@@ -48,14 +40,14 @@ async def _start(
     try:
         accepted = await asyncio.to_thread(deployments.accept, services().store, release, datetime.now(UTC), key)
     except deployments.ServiceBusy as busy:
-        return _problem(409, "A deployment is already running", str(busy), runningDeploymentId=busy.holder)
+        return problem(409, "A deployment is already running", str(busy), runningDeploymentId=busy.holder)
     deployment = accepted.deployment
     if accepted.created:
         start = {"deploymentId": deployment.id, "traceId": deployment.traceid, "release": release.to_dict()}
         await client.start_new(ORCHESTRATOR, deployment.id, start)
     links = client.get_client_response_links(req, deployment.id)
     body = {"deploymentId": deployment.id, "traceId": deployment.traceid, "state": deployment.state.value, **links}
-    return _json(body, 202 if accepted.created else 200, {"Location": links["statusQueryGetUri"]})
+    return json_response(body, 202 if accepted.created else 200, {"Location": links["statusQueryGetUri"]})
 
 
 @bp.route(route="deployments/{deployment_id}/rollback", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -66,13 +58,13 @@ async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestra
     try:
         previous = await asyncio.to_thread(deployments.previous_completed, services().store, deployment_id)
     except deployments.NotRollbackable as refused:
-        return _problem(409, "Not rollbackable", str(refused))
+        return problem(409, "Not rollbackable", str(refused))
     except NotFound as missing:
-        return _problem(404, "Nothing to roll back to", str(missing))
+        return problem(404, "Nothing to roll back to", str(missing))
     response = await _start(req, client, previous.release, req.headers.get("Idempotency-Key") or None)
     if response.status_code == 202:
         body = {**json.loads(response.get_body()), "rollbackOf": deployment_id, "restores": previous.id}
-        return _json(body, 202, {"Location": body["statusQueryGetUri"]})
+        return json_response(body, 202, {"Location": body["statusQueryGetUri"]})
     return response
 
 
@@ -82,7 +74,7 @@ def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     found = services().store.list_deployments(
         environment=req.params.get("environment") or None, service=req.params.get("service") or None
     )
-    return _json({"deployments": [deployment.to_dict() for deployment in found]})
+    return json_response({"deployments": [deployment.to_dict() for deployment in found]})
 
 
 @bp.route(route="deployments/{deployment_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -90,9 +82,9 @@ def get_deployment(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/deployments/{id}: state, transition history, per-service progress, traceId."""
     deployment_id = req.route_params["deployment_id"]
     try:
-        return _json(services().store.get_deployment(deployment_id).to_dict())
+        return json_response(services().store.get_deployment(deployment_id).to_dict())
     except NotFound:
-        return _problem(404, "Deployment not found", f"no deployment with id {deployment_id!r}")
+        return problem(404, "Deployment not found", f"no deployment with id {deployment_id!r}")
 
 
 @bp.route(route="deployments/{deployment_id}/approve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -114,11 +106,11 @@ async def _signal(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
     try:
         deployment = await asyncio.to_thread(services().store.get_deployment, deployment_id)
     except NotFound:
-        return _problem(404, "Deployment not found", f"no deployment with id {deployment_id!r}")
+        return problem(404, "Deployment not found", f"no deployment with id {deployment_id!r}")
     if deployment.is_terminal:
-        return _problem(409, "Deployment finished", f"deployment {deployment_id} is {deployment.state.value}")
+        return problem(409, "Deployment finished", f"deployment {deployment_id} is {deployment.state.value}")
     await client.raise_event(deployment_id, signal, req.params.get("reason") or "")
-    return _json({"deploymentId": deployment_id, "signal": signal}, 202)
+    return json_response({"deploymentId": deployment_id, "signal": signal}, 202)
 
 
 @bp.route(route="events", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -126,5 +118,6 @@ def list_events(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/events?traceId=: the flow's envelopes (CloudEvents JSON) in order."""
     traceid = req.params.get("traceId")
     if not traceid:
-        return _problem(400, "traceId required", "query parameter traceId: the flow's 32-hex trace id")
-    return _json({"traceId": traceid, "events": [e.to_dict() for e in services().store.events_for_trace(traceid)]})
+        return problem(400, "traceId required", "query parameter traceId: the flow's 32-hex trace id")
+    events = [envelope.to_dict() for envelope in services().store.events_for_trace(traceid)]
+    return json_response({"traceId": traceid, "events": events})

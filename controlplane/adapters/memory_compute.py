@@ -43,6 +43,12 @@ class MemoryCompute:
         """Show a workload we did not create in ``inventory`` (for drift tests)."""
         self._unmanaged.append(replace(workload, managed=False))
 
+    def set_image(self, environment: str, service: str, revision: str, image: str) -> None:
+        """Change a revision's image behind our back, as ``kubectl set image`` would (for drift tests)."""
+        with self._lock:
+            wanted = self._revision(environment, service, revision)
+            wanted.spec = replace(wanted.spec, image=image)
+
     # -- the Compute port --------------------------------------------------------------------------------------
     def deploy_revision(self, spec: RevisionSpec) -> None:
         with self._lock:
@@ -86,6 +92,9 @@ class MemoryCompute:
     def remove_revision(self, environment: str, service: str, revision: str) -> None:
         with self._lock:
             self.calls.append(("remove_revision", environment, service, revision))
+            self._unmanaged = [
+                w for w in self._unmanaged if (w.environment, w.service, w.revision) != (environment, service, revision)
+            ]
             if (environment, service, revision) not in self._revisions:
                 return
             weight = self._weights.get((environment, service), {}).get(revision, 0)

@@ -5,7 +5,8 @@ Tables and keys:
     Deployments      PartitionKey=deployment id   RowKey="deployment"   index: environment, state, createdAt
     Catalog          PartitionKey=environment     RowKey=service
     Findings         PartitionKey=finding id      RowKey="finding"      index: status
-    Cooldowns        PartitionKey=cooldown key    RowKey="cooldown"
+    LoopState        PartitionKey=loop            RowKey=key            a loop's memory of one service
+    Quarantine       PartitionKey=environment     RowKey=service|image  images a rollback took out
     ProcessedEvents  PartitionKey=consumer        RowKey=event id       index: expiresAt
     ServiceClaims    PartitionKey=environment     RowKey=service        the deployment running for it
     IdempotencyKeys  PartitionKey=key             RowKey="request"      the deployment a key started
@@ -28,17 +29,19 @@ from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.deployment import Deployment
 from controlplane.domain.events import Envelope, format_time, parse_time
 from controlplane.domain.findings import DriftFinding, FindingStatus
+from controlplane.domain.loops import LoopRecord, QuarantinedImage
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
 DEPLOYMENTS = "Deployments"
 CATALOG = "Catalog"
 FINDINGS = "Findings"
-COOLDOWNS = "Cooldowns"
+LOOPS = "LoopState"
+QUARANTINE = "Quarantine"
 PROCESSED = "ProcessedEvents"
 CLAIMS = "ServiceClaims"
 REQUESTS = "IdempotencyKeys"
 EVENTS = "EventLog"
-TABLES = [DEPLOYMENTS, CATALOG, FINDINGS, COOLDOWNS, PROCESSED, CLAIMS, REQUESTS, EVENTS]
+TABLES = [DEPLOYMENTS, CATALOG, FINDINGS, LOOPS, QUARANTINE, PROCESSED, CLAIMS, REQUESTS, EVENTS]
 
 MAX_UPDATE_ATTEMPTS = 50
 
@@ -126,17 +129,48 @@ class DocumentStateStore:
         ]
         return sorted(findings, key=lambda finding: (finding.first_seen, finding.id))
 
-    # Cooldowns
+    # Loop state and quarantine
 
-    def get_cooldown(self, key: str) -> datetime | None:
+    def get_loop_state(self, loop: str, key: str) -> LoopRecord | None:
         try:
-            document = self._tables.get(COOLDOWNS, key, "cooldown")
+            document = self._tables.get(LOOPS, loop, key)
         except NotFound:
             return None
-        return parse_time(document.body["until"])
+        return LoopRecord(loop, key, document.body, etag=document.etag)
 
-    def set_cooldown(self, key: str, until: datetime) -> None:
-        self._tables.upsert(COOLDOWNS, Document(key, "cooldown", {"until": format_time(until)}))
+    def put_loop_state(self, record: LoopRecord) -> LoopRecord:
+        document = Document(record.loop, record.key, dict(record.body), etag=record.etag)
+        if record.etag is None:
+            try:
+                etag = self._tables.insert(LOOPS, document)
+            except AlreadyExists as error:
+                raise ConcurrencyConflict(f"{record.loop}/{record.key} was stored meanwhile") from error
+        else:
+            try:
+                etag = self._tables.replace(LOOPS, document)
+            except NotFound as error:
+                raise ConcurrencyConflict(f"{record.loop}/{record.key} was removed meanwhile") from error
+        return replace(record, etag=etag)
+
+    def list_loop_states(self, loop: str) -> list[LoopRecord]:
+        records = [LoopRecord(loop, d.row, d.body, etag=d.etag) for d in self._tables.query(LOOPS, partition=loop)]
+        return sorted(records, key=lambda record: record.key)
+
+    def quarantine(self, image: QuarantinedImage) -> None:
+        self._tables.upsert(QUARANTINE, Document(image.environment, _quarantine_row(image.key), image.to_dict()))
+
+    def lift_quarantine(self, environment: str, service: str, image: str) -> bool:
+        row = _quarantine_row((environment, service, image))
+        try:
+            self._tables.get(QUARANTINE, environment, row)
+        except NotFound:
+            return False
+        self._tables.delete(QUARANTINE, environment, row)
+        return True
+
+    def quarantined(self, environment: str | None = None) -> list[QuarantinedImage]:
+        images = [QuarantinedImage.from_dict(d.body) for d in self._tables.query(QUARANTINE, partition=environment)]
+        return sorted(images, key=lambda image: image.key)
 
     # One running deployment per service
 
@@ -265,3 +299,9 @@ def _deployment_document(deployment: Deployment) -> Document:
 
 def _finding_document(finding: DriftFinding) -> Document:
     return Document(finding.id, "finding", finding.to_dict(), index={"status": finding.status.value}, etag=finding.etag)
+
+
+def _quarantine_row(key: tuple[str, str, str]) -> str:
+    # Table keys may not contain "/"; image references always do (and never "%", so this is one-to-one).
+    _, service, image = key
+    return f"{service}|{image}".replace("/", "%2F")

@@ -109,10 +109,9 @@ def secret_references(bindings: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(sorted(f"{name}={uri}" for name, uri in bindings.items()))
 
 
-def from_release(release: Release, ignore: Mapping[str, tuple[str, ...]] | None = None) -> list[DesiredService]:
-    """One DesiredService per service of ``release``; ``ignore`` maps a service name to its ignored pointers."""
+def from_release(release: Release) -> list[DesiredService]:
+    """One DesiredService per service of ``release``, with the service's ``ignoreDifferences``."""
     environment = release.spec.environment.name
-    ignore = ignore or {}
     desired = []
     for spec in release.spec.services:
         scaling = spec.scaling
@@ -126,7 +125,7 @@ def from_release(release: Release, ignore: Mapping[str, tuple[str, ...]] | None 
                 secret_refs=secret_references({s.name: s.key_vault_secret_uri for s in spec.secrets}),
                 min_replicas=scaling.min_replicas if scaling else None,
                 max_replicas=scaling.max_replicas if scaling else None,
-                ignore=tuple(ignore.get(spec.name, ())),
+                ignore=tuple(spec.ignore_differences),
             )
         )
     return desired

@@ -24,6 +24,7 @@ class EventType(StrEnum):
     SCALING_POLICY_APPLIED = "ScalingPolicyApplied"
     SCALING_POLICY_VIOLATED = "ScalingPolicyViolated"
     RUNTIME_INCIDENT_RAISED = "RuntimeIncidentRaised"
+    RUNTIME_SERVICE_CONDITION_CHANGED = "RuntimeServiceConditionChanged"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ CATALOG: Mapping[EventType, EventSpec] = {
     ),
     EventType.SCALING_POLICY_VIOLATED: EventSpec(
         "demand stayed beyond what the policy allows", ("environment", "service", "desired", "maxReplicas")
+    ),
+    EventType.RUNTIME_SERVICE_CONDITION_CHANGED: EventSpec(
+        "the failure monitor moved a service along Healthy/Degraded/Rollback/Restoring/Incident",
+        ("environment", "service", "from", "to", "reason"),
     ),
     EventType.RUNTIME_INCIDENT_RAISED: EventSpec(
         "automation could not restore health; an operator is needed", ("incidentId", "reason", "chain")

@@ -84,7 +84,8 @@ class ScalingState:
 class Decision:
     """The outcome of one evaluation: apply ``replicas`` when ``change``; persist ``state`` either way.
 
-    ``violated`` is True on the one tick that reports a sustained unmet demand (ScalingPolicyViolated).
+    ``violated`` is True on the one tick that reports a sustained unmet demand (ScalingPolicyViolated);
+    ``desired`` is what the rules asked for before clamping (None without data).
     """
 
     replicas: int
@@ -94,6 +95,7 @@ class Decision:
     metrics: Mapping[str, float | None] = field(default_factory=dict)
     violated: bool = False
     state: ScalingState = field(default_factory=ScalingState)
+    desired: int | None = None
 
 
 def _desired(rule: ScalingRule, value: float, current: int, event_driven: bool) -> int:
@@ -202,4 +204,5 @@ def decide(
         metrics=metrics,
         violated=violated,
         state=new_state,
+        desired=raw,
     )

@@ -19,9 +19,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from controlplane.adapters.git_desired_state import GitDesiredState
 from controlplane.adapters.http_health_probe import HttpHealthProbe
 from controlplane.adapters.image_catalog import ImageCatalog
 from controlplane.adapters.local_compute import LocalCompute
+from controlplane.adapters.local_metrics import LocalMetrics
 from controlplane.adapters.local_provisioner import LocalProvisioner
 from controlplane.adapters.local_router import LocalRouter
 from controlplane.adapters.table_documents import AzureTableDocuments
@@ -90,6 +92,8 @@ class LocalHost:
                 self.compute,
                 HttpHealthProbe(self.compute.endpoints),
                 LocalProvisioner(local / "environments"),
+                self._desired_state(local),
+                LocalMetrics(self.compute, self.router),
             )
         )
         self.timers = TimerScheduler(
@@ -98,6 +102,15 @@ class LocalHost:
             documents,
             lambda: datetime.now(UTC),
             os.environ,
+        )
+
+    def _desired_state(self, local: Path) -> GitDesiredState | None:
+        """The drift loop's desired state (``CONTROLPLANE_DESIRED_STATE``); None leaves the drift loop unconfigured."""
+        source = self.settings.desired_state
+        if not source:
+            return None
+        return GitDesiredState(
+            source, self.settings.desired_state_ref, self.settings.desired_state_path, local / "desired-state"
         )
 
     def client_binding(self, _function: str = "") -> str:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import MutableMapping
 from pathlib import Path
 
-from controlplane.config import DEVELOPMENT_STORAGE, STORAGE_SETTINGS
+from controlplane.config import DEVELOPMENT_STORAGE, SCHEDULE_DEFAULTS, STORAGE_SETTINGS
 from controlplane.errors import PermanentError
 
 log = logging.getLogger("controlplane.host")
@@ -17,7 +17,8 @@ DEFAULT_HUB = "ControlPlane"
 
 def apply_local_settings(root: Path, environ: MutableMapping[str, str]) -> None:
     """Copy ``Values`` of ``local.settings.json`` into ``environ`` without overriding what is set, as func
-    does; with no storage configured at all, use the development storage (Azurite)."""
+    does; with no storage configured at all, use the development storage (Azurite); loop schedules not
+    set get their defaults."""
     path = root / "local.settings.json"
     if path.exists():
         try:
@@ -29,6 +30,8 @@ def apply_local_settings(root: Path, environ: MutableMapping[str, str]) -> None:
     if not any(environ.get(name) for name in STORAGE_SETTINGS):
         log.info("no storage configured: using the development storage (Azurite)")
         environ["AzureWebJobsStorage"] = DEVELOPMENT_STORAGE
+    for name, schedule in SCHEDULE_DEFAULTS.items():
+        environ.setdefault(name, schedule)
 
 
 def task_hub(root: Path) -> str:

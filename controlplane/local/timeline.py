@@ -21,4 +21,16 @@ def describe(event: dict[str, Any]) -> str:
         return f"restored {data.get('restoredDeploymentId')}: {data.get('reason')}"[:160]
     if kind == "RuntimeDeploymentCompleted":
         return ", ".join(f"{service}={revision}" for service, revision in (data.get("services") or {}).items())
+    if kind == "RuntimeServiceConditionChanged":
+        return f"{data.get('service')}: {data.get('from')} -> {data.get('to')}  ({data.get('reason')})"[:160]
+    if kind == "RuntimeDriftDetected":
+        pointers = ", ".join(data.get("diff") or {})
+        return f"{data.get('service')}: {data.get('kind')} {pointers} ({data.get('classification')}, {data.get('status')})"
+    if kind == "RuntimeDriftRemediated":
+        return f"{data.get('service')}: finding {data.get('findingId')} repaired"
+    if kind == "ScalingPolicyApplied":
+        return f"{data.get('service')}: {data.get('from')} -> {data.get('to')} replicas ({data.get('reason')})"[:160]
+    if kind == "RuntimeIncidentRaised":
+        chain = data.get("chain") or {}
+        return f"{data.get('incidentId')}: {data.get('reason')} ({len(chain.get('events') or [])} events chained)"[:160]
     return json.dumps({k: v for k, v in data.items() if k != "deploymentId"})[:120]

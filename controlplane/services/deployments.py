@@ -14,10 +14,11 @@ from typing import Any
 from controlplane.domain import deployment_events
 from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.event_catalog import EventType
-from controlplane.domain.events import Envelope, TraceContext, new_event, parse_time
+from controlplane.domain.events import TraceContext, new_event, parse_time
 from controlplane.domain.manifest import Release
 from controlplane.errors import NotFound
 from controlplane.ports import EventBus, StateStore
+from controlplane.services import journal
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,17 @@ def new_deployment_id() -> str:
     return f"dep-{uuid.uuid4().hex[:12]}"
 
 
-def accept(store: StateStore, release: Release, now: datetime, idempotency_key: str | None = None) -> Accepted:
+def accept(
+    store: StateStore,
+    release: Release,
+    now: datetime,
+    idempotency_key: str | None = None,
+    traceid: str | None = None,
+) -> Accepted:
     """Record a Requested deployment and claim its services; ServiceBusy (nothing kept) if one is running.
 
-    With an Idempotency-Key, a repeated request returns the deployment the key first started.
+    With an Idempotency-Key, a repeated request returns the deployment the key first started. ``traceid``
+    continues an existing trace (a drift finding's, a failure episode's); by default the deployment starts one.
     """
     deployment_id = new_deployment_id()
     if idempotency_key:
@@ -53,7 +61,7 @@ def accept(store: StateStore, release: Release, now: datetime, idempotency_key: 
                 return Accepted(store.get_deployment(bound), created=False)
             except NotFound:
                 pass  # the first request was refused: this one may try again under the same key
-    deployment = store.create_deployment(Deployment.request(deployment_id, release, uuid.uuid4().hex, now))
+    deployment = store.create_deployment(Deployment.request(deployment_id, release, traceid or uuid.uuid4().hex, now))
     holder = store.claim_services(deployment.environment, deployment.service_names, deployment_id)
     if holder is not None:
         store.delete_deployment(deployment_id)  # refused before it started: nothing is kept
@@ -99,7 +107,7 @@ def transition(
     deployment = store.update_deployment(deployment_id, change)
     step = next(t for t in reversed(deployment.transitions) if t.target is target)
     emitted = deployment_events.state_changed(deployment, step, event_id=event_id, source=source, causationid=None)
-    _emit(store, bus, [emitted])
+    journal.record(store, bus, [emitted])
     if deployment.is_terminal:
         store.release_services(deployment.environment, deployment.service_names, deployment_id)
     return {"state": deployment.state.value}
@@ -127,9 +135,6 @@ def emit(
         trace=TraceContext(deployment.traceid, deployment_id),
         data={"deploymentId": deployment_id, **data},
     )
-    _emit(store, bus, [envelope])
+    journal.record(store, bus, [envelope])
 
 
-def _emit(store: StateStore, bus: EventBus, envelopes: list[Envelope]) -> None:
-    store.append_events(envelopes)
-    bus.publish(envelopes)

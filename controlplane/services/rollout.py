@@ -14,6 +14,7 @@ from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.deployment import Deployment, ServicePhase
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.health import HealthReport
+from controlplane.domain.loops import QuarantinedImage
 from controlplane.domain.rollout import (
     AwaitApproval,
     Pause,
@@ -187,13 +188,20 @@ def record_promotion(store: StateStore, deployment_id: str, target: Target, at: 
             at,
         )
     )
+    store.lift_quarantine(deployment.environment, target.service, spec.image)  # deployed on purpose: trusted again
     _progress(store, deployment_id, target.service, ServicePhase.PROMOTED, target.new_revision, "promoted", 100)
 
 
-def roll_back(store: StateStore, compute: Compute, deployment_id: str, target: Target, reason: str) -> None:
-    """Put all traffic back on the stable revision (restored to its replicas), the new one to zero."""
+def roll_back(
+    store: StateStore, compute: Compute, deployment_id: str, target: Target, reason: str, at: datetime
+) -> None:
+    """Put all traffic back on the stable revision (restored to its replicas), the new one to zero, and
+    quarantine the new image: the drift loop must not deploy it again by itself."""
     deployment = store.get_deployment(deployment_id)
     environment, service = deployment.environment, target.service
+    image = deployment.release.service(service).image
+    if image != _stable_image(store, environment, service, target):
+        store.quarantine(QuarantinedImage(environment, service, image, reason, at, deployment_id))
     if target.stable_revision is None:
         _scale_if_started(compute, environment, service, target.new_revision)
     else:
@@ -207,6 +215,16 @@ def roll_back(store: StateStore, compute: Compute, deployment_id: str, target: T
             elif isinstance(step, SetPreview):
                 compute.set_preview(environment, service, None)
     _progress(store, deployment_id, service, ServicePhase.ROLLED_BACK, target.new_revision, reason, 0)
+
+
+def _stable_image(store: StateStore, environment: str, service: str, target: Target) -> str | None:
+    """The image the stable revision runs (a rollback of a configuration change keeps it trusted)."""
+    if target.stable_revision is None:
+        return None
+    try:
+        return store.get_catalog_entry(environment, service).image
+    except NotFound:
+        return None
 
 
 def _scale_if_started(compute: Compute, environment: str, service: str, revision: str) -> None:

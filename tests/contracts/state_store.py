@@ -10,6 +10,7 @@ import pytest
 
 from controlplane.domain.deployment import DeploymentState, ServicePhase, ServiceProgress
 from controlplane.domain.findings import FindingStatus
+from controlplane.domain.loops import LoopRecord, QuarantinedImage
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 from controlplane.ports import StateStore
 from tests.builders import T0, catalog_entry, deployment, finding, trace_event
@@ -123,11 +124,30 @@ class StateStoreContract:
         with pytest.raises(AlreadyExists):
             store.create_finding(finding())
 
-    def test_cooldowns_are_absent_until_set_and_then_overwritten(self, store: StateStore) -> None:
-        assert store.get_cooldown("dev/orders/scale") is None
-        store.set_cooldown("dev/orders/scale", T0)
-        store.set_cooldown("dev/orders/scale", T0 + timedelta(seconds=60))
-        assert store.get_cooldown("dev/orders/scale") == T0 + timedelta(seconds=60)
+    def test_loop_state_is_versioned_so_two_writers_conflict(self, store: StateStore) -> None:
+        assert store.get_loop_state("scaling", "dev/orders") is None
+        first = store.put_loop_state(LoopRecord("scaling", "dev/orders", {"replicas": 2}))
+        with pytest.raises(ConcurrencyConflict):
+            store.put_loop_state(LoopRecord("scaling", "dev/orders", {"replicas": 9}))  # inserted meanwhile
+        second = store.put_loop_state(replace(first, body={"replicas": 3}))
+        with pytest.raises(ConcurrencyConflict):
+            store.put_loop_state(replace(first, body={"replicas": 4}))  # read before the second write
+        stored = store.get_loop_state("scaling", "dev/orders")
+        assert stored is not None and stored.body == {"replicas": 3} and stored.etag == second.etag
+        store.put_loop_state(LoopRecord("scaling", "dev/a", {}))
+        store.put_loop_state(LoopRecord("monitor", "dev/orders", {}))
+        assert [r.key for r in store.list_loop_states("scaling")] == ["dev/a", "dev/orders"]
+
+    def test_quarantine_is_kept_per_service_and_image_until_lifted(self, store: StateStore) -> None:
+        image = QuarantinedImage("dev", "orders", "example.azurecr.io/orders:3.0.0", "gate failed", T0, "dep-3")
+        store.quarantine(image)
+        store.quarantine(image)  # repeating is harmless
+        store.quarantine(replace(image, environment="prod"))
+        assert store.quarantined("dev") == [image]
+        assert [q.environment for q in store.quarantined()] == ["dev", "prod"]
+        assert store.lift_quarantine("dev", "orders", image.image) is True
+        assert store.lift_quarantine("dev", "orders", image.image) is False
+        assert store.quarantined("dev") == []
 
     def test_an_event_is_processed_once_until_its_ttl_passes(self, store: StateStore) -> None:
         ttl = timedelta(hours=1)

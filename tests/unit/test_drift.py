@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from random import Random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,6 +13,7 @@ from controlplane.domain.drift import DesiredService, DriftItem, classify, from_
 from controlplane.domain.findings import Remedy
 from controlplane.domain.manifest import parse_release
 from controlplane.domain.runtime import LiveWorkload, config_hash
+from controlplane.errors import InvalidManifest
 from tests.builders import release_document
 
 IMAGE = "example.azurecr.io/orders:1.0.0"
@@ -196,7 +198,8 @@ def test_from_release_builds_one_desired_service_per_service() -> None:
     orders["configuration"] = {"LOG_LEVEL": "info"}
     orders["secrets"] = [{"name": "DB_PASSWORD", "keyVaultSecretUri": "https://vault1.vault.azure.net/secrets/db"}]
     orders["scaling"] = {"minReplicas": 1, "maxReplicas": 5, "rules": [{"metric": "cpu", "target": 70}]}
-    specs = from_release(parse_release(document), ignore={"billing": ("/replicas",)})
+    document["spec"]["services"][1]["ignoreDifferences"] = ["/replicas"]
+    specs = from_release(parse_release(document))
 
     assert [(s.environment, s.service) for s in specs] == [("staging", "orders"), ("staging", "billing")]
     first, second = specs
@@ -237,3 +240,13 @@ def test_live_state_made_from_desired_state_has_no_drift(specs: list[DesiredServ
         classify(specs, workloads, quarantined=frozenset((*s.key, s.image) for s in specs), live_secret_refs=secrets)
         == []
     )
+
+
+def test_an_ignore_rule_must_name_a_field_drift_compares() -> None:
+    document = release_document("staging", ("orders",))
+    document["spec"]["services"][0]["ignoreDifferences"] = ["/replicas", "/imagee", "no-slash"]
+    with pytest.raises(InvalidManifest) as raised:
+        parse_release(document)
+    paths = sorted(str(e) for e in raised.value.errors)
+    assert any(p.startswith("spec.services[0].ignoreDifferences[1]: drift compares /image") for p in paths)
+    assert any(p.startswith("spec.services[0].ignoreDifferences[2]") for p in paths)

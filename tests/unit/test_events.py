@@ -46,6 +46,7 @@ def test_the_catalog_names_every_event_type_of_the_design() -> None:
         "ScalingPolicyApplied",
         "ScalingPolicyViolated",
         "RuntimeIncidentRaised",
+        "RuntimeServiceConditionChanged",
     }
     assert set(CATALOG) == set(EventType)
 

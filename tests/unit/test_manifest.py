@@ -93,6 +93,7 @@ def test_to_dict_is_camel_case_with_defaults_and_without_unset_optionals() -> No
         "port": 8080,
         "configuration": {},
         "secrets": [],
+        "ignoreDifferences": [],
     }
     assert json.loads(json.dumps(wire)) == wire
 

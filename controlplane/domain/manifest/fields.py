@@ -166,6 +166,7 @@ def _checked_str(check: Callable[[str], str], description: str, **schema: Any) -
 DnsLabel = Annotated[str, Field(max_length=63, pattern=DNS_LABEL)]
 Region = Annotated[str, Field(max_length=63, pattern=REGION)]
 HttpPath = Annotated[str, Field(max_length=1024, pattern=HTTP_PATH)]
+JsonPointer = Annotated[str, Field(max_length=256, pattern=r"^(/([^~/]|~[01])*)+$")]
 EnvVarName = Annotated[str, Field(max_length=256, pattern=ENV_VAR_NAME)]
 ConfigKey = Annotated[str, Field(max_length=256, pattern=CONFIG_KEY)]
 ConfigValue = Annotated[str, Field(max_length=4096)]

@@ -174,6 +174,9 @@ def scaling_errors(policy: Mapping[str, Any]) -> list[FieldError]:
     return errors
 
 
+DRIFT_FIELDS = ("image", "replicas", "configHash", "secrets")
+
+
 def service_errors(service: Mapping[str, Any]) -> list[FieldError]:
     errors = []
     replicas = _int(_get(service, "replicas", t.DEFAULT_REPLICAS))
@@ -191,6 +194,11 @@ def service_errors(service: Mapping[str, Any]) -> list[FieldError]:
         if isinstance(name, str) and name in configuration:
             reason = f'secret "{name}" clashes with configuration key "{name}"; a variable has one source'
             errors.append(FieldError(f"secrets[{index}].name", reason))
+    ignored = _get(service, "ignoreDifferences")
+    for index, pointer in enumerate(ignored if isinstance(ignored, list) else []):
+        if isinstance(pointer, str) and pointer.split("/")[1:2] and pointer.split("/")[1] not in DRIFT_FIELDS:
+            reason = f"drift compares {', '.join('/' + f for f in DRIFT_FIELDS)}; {pointer!r} is none of them"
+            errors.append(FieldError(f"ignoreDifferences[{index}]", reason))
     return errors
 
 

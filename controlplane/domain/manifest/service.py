@@ -60,7 +60,11 @@ class ScalingPolicy(manifest_rules.RuledModel):
 
 
 class ServiceSpec(manifest_rules.RuledModel):
-    """A workload of the release and how it is configured, probed and scaled."""
+    """A workload of the release and how it is configured, probed and scaled.
+
+    ``ignoreDifferences`` lists JSON pointers (``/replicas``, ``/image``, ``/configHash``, ``/secrets``) whose
+    live differences the drift loop never reports, like Argo CD's ignoreDifferences.
+    """
 
     cross_field_rule = manifest_rules.service_errors
 
@@ -72,6 +76,7 @@ class ServiceSpec(manifest_rules.RuledModel):
     secrets: Annotated[list[SecretBinding], Field(max_length=100)] = Field(default_factory=list)
     health: ServiceHealth | None = None
     scaling: ScalingPolicy | None = None
+    ignore_differences: Annotated[list[t.JsonPointer], Field(max_length=20)] = Field(default_factory=list)
 
     def config_hash(self) -> str:
         """sha256 hex of the configuration and secret references; independent of key and secret order.

@@ -43,12 +43,13 @@ class ClientOperations:
         instance_id = instance_id or uuid.uuid4().hex
         now = timestamp(self._clock())
         try:
-            existing = self._store.get_instance(instance_id)
+            existing = self.get_record(instance_id)  # the live view: the stored row may lag it
         except NotFound:
             existing = None
         if existing and not existing.status.is_terminal:
             raise AlreadyExists(f"instance {instance_id} is {existing.status.value}")
         if existing:
+            self._status.flush()  # a lagging status write must not land on the new run's row
             with self._lock:
                 self._live.pop(instance_id, None)
             self._store.delete_instance(instance_id)

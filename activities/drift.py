@@ -1,0 +1,43 @@
+"""Activities of the drift loop: dict in, one handler of controlplane.services.drift, dict out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import azure.durable_functions as df
+
+from controlplane.bootstrap import services
+from controlplane.services import drift
+
+bp = df.Blueprint()
+
+
+def _source() -> str:
+    return f"{services().settings.event_source}/drift"
+
+
+@bp.activity_trigger(input_name="request")
+def drift_scan(request: dict[str, Any]) -> list[str]:
+    """Compare live with desired state, record findings; the ids approved for remediation."""
+    wired = services()
+    at = datetime.fromisoformat(request["at"])
+    return drift.scan(wired.store, wired.events, _source(), wired.desired_state, wired.compute, at)
+
+
+@bp.activity_trigger(input_name="request")
+def drift_start_remediation(request: dict[str, Any]) -> dict[str, Any] | None:
+    """Start one approved finding's remedy; the corrective deployment's orchestration input, if any."""
+    wired = services()
+    at = datetime.fromisoformat(request["at"])
+    return drift.start_remediation(
+        wired.store, wired.events, _source(), wired.desired_state, wired.compute, request["findingId"], at
+    )
+
+
+@bp.activity_trigger(input_name="request")
+def drift_settle(request: dict[str, Any]) -> str:
+    """Close a finding whose corrective deployment ended; its status."""
+    wired = services()
+    at = datetime.fromisoformat(request["at"])
+    return drift.settle(wired.store, wired.events, _source(), request["findingId"], at)

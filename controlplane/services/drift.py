@@ -1,0 +1,374 @@
+"""RuntimeDriftDetectionService: compare live with desired state, keep findings, start and settle remedies.
+
+One drift run (the singleton ``drift`` orchestration) calls, in order:
+
+1. ``scan``: observe every environment of the desired state, turn each divergence into a finding (a new
+   one emits RuntimeDriftDetected; a known one is only touched), resolve findings no longer observed, and
+   return the findings approved for remediation.
+2. ``start_remediation`` per approved finding: a corrective deployment (one service, RollingHealthGated,
+   in the finding's trace), or for an approved unmanaged workload, its removal.
+3. ``settle`` once the corrective deployment ended: Remediated (and RuntimeDriftRemediated) or
+   RemediationFailed.
+
+Policy: auto-remediable drift in a non-prod environment is approved on detection; in prod, and for every
+review-required finding, an operator approves or dismisses it. A service with a deployment in flight is
+not compared: its rollout legitimately differs from both old and new desired state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.drift import DesiredService, DriftItem, classify, from_release
+from controlplane.domain.event_catalog import EventType
+from controlplane.domain.events import TraceContext, format_time, new_event
+from controlplane.domain.findings import DriftFinding, FindingStatus, Remedy, finding_id
+from controlplane.domain.manifest import Release, parse_release
+from controlplane.errors import ConcurrencyConflict, NotFound, PermanentError
+from controlplane.ports import Compute, DesiredState, EventBus, StateStore
+from controlplane.services import deployments, journal
+
+CORRECTIVE_STRATEGY = {"type": "RollingHealthGated", "maxSurge": 1, "maxUnavailable": 0}
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One divergence as observed now, with the desired release that would repair it."""
+
+    item: DriftItem
+    tier: str
+    release: Release | None
+
+    @property
+    def finding_id(self) -> str:
+        return finding_id(self.item.environment, self.item.service, self.item.fingerprint())
+
+    def initial_status(self) -> FindingStatus:
+        auto = self.item.remedy is Remedy.AUTO and self.tier != "prod"
+        return FindingStatus.APPROVED if auto else FindingStatus.OPEN
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What the desired state says and what runs: the observations and the services that were compared."""
+
+    revision: str
+    observations: list[Observation]
+    compared: frozenset[tuple[str, str]]
+
+
+def survey(store: StateStore, desired: DesiredState, compute: Compute) -> Survey:
+    """Observe every environment the desired state declares; reads only."""
+    revision = desired.revision()
+    observations: list[Observation] = []
+    compared: set[tuple[str, str]] = set()
+    for environment in desired.environments():
+        releases = desired.releases(environment)
+        by_service: dict[str, Release] = {}
+        specs: dict[str, DesiredService] = {}
+        for release in releases:  # in apply order: a later release of a service wins
+            for spec in from_release(release):
+                specs[spec.service] = spec
+                by_service[spec.service] = release
+        tier = releases[-1].spec.environment.tier if releases else "nonprod"
+        running = [d for d in store.list_deployments(environment=environment) if not d.is_terminal]
+        busy = {service for deployment in running for service in deployment.service_names}
+        live = compute.inventory(environment)
+        quarantined = frozenset(q.key for q in store.quarantined(environment))
+        compared.update((environment, s) for s in {*specs, *(w.service for w in live)} - busy)
+        for item in classify(specs.values(), live, quarantined):
+            if item.service not in busy:
+                observations.append(Observation(item, tier, by_service.get(item.service)))
+    return Survey(revision, observations, frozenset(compared))
+
+
+def plan(store: StateStore, desired: DesiredState, compute: Compute) -> dict[str, Any]:
+    """What the next run would do, finding by finding; changes nothing (``GET /api/drift/plan``)."""
+    view = survey(store, desired, compute)
+    known = {finding.id: finding for finding in store.list_findings()}
+    entries = []
+    for observation in view.observations:
+        stored = known.get(observation.finding_id)
+        status = stored.status if stored and not _recurs(stored) else observation.initial_status()
+        entries.append(
+            {
+                "findingId": observation.finding_id,
+                "environment": observation.item.environment,
+                "service": observation.item.service,
+                "kind": observation.item.kind,
+                "remedy": observation.item.remedy.value,
+                "diff": dict(observation.item.diff),
+                "status": status.value,
+                "new": stored is None or _recurs(stored),
+                "action": _action(status, observation.item.kind),
+            }
+        )
+    resolving = [f.id for f in known.values() if _resolvable(f, view, {e["findingId"] for e in entries})]
+    return {"desiredRevision": view.revision, "findings": entries, "resolves": resolving}
+
+
+def _action(status: FindingStatus, kind: str) -> str:
+    if status is FindingStatus.APPROVED:
+        return "remove the unmanaged workload" if kind == "unmanaged" else "start a corrective deployment"
+    return {
+        FindingStatus.OPEN: "wait for an operator to approve or dismiss",
+        FindingStatus.REMEDIATING: "wait for the corrective deployment",
+        FindingStatus.DISMISSED: "nothing: dismissed by an operator",
+        FindingStatus.REMEDIATION_FAILED: "nothing until an operator approves a retry",
+    }.get(status, "nothing")
+
+
+def scan(
+    store: StateStore, bus: EventBus, source: str, desired: DesiredState, compute: Compute, now: datetime
+) -> list[str]:
+    """Record this run's findings (see the module docstring); return the ids approved for remediation.
+
+    Safe to run twice with the same ``now``: ids, trace ids and event ids derive from the finding and its
+    occurrence, so a repeat finds its own records and re-emits nothing new.
+    """
+    view = survey(store, desired, compute)
+    known = {finding.id: finding for finding in store.list_findings()}
+    seen = set()
+    for observation in view.observations:
+        seen.add(observation.finding_id)
+        stored = known.get(observation.finding_id)
+        if stored is None or _recurs(stored):
+            known[observation.finding_id] = _detect(store, bus, source, observation, stored, view.revision, now)
+        elif stored.active and stored.last_seen < now:
+            known[stored.id] = _save_quietly(store, replace(stored, last_seen=now))
+    for finding in list(known.values()):
+        if _resolvable(finding, view, seen):
+            note = "no longer observed: live state matches desired state again"
+            known[finding.id] = _save_quietly(store, finding.with_status(FindingStatus.RESOLVED, now, note))
+        elif finding.status is FindingStatus.REMEDIATING:
+            settle(store, bus, source, finding.id, now)
+    return [f.id for f in known.values() if f.status is FindingStatus.APPROVED]
+
+
+def _recurs(stored: DriftFinding) -> bool:
+    """A settled finding whose divergence is back is a new occurrence, unless an operator dismissed it or a
+    remedy failed (retrying that automatically would loop; an operator approves a retry)."""
+    return stored.status in (FindingStatus.REMEDIATED, FindingStatus.RESOLVED)
+
+
+def _resolvable(finding: DriftFinding, view: Survey, seen: set[str]) -> bool:
+    waiting = finding.status in (FindingStatus.OPEN, FindingStatus.APPROVED)
+    return waiting and finding.id not in seen and (finding.environment, finding.service) in view.compared
+
+
+def _detect(
+    store: StateStore,
+    bus: EventBus,
+    source: str,
+    observation: Observation,
+    stored: DriftFinding | None,
+    revision: str,
+    now: datetime,
+) -> DriftFinding:
+    """A new finding, or a new occurrence of a settled one: emit RuntimeDriftDetected, then store it."""
+    item, fid = observation.item, observation.finding_id
+    occurrence = format_time(stored.last_seen) if stored else "first"
+    traceid = journal.stable_trace(fid, occurrence)
+    status = observation.initial_status()
+    finding = DriftFinding(
+        fid,
+        item.environment,
+        item.service,
+        item.remedy,
+        item.diff,
+        status,
+        now,
+        now,
+        kind=item.kind,
+        desired_revision=revision,
+        note="approved by policy: auto-remediable drift outside prod" if status is FindingStatus.APPROVED else "",
+        traceid=traceid,
+        etag=stored.etag if stored else None,
+    )
+    data = {
+        "findingId": fid,
+        "environment": item.environment,
+        "service": item.service,
+        "classification": item.remedy.value,
+        "kind": item.kind,
+        "diff": dict(item.diff),
+        "status": status.value,
+        "desiredRevision": revision,
+    }
+    envelope = new_event(
+        EventType.RUNTIME_DRIFT_DETECTED,
+        event_id=journal.stable_id(fid, occurrence, "detected"),
+        source=source,
+        subject=f"environments/{item.environment}/services/{item.service}",
+        time=now,
+        trace=TraceContext(traceid, fid),
+        data=data,
+    )
+    journal.record(store, bus, [envelope])
+    try:
+        return store.save_finding(finding) if stored else store.create_finding(finding)
+    except ConcurrencyConflict:  # a repeat of this run stored it first
+        return store.get_finding(fid)
+
+
+def _save_quietly(store: StateStore, finding: DriftFinding) -> DriftFinding:
+    """Save a bookkeeping change; if an operator changed the finding meanwhile, theirs stands."""
+    try:
+        return store.save_finding(finding)
+    except ConcurrencyConflict:
+        return store.get_finding(finding.id)
+
+
+def corrective_release(release: Release, service: str, finding: DriftFinding) -> Release:
+    """The desired release narrowed to one service, rolled out RollingHealthGated, labelled with the finding."""
+    document = release.to_dict()
+    document["metadata"].setdefault("labels", {})["controlplane.azure/drift-finding"] = finding.id
+    document["spec"]["services"] = [s for s in document["spec"]["services"] if s["name"] == service]
+    document["spec"]["strategy"] = dict(CORRECTIVE_STRATEGY)
+    return parse_release(document)
+
+
+def start_remediation(
+    store: StateStore,
+    bus: EventBus,
+    source: str,
+    desired: DesiredState,
+    compute: Compute,
+    fid: str,
+    now: datetime,
+) -> dict[str, Any] | None:
+    """Act on one approved finding. Returns the corrective deployment's orchestration input, or None when
+    there is nothing to run (removed an unmanaged workload, not approved any more, or the service is busy)."""
+    finding = store.get_finding(fid)
+    if finding.status is FindingStatus.REMEDIATING and finding.deployment_id:
+        return _orchestration_input(store, finding.deployment_id, fid)  # a repeat of this activity
+    if finding.status is not FindingStatus.APPROVED:
+        return None
+    if finding.kind == "unmanaged":
+        _remove_unmanaged(store, bus, source, compute, finding, now)
+        return None
+    release = next(
+        (r for r in reversed(desired.releases(finding.environment)) if _has_service(r, finding.service)), None
+    )
+    if release is None:
+        _save_quietly(store, finding.with_status(FindingStatus.RESOLVED, now, "the service is no longer desired"))
+        return None
+    corrective = corrective_release(release, finding.service, finding)
+    try:
+        accepted = deployments.accept(store, corrective, now, f"drift/{fid}/{finding.traceid}", finding.traceid)
+    except deployments.ServiceBusy as busy:
+        _save_quietly(store, replace(finding, note=f"waiting: {busy}"))
+        return None
+    store.save_finding(
+        replace(
+            finding.with_status(FindingStatus.REMEDIATING, now, "corrective deployment started"),
+            deployment_id=accepted.deployment.id,
+        )
+    )
+    return _orchestration_input(store, accepted.deployment.id, fid)
+
+
+def _has_service(release: Release, service: str) -> bool:
+    return any(s.name == service for s in release.spec.services)
+
+
+def _orchestration_input(store: StateStore, deployment_id: str, fid: str) -> dict[str, Any]:
+    deployment = store.get_deployment(deployment_id)
+    return {
+        "deploymentId": deployment.id,
+        "traceId": deployment.traceid,
+        "release": deployment.release.to_dict(),
+        "preApproved": f"drift finding {fid}",
+    }
+
+
+def _remove_unmanaged(
+    store: StateStore, bus: EventBus, source: str, compute: Compute, finding: DriftFinding, now: datetime
+) -> None:
+    """An operator approved pruning: remove each workload the finding lists."""
+    revisions = [pointer.removeprefix("/revisions/").replace("~1", "/").replace("~0", "~") for pointer in finding.diff]
+    try:
+        for revision in revisions:
+            compute.remove_revision(finding.environment, finding.service, revision)
+    except (PermanentError, NotFound) as error:
+        store.save_finding(finding.with_status(FindingStatus.REMEDIATION_FAILED, now, f"could not remove: {error}"))
+        return
+    _remediated(store, bus, source, finding, now, {"removed": revisions})
+
+
+def settle(store: StateStore, bus: EventBus, source: str, fid: str, now: datetime) -> str:
+    """Close a remediating finding once its corrective deployment ended; returns the finding's status."""
+    finding = store.get_finding(fid)
+    if finding.status is not FindingStatus.REMEDIATING or not finding.deployment_id:
+        return finding.status.value
+    deployment = store.get_deployment(finding.deployment_id)
+    if not deployment.is_terminal:
+        return finding.status.value
+    if deployment.state is DeploymentState.COMPLETED:
+        _remediated(store, bus, source, finding, now, {"deploymentId": deployment.id})
+        return FindingStatus.REMEDIATED.value
+    reason = deployment.transitions[-1].reason or deployment.state.value
+    note = f"corrective deployment {deployment.id} ended {deployment.state.value}: {reason}"
+    _save_quietly(store, finding.with_status(FindingStatus.REMEDIATION_FAILED, now, note))
+    return FindingStatus.REMEDIATION_FAILED.value
+
+
+def _remediated(
+    store: StateStore, bus: EventBus, source: str, finding: DriftFinding, now: datetime, outcome: dict[str, Any]
+) -> None:
+    data = {
+        "findingId": finding.id,
+        "deploymentId": finding.deployment_id,
+        "environment": finding.environment,
+        "service": finding.service,
+        "kind": finding.kind,
+        **outcome,
+    }
+    envelope = new_event(
+        EventType.RUNTIME_DRIFT_REMEDIATED,
+        event_id=journal.stable_id(finding.id, finding.traceid, "remediated"),
+        source=source,
+        subject=f"environments/{finding.environment}/services/{finding.service}",
+        time=now,
+        trace=TraceContext(finding.traceid, finding.id),
+        data=data,
+    )
+    journal.record(store, bus, [envelope])
+    _save_quietly(store, finding.with_status(FindingStatus.REMEDIATED, now, "repaired"))
+
+
+class Undecidable(Exception):
+    """The finding's status does not allow the operator's decision."""
+
+
+def decide(store: StateStore, fid: str, decision: str, now: datetime, reason: str = "") -> DriftFinding:
+    """An operator's ``approve`` or ``dismiss``; NotFound for an unknown id, Undecidable when the finding's
+    status does not allow it (only Open or RemediationFailed findings are approved; settled ones stay)."""
+    finding = store.get_finding(fid)
+    allowed = {
+        "approve": (FindingStatus.OPEN, FindingStatus.REMEDIATION_FAILED),
+        "dismiss": (FindingStatus.OPEN, FindingStatus.APPROVED, FindingStatus.REMEDIATION_FAILED),
+    }[decision]
+    if finding.status not in allowed:
+        raise Undecidable(f"finding {fid} is {finding.status.value}; {decision} needs {' or '.join(allowed)}")
+    status = FindingStatus.APPROVED if decision == "approve" else FindingStatus.DISMISSED
+    note = f"{decision}d by an operator" + (f": {reason}" if reason else "")
+    decided = finding.with_status(status, now, note)
+    if finding.status is FindingStatus.REMEDIATION_FAILED and status is FindingStatus.APPROVED:
+        # A retry is a new attempt: its own trace, so its corrective deployment is a new one too.
+        decided = replace(decided, traceid=journal.stable_trace(fid, "retry", format_time(now)), deployment_id=None)
+    return store.save_finding(decided)
+
+
+def listed(store: StateStore, status: str | None) -> Iterable[DriftFinding]:
+    """Findings for ``GET /api/drift/findings?status=``; ValueError naming the valid statuses."""
+    if not status:
+        return store.list_findings()
+    try:
+        return store.list_findings(FindingStatus(status))
+    except ValueError:
+        raise ValueError(f"status must be one of {', '.join(s.value for s in FindingStatus)}") from None

@@ -1,0 +1,218 @@
+"""The failure monitor: watch every promoted service, roll back sustained degradation, raise incidents.
+
+Each tick observes each service of the catalog once (``observe``) and moves its ``Watch`` along
+``Healthy -> Degraded -> Healthy | Rollback -> Restoring -> Healthy | Incident``:
+
+- Healthy and Degraded services are probed (HealthCheckCompleted; the scaling loop consumes it too).
+- Rollback: the last Completed deployment before the watched one is deployed again, in the episode's
+  trace and pre-approved; the degraded image is quarantined so the drift loop never brings it back.
+  ``observe`` returns that deployment as a ``Restore`` for the caller to start its orchestration.
+- Restoring: the rollback deployment's outcome decides: Completed (its gate passed) -> Healthy, watching
+  it; anything else -> Incident, and RuntimeIncidentRaised carries the episode's envelope chain.
+- A newly Completed deployment of the service starts a fresh watch (an incident is resolved by a deploy).
+
+Every change is saved with the etag it was read at, so two overlapping ticks cannot both roll back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from controlplane.domain.catalog import CatalogEntry
+from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.event_catalog import EventType
+from controlplane.domain.events import TraceContext, format_time, new_event
+from controlplane.domain.failure import ServiceCondition, Watch, after_check
+from controlplane.domain.loops import LoopRecord, QuarantinedImage
+from controlplane.errors import ConcurrencyConflict, NotFound
+from controlplane.ports import EventBus, HealthProbe, StateStore
+from controlplane.services import deployments, journal, scaling
+
+LOOP = "monitor"
+MAX_CHAIN_EVENTS = 200
+C = ServiceCondition
+# One tick can emit a check, up to three condition changes and an incident at one ``now``; a microsecond
+# apart each, they keep their causal order in the event log (ordered by time).
+_ORDER = {
+    EventType.HEALTH_CHECK_COMPLETED.value: 0,
+    C.DEGRADED.value: 1,
+    C.HEALTHY.value: 1,
+    C.ROLLBACK.value: 2,
+    C.RESTORING.value: 3,
+    C.INCIDENT.value: 4,
+    EventType.RUNTIME_INCIDENT_RAISED.value: 5,
+}
+
+
+@dataclass(frozen=True)
+class Restore:
+    """A rollback deployment the caller must run (start its orchestration; starting it twice is harmless)."""
+
+    deployment_id: str
+    orchestration_input: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Monitor:
+    store: StateStore
+    bus: EventBus
+    health: HealthProbe
+    source: str
+    degraded_for: timedelta
+
+    def tick(self, now: datetime) -> list[Restore]:
+        """Observe every service of the catalog; the rollback deployments to run."""
+        restores = []
+        for entry in self.store.list_catalog():
+            restore = self.observe(entry, now)
+            if restore is not None:
+                restores.append(restore)
+        return restores
+
+    def observe(self, entry: CatalogEntry, now: datetime) -> Restore | None:
+        key = f"{entry.environment}/{entry.service}"
+        record = self.store.get_loop_state(LOOP, key) or LoopRecord(LOOP, key, Watch(entry.deployment_id).to_dict())
+        watch = Watch.from_dict(record.body)
+        if watch.deployment_id != entry.deployment_id and watch.condition is not C.RESTORING:
+            watch = Watch(entry.deployment_id)  # a new deployment completed: watch it afresh
+        if watch.condition is C.RESTORING:
+            updated, restore = self._restoring(entry, watch, now)
+        elif watch.condition in (C.HEALTHY, C.DEGRADED):
+            if self._deploying(entry) or scaling.scaled_to_zero(self.store, entry.environment, entry.service):
+                return None  # a rollout owns the service now, or it sleeps at zero replicas by policy
+            updated, restore = self._checked(entry, watch, now), None
+            if updated.condition is C.ROLLBACK:
+                updated, restore = self._roll_back(entry, updated, now)
+        else:
+            return None  # Incident: an operator (or the next deployment) moves it on
+        if record.etag is None or updated != Watch.from_dict(record.body):
+            try:
+                self.store.put_loop_state(replace(record, body=updated.to_dict()))
+            except ConcurrencyConflict:
+                return None  # an overlapping tick decided first
+        return restore
+
+    # -- conditions ----------------------------------------------------------------------------------------------
+    def _checked(self, entry: CatalogEntry, watch: Watch, now: datetime) -> Watch:
+        deployment = self.store.get_deployment(entry.deployment_id)
+        release = deployment.release
+        report = self.health.probe(
+            entry.environment, entry.service, entry.revision, release.health_endpoint(entry.service).path
+        )
+        passed = report.passed(release.spec.health_gate.allow_degraded)
+        traceid = watch.traceid or journal.stable_trace(LOOP, entry.environment, entry.service, format_time(now))
+        check = {"environment": entry.environment, "service": entry.service, "revision": entry.revision}
+        self._emit(EventType.HEALTH_CHECK_COMPLETED, entry, traceid, now, {**check, "report": report.to_dict()})
+        updated = after_check(replace(watch, traceid=traceid), passed, report.summary(), now, self.degraded_for)
+        if updated.condition is C.HEALTHY and watch.condition is C.HEALTHY:
+            return replace(updated, traceid="")
+        self._changed(entry, watch, updated, now)
+        return updated
+
+    def _roll_back(self, entry: CatalogEntry, watch: Watch, now: datetime) -> tuple[Watch, Restore | None]:
+        """Degraded too long: deploy the last Completed release again, pre-approved, in the episode's trace."""
+        self.store.quarantine(
+            QuarantinedImage(entry.environment, entry.service, entry.image, watch.reason, now, entry.deployment_id)
+        )
+        try:
+            previous = deployments.previous_completed(self.store, entry.deployment_id)
+        except (NotFound, deployments.NotRollbackable) as missing:
+            restoring = watch.moved(C.RESTORING, now, f"nothing to restore: {missing}")
+            self._changed(entry, watch, restoring, now)
+            return self._incident(entry, restoring, now, restoring.reason), None
+        key = f"monitor/{entry.environment}/{entry.service}/{watch.traceid}"
+        try:
+            accepted = deployments.accept(self.store, previous.release, now, key, watch.traceid)
+        except deployments.ServiceBusy as busy:
+            return replace(watch, reason=f"rollback waits: {busy}"), None
+        restoring = watch.moved(
+            C.RESTORING,
+            now,
+            f"restoring deployment {previous.id} as {accepted.deployment.id}",
+            restore_deployment_id=accepted.deployment.id,
+        )
+        self._changed(entry, watch, restoring, now)
+        return restoring, self._restore(accepted.deployment.id, entry)
+
+    def _restoring(self, entry: CatalogEntry, watch: Watch, now: datetime) -> tuple[Watch, Restore | None]:
+        assert watch.restore_deployment_id is not None
+        restore = self.store.get_deployment(watch.restore_deployment_id)
+        if not restore.is_terminal:
+            return watch, self._restore(restore.id, entry)  # started again if the first start was lost
+        if restore.state is DeploymentState.COMPLETED:
+            healthy = watch.moved(C.HEALTHY, now, f"restored by {restore.id}; its health gate passed")
+            self._changed(entry, watch, healthy, now)
+            return Watch(restore.id), None
+        reason = f"restore {restore.id} ended {restore.state.value}: {restore.transitions[-1].reason}"
+        return self._incident(entry, watch, now, reason), None
+
+    def _incident(self, entry: CatalogEntry, watch: Watch, now: datetime, reason: str) -> Watch:
+        incident = watch.moved(C.INCIDENT, now, reason)
+        self._changed(entry, watch, incident, now)
+        chain = [envelope.to_dict() for envelope in self.store.events_for_trace(watch.traceid)]
+        data = {
+            "incidentId": f"incident-{journal.stable_id(watch.traceid, 'incident')[:12]}",
+            "environment": entry.environment,
+            "service": entry.service,
+            "reason": reason,
+            "chain": {
+                "traceId": watch.traceid,
+                "events": chain[:MAX_CHAIN_EVENTS],
+                "complete": len(chain) <= MAX_CHAIN_EVENTS,
+                "href": f"/api/events?traceId={watch.traceid}",
+                "replay": f"python -m controlplane replay {watch.traceid}",
+            },
+        }
+        self._emit(EventType.RUNTIME_INCIDENT_RAISED, entry, watch.traceid, now, data)
+        return incident
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+    def _deploying(self, entry: CatalogEntry) -> bool:
+        running = self.store.list_deployments(environment=entry.environment, service=entry.service)
+        return any(not deployment.is_terminal for deployment in running)
+
+    def _restore(self, deployment_id: str, entry: CatalogEntry) -> Restore:
+        deployment = self.store.get_deployment(deployment_id)
+        start = {
+            "deploymentId": deployment.id,
+            "traceId": deployment.traceid,
+            "release": deployment.release.to_dict(),
+            "preApproved": f"failure monitor: {entry.environment}/{entry.service} degraded",
+        }
+        return Restore(deployment.id, start)
+
+    def _changed(self, entry: CatalogEntry, before: Watch, after: Watch, now: datetime) -> None:
+        if before.condition is after.condition:
+            return
+        data = {
+            "environment": entry.environment,
+            "service": entry.service,
+            "from": before.condition.value,
+            "to": after.condition.value,
+            "reason": after.reason,
+            "deploymentId": entry.deployment_id,
+        }
+        traceid = after.traceid or before.traceid
+        self._emit(EventType.RUNTIME_SERVICE_CONDITION_CHANGED, entry, traceid, now, data, after.condition.value)
+
+    def _emit(
+        self,
+        event_type: EventType,
+        entry: CatalogEntry,
+        traceid: str,
+        now: datetime,
+        data: dict[str, Any],
+        discriminator: str = "",
+    ) -> None:
+        envelope = new_event(
+            event_type,
+            event_id=journal.stable_id(LOOP, traceid, event_type.value, format_time(now), discriminator),
+            source=self.source,
+            subject=f"environments/{entry.environment}/services/{entry.service}",
+            time=now + timedelta(microseconds=_ORDER.get(discriminator or event_type.value, 0)),
+            trace=TraceContext(traceid, f"{entry.environment}/{entry.service}"),
+            data=data,
+        )
+        journal.record(self.store, self.bus, [envelope])

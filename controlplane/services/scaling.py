@@ -1,0 +1,185 @@
+"""RuntimeScalingService: evaluate each promoted service's ScalingPolicy and apply the decision through Compute.
+
+Evaluations come from the scaling timer (every service) and from HealthCheckCompleted events (one
+service). Each one reads the live replica count, the metrics the policy's rules name and the persisted
+``ScalingState``, decides with ``controlplane.domain.scaling.decide``, and then:
+
+1. saves the new state *with the change it is about to make* (``pending``), conditional on the etag it
+   read: of two overlapping evaluations of one service only one proceeds;
+2. scales the serving revision and emits ScalingPolicyApplied (from, to, rule, metric values);
+3. clears ``pending``.
+
+A crash between 1 and 3 leaves ``pending``; the next evaluation finishes it first (scaling to a count and
+emitting an event with a fixed id are both safe to repeat), so no decision is lost or applied twice.
+A service with a deployment in flight is skipped: its rollout owns the replicas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from controlplane.domain.catalog import CatalogEntry
+from controlplane.domain.event_catalog import EventType
+from controlplane.domain.events import Envelope, TraceContext, format_time, new_event, parse_time
+from controlplane.domain.loops import LoopRecord
+from controlplane.domain.runtime import LiveWorkload
+from controlplane.domain.scaling import ScalingState, decide
+from controlplane.errors import ConcurrencyConflict, NotFound
+from controlplane.ports import Compute, EventBus, Metrics, StateStore
+from controlplane.services import journal
+
+LOOP = "scaling"
+CONSUMER = "scaling"
+PROCESSED_TTL = timedelta(days=1)
+
+
+def scaled_to_zero(store: StateStore, environment: str, service: str) -> bool:
+    """True when the scaling loop's last decision for the service was zero replicas (asleep, not failing)."""
+    record = store.get_loop_state(LOOP, f"{environment}/{service}")
+    return record is not None and (record.body.get("last") or {}).get("replicas") == 0
+
+
+@dataclass(frozen=True)
+class Scaler:
+    store: StateStore
+    bus: EventBus
+    compute: Compute
+    metrics: Metrics
+    source: str
+
+    def tick(self, now: datetime) -> list[dict[str, Any]]:
+        """Evaluate every service of the catalog that has a scaling policy."""
+        return [self.evaluate(entry.environment, entry.service, now) for entry in self.store.list_catalog()]
+
+    def on_event(self, envelope: Envelope, now: datetime) -> dict[str, Any] | None:
+        """React to a HealthCheckCompleted (other types are ignored); a duplicate delivery is dropped."""
+        if envelope.type != EventType.HEALTH_CHECK_COMPLETED.value:
+            return None
+        if not self.store.mark_processed(CONSUMER, envelope.id, now, PROCESSED_TTL):
+            return {"skipped": f"duplicate delivery of {envelope.id}"}
+        return self.evaluate(envelope.data["environment"], envelope.data["service"], now, envelope)
+
+    def evaluate(self, environment: str, service: str, now: datetime, cause: Envelope | None = None) -> dict[str, Any]:
+        """One evaluation of one service's policy (see the module docstring); a summary of what happened."""
+        where = {"environment": environment, "service": service}
+        try:
+            entry = self.store.get_catalog_entry(environment, service)
+        except NotFound:
+            return {**where, "skipped": "not deployed"}
+        policy = self.store.get_deployment(entry.deployment_id).release.service(service).scaling
+        if policy is None:
+            return {**where, "skipped": "no scaling policy"}
+        if any(not d.is_terminal for d in self.store.list_deployments(environment=environment, service=service)):
+            return {**where, "skipped": "a deployment is in flight"}
+        key = f"{environment}/{service}"
+        record = self.store.get_loop_state(LOOP, key) or LoopRecord(LOOP, key, {})
+        if record.body.get("pending"):
+            record = self._finish(record)
+        serving = _serving(self.compute.inventory(environment), entry)
+        if serving is None:
+            return {**where, "skipped": "no serving revision"}
+        readings = self.metrics.read(environment, service, {rule.metric for rule in policy.rules})
+        state = ScalingState.from_dict(record.body.get("state") or {})
+        decision = decide(policy, serving.replicas, readings, state, now)
+        trace = _trace(cause, key, now)
+        pending = None
+        if decision.change:
+            pending = {
+                "revision": serving.revision,
+                "from": serving.replicas,
+                "to": decision.replicas,
+                "rule": decision.rule,
+                "reason": decision.reason,
+                "metrics": dict(decision.metrics),
+                "at": format_time(now),
+                "eventId": journal.stable_id(LOOP, key, format_time(now), "applied"),
+                **trace,
+            }
+        last = {"at": format_time(now), "replicas": decision.replicas, "reason": decision.reason}
+        body = {"state": decision.state.to_dict(), "pending": pending, "last": last, "desired": decision.desired}
+        try:
+            record = self.store.put_loop_state(replace(record, body=body))
+        except ConcurrencyConflict:
+            return {**where, "skipped": "an overlapping evaluation decided first"}
+        if pending:
+            self._finish(record)
+        if decision.violated:
+            self._violated(environment, service, decision.desired, policy.max_replicas, decision.reason, now, trace)
+        return {**where, "replicas": decision.replicas, "changed": decision.change, "reason": decision.reason}
+
+    def _finish(self, record: LoopRecord) -> LoopRecord:
+        """Apply a recorded change and emit its event; both are safe to repeat."""
+        pending = record.body["pending"]
+        environment, service = record.key.split("/", 1)
+        try:
+            self.compute.scale(environment, service, pending["revision"], pending["to"])
+        except NotFound:
+            pass  # the revision was replaced meanwhile: the change no longer applies
+        else:
+            data = {"environment": environment, "service": service, **{k: pending[k] for k in _APPLIED_KEYS}}
+            at = parse_time(pending["at"])
+            self._emit(EventType.SCALING_POLICY_APPLIED, pending["eventId"], environment, service, data, at, pending)
+        try:
+            return self.store.put_loop_state(replace(record, body={**record.body, "pending": None}))
+        except ConcurrencyConflict:
+            return self.store.get_loop_state(LOOP, record.key) or record
+
+    def _violated(
+        self,
+        environment: str,
+        service: str,
+        desired: int | None,
+        max_replicas: int,
+        reason: str,
+        now: datetime,
+        trace: dict[str, Any],
+    ) -> None:
+        data = {
+            "environment": environment,
+            "service": service,
+            "desired": desired,
+            "maxReplicas": max_replicas,
+            "reason": f"demand beyond maxReplicas for the violation window: {reason}",
+        }
+        event_id = journal.stable_id(LOOP, environment, service, format_time(now), "violated")
+        self._emit(EventType.SCALING_POLICY_VIOLATED, event_id, environment, service, data, now, trace)
+
+    def _emit(
+        self,
+        event_type: EventType,
+        event_id: str,
+        environment: str,
+        service: str,
+        data: dict[str, Any],
+        at: datetime,
+        trace: dict[str, Any],
+    ) -> None:
+        envelope = new_event(
+            event_type,
+            event_id=event_id,
+            source=self.source,
+            subject=f"environments/{environment}/services/{service}",
+            time=at,
+            trace=TraceContext(trace["traceId"], f"{environment}/{service}"),
+            data=data,
+            causationid=trace.get("causationId"),
+        )
+        journal.record(self.store, self.bus, [envelope])
+
+
+_APPLIED_KEYS = ("from", "to", "rule", "reason", "metrics", "revision")
+
+
+def _serving(inventory: list[LiveWorkload], entry: CatalogEntry) -> LiveWorkload | None:
+    """The managed revision of the service with the most traffic (the catalog's revision on a tie)."""
+    ours = [w for w in inventory if w.managed and w.service == entry.service]
+    return max(ours, key=lambda w: (w.traffic_percent, w.revision == entry.revision), default=None)
+
+
+def _trace(cause: Envelope | None, key: str, now: datetime) -> dict[str, Any]:
+    """An evaluation caused by an event continues its trace; a timer's starts one."""
+    if cause is not None:
+        return {"traceId": cause.traceid, "causationId": cause.id}
+    return {"traceId": journal.stable_trace(LOOP, key, format_time(now)), "causationId": None}

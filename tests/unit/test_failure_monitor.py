@@ -1,0 +1,160 @@
+"""The failure monitor: Healthy/Degraded/Rollback/Restoring/Incident per service, with real rollback deployments."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.failure import ServiceCondition, Watch
+from controlplane.domain.health import HealthStatus
+from controlplane.local.durable.history import RuntimeStatus
+from controlplane.local.timeline import describe
+from controlplane.services.monitor import Monitor, Restore
+from tests.workflow_world import World, release
+
+T = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+DEGRADED_FOR = timedelta(seconds=30)
+
+
+def monitor(world: World) -> Monitor:
+    return Monitor(world.store, world.bus, world.health, "/tests/monitor", DEGRADED_FOR)
+
+
+def complete(world: World, tag: str) -> str:
+    deployment_id = world.deploy(release(tag))
+    assert world.finish(deployment_id) is DeploymentState.COMPLETED
+    return world.store.get_catalog_entry("dev", "orders").revision
+
+
+def watch(world: World) -> Watch:
+    record = world.store.get_loop_state("monitor", "dev/orders")
+    assert record is not None
+    return Watch.from_dict(record.body)
+
+
+def ticks(world: World, seconds: list[int]) -> list[Restore]:
+    loop = monitor(world)
+    restores: list[Restore] = []
+    for second in seconds:
+        restores += loop.tick(T + timedelta(seconds=second))
+    return restores
+
+
+def run(world: World, restore: Restore) -> DeploymentState:
+    world.engine.start_new("deployment", restore.deployment_id, json.dumps(restore.orchestration_input))
+    record = world.engine.wait(restore.deployment_id, timeout=30)
+    assert record.status is RuntimeStatus.COMPLETED, record.output
+    return world.store.get_deployment(restore.deployment_id).state
+
+
+def conditions(world: World) -> list[tuple[str, str]]:
+    return [(e.data["from"], e.data["to"]) for e in world.bus.published if e.type == "RuntimeServiceConditionChanged"]
+
+
+def test_a_healthy_service_is_probed_and_stays_healthy(world: World) -> None:
+    complete(world, "1.0.0")
+    assert ticks(world, [0, 10]) == []
+    assert watch(world).condition is ServiceCondition.HEALTHY
+    checks = [e for e in world.bus.published if e.type == "HealthCheckCompleted" and e.source == "/tests/monitor"]
+    assert len(checks) == 2 and conditions(world) == []
+
+
+def test_a_brief_degradation_recovers_without_a_rollback(world: World) -> None:
+    revision = complete(world, "1.0.0")
+    world.health.statuses[revision] = HealthStatus.UNHEALTHY
+    ticks(world, [0])
+    world.health.statuses.clear()
+    assert ticks(world, [10, 20]) == []
+    assert conditions(world) == [("Healthy", "Degraded"), ("Degraded", "Healthy")]
+    assert len(world.store.list_deployments()) == 1
+
+
+def test_flapping_health_does_not_reset_the_degradation_clock(world: World) -> None:
+    revision = complete(world, "1.0.0")
+    complete(world, "2.0.0")
+    revision = world.store.get_catalog_entry("dev", "orders").revision
+    loop = monitor(world)
+    for second, status in [(0, "bad"), (10, "ok"), (20, "bad"), (30, "ok"), (40, "bad")]:
+        world.health.statuses = {revision: HealthStatus.UNHEALTHY} if status == "bad" else {}
+        restores = loop.tick(T + timedelta(seconds=second))
+    assert len(restores) == 1  # one pass is not a recovery: degraded since 0, still failing at 40
+
+
+def test_sustained_degradation_rolls_back_to_the_last_completed_release(world: World) -> None:
+    complete(world, "1.0.0")
+    bad_revision = complete(world, "2.0.0")
+    world.health.statuses[bad_revision] = HealthStatus.UNHEALTHY
+
+    [restore] = ticks(world, [0, 10, 20, 30])
+
+    assert watch(world).condition is ServiceCondition.RESTORING
+    assert [q.image for q in world.store.quarantined("dev")] == ["example.azurecr.io/orders:2.0.0"]
+    assert run(world, restore) is DeploymentState.COMPLETED
+    assert ticks(world, [40]) == []
+    entry = world.store.get_catalog_entry("dev", "orders")
+    assert entry.image == "example.azurecr.io/orders:1.0.0" and entry.deployment_id == restore.deployment_id
+    assert watch(world) == Watch(restore.deployment_id)
+    assert conditions(world) == [
+        ("Healthy", "Degraded"),
+        ("Degraded", "Rollback"),
+        ("Rollback", "Restoring"),
+        ("Restoring", "Healthy"),
+    ]
+    episode = world.store.get_deployment(restore.deployment_id).traceid
+    types = [e.type for e in world.store.events_for_trace(episode)]
+    assert types[0] == "HealthCheckCompleted" and "RuntimeDeploymentCompleted" in types
+
+
+def test_a_failed_restore_raises_an_incident_carrying_the_episode_chain(world: World) -> None:
+    complete(world, "1.0.0")
+    bad_revision = complete(world, "2.0.0")
+    world.health.statuses = {bad_revision: HealthStatus.UNHEALTHY, "orders--": HealthStatus.UNHEALTHY}
+
+    [restore] = ticks(world, [0, 30])
+    assert run(world, restore) is DeploymentState.ROLLED_BACK  # the restored release fails its gate too
+    ticks(world, [40])
+
+    assert watch(world).condition is ServiceCondition.INCIDENT
+    [incident] = [e for e in world.bus.published if e.type == "RuntimeIncidentRaised"]
+    chain = incident.data["chain"]
+    assert chain["traceId"] == incident.traceid == restore.orchestration_input["traceId"]
+    assert chain["replay"] == f"python -m controlplane replay {incident.traceid}"
+    chained = [event["type"] for event in chain["events"]]
+    assert chained[0] == "HealthCheckCompleted" and "RuntimeDeploymentRolledBack" in chained
+    timeline = [describe(e.to_dict()) for e in world.store.events_for_trace(incident.traceid)]
+    assert any("Incident" in line for line in timeline)
+    assert ticks(world, [50, 60]) == []  # an incident waits for an operator: no rollback loop
+
+
+def test_with_nothing_to_restore_degradation_becomes_an_incident(world: World) -> None:
+    revision = complete(world, "1.0.0")
+    world.health.statuses[revision] = HealthStatus.UNHEALTHY
+    assert ticks(world, [0, 30]) == []
+    assert watch(world).condition is ServiceCondition.INCIDENT
+    assert [e.type for e in world.bus.published].count("RuntimeIncidentRaised") == 1
+
+
+def test_a_new_completed_deployment_starts_a_fresh_watch(world: World) -> None:
+    revision = complete(world, "1.0.0")
+    world.health.statuses[revision] = HealthStatus.UNHEALTHY
+    ticks(world, [0, 30])
+    assert watch(world).condition is ServiceCondition.INCIDENT
+    world.health.statuses.clear()
+
+    complete(world, "1.0.1")
+    ticks(world, [100])
+
+    assert watch(world).condition is ServiceCondition.HEALTHY
+    assert watch(world).deployment_id == world.store.get_catalog_entry("dev", "orders").deployment_id
+
+
+def test_overlapping_ticks_roll_back_once(world: World) -> None:
+    complete(world, "1.0.0")
+    bad_revision = complete(world, "2.0.0")
+    world.health.statuses[bad_revision] = HealthStatus.UNHEALTHY
+    ticks(world, [0])
+    first, second = monitor(world), monitor(world)
+    restores = first.tick(T + timedelta(seconds=30)) + second.tick(T + timedelta(seconds=30))
+    assert len({r.deployment_id for r in restores}) == 1
+    assert len(world.store.list_deployments()) == 3

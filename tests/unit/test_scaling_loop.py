@@ -1,0 +1,175 @@
+"""The scaling loop: policies evaluated against live metrics, applied through Compute, remembered in the store."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.event_catalog import EventType
+from controlplane.domain.events import TraceContext, new_event
+from controlplane.domain.manifest import parse_release
+from controlplane.errors import TransientError
+from controlplane.services.scaling import Scaler
+from tests.workflow_world import World, release
+
+T = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+POLICY = {
+    "minReplicas": 1,
+    "maxReplicas": 6,
+    "cooldownSeconds": 60,
+    "stabilizationWindowSeconds": 120,
+    "rules": [{"metric": "cpu", "target": 50}],
+}
+
+
+def deployed(world: World, **policy: Any) -> str:
+    document = copy.deepcopy(release("1.0.0").to_dict())
+    document["spec"]["services"][0]["scaling"] = {**POLICY, **policy}
+    deployment_id = world.deploy(parse_release(document))
+    assert world.finish(deployment_id) is DeploymentState.COMPLETED
+    return world.store.get_catalog_entry("dev", "orders").revision
+
+
+def scaler(world: World) -> Scaler:
+    return Scaler(world.store, world.bus, world.compute, world.metrics, "/tests/scaling")
+
+
+def replicas(world: World, revision: str) -> int:
+    return next(w.replicas for w in world.compute.inventory("dev") if w.revision == revision)
+
+
+def published(world: World, event_type: EventType) -> list[dict[str, Any]]:
+    return [dict(e.data) for e in world.bus.published if e.type == event_type.value]
+
+
+def test_high_cpu_scales_up_at_once_and_says_why(world: World) -> None:
+    revision = deployed(world)
+    world.metrics.set("dev", "orders", cpu=100.0)
+
+    outcome = scaler(world).evaluate("dev", "orders", T)
+
+    assert outcome["replicas"] == 4 and replicas(world, revision) == 4
+    [applied] = published(world, EventType.SCALING_POLICY_APPLIED)
+    assert (applied["from"], applied["to"], applied["rule"], applied["metrics"]) == (2, 4, "cpu", {"cpu": 100.0})
+    stored = world.store.get_loop_state("scaling", "dev/orders")
+    assert stored is not None and stored.body["pending"] is None and stored.body["last"]["replicas"] == 4
+
+
+def test_flapping_metrics_do_not_flap_replicas(world: World) -> None:
+    revision = deployed(world)
+    loop = scaler(world)
+    history = []
+    for tick in range(12):  # every 10 s: cpu alternates between double and half the target
+        world.metrics.set("dev", "orders", cpu=100.0 if tick % 2 == 0 else 25.0)
+        loop.evaluate("dev", "orders", T + timedelta(seconds=10 * tick))
+        history.append(replicas(world, revision))
+
+    # Up at once, up again only after the cooldown; every scale-down is held by the stabilization window.
+    assert history == [4] * 6 + [6] * 6
+    assert [(a["from"], a["to"]) for a in published(world, EventType.SCALING_POLICY_APPLIED)] == [(2, 4), (4, 6)]
+
+
+def test_a_metric_outage_holds_the_replicas_and_reports_it(world: World) -> None:
+    revision = deployed(world)
+    world.metrics.set("dev", "orders", cpu=None)
+
+    outcome = scaler(world).evaluate("dev", "orders", T)
+
+    assert outcome["changed"] is False and "no data for cpu" in outcome["reason"]
+    assert replicas(world, revision) == 2 and published(world, EventType.SCALING_POLICY_APPLIED) == []
+
+
+def test_scale_down_waits_for_the_window_and_the_cooldown(world: World) -> None:
+    revision = deployed(world)
+    loop = scaler(world)
+    world.metrics.set("dev", "orders", cpu=100.0)
+    loop.evaluate("dev", "orders", T)
+    world.metrics.set("dev", "orders", cpu=10.0)
+    loop.evaluate("dev", "orders", T + timedelta(seconds=30))
+    assert replicas(world, revision) == 4  # within the window and the cooldown
+
+    later = scaler(world)  # a restarted host: the state comes from the store
+    later.evaluate("dev", "orders", T + timedelta(seconds=200))
+    assert replicas(world, revision) == 1
+    assert [(a["from"], a["to"]) for a in published(world, EventType.SCALING_POLICY_APPLIED)] == [(2, 4), (4, 1)]
+
+
+def test_sustained_demand_beyond_max_is_reported_once_per_episode(world: World) -> None:
+    deployed(world, maxReplicas=3)
+    loop = scaler(world)
+    world.metrics.set("dev", "orders", cpu=400.0)
+    for tick in range(10):
+        loop.evaluate("dev", "orders", T + timedelta(seconds=15 * tick))
+
+    [violated] = published(world, EventType.SCALING_POLICY_VIOLATED)
+    assert violated["maxReplicas"] == 3 and violated["desired"] > 3
+
+
+def health_event(event_id: str) -> Any:
+    return new_event(
+        EventType.HEALTH_CHECK_COMPLETED,
+        event_id=event_id,
+        source="/tests",
+        time=T,
+        trace=TraceContext("4bf92f3577b34da6a3ce929d0e0e4736", "dev/orders"),
+        data={"environment": "dev", "service": "orders", "revision": "r", "report": {}},
+    )
+
+
+def test_a_duplicate_health_check_delivery_is_evaluated_once(world: World) -> None:
+    deployed(world)
+    world.metrics.set("dev", "orders", cpu=100.0)
+    loop = scaler(world)
+    reads = world.metrics.reads
+
+    first = loop.on_event(health_event("evt-1"), T)
+    second = loop.on_event(health_event("evt-1"), T + timedelta(seconds=1))
+
+    assert first is not None and first["replicas"] == 4
+    assert second == {"skipped": "duplicate delivery of evt-1"}
+    assert world.metrics.reads == reads + 1
+    [applied] = [e for e in world.bus.published if e.type == EventType.SCALING_POLICY_APPLIED.value]
+    assert applied.traceid == "4bf92f3577b34da6a3ce929d0e0e4736" and applied.causationid == "evt-1"
+
+
+class FlakyScale:
+    """Compute whose next scale call fails, as a crash between deciding and applying would."""
+
+    def __init__(self, compute: Any) -> None:
+        self._compute = compute
+        self.fail_next = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._compute, name)
+
+    def scale(self, *arguments: Any) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise TransientError("connection reset")
+        self._compute.scale(*arguments)
+
+
+def test_a_decision_interrupted_before_it_was_applied_is_finished_by_the_next_evaluation(world: World) -> None:
+    revision = deployed(world)
+    world.metrics.set("dev", "orders", cpu=100.0)
+    flaky = FlakyScale(world.compute)
+    loop = Scaler(world.store, world.bus, flaky, world.metrics, "/tests/scaling")
+    with pytest.raises(TransientError):
+        loop.evaluate("dev", "orders", T)
+    assert replicas(world, revision) == 2
+
+    loop.evaluate("dev", "orders", T + timedelta(seconds=5))
+
+    assert replicas(world, revision) == 4
+    assert [(a["from"], a["to"]) for a in published(world, EventType.SCALING_POLICY_APPLIED)] == [(2, 4)]
+
+
+def test_a_service_without_a_policy_or_with_a_rollout_in_flight_is_left_alone(world: World) -> None:
+    deployment_id = world.deploy(release("1.0.0"))
+    world.finish(deployment_id)
+    assert scaler(world).evaluate("dev", "orders", T)["skipped"] == "no scaling policy"
+    assert scaler(world).evaluate("dev", "payments", T)["skipped"] == "not deployed"

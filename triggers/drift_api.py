@@ -1,0 +1,88 @@
+"""HTTP triggers of the drift loop: findings, operator decisions, the dry-run plan, a run on demand."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from controlplane.bootstrap import services
+from controlplane.errors import NotFound
+from controlplane.services import drift
+from orchestrators.drift import INSTANCE_ID
+from triggers.responses import json_response, problem
+from triggers.singleton import start_singleton
+
+bp = df.Blueprint()
+ORCHESTRATOR = "drift"
+
+
+@bp.route(route="drift/findings", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def list_findings(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/drift/findings?status=Open: findings oldest first (every status when none is given)."""
+    try:
+        found = drift.listed(services().store, req.params.get("status"))
+    except ValueError as error:
+        return problem(400, "Invalid status", f"query parameter status: {error}")
+    return json_response({"findings": [finding.to_dict() for finding in found]})
+
+
+@bp.route(route="drift/findings/{finding_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_finding(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/drift/findings/{id}: one finding, its diff, status and corrective deployment."""
+    finding_id = req.route_params["finding_id"]
+    try:
+        return json_response(services().store.get_finding(finding_id).to_dict())
+    except NotFound:
+        return problem(404, "Finding not found", f"no drift finding with id {finding_id!r}")
+
+
+@bp.route(route="drift/findings/{finding_id}/approve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def approve_finding(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """POST /api/drift/findings/{id}/approve?reason=: remediate it; a drift run starts now unless one is running."""
+    return await _decide(req, client, "approve")
+
+
+@bp.route(route="drift/findings/{finding_id}/dismiss", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def dismiss_finding(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """POST /api/drift/findings/{id}/dismiss?reason=: accept the divergence; it is not raised again."""
+    return await _decide(req, client, "dismiss")
+
+
+async def _decide(req: func.HttpRequest, client: df.DurableOrchestrationClient, decision: str) -> func.HttpResponse:
+    finding_id = req.route_params["finding_id"]
+    reason = req.params.get("reason") or ""
+    try:
+        finding = await asyncio.to_thread(
+            drift.decide, services().store, finding_id, decision, datetime.now(UTC), reason
+        )
+    except NotFound:
+        return problem(404, "Finding not found", f"no drift finding with id {finding_id!r}")
+    except drift.Undecidable as refused:
+        return problem(409, f"Cannot {decision} this finding", str(refused))
+    body = finding.to_dict()
+    if decision == "approve":
+        started = await start_singleton(client, ORCHESTRATOR, INSTANCE_ID)
+        body["remediation"] = "a drift run started" if started else "queued: the running drift run or the next one"
+    return json_response(body, 202 if decision == "approve" else 200)
+
+
+@bp.route(route="drift/plan", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def drift_plan(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/drift/plan: what the next drift run would find and do; changes nothing."""
+    wired = services()
+    return json_response(drift.plan(wired.store, wired.desired_state, wired.compute))
+
+
+@bp.route(route="drift/runs", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def run_drift(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """POST /api/drift/runs: run the drift loop now (202), or 409 while a run is in flight."""
+    if not await start_singleton(client, ORCHESTRATOR, INSTANCE_ID):
+        return problem(409, "A drift run is in flight", f"instance {INSTANCE_ID} is running; try again when it ends")
+    links = client.get_client_response_links(req, INSTANCE_ID)
+    return json_response({"instanceId": INSTANCE_ID, **links}, 202, {"Location": links["statusQueryGetUri"]})
