@@ -25,7 +25,8 @@ def describe(event: dict[str, Any]) -> str:
         return f"{data.get('service')}: {data.get('from')} -> {data.get('to')}  ({data.get('reason')})"[:160]
     if kind == "RuntimeDriftDetected":
         pointers = ", ".join(data.get("diff") or {})
-        return f"{data.get('service')}: {data.get('kind')} {pointers} ({data.get('classification')}, {data.get('status')})"
+        remedy = f"{data.get('classification')}, {data.get('status')}"
+        return f"{data.get('service')}: {data.get('kind')} {pointers} ({remedy})"
     if kind == "RuntimeDriftRemediated":
         return f"{data.get('service')}: finding {data.get('findingId')} repaired"
     if kind == "ScalingPolicyApplied":
