@@ -152,7 +152,8 @@ class Provisioner(Protocol):
 
 
 class Metrics(Protocol):
-    """Reads live metrics of a service."""
+    """Reads live metrics of a service: ``cpu`` the average percent per replica, ``queue`` the queue length,
+    ``rps`` the service's total requests per second (all revisions)."""
 
     def read(self, environment: str, service: str, metrics: Iterable[MetricKind]) -> list[MetricReading]:
         """One reading per metric asked for; failures become readings with ``value=None`` and an error."""

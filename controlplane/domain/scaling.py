@@ -4,10 +4,12 @@ Pure: no I/O, ``now`` is passed in; the caller persists ``Decision.state`` and a
 
 The replica math is the Kubernetes HPA's, with KEDA's event-driven queue rule and scale to zero:
 
-- per rule ``desired = ceil(current * value / target)``, where ``value`` is a per-replica average
-  (cpu %, rps per replica, queue messages per replica for an http target);
-- a ``queue`` rule of an event-driven target reads the *total* queue length (what KEDA reads from
-  Service Bus), so ``desired = ceil(value / target)`` — the replica count is independent of how many run now;
+- a ``cpu`` rule (and a ``queue`` rule of an http target) reads a per-replica average:
+  ``desired = ceil(current * value / target)``;
+- an ``rps`` rule reads the service's *total* requests per second (what the router or Application Insights
+  counts) against a per-replica target, and a ``queue`` rule of an event-driven target the *total* queue
+  length (what KEDA reads from Service Bus): ``desired = ceil(value / target)``, independent of how many run
+  now (the HPA's AverageValue target);
 - no change while the usage ratio is within tolerance (``|ratio - 1| <= 0.1``);
 - the largest desired across rules wins; clamped to ``[max(min, 1), max]``;
 - up at once; down only to the highest recommendation seen within the stabilization window;
@@ -24,11 +26,11 @@ rule (target)           current  value            desired    replicas     why
 cpu (70)                2        140              4          4            ceil(2 * 140/70); up at once
 cpu (70)                4        75               4          4            ratio 1.07 within tolerance
 cpu (70)                4        20               2          4 → 2        down after the window only
-rps (100)               3        1000             30         10           clamped to max; violation timer
+rps (100)               3        1000 total       10         10           ceil(1000/100); at max
 queue event (10)        2        45               5          5            ceil(45/10), KEDA-style
 queue event (10) act 1  0        3                1          1            wakes from zero, ignores cooldown
 queue event (10) act 1  1        0                0          0            after the window: scale to zero
-cpu 40 + rps (50)       2        cpu 30, rps 150  2, 6       6            the largest rule wins
+cpu 40 + rps (50)       2        cpu 30, rps 150  2, 3       3            the largest rule wins
 cpu (70)                4        None             —          4            held: no data for cpu
 ======================  =======  ===============  =========  ===========  ================================
 """
@@ -100,7 +102,7 @@ class Decision:
 
 def _desired(rule: ScalingRule, value: float, current: int, event_driven: bool) -> int:
     """Unclamped replicas one rule wants; ``current`` unchanged within tolerance."""
-    if rule.metric == "queue" and event_driven:
+    if rule.metric == "rps" or (rule.metric == "queue" and event_driven):
         if current and abs(value / (rule.target * current) - 1) <= TOLERANCE:
             return current
         return math.ceil(value / rule.target)

@@ -189,9 +189,9 @@ def test_unmet_demand_at_max_counts_as_violation() -> None:
 
 def test_largest_rule_wins() -> None:
     both = policy(rules=[{"metric": "cpu", "target": 40}, {"metric": "rps", "target": 50}])
-    decision = decide(both, 2, [cpu(30), rps(150)], ScalingState(), T0)
-    assert (decision.replicas, decision.rule) == (6, "rps")
-    assert decision.reason == "rps 150.0 vs target 50 → 6 replicas"
+    decision = decide(both, 2, [cpu(30), rps(150)], ScalingState(), T0)  # rps is the service's total
+    assert (decision.replicas, decision.rule) == (3, "rps")
+    assert decision.reason == "rps 150.0 vs target 50 → 3 replicas"
 
 
 def test_state_round_trips_through_json() -> None:

@@ -35,7 +35,8 @@ class ServiceHealth(t.ManifestModel):
 class ScalingRule(manifest_rules.RuledModel):
     """Scale to keep ``metric`` at ``target``.
 
-    cpu: percent of the requested CPU; queue: messages per replica; rps: requests per second per replica.
+    cpu: percent of the requested CPU; queue: messages per replica; rps: requests per second one replica
+    should serve (the loop divides the service's total rps by it).
     """
 
     cross_field_rule = manifest_rules.scaling_rule_errors
