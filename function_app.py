@@ -9,12 +9,14 @@ from orchestrators.drift import bp as drift_orchestrator
 from triggers.drift_api import bp as drift_api
 from triggers.http import bp as http_triggers
 from triggers.servicebus import bp as servicebus_triggers
+from triggers.services_api import bp as services_api
 from triggers.timers import bp as timer_triggers
 
 app = df.DFApp()
 for blueprint in (
     http_triggers,
     drift_api,
+    services_api,
     timer_triggers,
     servicebus_triggers,
     deployment_orchestrator,

@@ -12,7 +12,8 @@ The replica math is the Kubernetes HPA's, with KEDA's event-driven queue rule an
   now (the HPA's AverageValue target);
 - no change while the usage ratio is within tolerance (``|ratio - 1| <= 0.1``);
 - the largest desired across rules wins; clamped to ``[max(min, 1), max]``;
-- up at once; down only to the highest recommendation seen within the stabilization window;
+- up at once; down only to the highest recommendation seen within the stabilization window (a first
+  evaluation counts the current replicas as seen, so nothing scales down before a window has passed);
 - no change within ``cooldown_seconds`` after the last applied change, except waking from zero;
 - to zero only for ``scale_to_zero`` event-driven policies when every rule is below ``activation_threshold``
   (no threshold: every value is 0), passed through the same stabilization window; back up when any reaches it;
@@ -151,7 +152,10 @@ def decide(
         value is not None and (value >= threshold if threshold is not None else value > 0) for value in metrics.values()
     )
     window_start = now - timedelta(seconds=policy.stabilization_window_seconds)
-    kept = [entry for entry in state.recommendations if entry[0] > window_start]
+    # Like the HPA, a window with no history starts from the current count: a policy met for the first
+    # time (a new deployment, a restarted loop) never scales down before its window has passed.
+    history = state.recommendations or ((now, current),)
+    kept = [entry for entry in history if entry[0] > window_start]
     no_data = f"held: no data for {', '.join(missing)}" if missing else ""
 
     if raw is None or driver is None or (dormant and missing):

@@ -1,9 +1,11 @@
-"""``make demo``: three releases through the local host onto real local processes.
+"""``make demo``: releases through the local host onto real local processes, then the control loops.
 
 Starts Azurite and the local host (``python -m controlplane up``), then as a pipeline would: POSTs
 ``v1-rolling`` (expected Completed), ``v2-canary`` (Completed) and ``v3-unhealthy`` (RolledBack, with all
-traffic back on v2), printing a live timeline of each deployment's events with its one traceId, and a
-summary. Everything it started is stopped at the end. Exit 0 only if every release ended as expected.
+traffic back on v2), printing a live timeline of each deployment's events with its one traceId. Then
+``demo_loops`` shows drift repaired and reviewed, scaling up and down under load, and the failure monitor
+rolling back ``v4-degrades``. Everything it started is stopped at the end. Exit 0 only if every step ended
+as expected.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from controlplane.adapters.local_router import routed_url
 from controlplane.domain.manifest import load_release
 from controlplane.errors import InvalidManifest
 from controlplane.local.azurite import PROJECT_ROOT, Azurite
+from controlplane.local.demo_loops import (
+    LOOP_SETTINGS,
+    desired_state_repository,
+    drift_demo,
+    monitor_demo,
+    scaling_demo,
+)
 from controlplane.local.host_process import HostProcess
 from controlplane.local.timeline import describe
 
@@ -40,21 +49,35 @@ class Outcome:
 
 
 def run_demo() -> int:
-    print("Runtime control plane demo: three releases through the local host\n")
+    print("Runtime control plane demo: releases and control loops through the local host\n")
     valid = _validate_examples()
     with Azurite() as azurite, tempfile.TemporaryDirectory(prefix="controlplane-demo-") as scratch:
         local = Path(scratch)
-        host = HostProcess(azurite.connection_string, "function_app:app", local, {"CONTROLPLANE_LOCAL_DIR": scratch})
+        settings = {
+            "CONTROLPLANE_LOCAL_DIR": scratch,
+            "CONTROLPLANE_DESIRED_STATE": str(desired_state_repository(local)),
+            **LOOP_SETTINGS,
+        }
+        host = HostProcess(azurite.connection_string, "function_app:app", local, settings)
         print(f"Azurite on 127.0.0.1:{azurite.port}; starting the local host ...")
         host.start()
         print(f"Local host on {host.base_url}; workloads are real processes (examples/workload/sample_service.py)\n")
         try:
             outcomes = [_deploy(host, name, expected) for name, expected in SCENARIO]
             traffic_ok = _traffic_back_on(host, local, outcomes[1])
+            loops = {
+                "drift repaired, unmanaged process reviewed": drift_demo(host, local),
+                "scaled up under load and back down": scaling_demo(host, local),
+                "degraded revision rolled back by the monitor": monitor_demo(
+                    host, lambda name, expected: outcomes.append(_deploy(host, name, expected)) or outcomes[-1]
+                ),
+            }
         finally:
             host.stop()
     _summary(outcomes)
-    ok = valid and traffic_ok and all(o.state == o.expected for o in outcomes)
+    for what, passed in loops.items():
+        print(f"{'ok  ' if passed else 'FAIL'} {what}")
+    ok = valid and traffic_ok and all(o.state == o.expected for o in outcomes) and all(loops.values())
     print("\nDemo " + ("passed: every release ended as expected." if ok else "FAILED: see above."))
     return 0 if ok else 1
 

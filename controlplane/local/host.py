@@ -62,7 +62,7 @@ class LocalHost:
         self.key = resolve_host_key(options.root, os.environ)
         module, _, attribute = options.app.partition(":")
         self.index = FunctionIndex.load(module, attribute or "app")
-        self.hub = task_hub(options.root)
+        self.hub = task_hub(options.root, os.environ)
         service = table_service(self.settings)
         self.base_url = f"http://127.0.0.1:{options.port}"
         self.engine = DurableEngine(self.index, DurableStore(AzureTableDocuments(service), self.hub))

@@ -34,14 +34,13 @@ class HostProcess:
         self.base_url = ""
         self.starts = 0
 
+    @property
+    def settings(self) -> dict[str, str]:
+        """The settings the host runs with on top of the environment (what an operator CLI needs too)."""
+        return {"CONTROLPLANE_STORAGE": self._storage, "FUNCTIONS_HOST_KEY": self.key, **self._extra_env}
+
     def start(self, timeout: float = 60) -> HostProcess:
-        env = {
-            **os.environ,
-            "CONTROLPLANE_STORAGE": self._storage,
-            "FUNCTIONS_HOST_KEY": self.key,
-            "PYTHONUNBUFFERED": "1",
-            **self._extra_env,
-        }
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.settings}
         self.starts += 1
         stderr = open(self._log_dir / f"host-{self.starts}.log", "w")  # noqa: SIM115 - owned by the process
         self._process = subprocess.Popen(

@@ -23,7 +23,7 @@ class Operator:
         apply_local_settings(root, os.environ)
         settings = load_settings()
         service = table_service(settings)
-        self._durable = DurableStore(AzureTableDocuments(service), task_hub(root))
+        self._durable = DurableStore(AzureTableDocuments(service), task_hub(root, os.environ))
         self._root = root
         self._app = app
         self._documents = AzureTableDocuments(service, prefix=settings.table_prefix)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 from controlplane.config import DEVELOPMENT_STORAGE, SCHEDULE_DEFAULTS, STORAGE_SETTINGS
@@ -34,8 +34,11 @@ def apply_local_settings(root: Path, environ: MutableMapping[str, str]) -> None:
         environ.setdefault(name, schedule)
 
 
-def task_hub(root: Path) -> str:
-    """``extensions.durableTask.hubName`` of host.json (``%SETTING%`` is not resolved here)."""
+def task_hub(root: Path, environ: Mapping[str, str]) -> str:
+    """The task hub: ``CONTROLPLANE_TASK_HUB`` (local host only: tests give each host its own), else
+    ``extensions.durableTask.hubName`` of host.json (``%SETTING%`` is not resolved here)."""
+    if environ.get("CONTROLPLANE_TASK_HUB"):
+        return environ["CONTROLPLANE_TASK_HUB"]
     path = root / "host.json"
     if not path.exists():
         return DEFAULT_HUB

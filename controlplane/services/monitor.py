@@ -144,7 +144,7 @@ class Monitor:
         if restore.state is DeploymentState.COMPLETED:
             healthy = watch.moved(C.HEALTHY, now, f"restored by {restore.id}; its health gate passed")
             self._changed(entry, watch, healthy, now)
-            return Watch(restore.id), None
+            return Watch(restore.id, reason=healthy.reason), None
         reason = f"restore {restore.id} ended {restore.state.value}: {restore.transitions[-1].reason}"
         return self._incident(entry, watch, now, reason), None
 

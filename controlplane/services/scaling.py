@@ -98,7 +98,13 @@ class Scaler:
                 **trace,
             }
         last = {"at": format_time(now), "replicas": decision.replicas, "reason": decision.reason}
-        body = {"state": decision.state.to_dict(), "pending": pending, "last": last, "desired": decision.desired}
+        body = {
+            "state": decision.state.to_dict(),
+            "pending": pending,
+            "last": last,
+            "desired": decision.desired,
+            "lastApplied": record.body.get("lastApplied"),
+        }
         try:
             record = self.store.put_loop_state(replace(record, body=body))
         except ConcurrencyConflict:
@@ -122,7 +128,8 @@ class Scaler:
             at = parse_time(pending["at"])
             self._emit(EventType.SCALING_POLICY_APPLIED, pending["eventId"], environment, service, data, at, pending)
         try:
-            return self.store.put_loop_state(replace(record, body={**record.body, "pending": None}))
+            settled = {**record.body, "pending": None, "lastApplied": pending}
+            return self.store.put_loop_state(replace(record, body=settled))
         except ConcurrencyConflict:
             return self.store.get_loop_state(LOOP, record.key) or record
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,19 @@ from controlplane.local.azurite import PROJECT_ROOT as ROOT
 from controlplane.local.host_process import HostProcess as _HostProcess
 
 KEY = "e2e-test-key"
-__all__ = ["KEY", "ROOT", "HostProcess"]
+__all__ = ["KEY", "ROOT", "HostProcess", "product_settings"]
+
+
+def product_settings(local: Path, **extra: str) -> dict[str, str]:
+    """Settings of a product host of its own: its own tables and task hub on the shared Azurite, so its
+    control loops never see another test's catalog and its engine never resumes another test's instances."""
+    suffix = uuid.uuid4().hex[:10]
+    return {
+        "CONTROLPLANE_LOCAL_DIR": str(local),
+        "CONTROLPLANE_TABLE_PREFIX": f"p{suffix}",
+        "CONTROLPLANE_TASK_HUB": f"Hub{suffix}",
+        **extra,
+    }
 
 
 class HostProcess(_HostProcess):

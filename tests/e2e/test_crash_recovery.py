@@ -29,7 +29,7 @@ def _wait_until(condition, timeout: float = 30) -> None:
 
 def _committed_completions(azurite: Azurite, instance_id: str) -> set[int]:
     store = DurableStore(
-        AzureTableDocuments(TableServiceClient.from_connection_string(azurite.connection_string)), task_hub(ROOT)
+        AzureTableDocuments(TableServiceClient.from_connection_string(azurite.connection_string)), task_hub(ROOT, {})
     )
     events = store.load_history(instance_id).events
     return {e["TaskScheduledId"] for e in events if e["EventType"] == EventType.TASK_COMPLETED}

@@ -19,7 +19,7 @@ import yaml
 
 from controlplane.adapters.local_router import routed_url
 from controlplane.local.azurite import Azurite
-from tests.e2e.host_process import ROOT, HostProcess
+from tests.e2e.host_process import ROOT, HostProcess, product_settings
 
 FAST_GATE = {"intervalSeconds": 1, "successThreshold": 2, "failureThreshold": 2, "progressDeadlineSeconds": 60}
 
@@ -27,7 +27,7 @@ FAST_GATE = {"intervalSeconds": 1, "successThreshold": 2, "failureThreshold": 2,
 @pytest.fixture
 def product(azurite: Azurite, tmp_path: Path) -> Iterator[HostProcess]:
     host = HostProcess(
-        azurite.connection_string, "function_app:app", tmp_path, {"CONTROLPLANE_LOCAL_DIR": str(tmp_path)}
+        azurite.connection_string, "function_app:app", tmp_path, product_settings(tmp_path)
     )
     host.local_dir = tmp_path
     host.start()

@@ -6,7 +6,7 @@ import time
 import uuid
 from urllib.parse import urlparse
 
-from tests.e2e.host_process import HostProcess
+from tests.e2e.host_process import HostProcess, product_settings
 
 
 def test_start_returns_the_check_status_payload_and_its_urls_work(host: HostProcess) -> None:
@@ -60,7 +60,7 @@ def test_requests_without_the_function_key_are_refused(host: HostProcess) -> Non
 
 
 def test_the_deployments_endpoint_exists(azurite, tmp_path) -> None:
-    fresh_tables = {"CONTROLPLANE_TABLE_PREFIX": "empty", "CONTROLPLANE_LOCAL_DIR": str(tmp_path)}
+    fresh_tables = product_settings(tmp_path)
     product = HostProcess(azurite.connection_string, "function_app:app", tmp_path, fresh_tables).start()
     try:
         code, body = product.request("GET", "/api/deployments")

@@ -94,7 +94,7 @@ def test_sustained_degradation_rolls_back_to_the_last_completed_release(world: W
     assert ticks(world, [40]) == []
     entry = world.store.get_catalog_entry("dev", "orders")
     assert entry.image == "example.azurecr.io/orders:1.0.0" and entry.deployment_id == restore.deployment_id
-    assert watch(world) == Watch(restore.deployment_id)
+    assert (watch(world).deployment_id, watch(world).condition) == (restore.deployment_id, ServiceCondition.HEALTHY)
     assert conditions(world) == [
         ("Healthy", "Degraded"),
         ("Degraded", "Rollback"),

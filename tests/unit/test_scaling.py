@@ -235,3 +235,11 @@ def test_replicas_always_within_policy_bounds(
         elapsed += step
         decision = loop.tick(elapsed, cpu(load), queue(length), rps(requests))
         assert (0 if to_zero else low) <= decision.replicas <= low + span
+
+
+def test_a_first_evaluation_does_not_scale_down_before_a_window_has_passed() -> None:
+    scaling = policy(stabilization_window_seconds=120, cooldown_seconds=0)
+    first = decide(scaling, 4, [cpu(10)], ScalingState(), T0)  # just deployed with 4, idle
+    assert (first.replicas, first.change) == (4, False) and first.reason.startswith("held: stabilizing")
+    later = decide(scaling, 4, [cpu(10)], first.state, at(121))
+    assert later.replicas == 1

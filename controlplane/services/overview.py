@@ -1,0 +1,40 @@
+"""What operators see per service: the catalog's revision, live replicas, the monitor's condition, scaling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controlplane.domain.runtime import LiveWorkload
+from controlplane.ports import Compute, StateStore
+from controlplane.services import monitor, scaling
+
+
+def overview(store: StateStore, compute: Compute, environment: str | None = None) -> list[dict[str, Any]]:
+    """One entry per promoted service (``GET /api/services``), ordered by environment then service."""
+    inventories: dict[str, list[LiveWorkload]] = {}
+    views = []
+    for entry in store.list_catalog(environment):
+        live = inventories.setdefault(entry.environment, compute.inventory(entry.environment))
+        serving = [w for w in live if w.service == entry.service and w.managed and w.traffic_percent > 0]
+        key = f"{entry.environment}/{entry.service}"
+        watch = store.get_loop_state(monitor.LOOP, key)
+        scaled = store.get_loop_state(scaling.LOOP, key)
+        views.append(
+            {
+                **entry.to_dict(),
+                "live": [_live(workload) for workload in serving],
+                "unmanaged": sorted(w.revision for w in live if w.service == entry.service and not w.managed),
+                "monitor": dict(watch.body) if watch else None,
+                "scaling": {k: v for k, v in scaled.body.items() if k != "state"} if scaled else None,
+            }
+        )
+    return views
+
+
+def _live(workload: LiveWorkload) -> dict[str, Any]:
+    return {
+        "revision": workload.revision,
+        "image": workload.image,
+        "replicas": workload.replicas,
+        "trafficPercent": workload.traffic_percent,
+    }

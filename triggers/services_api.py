@@ -1,0 +1,19 @@
+"""HTTP trigger of the service overview: what each promoted service runs and how the loops see it."""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from controlplane.bootstrap import services
+from controlplane.services.overview import overview
+from triggers.responses import json_response
+
+bp = df.Blueprint()
+
+
+@bp.route(route="services", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def list_services(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/services?environment=: catalog entry, live revisions, monitor condition, last scaling decision."""
+    wired = services()
+    return json_response({"services": overview(wired.store, wired.compute, req.params.get("environment") or None)})
