@@ -10,6 +10,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from activities.tracing import traced_activity
 from controlplane.bootstrap import services
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.event_catalog import EventType
@@ -26,6 +27,7 @@ def _source() -> str:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 def record_transition(request: dict[str, Any]) -> dict[str, Any]:
     """Move the deployment to request["to"] and emit RuntimeDeploymentStateChanged."""
     wired = services()
@@ -42,6 +44,7 @@ def record_transition(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 def emit_event(request: dict[str, Any]) -> None:
     """Emit one catalog event in the deployment's trace."""
     wired = services()
@@ -58,6 +61,7 @@ def emit_event(request: dict[str, Any]) -> None:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 def ensure_environment(request: dict[str, Any]) -> dict[str, Any]:
     """Provision the release's environment; emit RuntimeEnvironmentProvisioned with the stack outputs."""
     wired = services()
@@ -78,18 +82,21 @@ def ensure_environment(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 def bind_configuration(request: dict[str, Any]) -> dict[str, Any]:
     """Bind RuntimeConfiguration and SecretBinding references (never values) to the new revisions."""
     return rollout.bind_configuration(services().store, request["deploymentId"])
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 def plan_targets(request: dict[str, Any]) -> list[dict[str, Any]]:
     """Per service: the new revision and the stable one (the last Completed deployment's) it replaces."""
     return [target.to_dict() for target in rollout.targets(services().store, request["deploymentId"])]
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 def apply_step(request: dict[str, Any]) -> dict[str, str] | None:
     """One compute step. A permanent failure is returned (no retry can fix it); others raise and retry."""
     wired = services()
@@ -102,6 +109,7 @@ def apply_step(request: dict[str, Any]) -> dict[str, str] | None:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 def probe_revision(request: dict[str, Any]) -> dict[str, Any]:
     """One health probe of the new revision; emits HealthCheckCompleted."""
     wired = services()
@@ -119,6 +127,7 @@ def probe_revision(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 def promote(request: dict[str, Any]) -> None:
     """Record the new revision in the service catalog."""
     rollout.record_promotion(
@@ -130,6 +139,7 @@ def promote(request: dict[str, Any]) -> None:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 def roll_back(request: dict[str, Any]) -> None:
     wired = services()
     """Restore the stable revision; quarantine the image that was rolled back."""

@@ -7,6 +7,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from activities.tracing import traced_activity
 from controlplane.bootstrap import services
 from controlplane.services import drift
 
@@ -18,6 +19,7 @@ def _source() -> str:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 def drift_scan(request: dict[str, Any]) -> list[str]:
     """Compare live with desired state, record findings; the ids approved for remediation."""
     wired = services()
@@ -26,6 +28,7 @@ def drift_scan(request: dict[str, Any]) -> list[str]:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 def drift_start_remediation(request: dict[str, Any]) -> dict[str, Any] | None:
     """Start one approved finding's remedy; the corrective deployment's orchestration input, if any."""
     wired = services()
@@ -36,6 +39,7 @@ def drift_start_remediation(request: dict[str, Any]) -> dict[str, Any] | None:
 
 
 @bp.activity_trigger(input_name="request")
+@traced_activity
 def drift_settle(request: dict[str, Any]) -> str:
     """Close a finding whose corrective deployment ended; its status."""
     wired = services()

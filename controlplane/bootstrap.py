@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from controlplane.adapters import telemetry_setup
 from controlplane.adapters.state_store import DocumentStateStore
 from controlplane.config import Settings, load_settings
 from controlplane.errors import PermanentError
@@ -98,6 +99,7 @@ def services() -> Services:
     global _services
     if _services is None:
         settings = load_settings()
+        telemetry_setup.configure(settings)
         _services = Services(settings=settings, store=build_state_store(settings))
     return _services
 

@@ -26,6 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     up = commands.add_parser("up", help="run the embedded local Functions host")
     up.add_argument("--port", type=int, default=7071)
     up.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
+    up.add_argument("--trace-console", action="store_true", help="print every span to stderr (OpenTelemetry)")
     commands.add_parser("key", help="print the local host's function key")
     operator_views = [
         commands.add_parser("instances", help="list orchestration instances"),
@@ -67,7 +68,7 @@ def operate(arguments: argparse.Namespace) -> int:
     if arguments.command == "up":
         from controlplane.local.host import HostOptions, run_host
 
-        return run_host(HostOptions(port=arguments.port, app=arguments.app))
+        return run_host(HostOptions(port=arguments.port, app=arguments.app, trace_console=arguments.trace_console))
     if arguments.command == "key":
         from controlplane.local.keys import resolve_host_key
         from controlplane.local.settings import apply_local_settings

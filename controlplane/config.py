@@ -17,6 +17,8 @@
 | ``CONTROLPLANE_DRIFT_SCHEDULE`` | drift timer (NCRONTAB; read by the Functions host) | every 5 minutes |
 | ``CONTROLPLANE_SCALING_SCHEDULE`` | scaling timer (NCRONTAB; read by the Functions host) | every 30 s |
 | ``CONTROLPLANE_MONITOR_SCHEDULE`` | failure monitor timer (NCRONTAB; read by the Functions host) | every 10 s |
+| ``APPLICATIONINSIGHTS_CONNECTION_STRING`` | spans, logs and metrics go to Application Insights | (none) |
+| ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING`` | ``Authorization=AAD``: export with the managed identity | |
 
 The schedules are ``%NAME%`` expressions in the timer triggers, so the Functions host resolves them from
 app settings; ``SCHEDULE_DEFAULTS`` are what the local host and ``infra/`` set when they are absent.
@@ -59,6 +61,8 @@ class Settings:
     desired_state_ref: str = "HEAD"
     desired_state_path: str = ""
     monitor_degraded_seconds: float = 60.0
+    app_insights_connection: str | None = None
+    app_insights_aad: bool = False
 
     @property
     def uses_development_storage(self) -> bool:
@@ -104,6 +108,8 @@ class Settings:
             desired_state_ref=environ.get("CONTROLPLANE_DESIRED_STATE_REF") or "HEAD",
             desired_state_path=environ.get("CONTROLPLANE_DESIRED_STATE_PATH", ""),
             monitor_degraded_seconds=degraded,
+            app_insights_connection=environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
+            app_insights_aad="Authorization=AAD" in environ.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", ""),
         )
 
 

@@ -46,18 +46,25 @@ Task = Generator[Any, Any, Any]
 
 
 class Flow:
-    """Stamps every activity request with the deployment id, a deterministic time and event id."""
+    """Stamps every activity request with the deployment and trace ids, a deterministic time and event id."""
 
-    def __init__(self, context: df.DurableOrchestrationContext, deployment_id: str) -> None:
+    def __init__(self, context: df.DurableOrchestrationContext, deployment_id: str, traceid: str = "") -> None:
         self.context = context
         self.deployment_id = deployment_id
+        self.traceid = traceid
         self._tick = 0
 
     def stamped(self, **fields: Any) -> dict[str, Any]:
         # Events of one episode share current_utc_datetime; a microsecond per event keeps their order.
         self._tick += 1
         at = self.context.current_utc_datetime + timedelta(microseconds=self._tick)
-        return {"deploymentId": self.deployment_id, "at": at.isoformat(), "eventId": self.context.new_uuid(), **fields}
+        return {
+            "deploymentId": self.deployment_id,
+            "traceId": self.traceid,
+            "at": at.isoformat(),
+            "eventId": self.context.new_uuid(),
+            **fields,
+        }
 
     def move(self, state: DeploymentState, reason: str = "") -> Task:
         self.context.set_custom_status({"state": state.value, "reason": reason})
@@ -71,7 +78,7 @@ class Flow:
 def deployment(context: df.DurableOrchestrationContext):
     start = context.get_input()
     release = parse_release(start["release"])
-    flow = Flow(context, start["deploymentId"])
+    flow = Flow(context, start["deploymentId"], start.get("traceId", ""))
     environment = release.spec.environment.name
     services = [service.name for service in release.spec.services]
     yield from flow.emit(

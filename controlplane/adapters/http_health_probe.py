@@ -24,6 +24,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 
+from opentelemetry.trace import SpanKind
+
 from controlplane.domain.health import (
     MAX_BODY_BYTES,
     HealthReport,
@@ -33,6 +35,7 @@ from controlplane.domain.health import (
     report_for_probe_error,
 )
 from controlplane.errors import NotFound
+from controlplane.telemetry import traced
 
 Resolve = Callable[[str, str, str], list[str]]
 _MAX_THREADS = 32
@@ -57,6 +60,12 @@ class HttpHealthProbe:
 
     def probe(self, environment: str, service: str, revision: str, path: str) -> HealthReport:
         """One probe of each replica; the report of the worst, naming it in ``detail``."""
+        with traced("probe", kind=SpanKind.CLIENT, environment=environment, service=service, revision=revision) as span:
+            report = self._probe(environment, service, revision, path)
+            span.set_attribute("health.status", report.status.value)
+            return report
+
+    def _probe(self, environment: str, service: str, revision: str, path: str) -> HealthReport:
         what = f"revision {revision} of {service} in {environment}"
         try:
             bases = list(self._resolve(environment, service, revision))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from controlplane.adapters import telemetry_setup
 from controlplane.adapters.git_desired_state import GitDesiredState
 from controlplane.adapters.http_health_probe import HttpHealthProbe
 from controlplane.adapters.image_catalog import ImageCatalog
@@ -49,6 +50,7 @@ class HostOptions:
     port: int = 7071
     app: str = "function_app:app"
     root: Path = PROJECT_ROOT
+    trace_console: bool = False
 
 
 class LocalHost:
@@ -58,6 +60,7 @@ class LocalHost:
         self.options = options
         apply_local_settings(options.root, os.environ)
         self.settings = load_settings()
+        telemetry_setup.configure(self.settings, console=options.trace_console)
         self.azurite = self._azurite_if_needed()
         self.key = resolve_host_key(options.root, os.environ)
         module, _, attribute = options.app.partition(":")

@@ -29,6 +29,7 @@ from controlplane.domain.loops import LoopRecord, QuarantinedImage
 from controlplane.errors import ConcurrencyConflict, NotFound
 from controlplane.ports import EventBus, HealthProbe, StateStore
 from controlplane.services import deployments, journal, scaling
+from controlplane.telemetry import traced
 
 LOOP = "monitor"
 MAX_CHAIN_EVENTS = 200
@@ -98,11 +99,11 @@ class Monitor:
     def _checked(self, entry: CatalogEntry, watch: Watch, now: datetime) -> Watch:
         deployment = self.store.get_deployment(entry.deployment_id)
         release = deployment.release
-        report = self.health.probe(
-            entry.environment, entry.service, entry.revision, release.health_endpoint(entry.service).path
-        )
-        passed = report.passed(release.spec.health_gate.allow_degraded)
         traceid = watch.traceid or journal.stable_trace(LOOP, entry.environment, entry.service, format_time(now))
+        path = release.health_endpoint(entry.service).path
+        with traced("monitor check", traceid, environment=entry.environment, service=entry.service):
+            report = self.health.probe(entry.environment, entry.service, entry.revision, path)
+        passed = report.passed(release.spec.health_gate.allow_degraded)
         check = {"environment": entry.environment, "service": entry.service, "revision": entry.revision}
         self._emit(EventType.HEALTH_CHECK_COMPLETED, entry, traceid, now, {**check, "report": report.to_dict()})
         updated = after_check(replace(watch, traceid=traceid), passed, report.summary(), now, self.degraded_for)

@@ -29,6 +29,7 @@ from controlplane.domain.scaling import ScalingState, decide
 from controlplane.errors import ConcurrencyConflict, NotFound
 from controlplane.ports import Compute, EventBus, Metrics, StateStore
 from controlplane.services import journal
+from controlplane.telemetry import traced
 
 LOOP = "scaling"
 CONSUMER = "scaling"
@@ -63,6 +64,13 @@ class Scaler:
 
     def evaluate(self, environment: str, service: str, now: datetime, cause: Envelope | None = None) -> dict[str, Any]:
         """One evaluation of one service's policy (see the module docstring); a summary of what happened."""
+        traceid = cause.traceid if cause else None
+        with traced("scaling evaluate", traceid, environment=environment, service=service) as span:
+            outcome = self._evaluate(environment, service, now, cause)
+            span.set_attribute("scaling.outcome", str(outcome.get("reason") or outcome.get("skipped")))
+            return outcome
+
+    def _evaluate(self, environment: str, service: str, now: datetime, cause: Envelope | None) -> dict[str, Any]:
         where = {"environment": environment, "service": service}
         try:
             entry = self.store.get_catalog_entry(environment, service)

@@ -52,13 +52,19 @@ def deploy(host: HostProcess, release: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+ENDINGS = {"RuntimeDeploymentCompleted", "RuntimeDeploymentRolledBack", "RuntimeDeploymentFailed"}
+
+
 def settle(host: HostProcess, deployment_id: str, timeout: float = 60) -> dict[str, Any]:
+    """The deployment once it ended and its closing event is logged (it follows the last transition)."""
     deadline = time.monotonic() + timeout
     while True:
         code, body = host.request("GET", f"/api/deployments/{deployment_id}")
         assert code == 200, body
         if body["state"] in ("Completed", "RolledBack", "Failed"):
-            return body
+            events = host.request("GET", f"/api/events?traceId={body['traceId']}")[1]["events"]
+            if any(event["type"] in ENDINGS for event in events):
+                return body
         assert time.monotonic() < deadline, f"{deployment_id} still {body['state']}"
         time.sleep(0.3)
 
@@ -152,7 +158,7 @@ def test_a_manual_rollback_deploys_the_previous_release_again(product: HostProce
 def test_replay_prints_a_flows_timeline_from_the_stored_events(product: HostProcess, azurite: Azurite) -> None:
     accepted = deploy(product, example("v1-rolling", "e2e5"))
     settle(product, accepted["deploymentId"])
-    env = {**os.environ, "CONTROLPLANE_STORAGE": azurite.connection_string}
+    env = {**os.environ, **product.settings}
     replay = subprocess.run(
         [sys.executable, "-m", "controlplane", "replay", accepted["traceId"]],
         cwd=ROOT,

@@ -40,7 +40,8 @@ def load(example: Path) -> Release:
 
 
 def test_there_are_valid_and_invalid_examples() -> None:
-    assert [p.name for p in VALID_EXAMPLES] == ["v1-rolling.yaml", "v2-canary.yaml", "v3-unhealthy.yaml"]
+    names = ["v1-rolling.yaml", "v2-canary.yaml", "v3-unhealthy.yaml", "v4-degrades.yaml"]
+    assert [p.name for p in VALID_EXAMPLES] == names
     assert 8 <= len(INVALID_EXAMPLES) <= 12
 
 
