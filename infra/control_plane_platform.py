@@ -1,0 +1,137 @@
+"""``ControlPlanePlatform``: everything the control plane's Function App runs on, and what its identity may do.
+
+Resource group -> Log Analytics + Application Insights -> storage (host, task hub, state) -> Service Bus
+(``events`` + one filtered subscription per consumer) -> Key Vault -> Function App (Flex Consumption) ->
+the runtime environments in config -> least-privilege role assignments for the app's identity.
+
+(Named ``control_plane_platform`` rather than ``platform``: Pulumi runs ``infra/`` with that folder first on
+``sys.path``, where a ``platform.py`` would shadow the standard library module.)
+"""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import authorization, keyvault, resources
+
+from infra import roles
+from infra.environment import RuntimeEnvironment, RuntimeEnvironmentArgs
+from infra.function_site import Connections, build_function_app
+from infra.messaging import build_event_bus
+from infra.observability import build_observability
+from infra.settings import PlatformSettings
+from infra.state_storage import build_state_storage
+
+TYPE = "controlplane:infra:ControlPlanePlatform"
+
+
+class ControlPlanePlatform(pulumi.ComponentResource):
+    """The platform of one control plane; ``stack_outputs`` is what the stack exports."""
+
+    stack_outputs: dict[str, pulumi.Input]
+    environments: dict[str, RuntimeEnvironment]
+
+    def __init__(self, name: str, settings: PlatformSettings, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        prefix, location = settings.name_prefix, settings.location
+        child = pulumi.ResourceOptions(parent=self)
+        client = authorization.get_client_config_output()
+        group = resources.ResourceGroup(f"{prefix}-platform", location=location, opts=child)
+
+        observability = build_observability(prefix, group.name, location, self)
+        state = build_state_storage(prefix, group.name, location, settings.table_prefix, self)
+        bus = build_event_bus(prefix, group.name, location, self)
+        vault = keyvault.Vault(
+            f"{prefix}-kv",
+            resource_group_name=group.name,
+            location=location,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=client.tenant_id,
+                sku=keyvault.SkuArgs(family="A", name="standard"),
+                enable_rbac_authorization=True,  # access by role assignment, no access policies
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=90,
+                enable_purge_protection=True,
+                # Reachable over the internet (RBAC still decides every call): the Flex app is not VNet-integrated
+                # here and a Function App is not a "trusted service" that the vault firewall lets through.
+                public_network_access="Enabled",
+            ),
+            opts=child,
+        )
+        site = build_function_app(
+            settings,
+            group.name,
+            Connections(
+                storage_account_name=state.account.name,
+                table_endpoint=state.table_endpoint,
+                service_bus_namespace=bus.fully_qualified_namespace,
+                insights_connection_string=observability.insights.connection_string,
+                deployment_container_url=state.deployment_container_url,
+            ),
+            self,
+        )
+        principal = site.identity.apply(lambda identity: identity.principal_id)
+
+        def grant(name: str, role: roles.Role, scope: pulumi.Input[str], reason: str) -> None:
+            roles.grant(
+                f"{prefix}-{name}",
+                role=role,
+                scope=scope,
+                principal_id=principal,
+                subscription_id=client.subscription_id,
+                reason=reason,
+                parent=self,
+            )
+
+        grant("bus-send", roles.SERVICE_BUS_DATA_SENDER, bus.topic.id, "publish envelopes to the events topic")
+        grant("bus-receive", roles.SERVICE_BUS_DATA_RECEIVER, bus.topic.id, "Service Bus triggers on events")
+        grant("tables", roles.STORAGE_TABLE_DATA_CONTRIBUTOR, state.account.id, "state tables, task hub tables")
+        grant("queues", roles.STORAGE_QUEUE_DATA_CONTRIBUTOR, state.account.id, "durable task hub queues")
+        grant("blobs", roles.STORAGE_BLOB_DATA_CONTRIBUTOR, state.account.id, "task hub leases, host, package")
+        grant("logs-read", roles.MONITORING_READER, observability.workspace.id, "metrics and logs for scaling")
+        grant("telemetry", roles.MONITORING_METRICS_PUBLISHER, observability.insights.id, "Entra ID telemetry")
+        grant("secrets", roles.KEY_VAULT_SECRETS_USER, vault.id, "read secrets for SecretBinding")
+
+        self.environments = {}
+        contributor_groups: list[pulumi.Output[str]] = []
+        for spec in settings.environments:
+            env_group = resources.ResourceGroup(f"{prefix}-env-{spec.name}", location=location, opts=child)
+            self.environments[spec.name] = RuntimeEnvironment(
+                f"{prefix}-{spec.name}",
+                RuntimeEnvironmentArgs(
+                    kind=spec.kind,
+                    resource_group_name=env_group.name,
+                    location=location,
+                    log_analytics_workspace_id=observability.workspace.id,
+                    tenant_id=client.tenant_id,
+                    admin_group_object_ids=settings.aks_admin_group_object_ids,
+                    node_vm_size=spec.node_vm_size,
+                    node_count=spec.node_count,
+                    kubernetes_version=spec.kubernetes_version,
+                ),
+                opts=child,
+            )
+            grant(f"env-{spec.name}", roles.CONTRIBUTOR, env_group.id, f"roll out to environment {spec.name}")
+            if spec.kind == "aks":
+                environment = self.environments[spec.name]
+                grant(f"env-{spec.name}-k8s", roles.AKS_RBAC_WRITER, environment.resource_id, "Kubernetes rollouts")
+            contributor_groups.append(env_group.name)
+        for existing in settings.environment_resource_groups:
+            scope = client.subscription_id.apply(lambda sub, rg=existing: f"/subscriptions/{sub}/resourceGroups/{rg}")
+            grant(f"target-{existing}", roles.CONTRIBUTOR, scope, "provision environments in this group")
+            contributor_groups.append(pulumi.Output.from_input(existing))
+
+        self.stack_outputs = {
+            "resourceGroup": group.name,
+            "functionAppName": site.name,
+            "functionAppHostname": site.default_host_name,
+            "functionAppPrincipalId": principal,
+            "storageAccount": state.account.name,
+            "serviceBusNamespace": bus.fully_qualified_namespace,
+            "eventsTopic": bus.topic.name,
+            "appInsightsConnectionString": pulumi.Output.secret(observability.insights.connection_string),
+            "keyVaultUri": vault.properties.apply(lambda properties: properties.vault_uri),
+            "logAnalyticsWorkspaceId": observability.workspace.id,
+            "environmentResourceGroups": pulumi.Output.all(*contributor_groups),
+            "environments": {name: env.stack_outputs for name, env in self.environments.items()},
+        }
+        self.register_outputs(self.stack_outputs)

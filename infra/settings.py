@@ -1,0 +1,191 @@
+"""The stack's configuration: Pulumi config values checked into one frozen ``PlatformSettings``.
+
+Every problem is reported at once, each naming the config key and the fix, before a resource is declared:
+``environments[1].kind: "containerapps" or "aks" (got "k8s")``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from controlplane.config import SCHEDULE_DEFAULTS
+
+KINDS = ("containerapps", "aks")
+# Config key -> app setting; the defaults are the ones the app itself falls back to (controlplane/config.py).
+SCHEDULE_KEYS = {
+    "driftSchedule": "CONTROLPLANE_DRIFT_SCHEDULE",
+    "scalingSchedule": "CONTROLPLANE_SCALING_SCHEDULE",
+    "monitorSchedule": "CONTROLPLANE_MONITOR_SCHEDULE",
+}
+KEYS = (
+    "location",
+    "namePrefix",
+    "desiredState",
+    "desiredStateRef",
+    "desiredStatePath",
+    "tablePrefix",
+    "eventSource",
+    "monitorDegradedSeconds",
+    *SCHEDULE_KEYS,
+    "functionMaximumInstances",
+    "functionInstanceMemoryMb",
+)
+OBJECT_KEYS = ("environments", "environmentResourceGroups", "aksAdminGroupObjectIds")
+_PREFIX = re.compile(r"^[a-z][a-z0-9]{1,9}$")  # short: storage and vault names add a random suffix
+_TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,30}$")  # as controlplane/config.py
+_ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+_RESOURCE_GROUP = re.compile(r"^[-\w.()]{1,89}[-\w()]$")
+_MEMORY_MB = (512, 2048, 4096)  # Flex Consumption instance sizes
+
+
+class InvalidConfig(ValueError):
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid stack config:\n  " + "\n  ".join(self.problems))
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """A runtime environment this stack builds, in a resource group of its own."""
+
+    name: str
+    kind: str
+    node_vm_size: str = "Standard_D4ds_v5"
+    node_count: int = 2
+    kubernetes_version: str | None = None
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    location: str
+    desired_state: str
+    name_prefix: str = "cp"
+    desired_state_ref: str = "HEAD"
+    desired_state_path: str = ""
+    table_prefix: str = "cp"
+    event_source: str = "/runtime-control-plane"
+    monitor_degraded_seconds: int = 60
+    schedules: Mapping[str, str] = field(default_factory=lambda: dict(SCHEDULE_DEFAULTS))
+    environments: tuple[EnvironmentSpec, ...] = ()
+    environment_resource_groups: tuple[str, ...] = ()
+    aks_admin_group_object_ids: tuple[str, ...] = ()
+    function_maximum_instances: int = 40
+    function_instance_memory_mb: int = 2048
+
+
+def settings_from_values(values: Mapping[str, Any]) -> PlatformSettings:
+    """PlatformSettings from raw config values (missing keys take their defaults); InvalidConfig lists every problem."""
+    problems: list[str] = []
+    location = values.get("location")
+    if not location:
+        problems.append("location: set `pulumi config set location <region>` (or azure-native:location)")
+    desired_state = values.get("desiredState")
+    if not desired_state:
+        problems.append("desiredState: the Git URL or path of the desired-state repository (drift detection)")
+    prefix = values.get("namePrefix") or "cp"
+    if not _PREFIX.match(prefix):
+        problems.append(f"namePrefix: 2-10 lowercase letters or digits, starting with a letter (got {prefix!r})")
+    table_prefix = values.get("tablePrefix") or "cp"
+    if not _TABLE_PREFIX.match(table_prefix):
+        problems.append(f"tablePrefix: 1-31 letters or digits, starting with a letter (got {table_prefix!r})")
+    schedules = {setting: values.get(key) or SCHEDULE_DEFAULTS[setting] for key, setting in SCHEDULE_KEYS.items()}
+    for key, setting in SCHEDULE_KEYS.items():
+        if len(schedules[setting].split()) != 6:
+            problems.append(f"{key}: an NCRONTAB expression of 6 fields (got {schedules[setting]!r})")
+    environments = _environments(values.get("environments") or [], problems)
+    groups = _strings(values, "environmentResourceGroups", problems)
+    for index, group in enumerate(groups):
+        if not _RESOURCE_GROUP.match(group):
+            problems.append(f"environmentResourceGroups[{index}]: a resource group name (got {group!r})")
+    memory = _integer(values, "functionInstanceMemoryMb", 2048, problems)
+    if memory not in _MEMORY_MB:
+        problems.append(f"functionInstanceMemoryMb: one of {', '.join(map(str, _MEMORY_MB))} (got {memory})")
+    maximum = _integer(values, "functionMaximumInstances", 40, problems)
+    degraded = _integer(values, "monitorDegradedSeconds", 60, problems)
+    admins = _strings(values, "aksAdminGroupObjectIds", problems)
+    if problems:
+        raise InvalidConfig(problems)
+    return PlatformSettings(
+        location=location,
+        desired_state=desired_state,
+        name_prefix=prefix,
+        desired_state_ref=values.get("desiredStateRef") or "HEAD",
+        desired_state_path=values.get("desiredStatePath") or "",
+        table_prefix=table_prefix,
+        event_source=values.get("eventSource") or "/runtime-control-plane",
+        monitor_degraded_seconds=degraded,
+        schedules=schedules,
+        environments=environments,
+        environment_resource_groups=tuple(groups),
+        aks_admin_group_object_ids=tuple(admins),
+        function_maximum_instances=maximum,
+        function_instance_memory_mb=memory,
+    )
+
+
+def read_settings() -> PlatformSettings:
+    """The running stack's settings: this project's config, ``location`` falling back to azure-native:location."""
+    config = pulumi.Config()
+    values: dict[str, Any] = {key: config.get(key) for key in KEYS}
+    values.update({key: config.get_object(key) for key in OBJECT_KEYS})
+    values["location"] = values["location"] or pulumi.Config("azure-native").get("location")
+    return settings_from_values(values)
+
+
+def _environments(raw: Any, problems: list[str]) -> tuple[EnvironmentSpec, ...]:
+    if not isinstance(raw, list):
+        problems.append('environments: a list like [{"name": "dev", "kind": "containerapps"}]')
+        return ()
+    specs: list[EnvironmentSpec] = []
+    for index, item in enumerate(raw):
+        where = f"environments[{index}]"
+        if not isinstance(item, dict):
+            problems.append(f'{where}: an object like {{"name": "dev", "kind": "containerapps"}} (got {item!r})')
+            continue
+        name, kind = str(item.get("name", "")), str(item.get("kind", ""))
+        if not _ENVIRONMENT_NAME.match(name):
+            problems.append(
+                f"{where}.name: 1-20 lowercase letters, digits or '-', starting with a letter (got {name!r})"
+            )
+        if kind not in KINDS:
+            problems.append(f'{where}.kind: "containerapps" or "aks" (got {kind!r})')
+        if any(spec.name == name for spec in specs):
+            problems.append(f"{where}.name: {name!r} is listed twice")
+        count = _integer(item, "nodeCount", 2, problems, where=f"{where}.")
+        specs.append(
+            EnvironmentSpec(
+                name=name,
+                kind=kind,
+                node_vm_size=str(item.get("nodeVmSize") or "Standard_D4ds_v5"),
+                node_count=count,
+                kubernetes_version=item.get("kubernetesVersion"),
+            )
+        )
+    return tuple(specs)
+
+
+def _strings(values: Mapping[str, Any], key: str, problems: list[str]) -> list[str]:
+    raw = values.get(key) or []
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        problems.append(f'{key}: a list of strings like ["a", "b"] (got {raw!r})')
+        return []
+    return raw
+
+
+def _integer(values: Mapping[str, Any], key: str, default: int, problems: list[str], where: str = "") -> int:
+    raw = values.get(key)
+    if raw is None:
+        return default
+    try:
+        number = int(raw)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        problems.append(f"{where}{key}: a positive whole number (got {raw!r})")
+        return default
+    return number
