@@ -6,7 +6,8 @@ Config (``controlplane/adapters/pulumi_provisioner.py`` sets the first four from
 |---|---|
 | ``azure-native:location`` | the region |
 | ``environment:name`` / ``environment:kind`` / ``environment:tier`` | the release's environment |
-| ``environment:resourceGroup`` | its resource group, pre-created by the platform stack (the Function App may not create groups); ``{name}`` is replaced by the environment name |
+| ``environment:resourceGroup`` | its resource group (``{name}``: the environment name); the platform stack |
+|  | creates it beforehand, since the Function App may not create resource groups |
 | ``environment:logAnalyticsWorkspaceId`` | the platform's Log Analytics workspace (ARM id) |
 | ``environment:aksAdminGroupObjectIds`` | aks: Entra ID groups that administer the cluster (JSON list) |
 """
