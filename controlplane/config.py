@@ -20,6 +20,8 @@
 | ``APPLICATIONINSIGHTS_CONNECTION_STRING`` | spans, logs and metrics go to Application Insights | (none) |
 | ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING`` | ``Authorization=AAD``: export with the managed identity | |
 
+The Azure adapters' settings are in ``controlplane.config_azure`` (parsed here).
+
 The schedules are ``%NAME%`` expressions in the timer triggers, so the Functions host resolves them from
 app settings; ``SCHEDULE_DEFAULTS`` are what the local host and ``infra/`` set when they are absent.
 """
@@ -29,8 +31,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from controlplane.config_azure import AzureSettings
 from controlplane.errors import FieldError, InvalidInput
 
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
@@ -63,6 +66,7 @@ class Settings:
     monitor_degraded_seconds: float = 60.0
     app_insights_connection: str | None = None
     app_insights_aad: bool = False
+    azure: AzureSettings = field(default_factory=AzureSettings)
 
     @property
     def uses_development_storage(self) -> bool:
@@ -93,6 +97,7 @@ class Settings:
         retry = _number(environ, "CONTROLPLANE_BUS_RETRY_SECONDS", "1", float, errors)
         deliveries = _number(environ, "CONTROLPLANE_BUS_MAX_DELIVERIES", "10", int, errors)
         degraded = _number(environ, "CONTROLPLANE_MONITOR_DEGRADED_SECONDS", "60", float, errors)
+        azure = AzureSettings.from_environment(environ, errors)
         if errors:
             raise InvalidSettings(errors)
         return cls(
@@ -110,6 +115,7 @@ class Settings:
             monitor_degraded_seconds=degraded,
             app_insights_connection=environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
             app_insights_aad="Authorization=AAD" in environ.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", ""),
+            azure=azure,
         )
 
 

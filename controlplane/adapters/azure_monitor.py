@@ -1,0 +1,279 @@
+"""The Metrics port on Azure Monitor: rps from Application Insights logs, cpu and queue from platform metrics.
+
+    metric | source                                                   | value
+    -------+----------------------------------------------------------+--------------------------------------------
+    rps    | KQL over AppRequests of the workspace (LogsQueryClient)  | sum(ItemCount) in the window / its seconds
+    cpu    | Container App metric CpuPercentage, or UsageNanoCores /  | mean of the window's per-minute averages
+           | requested cores when cpu_cores is set                    | (Azure averages over the replicas)
+    queue  | Service Bus metric ActiveMessages, EntityName = queue    | the latest per-minute average
+
+Platform metrics are read with ``MetricsQueryClient`` (azure-monitor-query 1.x; 2.x dropped it), averages per
+minute over the window.
+
+No data is never 0: a reading without data has ``value=None`` and an error naming why. That covers an
+unconfigured service, a failed or timed-out call (after the SDK's own retries: 408/429/5xx, Retry-After), a
+metric without datapoints (naming the metric's own ``errorCode`` when Azure Monitor sets one), and for rps a
+service with no request logged within ``idle_lookback`` (idle, or its telemetry does not reach the workspace).
+A service whose requests were logged within ``idle_lookback`` but none in the window reads a true 0, which
+scale-to-zero needs. A *partial* Log Analytics result (``LogsQueryPartialResult``) is not used: a partial
+count reads low, and a low rps would scale down on bad data, so it is a no-data reading naming the partial
+error. ``read`` never raises.
+
+The rps window ends ``ingestion_delay`` ago, because Application Insights ingests with a delay of about a
+minute and a window ending now would count low.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from azure.core.exceptions import AzureError, HttpResponseError, ServiceRequestTimeoutError, ServiceResponseError
+from azure.core.pipeline import PipelineResponse
+from azure.monitor.query import LogsQueryClient, LogsQueryPartialResult, MetricAggregationType, MetricsQueryClient
+
+from controlplane.domain.runtime import MetricKind, MetricReading
+
+GRAIN = timedelta(minutes=1)  # the metrics' time grain: the window is whole minutes
+CONTAINER_APPS = "Microsoft.App/containerApps"
+SERVICE_BUS = "Microsoft.ServiceBus/namespaces"
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)  # an answer not in the expected shape
+
+
+@dataclass(frozen=True)
+class ServiceResources:
+    """Where one service's platform metrics live (ARM resource ids)."""
+
+    container_app_id: str | None = None
+    cpu_cores: float | None = None  # cores requested per replica: cpu from UsageNanoCores; None: CpuPercentage
+    queue_namespace_id: str | None = None  # the Service Bus namespace of the service's queue
+    queue_name: str | None = None  # the queue (or topic): the EntityName dimension of ActiveMessages
+
+
+Resolver = Callable[[str, str], ServiceResources | None]
+
+
+@dataclass(frozen=True)
+class AzureMonitorSettings:
+    """``resources``: (environment, service) -> ServiceResources, or a function of the two returning one or None.
+    ``role_name`` is the ``AppRoleName`` of a service (``{environment}`` and ``{service}`` are filled in);
+    ``environment_property`` the custom dimension that holds the environment (None: the role name says it)."""
+
+    workspace_id: str
+    resources: Mapping[tuple[str, str], ServiceResources] | Resolver = field(default_factory=dict)
+    window: timedelta = timedelta(minutes=5)
+    ingestion_delay: timedelta = timedelta(minutes=1)
+    idle_lookback: timedelta = timedelta(hours=1)
+    timeout_seconds: float = 30.0
+    role_name: str = "{service}"
+    environment_property: str | None = "environment"
+
+    def __post_init__(self) -> None:
+        seconds = self.window.total_seconds()
+        problems = [] if seconds > 0 and seconds % 60 == 0 else [f"window must be whole minutes (got {self.window})"]
+        if self.ingestion_delay < timedelta(0):
+            problems.append(f"ingestion_delay must not be negative (got {self.ingestion_delay})")
+        if self.timeout_seconds <= 0:
+            problems.append(f"timeout_seconds must be positive (got {self.timeout_seconds})")
+        try:
+            self.role_name.format(environment="", service="")
+        except (KeyError, IndexError, ValueError):
+            problems.append(f"role_name may use only {{environment}} and {{service}} (got {self.role_name!r})")
+        if problems:
+            raise ValueError("AzureMonitorSettings: " + "; ".join(problems))
+
+    def resources_of(self, environment: str, service: str) -> ServiceResources | None:
+        if callable(self.resources):
+            return self.resources(environment, service)
+        return self.resources.get((environment, service))
+
+
+class AzureMonitorMetrics:
+    """The Metrics port on Azure Monitor (see the module docstring for what each metric reads).
+
+    ``logs`` and ``metrics`` are built elsewhere with ``DefaultAzureCredential``: ``LogsQueryClient(credential)``
+    and ``MetricsQueryClient(credential)``. Each call is bounded by ``settings.timeout_seconds`` (the Log
+    Analytics server timeout, the operation timeout across retries, and each read).
+    """
+
+    def __init__(
+        self,
+        logs: LogsQueryClient,
+        metrics: MetricsQueryClient,
+        settings: AzureMonitorSettings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._logs = logs
+        self._metrics = metrics
+        self._settings = settings
+        self._clock = clock or (lambda: datetime.now(UTC))
+        seconds = settings.timeout_seconds
+        self._call_options = {"timeout": seconds, "read_timeout": seconds}
+
+    def read(self, environment: str, service: str, metrics: Iterable[MetricKind]) -> list[MetricReading]:
+        """One reading per metric asked for; failures become readings with ``value=None`` and an error."""
+        kinds = [MetricKind(kind) for kind in metrics]
+        readings: dict[MetricKind, MetricReading] = {}
+        for kind in dict.fromkeys(kinds):
+            try:
+                readings[kind] = MetricReading(kind, self._value(kind, environment, service))
+            except _NoData as missing:
+                readings[kind] = MetricReading(kind, None, f"{environment}/{service} {kind}: {missing}")
+        return [readings[kind] for kind in kinds]
+
+    def _value(self, kind: MetricKind, environment: str, service: str) -> float:
+        if kind is MetricKind.RPS:
+            return self._rps(environment, service)
+        resources = self._settings.resources_of(environment, service) or ServiceResources()
+        if kind is MetricKind.CPU:
+            if not resources.container_app_id:
+                raise _NoData("no Container App configured for this service (set its container_app_id)")
+            cores = resources.cpu_cores
+            name = "UsageNanoCores" if cores else "CpuPercentage"
+            points = self._points(resources.container_app_id, name, CONTAINER_APPS, None)
+            mean = sum(value for _, value in points) / len(points)
+            return mean / (cores * 1e9) * 100 if cores else mean
+        if not (resources.queue_namespace_id and resources.queue_name):
+            raise _NoData("no Service Bus queue configured for this service (set queue_namespace_id and queue_name)")
+        entity = f"EntityName eq {_odata(resources.queue_name)}"
+        points = self._points(resources.queue_namespace_id, "ActiveMessages", SERVICE_BUS, entity)
+        return max(points)[1]  # the latest minute: a queue length is a level, not a rate
+
+    def _rps(self, environment: str, service: str) -> float:
+        settings = self._settings
+        query = requests_query(environment, service, settings)
+        lookback = timedelta(seconds=_lookback_seconds(settings))
+        try:
+            result = self._logs.query_workspace(
+                settings.workspace_id,
+                query,
+                timespan=lookback,
+                server_timeout=max(1, math.ceil(settings.timeout_seconds)),
+                **self._call_options,
+            )
+        except AzureError as error:
+            reason = _describe(
+                error, settings.timeout_seconds, "Monitoring Reader (or Log Analytics Reader) on the workspace"
+            )
+            raise _NoData(f"Log Analytics query failed: {reason}") from error
+        except _MALFORMED as error:  # an answer the SDK could not read
+            raise _NoData(f"unexpected Log Analytics answer: {error!r}") from error
+        if isinstance(result, LogsQueryPartialResult):
+            failure = result.partial_error
+            detail = f"{failure.code}: {failure.message}" if failure is not None else "no detail"
+            raise _NoData(f"Log Analytics returned a partial result ({detail}); a partial count is not used")
+        rows = [row for table in result.tables for row in table.rows]
+        if not rows:
+            raise _NoData(
+                f"no request logged in AppRequests of workspace {settings.workspace_id} within "
+                f"{int(lookback.total_seconds())}s: the service is idle or its telemetry does not reach the workspace"
+                f" (AppRoleName {settings.role_name.format(environment=environment, service=service)!r})"
+            )
+        try:
+            requests = sum(float(row["Requests"]) for row in rows)
+        except _MALFORMED as error:
+            raise _NoData(f"unexpected Log Analytics result (no numeric Requests column): {error!r}") from error
+        return requests / settings.window.total_seconds()
+
+    def _points(self, resource_id: str, name: str, namespace: str, filter: str | None) -> list[tuple[datetime, float]]:
+        """(timestamp, average) of each minute of the window that has data, oldest first."""
+        end = self._clock()
+        answers: list[PipelineResponse[Any, Any]] = []  # one per attempt; the last is the one the SDK read
+        try:
+            result = self._metrics.query_resource(
+                resource_id,
+                [name],
+                timespan=(end - self._settings.window, end),
+                granularity=GRAIN,
+                aggregations=[MetricAggregationType.AVERAGE],
+                metric_namespace=namespace,
+                filter=filter,
+                raw_response_hook=answers.append,
+                **self._call_options,
+            )
+            points = sorted(
+                (value.timestamp, float(value.average))
+                for metric in result.metrics
+                if (metric.name or "").lower() == name.lower()
+                for series in metric.timeseries
+                for value in series.data
+                if value.average is not None  # a minute without data has no average: not a zero
+            )
+        except AzureError as error:
+            reason = _describe(error, self._settings.timeout_seconds, "Monitoring Reader on the resource")
+            raise _NoData(f"Azure Monitor metric {name} of {resource_id} failed: {reason}") from error
+        except _MALFORMED as error:  # a body not in the metrics response shape
+            raise _NoData(f"unexpected Azure Monitor answer for {name} of {resource_id}: {error!r}") from error
+        if not points:
+            window = int(self._settings.window.total_seconds())
+            why = "; ".join(_metric_errors(answers[-1:], name)) or f"no datapoint in the last {window}s"
+            raise _NoData(f"Azure Monitor metric {name} of {resource_id}: {why}")
+        return points
+
+
+def requests_query(environment: str, service: str, settings: AzureMonitorSettings) -> str:
+    """The KQL of rps: requests of the service in the window, grouped so that no row means nothing logged."""
+    end = int(settings.ingestion_delay.total_seconds())
+    start = end + int(settings.window.total_seconds())
+    conditions = [f"AppRoleName == {_kql(settings.role_name.format(environment=environment, service=service))}"]
+    if settings.environment_property:
+        conditions.append(f"tostring(Properties[{_kql(settings.environment_property)}]) == {_kql(environment)}")
+    return "\n".join(
+        [
+            "AppRequests",
+            f"| where TimeGenerated > ago({_lookback_seconds(settings)}s)",
+            f"| where {' and '.join(conditions)}",
+            f"| summarize Requests = sumif(ItemCount, TimeGenerated between (ago({start}s) .. ago({end}s))),"
+            " LastSeen = max(TimeGenerated) by AppRoleName",
+        ]
+    )
+
+
+class _NoData(Exception):
+    """Why a metric has no value; ``read`` turns it into a reading."""
+
+
+def _lookback_seconds(settings: AzureMonitorSettings) -> int:
+    window_end = settings.ingestion_delay + settings.window
+    return int(max(window_end, settings.idle_lookback).total_seconds())
+
+
+def _kql(value: str) -> str:
+    """A KQL string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _odata(value: str) -> str:
+    """An OData string literal (the metrics $filter)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _metric_errors(answers: list[PipelineResponse[Any, Any]], name: str) -> list[str]:
+    """``errorCode: errorMessage`` of metric ``name`` in the raw answer, unless Success.
+
+    MetricsQueryClient 1.4.1 drops both fields from its ``Metric``, so they are read from the body it parsed."""
+    try:
+        items = [item for answer in answers for item in answer.http_response.json().get("value") or []]
+        return [
+            f"{item['errorCode']}: {item.get('errorMessage') or ''}".rstrip(": ")
+            for item in items
+            if item["name"]["value"].lower() == name.lower() and item.get("errorCode") not in (None, "Success")
+        ]
+    except _MALFORMED:  # the readings say "no datapoint" instead
+        return []
+
+
+def _describe(error: AzureError, timeout: float, role: str) -> str:
+    """The failure in one line; a refusal names the role the control plane's identity needs."""
+    if isinstance(error, HttpResponseError) and error.status_code in (401, 403):
+        return f"HTTP {error.status_code}: access denied; grant the control plane's identity {role}"
+    if isinstance(error, ServiceRequestTimeoutError | ServiceResponseError) and "time" in str(error).lower():
+        return f"no answer within {timeout:g}s ({type(error).__name__})"
+    if isinstance(error, HttpResponseError) and error.status_code is not None:
+        message = (error.message or "").splitlines()[0] if error.message else ""
+        return f"HTTP {error.status_code} {error.reason or ''}: {message}".strip()
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
