@@ -98,6 +98,7 @@ class StubServer:
 def _handler_for(stub: StubServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # else every small answer waits ~40 ms for a delayed ACK
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)
