@@ -35,8 +35,9 @@ from activities.deployment import (
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.health import HealthReport
-from controlplane.domain.manifest import HealthGate, parse_release
+from controlplane.domain.manifest import HealthGate, Release, parse_release
 from controlplane.domain.rollout import AwaitApproval, Pause, RunHealthGate, ScaleDownStableAfter, Step, plan_rollout
+from controlplane.domain.rollout.fixed_size import fixed_size
 from controlplane.services.rollout import Target, gate_passed
 
 bp = df.Blueprint()
@@ -96,7 +97,7 @@ def deployment(context: df.DurableOrchestrationContext):
     yield from flow.move(S.CONFIGURING)
     yield context.call_activity_with_retry(bind_configuration, RETRY, flow.stamped())
     targets = [Target.from_dict(t) for t in (yield context.call_activity(plan_targets, flow.stamped()))]
-    plans = {t.service: _split(plan_rollout(release.spec.strategy, t.desired, t.stable_replicas)) for t in targets}
+    plans = {t.service: _split(_plan(release, t)) for t in targets}
     gate = release.spec.health_gate
     deadline = context.current_utc_datetime + timedelta(seconds=gate.progress_deadline_seconds)
 
@@ -137,6 +138,12 @@ def deployment(context: df.DurableOrchestrationContext):
         yield context.create_timer(context.current_utc_datetime + timedelta(seconds=step.seconds))
         yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
     return {"state": S.COMPLETED.value}
+
+
+def _plan(release: Release, target: Target) -> list[Step]:
+    """The strategy's plan; on Container Apps, whose revisions cannot be resized, its fixed-size form."""
+    plan = plan_rollout(release.spec.strategy, target.desired, target.stable_replicas)
+    return fixed_size(plan, target.desired) if release.spec.environment.compute == "containerapps" else plan
 
 
 def _split(plan: list[Step]) -> tuple[list[Step], bool, list[Step]]:

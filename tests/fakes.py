@@ -8,7 +8,9 @@ from collections.abc import Iterable, Sequence
 
 from controlplane.domain.events import Envelope
 from controlplane.domain.health import HealthReport, HealthStatus, parse_health_response
-from controlplane.domain.runtime import MetricKind, MetricReading
+from controlplane.domain.manifest import Release
+from controlplane.domain.runtime import EnvironmentOutputs, MetricKind, MetricReading
+from controlplane.errors import NotFound
 
 
 class RecordingEventBus:
@@ -63,3 +65,22 @@ class ScriptedMetrics:
             error = None if value is not None else f"{environment}/{service}: no data for {MetricKind(kind).value}"
             readings.append(MetricReading(MetricKind(kind), value, error))
         return readings
+
+
+class RecordingProvisioner:
+    """The Provisioner port for any compute: records each environment it was asked for, changes nothing real."""
+
+    def __init__(self) -> None:
+        self.provisioned: dict[str, EnvironmentOutputs] = {}
+
+    def ensure_environment(self, release: Release) -> EnvironmentOutputs:
+        environment = release.spec.environment
+        changed = environment.name not in self.provisioned
+        outputs = {"compute": environment.compute, "region": environment.region}
+        self.provisioned[environment.name] = EnvironmentOutputs(environment.name, outputs, changed=False)
+        return EnvironmentOutputs(environment.name, outputs, changed)
+
+    def outputs(self, environment: str) -> EnvironmentOutputs:
+        if environment not in self.provisioned:
+            raise NotFound(f"environment {environment!r} was never provisioned")
+        return self.provisioned[environment]

@@ -76,9 +76,12 @@ class Scaler:
             entry = self.store.get_catalog_entry(environment, service)
         except NotFound:
             return {**where, "skipped": "not deployed"}
-        policy = self.store.get_deployment(entry.deployment_id).release.service(service).scaling
+        release = self.store.get_deployment(entry.deployment_id).release
+        policy = release.service(service).scaling
         if policy is None:
             return {**where, "skipped": "no scaling policy"}
+        if release.spec.environment.compute == "containerapps":
+            return {**where, "skipped": "Container Apps revisions cannot be resized; their scale rules scale them"}
         if any(not d.is_terminal for d in self.store.list_deployments(environment=environment, service=service)):
             return {**where, "skipped": "a deployment is in flight"}
         key = f"{environment}/{service}"

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
+from controlplane.bootstrap import services, use_services
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.health import HealthStatus
-from controlplane.domain.manifest import parse_release
+from controlplane.domain.manifest import Release, parse_release
 from controlplane.errors import NotFound
 from controlplane.services import deployments
 from tests.builders import release_document
+from tests.fakes import RecordingProvisioner
 from tests.workflow_world import FAST_GATE, World, release
 
 
@@ -223,3 +226,26 @@ def test_blue_green_gates_on_the_preview_switches_and_retires_the_old_revision_l
     assert previews == [new, None], "the new revision was previewed, then the preview cleared"
     live = {w.revision: (w.replicas, w.traffic_percent) for w in world.compute.inventory("dev")}
     assert live[new] == (2, 100) and live[old] == (0, 0), "the old revision was scaled down after the delay"
+
+
+def test_on_container_apps_the_new_revision_starts_whole_and_traffic_moves_by_weight(world: World) -> None:
+    def on_container_apps(tag: str) -> Release:
+        document = copy.deepcopy(release(tag).to_dict())
+        document["spec"]["environment"].update({"compute": "containerapps", "region": "westeurope"})
+        document["spec"]["services"][0]["replicas"] = 4
+        return parse_release(document)
+
+    use_services(replace(services(), provisioner_port=RecordingProvisioner()))
+    first = world.deploy(on_container_apps("1.0.0"))
+    assert world.finish(first) is DeploymentState.COMPLETED
+    world.compute.calls.clear()
+    second = world.deploy(on_container_apps("2.0.0"))
+    assert world.finish(second) is DeploymentState.COMPLETED
+
+    new_revision = f"orders--{second.removeprefix('dep-')}"
+    scaled = [call[3:] for call in world.compute.calls if call[0] == "scale"]
+    deployed = [call[1].replicas for call in world.compute.calls if call[0] == "deploy_revision"]
+    assert deployed == [4]  # whole at once: a Container Apps revision cannot be resized
+    assert all(replicas == 0 for _, replicas in scaled) and new_revision not in [r for r, _ in scaled]
+    weights = [call[3][new_revision] for call in world.compute.calls if call[0] == "set_traffic"]
+    assert weights == sorted(weights) and weights[-1] == 100 and len(weights) > 1

@@ -25,6 +25,7 @@ from controlplane.domain.rollout import (
     step_from_dict,
 )
 from controlplane.domain.rollout.canary import canary_replicas, plan_canary
+from controlplane.domain.rollout.fixed_size import fixed_size
 from controlplane.domain.rollout.rolling import resolve_batch_limits, traffic_share
 from controlplane.errors import PermanentError
 
@@ -333,3 +334,15 @@ def test_wire_form_names_the_kind_and_fields():
 def test_malformed_wire_steps_are_permanent_errors_naming_the_field(document, message: str):
     with pytest.raises(PermanentError, match=message):
         step_from_dict(document)
+
+
+@pytest.mark.parametrize("strategy", [rolling(1, 0), rolling(0, 1), canary((20, 10), (50, None))])
+def test_fixed_size_plans_start_the_new_revision_whole_and_keep_stable_until_it_retires(strategy) -> None:
+    planned = plan_rollout(strategy, 4, 4)
+    fixed = fixed_size(planned, 4)
+    scales = [(s.revision, s.replicas) for s in fixed if isinstance(s, ScaleRevision)]
+    assert scales == [("new", 4), ("stable", 0)]
+    traffic = [s.new_percent for s in fixed if isinstance(s, SetTraffic)]
+    assert traffic == [s.new_percent for s in planned if isinstance(s, SetTraffic)]  # the same traffic steps
+    assert sum(isinstance(s, RunHealthGate) for s in fixed) == sum(isinstance(s, RunHealthGate) for s in planned)
+    assert fixed.index(ScaleRevision("new", 4)) < next(i for i, s in enumerate(fixed) if isinstance(s, SetTraffic))
