@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from controlplane.adapters import telemetry_setup
@@ -57,13 +58,14 @@ class Services:
 def _configured(adapter, name: str):
     if adapter is None:
         raise PermanentError(
-            f"no {name} is configured: run under the local host (python -m controlplane up); "
-            "the Azure adapters are not built yet"
+            f"no {name} is configured: set its settings (see README, Settings) or run under the local host "
+            "(python -m controlplane up)"
         )
     return adapter
 
 
 _services: Services | None = None
+APP_ROOT = Path(__file__).resolve().parents[1]
 
 
 def table_service(settings: Settings) -> TableServiceClient:
@@ -95,12 +97,15 @@ def build_state_store(settings: Settings) -> DocumentStateStore:
 
 
 def services() -> Services:
-    """The process-wide services, built from settings on first use (a function host reuses its process)."""
+    """The process-wide services, built from settings on first use (a function host reuses its process):
+    the Azure adapters (``controlplane.adapters.azure_services``); the local host installs its own."""
     global _services
     if _services is None:
         settings = load_settings()
         telemetry_setup.configure(settings)
-        _services = Services(settings=settings, store=build_state_store(settings))
+        from controlplane.adapters.azure_services import build_azure_services
+
+        _services = build_azure_services(settings, build_state_store(settings), APP_ROOT)
     return _services
 
 

@@ -11,6 +11,8 @@ one reader of environment variables.
 | ``PULUMI_BACKEND_URL`` | the Pulumi state backend (``azblob://...``) of environment stacks | |
 | ``CONTROLPLANE_PULUMI_WORK_DIR`` | the environment program | ``infra/environment_program`` |
 | ``CONTROLPLANE_PULUMI_SECRETS_PROVIDER`` | e.g. ``azurekeyvault://<vault>.vault.azure.net/keys/<key>`` | |
+| ``CONTROLPLANE_ENVIRONMENT_RESOURCE_GROUP`` | group of an environment the Provisioner builds | ``cp-env-{name}`` |
+| ``CONTROLPLANE_LOG_ANALYTICS_WORKSPACE_RESOURCE_ID`` | the workspace's ARM id, for environments' logs | |
 
 ``CONTROLPLANE_ENVIRONMENTS``, for example::
 
@@ -53,6 +55,8 @@ class AzureSettings:
     pulumi_backend_url: str | None = None
     pulumi_work_dir: str = "infra/environment_program"
     pulumi_secrets_provider: str | None = None
+    environment_resource_group: str = "cp-env-{name}"
+    log_analytics_workspace_resource_id: str | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str], errors: list[FieldError]) -> AzureSettings:
@@ -65,6 +69,8 @@ class AzureSettings:
             pulumi_backend_url=environ.get("PULUMI_BACKEND_URL") or None,
             pulumi_work_dir=environ.get("CONTROLPLANE_PULUMI_WORK_DIR") or "infra/environment_program",
             pulumi_secrets_provider=environ.get("CONTROLPLANE_PULUMI_SECRETS_PROVIDER") or None,
+            environment_resource_group=environ.get("CONTROLPLANE_ENVIRONMENT_RESOURCE_GROUP") or "cp-env-{name}",
+            log_analytics_workspace_resource_id=environ.get("CONTROLPLANE_LOG_ANALYTICS_WORKSPACE_RESOURCE_ID") or None,
         )
 
 

@@ -10,6 +10,9 @@ the runtime environments in config -> least-privilege role assignments for the a
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+
 import pulumi
 from pulumi_azure_native import authorization, keyvault, resources
 
@@ -57,6 +60,26 @@ class ControlPlanePlatform(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        self.environments = {}
+        env_groups: dict[str, resources.ResourceGroup] = {}
+        for spec in settings.environments:
+            env_groups[spec.name] = resources.ResourceGroup(f"{prefix}-env-{spec.name}", location=location, opts=child)
+            self.environments[spec.name] = RuntimeEnvironment(
+                f"{prefix}-{spec.name}",
+                RuntimeEnvironmentArgs(
+                    kind=spec.kind,
+                    resource_group_name=env_groups[spec.name].name,
+                    location=location,
+                    log_analytics_workspace_id=observability.workspace.id,
+                    tenant_id=client.tenant_id,
+                    admin_group_object_ids=settings.aks_admin_group_object_ids,
+                    node_vm_size=spec.node_vm_size,
+                    node_count=spec.node_count,
+                    kubernetes_version=spec.kubernetes_version,
+                ),
+                opts=child,
+            )
+        placements = environment_placements(self.environments, env_groups, client.subscription_id, location)
         site = build_function_app(
             settings,
             group.name,
@@ -68,6 +91,12 @@ class ControlPlanePlatform(pulumi.ComponentResource):
                 deployment_container_url=state.deployment_container_url,
             ),
             self,
+            extra_settings={
+                "CONTROLPLANE_ENVIRONMENTS": placements,
+                "CONTROLPLANE_LOG_ANALYTICS_WORKSPACE_ID": observability.workspace.customer_id,
+                "CONTROLPLANE_LOG_ANALYTICS_WORKSPACE_RESOURCE_ID": observability.workspace.id,
+                "CONTROLPLANE_ENVIRONMENT_RESOURCE_GROUP": f"{prefix}-env-{{name}}",
+            },
         )
         principal = site.identity.apply(lambda identity: identity.principal_id)
 
@@ -91,25 +120,9 @@ class ControlPlanePlatform(pulumi.ComponentResource):
         grant("telemetry", roles.MONITORING_METRICS_PUBLISHER, observability.insights.id, "Entra ID telemetry")
         grant("secrets", roles.KEY_VAULT_SECRETS_USER, vault.id, "read secrets for SecretBinding")
 
-        self.environments = {}
         contributor_groups: list[pulumi.Output[str]] = []
         for spec in settings.environments:
-            env_group = resources.ResourceGroup(f"{prefix}-env-{spec.name}", location=location, opts=child)
-            self.environments[spec.name] = RuntimeEnvironment(
-                f"{prefix}-{spec.name}",
-                RuntimeEnvironmentArgs(
-                    kind=spec.kind,
-                    resource_group_name=env_group.name,
-                    location=location,
-                    log_analytics_workspace_id=observability.workspace.id,
-                    tenant_id=client.tenant_id,
-                    admin_group_object_ids=settings.aks_admin_group_object_ids,
-                    node_vm_size=spec.node_vm_size,
-                    node_count=spec.node_count,
-                    kubernetes_version=spec.kubernetes_version,
-                ),
-                opts=child,
-            )
+            env_group = env_groups[spec.name]
             grant(f"env-{spec.name}", roles.CONTRIBUTOR, env_group.id, f"roll out to environment {spec.name}")
             if spec.kind == "aks":
                 environment = self.environments[spec.name]
@@ -135,3 +148,29 @@ class ControlPlanePlatform(pulumi.ComponentResource):
             "environments": {name: env.stack_outputs for name, env in self.environments.items()},
         }
         self.register_outputs(self.stack_outputs)
+
+
+def environment_placements(
+    environments: Mapping[str, RuntimeEnvironment],
+    groups: Mapping[str, resources.ResourceGroup],
+    subscription_id: pulumi.Input[str],
+    location: str,
+) -> pulumi.Output[str]:
+    """``CONTROLPLANE_ENVIRONMENTS`` (controlplane/config_azure.py): where each environment of this stack runs."""
+    names = sorted(environments)
+    values = [subscription_id]
+    for name in names:
+        values += [groups[name].name, environments[name].resource_id, environments[name].resource_name]
+
+    def placements(resolved: list[str]) -> str:
+        subscription, rest = resolved[0], resolved[1:]
+        found = {}
+        for index, name in enumerate(names):
+            group, resource_id, resource_name = rest[3 * index : 3 * index + 3]
+            kind = environments[name].kind
+            runtime = {"managedEnvironmentId": resource_id} if kind == "containerapps" else {"cluster": resource_name}
+            found[name] = {"compute": kind, "subscriptionId": subscription, "resourceGroup": group}
+            found[name].update(location=location, **runtime)
+        return json.dumps(found, sort_keys=True)
+
+    return pulumi.Output.all(*values).apply(placements)

@@ -62,6 +62,7 @@ def build_function_app(
     resource_group: pulumi.Input[str],
     connections: Connections,
     parent: pulumi.Resource,
+    extra_settings: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> web.WebApp:
     child = pulumi.ResourceOptions(parent=parent)
     prefix = settings.name_prefix
@@ -77,6 +78,7 @@ def build_function_app(
     app_settings: Mapping[str, pulumi.Input[str]] = {
         **connection_settings(connections),
         **control_plane_settings(settings),
+        **(extra_settings or {}),
     }
     site = web.WebApp(
         f"{prefix}-functions",

@@ -20,7 +20,7 @@ import pytest
 from pulumi.runtime.sync_await import _sync_await
 
 from controlplane.adapters.state_store import TABLES
-from controlplane.config import SCHEDULE_DEFAULTS
+from controlplane.config import SCHEDULE_DEFAULTS, Settings
 from controlplane.domain.event_catalog import EventType
 from controlplane.local.functions import SERVICE_BUS, TIMER
 from infra import roles
@@ -72,6 +72,9 @@ class Declared:
     id: str
 
 
+WORKSPACE_GUID = "00000000-0000-0000-0000-00000000c0de"
+
+
 @dataclass
 class RecordingMocks(pulumi.runtime.Mocks):
     """Records every resource (components too) and answers like Azure would for the outputs it computes."""
@@ -106,6 +109,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 def _computed(kind: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    if kind == "operationalinsights:Workspace":
+        return {"customerId": WORKSPACE_GUID}
     if kind == "storage:StorageAccount":
         return {"primaryEndpoints": {s: f"https://{name}.{s}.core.windows.net/" for s in ("blob", "queue", "table")}}
     if kind == "servicebus:Namespace":
@@ -299,6 +304,17 @@ def test_the_app_connects_by_identity_and_no_input_anywhere_carries_a_key(built:
     for declared in built.mocks.declared:
         for value in _strings(declared.inputs):
             assert "AccountKey=" not in value and "SharedAccessKey" not in value, declared.name
+
+
+def test_the_app_is_told_where_each_environment_of_the_stack_runs(built: Built) -> None:
+    settings = _settings(built)
+    placements = json.loads(settings["CONTROLPLANE_ENVIRONMENTS"])
+    parsed = Settings.from_environment({"CONTROLPLANE_STORAGE": "x", **settings}).azure  # the app's own parser
+    assert set(parsed.environments) == set(placements) and placements
+    for name, placement in parsed.environments.items():
+        assert placement.resource_group == f"cp-env-{name}" and placement.subscription_id == SUBSCRIPTION
+        assert placement.managed_environment_id or placement.cluster
+    assert parsed.log_analytics_workspace_id == WORKSPACE_GUID
 
 
 def test_the_app_gets_the_control_planes_settings_with_the_schedule_defaults(built: Built) -> None:

@@ -1,0 +1,66 @@
+"""The Function App's adapters in Azure are built from settings alone, by identity, without touching the network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from controlplane.adapters.aks_compute import AksCompute
+from controlplane.adapters.azure_monitor import AzureMonitorMetrics
+from controlplane.adapters.azure_services import build_azure_services
+from controlplane.adapters.container_apps import ContainerAppsCompute
+from controlplane.adapters.git_desired_state import GitDesiredState
+from controlplane.adapters.memory_documents import MemoryDocumentTables
+from controlplane.adapters.pulumi_provisioner import PulumiProvisioner
+from controlplane.adapters.servicebus_bus import ServiceBusEventBus
+from controlplane.adapters.state_store import DocumentStateStore
+from controlplane.config import Settings
+from controlplane.errors import NotFound, PermanentError
+
+ROOT = Path(__file__).resolve().parents[2]
+ENVIRONMENTS = {
+    "dev": {
+        "compute": "containerapps",
+        "subscriptionId": "00000000-0000-0000-0000-000000000001",
+        "resourceGroup": "cp-env-dev",
+        "managedEnvironmentId": "/subscriptions/s/resourceGroups/cp-env-dev/providers/Microsoft.App/managedEnvironments/dev",
+        "location": "westeurope",
+    },
+    "prod": {"compute": "aks", "subscriptionId": "s", "resourceGroup": "cp-env-prod", "cluster": "prod"},
+}
+AZURE = {
+    "AzureWebJobsStorage__tableServiceUri": "https://cpstate.table.core.windows.net/",
+    "ServiceBusConnection__fullyQualifiedNamespace": "cp-bus.servicebus.windows.net",
+    "CONTROLPLANE_ENVIRONMENTS": json.dumps(ENVIRONMENTS),
+    "CONTROLPLANE_LOG_ANALYTICS_WORKSPACE_ID": "00000000-0000-0000-0000-00000000c0de",
+    "PULUMI_BACKEND_URL": "azblob://state?storage_account=cpstate",
+    "CONTROLPLANE_DESIRED_STATE": "https://github.com/contoso/desired-state.git",
+}
+
+
+def store() -> DocumentStateStore:
+    return DocumentStateStore(MemoryDocumentTables())
+
+
+def test_every_port_gets_its_azure_adapter_from_settings() -> None:
+    wired = build_azure_services(Settings.from_environment(AZURE), store(), ROOT)
+
+    assert isinstance(wired.events, ServiceBusEventBus)
+    assert isinstance(wired.compute.of("dev"), ContainerAppsCompute)
+    assert isinstance(wired.compute.of("prod"), AksCompute)
+    assert isinstance(wired.metrics, AzureMonitorMetrics)
+    assert isinstance(wired.provisioner, PulumiProvisioner)
+    assert isinstance(wired.desired_state, GitDesiredState)
+    with pytest.raises(NotFound, match="CONTROLPLANE_ENVIRONMENTS"):
+        wired.compute.inventory("staging")
+
+
+def test_a_port_without_settings_says_which_setting_is_missing() -> None:
+    minimal = {"AzureWebJobsStorage__tableServiceUri": AZURE["AzureWebJobsStorage__tableServiceUri"]}
+    wired = build_azure_services(Settings.from_environment(minimal), store(), ROOT)
+    with pytest.raises(PermanentError, match="desired state"):
+        _ = wired.desired_state
+    with pytest.raises(PermanentError, match="event bus"):
+        _ = wired.events
