@@ -25,7 +25,7 @@ ENVIRONMENTS = {
         "compute": "containerapps",
         "subscriptionId": "00000000-0000-0000-0000-000000000001",
         "resourceGroup": "cp-env-dev",
-        "managedEnvironmentId": "/subscriptions/s/resourceGroups/cp-env-dev/providers/Microsoft.App/managedEnvironments/d",
+        "managedEnvironmentId": "/subscriptions/s/resourceGroups/dev/providers/Microsoft.App/managedEnvironments/d",
         "location": "westeurope",
     },
     "prod": {"compute": "aks", "subscriptionId": "s", "resourceGroup": "cp-env-prod", "cluster": "prod"},
