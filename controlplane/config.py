@@ -17,6 +17,7 @@
 | ``CONTROLPLANE_DRIFT_SCHEDULE`` | drift timer (NCRONTAB; read by the Functions host) | every 5 minutes |
 | ``CONTROLPLANE_SCALING_SCHEDULE`` | scaling timer (NCRONTAB; read by the Functions host) | every 30 s |
 | ``CONTROLPLANE_MONITOR_SCHEDULE`` | failure monitor timer (NCRONTAB; read by the Functions host) | every 10 s |
+| ``CONTROLPLANE_HOUSEKEEPING_SCHEDULE`` | forgetting expired processed-event ids (NCRONTAB) | daily 03:17 |
 | ``APPLICATIONINSIGHTS_CONNECTION_STRING`` | spans, logs and metrics go to Application Insights | (none) |
 | ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING`` | ``Authorization=AAD``: export with the managed identity | |
 
@@ -42,6 +43,7 @@ SCHEDULE_DEFAULTS = {
     "CONTROLPLANE_DRIFT_SCHEDULE": "0 */5 * * * *",
     "CONTROLPLANE_SCALING_SCHEDULE": "*/30 * * * * *",
     "CONTROLPLANE_MONITOR_SCHEDULE": "*/10 * * * * *",
+    "CONTROLPLANE_HOUSEKEEPING_SCHEDULE": "0 17 3 * * *",
 }
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,30}$")
 

@@ -21,6 +21,7 @@ SCHEDULE_KEYS = {
     "driftSchedule": "CONTROLPLANE_DRIFT_SCHEDULE",
     "scalingSchedule": "CONTROLPLANE_SCALING_SCHEDULE",
     "monitorSchedule": "CONTROLPLANE_MONITOR_SCHEDULE",
+    "housekeepingSchedule": "CONTROLPLANE_HOUSEKEEPING_SCHEDULE",
 }
 KEYS = (
     "location",

@@ -57,3 +57,10 @@ async def failure_monitor_timer(timer: func.TimerRequest, client: df.DurableOrch
             continue  # started already: a tick offers the restore again until its deployment ends
         log.warning("failure monitor: starting rollback deployment %s", restore.deployment_id)
         await client.start_new(DEPLOYMENT_ORCHESTRATOR, restore.deployment_id, restore.orchestration_input)
+
+
+@bp.timer_trigger(schedule="%CONTROLPLANE_HOUSEKEEPING_SCHEDULE%", arg_name="timer")
+def housekeeping_timer(timer: func.TimerRequest) -> None:
+    """Forget processed-event ids past their expiry (the consumers' duplicate window)."""
+    removed = services().store.purge_processed(datetime.now(UTC))
+    log.info("housekeeping: forgot %d expired processed-event ids", removed)
