@@ -78,9 +78,12 @@ def _compute(environment: str, placement: Placement, credential: TokenCredential
     return AksCompute(AksClusterAccess(clusters, credential, placement.resource_group, placement.cluster))
 
 
-def _provisioner(settings: Settings, root: Path) -> Provisioner | None:
+def _provisioner(settings: Settings, root: Path) -> Provisioner:
+    """Pulumi stacks per environment with a backend; else the environments the platform stack built."""
     if not settings.azure.pulumi_backend_url:
-        return None
+        from controlplane.adapters.placed_environments import PlacedEnvironments
+
+        return PlacedEnvironments(settings.azure.environments)
     from controlplane.adapters.pulumi_provisioner import PulumiProvisioner
 
     platform = {"environment:resourceGroup": settings.azure.environment_resource_group}

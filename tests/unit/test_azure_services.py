@@ -13,11 +13,14 @@ from controlplane.adapters.azure_services import build_azure_services
 from controlplane.adapters.container_apps import ContainerAppsCompute
 from controlplane.adapters.git_desired_state import GitDesiredState
 from controlplane.adapters.memory_documents import MemoryDocumentTables
+from controlplane.adapters.placed_environments import PlacedEnvironments
 from controlplane.adapters.pulumi_provisioner import PulumiProvisioner
 from controlplane.adapters.servicebus_bus import ServiceBusEventBus
 from controlplane.adapters.state_store import DocumentStateStore
 from controlplane.config import Settings
+from controlplane.domain.manifest import Release, parse_release
 from controlplane.errors import NotFound, PermanentError
+from tests.builders import release_document
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = {
@@ -64,3 +67,25 @@ def test_a_port_without_settings_says_which_setting_is_missing() -> None:
         _ = wired.desired_state
     with pytest.raises(PermanentError, match="event bus"):
         _ = wired.events
+
+
+def test_without_a_pulumi_backend_releases_go_to_the_environments_the_platform_built() -> None:
+    settings = {k: v for k, v in AZURE.items() if k != "PULUMI_BACKEND_URL"}
+    provisioner = build_azure_services(Settings.from_environment(settings), store(), ROOT).provisioner
+    assert isinstance(provisioner, PlacedEnvironments)
+
+    outputs = provisioner.ensure_environment(release("dev", "containerapps"))
+    assert outputs.outputs["resourceGroup"] == "cp-env-dev" and outputs.changed is False
+    assert provisioner.outputs("prod").outputs["cluster"] == "prod"
+    with pytest.raises(PermanentError, match=r"spec\.environment\.compute: .dev. runs containerapps"):
+        provisioner.ensure_environment(release("dev", "aks"))
+    with pytest.raises(PermanentError, match=r"spec\.environment\.name: .staging. is not an environment"):
+        provisioner.ensure_environment(release("staging", "aks"))
+    with pytest.raises(NotFound):
+        provisioner.outputs("staging")
+
+
+def release(environment: str, compute: str) -> Release:
+    document = release_document(environment)
+    document["spec"]["environment"].update({"compute": compute, "region": "westeurope"})
+    return parse_release(document)
