@@ -7,7 +7,13 @@ import threading
 from collections.abc import Iterable, Sequence
 
 from controlplane.domain.events import Envelope
-from controlplane.domain.health import HealthReport, HealthStatus, parse_health_response
+from controlplane.domain.health import (
+    HealthReport,
+    HealthStatus,
+    ProbeFailure,
+    parse_health_response,
+    report_for_probe_error,
+)
 from controlplane.domain.manifest import Release
 from controlplane.domain.runtime import EnvironmentOutputs, MetricKind, MetricReading
 from controlplane.errors import NotFound
@@ -26,15 +32,19 @@ class RecordingEventBus:
 
 
 class ScriptedHealthProbe:
-    """The HealthProbe port answering from a script: revision name prefix -> status (default Healthy)."""
+    """The HealthProbe port answering from a script: revision name prefix -> status (default Healthy);
+    ``None`` scripts a revision with nothing to probe (an Unhealthy connection-error report)."""
 
-    def __init__(self, statuses: dict[str, HealthStatus] | None = None) -> None:
+    def __init__(self, statuses: dict[str, HealthStatus | None] | None = None) -> None:
         self.statuses = dict(statuses or {})
         self.probes: list[str] = []
 
     def probe(self, environment: str, service: str, revision: str, path: str) -> HealthReport:
         self.probes.append(revision)
-        status = next((s for prefix, s in self.statuses.items() if revision.startswith(prefix)), HealthStatus.HEALTHY)
+        matches = [s for prefix, s in self.statuses.items() if revision.startswith(prefix)]
+        status = matches[0] if matches else HealthStatus.HEALTHY
+        if status is None:
+            return report_for_probe_error(ProbeFailure.CONNECTION_ERROR, f"{revision} has no replicas to probe")
         body = {
             "status": status.value,
             "totalDuration": "00:00:00.0010000",

@@ -228,10 +228,6 @@ def _revision_pointer(revision: str) -> str:
 
 
 def _live_dict(workload: LiveWorkload) -> dict[str, Any]:
-    return {
-        "image": workload.image,
-        "replicas": workload.replicas,
-        "configHash": workload.config_hash,
-        "trafficPercent": workload.traffic_percent,
-        "managed": workload.managed,
-    }
+    found = workload.to_dict()
+    del found["revision"]  # the pointer names it
+    return found

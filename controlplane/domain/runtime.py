@@ -66,6 +66,17 @@ class LiveWorkload:
     traffic_percent: int
     managed: bool = True
 
+    def to_dict(self) -> dict[str, str | int | bool]:
+        """The wire form operators see (drift diffs, ``GET /api/services``)."""
+        return {
+            "revision": self.revision,
+            "image": self.image,
+            "replicas": self.replicas,
+            "configHash": self.config_hash,
+            "trafficPercent": self.traffic_percent,
+            "managed": self.managed,
+        }
+
 
 @dataclass(frozen=True)
 class EnvironmentOutputs:

@@ -22,7 +22,7 @@ def overview(store: StateStore, compute: Compute, environment: str | None = None
         views.append(
             {
                 **entry.to_dict(),
-                "live": [_live(workload) for workload in serving],
+                "live": [workload.to_dict() for workload in serving],
                 "unmanaged": sorted(w.revision for w in live if w.service == entry.service and not w.managed),
                 "monitor": dict(watch.body) if watch else None,
                 "scaling": {k: v for k, v in scaled.body.items() if k != "state"} if scaled else None,
@@ -30,11 +30,3 @@ def overview(store: StateStore, compute: Compute, environment: str | None = None
         )
     return views
 
-
-def _live(workload: LiveWorkload) -> dict[str, Any]:
-    return {
-        "revision": workload.revision,
-        "image": workload.image,
-        "replicas": workload.replicas,
-        "trafficPercent": workload.traffic_percent,
-    }

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from controlplane.local.azurite import Azurite
+from tests.builders import release_document
 from tests.e2e.host_process import ROOT, HostProcess, product_settings
 
 GATE = {"path": "/health", "intervalSeconds": 1, "successThreshold": 2, "failureThreshold": 2}
@@ -21,24 +22,10 @@ ORDERS_1 = "example.azurecr.io/orders:1.0.0"
 
 
 def release(tag: str, environment: str, **configuration: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "controlplane.azure/v1",
-        "kind": "Release",
-        "metadata": {"name": f"orders-{tag.replace('.', '-')}"},
-        "spec": {
-            "environment": {"name": environment, "tier": "nonprod", "compute": "local"},
-            "strategy": {"type": "RollingHealthGated", "maxSurge": 1, "maxUnavailable": 0},
-            "healthGate": dict(GATE),
-            "services": [
-                {
-                    "name": "orders",
-                    "image": f"example.azurecr.io/orders:{tag}",
-                    "replicas": 1,
-                    "configuration": {"LOG_LEVEL": "info", **configuration},
-                }
-            ],
-        },
-    }
+    document = release_document(environment, ("orders",), tag)
+    document["spec"]["healthGate"] = dict(GATE)
+    document["spec"]["services"][0].update(replicas=1, configuration={"LOG_LEVEL": "info", **configuration})
+    return document
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 from controlplane.adapters.http_health_probe import HttpHealthProbe
 from controlplane.domain.health import HealthStatus, ProbeFailure
 from controlplane.errors import NotFound
+from tests.contracts.health_probe import HealthProbeContract
 from tests.integration.test_sample_workload import WorkloadProcess, running_workload
 
 
@@ -161,3 +162,20 @@ def test_a_revision_without_replicas_is_unhealthy_and_says_so() -> None:
         assert (report.status, report.failure) == (HealthStatus.UNHEALTHY, ProbeFailure.CONNECTION_ERROR)
         assert "revision orders-9 of orders in dev has no" in (report.detail or "")
         assert not report.passed(allow_degraded=True)
+
+
+class TestHttpHealthProbeContract(HealthProbeContract):
+    @pytest.fixture
+    def probe(self, replicas: dict[str, WorkloadProcess]) -> HttpHealthProbe:
+        by_revision = {name: [process.base] for name, process in replicas.items()}
+
+        def resolve(environment: str, service: str, revision: str) -> list[str]:
+            if revision not in by_revision:
+                raise NotFound(f"no revision {revision}")
+            return by_revision[revision]
+
+        return HttpHealthProbe(resolve)
+
+    @pytest.fixture
+    def revisions(self) -> dict[str, str]:
+        return {"Healthy": "healthy", "Degraded": "degraded", "Unhealthy": "unhealthy", "missing": "gone"}
