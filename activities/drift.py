@@ -24,7 +24,7 @@ def drift_scan(request: dict[str, Any]) -> list[str]:
     """Compare live with desired state, record findings; the ids approved for remediation."""
     wired = services()
     at = datetime.fromisoformat(request["at"])
-    return drift.scan(wired.store, wired.events, _source(), wired.desired_state, wired.compute, at)
+    return drift.scan(wired.store, wired.events, _source(), wired.desired_state, wired.compute, at, wired.provisioner)
 
 
 @bp.activity_trigger(input_name="request")

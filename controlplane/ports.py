@@ -150,6 +150,10 @@ class Provisioner(Protocol):
     def outputs(self, environment: str) -> EnvironmentOutputs:
         """The current stack outputs without changing anything; NotFound if never provisioned."""
 
+    def drift(self, environment: str) -> list[str]:
+        """The environment's resources whose live state no longer matches its stack (changed or deleted
+        outside the provisioner), changing nothing; [] when none; NotFound if never provisioned."""
+
 
 class Metrics(Protocol):
     """Reads live metrics of a service: ``cpu`` the average percent per replica, ``queue`` the queue length,

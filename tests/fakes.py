@@ -82,6 +82,7 @@ class RecordingProvisioner:
 
     def __init__(self) -> None:
         self.provisioned: dict[str, EnvironmentOutputs] = {}
+        self.drifted: dict[str, list[str]] = {}
 
     def ensure_environment(self, release: Release) -> EnvironmentOutputs:
         environment = release.spec.environment
@@ -94,3 +95,7 @@ class RecordingProvisioner:
         if environment not in self.provisioned:
             raise NotFound(f"environment {environment!r} was never provisioned")
         return self.provisioned[environment]
+
+    def drift(self, environment: str) -> list[str]:
+        self.outputs(environment)
+        return list(self.drifted.get(environment, []))

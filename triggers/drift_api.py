@@ -75,7 +75,7 @@ async def _decide(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
 def drift_plan(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/drift/plan: what the next drift run would find and do; changes nothing."""
     wired = services()
-    return json_response(drift.plan(wired.store, wired.desired_state, wired.compute))
+    return json_response(drift.plan(wired.store, wired.desired_state, wired.compute, wired.provisioner))
 
 
 @bp.route(route="drift/runs", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)

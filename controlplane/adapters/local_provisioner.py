@@ -48,5 +48,10 @@ class LocalProvisioner:
         declared = json.loads(path.read_text())
         return EnvironmentOutputs(environment, {**declared, "workdir": str(path.parent)}, changed=False)
 
+    def drift(self, environment: str) -> list[str]:
+        """A local environment has no cloud resources to drift: [] once provisioned."""
+        self.outputs(environment)
+        return []
+
     def _path(self, environment: str) -> Path:
         return self._root / environment / "environment.json"

@@ -45,6 +45,12 @@ class PlacedEnvironments:
         return EnvironmentOutputs(environment, _outputs(placement), changed=False)
 
 
+    def drift(self, environment: str) -> list[str]:
+        """The platform stack owns these environments (``pulumi refresh`` there): nothing to report here."""
+        self.outputs(environment)
+        return []
+
+
 def _outputs(placement: Placement) -> dict[str, str]:
     outputs = {
         "compute": placement.compute,

@@ -209,6 +209,10 @@ class PulumiProvisioner:
             preview = stack.preview_refresh(color="never", on_event=note)
         return StackDrift(environment, count_changes(preview.change_summary), tuple(dict.fromkeys(drifted)))
 
+    def drift(self, environment: str) -> list[str]:
+        """The URNs ``refresh_preview`` finds drifted (the Provisioner port's drift)."""
+        return list(self.refresh_preview(environment).resources)
+
     def _stack(self, environment: str, *, create: bool) -> auto.Stack:
         """The environment's stack in a fresh workspace; ``create`` makes it when it does not exist."""
         options = auto.LocalWorkspaceOptions(

@@ -56,7 +56,7 @@ from controlplane.domain.findings import Remedy
 from controlplane.domain.manifest import Release
 from controlplane.domain.runtime import LiveWorkload
 
-DriftKind = Literal["mismatch", "missing", "unmanaged", "quarantined"]
+DriftKind = Literal["mismatch", "missing", "unmanaged", "quarantined", "infrastructure"]
 Key = tuple[str, str]
 
 IMAGE = "/image"
@@ -64,6 +64,7 @@ REPLICAS = "/replicas"
 CONFIG_HASH = "/configHash"
 SECRETS = "/secrets"
 ROOT = ""
+INFRASTRUCTURE = "~infrastructure"
 
 
 @dataclass(frozen=True)
@@ -223,8 +224,29 @@ def _ignored(pointer: str, ignore: tuple[str, ...]) -> bool:
 
 
 def _revision_pointer(revision: str) -> str:
-    # RFC 6901: "~" and "/" inside a reference token are escaped as "~0" and "~1".
-    return "/revisions/" + revision.replace("~", "~0").replace("/", "~1")
+    return pointer("revisions", revision)
+
+
+def pointer(*tokens: str) -> str:
+    """A JSON pointer of ``tokens`` (RFC 6901: "~" and "/" inside a token are escaped as "~0" and "~1")."""
+    return "".join("/" + token.replace("~", "~0").replace("/", "~1") for token in tokens)
+
+
+def token_of(pointer_text: str, prefix: str) -> str:
+    """The token after ``/<prefix>/`` in a pointer made by ``pointer(prefix, token)``, unescaped."""
+    return pointer_text.removeprefix(f"/{prefix}/").replace("~1", "/").replace("~0", "~")
+
+
+def infrastructure_drift(environment: str, resources: Iterable[str]) -> DriftItem | None:
+    """One review-required item for an environment's drifted infrastructure (None when nothing drifted).
+
+    Its service is ``INFRASTRUCTURE``, which no service can be named (service names are DNS labels).
+    """
+    diff = {
+        pointer("infrastructure", urn): {"desired": "as its stack records it", "actual": "changed outside the stack"}
+        for urn in resources
+    }
+    return DriftItem(environment, INFRASTRUCTURE, "infrastructure", Remedy.REVIEW, diff) if diff else None
 
 
 def _live_dict(workload: LiveWorkload) -> dict[str, Any]:

@@ -11,27 +11,41 @@ One drift run (the singleton ``drift`` orchestration) calls, in order:
    RemediationFailed.
 
 Policy: auto-remediable drift in a non-prod environment is approved on detection; in prod, and for every
-review-required finding, an operator approves or dismisses it. A service with a deployment in flight is
-not compared: its rollout legitimately differs from both old and new desired state.
+review-required finding, an operator approves or dismisses it. Infrastructure that drifted from its stack
+(the Provisioner's preview-only refresh) is reported as a review-required finding of the environment; its
+repair is ``pulumi up --refresh`` on that stack, so it is dismissed or resolves, never approved here.
+A service with a deployment in flight is not compared: its rollout legitimately differs from both old and
+new desired state.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from controlplane.domain.deployment import DeploymentState
-from controlplane.domain.drift import DesiredService, DriftItem, classify, from_release
+from controlplane.domain.drift import (
+    INFRASTRUCTURE,
+    DesiredService,
+    DriftItem,
+    classify,
+    from_release,
+    infrastructure_drift,
+    token_of,
+)
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import TraceContext, format_time, new_event
 from controlplane.domain.findings import DriftFinding, FindingStatus, Remedy, finding_id
 from controlplane.domain.manifest import Release, parse_release
-from controlplane.errors import ConcurrencyConflict, NotFound, PermanentError
-from controlplane.ports import Compute, DesiredState, EventBus, StateStore
+from controlplane.errors import ConcurrencyConflict, NotFound, PermanentError, TransientError
+from controlplane.ports import Compute, DesiredState, EventBus, Provisioner, StateStore
 from controlplane.services import deployments, journal
 
+REPAIRED_BY_ITSELF = "the finding resolves by itself once the stack and the resources agree again"
+log = logging.getLogger(__name__)
 CORRECTIVE_STRATEGY = {"type": "RollingHealthGated", "maxSurge": 1, "maxUnavailable": 0}
 
 
@@ -61,8 +75,11 @@ class Survey:
     compared: frozenset[tuple[str, str]]
 
 
-def survey(store: StateStore, desired: DesiredState, compute: Compute) -> Survey:
-    """Observe every environment the desired state declares; reads only."""
+def survey(
+    store: StateStore, desired: DesiredState, compute: Compute, provisioner: Provisioner | None = None
+) -> Survey:
+    """Observe every environment the desired state declares (and, with a provisioner, its infrastructure
+    against its stack); reads only."""
     revision = desired.revision()
     observations: list[Observation] = []
     compared: set[tuple[str, str]] = set()
@@ -83,12 +100,31 @@ def survey(store: StateStore, desired: DesiredState, compute: Compute) -> Survey
         for item in classify(specs.values(), live, quarantined):
             if item.service not in busy:
                 observations.append(Observation(item, tier, by_service.get(item.service)))
+        if provisioner is not None:
+            infrastructure = infrastructure_drift(environment, _drifted(provisioner, environment))
+            compared.add((environment, INFRASTRUCTURE))
+            if infrastructure is not None:
+                observations.append(Observation(infrastructure, tier, None))
     return Survey(revision, observations, frozenset(compared))
 
 
-def plan(store: StateStore, desired: DesiredState, compute: Compute) -> dict[str, Any]:
+def _drifted(provisioner: Provisioner, environment: str) -> list[str]:
+    """The environment's drifted resources; an environment never provisioned or a failing check has none
+    to report this run (a failing check is logged, and the next run tries again)."""
+    try:
+        return provisioner.drift(environment)
+    except NotFound:
+        return []
+    except (TransientError, PermanentError) as error:
+        log.warning("drift: cannot check the infrastructure of %s: %s", environment, error)
+        return []
+
+
+def plan(
+    store: StateStore, desired: DesiredState, compute: Compute, provisioner: Provisioner | None = None
+) -> dict[str, Any]:
     """What the next run would do, finding by finding; changes nothing (``GET /api/drift/plan``)."""
-    view = survey(store, desired, compute)
+    view = survey(store, desired, compute, provisioner)
     known = {finding.id: finding for finding in store.list_findings()}
     entries = []
     for observation in view.observations:
@@ -112,6 +148,8 @@ def plan(store: StateStore, desired: DesiredState, compute: Compute) -> dict[str
 
 
 def _action(status: FindingStatus, kind: str) -> str:
+    if kind == "infrastructure" and status is FindingStatus.OPEN:
+        return f"repair with pulumi up --refresh on the environment's stack; {REPAIRED_BY_ITSELF}"
     if status is FindingStatus.APPROVED:
         return "remove the unmanaged workload" if kind == "unmanaged" else "start a corrective deployment"
     return {
@@ -123,14 +161,20 @@ def _action(status: FindingStatus, kind: str) -> str:
 
 
 def scan(
-    store: StateStore, bus: EventBus, source: str, desired: DesiredState, compute: Compute, now: datetime
+    store: StateStore,
+    bus: EventBus,
+    source: str,
+    desired: DesiredState,
+    compute: Compute,
+    now: datetime,
+    provisioner: Provisioner | None = None,
 ) -> list[str]:
     """Record this run's findings (see the module docstring); return the ids approved for remediation.
 
     Safe to run twice with the same ``now``: ids, trace ids and event ids derive from the finding and its
     occurrence, so a repeat finds its own records and re-emits nothing new.
     """
-    view = survey(store, desired, compute)
+    view = survey(store, desired, compute, provisioner)
     known = {finding.id: finding for finding in store.list_findings()}
     seen = set()
     for observation in view.observations:
@@ -290,7 +334,7 @@ def _remove_unmanaged(
     store: StateStore, bus: EventBus, source: str, compute: Compute, finding: DriftFinding, now: datetime
 ) -> None:
     """An operator approved pruning: remove each workload the finding lists."""
-    revisions = [pointer.removeprefix("/revisions/").replace("~1", "/").replace("~0", "~") for pointer in finding.diff]
+    revisions = [token_of(pointer, "revisions") for pointer in finding.diff]
     try:
         for revision in revisions:
             compute.remove_revision(finding.environment, finding.service, revision)
@@ -355,6 +399,11 @@ def decide(store: StateStore, fid: str, decision: str, now: datetime, reason: st
     }[decision]
     if finding.status not in allowed:
         raise Undecidable(f"finding {fid} is {finding.status.value}; {decision} needs {' or '.join(allowed)}")
+    if finding.kind == "infrastructure" and decision == "approve":
+        raise Undecidable(
+            f"finding {fid} is infrastructure drift: repair it with pulumi up --refresh on the stack of "
+            f"{finding.environment}; {REPAIRED_BY_ITSELF}"
+        )
     status = FindingStatus.APPROVED if decision == "approve" else FindingStatus.DISMISSED
     note = f"{decision}d by an operator" + (f": {reason}" if reason else "")
     decided = finding.with_status(status, now, note)

@@ -31,3 +31,11 @@ class ProvisionerContract:
     def test_outputs_of_an_unknown_environment_are_not_found(self, provisioner: Any) -> None:
         with pytest.raises(NotFound):
             provisioner.outputs("never-provisioned")
+
+    def test_a_freshly_provisioned_environment_has_no_drift(
+        self, provisioner: Any, release: Callable[[str], Release]
+    ) -> None:
+        provisioner.ensure_environment(release("dev"))
+        assert provisioner.drift("dev") == []
+        with pytest.raises(NotFound):
+            provisioner.drift("never-provisioned")

@@ -250,6 +250,7 @@ def test_refresh_preview_reports_the_drifted_resources_without_changing_the_stac
         refresh,
     )
     assert len(cli.world()["stacks"][STACK]["history"]) == 1
+    assert provisioner.drift("dev") == [vault, logs]  # the Provisioner port's view of the same
 
 
 def test_refresh_preview_of_a_missing_stack_is_not_found(tmp_path: Path, infra: Path) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from controlplane.bootstrap import services, use_services
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.findings import FindingStatus
 from controlplane.domain.health import HealthStatus
@@ -15,6 +17,7 @@ from controlplane.domain.manifest import Release, parse_release
 from controlplane.domain.runtime import LiveWorkload
 from controlplane.local.durable.history import RuntimeStatus
 from controlplane.services import drift
+from tests.fakes import RecordingProvisioner
 from tests.workflow_world import FAST_GATE, World, release
 
 SOURCE = "/tests/drift"
@@ -241,3 +244,25 @@ def test_a_recurring_divergence_is_a_new_occurrence_with_its_own_trace(world: Wo
     [again] = world.store.list_findings()
     assert again.id == first.id and again.status is FindingStatus.OPEN
     assert again.traceid != first.traceid and len(detected(world)) == 2
+
+
+def test_infrastructure_changed_outside_its_stack_is_a_review_finding_that_resolves_when_repaired(
+    world: World,
+) -> None:
+    provisioner = RecordingProvisioner()
+    use_services(replace(services(), provisioner_port=provisioner))
+    deployed(world, release("1.0.0"))  # provisions dev through the recording provisioner
+    vault = "urn:pulumi:dev::runtime-environment::azure-native:keyvault:Vault::kv"
+    provisioner.drifted["dev"] = [vault]
+
+    now = datetime.now(UTC)
+    assert drift.scan(world.store, world.bus, SOURCE, world.desired, world.compute, now, provisioner) == []
+    [finding] = world.store.list_findings()
+    assert (finding.kind, finding.service) == ("infrastructure", "~infrastructure")
+    assert finding.remedy.value == "review-required" and list(finding.diff) == [f"/infrastructure/{vault}"]
+    with pytest.raises(drift.Undecidable, match="pulumi up --refresh"):
+        drift.decide(world.store, finding.id, "approve", datetime.now(UTC))
+
+    provisioner.drifted["dev"] = []  # someone ran pulumi up --refresh
+    drift.scan(world.store, world.bus, SOURCE, world.desired, world.compute, datetime.now(UTC), provisioner)
+    assert world.store.get_finding(finding.id).status is FindingStatus.RESOLVED
