@@ -95,8 +95,13 @@ def deployment(context: df.DurableOrchestrationContext):
         yield from flow.emit(EventType.RUNTIME_DEPLOYMENT_FAILED, {"reason": reason})
         return {"state": S.FAILED.value, "reason": reason}
     yield from flow.move(S.CONFIGURING)
-    yield context.call_activity_with_retry(bind_configuration, RETRY, flow.stamped())
-    targets = [Target.from_dict(t) for t in (yield context.call_activity(plan_targets, flow.stamped()))]
+    try:
+        yield context.call_activity_with_retry(bind_configuration, RETRY, flow.stamped())
+        targets = [Target.from_dict(t) for t in (yield context.call_activity(plan_targets, flow.stamped()))]
+    except Exception as error:  # nothing rolled out yet: end the deployment (and free its services) cleanly
+        reason = f"configuration failed: {_first_line(error)}"
+        yield from flow.move(S.ROLLING_OUT, reason)
+        return (yield from _roll_back(flow, [], reason))
     plans = {t.service: _split(_plan(release, t)) for t in targets}
     gate = release.spec.health_gate
     deadline = context.current_utc_datetime + timedelta(seconds=gate.progress_deadline_seconds)
@@ -221,7 +226,7 @@ def _roll_back(flow: Flow, targets: list[Target], reason: str) -> Task:
     unrestored = [t.service for t in targets if t.stable_revision is None]
     if restored is None:
         # A first release: its new revisions are at zero and nothing earlier serves. An operator decides.
-        failure = f"nothing to restore for {', '.join(unrestored)}: {reason}"
+        failure = f"nothing to restore for {', '.join(unrestored)}: {reason}" if unrestored else reason
         yield from flow.move(S.FAILED, failure)
         yield from flow.emit(EventType.RUNTIME_DEPLOYMENT_FAILED, {"reason": failure})
         incident = {

@@ -13,7 +13,7 @@ from controlplane.bootstrap import services, use_services
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.health import HealthStatus
 from controlplane.domain.manifest import Release, parse_release
-from controlplane.errors import NotFound
+from controlplane.errors import NotFound, PermanentError
 from controlplane.services import deployments
 from tests.builders import release_document
 from tests.fakes import RecordingProvisioner
@@ -249,3 +249,18 @@ def test_on_container_apps_the_new_revision_starts_whole_and_traffic_moves_by_we
     assert all(replicas == 0 for _, replicas in scaled) and new_revision not in [r for r, _ in scaled]
     weights = [call[3][new_revision] for call in world.compute.calls if call[0] == "set_traffic"]
     assert weights == sorted(weights) and weights[-1] == 100 and len(weights) > 1
+
+
+def test_a_configuration_failure_ends_the_deployment_and_frees_its_services(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable_store(*_: object) -> None:
+        raise PermanentError("the configuration store refused the binding")
+
+    monkeypatch.setattr("controlplane.services.rollout.bind_configuration", unreachable_store)
+    deployment_id = world.deploy(release("1.0.0"))
+
+    assert world.finish(deployment_id) is DeploymentState.FAILED
+    assert world.store.get_deployment(deployment_id).transitions[-1].reason.startswith("configuration failed")
+    monkeypatch.undo()
+    assert world.finish(world.deploy(release("1.0.1"))) is DeploymentState.COMPLETED  # the service is free
