@@ -33,7 +33,10 @@ def build_azure_services(settings: Settings, store: StateStore, root: Path) -> S
 
     credential = DefaultAzureCredential()
     compute = ComputeByEnvironment(
-        {name: _compute(name, placement, credential) for name, placement in settings.azure.environments.items()}
+        {
+            name: _compute(name, placement, credential, settings.azure.service_bus_namespace)
+            for name, placement in settings.azure.environments.items()
+        }
     )
     return Services(
         settings,
@@ -57,7 +60,9 @@ def _event_bus(settings: Settings, credential: TokenCredential) -> EventBus | No
     return ServiceBusEventBus(ServiceBusClient(settings.azure.service_bus_namespace, credential), settings.azure.topic)
 
 
-def _compute(environment: str, placement: Placement, credential: TokenCredential) -> Compute:
+def _compute(
+    environment: str, placement: Placement, credential: TokenCredential, service_bus_namespace: str | None
+) -> Compute:
     if placement.compute == "containerapps":
         from azure.mgmt.appcontainers import ContainerAppsAPIClient
 
@@ -67,7 +72,12 @@ def _compute(environment: str, placement: Placement, credential: TokenCredential
         where = ContainerAppsEnvironment(placement.resource_group, placement.managed_environment_id)
         return ContainerAppsCompute(
             ContainerAppsAPIClient(credential, placement.subscription_id),
-            ContainerAppsSettings({environment: where}, placement.location, identity="System"),
+            ContainerAppsSettings(
+                {environment: where},
+                placement.location,
+                identity="System",
+                service_bus_namespace=service_bus_namespace,  # where queue-scaled services' queues live
+            ),
         )
     from azure.mgmt.containerservice import ContainerServiceClient
 

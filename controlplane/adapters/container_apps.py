@@ -13,15 +13,19 @@ What Container Apps allows, and so what each method does:
   the first ``set_traffic``/``set_preview`` (an ingress routes 100% somewhere), so its first revision gets
   no traffic either. Deploying an existing revision again with the same spec only (re)activates it. A failed
   provisioning deactivates and hides the revision and raises PermanentError.
-- Revisions are immutable, scale included: a revision runs exactly the replicas it was created with
-  (``minReplicas = maxReplicas``). ``scale(r, 0)`` deactivates it (kept, restorable, shown with 0 replicas);
-  ``scale(r, n)`` activates it if ``n`` is its created count; any other ``n`` is a PermanentError (deploy a
-  new revision with that count). The same holds for ``deploy_revision`` with another count.
+- Revisions are immutable, scale included. A revision whose spec has a ScalingPolicy carries it as scale
+  rules (``container_apps_scale.revision_scale``) and KEDA moves it between the policy's bounds; the
+  control plane's scaling loop leaves it alone. Without a policy a revision runs exactly the replicas it was
+  created with (``minReplicas = maxReplicas``). ``scale(r, 0)`` deactivates it (kept, restorable, shown
+  with 0 replicas); ``scale(r, n)`` activates it if it may run ``n``: its created count, or for an
+  autoscaled revision any ``n`` within its bounds. Any other ``n`` is a PermanentError (deploy a new
+  revision with that count); the same holds for ``deploy_revision`` with another count or policy.
 - ``remove_revision``: one revision cannot be deleted, so it is deactivated and its suffix recorded in the
   app tag ``removed-revisions`` (256 characters at most: the oldest entries are dropped first, and those
   revisions show again, inactive with 0 replicas). Refused while the revision has traffic.
 - ``inventory``: every revision of the environment's apps except inactive ones that were removed (for
-  unmanaged apps: except every inactive one), with replicas and traffic as the provider reports them.
+  unmanaged apps: except every inactive one), with replicas and traffic as the provider reports them (for
+  an autoscaled revision, the count KEDA runs now).
 - ``endpoints``: the revision's own FQDN once, as ``https://`` (replicas are not addressable one by one);
   empty while the revision is inactive or the app has no ingress yet.
 
@@ -57,6 +61,7 @@ from controlplane.adapters.container_apps_provider import (
     ContainerAppsProvider,
     ContainerAppsSettings,
 )
+from controlplane.adapters.container_apps_scale import revision_scale
 from controlplane.adapters.local_router import check_weights
 from controlplane.domain.runtime import LiveWorkload, RevisionSpec
 from controlplane.errors import NotFound, PermanentError, TransientError
@@ -76,20 +81,22 @@ class ContainerAppsCompute:
         self._settings = settings
 
     def deploy_revision(self, spec: RevisionSpec) -> None:
-        """Create the revision with its fixed replica count and no traffic; idempotent for the same spec."""
+        """Create the revision with its scale (fixed count or scale rules) and no traffic; idempotent for the same
+        spec."""
         if spec.replicas < 0:
             raise PermanentError(f"{spec.environment}/{spec.service}/{spec.revision}: replicas must be >= 0")
         check_app_name(spec.environment, spec.service)
         name = require_aca_revision_name(spec)
+        scale = revision_scale(spec, self._settings.identity, self._settings.service_bus_namespace)
         app = self._provider.read(spec.environment, spec.service)
         if app is not None and name in app.revisions:
-            self._redeploy(app, spec, name)
+            self._redeploy(app, spec, name, scale)
             return
         if app is not None:
             self._require_managed(app, spec.revision)
             self._check_port(app, spec)
         try:
-            self._create(app, spec, name)
+            self._create(app, spec, name, scale)
         except PermanentError as error:
             reason = self._discard(spec.environment, spec.service, name)
             what = f"{spec.environment}/{spec.service}: revision {spec.revision}"
@@ -121,8 +128,9 @@ class ContainerAppsCompute:
             self._write_traffic(app, weighted({target: 100}, target), port_from=target)
 
     def scale(self, environment: str, service: str, revision: str, replicas: int) -> None:
-        """0: deactivate (kept, restorable). n > 0: activate, if n is the count the revision was created with;
-        Container Apps cannot change a revision's scale, so any other n is a PermanentError."""
+        """0: deactivate (kept, restorable). n > 0: activate, if the revision may run n (its created count, or
+        within an autoscaled revision's bounds); Container Apps cannot change a revision's scale, so any other
+        n is a PermanentError."""
         if replicas < 0:
             raise PermanentError(f"{environment}/{service}/{revision}: replicas must be >= 0 (got {replicas})")
         app = self._managed(environment, service, revision)
@@ -183,9 +191,9 @@ class ContainerAppsCompute:
         return [f"https://{live.fqdn}"] if live.active and live.fqdn else []
 
     # -- deploying ---------------------------------------------------------------------------------------------
-    def _create(self, app: LiveApp | None, spec: RevisionSpec, name: str) -> None:
+    def _create(self, app: LiveApp | None, spec: RevisionSpec, name: str, scale: models.Scale) -> None:
         secrets = key_vault_secrets(spec, self._settings.identity)
-        template = revision_template(spec, suffix_of(spec.service, name))
+        template = revision_template(spec, suffix_of(spec.service, name), scale)
         if app is None:
             configuration = models.Configuration(active_revisions_mode="Multiple", secrets=secrets)
             if self._settings.registry_server:
@@ -217,7 +225,7 @@ class ContainerAppsCompute:
         body = models.ContainerApp(properties=properties)
         self._provider.write(spec.environment, spec.service, f"add revision {spec.revision}", body)
 
-    def _redeploy(self, app: LiveApp, spec: RevisionSpec, name: str) -> None:
+    def _redeploy(self, app: LiveApp, spec: RevisionSpec, name: str, scale: models.Scale) -> None:
         """The revision exists: refuse another spec, else make it run (again) as asked."""
         self._require_managed(app, spec.revision)
         revision = app.revisions[name].properties
@@ -227,9 +235,9 @@ class ContainerAppsCompute:
             raise PermanentError(f"{what} failed to provision ({reason}); deploy under a new revision name")
         if revision.provisioning_state == "Provisioning":
             raise TransientError(f"{what} is still provisioning; try again shortly")
-        if app.template(name).differs_from(spec):
+        if app.template(name).differs_from(spec, scale):
             raise PermanentError(
-                f"{what} exists with a different image or configuration; revisions are immutable, "
+                f"{what} exists with a different image, configuration or scaling policy; revisions are immutable, "
                 "deploy under a new revision name"
             )
         if spec.replicas:
@@ -248,12 +256,17 @@ class ContainerAppsCompute:
 
     @staticmethod
     def _check_size(app: LiveApp, name: str, revision: str, replicas: int) -> None:
-        size = app.template(name).size
-        if replicas != size:
-            raise PermanentError(
-                f"{app.environment}/{app.name}: revision {revision} was created with {size} replica(s) and "
-                f"Container Apps cannot change a revision's scale; deploy a new revision with {replicas}"
-            )
+        template = app.template(name)
+        if template.runs(replicas):
+            return
+        what = f"{app.environment}/{app.name}: revision {revision}"
+        if template.autoscaling:
+            runs = f"scales itself between {template.size} and {template.max_size} replicas by its scale rules"
+        else:
+            runs = f"was created with {template.size} replica(s)"
+        raise PermanentError(
+            f"{what} {runs} and Container Apps cannot change a revision's scale; deploy a new revision with {replicas}"
+        )
 
     @staticmethod
     def _check_port(app: LiveApp, spec: RevisionSpec) -> None:

@@ -21,13 +21,15 @@ Template. One container named after the service: the image, the configuration as
 secret as an env var with ``secretRef`` to an app-level secret that is a Key Vault reference
 (``keyVaultUrl`` + ``identity``; no value ever passes through here). Secrets are app-scope, shared by every
 revision, so a secret is named after its Key Vault URI (``kv-`` + 24 hex of its sha256): a revision that
-points a variable at another URI adds a secret instead of re-pointing an older revision's. Scale is fixed,
-``minReplicas = maxReplicas = replicas`` (max at least 1, the provider's minimum): the control plane's
-scaling loop owns replica counts, and a revision's scale cannot change after creation. One readiness
-probe, ``GET health_path`` on ``port``.
+points a variable at another URI adds a secret instead of re-pointing an older revision's. One readiness
+probe, ``GET health_path`` on ``port``. A revision's scale cannot change after creation, and the control
+plane's scaling loop does not resize revisions here, so ``container_apps_scale.revision_scale`` makes the
+spec's ScalingPolicy the revision's own scale rules, which Container Apps' KEDA applies; without a policy the
+scale is fixed, ``minReplicas = maxReplicas = replicas``.
 
 Read back: ``LiveApp`` is an app as listed (tags, secrets, ingress traffic, revisions) and decides which
-revisions are visible; ``read_template`` turns a live template into image, created count and config hash.
+revisions are visible; ``read_template`` turns a live template into image, replica bounds, scale rules and
+config hash.
 Traffic: ``weighted``, ``relabelled`` and ``pinned`` compute the ingress entries (tables at each).
 """
 
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 
 from azure.mgmt.appcontainers import models
 
+from controlplane.adapters.container_apps_scale import autoscaling
 from controlplane.domain.runtime import RevisionSpec, config_hash
 from controlplane.errors import PermanentError
 
@@ -116,7 +119,7 @@ def managed_identity(identity: str) -> models.ManagedServiceIdentity:
     )
 
 
-def revision_template(spec: RevisionSpec, suffix: str) -> models.Template:
+def revision_template(spec: RevisionSpec, suffix: str, scale: models.Scale) -> models.Template:
     env = [models.EnvironmentVar(name=name, value=value) for name, value in sorted(spec.configuration.items())]
     env += [
         models.EnvironmentVar(name=name, secret_ref=secret_name(uri)) for name, uri in sorted(spec.secret_refs.items())
@@ -127,7 +130,7 @@ def revision_template(spec: RevisionSpec, suffix: str) -> models.Template:
     return models.Template(
         revision_suffix=suffix,
         containers=[models.Container(name=spec.service, image=spec.image, env=env, probes=[probe])],
-        scale=models.Scale(min_replicas=spec.replicas, max_replicas=max(spec.replicas, 1)),
+        scale=scale,
     )
 
 
@@ -136,14 +139,25 @@ class LiveTemplate:
     """What a live revision's template says, in the control plane's terms."""
 
     image: str
-    size: int  # minReplicas: the replica count the revision was created with
+    size: int  # minReplicas: the replica count a fixed-size revision was created with; an autoscaled one's floor
     port: int | None
     health_path: str | None
     config_hash: str
+    max_size: int = 0  # maxReplicas
+    autoscaling: tuple[object, ...] = ()  # ``autoscaling(scale)``: empty for a fixed-size revision
 
-    def differs_from(self, spec: RevisionSpec) -> bool:
-        wanted = (spec.image, spec.port, spec.health_path, spec.config_hash())
-        return (self.image, self.port, self.health_path, self.config_hash) != wanted
+    def differs_from(self, spec: RevisionSpec, scale: models.Scale) -> bool:
+        """Whether the revision was made from another spec than ``spec`` (whose scale is ``scale``); a fixed
+        count is ``runs``'s to check."""
+        wanted = (spec.image, spec.port, spec.health_path, spec.config_hash(), autoscaling(scale))
+        return (self.image, self.port, self.health_path, self.config_hash, self.autoscaling) != wanted
+
+    def runs(self, replicas: int) -> bool:
+        """Whether the revision, once active, may run ``replicas``: a fixed-size one only its created count, an
+        autoscaled one any count its rules may reach."""
+        if self.autoscaling:
+            return self.size <= replicas <= self.max_size
+        return replicas == self.size
 
 
 def read_template(template: models.Template | None, app: str, secrets: Mapping[str, models.Secret]) -> LiveTemplate:
@@ -165,12 +179,15 @@ def read_template(template: models.Template | None, app: str, secrets: Mapping[s
         else:
             configuration[variable.name or ""] = variable.value or ""
     http_get = next((p.http_get for p in main.probes or [] if p.http_get is not None), None)
+    scale = template.scale
     return LiveTemplate(
         image=main.image or "",
-        size=(template.scale.min_replicas or 0) if template.scale is not None else 0,
+        size=(scale.min_replicas or 0) if scale is not None else 0,
         port=http_get.port if http_get is not None else None,
         health_path=http_get.path if http_get is not None else None,
         config_hash=config_hash(configuration, secret_refs),
+        max_size=(scale.max_replicas or 0) if scale is not None else 0,
+        autoscaling=autoscaling(scale),
     )
 
 

@@ -30,14 +30,18 @@ class ContainerAppsEnvironment:
 @dataclass(frozen=True)
 class ContainerAppsSettings:
     """``identity``: ``"System"`` or a user-assigned identity's resource id; it resolves the Key Vault
-    references and, with ``registry_server``, pulls images. ``external_ingress``: reachable from outside the
-    managed environment (the health probe runs in the Functions app: internal ingress needs VNet integration)."""
+    references, authenticates queue scale rules and, with ``registry_server``, pulls images.
+    ``external_ingress``: reachable from outside the managed environment (the health probe runs in the
+    Functions app: internal ingress needs VNet integration). ``service_bus_namespace``: the namespace (name or
+    ``<name>.servicebus.windows.net``) of the queues that ``queue`` scaling rules watch, whose lengths KEDA
+    reads as ``identity`` (granting it a Service Bus data role there is provisioning's job)."""
 
     environments: Mapping[str, ContainerAppsEnvironment]
     location: str
     identity: str
     registry_server: str | None = None
     external_ingress: bool = True
+    service_bus_namespace: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "environments", MappingProxyType(dict(self.environments)))

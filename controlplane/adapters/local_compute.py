@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from controlplane.adapters.local_out_of_band import apply_pending, check_owner
 from controlplane.adapters.local_processes import (
@@ -34,6 +35,7 @@ from controlplane.adapters.local_processes import (
     wait_ready,
 )
 from controlplane.adapters.local_router import LocalRouter, check_weights, read_state, write_json_atomically
+from controlplane.domain.manifest.service import ScalingPolicy
 from controlplane.domain.runtime import LiveWorkload, RevisionSpec
 from controlplane.errors import NotFound, PermanentError
 
@@ -259,7 +261,7 @@ class LocalCompute:
     def _recover(self) -> None:
         """Adopt, restart or reap what the state file records (see the module docstring)."""
         for item in read_state(self._state_file, "revisions"):
-            spec = RevisionSpec(**item["spec"])
+            spec = _spec_from_record(item["spec"])
             revision = _Revision(spec, item["replicas"], removed=item.get("removed", False))
             revision.managed = item.get("managed", True)  # files written before out-of-band edits lack it
             records = [Replica(r["replica"], r["pid"], r["startTime"], r["port"]) for r in item["processes"]]
@@ -282,8 +284,7 @@ class LocalCompute:
     def _save(self) -> None:
         revisions = [
             {
-                "spec": {**vars(r.spec), "configuration": dict(r.spec.configuration)}
-                | {"secret_refs": dict(r.spec.secret_refs)},
+                "spec": _spec_record(r.spec),
                 "replicas": r.replicas,
                 "removed": r.removed,
                 "managed": r.managed,
@@ -310,3 +311,21 @@ class LocalCompute:
 
 def _key(spec: RevisionSpec) -> _Key:
     return spec.environment, spec.service, spec.revision
+
+
+def _spec_record(spec: RevisionSpec) -> dict[str, Any]:
+    """The spec as the state file holds it: plain JSON, the scaling policy in its manifest (camelCase) form."""
+    scaling = spec.scaling.model_dump(mode="json", by_alias=True) if spec.scaling is not None else None
+    return {
+        **vars(spec),
+        "configuration": dict(spec.configuration),
+        "secret_refs": dict(spec.secret_refs),
+        "scaling": scaling,
+    }
+
+
+def _spec_from_record(record: dict[str, Any]) -> RevisionSpec:
+    """The inverse of ``_spec_record``; files written before specs carried a policy lack ``scaling``."""
+    scaling = record.get("scaling")
+    policy = ScalingPolicy.model_validate(scaling) if scaling is not None else None
+    return RevisionSpec(**{**record, "scaling": policy})

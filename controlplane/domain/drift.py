@@ -124,7 +124,7 @@ def from_release(release: Release) -> list[DesiredService]:
                 replicas=spec.replicas,
                 config_hash=spec.config_hash(),
                 secret_refs=secret_references({s.name: s.key_vault_secret_uri for s in spec.secrets}),
-                min_replicas=scaling.min_replicas if scaling else None,
+                min_replicas=(0 if scaling.scale_to_zero else scaling.min_replicas) if scaling else None,
                 max_replicas=scaling.max_replicas if scaling else None,
                 ignore=tuple(spec.ignore_differences),
             )

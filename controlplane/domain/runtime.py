@@ -8,6 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the manifest imports config_hash from here: a runtime import would be circular
+    from controlplane.domain.manifest.service import ScalingPolicy
 
 
 def config_hash(configuration: Mapping[str, str], secret_refs: Mapping[str, str]) -> str:
@@ -33,6 +37,8 @@ class RevisionSpec:
 
     Secrets are Key Vault references by environment-variable name; values are resolved by the runtime
     (Container Apps Key Vault references, the AKS CSI driver, the local host) and never pass through here.
+    ``scaling`` is the service's ScalingPolicy: the control plane's scaling loop applies it through ``scale``,
+    except on Container Apps, whose revisions carry it as their own scale rules.
     """
 
     environment: str
@@ -44,6 +50,7 @@ class RevisionSpec:
     health_path: str
     configuration: Mapping[str, str] = field(default_factory=dict)
     secret_refs: Mapping[str, str] = field(default_factory=dict)
+    scaling: ScalingPolicy | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "configuration", _frozen(self.configuration))

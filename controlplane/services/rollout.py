@@ -82,6 +82,7 @@ def revision_spec(deployment: Deployment, service: str, revision: str, replicas:
         health_path=deployment.release.health_endpoint(service).path,
         configuration=dict(spec.configuration),
         secret_refs={secret.name: secret.key_vault_secret_uri for secret in spec.secrets},
+        scaling=spec.scaling,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from controlplane.adapters.container_apps_mapping import (
     control_plane_revision_name,
     secret_name,
 )
+from controlplane.domain.manifest.service import ScalingPolicy
 from controlplane.domain.runtime import LiveWorkload, RevisionSpec, config_hash
 from controlplane.errors import NotFound, PermanentError, TransientError
 from tests.contracts.compute import VAULT, ComputeContract, live, spec
@@ -39,6 +41,7 @@ APPS = "/subscriptions/sub/resourceGroups/rg-dev/providers/Microsoft.App/contain
 ORDERS = f"{APPS}/orders"
 DB_URI = f"{VAULT}/db-password"
 RETRIES = 2
+SERVICE_BUS = "sb-orders.servicebus.windows.net"
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +79,16 @@ def client_for(stub: StubServer) -> ContainerAppsAPIClient:
 @pytest.fixture
 def compute(stub: StubServer, rp: ContainerAppsRP) -> ContainerAppsCompute:
     return ContainerAppsCompute(client_for(stub), SETTINGS)
+
+
+@pytest.fixture
+def autoscaling(stub: StubServer, rp: ContainerAppsRP) -> ContainerAppsCompute:
+    """Compute whose settings name the Service Bus namespace that queue scale rules watch."""
+    return ContainerAppsCompute(client_for(stub), replace(SETTINGS, service_bus_namespace=SERVICE_BUS))
+
+
+def policy(**fields: Any) -> ScalingPolicy:
+    return ScalingPolicy.model_validate(fields)
 
 
 @pytest.fixture
@@ -392,3 +405,103 @@ def test_revision_names_map_one_to_one(revision: str, aca_name: str | None) -> N
     assert aca_revision_name("orders", revision) == aca_name
     if aca_name is not None:
         assert control_plane_revision_name("orders", aca_name) == revision
+
+
+# -- scale rules from a ScalingPolicy -----------------------------------------------------------------------------
+def test_a_scaling_policy_becomes_the_revisions_scale_rules(
+    stub: StubServer, autoscaling: ContainerAppsCompute
+) -> None:
+    rules = [{"metric": "rps", "target": 50.5}, {"metric": "cpu", "target": 70}, {"metric": "queue", "target": 10}]
+    scaling = policy(minReplicas=2, maxReplicas=10, rules=rules)
+    autoscaling.deploy_revision(replace(spec(replicas=4, configuration={"QUEUE_NAME": "orders-in"}), scaling=scaling))
+    properties = stub.calls("PUT", ORDERS)[0].body["properties"]
+    assert properties["template"]["scale"] == {
+        "minReplicas": 2,
+        "maxReplicas": 10,
+        "rules": [
+            {"name": "rps", "http": {"metadata": {"concurrentRequests": "50"}}},
+            {"name": "cpu", "custom": {"type": "cpu", "metadata": {"type": "Utilization", "value": "70"}}},
+            {
+                "name": "queue",
+                "custom": {
+                    "type": "azure-servicebus",
+                    "metadata": {"queueName": "orders-in", "namespace": "sb-orders", "messageCount": "10"},
+                    "identity": IDENTITY,  # the app's managed identity: no connection string, no auth secret
+                },
+            },
+        ],
+    }
+    assert properties["configuration"]["secrets"] == []
+
+
+def test_scale_to_zero_lets_the_revision_go_to_zero_after_the_stabilization_window(
+    stub: StubServer, rp: ContainerAppsRP
+) -> None:
+    settings = replace(SETTINGS, identity="System", service_bus_namespace="sb-orders")
+    compute = ContainerAppsCompute(client_for(stub), settings)
+    scaling = policy(
+        maxReplicas=5,
+        scaleToZero=True,
+        target="event-driven",
+        activationThreshold=3,
+        stabilizationWindowSeconds=120,
+        rules=[{"metric": "queue", "target": 10}],
+    )
+    compute.deploy_revision(replace(spec(), scaling=scaling))
+    body = stub.calls("PUT", ORDERS)[0].body
+    assert body["identity"] == {"type": "SystemAssigned"}
+    assert body["properties"]["template"]["scale"] == {
+        "minReplicas": 0,
+        "maxReplicas": 5,
+        "cooldownPeriod": 120,
+        "rules": [
+            {
+                "name": "queue",
+                "custom": {
+                    "type": "azure-servicebus",
+                    "metadata": {
+                        "queueName": "orders",  # no QUEUE_NAME in the configuration: the service's name
+                        "namespace": "sb-orders",
+                        "messageCount": "10",
+                        "activationMessageCount": "2",  # KEDA wakes above 2, the policy at 3 or more
+                    },
+                    "identity": "system",
+                },
+            }
+        ],
+    }
+    assert live(compute)["orders-v1"].replicas == 0  # an empty queue: KEDA keeps it at zero
+    rp.autoscale("rg-dev", "orders", "orders--orders-v1", 3)
+    assert live(compute)["orders-v1"].replicas == 3
+
+
+def test_an_autoscaled_revision_reports_live_replicas_and_runs_any_count_within_its_bounds(
+    stub: StubServer, rp: ContainerAppsRP, autoscaling: ContainerAppsCompute
+) -> None:
+    scaling = policy(minReplicas=2, maxReplicas=10, rules=[{"metric": "cpu", "target": 70}])
+    autoscaling.deploy_revision(replace(spec(replicas=4), scaling=scaling))
+    assert live(autoscaling)["orders-v1"].replicas == 2  # at rest: its minimum
+    rp.autoscale("rg-dev", "orders", "orders--orders-v1", 7)
+    assert live(autoscaling)["orders-v1"].replicas == 7  # what KEDA runs now, not the spec's 4
+
+    autoscaling.scale("dev", "orders", "orders-v1", 0)
+    assert live(autoscaling)["orders-v1"].replicas == 0
+    autoscaling.scale("dev", "orders", "orders-v1", 4)  # a rollback restores it at the catalog's count
+    assert rp.revision("rg-dev", "orders", "orders--orders-v1")["properties"]["active"] is True
+    autoscaling.deploy_revision(replace(spec(replicas=3), scaling=scaling))  # a retried deploy: same revision
+    with pytest.raises(PermanentError, match="scales itself between 2 and 10 replicas by its scale rules"):
+        autoscaling.scale("dev", "orders", "orders-v1", 11)
+    narrower = policy(minReplicas=2, maxReplicas=8, rules=[{"metric": "cpu", "target": 70}])
+    for other in (replace(spec(replicas=4), scaling=narrower), spec()):  # another policy; none at all
+        with pytest.raises(PermanentError, match="different image, configuration or scaling policy"):
+            autoscaling.deploy_revision(other)
+    assert len(stub.calls("PUT", ORDERS)) == 1 and not stub.calls("PATCH", ORDERS)
+
+
+def test_a_queue_rule_without_a_service_bus_namespace_is_refused_before_any_request(
+    stub: StubServer, compute: ContainerAppsCompute
+) -> None:
+    scaling = policy(maxReplicas=3, rules=[{"metric": "queue", "target": 5}])
+    with pytest.raises(PermanentError, match=r"orders: its scaling rule on metric queue .* set service_bus_namespace"):
+        compute.deploy_revision(replace(spec(), scaling=scaling))
+    assert stub.requests == []

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from controlplane.adapters.local_compute import LocalCompute
 from controlplane.adapters.local_processes import process_start_time
 from controlplane.adapters.local_router import LocalRouter
+from controlplane.domain.manifest.service import ScalingPolicy
 from controlplane.domain.runtime import RevisionSpec
 from controlplane.errors import PermanentError, TransientError
 from tests.contracts.compute import VAULT, ComputeContract, spec
@@ -217,6 +219,27 @@ def test_a_new_host_restarts_a_replica_whose_process_died(hosts: Callable[..., H
     new = second.compute.pids("dev", "orders", "orders-v1")
     assert new[0] == old[0] and new[1] != old[1]
     assert len(second.compute.endpoints("dev", "orders", "orders-v1")) == 2
+
+
+def test_a_new_host_recovers_each_revisions_scaling_policy(hosts: Callable[..., Host], tmp_path: Path) -> None:
+    scaling = ScalingPolicy.model_validate(
+        {"maxReplicas": 4, "scaleToZero": True, "target": "event-driven", "rules": [{"metric": "queue", "target": 5}]}
+    )
+    first = hosts()
+    first.compute.deploy_revision(replace(spec(), scaling=scaling))
+    first.compute.deploy_revision(spec("orders-v2"))
+    pids = first.compute.pids("dev", "orders", "orders-v1")
+    first.router.close()
+    state = json.loads((tmp_path / "compute.json").read_text())
+    recorded = {r["spec"]["revision"]: r["spec"]["scaling"] for r in state["revisions"]}
+    assert recorded == {"orders-v1": scaling.model_dump(mode="json", by_alias=True), "orders-v2": None}
+
+    second = hosts()
+    second.compute.deploy_revision(replace(spec(), scaling=scaling))  # the same spec: nothing restarts
+    second.compute.deploy_revision(spec("orders-v2"))
+    assert second.compute.pids("dev", "orders", "orders-v1") == pids
+    with pytest.raises(PermanentError, match="orders-v1 exists with a different image or configuration"):
+        second.compute.deploy_revision(spec())  # the recovered policy is part of the revision
 
 
 def test_a_new_host_reaps_processes_no_longer_wanted(hosts: Callable[..., Host], tmp_path: Path) -> None:

@@ -15,10 +15,13 @@ provider would refuse (400 with an ARM error body):
 Every request must carry ``api-version`` = the SDK's. A template change creates a revision named
 ``<app>--<revisionSuffix>`` (a taken suffix is refused); traffic entries must name existing revisions and
 total 100; secrets must be Key Vault references (a ``value`` is refused); env ``secretRef``s must name a
-secret. An active revision runs ``minReplicas`` replicas, an inactive one none. Scripting:
-``fail_provisioning`` (the revision fails to provision when created with replicas), ``fault`` (answer a
-request with an HTTP error, some times or always), ``seed_app`` and ``out_of_band_update`` (what someone
-else did, bypassing HTTP).
+secret. Scale rules are checked as the provider does: a unique name each, exactly one kind (``http``,
+``tcp``, ``custom`` with a ``type``, ``azureQueue``), string metadata, ``auth`` naming app secrets,
+``identity`` naming one of the app's identities. An active revision runs ``minReplicas`` replicas (or,
+with scale rules, what KEDA decided: ``autoscale``), an inactive one none. Scripting: ``fail_provisioning``
+(the revision fails to provision when created with replicas), ``fault`` (answer a request with an HTTP
+error, some times or always), ``autoscale``, ``seed_app`` and ``out_of_band_update`` (what someone else
+did, bypassing HTTP).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ _APP = _APPS + r"/(?P<app>[^/]+)"
 _LOCATIONS = rf"/subscriptions/{SUBSCRIPTION}/providers/Microsoft\.App/locations/(?P<loc>[^/]+)"
 _OPERATIONS = _LOCATIONS + "/containerappOperationStatuses"
 _SUFFIX = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_RULE_KINDS = ("http", "tcp", "custom", "azureQueue")
 
 
 def error(status: int, code: str, message: str) -> Reply:
@@ -76,6 +80,7 @@ class ContainerAppsRP:
         self.revisions: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self._operations: dict[str, list[dict[str, Any]]] = {}
         self._failing: dict[str, str] = {}
+        self._autoscaled: dict[tuple[str, str, str], int] = {}
         self._faults: list[list[Any]] = []
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -96,6 +101,15 @@ class ContainerAppsRP:
     def fail_provisioning(self, revision: str, reason: str = "container exited with code 1") -> None:
         """Creating ``revision`` (Container Apps name) with replicas fails: the operation ends Failed."""
         self._failing[revision] = reason
+
+    def autoscale(self, group: str, app: str, revision: str, replicas: int) -> None:
+        """KEDA's decision: the revision (Container Apps name), which has scale rules, runs ``replicas`` while
+        active."""
+        with self._lock:
+            scale = self._revision(group, app, revision)["properties"]["template"].get("scale") or {}
+            assert scale.get("rules"), f"{revision} has no scale rules: KEDA does not scale it"
+            assert scale.get("minReplicas", 0) <= replicas <= scale.get("maxReplicas", 10), scale
+            self._autoscaled[(group, app, revision)] = replicas
 
     def fault(self, method: str, pattern: str, status: int, times: int | None = 1, retry_after: bool = True) -> None:
         """Answer ``times`` matching requests (None: all) with ``status`` before the provider sees them."""
@@ -200,6 +214,7 @@ class ContainerAppsRP:
                     raise _Invalid("InvalidEnv", f"env {variable.get('name')}: exactly one of value, secretRef")
                 if "secretRef" in variable and variable["secretRef"] not in secrets:
                     raise _Invalid("SecretNotFound", f"env {variable['name']}: no secret {variable['secretRef']}")
+        self._check_rules((template.get("scale") or {}).get("rules") or [], secrets, app.get("identity") or {})
         current = self.apps.get((rg, name))
         changed = current is None or template != current["properties"].get("template")
         new = f"{name}--{template.get('revisionSuffix')}" if changed else None
@@ -219,6 +234,32 @@ class ContainerAppsRP:
             headers["Location"] = poll
         accepted = {**self._app_view(rg, name), "properties": {**properties, "provisioningState": "InProgress"}}
         return Reply(status, accepted, headers)
+
+    @staticmethod
+    def _check_rules(rules: list[dict[str, Any]], secrets: dict[str, Any], identity: dict[str, Any]) -> None:
+        names = [rule.get("name") for rule in rules]
+        if len(set(names)) != len(names) or not all(isinstance(n, str) and _SUFFIX.fullmatch(n) for n in names):
+            raise _Invalid("InvalidScaleRule", f"scale rule names must be unique lowercase names (got {names})")
+        assigned = {key.lower() for key in identity.get("userAssignedIdentities") or {}}
+        if "SystemAssigned" in (identity.get("type") or ""):
+            assigned.add("system")
+        for rule in rules:
+            kinds = [kind for kind in _RULE_KINDS if kind in rule]
+            if len(kinds) != 1 or set(rule) != {"name", *kinds}:
+                raise _Invalid("InvalidScaleRule", f"rule {rule.get('name')}: exactly one of {_RULE_KINDS}")
+            body = rule[kinds[0]]
+            metadata = body.get("metadata") or {}
+            if not all(isinstance(value, str) for value in metadata.values()):
+                raise _Invalid("InvalidScaleRule", f"rule {rule['name']}: metadata values are strings ({metadata})")
+            if kinds[0] == "custom" and not body.get("type"):
+                raise _Invalid("InvalidScaleRule", f"rule {rule['name']}: a custom rule needs its KEDA scaler type")
+            if kinds[0] == "http" and not str(metadata.get("concurrentRequests", "10")).isdigit():
+                raise _Invalid("InvalidScaleRule", f"rule {rule['name']}: concurrentRequests is a whole number")
+            for auth in body.get("auth") or []:
+                if auth.get("secretRef") not in secrets:
+                    raise _Invalid("SecretNotFound", f"rule {rule['name']}: no secret {auth.get('secretRef')}")
+            if "identity" in body and body["identity"].lower() not in assigned:
+                raise _Invalid("InvalidScaleRule", f"rule {rule['name']}: identity {body['identity']} is not the app's")
 
     def _create_revision(self, rg: str, app: str, template: dict[str, Any]) -> str | None:
         suffix = template.get("revisionSuffix") or ""
@@ -295,7 +336,8 @@ class ContainerAppsRP:
         routed = [e for e in traffic if e.get("revisionName") == name or (e.get("latestRevision") and latest == name)]
         properties["trafficWeight"] = sum(e.get("weight", 0) for e in routed)
         running = properties["active"] and properties["provisioningState"] != "Failed"
-        properties["replicas"] = (properties["template"].get("scale") or {}).get("minReplicas", 0) if running else 0
+        at_rest = (properties["template"].get("scale") or {}).get("minReplicas", 0)
+        properties["replicas"] = self._autoscaled.get((rg, app, name), at_rest) if running else 0
         properties["runningState"] = "Running" if running else ("Failed" if properties["active"] else "Stopped")
         properties["fqdn"] = f"{name}.{DOMAIN}" if ingress is not None else ""
         return shown

@@ -250,3 +250,18 @@ def test_an_ignore_rule_must_name_a_field_drift_compares() -> None:
     paths = sorted(str(e) for e in raised.value.errors)
     assert any(p.startswith("spec.services[0].ignoreDifferences[1]: drift compares /image") for p in paths)
     assert any(p.startswith("spec.services[0].ignoreDifferences[2]") for p in paths)
+
+
+def test_a_revision_asleep_at_zero_under_a_scale_to_zero_policy_is_not_drift() -> None:
+    document = release_document("dev", ("payments",))
+    document["spec"]["services"][0]["replicas"] = 1
+    document["spec"]["services"][0]["scaling"] = {
+        "minReplicas": 1,
+        "maxReplicas": 3,
+        "scaleToZero": True,
+        "target": "event-driven",
+        "rules": [{"metric": "queue", "target": 20}],
+    }
+    [desired] = from_release(parse_release(document))
+    asleep = LiveWorkload("dev", "payments", "payments-r1", desired.image, 0, desired.config_hash, 100)
+    assert classify([desired], [asleep]) == []
