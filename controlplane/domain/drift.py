@@ -13,7 +13,8 @@ Rules, in the order they apply to one (environment, service):
 - ``unmanaged``: a live workload we did not create (``managed=False``), or any workload of a service that
   is not desired. Always ``REVIEW``. One item per (environment, service) listing each revision under
   ``/revisions/<revision>``.
-- ``mismatch``: the serving revision differs in ``/image``, ``/replicas``, ``/configHash`` or ``/secrets``.
+- ``mismatch``: the serving revision differs in ``/image``, ``/replicas``, ``/configHash`` or ``/secrets``,
+  or ``/traffic`` is not all on the revision the catalog promoted.
   ``AUTO``: redeploying the manifest restores it. Replicas inside the scaling policy's ``[min, max]`` are
   not drift (the scaling loop owns them). Pointers in ``ignore`` are dropped (like Argo CD
   ignoreDifferences); a mismatch left with no pointers is not reported.
@@ -29,6 +30,7 @@ Worked examples (live = the serving revision; the last row comes in addition to 
 desired                 scaling   live            ignore      kind         diff, remedy
 ======================  ========  ==============  ==========  ===========  =================================
 orders:1.0 x2           -         orders:1.0 x2   -           (none)       -
+orders:1.0 x2 (r2)      -         r2 80%, r1 20%  -           mismatch     /traffic {r2:100}->{r1:20,r2:80}, AUTO
 orders:1.0 x2           -         orders:9.9 x2   -           mismatch     /image 1.0->9.9, AUTO
 orders:1.0 x2           -         orders:1.0 x5   -           mismatch     /replicas 2->5, AUTO
 orders:1.0 x2           [1, 10]   orders:1.0 x5   -           (none)       the scaling loop's business
@@ -63,6 +65,7 @@ IMAGE = "/image"
 REPLICAS = "/replicas"
 CONFIG_HASH = "/configHash"
 SECRETS = "/secrets"
+TRAFFIC = "/traffic"
 ROOT = ""
 INFRASTRUCTURE = "~infrastructure"
 
@@ -73,6 +76,8 @@ class DesiredService:
 
     ``secret_refs`` are ``NAME=keyVaultSecretUri`` strings, sorted. ``ignore`` lists JSON pointers
     (``/replicas``) whose differences are never drift; a pointer also ignores everything below it.
+    ``revision`` is the revision the service catalog says was promoted, which should take all the traffic
+    (None: traffic is not compared, e.g. a service never deployed).
     """
 
     environment: str
@@ -84,6 +89,7 @@ class DesiredService:
     min_replicas: int | None
     max_replicas: int | None
     ignore: tuple[str, ...] = ()
+    revision: str | None = None
 
     @property
     def key(self) -> Key:
@@ -171,11 +177,14 @@ def classify(
     wanted = {spec.key: spec for spec in desired}
     serving: dict[Key, LiveWorkload] = {}
     strays: dict[Key, list[LiveWorkload]] = {}
+    splits: dict[Key, dict[str, int]] = {}
     for workload in actual:
         key = (workload.environment, workload.service)
         if not workload.managed or key not in wanted:
             strays.setdefault(key, []).append(workload)
             continue
+        if workload.traffic_percent:
+            splits.setdefault(key, {})[workload.revision] = workload.traffic_percent
         best = serving.get(key)
         if best is None or (workload.traffic_percent, workload.revision) > (best.traffic_percent, best.revision):
             serving[key] = workload
@@ -187,7 +196,7 @@ def classify(
         if live is None:
             items.append(DriftItem(*key, "missing", Remedy.REVIEW, {ROOT: {"desired": spec.to_dict(), "actual": None}}))
             continue
-        diff = _mismatch(spec, live, secrets.get(key))
+        diff = _mismatch(spec, live, secrets.get(key), splits.get(key, {}))
         if diff:
             if (spec.environment, spec.service, spec.image) in quarantined:
                 items.append(DriftItem(*key, "quarantined", Remedy.REVIEW, diff))
@@ -203,8 +212,11 @@ def classify(
     return items
 
 
-def _mismatch(spec: DesiredService, live: LiveWorkload, live_secrets: tuple[str, ...] | None) -> dict[str, Any]:
-    """The differing pointers of one serving revision, after the scaling range and ignore rules."""
+def _mismatch(
+    spec: DesiredService, live: LiveWorkload, live_secrets: tuple[str, ...] | None, split: Mapping[str, int]
+) -> dict[str, Any]:
+    """The differing pointers of one serving revision (and the service's traffic split), after the scaling
+    range and ignore rules."""
     diff: dict[str, Any] = {}
     if live.image != spec.image:
         diff[IMAGE] = {"desired": spec.image, "actual": live.image}
@@ -214,6 +226,8 @@ def _mismatch(spec: DesiredService, live: LiveWorkload, live_secrets: tuple[str,
         diff[CONFIG_HASH] = {"desired": spec.config_hash, "actual": live.config_hash}
     if live_secrets is not None and tuple(live_secrets) != spec.secret_refs:
         diff[SECRETS] = {"desired": list(spec.secret_refs), "actual": list(live_secrets)}
+    if spec.revision is not None and dict(split) != {spec.revision: 100}:
+        diff[TRAFFIC] = {"desired": {spec.revision: 100}, "actual": dict(sorted(split.items()))}
     if diff and spec.ignore:
         diff = {pointer: change for pointer, change in diff.items() if not _ignored(pointer, spec.ignore)}
     return diff

@@ -87,9 +87,10 @@ def survey(
         releases = desired.releases(environment)
         by_service: dict[str, Release] = {}
         specs: dict[str, DesiredService] = {}
+        promoted = {entry.service: entry.revision for entry in store.list_catalog(environment)}
         for release in releases:  # in apply order: a later release of a service wins
             for spec in from_release(release):
-                specs[spec.service] = spec
+                specs[spec.service] = replace(spec, revision=promoted.get(spec.service))
                 by_service[spec.service] = release
         tier = releases[-1].spec.environment.tier if releases else "nonprod"
         running = [d for d in store.list_deployments(environment=environment) if not d.is_terminal]

@@ -265,3 +265,20 @@ def test_a_revision_asleep_at_zero_under_a_scale_to_zero_policy_is_not_drift() -
     [desired] = from_release(parse_release(document))
     asleep = LiveWorkload("dev", "payments", "payments-r1", desired.image, 0, desired.config_hash, 100)
     assert classify([desired], [asleep]) == []
+
+
+def test_traffic_off_the_promoted_revision_is_drift_and_all_on_it_is_not() -> None:
+    [desired] = from_release(parse_release(release_document("dev", ("orders",))))
+    promoted = replace(desired, revision="orders-r2")
+
+    def live(revision: str, percent: int) -> LiveWorkload:
+        return LiveWorkload("dev", "orders", revision, desired.image, 2, desired.config_hash, percent)
+
+    assert classify([promoted], [live("orders-r2", 100), live("orders-r1", 0)]) == []
+    [item] = classify([promoted], [live("orders-r2", 80), live("orders-r1", 20)])
+    assert (item.kind, item.remedy) == ("mismatch", Remedy.AUTO)
+    assert dict(item.diff) == {
+        "/traffic": {"desired": {"orders-r2": 100}, "actual": {"orders-r1": 20, "orders-r2": 80}}
+    }
+    assert classify([replace(promoted, ignore=("/traffic",))], [live("orders-r2", 80), live("orders-r1", 20)]) == []
+    assert classify([desired], [live("orders-r2", 80), live("orders-r1", 20)]) == []  # nothing promoted yet

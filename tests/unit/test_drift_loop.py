@@ -266,3 +266,22 @@ def test_infrastructure_changed_outside_its_stack_is_a_review_finding_that_resol
     provisioner.drifted["dev"] = []  # someone ran pulumi up --refresh
     drift.scan(world.store, world.bus, SOURCE, world.desired, world.compute, datetime.now(UTC), provisioner)
     assert world.store.get_finding(finding.id).status is FindingStatus.RESOLVED
+
+
+def test_traffic_moved_off_the_promoted_revision_is_repaired(world: World) -> None:
+    first = deployed(world, release("1.0.0"))
+    world.deploy(release("1.0.0", healthGate={**FAST_GATE}))  # a second revision of the same release
+    second_id = world.store.list_deployments()[0].id
+    world.finish(second_id)
+    second = world.store.get_catalog_entry("dev", "orders").revision
+    world.compute.scale("dev", "orders", first, 2)
+    world.compute.set_traffic("dev", "orders", {first: 50, second: 50})  # someone split traffic by hand
+
+    outcome = run_drift(world)
+
+    [finding] = world.store.list_findings()
+    assert dict(finding.diff)["/traffic"]["actual"] == {first: 50, second: 50}
+    assert outcome["outcomes"] == {finding.id: "Remediated"}
+    promoted = world.store.get_catalog_entry("dev", "orders").revision
+    live = {w.revision: w.traffic_percent for w in world.compute.inventory("dev") if w.traffic_percent}
+    assert live == {promoted: 100}

@@ -174,7 +174,7 @@ def scaling_errors(policy: Mapping[str, Any]) -> list[FieldError]:
     return errors
 
 
-DRIFT_FIELDS = ("image", "replicas", "configHash", "secrets")
+DRIFT_FIELDS = ("image", "replicas", "configHash", "secrets", "traffic")
 
 
 def service_errors(service: Mapping[str, Any]) -> list[FieldError]:
