@@ -49,6 +49,7 @@ def inventory(size: int) -> tuple[list[DesiredService], list[LiveWorkload]]:
             min_replicas=1 if scaled else None,
             max_replicas=10 if scaled else None,
             ignore=("/secrets",) if number % 5 == 0 else (),
+            revision=f"{service}-r1",  # the catalog's promoted revision: traffic is compared too
         )
         live = LiveWorkload(
             environment, service, f"{service}-r1", spec.image, 4 if scaled else 2, spec.config_hash, 100
@@ -73,11 +74,21 @@ def inventory(size: int) -> tuple[list[DesiredService], list[LiveWorkload]]:
 def as_dicts(desired: list[DesiredService], actual: list[LiveWorkload]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The same comparison for DeepDiff: field values keyed by environment/service."""
     left = {
-        f"{d.environment}/{d.service}": {"image": d.image, "replicas": d.replicas, "configHash": d.config_hash}
+        f"{d.environment}/{d.service}": {
+            "image": d.image,
+            "replicas": d.replicas,
+            "configHash": d.config_hash,
+            "traffic": {d.revision: 100},
+        }
         for d in desired
     }
     right = {
-        f"{w.environment}/{w.service}": {"image": w.image, "replicas": w.replicas, "configHash": w.config_hash}
+        f"{w.environment}/{w.service}": {
+            "image": w.image,
+            "replicas": w.replicas,
+            "configHash": w.config_hash,
+            "traffic": {w.revision: w.traffic_percent},
+        }
         for w in actual
     }
     return left, right

@@ -183,7 +183,7 @@ def classify(
         if not workload.managed or key not in wanted:
             strays.setdefault(key, []).append(workload)
             continue
-        if workload.traffic_percent:
+        if 0 < workload.traffic_percent < 100:  # a split; 100 % on one revision needs no record beyond serving
             splits.setdefault(key, {})[workload.revision] = workload.traffic_percent
         best = serving.get(key)
         if best is None or (workload.traffic_percent, workload.revision) > (best.traffic_percent, best.revision):
@@ -226,8 +226,9 @@ def _mismatch(
         diff[CONFIG_HASH] = {"desired": spec.config_hash, "actual": live.config_hash}
     if live_secrets is not None and tuple(live_secrets) != spec.secret_refs:
         diff[SECRETS] = {"desired": list(spec.secret_refs), "actual": list(live_secrets)}
-    if spec.revision is not None and dict(split) != {spec.revision: 100}:
-        diff[TRAFFIC] = {"desired": {spec.revision: 100}, "actual": dict(sorted(split.items()))}
+    if spec.revision is not None and (live.revision != spec.revision or live.traffic_percent != 100):
+        actual = split or ({live.revision: live.traffic_percent} if live.traffic_percent else {})
+        diff[TRAFFIC] = {"desired": {spec.revision: 100}, "actual": dict(sorted(actual.items()))}
     if diff and spec.ignore:
         diff = {pointer: change for pointer, change in diff.items() if not _ignored(pointer, spec.ignore)}
     return diff
