@@ -38,8 +38,8 @@ from controlplane.adapters import aks_objects as objects
 from controlplane.adapters.aks_kube import ClusterAccess, Kube
 from controlplane.adapters.aks_rollout import describe_pods, rollout_done, rollout_stalled
 from controlplane.adapters.aks_secrets import SecretsStoreIdentity, secret_provider_classes
-from controlplane.adapters.local_router import check_weights
 from controlplane.domain.runtime import LiveWorkload, RevisionSpec
+from controlplane.domain.traffic import check_weights
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, ControlPlaneError, NotFound, PermanentError
 
 logger = logging.getLogger(__name__)

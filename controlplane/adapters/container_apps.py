@@ -62,8 +62,8 @@ from controlplane.adapters.container_apps_provider import (
     ContainerAppsSettings,
 )
 from controlplane.adapters.container_apps_scale import revision_scale
-from controlplane.adapters.local_router import check_weights
 from controlplane.domain.runtime import LiveWorkload, RevisionSpec
+from controlplane.domain.traffic import check_weights
 from controlplane.errors import NotFound, PermanentError, TransientError
 
 __all__ = ["ContainerAppsCompute", "ContainerAppsEnvironment", "ContainerAppsSettings"]

@@ -34,9 +34,11 @@ from controlplane.adapters.local_processes import (
     stop_replica,
     wait_ready,
 )
-from controlplane.adapters.local_router import LocalRouter, check_weights, read_state, write_json_atomically
+from controlplane.adapters.local_router import LocalRouter
+from controlplane.adapters.local_state_files import read_state, write_json_atomically
 from controlplane.domain.manifest.service import ScalingPolicy
 from controlplane.domain.runtime import LiveWorkload, RevisionSpec
+from controlplane.domain.traffic import check_weights
 from controlplane.errors import NotFound, PermanentError
 
 logger = logging.getLogger(__name__)

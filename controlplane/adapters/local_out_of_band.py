@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from controlplane.adapters.image_catalog import split_image
-from controlplane.adapters.local_router import write_json_atomically
+from controlplane.adapters.local_state_files import write_json_atomically
 from controlplane.domain.manifest.fields import DNS_LABEL, PATTERN_HINTS, shown
 from controlplane.domain.runtime import RevisionSpec
 from controlplane.errors import ControlPlaneError, FieldError, InvalidInput, PermanentError

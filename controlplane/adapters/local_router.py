@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import threading
 import time
 from collections import deque
@@ -27,7 +26,9 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-from controlplane.errors import NotFound, PermanentError, TransientError
+from controlplane.adapters.local_state_files import read_state, write_json_atomically
+from controlplane.domain.traffic import check_weights
+from controlplane.errors import NotFound, TransientError
 from controlplane.local.azurite import free_port
 
 HOST = "127.0.0.1"
@@ -36,17 +37,6 @@ _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers"}
     | {"transfer-encoding", "upgrade", "host", "content-length"}
 )
-
-
-def check_weights(environment: str, service: str, weights: Mapping[str, int]) -> None:
-    """Raise PermanentError unless ``weights`` are whole percentages summing to 100."""
-    bad = [name for name, weight in weights.items() if not isinstance(weight, int) or not 0 <= weight <= 100]
-    if bad:
-        raise PermanentError(f"{environment}/{service}: traffic weights of {bad} must be integers 0..100")
-    if sum(weights.values()) != 100:
-        raise PermanentError(
-            f"{environment}/{service}: traffic weights must sum to 100 (got {sum(weights.values())}: {dict(weights)})"
-        )
 
 
 def smooth_weighted_pick(current: dict[str, int], weights: Mapping[str, int]) -> str:
@@ -70,35 +60,12 @@ def smooth_weighted_pick(current: dict[str, int], weights: Mapping[str, int]) ->
     return chosen
 
 
-def read_state(path: Path, key: str) -> list[dict[str, Any]]:
-    """The list under ``key`` in a JSON state file; empty if there is no file yet."""
-    if not path.exists():
-        return []
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))[key]
-    except (ValueError, KeyError) as error:
-        raise PermanentError(
-            f"{path}: unreadable state ({error!r}); repair it, or move it aside to forget it"
-        ) from error
-
-
 def routed_url(state_file: Path, environment: str, service: str) -> str:
     """The stable URL a router (running or not) recorded for a service; NotFound if it never routed it."""
     for route in read_state(state_file, "routes"):
         if (route["environment"], route["service"]) == (environment, service):
             return f"http://127.0.0.1:{route['port']}/"
     raise NotFound(f"{state_file}: no route for {environment}/{service}")
-
-
-def write_json_atomically(path: Path, data: Any) -> None:
-    """Write JSON to a sibling temporary file, fsync it and rename it over ``path``: no torn files."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 @dataclass

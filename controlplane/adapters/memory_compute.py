@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from controlplane.adapters.local_compute import check_spec_change
-from controlplane.adapters.local_router import check_weights
 from controlplane.domain.runtime import LiveWorkload, RevisionSpec
+from controlplane.domain.traffic import check_weights
 from controlplane.errors import NotFound, PermanentError
 
 
