@@ -39,6 +39,7 @@ from controlplane.domain.manifest import HealthGate, Release, parse_release
 from controlplane.domain.rollout import AwaitApproval, Pause, RunHealthGate, ScaleDownStableAfter, Step, plan_rollout
 from controlplane.domain.rollout.fixed_size import fixed_size
 from controlplane.services.rollout import Target, gate_passed
+from orchestrators.clock import StepClock
 
 bp = df.Blueprint()
 S = DeploymentState
@@ -53,16 +54,13 @@ class Flow:
         self.context = context
         self.deployment_id = deployment_id
         self.traceid = traceid
-        self._tick = 0
+        self._clock = StepClock(context)
 
     def stamped(self, **fields: Any) -> dict[str, Any]:
-        # Events of one episode share current_utc_datetime; a microsecond per event keeps their order.
-        self._tick += 1
-        at = self.context.current_utc_datetime + timedelta(microseconds=self._tick)
         return {
             "deploymentId": self.deployment_id,
             "traceId": self.traceid,
-            "at": at.isoformat(),
+            "at": self._clock.next().isoformat(),
             "eventId": self.context.new_uuid(),
             **fields,
         }

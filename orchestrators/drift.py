@@ -11,12 +11,12 @@ corrective deployments instead of starting new ones.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
 from activities.drift import drift_scan, drift_settle, drift_start_remediation
+from orchestrators.clock import StepClock
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
@@ -26,25 +26,20 @@ DEPLOYMENT_ORCHESTRATOR = "deployment"
 
 @bp.orchestration_trigger(context_name="context")
 def drift(context: df.DurableOrchestrationContext):
-    tick = 0
-
-    def at() -> str:
-        nonlocal tick
-        tick += 1
-        return (context.current_utc_datetime + timedelta(microseconds=tick)).isoformat()
-
+    clock = StepClock(context)
     context.set_custom_status({"step": "scanning"})
-    approved: list[str] = yield context.call_activity(drift_scan, {"at": at()})
-    started: list[dict[str, Any]] = []
+    approved: list[str] = yield context.call_activity(drift_scan, {"at": clock.next().isoformat()})
+    started: list[tuple[str, dict[str, Any]]] = []  # (finding id, its corrective deployment's input)
     for finding_id in approved:
-        start = yield context.call_activity(drift_start_remediation, {"findingId": finding_id, "at": at()})
+        request = {"findingId": finding_id, "at": clock.next().isoformat()}
+        start = yield context.call_activity(drift_start_remediation, request)
         if start:
-            started.append({"findingId": finding_id, **start})
+            started.append((finding_id, start))
     if started:
-        context.set_custom_status({"step": "remediating", "findings": [s["findingId"] for s in started]})
+        context.set_custom_status({"step": "remediating", "findings": [finding_id for finding_id, _ in started]})
         children = [
-            context.call_sub_orchestrator(DEPLOYMENT_ORCHESTRATOR, _deployment_input(s), s["deploymentId"])
-            for s in started
+            context.call_sub_orchestrator(DEPLOYMENT_ORCHESTRATOR, start, start["deploymentId"])
+            for _, start in started
         ]
         try:
             yield context.task_all(children)
@@ -52,13 +47,9 @@ def drift(context: df.DurableOrchestrationContext):
             if not context.is_replaying:
                 log.error("drift: a corrective deployment failed: %s", error)
     outcomes = {}
-    for start in started:
-        outcomes[start["findingId"]] = yield context.call_activity(
-            drift_settle, {"findingId": start["findingId"], "at": at()}
-        )
+    for finding_id, _ in started:
+        request = {"findingId": finding_id, "at": clock.next().isoformat()}
+        outcomes[finding_id] = yield context.call_activity(drift_settle, request)
     context.set_custom_status({"step": "done", "approved": len(approved), "outcomes": outcomes})
     return {"approved": approved, "outcomes": outcomes}
 
-
-def _deployment_input(start: dict[str, Any]) -> dict[str, Any]:
-    return {key: start[key] for key in ("deploymentId", "traceId", "release", "preApproved")}
