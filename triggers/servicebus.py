@@ -9,8 +9,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.adapters.servicebus_mapping import message_to_envelope
-from controlplane.bootstrap import services
-from controlplane.services.scaling import Scaler
+from triggers import loops
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
@@ -29,8 +28,6 @@ def scaling_on_health_check(message: func.ServiceBusMessage) -> None:
     with the reason; in Azure the subscription's SQL filter delivers only HealthCheckCompleted.
     """
     envelope = message_to_envelope(message.get_body(), message.content_type)
-    wired = services()
-    scaler = Scaler(wired.store, wired.events, wired.compute, wired.metrics, f"{wired.settings.event_source}/scaling")
-    outcome = scaler.on_event(envelope, datetime.now(UTC))
+    outcome = loops.scaler().on_event(envelope, datetime.now(UTC))
     if outcome is not None:
         log.info("scaling on %s: %s", envelope.id, outcome)

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.bootstrap import services
-from controlplane.services.monitor import Monitor
-from controlplane.services.scaling import Scaler
 from orchestrators.drift import INSTANCE_ID as DRIFT_INSTANCE
+from triggers import loops
 from triggers.singleton import start_singleton
 
 bp = df.Blueprint()
@@ -33,9 +32,7 @@ async def drift_timer(timer: func.TimerRequest, client: df.DurableOrchestrationC
 @bp.timer_trigger(schedule="%CONTROLPLANE_SCALING_SCHEDULE%", arg_name="timer")
 def scaling_timer(timer: func.TimerRequest) -> None:
     """Evaluate every service's scaling policy."""
-    wired = services()
-    scaler = Scaler(wired.store, wired.events, wired.compute, wired.metrics, f"{wired.settings.event_source}/scaling")
-    for outcome in scaler.tick(datetime.now(UTC)):
+    for outcome in loops.scaler().tick(datetime.now(UTC)):
         log.info("scaling: %s", outcome)
 
 
@@ -43,15 +40,7 @@ def scaling_timer(timer: func.TimerRequest) -> None:
 @bp.durable_client_input(client_name="client")
 async def failure_monitor_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Probe promoted services; start the rollback deployments the monitor decided on."""
-    wired = services()
-    monitor = Monitor(
-        wired.store,
-        wired.events,
-        wired.health,
-        f"{wired.settings.event_source}/monitor",
-        timedelta(seconds=wired.settings.monitor_degraded_seconds),
-    )
-    for restore in await asyncio.to_thread(monitor.tick, datetime.now(UTC)):
+    for restore in await asyncio.to_thread(loops.failure_monitor().tick, datetime.now(UTC)):
         status = await client.get_status(restore.deployment_id)
         if status is not None and status.runtime_status is not None:
             continue  # started already: a tick offers the restore again until its deployment ends
