@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,11 @@ import yaml
 from controlplane.local.azurite import Azurite
 from tests.builders import release_document
 from tests.e2e.host_process import ROOT, HostProcess, product_settings
+from tests.e2e.observe import wait_until
 
 GATE = {"path": "/health", "intervalSeconds": 1, "successThreshold": 2, "failureThreshold": 2}
 ORDERS_1 = "example.azurecr.io/orders:1.0.0"
+TIMEOUT, POLL = 90, 0.2
 
 
 def release(tag: str, environment: str, **configuration: str) -> dict[str, Any]:
@@ -47,14 +48,6 @@ def loops(azurite: Azurite, tmp_path: Path) -> Iterator[HostProcess]:
     host.stop()
 
 
-def until(what: str, probe: Callable[[], Any], timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := probe()):
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.2)
-    return found
-
-
 def completed(host: HostProcess, document: dict[str, Any]) -> dict[str, Any]:
     code, accepted = host.request("POST", "/api/deployments", document)
     assert code == 202, accepted
@@ -64,7 +57,7 @@ def completed(host: HostProcess, document: dict[str, Any]) -> dict[str, Any]:
         body = host.request("GET", path)[1]
         return body if body["state"] in ("Completed", "RolledBack", "Failed") else None
 
-    done = until("the deployment", ended)
+    done = wait_until(ended, TIMEOUT, "the deployment", POLL)
     assert done["state"] == "Completed", done["transitions"]
     return done
 
@@ -90,10 +83,12 @@ def test_the_drift_timer_repairs_an_out_of_band_image_and_the_api_explains_it(lo
         found = loops.request("GET", f"/api/drift/findings?status={status}")[1]["findings"]
         return found[0] if found else None
 
-    remediating = until("the drift timer to start a corrective deployment", lambda: finding("Remediating"))
+    remediating = wait_until(
+        lambda: finding("Remediating"), TIMEOUT, "the drift timer to start a corrective deployment", POLL
+    )
     assert remediating["diff"]["/image"]["actual"] == "example.azurecr.io/orders:1.0.1-rogue"
     assert loops.request("POST", "/api/drift/runs")[0] == 409  # the run that is remediating is in flight
-    repaired = until("the finding to be remediated", lambda: finding("Remediated"))
+    repaired = wait_until(lambda: finding("Remediated"), TIMEOUT, "the finding to be remediated", POLL)
 
     assert repaired["id"] == remediating["id"]
     assert [live["image"] for live in orders(loops, "loops")["live"]] == [ORDERS_1]
@@ -111,7 +106,7 @@ def test_the_failure_monitor_rolls_back_a_degraded_revision_and_replay_tells_the
         view = orders(loops, "monitored")
         return view if view["image"] == ORDERS_1 and (view["monitor"] or {}).get("condition") == "Healthy" else None
 
-    view = until("the monitor to restore 1.0.0", restored)
+    view = wait_until(restored, TIMEOUT, "the monitor to restore 1.0.0", POLL)
     restore = loops.request("GET", f"/api/deployments/{view['deploymentId']}")[1]
     assert restore["release"] == first["release"]
     replay = subprocess.run(
