@@ -54,11 +54,7 @@ class World:
 
     def deploy(self, release: Release) -> str:
         accepted = deployments.accept(self.store, release, datetime.now(UTC))
-        start = {
-            "deploymentId": accepted.deployment.id,
-            "traceId": accepted.deployment.traceid,
-            "release": release.to_dict(),
-        }
+        start = deployments.orchestration_input(accepted.deployment)
         self.engine.start_new("deployment", accepted.deployment.id, json.dumps(start))
         return accepted.deployment.id
 

@@ -43,8 +43,7 @@ async def _start(
         return problem(409, "A deployment is already running", str(busy), runningDeploymentId=busy.holder)
     deployment = accepted.deployment
     if accepted.created:
-        start = {"deploymentId": deployment.id, "traceId": deployment.traceid, "release": release.to_dict()}
-        await client.start_new(ORCHESTRATOR, deployment.id, start)
+        await client.start_new(ORCHESTRATOR, deployment.id, deployments.orchestration_input(deployment))
     links = client.get_client_response_links(req, deployment.id)
     body = {"deploymentId": deployment.id, "traceId": deployment.traceid, "state": deployment.state.value, **links}
     return json_response(body, 202 if accepted.created else 200, {"Location": links["statusQueryGetUri"]})

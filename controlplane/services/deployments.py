@@ -69,6 +69,19 @@ def accept(
     return Accepted(deployment, created=True)
 
 
+def orchestration_input(deployment: Deployment, pre_approved: str | None = None) -> dict[str, Any]:
+    """The deployment orchestrator's input for ``deployment``; ``pre_approved`` names who approved a prod
+    promotion already (an operator's drift approval, the failure monitor restoring a release)."""
+    start = {"deploymentId": deployment.id, "traceId": deployment.traceid, "release": deployment.release.to_dict()}
+    return {**start, "preApproved": pre_approved} if pre_approved else start
+
+
+def services_in_flight(store: StateStore, environment: str, service: str | None = None) -> set[str]:
+    """The services of ``environment`` (or just ``service``) that an unfinished deployment is rolling out."""
+    running = [d for d in store.list_deployments(environment=environment, service=service) if not d.is_terminal]
+    return {name for deployment in running for name in deployment.service_names}
+
+
 class NotRollbackable(Exception):
     """Only a Completed deployment can be rolled back."""
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.drift import (
     INFRASTRUCTURE,
     DesiredService,
@@ -93,8 +93,7 @@ def survey(
                 specs[spec.service] = replace(spec, revision=promoted.get(spec.service))
                 by_service[spec.service] = release
         tier = releases[-1].spec.environment.tier if releases else "nonprod"
-        running = [d for d in store.list_deployments(environment=environment) if not d.is_terminal]
-        busy = {service for deployment in running for service in deployment.service_names}
+        busy = deployments.services_in_flight(store, environment)
         live = compute.inventory(environment)
         quarantined = frozenset(q.key for q in store.quarantined(environment))
         compared.update((environment, s) for s in {*specs, *(w.service for w in live)} - busy)
@@ -290,7 +289,7 @@ def start_remediation(
     there is nothing to run (removed an unmanaged workload, not approved any more, or the service is busy)."""
     finding = store.get_finding(fid)
     if finding.status is FindingStatus.REMEDIATING and finding.deployment_id:
-        return _orchestration_input(store, finding.deployment_id, fid)  # a repeat of this activity
+        return _orchestration_input(store.get_deployment(finding.deployment_id), fid)  # a repeat of this activity
     if finding.status is not FindingStatus.APPROVED:
         return None
     if finding.kind == "unmanaged":
@@ -314,21 +313,15 @@ def start_remediation(
             deployment_id=accepted.deployment.id,
         )
     )
-    return _orchestration_input(store, accepted.deployment.id, fid)
+    return _orchestration_input(accepted.deployment, fid)
 
 
 def _has_service(release: Release, service: str) -> bool:
     return any(s.name == service for s in release.spec.services)
 
 
-def _orchestration_input(store: StateStore, deployment_id: str, fid: str) -> dict[str, Any]:
-    deployment = store.get_deployment(deployment_id)
-    return {
-        "deploymentId": deployment.id,
-        "traceId": deployment.traceid,
-        "release": deployment.release.to_dict(),
-        "preApproved": f"drift finding {fid}",
-    }
+def _orchestration_input(deployment: Deployment, fid: str) -> dict[str, Any]:
+    return deployments.orchestration_input(deployment, pre_approved=f"drift finding {fid}")
 
 
 def _remove_unmanaged(

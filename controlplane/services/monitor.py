@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from controlplane.domain.catalog import CatalogEntry
-from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import TraceContext, format_time, new_event
 from controlplane.domain.failure import ServiceCondition, Watch, after_check
@@ -135,13 +135,13 @@ class Monitor:
             restore_deployment_id=accepted.deployment.id,
         )
         self._changed(entry, watch, restoring, now)
-        return restoring, self._restore(accepted.deployment.id, entry)
+        return restoring, self._restore(accepted.deployment, entry)
 
     def _restoring(self, entry: CatalogEntry, watch: Watch, now: datetime) -> tuple[Watch, Restore | None]:
         assert watch.restore_deployment_id is not None
         restore = self.store.get_deployment(watch.restore_deployment_id)
         if not restore.is_terminal:
-            return watch, self._restore(restore.id, entry)  # started again if the first start was lost
+            return watch, self._restore(restore, entry)  # started again if the first start was lost
         if restore.state is DeploymentState.COMPLETED:
             healthy = watch.moved(C.HEALTHY, now, f"restored by {restore.id}; its health gate passed")
             self._changed(entry, watch, healthy, now)
@@ -171,18 +171,11 @@ class Monitor:
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _deploying(self, entry: CatalogEntry) -> bool:
-        running = self.store.list_deployments(environment=entry.environment, service=entry.service)
-        return any(not deployment.is_terminal for deployment in running)
+        return entry.service in deployments.services_in_flight(self.store, entry.environment, entry.service)
 
-    def _restore(self, deployment_id: str, entry: CatalogEntry) -> Restore:
-        deployment = self.store.get_deployment(deployment_id)
-        start = {
-            "deploymentId": deployment.id,
-            "traceId": deployment.traceid,
-            "release": deployment.release.to_dict(),
-            "preApproved": f"failure monitor: {entry.environment}/{entry.service} degraded",
-        }
-        return Restore(deployment.id, start)
+    def _restore(self, deployment: Deployment, entry: CatalogEntry) -> Restore:
+        why = f"failure monitor: {entry.environment}/{entry.service} degraded"
+        return Restore(deployment.id, deployments.orchestration_input(deployment, pre_approved=why))
 
     def _changed(self, entry: CatalogEntry, before: Watch, after: Watch, now: datetime) -> None:
         if before.condition is after.condition:

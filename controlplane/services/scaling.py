@@ -28,7 +28,7 @@ from controlplane.domain.runtime import LiveWorkload
 from controlplane.domain.scaling import ScalingState, decide
 from controlplane.errors import ConcurrencyConflict, NotFound
 from controlplane.ports import Compute, EventBus, Metrics, StateStore
-from controlplane.services import journal
+from controlplane.services import deployments, journal
 from controlplane.telemetry import traced
 
 LOOP = "scaling"
@@ -52,7 +52,7 @@ class Scaler:
 
     def tick(self, now: datetime) -> list[dict[str, Any]]:
         """Evaluate every service of the catalog that has a scaling policy."""
-        return [self.evaluate(entry.environment, entry.service, now) for entry in self.store.list_catalog()]
+        return [self._traced(entry, now, None) for entry in self.store.list_catalog()]
 
     def on_event(self, envelope: Envelope, now: datetime) -> dict[str, Any] | None:
         """React to a HealthCheckCompleted (other types are ignored); a duplicate delivery is dropped."""
@@ -64,25 +64,29 @@ class Scaler:
 
     def evaluate(self, environment: str, service: str, now: datetime, cause: Envelope | None = None) -> dict[str, Any]:
         """One evaluation of one service's policy (see the module docstring); a summary of what happened."""
-        traceid = cause.traceid if cause else None
-        with traced("scaling evaluate", traceid, environment=environment, service=service) as span:
-            outcome = self._evaluate(environment, service, now, cause)
-            span.set_attribute("scaling.outcome", str(outcome.get("reason") or outcome.get("skipped")))
-            return outcome
-
-    def _evaluate(self, environment: str, service: str, now: datetime, cause: Envelope | None) -> dict[str, Any]:
-        where = {"environment": environment, "service": service}
         try:
             entry = self.store.get_catalog_entry(environment, service)
         except NotFound:
-            return {**where, "skipped": "not deployed"}
+            return {"environment": environment, "service": service, "skipped": "not deployed"}
+        return self._traced(entry, now, cause)
+
+    def _traced(self, entry: CatalogEntry, now: datetime, cause: Envelope | None) -> dict[str, Any]:
+        traceid = cause.traceid if cause else None
+        with traced("scaling evaluate", traceid, environment=entry.environment, service=entry.service) as span:
+            outcome = self._evaluate(entry, now, cause)
+            span.set_attribute("scaling.outcome", str(outcome.get("reason") or outcome.get("skipped")))
+            return outcome
+
+    def _evaluate(self, entry: CatalogEntry, now: datetime, cause: Envelope | None) -> dict[str, Any]:
+        environment, service = entry.environment, entry.service
+        where = {"environment": environment, "service": service}
         release = self.store.get_deployment(entry.deployment_id).release
         policy = release.service(service).scaling
         if policy is None:
             return {**where, "skipped": "no scaling policy"}
         if release.spec.environment.compute == "containerapps":
             return {**where, "skipped": "Container Apps revisions cannot be resized; their scale rules scale them"}
-        if any(not d.is_terminal for d in self.store.list_deployments(environment=environment, service=service)):
+        if service in deployments.services_in_flight(self.store, environment, service):
             return {**where, "skipped": "a deployment is in flight"}
         key = f"{environment}/{service}"
         record = self.store.get_loop_state(LOOP, key) or LoopRecord(LOOP, key, {})
