@@ -22,7 +22,10 @@ atifaziz/NCrontab; ``CrontabSchedule.cs``, ``CrontabFieldImpl.cs``, ``CrontabFie
 * a schedule whose day never occurs (``0 0 0 30 2 *``) is accepted and never fires: NCrontab answers
   ``DateTime.MaxValue`` (``NEVER`` here).
 
-Schedules are evaluated in UTC (``WEBSITE_TIME_ZONE`` unset, as on Linux plans by default).
+Schedules are evaluated in UTC (``WEBSITE_TIME_ZONE`` unset, as on Linux plans by default). This is the Linux
+host, where the app runs (Flex Consumption is Linux only). On Windows Consumption the host itself first demands
+six fields and refuses TimeSpans ("'...' is not a valid CRON expression.", azure-functions-host
+``src/WebJobs.Script/Binding/CoreExtensionsScriptBindingProvider.cs``, ``IsWindowsConsumption``).
 
 Worked examples, ``next_after`` of 2025-01-01T00:00:00Z (a Wednesday):
 
