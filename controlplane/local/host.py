@@ -40,7 +40,7 @@ from controlplane.local.http_gateway import build_http_app
 from controlplane.local.invoker import Invoker
 from controlplane.local.keys import resolve_host_key
 from controlplane.local.settings import apply_local_settings, task_hub
-from controlplane.local.timers import TimerScheduler
+from controlplane.local.timers import TimerScheduler, check_schedules
 
 log = logging.getLogger("controlplane.host")
 
@@ -65,6 +65,7 @@ class LocalHost:
         self.key = resolve_host_key(options.root, os.environ)
         module, _, attribute = options.app.partition(":")
         self.index = FunctionIndex.load(module, attribute or "app")
+        check_schedules(self.index.of_type(TIMER), os.environ)  # before anything starts, as the host's indexing
         self.hub = task_hub(options.root, os.environ)
         service = table_service(self.settings)
         self.base_url = f"http://127.0.0.1:{options.port}"

@@ -1,20 +1,31 @@
-"""NCRONTAB schedules, read as the Azure Functions timer trigger reads them. Pure: no I/O, no clock.
+"""Timer schedules, read as the Azure Functions timer extension reads them. Pure: no I/O, no clock.
 
-Two forms are accepted:
+The extension (azure-webjobs-sdk-extensions ``Timers/Scheduling/TimerSchedule.cs``, ``Create``) tries the
+expression as NCRONTAB with the NCrontab.Signed 3.3.3 library, then as a .NET ``TimeSpan``
+(``controlplane.local.timespan``), and otherwise refuses it: "The schedule expression '...' was not recognized
+as a valid cron expression or timespan string." These are NCrontab 3.3.3's rules (tag v3.3.3 of
+atifaziz/NCrontab; ``CrontabSchedule.cs``, ``CrontabFieldImpl.cs``, ``CrontabField.cs``):
 
-* six fields ``{second} {minute} {hour} {day} {month} {day-of-week}``, each ``*``, a value, a range ``a-b``,
-  a step ``*/n``, ``a-b/n`` or ``a/n`` (= ``a-max/n``), or a comma list of those. Months may be named
-  (``Jan``..``Dec`` or in full), days of week too (``Sun``..``Sat``; ``0`` and ``7`` are both Sunday),
-  case-insensitively;
-* a TimeSpan ``[d.]hh:mm[:ss]`` (``00:00:30``): a fixed interval, each occurrence that long after the
-  moment asked about (Azure allows this form on App Service plans only).
+* fields are split on spaces only (``StringSeparatorStock.Space``); 5 fields are read without seconds (second 0),
+  any other count as 6 with seconds (``CronSchedule.cs`` ``HasSeconds``), so 4 or 7 fields are refused;
+* each field is ``*``, a value, a range ``a-b``, any of those with a step ``/n``, or a comma list of them.
+  A value with a step ``a/n`` runs to the field's maximum. A reversed range ``b-a`` is the range ``a-b``
+  (swapped, never wrapped). A step below 1 (``*/0``, ``*/-2``) is a step of 1. Numbers are .NET ``int.Parse``
+  numbers: ``05`` is 5, ``*/+5`` is ``*/5``;
+* ranges: second, minute 0-59; hour 0-23; day 1-31; month 1-12; day-of-week 0-6 (0 is Sunday; 7 is refused);
+* month and day-of-week names: any prefix of the English name, case-insensitively (``Sept``, ``Tues``, ``T`` is
+  Tuesday, ``Ju`` June: the first name in calendar order that starts with it);
+* no ``?``, ``L``, ``W``, ``#``, ``@daily``: those are errors;
+* an occurrence needs day-of-month *and* day-of-week to match (``GetNextOccurrence`` finds the month and day,
+  then skips days whose weekday is not allowed); Vixie cron would fire when either matches. So
+  ``0 0 8 1-7 * Mon`` is 08:00 on the first Monday of the month;
+* a schedule whose day never occurs (``0 0 0 30 2 *``) is accepted and never fires: NCrontab answers
+  ``DateTime.MaxValue`` (``NEVER`` here).
 
-Day-of-month with day-of-week: the Functions host evaluates schedules with the NCrontab library, which
-requires *both* to match when both are restricted. Vixie cron (``man 5 crontab``) instead fires when
-*either* matches. We follow NCrontab, so a schedule fires locally exactly when it fires in Azure:
-``0 0 8 1-7 * Mon`` is "08:00 on the first Monday of the month" (in Vixie cron it would also be every Monday).
-
-Schedules are evaluated in UTC (``WEBSITE_TIME_ZONE`` unset, as on Linux plans by default).
+Schedules are evaluated in UTC (``WEBSITE_TIME_ZONE`` unset, as on Linux plans by default). This is the Linux
+host, where the app runs (Flex Consumption is Linux only). On Windows Consumption the host itself first demands
+six fields and refuses TimeSpans ("'...' is not a valid CRON expression.", azure-functions-host
+``src/WebJobs.Script/Binding/CoreExtensionsScriptBindingProvider.cs``, ``IsWindowsConsumption``).
 
 Worked examples, ``next_after`` of 2025-01-01T00:00:00Z (a Wednesday):
 
@@ -22,15 +33,18 @@ Worked examples, ``next_after`` of 2025-01-01T00:00:00Z (a Wednesday):
 expression                 meaning                         next occurrence (UTC)
 =========================  ==============================  ============================
 ``0 */5 * * * *``          every 5 minutes                 2025-01-01T00:05:00
+``*/5 * * * *``            every 5 minutes (5 fields)      2025-01-01T00:05:00
 ``*/30 * * * * *``         every 30 seconds                2025-01-01T00:00:30
 ``00:00:30``               every 30 s from now (TimeSpan)  2025-01-01T00:00:30
+``5``                      every 5 days (TimeSpan)         2025-01-06T00:00:00
 ``0 0 9-17 * * Mon-Fri``   hourly 09-17 on weekdays        2025-01-01T09:00:00
+``0 0 17-9 * * *``         reversed: hourly 09-17          2025-01-01T09:00:00
 ``0 30 9 * Jan,Jul Sat``   09:30 on Saturdays, Jan & Jul   2025-01-04T09:30:00
+``0 0 0 * Sept Tues``      Tuesdays in September           2025-09-02T00:00:00
 ``0 0 0 29 2 *``           midnight on Feb 29              2028-02-29T00:00:00
-``59 59 23 31 12 *``       last second of the year         2025-12-31T23:59:59
 ``0 0 8 1-7 * Mon``        08:00 on the first Monday       2025-01-06T08:00:00
-``0 0 0 13 * Fri``         midnight on Friday the 13th     2025-06-13T00:00:00
 ``0 15-45/15 * * * *``     minutes 15, 30, 45              2025-01-01T00:15:00
+``0 0 0 30 2 *``           never (Feb 30)                  ``NEVER`` (9999-12-31)
 =========================  ==============================  ============================
 """
 
@@ -41,46 +55,48 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-                "october", "november", "december")  # fmt: skip
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_DAY_NAMES = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
-# Most days each month can have (February in a leap year), for rejecting schedules that never fire.
-_LONGEST_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-_TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?$")
-_SHAPE = "{second} {minute} {hour} {day} {month} {day-of-week}"
+from controlplane.local.timespan import parse_timespan
+
+# NCrontab answers DateTime.MaxValue for a schedule with no further occurrence.
+NEVER = datetime.max.replace(tzinfo=UTC)
+_UNRECOGNIZED = "The schedule expression '{}' was not recognized as a valid cron expression or timespan string."
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")  # fmt: skip
+_DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+# .NET int.Parse (NumberStyles.Integer): white space U+0009..U+000D and U+0020 around, an optional sign.
+_DOTNET_INT = re.compile(r"[\t\n\v\f\r ]*([+-]?[0-9]+)[\t\n\v\f\r ]*")
+_INT32 = range(-(2**31), 2**31)
 # Every weekday/date combination recurs within the 400-year Gregorian cycle; beyond it nothing will.
 _SEARCH_YEARS = 400
 
 
 @dataclass(frozen=True)
-class _Field:
+class _Kind:
+    """One NCrontab field kind (``CrontabFieldImpl``): its name in messages, range and value names."""
+
     name: str
     low: int
     high: int
-    names: dict[str, int]
-    spelled: str  # how names are described in errors
+    names: tuple[str, ...] = ()
 
 
-_FIELDS = (
-    _Field("second", 0, 59, {}, ""),
-    _Field("minute", 0, 59, {}, ""),
-    _Field("hour", 0, 23, {}, ""),
-    _Field("day", 1, 31, {}, ""),
-    _Field("month", 1, 12, {n: i + 1 for names in (_MONTHS, _MONTH_NAMES) for i, n in enumerate(names)}, "Jan..Dec"),
-    # 7 is accepted as a second Sunday and folded onto 0 after expansion.
-    _Field("day-of-week", 0, 7, {n: i for names in (_DAYS, _DAY_NAMES) for i, n in enumerate(names)}, "Sun..Sat"),
+_KINDS = (
+    _Kind("Second", 0, 59),
+    _Kind("Minute", 0, 59),
+    _Kind("Hour", 0, 23),
+    _Kind("Day", 1, 31),
+    _Kind("Month", 1, 12, _MONTHS),
+    _Kind("DayOfWeek", 0, 6, _DAYS),
 )
 
 
 class _Invalid(Exception):
-    """A reason one field is invalid; ``parse`` adds the field name and the expression."""
+    """NCrontab's reason one field is invalid; ``parse`` adds the field and the extension's sentence."""
 
 
 @dataclass(frozen=True)
 class CronSchedule:
-    """A parsed timer schedule: the expression, the allowed values of each field, or a fixed ``interval``."""
+    """A parsed timer schedule: the allowed values of each NCRONTAB field, or a constant ``interval``."""
 
     expression: str
     seconds: tuple[int, ...] = ()
@@ -89,44 +105,45 @@ class CronSchedule:
     days: tuple[int, ...] = ()
     months: tuple[int, ...] = ()
     days_of_week: tuple[int, ...] = ()  # 0 = Sunday
-    interval: timedelta | None = None
+    interval: timedelta | None = None  # a TimeSpan schedule (may be zero or negative, as on Azure)
 
     @classmethod
     def parse(cls, expression: str) -> CronSchedule:
-        """Parse six-field NCRONTAB or a TimeSpan; ValueError naming the field and why if invalid."""
-        text = expression.strip()
-        if not text:
-            raise ValueError(f'schedule: empty; expected "{_SHAPE}" or a TimeSpan "hh:mm:ss"')
-        if ":" in text and " " not in text:
-            return cls(expression=text, interval=_parse_timespan(text))
-        parts = text.split()
-        if len(parts) != 6:
-            hint = f'; Azure Functions schedules start with seconds, e.g. "0 {text}"' if len(parts) == 5 else ""
+        """Read ``expression`` as the timer extension does; ValueError with its message and NCrontab's reason."""
+        tokens = [token for token in expression.split(" ") if token]
+        kinds = _KINDS[1:] if len(tokens) == 5 else _KINDS
+        if len(tokens) != len(kinds):
+            interval = parse_timespan(expression)
+            if interval is not None:
+                return cls(expression=expression, interval=interval)
             raise ValueError(
-                f'schedule: expected 6 fields "{_SHAPE}" or a TimeSpan "hh:mm:ss", got {len(parts)} in "{text}"{hint}'
+                f"{_UNRECOGNIZED.format(expression)} NCrontab: '{expression}' is an invalid crontab expression. It "
+                "must contain 6 components of a schedule in the sequence of seconds, minutes, hours, days, months, "
+                "and days of week (or 5, without seconds); .NET: not a TimeSpan ([-]d or [-][d.]hh:mm[:ss[.fffffff]])."
             )
-        values: list[tuple[int, ...]] = []
-        for field, part in zip(_FIELDS, parts, strict=True):
+        fields = [(0,)] if len(tokens) == 5 else []
+        for kind, token in zip(kinds, tokens, strict=True):
             try:
-                values.append(_parse_field(part, field))
+                fields.append(_parse_field(token, kind))
             except _Invalid as reason:
-                raise ValueError(f'{field.name}: {reason} in "{text}"') from None
-        seconds, minutes, hours, days, months, days_of_week = values
-        if all(day > _LONGEST_MONTH[month - 1] for day in days for month in months):
-            named = ",".join(_MONTHS[month - 1].title() for month in months)
-            listed = ",".join(str(day) for day in days)
-            raise ValueError(f'day: {listed} never occurs in {named} in "{text}"')
-        return cls(text, seconds, minutes, hours, days, months, days_of_week)
+                unrecognized = _UNRECOGNIZED.format(expression)
+                raise ValueError(f"{unrecognized} [{kind.name}] field '{token}': {reason}") from None
+        seconds, minutes, hours, days, months, days_of_week = fields
+        return cls(expression, seconds, minutes, hours, days, months, days_of_week)
 
     @property
-    def fires_more_than_once_a_minute(self) -> bool:
-        """True for intervals under a minute and cron schedules with several seconds per minute.
+    def disables_monitor(self) -> bool:
+        """Whether the extension turns ``useMonitor`` off for this schedule (``ShouldDisableScheduleMonitor``).
 
-        The Functions host turns schedule monitoring off by default for such schedules.
+        A TimeSpan under a minute (zero and negative included); a cron schedule whose fields other than
+        seconds are all ``*`` and that has more than one second a minute. ``* 5 * * * *`` fires 60 times in
+        minute 5 yet stays monitored, as on Azure.
         """
         if self.interval is not None:
             return self.interval < timedelta(minutes=1)
-        return len(self.seconds) > 1
+        rest = (self.minutes, self.hours, self.days, self.months, self.days_of_week)
+        full = all(len(values) == kind.high - kind.low + 1 for values, kind in zip(rest, _KINDS[1:], strict=True))
+        return full and len(self.seconds) > 1
 
     def matches(self, moment: datetime) -> bool:
         """Whether ``moment`` (aware; evaluated in UTC) is an occurrence. Cron schedules only."""
@@ -143,15 +160,27 @@ class CronSchedule:
         )
 
     def next_after(self, moment: datetime) -> datetime:
-        """The first occurrence strictly after ``moment``; aware UTC in and out.
+        """The first occurrence strictly after ``moment`` (aware UTC in and out); ``NEVER`` if none.
 
-        Walks field by field from the largest (month) down, jumping straight to the next allowed value
-        of a field that does not match, so a sparse schedule ("0 0 0 29 2 *") costs a few steps per year.
+        A TimeSpan schedule answers ``moment + interval`` (``ConstantSchedule.GetNextOccurrence``), which is not
+        after ``moment`` for a zero or negative interval. A cron schedule: NCrontab's answer, the earliest whole
+        second after ``moment`` whose fields all match. Walks field by field from the largest (month) down,
+        jumping straight to the next allowed value of a field that does not match, so a sparse schedule
+        ("0 0 0 29 2 *") costs a few steps per year.
         """
         utc = _as_utc(moment)
         if self.interval is not None:
-            return utc + self.interval
-        at = utc.replace(tzinfo=None, microsecond=0) + timedelta(seconds=1)
+            try:
+                return utc + self.interval
+            except OverflowError:
+                return NEVER
+        try:
+            return self._next_occurrence(utc.replace(tzinfo=None, microsecond=0) + timedelta(seconds=1))
+        except (OverflowError, ValueError):  # walked past year 9999
+            return NEVER
+
+    def _next_occurrence(self, at: datetime) -> datetime:
+        """The first occurrence at or after ``at`` (naive UTC, whole seconds); ``NEVER`` if none."""
         last_year = at.year + _SEARCH_YEARS
         while at.year <= last_year:
             if at.month not in self.months:
@@ -174,7 +203,7 @@ class CronSchedule:
                 at = _next_minute(at) if second is None else at.replace(second=second)
             else:
                 return at.replace(tzinfo=UTC)
-        raise ValueError(f'schedule "{self.expression}" has no occurrence within {_SEARCH_YEARS} years of {utc}')
+        return NEVER
 
     def _day_matches(self, moment: datetime) -> bool:
         # NCrontab semantics: day-of-month AND day-of-week (see the module docstring).
@@ -184,71 +213,67 @@ class CronSchedule:
         return self.expression
 
 
-def _parse_field(text: str, field: _Field) -> tuple[int, ...]:
+def _parse_field(text: str, kind: _Kind) -> tuple[int, ...]:
     values: set[int] = set()
     for item in text.split(","):
-        values.update(_parse_item(item, field))
-    if field.name == "day-of-week" and 7 in values:
-        values = (values - {7}) | {0}
+        values.update(_parse_item(item, kind))
     return tuple(sorted(values))
 
 
-def _parse_item(item: str, field: _Field) -> range:
+def _parse_item(item: str, kind: _Kind) -> range:
+    """One list item, as ``CrontabFieldImpl.InternalParse`` and ``CrontabField.Accumulate`` read it."""
     if not item:
-        raise _Invalid("empty item in a comma list")
-    base, slash, step_text = item.partition("/")
-    step = 1
-    if slash:
-        step = _number(step_text, "step")
-        if step < 1:
-            raise _Invalid(f"step {step} must be at least 1")
-    if base == "*":
-        start, end = field.low, field.high
-    elif "-" in base:
-        first, _, last = base.partition("-")
-        if not first or not last:
-            raise _Invalid(f'range "{base}" needs a start and an end (e.g. 1-5)')
-        start, end = _value(first, field), _value(last, field)
-        if start > end:
-            raise _Invalid(f"range {base} runs backwards; write the smaller value first")
-    else:
-        start = _value(base, field)
-        end = field.high if slash else start
-    return range(start, end + 1, step)
+        raise _Invalid("A crontab field value cannot be empty.")
+    step: int | None = None
+    slash = item.find("/")
+    if slash > 0:  # a leading "/" is not a step: the value "/5" is then refused
+        step = _int(item[slash + 1 :])
+        item = item[:slash]
+    if item == "*":
+        return _accumulate(kind.low, kind.high, 1 if step is None else step, kind)
+    dash = item.find("-")
+    if dash > 0:
+        return _accumulate(_value(item[:dash], kind), _value(item[dash + 1 :], kind), step or 1, kind)
+    value = _value(item, kind)
+    return _accumulate(value, value if step is None else kind.high, step or 1, kind)
 
 
-def _value(token: str, field: _Field) -> int:
-    if token.isdigit():
-        value = int(token)
-        if not field.low <= value <= field.high:
-            raise _Invalid(f"{value} is outside {field.low}-{field.high}")
-        return value
-    if field.names:
-        value = field.names.get(token.lower())
-        if value is None:
-            raise _Invalid(f'"{token}" is not a {field.name} name ({field.spelled}) or number')
-        return value
-    raise _Invalid(f'"{token}" is not a number' if token else "missing value")
+def _accumulate(start: int, end: int, step: int, kind: _Kind) -> range:
+    """The values ``start``..``end`` by ``step``: a reversed range is swapped, a step below 1 is 1."""
+    start, end = min(start, end), max(start, end)
+    if start < kind.low:
+        raise _Invalid(f"{start} is lower than the minimum allowable value for the [{kind.name}] field. "
+                       f"Value must be between {kind.low} and {kind.high} (all inclusive).")  # fmt: skip
+    if end > kind.high:
+        raise _Invalid(f"{end} is higher than the maximum allowable value for the [{kind.name}] field. "
+                       f"Value must be between {kind.low} and {kind.high} (all inclusive).")  # fmt: skip
+    return range(start, end + 1, max(step, 1))
 
 
-def _number(token: str, what: str) -> int:
-    if not token.isdigit():
-        raise _Invalid(f'{what} "{token}" is not a number')
-    return int(token)
+def _value(token: str, kind: _Kind) -> int:
+    """A number (when it starts with a digit) or a name prefix (``CrontabFieldImpl.ParseValue``)."""
+    if not token:
+        raise _Invalid("A crontab field value cannot be empty.")
+    if token[0].isascii() and token[0].isdigit():
+        return _int(token)
+    if not kind.names:
+        raise _Invalid(f"'{token}' is not a valid [{kind.name}] crontab field value. "
+                       f"It must be a numeric value between {kind.low} and {kind.high} (all inclusive).")  # fmt: skip
+    for index, name in enumerate(kind.names):
+        if name.casefold().startswith(token.casefold()):
+            return kind.low + index
+    raise _Invalid(f"'{token}' is not a known value name. Use one of the following: {', '.join(kind.names)}.")
 
 
-def _parse_timespan(text: str) -> timedelta:
-    match = _TIMESPAN.match(text)
+def _int(text: str) -> int:
+    """``text`` as .NET ``int.Parse`` reads it, with .NET's messages."""
+    match = _DOTNET_INT.fullmatch(text)
     if not match:
-        raise ValueError(f'TimeSpan: "{text}" is not "[d.]hh:mm[:ss]" (e.g. "00:00:30" for every 30 seconds)')
-    days, hours, minutes, seconds = (int(group or 0) for group in match.groups())
-    for value, limit, unit in ((hours, 23, "hours"), (minutes, 59, "minutes"), (seconds, 59, "seconds")):
-        if value > limit:
-            raise ValueError(f'TimeSpan: {unit} {value} is outside 0-{limit} in "{text}"')
-    interval = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    if not interval:
-        raise ValueError(f'TimeSpan: "{text}" is zero; an interval must be positive')
-    return interval
+        raise _Invalid(f"The input string '{text}' was not in a correct format.")
+    number = int(match.group(1))
+    if number not in _INT32:
+        raise _Invalid("Value was either too large or too small for an Int32.")
+    return number
 
 
 def _as_utc(moment: datetime) -> datetime:

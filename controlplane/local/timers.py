@@ -15,30 +15,37 @@ monitored, stored ``next`` has passed (host was down)  one firing at once, ``pas
 ``runOnStartup`` and not past due                      one firing at once, ``past_due=False``
 =====================================================  ==============================================
 
-Then one firing per occurrence. Occurrences missed while running (a sleeping laptop) fold into one firing,
-``past_due=True`` when a whole further occurrence went by. After each firing, successful or not, the next
-occurrence is computed from the firing time and the status saved. If the schedule was edited while the host
-was down, the stored ``next`` is capped at what the new schedule gives after ``lastUpdated``, as the host does.
+Then one firing per occurrence, ``past_due=False`` (the host's ``TimerListener.HandleTimerEvent`` passes
+``isPastDue`` only for the start-up firing); occurrences missed while running (a sleeping laptop) fold into
+one firing. After each firing, successful or not, the next occurrence is computed from the firing time and
+the status saved. If the schedule was edited while the host was down, the stored ``next`` is capped at what
+the new schedule gives after ``lastUpdated``, as the host does. A zero or negative TimeSpan fires again at
+once after each firing, as the host's timer does (``GetNextTimerInterval`` turns it into one tick).
 
-Monitoring is ``useMonitor`` (default true), except that — as in Azure — schedules firing more than once a
-minute are never monitored. Schedules are evaluated in UTC. Functions run one at a time on the scheduler's
-thread, so a slow function delays the others but never overlaps itself.
+Monitoring is ``useMonitor`` (default true), turned off as the extension does (``TimerSchedule.Create``):
+for a TimeSpan under a minute, and for a cron schedule of the form ``X * * * * *`` with more than one second
+a minute. Schedules are evaluated in UTC. Functions run one at a time on the scheduler's thread, so a slow
+function delays the others but never overlaps itself.
+
+Schedules are resolved and parsed when the scheduler is built, at host start-up. Where the host would put a
+timer function "in error" (an app setting that does not resolve, a schedule NCrontab and .NET refuse), the
+local host refuses to start, with the host's message.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from controlplane.adapters.documents import Document, DocumentTables
 from controlplane.errors import ControlPlaneError, NotFound
 from controlplane.local.functions import FunctionEntry
-from controlplane.local.ncrontab import CronSchedule
+from controlplane.local.name_resolver import function_in_error, resolve_whole_string
+from controlplane.local.ncrontab import NEVER, CronSchedule
 
 if TYPE_CHECKING:
     from azure.functions import TimerRequest
@@ -49,8 +56,7 @@ STATUS_TABLE = "TimerStatus"
 STATUS_PARTITION = "timer-status"
 # Longest sleep between clock checks: a wall clock that jumps (suspend, NTP) is noticed within this.
 MAX_SLEEP_SECONDS = 30.0
-_SETTING = re.compile(r"%([^%\s]+)%")
-_NEVER = datetime(1, 1, 1, tzinfo=UTC)  # how the host writes "no last firing" (default(DateTime))
+_NO_LAST_FIRING = datetime(1, 1, 1, tzinfo=UTC)  # how the host writes "no last firing" (default(DateTime))
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,7 @@ class ScheduleStatus:
     def to_wire(self) -> dict[str, str]:
         """The ``ScheduleStatus`` object of the host's timer payload."""
         return {
-            "Last": (self.last or _NEVER).isoformat(),
+            "Last": (self.last or _NO_LAST_FIRING).isoformat(),
             "Next": self.next.isoformat(),
             "LastUpdated": self.last_updated.isoformat(),
         }
@@ -114,18 +120,12 @@ class TimerInfo:
 
 
 def resolve_schedule(function: str, schedule: str, settings: Mapping[str, str]) -> str:
-    """Replace each ``%NAME%`` in ``schedule`` with app setting NAME; ValueError naming it if unset or empty."""
-
-    def setting(match: re.Match[str]) -> str:
-        value = settings.get(match.group(1), "").strip()
-        if not value:
-            raise ValueError(
-                f'timer function {function!r}: schedule "{schedule}" refers to app setting {match.group(1)}, '
-                'which is not set; add it to local.settings.json "Values" or the environment'
-            )
-        return value
-
-    return _SETTING.sub(setting, schedule)
+    """``schedule`` with its ``%NAME%`` app settings resolved; ValueError with the host's message if one fails."""
+    try:
+        return resolve_whole_string(schedule, settings)
+    except ValueError as error:
+        local = ' (local host: set it in local.settings.json "Values" or the environment)'
+        raise ValueError(function_in_error(function, str(error)) + local) from None
 
 
 @dataclass
@@ -147,14 +147,22 @@ def _timer(entry: FunctionEntry, settings: Mapping[str, str]) -> _Timer:
     try:
         schedule = CronSchedule.parse(resolved)
     except ValueError as error:
-        raise ValueError(f"timer function {entry.name!r}: {error}") from None
+        raise ValueError(function_in_error(entry.name, str(error), "Microsoft.Azure.WebJobs.Extensions")) from None
+    if schedule.interval is not None and schedule.interval <= timedelta(0):
+        logger.warning("timer %s: TimeSpan %s fires again as soon as it ends, as on Azure", entry.name, resolved)
     use_monitor = bool(entry.trigger.get("useMonitor", True))
     return _Timer(
         entry=entry,
         schedule=schedule,
-        monitored=use_monitor and not schedule.fires_more_than_once_a_minute,
+        monitored=use_monitor and not schedule.disables_monitor,
         run_on_startup=bool(entry.trigger.get("runOnStartup", False)),
     )
+
+
+def check_schedules(entries: Iterable[FunctionEntry], settings: Mapping[str, str]) -> None:
+    """Refuse, as the host's indexing does, a timer whose schedule does not resolve or parse; no side effects."""
+    for entry in entries:
+        _timer(entry, settings)
 
 
 class TimerScheduler:
@@ -191,6 +199,9 @@ class TimerScheduler:
                 self._tables.create_tables([STATUS_TABLE])
             for timer in self._timers:
                 timer.due = timer.schedule.next_after(now)
+                if timer.due == NEVER:
+                    logger.warning("timer %s: schedule %s has no occurrence; it never fires", timer.entry.name,
+                                   timer.schedule)  # fmt: skip
                 past_due = timer.monitored and self._check_past_due(timer, now)
                 if past_due or timer.run_on_startup:
                     timer.startup_firing = past_due
@@ -211,7 +222,7 @@ class TimerScheduler:
                 if timer.startup_firing is not None:
                     past_due, timer.startup_firing = timer.startup_firing, None
                 elif timer.due <= now:
-                    past_due = timer.schedule.next_after(timer.due) <= now
+                    past_due = False
                 else:
                     continue
                 self._fire(timer, now, past_due)

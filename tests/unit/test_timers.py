@@ -16,7 +16,15 @@ from controlplane.adapters.documents import Document
 from controlplane.adapters.memory_documents import MemoryDocumentTables
 from controlplane.errors import NotFound
 from controlplane.local.functions import TIMER, FunctionEntry, FunctionIndex
-from controlplane.local.timers import STATUS_PARTITION, STATUS_TABLE, ScheduleStatus, TimerInfo, TimerScheduler
+from controlplane.local.timers import (
+    STATUS_PARTITION,
+    STATUS_TABLE,
+    ScheduleStatus,
+    TimerInfo,
+    TimerScheduler,
+    check_schedules,
+    resolve_schedule,
+)
 
 EVERY_5_MINUTES = "0 */5 * * * *"
 
@@ -189,14 +197,50 @@ def test_schedules_firing_more_than_once_a_minute_are_not_monitored(tables: Memo
     assert stored_names(tables) == []
 
 
-def test_a_late_firing_that_skipped_an_occurrence_is_past_due(tables: MemoryDocumentTables) -> None:
+def test_only_x_star_star_star_star_star_schedules_lose_the_monitor(tables: MemoryDocumentTables) -> None:
+    # TimerSchedule.ShouldDisableScheduleMonitor: every field but seconds must be "*"; "* 5 * * * *" fires
+    # sixty times in minute 5 of each hour and stays monitored on Azure too.
+    clock, invoke = FakeClock(utc(2025, 1, 1)), Invocations()
+    timers = scheduler(tables, clock, invoke, timer("burst", "* 5 * * * *"), timer("minutely", "* * * * *"))
+    timers.run_due(clock.now)
+    assert stored_names(tables) == ["burst", "minutely"]
+
+
+def test_a_late_firing_is_never_past_due_while_the_host_runs(tables: MemoryDocumentTables) -> None:
+    # TimerListener.HandleTimerEvent: only the start-up firing passes isPastDue.
     clock, invoke = FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()
     timers = scheduler(tables, clock, invoke)
     timers.run_due(clock.now)
-    assert timers.run_due(utc(2025, 1, 1, 0, 6)) == ["tick"]  # a minute late: not a missed occurrence
+    assert timers.run_due(utc(2025, 1, 1, 0, 6)) == ["tick"]  # a minute late
     assert timers.run_due(utc(2025, 1, 1, 0, 21)) == ["tick"]  # 00:10, 00:15 and 00:20 fold into one
-    assert invoke.past_due == [False, True]
+    assert invoke.past_due == [False, False]
     assert timers.next_due() == utc(2025, 1, 1, 0, 25)
+
+
+def test_a_zero_timespan_fires_again_as_soon_as_it_ends(
+    tables: MemoryDocumentTables, caplog: pytest.LogCaptureFixture
+) -> None:
+    # ConstantSchedule gives now + 0; TimerListener.GetNextTimerInterval makes that one tick: at once, again.
+    clock, invoke = FakeClock(utc(2025, 1, 1)), Invocations()
+    with caplog.at_level(logging.WARNING, logger="controlplane.local.timers"):
+        timers = scheduler(tables, clock, invoke, timer(schedule="00:00:00"), timer("behind", "-00:00:30"))
+    assert "fires again as soon as it ends" in caplog.text
+    assert sorted(timers.run_due(clock.now)) == ["behind", "tick"]
+    assert sorted(timers.run_due(clock.now)) == ["behind", "tick"]
+    assert timers.next_due() == utc(2024, 12, 31, 23, 59, 30)
+    assert stored_names(tables) == []
+
+
+def test_a_schedule_with_no_occurrence_is_accepted_and_never_fires(
+    tables: MemoryDocumentTables, caplog: pytest.LogCaptureFixture
+) -> None:
+    # NCrontab parses "0 0 0 30 2 *" and answers DateTime.MaxValue for its next occurrence.
+    clock, invoke = FakeClock(utc(2025, 1, 1)), Invocations()
+    timers = scheduler(tables, clock, invoke, timer(schedule="0 0 0 30 2 *"))
+    with caplog.at_level(logging.WARNING, logger="controlplane.local.timers"):
+        assert timers.run_due(utc(2100, 1, 1)) == []
+    assert "has no occurrence; it never fires" in caplog.text
+    assert stored_status(tables)["next"].startswith("9999-12-31T23:59:59")
 
 
 def test_app_setting_references_are_resolved(tables: MemoryDocumentTables) -> None:
@@ -210,19 +254,68 @@ def test_app_setting_references_are_resolved(tables: MemoryDocumentTables) -> No
     assert timers.next_due() == utc(2025, 1, 1, 0, 10)
 
 
-def test_a_missing_app_setting_is_a_clear_error(tables: MemoryDocumentTables) -> None:
+@pytest.mark.parametrize(
+    ("schedule", "settings", "resolved"),
+    [
+        ("%tick_schedule%", {"TICK_SCHEDULE": "0 * * * * *"}, "0 * * * * *"),  # IConfiguration: any case
+        ("%Timers:tick%", {"Timers__tick": "00:05:00"}, "00:05:00"),  # env "__" is the key separator ":"
+        ("0 %M%%S% * *", {"M": "*/5 ", "S": "* *"}, "0 */5 * * * *"),  # adjacent names
+    ],
+)
+def test_app_settings_resolve_as_the_host_configuration_does(
+    schedule: str, settings: dict[str, str], resolved: str
+) -> None:
+    assert resolve_schedule("tick", schedule, settings) == resolved
+
+
+@pytest.mark.parametrize(
+    ("schedule", "settings", "reason"),
+    [
+        ("%TICK_SCHEDULE%", {}, "'%TICK_SCHEDULE%' does not resolve to a value."),
+        ("%Timers__tick%", {"Timers__tick": "0 * * * * *"}, "'%Timers__tick%' does not resolve to a value."),
+        ("%%", {}, "'%%' does not resolve to a value."),
+        ("0 0 %HOUR * * *", {"HOUR": "3"}, "The '%' at position 4 does not have a closing '%'"),
+    ],
+)
+def test_an_unresolvable_setting_refuses_start_up_with_the_host_message(
+    tables: MemoryDocumentTables, schedule: str, settings: dict[str, str], reason: str
+) -> None:
+    # NameResolverExtensions.ResolveWholeString; the host's "function is in error" line.
     with pytest.raises(ValueError) as raised:
-        scheduler(tables, FakeClock(utc(2025, 1, 1)), Invocations(), timer(schedule="%TICK_SCHEDULE%"))
-    message = str(raised.value)
-    assert "'tick'" in message
-    assert "TICK_SCHEDULE" in message
-    assert "not set" in message
-    assert "local.settings.json" in message
+        scheduler(tables, FakeClock(utc(2025, 1, 1)), Invocations(), timer(schedule=schedule), settings=settings)
+    assert str(raised.value).startswith(
+        "The 'tick' function is in error: Microsoft.Azure.WebJobs.Host: Error indexing method 'Functions.tick'. "
+        f"Microsoft.Azure.WebJobs.Host: {reason}"
+    )
+    assert "local.settings.json" in str(raised.value)
 
 
-def test_an_invalid_schedule_names_the_function_and_field(tables: MemoryDocumentTables) -> None:
-    with pytest.raises(ValueError, match=r"timer function 'tick': minute: 61 is outside 0-59"):
+def test_a_setting_set_to_nothing_resolves_to_an_empty_schedule_which_is_refused(
+    tables: MemoryDocumentTables,
+) -> None:
+    with pytest.raises(ValueError) as raised:
+        scheduler(tables, FakeClock(utc(2025, 1, 1)), Invocations(), timer(schedule="%TICK%"), settings={"TICK": ""})
+    assert (
+        "Microsoft.Azure.WebJobs.Extensions: The schedule expression '' was not recognized as a valid cron "
+        "expression or timespan string." in str(raised.value)
+    )
+
+
+def test_an_invalid_schedule_refuses_start_up_naming_the_function_and_field(tables: MemoryDocumentTables) -> None:
+    with pytest.raises(ValueError) as raised:
         scheduler(tables, FakeClock(utc(2025, 1, 1)), Invocations(), timer(schedule="0 61 * * * *"))
+    assert str(raised.value) == (
+        "The 'tick' function is in error: Microsoft.Azure.WebJobs.Host: Error indexing method 'Functions.tick'. "
+        "Microsoft.Azure.WebJobs.Extensions: The schedule expression '0 61 * * * *' was not recognized as a valid "
+        "cron expression or timespan string. [Minute] field '61': 61 is higher than the maximum allowable value "
+        "for the [Minute] field. Value must be between 0 and 59 (all inclusive)."
+    )
+
+
+def test_check_schedules_refuses_what_the_scheduler_would(tables: MemoryDocumentTables) -> None:
+    check_schedules([timer(), timer("other", "0 0 0 * * *")], {})
+    with pytest.raises(ValueError, match=r"The 'bad' function is in error: .*'%NOPE%' does not resolve"):
+        check_schedules([timer(), timer("bad", "%NOPE%")], {})
 
 
 def test_a_failing_function_is_logged_and_keeps_its_schedule(
