@@ -11,6 +11,7 @@ tests/conformance/test_bad_apps.py runs both against the real library on a set o
 from __future__ import annotations
 
 import collections.abc
+import functools
 import inspect
 import sys
 import typing
@@ -51,6 +52,7 @@ def real_worker_installed() -> bool:
     return _real_worker() is not None
 
 
+@functools.cache
 def _real_worker() -> Any:
     """The worker's ``Registry`` class, its binding registry loaded; None when azure-functions-runtime is absent."""
     try:
