@@ -7,10 +7,15 @@ shows that requirements.txt installs on a clean Python 3.11 with no dev packages
 from __future__ import annotations
 
 import inspect
+import subprocess
 from typing import Any
 
 from controlplane.local.functions import HTTP
 from tests import product_app
+from tests.conformance.conftest import WORKER_PYTHON
+
+# What requirements-dev.txt adds: none of it may be what makes the app load.
+DEV_PACKAGES = ("pytest", "hypothesis", "cloudevents", "ruff", "durabletask", "deepdiff")
 
 
 def _in_bindings(bindings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -52,3 +57,12 @@ def test_every_output_the_worker_loads_is_an_http_return_the_local_gateway_serve
         if binding["direction"] == "OUT"
     }
     assert outputs == {(entry.name, "$return", "http") for entry in product_app.index().of_type(HTTP)}
+
+
+def test_the_worker_runs_python_3_11_with_the_runtime_requirements_only(real_worker_index: dict[str, Any]) -> None:
+    script = (
+        "import importlib.util, sys; "
+        f"print(sys.version_info[:2], [name for name in {DEV_PACKAGES!r} if importlib.util.find_spec(name)])"
+    )
+    run = subprocess.run([str(WORKER_PYTHON), "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert run.stdout.strip() == "(3, 11) []"
