@@ -6,6 +6,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The Python worker's own library, for its indexing and load checks. It declares Python >= 3.13, but pip cannot
+# install the app's pinned azure-functions there, and it runs on 3.11: hence --ignore-requires-python.
+WORKER_LIB := azure-functions-runtime==1.3.0
+# A venv with exactly requirements.txt and the worker library: tests/conformance index function_app.py in it.
+WORKER_VENV := .venv-worker
+WORKER_STAMP := $(WORKER_VENV)/.installed
 
 .PHONY: setup test demo lint bench clean
 
@@ -14,6 +20,13 @@ setup: $(VENV_STAMP) $(NODE_STAMP)
 $(VENV_STAMP): requirements.txt requirements-dev.txt infra/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --ignore-requires-python $(WORKER_LIB)
+	touch $@
+
+$(WORKER_STAMP): requirements.txt
+	test -x $(WORKER_VENV)/bin/python || $(PYTHON) -m venv $(WORKER_VENV)
+	$(WORKER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --ignore-requires-python \
+		$(WORKER_LIB) -r requirements.txt
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -23,11 +36,11 @@ $(NODE_STAMP): package.json package-lock.json
 lint: setup
 	$(VENV)/bin/ruff check .
 
-test: lint
+test: lint $(WORKER_STAMP)
 	$(PY) -m pytest
 
 demo: setup
 	$(PY) -m controlplane demo
 
 clean:
-	rm -rf $(VENV) node_modules .local .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(WORKER_VENV) node_modules .local .pytest_cache .ruff_cache

@@ -28,7 +28,7 @@ def _source() -> str:
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
-def record_transition(request: dict[str, Any]) -> dict[str, Any]:
+def record_transition(request: dict) -> dict[str, Any]:
     """Move the deployment to request["to"] and emit RuntimeDeploymentStateChanged."""
     wired = services()
     return deployments.transition(
@@ -45,7 +45,7 @@ def record_transition(request: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
-def emit_event(request: dict[str, Any]) -> None:
+def emit_event(request: dict) -> None:
     """Emit one catalog event in the deployment's trace."""
     wired = services()
     deployments.emit(
@@ -62,7 +62,7 @@ def emit_event(request: dict[str, Any]) -> None:
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
-def ensure_environment(request: dict[str, Any]) -> dict[str, Any]:
+def ensure_environment(request: dict) -> dict[str, Any]:
     """Provision the release's environment; emit RuntimeEnvironmentProvisioned with the stack outputs."""
     wired = services()
     deployment = wired.store.get_deployment(request["deploymentId"])
@@ -83,21 +83,21 @@ def ensure_environment(request: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
-def bind_configuration(request: dict[str, Any]) -> dict[str, Any]:
+def bind_configuration(request: dict) -> dict[str, Any]:
     """Bind RuntimeConfiguration and SecretBinding references (never values) to the new revisions."""
     return rollout.bind_configuration(services().store, request["deploymentId"])
 
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
-def plan_targets(request: dict[str, Any]) -> list[dict[str, Any]]:
+def plan_targets(request: dict) -> list[dict[str, Any]]:
     """Per service: the new revision and the stable one (the last Completed deployment's) it replaces."""
     return [target.to_dict() for target in rollout.targets(services().store, request["deploymentId"])]
 
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
-def apply_step(request: dict[str, Any]) -> dict[str, str] | None:
+def apply_step(request: dict) -> dict[str, str] | None:
     """One compute step. A permanent failure is returned (no retry can fix it); others raise and retry."""
     wired = services()
     target = Target.from_dict(request["target"])
@@ -110,7 +110,7 @@ def apply_step(request: dict[str, Any]) -> dict[str, str] | None:
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
-def probe_revision(request: dict[str, Any]) -> dict[str, Any]:
+def probe_revision(request: dict) -> dict[str, Any]:
     """One health probe of the new revision; emits HealthCheckCompleted."""
     wired = services()
     return rollout.probe(
@@ -128,7 +128,7 @@ def probe_revision(request: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
-def promote(request: dict[str, Any]) -> None:
+def promote(request: dict) -> None:
     """Record the new revision in the service catalog."""
     rollout.record_promotion(
         services().store,
@@ -140,7 +140,7 @@ def promote(request: dict[str, Any]) -> None:
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
-def roll_back(request: dict[str, Any]) -> None:
+def roll_back(request: dict) -> None:
     wired = services()
     """Restore the stable revision; quarantine the image that was rolled back."""
     target = Target.from_dict(request["target"])

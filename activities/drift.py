@@ -20,7 +20,7 @@ def _source() -> str:
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
-def drift_scan(request: dict[str, Any]) -> list[str]:
+def drift_scan(request: dict) -> list[str]:
     """Compare live with desired state, record findings; the ids approved for remediation."""
     wired = services()
     at = datetime.fromisoformat(request["at"])
@@ -29,7 +29,7 @@ def drift_scan(request: dict[str, Any]) -> list[str]:
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
-def drift_start_remediation(request: dict[str, Any]) -> dict[str, Any] | None:
+def drift_start_remediation(request: dict) -> dict[str, Any] | None:
     """Start one approved finding's remedy; the corrective deployment's orchestration input, if any."""
     wired = services()
     at = datetime.fromisoformat(request["at"])
@@ -40,7 +40,7 @@ def drift_start_remediation(request: dict[str, Any]) -> dict[str, Any] | None:
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
-def drift_settle(request: dict[str, Any]) -> str:
+def drift_settle(request: dict) -> str:
     """Close a finding whose corrective deployment ended; its status."""
     wired = services()
     at = datetime.fromisoformat(request["at"])

@@ -15,7 +15,7 @@ def traced_activity(function: Callable[[dict[str, Any]], Result]) -> Callable[[d
     """Wrap an activity (``request`` dict in) in a span named after it, with the request's ids as attributes."""
 
     @functools.wraps(function)
-    def run(request: dict[str, Any]) -> Result:
+    def run(request: dict) -> Result:
         target = request.get("target") or {}
         step = request.get("to") or request.get("type") or (request.get("step") or {}).get("kind")
         with traced(

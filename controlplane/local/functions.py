@@ -1,7 +1,8 @@
 """The function index: what ``function_app.app`` declares, read once as the Functions host reads it.
 
 Every part of the local host (HTTP gateway, durable engine, timers, local bus) looks functions up here
-instead of walking the app itself: ``app.get_functions()`` may be called only once per app.
+instead of walking the app itself: ``app.get_functions()`` may be called only once per app. Indexing refuses
+(FunctionAppRefused) what the Python worker or the Functions host would refuse on Azure (``function_checks``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from controlplane.local.function_checks import check_functions, check_module, indexed_functions
 
 HTTP = "httpTrigger"
 ORCHESTRATION = "orchestrationTrigger"
@@ -53,8 +56,11 @@ class FunctionIndex:
 
     @classmethod
     def of_app(cls, app: Any) -> FunctionIndex:
+        """Index ``app``; FunctionAppRefused, with Azure's messages, if Azure would not load it."""
+        functions = indexed_functions(app)
+        check_functions(functions)
         entries = []
-        for function in app.get_functions():
+        for function in functions:
             bindings = json.loads(function.get_function_json())["bindings"]
             trigger = next(binding for binding in bindings if binding["type"].endswith("Trigger"))
             inputs = tuple(b for b in bindings if b is not trigger and b.get("direction", "IN").upper() == "IN")
@@ -72,7 +78,9 @@ class FunctionIndex:
     @classmethod
     def load(cls, module: str = "function_app", attribute: str = "app") -> FunctionIndex:
         """Import ``module`` and index its app, as the Functions host does with function_app.py."""
-        return cls.of_app(getattr(importlib.import_module(module), attribute))
+        imported = importlib.import_module(module)
+        check_module(imported, attribute)
+        return cls.of_app(getattr(imported, attribute))
 
     def get(self, name: str, trigger_type: str | None = None) -> FunctionEntry:
         """The function called ``name``; KeyError naming what exists if absent or of another trigger type."""

@@ -35,6 +35,7 @@ from controlplane.local.bus import LocalBus, LocalEventBus
 from controlplane.local.durable import rpc
 from controlplane.local.durable.engine import DurableEngine
 from controlplane.local.durable.store import DurableStore
+from controlplane.local.function_checks import FunctionAppRefused
 from controlplane.local.functions import SERVICE_BUS, TIMER, FunctionIndex
 from controlplane.local.http_gateway import build_http_app
 from controlplane.local.invoker import Invoker
@@ -61,11 +62,11 @@ class LocalHost:
         apply_local_settings(options.root, os.environ)
         self.settings = load_settings()
         telemetry_setup.configure(self.settings, console=options.trace_console)
+        module, _, attribute = options.app.partition(":")
+        self.index = FunctionIndex.load(module, attribute or "app")  # before Azurite: a refused app starts nothing
+        check_schedules(self.index.of_type(TIMER), os.environ)
         self.azurite = self._azurite_if_needed()
         self.key = resolve_host_key(options.root, os.environ)
-        module, _, attribute = options.app.partition(":")
-        self.index = FunctionIndex.load(module, attribute or "app")
-        check_schedules(self.index.of_type(TIMER), os.environ)  # before anything starts, as the host's indexing
         self.hub = task_hub(options.root, os.environ)
         service = table_service(self.settings)
         self.base_url = f"http://127.0.0.1:{options.port}"
@@ -171,7 +172,11 @@ def run_host(options: HostOptions) -> int:
     """Run until SIGINT or SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("azure").setLevel(logging.WARNING)
-    host = LocalHost(options)
+    try:
+        host = LocalHost(options)
+    except FunctionAppRefused as refused:
+        print(f"{options.app}: Azure would not load this function app:\n{refused}", file=sys.stderr)
+        return 1
 
     async def main() -> None:
         stop = asyncio.Event()

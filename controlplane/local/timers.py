@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from controlplane.adapters.documents import Document, DocumentTables
 from controlplane.errors import ControlPlaneError, NotFound
+from controlplane.local.function_checks import FunctionAppRefused, FunctionError
 from controlplane.local.functions import FunctionEntry
 from controlplane.local.name_resolver import function_in_error, resolve_whole_string
 from controlplane.local.ncrontab import NEVER, CronSchedule
@@ -160,9 +161,16 @@ def _timer(entry: FunctionEntry, settings: Mapping[str, str]) -> _Timer:
 
 
 def check_schedules(entries: Iterable[FunctionEntry], settings: Mapping[str, str]) -> None:
-    """Refuse, as the host's indexing does, a timer whose schedule does not resolve or parse; no side effects."""
+    """Refuse, as the host's indexing does, every timer whose schedule does not resolve or parse (one
+    FunctionAppRefused naming them all); no side effects."""
+    errors = []
     for entry in entries:
-        _timer(entry, settings)
+        try:
+            _timer(entry, settings)
+        except ValueError as error:
+            errors.append(FunctionError(entry.name, str(error)))
+    if errors:
+        raise FunctionAppRefused(errors)
 
 
 class TimerScheduler:

@@ -15,6 +15,7 @@ import pytest
 from controlplane.adapters.documents import Document
 from controlplane.adapters.memory_documents import MemoryDocumentTables
 from controlplane.errors import NotFound
+from controlplane.local.function_checks import FunctionAppRefused
 from controlplane.local.functions import TIMER, FunctionEntry, FunctionIndex
 from controlplane.local.timers import (
     STATUS_PARTITION,
@@ -312,10 +313,15 @@ def test_an_invalid_schedule_refuses_start_up_naming_the_function_and_field(tabl
     )
 
 
-def test_check_schedules_refuses_what_the_scheduler_would(tables: MemoryDocumentTables) -> None:
+def test_check_schedules_refuses_the_app_naming_every_timer_the_scheduler_would_refuse(
+    tables: MemoryDocumentTables,
+) -> None:
     check_schedules([timer(), timer("other", "0 0 0 * * *")], {})
-    with pytest.raises(ValueError, match=r"The 'bad' function is in error: .*'%NOPE%' does not resolve"):
-        check_schedules([timer(), timer("bad", "%NOPE%")], {})
+    with pytest.raises(FunctionAppRefused) as refused:
+        check_schedules([timer(), timer("bad", "%NOPE%"), timer("worse", "0 61 * * * *")], {})
+    assert [error.function for error in refused.value.errors] == ["bad", "worse"]
+    assert "The 'bad' function is in error: " in str(refused.value)
+    assert "'%NOPE%' does not resolve" in str(refused.value)
 
 
 def test_a_failing_function_is_logged_and_keeps_its_schedule(

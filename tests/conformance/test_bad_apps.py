@@ -1,0 +1,172 @@
+"""The local host refuses, at start-up and in Azure's words, every app that Azure refuses to load.
+
+Each app in tests/fixtures/bad_apps carries one refusal. Refusals by the Python SDK or the worker are checked
+against the real worker library (in .venv-worker); refusals by the Functions host, which the worker does not
+make, against the host's own messages in Azure/azure-functions-host src/WebJobs.Script:
+Host/WorkerFunctionMetadataProvider.cs (ValidateName, ValidateBindings), Utility.cs (FunctionNameValidationRegex,
+BindingNameValidationRegex, ValidateBinding), Host/ScriptHost.cs (ValidateHttpFunction, HttpRoutesConflict) and
+Diagnostics/Extensions/ScriptHostLoggerExtension.cs ("The '{functionName}' function is in error: ...").
+The local host's checks run twice: through the worker library installed in .venv, and through the
+re-implementation it falls back on when the library is not installed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from controlplane.local import worker_checks
+from controlplane.local.function_checks import FunctionAppRefused
+from controlplane.local.functions import FunctionIndex
+from tests.conformance.conftest import PROJECT_ROOT
+
+
+@dataclass(frozen=True)
+class BadApp:
+    module: str
+    refused_by: str  # "worker" (the Python SDK or worker: nothing loads) or "host" (the function is in error)
+    message: str
+
+    @property
+    def path(self) -> str:
+        return f"tests/fixtures/bad_apps/{self.module}.py"
+
+    @property
+    def import_name(self) -> str:
+        return f"tests.fixtures.bad_apps.{self.module}"
+
+
+CANNOT_LOAD = "FunctionLoadError: cannot load the"
+BAD_APPS = [
+    BadApp(
+        "activity_generic_annotation",
+        "worker",
+        f"{CANNOT_LOAD} record_step function: binding request has invalid non-type annotation dict[str, typing.Any]",
+    ),
+    BadApp(
+        "http_return_mismatch",
+        "worker",
+        f'{CANNOT_LOAD} status function: Python return annotation "dict" does not match binding type "http"',
+    ),
+    BadApp(
+        "http_return_generic",
+        "worker",
+        f"{CANNOT_LOAD} status function: has invalid non-type return annotation dict[str, typing.Any]",
+    ),
+    BadApp(
+        "input_binding_without_parameter",
+        "worker",
+        f"{CANNOT_LOAD} start function: Extra parameters in binding definition — the following parameters are "
+        "declared as bindings but are not present in Python: {'client'}",
+    ),
+    BadApp(
+        "parameter_without_binding",
+        "worker",
+        f"{CANNOT_LOAD} status function: the following parameters are declared in Python but not in the function "
+        "definition (function.json or function decorators):  {'verbose'}",
+    ),
+    BadApp(
+        "binding_name_hyphen",
+        "worker",
+        f"{CANNOT_LOAD} status function: the following parameters are declared in Python but not in the function "
+        "definition (function.json or function decorators):  {'req'}",
+    ),
+    BadApp(
+        "context_not_context",
+        "worker",
+        f'{CANNOT_LOAD} status function: the "context" parameter is expected to be of type '
+        "azure.functions.Context, got \"<class 'dict'>\"",
+    ),
+    BadApp(
+        "duplicate_function_name",
+        "worker",
+        "ValueError: Function status does not have a unique function name. Please change @app.function_name() "
+        "or the function method name to be unique.",
+    ),
+    BadApp(
+        "two_apps",
+        "worker",
+        "ValueError: More than one FunctionApp or other top level function app instances are defined.",
+    ),
+    BadApp(
+        "function_name_dot",
+        "host",
+        "The 'deployments.status' function is in error: 'deployments.status' is not a valid function name.",
+    ),
+    BadApp(
+        "binding_name_underscore",
+        "host",
+        "The 'status' function is in error: The binding name status_request is invalid. "
+        "Please assign a valid name to the binding.",
+    ),
+    BadApp(
+        "duplicate_route",
+        "host",
+        "The 'services_page' function is in error: The route specified conflicts with the route defined by "
+        "function 'list_services'.",
+    ),
+    BadApp(
+        "reserved_route",
+        "host",
+        "The 'users' function is in error: The specified route conflicts with one or more built in routes.",
+    ),
+]
+CHECKS = ["worker library", "re-implementation"]
+
+
+def _load(app: BadApp) -> FunctionIndex:
+    sys.modules.pop(app.import_name, None)  # a fresh app: the SDK indexes an app object only once
+    return FunctionIndex.load(app.import_name, "app")
+
+
+@pytest.fixture(params=CHECKS)
+def checks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The local host's worker checks: the real library (installed in .venv by make) or the fallback."""
+    if request.param == "re-implementation":
+        monkeypatch.setattr(worker_checks, "_real_worker", lambda: None)
+    else:
+        assert worker_checks.real_worker_installed(), "azure-functions-runtime is missing from .venv: run `make setup`"
+    return request.param
+
+
+@pytest.mark.parametrize("app", BAD_APPS, ids=lambda app: app.module)
+def test_the_real_worker_refuses_what_it_refuses_and_loads_what_only_the_host_refuses(
+    app: BadApp, real_worker_index: dict[str, Any]
+) -> None:
+    worker = real_worker_index[app.path]
+    if app.refused_by == "worker":
+        assert (worker["error"], worker["functions"]) == (app.message, [])
+    else:
+        assert worker["error"] is None
+        assert worker["functions"]
+
+
+@pytest.mark.parametrize("app", BAD_APPS, ids=lambda app: app.module)
+def test_the_local_host_refuses_the_app_with_azures_message(app: BadApp, checks: str) -> None:
+    with pytest.raises(FunctionAppRefused) as refused:
+        _load(app)
+    assert str(refused.value) == app.message
+
+
+def test_a_host_refusal_names_the_function_in_error(checks: str) -> None:
+    with pytest.raises(FunctionAppRefused) as refused:
+        _load(next(app for app in BAD_APPS if app.module == "duplicate_route"))
+    assert [error.function for error in refused.value.errors] == ["services_page"]
+
+
+def test_up_exits_non_zero_with_the_refusal_before_starting_anything() -> None:
+    app = BAD_APPS[0]
+    run = subprocess.run(
+        [sys.executable, "-m", "controlplane", "up", "--port", "0", "--app", f"{app.import_name}:app"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1
+    assert app.message in run.stderr
+    assert "READY" not in run.stdout
