@@ -11,7 +11,7 @@ NODE_STAMP := node_modules/.installed
 
 setup: $(VENV_STAMP) $(NODE_STAMP)
 
-$(VENV_STAMP): requirements.txt requirements-dev.txt infra/requirements.txt
+$(VENV_STAMP): requirements.txt requirements-pulumi.txt requirements-dev.txt infra/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
