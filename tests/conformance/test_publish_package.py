@@ -126,3 +126,10 @@ def test_the_published_package_imports_every_module_and_declares_the_functions_w
 def test_core_tools_reads_funcignore_as_its_gitignore_parser_does(funcignore: str, path: str, published: bool) -> None:
     """Cases of Azure/azure-functions-core-tools src/Cli/func/Common/GitIgnoreParser.cs (see publish_package)."""
     assert core_tools_rules(funcignore).ignores(path) is not published
+
+
+@pytest.mark.parametrize("virtualenv", [".venv", ".venv-worker"])
+def test_publishing_from_an_activated_virtualenv_leaves_funcignore_as_it_is(virtualenv: str) -> None:
+    """Core Tools (Helpers/PythonHelpers.cs, EnsureVirtualEnvironmentIgnored) appends the active virtualenv's
+    folder name to .funcignore unless the file contains a newline followed by that name."""
+    assert "\n" + virtualenv in (ROOT / ".funcignore").read_text()
