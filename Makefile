@@ -17,7 +17,7 @@ WORKER_STAMP := $(WORKER_VENV)/.installed
 
 setup: $(VENV_STAMP) $(NODE_STAMP)
 
-$(VENV_STAMP): requirements.txt requirements-dev.txt infra/requirements.txt
+$(VENV_STAMP): requirements.txt requirements-pulumi.txt requirements-dev.txt infra/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --ignore-requires-python $(WORKER_LIB)

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.adapters.aks_secrets import SecretsStoreIdentity, require_identity, secret_env, secret_volumes
-from controlplane.adapters.local_processes import image_version
-from controlplane.domain.runtime import RevisionSpec, config_hash
+from controlplane.domain.runtime import RevisionSpec, config_hash, image_version
 from controlplane.errors import PermanentError
 
 NAME_LABEL = "app.kubernetes.io/name"

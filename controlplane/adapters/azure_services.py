@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from controlplane.adapters.compute_by_environment import ComputeByEnvironment
 from controlplane.adapters.http_health_probe import HttpHealthProbe
-from controlplane.config import Settings
+from controlplane.config import InvalidSettings, Settings
 from controlplane.config_azure import Placement
+from controlplane.errors import FieldError
 from controlplane.ports import Compute, DesiredState, EventBus, Metrics, Provisioner, StateStore
 
 if TYPE_CHECKING:
@@ -23,6 +24,12 @@ if TYPE_CHECKING:
     from controlplane.bootstrap import Services
 
 ENVIRONMENT_PROJECT = "runtime-environment"
+# requirements.txt leaves the Pulumi SDK out: it is of no use without the pulumi CLI, which Flex Consumption lacks.
+PULUMI_MISSING = (
+    "set, so environments are provisioned with Pulumi, but the pulumi package is not installed: install "
+    "requirements-pulumi.txt where the workers also have the pulumi CLI (a custom container; Flex Consumption "
+    "has no CLI), or unset PULUMI_BACKEND_URL to release to the environments the platform stack built"
+)
 
 
 def build_azure_services(settings: Settings, store: StateStore, root: Path) -> Services:
@@ -94,7 +101,12 @@ def _provisioner(settings: Settings, root: Path) -> Provisioner:
         from controlplane.adapters.placed_environments import PlacedEnvironments
 
         return PlacedEnvironments(settings.azure.environments)
-    from controlplane.adapters.pulumi_provisioner import PulumiProvisioner
+    try:
+        from controlplane.adapters.pulumi_provisioner import PulumiProvisioner
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] != "pulumi":
+            raise
+        raise InvalidSettings([FieldError("PULUMI_BACKEND_URL", PULUMI_MISSING)]) from error
 
     platform = {"environment:resourceGroup": settings.azure.environment_resource_group}
     if settings.azure.log_analytics_workspace_resource_id:

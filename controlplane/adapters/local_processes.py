@@ -18,19 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from controlplane.domain.runtime import RevisionSpec
+from controlplane.domain.runtime import RevisionSpec, image_version
 from controlplane.errors import PermanentError
 from controlplane.local.azurite import free_port
 
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
-
-
-def image_version(image: str) -> str:
-    """``reg.io/orders:1.2.0`` → ``1.2.0``; ``orders@sha256:ab..`` → ``sha256:ab..``; untagged → ``latest``."""
-    if "@" in image:
-        return image.split("@", 1)[1]
-    name = image.rsplit("/", 1)[-1]
-    return name.split(":", 1)[1] if ":" in name else "latest"
 
 
 def process_start_time(pid: int) -> int | None:

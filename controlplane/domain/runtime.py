@@ -27,6 +27,14 @@ def config_hash(configuration: Mapping[str, str], secret_refs: Mapping[str, str]
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def image_version(image: str) -> str:
+    """``reg.io/orders:1.2.0`` → ``1.2.0``; ``orders@sha256:ab..`` → ``sha256:ab..``; untagged → ``latest``."""
+    if "@" in image:
+        return image.split("@", 1)[1]
+    name = image.rsplit("/", 1)[-1]
+    return name.split(":", 1)[1] if ":" in name else "latest"
+
+
 def _frozen(mapping: Mapping) -> Mapping:
     return MappingProxyType(dict(mapping))
 
