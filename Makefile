@@ -23,8 +23,9 @@ $(VENV_STAMP): requirements.txt requirements-pulumi.txt requirements-dev.txt inf
 	$(PY) -m pip install --quiet --disable-pip-version-check --ignore-requires-python $(WORKER_LIB)
 	touch $@
 
-$(WORKER_STAMP): requirements.txt
-	test -x $(WORKER_VENV)/bin/python || $(PYTHON) -m venv $(WORKER_VENV)
+$(WORKER_STAMP): requirements.txt  # built anew, so it holds exactly what requirements.txt installs
+	rm -rf $(WORKER_VENV)
+	$(PYTHON) -m venv $(WORKER_VENV)
 	$(WORKER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --ignore-requires-python \
 		$(WORKER_LIB) -r requirements.txt
 	touch $@
