@@ -48,7 +48,8 @@ def test_history_is_shown_on_request_and_purge_deletes_it(host: HostProcess) -> 
     code, status = host.request("GET", f"/api/status/{instance_id}?history=1")
     assert code == 200
     kinds = [event["EventType"] for event in status["historyEvents"]]
-    assert kinds.count(4) == 2 and kinds.count(5) == 2  # TaskScheduled, TaskCompleted
+    assert kinds == ["ExecutionStarted", "TaskCompleted", "TaskCompleted", "ExecutionCompleted"]
+    assert [event["FunctionName"] for event in status["historyEvents"][1:3]] == ["add_one", "add_one"]
     assert host.request("DELETE", f"/api/purge/{instance_id}")[1] == {"deleted": 1}
     assert host.request("GET", f"/api/status/{instance_id}")[0] == 404
 
