@@ -154,7 +154,7 @@ class DurableHttpApi:
         if request.content_type.lower() != "application/json":
             return _error(400, "Only application/json request content is supported")
         try:
-            data_json = _payload(await request.text(), required=True)
+            data_json = _event_data(await request.text())
         except ValueError as error:
             return _error(400, "Invalid JSON content", str(error))
         try:
@@ -218,17 +218,28 @@ class DurableHttpApi:
         return self._check_status(restarted)
 
 
-def _payload(body: str, required: bool = False) -> str | None:
-    """The serialized value a request body carries, as history stores it.
+def _payload(body: str) -> str | None:
+    """The orchestration input a start request carries, as history stores it.
 
     The SDK's client posts its already serialized input as a JSON string (``"\"4\""`` for 4), which is
     unwrapped once; any other JSON body (a caller posting ``{"a": 1}`` itself) is the value. An empty
-    body is no input for a start, and not JSON for a raised event (``required``).
+    body is no input.
     """
-    if not body.strip() and not required:
+    if not body.strip():
         return None
     token = json.loads(body)
     return token if isinstance(token, str) else json.dumps(token)
+
+
+def _event_data(body: str) -> str:
+    """A raised event's data as the extension stores it: the body's JSON value (``JToken.Load``; an empty
+    body is not JSON), serialized again (``MessagePayloadDataConverter.Serialize``).
+
+    Nothing is unwrapped: the SDK's client posts ``json.dumps(data)`` as a JSON string, so on Azure the
+    orchestrator receives that string, quotes included (Azure/azure-functions-durable-python issue #295),
+    and so it does here.
+    """
+    return json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False)
 
 
 def _error(status: int, message: str, detail: str | None = None) -> web.Response:
