@@ -133,6 +133,17 @@ def test_starting_an_id_that_is_still_running_is_a_409_with_the_durable_task_tex
     assert again[0] == 202 and host.wait_for(instance_id)["output"] == 2  # a finished id is started anew
 
 
+def test_starting_an_unknown_orchestrator_is_a_400_with_the_extensions_text(host: HostProcess) -> None:
+    payload = started(host, "chain", 1)
+    code, _, body = call("POST", webhook(payload, "orchestrators/nope"))
+    assert code == 400
+    assert body["ExceptionMessage"].startswith(
+        "The function 'nope' doesn't exist, is disabled, or is not an orchestrator function. Additional info: "
+        "The following are the known orchestrator functions: 'approval', 'catches', 'chain', "
+    )
+    assert host.request("POST", "/api/start/nope")[0] == 500  # the SDK's start_new raises it
+
+
 def test_show_history_has_the_documented_shape_with_results_only_on_request(host: HostProcess) -> None:
     payload = started(host, "chain", 2)
     host.wait_for(payload["id"])

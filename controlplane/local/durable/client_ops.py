@@ -41,8 +41,8 @@ class ClientOperations:
         raise NotImplementedError
 
     def start_new(self, name: str, instance_id: str | None, input_json: str | None) -> str:
-        """Create an instance; NotFound for an unknown orchestrator, AlreadyExists if it is still running."""
-        self._index.get(name, ORCHESTRATION)
+        """Create an instance; KeyError for an unknown orchestrator, AlreadyExists if it is still running."""
+        self._require_orchestrator(name)
         instance_id = instance_id or uuid.uuid4().hex
         now = timestamp(self._clock())
         try:
@@ -63,6 +63,18 @@ class ClientOperations:
         started = execution_started(self._clock(), name, input_json, instance_id, uuid.uuid4().hex, None)
         self._send(Message(instance_id, f"start-{uuid.uuid4().hex}", started, 0))
         return instance_id
+
+    def _require_orchestrator(self, name: str) -> None:
+        """KeyError with the extension's text (DurableTaskExtension.GetInvalidOrchestratorFunctionMessage)."""
+        known = sorted(entry.name for entry in self._index.of_type(ORCHESTRATION))
+        if name in known:
+            return
+        quoted = "', '".join(known)
+        listed = f"The following are the known orchestrator functions: '{quoted}'."
+        raise KeyError(
+            f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function. Additional info: "
+            + (listed if known else "No orchestrator functions are currently registered!")
+        )
 
     def raise_event(self, instance_id: str, name: str, data_json: str | None) -> None:
         """Deliver an external event; NotFound if no such instance, AlreadyExists-free for finished ones."""

@@ -71,7 +71,7 @@ class DurableHttpApi:
                 self._engine.start_new, name, request.match_info.get("instance_id"), input_json
             )
         except KeyError as error:
-            return _error(400, "One or more of the arguments submitted is incorrect", str(error).strip("'"))
+            return _error(400, "One or more of the arguments submitted is incorrect", error.args[0])
         except AlreadyExists as error:
             return _error(409, str(error))
         return self._check_status(instance_id)
