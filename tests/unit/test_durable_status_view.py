@@ -139,8 +139,19 @@ def test_a_continuation_token_this_host_did_not_hand_out_is_refused() -> None:
         InstanceQuery.from_request(MultiDict(), "not-a-token")
 
 
+_CONTROL_KIND = {
+    SUSPEND: EventType.EXECUTION_SUSPENDED,
+    RESUME: EventType.EXECUTION_RESUMED,
+    TERMINATE: EventType.EXECUTION_TERMINATED,
+}
+
+
 def _control(kind: str) -> dict:
-    return {"Kind": kind, "MessageId": kind}
+    return event(_CONTROL_KIND[kind], AT, Kind=kind, MessageId=kind)
+
+
+def _raised(name: str) -> dict:
+    return event(EventType.EVENT_RAISED, AT, Name=name, MessageId=name)
 
 
 @pytest.mark.parametrize(
@@ -156,13 +167,19 @@ def _control(kind: str) -> dict:
 )
 def test_the_suspension_gate_table(suspended, inbound, held, run, held_after, suspended_after) -> None:
     def events(names: list[str]) -> list[dict]:
-        return [_control(name) if name in (SUSPEND, RESUME, TERMINATE) else {"Name": name} for name in names]
+        return [_control(name) if name in _CONTROL_KIND else _raised(name) for name in names]
 
     assert gate(events(inbound), events(held), suspended) == (events(run), events(held_after), suspended_after)
 
 
+def test_a_result_delivered_twice_while_suspended_is_held_once() -> None:
+    done = event(EventType.TASK_COMPLETED, AT, TaskScheduledId=3, Result="1")
+    _, held, _ = gate([done], [], suspended=True)
+    assert gate([dict(done)], held, suspended=True) == ([], [done], True)
+
+
 def test_a_suspend_or_resume_is_an_episode_of_its_own() -> None:
-    batch = [({"Name": "a"}, None, None), (_control(SUSPEND), "s", None), ({"Name": "b"}, None, None)]
+    batch = [(_raised("a"), "a", None), (_control(SUSPEND), "s", None), (_raised("b"), "b", None)]
     assert split_batch(batch) == (batch[:1], batch[1:])
     assert split_batch(batch[1:]) == (batch[1:2], batch[2:])
     assert split_batch(batch[2:]) == (batch[2:], [])

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -33,6 +34,7 @@ from controlplane.local.durable.status_view import (
     status_json,
 )
 
+T = TypeVar("T")
 CONTINUATION = "x-ms-continuation-token"
 # The URLs of a start's check-status response (the extension leaves rewindPostUri out of it).
 _CHECK_STATUS_URLS = (
@@ -57,7 +59,8 @@ class DurableHttpApi:
         self._engine = engine
         self._payload = management_payload
 
-    async def _call(self, function, *args):
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run an engine operation (blocking storage calls) off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(None, partial(function, *args))
 
     async def start(self, request: web.Request) -> web.Response:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from controlplane.local.durable.history import Event, EventType, kind_of
+from controlplane.local.durable.history import Event, EventType, completed_ids, is_duplicate, kind_of
 
 SUSPEND = "Suspend"
 RESUME = "Resume"
@@ -50,7 +50,8 @@ def gate(inbound: list[Event], held: list[Event], suspended: bool) -> tuple[list
     if kind == RESUME:
         return ([*inbound, *held], [], False) if suspended else ([], held, False)
     if suspended:
-        return [], [*held, *inbound], True
+        answered = completed_ids(held)  # a result delivered twice while held is applied once
+        return [], [*held, *(e for e in inbound if not is_duplicate(e, answered, set()))], True
     return inbound, held, False
 
 
