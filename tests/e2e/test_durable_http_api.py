@@ -269,3 +269,24 @@ def test_a_method_the_api_does_not_serve_is_404(host: HostProcess) -> None:
     assert call("PUT", payload["statusQueryGetUri"], b"{}")[0] == 404
     assert call("GET", payload["terminatePostUri"].replace("{text}", "x"))[0] == 404
     assert call("POST", payload["statusQueryGetUri"].replace("?", "/pause?", 1))[0] == 404
+
+
+def test_a_suspended_instance_stays_suspended_across_a_crash_and_gets_what_was_held(
+    azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    hub = {"CONTROLPLANE_TASK_HUB": f"Crash{uuid.uuid4().hex[:10]}"}
+    host = HostProcess(azurite.connection_string, "tests.durable_app:app", tmp_path_factory.mktemp("crash"), hub)
+    host.start()
+    try:
+        instance_id = started(host, "waiter")["id"]
+        host.wait_for(instance_id, statuses=("Running",))
+        host.request("POST", f"/api/suspend/{instance_id}")
+        host.wait_for(instance_id, statuses=("Suspended",))
+        host.request("POST", f"/api/raise/{instance_id}/go", "held")
+        host.kill()
+        host.start()
+        assert host.request("GET", f"/api/status/{instance_id}")[1]["runtimeStatus"] == "Suspended"
+        host.request("POST", f"/api/resume/{instance_id}")
+        assert host.wait_for(instance_id)["output"] == {"got": '"held"'}
+    finally:
+        host.stop()
