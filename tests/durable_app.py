@@ -164,6 +164,30 @@ def waiter(context: df.DurableOrchestrationContext):
     return {"got": value}
 
 
+@app.orchestration_trigger(context_name="context")
+def flaky_once(context: df.DurableOrchestrationContext):
+    """Calls ``flaky`` without retries: fails while it fails (a rewind re-runs it)."""
+    first = yield context.call_activity(add_one, 0)
+    return [first, (yield context.call_activity(flaky, context.get_input()))]
+
+
+@app.orchestration_trigger(context_name="context")
+def flaky_parent(context: df.DurableOrchestrationContext):
+    """Fails when its ``flaky_once`` sub-orchestration fails."""
+    child = yield context.call_sub_orchestrator("flaky_once", context.get_input(), f"{context.instance_id}-child")
+    return {"child": child}
+
+
+@app.orchestration_trigger(context_name="context")
+def collector(context: df.DurableOrchestrationContext):
+    """Waits for three "item" events and returns them in arrival order."""
+    items = []
+    for _ in range(3):
+        items.append((yield context.wait_for_external_event("item")))
+        context.set_custom_status(len(items))
+    return items
+
+
 @app.route(route="start/{name}/{instance_id?}", methods=["POST"])
 @app.durable_client_input(client_name="client")
 async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -213,6 +237,47 @@ async def terminate(req: func.HttpRequest, client: df.DurableOrchestrationClient
 @app.durable_client_input(client_name="client")
 async def purge(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     result = await client.purge_instance_history(req.route_params["instance_id"])
+    return func.HttpResponse(json.dumps({"deleted": result.instances_deleted}), mimetype="application/json")
+
+
+@app.route(route="suspend/{instance_id}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def suspend(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    await client.suspend(req.route_params["instance_id"], req.params.get("reason", "test"))
+    return func.HttpResponse(status_code=202)
+
+
+@app.route(route="resume/{instance_id}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def resume(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    await client.resume(req.route_params["instance_id"], req.params.get("reason", "test"))
+    return func.HttpResponse(status_code=202)
+
+
+@app.route(route="rewind/{instance_id}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def rewind(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    await client.rewind(req.route_params["instance_id"], req.params.get("reason", "test"))
+    return func.HttpResponse(status_code=202)
+
+
+@app.route(route="restart/{instance_id}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def restart(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    new_id = req.params.get("new", "true") == "true"
+    result = await client.restart(req.route_params["instance_id"], restart_with_new_instance_id=new_id)
+    return func.HttpResponse(json.dumps(result), mimetype="application/json")
+
+
+@app.route(route="purge-by", methods=["DELETE"])
+@app.durable_client_input(client_name="client")
+async def purge_by(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    from datetime import datetime
+
+    statuses = [df.OrchestrationRuntimeStatus(s) for s in req.params.get("status", "").split(",") if s]
+    result = await client.purge_instance_history_by(
+        datetime.fromisoformat(req.params["from"]), runtime_status=statuses or None
+    )
     return func.HttpResponse(json.dumps({"deleted": result.instances_deleted}), mimetype="application/json")
 
 

@@ -1,17 +1,22 @@
-"""What clients ask of the engine: start, raise events, terminate, query, purge. The RPC endpoints of
-the local host call these. A mixin of :class:`~controlplane.local.durable.engine.DurableEngine`, which
-provides the state they read and the ``_send`` that delivers their messages."""
+"""What clients ask of the engine: start, raise events, terminate, suspend, resume, rewind, restart,
+query, purge. The Durable HTTP API of the local host (``rpc.py``) calls these. A mixin of
+:class:`~controlplane.local.durable.engine.DurableEngine`, which provides the state they read and the
+``_send`` that delivers their messages."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from controlplane.errors import AlreadyExists, NotFound
 from controlplane.local.durable.history import Event, EventType, RuntimeStatus, event, execution_started, timestamp
+from controlplane.local.durable.instance_query import InstanceQuery
 from controlplane.local.durable.live import Live
+from controlplane.local.durable.rewind import RewindPlan
 from controlplane.local.durable.store import InstanceRecord, Message
+from controlplane.local.durable.suspension import RESUME, SUSPEND, TERMINATE
 from controlplane.local.functions import ORCHESTRATION
 
 if TYPE_CHECKING:
@@ -22,8 +27,6 @@ if TYPE_CHECKING:
     from controlplane.local.durable.status_writer import StatusWriter
     from controlplane.local.durable.store import DurableStore
     from controlplane.local.functions import FunctionIndex
-
-TERMINATE = "Terminate"
 
 
 class ClientOperations:
@@ -38,8 +41,8 @@ class ClientOperations:
         raise NotImplementedError
 
     def start_new(self, name: str, instance_id: str | None, input_json: str | None) -> str:
-        """Create an instance; NotFound for an unknown orchestrator, AlreadyExists if it is still running."""
-        self._index.get(name, ORCHESTRATION)
+        """Create an instance; KeyError for an unknown orchestrator, AlreadyExists if it is still running."""
+        self._require_orchestrator(name)
         instance_id = instance_id or uuid.uuid4().hex
         now = timestamp(self._clock())
         try:
@@ -47,7 +50,9 @@ class ClientOperations:
         except NotFound:
             existing = None
         if existing and not existing.status.is_terminal:
-            raise AlreadyExists(f"instance {instance_id} is {existing.status.value}")
+            # The extension's default overridableExistingInstanceStates (NonRunningStates): a Pending, Running
+            # or Suspended instance is not replaced; DTFx's OrchestrationAlreadyExistsException text.
+            raise AlreadyExists(f"An Orchestration instance with the status {existing.status.value} already exists.")
         if existing:
             self._status.flush()  # a lagging status write must not land on the new run's row
             with self._lock:
@@ -58,6 +63,18 @@ class ClientOperations:
         started = execution_started(self._clock(), name, input_json, instance_id, uuid.uuid4().hex, None)
         self._send(Message(instance_id, f"start-{uuid.uuid4().hex}", started, 0))
         return instance_id
+
+    def _require_orchestrator(self, name: str) -> None:
+        """KeyError with the extension's text (DurableTaskExtension.GetInvalidOrchestratorFunctionMessage)."""
+        known = sorted(entry.name for entry in self._index.of_type(ORCHESTRATION))
+        if name in known:
+            return
+        quoted = "', '".join(known)
+        listed = f"The following are the known orchestrator functions: '{quoted}'."
+        raise KeyError(
+            f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function. Additional info: "
+            + (listed if known else "No orchestrator functions are currently registered!")
+        )
 
     def raise_event(self, instance_id: str, name: str, data_json: str | None) -> None:
         """Deliver an external event; NotFound if no such instance, AlreadyExists-free for finished ones."""
@@ -77,6 +94,52 @@ class ClientOperations:
         stop = event(EventType.EXECUTION_TERMINATED, self._clock(), Input=reason, MessageId=message_id, Kind=TERMINATE)
         self._send(Message(instance_id, message_id, stop))
         return True
+
+    def suspend(self, instance_id: str, reason: str) -> bool:
+        """Hold the instance's episodes (see suspension.py); False if it had already finished."""
+        return self._control(instance_id, EventType.EXECUTION_SUSPENDED, SUSPEND, reason)
+
+    def resume(self, instance_id: str, reason: str) -> bool:
+        """Apply what was held and go on; False if it had already finished."""
+        return self._control(instance_id, EventType.EXECUTION_RESUMED, RESUME, reason)
+
+    def _control(self, instance_id: str, kind: EventType, control: str, reason: str) -> bool:
+        if self.get_record(instance_id).status.is_terminal:
+            return False
+        message_id = f"{control.lower()}-{uuid.uuid4().hex}"
+        control_event = event(kind, self._clock(), Reason=reason, MessageId=message_id, Kind=control)
+        self._send(Message(instance_id, message_id, control_event))
+        return True
+
+    def restart(self, instance_id: str, new_instance_id: bool) -> str:
+        """Start the instance's orchestrator again with its input, under a new id or its own; NotFound if
+        absent, AlreadyExists if its own id is still running (DurableClient.RestartAsync)."""
+        record = self.get_record(instance_id)
+        return self.start_new(record.name, None if new_instance_id else instance_id, record.input)
+
+    def rewind(self, instance_id: str, reason: str) -> None:
+        """Run a Failed instance again from its failures (see rewind.py); NotFound if absent.
+
+        The caller checks that it is Failed, as the extension's HTTP handler does."""
+        self._status.flush()
+        now = timestamp(self._clock())
+        for leaf in self._rewind_tree(instance_id, now):
+            message_id = f"rewind-{uuid.uuid4().hex}"
+            revive = event(EventType.GENERIC_EVENT, self._clock(), Data=reason, MessageId=message_id)
+            self._send(Message(leaf, message_id, revive))
+
+    def _rewind_tree(self, instance_id: str, now: str) -> list[str]:
+        """Rewrite the history of an instance and of its failed sub-orchestrations; the instances to revive."""
+        with self._lock:
+            self._live.pop(instance_id, None)
+        history = self._store.load_history(instance_id)
+        plan = RewindPlan.of(history.events)
+        self._store.rewrite_history(instance_id, history.generation, plan.rewrite)
+        record = self._store.get_instance(instance_id)
+        pending = replace(record, status=RuntimeStatus.PENDING, output=None, completed_time=None, last_updated_time=now)
+        self._store.put_instance(pending)
+        leaves = [leaf for child in plan.failed_children for leaf in self._rewind_tree(child, now)]
+        return leaves or [instance_id]
 
     def get_record(self, instance_id: str) -> InstanceRecord:
         """The newest known state of an instance; NotFound if there is none."""
@@ -118,6 +181,11 @@ class ClientOperations:
         with self._lock:
             self._live.pop(instance_id, None)
         return self._store.delete_instance(instance_id)
+
+    def purge_matching(self, query: InstanceQuery) -> int:
+        """Delete the finished instances a query selects (all pages); how many were deleted."""
+        chosen = [r for r in self.list_records() if r.status.is_terminal and query.matches(r)]
+        return sum(1 for record in chosen if self.purge(record.instance_id))
 
     def wait(self, instance_id: str, timeout: float = 30.0) -> InstanceRecord:
         """Block until the instance is Completed, Failed or Terminated (tests and benchmarks)."""

@@ -29,6 +29,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from controlplane.errors import NotFound
+from controlplane.local.durable import suspension
 from controlplane.local.durable.client_ops import TERMINATE, ClientOperations
 from controlplane.local.durable.dispatch import Stamp, WorkDispatcher
 from controlplane.local.durable.episodes import Decision, EpisodeRunner, closing_events
@@ -180,9 +181,11 @@ class DurableEngine(ClientOperations):
         if live is None:
             return
         with self._lock:
-            batch, live.inbox = live.inbox, []
+            batch, live.inbox = suspension.split_batch(live.inbox)
         consumed = [message_id for _, message_id, _ in batch if message_id]
         inbound = self._fresh(live, batch)
+        if not live.finished:
+            inbound, consumed = self._gate(live, inbound, consumed)
         if live.finished or not inbound:
             self._forget_messages(instance_id, consumed)
             return
@@ -192,6 +195,8 @@ class DurableEngine(ClientOperations):
         if terminate is not None:
             episode = [episode[0], terminate]
             decision = Decision(RuntimeStatus.TERMINATED, terminate.get("Input"), NewWork([]))
+        elif live.suspended:
+            decision = Decision(RuntimeStatus.SUSPENDED, None, NewWork([]))
         else:
             decision = self._runner.decide(live, episode, now)
         episode.extend(decision.work.events)
@@ -208,6 +213,14 @@ class DurableEngine(ClientOperations):
         self._work.dispatch(live.record, (live.incarnation, live.generation), decision.work.events)
         if decision.status is RuntimeStatus.CONTINUED_AS_NEW:
             self._continue_as_new(live, decision.work.continue_as_new[1], now)
+
+    def _gate(self, live: Live, inbound: list[Event], consumed: list[str]) -> tuple[list[Event], list[str]]:
+        """Suspension (see suspension.py): what this episode runs, and the messages it consumes. Held
+        events keep their messages until the episode that releases them."""
+        before = suspension.message_ids(live.held)
+        run, live.held, live.suspended = suspension.gate(inbound, live.held, live.suspended)
+        holding = suspension.message_ids(live.held)
+        return run, [m for m in consumed if m not in holding] + sorted(before - holding)
 
     def _durable(self, commit: Commit) -> None:
         """What follows once an episode is in history: status, consumed messages, old generations, parent."""

@@ -31,6 +31,9 @@ class EventType(IntEnum):
     ORCHESTRATOR_COMPLETED = 13
     EVENT_RAISED = 15
     CONTINUE_AS_NEW = 16
+    GENERIC_EVENT = 17
+    EXECUTION_SUSPENDED = 19
+    EXECUTION_RESUMED = 20
 
 
 class RuntimeStatus(StrEnum):
@@ -40,6 +43,7 @@ class RuntimeStatus(StrEnum):
     CONTINUED_AS_NEW = "ContinuedAsNew"
     FAILED = "Failed"
     TERMINATED = "Terminated"
+    SUSPENDED = "Suspended"
 
     @property
     def is_terminal(self) -> bool:
@@ -55,6 +59,13 @@ COMPLETIONS = {
     EventType.SUB_ORCHESTRATION_FAILED: "TaskScheduledId",
     EventType.TIMER_FIRED: "TimerId",
 }
+
+
+def dtfx_name(kind: EventType) -> str:
+    """DTFx's name of an event type (``TaskCompleted``, ``SubOrchestrationInstanceCreated``)."""
+    if kind.name.startswith("SUB_ORCHESTRATION_"):
+        return "SubOrchestrationInstance" + kind.name.rsplit("_", 1)[1].capitalize()
+    return "".join(part.capitalize() for part in kind.name.split("_"))
 
 
 def timestamp(moment: datetime) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime
 from controlplane.local.durable.history import Event, EventType, RuntimeStatus, completed_ids, kind_of
 from controlplane.local.durable.replay import OrchestrationSession
 from controlplane.local.durable.store import History, InstanceRecord
+from controlplane.local.durable.suspension import suspended_in
 from controlplane.local.durable.work import Ledger
 
 Inbound = tuple[Event, str | None, int | None]  # (event, message id if persisted, generation it targets)
@@ -38,6 +39,8 @@ class Live:
     incarnation: int = 0  # which load of the instance this copy is (see dispatch.Stamp)
     finished: bool = False  # decided Completed, Failed or Terminated (its write may still be in flight)
     broken: bool = False  # a write failed: this copy is stale and is dropped
+    suspended: bool = False
+    held: list[Event] = field(default_factory=list)  # what arrived while suspended (see suspension.py)
     # The history writer's state: decided episodes not yet written, and where the written history ends.
     pending: list[Commit] = field(default_factory=list)
     writing: bool = False
@@ -76,6 +79,9 @@ class Live:
         )
         live.custom_status = live.record.custom_status
         live.finished = live.record.status.is_terminal
+        if not live.finished and suspended_in(events):
+            live.suspended = True
+            live.record = replace(live.record, status=RuntimeStatus.SUSPENDED)
         return live
 
     def restart(self, input_json: str | None, started: Event, carried: list[Inbound]) -> None:

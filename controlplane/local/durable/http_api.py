@@ -1,0 +1,257 @@
+"""The handlers of the Durable Functions HTTP API (routes in ``rpc.py``).
+
+Status codes, headers and bodies as the Durable extension's ``HttpApiHandler`` answers
+(Azure/azure-functions-durable-extension ``src/WebJobs.Extensions.DurableTask/HttpApiHandler.cs``; the
+reference is learn.microsoft.com's "HTTP API reference", durable-functions-http-api): instance shapes
+in ``status_view.py``, query rules in ``instance_query.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from controlplane.errors import AlreadyExists, NotFound
+from controlplane.local.durable.engine import DurableEngine
+from controlplane.local.durable.history import RuntimeStatus
+from controlplane.local.durable.instance_query import (
+    BadContinuationToken,
+    InstanceQuery,
+    request_time,
+    runtime_statuses,
+)
+from controlplane.local.durable.status_view import (
+    START_RETRY_AFTER,
+    STATUS_RETRY_AFTER,
+    history_view,
+    status_code,
+    status_json,
+)
+
+T = TypeVar("T")
+CONTINUATION = "x-ms-continuation-token"
+# The URLs of a start's check-status response (the extension leaves rewindPostUri out of it).
+_CHECK_STATUS_URLS = (
+    "statusQueryGetUri",
+    "sendEventPostUri",
+    "terminatePostUri",
+    "purgeHistoryDeleteUri",
+    "restartPostUri",
+    "suspendPostUri",
+    "resumePostUri",
+)
+
+
+async def not_found(_request: web.Request) -> web.Response:
+    return web.Response(status=404)
+
+
+class DurableHttpApi:
+    """One handler per endpoint, over the engine's client operations."""
+
+    def __init__(self, engine: DurableEngine, management_payload: Callable[[str], dict[str, str]]) -> None:
+        self._engine = engine
+        self._payload = management_payload
+
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run an engine operation (blocking storage calls) off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, partial(function, *args))
+
+    async def start(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        try:
+            input_json = _payload(await request.text())
+        except ValueError as error:
+            return _error(400, "Invalid JSON content", str(error))
+        try:
+            instance_id = await self._call(
+                self._engine.start_new, name, request.match_info.get("instance_id"), input_json
+            )
+        except KeyError as error:
+            return _error(400, "One or more of the arguments submitted is incorrect", error.args[0])
+        except AlreadyExists as error:
+            return _error(409, str(error))
+        return self._check_status(instance_id)
+
+    def _check_status(self, instance_id: str) -> web.Response:
+        """The async HTTP 202 pattern: the management URLs, Location and Retry-After (CreateCheckStatusResponse)."""
+        urls = self._payload(instance_id)
+        body = {"id": instance_id, **{key: urls[key] for key in _CHECK_STATUS_URLS}}
+        headers = {"Location": urls["statusQueryGetUri"], "Retry-After": START_RETRY_AFTER}
+        return web.json_response(body, status=202, headers=headers)
+
+    async def status(self, request: web.Request) -> web.Response:
+        instance_id = request.match_info["instance_id"]
+        try:
+            record = await self._call(self._engine.get_record, instance_id)
+        except NotFound:
+            return web.Response(status=404)
+        show_input = _flag(request, "showInput", default=True)
+        history = None
+        if _flag(request, "showHistory") and record.status is not RuntimeStatus.PENDING:
+            events = await self._call(self._engine.history, instance_id)
+            history = history_view(events, show_input, _flag(request, "showHistoryOutput"))
+        code = status_code(record.status, _flag(request, "returnInternalServerErrorOnFailure"))
+        headers = {"Location": str(request.url), "Retry-After": STATUS_RETRY_AFTER} if code == 202 else None
+        return web.json_response(status_json(record, history, show_input), status=code, headers=headers)
+
+    async def query(self, request: web.Request) -> web.Response:
+        try:
+            query = InstanceQuery.from_request(request.query, request.headers.get(CONTINUATION))
+        except BadContinuationToken as error:
+            return _error(400, str(error))
+        records = await self._call(self._engine.list_records)
+        page, token = query.page(records)
+        show_input = _flag(request, "showInput", default=True)
+        body = [status_json(record, show_input=show_input) for record in page]
+        return web.json_response(body, headers={CONTINUATION: token} if token else None)
+
+    async def purge(self, request: web.Request) -> web.Response:
+        instance_id = request.match_info["instance_id"]
+        try:
+            record = await self._call(self._engine.get_record, instance_id)
+        except NotFound:
+            return web.Response(status=404)
+        if not record.status.is_terminal:
+            message = (
+                f"Only orchestrations in a terminal state can be purged, but the orchestration with instance ID "
+                f"{instance_id} has status {record.status.value}"
+            )
+            return web.json_response(message, status=412)
+        try:
+            deleted = await self._call(self._engine.purge, instance_id)
+        except AlreadyExists as error:  # it was started again meanwhile
+            return web.json_response(str(error), status=412)
+        if not deleted:
+            return web.Response(status=404)
+        return web.json_response({"instancesDeleted": 1})
+
+    async def purge_matching(self, request: web.Request) -> web.Response:
+        """Purge by filter: ``createdTimeFrom`` is required, ``createdTimeTo`` defaults to now, and only
+        the terminal statuses of ``runtimeStatus`` count (HandleDeleteHistoryWithFiltersRequestAsync)."""
+        created_from = request_time(request.query, "createdTimeFrom")
+        if created_from is None:
+            return web.json_response("Please provide value for 'createdTimeFrom' parameter.", status=400)
+        statuses = frozenset(s for s in runtime_statuses(request.query) if s.is_terminal)
+        created_to = request_time(request.query, "createdTimeTo") or datetime.now(UTC)
+        query = InstanceQuery(statuses=statuses, created_from=created_from, created_to=created_to)
+        deleted = await self._call(self._engine.purge_matching, query)
+        if not deleted:
+            return web.Response(status=404)
+        return web.json_response({"instancesDeleted": deleted})
+
+    async def raise_event(self, request: web.Request) -> web.Response:
+        instance_id, name = request.match_info["instance_id"], request.match_info["event"]
+        try:
+            record = await self._call(self._engine.get_record, instance_id)
+        except NotFound:
+            return web.Response(status=404)
+        if record.status.is_terminal:
+            return web.Response(status=410)
+        if request.content_type.lower() != "application/json":
+            return _error(400, "Only application/json request content is supported")
+        try:
+            data_json = _event_data(await request.text())
+        except ValueError as error:
+            return _error(400, "Invalid JSON content", str(error))
+        try:
+            await self._call(self._engine.raise_event, instance_id, name, data_json)
+        except NotFound:  # it finished meanwhile
+            return web.Response(status=410)
+        return web.Response(status=202)
+
+    async def operation(self, request: web.Request) -> web.StreamResponse:
+        """POST instances/{id}/{operation}: terminate, suspend, resume, rewind or restart (any case)."""
+        handler = {
+            "terminate": self._terminate,
+            "suspend": self._suspend,
+            "resume": self._resume,
+            "rewind": self._rewind,
+            "restart": self._restart,
+        }.get(request.match_info["operation"].lower())
+        if handler is None:
+            return web.Response(status=404)
+        try:
+            return await handler(request, request.match_info["instance_id"])
+        except NotFound:
+            return web.Response(status=404)
+
+    async def _terminate(self, request: web.Request, instance_id: str) -> web.Response:
+        accepted = await self._call(self._engine.terminate, instance_id, request.query.get("reason", ""))
+        return web.Response(status=202 if accepted else 410)
+
+    async def _suspend(self, request: web.Request, instance_id: str) -> web.Response:
+        accepted = await self._call(self._engine.suspend, instance_id, request.query.get("reason", ""))
+        return web.Response(status=202 if accepted else 410)
+
+    async def _resume(self, request: web.Request, instance_id: str) -> web.Response:
+        accepted = await self._call(self._engine.resume, instance_id, request.query.get("reason", ""))
+        return web.Response(status=202 if accepted else 410)
+
+    async def _rewind(self, request: web.Request, instance_id: str) -> web.Response:
+        try:
+            record = await self._call(self._engine.get_record, instance_id)
+        except NotFound:
+            # The extension's text, "$" included (a stray character in its interpolated string).
+            return web.json_response(f'No orchestration with instance ID "${instance_id}" found.', status=404)
+        if record.status is not RuntimeStatus.FAILED:
+            message = (
+                f"This orchestration has status {record.status.value}, but only orchestrations in the "
+                '"Failed" state can be rewound.'
+            )
+            return web.json_response(message, status=412)
+        await self._call(self._engine.rewind, instance_id, request.query.get("reason", ""))
+        return web.Response(status=202)
+
+    async def _restart(self, request: web.Request, instance_id: str) -> web.Response:
+        """A new id unless ``restartWithNewInstanceId=false`` (DurableClient.RestartAsync's default)."""
+        new_id = _flag(request, "restartWithNewInstanceId", default=True)
+        try:
+            restarted = await self._call(self._engine.restart, instance_id, new_id)
+        except NotFound as error:
+            return _error(400, "InstanceId does not match a valid orchestration instance.", str(error))
+        except AlreadyExists as error:
+            return _error(409, "A non-terminal instance with this instance ID already exists.", str(error))
+        return self._check_status(restarted)
+
+
+def _payload(body: str) -> str | None:
+    """The orchestration input a start request carries, as history stores it.
+
+    The SDK's client posts its already serialized input as a JSON string (``"\"4\""`` for 4), which is
+    unwrapped once; any other JSON body (a caller posting ``{"a": 1}`` itself) is the value. An empty
+    body is no input.
+    """
+    if not body.strip():
+        return None
+    token = json.loads(body)
+    return token if isinstance(token, str) else json.dumps(token)
+
+
+def _event_data(body: str) -> str:
+    """A raised event's data as the extension stores it: the body's JSON value (``JToken.Load``; an empty
+    body is not JSON), serialized again (``MessagePayloadDataConverter.Serialize``).
+
+    Nothing is unwrapped: the SDK's client posts ``json.dumps(data)`` as a JSON string, so on Azure the
+    orchestrator receives that string, quotes included (Azure/azure-functions-durable-python issue #295),
+    and so it does here.
+    """
+    return json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False)
+
+
+def _error(status: int, message: str, detail: str | None = None) -> web.Response:
+    """An ASP.NET HttpError body, as the extension's CreateErrorResponse writes it."""
+    body = {"Message": message} if detail is None else {"Message": message, "ExceptionMessage": detail}
+    return web.json_response(body, status=status)
+
+
+def _flag(request: web.Request, name: str, default: bool = False) -> bool:
+    """A boolean query parameter as bool.TryParse reads it: "true"/"false" in any case, else the default."""
+    value = request.query.get(name, "").strip().lower()
+    return {"true": True, "false": False}.get(value, default)
