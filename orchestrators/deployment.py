@@ -14,6 +14,7 @@ a drift finding an operator approved, or the failure monitor restoring the last 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
@@ -188,7 +189,22 @@ def _wait(flow: Flow, waiting: TaskBase) -> Task:
         return None
     if isinstance(waiting, TimerTask):
         waiting.cancel()
-    return f"aborted by an operator: {abort.result or 'no reason given'}"
+    return f"aborted by an operator: {_signal_text(abort.result) or 'no reason given'}"
+
+
+def _signal_text(data: object) -> str:
+    """The text an operator's signal carries.
+
+    The SDK's ``raise_event`` JSON-encodes its data and then posts that string as JSON, and the Durable
+    extension keeps the string as the event's value, so on Azure ``"wrong build"`` arrives with its quotes
+    (azure-functions-durable-python issue #295); a caller posting to the HTTP API itself sends it once.
+    """
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            return data
+    return "" if data is None else str(data)
 
 
 def _run_gate(flow: Flow, target: Target, gate: HealthGate, deadline) -> Task:

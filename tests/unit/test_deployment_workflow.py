@@ -112,12 +112,17 @@ def test_a_manual_canary_pause_waits_for_approval(world: World) -> None:
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
 
 
-def test_an_abort_during_a_pause_rolls_back(world: World) -> None:
+# The SDK's raise_event encodes its data twice (once itself, once as the request's JSON) and the extension keeps
+# the inner text as the value; a caller posting the reason to the Durable HTTP API itself encodes it once.
+@pytest.mark.parametrize(
+    "stored", [json.dumps(json.dumps("wrong build")), json.dumps("wrong build")], ids=["sdk-client", "plain-http"]
+)
+def test_an_abort_during_a_pause_rolls_back_with_the_operators_reason(world: World, stored: str) -> None:
     world.finish(world.deploy(release("1.0.0")))
     canary = {"type": "Canary", "steps": [{"weight": 50, "pause": {"untilApproved": True}}, {"weight": 100}]}
     deployment_id = world.deploy(release("2.0.0", canary))
     world.wait_for_custom_status(deployment_id, "approve")
-    world.engine.raise_event(deployment_id, "abort", json.dumps("wrong build"))
+    world.engine.raise_event(deployment_id, "abort", stored)
     assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
     assert "aborted by an operator: wrong build" in world.store.get_deployment(deployment_id).transitions[-1].reason
 
