@@ -39,7 +39,7 @@ from controlplane.local.functions import SERVICE_BUS, TIMER, FunctionIndex
 from controlplane.local.http_gateway import build_http_app
 from controlplane.local.invoker import Invoker
 from controlplane.local.keys import resolve_host_key
-from controlplane.local.settings import apply_local_settings, task_hub
+from controlplane.local.settings import apply_local_settings, ignore_extended_sessions, task_hub
 from controlplane.local.timers import TimerScheduler
 
 log = logging.getLogger("controlplane.host")
@@ -66,6 +66,7 @@ class LocalHost:
         module, _, attribute = options.app.partition(":")
         self.index = FunctionIndex.load(module, attribute or "app")
         self.hub = task_hub(options.root, os.environ)
+        ignore_extended_sessions(options.root)
         service = table_service(self.settings)
         self.base_url = f"http://127.0.0.1:{options.port}"
         self.engine = DurableEngine(self.index, DurableStore(AzureTableDocuments(service), self.hub))

@@ -33,7 +33,7 @@ def store_on(azurite: Azurite, hub: str) -> DurableStore:
 
 @contextmanager
 def engine_on(azurite: Azurite, hub: str) -> Iterator[DurableEngine]:
-    engine = DurableEngine(durable_app.index(), store_on(azurite, hub), verify_sessions=True)
+    engine = DurableEngine(durable_app.index(), store_on(azurite, hub))
     engine.start()
     try:
         yield engine
