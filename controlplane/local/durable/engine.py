@@ -314,7 +314,7 @@ class DurableEngine(ClientOperations):
         self._work.dispatch(live.record, (live.incarnation, live.generation), open_work)
 
     def _forget_finished(self) -> None:
-        """Drop finished instances whose rows are written from memory. Runs at most once a second."""
+        """Drop from memory the finished instances whose rows are written. Runs at most once a second."""
         now = time.monotonic()
         with self._lock:
             if now - self._last_eviction < 1.0:

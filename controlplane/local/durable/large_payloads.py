@@ -33,7 +33,11 @@ BLOB_NAME_SUFFIX = "BlobName"
 
 
 def is_large(value: Any) -> bool:
-    return isinstance(value, str) and len(json.dumps(value)) * 2 > MAX_INLINE_BYTES
+    """Whether a property's stored (JSON-escaped) text passes the limit; escaping at most sextuples a
+    character (``\\uXXXX``), so short strings are let through without escaping them."""
+    if not isinstance(value, str) or len(value) * 6 * 2 <= MAX_INLINE_BYTES:
+        return False
+    return len(json.dumps(value)) * 2 > MAX_INLINE_BYTES
 
 
 class LargePayloads:
