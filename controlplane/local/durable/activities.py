@@ -42,7 +42,8 @@ def activity_failure(name: str, error: BaseException) -> tuple[str, str]:
     ``"\\nException:"`` (a leading space included) and throws ``TaskFailureException($"Activity function
     '{name}' failed: {message}", SerializeCause(exception))`` (``TaskActivityShim.RunAsync`` and
     ``OutOfProcExceptionHelpers``, azure-functions-durable-extension). Details is that .NET exception
-    serialized by Newtonsoft.Json with type names, on one line; the Python SDK raises
+    serialized by Newtonsoft.Json with ``$type`` names (``ErrorSerializerSettingsFactory``), on one line;
+    DTFx's ``TaskActivityDispatcher`` records both, and the Python SDK raises
     ``Exception(f"{Reason} \\n {Details}")`` in the orchestrator.
     """
     worker_message = f"{type(error).__name__}: {error}"
