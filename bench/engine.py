@@ -2,10 +2,12 @@
 
 Shapes: a sequential chain of 200 activities and a fan-out/fan-in of 1,000 activities.
 - local host: the engine ``python -m controlplane up`` runs, in this process, persisting to Azurite
-  (started here on a free loopback port); with extended sessions (the default) and with full replay.
+  (started here on a free loopback port). Every episode replays the orchestrator's whole history, as the
+  Functions host runs Python (the Durable extension turns extended sessions off for non-.NET workers),
+  so a chain of n steps costs O(n^2) replay work, on Azure as here.
 - durabletask: ``durabletask.testing`` in-memory backend (gRPC on loopback) with its worker and client.
 - SDK replay ceiling: the 200-step chain replayed through the Durable Functions SDK alone, in memory,
-  a full replay at every step as the Functions host does without extended sessions (O(n^2)).
+  a full replay at every step, without storage: the bound the local host can approach.
 
 Run: ``.venv/bin/python bench/engine.py``. Prints a table, then one JSON object as the last line.
 """
@@ -30,7 +32,7 @@ from controlplane.config import Settings
 from controlplane.local.azurite import Azurite, free_port
 from controlplane.local.durable.engine import DurableEngine
 from controlplane.local.durable.history import EventType, event, execution_started
-from controlplane.local.durable.replay import OrchestrationSession, TimerLimits
+from controlplane.local.durable.replay import OrchestrationReplay, TimerLimits
 from controlplane.local.durable.store import DurableStore
 from controlplane.local.functions import FunctionIndex
 
@@ -64,11 +66,10 @@ def index() -> FunctionIndex:
     return FunctionIndex.of_app(app)  # an app may be indexed only once
 
 
-def local_host(connection: str, extended: bool) -> tuple[float, float]:
-    hub = f"Bench{'Ext' if extended else 'Full'}"
+def local_host(connection: str) -> tuple[float, float]:
     service = table_service(Settings.from_environment({"CONTROLPLANE_STORAGE": connection}))
-    store = DurableStore(AzureTableDocuments(service), hub)
-    engine = DurableEngine(index(), store, extended_sessions=extended)
+    store = DurableStore(AzureTableDocuments(service), "Bench")
+    engine = DurableEngine(index(), store)
     engine.start()
     try:
         rates = []
@@ -135,8 +136,7 @@ def sdk_replay_ceiling() -> float:
     ]
     started = time.perf_counter()
     for step in range(SEQUENTIAL):
-        session = OrchestrationSession(handler, "ceiling", None, TimerLimits())
-        outcome = session.replay(history, json.dumps(SEQUENTIAL))
+        outcome = OrchestrationReplay(handler, "ceiling", None, TimerLimits()).replay(history, json.dumps(SEQUENTIAL))
         assert not outcome.is_done
         history += [
             event(EventType.TASK_SCHEDULED, now, step, Name="increment", Input=json.dumps(step)),
@@ -144,23 +144,21 @@ def sdk_replay_ceiling() -> float:
             event(EventType.ORCHESTRATOR_STARTED, now),
             event(EventType.TASK_COMPLETED, now, TaskScheduledId=step, Result=json.dumps(step + 1)),
         ]
-    final = OrchestrationSession(handler, "ceiling", None, TimerLimits()).replay(history, json.dumps(SEQUENTIAL))
+    final = OrchestrationReplay(handler, "ceiling", None, TimerLimits()).replay(history, json.dumps(SEQUENTIAL))
     assert final.is_done and final.output == SEQUENTIAL, final.state
     return SEQUENTIAL / (time.perf_counter() - started)
 
 
 def main() -> None:
     with Azurite() as azurite:
-        sequential, fanout = local_host(azurite.connection_string, extended=True)
-        full_sequential, full_fanout = local_host(azurite.connection_string, extended=False)
+        sequential, fanout = local_host(azurite.connection_string)
     dt_sequential, dt_fanout = durabletask_in_memory()
     ceiling = sdk_replay_ceiling()
 
     print(f"Durable engine benchmark: chain of {SEQUENTIAL} activities, fan-out/fan-in of {FAN_OUT}")
     print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
     print(f"{'engine':<52} {'sequential/s':>13} {'fan-out/s':>11}")
-    print(f"{'local host, Azurite, extended sessions':<52} {sequential:>13.0f} {fanout:>11.0f}")
-    print(f"{'local host, Azurite, full replay every episode':<52} {full_sequential:>13.0f} {full_fanout:>11.0f}")
+    print(f"{'local host, Azurite, full replay every episode':<52} {sequential:>13.0f} {fanout:>11.0f}")
     print(f"{'durabletask in-memory test backend (gRPC)':<52} {dt_sequential:>13.0f} {dt_fanout:>11.0f}")
     print(f"{'SDK alone, full replay per step, no storage':<52} {ceiling:>13.0f} {'-':>11}")
     print(
@@ -171,8 +169,6 @@ def main() -> None:
                 "durabletask_sequential_activities_per_s": round(dt_sequential, 1),
                 "durabletask_fanout_activities_per_s": round(dt_fanout, 1),
                 "sdk_replay_ceiling_sequential_per_s": round(ceiling, 1),
-                "full_replay_sequential_activities_per_s": round(full_sequential, 1),
-                "full_replay_fanout_activities_per_s": round(full_fanout, 1),
             }
         )
     )

@@ -6,11 +6,15 @@
 A fixed instance id makes the run a singleton: the timer starts it only when no run is in flight, so two
 runs never remediate the same finding. Durable replay makes a restart mid-remediation resume the same
 corrective deployments instead of starting new ones.
+
+The custom status carries counts only, so it stays far below the Durable extension's 16 KB limit for
+any number of findings; each finding's outcome is in the Findings table (and the run's output).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import Any
 
 import azure.durable_functions as df
@@ -36,10 +40,9 @@ def drift(context: df.DurableOrchestrationContext):
         if start:
             started.append((finding_id, start))
     if started:
-        context.set_custom_status({"step": "remediating", "findings": [finding_id for finding_id, _ in started]})
+        context.set_custom_status({"step": "remediating", "approved": len(approved), "remediating": len(started)})
         children = [
-            context.call_sub_orchestrator(DEPLOYMENT_ORCHESTRATOR, start, start["deploymentId"])
-            for _, start in started
+            context.call_sub_orchestrator(DEPLOYMENT_ORCHESTRATOR, start, start["deploymentId"]) for _, start in started
         ]
         try:
             yield context.task_all(children)
@@ -50,6 +53,5 @@ def drift(context: df.DurableOrchestrationContext):
     for finding_id, _ in started:
         request = {"findingId": finding_id, "at": clock.next().isoformat()}
         outcomes[finding_id] = yield context.call_activity(drift_settle, request)
-    context.set_custom_status({"step": "done", "approved": len(approved), "outcomes": outcomes})
+    context.set_custom_status({"step": "done", "approved": len(approved), "outcomes": dict(Counter(outcomes.values()))})
     return {"approved": approved, "outcomes": outcomes}
-

@@ -1,4 +1,8 @@
-"""Starts and stops the Azurite Table storage emulator from the project's ``node_modules``."""
+"""Starts and stops the Azurite Table and Blob storage emulators from the project's ``node_modules``.
+
+Table storage holds the state and the durable engine's tables; Blob storage holds the engine's payloads
+too large for a Table row (the ``<hub>-largemessages`` container, as on Azure).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from controlplane.errors import PermanentError
 
@@ -16,6 +21,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 DEFAULT_TABLE_PORT = 10002
+DEFAULT_BLOB_PORT = 10000
+SERVICES = ("table", "blob")
 
 
 def is_listening(port: int, host: str = "127.0.0.1") -> bool:
@@ -30,39 +37,75 @@ def free_port() -> int:
         return listener.getsockname()[1]
 
 
-def connection_string(port: int) -> str:
+def connection_string(table_port: int, blob_port: int) -> str:
     return (
         f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-        f"TableEndpoint=http://127.0.0.1:{port}/{ACCOUNT};"
+        f"TableEndpoint=http://127.0.0.1:{table_port}/{ACCOUNT};"
+        f"BlobEndpoint=http://127.0.0.1:{blob_port}/{ACCOUNT};"
     )
 
 
 class Azurite:
-    """An Azurite Table service on 127.0.0.1 that this process started and will stop.
+    """Azurite's Table and Blob services on 127.0.0.1 that this process started and will stop.
 
     ``location=None`` keeps data in memory only (tests); a folder persists it (the local host).
+    ``services`` names the ones to start (the local host starts only those not already listening).
     """
 
-    def __init__(self, port: int | None = None, location: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        location: Path | None = None,
+        blob_port: int | None = None,
+        services: tuple[str, ...] = SERVICES,
+    ) -> None:
         self.port = port or free_port()
+        self.blob_port = blob_port or free_port()
         self.location = location
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives from start() to stop(), not one block
+        self.services = services
+        self._processes: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
 
     @property
     def connection_string(self) -> str:
-        return connection_string(self.port)
+        return connection_string(self.port, self.blob_port)
 
     def start(self, timeout: float = 30.0) -> Azurite:
-        executable = PROJECT_ROOT / "node_modules" / ".bin" / "azurite-table"
+        ports = {"table": self.port, "blob": self.blob_port}
+        for service in self.services:
+            self._launch(service, ports[service])
+        deadline = time.monotonic() + timeout
+        for service in self.services:
+            while not is_listening(ports[service]):
+                self._fail_if_exited()
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise PermanentError(
+                        f"Azurite {service} did not listen on 127.0.0.1:{ports[service]} within {timeout:.0f} s"
+                    )
+                time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        for process, log in self._processes:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.close()
+        self._processes = []
+
+    def _launch(self, service: str, port: int) -> None:
+        executable = PROJECT_ROOT / "node_modules" / ".bin" / f"azurite-{service}"
         if not executable.exists():
             raise PermanentError(f"{executable} is missing: run `npm ci` (make does it for you)")
         command = [
             str(executable),
-            "--tableHost",
+            f"--{service}Host",
             "127.0.0.1",
-            "--tablePort",
-            str(self.port),
+            f"--{service}Port",
+            str(port),
             "--skipApiVersionCheck",
             "--disableTelemetry",
             "--silent",
@@ -72,29 +115,16 @@ class Azurite:
         else:
             self.location.mkdir(parents=True, exist_ok=True)
             command += ["--location", str(self.location)]
-        self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while not is_listening(self.port):
-            if self._process.poll() is not None:
-                self._log.seek(0)
-                error = self._log.read().decode(errors="replace")
-                raise PermanentError(f"Azurite exited with {self._process.returncode}: {error.strip()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise PermanentError(f"Azurite did not listen on 127.0.0.1:{self.port} within {timeout:.0f} s")
-            time.sleep(0.05)
-        return self
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - lives from start() to stop(), not one block
+        self._processes.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), log))
 
-    def stop(self) -> None:
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
+    def _fail_if_exited(self) -> None:
+        for process, log in self._processes:
+            if process.poll() is not None:
+                log.seek(0)
+                error = log.read().decode(errors="replace")
+                self.stop()
+                raise PermanentError(f"Azurite exited with {process.returncode}: {error.strip()}")
 
     def __enter__(self) -> Azurite:
         return self.start()

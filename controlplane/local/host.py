@@ -30,17 +30,19 @@ from controlplane.adapters.local_router import LocalRouter
 from controlplane.adapters.table_documents import AzureTableDocuments
 from controlplane.bootstrap import Services, build_state_store, table_service, use_services
 from controlplane.config import load_settings
-from controlplane.local.azurite import DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
+from controlplane.local.azurite import DEFAULT_BLOB_PORT, DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
 from controlplane.local.bus import LocalBus, LocalEventBus
 from controlplane.local.durable import rpc
+from controlplane.local.durable.blobs import BlobContainer
 from controlplane.local.durable.engine import DurableEngine
+from controlplane.local.durable.large_payloads import LargePayloads
 from controlplane.local.durable.store import DurableStore
 from controlplane.local.function_checks import FunctionAppRefused
 from controlplane.local.functions import SERVICE_BUS, TIMER, FunctionIndex
 from controlplane.local.http_gateway import build_http_app
 from controlplane.local.invoker import Invoker
 from controlplane.local.keys import resolve_host_key
-from controlplane.local.settings import apply_local_settings, task_hub
+from controlplane.local.settings import apply_local_settings, ignore_extended_sessions, task_hub
 from controlplane.local.timers import TimerScheduler, check_schedules
 
 log = logging.getLogger("controlplane.host")
@@ -68,9 +70,11 @@ class LocalHost:
         self.azurite = self._azurite_if_needed()
         self.key = resolve_host_key(options.root, os.environ)
         self.hub = task_hub(options.root, os.environ)
+        ignore_extended_sessions(options.root)
         service = table_service(self.settings)
         self.base_url = f"http://127.0.0.1:{options.port}"
-        self.engine = DurableEngine(self.index, DurableStore(AzureTableDocuments(service), self.hub))
+        payloads = LargePayloads(BlobContainer.for_hub(self.settings, self.hub))
+        self.engine = DurableEngine(self.index, DurableStore(AzureTableDocuments(service), self.hub, payloads))
         self.invoker = invoke = Invoker(self.client_binding)
         documents = AzureTableDocuments(service, prefix=self.settings.table_prefix)
         self.bus = LocalBus(
@@ -154,10 +158,16 @@ class LocalHost:
                 self.azurite.stop()
 
     def _azurite_if_needed(self) -> Azurite | None:
-        if not self.settings.uses_development_storage or is_listening(DEFAULT_TABLE_PORT):
+        """Azurite's Table and Blob services on their default ports, those not running already."""
+        if not self.settings.uses_development_storage:
             return None
-        log.info("starting Azurite on 127.0.0.1:%d (data under .local/azurite)", DEFAULT_TABLE_PORT)
-        return Azurite(DEFAULT_TABLE_PORT, self.options.root / ".local" / "azurite").start()
+        ports = {"table": DEFAULT_TABLE_PORT, "blob": DEFAULT_BLOB_PORT}
+        missing = tuple(service for service, port in ports.items() if not is_listening(port))
+        if not missing:
+            return None
+        log.info("starting Azurite %s on 127.0.0.1 (data under .local/azurite)", " and ".join(missing))
+        location = self.options.root / ".local" / "azurite"
+        return Azurite(DEFAULT_TABLE_PORT, location, DEFAULT_BLOB_PORT, services=missing).start()
 
     def _banner(self, port: int) -> None:
         print(f"Control plane local host: {self.base_url} (task hub {self.hub})")

@@ -12,6 +12,8 @@ from controlplane.bootstrap import table_service
 from controlplane.config import load_settings
 from controlplane.errors import NotFound
 from controlplane.local.bus import LocalBus
+from controlplane.local.durable.blobs import BlobContainer
+from controlplane.local.durable.large_payloads import LargePayloads
 from controlplane.local.durable.store import DurableStore
 from controlplane.local.functions import SERVICE_BUS, FunctionIndex
 from controlplane.local.settings import apply_local_settings, task_hub
@@ -23,7 +25,9 @@ class Operator:
         apply_local_settings(root, os.environ)
         settings = load_settings()
         service = table_service(settings)
-        self._durable = DurableStore(AzureTableDocuments(service), task_hub(root, os.environ))
+        hub = task_hub(root, os.environ)
+        payloads = LargePayloads(BlobContainer.for_hub(settings, hub))
+        self._durable = DurableStore(AzureTableDocuments(service), hub, payloads)
         self._root = root
         self._app = app
         self._documents = AzureTableDocuments(service, prefix=settings.table_prefix)

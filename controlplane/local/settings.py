@@ -1,4 +1,5 @@
-"""Local host settings: ``local.settings.json`` Values into the environment, the task hub from host.json."""
+"""Local host settings: ``local.settings.json`` Values into the environment; the task hub and the Durable
+options from host.json."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import logging
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
+from typing import Any
 
 from controlplane.config import DEVELOPMENT_STORAGE, SCHEDULE_DEFAULTS, STORAGE_SETTINGS
 from controlplane.errors import PermanentError
@@ -13,6 +15,13 @@ from controlplane.errors import PermanentError
 log = logging.getLogger("controlplane.host")
 
 DEFAULT_HUB = "ControlPlane"
+# What the Durable extension logs when host.json enables extended sessions for a worker that is not .NET,
+# before it sets them to false (``DurableTaskOptions.Validate``, Azure/azure-functions-durable-extension).
+EXTENDED_SESSIONS_WARNING = (
+    "Durable Functions does not work with extendedSessions = true for non-.NET languages. This value is being "
+    "set to false instead. See https://docs.microsoft.com/en-us/azure/azure-functions/durable/"
+    "durable-functions-perf-and-scale#extended-sessions for more details."
+)
 
 
 def apply_local_settings(root: Path, environ: MutableMapping[str, str]) -> None:
@@ -39,8 +48,20 @@ def task_hub(root: Path, environ: Mapping[str, str]) -> str:
     ``extensions.durableTask.hubName`` of host.json (``%SETTING%`` is not resolved here)."""
     if environ.get("CONTROLPLANE_TASK_HUB"):
         return environ["CONTROLPLANE_TASK_HUB"]
+    return durable_task_options(root).get("hubName") or DEFAULT_HUB
+
+
+def ignore_extended_sessions(root: Path) -> None:
+    """Python orchestrators always replay in full on Azure: when host.json enables
+    ``extendedSessionsEnabled``, log the extension's warning; the engine has no extended sessions."""
+    enabled = durable_task_options(root).get("extendedSessionsEnabled")
+    if str(enabled).lower() == "true":  # host.json values bind case-insensitively, as a bool or a string
+        log.warning(EXTENDED_SESSIONS_WARNING)
+
+
+def durable_task_options(root: Path) -> dict[str, Any]:
+    """``extensions.durableTask`` of host.json (empty without host.json)."""
     path = root / "host.json"
     if not path.exists():
-        return DEFAULT_HUB
-    hub = json.loads(path.read_text()).get("extensions", {}).get("durableTask", {}).get("hubName")
-    return hub or DEFAULT_HUB
+        return {}
+    return json.loads(path.read_text()).get("extensions", {}).get("durableTask", {})

@@ -16,11 +16,10 @@ from controlplane.local.durable.store import DurableStore
 from tests import durable_app
 
 
-@pytest.fixture(params=["extended", "full-replay"])
-def engine(request: pytest.FixtureRequest) -> Iterator[DurableEngine]:
-    extended = request.param == "extended"
+@pytest.fixture
+def engine() -> Iterator[DurableEngine]:
     store = DurableStore(MemoryDocumentTables(), "Test")
-    engine = DurableEngine(durable_app.index(), store, extended_sessions=extended, verify_sessions=extended)
+    engine = DurableEngine(durable_app.index(), store)
     engine.start()
     yield engine
     engine.stop()

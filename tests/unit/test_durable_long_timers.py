@@ -36,7 +36,7 @@ _index = FunctionIndex.of_app(app)  # the SDK indexes an app once; this module's
 
 
 def engine_with(limits: TimerLimits) -> Iterator[DurableEngine]:
-    engine = DurableEngine(_index, DurableStore(MemoryDocumentTables(), "Timers"), limits=limits, verify_sessions=True)
+    engine = DurableEngine(_index, DurableStore(MemoryDocumentTables(), "Timers"), limits=limits)
     engine.start()
     yield engine
     engine.stop()

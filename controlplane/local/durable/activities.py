@@ -1,8 +1,10 @@
-"""Running one activity function as the Python worker does: JSON input decoded, result encoded."""
+"""Running one activity function as the Python worker does: JSON input decoded, result encoded, and a
+failure reported in the TaskFailed shape the Durable extension gives a Python activity that raised."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import traceback
 from collections.abc import Callable
 from datetime import datetime
@@ -26,11 +28,47 @@ def run_activity(entry: FunctionEntry, scheduled: Event, clock: Callable[[], dat
             result = asyncio.run(result)
         encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
     except Exception as error:
-        return event(
-            EventType.TASK_FAILED,
-            clock(),
-            TaskScheduledId=task_id,
-            Reason=f"{type(error).__name__}: {error}",
-            Details="".join(traceback.format_exception(error)),
-        )
+        reason, details = activity_failure(scheduled["Name"], error)
+        return event(EventType.TASK_FAILED, clock(), TaskScheduledId=task_id, Reason=reason, Details=details)
     return event(EventType.TASK_COMPLETED, clock(), TaskScheduledId=task_id, Result=encoded)
+
+
+def activity_failure(name: str, error: BaseException) -> tuple[str, str]:
+    """The Reason and Details of the TaskFailed event Azure records when a Python activity raises.
+
+    The worker reports ``"<Type>: <message>"`` (``serialize_exception``, azure-functions-python-worker);
+    the host wraps it in an ``RpcException`` whose message is ``"Result: Failure\\nException: <that>\\nStack:
+    <trace>"`` (``RpcException.cs``, azure-functions-host); the extension keeps what follows
+    ``"\\nException:"`` (a leading space included) and throws ``TaskFailureException($"Activity function
+    '{name}' failed: {message}", SerializeCause(exception))`` (``TaskActivityShim.RunAsync`` and
+    ``OutOfProcExceptionHelpers``, azure-functions-durable-extension). Details is that .NET exception
+    serialized by Newtonsoft.Json with ``$type`` names (``ErrorSerializerSettingsFactory``), on one line;
+    DTFx's ``TaskActivityDispatcher`` records both, and the Python SDK raises
+    ``Exception(f"{Reason} \\n {Details}")`` in the orchestrator.
+    """
+    worker_message = f"{type(error).__name__}: {error}"
+    stack = "".join(traceback.format_exception(error))
+    friendly = f" {worker_message}"
+    rpc_message = f"Result: Failure\nException: {worker_message}\nStack: {stack}"
+    details = {
+        "$type": "System.Exception, System.Private.CoreLib",
+        "ClassName": "System.Exception",
+        "Message": friendly,
+        "Data": None,
+        "InnerException": {
+            "$type": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, Microsoft.Azure.WebJobs.Script",
+            "RemoteStackTrace": stack,
+            "RemoteMessage": worker_message,
+            "ClassName": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException",
+            "Message": rpc_message,
+        },
+        "HelpURL": None,
+        "StackTraceString": None,
+        "RemoteStackTraceString": None,
+        "RemoteStackIndex": 0,
+        "ExceptionMethod": None,
+        "HResult": -2146233088,
+        "Source": None,
+    }
+    serialized = json.dumps(details, separators=(",", ":"), ensure_ascii=False)
+    return f"Activity function '{name}' failed: {friendly}", serialized

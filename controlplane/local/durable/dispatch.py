@@ -91,7 +91,7 @@ class WorkDispatcher:
                 now,
                 TaskScheduledId=child.parent_task_id,
                 Reason=reason,
-                Details=None,
+                Details=_failure_details(child),
             )
         result["MessageId"] = message_id
         self._send(Message(child.parent_instance_id, message_id, result, child.parent_generation))
@@ -154,3 +154,13 @@ class WorkDispatcher:
         parent_ref = {"OrchestrationInstance": {"InstanceId": parent.instance_id}, "TaskScheduleId": created["EventId"]}
         started = execution_started(now, created["Name"], created.get("Input"), child_id, uuid.uuid4().hex, parent_ref)
         self._send(Message(child_id, f"start-{uuid.uuid4().hex}", started, 0))
+
+
+def _failure_details(child: InstanceRecord) -> str | None:
+    """The Details DTFx gives a parent when its child failed: the ``OrchestrationFailureException``'s
+    ``$"Message: {execution.Error}, StackTrace: {.NET stack}"`` (``OutOfProcOrchestrationShim``); this
+    host has no .NET stack to add."""
+    prefix = f"Orchestrator function '{child.name}' failed: "
+    if child.output is None or not child.output.startswith(prefix):
+        return None
+    return f"Message: {child.output[len(prefix):]}, StackTrace: "

@@ -2,10 +2,11 @@
 
 An *episode* is one turn of an instance: the inbound events waiting for it (start, activity results,
 fired timers, raised events, sub-orchestration results) go after an ``OrchestratorStarted``, the
-orchestrator runs over them (an extended session, or a full replay), and the work it asks for is
-appended. The episode goes to the history writer (group commit: episodes decided while a write is in
-flight share the next row) and its work is dispatched at once, speculatively: activities to a bounded
-pool, timers to the timer thread, sub-orchestrations started as child instances.
+orchestrator replays over the whole history and them (as the Functions host runs Python: no extended
+sessions), and the work it asks for is appended. The episode goes to the history writer (group
+commit: episodes decided while a write is in flight share the next row) and its work is dispatched at
+once, speculatively: activities to a bounded pool, timers to the timer thread, sub-orchestrations
+started as child instances.
 
 Crash safety comes from deriving pending work from durable history on load: a scheduled task with no
 completion runs again, an unfired timer is re-armed, a started child is re-checked, and inbound
@@ -70,20 +71,16 @@ class DurableEngine(ClientOperations):
         activity_workers: int = 16,
         orchestration_workers: int = 2,
         limits: TimerLimits = TimerLimits(),  # noqa: B008 - immutable
-        extended_sessions: bool = True,
-        session_idle_seconds: float = 30.0,
-        verify_sessions: bool = False,
     ) -> None:
         self._index = index
         self._store = store
         self._clock = clock
-        self._idle = session_idle_seconds
         self._lock = threading.RLock()
         self._live: dict[str, Live] = {}
         self._queued: set[str] = set()
         self._ready: queue.Queue[str | None] = queue.Queue()
-        self.stats = {"episodes": 0, "full_replays": 0, "session_steps": 0, "activities": 0}
-        self._runner = EpisodeRunner(index, limits, extended_sessions, verify_sessions, self.stats)
+        self.stats = {"episodes": 0, "replays": 0, "activities": 0}
+        self._runner = EpisodeRunner(index, limits, self.stats)
         self._work = WorkDispatcher(index, store, clock, self._deliver, self._send, self.stats, activity_workers)
         self._writer = HistoryWriter(store, self._durable, self._write_failed)
         self._background = ThreadPoolExecutor(2, thread_name_prefix="durable-io")
@@ -172,7 +169,7 @@ class DurableEngine(ClientOperations):
                 self._reload.discard(instance_id)
             if again:
                 self._notify(instance_id)
-            self._evict_idle()
+            self._forget_finished()
 
     # Episodes
 
@@ -205,7 +202,6 @@ class DurableEngine(ClientOperations):
             live.history.extend(episode)
             live.completed |= completed_ids(episode)
             live.ledger.record(episode)
-            live.touched = time.monotonic()
             live.finished = decision.status.is_terminal
         self._writer.submit(Commit(live, live.generation, episode, decision.status, decision.output, consumed, now))
         # Speculative: work starts while its episode is written. If the write is lost, the work is re-derived
@@ -282,8 +278,6 @@ class DurableEngine(ClientOperations):
         log.info("instance %s %s", live.record.instance_id, live.record.status.value)
         if live.record.parent_instance_id:
             self._work.notify_parent(live.record)
-        with self._lock:
-            live.session = None
 
     def _continue_as_new(self, live: Live, input_json: str | None, now: datetime) -> None:
         carried = [(e, m, None) for e, m, _ in live.inbox if kind_of(e) is EventType.EVENT_RAISED]
@@ -332,9 +326,8 @@ class DurableEngine(ClientOperations):
         open_work = [e for e in live.history if kind_of(e) in SCHEDULING and e["EventId"] not in live.completed]
         self._work.dispatch(live.record, (live.incarnation, live.generation), open_work)
 
-    def _evict_idle(self) -> None:
-        """Drop extended sessions idle for ``session_idle_seconds`` (the next episode replays in full) and
-        forget finished instances whose rows are written. Runs at most once a second."""
+    def _forget_finished(self) -> None:
+        """Drop from memory the finished instances whose rows are written. Runs at most once a second."""
         now = time.monotonic()
         with self._lock:
             if now - self._last_eviction < 1.0:
@@ -344,8 +337,6 @@ class DurableEngine(ClientOperations):
                 settled = live.idle.is_set()
                 if live.finished and settled and key not in self._queued and not self._status.pending(key):
                     del self._live[key]
-                elif live.session is not None and live.touched < now - self._idle:
-                    live.session = None
 
 
 def _message_order(message: Message) -> tuple[bool, str]:

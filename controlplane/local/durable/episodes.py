@@ -1,15 +1,17 @@
-"""Deciding one episode: run the orchestrator (extended session or full replay) and turn what it did
-into the new history events and the instance's next status."""
+"""Deciding one episode: replay the orchestrator over its whole history, as the Functions host does for
+Python, and turn what it did into the new history events and the instance's next status."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from controlplane.local.durable.history import Event, EventType, RuntimeStatus, event, parse_timestamp
+from controlplane.local.durable.history import Event, EventType, RuntimeStatus, event
 from controlplane.local.durable.live import Live, encode
-from controlplane.local.durable.replay import OrchestrationSession, Outcome, TimerLimits
-from controlplane.local.durable.work import Ledger, NewWork, NonDeterminism, Unsupported, new_work
+from controlplane.local.durable.replay import OrchestrationReplay, TimerLimits
+from controlplane.local.durable.work import NewWork, NonDeterminism, Unsupported, new_work
 from controlplane.local.functions import ORCHESTRATION, FunctionIndex
 
 
@@ -21,65 +23,65 @@ class Decision:
 
 
 class EpisodeRunner:
-    def __init__(
-        self, index: FunctionIndex, limits: TimerLimits, extended: bool, verify: bool, stats: dict[str, int]
-    ) -> None:
+    def __init__(self, index: FunctionIndex, limits: TimerLimits, stats: dict[str, int]) -> None:
         self._index = index
         self._limits = limits
-        self._extended = extended
-        self._verify = verify
         self._stats = stats
 
     def decide(self, live: Live, episode: list[Event], now: datetime) -> Decision:
-        """Run the orchestrator over ``episode`` (OrchestratorStarted + inbound events) and decide."""
+        """Replay the orchestrator over its history plus ``episode`` (OrchestratorStarted + inbound events)."""
+        record = live.record
+        name = record.name
+        handler = self._index.get(name, ORCHESTRATION).handler
+        replay = OrchestrationReplay(handler, record.instance_id, record.parent_instance_id, self._limits)
+        outcome = replay.replay(live.history + episode, live.input_json)
+        self._stats["replays"] += 1
         try:
-            outcome, session, advanced = self._run(live, episode)
-            work = NewWork([]) if outcome.failed else new_work(session.context, live.ledger, now, outcome.is_done)
-            if self._verify and advanced:
-                self._verify_against_replay(live, episode, outcome, work)
+            check_custom_status(outcome.custom_status)
+        except ValueError as error:  # the extension sets the status before it looks at actions or errors
+            return Decision(RuntimeStatus.FAILED, orchestrator_failure(name, str(error)), NewWork([]))
+        live.custom_status = encode(outcome.custom_status)
+        try:
+            work = NewWork([]) if outcome.failed else new_work(replay.context, live.ledger, now, outcome.is_done)
         except (NonDeterminism, Unsupported) as error:
-            live.session = None
             return Decision(RuntimeStatus.FAILED, str(error), NewWork([]))
         if outcome.failed:
-            return Decision(RuntimeStatus.FAILED, outcome.error, work)
-        live.custom_status = encode(outcome.custom_status)
+            return Decision(RuntimeStatus.FAILED, orchestrator_failure(name, outcome.error), work)
         if work.continue_as_new[0]:
             return Decision(RuntimeStatus.CONTINUED_AS_NEW, None, work)
         if outcome.is_done:
             return Decision(RuntimeStatus.COMPLETED, encode(outcome.output), work)
         return Decision(RuntimeStatus.RUNNING, None, work)
 
-    def _run(self, live: Live, episode: list[Event]) -> tuple[Outcome, OrchestrationSession, bool]:
-        """Run the episode on the live session when there is one, else replay in full; say which."""
-        if self._extended and live.session is not None and not live.session.finished:
-            self._stats["session_steps"] += 1
-            return live.session.advance(episode), live.session, True
-        session = self._new_session(live)
-        live.ledger.forget_session()
-        outcome = session.replay(live.history + episode, live.input_json)
-        self._stats["full_replays"] += 1
-        live.session = session if self._extended else None
-        return outcome, session, False
 
-    def _verify_against_replay(self, live: Live, episode: list[Event], outcome: Outcome, work: NewWork) -> None:
-        """Tests: the extended session must decide exactly what a full replay of the same history decides."""
-        fresh = self._new_session(live)
-        expected = fresh.replay(live.history + episode, live.input_json)
-        now = parse_timestamp(episode[0]["Timestamp"])
-        ledger = Ledger(live.history)
-        theirs = NewWork([]) if expected.failed else new_work(fresh.context, ledger, now, expected.is_done)
-        replayed = {key: value for key, value in expected.state.items() if key not in ("actions", "schemaVersion")}
-        if (replayed, expected.error) != (outcome.state, outcome.error) or work != theirs:
-            raise AssertionError(
-                f"extended session diverged from full replay for {live.record.instance_id}: "
-                f"{outcome.state} / {work} vs {expected.state} / {theirs}"
-            )
+MAX_CUSTOM_STATUS_KB = 16
 
-    def _new_session(self, live: Live) -> OrchestrationSession:
-        entry = self._index.get(live.record.name, ORCHESTRATION)
-        return OrchestrationSession(
-            entry.handler, live.record.instance_id, live.record.parent_instance_id, self._limits
+
+def check_custom_status(value: Any) -> None:
+    """Raise ValueError when a custom status is over 16 KB, as ``SetCustomStatus`` does on Azure.
+
+    The extension serializes the status compactly (Newtonsoft.Json, non-ASCII kept) and refuses it when
+    ``(int)(UTF-16 bytes / 1024.0) > 16`` (``MessagePayloadDataConverter.Serialize`` with
+    ``MaxCustomStatusPayloadSizeInKB = 16`` in ``DurableOrchestrationContext.SetCustomStatus``,
+    Azure/azure-functions-durable-extension): 17,407 bytes pass, 17,408 fail.
+    """
+    if value is None:
+        return
+    compact = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    size_kb = len(compact.encode("utf-16-le")) // 1024
+    if size_kb > MAX_CUSTOM_STATUS_KB:
+        raise ValueError(
+            f"The UTF-16 size of the JSON-serialized payload must not exceed {MAX_CUSTOM_STATUS_KB:,} KB. "
+            f"The current payload size is {size_kb:,} KB."
         )
+
+
+def orchestrator_failure(name: str, error: str | None) -> str:
+    """A failed orchestration's output as the Durable extension writes it for an out-of-process
+    orchestrator: ``OutOfProcOrchestrationShim.ScheduleDurableTaskEvents`` throws
+    ``OrchestrationFailureException($"Orchestrator function '{Name}' failed: {execution.Error}")`` and
+    DTFx's ``TaskOrchestrationContext.FailOrchestration`` records its message as the result."""
+    return f"Orchestrator function '{name}' failed: {error}"
 
 
 def closing_events(decision: Decision, now: datetime, custom_status: str | None) -> list[Event]:

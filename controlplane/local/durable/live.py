@@ -1,15 +1,13 @@
-"""The in-memory state of one instance between episodes: its history, inbox and (extended) session."""
+"""The in-memory state of one instance between episodes: its history, inbox and write progress."""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from controlplane.local.durable.history import Event, EventType, RuntimeStatus, completed_ids, kind_of
-from controlplane.local.durable.replay import OrchestrationSession
 from controlplane.local.durable.store import History, InstanceRecord
 from controlplane.local.durable.suspension import suspended_in
 from controlplane.local.durable.work import Ledger
@@ -33,9 +31,7 @@ class Live:
     message_ids: set[str] = field(default_factory=set)
     ledger: Ledger = field(default_factory=lambda: Ledger([]))
     inbox: list[Inbound] = field(default_factory=list)
-    session: OrchestrationSession | None = None
     custom_status: str | None = None
-    touched: float = field(default_factory=time.monotonic)
     incarnation: int = 0  # which load of the instance this copy is (see dispatch.Stamp)
     finished: bool = False  # decided Completed, Failed or Terminated (its write may still be in flight)
     broken: bool = False  # a write failed: this copy is stale and is dropped
@@ -91,7 +87,6 @@ class Live:
         self.completed = set()
         self.message_ids = set()
         self.ledger = Ledger([])
-        self.session = None
         self.input_json = input_json
         self.inbox = [(started, None, self.generation), *[(e, m, self.generation) for e, m, _ in carried]]
         self.record = replace(self.record, status=RuntimeStatus.RUNNING, generation=self.generation, input=input_json)

@@ -9,19 +9,24 @@ commit), rather than one event each (the Durable Task Azure Storage layout): a w
 and inserting a row key that already exists is the optimistic-concurrency check. On Azurite one insert
 takes about 3 ms while a batch transaction of even 3 rows takes about 11 ms, so per-event rows would
 cap a sequential orchestration near 80 steps/s. ``generation`` counts continue-as-new restarts.
+
+Payloads past a Table property's limit (inputs, results, outputs, failure details) live in blobs of the
+hub's ``<hub>-largemessages`` container (:mod:`controlplane.local.durable.large_payloads`), as the
+Azure Storage provider keeps them; every read here returns them whole.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from controlplane.adapters.documents import Document, DocumentTables
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
-from controlplane.local.durable.history import Event, RuntimeStatus
+from controlplane.local.durable.history import Event, RuntimeStatus, kind_of
+from controlplane.local.durable.large_payloads import EVENT_PAYLOADS, INSTANCE_PAYLOADS, LargePayloads
 
 ROW_CHARS = 300_000  # of JSON per history row; AzureTableDocuments stores up to 450,000 characters
 
@@ -64,8 +69,8 @@ class InstanceRecord:
         }
 
     @classmethod
-    def from_document(cls, document: Document) -> InstanceRecord:
-        body = document.body
+    def from_document(cls, document: Document, body: Mapping[str, Any]) -> InstanceRecord:
+        """The record of an Instances row whose (restored) body is ``body``."""
         return cls(
             instance_id=document.partition,
             name=body["name"],
@@ -107,8 +112,12 @@ class History:
 
 
 class DurableStore:
-    def __init__(self, tables: DocumentTables, hub: str) -> None:
+    """The engine's tables. ``payloads`` holds what is too large for a row; without it (in-memory tables
+    in unit tests) payloads stay in the rows, and Table storage refuses a row past its entity limit."""
+
+    def __init__(self, tables: DocumentTables, hub: str, payloads: LargePayloads | None = None) -> None:
         self._tables = tables
+        self._payloads = payloads
         self.instances_table = f"{hub}Instances"
         self.history_table = f"{hub}History"
         self.messages_table = f"{hub}Messages"
@@ -120,11 +129,11 @@ class DurableStore:
 
     def get_instance(self, instance_id: str) -> InstanceRecord:
         """NotFound if the instance does not exist."""
-        return InstanceRecord.from_document(self._tables.get(self.instances_table, instance_id, ""))
+        return self._record(self._tables.get(self.instances_table, instance_id, ""))
 
     def create_instance(self, record: InstanceRecord) -> InstanceRecord:
         """Insert, or replace the version ``record.etag`` names; AlreadyExists / ConcurrencyConflict on a race."""
-        document = _instance_document(record)
+        document = self._instance_document(record)
         if record.etag is None:
             etag = self._tables.insert(self.instances_table, document)
         else:
@@ -133,14 +142,14 @@ class DurableStore:
 
     def put_instance(self, record: InstanceRecord) -> None:
         """Write the instance row unconditionally (the engine is its only writer once it exists)."""
-        self._tables.upsert(self.instances_table, replace(_instance_document(record), etag=None))
+        self._tables.upsert(self.instances_table, replace(self._instance_document(record), etag=None))
 
     def list_instances(self, statuses: list[RuntimeStatus] | None = None) -> list[InstanceRecord]:
         if not statuses:
             documents: Iterator[Document] = self._tables.query(self.instances_table)
-            return [InstanceRecord.from_document(d) for d in documents]
+            return [self._record(d) for d in documents]
         return [
-            InstanceRecord.from_document(document)
+            self._record(document)
             for status in statuses
             for document in self._tables.query(self.instances_table, where={"RuntimeStatus": status.value})
         ]
@@ -155,6 +164,8 @@ class DurableStore:
             for document in self._tables.query(table, partition=instance_id):
                 self._tables.delete(table, instance_id, document.row)
         self._tables.delete(self.instances_table, instance_id, "")
+        if self._payloads is not None:
+            self._payloads.forget(instance_id)
         return True
 
     # History
@@ -181,7 +192,7 @@ class DurableStore:
             return History(0, 0, [])
         generation = _order(chain[-1].row)[0]
         current = [row for row in chain if _order(row.row)[0] == generation]
-        events = [history_event for row in current for history_event in row.body["events"]]
+        events = [self._restored(history_event) for row in current for history_event in row.body["events"]]
         return History(generation, len(current), events, chain[-1].body["token"])
 
     def append_rows(
@@ -190,7 +201,8 @@ class DurableStore:
         """Append episodes as consecutive rows after the row whose token is ``prev``; return how many rows
         were written and the last one's token. ConcurrencyConflict if another writer took a row first."""
         token = prev
-        rows = _pack(episodes)
+        kind = f"history-{generation:06d}"
+        rows = _pack([[self._offloaded(instance_id, kind, e) for e in episode] for episode in episodes])
         for offset, (events, complete) in enumerate(rows):
             row_token = uuid.uuid4().hex
             body = {"events": events, "complete": complete, "prev": token, "token": row_token}
@@ -222,26 +234,44 @@ class DurableStore:
     # Messages
 
     def put_message(self, message: Message) -> None:
-        body = {"event": message.event, "generation": message.generation}
+        stored = self._offloaded(message.instance_id, "message", message.event)
+        body = {"event": stored, "generation": message.generation}
         self._tables.upsert(self.messages_table, Document(message.instance_id, message.message_id, body))
 
     def messages(self, instance_id: str) -> list[Message]:
-        return [_message(d) for d in self._tables.query(self.messages_table, partition=instance_id)]
+        return [self._message(d) for d in self._tables.query(self.messages_table, partition=instance_id)]
 
     def all_messages(self) -> list[Message]:
-        return [_message(d) for d in self._tables.query(self.messages_table)]
+        return [self._message(d) for d in self._tables.query(self.messages_table)]
 
     def delete_message(self, instance_id: str, message_id: str) -> None:
         self._tables.delete(self.messages_table, instance_id, message_id)
 
+    # Large payloads
 
-def _instance_document(record: InstanceRecord) -> Document:
-    index = {"RuntimeStatus": record.status.value, "Name": record.name}
-    return Document(record.instance_id, "", record.to_body(), index=index, etag=record.etag)
+    def _instance_document(self, record: InstanceRecord) -> Document:
+        index = {"RuntimeStatus": record.status.value, "Name": record.name}
+        body = record.to_body()
+        if self._payloads is not None:
+            body = self._payloads.offload(record.instance_id, "instance", body, INSTANCE_PAYLOADS)
+        return Document(record.instance_id, "", body, index=index, etag=record.etag)
 
+    def _record(self, document: Document) -> InstanceRecord:
+        body = document.body if self._payloads is None else self._payloads.restore(document.body)
+        return InstanceRecord.from_document(document, body)
 
-def _message(document: Document) -> Message:
-    return Message(document.partition, document.row, document.body["event"], document.body.get("generation"))
+    def _message(self, document: Document) -> Message:
+        event = self._restored(document.body["event"])
+        return Message(document.partition, document.row, event, document.body.get("generation"))
+
+    def _offloaded(self, instance_id: str, kind: str, history_event: Event) -> Event:
+        if self._payloads is None:
+            return history_event
+        name = "".join(word.title() for word in kind_of(history_event).name.split("_"))
+        return self._payloads.offload(instance_id, f"{kind}-{name}", history_event, EVENT_PAYLOADS)
+
+    def _restored(self, history_event: Event) -> Event:
+        return history_event if self._payloads is None else self._payloads.restore(history_event)
 
 
 def _history_key(generation: int, row: int) -> str:

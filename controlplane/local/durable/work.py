@@ -62,15 +62,13 @@ class Ledger:
     """What an instance's history has scheduled, kept up to date episode by episode.
 
     ``recorded`` holds the non-retry scheduling events in task-id order: the positions the orchestrator's
-    actions must repeat. With an extended session the actions already checked stay checked (the session
-    only appends), so each episode costs O(new actions), not O(history).
+    actions must repeat; ``known`` every scheduled task id, retries included.
     """
 
     def __init__(self, history: list[Event]) -> None:
         self.recorded: list[Event] = []
         self.known: set[int] = set()
         self.record(history)
-        self.forget_session()
 
     def record(self, events: list[Event]) -> None:
         """Take in committed events."""
@@ -78,38 +76,29 @@ class Ledger:
         self.known.update(e["EventId"] for e in scheduling)
         self.recorded.extend(e for e in scheduling if not e.get("Retry"))
 
-    def forget_session(self) -> None:
-        """The next episode runs on a new session: flatten and check its actions from the start."""
-        self.actions: list[Action] = []
-        self._flattened = 0
-        self._verified = 0
-
-    def scheduling_actions(self, context: DurableOrchestrationContext) -> list[Action]:
-        """The SDK's actions in scheduling order, compound actions expanded, waits left out."""
-        payload = context._action_payload_v2
-        for action in payload[self._flattened :]:
-            _flatten(action, self.actions)
-        self._flattened = len(payload)
-        return self.actions
-
     def check_determinism(self, actions: list[Action], done: bool) -> None:
         """Raise NonDeterminism when an action differs from the recorded scheduling event at its position."""
-        checked_until = min(len(actions), len(self.recorded))
-        for position in range(self._verified, checked_until):
-            action, past = actions[position], self.recorded[position]
+        for position, (action, past) in enumerate(zip(actions, self.recorded, strict=False)):
             expected_kind, name = _RECORDED_KIND[action.action_type], _name_of(action)
             if kind_of(past) != expected_kind or (name is not None and past.get("Name") != name):
                 raise NonDeterminism(
                     f"non-deterministic orchestrator: history has {_describe(past)} at position {position} "
                     f"(EventId {past['EventId']}) but the code now schedules {_describe_action(action)}"
                 )
-        self._verified = checked_until
         if done and len(actions) < len(self.recorded):
             missing = self.recorded[len(actions)]
             raise NonDeterminism(
                 f"non-deterministic orchestrator: it finished without scheduling {_describe(missing)} "
                 f"(EventId {missing['EventId']}) that its history records"
             )
+
+
+def scheduling_actions(context: DurableOrchestrationContext) -> list[Action]:
+    """The SDK's actions in scheduling order, compound actions expanded, waits left out."""
+    actions: list[Action] = []
+    for action in context._action_payload_v2:
+        _flatten(action, actions)
+    return actions
 
 
 def _flatten(action: Action, into: list[Action]) -> None:
@@ -124,7 +113,7 @@ def _flatten(action: Action, into: list[Action]) -> None:
 
 def new_work(context: DurableOrchestrationContext, ledger: Ledger, now: datetime, done: bool) -> NewWork:
     """The scheduling events this episode adds, after checking the recorded ones still match."""
-    actions = ledger.scheduling_actions(context)
+    actions = scheduling_actions(context)
     ledger.check_determinism(actions, done)
     fresh = actions[len(ledger.recorded) :]
     tasks = _open_atomic_tasks(context)
