@@ -263,4 +263,6 @@ def _step_request(flow: Flow, target: Target, step: Step) -> dict[str, Any]:
 
 
 def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    """The failure's first line: the SDK joins the extension's reason and details as "{reason} \n {details}"."""
+    text = str(error).strip()
+    return text.splitlines()[0].rstrip() if text else type(error).__name__
