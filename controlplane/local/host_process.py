@@ -73,6 +73,10 @@ class HostProcess:
             raise RuntimeError(f"host did not start; see {self._log_dir}")
         return self
 
+    def log(self) -> str:
+        """What the current (or last) host process wrote to its log so far."""
+        return (self._log_dir / f"host-{self.starts}.log").read_text()
+
     def kill(self) -> None:
         """SIGKILL: no cleanup of any kind, as a crash."""
         assert self._process is not None
