@@ -23,10 +23,11 @@ Storage follows the host's file repository (``FileSystemSecretsRepository.cs``, 
 | ``host.json`` | ``{"masterKey": K, "functionKeys": [K...], "systemKeys": [K...]}`` |
 | ``<function name, lower case>.json`` | ``{"keys": [K...]}`` |
 
-with ``K = {"name": ..., "value": ..., "encrypted": false}``. ``host.json`` is generated with a master key
-and a ``default`` host key on first use; a system key when first asked for (as the host creates an
-extension's key when it registers the webhook); a function's file when its key is first needed. Edit the
-files to add or rotate keys; they are read again when they change.
+with ``K = {"name": ..., "value": ..., "encrypted": false}``. ``host.json`` is generated on first use with a
+master key, a ``default`` host key and the ``durabletask_extension`` system key (the host creates an
+extension's key when the extension registers its webhook, which the Durable extension always does; a
+system key missing from an existing file is added when asked for); a function's file when its key is first
+needed. Edit the files to add or rotate keys; they are read again when they change.
 
 Local override: ``FUNCTIONS_HOST_KEY`` (environment, else ``Values`` of local.settings.json) replaces the
 value of the ``default`` host key; it is never written to the files.
@@ -161,7 +162,12 @@ class KeyStore:
     def _host_document(self) -> dict[str, Any]:
         path = self.directory / HOST_FILE
         document = self._document(
-            path, lambda: {"masterKey": _new_key(MASTER_KEY), "functionKeys": [_new_key(DEFAULT_KEY)], "systemKeys": []}
+            path,
+            lambda: {
+                "masterKey": _new_key(MASTER_KEY),
+                "functionKeys": [_new_key(DEFAULT_KEY)],
+                "systemKeys": [_new_key(system_key_name(DURABLE_EXTENSION))],
+            },
         )
         master = document.get("masterKey")
         if not isinstance(master, dict) or not isinstance(master.get("value"), str) or not master["value"]:

@@ -42,22 +42,23 @@ def _private(path: Path) -> bool:
 
 
 def test_host_secrets_are_generated_once_in_the_hosts_file_shape_and_private(store: KeyStore) -> None:
-    master, host = store.master_key(), store.host_key()
+    master, host, system = store.master_key(), store.host_key(), store.system_key()
     document = json.loads((store.directory / "host.json").read_text())
     assert document["masterKey"] == {"name": "master", "value": master, "encrypted": False}
     assert document["functionKeys"] == [{"name": "default", "value": host, "encrypted": False}]
-    assert document["systemKeys"] == []
+    assert document["systemKeys"] == [{"name": DURABLE_KEY, "value": system, "encrypted": False}]
     assert _private(store.directory / "host.json")
-    assert len(master) >= 50 and master != host
+    assert len(master) >= 50 and len({master, host, system}) == 3
     assert KeyStore(store.directory).master_key() == master  # another process reads the same keys
 
 
-def test_the_durable_system_key_is_created_on_demand_and_kept(store: KeyStore) -> None:
-    master = store.master_key()
+def test_a_system_key_missing_from_the_file_is_added_on_demand_and_kept(store: KeyStore) -> None:
+    store.directory.mkdir(parents=True)
+    (store.directory / "host.json").write_text(json.dumps({"masterKey": {"name": "master", "value": "m"}}))
     system = store.system_key()
     document = json.loads((store.directory / "host.json").read_text())
     assert document["systemKeys"] == [{"name": DURABLE_KEY, "value": system, "encrypted": False}]
-    assert document["masterKey"]["value"] == master
+    assert document["masterKey"]["value"] == "m"
     assert _private(store.directory / "host.json")
     assert KeyStore(store.directory).system_key() == system
 
