@@ -139,7 +139,10 @@ def test_management_urls_carry_the_system_key_and_the_webhooks_take_only_it_or_t
     assert product.request("GET", bare, key=product.key, absolute=True) == (403, None)  # the default host key
     # A function key is only looked up for its own function, so on a webhook it matches nothing, as no key.
     assert product.request("GET", bare, key=keys.function_key("create_deployment"), absolute=True) == (401, None)
-    assert product.request("GET", bare, key=None, absolute=True) == (401, None)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(bare, timeout=30)
+    assert (refused.value.code, refused.value.read()) == (401, b"")
+    assert refused.value.headers["WWW-Authenticate"] == "Bearer"  # the host's JWT bearer scheme's challenge
     assert settle(product, accepted["deploymentId"])["state"] == "Completed"
 
 

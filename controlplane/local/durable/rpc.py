@@ -112,13 +112,16 @@ def _open(handler: Handler) -> Handler:
 def _keyed(keys: KeyStore, handler: Handler) -> Handler:
     """The Functions host's guard of extension webhooks (``HostController.ExtensionWebHookHandler``, policy
     ``SystemKeyAuthLevel``): the ``durabletask_extension`` system key or the master key. No matching key is
-    401, a key of another kind (a host or function key) 403, both with empty bodies, as the host's own
-    ``ExtensionWebHook_Succeeds`` test shows."""
+    401, a valid key of another kind (a host key) 403, both with empty bodies, as the host's own
+    ``ExtensionWebHook_Succeeds`` test shows; the 401 is the policy's challenge, in which the host's JWT
+    bearer scheme (ASP.NET Core's default challenge) adds ``WWW-Authenticate: Bearer``."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
         grant = keys.identify(offered_key(request.headers, request.query))
-        if grant is None or not grant.opens_webhook(DURABLE_EXTENSION):
-            return web.Response(status=401 if grant is None else 403)
+        if grant is None:
+            return web.Response(status=401, headers={"WWW-Authenticate": "Bearer"})
+        if not grant.opens_webhook(DURABLE_EXTENSION):
+            return web.Response(status=403)
         return await handler(request)
 
     return guarded
