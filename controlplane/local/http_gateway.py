@@ -80,15 +80,17 @@ class _Dispatcher:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = self._route_path(request.match_info["path"])
+        # Methods are route constraints (HttpMethodRouteConstraint): a route of other methods does not match.
+        candidates = self._routes if path is not None else []
         chosen = next(
             (
                 (route, params)
-                for route in self._routes
+                for route in candidates
                 if route.allows(request.method) and (params := route.match(path or "")) is not None
             ),
             None,
         )
-        if path is None or chosen is None:
+        if chosen is None:
             return web.Response(status=404)
         route, route_params = chosen
         if route.auth_level != "anonymous":
