@@ -39,7 +39,7 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -174,7 +174,7 @@ class KeyStore:
             raise PermanentError(f"{path}: masterKey: must be an object with a non-empty \"value\"")
         return document
 
-    def _document(self, path: Path, fresh: Any) -> dict[str, Any]:
+    def _document(self, path: Path, fresh: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """The JSON object at ``path`` (from the cache while unchanged); ``fresh()`` is stored if there is none."""
         try:
             status = path.stat()
