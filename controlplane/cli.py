@@ -14,6 +14,7 @@ from pathlib import Path
 
 from controlplane.errors import InvalidManifest
 from controlplane.local.compute_cli import add_compute_parser, queue_compute_edit
+from controlplane.local.keys import KeyKind
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,7 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     up.add_argument("--port", type=int, default=7071)
     up.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
     up.add_argument("--trace-console", action="store_true", help="print every span to stderr (OpenTelemetry)")
-    commands.add_parser("key", help="print the local host's function key")
+    key = commands.add_parser("key", help="print a key of the local host (default: the default host key)")
+    key.add_argument("--kind", choices=[kind.value for kind in KeyKind], default=KeyKind.HOST.value)
+    key.add_argument("--function", default="", help="the function whose key to print (with --kind function)")
+    key.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
     operator_views = [
         commands.add_parser("instances", help="list orchestration instances"),
         status := commands.add_parser("status", help="show one orchestration instance"),
@@ -42,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         view.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
     add_compute_parser(commands)
     arguments = parser.parse_args(argv)
+    if arguments.command == "key" and (arguments.kind == KeyKind.FUNCTION) != bool(arguments.function):
+        parser.error("key: --function NAME goes with --kind function, and only with it")
     if arguments.command == "validate":
         return validate_files(arguments.files)
     if arguments.command == "schema":
@@ -70,12 +76,7 @@ def operate(arguments: argparse.Namespace) -> int:
 
         return run_host(HostOptions(port=arguments.port, app=arguments.app, trace_console=arguments.trace_console))
     if arguments.command == "key":
-        from controlplane.local.keys import resolve_host_key
-        from controlplane.local.settings import apply_local_settings
-
-        apply_local_settings(PROJECT_ROOT, os.environ)
-        print(resolve_host_key(PROJECT_ROOT, os.environ))
-        return 0
+        return print_key(KeyKind(arguments.kind), arguments.function, arguments.app)
     from controlplane.local.operator import Operator
 
     operator = Operator(PROJECT_ROOT, arguments.app)
@@ -88,6 +89,30 @@ def operate(arguments: argparse.Namespace) -> int:
     if arguments.command == "replay":
         return operator.replay(arguments.traceid)
     return operator.dead_letters()
+
+
+def print_key(kind: KeyKind, function: str, app: str) -> int:
+    """Print one key of the local host, as the host keeps it (creating it if it does not exist yet, as the
+    host would). A function key needs the name of an HTTP function of ``app``; exit 1 naming the choices if not."""
+    from controlplane.config import load_settings
+    from controlplane.local.azurite import PROJECT_ROOT
+    from controlplane.local.keys import open_key_store
+    from controlplane.local.settings import apply_local_settings
+
+    apply_local_settings(PROJECT_ROOT, os.environ)
+    if function:
+        from controlplane.local.functions import HTTP, FunctionIndex
+
+        module, _, attribute = app.partition(":")
+        index = FunctionIndex.load(module, attribute or "app")
+        names = {entry.name.lower(): entry.name for entry in index.of_type(HTTP)}
+        if function.lower() not in names:
+            known = ", ".join(sorted(names.values()))
+            print(f"key --function: no HTTP function {function!r} in {app} (have: {known})", file=sys.stderr)
+            return 1
+        function = names[function.lower()]
+    print(open_key_store(PROJECT_ROOT, os.environ, load_settings().local_dir).key(kind, function))
+    return 0
 
 
 def validate_files(files: Sequence[Path]) -> int:

@@ -41,7 +41,7 @@ from controlplane.local.function_checks import FunctionAppRefused
 from controlplane.local.functions import SERVICE_BUS, TIMER, FunctionIndex
 from controlplane.local.http_gateway import build_http_app
 from controlplane.local.invoker import Invoker
-from controlplane.local.keys import resolve_host_key
+from controlplane.local.keys import open_key_store
 from controlplane.local.settings import apply_local_settings, ignore_extended_sessions, task_hub
 from controlplane.local.timers import TimerScheduler, check_schedules
 
@@ -68,7 +68,8 @@ class LocalHost:
         self.index = FunctionIndex.load(module, attribute or "app")  # before Azurite: a refused app starts nothing
         check_schedules(self.index.of_type(TIMER), os.environ)
         self.azurite = self._azurite_if_needed()
-        self.key = resolve_host_key(options.root, os.environ)
+        self.keys = open_key_store(options.root, os.environ, self.settings.local_dir)
+        self.keys.system_key()  # created at start, as the host does when the Durable extension registers its webhook
         self.hub = task_hub(options.root, os.environ)
         ignore_extended_sessions(options.root)
         service = table_service(self.settings)
@@ -123,7 +124,7 @@ class LocalHost:
         )
 
     def client_binding(self, _function: str = "") -> str:
-        return rpc.client_binding(self.base_url, self.hub, self.key)
+        return rpc.client_binding(self.base_url, self.hub, self.keys.system_key())
 
     def management_payload(self, instance_id: str) -> dict[str, str]:
         urls = json.loads(self.client_binding())["managementUrls"]
@@ -131,7 +132,7 @@ class LocalHost:
 
     async def serve(self, stop: asyncio.Event) -> None:
         app = build_http_app(
-            self.index, self.key, self.client_binding, rpc.routes(self.engine, self.management_payload, self.key)
+            self.index, self.keys, self.client_binding, rpc.routes(self.engine, self.management_payload, self.keys)
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -174,7 +175,7 @@ class LocalHost:
         for entry in sorted(self.index, key=lambda e: (e.trigger_type, e.name)):
             where = f"/api/{entry.trigger.get('route') or entry.name}" if entry.trigger_type == "httpTrigger" else ""
             print(f"  {entry.trigger_type:<22} {entry.name:<28} {where}")
-        print("Function key: python -m controlplane key")
+        print("Keys: python -m controlplane key [--kind master|host|function --function NAME|system]")
         print(f"READY {self.base_url}", flush=True)
 
 

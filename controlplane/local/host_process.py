@@ -16,7 +16,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from controlplane.config import Settings
 from controlplane.local.azurite import PROJECT_ROOT as ROOT
+from controlplane.local.keys import KeyStore, open_key_store
 
 
 class HostProcess:
@@ -38,6 +40,11 @@ class HostProcess:
     def settings(self) -> dict[str, str]:
         """The settings the host runs with on top of the environment (what an operator CLI needs too)."""
         return {"CONTROLPLANE_STORAGE": self._storage, "FUNCTIONS_HOST_KEY": self.key, **self._extra_env}
+
+    def keys(self) -> KeyStore:
+        """The key store the host process uses (its master, host, function and system keys)."""
+        environ = {**os.environ, **self.settings}
+        return open_key_store(ROOT, environ, Settings.from_environment(environ).local_dir)
 
     def start(self, timeout: float = 60) -> HostProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.settings}
@@ -66,6 +73,10 @@ class HostProcess:
             raise RuntimeError(f"host did not start; see {self._log_dir}")
         return self
 
+    def log(self) -> str:
+        """What the current (or last) host process wrote to its log so far."""
+        return (self._log_dir / f"host-{self.starts}.log").read_text()
+
     def kill(self) -> None:
         """SIGKILL: no cleanup of any kind, as a crash."""
         assert self._process is not None
@@ -84,7 +95,8 @@ class HostProcess:
     def request(
         self, method: str, path: str, body: Any = None, key: str | None = "", absolute: bool = False
     ) -> tuple[int, Any]:
-        """One request with the host key (``key=None``: without one); the status and the decoded body."""
+        """One request with the default host key in ``x-functions-key`` (or ``key``; ``None``: no header, e.g.
+        for a management URL, whose ``code=`` carries its key); the status and the decoded body."""
         key = self.key if key == "" else key
         url = path if absolute else f"{self.base_url}{path}"
         data = json.dumps(body).encode() if body is not None else None

@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import yaml
@@ -121,6 +122,42 @@ def test_a_second_deploy_of_a_running_service_is_refused_and_a_repeated_key_retu
     code, conflict = product.request("POST", "/api/deployments", example("v2-canary", "e2e3"))
     assert code == 409 and conflict["runningDeploymentId"] == first[1]["deploymentId"]
     assert settle(product, first[1]["deploymentId"])["state"] == "Completed"
+
+
+def test_management_urls_carry_the_system_key_and_the_webhooks_take_only_it_or_the_master_key(
+    product: HostProcess,
+) -> None:
+    """Azure: HostController.ExtensionWebHookHandler (policy SystemKeyAuthLevel) and the host's own
+    ExtensionWebHook_Succeeds test: no matching key 401, a host key 403, the system key or master key 2xx."""
+    keys = product.keys()
+    accepted = deploy(product, example("v1-rolling", "e2e4"))
+    url = accepted["statusQueryGetUri"]
+    assert parse_qs(urlparse(url).query)["code"] == [keys.system_key()]
+    assert product.request("GET", url, key=None, absolute=True)[0] in (200, 202)
+    bare = url.split("?")[0]
+    assert product.request("GET", bare, key=keys.master_key(), absolute=True)[0] in (200, 202)
+    assert product.request("GET", bare, key=product.key, absolute=True) == (403, None)  # the default host key
+    # A function key is only looked up for its own function, so on a webhook it matches nothing, as no key.
+    assert product.request("GET", bare, key=keys.function_key("create_deployment"), absolute=True) == (401, None)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(bare, timeout=30)
+    assert (refused.value.code, refused.value.read()) == (401, b"")
+    assert refused.value.headers["WWW-Authenticate"] == "Bearer"  # the host's JWT bearer scheme's challenge
+    assert settle(product, accepted["deploymentId"])["state"] == "Completed"
+
+
+def test_function_routes_take_host_function_or_master_keys_and_answer_edges_as_the_host(product: HostProcess) -> None:
+    keys = product.keys()
+    for key in (product.key, keys.master_key(), keys.function_key("list_deployments")):
+        assert product.request("GET", "/api/deployments", key=key)[0] == 200
+    for key in (keys.function_key("create_deployment"), keys.system_key(), "wrong"):
+        assert product.request("GET", "/api/deployments", key=key) == (401, None)
+    assert product.request("PUT", "/api/deployments") == (404, None)  # methods are route constraints on Azure
+    assert product.request("GET", "/api/nothing-here") == (404, None)
+    request = urllib.request.Request(f"{product.base_url}/API/Deployments", headers={"x-functions-key": product.key})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "application/json"  # what the worker sends for mimetype JSON
 
 
 def _post_with_key(host: HostProcess, release: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]:

@@ -199,8 +199,10 @@ def _started_ids(started: Path) -> list[str]:
 
 
 def _rpc_status(host: HostProcess, instance_id: str) -> dict:
-    """The instance's status from the host's durable webhook (202 while running), bypassing the app's SDK client."""
-    code, body = host.request("GET", f"/runtime/webhooks/durabletask/instances/{instance_id}")
+    """The instance's status from the host's durable webhook (202 while running), bypassing the app's SDK client;
+    the webhook takes the durabletask_extension system key, as on Azure."""
+    path = f"/runtime/webhooks/durabletask/instances/{instance_id}"
+    code, body = host.request("GET", path, key=host.keys().system_key())
     assert code in (200, 202), body
     return body
 

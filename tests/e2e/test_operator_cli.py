@@ -6,12 +6,15 @@ the commands then read the same storage (they work whether or not the host runs)
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -32,19 +35,23 @@ class Produced:
     traceid: str
     event_ids: list[str]
     malformed: MessageFields
+    local_dir: Path
+    status_url: str
 
 
 @pytest.fixture(scope="module")
 def produced(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Produced]:
     prefix = f"cli{uuid.uuid4().hex[:12]}"
+    local_dir = str(tmp_path_factory.mktemp("cli-local"))
     host = HostProcess(
         azurite.connection_string,
         "tests.durable_app:app",
         tmp_path_factory.mktemp("cli-host"),
-        {"CONTROLPLANE_TABLE_PREFIX": prefix},
+        {"CONTROLPLANE_TABLE_PREFIX": prefix, "CONTROLPLANE_LOCAL_DIR": local_dir},
     ).start()
     try:
-        instance_id = host.start_orchestration("chain", 2)["id"]
+        started = host.start_orchestration("chain", 2)
+        instance_id = started["id"]
         assert host.wait_for(instance_id, timeout=15)["runtimeStatus"] == "Completed"
         bus = BusClient(azurite.connection_string, prefix)
         traceid = new_traceid()
@@ -63,12 +70,15 @@ def produced(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "CONTROLPLANE_STORAGE": azurite.connection_string,
         "FUNCTIONS_HOST_KEY": KEY,
         "CONTROLPLANE_TABLE_PREFIX": prefix,
+        "CONTROLPLANE_LOCAL_DIR": local_dir,
     }
-    yield Produced(env, instance_id, traceid, [event.id for event in events], malformed)
+    status_url = started["statusQueryGetUri"]
+    yield Produced(env, instance_id, traceid, [event.id for event in events], malformed, Path(local_dir), status_url)
 
 
 def _cli(produced: Produced, *arguments: str) -> subprocess.CompletedProcess[str]:
-    app = ["--app", "tests.durable_app:app"] if arguments[0] in ("instances", "status", "events", "deadletters") else []
+    with_app = ("instances", "status", "events", "deadletters", "key")
+    app = ["--app", "tests.durable_app:app"] if arguments[0] in with_app else []
     return subprocess.run(
         [sys.executable, "-m", "controlplane", *arguments, *app],
         cwd=ROOT,
@@ -136,5 +146,34 @@ def test_deadletters_shows_subscription_message_and_reason(produced: Produced) -
     assert lines[-1] == "1 dead letter(s)"
 
 
-def test_key_prints_the_host_key(produced: Produced) -> None:
-    assert _ok(produced, "key") == [KEY]
+def test_key_prints_the_default_host_key_with_or_without_kind_host(produced: Produced) -> None:
+    assert _ok(produced, "key") == [KEY]  # FUNCTIONS_HOST_KEY replaces the stored default host key
+    assert _ok(produced, "key", "--kind", "host") == [KEY]
+
+
+def test_key_prints_the_master_key_the_host_stored(produced: Produced) -> None:
+    stored = json.loads((produced.local_dir / "secrets" / "host.json").read_text())
+    assert _ok(produced, "key", "--kind", "master") == [stored["masterKey"]["value"]]
+
+
+def test_key_prints_the_system_key_that_the_management_urls_carry(produced: Produced) -> None:
+    assert _ok(produced, "key", "--kind", "system") == parse_qs(urlparse(produced.status_url).query)["code"]
+
+
+def test_key_prints_a_functions_own_key_as_stored_in_its_file(produced: Produced) -> None:
+    (key,) = _ok(produced, "key", "--kind", "function", "--function", "start")
+    stored = json.loads((produced.local_dir / "secrets" / "start.json").read_text())
+    assert stored["keys"] == [{"name": "default", "value": key, "encrypted": False}]
+
+
+def test_key_of_an_unknown_function_exits_1_naming_the_functions(produced: Produced) -> None:
+    result = _cli(produced, "key", "--kind", "function", "--function", "nosuch")
+    assert result.returncode == 1
+    assert "key --function: no HTTP function 'nosuch' in tests.durable_app:app (have: " in result.stderr
+    assert "start" in result.stderr
+
+
+def test_key_with_kind_function_needs_a_function_name(produced: Produced) -> None:
+    result = _cli(produced, "key", "--kind", "function")
+    assert result.returncode == 2
+    assert "--function NAME goes with --kind function" in result.stderr

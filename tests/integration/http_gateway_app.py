@@ -48,8 +48,19 @@ def echo(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @app.route(route="echo", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION)
-def delete_echo(req: func.HttpRequest):  # unannotated: the Python worker refuses "-> None" for an HTTP $return
+def delete_echo(req: func.HttpRequest):
+    """Returns None, which the worker cannot send as an HTTP response (no annotation: ``-> None`` fails indexing)."""
     return None
+
+
+@app.route(route="stats", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+def admin_stats(req: func.HttpRequest) -> func.HttpResponse:
+    return _json({"admin": True})
+
+
+@app.route(route="report", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def report(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("a;b", headers={"Content-Type": "text/csv; charset=latin-1"})
 
 
 @app.route(route="boom", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

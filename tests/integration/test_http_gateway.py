@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from aiohttp import web
 from controlplane.local.functions import HTTP, FunctionEntry, FunctionIndex
 from controlplane.local.http_gateway import HTTP_ROUTES, build_http_app
 from controlplane.local.http_routes import InvalidRoutes
+from controlplane.local.keys import KeyStore
 
 KEY = "test-host-key-0123456789"
 CLIENT_BINDING = {
@@ -42,6 +44,7 @@ class Reply:
 class Gateway:
     base: str
     app: web.Application
+    keys: KeyStore
 
     def call(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
         request = urllib.request.Request(self.base + path, data=body, method=method, headers=headers or {})
@@ -57,14 +60,15 @@ async def _ping(request: web.Request) -> web.Response:
 
 
 @pytest.fixture(scope="module")
-def gateway() -> Iterator[Gateway]:
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """The gateway on a free 127.0.0.1 port, its event loop on a background thread."""
     from tests.integration.http_gateway_app import app as function_app
 
     index = FunctionIndex.of_app(function_app)  # once per module: the SDK indexes an app only once
+    keys = KeyStore(tmp_path_factory.mktemp("keys") / "secrets", host_key_override=KEY)
     app = build_http_app(
         index,
-        KEY,
+        keys,
         client_binding=lambda name: json.dumps(CLIENT_BINDING),
         extra_routes=[web.get("/runtime/webhooks/durabletask/ping", _ping)],
     )
@@ -75,19 +79,16 @@ def gateway() -> Iterator[Gateway]:
     port = runner.addresses[0][1]
     thread = threading.Thread(target=loop.run_forever, name="http-gateway", daemon=True)
     thread.start()
-    yield Gateway(f"http://127.0.0.1:{port}", app)
+    yield Gateway(f"http://127.0.0.1:{port}", app, keys)
     asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout=10)
     loop.close()
 
 
-def _is_problem(reply: Reply, status: int) -> dict[str, Any]:
-    assert reply.status == status
-    assert reply.headers["Content-Type"].startswith("application/problem+json")
-    body = reply.json()
-    assert body["status"] == status
-    return body
+def _is_empty(reply: Reply, status: int) -> None:
+    """A response the Functions host makes itself: the status, no body (ASP.NET Core's 401/404/500 results)."""
+    assert (reply.status, reply.body) == (status, b"")
 
 
 def test_an_anonymous_route_passes_status_headers_and_body_through(gateway: Gateway) -> None:
@@ -97,15 +98,18 @@ def test_an_anonymous_route_passes_status_headers_and_body_through(gateway: Gate
     assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
-def test_a_function_route_without_a_key_is_401_naming_how_to_authenticate(gateway: Gateway) -> None:
-    body = _is_problem(gateway.call("GET", "/api/items/7"), 401)
-    assert "x-functions-key" in body["detail"] and "?code=" in body["detail"]
-    assert KEY not in body["detail"]
+def test_a_function_route_without_a_key_is_an_empty_401_and_the_log_says_which_keys(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="controlplane.local.http_gateway"):
+        _is_empty(gateway.call("GET", "/api/items/7"), 401)
+    (line,) = [record.getMessage() for record in caplog.records if record.getMessage().startswith("401")]
+    assert "get_item" in line and "x-functions-key" in line and "?code=" in line
 
 
 def test_a_wrong_key_is_401(gateway: Gateway) -> None:
-    _is_problem(gateway.call("GET", "/api/items/7", headers={"x-functions-key": "nope"}), 401)
-    _is_problem(gateway.call("GET", "/api/items/7?code=nope"), 401)
+    _is_empty(gateway.call("GET", "/api/items/7", headers={"x-functions-key": "nope"}), 401)
+    _is_empty(gateway.call("GET", "/api/items/7?code=nope"), 401)
 
 
 def test_the_key_in_the_header_or_the_code_query_is_accepted(gateway: Gateway) -> None:
@@ -116,6 +120,36 @@ def test_the_key_in_the_header_or_the_code_query_is_accepted(gateway: Gateway) -
     assert by_query.json()["url"].endswith(f"/api/items/7?code={KEY}")
 
 
+def test_the_header_is_read_before_the_query_as_the_host_does(gateway: Gateway) -> None:
+    _is_empty(gateway.call("GET", f"/api/items/7?code={KEY}", headers={"x-functions-key": "nope"}), 401)
+    assert gateway.call("GET", "/api/items/7?code=nope", headers={"x-functions-key": KEY}).status == 200
+
+
+@pytest.mark.parametrize(
+    ("kind", "function_route", "admin_route"),
+    [
+        ("master", 200, 200),
+        ("host", 200, 401),
+        ("own function", 200, 401),
+        ("other function", 401, 401),
+        ("system", 401, 401),
+    ],
+)
+def test_each_key_kind_opens_what_it_opens_on_azure(
+    gateway: Gateway, kind: str, function_route: int, admin_route: int
+) -> None:
+    keys = gateway.keys
+    key = {
+        "master": keys.master_key,
+        "host": keys.host_key,
+        "own function": lambda: keys.function_key("get_item"),
+        "other function": lambda: keys.function_key("echo"),
+        "system": keys.system_key,
+    }[kind]()
+    assert gateway.call("GET", "/api/items/7", headers={"x-functions-key": key}).status == function_route
+    assert gateway.call("GET", "/api/stats", headers={"x-functions-key": key}).status == admin_route
+
+
 def test_route_params_include_optional_segments_only_when_present(gateway: Gateway) -> None:
     auth = {"x-functions-key": KEY}
     assert gateway.call("GET", "/api/items/7", headers=auth).json()["route"] == {"id": "7"}
@@ -123,14 +157,19 @@ def test_route_params_include_optional_segments_only_when_present(gateway: Gatew
 
 
 def test_a_value_failing_its_constraint_matches_no_route(gateway: Gateway) -> None:
-    _is_problem(gateway.call("GET", "/api/items/seven", headers={"x-functions-key": KEY}), 404)
-    _is_problem(gateway.call("GET", "/api/items/99999999999", headers={"x-functions-key": KEY}), 404)
-    _is_problem(gateway.call("GET", "/api/names/r2d2"), 404)
+    _is_empty(gateway.call("GET", "/api/items/seven", headers={"x-functions-key": KEY}), 404)
+    _is_empty(gateway.call("GET", "/api/items/99999999999", headers={"x-functions-key": KEY}), 404)
+    _is_empty(gateway.call("GET", "/api/names/r2d2"), 404)
     assert gateway.call("GET", "/api/names/Ada").json() == {"name": "Ada"}
 
 
 def test_a_literal_segment_wins_over_a_parameter_and_literals_ignore_case(gateway: Gateway) -> None:
     assert gateway.call("GET", "/api/ITEMS/latest").json() == {"latest": True}
+
+
+def test_the_route_prefix_ignores_case_and_parameters_keep_the_case_sent(gateway: Gateway) -> None:
+    assert gateway.call("GET", "/API/names/AdA").json() == {"name": "AdA"}
+    assert gateway.call("GET", "/Api/Hello?name=x").body == b"hello x"
 
 
 def test_a_catch_all_takes_the_rest_of_the_path_for_any_method(gateway: Gateway) -> None:
@@ -141,38 +180,53 @@ def test_a_catch_all_takes_the_rest_of_the_path_for_any_method(gateway: Gateway)
 def test_a_function_without_a_route_is_served_at_its_name(gateway: Gateway) -> None:
     reply = gateway.call("GET", "/api/unrouted")
     assert (reply.status, reply.body) == (200, b"served by name")
+    assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
 def test_a_post_receives_the_json_body_and_query(gateway: Gateway) -> None:
     headers = {"x-functions-key": KEY, "Content-Type": "application/json"}
     reply = gateway.call("POST", "/api/echo?tag=t1", body=json.dumps({"a": [1, 2]}).encode(), headers=headers)
     assert reply.status == 201
-    assert reply.headers["Content-Type"] == "application/json; charset=utf-8"
     assert reply.json() == {"received": {"a": [1, 2]}, "tag": "t1"}
 
 
-def test_a_function_returning_none_is_204(gateway: Gateway) -> None:
-    assert gateway.call("DELETE", "/api/echo", headers={"x-functions-key": KEY}).status == 204
+def test_content_type_is_what_the_worker_sends_charset_only_for_text(gateway: Gateway) -> None:
+    """azure/functions/http.py HttpResponseConverter.encode: ``<mimetype>; charset=<charset>`` for text/*,
+    the bare mimetype otherwise, a Content-Type the function set as it is."""
+    json_reply = gateway.call("POST", "/api/echo", body=b"{}", headers={"x-functions-key": KEY})
+    assert json_reply.headers["Content-Type"] == "application/json"
+    assert gateway.call("GET", "/api/hello").headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert gateway.call("GET", "/api/report").headers["Content-Type"] == "text/csv; charset=latin-1"
 
 
-def test_another_method_on_an_existing_route_is_405_with_allow(gateway: Gateway) -> None:
-    reply = gateway.call("GET", "/api/echo", headers={"x-functions-key": KEY})
-    body = _is_problem(reply, 405)
-    assert reply.headers["Allow"] == "DELETE, POST"
-    assert "GET" in body["detail"]
-
-
-def test_an_unknown_path_is_a_404_problem(gateway: Gateway) -> None:
-    assert "/api/nowhere" in _is_problem(gateway.call("GET", "/api/nowhere"), 404)["detail"]
-    _is_problem(gateway.call("GET", "/elsewhere"), 404)
-
-
-def test_an_unhandled_exception_is_a_500_problem_naming_it(gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_function_returning_none_fails_as_the_worker_cannot_encode_it(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.ERROR, logger="controlplane.local.http_gateway"):
-        body = _is_problem(gateway.call("GET", "/api/boom"), 500)
-    assert body["exception"] == "ValueError"
-    assert body["detail"] == "ValueError: the gauge broke"
-    assert any(record.exc_info and "boom" in record.getMessage() for record in caplog.records)
+        _is_empty(gateway.call("DELETE", "/api/echo", headers={"x-functions-key": KEY}), 500)
+    assert any(
+        record.exc_info and 'unsupported type "http" for Python type "NoneType"' in str(record.exc_info[1])
+        for record in caplog.records
+    )
+
+
+def test_another_method_on_an_existing_route_is_an_empty_404(gateway: Gateway) -> None:
+    _is_empty(gateway.call("GET", "/api/echo", headers={"x-functions-key": KEY}), 404)
+    _is_empty(gateway.call("PATCH", "/api/hello"), 404)
+
+
+def test_an_unknown_path_is_an_empty_404(gateway: Gateway) -> None:
+    _is_empty(gateway.call("GET", "/api/nowhere"), 404)
+    _is_empty(gateway.call("GET", "/elsewhere"), 404)
+
+
+def test_an_unhandled_exception_is_an_empty_500_and_logged(gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="controlplane.local.http_gateway"):
+        _is_empty(gateway.call("GET", "/api/boom"), 500)
+    assert any(
+        record.exc_info and "boom" in record.getMessage() and "the gauge broke" in str(record.exc_info[1])
+        for record in caplog.records
+    )
 
 
 def test_an_async_function_receives_the_durable_client_binding(gateway: Gateway) -> None:
@@ -191,11 +245,9 @@ def test_a_blocking_sync_function_leaves_the_event_loop_free(gateway: Gateway) -
     assert replies[0].body == b"released"
 
 
-def test_extra_routes_are_served_and_their_errors_are_problems(gateway: Gateway) -> None:
+def test_extra_routes_are_served_and_other_methods_fall_to_an_empty_404(gateway: Gateway) -> None:
     assert gateway.call("GET", "/runtime/webhooks/durabletask/ping").json() == {"pong": True}
-    reply = gateway.call("POST", "/runtime/webhooks/durabletask/ping")
-    _is_problem(reply, 405)
-    assert reply.headers["Allow"] == "GET, HEAD"  # aiohttp's web.get() adds HEAD
+    _is_empty(gateway.call("POST", "/runtime/webhooks/durabletask/ping"), 404)
 
 
 def test_each_request_is_logged_without_its_query(gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
@@ -221,4 +273,4 @@ def test_an_unknown_constraint_fails_at_startup_naming_the_function() -> None:
         handler=lambda req: None,
     )
     with pytest.raises(InvalidRoutes, match=r"bad\.route: unknown constraint 'bogus' \(known: alpha"):
-        build_http_app(FunctionIndex([entry]), KEY)
+        build_http_app(FunctionIndex([entry]), KeyStore(Path("unused")))

@@ -49,6 +49,11 @@ def _route(template: str) -> HttpRoute:
         ("codes/{c:regex(^[a-z]{{2}}\\d$)}", "codes/ab1", {"c": "ab1"}),
         ("codes/{c:regex(^[a-z]{{2}}\\d$)}", "codes/abc", None),
         ("lit/{{x}}", "lit/{x}", {}),
+        # Matching ignores case everywhere (ASP.NET Core templates); values keep the case that was sent.
+        ("v{major}.{minor}", "V1.2", {"major": "1", "minor": "2"}),
+        ("Deployments/{Id}", "deployments/D1", {"Id": "D1"}),
+        ("names/{n:alpha}", "NAMES/AbC", {"n": "AbC"}),
+        ("flags/{on:bool}", "FLAGS/TRUE", {"on": "TRUE"}),
     ],
 )
 def test_templates_match_like_the_functions_host(template: str, path: str, params: dict[str, str] | None) -> None:
