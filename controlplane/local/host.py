@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -32,6 +32,7 @@ from controlplane.bootstrap import Services, build_state_store, table_service, u
 from controlplane.config import load_settings
 from controlplane.local.azurite import DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
 from controlplane.local.bus import LocalBus, LocalEventBus
+from controlplane.local.bus_options import ServiceBusOptions
 from controlplane.local.durable import rpc
 from controlplane.local.durable.engine import DurableEngine
 from controlplane.local.durable.store import DurableStore
@@ -77,7 +78,7 @@ class LocalHost:
             invoke,
             app_settings=os.environ,
             max_delivery_count=self.settings.bus_max_deliveries,
-            retry_delay=timedelta(seconds=self.settings.bus_retry_seconds),
+            options=ServiceBusOptions.from_host_json(options.root),
         )
         local = Path(self.settings.local_dir or options.root / ".local")
         catalog = ImageCatalog.load(
