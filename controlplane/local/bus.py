@@ -46,7 +46,7 @@ from controlplane.errors import (
     InvalidInput,
     NotFound,
 )
-from controlplane.local.bus_options import ServiceBusOptions, default_max_concurrent_calls
+from controlplane.local.bus_options import ServiceBusOptions
 from controlplane.local.bus_records import (
     DEADLETTERED,
     DELIVERED,
@@ -102,7 +102,7 @@ class LocalBus:
         self.topic = topic
         self._subscriptions = {s.path: s for s in subscriptions_of(functions, app_settings or {})}
         self._max_delivery_count = max_delivery_count
-        self._options = options or ServiceBusOptions(default_max_concurrent_calls())
+        self._options = options or ServiceBusOptions.from_section({})
         self._lock_duration = lock_duration
         self._poll_interval = poll_interval
         self._clock = clock or (lambda: datetime.now(UTC))

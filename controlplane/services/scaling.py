@@ -155,24 +155,28 @@ class Scaler:
         """Apply a recorded change whose lease ``record`` holds, and emit its event; both are safe to repeat.
         On failure the lease is given back, so the next evaluation takes the change over at once."""
         pending = record.body["pending"]
-        environment, service = record.key.split("/", 1)
         try:
-            self.compute.scale(environment, service, pending["revision"], pending["to"])
-        except NotFound:
-            pass  # the revision was replaced meanwhile: the change no longer applies
+            self._apply(record.key, pending)
         except Exception:
             with contextlib.suppress(ControlPlaneError):  # then the lease runs out instead
                 self.store.put_loop_state(_leased_until(record, None))
             raise
-        else:
-            data = {"environment": environment, "service": service, **{k: pending[k] for k in _APPLIED_KEYS}}
-            at = parse_time(pending["at"])
-            self._emit(EventType.SCALING_POLICY_APPLIED, pending["eventId"], environment, service, data, at, pending)
         try:
-            settled = {**record.body, "pending": None, "lastApplied": pending}
+            applied = {key: value for key, value in pending.items() if key != "leaseUntil"}
+            settled = {**record.body, "pending": None, "lastApplied": applied}
             return self.store.put_loop_state(replace(record, body=settled))
         except ConcurrencyConflict:
             return self.store.get_loop_state(LOOP, record.key) or record
+
+    def _apply(self, key: str, pending: dict[str, Any]) -> None:
+        environment, service = key.split("/", 1)
+        try:
+            self.compute.scale(environment, service, pending["revision"], pending["to"])
+        except NotFound:
+            return  # the revision was replaced meanwhile: the change no longer applies
+        data = {"environment": environment, "service": service, **{k: pending[k] for k in _APPLIED_KEYS}}
+        at = parse_time(pending["at"])
+        self._emit(EventType.SCALING_POLICY_APPLIED, pending["eventId"], environment, service, data, at, pending)
 
     def _violated(
         self,
