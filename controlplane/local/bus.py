@@ -19,8 +19,10 @@ Primitives/MessageProcessor.cs and Config/ServiceBusOptions.cs):
   settles it: it is due again when its lock expires, as on Azure;
 - a lock that expires (the process died mid-delivery) makes the delivery due again, so nothing is lost.
 
-``start()`` runs a dispatcher thread woken by ``publish`` and by each finished delivery, polling slowly for
-messages that another process wrote.
+Each subscription's due deliveries queue in memory and up to ``max_concurrent_calls`` lanes drain that queue,
+one delivery at a time each, as the extension's concurrent receive calls do. ``start()`` runs a dispatcher
+thread that queries for due deliveries when woken by ``publish`` or by a lane that ran out of work, and polls
+slowly for messages that another process wrote.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -107,7 +109,10 @@ class LocalBus:
         self._poll_interval = poll_interval
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
-        self._in_flight: dict[str, set[str]] = defaultdict(set)  # subscription path -> message ids
+        # Per subscription path: due deliveries not yet taken, message ids being delivered, lanes running.
+        self._backlog: dict[str, deque[Delivery]] = defaultdict(deque)
+        self._in_flight: dict[str, set[str]] = defaultdict(set)
+        self._lanes: dict[str, int] = defaultdict(int)
         self._pool: ThreadPoolExecutor | None = None
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -155,18 +160,21 @@ class LocalBus:
     # -- delivering ------------------------------------------------------------------------------------------
 
     def deliver_due(self, now: datetime | None = None) -> int:
-        """Deliver what is due at ``now``, up to ``maxConcurrentCalls`` per subscription at once (counting the
-        deliveries already running), and wait for them; return how many this call handled."""
-        return sum(future.result() for future in self._submit_due(now or self._clock()))
+        """Deliver what is due at ``now`` (default: the clock at each delivery) and wait; return how many this
+        call handled. Each subscription gets up to ``maxConcurrentCalls`` delivery lanes, counting lanes that
+        already run; a message due again meanwhile (abandoned) waits for the next call."""
+        return sum(future.result() for future in self._submit_due(now))
 
-    def _submit_due(self, now: datetime) -> list[Future[int]]:
+    def _submit_due(self, now: datetime | None) -> list[Future[int]]:
+        """Queue the due deliveries per subscription and start the lanes that drain them."""
         if self._invoke is None:
             raise RuntimeError("this LocalBus was built without an invoke callback; it can publish but not deliver")
+        cutoff = now or self._clock()
         due: dict[str, list[Delivery]] = defaultdict(list)
         for document in self._tables.query(DELIVERIES, where={"State": PENDING}):
             delivery = Delivery.from_document(document)
             # A subscription whose function is gone keeps its messages, as Service Bus would.
-            if delivery.next_attempt <= now and delivery.subscription in self._subscriptions:
+            if delivery.next_attempt <= cutoff and delivery.subscription in self._subscriptions:
                 due[delivery.subscription].append(delivery)
         futures = []
         with self._lock:
@@ -174,26 +182,38 @@ class LocalBus:
                 workers = self._options.max_concurrent_calls * max(len(self._subscriptions), 1)
                 self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="local-bus")
             for path, deliveries in due.items():
-                in_flight = self._in_flight[path]
-                # Oldest first, as a receiver sees them; once several run at once their order is not kept.
-                for delivery in sorted(deliveries, key=lambda delivery: delivery.sequence):
-                    if len(in_flight) >= self._options.max_concurrent_calls:
-                        break
-                    if delivery.message_id not in in_flight:
-                        in_flight.add(delivery.message_id)
-                        futures.append(self._pool.submit(self._deliver_one, delivery, now))
+                backlog = self._backlog[path]
+                known = self._in_flight[path] | {delivery.message_id for delivery in backlog}
+                # Oldest first, as a receiver sees them; once several lanes run their order is not kept.
+                backlog.extend(d for d in sorted(deliveries, key=lambda d: d.sequence) if d.message_id not in known)
+                for _ in range(min(self._options.max_concurrent_calls - self._lanes[path], len(backlog))):
+                    self._lanes[path] += 1
+                    futures.append(self._pool.submit(self._lane, path, now))
         return futures
 
-    def _deliver_one(self, delivery: Delivery, now: datetime) -> int:
+    def _lane(self, path: str, now: datetime | None) -> int:
+        """One of a subscription's concurrent calls: deliver from its backlog until the backlog is empty."""
+        handled = 0
         try:
-            return int(self._deliver(delivery, now))
-        except Exception:
-            log.exception("local bus: delivering %s to %s failed", delivery.message_id, delivery.subscription)
-            raise  # the dispatcher thread reads no results; deliver_due's caller does
+            while True:
+                with self._lock:
+                    backlog = self._backlog[path]
+                    if not backlog or self._stopping.is_set():
+                        return handled
+                    delivery = backlog.popleft()
+                    self._in_flight[path].add(delivery.message_id)
+                try:
+                    handled += self._deliver(delivery, now or self._clock())
+                except Exception:
+                    log.exception("local bus: delivering %s to %s failed", delivery.message_id, path)
+                    raise  # the dispatcher thread reads no results; deliver_due's caller does
+                finally:
+                    with self._lock:
+                        self._in_flight[path].discard(delivery.message_id)
         finally:
             with self._lock:
-                self._in_flight[delivery.subscription].discard(delivery.message_id)
-            self._wake.set()  # a call slot is free, and an abandoned message is due again at once
+                self._lanes[path] -= 1
+            self._wake.set()  # a call slot is free: look for more work
 
     def _deliver(self, delivery: Delivery, now: datetime) -> bool:
         if delivery.delivery_count >= self._max_delivery_count:
@@ -219,7 +239,9 @@ class LocalBus:
                 return self._settle(claimed, PENDING, locked_until, error=failure)  # nobody abandons it
             if claimed.delivery_count >= self._max_delivery_count:
                 return self._settle(claimed, DEADLETTERED, now, reason=MAX_DELIVERIES_REASON, error=failure)
-            return self._settle(claimed, PENDING, now, error=failure)  # abandoned: due again at once
+            settled = self._settle(claimed, PENDING, now, error=failure)  # abandoned: due again at once
+            self._wake.set()  # the dispatcher queues it again now, not when the lanes run dry
+            return settled
         if not self._options.auto_complete_messages:
             # A func.ServiceBusMessage has no settlement methods: the message comes back when its lock expires.
             return self._settle(claimed, PENDING, locked_until)
@@ -279,12 +301,15 @@ class LocalBus:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
+        with self._lock:
+            self._backlog.clear()  # lanes stopped early; what they left is still pending in the table
+        self._stopping.clear()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()  # before the pass, so a publish during it wakes the next one
             try:
-                self._submit_due(self._clock())
+                self._submit_due(None)
             except ControlPlaneError as error:
                 log.warning("local bus: delivery pass failed, retrying: %s", error)
             except Exception:  # the dispatcher outlives one bad pass; the next poll tries again
