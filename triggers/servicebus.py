@@ -18,7 +18,6 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.adapters.servicebus_mapping import message_to_envelope
-from controlplane.domain.event_catalog import EventType
 from controlplane.errors import InvalidEnvelope
 from triggers import loops
 
@@ -35,12 +34,9 @@ log = logging.getLogger(__name__)
 def scaling_on_health_check(message: func.ServiceBusMessage) -> None:
     """HealthCheckCompleted -> evaluate that service's scaling policy (duplicates are dropped).
 
-    Other types are completed untouched: in Azure the subscription's SQL filter on the ``type`` application
-    property (infra/messaging.py) keeps them out, and the local bus has no filters. A HealthCheckCompleted
-    without a valid envelope raises (see the module docstring).
+    The subscription's SQL filter (``SUBSCRIPTION_FILTERS``) lets only HealthCheckCompleted in, on Azure and
+    on the local bus. One without a valid envelope raises (see the module docstring).
     """
-    if message.application_properties.get("type") != EventType.HEALTH_CHECK_COMPLETED.value:
-        return
     try:
         envelope = message_to_envelope(message.get_body(), message.content_type)
     except InvalidEnvelope as error:

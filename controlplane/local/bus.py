@@ -2,8 +2,9 @@
 
 Topology comes from the function index: each ``serviceBusTrigger`` function is one subscription (or queue).
 ``publish`` logs each message once (duplicate detection by message id) and adds one delivery record per
-subscription of the target topic; ``deliver_due`` hands due deliveries to the same trigger functions as
-``azure.functions.ServiceBusMessage`` objects, as the Service Bus extension's message pump does with
+subscription of the target topic whose rule accepts it (``bus_filters``: the namespace's SQL filters);
+``deliver_due`` hands due deliveries to the same trigger functions as ``azure.functions.ServiceBusMessage``
+objects, as the Service Bus extension's message pump does with
 ``autoCompleteMessages`` on (Azure/azure-sdk-for-net, Microsoft.Azure.WebJobs.Extensions.ServiceBus,
 Primitives/MessageProcessor.cs and Config/ServiceBusOptions.cs):
 
@@ -48,6 +49,7 @@ from controlplane.errors import (
     InvalidInput,
     NotFound,
 )
+from controlplane.local.bus_filters import parse_filters
 from controlplane.local.bus_options import ServiceBusOptions
 from controlplane.local.bus_records import (
     DEADLETTERED,
@@ -92,19 +94,23 @@ class LocalBus:
         app_settings: Mapping[str, str] | None = None,
         max_delivery_count: int = MAX_DELIVERY_COUNT,
         options: ServiceBusOptions | None = None,
+        filters: Mapping[str, str] | None = None,
         lock_duration: timedelta = timedelta(minutes=5),
         poll_interval: float = 1.0,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         """``functions``: a FunctionIndex or its entries; ``invoke`` is needed only to deliver.
         ``topic`` is where ``publish`` sends by default; ``app_settings`` resolves ``%Name%`` trigger values;
-        ``options``: host.json's ``extensions.serviceBus`` (the extension's defaults when None)."""
+        ``options``: host.json's ``extensions.serviceBus`` (the extension's defaults when None); ``filters``:
+        subscription path -> its rule's SQL filter, as the namespace is configured (UnsupportedFilter if the
+        local bus cannot evaluate one)."""
         self._tables = tables
         self._invoke = invoke
         self.topic = topic
         self._subscriptions = {s.path: s for s in subscriptions_of(functions, app_settings or {})}
         self._max_delivery_count = max_delivery_count
         self._options = options or ServiceBusOptions.from_section({})
+        self._filters = {path.lower(): rule for path, rule in parse_filters(filters or {}).items()}
         self._lock_duration = lock_duration
         self._poll_interval = poll_interval
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -139,7 +145,8 @@ class LocalBus:
         first = allocate_sequence(self._tables, len(messages))
         now = self._clock()
         for offset, fields in enumerate(messages):
-            logged = LoggedMessage(entity, fields, first + offset, now, targets)
+            accepted = tuple(path for path in targets if self._accepts(path, fields))
+            logged = LoggedMessage(entity, fields, first + offset, now, accepted)
             try:
                 self._tables.insert(LOG, logged.to_document())
             except AlreadyExists:
@@ -149,6 +156,11 @@ class LocalBus:
                 with contextlib.suppress(AlreadyExists):  # a retried publish: this one was written before
                     self._tables.insert(DELIVERIES, Delivery.new(path, logged).to_document())
         self._wake.set()
+
+    def _accepts(self, path: str, fields: MessageFields) -> bool:
+        """The subscription's rule (its SQL filter; none is Service Bus's TrueFilter) lets the message in."""
+        rule = self._filters.get(path.lower())
+        return rule is None or rule.accepts(fields)
 
     def _targets(self, entity: str) -> tuple[str, ...]:
         paths = tuple(s.path for s in self._subscriptions.values() if s.entity.lower() == entity.lower())

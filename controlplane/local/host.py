@@ -27,11 +27,12 @@ from controlplane.adapters.local_compute import LocalCompute
 from controlplane.adapters.local_metrics import LocalMetrics
 from controlplane.adapters.local_provisioner import LocalProvisioner
 from controlplane.adapters.local_router import LocalRouter
+from controlplane.adapters.servicebus_mapping import subscription_filters
 from controlplane.adapters.table_documents import AzureTableDocuments
 from controlplane.bootstrap import Services, build_state_store, table_service, use_services
 from controlplane.config import load_settings
 from controlplane.local.azurite import DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
-from controlplane.local.bus import LocalBus, LocalEventBus
+from controlplane.local.bus import DEFAULT_TOPIC, LocalBus, LocalEventBus
 from controlplane.local.bus_options import ServiceBusOptions
 from controlplane.local.durable import rpc
 from controlplane.local.durable.engine import DurableEngine
@@ -79,6 +80,7 @@ class LocalHost:
             app_settings=os.environ,
             max_delivery_count=self.settings.bus_max_deliveries,
             options=ServiceBusOptions.from_host_json(options.root),
+            filters=subscription_filters(DEFAULT_TOPIC),
         )
         local = Path(self.settings.local_dir or options.root / ".local")
         catalog = ImageCatalog.load(

@@ -403,6 +403,19 @@ def test_events_of_a_trace_come_in_enqueue_order(bus: LocalBus) -> None:
     assert logged[0].to_dict()["subscriptions"] == [SCALING, AUDIT]
 
 
+def test_a_subscription_with_a_sql_filter_gets_only_the_messages_it_accepts(tables, audit: Recorder) -> None:
+    scaling = Recorder()
+    bus = make_bus(tables, scaling, audit, filters={SCALING: "type = 'HealthCheckCompleted'"})
+    health = replace(envelope_to_message(event(1)), application_properties={"type": "HealthCheckCompleted"})
+    LocalEventBus(bus).publish([event(2)])  # a ScalingPolicyApplied
+    bus.publish([health])
+    drain(bus)
+    assert scaling.ids == [health.message_id]
+    assert sorted(audit.ids) == sorted([health.message_id, event(2).id])  # no rule: Service Bus's TrueFilter
+    assert bus.deliveries(event(2).id)[0].subscription == AUDIT
+    bus.stop()
+
+
 def test_a_queue_trigger_gets_only_what_is_sent_to_its_queue(tables, scaling: Recorder, audit: Recorder) -> None:
     commands = Recorder()
     functions = [
