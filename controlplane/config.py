@@ -8,8 +8,7 @@
 | ``CONTROLPLANE_EVENT_SOURCE`` | CloudEvents ``source`` of emitted events | ``/runtime-control-plane`` |
 | ``CONTROLPLANE_LOCAL_DIR`` | local host: where workloads, router ports and environments are kept | ``.local`` |
 | ``CONTROLPLANE_IMAGE_CATALOG`` | local host: image -> command catalog | ``examples/image-catalog.yaml`` |
-| ``CONTROLPLANE_BUS_RETRY_SECONDS`` | local bus: delay before redelivering a failed message | ``1`` |
-| ``CONTROLPLANE_BUS_MAX_DELIVERIES`` | local bus: deliveries before a message is dead-lettered | ``10`` |
+| ``CONTROLPLANE_BUS_MAX_DELIVERIES`` | local bus: the entities' MaxDeliveryCount (then dead-lettered) | ``10`` |
 | ``CONTROLPLANE_DESIRED_STATE`` | drift: Git URL or path of the desired-state repository (a plain folder works) | |
 | ``CONTROLPLANE_DESIRED_STATE_REF`` | drift: the branch, tag or commit to compare with | ``HEAD`` |
 | ``CONTROLPLANE_DESIRED_STATE_PATH`` | drift: the folder of release manifests inside the repository | (root) |
@@ -58,7 +57,6 @@ class Settings:
     table_endpoint: str | None
     table_prefix: str
     event_source: str
-    bus_retry_seconds: float = 1.0
     bus_max_deliveries: int = 10
     local_dir: str | None = None
     image_catalog: str | None = None
@@ -96,7 +94,6 @@ class Settings:
                     f"1-31 letters or digits, starting with a letter (got {prefix!r})",
                 )
             )
-        retry = _number(environ, "CONTROLPLANE_BUS_RETRY_SECONDS", "1", float, errors)
         deliveries = _number(environ, "CONTROLPLANE_BUS_MAX_DELIVERIES", "10", int, errors)
         degraded = _number(environ, "CONTROLPLANE_MONITOR_DEGRADED_SECONDS", "60", float, errors)
         azure = AzureSettings.from_environment(environ, errors)
@@ -107,7 +104,6 @@ class Settings:
             table_endpoint=endpoint,
             table_prefix=prefix,
             event_source=environ.get("CONTROLPLANE_EVENT_SOURCE", "/runtime-control-plane"),
-            bus_retry_seconds=retry,
             bus_max_deliveries=deliveries,
             local_dir=environ.get("CONTROLPLANE_LOCAL_DIR") or None,
             image_catalog=environ.get("CONTROLPLANE_IMAGE_CATALOG") or None,

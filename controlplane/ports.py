@@ -108,6 +108,10 @@ class StateStore(Protocol):
         """Record that ``consumer`` handled ``event_id``: True the first time, False for a duplicate
         still within its ``ttl``. Exactly one of several concurrent callers gets True."""
 
+    def forget_processed(self, consumer: str, event_id: str) -> None:
+        """Forget that ``consumer`` handled ``event_id`` (the handling failed: a redelivery must redo it);
+        forgetting an unknown id does nothing."""
+
     def purge_processed(self, now: datetime) -> int:
         """Forget processed-event records whose ttl has passed; return how many were removed."""
 

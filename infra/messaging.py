@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 import pulumi
 from pulumi_azure_native import servicebus
 
+from controlplane.adapters.servicebus_mapping import SUBSCRIPTION_FILTERS
+
 TOPIC = "events"
 
 
@@ -31,7 +33,7 @@ class Consumer:
 CONSUMERS = (
     Consumer(
         "scaling",
-        "type = 'HealthCheckCompleted'",
+        SUBSCRIPTION_FILTERS["scaling"],  # the local host's bus routes by the same filter
         "PT1H",  # the scaling timer re-evaluates every 30 s: an hour-old health check is stale, let it expire
         "triggers/servicebus.py scaling_on_health_check",
     ),

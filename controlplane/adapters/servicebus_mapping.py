@@ -26,6 +26,14 @@ from controlplane.errors import FieldError, InvalidEnvelope
 PropertyValue = str | int | bool
 # Data keys copied into application properties, so subscriptions can filter on them.
 FILTER_KEYS = ("environment", "service")
+# The SQL filter of each subscription of the event topic (its $Default rule): infra/messaging.py creates the
+# subscriptions with them, and the local host's bus routes by them, so both deliver the same events.
+SUBSCRIPTION_FILTERS = {"scaling": "type = 'HealthCheckCompleted'"}
+
+
+def subscription_filters(topic: str) -> dict[str, str]:
+    """``SUBSCRIPTION_FILTERS`` keyed by Service Bus entity path (``topic/Subscriptions/name``)."""
+    return {f"{topic}/Subscriptions/{name}": expression for name, expression in SUBSCRIPTION_FILTERS.items()}
 
 
 @dataclass(frozen=True)

@@ -271,6 +271,9 @@ class DocumentStateStore:
             return False  # a concurrent caller renewed it first
         return True
 
+    def forget_processed(self, consumer: str, event_id: str) -> None:
+        self._tables.delete(PROCESSED, consumer, event_id)
+
     def purge_processed(self, now: datetime) -> int:
         removed = 0
         for document in self._tables.query(PROCESSED):

@@ -2,19 +2,28 @@
 
 Topology comes from the function index: each ``serviceBusTrigger`` function is one subscription (or queue).
 ``publish`` logs each message once (duplicate detection by message id) and adds one delivery record per
-subscription of the target topic; ``deliver_due`` hands due deliveries to the same trigger functions as
-``azure.functions.ServiceBusMessage`` objects, with Service Bus's peek-lock semantics:
+subscription of the target topic whose rule accepts it (``bus_filters``: the namespace's SQL filters);
+``deliver_due`` hands due deliveries to the same trigger functions as ``azure.functions.ServiceBusMessage``
+objects, as the Service Bus extension's message pump does with
+``autoCompleteMessages`` on (Azure/azure-sdk-for-net, Microsoft.Azure.WebJobs.Extensions.ServiceBus,
+Primitives/MessageProcessor.cs and Config/ServiceBusOptions.cs):
 
+- up to ``max_concurrent_calls`` deliveries of one subscription run at once (host.json
+  ``extensions.serviceBus.maxConcurrentCalls``), in no guaranteed order;
 - claiming a delivery (ETag-guarded replace) counts it (``delivery_count`` 1 on the first try) and locks it
   for ``lock_duration``; a lost claim race means another dispatcher has it;
-- success settles it ``delivered``; an exception makes it due again after ``retry_delay`` until
-  ``max_delivery_count`` tries, then it is ``deadlettered`` with the last error as its reason;
-- a body that is not a valid envelope is dead-lettered at once, without invoking the function;
+- success completes it (``delivered``); an exception abandons it: it is due again at once, with no delay,
+  until the entity's ``max_delivery_count`` (Service Bus's MaxDeliveryCount, default 10) is used up, and
+  then Service Bus dead-letters it with reason ``MaxDeliveryCountExceeded``;
+- any body reaches the function, envelope or not: the bus does not read bodies, Service Bus does not;
+- with ``autoCompleteMessages`` off the function cannot settle a ``func.ServiceBusMessage``, so nothing
+  settles it: it is due again when its lock expires, as on Azure;
 - a lock that expires (the process died mid-delivery) makes the delivery due again, so nothing is lost.
 
-Each subscription's deliveries run one at a time in sequence order; subscriptions run in parallel on a
-bounded pool. ``start()`` runs a dispatcher thread woken by ``publish``, polling slowly for retries and for
-messages that another process wrote.
+Each subscription's due deliveries queue in memory and up to ``max_concurrent_calls`` lanes drain that queue,
+one delivery at a time each, as the extension's concurrent receive calls do. ``start()`` runs a dispatcher
+thread that queries for due deliveries when woken by ``publish`` or by a lane that ran out of work, and polls
+slowly for messages that another process wrote.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -30,17 +39,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from controlplane.adapters.documents import DocumentTables
-from controlplane.adapters.servicebus_mapping import MessageFields, envelope_to_message, message_to_envelope
+from controlplane.adapters.servicebus_mapping import MessageFields, envelope_to_message
 from controlplane.domain.events import Envelope
 from controlplane.errors import (
     AlreadyExists,
     ConcurrencyConflict,
     ControlPlaneError,
     FieldError,
-    InvalidEnvelope,
     InvalidInput,
     NotFound,
 )
+from controlplane.local.bus_filters import parse_filters
+from controlplane.local.bus_options import ServiceBusOptions
 from controlplane.local.bus_records import (
     DEADLETTERED,
     DELIVERED,
@@ -65,6 +75,10 @@ Invoke = Callable[[FunctionEntry, Any], None]
 DEFAULT_TOPIC = "events"
 MAX_DELIVERY_COUNT = 10  # Service Bus's default MaxDeliveryCount
 MAX_MESSAGE_ID = 128  # Service Bus's limit
+# What Service Bus itself writes on a message it dead-letters after its last delivery (the documented
+# DeadLetterReason / DeadLetterErrorDescription pair of "Overview of Service Bus dead-letter queues").
+MAX_DELIVERIES_REASON = "MaxDeliveryCountExceeded"
+MAX_DELIVERIES_DESCRIPTION = "Message couldn't be consumed after maximum delivery attempts."
 
 
 class LocalBus:
@@ -79,26 +93,32 @@ class LocalBus:
         topic: str = DEFAULT_TOPIC,
         app_settings: Mapping[str, str] | None = None,
         max_delivery_count: int = MAX_DELIVERY_COUNT,
-        retry_delay: timedelta = timedelta(seconds=1),
+        options: ServiceBusOptions | None = None,
+        filters: Mapping[str, str] | None = None,
         lock_duration: timedelta = timedelta(minutes=5),
-        workers: int = 4,
         poll_interval: float = 1.0,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         """``functions``: a FunctionIndex or its entries; ``invoke`` is needed only to deliver.
-        ``topic`` is where ``publish`` sends by default; ``app_settings`` resolves ``%Name%`` trigger values."""
+        ``topic`` is where ``publish`` sends by default; ``app_settings`` resolves ``%Name%`` trigger values;
+        ``options``: host.json's ``extensions.serviceBus`` (the extension's defaults when None); ``filters``:
+        subscription path -> its rule's SQL filter, as the namespace is configured (UnsupportedFilter if the
+        local bus cannot evaluate one)."""
         self._tables = tables
         self._invoke = invoke
         self.topic = topic
         self._subscriptions = {s.path: s for s in subscriptions_of(functions, app_settings or {})}
         self._max_delivery_count = max_delivery_count
-        self._retry_delay = retry_delay
+        self._options = options or ServiceBusOptions.from_section({})
+        self._filters = {path.lower(): rule for path, rule in parse_filters(filters or {}).items()}
         self._lock_duration = lock_duration
-        self._workers = workers
         self._poll_interval = poll_interval
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
-        self._busy: set[str] = set()
+        # Per subscription path: due deliveries not yet taken, message ids being delivered, lanes running.
+        self._backlog: dict[str, deque[Delivery]] = defaultdict(deque)
+        self._in_flight: dict[str, set[str]] = defaultdict(set)
+        self._lanes: dict[str, int] = defaultdict(int)
         self._pool: ThreadPoolExecutor | None = None
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -125,7 +145,8 @@ class LocalBus:
         first = allocate_sequence(self._tables, len(messages))
         now = self._clock()
         for offset, fields in enumerate(messages):
-            logged = LoggedMessage(entity, fields, first + offset, now, targets)
+            accepted = tuple(path for path in targets if self._accepts(path, fields))
+            logged = LoggedMessage(entity, fields, first + offset, now, accepted)
             try:
                 self._tables.insert(LOG, logged.to_document())
             except AlreadyExists:
@@ -135,6 +156,11 @@ class LocalBus:
                 with contextlib.suppress(AlreadyExists):  # a retried publish: this one was written before
                     self._tables.insert(DELIVERIES, Delivery.new(path, logged).to_document())
         self._wake.set()
+
+    def _accepts(self, path: str, fields: MessageFields) -> bool:
+        """The subscription's rule (its SQL filter; none is Service Bus's TrueFilter) lets the message in."""
+        rule = self._filters.get(path.lower())
+        return rule is None or rule.accepts(fields)
 
     def _targets(self, entity: str) -> tuple[str, ...]:
         paths = tuple(s.path for s in self._subscriptions.values() if s.entity.lower() == entity.lower())
@@ -146,46 +172,65 @@ class LocalBus:
     # -- delivering ------------------------------------------------------------------------------------------
 
     def deliver_due(self, now: datetime | None = None) -> int:
-        """Deliver every delivery due at ``now`` once and wait for them; return how many this call handled
-        (invoked or dead-lettered). Subscriptions another caller is delivering right now are skipped."""
-        return sum(future.result() for future in self._submit_due(now or self._clock()))
+        """Deliver what is due at ``now`` (default: the clock at each delivery) and wait; return how many this
+        call handled. Each subscription gets up to ``maxConcurrentCalls`` delivery lanes, counting lanes that
+        already run; a message due again meanwhile (abandoned) waits for the next call."""
+        return sum(future.result() for future in self._submit_due(now))
 
-    def _submit_due(self, now: datetime) -> list[Future[int]]:
+    def _submit_due(self, now: datetime | None) -> list[Future[int]]:
+        """Queue the due deliveries per subscription and start the lanes that drain them."""
         if self._invoke is None:
             raise RuntimeError("this LocalBus was built without an invoke callback; it can publish but not deliver")
+        cutoff = now or self._clock()
         due: dict[str, list[Delivery]] = defaultdict(list)
         for document in self._tables.query(DELIVERIES, where={"State": PENDING}):
             delivery = Delivery.from_document(document)
             # A subscription whose function is gone keeps its messages, as Service Bus would.
-            if delivery.next_attempt <= now and delivery.subscription in self._subscriptions:
+            if delivery.next_attempt <= cutoff and delivery.subscription in self._subscriptions:
                 due[delivery.subscription].append(delivery)
         futures = []
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="local-bus")
+                workers = self._options.max_concurrent_calls * max(len(self._subscriptions), 1)
+                self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="local-bus")
             for path, deliveries in due.items():
-                if path not in self._busy:
-                    self._busy.add(path)
-                    deliveries.sort(key=lambda delivery: delivery.sequence)
-                    futures.append(self._pool.submit(self._deliver_all, path, deliveries, now))
+                backlog = self._backlog[path]
+                known = self._in_flight[path] | {delivery.message_id for delivery in backlog}
+                # Oldest first, as a receiver sees them; once several lanes run their order is not kept.
+                backlog.extend(d for d in sorted(deliveries, key=lambda d: d.sequence) if d.message_id not in known)
+                for _ in range(min(self._options.max_concurrent_calls - self._lanes[path], len(backlog))):
+                    self._lanes[path] += 1
+                    futures.append(self._pool.submit(self._lane, path, now))
         return futures
 
-    def _deliver_all(self, path: str, deliveries: list[Delivery], now: datetime) -> int:
+    def _lane(self, path: str, now: datetime | None) -> int:
+        """One of a subscription's concurrent calls: deliver from its backlog until the backlog is empty."""
+        handled = 0
         try:
-            return sum(self._deliver(delivery, now) for delivery in deliveries)
-        except Exception:
-            log.exception("local bus: delivering to %s failed", path)  # the dispatcher thread reads no results
-            raise
+            while True:
+                with self._lock:
+                    backlog = self._backlog[path]
+                    if not backlog or self._stopping.is_set():
+                        return handled
+                    delivery = backlog.popleft()
+                    self._in_flight[path].add(delivery.message_id)
+                try:
+                    handled += self._deliver(delivery, now or self._clock())
+                except Exception:
+                    log.exception("local bus: delivering %s to %s failed", delivery.message_id, path)
+                    raise  # the dispatcher thread reads no results; deliver_due's caller does
+                finally:
+                    with self._lock:
+                        self._in_flight[path].discard(delivery.message_id)
         finally:
             with self._lock:
-                self._busy.discard(path)
-            self._wake.set()  # failures may be due again at once
+                self._lanes[path] -= 1
+            self._wake.set()  # a call slot is free: look for more work
 
     def _deliver(self, delivery: Delivery, now: datetime) -> bool:
         if delivery.delivery_count >= self._max_delivery_count:
             # Its last try never settled (the process died holding the lock): no tries are left.
-            reason = f"MaxDeliveryCountExceeded: lock expired on delivery {delivery.delivery_count}"
-            return self._settle(delivery, DEADLETTERED, now, reason=reason)
+            return self._settle(delivery, DEADLETTERED, now, reason=MAX_DELIVERIES_REASON)
         locked_until = now + self._lock_duration
         claimed = replace(delivery, delivery_count=delivery.delivery_count + 1, next_attempt=locked_until)
         try:
@@ -193,11 +238,6 @@ class LocalBus:
         except (ConcurrencyConflict, NotFound):
             return False  # another dispatcher claimed it first
         logged = LoggedMessage.from_document(self._tables.get(LOG, delivery.log_partition, delivery.message_id))
-        try:
-            message_to_envelope(logged.fields.body, logged.fields.content_type)
-        except InvalidEnvelope as error:
-            reason = "InvalidEnvelope: " + "; ".join(str(field) for field in error.errors)
-            return self._settle(claimed, DEADLETTERED, now, reason=reason)
         function = self._subscriptions[delivery.subscription].function
         assert self._invoke is not None  # checked by _submit_due
         try:
@@ -207,23 +247,38 @@ class LocalBus:
             log.warning(
                 "%s failed on %s (delivery %d): %s", function.name, delivery.message_id, claimed.delivery_count, failure
             )
+            if not self._options.auto_complete_messages:
+                return self._settle(claimed, PENDING, locked_until, error=failure)  # nobody abandons it
             if claimed.delivery_count >= self._max_delivery_count:
-                reason = f"MaxDeliveryCountExceeded after {claimed.delivery_count} deliveries; last error {failure}"
-                return self._settle(claimed, DEADLETTERED, now, reason=reason, error=failure)
-            return self._settle(claimed, PENDING, now + self._retry_delay, error=failure)
+                return self._settle(claimed, DEADLETTERED, now, reason=MAX_DELIVERIES_REASON, error=failure)
+            settled = self._settle(claimed, PENDING, now, error=failure)  # abandoned: due again at once
+            self._wake.set()  # the dispatcher queues it again now, not when the lanes run dry
+            return settled
+        if not self._options.auto_complete_messages:
+            # A func.ServiceBusMessage has no settlement methods: the message comes back when its lock expires.
+            return self._settle(claimed, PENDING, locked_until)
         return self._settle(claimed, DELIVERED, now)
 
     def _settle(
         self, delivery: Delivery, state: str, when: datetime, reason: str | None = None, error: str | None = None
     ) -> bool:
+        description = MAX_DELIVERIES_DESCRIPTION if reason == MAX_DELIVERIES_REASON else None
         if state == DEADLETTERED:
-            log.error("dead-lettered %s on %s: %s", delivery.message_id, delivery.subscription, reason)
+            log.error(
+                "dead-lettered %s on %s after %d deliveries: %s (last error: %s)",
+                delivery.message_id,
+                delivery.subscription,
+                delivery.delivery_count,
+                reason,
+                error or delivery.last_error,
+            )
         settled = replace(
             delivery,
             state=state,
             next_attempt=when,
             last_error=error or delivery.last_error,
             reason=reason,
+            description=description,
             settled_at=None if state == PENDING else when,
         )
         try:
@@ -258,12 +313,15 @@ class LocalBus:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
+        with self._lock:
+            self._backlog.clear()  # lanes stopped early; what they left is still pending in the table
+        self._stopping.clear()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()  # before the pass, so a publish during it wakes the next one
             try:
-                self._submit_due(self._clock())
+                self._submit_due(None)
             except ControlPlaneError as error:
                 log.warning("local bus: delivery pass failed, retrying: %s", error)
             except Exception:  # the dispatcher outlives one bad pass; the next poll tries again
@@ -278,7 +336,8 @@ class LocalBus:
         return sorted(messages, key=lambda message: message.sequence)
 
     def dead_letters(self) -> list[Delivery]:
-        """Dead-lettered deliveries (subscription, message id, type, reason, delivery count), oldest first."""
+        """Dead-lettered deliveries (subscription, message id, type, reason and description as Service Bus sets
+        them, delivery count, the function's last error), oldest first."""
         documents = self._tables.query(DELIVERIES, where={"State": DEADLETTERED})
         deliveries = [Delivery.from_document(document) for document in documents]
         return sorted(

@@ -5,7 +5,7 @@ Tables (each row is a :class:`~controlplane.adapters.documents.Document`):
 | table | partition | row | holds |
 |---|---|---|---|
 | ``BusLog`` | correlation id (the traceid) | message id | the message once, its sequence, enqueue time, subscriptions |
-| ``BusDeliveries`` | subscription path | message id | state, delivery count, next attempt, last error, reason |
+| ``BusDeliveries`` | subscription path | message id | state, delivery count, next attempt, last error, dead letter |
 | ``BusSequence`` | ``sequence`` | ``next`` | the next sequence number (ETag-guarded counter) |
 
 Keys are deterministic, so a retried publish rewrites nothing and adds nothing it added before.
@@ -168,7 +168,11 @@ class LoggedMessage:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One message's delivery to one subscription (Service Bus: the message's copy in that subscription)."""
+    """One message's delivery to one subscription (Service Bus: the message's copy in that subscription).
+
+    ``reason`` and ``description`` are a dead letter's DeadLetterReason and DeadLetterErrorDescription;
+    ``last_error`` is the function's last failure (on Azure it is in the function's logs, not on the message).
+    """
 
     subscription: str
     message_id: str
@@ -180,6 +184,7 @@ class Delivery:
     next_attempt: datetime
     last_error: str | None = None
     reason: str | None = None
+    description: str | None = None
     settled_at: datetime | None = None
     etag: str | None = None
 
@@ -208,6 +213,7 @@ class Delivery:
             "nextAttempt": format_time(self.next_attempt),
             "lastError": self.last_error,
             "reason": self.reason,
+            "description": self.description,
             "settledAt": format_time(self.settled_at) if self.settled_at else None,
         }
         return Document(self.subscription, self.message_id, body, {"State": self.state}, self.etag)
@@ -226,6 +232,7 @@ class Delivery:
             next_attempt=parse_time(body["nextAttempt"]),
             last_error=body["lastError"],
             reason=body["reason"],
+            description=body.get("description"),  # absent from records written before it existed
             settled_at=parse_time(body["settledAt"]) if body["settledAt"] else None,
             etag=document.etag,
         )

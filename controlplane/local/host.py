@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -27,11 +27,13 @@ from controlplane.adapters.local_compute import LocalCompute
 from controlplane.adapters.local_metrics import LocalMetrics
 from controlplane.adapters.local_provisioner import LocalProvisioner
 from controlplane.adapters.local_router import LocalRouter
+from controlplane.adapters.servicebus_mapping import subscription_filters
 from controlplane.adapters.table_documents import AzureTableDocuments
 from controlplane.bootstrap import Services, build_state_store, table_service, use_services
 from controlplane.config import load_settings
 from controlplane.local.azurite import DEFAULT_BLOB_PORT, DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
-from controlplane.local.bus import LocalBus, LocalEventBus
+from controlplane.local.bus import DEFAULT_TOPIC, LocalBus, LocalEventBus
+from controlplane.local.bus_options import ServiceBusOptions
 from controlplane.local.durable import rpc
 from controlplane.local.durable.blobs import BlobContainer
 from controlplane.local.durable.engine import DurableEngine
@@ -84,7 +86,8 @@ class LocalHost:
             invoke,
             app_settings=os.environ,
             max_delivery_count=self.settings.bus_max_deliveries,
-            retry_delay=timedelta(seconds=self.settings.bus_retry_seconds),
+            options=ServiceBusOptions.from_host_json(options.root),
+            filters=subscription_filters(DEFAULT_TOPIC),
         )
         local = Path(self.settings.local_dir or options.root / ".local")
         catalog = ImageCatalog.load(

@@ -98,7 +98,9 @@ class Operator:
         for delivery in letters:
             kind = delivery.type or "-"
             print(f"{delivery.subscription:<36} {delivery.message_id:<38} {kind:<30} x{delivery.delivery_count}")
-            print(f"    reason: {delivery.reason}")
+            print(f"    reason: {delivery.reason}" + (f" ({delivery.description})" if delivery.description else ""))
+            if delivery.last_error:
+                print(f"    last error: {delivery.last_error}")
         print(f"{len(letters)} dead letter(s)")
         return 0
 

@@ -4,18 +4,23 @@ Evaluations come from the scaling timer (every service) and from HealthCheckComp
 service). Each one reads the live replica count, the metrics the policy's rules name and the persisted
 ``ScalingState``, decides with ``controlplane.domain.scaling.decide``, and then:
 
-1. saves the new state *with the change it is about to make* (``pending``), conditional on the etag it
-   read: of two overlapping evaluations of one service only one proceeds;
+1. saves the new state *with the change it is about to make* (``pending``, leased to this evaluation for
+   ``APPLY_LEASE``), conditional on the etag it read: of overlapping evaluations of one service (the timer,
+   and HealthCheckCompleted deliveries running concurrently) only one proceeds, the others skip;
 2. scales the serving revision and emits ScalingPolicyApplied (from, to, rule, metric values);
 3. clears ``pending``.
 
-A crash between 1 and 3 leaves ``pending``; the next evaluation finishes it first (scaling to a count and
-emitting an event with a fixed id are both safe to repeat), so no decision is lost or applied twice.
-A service with a deployment in flight is skipped: its rollout owns the replicas.
+An evaluation that finds a ``pending`` change whose lease is current skips: the change is being applied,
+and applying it a second time could undo a newer one. A failure in 2 gives the lease back and a crash lets
+it run out; the next evaluation then takes the change over (etag-guarded, so only one does) and finishes it
+first. Scaling to a count and emitting an event with a fixed id are both safe to repeat, so no decision is
+lost, and none is applied twice by evaluations that overlap. A service with a deployment in flight is
+skipped: its rollout owns the replicas.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +31,7 @@ from controlplane.domain.events import Envelope, TraceContext, format_time, new_
 from controlplane.domain.loops import LoopRecord
 from controlplane.domain.runtime import LiveWorkload
 from controlplane.domain.scaling import ScalingState, decide
-from controlplane.errors import ConcurrencyConflict, NotFound
+from controlplane.errors import ConcurrencyConflict, ControlPlaneError, NotFound
 from controlplane.ports import Compute, EventBus, Metrics, StateStore
 from controlplane.services import deployments, journal
 from controlplane.telemetry import traced
@@ -34,6 +39,8 @@ from controlplane.telemetry import traced
 LOOP = "scaling"
 CONSUMER = "scaling"
 PROCESSED_TTL = timedelta(days=1)
+# How long the evaluation that decided a change owns applying it (scale + event: seconds; a minute is ample).
+APPLY_LEASE = timedelta(minutes=1)
 
 
 def scaled_to_zero(store: StateStore, environment: str, service: str) -> bool:
@@ -55,12 +62,18 @@ class Scaler:
         return [self._traced(entry, now, None) for entry in self.store.list_catalog()]
 
     def on_event(self, envelope: Envelope, now: datetime) -> dict[str, Any] | None:
-        """React to a HealthCheckCompleted (other types are ignored); a duplicate delivery is dropped."""
+        """React to a HealthCheckCompleted (other types are ignored); a duplicate delivery is dropped, and a
+        failed one is forgotten, so that its redelivery evaluates again."""
         if envelope.type != EventType.HEALTH_CHECK_COMPLETED.value:
             return None
         if not self.store.mark_processed(CONSUMER, envelope.id, now, PROCESSED_TTL):
             return {"skipped": f"duplicate delivery of {envelope.id}"}
-        return self.evaluate(envelope.data["environment"], envelope.data["service"], now, envelope)
+        try:
+            return self.evaluate(envelope.data["environment"], envelope.data["service"], now, envelope)
+        except Exception:
+            # The message is abandoned and delivered again at once: that delivery must evaluate, not skip.
+            self.store.forget_processed(CONSUMER, envelope.id)
+            raise
 
     def evaluate(self, environment: str, service: str, now: datetime, cause: Envelope | None = None) -> dict[str, Any]:
         """One evaluation of one service's policy (see the module docstring); a summary of what happened."""
@@ -90,7 +103,14 @@ class Scaler:
             return {**where, "skipped": "a deployment is in flight"}
         key = f"{environment}/{service}"
         record = self.store.get_loop_state(LOOP, key) or LoopRecord(LOOP, key, {})
-        if record.body.get("pending"):
+        unfinished = record.body.get("pending")
+        if unfinished:
+            if _leased(unfinished, now):
+                return {**where, "skipped": f"the change decided at {unfinished['at']} is being applied"}
+            try:
+                record = self.store.put_loop_state(_leased_until(record, now + APPLY_LEASE))
+            except ConcurrencyConflict:
+                return {**where, "skipped": "an overlapping evaluation took over the unfinished change"}
             record = self._finish(record)
         serving = _serving(self.compute.inventory(environment), entry)
         if serving is None:
@@ -110,6 +130,7 @@ class Scaler:
                 "metrics": dict(decision.metrics),
                 "at": format_time(now),
                 "eventId": journal.stable_id(LOOP, key, format_time(now), "applied"),
+                "leaseUntil": format_time(now + APPLY_LEASE),
                 **trace,
             }
         last = {"at": format_time(now), "replicas": decision.replicas, "reason": decision.reason}
@@ -131,22 +152,31 @@ class Scaler:
         return {**where, "replicas": decision.replicas, "changed": decision.change, "reason": decision.reason}
 
     def _finish(self, record: LoopRecord) -> LoopRecord:
-        """Apply a recorded change and emit its event; both are safe to repeat."""
+        """Apply a recorded change whose lease ``record`` holds, and emit its event; both are safe to repeat.
+        On failure the lease is given back, so the next evaluation takes the change over at once."""
         pending = record.body["pending"]
-        environment, service = record.key.split("/", 1)
         try:
-            self.compute.scale(environment, service, pending["revision"], pending["to"])
-        except NotFound:
-            pass  # the revision was replaced meanwhile: the change no longer applies
-        else:
-            data = {"environment": environment, "service": service, **{k: pending[k] for k in _APPLIED_KEYS}}
-            at = parse_time(pending["at"])
-            self._emit(EventType.SCALING_POLICY_APPLIED, pending["eventId"], environment, service, data, at, pending)
+            self._apply(record.key, pending)
+        except Exception:
+            with contextlib.suppress(ControlPlaneError):  # then the lease runs out instead
+                self.store.put_loop_state(_leased_until(record, None))
+            raise
         try:
-            settled = {**record.body, "pending": None, "lastApplied": pending}
+            applied = {key: value for key, value in pending.items() if key != "leaseUntil"}
+            settled = {**record.body, "pending": None, "lastApplied": applied}
             return self.store.put_loop_state(replace(record, body=settled))
         except ConcurrencyConflict:
             return self.store.get_loop_state(LOOP, record.key) or record
+
+    def _apply(self, key: str, pending: dict[str, Any]) -> None:
+        environment, service = key.split("/", 1)
+        try:
+            self.compute.scale(environment, service, pending["revision"], pending["to"])
+        except NotFound:
+            return  # the revision was replaced meanwhile: the change no longer applies
+        data = {"environment": environment, "service": service, **{k: pending[k] for k in _APPLIED_KEYS}}
+        at = parse_time(pending["at"])
+        self._emit(EventType.SCALING_POLICY_APPLIED, pending["eventId"], environment, service, data, at, pending)
 
     def _violated(
         self,
@@ -192,6 +222,18 @@ class Scaler:
 
 
 _APPLIED_KEYS = ("from", "to", "rule", "reason", "metrics", "revision")
+
+
+def _leased(pending: dict[str, Any], now: datetime) -> bool:
+    """True while the evaluation that holds the change's lease may still be applying it."""
+    lease = pending.get("leaseUntil")  # None: given back; absent: written before leases existed
+    return lease is not None and now < parse_time(lease)
+
+
+def _leased_until(record: LoopRecord, until: datetime | None) -> LoopRecord:
+    """The record with its unfinished change leased to the caller until ``until`` (None: given back)."""
+    lease = format_time(until) if until else None
+    return replace(record, body={**record.body, "pending": {**record.body["pending"], "leaseUntil": lease}})
 
 
 def _serving(inventory: list[LiveWorkload], entry: CatalogEntry) -> LiveWorkload | None:

@@ -161,6 +161,13 @@ class StateStoreContract:
             results = list(pool.map(lambda _: store.mark_processed("c", "evt", T0, timedelta(hours=1)), range(8)))
         assert results.count(True) == 1
 
+    def test_a_forgotten_event_is_processed_again(self, store: StateStore) -> None:
+        ttl = timedelta(hours=1)
+        store.mark_processed("scaling", "evt-1", T0, ttl)
+        store.forget_processed("scaling", "evt-1")
+        store.forget_processed("scaling", "never-seen")
+        assert store.mark_processed("scaling", "evt-1", T0 + timedelta(minutes=5), ttl) is True
+
     def test_purge_forgets_only_expired_processed_events(self, store: StateStore) -> None:
         store.mark_processed("c", "old", T0, timedelta(minutes=1))
         store.mark_processed("c", "new", T0, timedelta(hours=1))

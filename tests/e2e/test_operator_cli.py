@@ -37,6 +37,7 @@ class Produced:
     malformed: MessageFields
     local_dir: Path
     status_url: str
+    failing: str
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +62,10 @@ def produced(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iter
         bus.publish(*events)
         malformed = MessageFields(str(uuid.uuid4()), new_traceid(), "Note", "text/plain", {}, b"hello")
         bus.publish_raw([malformed])
+        failing = envelope("RuntimeDriftDetected", new_traceid(), {"fail": True})  # on_bus_event raises on it
+        bus.publish(failing)
         wait_until(lambda: bus.delivery(events[-1].id).state == DELIVERED, 10, "the trace delivered")
-        wait_until(lambda: bus.delivery(malformed.message_id).state == DEADLETTERED, 10, "the dead letter")
+        wait_until(lambda: bus.delivery(failing.id).state == DEADLETTERED, 20, "the dead letter")
     finally:
         host.stop()
     env = {
@@ -73,7 +76,9 @@ def produced(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "CONTROLPLANE_LOCAL_DIR": local_dir,
     }
     status_url = started["statusQueryGetUri"]
-    yield Produced(env, instance_id, traceid, [event.id for event in events], malformed, Path(local_dir), status_url)
+    yield Produced(
+        env, instance_id, traceid, [event.id for event in events], malformed, Path(local_dir), status_url, failing.id
+    )
 
 
 def _cli(produced: Produced, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -139,10 +144,12 @@ def test_events_of_a_trace_with_a_malformed_message_still_lists_it(produced: Pro
 
 def test_deadletters_shows_subscription_message_and_reason(produced: Produced) -> None:
     lines = _ok(produced, "deadletters")
-    (index,) = [number for number, line in enumerate(lines) if produced.malformed.message_id in line]
-    assert lines[index].split()[:3] == [SUBSCRIPTION, produced.malformed.message_id, "Note"]
-    assert lines[index].split()[-1] == "x1"
-    assert lines[index + 1].strip().startswith("reason: InvalidEnvelope: content_type: must be application/")
+    (index,) = [number for number, line in enumerate(lines) if produced.failing in line]
+    assert lines[index].split()[:3] == [SUBSCRIPTION, produced.failing, "RuntimeDriftDetected"]
+    assert lines[index].split()[-1] == "x10"
+    reason = "reason: MaxDeliveryCountExceeded (Message couldn't be consumed after maximum delivery attempts.)"
+    assert lines[index + 1].strip() == reason
+    assert lines[index + 2].strip() == "last error: RuntimeError: failing on purpose (delivery 10)"
     assert lines[-1] == "1 dead letter(s)"
 
 

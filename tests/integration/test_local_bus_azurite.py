@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from controlplane.local.azurite import Azurite
 from controlplane.local.bus import LocalBus, LocalEventBus
 from controlplane.local.bus_records import DELIVERED
 from tests.builders import T0
-from tests.unit.test_local_bus import AUDIT, SCALING, TRACE, Recorder, event, invoke, subscriber
+from tests.unit.test_local_bus import AUDIT, TRACE, Recorder, event, invoke, subscriber
 
 pytestmark = pytest.mark.azurite
 
@@ -26,7 +25,7 @@ def make_bus(azurite: Azurite, prefix: str, scaling: Recorder, audit: Recorder, 
         subscriber("on_scaling", scaling, topicName="events", subscriptionName="scaling"),
         subscriber("on_audit", audit, topicName="events", subscriptionName="audit"),
     ]
-    bus = LocalBus(tables, functions, invoke, retry_delay=timedelta(0), clock=lambda: T0, **options)
+    bus = LocalBus(tables, functions, invoke, clock=lambda: T0, **options)
     bus.create_tables()
     return bus
 
@@ -46,16 +45,20 @@ def test_publish_deliver_and_dead_letter_on_azurite(azurite: Azurite, table_pref
     drain(bus)
     bus.stop()
 
-    assert scaling.ids == [event(1).id, event(2).id]
+    assert sorted(scaling.ids) == [event(1).id, event(2).id, "bad-1"]  # any body reaches the function
     tries = [(message.message_id, message.delivery_count) for message in broken.messages]
-    assert sorted(tries) == [(event(n).id, count) for n in (1, 2) for count in (1, 2, 3)]
+    assert sorted(tries) == [(event(n).id, count) for n in (1, 2) for count in (1, 2, 3)] + [
+        ("bad-1", c) for c in (1, 2, 3)
+    ]
     dead = {(d.subscription, d.message_id): d for d in bus.dead_letters()}
-    assert set(dead) == {(AUDIT, event(1).id), (AUDIT, event(2).id), (SCALING, "bad-1"), (AUDIT, "bad-1")}
-    assert dead[(AUDIT, event(1).id)].reason.startswith(
-        "MaxDeliveryCountExceeded after 3 deliveries; last error ValueError: boom"
+    assert set(dead) == {(AUDIT, event(1).id), (AUDIT, event(2).id), (AUDIT, "bad-1")}
+    letter = dead[(AUDIT, event(1).id)]
+    assert (letter.reason, letter.description, letter.delivery_count) == (
+        "MaxDeliveryCountExceeded",
+        "Message couldn't be consumed after maximum delivery attempts.",
+        3,
     )
-    assert dead[(AUDIT, event(1).id)].delivery_count == 3
-    assert dead[(SCALING, "bad-1")].reason.startswith("InvalidEnvelope: content_type")
+    assert letter.last_error is not None and letter.last_error.startswith("ValueError: boom")
     logged = bus.events_for_trace(TRACE.traceid)
     assert [message.fields.message_id for message in logged] == [event(1).id, event(2).id, "bad-1"]
     assert logged[0].fields == envelope_to_message(event(1))

@@ -1,4 +1,10 @@
-"""The local bus on in-memory tables: fan-out, duplicate detection, retries, dead letters, restarts."""
+"""The local bus on in-memory tables: fan-out, duplicate detection, concurrency, redelivery, dead letters, restarts.
+
+The Service Bus rules it follows: the extension's message pump (Azure/azure-sdk-for-net,
+sdk/servicebus/Microsoft.Azure.WebJobs.Extensions.ServiceBus/src: Config/ServiceBusOptions.cs for
+maxConcurrentCalls and autoCompleteMessages, Primitives/MessageProcessor.cs for abandon-on-failure) and the
+broker's dead-lettering ("Overview of Service Bus dead-letter queues": MaxDeliveryCountExceeded).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +24,9 @@ from controlplane.adapters.servicebus_mapping import MessageFields, envelope_to_
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import Envelope, TraceContext, new_event
 from controlplane.errors import InvalidInput, NotFound, TransientError
-from controlplane.local.bus import LocalBus, LocalEventBus
-from controlplane.local.bus_records import DELIVERED, DELIVERIES, LOG, PENDING, Delivery
+from controlplane.local.bus import MAX_DELIVERIES_DESCRIPTION, LocalBus, LocalEventBus
+from controlplane.local.bus_options import ServiceBusOptions
+from controlplane.local.bus_records import DEADLETTERED, DELIVERED, DELIVERIES, LOG, PENDING, Delivery
 from controlplane.local.functions import SERVICE_BUS, FunctionEntry
 from tests.builders import T0
 
@@ -92,7 +99,7 @@ def make_bus(tables: MemoryDocumentTables, scaling: Recorder, audit: Recorder, *
         subscriber("on_scaling", scaling, topicName="events", subscriptionName="scaling"),
         subscriber("on_audit", audit, topicName="%EventsTopic%", subscriptionName="audit"),
     ]
-    options = {"retry_delay": timedelta(0), "clock": lambda: T0, "app_settings": {"EventsTopic": "events"}, **options}
+    options = {"clock": lambda: T0, "app_settings": {"EventsTopic": "events"}, **options}
     bus = LocalBus(tables, functions, options.pop("invoke", invoke), **options)
     bus.create_tables()
     return bus
@@ -184,14 +191,13 @@ def test_a_failing_function_is_retried_and_sees_the_delivery_count(tables, audit
     bus.stop()
 
 
-def test_a_retry_waits_for_the_backoff(tables, audit: Recorder) -> None:
+def test_an_abandoned_message_is_due_again_at_once(tables, audit: Recorder) -> None:
     flaky = Recorder(failures=1)
-    bus = make_bus(tables, flaky, audit, retry_delay=timedelta(seconds=5))
+    bus = make_bus(tables, flaky, audit)
     LocalEventBus(bus).publish([event(1)])
-    bus.deliver_due(T0)
-    assert bus.deliver_due(T0 + timedelta(seconds=4)) == 0
-    assert bus.deliver_due(T0 + timedelta(seconds=5)) == 1
-    assert len(flaky.messages) == 2
+    assert bus.deliver_due(T0) == 2  # the failure abandons it ...
+    assert bus.deliver_due(T0) == 1  # ... and the same instant it is delivered again
+    assert [message.delivery_count for message in flaky.messages] == [1, 2]
     bus.stop()
 
 
@@ -208,20 +214,26 @@ def test_after_ten_failures_the_delivery_is_dead_lettered_with_the_error(tables,
         "ScalingPolicyApplied",
         10,
     )
-    assert dead.reason == "MaxDeliveryCountExceeded after 10 deliveries; last error ValueError: boom 10"
+    assert (dead.state, dead.reason, dead.description) == (
+        DEADLETTERED,
+        "MaxDeliveryCountExceeded",
+        "Message couldn't be consumed after maximum delivery attempts.",
+    )
+    assert dead.last_error == "ValueError: boom 10"
     assert len(audit.messages) == 1
     bus.stop()
 
 
-def test_a_malformed_body_is_dead_lettered_without_invoking(bus: LocalBus, scaling: Recorder, audit: Recorder) -> None:
+def test_any_body_reaches_the_function_envelope_or_not(bus: LocalBus, scaling: Recorder, audit: Recorder) -> None:
     bus.publish([MessageFields("bad-1", TRACE.traceid, "X", "application/json", {}, b"{}")])
     bus.publish([MessageFields("bad-2", TRACE.traceid, "X", "application/cloudevents+json", {}, b"\xff not json")])
     drain(bus)
-    assert scaling.messages == audit.messages == []
-    dead = {(d.subscription, d.message_id): d.reason for d in bus.dead_letters()}
-    assert set(dead) == {(SCALING, "bad-1"), (AUDIT, "bad-1"), (SCALING, "bad-2"), (AUDIT, "bad-2")}
-    assert dead[(SCALING, "bad-1")].startswith("InvalidEnvelope: content_type: must be application/cloudevents+json")
-    assert dead[(SCALING, "bad-2")].startswith("InvalidEnvelope: not JSON")
+    for recorder in (scaling, audit):
+        assert sorted((m.message_id, m.content_type, m.get_body()) for m in recorder.messages) == [
+            ("bad-1", "application/json", b"{}"),
+            ("bad-2", "application/cloudevents+json", b"\xff not json"),
+        ]
+    assert bus.dead_letters() == []
     assert [m.fields.body for m in bus.events_for_trace(TRACE.traceid)] == [b"{}", b"\xff not json"]
 
 
@@ -230,7 +242,7 @@ def test_a_new_bus_over_the_same_tables_delivers_what_was_pending(tables, scalin
     LocalEventBus(publisher).publish([event(1), event(2)])
     restarted = make_bus(tables, scaling, audit)
     assert restarted.deliver_due() == 4
-    assert scaling.ids == audit.ids == [event(1).id, event(2).id]
+    assert sorted(scaling.ids) == sorted(audit.ids) == [event(1).id, event(2).id]  # concurrent: in no set order
     restarted.stop()
 
 
@@ -269,12 +281,92 @@ def test_two_dispatchers_never_run_one_delivery_twice(tables, audit: Recorder) -
 def test_subscriptions_are_delivered_in_parallel(tables) -> None:
     audit_ran = threading.Event()
     scaling = Recorder(during=lambda: audit_ran.wait(5))
-    bus = make_bus(tables, scaling, Recorder(during=audit_ran.set), workers=2)
+    bus = make_bus(tables, scaling, Recorder(during=audit_ran.set))
     LocalEventBus(bus).publish([event(1)])
     started = time.monotonic()
     assert bus.deliver_due() == 2
     assert time.monotonic() - started < 4
     bus.stop()
+
+
+class Gate:
+    """A trigger function that counts the calls running at once and holds each until ``release``."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.most = 0
+        self.ids: list[str] = []
+        self.released = threading.Event()
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+
+    def __call__(self, msg: func.ServiceBusMessage) -> None:
+        with self._changed:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.ids.append(msg.message_id)
+            self._changed.notify_all()
+        assert self.released.wait(10), "never released"
+        with self._changed:
+            self.running -= 1
+
+    def wait_running(self, count: int) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: self.running >= count, 10), f"{count} calls never ran at once"
+
+
+def test_up_to_max_concurrent_calls_deliveries_of_one_subscription_run_at_once(tables, audit: Recorder) -> None:
+    gate = Gate()
+    bus = make_bus(tables, gate, audit, options=ServiceBusOptions(max_concurrent_calls=3))
+    LocalEventBus(bus).publish([event(number) for number in range(1, 6)])
+    first_pass = threading.Thread(target=bus.deliver_due)
+    first_pass.start()
+    try:
+        gate.wait_running(3)
+        bus.deliver_due()  # another pass: scaling's three call slots are all taken
+        assert len(gate.ids) == 3
+    finally:
+        gate.released.set()
+    first_pass.join()
+    drain(bus)
+    assert gate.most == 3
+    assert sorted(gate.ids) == sorted(event(number).id for number in range(1, 6))
+    assert len(audit.ids) == 5
+    bus.stop()
+
+
+def test_max_concurrent_calls_1_delivers_one_at_a_time(tables, audit: Recorder) -> None:
+    gate = Gate()
+    gate.released.set()
+    bus = make_bus(tables, gate, audit, options=ServiceBusOptions(max_concurrent_calls=1))
+    LocalEventBus(bus).publish([event(number) for number in range(1, 6)])
+    bus.start()
+    wait_until(lambda: len(gate.ids) == 5 and all(d.state == DELIVERED for d in bus.deliveries(event(5).id)))
+    bus.stop()
+    assert gate.most == 1
+
+
+def test_without_auto_complete_a_message_comes_back_when_its_lock_expires(tables, audit: Recorder) -> None:
+    lock = timedelta(minutes=5)
+    handled = Recorder()
+    options = ServiceBusOptions(max_concurrent_calls=4, auto_complete_messages=False)
+    bus = make_bus(tables, handled, audit, options=options, max_delivery_count=2, lock_duration=lock)
+    LocalEventBus(bus).publish([event(1)])
+    bus.deliver_due(T0)
+    assert bus.deliver_due(T0) == 0  # not completed, not abandoned: still locked
+    bus.deliver_due(T0 + lock)
+    bus.deliver_due(T0 + 2 * lock)
+    assert [message.delivery_count for message in handled.messages] == [1, 2]
+    [dead] = [d for d in bus.dead_letters() if d.subscription == SCALING]
+    assert (dead.reason, dead.description) == ("MaxDeliveryCountExceeded", MAX_DELIVERIES_DESCRIPTION)
+    bus.stop()
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.01)
 
 
 def test_the_dispatcher_delivers_as_soon_as_something_is_published(tables, audit: Recorder) -> None:
@@ -309,6 +401,19 @@ def test_events_of_a_trace_come_in_enqueue_order(bus: LocalBus) -> None:
     assert [message.fields.message_id for message in logged] == [event(3).id, event(1).id, event(2).id]
     assert [message.sequence for message in logged] == [1, 2, 4]
     assert logged[0].to_dict()["subscriptions"] == [SCALING, AUDIT]
+
+
+def test_a_subscription_with_a_sql_filter_gets_only_the_messages_it_accepts(tables, audit: Recorder) -> None:
+    scaling = Recorder()
+    bus = make_bus(tables, scaling, audit, filters={SCALING: "type = 'HealthCheckCompleted'"})
+    health = replace(envelope_to_message(event(1)), application_properties={"type": "HealthCheckCompleted"})
+    LocalEventBus(bus).publish([event(2)])  # a ScalingPolicyApplied
+    bus.publish([health])
+    drain(bus)
+    assert scaling.ids == [health.message_id]
+    assert sorted(audit.ids) == sorted([health.message_id, event(2).id])  # no rule: Service Bus's TrueFilter
+    assert bus.deliveries(event(2).id)[0].subscription == AUDIT
+    bus.stop()
 
 
 def test_a_queue_trigger_gets_only_what_is_sent_to_its_queue(tables, scaling: Recorder, audit: Recorder) -> None:

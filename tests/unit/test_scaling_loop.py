@@ -13,7 +13,7 @@ from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import TraceContext, new_event
 from controlplane.domain.manifest import parse_release
 from controlplane.errors import TransientError
-from controlplane.services.scaling import Scaler
+from controlplane.services.scaling import APPLY_LEASE, Scaler
 from tests.workflow_world import World, release
 
 T = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -173,3 +173,41 @@ def test_a_service_without_a_policy_or_with_a_rollout_in_flight_is_left_alone(wo
     world.finish(deployment_id)
     assert scaler(world).evaluate("dev", "orders", T)["skipped"] == "no scaling policy"
     assert scaler(world).evaluate("dev", "payments", T)["skipped"] == "not deployed"
+
+
+class DyingScale(FlakyScale):
+    """Compute whose scale call never returns, as a host killed mid-apply."""
+
+    def scale(self, *arguments: Any) -> None:
+        raise SystemExit("killed")
+
+
+def test_a_change_another_evaluation_is_applying_is_left_to_it_until_its_lease_runs_out(world: World) -> None:
+    revision = deployed(world)
+    world.metrics.set("dev", "orders", cpu=100.0)
+    died = Scaler(world.store, world.bus, DyingScale(world.compute), world.metrics, "/tests/scaling")
+    with pytest.raises(SystemExit):  # the process died while scaling: nothing gives the lease back
+        died.evaluate("dev", "orders", T)
+
+    during = scaler(world).evaluate("dev", "orders", T + APPLY_LEASE - timedelta(seconds=1))
+    assert during["skipped"] == "the change decided at 2026-11-26T12:00:00.000000Z is being applied"
+    assert replicas(world, revision) == 2
+
+    world.metrics.set("dev", "orders", cpu=50.0)  # demand met at 4: only the unfinished change applies
+    scaler(world).evaluate("dev", "orders", T + APPLY_LEASE)
+    assert replicas(world, revision) == 4
+    assert [(a["from"], a["to"]) for a in published(world, EventType.SCALING_POLICY_APPLIED)] == [(2, 4)]
+
+
+def test_a_health_check_whose_evaluation_failed_is_evaluated_again_when_redelivered(world: World) -> None:
+    revision = deployed(world)
+    world.metrics.set("dev", "orders", cpu=100.0)
+    loop = Scaler(world.store, world.bus, FlakyScale(world.compute), world.metrics, "/tests/scaling")
+    with pytest.raises(TransientError):
+        loop.on_event(health_event("evt-1"), T)
+
+    again = loop.on_event(health_event("evt-1"), T + timedelta(seconds=1))  # Service Bus redelivers at once
+
+    assert again is not None and "skipped" not in again
+    assert replicas(world, revision) == 4
+    assert loop.on_event(health_event("evt-1"), T + timedelta(seconds=2)) == {"skipped": "duplicate delivery of evt-1"}
