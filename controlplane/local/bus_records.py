@@ -26,7 +26,9 @@ from controlplane.adapters.documents import Document, DocumentTables
 from controlplane.adapters.servicebus_mapping import MessageFields
 from controlplane.domain.events import format_time, parse_time
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
+from controlplane.local.function_checks import FunctionAppRefused, FunctionError
 from controlplane.local.functions import SERVICE_BUS, FunctionEntry
+from controlplane.local.name_resolver import function_in_error, resolve_whole_string
 
 LOG = "BusLog"
 DELIVERIES = "BusDeliveries"
@@ -54,11 +56,13 @@ class Subscription:
 
 
 def subscriptions_of(functions: Iterable[FunctionEntry], app_settings: Mapping[str, str]) -> list[Subscription]:
-    """One subscription per ``serviceBusTrigger`` function; ``%Name%`` values are read from app settings.
+    """One subscription per ``serviceBusTrigger`` function, ``%SETTING%`` references resolved from app settings.
 
-    Two functions on one subscription would compete for its messages in Azure; that is refused here.
+    FunctionAppRefused names every function whose entity names do not resolve (the host's indexing error).
+    Two functions on one subscription would compete for its messages in Azure; that is refused here (ValueError).
     """
     found: dict[str, Subscription] = {}
+    unresolved: list[FunctionError] = []
     for entry in functions:
         if entry.trigger_type != SERVICE_BUS:
             continue
@@ -69,7 +73,11 @@ def subscriptions_of(functions: Iterable[FunctionEntry], app_settings: Mapping[s
             raise ValueError(
                 f"function {entry.name}: a Service Bus trigger needs queueName or topicName+subscriptionName"
             )
-        subscription = Subscription(_resolve(entity, app_settings, entry), _resolve(name, app_settings, entry), entry)
+        try:
+            subscription = Subscription(_resolve(entity, app_settings), _resolve(name, app_settings), entry)
+        except ValueError as error:
+            unresolved.append(FunctionError(entry.name, function_in_error(entry.name, str(error))))
+            continue
         other = found.get(subscription.path.lower())
         if other is not None:
             raise ValueError(
@@ -77,16 +85,14 @@ def subscriptions_of(functions: Iterable[FunctionEntry], app_settings: Mapping[s
                 "give each its own subscription"
             )
         found[subscription.path.lower()] = subscription
+    if unresolved:
+        raise FunctionAppRefused(unresolved)
     return list(found.values())
 
 
-def _resolve(value: str | None, app_settings: Mapping[str, str], entry: FunctionEntry) -> str | None:
-    if value is None or not (len(value) > 2 and value.startswith("%") and value.endswith("%")):
-        return value
-    setting = value[1:-1]
-    if setting not in app_settings:
-        raise ValueError(f"function {entry.name}: app setting {setting} (named by {value}) is not set")
-    return app_settings[setting]
+def _resolve(value: str | None, app_settings: Mapping[str, str]) -> str | None:
+    """``%SETTING%`` references resolved as the host resolves them (ValueError with its message)."""
+    return None if value is None else resolve_whole_string(value, app_settings)
 
 
 def allocate_sequence(tables: DocumentTables, count: int) -> int:

@@ -34,6 +34,7 @@ from controlplane.config import load_settings
 from controlplane.local.azurite import DEFAULT_BLOB_PORT, DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
 from controlplane.local.bus import DEFAULT_TOPIC, LocalBus, LocalEventBus
 from controlplane.local.bus_options import ServiceBusOptions
+from controlplane.local.bus_records import subscriptions_of
 from controlplane.local.durable import rpc
 from controlplane.local.durable.blobs import BlobContainer
 from controlplane.local.durable.engine import DurableEngine
@@ -69,6 +70,7 @@ class LocalHost:
         module, _, attribute = options.app.partition(":")
         self.index = FunctionIndex.load(module, attribute or "app")  # before Azurite: a refused app starts nothing
         check_schedules(self.index.of_type(TIMER), os.environ)
+        subscriptions_of(self.index.of_type(SERVICE_BUS), os.environ)  # entity names resolve, as the host indexes
         self.azurite = self._azurite_if_needed()
         self.keys = open_key_store(options.root, os.environ, self.settings.local_dir)
         self.keys.system_key()  # created at start, as the host does when the Durable extension registers its webhook

@@ -27,6 +27,7 @@ from controlplane.errors import InvalidInput, NotFound, TransientError
 from controlplane.local.bus import MAX_DELIVERIES_DESCRIPTION, LocalBus, LocalEventBus
 from controlplane.local.bus_options import ServiceBusOptions
 from controlplane.local.bus_records import DEADLETTERED, DELIVERED, DELIVERIES, LOG, PENDING, Delivery
+from controlplane.local.function_checks import FunctionAppRefused
 from controlplane.local.functions import SERVICE_BUS, FunctionEntry
 from tests.builders import T0
 
@@ -443,11 +444,6 @@ def test_a_message_without_an_id_is_refused_and_nothing_is_written(bus: LocalBus
     assert list(tables.query(LOG)) == []
 
 
-def test_a_missing_app_setting_in_a_trigger_is_named(tables, scaling: Recorder, audit: Recorder) -> None:
-    with pytest.raises(ValueError, match="app setting EventsTopic"):
-        make_bus(tables, scaling, audit, app_settings={})
-
-
 def test_two_functions_on_one_subscription_are_refused(tables, scaling: Recorder) -> None:
     functions = [
         subscriber("a", scaling, topicName="events", subscriptionName="scaling"),
@@ -455,6 +451,42 @@ def test_two_functions_on_one_subscription_are_refused(tables, scaling: Recorder
     ]
     with pytest.raises(ValueError, match="a and b both listen on events/Subscriptions/scaling"):
         LocalBus(tables, functions, invoke)
+
+
+@pytest.mark.parametrize(
+    ("subscription", "settings", "path"),
+    [
+        ("%SCALING_SUBSCRIPTION%", {"SCALING_SUBSCRIPTION": "scaling"}, "events/Subscriptions/scaling"),
+        ("%scaling_subscription%", {"SCALING_SUBSCRIPTION": "scaling"}, "events/Subscriptions/scaling"),
+        ("%Bus:Subscription%", {"Bus__Subscription": "scaling"}, "events/Subscriptions/scaling"),
+        ("%REGION%-scaling", {"REGION": "weu"}, "events/Subscriptions/weu-scaling"),
+    ],
+)
+def test_entity_names_resolve_app_settings_as_the_host_does(
+    tables, scaling: Recorder, subscription: str, settings: dict[str, str], path: str
+) -> None:
+    functions = [subscriber("a", scaling, topicName="events", subscriptionName=subscription)]
+    bus = LocalBus(tables, functions, invoke, app_settings=settings)
+    assert [s.path for s in bus.subscriptions] == [path]
+
+
+@pytest.mark.parametrize(
+    ("subscription", "reason"),
+    [
+        ("%MISSING%", "'%MISSING%' does not resolve to a value."),
+        ("50%-scaling", "The '%' at position 2 does not have a closing '%'"),
+    ],
+)
+def test_an_unresolvable_entity_name_is_refused_with_the_hosts_indexing_error(
+    tables, scaling: Recorder, subscription: str, reason: str
+) -> None:
+    functions = [subscriber("a", scaling, topicName="events", subscriptionName=subscription)]
+    with pytest.raises(FunctionAppRefused) as refused:
+        LocalBus(tables, functions, invoke, app_settings={})
+    assert str(refused.value) == (
+        "The 'a' function is in error: Microsoft.Azure.WebJobs.Host: Error indexing method 'Functions.a'. "
+        f"Microsoft.Azure.WebJobs.Host: {reason}"
+    )
 
 
 def test_a_bus_without_invoke_can_publish_but_not_deliver(tables, scaling: Recorder, audit: Recorder) -> None:
