@@ -67,10 +67,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def operate(arguments: argparse.Namespace) -> int:
-    """The local host commands: ``up``, ``key`` and the operator views of Table storage."""
+    """The local host commands: ``up``, ``key`` and the operator views of Table storage; exit 1 with Azure's
+    messages if the app they load would not load on Azure."""
     from controlplane.local.azurite import PROJECT_ROOT
+    from controlplane.local.function_checks import FunctionAppRefused
 
     sys.path.insert(0, str(PROJECT_ROOT))
+    try:
+        return _operate(arguments, PROJECT_ROOT)
+    except FunctionAppRefused as refused:
+        print(refused.for_app(arguments.app), file=sys.stderr)
+        return 1
+
+
+def _operate(arguments: argparse.Namespace, root: Path) -> int:
     if arguments.command == "up":
         from controlplane.local.host import HostOptions, run_host
 
@@ -79,7 +89,7 @@ def operate(arguments: argparse.Namespace) -> int:
         return print_key(KeyKind(arguments.kind), arguments.function, arguments.app)
     from controlplane.local.operator import Operator
 
-    operator = Operator(PROJECT_ROOT, arguments.app)
+    operator = Operator(root, arguments.app)
     if arguments.command == "instances":
         return operator.instances()
     if arguments.command == "status":

@@ -44,6 +44,10 @@ class FunctionAppRefused(Exception):
         self.errors = tuple(errors)
         super().__init__("\n".join(error.message for error in self.errors))
 
+    def for_app(self, app: str) -> str:
+        """What the CLI prints when ``app`` (``module:attribute``) is refused."""
+        return f"{app}: Azure would not load this function app:\n{self}"
+
 
 def indexed_functions(app: Any) -> list[Any]:
     """``app.get_functions()``, its refusals raised as FunctionAppRefused (the SDK words them)."""

@@ -191,7 +191,7 @@ def run_host(options: HostOptions) -> int:
     try:
         host = LocalHost(options)
     except FunctionAppRefused as refused:
-        print(f"{options.app}: Azure would not load this function app:\n{refused}", file=sys.stderr)
+        print(refused.for_app(options.app), file=sys.stderr)
         return 1
 
     async def main() -> None:

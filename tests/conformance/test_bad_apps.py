@@ -170,3 +170,18 @@ def test_up_exits_non_zero_with_the_refusal_before_starting_anything() -> None:
     assert run.returncode == 1
     assert app.message in run.stderr
     assert "READY" not in run.stdout
+
+
+@pytest.mark.parametrize("command", [["deadletters"], ["key", "--kind", "function", "--function", "x"]])
+def test_operator_commands_on_a_refused_app_exit_1_with_the_refusal(command: list[str]) -> None:
+    app = BAD_APPS[0]
+    run = subprocess.run(
+        [sys.executable, "-m", "controlplane", *command, "--app", f"{app.import_name}:app"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (run.returncode, run.stdout) == (1, "")
+    assert f"{app.import_name}:app: Azure would not load this function app:\n{app.message}" in run.stderr
+    assert "Traceback" not in run.stderr

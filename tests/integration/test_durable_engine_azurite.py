@@ -213,7 +213,9 @@ def test_purging_an_instance_deletes_its_blobs(azurite: Azurite, hub: str) -> No
 
 @pytest.fixture
 def container(azurite: Azurite, hub: str) -> BlobContainer:
-    return BlobContainer.for_hub(Settings.from_environment({"CONTROLPLANE_STORAGE": azurite.connection_string}), hub)
+    created = BlobContainer.for_hub(Settings.from_environment({"CONTROLPLANE_STORAGE": azurite.connection_string}), hub)
+    created.create()
+    return created
 
 
 def test_the_container_is_named_for_the_hub_as_on_azure(container: BlobContainer, hub: str) -> None:

@@ -28,7 +28,8 @@ class BlobContainer:
 
     @classmethod
     def for_hub(cls, settings: Settings, hub: str) -> BlobContainer:
-        """The hub's large-message container on the storage account the settings name (created if absent)."""
+        """The hub's large-message container on the storage account the settings name; nothing is sent until
+        it is used (``create`` makes it)."""
         from azure.core.pipeline.transport import RequestsTransport
         from azure.storage.blob import BlobServiceClient
 
@@ -41,9 +42,7 @@ class BlobContainer:
             # A Table endpoint with managed identity: the account's Blob endpoint has the same form.
             endpoint = (settings.table_endpoint or "").replace(".table.", ".blob.")
             service = BlobServiceClient(endpoint, credential=DefaultAzureCredential(), transport=transport)
-        container = cls(service.get_container_client(large_messages_container(hub)))
-        container.create()
-        return container
+        return cls(service.get_container_client(large_messages_container(hub)))
 
     def create(self) -> None:
         """Make sure the container exists; idempotent."""

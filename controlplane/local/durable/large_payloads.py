@@ -48,6 +48,10 @@ class LargePayloads:
         self._uploaded: set[str] = set()
         self._lock = threading.Lock()
 
+    def create(self) -> None:
+        """Make sure the blob container exists; idempotent."""
+        self._blobs.create()
+
     def offload(
         self, instance_id: str, kind: str, fields: Mapping[str, Any], properties: tuple[str, ...]
     ) -> dict[str, Any]:

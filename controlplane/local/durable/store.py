@@ -123,7 +123,10 @@ class DurableStore:
         self.messages_table = f"{hub}Messages"
 
     def create_tables(self) -> None:
+        """Create the hub's tables, and its large-message container when payloads go to blobs."""
         self._tables.create_tables([self.instances_table, self.history_table, self.messages_table])
+        if self._payloads is not None:
+            self._payloads.create()
 
     # Instances
 
