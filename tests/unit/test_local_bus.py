@@ -27,6 +27,7 @@ from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import Envelope, TraceContext, new_event
 from controlplane.errors import InvalidInput, NotFound, TransientError
 from controlplane.local.bus import LocalBus, LocalEventBus
+from controlplane.local.bus_locks import renewal_due
 from controlplane.local.bus_options import ServiceBusOptions
 from controlplane.local.bus_processor import MAX_DELIVERIES_DESCRIPTION
 from controlplane.local.bus_records import DEADLETTERED, DELIVERED, DELIVERIES, LOG, PENDING, Delivery
@@ -308,6 +309,14 @@ class Held:
 
 def stored(tables: MemoryDocumentTables, message_id: str) -> Delivery:
     return Delivery.from_document(tables.get(DELIVERIES, SCALING, message_id))
+
+
+@pytest.mark.parametrize(("lock", "renewed_after"), [(60, 50), (300, 290), (10, 5), (5, 2.5)])
+def test_a_lock_is_renewed_half_its_duration_but_at_most_10_seconds_before_it_expires(
+    lock: int, renewed_after: float
+) -> None:
+    """ReceiverManager.CalculateRenewDelay: buffer = min(remaining / 2, MaximumRenewBufferDuration = 10 s)."""
+    assert renewal_due(T0, T0 + timedelta(seconds=lock)) == T0 + timedelta(seconds=renewed_after)
 
 
 def test_a_running_delivery_stays_locked_while_the_processor_renews_its_lock(tables, audit: Recorder) -> None:
