@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pulumi
 from pulumi_azure_native import servicebus
 
-from controlplane.adapters.servicebus_mapping import SUBSCRIPTION_FILTERS
+from controlplane.adapters.servicebus_mapping import LOCK_DURATION, SUBSCRIPTION_FILTERS, iso8601_duration
 
 TOPIC = "events"
 
@@ -81,7 +81,7 @@ def build_event_bus(
             topic_name=topic.name,
             subscription_name=consumer.subscription,
             max_delivery_count=10,  # then dead-lettered, as the local bus does (CONTROLPLANE_BUS_MAX_DELIVERIES)
-            lock_duration="PT1M",
+            lock_duration=iso8601_duration(LOCK_DURATION),  # the local host's bus locks its deliveries as long
             default_message_time_to_live=consumer.message_ttl,
             dead_lettering_on_message_expiration=False,
             dead_lettering_on_filter_evaluation_exceptions=True,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import MappingProxyType
 
 from controlplane.domain.events import CONTENT_TYPE, Envelope
@@ -29,6 +30,18 @@ FILTER_KEYS = ("environment", "service")
 # The SQL filter of each subscription of the event topic (its $Default rule): infra/messaging.py creates the
 # subscriptions with them, and the local host's bus routes by them, so both deliver the same events.
 SUBSCRIPTION_FILTERS = {"scaling": "type = 'HealthCheckCompleted'"}
+
+
+# How long a receiver holds a message before Service Bus offers it again (the subscriptions' LockDuration):
+# infra/messaging.py creates the subscriptions with it, and the local host's bus locks its deliveries for as long,
+# so a message whose host died comes back after the same time in both places.
+LOCK_DURATION = timedelta(minutes=1)
+
+
+def iso8601_duration(duration: timedelta) -> str:
+    """A whole-second duration as ARM writes a Service Bus LockDuration: 60 s is ``PT1M``, 90 s ``PT1M30S``."""
+    minutes, seconds = divmod(int(duration.total_seconds()), 60)
+    return "PT" + (f"{minutes}M" if minutes else "") + (f"{seconds}S" if seconds or not minutes else "")
 
 
 def subscription_filters(topic: str) -> dict[str, str]:

@@ -4,56 +4,52 @@ Topology comes from the function index: each ``serviceBusTrigger`` function is o
 ``publish`` logs each message once (duplicate detection by message id) and adds one delivery record per
 subscription of the target topic whose rule accepts it (``bus_filters``: the namespace's SQL filters);
 ``deliver_due`` hands due deliveries to the same trigger functions as ``azure.functions.ServiceBusMessage``
-objects, as the Service Bus extension's message pump does with
-``autoCompleteMessages`` on (Azure/azure-sdk-for-net, Microsoft.Azure.WebJobs.Extensions.ServiceBus,
-Primitives/MessageProcessor.cs and Config/ServiceBusOptions.cs):
+objects, as the Service Bus extension's message pump does (Azure/azure-sdk-for-net,
+Microsoft.Azure.WebJobs.Extensions.ServiceBus, Primitives/MessageProcessor.cs and Config/ServiceBusOptions.cs;
+one delivery is ``bus_processor``, its lock ``bus_locks``):
 
 - up to ``max_concurrent_calls`` deliveries of one subscription run at once (host.json
   ``extensions.serviceBus.maxConcurrentCalls``), in no guaranteed order;
 - claiming a delivery (ETag-guarded replace) counts it (``delivery_count`` 1 on the first try) and locks it
-  for ``lock_duration``; a lost claim race means another dispatcher has it;
-- success completes it (``delivered``); an exception abandons it: it is due again at once, with no delay,
-  until the entity's ``max_delivery_count`` (Service Bus's MaxDeliveryCount, default 10) is used up, and
-  then Service Bus dead-letters it with reason ``MaxDeliveryCountExceeded``;
+  for ``lock_duration`` (the subscriptions' LockDuration, 1 min), renewed while the function runs up to
+  host.json ``maxAutoLockRenewalDuration`` (``bus_locks``); a lost claim race means another dispatcher has it;
+- with ``autoCompleteMessages`` on, success completes it (``delivered``); an exception abandons it: it is due
+  again at once, with no delay, until the entity's ``max_delivery_count`` (Service Bus's MaxDeliveryCount,
+  default 10) is used up, and then Service Bus dead-letters it with reason ``MaxDeliveryCountExceeded``;
 - any body reaches the function, envelope or not: the bus does not read bodies, Service Bus does not;
 - with ``autoCompleteMessages`` off the function cannot settle a ``func.ServiceBusMessage``, so nothing
   settles it: it is due again when its lock expires, as on Azure;
-- a lock that expires (the process died mid-delivery) makes the delivery due again, so nothing is lost.
+- a lock that expires (the process died mid-delivery, or the function ran past the renewal limit) makes the
+  delivery due again, so nothing is lost; a settlement that comes after its lock expired is dropped, as
+  Service Bus refuses it with MessageLockLost.
 
 Each subscription's due deliveries queue in memory and up to ``max_concurrent_calls`` lanes drain that queue,
 one delivery at a time each, as the extension's concurrent receive calls do. ``start()`` runs a dispatcher
 thread that queries for due deliveries when woken by ``publish`` or by a lane that ran out of work, and polls
-slowly for messages that another process wrote.
+slowly for messages that another process wrote; it also renews the locks held (``renew_locks``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from controlplane.adapters.documents import DocumentTables
-from controlplane.adapters.servicebus_mapping import MessageFields, envelope_to_message
+from controlplane.adapters.servicebus_mapping import LOCK_DURATION, MessageFields, envelope_to_message
 from controlplane.domain.events import Envelope
-from controlplane.errors import (
-    AlreadyExists,
-    ConcurrencyConflict,
-    ControlPlaneError,
-    FieldError,
-    InvalidInput,
-    NotFound,
-)
+from controlplane.errors import AlreadyExists, ControlPlaneError, FieldError, InvalidInput, NotFound
 from controlplane.local.bus_filters import parse_filters
+from controlplane.local.bus_locks import MessageLocks
 from controlplane.local.bus_options import ServiceBusOptions
+from controlplane.local.bus_processor import MAX_DELIVERY_COUNT, Invoke, MessageProcessor
 from controlplane.local.bus_records import (
     DEADLETTERED,
-    DELIVERED,
     DELIVERIES,
     LOG,
     PENDING,
@@ -62,23 +58,15 @@ from controlplane.local.bus_records import (
     LoggedMessage,
     Subscription,
     allocate_sequence,
-    service_bus_message,
     subscriptions_of,
 )
 from controlplane.local.functions import FunctionEntry
 
 log = logging.getLogger(__name__)
 
-Invoke = Callable[[FunctionEntry, Any], None]
-"""Runs a Service Bus trigger function with an ``azure.functions.ServiceBusMessage``; raising means failure."""
-
 DEFAULT_TOPIC = "events"
-MAX_DELIVERY_COUNT = 10  # Service Bus's default MaxDeliveryCount
 MAX_MESSAGE_ID = 128  # Service Bus's limit
-# What Service Bus itself writes on a message it dead-letters after its last delivery (the documented
-# DeadLetterReason / DeadLetterErrorDescription pair of "Overview of Service Bus dead-letter queues").
-MAX_DELIVERIES_REASON = "MaxDeliveryCountExceeded"
-MAX_DELIVERIES_DESCRIPTION = "Message couldn't be consumed after maximum delivery attempts."
+MIN_WAIT = 0.1  # seconds between the dispatcher's passes at the least
 
 
 class LocalBus:
@@ -95,7 +83,7 @@ class LocalBus:
         max_delivery_count: int = MAX_DELIVERY_COUNT,
         options: ServiceBusOptions | None = None,
         filters: Mapping[str, str] | None = None,
-        lock_duration: timedelta = timedelta(minutes=5),
+        lock_duration: timedelta = LOCK_DURATION,
         poll_interval: float = 1.0,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -103,24 +91,27 @@ class LocalBus:
         ``topic`` is where ``publish`` sends by default; ``app_settings`` resolves ``%Name%`` trigger values;
         ``options``: host.json's ``extensions.serviceBus`` (the extension's defaults when None); ``filters``:
         subscription path -> its rule's SQL filter, as the namespace is configured (UnsupportedFilter if the
-        local bus cannot evaluate one)."""
+        local bus cannot evaluate one); ``lock_duration``: the entities' LockDuration."""
         self._tables = tables
-        self._invoke = invoke
         self.topic = topic
         self._subscriptions = {s.path: s for s in subscriptions_of(functions, app_settings or {})}
-        self._max_delivery_count = max_delivery_count
         self._options = options or ServiceBusOptions.from_section({})
         self._filters = {path.lower(): rule for path, rule in parse_filters(filters or {}).items()}
-        self._lock_duration = lock_duration
+        self._locks = MessageLocks(tables, lock_duration, self._options.max_auto_lock_renewal)
         self._poll_interval = poll_interval
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._wake = threading.Event()
+        self._processor = None
+        if invoke is not None:
+            self._processor = MessageProcessor(
+                tables, invoke, self._locks, self._options, max_delivery_count, self._clock, self._wake.set
+            )
         self._lock = threading.Lock()
-        # Per subscription path: due deliveries not yet taken, message ids being delivered, lanes running.
+        # Per subscription path: due deliveries not yet taken, message ids taken but not yet claimed, lanes running.
         self._backlog: dict[str, deque[Delivery]] = defaultdict(deque)
         self._in_flight: dict[str, set[str]] = defaultdict(set)
         self._lanes: dict[str, int] = defaultdict(int)
         self._pool: ThreadPoolExecutor | None = None
-        self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -179,7 +170,7 @@ class LocalBus:
 
     def _submit_due(self, now: datetime | None) -> list[Future[int]]:
         """Queue the due deliveries per subscription and start the lanes that drain them."""
-        if self._invoke is None:
+        if self._processor is None:
             raise RuntimeError("this LocalBus was built without an invoke callback; it can publish but not deliver")
         cutoff = now or self._clock()
         due: dict[str, list[Delivery]] = defaultdict(list)
@@ -203,6 +194,11 @@ class LocalBus:
                     futures.append(self._pool.submit(self._lane, path, now))
         return futures
 
+    def _claimed(self, delivery: Delivery) -> None:
+        """From its claim on, a delivery's lock, not ``_in_flight``, keeps other lanes off it."""
+        with self._lock:
+            self._in_flight[delivery.subscription].discard(delivery.message_id)
+
     def _lane(self, path: str, now: datetime | None) -> int:
         """One of a subscription's concurrent calls: deliver from its backlog until the backlog is empty."""
         handled = 0
@@ -214,85 +210,24 @@ class LocalBus:
                         return handled
                     delivery = backlog.popleft()
                     self._in_flight[path].add(delivery.message_id)
+                function = self._subscriptions[path].function
+                claimed = functools.partial(self._claimed, delivery)
+                assert self._processor is not None  # checked by _submit_due
                 try:
-                    handled += self._deliver(delivery, now or self._clock())
+                    handled += self._processor.process(delivery, function, now, claimed)
                 except Exception:
                     log.exception("local bus: delivering %s to %s failed", delivery.message_id, path)
                     raise  # the dispatcher thread reads no results; deliver_due's caller does
-                finally:
-                    with self._lock:
-                        self._in_flight[path].discard(delivery.message_id)
         finally:
             with self._lock:
                 self._lanes[path] -= 1
             self._wake.set()  # a call slot is free: look for more work
 
-    def _deliver(self, delivery: Delivery, now: datetime) -> bool:
-        if delivery.delivery_count >= self._max_delivery_count:
-            # Its last try never settled (the process died holding the lock): no tries are left.
-            return self._settle(delivery, DEADLETTERED, now, reason=MAX_DELIVERIES_REASON)
-        locked_until = now + self._lock_duration
-        claimed = replace(delivery, delivery_count=delivery.delivery_count + 1, next_attempt=locked_until)
-        try:
-            claimed = replace(claimed, etag=self._tables.replace(DELIVERIES, claimed.to_document()))
-        except (ConcurrencyConflict, NotFound):
-            return False  # another dispatcher claimed it first
-        logged = LoggedMessage.from_document(self._tables.get(LOG, delivery.log_partition, delivery.message_id))
-        function = self._subscriptions[delivery.subscription].function
-        assert self._invoke is not None  # checked by _submit_due
-        try:
-            self._invoke(function, service_bus_message(logged, claimed, locked_until))
-        except Exception as error:  # the function's failure is data about this delivery, not ours to raise
-            failure = f"{type(error).__name__}: {error}"
-            log.warning(
-                "%s failed on %s (delivery %d): %s", function.name, delivery.message_id, claimed.delivery_count, failure
-            )
-            if not self._options.auto_complete_messages:
-                return self._settle(claimed, PENDING, locked_until, error=failure)  # nobody abandons it
-            if claimed.delivery_count >= self._max_delivery_count:
-                return self._settle(claimed, DEADLETTERED, now, reason=MAX_DELIVERIES_REASON, error=failure)
-            settled = self._settle(claimed, PENDING, now, error=failure)  # abandoned: due again at once
-            self._wake.set()  # the dispatcher queues it again now, not when the lanes run dry
-            return settled
-        if not self._options.auto_complete_messages:
-            # A func.ServiceBusMessage has no settlement methods: the message comes back when its lock expires.
-            return self._settle(claimed, PENDING, locked_until)
-        return self._settle(claimed, DELIVERED, now)
-
-    def _settle(
-        self, delivery: Delivery, state: str, when: datetime, reason: str | None = None, error: str | None = None
-    ) -> bool:
-        description = MAX_DELIVERIES_DESCRIPTION if reason == MAX_DELIVERIES_REASON else None
-        if state == DEADLETTERED:
-            log.error(
-                "dead-lettered %s on %s after %d deliveries: %s (last error: %s)",
-                delivery.message_id,
-                delivery.subscription,
-                delivery.delivery_count,
-                reason,
-                error or delivery.last_error,
-            )
-        settled = replace(
-            delivery,
-            state=state,
-            next_attempt=when,
-            last_error=error or delivery.last_error,
-            reason=reason,
-            description=description,
-            settled_at=None if state == PENDING else when,
-        )
-        try:
-            self._tables.replace(DELIVERIES, settled.to_document())
-        except (ConcurrencyConflict, NotFound):
-            # The lock expired and another dispatcher took the delivery over; its outcome stands.
-            log.warning("lost the lock on %s at %s before settling it", delivery.message_id, delivery.subscription)
-        return True
-
     # -- dispatcher thread -----------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the dispatcher thread; idempotent."""
-        if self._invoke is None:
+        if self._processor is None:
             raise RuntimeError("this LocalBus was built without an invoke callback; it can publish but not deliver")
         with self._lock:
             if self._thread is not None:
@@ -317,16 +252,30 @@ class LocalBus:
             self._backlog.clear()  # lanes stopped early; what they left is still pending in the table
         self._stopping.clear()
 
+    def renew_locks(self, now: datetime | None = None) -> int:
+        """Renew the locks of the deliveries running here whose renewal is due at ``now`` (default: the clock);
+        return how many. The dispatcher thread calls it on every pass."""
+        return self._locks.renew_due(now or self._clock())
+
     def _run(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()  # before the pass, so a publish during it wakes the next one
             try:
+                self.renew_locks()
                 self._submit_due(None)
             except ControlPlaneError as error:
                 log.warning("local bus: delivery pass failed, retrying: %s", error)
             except Exception:  # the dispatcher outlives one bad pass; the next poll tries again
                 log.exception("local bus: delivery pass failed")
-            self._wake.wait(self._poll_interval)
+            self._wake.wait(self._next_pass_in())
+
+    def _next_pass_in(self) -> float:
+        """Seconds to the next pass: the poll interval, or less when a lock is due for renewal before then."""
+        renewal = self._locks.next_renewal()
+        if renewal is None:
+            return self._poll_interval
+        # Not below MIN_WAIT: a renewal that failed transiently is retried at that pace, not in a busy loop.
+        return min(self._poll_interval, max(MIN_WAIT, (renewal - self._clock()).total_seconds()))
 
     # -- queries for the operator CLI ------------------------------------------------------------------------
 

@@ -7,9 +7,14 @@ sdk/servicebus/Microsoft.Azure.WebJobs.Extensions.ServiceBus/src/Config/ServiceB
 |---|---|---|
 | ``maxConcurrentCalls`` | deliveries of one trigger function at once, in no set order (>= 1) | 16 x processors |
 | ``autoCompleteMessages`` | complete on success, abandon on failure (then due again at once) | true |
+| ``maxAutoLockRenewalDuration`` | how long after delivery the lock is renewed while the function runs | 00:05:00 |
+| | (a .NET TimeSpan; ``00:00:00`` turns renewal off; see ``bus_locks``) | |
 
-The extension refuses a ``maxConcurrentCalls`` below 1 when the host starts (``Argument.AssertAtLeast``);
-so does the local host, naming the setting.
+The extension refuses a ``maxConcurrentCalls`` below 1 (``Argument.AssertAtLeast``) and a negative
+``maxAutoLockRenewalDuration`` (``Argument.AssertNotNegative``) when the host starts, and the host does not start
+on a value the configuration binder cannot read as a TimeSpan; so does the local host, naming the setting. The
+binder reads a TimeSpan with ``TimeSpan.Parse`` (``controlplane.local.timespan``), a JSON number as its text:
+``5`` is five days.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from controlplane.errors import FieldError, InvalidInput
+from controlplane.local.timespan import parse_timespan
 
 SECTION = "extensions.serviceBus"
+DEFAULT_MAX_AUTO_LOCK_RENEWAL = timedelta(minutes=5)
 
 
 class InvalidHostJson(InvalidInput):
@@ -39,6 +47,7 @@ def default_max_concurrent_calls() -> int:
 class ServiceBusOptions:
     max_concurrent_calls: int
     auto_complete_messages: bool = True
+    max_auto_lock_renewal: timedelta = DEFAULT_MAX_AUTO_LOCK_RENEWAL
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> ServiceBusOptions:
@@ -52,9 +61,11 @@ class ServiceBusOptions:
         if not isinstance(auto_complete, bool):
             reason = f"must be true or false (got {auto_complete!r})"
             errors.append(FieldError(f"{SECTION}.autoCompleteMessages", reason))
+        renewal = _timespan(section, "maxAutoLockRenewalDuration", DEFAULT_MAX_AUTO_LOCK_RENEWAL, errors)
         if errors:
             raise InvalidHostJson(errors)
-        return cls(max_concurrent_calls=calls, auto_complete_messages=auto_complete)
+        assert renewal is not None  # an unreadable value is in errors
+        return cls(calls, auto_complete, renewal)
 
     @classmethod
     def from_host_json(cls, root: Path) -> ServiceBusOptions:
@@ -62,3 +73,17 @@ class ServiceBusOptions:
         path = root / "host.json"
         document = json.loads(path.read_text()) if path.exists() else {}
         return cls.from_section((document.get("extensions") or {}).get("serviceBus") or {})
+
+
+def _timespan(section: Mapping[str, Any], key: str, default: timedelta, errors: list[FieldError]) -> timedelta | None:
+    """A non-negative TimeSpan setting as the extension binds it; None (and an error) when it is not one."""
+    value = section.get(key)
+    if value is None:
+        return default
+    parsed = None if isinstance(value, bool) or not isinstance(value, str | int) else parse_timespan(str(value))
+    if parsed is None:
+        errors.append(FieldError(f"{SECTION}.{key}", f'must be a TimeSpan such as "00:05:00" (got {value!r})'))
+    elif parsed < timedelta(0):
+        errors.append(FieldError(f"{SECTION}.{key}", f"must not be negative (got {value!r})"))
+        return None
+    return parsed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,9 +13,10 @@ from controlplane.adapters.servicebus_mapping import MessageFields, envelope_to_
 from controlplane.adapters.table_documents import AzureTableDocuments
 from controlplane.local.azurite import Azurite
 from controlplane.local.bus import LocalBus, LocalEventBus
+from controlplane.local.bus_options import ServiceBusOptions
 from controlplane.local.bus_records import DELIVERED
 from tests.builders import T0
-from tests.unit.test_local_bus import AUDIT, TRACE, Recorder, event, invoke, subscriber
+from tests.unit.test_local_bus import AUDIT, SCALING, TRACE, FakeClock, Held, Recorder, event, invoke, subscriber
 
 pytestmark = pytest.mark.azurite
 
@@ -25,7 +27,7 @@ def make_bus(azurite: Azurite, prefix: str, scaling: Recorder, audit: Recorder, 
         subscriber("on_scaling", scaling, topicName="events", subscriptionName="scaling"),
         subscriber("on_audit", audit, topicName="events", subscriptionName="audit"),
     ]
-    bus = LocalBus(tables, functions, invoke, clock=lambda: T0, **options)
+    bus = LocalBus(tables, functions, invoke, **{"clock": lambda: T0, **options})
     bus.create_tables()
     return bus
 
@@ -88,3 +90,26 @@ def test_the_dispatcher_thread_delivers_on_azurite(azurite: Azurite, table_prefi
     LocalEventBus(bus).publish([event(1)])
     assert arrived.wait(10)
     bus.stop()
+
+
+def test_a_renewed_lock_holds_off_another_host_until_the_renewal_limit_on_azurite(
+    azurite: Azurite, table_prefix: str
+) -> None:
+    clock, held, taken_over = FakeClock(T0), Held(), Recorder()
+    options = ServiceBusOptions(max_concurrent_calls=1, max_auto_lock_renewal=timedelta(minutes=2))
+    first = make_bus(azurite, table_prefix, held, Recorder(), clock=clock, options=options)
+    second = make_bus(azurite, table_prefix, taken_over, Recorder(), clock=clock)
+    LocalEventBus(first).publish([event(1)])
+    running = threading.Thread(target=first.deliver_due)
+    running.start()
+    held.wait_calls(1)
+    assert [first.renew_locks(clock.at(seconds)) for seconds in (50, 100, 150)] == [1, 1, 0]  # locked until 160 s
+    assert second.deliver_due(clock.at(159)) == 0
+    assert second.deliver_due(clock.at(160)) == 1
+    held.release(0)  # the first host's function returns after its lock expired: its completion is dropped
+    running.join()
+    [delivery] = [d for d in second.deliveries(event(1).id) if d.subscription == SCALING]
+    assert (delivery.state, delivery.delivery_count) == (DELIVERED, 2)
+    assert [message.delivery_count for message in taken_over.messages] == [2]
+    first.stop()
+    second.stop()

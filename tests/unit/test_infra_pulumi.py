@@ -19,6 +19,7 @@ import pulumi
 import pytest
 from pulumi.runtime.sync_await import _sync_await
 
+from controlplane.adapters.servicebus_mapping import LOCK_DURATION, iso8601_duration
 from controlplane.adapters.state_store import TABLES
 from controlplane.config import SCHEDULE_DEFAULTS, Settings
 from controlplane.domain.event_catalog import EventType
@@ -249,6 +250,11 @@ def test_the_scaling_subscription_replaces_its_default_rule_with_a_health_check_
     assert rule.inputs["ruleName"] == "$Default"
     assert rule.inputs["filterType"] == "SqlFilter"
     assert rule.inputs["sqlFilter"]["sqlExpression"] == f"type = '{EventType.HEALTH_CHECK_COMPLETED}'"
+
+
+def test_the_scaling_subscription_locks_a_message_as_long_as_the_local_bus_does(built: Built) -> None:
+    (subscription,) = built.mocks.of_type("servicebus:Subscription")
+    assert subscription.inputs["lockDuration"] == iso8601_duration(LOCK_DURATION) == "PT1M"
 
 
 def test_every_service_bus_trigger_of_the_app_has_its_subscription(built: Built) -> None:

@@ -2,8 +2,10 @@
 
 The Service Bus rules it follows: the extension's message pump (Azure/azure-sdk-for-net,
 sdk/servicebus/Microsoft.Azure.WebJobs.Extensions.ServiceBus/src: Config/ServiceBusOptions.cs for
-maxConcurrentCalls and autoCompleteMessages, Primitives/MessageProcessor.cs for abandon-on-failure) and the
-broker's dead-lettering ("Overview of Service Bus dead-letter queues": MaxDeliveryCountExceeded).
+maxConcurrentCalls, autoCompleteMessages and maxAutoLockRenewalDuration, Primitives/MessageProcessor.cs for
+abandon-on-failure), the processor's lock renewal (sdk/servicebus/Azure.Messaging.ServiceBus/src/Processor/
+ReceiverManager.cs) and the broker's dead-lettering ("Overview of Service Bus dead-letter queues":
+MaxDeliveryCountExceeded). Lock tests drive a fake clock: no assertion depends on how long anything takes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import azure.functions as func
@@ -20,12 +22,14 @@ import pytest
 
 from controlplane.adapters.documents import Document
 from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.adapters.servicebus_mapping import MessageFields, envelope_to_message
+from controlplane.adapters.servicebus_mapping import LOCK_DURATION, MessageFields, envelope_to_message
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import Envelope, TraceContext, new_event
 from controlplane.errors import InvalidInput, NotFound, TransientError
-from controlplane.local.bus import MAX_DELIVERIES_DESCRIPTION, LocalBus, LocalEventBus
+from controlplane.local.bus import LocalBus, LocalEventBus
+from controlplane.local.bus_locks import renewal_due
 from controlplane.local.bus_options import ServiceBusOptions
+from controlplane.local.bus_processor import MAX_DELIVERIES_DESCRIPTION
 from controlplane.local.bus_records import DEADLETTERED, DELIVERED, DELIVERIES, LOG, PENDING, Delivery
 from controlplane.local.function_checks import FunctionAppRefused
 from controlplane.local.functions import SERVICE_BUS, FunctionEntry
@@ -247,21 +251,150 @@ def test_a_new_bus_over_the_same_tables_delivers_what_was_pending(tables, scalin
     restarted.stop()
 
 
-def test_a_delivery_whose_dispatcher_died_is_redelivered_when_its_lock_expires(
+def host_exits() -> None:
+    raise SystemExit(1)  # the host process ends in the middle of the function: nothing settles the message
+
+
+def test_a_delivery_whose_host_died_comes_back_one_lock_duration_after_its_claim(
     tables, scaling: Recorder, audit: Recorder
 ) -> None:
-    bus = make_bus(tables, scaling, audit, lock_duration=timedelta(minutes=5))
-    LocalEventBus(bus).publish([event(1)])
-    stored = Delivery.from_document(tables.get(DELIVERIES, SCALING, event(1).id))
-    # What a claim leaves behind when the process dies before settling.
-    tables.replace(DELIVERIES, replace(stored, delivery_count=1, next_attempt=T0 + timedelta(minutes=5)).to_document())
+    dying = make_bus(tables, Recorder(during=host_exits), audit)  # the subscriptions' lock: 1 minute
+    LocalEventBus(dying).publish([event(1)])
+    with pytest.raises(SystemExit):
+        dying.deliver_due(T0)
     restarted = make_bus(tables, scaling, audit)
-    restarted.deliver_due(T0)
-    assert scaling.messages == []
-    restarted.deliver_due(T0 + timedelta(minutes=5))
+    restarted.deliver_due(T0 + LOCK_DURATION - timedelta(seconds=1))
+    assert scaling.messages == []  # still locked by the dead host
+    restarted.deliver_due(T0 + LOCK_DURATION)
     assert [message.delivery_count for message in scaling.messages] == [2]
-    bus.stop()
+    assert timedelta(minutes=1) == LOCK_DURATION  # what infra/messaging.py gives the subscriptions (PT1M)
     restarted.stop()
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, seconds: float) -> datetime:
+        self.now = T0 + timedelta(seconds=seconds)
+        return self.now
+
+
+class Held:
+    """A trigger function whose every call waits until the test releases it (by call number, from 0)."""
+
+    def __init__(self) -> None:
+        self.messages: list[func.ServiceBusMessage] = []
+        self._releases: list[threading.Event] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, msg: func.ServiceBusMessage) -> None:
+        release = threading.Event()
+        with self._changed:
+            self.messages.append(msg)
+            self._releases.append(release)
+            self._changed.notify_all()
+        assert release.wait(10), "never released"
+
+    def wait_calls(self, count: int) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: len(self.messages) >= count, 10), f"{count} calls never came"
+
+    def release(self, call: int) -> None:
+        self._releases[call].set()
+
+
+def stored(tables: MemoryDocumentTables, message_id: str) -> Delivery:
+    return Delivery.from_document(tables.get(DELIVERIES, SCALING, message_id))
+
+
+@pytest.mark.parametrize(("lock", "renewed_after"), [(60, 50), (300, 290), (10, 5), (5, 2.5)])
+def test_a_lock_is_renewed_half_its_duration_but_at_most_10_seconds_before_it_expires(
+    lock: int, renewed_after: float
+) -> None:
+    """ReceiverManager.CalculateRenewDelay: buffer = min(remaining / 2, MaximumRenewBufferDuration = 10 s)."""
+    assert renewal_due(T0, T0 + timedelta(seconds=lock)) == T0 + timedelta(seconds=renewed_after)
+
+
+def test_a_running_delivery_stays_locked_while_the_processor_renews_its_lock(tables, audit: Recorder) -> None:
+    clock, held = FakeClock(T0), Held()
+    bus = make_bus(tables, held, audit, clock=clock)  # lock 1 min, renewed up to 5 min (the extension's default)
+    LocalEventBus(bus).publish([event(1)])
+    running = threading.Thread(target=bus.deliver_due)
+    running.start()
+    held.wait_calls(1)
+    assert bus.renew_locks(clock.at(49)) == 0  # due 10 s before the lock expires
+    for seconds in (50, 100, 150, 200, 250):
+        assert bus.renew_locks(clock.at(seconds)) == 1
+        assert stored(tables, event(1).id).next_attempt == T0 + timedelta(seconds=seconds + 60)
+    other_host = make_bus(tables, Recorder(), Recorder(), clock=clock)
+    assert other_host.deliver_due(clock.at(309)) == 0  # four minutes past the first lock's expiry, still locked
+    held.release(0)
+    running.join()
+    delivery = stored(tables, event(1).id)
+    assert (delivery.state, delivery.delivery_count, len(held.messages)) == (DELIVERED, 1, 1)
+    bus.stop()
+
+
+def test_past_max_auto_lock_renewal_duration_the_message_is_delivered_again_and_the_late_completion_dropped(
+    tables, audit: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock, held = FakeClock(T0), Held()
+    options = ServiceBusOptions(max_concurrent_calls=2, max_auto_lock_renewal=timedelta(minutes=2))
+    bus = make_bus(tables, held, audit, clock=clock, options=options)
+    LocalEventBus(bus).publish([event(1)])
+    first = threading.Thread(target=bus.deliver_due)
+    first.start()
+    held.wait_calls(1)
+    assert [bus.renew_locks(clock.at(seconds)) for seconds in (50, 100, 150)] == [1, 1, 0]  # 150 s: past 2 min
+    assert bus.deliver_due(clock.at(159)) == 0
+    second = threading.Thread(target=bus.deliver_due, args=(clock.at(160),))  # the lock expired: due again
+    second.start()
+    held.wait_calls(2)
+    assert [message.delivery_count for message in held.messages] == [1, 2]  # while the first call still runs
+    held.release(0)  # the first call returns now, its lock long gone: its completion fails with MessageLockLost
+    first.join()
+    delivery = stored(tables, event(1).id)
+    assert (delivery.state, delivery.delivery_count) == (PENDING, 2)  # the second delivery's, still locked
+    assert delivery.next_attempt == T0 + timedelta(seconds=160) + LOCK_DURATION
+    assert "MessageLockLost" in caplog.text
+    held.release(1)
+    second.join()
+    assert (stored(tables, event(1).id).state, stored(tables, event(1).id).delivery_count) == (DELIVERED, 2)
+    bus.stop()
+
+
+def test_max_auto_lock_renewal_duration_zero_never_renews(tables, audit: Recorder) -> None:
+    clock, held = FakeClock(T0), Held()
+    options = ServiceBusOptions(max_concurrent_calls=2, max_auto_lock_renewal=timedelta(0))
+    bus = make_bus(tables, held, audit, clock=clock, options=options)
+    LocalEventBus(bus).publish([event(1)])
+    running = threading.Thread(target=bus.deliver_due)
+    running.start()
+    held.wait_calls(1)
+    assert bus.renew_locks(clock.at(50)) == 0
+    held.release(0)
+    running.join()
+    assert stored(tables, event(1).id).state == DELIVERED  # returned within its first lock: completed
+    bus.stop()
+
+
+def test_the_dispatcher_renews_the_locks_of_running_deliveries(tables, audit: Recorder) -> None:
+    clock, held = FakeClock(T0), Held()
+    bus = make_bus(tables, held, audit, clock=clock, poll_interval=60.0)
+    bus.start()
+    LocalEventBus(bus).publish([event(1)])
+    held.wait_calls(1)
+    clock.at(50)
+    LocalEventBus(bus).publish([event(2)])  # wakes the dispatcher, whose pass renews what is due
+    wait_until(lambda: stored(tables, event(1).id).next_attempt == T0 + timedelta(seconds=110))
+    held.wait_calls(2)
+    held.release(0)
+    held.release(1)
+    bus.stop()
 
 
 def test_two_dispatchers_never_run_one_delivery_twice(tables, audit: Recorder) -> None:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
-from controlplane.adapters.servicebus_mapping import MessageFields, envelope_to_message, message_to_envelope
+from controlplane.adapters.servicebus_mapping import (
+    MessageFields,
+    envelope_to_message,
+    iso8601_duration,
+    message_to_envelope,
+)
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import CONTENT_TYPE, TraceContext, new_event
 from controlplane.errors import InvalidEnvelope
@@ -101,3 +107,8 @@ def test_message_fields_are_immutable() -> None:
     message = MessageFields("id-1", None, None, None, {"type": "X"}, b"")
     with pytest.raises(TypeError):
         message.application_properties["type"] = "Y"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(60, "PT1M"), (90, "PT1M30S"), (5, "PT5S"), (300, "PT5M"), (0, "PT0S")])
+def test_a_lock_duration_is_written_as_arm_writes_it(seconds: int, text: str) -> None:
+    assert iso8601_duration(timedelta(seconds=seconds)) == text
