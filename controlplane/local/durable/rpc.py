@@ -4,8 +4,9 @@ Served twice with the same handlers: under ``/durabletask/`` as the client bindi
 (like the Functions host's local RPC endpoint; the host listens on loopback only), and under
 ``/runtime/webhooks/durabletask/`` for the management URLs handed to callers, where the
 ``durabletask_extension`` system key (what the URLs carry) or the master key is required, as on Azure.
-Status codes, headers and bodies follow the Durable Functions HTTP API reference and the Durable
-extension's handler; the shapes are in ``status_view.py`` and the query rules in ``instance_query.py``.
+Paths match in any case and route values keep theirs, as on Azure (see ``routes``). Status codes,
+headers and bodies follow the Durable Functions HTTP API reference and the Durable extension's handler;
+the shapes are in ``status_view.py`` and the query rules in ``instance_query.py``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from controlplane.local.keys import DURABLE_EXTENSION, KeyStore, offered_key
 RPC_PREFIX = "/durabletask/"
 WEBHOOK_PREFIX = "/runtime/webhooks/durabletask/"
 Handler = Callable[..., Awaitable[web.StreamResponse]]
+Route = tuple[tuple[str, ...], dict[str, Handler]]
+"""A template's segments (``{value}`` or a literal) and the handler of each method it serves."""
 
 
 def client_binding(base_url: str, hub: str, system_key: str) -> str:
@@ -82,7 +85,7 @@ def routes(
     ]
 
 
-def _route_table(api: DurableHttpApi) -> list[tuple[tuple[str, ...], dict[str, Handler]]]:
+def _route_table(api: DurableHttpApi) -> list[Route]:
     """The extension's routes (HttpApiHandler: StartOrchestrationRoute ``orchestrators/{functionName}/
     {instanceId?}``, InstancesRoute ``instances/{instanceId?}/{operation?}``, InstanceRaiseEventRoute
     ``instances/{instanceId?}/raiseEvent/{eventName}``) in the order it tries them, one template per number
@@ -98,9 +101,7 @@ def _route_table(api: DurableHttpApi) -> list[tuple[tuple[str, ...], dict[str, H
     return [(tuple(template.split("/")), methods) for template, methods in templates]
 
 
-async def _dispatch(
-    table: list[tuple[tuple[str, ...], dict[str, Handler]]], request: web.Request
-) -> web.StreamResponse:
+async def _dispatch(table: list[Route], request: web.Request) -> web.StreamResponse:
     """Route the path after the prefix as ASP.NET Core's TemplateMatcher does for the extension: literal
     segments in any case (OrdinalIgnoreCase), values (instance ids, event and orchestrator names) as sent,
     each segment percent-decoded on its own (an encoded ``/`` stays inside its value), the leading and
@@ -134,10 +135,6 @@ def _any_case(prefix: str) -> str:
 
 def _prefix_depth(request: web.Request) -> int:
     return request.match_info["prefix"].count("/") + 1
-
-
-def _open(handler: Handler) -> Handler:
-    return handler
 
 
 def _keyed(keys: KeyStore, handler: Handler) -> Handler:
