@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
 from aiohttp import web
-from multidict import CIMultiDict, MultiMapping
+from multidict import MultiMapping
 
 from controlplane.errors import AlreadyExists, NotFound
 from controlplane.local.durable.client_ops import InvalidInstanceId
@@ -26,8 +25,11 @@ from controlplane.local.durable.history import RuntimeStatus
 from controlplane.local.durable.instance_query import (
     BadContinuationToken,
     InstanceQuery,
+    any_case,
+    flag,
     request_time,
     runtime_statuses,
+    seconds,
 )
 from controlplane.local.durable.status_view import (
     START_RETRY_AFTER,
@@ -44,8 +46,6 @@ CONTINUATION = "x-ms-continuation-token"
 ARGUMENT_ERROR = "One or more of the arguments submitted is incorrect"
 # HandleRestartInstanceRequestAsync's Message for any ArgumentException, whatever its cause.
 _NO_SUCH_INSTANCE = "InstanceId does not match a valid orchestration instance."
-# What double.TryParse reads (NumberStyles.Float | AllowThousands): "5", " 2.5 ", "1e1", "1,000".
-_DOUBLE = re.compile(r"\s*[+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
 # The URLs of a start's check-status response (the extension leaves rewindPostUri out of it).
 _CHECK_STATUS_URLS = (
     "statusQueryGetUri",
@@ -92,7 +92,7 @@ class DurableHttpApi:
         started before the parameters are checked, as there; ``argument_error`` is the Message of the 400 for
         a polling interval longer than the timeout (each handler has its own)."""
         query = _query(request)
-        timeout, interval = _seconds(query, "timeout"), _seconds(query, "pollingInterval")
+        timeout, interval = seconds(query, "timeout"), seconds(query, "pollingInterval")
         if timeout is None or interval is None:
             return self._check_status(instance_id)
         if interval > timeout:
@@ -295,23 +295,11 @@ def _error(status: int, message: str, detail: str | None = None) -> web.Response
 
 
 def _query(request: web.Request) -> MultiMapping[str]:
-    """The query string with names in any case, as the extension reads it (GetQueryNameValuePairs:
-    a NameValueCollection with StringComparer.OrdinalIgnoreCase)."""
-    return CIMultiDict(request.query)
+    return any_case(request.query)
 
 
 def _flag(request: web.Request, name: str, default: bool = False) -> bool:
-    """A boolean query parameter as bool.TryParse reads it: "true"/"false" in any case, else the default."""
-    value = _query(request).get(name, "").strip().lower()
-    return {"true": True, "false": False}.get(value, default)
-
-
-def _seconds(query: MultiMapping[str], name: str) -> float | None:
-    """A time span in seconds as TryGetTimeSpanQueryParameterValue reads it; None when absent or not a number."""
-    value = query.get(name)
-    if value is None or not _DOUBLE.fullmatch(value):
-        return None
-    return float(value.replace(",", ""))
+    return flag(_query(request), name, default)
 
 
 def _dotnet(seconds: float) -> str:
