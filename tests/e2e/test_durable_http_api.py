@@ -309,8 +309,10 @@ def test_webhook_paths_and_query_names_match_in_any_case_and_route_values_keep_t
 
     waiter = started(host, "waiter")
     raise_go = payload["sendEventPostUri"].replace(payload["id"], waiter["id"]).replace("{eventName}", "go")
-    code = call("POST", raise_go.replace("/raiseEvent/", "/RAISEEVENT/"), b'"x"', {"Content-Type": "application/json"})
-    assert code[0] == 202 and host.wait_for(waiter["id"])["output"] == {"got": "x"}
+    raised = call(
+        "POST", raise_go.replace("/raiseEvent/", "/RAISEEVENT/"), b'"x"', {"Content-Type": "application/json"}
+    )
+    assert raised[0] == 202 and host.wait_for(waiter["id"])["output"] == {"got": "x"}
     rpc = f"{host.base_url}/DurableTask/INSTANCES/{instance_id}"  # the client binding's rpcBaseUrl, too
     assert call("GET", rpc)[2]["runtimeStatus"] == "Completed"
     assert call("GET", f"{host.base_url}/durabletask/instances/{instance_id}/nothing/here")[::2] == (404, None)
@@ -322,13 +324,12 @@ def test_create_and_wait_answers_with_the_output_when_the_instance_finishes_with
     """createAndWaitOnNewInstancePostUri: HandleStartOrchestratorRequestAsync and
     WaitForCompletionOrCreateCheckStatusResponseAsync in HttpApiHandler.cs."""
     payload = started(host, "chain", 1)
-    json_body = {"Content-Type": "application/json"}
     code, headers, body = call("POST", webhook(payload, "orchestrators/chain", "timeout=60&pollingInterval=0.1"), b"3")
     assert (code, body) == (200, 3)
     assert headers["Content-Type"].startswith("application/json") and "Location" not in headers
 
     failing = webhook(payload, "orchestrators/failing", "timeout=60&pollingInterval=0.1&showInput=false")
-    code, headers, body = call("POST", failing + "&returnInternalServerErrorOnFailure=true")
+    code, headers, body = call("POST", failing + "&returnInternalServerErrorOnFailure=true", b'"some input"')
     assert (code, body["runtimeStatus"], body["input"]) == (200, "Failed", None)  # the status response, not a 500
 
     code, headers, body = call("POST", webhook(payload, "orchestrators/waiter", "timeout=0.2&pollingInterval=0.1"))
@@ -336,7 +337,7 @@ def test_create_and_wait_answers_with_the_output_when_the_instance_finishes_with
     assert call("GET", body["statusQueryGetUri"])[2]["runtimeStatus"] in ("Pending", "Running")
     host.request("POST", f"/api/terminate/{body['id']}?reason=done")
 
-    code, _, body = call("POST", webhook(payload, "orchestrators/chain", "timeout=60"), b"1", json_body)
+    code, _, body = call("POST", webhook(payload, "orchestrators/chain", "timeout=60"), b"1")
     assert code == 202 and "statusQueryGetUri" in body  # the Azure Storage provider needs pollingInterval too
     code, _, body = call("POST", webhook(payload, "orchestrators/chain", "timeout=1&pollingInterval=2"), b"1")
     assert (code, body["ExceptionMessage"]) == (400, "Total timeout 1 should be bigger than retry timeout 2")
@@ -364,7 +365,8 @@ def test_an_instance_id_the_extension_refuses_is_a_400_and_fails_the_sdks_start_
         "One or more of the arguments submitted is incorrect",
         message,
     )
-    assert host.request("POST", f"/api/start/chain/{instance_id}", 1)[0] == 500  # the SDK raises the message
+    assert host.request("POST", f"/api/start/chain/{instance_id}", 1)[0] == 500
+    assert f"Exception: {message}" in host.log()  # the SDK's start_new raises the ExceptionMessage
     assert call("GET", payload["statusQueryGetUri"].replace(payload["id"], instance_id))[0] == 404
 
 
