@@ -327,6 +327,9 @@ def test_create_and_wait_answers_with_the_output_when_the_instance_finishes_with
     code, headers, body = call("POST", webhook(payload, "orchestrators/chain", "timeout=60&pollingInterval=0.1"), b"3")
     assert (code, body) == (200, 3)
     assert headers["Content-Type"].startswith("application/json") and "Location" not in headers
+    host.wait_for(payload["id"])
+    restart = payload["restartPostUri"] + "&timeout=60&pollingInterval=0.1"  # HandleRestartInstanceRequestAsync
+    assert call("POST", restart)[::2] == (200, 1)
 
     failing = webhook(payload, "orchestrators/failing", "timeout=60&pollingInterval=0.1&showInput=false")
     code, headers, body = call("POST", failing + "&returnInternalServerErrorOnFailure=true", b'"some input"')
