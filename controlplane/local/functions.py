@@ -53,6 +53,9 @@ class FunctionIndex:
 
     def __init__(self, entries: list[FunctionEntry]) -> None:
         self._by_name = {entry.name: entry for entry in entries}
+        # Function names match in any case on Azure (the host's and the Durable extension's lookups are
+        # OrdinalIgnoreCase), e.g. an orchestration started as "CHAIN" runs "chain".
+        self._by_folded_name = {entry.name.lower(): entry for entry in entries}
 
     @classmethod
     def of_app(cls, app: Any) -> FunctionIndex:
@@ -83,8 +86,9 @@ class FunctionIndex:
         return cls.of_app(getattr(imported, attribute))
 
     def get(self, name: str, trigger_type: str | None = None) -> FunctionEntry:
-        """The function called ``name``; KeyError naming what exists if absent or of another trigger type."""
-        entry = self._by_name.get(name)
+        """The function called ``name`` in any case; KeyError naming what exists if absent or of another
+        trigger type."""
+        entry = self._by_name.get(name) or self._by_folded_name.get(name.lower())
         if entry is None or (trigger_type and entry.trigger_type != trigger_type):
             known = ", ".join(sorted(e.name for e in self.of_type(trigger_type))) if trigger_type else ""
             raise KeyError(f"no {trigger_type or 'function'} named {name!r}" + (f" (known: {known})" if known else ""))

@@ -290,3 +290,98 @@ def test_a_suspended_instance_stays_suspended_across_a_crash_and_gets_what_was_h
         assert host.wait_for(instance_id)["output"] == {"got": '"held"'}
     finally:
         host.stop()
+
+
+def test_webhook_paths_and_query_names_match_in_any_case_and_route_values_keep_theirs(host: HostProcess) -> None:
+    """ASP.NET Core routing and the extension's TemplateMatcher ignore case in literal segments; the host's
+    own tests call /runtime/webhooks/durableTask/. Orchestrator names match in any case (FunctionName)."""
+    payload = started(host, "chain", 1)
+    shouting = payload["statusQueryGetUri"].replace("/runtime/webhooks/durabletask/", "/Runtime/WebHooks/DurableTask/")
+    instance_id = f"Mixed-{uuid.uuid4().hex[:6]}"
+    start = shouting.replace(f"/instances/{payload['id']}", f"/ORCHESTRATORS/CHAIN/{instance_id}")
+    assert call("POST", start, b"2", {"Content-Type": "application/json"})[0] == 202
+    assert host.wait_for(instance_id)["output"] == 2
+    status = shouting.replace(payload["id"], instance_id).replace("/instances/", "/Instances/")
+    code, _, body = call("GET", status + "&SHOWHISTORY=true")
+    assert (code, body["name"], body["instanceId"]) == (200, "CHAIN", instance_id)  # the name as sent
+    assert body["historyEvents"][0]["EventType"] == "ExecutionStarted"
+    assert call("GET", status.replace(instance_id, instance_id.lower()))[0] == 404  # ids keep their case
+
+    waiter = started(host, "waiter")
+    raise_go = payload["sendEventPostUri"].replace(payload["id"], waiter["id"]).replace("{eventName}", "go")
+    raised = call(
+        "POST", raise_go.replace("/raiseEvent/", "/RAISEEVENT/"), b'"x"', {"Content-Type": "application/json"}
+    )
+    assert raised[0] == 202 and host.wait_for(waiter["id"])["output"] == {"got": "x"}
+    rpc = f"{host.base_url}/DurableTask/INSTANCES/{instance_id}"  # the client binding's rpcBaseUrl, too
+    assert call("GET", rpc)[2]["runtimeStatus"] == "Completed"
+    assert call("GET", f"{host.base_url}/durabletask/instances/{instance_id}/nothing/here")[::2] == (404, None)
+
+
+def test_create_and_wait_answers_with_the_output_when_the_instance_finishes_within_the_timeout(
+    host: HostProcess,
+) -> None:
+    """createAndWaitOnNewInstancePostUri: HandleStartOrchestratorRequestAsync and
+    WaitForCompletionOrCreateCheckStatusResponseAsync in HttpApiHandler.cs."""
+    payload = started(host, "chain", 1)
+    code, headers, body = call("POST", webhook(payload, "orchestrators/chain", "timeout=60&pollingInterval=0.1"), b"3")
+    assert (code, body) == (200, 3)
+    assert headers["Content-Type"].startswith("application/json") and "Location" not in headers
+    host.wait_for(payload["id"])
+    restart = payload["restartPostUri"] + "&timeout=60&pollingInterval=0.1"  # HandleRestartInstanceRequestAsync
+    assert call("POST", restart)[::2] == (200, 1)
+
+    failing = webhook(payload, "orchestrators/failing", "timeout=60&pollingInterval=0.1&showInput=false")
+    code, headers, body = call("POST", failing + "&returnInternalServerErrorOnFailure=true", b'"some input"')
+    assert (code, body["runtimeStatus"], body["input"]) == (200, "Failed", None)  # the status response, not a 500
+
+    code, headers, body = call("POST", webhook(payload, "orchestrators/waiter", "timeout=0.2&pollingInterval=0.1"))
+    assert code == 202 and headers["Retry-After"] == "10" and headers["Location"] == body["statusQueryGetUri"]
+    assert call("GET", body["statusQueryGetUri"])[2]["runtimeStatus"] in ("Pending", "Running")
+    host.request("POST", f"/api/terminate/{body['id']}?reason=done")
+
+    code, _, body = call("POST", webhook(payload, "orchestrators/chain", "timeout=60"), b"1")
+    assert code == 202 and "statusQueryGetUri" in body  # the Azure Storage provider needs pollingInterval too
+    code, _, body = call("POST", webhook(payload, "orchestrators/chain", "timeout=1&pollingInterval=2"), b"1")
+    assert (code, body["ExceptionMessage"]) == (400, "Total timeout 1 should be bigger than retry timeout 2")
+
+
+@pytest.mark.parametrize(
+    ("instance_id", "message"),
+    [
+        ("%40entity", "instanceId (Parameter 'Orchestration instance ids must not start with @.')"),
+        (
+            "a%5Cb",
+            "instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, or control characters.')",
+        ),
+        ("x" * 257, "Instance ID lengths must not exceed 256 characters."),
+    ],
+)
+def test_an_instance_id_the_extension_refuses_is_a_400_and_fails_the_sdks_start_new(
+    host: HostProcess, instance_id: str, message: str
+) -> None:
+    """DurableClient.StartNewAsync's checks (DurableClient.cs), as HandleRequestAsync answers them."""
+    payload = started(host, "chain", 1)
+    code, _, body = call("POST", webhook(payload, f"orchestrators/chain/{instance_id}"), b"1")
+    assert (code, body["Message"], body["ExceptionMessage"]) == (
+        400,
+        "One or more of the arguments submitted is incorrect",
+        message,
+    )
+    assert host.request("POST", f"/api/start/chain/{instance_id}", 1)[0] == 500
+    assert f"Exception: {message}" in host.log()  # the SDK's start_new raises the ExceptionMessage
+    assert call("GET", payload["statusQueryGetUri"].replace(payload["id"], instance_id))[0] == 404
+
+
+def test_the_longest_instance_id_starts_and_an_encoded_slash_or_control_character_is_refused(
+    host: HostProcess,
+) -> None:
+    instance_id = "x" * 252 + uuid.uuid4().hex[:4]
+    payload = started(host, "chain", 1, instance_id)
+    assert payload["id"] == instance_id and host.wait_for(instance_id)["output"] == 1
+    for refused in ("a%2Fb", "a%0Ab", "a%C2%85b"):  # an encoded "/" stays in its segment; U+0085 is Cc
+        code, _, body = call("POST", webhook(payload, f"orchestrators/chain/{refused}"), b"1")
+        assert (code, body["ExceptionMessage"]) == (
+            400,
+            "instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, or control characters.')",
+        )

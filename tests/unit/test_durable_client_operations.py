@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.errors import AlreadyExists
+from controlplane.errors import AlreadyExists, NotFound
+from controlplane.local.durable.client_ops import InvalidInstanceId, check_instance_id
 from controlplane.local.durable.engine import DurableEngine
 from controlplane.local.durable.history import EventType, RuntimeStatus, kind_of
 from controlplane.local.durable.instance_query import InstanceQuery
@@ -163,3 +164,56 @@ def test_purge_by_filter_deletes_the_finished_instances_it_selects(engine: Durab
     assert engine.get_record(running).status is RuntimeStatus.RUNNING
     assert engine.purge_matching(InstanceQuery(prefix=prefix, created_from=since)) == 0
     engine.terminate(running, "")
+
+
+# DurableClient.StartNewAsync's instance-id rules (Azure/azure-functions-durable-extension
+# src/WebJobs.Extensions.DurableTask/ContextImplementations/DurableClient.cs), texts as .NET prints them.
+_NO_AT = "instanceId (Parameter 'Orchestration instance ids must not start with @.')"
+_NO_CHARS = "instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, or control characters.')"
+_TOO_LONG = "Instance ID lengths must not exceed 256 characters."
+
+
+@pytest.mark.parametrize(
+    ("instance_id", "refusal"),
+    [
+        ("order-42", None),
+        ("a b:c@d", None),  # "@" only refused in front; spaces and colons are fine
+        ("x" * 256, None),
+        ("\U0001f600" * 128, None),  # 256 UTF-16 code units
+        ("\U0001f600" * 128 + "x", _TOO_LONG),  # .NET's string.Length counts surrogate pairs as two
+        ("x" * 257, _TOO_LONG),
+        ("@counter@k", _NO_AT),
+        ("a/b", _NO_CHARS),
+        ("a\\b", _NO_CHARS),
+        ("a#b", _NO_CHARS),
+        ("a?b", _NO_CHARS),
+        ("a\tb", _NO_CHARS),
+        ("a\x7fb", _NO_CHARS),
+        ("a\x85b", _NO_CHARS),  # char.IsControl: the C1 range too
+        ("a\u200bb", None),  # a format character (Cf) is not a control character
+        ("@a/b", _NO_AT),  # the checks run in the extension's order
+        ("/" + "x" * 300, _NO_CHARS),
+    ],
+)
+def test_instance_ids_are_checked_as_the_extension_checks_them(instance_id: str, refusal: str | None) -> None:
+    if refusal is None:
+        check_instance_id(instance_id)
+    else:
+        with pytest.raises(InvalidInstanceId) as refused:
+            check_instance_id(instance_id)
+        assert str(refused.value) == refusal
+
+
+def test_a_refused_instance_id_starts_nothing_and_an_empty_one_gets_a_new_id(engine: DurableEngine) -> None:
+    with pytest.raises(InvalidInstanceId):
+        engine.start_new("chain", "@entity", json.dumps(1))
+    with pytest.raises(NotFound):
+        engine.get_record("@entity")
+    with pytest.raises(KeyError, match="The function 'nope' doesn't exist"):  # the orchestrator is checked first
+        engine.start_new("nope", "@entity", None)
+    assert len(engine.start_new("chain", "", json.dumps(1))) == 32  # Guid.ToString("N")
+
+
+def test_an_orchestrator_name_matches_in_any_case_and_is_kept_as_sent(engine: DurableEngine) -> None:
+    record = engine.wait(engine.start_new("CHAIN", None, json.dumps(2)))
+    assert (record.name, record.status, json.loads(record.output)) == ("CHAIN", RuntimeStatus.COMPLETED, 2)

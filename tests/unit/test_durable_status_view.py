@@ -9,7 +9,14 @@ import pytest
 from multidict import MultiDict
 
 from controlplane.local.durable.history import EventType, RuntimeStatus, event, execution_started
-from controlplane.local.durable.instance_query import BadContinuationToken, InstanceQuery
+from controlplane.local.durable.instance_query import (
+    BadContinuationToken,
+    InstanceQuery,
+    any_case,
+    flag,
+    runtime_statuses,
+    seconds,
+)
 from controlplane.local.durable.status_view import history_view, http_time, status_code, status_json
 from controlplane.local.durable.store import InstanceRecord
 from controlplane.local.durable.suspension import RESUME, SUSPEND, TERMINATE, gate, split_batch
@@ -183,3 +190,31 @@ def test_a_suspend_or_resume_is_an_episode_of_its_own() -> None:
     assert split_batch(batch) == (batch[:1], batch[1:])
     assert split_batch(batch[1:]) == (batch[1:2], batch[2:])
     assert split_batch(batch[2:]) == (batch[2:], [])
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        ("5", 5.0),
+        (" 2.5 ", 2.5),  # double.TryParse allows surrounding white space
+        ("1e1", 10.0),
+        (".5", 0.5),
+        ("1,000", 1000.0),  # AllowThousands
+        ("-1", -1.0),
+        ("", None),
+        ("five", None),
+        ("1_0", None),  # Python's float() takes it; .NET does not
+        ("00:00:05", None),  # seconds, not a TimeSpan text
+    ],
+)
+def test_timeout_and_polling_interval_are_read_as_double_try_parse_reads_seconds(
+    value: str, parsed: float | None
+) -> None:
+    assert seconds(MultiDict(timeout=value), "timeout") == parsed
+
+
+def test_query_parameter_names_match_in_any_case_and_values_keep_theirs() -> None:
+    query = any_case(MultiDict([("SHOWHISTORY", "TRUE"), ("RuntimeStatus", "Completed"), ("timeOut", "3")]))
+    assert flag(query, "showHistory") is True and seconds(query, "timeout") == 3.0
+    assert runtime_statuses(query) == [RuntimeStatus.COMPLETED]
+    assert runtime_statuses(any_case(MultiDict(runtimeStatus="completed"))) == []  # Enum.TryParse: case kept

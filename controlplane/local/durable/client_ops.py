@@ -6,6 +6,7 @@ query, purge. The Durable HTTP API of the local host (``rpc.py``) calls these. A
 from __future__ import annotations
 
 import time
+import unicodedata
 import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -19,6 +20,10 @@ from controlplane.local.durable.store import InstanceRecord, Message
 from controlplane.local.durable.suspension import RESUME, SUSPEND, TERMINATE
 from controlplane.local.functions import ORCHESTRATION
 
+# DurableClient.StartNewAsync's limit, counted in UTF-16 code units as .NET's string.Length counts them.
+MAX_INSTANCE_ID_LENGTH = 256
+_FORBIDDEN_IN_INSTANCE_ID = frozenset("/\\#?")
+
 if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
@@ -27,6 +32,30 @@ if TYPE_CHECKING:
     from controlplane.local.durable.status_writer import StatusWriter
     from controlplane.local.durable.store import DurableStore
     from controlplane.local.functions import FunctionIndex
+
+
+class InvalidInstanceId(ValueError):
+    """An instance id the extension refuses to start; the message is the ArgumentException's."""
+
+
+def check_instance_id(instance_id: str) -> None:
+    """InvalidInstanceId unless the Durable extension would start an instance under ``instance_id``.
+
+    The rules and texts of ``DurableClient.StartNewAsync`` (Azure/azure-functions-durable-extension
+    ``src/WebJobs.Extensions.DurableTask/ContextImplementations/DurableClient.cs``), checked in its order:
+    no leading ``@`` (the prefix of entity ids), none of ``/ \\ # ?`` and no control character
+    (``char.IsControl``: Unicode category Cc), at most 256 UTF-16 code units. The first two texts read
+    oddly because the extension passes its message as the parameter name; .NET prints such an
+    ArgumentException as ``instanceId (Parameter '...')``. An empty id is not refused: it gets a new one.
+    """
+    if instance_id.startswith("@"):
+        raise InvalidInstanceId("instanceId (Parameter 'Orchestration instance ids must not start with @.')")
+    if any(char in _FORBIDDEN_IN_INSTANCE_ID or unicodedata.category(char) == "Cc" for char in instance_id):
+        raise InvalidInstanceId(
+            "instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, or control characters.')"
+        )
+    if len(instance_id.encode("utf-16-le")) // 2 > MAX_INSTANCE_ID_LENGTH:
+        raise InvalidInstanceId(f"Instance ID lengths must not exceed {MAX_INSTANCE_ID_LENGTH} characters.")
 
 
 class ClientOperations:
@@ -41,8 +70,12 @@ class ClientOperations:
         raise NotImplementedError
 
     def start_new(self, name: str, instance_id: str | None, input_json: str | None) -> str:
-        """Create an instance; KeyError for an unknown orchestrator, AlreadyExists if it is still running."""
+        """Create an instance; KeyError for an unknown orchestrator, InvalidInstanceId for an id the extension
+        refuses, AlreadyExists if it is still running. ``name`` is kept as sent: orchestrator names match
+        in any case, as function names do on Azure (the extension's FunctionName compares OrdinalIgnoreCase)."""
         self._require_orchestrator(name)
+        if instance_id:
+            check_instance_id(instance_id)
         instance_id = instance_id or uuid.uuid4().hex
         now = timestamp(self._clock())
         try:
@@ -66,9 +99,11 @@ class ClientOperations:
 
     def _require_orchestrator(self, name: str) -> None:
         """KeyError with the extension's text (DurableTaskExtension.GetInvalidOrchestratorFunctionMessage)."""
-        known = sorted(entry.name for entry in self._index.of_type(ORCHESTRATION))
-        if name in known:
+        try:
+            self._index.get(name, ORCHESTRATION)
             return
+        except KeyError:
+            known = sorted(entry.name for entry in self._index.of_type(ORCHESTRATION))
         quoted = "', '".join(known)
         listed = f"The following are the known orchestrator functions: '{quoted}'."
         raise KeyError(

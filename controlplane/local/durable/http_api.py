@@ -16,26 +16,36 @@ from functools import partial
 from typing import Any, TypeVar
 
 from aiohttp import web
+from multidict import MultiMapping
 
 from controlplane.errors import AlreadyExists, NotFound
+from controlplane.local.durable.client_ops import InvalidInstanceId
 from controlplane.local.durable.engine import DurableEngine
 from controlplane.local.durable.history import RuntimeStatus
 from controlplane.local.durable.instance_query import (
     BadContinuationToken,
     InstanceQuery,
+    any_case,
+    flag,
     request_time,
     runtime_statuses,
+    seconds,
 )
 from controlplane.local.durable.status_view import (
     START_RETRY_AFTER,
     STATUS_RETRY_AFTER,
+    decode,
     history_view,
     status_code,
     status_json,
 )
+from controlplane.local.durable.store import InstanceRecord
 
 T = TypeVar("T")
 CONTINUATION = "x-ms-continuation-token"
+ARGUMENT_ERROR = "One or more of the arguments submitted is incorrect"
+# HandleRestartInstanceRequestAsync's Message for any ArgumentException, whatever its cause.
+_NO_SUCH_INSTANCE = "InstanceId does not match a valid orchestration instance."
 # The URLs of a start's check-status response (the extension leaves rewindPostUri out of it).
 _CHECK_STATUS_URLS = (
     "statusQueryGetUri",
@@ -46,10 +56,6 @@ _CHECK_STATUS_URLS = (
     "suspendPostUri",
     "resumePostUri",
 )
-
-
-async def not_found(_request: web.Request) -> web.Response:
-    return web.Response(status=404)
 
 
 class DurableHttpApi:
@@ -63,21 +69,55 @@ class DurableHttpApi:
         """Run an engine operation (blocking storage calls) off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(None, partial(function, *args))
 
-    async def start(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
+    async def start(self, request: web.Request, name: str, instance_id: str | None = None) -> web.Response:
         try:
             input_json = _payload(await request.text())
         except ValueError as error:
             return _error(400, "Invalid JSON content", str(error))
         try:
-            instance_id = await self._call(
-                self._engine.start_new, name, request.match_info.get("instance_id"), input_json
-            )
-        except KeyError as error:
-            return _error(400, "One or more of the arguments submitted is incorrect", error.args[0])
+            instance_id = await self._call(self._engine.start_new, name, instance_id, input_json)
+        except (KeyError, InvalidInstanceId) as error:
+            return _error(400, ARGUMENT_ERROR, error.args[0])
         except AlreadyExists as error:
             return _error(409, str(error))
-        return self._check_status(instance_id)
+        return await self._started(request, instance_id, ARGUMENT_ERROR)
+
+    async def _started(self, request: web.Request, instance_id: str, argument_error: str) -> web.Response:
+        """The answer to a start or restart (HandleStartOrchestratorRequestAsync): the check-status response,
+        or with ``timeout`` and ``pollingInterval`` (seconds, both needed: the Azure Storage provider has no
+        poll-free wait) the outcome if the instance finishes within ``timeout``, polled every
+        ``pollingInterval`` (WaitForCompletionOrCreateCheckStatusResponseAsync): Completed is 200 with the
+        output as the body; Failed and Terminated are the status response (200, the request's ``showInput``/
+        ``showHistory`` flags apply, never a 500); still running is the check-status response. The instance is
+        started before the parameters are checked, as there; ``argument_error`` is the Message of the 400 for
+        a polling interval longer than the timeout (each handler has its own)."""
+        query = _query(request)
+        timeout, interval = seconds(query, "timeout"), seconds(query, "pollingInterval")
+        if timeout is None or interval is None:
+            return self._check_status(instance_id)
+        if interval > timeout:
+            message = f"Total timeout {_dotnet(timeout)} should be bigger than retry timeout {_dotnet(interval)}"
+            return _error(400, argument_error, message)
+        record = await self._wait(instance_id, timeout, interval)
+        if record is None or not record.status.is_terminal:
+            return self._check_status(instance_id)
+        if record.status is RuntimeStatus.COMPLETED:
+            return web.json_response(decode(record.output))
+        return await self.status(request, instance_id, error_on_failure=False)
+
+    async def _wait(self, instance_id: str, timeout: float, interval: float) -> InstanceRecord | None:
+        """The instance once finished, or as it is after ``timeout`` seconds (None if it cannot be read)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                record: InstanceRecord | None = await self._call(self._engine.get_record, instance_id)
+            except NotFound:
+                record = None
+            remaining = deadline - loop.time()
+            if (record is not None and record.status.is_terminal) or remaining <= 0:
+                return record
+            await asyncio.sleep(min(remaining, interval))
 
     def _check_status(self, instance_id: str) -> web.Response:
         """The async HTTP 202 pattern: the management URLs, Location and Retry-After (CreateCheckStatusResponse)."""
@@ -86,8 +126,10 @@ class DurableHttpApi:
         headers = {"Location": urls["statusQueryGetUri"], "Retry-After": START_RETRY_AFTER}
         return web.json_response(body, status=202, headers=headers)
 
-    async def status(self, request: web.Request) -> web.Response:
-        instance_id = request.match_info["instance_id"]
+    async def status(
+        self, request: web.Request, instance_id: str, error_on_failure: bool | None = None
+    ) -> web.Response:
+        """``error_on_failure`` None: as the request's ``returnInternalServerErrorOnFailure`` asks."""
         try:
             record = await self._call(self._engine.get_record, instance_id)
         except NotFound:
@@ -97,13 +139,15 @@ class DurableHttpApi:
         if _flag(request, "showHistory") and record.status is not RuntimeStatus.PENDING:
             events = await self._call(self._engine.history, instance_id)
             history = history_view(events, show_input, _flag(request, "showHistoryOutput"))
-        code = status_code(record.status, _flag(request, "returnInternalServerErrorOnFailure"))
+        if error_on_failure is None:
+            error_on_failure = _flag(request, "returnInternalServerErrorOnFailure")
+        code = status_code(record.status, error_on_failure)
         headers = {"Location": str(request.url), "Retry-After": STATUS_RETRY_AFTER} if code == 202 else None
         return web.json_response(status_json(record, history, show_input), status=code, headers=headers)
 
     async def query(self, request: web.Request) -> web.Response:
         try:
-            query = InstanceQuery.from_request(request.query, request.headers.get(CONTINUATION))
+            query = InstanceQuery.from_request(_query(request), request.headers.get(CONTINUATION))
         except BadContinuationToken as error:
             return _error(400, str(error))
         records = await self._call(self._engine.list_records)
@@ -112,8 +156,7 @@ class DurableHttpApi:
         body = [status_json(record, show_input=show_input) for record in page]
         return web.json_response(body, headers={CONTINUATION: token} if token else None)
 
-    async def purge(self, request: web.Request) -> web.Response:
-        instance_id = request.match_info["instance_id"]
+    async def purge(self, _request: web.Request, instance_id: str) -> web.Response:
         try:
             record = await self._call(self._engine.get_record, instance_id)
         except NotFound:
@@ -135,19 +178,19 @@ class DurableHttpApi:
     async def purge_matching(self, request: web.Request) -> web.Response:
         """Purge by filter: ``createdTimeFrom`` is required, ``createdTimeTo`` defaults to now, and only
         the terminal statuses of ``runtimeStatus`` count (HandleDeleteHistoryWithFiltersRequestAsync)."""
-        created_from = request_time(request.query, "createdTimeFrom")
+        query = _query(request)
+        created_from = request_time(query, "createdTimeFrom")
         if created_from is None:
             return web.json_response("Please provide value for 'createdTimeFrom' parameter.", status=400)
-        statuses = frozenset(s for s in runtime_statuses(request.query) if s.is_terminal)
-        created_to = request_time(request.query, "createdTimeTo") or datetime.now(UTC)
-        query = InstanceQuery(statuses=statuses, created_from=created_from, created_to=created_to)
-        deleted = await self._call(self._engine.purge_matching, query)
+        statuses = frozenset(s for s in runtime_statuses(query) if s.is_terminal)
+        created_to = request_time(query, "createdTimeTo") or datetime.now(UTC)
+        selection = InstanceQuery(statuses=statuses, created_from=created_from, created_to=created_to)
+        deleted = await self._call(self._engine.purge_matching, selection)
         if not deleted:
             return web.Response(status=404)
         return web.json_response({"instancesDeleted": deleted})
 
-    async def raise_event(self, request: web.Request) -> web.Response:
-        instance_id, name = request.match_info["instance_id"], request.match_info["event"]
+    async def raise_event(self, request: web.Request, instance_id: str, event: str) -> web.Response:
         try:
             record = await self._call(self._engine.get_record, instance_id)
         except NotFound:
@@ -161,12 +204,12 @@ class DurableHttpApi:
         except ValueError as error:
             return _error(400, "Invalid JSON content", str(error))
         try:
-            await self._call(self._engine.raise_event, instance_id, name, data_json)
+            await self._call(self._engine.raise_event, instance_id, event, data_json)
         except NotFound:  # it finished meanwhile
             return web.Response(status=410)
         return web.Response(status=202)
 
-    async def operation(self, request: web.Request) -> web.StreamResponse:
+    async def operation(self, request: web.Request, instance_id: str, operation: str) -> web.StreamResponse:
         """POST instances/{id}/{operation}: terminate, suspend, resume, rewind or restart (any case)."""
         handler = {
             "terminate": self._terminate,
@@ -174,24 +217,24 @@ class DurableHttpApi:
             "resume": self._resume,
             "rewind": self._rewind,
             "restart": self._restart,
-        }.get(request.match_info["operation"].lower())
+        }.get(operation.lower())
         if handler is None:
             return web.Response(status=404)
         try:
-            return await handler(request, request.match_info["instance_id"])
+            return await handler(request, instance_id)
         except NotFound:
             return web.Response(status=404)
 
     async def _terminate(self, request: web.Request, instance_id: str) -> web.Response:
-        accepted = await self._call(self._engine.terminate, instance_id, request.query.get("reason", ""))
+        accepted = await self._call(self._engine.terminate, instance_id, _query(request).get("reason", ""))
         return web.Response(status=202 if accepted else 410)
 
     async def _suspend(self, request: web.Request, instance_id: str) -> web.Response:
-        accepted = await self._call(self._engine.suspend, instance_id, request.query.get("reason", ""))
+        accepted = await self._call(self._engine.suspend, instance_id, _query(request).get("reason", ""))
         return web.Response(status=202 if accepted else 410)
 
     async def _resume(self, request: web.Request, instance_id: str) -> web.Response:
-        accepted = await self._call(self._engine.resume, instance_id, request.query.get("reason", ""))
+        accepted = await self._call(self._engine.resume, instance_id, _query(request).get("reason", ""))
         return web.Response(status=202 if accepted else 410)
 
     async def _rewind(self, request: web.Request, instance_id: str) -> web.Response:
@@ -206,7 +249,7 @@ class DurableHttpApi:
                 '"Failed" state can be rewound.'
             )
             return web.json_response(message, status=412)
-        await self._call(self._engine.rewind, instance_id, request.query.get("reason", ""))
+        await self._call(self._engine.rewind, instance_id, _query(request).get("reason", ""))
         return web.Response(status=202)
 
     async def _restart(self, request: web.Request, instance_id: str) -> web.Response:
@@ -215,10 +258,10 @@ class DurableHttpApi:
         try:
             restarted = await self._call(self._engine.restart, instance_id, new_id)
         except NotFound as error:
-            return _error(400, "InstanceId does not match a valid orchestration instance.", str(error))
+            return _error(400, _NO_SUCH_INSTANCE, str(error))
         except AlreadyExists as error:
             return _error(409, "A non-terminal instance with this instance ID already exists.", str(error))
-        return self._check_status(restarted)
+        return await self._started(request, restarted, _NO_SUCH_INSTANCE)
 
 
 def _payload(body: str) -> str | None:
@@ -251,7 +294,15 @@ def _error(status: int, message: str, detail: str | None = None) -> web.Response
     return web.json_response(body, status=status)
 
 
+def _query(request: web.Request) -> MultiMapping[str]:
+    return any_case(request.query)
+
+
 def _flag(request: web.Request, name: str, default: bool = False) -> bool:
-    """A boolean query parameter as bool.TryParse reads it: "true"/"false" in any case, else the default."""
-    value = request.query.get(name, "").strip().lower()
-    return {"true": True, "false": False}.get(value, default)
+    return flag(_query(request), name, default)
+
+
+def _dotnet(seconds: float) -> str:
+    """A double as .NET prints it: 5 not 5.0."""
+    text = repr(seconds)
+    return text[:-2] if text.endswith(".0") else text

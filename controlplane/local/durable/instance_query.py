@@ -1,11 +1,13 @@
-"""Which instances a query of the Durable HTTP API selects (``GET instances``, ``DELETE instances``).
+"""Which instances a query of the Durable HTTP API selects (``GET instances``, ``DELETE instances``), and
+how the API reads its query parameters.
 
-Parameters are read as the Durable extension's ``HttpApiHandler`` reads them: ``runtimeStatus`` is a
-comma-separated list (names it cannot parse are skipped), ``createdTimeFrom``/``createdTimeTo`` bound
-the creation time inclusively, ``instanceIdPrefix`` selects by prefix, ``top`` is the page size (100
-when absent, ``OrchestrationStatusQueryCondition.PageSize``), and the ``x-ms-continuation-token``
-request header resumes after the previous page. Pages come in instance-id order, the order in which
-the Azure Storage provider reads its Instances table (partition key = instance id).
+Parameters are read as the Durable extension's ``HttpApiHandler`` reads them, names in any case:
+``runtimeStatus`` is a comma-separated list (names it cannot parse are skipped),
+``createdTimeFrom``/``createdTimeTo`` bound the creation time inclusively, ``instanceIdPrefix`` selects by
+prefix, ``top`` is the page size (100 when absent, ``OrchestrationStatusQueryCondition.PageSize``), and
+the ``x-ms-continuation-token`` request header resumes after the previous page. Pages come in
+instance-id order, the order in which the Azure Storage provider reads its Instances table (partition
+key = instance id).
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from multidict import MultiMapping
+from multidict import CIMultiDict, MultiMapping
 
 from controlplane.local.durable.history import RuntimeStatus, parse_timestamp
 from controlplane.local.durable.store import InstanceRecord
 
 DEFAULT_PAGE_SIZE = 100
+# What double.TryParse reads (NumberStyles.Float | AllowThousands): "5", " 2.5 ", "1e1", "1,000".
+_DOUBLE = re.compile(r"\s*[+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
 
 
 class BadContinuationToken(ValueError):
@@ -75,6 +80,26 @@ def runtime_statuses(query: MultiMapping[str]) -> list[RuntimeStatus]:
     """``runtimeStatus`` values, repeated or comma-separated; unknown names are skipped (Enum.TryParse)."""
     names = [name for value in query.getall("runtimeStatus", []) for name in value.split(",")]
     return [RuntimeStatus(name) for name in names if name in RuntimeStatus._value2member_map_]
+
+
+def any_case(query: MultiMapping[str]) -> MultiMapping[str]:
+    """The query string with names in any case, as the extension reads every parameter
+    (GetQueryNameValuePairs: a NameValueCollection with StringComparer.OrdinalIgnoreCase)."""
+    return CIMultiDict(query)
+
+
+def flag(query: MultiMapping[str], name: str, default: bool = False) -> bool:
+    """A boolean parameter as bool.TryParse reads it: "true"/"false" in any case, else the default."""
+    value = query.get(name, "").strip().lower()
+    return {"true": True, "false": False}.get(value, default)
+
+
+def seconds(query: MultiMapping[str], name: str) -> float | None:
+    """A time span in seconds as TryGetTimeSpanQueryParameterValue reads it; None when absent or not a number."""
+    value = query.get(name)
+    if value is None or not _DOUBLE.fullmatch(value):
+        return None
+    return float(value.replace(",", ""))
 
 
 def request_time(query: MultiMapping[str], name: str) -> datetime | None:

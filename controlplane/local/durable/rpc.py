@@ -4,26 +4,30 @@ Served twice with the same handlers: under ``/durabletask/`` as the client bindi
 (like the Functions host's local RPC endpoint; the host listens on loopback only), and under
 ``/runtime/webhooks/durabletask/`` for the management URLs handed to callers, where the
 ``durabletask_extension`` system key (what the URLs carry) or the master key is required, as on Azure.
-Status codes, headers and bodies follow the Durable Functions HTTP API reference and the Durable
-extension's handler; the shapes are in ``status_view.py`` and the query rules in ``instance_query.py``.
+Paths match in any case and route values keep theirs, as on Azure (see ``routes``). Status codes,
+headers and bodies follow the Durable Functions HTTP API reference and the Durable extension's handler;
+the shapes are in ``status_view.py`` and the query rules in ``instance_query.py``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from functools import partial
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from aiohttp import web
 
 from controlplane.local.durable.engine import DurableEngine
-from controlplane.local.durable.http_api import DurableHttpApi, not_found
+from controlplane.local.durable.http_api import DurableHttpApi
 from controlplane.local.keys import DURABLE_EXTENSION, KeyStore, offered_key
 
 RPC_PREFIX = "/durabletask/"
 WEBHOOK_PREFIX = "/runtime/webhooks/durabletask/"
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Handler = Callable[..., Awaitable[web.StreamResponse]]
+Route = tuple[tuple[str, ...], dict[str, Handler]]
+"""A template's segments (``{value}`` or a literal) and the handler of each method it serves."""
 
 
 def client_binding(base_url: str, hub: str, system_key: str) -> str:
@@ -66,30 +70,71 @@ def client_binding(base_url: str, hub: str, system_key: str) -> str:
 def routes(
     engine: DurableEngine, management_payload: Callable[[str], dict[str, str]], keys: KeyStore
 ) -> list[web.RouteDef]:
-    """RPC and webhook routes; ``management_payload(instance_id)`` builds the check-status URLs."""
-    api = DurableHttpApi(engine, management_payload)
-    table: list[web.RouteDef] = []
-    for prefix, guard in ((RPC_PREFIX, _open), (WEBHOOK_PREFIX, partial(_keyed, keys))):
-        table += [
-            web.post(prefix + "orchestrators/{name}", guard(api.start)),
-            web.post(prefix + "orchestrators/{name}/{instance_id}", guard(api.start)),
-            web.get(prefix + "instances/", guard(api.query)),
-            web.get(prefix + "instances", guard(api.query)),
-            web.delete(prefix + "instances/", guard(api.purge_matching)),
-            web.delete(prefix + "instances", guard(api.purge_matching)),
-            web.get(prefix + "instances/{instance_id}", guard(api.status)),
-            web.delete(prefix + "instances/{instance_id}", guard(api.purge)),
-            web.post(prefix + "instances/{instance_id}/raiseEvent/{event}", guard(api.raise_event)),
-            web.post(prefix + "instances/{instance_id}/{operation}", guard(api.operation)),
-        ]
-        # Any other method on these paths is a 404, as the extension's HttpApiHandler answers it.
-        paths = {route.path for route in table if route.path.startswith(prefix)}
-        table += [web.route("*", path, guard(not_found)) for path in sorted(paths)]
-    return table
+    """RPC and webhook routes; ``management_payload(instance_id)`` builds the check-status URLs.
+
+    Each prefix is one route that takes every path under it, in any case: the Functions host hands all of
+    ``runtime/webhooks/{extensionName}/...`` to the extension (HostController.ExtensionWebHookHandler; the
+    name is looked up OrdinalIgnoreCase in DefaultScriptWebHookProvider, and the host's own tests call
+    ``/runtime/webhooks/durableTask/``), after its key check, and the extension routes the rest itself.
+    """
+    table = _route_table(DurableHttpApi(engine, management_payload))
+    dispatch = partial(_dispatch, table)
+    return [
+        web.route("*", _any_case(WEBHOOK_PREFIX), _keyed(keys, dispatch)),
+        web.route("*", _any_case(RPC_PREFIX), dispatch),
+    ]
 
 
-def _open(handler: Handler) -> Handler:
-    return handler
+def _route_table(api: DurableHttpApi) -> list[Route]:
+    """The extension's routes (HttpApiHandler: StartOrchestrationRoute ``orchestrators/{functionName}/
+    {instanceId?}``, InstancesRoute ``instances/{instanceId?}/{operation?}``, InstanceRaiseEventRoute
+    ``instances/{instanceId?}/raiseEvent/{eventName}``) in the order it tries them, one template per number
+    of segments, with the methods each serves; any other method on a matched path is a 404, as there."""
+    templates: list[tuple[str, dict[str, Handler]]] = [
+        ("orchestrators/{name}", {"POST": api.start}),
+        ("orchestrators/{name}/{instance_id}", {"POST": api.start}),
+        ("instances", {"GET": api.query, "DELETE": api.purge_matching}),
+        ("instances/{instance_id}", {"GET": api.status, "DELETE": api.purge}),
+        ("instances/{instance_id}/{operation}", {"POST": api.operation}),
+        ("instances/{instance_id}/raiseEvent/{event}", {"POST": api.raise_event}),
+    ]
+    return [(tuple(template.split("/")), methods) for template, methods in templates]
+
+
+async def _dispatch(table: list[Route], request: web.Request) -> web.StreamResponse:
+    """Route the path after the prefix as ASP.NET Core's TemplateMatcher does for the extension: literal
+    segments in any case (OrdinalIgnoreCase), values (instance ids, event and orchestrator names) as sent,
+    each segment percent-decoded on its own (an encoded ``/`` stays inside its value), the leading and
+    trailing ``/`` trimmed."""
+    rest = request.rel_url.raw_path.strip("/").split("/")[_prefix_depth(request) :]
+    segments = [unquote(segment) for segment in rest]
+    for template, methods in table:
+        values = _match(template, segments)
+        if values is not None:
+            handler = methods.get(request.method)
+            return await handler(request, **values) if handler else web.Response(status=404)
+    return web.Response(status=404)
+
+
+def _match(template: tuple[str, ...], segments: list[str]) -> dict[str, str] | None:
+    if len(template) != len(segments):
+        return None
+    values: dict[str, str] = {}
+    for part, segment in zip(template, segments, strict=True):
+        if part.startswith("{"):
+            values[part[1:-1]] = segment
+        elif part.lower() != segment.lower():
+            return None
+    return values
+
+
+def _any_case(prefix: str) -> str:
+    """An aiohttp path for everything under ``prefix``, whose segments match in any case."""
+    return f"/{{prefix:(?i:{re.escape(prefix.strip('/'))})}}{{rest:(?s:/.*)?}}"
+
+
+def _prefix_depth(request: web.Request) -> int:
+    return request.match_info["prefix"].count("/") + 1
 
 
 def _keyed(keys: KeyStore, handler: Handler) -> Handler:
