@@ -91,6 +91,16 @@ def slow_fan_out(context: df.DurableOrchestrationContext):
     return sum(results)
 
 
+@app.activity_trigger(input_name="value")
+async def thread_of_async_activity(value) -> str:
+    return threading.current_thread().name
+
+
+@app.orchestration_trigger(context_name="context")
+def async_activity(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity(thread_of_async_activity, None))
+
+
 @app.orchestration_trigger(context_name="context")
 def slow_orchestrator(context: df.DurableOrchestrationContext):
     """Holds in its one episode: the orchestrator function itself is slow."""

@@ -106,3 +106,14 @@ def test_sync_functions_of_every_trigger_share_the_workers_thread_count(worker: 
         gauge.release()
         bus.stop()
         engine.stop()
+
+
+def test_an_async_activity_runs_on_the_event_loop_not_on_the_pool(worker: tuple[WorkerPool, str]) -> None:
+    pool, _ = worker
+    engine = DurableEngine(index(), DurableStore(MemoryDocumentTables(), "Async"), worker=pool)
+    engine.start()
+    try:
+        record = engine.wait(engine.start_new("async_activity", None, None), WAIT)
+    finally:
+        engine.stop()
+    assert (record.status, record.output) == (RuntimeStatus.COMPLETED, '"http-gateway"')

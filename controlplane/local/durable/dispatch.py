@@ -103,8 +103,7 @@ class WorkDispatcher:
         self._send(Message(child.parent_instance_id, message_id, result, child.parent_generation))
 
     def _run_activity(self, instance_id: str, stamp: Stamp, scheduled: Event) -> None:
-        entry = self._index.get(scheduled["Name"], ACTIVITY)
-        done = self._worker.call(run_activity, entry, scheduled, self._clock)
+        done = run_activity(self._index.get(scheduled["Name"], ACTIVITY), scheduled, self._clock, self._worker.invoke)
         self._stats["activities"] += 1
         self._deliver(instance_id, stamp, done)
 
