@@ -73,9 +73,16 @@ class LocalHost:
         check_schedules(self.index.of_type(TIMER), os.environ)
         subscriptions_of(self.index.of_type(SERVICE_BUS), os.environ)  # entity names resolve, as the host indexes
         bus_options = ServiceBusOptions.from_host_json(options.root)
-        self.concurrency = concurrency = DurableConcurrency.from_host_json(options.root)
+        concurrency = DurableConcurrency.from_host_json(options.root)
         # Every sync function of every trigger runs on this one pool, as on the Python worker.
         self.worker = WorkerPool.from_app_settings(os.environ)
+        log.info(
+            "sync functions run on %d threads (PYTHON_THREADPOOL_THREAD_COUNT); at most %d activities and %d "
+            "orchestrator episodes at once (host.json extensions.durableTask)",
+            self.worker.max_workers,
+            concurrency.activities,
+            concurrency.orchestrators,
+        )
         self.azurite = self._azurite_if_needed()
         self.keys = open_key_store(options.root, os.environ, self.settings.local_dir)
         self.keys.system_key()  # created at start, as the host does when the Durable extension registers its webhook
@@ -191,11 +198,6 @@ class LocalHost:
         for entry in sorted(self.index, key=lambda e: (e.trigger_type, e.name)):
             where = f"/api/{entry.trigger.get('route') or entry.name}" if entry.trigger_type == "httpTrigger" else ""
             print(f"  {entry.trigger_type:<22} {entry.name:<28} {where}")
-        print(
-            f"Sync functions run on {self.worker.max_workers} threads (PYTHON_THREADPOOL_THREAD_COUNT); at most "
-            f"{self.concurrency.activities} activities and {self.concurrency.orchestrators} orchestrator episodes "
-            "at once (host.json extensions.durableTask)"
-        )
         print("Keys: python -m controlplane key [--kind master|host|function --function NAME|system]")
         print(f"READY {self.base_url}", flush=True)
 
