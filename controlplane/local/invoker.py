@@ -17,7 +17,7 @@ class Invoker:
 
     def __init__(self, client_binding: Callable[[str], str], worker: WorkerPool | None = None) -> None:
         self._client_binding = client_binding
-        self.worker = worker or WorkerPool()
+        self._worker = worker or WorkerPool()
 
     def __call__(self, entry: FunctionEntry, trigger_value: Any) -> None:
         arguments = {entry.trigger_name: trigger_value}
@@ -27,4 +27,4 @@ class Invoker:
                     f"{entry.name}: input binding {binding['type']!r} is not supported by the local host"
                 )
             arguments[binding["name"]] = self._client_binding(entry.name)
-        self.worker.invoke(entry, arguments)
+        self._worker.invoke(entry, arguments)

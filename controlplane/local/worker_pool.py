@@ -58,7 +58,8 @@ def thread_count(app_settings: Mapping[str, str]) -> int | None:
 class WorkerPool:
     """The worker's thread pool for sync functions, and the event loop async functions run on.
 
-    ``loop`` is set by the host once its event loop runs (the HTTP gateway's loop), as the worker has one.
+    ``loop`` is set by the host once its event loop runs (the HTTP gateway's loop): one loop, as the worker has,
+    which the Durable SDK's client needs (it keeps one HTTP session per process, bound to one loop).
     """
 
     def __init__(self, max_workers: int | None = None) -> None:
