@@ -33,7 +33,7 @@ from controlplane.bootstrap import Services, build_state_store, table_service, u
 from controlplane.config import load_settings
 from controlplane.local.azurite import DEFAULT_BLOB_PORT, DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
 from controlplane.local.bus import DEFAULT_TOPIC, LocalBus, LocalEventBus
-from controlplane.local.bus_options import ServiceBusOptions
+from controlplane.local.bus_options import InvalidHostJson, ServiceBusOptions
 from controlplane.local.bus_records import subscriptions_of
 from controlplane.local.durable import rpc
 from controlplane.local.durable.blobs import BlobContainer
@@ -45,8 +45,9 @@ from controlplane.local.functions import SERVICE_BUS, TIMER, FunctionIndex
 from controlplane.local.http_gateway import build_http_app
 from controlplane.local.invoker import Invoker
 from controlplane.local.keys import open_key_store
-from controlplane.local.settings import apply_local_settings, ignore_extended_sessions, task_hub
+from controlplane.local.settings import DurableConcurrency, apply_local_settings, ignore_extended_sessions, task_hub
 from controlplane.local.timers import TimerScheduler, check_schedules
+from controlplane.local.worker_pool import WorkerPool
 
 log = logging.getLogger("controlplane.host")
 
@@ -71,6 +72,17 @@ class LocalHost:
         self.index = FunctionIndex.load(module, attribute or "app")  # before Azurite: a refused app starts nothing
         check_schedules(self.index.of_type(TIMER), os.environ)
         subscriptions_of(self.index.of_type(SERVICE_BUS), os.environ)  # entity names resolve, as the host indexes
+        bus_options = ServiceBusOptions.from_host_json(options.root)
+        concurrency = DurableConcurrency.from_host_json(options.root)
+        # Every sync function of every trigger runs on this one pool, as on the Python worker.
+        self.worker = WorkerPool.from_app_settings(os.environ)
+        log.info(
+            "sync functions run on %d threads (PYTHON_THREADPOOL_THREAD_COUNT); at most %d activities and %d "
+            "orchestrator episodes at once (host.json extensions.durableTask)",
+            self.worker.max_workers,
+            concurrency.activities,
+            concurrency.orchestrators,
+        )
         self.azurite = self._azurite_if_needed()
         self.keys = open_key_store(options.root, os.environ, self.settings.local_dir)
         self.keys.system_key()  # created at start, as the host does when the Durable extension registers its webhook
@@ -79,8 +91,9 @@ class LocalHost:
         service = table_service(self.settings)
         self.base_url = f"http://127.0.0.1:{options.port}"
         payloads = LargePayloads(BlobContainer.for_hub(self.settings, self.hub))
-        self.engine = DurableEngine(self.index, DurableStore(AzureTableDocuments(service), self.hub, payloads))
-        self.invoker = invoke = Invoker(self.client_binding)
+        store = DurableStore(AzureTableDocuments(service), self.hub, payloads)
+        self.engine = DurableEngine(self.index, store, concurrency=concurrency, worker=self.worker)
+        self.invoker = invoke = Invoker(self.client_binding, self.worker)
         documents = AzureTableDocuments(service, prefix=self.settings.table_prefix)
         self.bus = LocalBus(
             documents,
@@ -88,7 +101,7 @@ class LocalHost:
             invoke,
             app_settings=os.environ,
             max_delivery_count=self.settings.bus_max_deliveries,
-            options=ServiceBusOptions.from_host_json(options.root),
+            options=bus_options,
             filters=subscription_filters(DEFAULT_TOPIC),
         )
         local = Path(self.settings.local_dir or options.root / ".local")
@@ -137,14 +150,18 @@ class LocalHost:
 
     async def serve(self, stop: asyncio.Event) -> None:
         app = build_http_app(
-            self.index, self.keys, self.client_binding, rpc.routes(self.engine, self.management_payload, self.keys)
+            self.index,
+            self.keys,
+            self.client_binding,
+            rpc.routes(self.engine, self.management_payload, self.keys),
+            worker=self.worker,
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self.options.port)
         await site.start()
         port = runner.addresses[0][1]
-        self.invoker.loop = asyncio.get_running_loop()
+        self.worker.loop = asyncio.get_running_loop()
         self.base_url = f"http://127.0.0.1:{port}"
         self.bus.create_tables()
         self.engine.start()
@@ -157,6 +174,7 @@ class LocalHost:
             self.timers.stop()
             self.bus.stop()
             self.engine.stop()
+            self.worker.shutdown()
             self.compute.shutdown()  # workloads stop with the host; the next start brings them back
             self.router.close()
             await runner.cleanup()
@@ -192,6 +210,9 @@ def run_host(options: HostOptions) -> int:
         host = LocalHost(options)
     except FunctionAppRefused as refused:
         print(refused.for_app(options.app), file=sys.stderr)
+        return 1
+    except InvalidHostJson as invalid:  # the extensions refuse these settings when the host starts
+        print(invalid, file=sys.stderr)
         return 1
 
     async def main() -> None:

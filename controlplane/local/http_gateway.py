@@ -4,16 +4,15 @@ For each request, as azure-functions-host does (``WebScriptHostHttpRoutesManager
 ``FunctionInvocationMiddleware.cs``): match the route (``http_routes``; the prefix and literals ignore case,
 methods are route constraints, so a known path with another method is a plain 404), check the key the
 function's ``authLevel`` requires (``keys``), build a real ``azure.functions.HttpRequest``, bind the trigger
-and any durable client input, run the function (async on the event loop, sync on a worker thread) and send
-its return value converted as the Python worker converts it (the ``azure.functions`` library's own ``http``
-output converter). Errors the host makes have its empty bodies: 404 (no route), 401 (no or wrong key), 500
+and any durable client input, run the function (async on the event loop, sync on the worker's thread pool) and
+send its return value converted as the Python worker converts it (the ``azure.functions`` library's own
+``http`` output converter). Errors the host makes have its empty bodies: 404 (no route), 401 (no or wrong key), 500
 (the function raised or returned what the worker cannot send); the reason goes to the log instead. One log
 line per request: method, path (never the query, which may carry a key), status, duration.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -27,6 +26,7 @@ from controlplane.errors import PermanentError
 from controlplane.local.functions import DURABLE_CLIENT, HTTP, FunctionEntry, FunctionIndex
 from controlplane.local.http_routes import HttpRoute, compile_routes
 from controlplane.local.keys import KeyStore, offered_key
+from controlplane.local.worker_pool import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ def build_http_app(
     client_binding: ClientBinding | None = None,
     extra_routes: Iterable[web.AbstractRouteDef] = (),
     route_prefix: str = "api",
+    worker: WorkerPool | None = None,
 ) -> web.Application:
     """An aiohttp app serving ``index``'s httpTrigger functions under ``/<route_prefix>/``.
 
@@ -51,14 +52,16 @@ def build_http_app(
     client input of functions that declare one (``None``: such functions fail with 500, the log naming the
     missing binding). ``extra_routes`` (a list of route defs or a ``web.RouteTableDef``) are served before
     the function routes, e.g. the durable endpoints under ``/runtime/webhooks/durabletask/``; every other
-    path and method falls to the function routes. The caller may add startup/cleanup hooks to the app.
+    path and method falls to the function routes. Sync functions run on ``worker``'s thread pool, the one every
+    sync function of the host shares (without it, a pool of the worker's default size of this app's own). The
+    caller may add startup/cleanup hooks to the app.
     Raises ``InvalidRoutes`` naming every function whose route template cannot be served.
     """
     routes = compile_routes(index)
     app = web.Application(middlewares=[_request_log])
     app[HTTP_ROUTES] = routes
     app.router.add_routes(list(extra_routes))
-    dispatch = _Dispatcher(index, routes, keys, client_binding, route_prefix.strip("/"))
+    dispatch = _Dispatcher(index, routes, keys, client_binding, route_prefix.strip("/"), worker or WorkerPool())
     app.router.add_route("*", "/{path:.*}", dispatch.handle)
     return app
 
@@ -71,12 +74,14 @@ class _Dispatcher:
         keys: KeyStore,
         client_binding: ClientBinding | None,
         prefix: str,
+        worker: WorkerPool,
     ) -> None:
         self._index = index
         self._routes = routes
         self._keys = keys
         self._client_binding = client_binding
         self._prefix = prefix
+        self._worker = worker
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = self._route_path(request.match_info["path"])
@@ -123,7 +128,7 @@ class _Dispatcher:
             if entry.is_async:
                 result = await entry.handler(**arguments)
             else:
-                result = await asyncio.to_thread(entry.handler, **arguments)
+                result = await self._worker.call_async(entry.handler, **arguments)
             return _response(result)
         except Exception:
             logger.exception("function %s failed", entry.name)

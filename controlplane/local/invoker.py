@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from controlplane.local.functions import DURABLE_CLIENT, FunctionEntry
+from controlplane.local.worker_pool import WorkerPool
 
 
 class Invoker:
-    """Passes the trigger value, plus the durable client binding when the function declares one.
+    """Passes the trigger value, plus the durable client binding when the function declares one, and runs the
+    function where the Python worker runs it (``worker``: sync functions on its one thread pool, async ones on
+    its one event loop); waits for it to finish. Without ``worker``, a pool of its own of the worker's default
+    size (no event loop: async functions are refused)."""
 
-    Async functions run on the host's one event loop (``loop``, set once the server runs), as the Python
-    worker runs them: the Durable SDK's client keeps one HTTP session per process, bound to one loop.
-    """
-
-    def __init__(self, client_binding: Callable[[str], str]) -> None:
+    def __init__(self, client_binding: Callable[[str], str], worker: WorkerPool | None = None) -> None:
         self._client_binding = client_binding
-        self.loop: asyncio.AbstractEventLoop | None = None
+        self._worker = worker or WorkerPool()
 
     def __call__(self, entry: FunctionEntry, trigger_value: Any) -> None:
         arguments = {entry.trigger_name: trigger_value}
@@ -28,9 +27,4 @@ class Invoker:
                     f"{entry.name}: input binding {binding['type']!r} is not supported by the local host"
                 )
             arguments[binding["name"]] = self._client_binding(entry.name)
-        result = entry.handler(**arguments)
-        if asyncio.iscoroutine(result):
-            if self.loop is None:
-                result.close()
-                raise RuntimeError(f"{entry.name}: async functions run once the host's event loop is up")
-            asyncio.run_coroutine_threadsafe(result, self.loop).result()
+        self._worker.invoke(entry, arguments)

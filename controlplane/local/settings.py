@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from controlplane.config import DEVELOPMENT_STORAGE, SCHEDULE_DEFAULTS, STORAGE_SETTINGS
-from controlplane.errors import PermanentError
+from controlplane.errors import FieldError, PermanentError
+from controlplane.local.bus_options import InvalidHostJson
 
 log = logging.getLogger("controlplane.host")
 
@@ -57,6 +59,44 @@ def ignore_extended_sessions(root: Path) -> None:
     enabled = durable_task_options(root).get("extendedSessionsEnabled")
     if str(enabled).lower() == "true":  # host.json values bind case-insensitively, as a bool or a string
         log.warning(EXTENDED_SESSIONS_WARNING)
+
+
+@dataclass(frozen=True)
+class DurableConcurrency:
+    """How many activity functions and orchestrator episodes the Durable extension runs at once on one instance:
+    host.json's ``maxConcurrentActivityFunctions`` and ``maxConcurrentOrchestratorFunctions`` (DTFx's
+    ``MaxConcurrentTaskActivityWorkItems`` and ``MaxConcurrentTaskOrchestrationWorkItems``).
+
+    Unset, the extension gives 10 and 5 on the Consumption plans and 10 times the processor count on the others
+    (``AzureStorageDurabilityProviderFactory``, Azure/azure-functions-durable-extension); the local host takes
+    the Consumption figures, the lower ones (the app runs on Flex Consumption).
+    """
+
+    activities: int = 10
+    orchestrators: int = 5
+
+    @classmethod
+    def from_host_json(cls, root: Path) -> DurableConcurrency:
+        """The throttles of ``root/host.json``; InvalidHostJson naming each setting that is not a positive integer
+        (the extension refuses those when the host starts, ``DurableTaskOptions.Validate``, in its words)."""
+        options = durable_task_options(root)
+        values: dict[str, int] = {}
+        errors = []
+        for field, setting in _THROTTLES.items():
+            value = options.get(setting)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                message = f"{setting[0].upper()}{setting[1:]} must be a positive integer value. (got {value!r})"
+                errors.append(FieldError(f"extensions.durableTask.{setting}", message))
+            else:
+                values[field] = value
+        if errors:
+            raise InvalidHostJson(errors)
+        return cls(**values)
+
+
+_THROTTLES = {"activities": "maxConcurrentActivityFunctions", "orchestrators": "maxConcurrentOrchestratorFunctions"}
 
 
 def durable_task_options(root: Path) -> dict[str, Any]:

@@ -1,13 +1,14 @@
-"""Running one activity function as the Python worker does: JSON input decoded, result encoded, and a
-failure reported in the TaskFailed shape the Durable extension gives a Python activity that raised."""
+"""Running one activity function as the Python worker does: JSON input decoded, the function run where the
+worker runs it (``invoke``: sync on its thread pool, async on its event loop), result encoded, and a failure
+reported in the TaskFailed shape the Durable extension gives a Python activity that raised."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import traceback
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
@@ -15,17 +16,18 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 from controlplane.local.durable.history import Event, EventType, event
 from controlplane.local.functions import FunctionEntry
 
+Invoke = Callable[[FunctionEntry, dict[str, Any]], Any]
+"""Runs a function with its arguments and returns its result (``WorkerPool.invoke``)."""
 
-def run_activity(entry: FunctionEntry, scheduled: Event, clock: Callable[[], datetime]) -> Event:
+
+def run_activity(entry: FunctionEntry, scheduled: Event, clock: Callable[[], datetime], invoke: Invoke) -> Event:
     """Run the activity a TaskScheduled event names; return its TaskCompleted or TaskFailed event."""
     task_id = scheduled["EventId"]
     try:
         value = ActivityTriggerConverter.decode(
             meta.Datum(scheduled.get("Input") or "null", "json"), trigger_metadata=None
         )
-        result = entry.handler(**{entry.trigger_name: value})
-        if asyncio.iscoroutine(result):
-            result = asyncio.run(result)
+        result = invoke(entry, {entry.trigger_name: value})
         encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
     except Exception as error:
         reason, details = activity_failure(scheduled["Name"], error)

@@ -1,5 +1,8 @@
 """Carrying out the work episodes ask for: activities on a bounded pool, durable timers on one thread,
-sub-orchestrations started as child instances, and results sent back as inbound events."""
+sub-orchestrations started as child instances, and results sent back as inbound events.
+
+Activities hold one of ``max_activities`` slots (``maxConcurrentActivityFunctions``) while they run, and run
+on the Python worker's thread pool, as on Azure: the extension's throttle and the worker's pool both apply."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from controlplane.local.durable.history import (
 )
 from controlplane.local.durable.store import DurableStore, InstanceRecord, Message
 from controlplane.local.functions import ACTIVITY, FunctionIndex
+from controlplane.local.worker_pool import WorkerPool
 
 # Work carries the stamp (incarnation, generation) of the in-memory instance that dispatched it, so a
 # result reaches only that copy: one reloaded after a lost write re-derives its own work instead.
@@ -40,7 +44,8 @@ class WorkDispatcher:
         deliver: Deliver,
         send: Callable[[Message], None],
         stats: dict[str, int],
-        activity_workers: int = 16,
+        worker: WorkerPool,
+        max_activities: int,
     ) -> None:
         self._index = index
         self._store = store
@@ -48,7 +53,8 @@ class WorkDispatcher:
         self._deliver = deliver
         self._send = send
         self._stats = stats
-        self._activities = ThreadPoolExecutor(activity_workers, thread_name_prefix="activity")
+        self._worker = worker
+        self._activities = ThreadPoolExecutor(max_activities, thread_name_prefix="activity")
         self._timers: list[tuple[datetime, str, Stamp, int]] = []
         self._timer_wake = threading.Condition()
         self._stopping = False
@@ -97,7 +103,7 @@ class WorkDispatcher:
         self._send(Message(child.parent_instance_id, message_id, result, child.parent_generation))
 
     def _run_activity(self, instance_id: str, stamp: Stamp, scheduled: Event) -> None:
-        done = run_activity(self._index.get(scheduled["Name"], ACTIVITY), scheduled, self._clock)
+        done = run_activity(self._index.get(scheduled["Name"], ACTIVITY), scheduled, self._clock, self._worker.invoke)
         self._stats["activities"] += 1
         self._deliver(instance_id, stamp, done)
 

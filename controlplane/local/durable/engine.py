@@ -8,6 +8,12 @@ commit: episodes decided while a write is in flight share the next row) and its 
 once, speculatively: activities to a bounded pool, timers to the timer thread, sub-orchestrations
 started as child instances.
 
+Concurrency as on Azure: at most ``maxConcurrentOrchestratorFunctions`` episodes and
+``maxConcurrentActivityFunctions`` activities at once (``DurableConcurrency``: one orchestrator thread per
+allowed episode, one activity slot per allowed activity), and the function code itself (the orchestrator's
+replay, the activity) on the Python worker's one thread pool, shared with every other sync function of the
+host (``WorkerPool``).
+
 Crash safety comes from deriving pending work from durable history on load: a scheduled task with no
 completion runs again, an unfired timer is re-armed, a started child is re-checked, and inbound
 messages (start, raise, terminate, child results) stay in the Messages table until the episode that
@@ -53,6 +59,8 @@ from controlplane.local.durable.store import DurableStore, Message
 from controlplane.local.durable.work import NewWork
 from controlplane.local.durable.writer import HistoryWriter
 from controlplane.local.functions import FunctionIndex
+from controlplane.local.settings import DurableConcurrency
+from controlplane.local.worker_pool import WorkerPool
 
 log = logging.getLogger("controlplane.durable")
 
@@ -68,10 +76,12 @@ class DurableEngine(ClientOperations):
         store: DurableStore,
         *,
         clock: Callable[[], datetime] = utcnow,
-        activity_workers: int = 16,
-        orchestration_workers: int = 2,
+        concurrency: DurableConcurrency = DurableConcurrency(),  # noqa: B008 - immutable
+        worker: WorkerPool | None = None,
         limits: TimerLimits = TimerLimits(),  # noqa: B008 - immutable
     ) -> None:
+        """``worker``: where function code runs; without it, a pool of the worker's default size of its own,
+        shut down with the engine."""
         self._index = index
         self._store = store
         self._clock = clock
@@ -81,13 +91,17 @@ class DurableEngine(ClientOperations):
         self._ready: queue.Queue[str | None] = queue.Queue()
         self.stats = {"episodes": 0, "replays": 0, "activities": 0}
         self._runner = EpisodeRunner(index, limits, self.stats)
-        self._work = WorkDispatcher(index, store, clock, self._deliver, self._send, self.stats, activity_workers)
+        self._own_worker = worker is None
+        self._worker = worker or WorkerPool()
+        self._work = WorkDispatcher(
+            index, store, clock, self._deliver, self._send, self.stats, self._worker, concurrency.activities
+        )
         self._writer = HistoryWriter(store, self._durable, self._write_failed)
         self._background = ThreadPoolExecutor(2, thread_name_prefix="durable-io")
         self._status = StatusWriter(store)
         self._workers = [
             threading.Thread(target=self._serve, name=f"orchestrator-{n}", daemon=True)
-            for n in range(orchestration_workers)
+            for n in range(concurrency.orchestrators)
         ]
         self._stopping = False
         self._last_eviction = 0.0
@@ -120,6 +134,8 @@ class DurableEngine(ClientOperations):
         self._writer.stop()
         self._background.shutdown(wait=True)
         self._status.stop()
+        if self._own_worker:
+            self._worker.shutdown()
 
     # Scheduling
 
@@ -195,7 +211,7 @@ class DurableEngine(ClientOperations):
         elif live.suspended:
             decision = Decision(RuntimeStatus.SUSPENDED, None, NewWork([]))
         else:
-            decision = self._runner.decide(live, episode, now)
+            decision = self._worker.call(self._runner.decide, live, episode, now)  # the replay runs the function
         episode.extend(decision.work.events)
         episode.extend(closing_events(decision, now, live.custom_status))
         with self._lock:
