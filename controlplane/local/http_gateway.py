@@ -62,7 +62,8 @@ def build_http_app(
     app[HTTP_ROUTES] = routes
     app.router.add_routes(list(extra_routes))
     dispatch = _Dispatcher(index, routes, keys, client_binding, route_prefix.strip("/"), worker or WorkerPool())
-    app.router.add_route("*", "/{path:.*}", dispatch.handle)
+    # (?s): a decoded path may hold a newline (%0A), which reaches the function on Azure too.
+    app.router.add_route("*", "/{path:(?s:.*)}", dispatch.handle)
     return app
 
 

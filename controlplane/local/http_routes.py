@@ -132,7 +132,7 @@ def compile_route(entry: FunctionEntry) -> HttpRoute:
         template=template,
         methods=frozenset(method.upper() for method in methods) if methods else None,
         auth_level=level,
-        pattern=re.compile(regex, re.IGNORECASE),
+        pattern=re.compile(regex, re.IGNORECASE | re.DOTALL),
         parameters=tuple(parameters),
         precedence=tuple(_rank(segment) for segment in segments),
     )

@@ -172,6 +172,10 @@ def test_the_route_prefix_ignores_case_and_parameters_keep_the_case_sent(gateway
     assert gateway.call("GET", "/Api/Hello?name=x").body == b"hello x"
 
 
+def test_an_encoded_newline_in_a_route_value_reaches_the_function(gateway: Gateway) -> None:
+    assert gateway.call("GET", "/api/files/a%0Ab").json() == {"rest": "a\nb", "method": "GET"}
+
+
 def test_a_catch_all_takes_the_rest_of_the_path_for_any_method(gateway: Gateway) -> None:
     assert gateway.call("PUT", "/api/files/a/b.txt", body=b"x").json() == {"rest": "a/b.txt", "method": "PUT"}
     assert gateway.call("GET", "/api/files").json() == {"rest": None, "method": "GET"}
