@@ -155,6 +155,7 @@ class LocalHost:
             self.client_binding,
             rpc.routes(self.engine, self.management_payload, self.keys),
             worker=self.worker,
+            homepage=os.environ.get("AzureWebJobsDisableHomepage", "").lower() != "true",
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

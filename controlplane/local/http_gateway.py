@@ -45,6 +45,7 @@ def build_http_app(
     extra_routes: Iterable[web.AbstractRouteDef] = (),
     route_prefix: str = "api",
     worker: WorkerPool | None = None,
+    homepage: bool = True,
 ) -> web.Application:
     """An aiohttp app serving ``index``'s httpTrigger functions under ``/<route_prefix>/``.
 
@@ -54,14 +55,16 @@ def build_http_app(
     the function routes, e.g. the durable endpoints under ``/runtime/webhooks/durabletask/``; every other
     path and method falls to the function routes. Sync functions run on ``worker``'s thread pool, the one every
     sync function of the host shares (without it, a pool of the worker's default size of this app's own). The
-    caller may add startup/cleanup hooks to the app.
+    caller may add startup/cleanup hooks to the app. ``/``, when no function serves it, is the host's landing
+    page (``homepage``), or an empty 204 as with ``AzureWebJobsDisableHomepage=true``.
     Raises ``InvalidRoutes`` naming every function whose route template cannot be served.
     """
     routes = compile_routes(index)
     app = web.Application(middlewares=[_request_log])
     app[HTTP_ROUTES] = routes
     app.router.add_routes(list(extra_routes))
-    dispatch = _Dispatcher(index, routes, keys, client_binding, route_prefix.strip("/"), worker or WorkerPool())
+    prefix = route_prefix.strip("/")
+    dispatch = _Dispatcher(index, routes, keys, client_binding, prefix, worker or WorkerPool(), homepage)
     # (?s): a decoded path may hold a newline (%0A), which reaches the function on Azure too.
     app.router.add_route("*", "/{path:(?s:.*)}", dispatch.handle)
     return app
@@ -76,6 +79,7 @@ class _Dispatcher:
         client_binding: ClientBinding | None,
         prefix: str,
         worker: WorkerPool,
+        homepage: bool,
     ) -> None:
         self._index = index
         self._routes = routes
@@ -83,6 +87,7 @@ class _Dispatcher:
         self._client_binding = client_binding
         self._prefix = prefix
         self._worker = worker
+        self._homepage = homepage
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = self._route_path(request.match_info["path"])
@@ -97,6 +102,8 @@ class _Dispatcher:
             None,
         )
         if chosen is None:
+            if request.path == "/":  # HomepageMiddleware: any method at "/" when no function ran
+                return _landing_page() if self._homepage else web.Response(status=204)
             return web.Response(status=404)
         route, route_params = chosen
         if route.auth_level != "anonymous":
@@ -164,6 +171,15 @@ async def _function_request(request: web.Request, route_params: dict[str, str]) 
         route_params=route_params,
         body=await request.read(),
     )
+
+
+def _landing_page() -> web.Response:
+    """What the Functions host answers at ``/`` (its own page differs in wording, not in status or type)."""
+    body = (
+        "<!DOCTYPE html><html><head><title>Your Functions app is up and running</title></head><body>"
+        "<h1>Your Functions app is up and running</h1></body></html>"
+    )
+    return web.Response(status=200, text=body, content_type="text/html")
 
 
 def _response(result: object) -> web.StreamResponse:

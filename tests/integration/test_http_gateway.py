@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -170,6 +171,31 @@ def test_a_literal_segment_wins_over_a_parameter_and_literals_ignore_case(gatewa
 def test_the_route_prefix_ignores_case_and_parameters_keep_the_case_sent(gateway: Gateway) -> None:
     assert gateway.call("GET", "/API/names/AdA").json() == {"name": "AdA"}
     assert gateway.call("GET", "/Api/Hello?name=x").body == b"hello x"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_root_is_the_hosts_landing_page_for_any_method(gateway: Gateway, method: str) -> None:
+    reply = gateway.call(method, "/")
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("text/html")
+
+
+def test_with_the_homepage_disabled_the_root_is_an_empty_204(tmp_path: Path) -> None:
+    app = build_http_app(FunctionIndex([]), KeyStore(tmp_path / "secrets"), homepage=False)
+
+    async def get_root() -> tuple[int, bytes]:
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        try:
+            async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/") as reply:
+                return reply.status, await reply.read()
+        finally:
+            await runner.cleanup()
+
+    assert asyncio.run(get_root()) == (204, b"")
 
 
 def test_an_encoded_newline_in_a_route_value_reaches_the_function(gateway: Gateway) -> None:
