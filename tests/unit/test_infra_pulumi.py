@@ -6,6 +6,7 @@ the few outputs Azure computes (endpoints, the app's principal id, ...) are fill
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import runpy
@@ -133,6 +134,13 @@ def _computed(kind: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
             "oidcIssuerProfile": {"enabled": True, "issuerURL": "https://oidc/"},
         }
     return {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def current_event_loop() -> None:
+    """Pulumi's mocks run on the main thread's current event loop; an earlier test's ``asyncio.run`` leaves
+    the thread without one, so each module starts with its own."""
+    asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 @dataclass(frozen=True)
