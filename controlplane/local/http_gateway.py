@@ -23,6 +23,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from controlplane.errors import PermanentError
+from controlplane.local.function_timeout import FunctionTimeoutError
 from controlplane.local.functions import DURABLE_CLIENT, HTTP, FunctionEntry, FunctionIndex
 from controlplane.local.http_routes import HttpRoute, compile_routes
 from controlplane.local.keys import KeyStore, offered_key
@@ -132,12 +133,10 @@ class _Dispatcher:
 
     async def _invoke(self, entry: FunctionEntry, function_request: func.HttpRequest) -> web.StreamResponse:
         try:
-            arguments = self._arguments(entry, function_request)
-            if entry.is_async:
-                result = await entry.handler(**arguments)
-            else:
-                result = await self._worker.call_async(entry.handler, **arguments)
+            result = await self._worker.invoke_async(entry, self._arguments(entry, function_request))
             return _response(result)
+        except FunctionTimeoutError:  # logged by the worker pool in the host's words; the client gets a 500
+            return web.Response(status=500)
         except Exception:
             logger.exception("function %s failed", entry.name)
             return web.Response(status=500)
