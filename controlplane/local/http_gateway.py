@@ -7,7 +7,8 @@ function's ``authLevel`` requires (``keys``), build a real ``azure.functions.Htt
 and any durable client input, run the function (async on the event loop, sync on the worker's thread pool) and
 send its return value converted as the Python worker converts it (the ``azure.functions`` library's own
 ``http`` output converter). Errors the host makes have its empty bodies: 404 (no route), 401 (no or wrong key), 500
-(the function raised or returned what the worker cannot send); the reason goes to the log instead. One log
+(the function raised, returned what the worker cannot send, or ran past host.json's ``functionTimeout``:
+``controlplane.local.function_timeout``); the reason goes to the log instead. One log
 line per request: method, path (never the query, which may carry a key), status, duration.
 """
 
