@@ -22,6 +22,10 @@ minutes on Consumption and 30 minutes on every other plan, Flex Consumption incl
 is no timeout except on Consumption; otherwise the value must lie between 1 second and 10 minutes on
 Consumption, 1 second and ``TimeSpan.MaxValue`` elsewhere, or the host does not start. This app runs on Flex
 Consumption (``infra/function_site.py``), so the local host applies Flex Consumption's rules.
+
+Not applied here: the orchestrator function's own episodes (they run only the SDK's replay), and the front end's
+230-second limit on an HTTP response (Azure's load balancer answers the client then, while the function runs on;
+"HTTP trigger limits" in the Azure Functions docs).
 """
 
 from __future__ import annotations
