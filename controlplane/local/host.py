@@ -41,11 +41,18 @@ from controlplane.local.durable.engine import DurableEngine
 from controlplane.local.durable.large_payloads import LargePayloads
 from controlplane.local.durable.store import DurableStore
 from controlplane.local.function_checks import FunctionAppRefused
+from controlplane.local.function_timeout import timespan_text
 from controlplane.local.functions import SERVICE_BUS, TIMER, FunctionIndex
 from controlplane.local.http_gateway import build_http_app
 from controlplane.local.invoker import Invoker
 from controlplane.local.keys import open_key_store
-from controlplane.local.settings import DurableConcurrency, apply_local_settings, ignore_extended_sessions, task_hub
+from controlplane.local.settings import (
+    DurableConcurrency,
+    apply_local_settings,
+    function_timeout,
+    ignore_extended_sessions,
+    task_hub,
+)
 from controlplane.local.timers import TimerScheduler, check_schedules
 from controlplane.local.worker_pool import WorkerPool
 
@@ -74,14 +81,17 @@ class LocalHost:
         subscriptions_of(self.index.of_type(SERVICE_BUS), os.environ)  # entity names resolve, as the host indexes
         bus_options = ServiceBusOptions.from_host_json(options.root)
         concurrency = DurableConcurrency.from_host_json(options.root)
-        # Every sync function of every trigger runs on this one pool, as on the Python worker.
-        self.worker = WorkerPool.from_app_settings(os.environ)
+        timeout = function_timeout(options.root)
+        # Every sync function of every trigger runs on this one pool, as on the Python worker; every invocation
+        # is bounded by host.json's functionTimeout, as on the Functions host.
+        self.worker = WorkerPool.from_app_settings(os.environ, timeout)
         log.info(
             "sync functions run on %d threads (PYTHON_THREADPOOL_THREAD_COUNT); at most %d activities and %d "
-            "orchestrator episodes at once (host.json extensions.durableTask)",
+            "orchestrator episodes at once (host.json extensions.durableTask); functionTimeout %s",
             self.worker.max_workers,
             concurrency.activities,
             concurrency.orchestrators,
+            "none" if timeout is None else timespan_text(timeout),
         )
         self.azurite = self._azurite_if_needed()
         self.keys = open_key_store(options.root, os.environ, self.settings.local_dir)

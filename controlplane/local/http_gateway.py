@@ -7,7 +7,8 @@ function's ``authLevel`` requires (``keys``), build a real ``azure.functions.Htt
 and any durable client input, run the function (async on the event loop, sync on the worker's thread pool) and
 send its return value converted as the Python worker converts it (the ``azure.functions`` library's own
 ``http`` output converter). Errors the host makes have its empty bodies: 404 (no route), 401 (no or wrong key), 500
-(the function raised or returned what the worker cannot send); the reason goes to the log instead. One log
+(the function raised, returned what the worker cannot send, or ran past host.json's ``functionTimeout``:
+``controlplane.local.function_timeout``); the reason goes to the log instead. One log
 line per request: method, path (never the query, which may carry a key), status, duration.
 """
 
@@ -23,6 +24,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from controlplane.errors import PermanentError
+from controlplane.local.function_timeout import FunctionTimeoutError
 from controlplane.local.functions import DURABLE_CLIENT, HTTP, FunctionEntry, FunctionIndex
 from controlplane.local.http_routes import HttpRoute, compile_routes
 from controlplane.local.keys import KeyStore, offered_key
@@ -132,12 +134,10 @@ class _Dispatcher:
 
     async def _invoke(self, entry: FunctionEntry, function_request: func.HttpRequest) -> web.StreamResponse:
         try:
-            arguments = self._arguments(entry, function_request)
-            if entry.is_async:
-                result = await entry.handler(**arguments)
-            else:
-                result = await self._worker.call_async(entry.handler, **arguments)
+            result = await self._worker.invoke_async(entry, self._arguments(entry, function_request))
             return _response(result)
+        except FunctionTimeoutError:  # logged by the worker pool in the host's words; the client gets a 500
+            return web.Response(status=500)
         except Exception:
             logger.exception("function %s failed", entry.name)
             return web.Response(status=500)

@@ -12,8 +12,9 @@ from controlplane.local.worker_pool import WorkerPool
 class Invoker:
     """Passes the trigger value, plus the durable client binding when the function declares one, and runs the
     function where the Python worker runs it (``worker``: sync functions on its one thread pool, async ones on
-    its one event loop); waits for it to finish. Without ``worker``, a pool of its own of the worker's default
-    size (no event loop: async functions are refused)."""
+    its one event loop); waits for it to finish, at most the worker's ``functionTimeout``: past it the call raises
+    ``FunctionTimeoutError``, which fails the timer firing or the Service Bus delivery. Without ``worker``, a pool
+    of its own of the worker's default size (no event loop: async functions are refused)."""
 
     def __init__(self, client_binding: Callable[[str], str], worker: WorkerPool | None = None) -> None:
         self._client_binding = client_binding

@@ -7,12 +7,21 @@ import json
 import logging
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from controlplane.config import DEVELOPMENT_STORAGE, SCHEDULE_DEFAULTS, STORAGE_SETTINGS
 from controlplane.errors import FieldError, PermanentError
 from controlplane.local.bus_options import InvalidHostJson
+from controlplane.local.function_timeout import (
+    DEFAULT_FUNCTION_TIMEOUT,
+    MIN_FUNCTION_TIMEOUT,
+    TIMESPAN_MAX_VALUE,
+    UNBOUNDED,
+    timespan_text,
+)
+from controlplane.local.timespan import parse_timespan
 
 log = logging.getLogger("controlplane.host")
 
@@ -97,6 +106,31 @@ class DurableConcurrency:
 
 
 _THROTTLES = {"activities": "maxConcurrentActivityFunctions", "orchestrators": "maxConcurrentOrchestratorFunctions"}
+
+
+def function_timeout(root: Path) -> timedelta | None:
+    """host.json's ``functionTimeout`` under Flex Consumption's rules (``controlplane.local.function_timeout``):
+    30 minutes when unset, None (no timeout) for ``-1``. InvalidHostJson naming the setting when the host would
+    not start on it: not a TimeSpan as the configuration binder reads one (``TimeSpan.Parse``; a JSON number as
+    its text, so ``5`` is five days), or below one second (``ScriptJobHostOptionsSetup.ValidateTimeoutValue``,
+    whose message this gives)."""
+    path = root / "host.json"
+    value = json.loads(path.read_text()).get("functionTimeout") if path.exists() else None
+    if value is None:
+        return DEFAULT_FUNCTION_TIMEOUT
+    parsed = None if isinstance(value, bool) or not isinstance(value, str | int) else parse_timespan(str(value))
+    if parsed is None:
+        reason = f'must be a TimeSpan such as "00:10:00", or -1 for no timeout (got {value!r})'
+        raise InvalidHostJson([FieldError("functionTimeout", reason)])
+    if parsed == UNBOUNDED:
+        return None
+    if parsed < MIN_FUNCTION_TIMEOUT:
+        reason = (
+            f"FunctionTimeout must be greater than {timespan_text(MIN_FUNCTION_TIMEOUT)} and less than "
+            f"{TIMESPAN_MAX_VALUE}. (got {value!r})"
+        )
+        raise InvalidHostJson([FieldError("functionTimeout", reason)])
+    return parsed
 
 
 def durable_task_options(root: Path) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Running one activity function as the Python worker does: JSON input decoded, the function run where the
 worker runs it (``invoke``: sync on its thread pool, async on its event loop), result encoded, and a failure
-reported in the TaskFailed shape the Durable extension gives a Python activity that raised."""
+reported in the TaskFailed shape the Durable extension gives a Python activity that raised, or that ran past
+host.json's ``functionTimeout``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
 from controlplane.local.durable.history import Event, EventType, event
+from controlplane.local.function_timeout import FunctionTimeoutError
 from controlplane.local.functions import FunctionEntry
 
 Invoke = Callable[[FunctionEntry, dict[str, Any]], Any]
@@ -29,6 +31,9 @@ def run_activity(entry: FunctionEntry, scheduled: Event, clock: Callable[[], dat
         )
         result = invoke(entry, {entry.trigger_name: value})
         encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
+    except FunctionTimeoutError as error:
+        reason, details = activity_timeout(scheduled["Name"], error)
+        return event(EventType.TASK_FAILED, clock(), TaskScheduledId=task_id, Reason=reason, Details=details)
     except Exception as error:
         reason, details = activity_failure(scheduled["Name"], error)
         return event(EventType.TASK_FAILED, clock(), TaskScheduledId=task_id, Reason=reason, Details=details)
@@ -74,3 +79,30 @@ def activity_failure(name: str, error: BaseException) -> tuple[str, str]:
     }
     serialized = json.dumps(details, separators=(",", ":"), ensure_ascii=False)
     return f"Activity function '{name}' failed: {friendly}", serialized
+
+
+def activity_timeout(name: str, error: FunctionTimeoutError) -> tuple[str, str]:
+    """The Reason and Details of the TaskFailed event Azure records when an activity runs past ``functionTimeout``.
+
+    The failure is the host's, not the worker's: ``TaskActivityShim.RunAsync`` (azure-functions-durable-extension)
+    strips the ``FunctionInvocationException`` off the ``FunctionTimeoutException`` the WebJobs SDK's
+    ``FunctionExecutor`` threw and reports its message as is, with no worker text to extract:
+    ``Activity function 'X' failed: Timeout value of 00:10:00 was exceeded by function: Functions.X``. Details is
+    that exception serialized as in ``activity_failure``; its own serialized fields are not reproduced.
+    """
+    details = {
+        "$type": "Microsoft.Azure.WebJobs.Host.FunctionTimeoutException, Microsoft.Azure.WebJobs.Host",
+        "ClassName": "Microsoft.Azure.WebJobs.Host.FunctionTimeoutException",
+        "Message": str(error),
+        "Data": None,
+        "InnerException": None,
+        "HelpURL": None,
+        "StackTraceString": None,
+        "RemoteStackTraceString": None,
+        "RemoteStackIndex": 0,
+        "ExceptionMethod": None,
+        "HResult": -2146233088,
+        "Source": None,
+    }
+    serialized = json.dumps(details, separators=(",", ":"), ensure_ascii=False)
+    return f"Activity function '{name}' failed: {error}", serialized
