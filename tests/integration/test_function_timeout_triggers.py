@@ -9,9 +9,7 @@ The host's pieces are wired as ``LocalHost`` wires them, on one WorkerPool given
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from controlplane.adapters.memory_documents import MemoryDocumentTables
 from controlplane.adapters.servicebus_mapping import MessageFields
@@ -35,6 +32,7 @@ from controlplane.local.invoker import Invoker
 from controlplane.local.keys import KeyStore
 from controlplane.local.timers import TimerScheduler
 from controlplane.local.worker_pool import WorkerPool
+from tests.served_gateway import served
 from tests.worker_pool_app import WAIT, gauge, index
 
 TINY = timedelta(seconds=0.2)
@@ -46,20 +44,9 @@ def worker(tmp_path: Path) -> Iterator[tuple[WorkerPool, str]]:
     """A worker pool with a 0.2 s functionTimeout, and the base URL of an HTTP gateway on it (loop on a thread)."""
     gauge.reset()
     worker = WorkerPool(function_timeout=TINY)
-    app = build_http_app(index(), KeyStore(tmp_path / "secrets"), worker=worker)
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
-    worker.loop = loop
-    thread = threading.Thread(target=loop.run_forever, name="http-gateway", daemon=True)
-    thread.start()
-    yield worker, f"http://127.0.0.1:{runner.addresses[0][1]}"
-    gauge.release()
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=WAIT)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=WAIT)
-    loop.close()
+    with served(build_http_app(index(), KeyStore(tmp_path / "secrets"), worker=worker), worker) as url:
+        yield worker, url
+        gauge.release()
     worker.shutdown()
 
 

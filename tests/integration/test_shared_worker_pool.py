@@ -11,7 +11,6 @@ the local bus call, the durable engine, all given the same WorkerPool. Concurren
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from controlplane.adapters.memory_documents import MemoryDocumentTables
 from controlplane.adapters.servicebus_mapping import MessageFields
@@ -35,6 +33,7 @@ from controlplane.local.invoker import Invoker
 from controlplane.local.keys import KeyStore
 from controlplane.local.timers import TimerScheduler
 from controlplane.local.worker_pool import PYTHON_THREADPOOL_THREAD_COUNT, WorkerPool
+from tests.served_gateway import served
 from tests.worker_pool_app import WAIT, gauge, index
 
 START = datetime(2026, 1, 5, 9, 1, tzinfo=UTC)
@@ -45,20 +44,9 @@ def worker(tmp_path: Path) -> Iterator[tuple[WorkerPool, str]]:
     """The worker pool the app setting sizes, and the base URL of an HTTP gateway on it (loop on a thread)."""
     gauge.reset()
     worker = WorkerPool.from_app_settings({PYTHON_THREADPOOL_THREAD_COUNT: "2"})
-    app = build_http_app(index(), KeyStore(tmp_path / "secrets"), worker=worker)
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
-    worker.loop = loop
-    thread = threading.Thread(target=loop.run_forever, name="http-gateway", daemon=True)
-    thread.start()
-    yield worker, f"http://127.0.0.1:{runner.addresses[0][1]}"
-    gauge.release()
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=WAIT)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=WAIT)
-    loop.close()
+    with served(build_http_app(index(), KeyStore(tmp_path / "secrets"), worker=worker), worker) as url:
+        yield worker, url
+        gauge.release()
     worker.shutdown()
 
 

@@ -57,28 +57,15 @@ def activity_failure(name: str, error: BaseException) -> tuple[str, str]:
     stack = "".join(traceback.format_exception(error))
     friendly = f" {worker_message}"
     rpc_message = f"Result: Failure\nException: {worker_message}\nStack: {stack}"
-    details = {
-        "$type": "System.Exception, System.Private.CoreLib",
-        "ClassName": "System.Exception",
-        "Message": friendly,
-        "Data": None,
-        "InnerException": {
-            "$type": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, Microsoft.Azure.WebJobs.Script",
-            "RemoteStackTrace": stack,
-            "RemoteMessage": worker_message,
-            "ClassName": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException",
-            "Message": rpc_message,
-        },
-        "HelpURL": None,
-        "StackTraceString": None,
-        "RemoteStackTraceString": None,
-        "RemoteStackIndex": 0,
-        "ExceptionMethod": None,
-        "HResult": -2146233088,
-        "Source": None,
+    inner = {
+        "$type": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, Microsoft.Azure.WebJobs.Script",
+        "RemoteStackTrace": stack,
+        "RemoteMessage": worker_message,
+        "ClassName": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException",
+        "Message": rpc_message,
     }
-    serialized = json.dumps(details, separators=(",", ":"), ensure_ascii=False)
-    return f"Activity function '{name}' failed: {friendly}", serialized
+    details = _serialized("System.Exception, System.Private.CoreLib", friendly, inner)
+    return f"Activity function '{name}' failed: {friendly}", details
 
 
 def activity_timeout(name: str, error: FunctionTimeoutError) -> tuple[str, str]:
@@ -90,12 +77,19 @@ def activity_timeout(name: str, error: FunctionTimeoutError) -> tuple[str, str]:
     ``Activity function 'X' failed: Timeout value of 00:10:00 was exceeded by function: Functions.X``. Details is
     that exception serialized as in ``activity_failure``; its own serialized fields are not reproduced.
     """
+    timeout = "Microsoft.Azure.WebJobs.Host.FunctionTimeoutException, Microsoft.Azure.WebJobs.Host"
+    return f"Activity function '{name}' failed: {error}", _serialized(timeout, str(error))
+
+
+def _serialized(type_name: str, message: str, inner: dict[str, Any] | None = None) -> str:
+    """A .NET exception (``type_name``: "class, assembly") as Newtonsoft.Json serializes it with ``$type``
+    names, on one line."""
     details = {
-        "$type": "Microsoft.Azure.WebJobs.Host.FunctionTimeoutException, Microsoft.Azure.WebJobs.Host",
-        "ClassName": "Microsoft.Azure.WebJobs.Host.FunctionTimeoutException",
-        "Message": str(error),
+        "$type": type_name,
+        "ClassName": type_name.split(",")[0],
+        "Message": message,
         "Data": None,
-        "InnerException": None,
+        "InnerException": inner,
         "HelpURL": None,
         "StackTraceString": None,
         "RemoteStackTraceString": None,
@@ -104,5 +98,4 @@ def activity_timeout(name: str, error: FunctionTimeoutError) -> tuple[str, str]:
         "HResult": -2146233088,
         "Source": None,
     }
-    serialized = json.dumps(details, separators=(",", ":"), ensure_ascii=False)
-    return f"Activity function '{name}' failed: {error}", serialized
+    return json.dumps(details, separators=(",", ":"), ensure_ascii=False)
