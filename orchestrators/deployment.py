@@ -45,6 +45,7 @@ from orchestrators.clock import StepClock
 bp = df.Blueprint()
 S = DeploymentState
 RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=1_000, max_number_of_attempts=3)
+STATUS_REASON_CHARS = 500  # of a reason in the custom status
 Task = Generator[Any, Any, Any]
 
 
@@ -67,7 +68,9 @@ class Flow:
         }
 
     def move(self, state: DeploymentState, reason: str = "") -> Task:
-        self.context.set_custom_status({"state": state.value, "reason": reason})
+        # The custom status must stay under the extension's 16 KB or the orchestration fails: the reason is cut
+        # short there; the transition records all of it.
+        self.context.set_custom_status({"state": state.value, "reason": _brief(reason)})
         yield self.context.call_activity(record_transition, self.stamped(to=state.value, reason=reason))
 
     def emit(self, event_type: EventType, data: dict[str, Any]) -> Task:
@@ -260,6 +263,10 @@ def _roll_back(flow: Flow, targets: list[Target], reason: str) -> Task:
 
 def _step_request(flow: Flow, target: Target, step: Step) -> dict[str, Any]:
     return flow.stamped(target=target.to_dict(), step=step.to_dict())
+
+
+def _brief(text: str) -> str:
+    return text if len(text) <= STATUS_REASON_CHARS else text[: STATUS_REASON_CHARS - 1] + "…"
 
 
 def _first_line(error: Exception) -> str:

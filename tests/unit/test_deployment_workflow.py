@@ -219,6 +219,19 @@ def test_a_revision_that_cannot_start_rolls_back_without_retrying(world: World) 
     assert len(starts) == 1, "a permanent failure is not retried"
 
 
+def test_a_rollout_error_of_20_000_characters_still_rolls_back_with_the_whole_reason(world: World) -> None:
+    """The custom status (16 KB at most, or the orchestration fails) carries the reason cut short; the
+    deployment record carries all of it."""
+    world.finish(world.deploy(release("1.0.0")))
+    accepted = deployments.accept(world.store, release("2.0.0"), datetime.now(UTC))
+    world.compute.fail_start(f"orders--{accepted.deployment.id.removeprefix('dep-')}", "x" * 20_000)
+    start = deployments.orchestration_input(accepted.deployment)
+    world.engine.start_new("deployment", accepted.deployment.id, json.dumps(start))
+    assert world.finish(accepted.deployment.id) is DeploymentState.ROLLED_BACK
+    assert len(world.engine.get_record(accepted.deployment.id).custom_status or "") < 1_000
+    assert "x" * 20_000 in world.store.get_deployment(accepted.deployment.id).transitions[-1].reason
+
+
 def test_blue_green_gates_on_the_preview_switches_and_retires_the_old_revision_later(world: World) -> None:
     first = world.deploy(release("1.0.0"))
     world.finish(first)
