@@ -19,7 +19,6 @@ binder reads a TimeSpan with ``TimeSpan.Parse`` (``controlplane.local.timespan``
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,15 +26,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from controlplane.errors import FieldError, InvalidInput
-from controlplane.local.timespan import parse_timespan
+from controlplane.errors import FieldError
+from controlplane.local.host_json import InvalidHostJson, extension_section
+from controlplane.local.timespan import parse_timespan_setting
 
 SECTION = "extensions.serviceBus"
 DEFAULT_MAX_AUTO_LOCK_RENEWAL = timedelta(minutes=5)
-
-
-class InvalidHostJson(InvalidInput):
-    what = "host.json"
 
 
 def default_max_concurrent_calls() -> int:
@@ -70,9 +66,7 @@ class ServiceBusOptions:
     @classmethod
     def from_host_json(cls, root: Path) -> ServiceBusOptions:
         """Options from ``root/host.json``; the extension's defaults where it has none."""
-        path = root / "host.json"
-        document = json.loads(path.read_text()) if path.exists() else {}
-        return cls.from_section((document.get("extensions") or {}).get("serviceBus") or {})
+        return cls.from_section(extension_section(root, "serviceBus"))
 
 
 def _timespan(section: Mapping[str, Any], key: str, default: timedelta, errors: list[FieldError]) -> timedelta | None:
@@ -80,7 +74,7 @@ def _timespan(section: Mapping[str, Any], key: str, default: timedelta, errors: 
     value = section.get(key)
     if value is None:
         return default
-    parsed = None if isinstance(value, bool) or not isinstance(value, str | int) else parse_timespan(str(value))
+    parsed = parse_timespan_setting(value)
     if parsed is None:
         errors.append(FieldError(f"{SECTION}.{key}", f'must be a TimeSpan such as "00:05:00" (got {value!r})'))
     elif parsed < timedelta(0):

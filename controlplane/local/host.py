@@ -33,7 +33,7 @@ from controlplane.bootstrap import Services, build_state_store, table_service, u
 from controlplane.config import load_settings
 from controlplane.local.azurite import DEFAULT_BLOB_PORT, DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
 from controlplane.local.bus import DEFAULT_TOPIC, LocalBus, LocalEventBus
-from controlplane.local.bus_options import InvalidHostJson, ServiceBusOptions
+from controlplane.local.bus_options import ServiceBusOptions
 from controlplane.local.bus_records import subscriptions_of
 from controlplane.local.durable import rpc
 from controlplane.local.durable.blobs import BlobContainer
@@ -43,6 +43,7 @@ from controlplane.local.durable.store import DurableStore
 from controlplane.local.function_checks import FunctionAppRefused
 from controlplane.local.function_timeout import timespan_text
 from controlplane.local.functions import SERVICE_BUS, TIMER, FunctionIndex
+from controlplane.local.host_json import InvalidHostJson
 from controlplane.local.http_gateway import build_http_app
 from controlplane.local.invoker import Invoker
 from controlplane.local.keys import open_key_store

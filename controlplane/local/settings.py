@@ -13,7 +13,6 @@ from typing import Any
 
 from controlplane.config import DEVELOPMENT_STORAGE, SCHEDULE_DEFAULTS, STORAGE_SETTINGS
 from controlplane.errors import FieldError, PermanentError
-from controlplane.local.bus_options import InvalidHostJson
 from controlplane.local.function_timeout import (
     DEFAULT_FUNCTION_TIMEOUT,
     MIN_FUNCTION_TIMEOUT,
@@ -21,7 +20,8 @@ from controlplane.local.function_timeout import (
     UNBOUNDED,
     timespan_text,
 )
-from controlplane.local.timespan import parse_timespan
+from controlplane.local.host_json import InvalidHostJson, extension_section, load_host_json
+from controlplane.local.timespan import parse_timespan_setting
 
 log = logging.getLogger("controlplane.host")
 
@@ -114,11 +114,10 @@ def function_timeout(root: Path) -> timedelta | None:
     not start on it: not a TimeSpan as the configuration binder reads one (``TimeSpan.Parse``; a JSON number as
     its text, so ``5`` is five days), or below one second (``ScriptJobHostOptionsSetup.ValidateTimeoutValue``,
     whose message this gives)."""
-    path = root / "host.json"
-    value = json.loads(path.read_text()).get("functionTimeout") if path.exists() else None
+    value = load_host_json(root).get("functionTimeout")
     if value is None:
         return DEFAULT_FUNCTION_TIMEOUT
-    parsed = None if isinstance(value, bool) or not isinstance(value, str | int) else parse_timespan(str(value))
+    parsed = parse_timespan_setting(value)
     if parsed is None:
         reason = f'must be a TimeSpan such as "00:10:00", or -1 for no timeout (got {value!r})'
         raise InvalidHostJson([FieldError("functionTimeout", reason)])
@@ -135,7 +134,4 @@ def function_timeout(root: Path) -> timedelta | None:
 
 def durable_task_options(root: Path) -> dict[str, Any]:
     """``extensions.durableTask`` of host.json (empty without host.json)."""
-    path = root / "host.json"
-    if not path.exists():
-        return {}
-    return json.loads(path.read_text()).get("extensions", {}).get("durableTask", {})
+    return extension_section(root, "durableTask")

@@ -90,6 +90,14 @@ def parse_timespan(text: str) -> timedelta | None:
     return None
 
 
+def parse_timespan_setting(value: object) -> timedelta | None:
+    """A host.json value as the configuration binder reads a TimeSpan: a string, or a JSON number as its text
+    (so ``5`` is five days); None where it is not one."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return parse_timespan(str(value))
+
+
 def _ticks(form: str, numbers: list[str]) -> int | None:
     total_seconds, fraction = 0, 0
     for field, digits in zip(form, numbers, strict=True):
