@@ -2,7 +2,7 @@
 
 An *episode* is one turn of an instance: the inbound events waiting for it (start, activity results,
 fired timers, raised events, sub-orchestration results) go after an ``OrchestratorStarted``, the
-orchestrator replays over the whole history and them (as the Functions host runs Python: no extended
+orchestrator replays the whole history with them (as the Functions host runs Python: no extended
 sessions), and the work it asks for is appended. The episode goes to the history writer (group
 commit: episodes decided while a write is in flight share the next row) and its work is dispatched at
 once, speculatively: activities to a bounded pool, timers to the timer thread, sub-orchestrations
@@ -104,7 +104,7 @@ class DurableEngine(ClientOperations):
             for n in range(concurrency.orchestrators)
         ]
         self._stopping = False
-        self._last_eviction = 0.0
+        self._last_forget = 0.0
         self._incarnations = itertools.count(1)
         self._reload: set[str] = set()
 
@@ -346,9 +346,9 @@ class DurableEngine(ClientOperations):
         """Drop from memory the finished instances whose rows are written. Runs at most once a second."""
         now = time.monotonic()
         with self._lock:
-            if now - self._last_eviction < 1.0:
+            if now - self._last_forget < 1.0:
                 return
-            self._last_eviction = now
+            self._last_forget = now
             for key, live in list(self._live.items()):
                 settled = live.idle.is_set()
                 if live.finished and settled and key not in self._queued and not self._status.pending(key):

@@ -211,30 +211,23 @@ class DurableHttpApi:
 
     async def operation(self, request: web.Request, instance_id: str, operation: str) -> web.StreamResponse:
         """POST instances/{id}/{operation}: terminate, suspend, resume, rewind or restart (any case)."""
-        handler = {
-            "terminate": self._terminate,
-            "suspend": self._suspend,
-            "resume": self._resume,
-            "rewind": self._rewind,
-            "restart": self._restart,
-        }.get(operation.lower())
-        if handler is None:
-            return web.Response(status=404)
+        controls = {"terminate": self._engine.terminate, "suspend": self._engine.suspend, "resume": self._engine.resume}
+        handlers = {"rewind": self._rewind, "restart": self._restart}
+        name = operation.lower()
         try:
-            return await handler(request, instance_id)
+            if name in controls:
+                return await self._control(request, instance_id, controls[name])
+            if name in handlers:
+                return await handlers[name](request, instance_id)
         except NotFound:
             return web.Response(status=404)
+        return web.Response(status=404)
 
-    async def _terminate(self, request: web.Request, instance_id: str) -> web.Response:
-        accepted = await self._call(self._engine.terminate, instance_id, _query(request).get("reason", ""))
-        return web.Response(status=202 if accepted else 410)
-
-    async def _suspend(self, request: web.Request, instance_id: str) -> web.Response:
-        accepted = await self._call(self._engine.suspend, instance_id, _query(request).get("reason", ""))
-        return web.Response(status=202 if accepted else 410)
-
-    async def _resume(self, request: web.Request, instance_id: str) -> web.Response:
-        accepted = await self._call(self._engine.resume, instance_id, _query(request).get("reason", ""))
+    async def _control(
+        self, request: web.Request, instance_id: str, control: Callable[[str, str], bool]
+    ) -> web.Response:
+        """Terminate, suspend or resume with the request's ``reason``: 202, or 410 if the instance has finished."""
+        accepted = await self._call(control, instance_id, _query(request).get("reason", ""))
         return web.Response(status=202 if accepted else 410)
 
     async def _rewind(self, request: web.Request, instance_id: str) -> web.Response:
