@@ -170,8 +170,7 @@ class LocalBus:
 
     def _submit_due(self, now: datetime | None) -> list[Future[int]]:
         """Queue the due deliveries per subscription and start the lanes that drain them."""
-        if self._processor is None:
-            raise RuntimeError("this LocalBus was built without an invoke callback; it can publish but not deliver")
+        self._require_processor()
         cutoff = now or self._clock()
         due: dict[str, list[Delivery]] = defaultdict(list)
         for document in self._tables.query(DELIVERIES, where={"State": PENDING}):
@@ -194,6 +193,11 @@ class LocalBus:
                     futures.append(self._pool.submit(self._lane, path, now))
         return futures
 
+    def _require_processor(self) -> MessageProcessor:
+        if self._processor is None:
+            raise RuntimeError("this LocalBus was built without an invoke callback; it can publish but not deliver")
+        return self._processor
+
     def _claimed(self, delivery: Delivery) -> None:
         """From its claim on, a delivery's lock, not ``_in_flight``, keeps other lanes off it."""
         with self._lock:
@@ -212,9 +216,8 @@ class LocalBus:
                     self._in_flight[path].add(delivery.message_id)
                 function = self._subscriptions[path].function
                 claimed = functools.partial(self._claimed, delivery)
-                assert self._processor is not None  # checked by _submit_due
                 try:
-                    handled += self._processor.process(delivery, function, now, claimed)
+                    handled += self._require_processor().process(delivery, function, now, claimed)
                 except Exception:
                     log.exception("local bus: delivering %s to %s failed", delivery.message_id, path)
                     raise  # the dispatcher thread reads no results; deliver_due's caller does
@@ -227,8 +230,7 @@ class LocalBus:
 
     def start(self) -> None:
         """Start the dispatcher thread; idempotent."""
-        if self._processor is None:
-            raise RuntimeError("this LocalBus was built without an invoke callback; it can publish but not deliver")
+        self._require_processor()
         with self._lock:
             if self._thread is not None:
                 return
