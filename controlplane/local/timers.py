@@ -149,8 +149,6 @@ def _timer(entry: FunctionEntry, settings: Mapping[str, str]) -> _Timer:
         schedule = CronSchedule.parse(resolved)
     except ValueError as error:
         raise ValueError(function_in_error(entry.name, str(error), "Microsoft.Azure.WebJobs.Extensions")) from None
-    if schedule.interval is not None and schedule.interval <= timedelta(0):
-        logger.warning("timer %s: TimeSpan %s fires again as soon as it ends, as on Azure", entry.name, resolved)
     use_monitor = bool(entry.trigger.get("useMonitor", True))
     return _Timer(
         entry=entry,
@@ -190,6 +188,11 @@ class TimerScheduler:
         settings: Mapping[str, str],
     ) -> None:
         self._timers = [_timer(entry, settings) for entry in entries]
+        for each in self._timers:  # here, not in _timer: check_schedules parses the same schedules at start-up
+            interval = each.schedule.interval
+            if interval is not None and interval <= timedelta(0):
+                logger.warning("timer %s: TimeSpan %s fires again as soon as it ends, as on Azure", each.entry.name,
+                               each.schedule)  # fmt: skip
         self._invoke = invoke
         self._tables = tables
         self._clock = clock
