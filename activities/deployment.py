@@ -11,7 +11,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.tracing import traced_activity
-from controlplane.bootstrap import services
+from controlplane.bootstrap.root import services
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.rollout import step_from_dict

@@ -8,7 +8,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.tracing import traced_activity
-from controlplane.bootstrap import services
+from controlplane.bootstrap.root import services
 from controlplane.services import drift
 
 bp = df.Blueprint()

@@ -26,15 +26,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import azure.durable_functions as df
 
-from controlplane.adapters.table_documents import AzureTableDocuments
-from controlplane.bootstrap import table_service
+from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from controlplane.bootstrap.root import table_service
 from controlplane.config import Settings
-from controlplane.local.azurite import Azurite, free_port
-from controlplane.local.durable.engine import DurableEngine
-from controlplane.local.durable.history import EventType, event, execution_started
-from controlplane.local.durable.replay import OrchestrationReplay, TimerLimits
-from controlplane.local.durable.store import DurableStore
-from controlplane.local.functions import FunctionIndex
+from funchost.azurite import Azurite, free_port
+from funchost.durable.engine import DurableEngine
+from funchost.durable.history import EventType, event, execution_started
+from funchost.durable.replay import OrchestrationReplay, TimerLimits
+from funchost.durable.store import DurableStore
+from funchost.functions import FunctionIndex
 
 SEQUENTIAL = 200
 FAN_OUT = 1_000

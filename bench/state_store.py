@@ -18,13 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.adapters.state_store import DocumentStateStore
-from controlplane.adapters.table_documents import AzureTableDocuments
-from controlplane.bootstrap import table_service
+from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.bootstrap.root import table_service
 from controlplane.config import Settings
 from controlplane.domain.deployment import Deployment, ServicePhase, ServiceProgress
-from controlplane.local.azurite import Azurite
+from controlplane.testing.memory_documents import MemoryDocumentTables
+from funchost.azurite import Azurite
 from tests.builders import T0, deployment
 
 WRITERS = 4

@@ -1,7 +1,6 @@
-"""Runtime control plane core: domain, ports, adapters and the embedded local host.
+"""Runtime control plane core: domain, ports, services, adapters, the composition root and the CLI.
 
-The core (``domain``, ``ports``, ``adapters``) never imports ``azure.functions``; the Functions bindings
-live in ``triggers/``, ``orchestrators/`` and ``activities/``. ``controlplane.local`` is the exception:
-it plays the Functions host, so it builds the binding objects (HttpRequest, ServiceBusMessage, ...)
-that the host hands to functions.
+The core (``domain``, ``ports``, ``services``, ``adapters``) never imports ``azure.functions``; the Functions
+bindings live in ``triggers/``, ``orchestrators/`` and ``activities/``. The embedded local Functions host is a
+package of its own, ``funchost``, which never imports this one.
 """

@@ -1,9 +1,10 @@
 """Spans and log context, with the W3C trace id of each span equal to the flow's envelope ``traceid``.
 
 Only the OpenTelemetry *API* is used here: with no SDK configured every span is a no-op. The Functions app
-configures Azure Monitor (``controlplane.adapters.telemetry_setup``) when ``APPLICATIONINSIGHTS_CONNECTION_STRING``
-is set, and the local host prints spans to the console with ``--trace-console``. Either way one deployment
-reads end to end under one operation id in Application Insights' transaction search: its ``traceid``.
+configures Azure Monitor (``controlplane.adapters.azure.monitor.telemetry``) when
+``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set, and the local host prints spans to the console with
+``--trace-console``. Either way one deployment reads end to end under one operation id in Application
+Insights' transaction search: its ``traceid``.
 
 Logs written inside ``traced`` carry ``traceid``, ``deploymentId``, ``environment`` and ``service`` as record
 attributes (``install_log_context``), which Azure Monitor exports as custom dimensions.

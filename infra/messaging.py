@@ -2,7 +2,7 @@
 
 Each consumer gets one subscription whose ``$Default`` rule is replaced by its SQL filter; a subscription's
 default rule (TrueFilter) would otherwise deliver every event alongside the filter. The filters match the
-application property ``type`` that controlplane/adapters/servicebus_mapping.py sets from the envelope.
+application property ``type`` that controlplane/adapters/azure/servicebus/mapping.py sets from the envelope.
 
 There is deliberately no catch-all ``audit`` subscription: nothing consumes it, and messages piling up in one
 count against the topic's size quota until sends to the whole topic fail. Every emitted envelope is already
@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pulumi
 from pulumi_azure_native import servicebus
 
-from controlplane.adapters.servicebus_mapping import LOCK_DURATION, SUBSCRIPTION_FILTERS, iso8601_duration
+from controlplane.adapters.azure.servicebus.mapping import LOCK_DURATION, SUBSCRIPTION_FILTERS, iso8601_duration
 
 TOPIC = "events"
 

@@ -45,7 +45,7 @@ MONITORING_METRICS_PUBLISHER = Role("Monitoring Metrics Publisher", "3913510d-42
 # Read secret values for SecretBinding; cannot list keys, manage the vault or change access.
 KEY_VAULT_SECRETS_USER = Role("Key Vault Secrets User", "4633458b-17de-408a-b874-0445c86b69e6")
 # Kubernetes API access on an AKS environment (Azure RBAC for Kubernetes): Contributor on its group gives
-# no data-plane rights, and controlplane/adapters/aks_credentials.py rolls out through the API server.
+# no data-plane rights, and controlplane/adapters/azure/aks/credentials.py rolls out through the API server.
 AKS_RBAC_WRITER = Role("Azure Kubernetes Service RBAC Writer", "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb")
 # Create and change environments and workloads (Provisioner, Compute ports); only on environment groups.
 CONTRIBUTOR = Role("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from controlplane.local.azurite import Azurite
+from funchost.azurite import Azurite
 
 _prefixes = itertools.count(1)
 

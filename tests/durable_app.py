@@ -10,7 +10,7 @@ from datetime import timedelta
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.local.functions import FunctionIndex
+from funchost.functions import FunctionIndex
 
 app = df.DFApp()
 calls: dict[str, int] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from controlplane.local.functions import FunctionIndex
+from funchost.functions import FunctionIndex
 
 
 @functools.cache

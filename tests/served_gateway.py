@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from aiohttp import web
 
-from controlplane.local.worker_pool import WorkerPool
+from funchost.worker_pool import WorkerPool
 
 WAIT = 20.0  # seconds to wait for the server to stop before a test fails
 

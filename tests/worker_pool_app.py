@@ -11,7 +11,7 @@ from collections.abc import Callable
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.local.functions import FunctionIndex
+from funchost.functions import FunctionIndex
 
 WAIT = 20.0  # seconds a test waits for what must happen before it fails
 

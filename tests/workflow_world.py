@@ -9,22 +9,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from controlplane.adapters.local_provisioner import LocalProvisioner
-from controlplane.adapters.memory_compute import MemoryCompute
-from controlplane.adapters.memory_desired_state import MemoryDesiredState
-from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.adapters.state_store import DocumentStateStore
-from controlplane.bootstrap import Services, use_services
+from controlplane.adapters.local.provisioner import LocalProvisioner
+from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.bootstrap.root import Services, use_services
 from controlplane.config import Settings
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.manifest import Release, parse_release
-from controlplane.local.durable.engine import DurableEngine
-from controlplane.local.durable.history import RuntimeStatus
-from controlplane.local.durable.store import DurableStore
 from controlplane.services import deployments
+from controlplane.testing.fakes import RecordingEventBus, ScriptedHealthProbe, ScriptedMetrics
+from controlplane.testing.memory_compute import MemoryCompute
+from controlplane.testing.memory_desired_state import MemoryDesiredState
+from controlplane.testing.memory_documents import MemoryDocumentTables
+from funchost.durable.engine import DurableEngine
+from funchost.durable.history import RuntimeStatus
+from funchost.durable.store import DurableStore
 from tests import product_app
 from tests.builders import release_document
-from tests.fakes import RecordingEventBus, ScriptedHealthProbe, ScriptedMetrics
 
 FAST_GATE = {"intervalSeconds": 1, "successThreshold": 1, "failureThreshold": 1}
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.bootstrap import services
+from controlplane.bootstrap.root import services
 from controlplane.errors import NotFound
 from controlplane.services import drift
 from orchestrators.drift import INSTANCE_ID

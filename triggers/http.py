@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.bootstrap import services
+from controlplane.bootstrap.root import services
 from controlplane.domain.manifest import Release, load_release
 from controlplane.errors import InvalidManifest, NotFound
 from controlplane.services import deployments

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from controlplane.bootstrap import services
+from controlplane.bootstrap.root import services
 from controlplane.services.monitor import Monitor
 from controlplane.services.scaling import Scaler
 

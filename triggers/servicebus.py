@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.adapters.servicebus_mapping import message_to_envelope
+from controlplane.adapters.azure.servicebus.mapping import message_to_envelope
 from controlplane.errors import InvalidEnvelope
 from triggers import loops
 

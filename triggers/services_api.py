@@ -5,7 +5,7 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.bootstrap import services
+from controlplane.bootstrap.root import services
 from controlplane.services.overview import overview
 from triggers.responses import json_response
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.bootstrap import services
+from controlplane.bootstrap.root import services
 from orchestrators.drift import INSTANCE_ID as DRIFT_INSTANCE
 from triggers import loops
 from triggers.singleton import start_singleton

@@ -1,6 +1,6 @@
 """Pulumi entry point of one runtime environment: the stack config the Provisioner sets -> RuntimeEnvironment.
 
-Config (``controlplane/adapters/pulumi_provisioner.py`` sets the first four from the release):
+Config (``controlplane/adapters/azure/pulumi/provisioner.py`` sets the first four from the release):
 
 | key | meaning |
 |---|---|

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from controlplane.local import worker_checks
-from controlplane.local.function_checks import FunctionAppRefused
-from controlplane.local.functions import FunctionIndex
+from funchost import worker_checks
+from funchost.function_checks import FunctionAppRefused
+from funchost.functions import FunctionIndex
 from tests.conformance.conftest import PROJECT_ROOT
 
 

@@ -10,7 +10,7 @@ import inspect
 import subprocess
 from typing import Any
 
-from controlplane.local.functions import HTTP
+from funchost.functions import HTTP
 from tests import product_app
 from tests.conformance.conftest import WORKER_PYTHON
 

@@ -24,7 +24,7 @@ from tests.conformance.publish_package import (
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ("function_app.py", "host.json", "requirements.txt", "activities", "orchestrators", "triggers", "controlplane")
-LOCAL_HOST = "controlplane/local/"
+LOCAL_HOST = "funchost/"
 
 # Runs in the unpacked package: every module it ships imports (so none needs the local host, which stays out).
 IMPORT_ALL = """

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.adapters.azure_services import build_azure_services
-from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.adapters.state_store import DocumentStateStore
+from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.bootstrap.azure import build_azure_services
 from controlplane.config import InvalidSettings, Settings
+from controlplane.testing.memory_documents import MemoryDocumentTables
 
 ROOT = Path(__file__).resolve().parents[2]
 PULUMI_ONLY = {"pulumi", "opentelemetry-exporter-otlp-proto-grpc", "opentelemetry-instrumentation-grpc"}
@@ -62,7 +62,7 @@ def test_the_app_imports_and_declares_every_function_without_pulumi_and_loads_no
 
 def test_pulumi_settings_without_the_pulumi_package_say_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pulumi", None)
-    monkeypatch.delitem(sys.modules, "controlplane.adapters.pulumi_provisioner", raising=False)
+    monkeypatch.delitem(sys.modules, "controlplane.adapters.azure.pulumi.provisioner", raising=False)
     settings = Settings.from_environment(
         {
             "AzureWebJobsStorage__tableServiceUri": "https://cpstate.table.core.windows.net/",

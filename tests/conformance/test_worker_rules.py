@@ -14,8 +14,8 @@ import azure.durable_functions as df
 import azure.functions as func
 import pytest
 
-from controlplane.local import worker_checks
-from controlplane.local.worker_checks import WorkerRefusal, check_function
+from funchost import worker_checks
+from funchost.worker_checks import WorkerRefusal, check_function
 
 ANNOTATIONS = [
     "dict", "dict[str, Any]", "typing.Dict[str, Any]", "list[dict]", "typing.List[dict]", "typing.Optional[dict]",

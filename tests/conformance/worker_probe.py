@@ -37,7 +37,7 @@ def probe(app_file: str, protos: object) -> dict[str, object]:
 def main(app_files: list[str]) -> None:
     from azure_functions_runtime.bindings.meta import load_binding_registry
 
-    from controlplane.local.worker_checks import WORKER_PROTOS
+    from funchost.worker_checks import WORKER_PROTOS
 
     load_binding_registry()
     print(json.dumps({app_file: probe(app_file, WORKER_PROTOS) for app_file in app_files}))

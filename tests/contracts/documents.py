@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.adapters.documents import Document, DocumentTables
+from controlplane.adapters.storage.documents import Document, DocumentTables
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
 

@@ -2,7 +2,7 @@
 
 The host keeps its bus in Table storage and its dispatcher polls every second, so messages written here by
 another process are delivered by the running host, as a second process sharing the storage would publish.
-(Functions running in the host publish through ``controlplane.bootstrap.services().events``.)
+(Functions running in the host publish through ``controlplane.bootstrap.root.services().events``.)
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.servicebus_mapping import MessageFields, envelope_to_message
-from controlplane.adapters.table_documents import AzureTableDocuments
+from controlplane.adapters.azure.servicebus.mapping import MessageFields, envelope_to_message
+from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
 from controlplane.domain.events import Envelope, traceparent_for
-from controlplane.local.bus import LocalBus
-from controlplane.local.bus_records import Delivery
+from funchost.servicebus.bus import LocalBus
+from funchost.servicebus.records import Delivery
 from tests import durable_app
 
 SUBSCRIPTION = "events/Subscriptions/e2e"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.local.azurite import Azurite
+from funchost.azurite import Azurite
 from tests.e2e.host_process import HostProcess
 
 

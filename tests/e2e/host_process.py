@@ -7,8 +7,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from controlplane.local.azurite import PROJECT_ROOT as ROOT
-from controlplane.local.host_process import HostProcess as _HostProcess
+from funchost.azurite import PROJECT_ROOT as ROOT
+from funchost.host_process import HostProcess as _HostProcess
 
 KEY = "e2e-test-key"
 __all__ = ["KEY", "ROOT", "HostProcess", "product_settings"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from controlplane.local.azurite import Azurite
+from funchost.azurite import Azurite
 from tests.builders import release_document
 from tests.e2e.host_process import ROOT, HostProcess, product_settings
 from tests.e2e.observe import wait_until

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.table_documents import AzureTableDocuments
-from controlplane.local.azurite import Azurite
-from controlplane.local.durable.history import EventType
-from controlplane.local.durable.store import DurableStore
-from controlplane.local.settings import task_hub
+from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from funchost.azurite import Azurite
+from funchost.durable.history import EventType
+from funchost.durable.store import DurableStore
+from funchost.settings import task_hub
 from tests.e2e.host_process import ROOT, HostProcess
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from controlplane.local.azurite import Azurite
+from funchost.azurite import Azurite
 from tests.e2e.host_process import ROOT, HostProcess, product_settings
 
 TERMINAL_EVENTS = {"RuntimeDeploymentCompleted", "RuntimeDeploymentRolledBack", "RuntimeDeploymentFailed"}

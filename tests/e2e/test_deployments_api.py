@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
-from controlplane.adapters.local_router import routed_url
-from controlplane.local.azurite import Azurite
+from controlplane.adapters.local.router import routed_url
+from funchost.azurite import Azurite
 from tests.e2e.host_process import ROOT, HostProcess, product_settings
 
 FAST_GATE = {"intervalSeconds": 1, "successThreshold": 2, "failureThreshold": 2, "progressDeadlineSeconds": 60}

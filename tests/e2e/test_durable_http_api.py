@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from controlplane.local.azurite import Azurite
+from funchost.azurite import Azurite
 from tests.e2e.host_process import HostProcess
 
 WHOLE_SECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from controlplane.local.azurite import Azurite
+from funchost.azurite import Azurite
 from tests.e2e.host_process import ROOT, HostProcess, product_settings
 
 APP = "tests.worker_pool_app:app"
@@ -32,7 +32,7 @@ def test_up_refuses_a_durable_throttle_below_1_naming_the_setting(tmp_path: Path
     durable_task = {"maxConcurrentActivityFunctions": 0}
     (tmp_path / "host.json").write_text(json.dumps({"version": "2.0", "extensions": {"durableTask": durable_task}}))
     start = (
-        "import sys; from pathlib import Path; from controlplane.local.host import HostOptions, run_host; "
+        "import sys; from pathlib import Path; from funchost.host import HostOptions, run_host; "
         f"sys.exit(run_host(HostOptions(port=0, app={APP!r}, root=Path(sys.argv[1]))))"
     )
     run = subprocess.run(

@@ -29,7 +29,7 @@ APP = "tests.worker_pool_app:app"
 def test_up_refuses_an_invalid_function_timeout_naming_the_setting(tmp_path: Path, value: str, reason: str) -> None:
     (tmp_path / "host.json").write_text(json.dumps({"version": "2.0", "functionTimeout": value}))
     start = (
-        "import sys; from pathlib import Path; from controlplane.local.host import HostOptions, run_host; "
+        "import sys; from pathlib import Path; from funchost.host import HostOptions, run_host; "
         f"sys.exit(run_host(HostOptions(port=0, app={APP!r}, root=Path(sys.argv[1]))))"
     )
     run = subprocess.run(

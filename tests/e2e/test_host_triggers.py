@@ -19,14 +19,14 @@ from pathlib import Path
 import pytest
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.documents import Document
-from controlplane.adapters.servicebus_mapping import MessageFields
-from controlplane.adapters.table_documents import AzureTableDocuments
+from controlplane.adapters.azure.servicebus.mapping import MessageFields
+from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from controlplane.adapters.storage.documents import Document
 from controlplane.domain.events import CONTENT_TYPE, parse_time
-from controlplane.local.azurite import Azurite
-from controlplane.local.bus_records import DEADLETTERED, DELIVERED
-from controlplane.local.ncrontab import CronSchedule
-from controlplane.local.timers import STATUS_PARTITION, STATUS_TABLE, ScheduleStatus
+from funchost.azurite import Azurite
+from funchost.ncrontab import CronSchedule
+from funchost.servicebus.records import DEADLETTERED, DELIVERED
+from funchost.timers import STATUS_PARTITION, STATUS_TABLE, ScheduleStatus
 from tests.e2e.bus_client import BusClient, envelope, new_traceid
 from tests.e2e.host_process import HostProcess
 from tests.e2e.observe import json_lines, wait_until

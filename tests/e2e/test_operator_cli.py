@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from controlplane.adapters.servicebus_mapping import MessageFields
-from controlplane.local.azurite import Azurite
-from controlplane.local.bus_records import DEADLETTERED, DELIVERED
+from controlplane.adapters.azure.servicebus.mapping import MessageFields
+from funchost.azurite import Azurite
+from funchost.servicebus.records import DEADLETTERED, DELIVERED
 from tests.e2e.bus_client import SUBSCRIPTION, BusClient, envelope, new_traceid
 from tests.e2e.host_process import KEY, ROOT, HostProcess
 from tests.e2e.observe import wait_until

@@ -14,11 +14,11 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.mgmt.containerservice import ContainerServiceClient
 
-from controlplane.adapters.aks_compute import AksCompute
-from controlplane.adapters.aks_credentials import AKS_SERVER_SCOPE, AksClusterAccess
-from controlplane.adapters.aks_objects import GatewayRoute, route_weights
-from controlplane.adapters.aks_rollout import rollout_done
-from controlplane.adapters.aks_secrets import SecretsStoreIdentity
+from controlplane.adapters.azure.aks.compute import AksCompute
+from controlplane.adapters.azure.aks.credentials import AKS_SERVER_SCOPE, AksClusterAccess
+from controlplane.adapters.azure.aks.objects import GatewayRoute, route_weights
+from controlplane.adapters.azure.aks.rollout import rollout_done
+from controlplane.adapters.azure.aks.secrets import SecretsStoreIdentity
 from controlplane.domain.runtime import RevisionSpec
 from controlplane.errors import ConcurrencyConflict, NotFound, PermanentError, TransientError
 from tests.contracts.compute import VAULT, ComputeContract, live, spec

@@ -19,7 +19,7 @@ from datetime import timedelta
 import pytest
 from azure.monitor.query import LogsQueryClient, MetricsQueryClient
 
-from controlplane.adapters.azure_monitor import (
+from controlplane.adapters.azure.monitor.metrics import (
     AzureMonitorMetrics,
     AzureMonitorSettings,
     ServiceResources,

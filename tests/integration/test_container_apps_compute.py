@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from azure.mgmt.appcontainers import ContainerAppsAPIClient
 
-from controlplane.adapters.container_apps import (
+from controlplane.adapters.azure.container_apps.compute import (
     ContainerAppsCompute,
     ContainerAppsEnvironment,
     ContainerAppsSettings,
 )
-from controlplane.adapters.container_apps_mapping import (
+from controlplane.adapters.azure.container_apps.mapping import (
     aca_revision_name,
     control_plane_revision_name,
     secret_name,

@@ -15,16 +15,16 @@ import pytest
 from azure.data.tables import TableServiceClient
 from azure.storage.blob import BlobServiceClient
 
-from controlplane.adapters.table_documents import AzureTableDocuments
+from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
 from controlplane.config import Settings
 from controlplane.errors import NotFound
-from controlplane.local.azurite import Azurite
-from controlplane.local.durable.blobs import BlobContainer
-from controlplane.local.durable.engine import DurableEngine
-from controlplane.local.durable.history import EventType, RuntimeStatus, kind_of
-from controlplane.local.durable.large_payloads import LargePayloads
-from controlplane.local.durable.store import DurableStore
-from controlplane.local.functions import FunctionIndex
+from funchost.azurite import Azurite
+from funchost.durable.blobs import BlobContainer
+from funchost.durable.engine import DurableEngine
+from funchost.durable.history import EventType, RuntimeStatus, kind_of
+from funchost.durable.large_payloads import LargePayloads
+from funchost.durable.store import DurableStore
+from funchost.functions import FunctionIndex
 from tests import durable_app
 
 pytestmark = pytest.mark.azurite

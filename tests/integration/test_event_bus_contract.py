@@ -8,13 +8,13 @@ from __future__ import annotations
 import pytest
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.servicebus_mapping import message_to_envelope
-from controlplane.adapters.table_documents import AzureTableDocuments
+from controlplane.adapters.azure.servicebus.mapping import message_to_envelope
+from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
 from controlplane.domain.events import Envelope
-from controlplane.local.azurite import Azurite
-from controlplane.local.bus import LocalBus, LocalEventBus
+from controlplane.testing.fakes import RecordingEventBus
+from funchost.azurite import Azurite
+from funchost.servicebus.bus import LocalBus, LocalEventBus
 from tests.contracts.event_bus import TRACE, EventBusContract, Published
-from tests.fakes import RecordingEventBus
 
 
 @pytest.mark.azurite

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.adapters.git_desired_state import GitDesiredState
+from controlplane.adapters.git.desired_state import GitDesiredState
 from controlplane.domain.manifest import Release
 from controlplane.errors import InvalidManifest, NotFound, TransientError
 from tests.contracts.desired_state import EXAMPLES, DesiredStateContract, Publish, example, manifest_files

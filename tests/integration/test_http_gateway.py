@@ -17,10 +17,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from controlplane.local.functions import HTTP, FunctionEntry, FunctionIndex
-from controlplane.local.http_gateway import HTTP_ROUTES, build_http_app
-from controlplane.local.http_routes import InvalidRoutes
-from controlplane.local.keys import KeyStore
+from funchost.functions import HTTP, FunctionEntry, FunctionIndex
+from funchost.http_gateway import HTTP_ROUTES, build_http_app
+from funchost.http_routes import InvalidRoutes
+from funchost.keys import KeyStore
 
 KEY = "test-host-key-0123456789"
 CLIENT_BINDING = {
@@ -102,7 +102,7 @@ def test_an_anonymous_route_passes_status_headers_and_body_through(gateway: Gate
 def test_a_function_route_without_a_key_is_an_empty_401_and_the_log_says_which_keys(
     gateway: Gateway, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="controlplane.local.http_gateway"):
+    with caplog.at_level(logging.WARNING, logger="funchost.http_gateway"):
         _is_empty(gateway.call("GET", "/api/items/7"), 401)
     (line,) = [record.getMessage() for record in caplog.records if record.getMessage().startswith("401")]
     assert "get_item" in line and "x-functions-key" in line and "?code=" in line
@@ -236,7 +236,7 @@ def test_content_type_is_what_the_worker_sends_charset_only_for_text(gateway: Ga
 def test_a_function_returning_none_fails_as_the_worker_cannot_encode_it(
     gateway: Gateway, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="controlplane.local.http_gateway"):
+    with caplog.at_level(logging.ERROR, logger="funchost.http_gateway"):
         _is_empty(gateway.call("DELETE", "/api/echo", headers={"x-functions-key": KEY}), 500)
     assert any(
         record.exc_info and 'unsupported type "http" for Python type "NoneType"' in str(record.exc_info[1])
@@ -255,7 +255,7 @@ def test_an_unknown_path_is_an_empty_404(gateway: Gateway) -> None:
 
 
 def test_an_unhandled_exception_is_an_empty_500_and_logged(gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR, logger="controlplane.local.http_gateway"):
+    with caplog.at_level(logging.ERROR, logger="funchost.http_gateway"):
         _is_empty(gateway.call("GET", "/api/boom"), 500)
     assert any(
         record.exc_info and "boom" in record.getMessage() and "the gauge broke" in str(record.exc_info[1])
@@ -285,7 +285,7 @@ def test_extra_routes_are_served_and_other_methods_fall_to_an_empty_404(gateway:
 
 
 def test_each_request_is_logged_without_its_query(gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="controlplane.local.http_gateway"):
+    with caplog.at_level(logging.INFO, logger="funchost.http_gateway"):
         gateway.call("GET", f"/api/items/7?code={KEY}")
     lines = [record.getMessage() for record in caplog.records]
     assert any(line.startswith("GET /api/items/7 200 ") and line.endswith("ms") for line in lines)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.adapters.http_health_probe import HttpHealthProbe
+from controlplane.adapters.http.health_probe import HttpHealthProbe
 from controlplane.domain.health import HealthStatus, ProbeFailure
 from controlplane.errors import NotFound
 from tests.contracts.health_probe import HealthProbeContract

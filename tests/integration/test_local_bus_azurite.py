@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.servicebus_mapping import MessageFields, envelope_to_message
-from controlplane.adapters.table_documents import AzureTableDocuments
-from controlplane.local.azurite import Azurite
-from controlplane.local.bus import LocalBus, LocalEventBus
-from controlplane.local.bus_options import ServiceBusOptions
-from controlplane.local.bus_records import DELIVERED
+from controlplane.adapters.azure.servicebus.mapping import MessageFields, envelope_to_message
+from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from funchost.azurite import Azurite
+from funchost.servicebus.bus import LocalBus, LocalEventBus
+from funchost.servicebus.options import ServiceBusOptions
+from funchost.servicebus.records import DELIVERED
 from tests.builders import T0
 from tests.unit.test_local_bus import AUDIT, SCALING, TRACE, FakeClock, Held, Recorder, event, invoke, subscriber
 

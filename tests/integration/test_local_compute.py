@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from controlplane.adapters.local_compute import LocalCompute
-from controlplane.adapters.local_processes import process_start_time
-from controlplane.adapters.local_router import LocalRouter
+from controlplane.adapters.local.compute import LocalCompute
+from controlplane.adapters.local.processes import process_start_time
+from controlplane.adapters.local.router import LocalRouter
 from controlplane.domain.manifest.service import ScalingPolicy
 from controlplane.domain.runtime import RevisionSpec
 from controlplane.errors import PermanentError, TransientError

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.adapters.image_catalog import ImageCatalog
-from controlplane.adapters.local_compute import LocalCompute
-from controlplane.adapters.local_metrics import LocalMetrics
-from controlplane.adapters.local_processes import process_start_time
-from controlplane.adapters.local_router import LocalRouter
+from controlplane.adapters.local.compute import LocalCompute
+from controlplane.adapters.local.image_catalog import ImageCatalog
+from controlplane.adapters.local.metrics import LocalMetrics
+from controlplane.adapters.local.processes import process_start_time
+from controlplane.adapters.local.router import LocalRouter
 from controlplane.domain.runtime import MetricKind, MetricReading, RevisionSpec
 
 CATALOG = Path(__file__).resolve().parents[2] / "examples" / "image-catalog.yaml"

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from controlplane.adapters.image_catalog import PROJECT_ROOT, ImageCatalog
-from controlplane.adapters.local_compute import LocalCompute
-from controlplane.adapters.local_out_of_band import (
+from controlplane.adapters.local.compute import LocalCompute
+from controlplane.adapters.local.image_catalog import PROJECT_ROOT, ImageCatalog
+from controlplane.adapters.local.out_of_band import (
     DIRECTORY,
     RemoveUnmanaged,
     RunUnmanaged,
@@ -27,9 +27,9 @@ from controlplane.adapters.local_out_of_band import (
     pending_requests,
     queue_request,
 )
-from controlplane.adapters.local_processes import process_start_time
-from controlplane.adapters.local_router import LocalRouter
-from controlplane.cli import main
+from controlplane.adapters.local.processes import process_start_time
+from controlplane.adapters.local.router import LocalRouter
+from controlplane.cli.main import main
 from controlplane.domain.runtime import LiveWorkload
 from controlplane.errors import PermanentError
 from tests.contracts.compute import spec

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from controlplane.adapters.pulumi_provisioner import PulumiProvisioner, count_changes
+from controlplane.adapters.azure.pulumi.provisioner import PulumiProvisioner, count_changes
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.errors import NotFound, PermanentError, TransientError
 from tests.builders import release_document

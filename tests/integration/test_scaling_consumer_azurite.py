@@ -20,22 +20,22 @@ from typing import Any
 import pytest
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.local_provisioner import LocalProvisioner
-from controlplane.adapters.servicebus_mapping import MessageFields, subscription_filters
-from controlplane.adapters.state_store import DocumentStateStore
-from controlplane.adapters.table_documents import AzureTableDocuments
-from controlplane.bootstrap import Services, use_services
+from controlplane.adapters.azure.servicebus.mapping import MessageFields, subscription_filters
+from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from controlplane.adapters.local.provisioner import LocalProvisioner
+from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.bootstrap.root import Services, use_services
 from controlplane.config import Settings
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import CONTENT_TYPE, Envelope, TraceContext, new_event
 from controlplane.domain.manifest import parse_release
-from controlplane.local.azurite import Azurite
-from controlplane.local.bus import LocalBus, LocalEventBus
-from controlplane.local.bus_options import ServiceBusOptions
-from controlplane.local.bus_records import DELIVERED
-from controlplane.local.functions import SERVICE_BUS, FunctionEntry
-from controlplane.local.invoker import Invoker
 from controlplane.ports import Compute
+from funchost.azurite import Azurite
+from funchost.functions import SERVICE_BUS, FunctionEntry
+from funchost.invoker import Invoker
+from funchost.servicebus.bus import LocalBus, LocalEventBus
+from funchost.servicebus.options import ServiceBusOptions
+from funchost.servicebus.records import DELIVERED
 from tests import product_app
 from tests.workflow_world import World, release
 
@@ -99,7 +99,7 @@ def world(tmp_path: Path, azurite: Azurite, table_prefix: str) -> Iterator[World
 
 
 def wire(world: World, compute: Any, metrics: Any, tmp_path: Path) -> None:
-    """What the trigger functions get from ``controlplane.bootstrap.services()``."""
+    """What the trigger functions get from ``controlplane.bootstrap.root.services()``."""
     settings = Settings.from_environment({"CONTROLPLANE_STORAGE": "UseDevelopmentStorage=true"})
     ports = (compute, world.health, LocalProvisioner(tmp_path), world.desired, metrics)
     use_services(Services(settings, world.store, world.bus, *ports))

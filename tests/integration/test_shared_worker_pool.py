@@ -19,20 +19,20 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.adapters.servicebus_mapping import MessageFields
-from controlplane.local.bus import LocalBus
-from controlplane.local.bus_options import ServiceBusOptions
-from controlplane.local.bus_records import DELIVERED
-from controlplane.local.durable.engine import DurableEngine
-from controlplane.local.durable.history import RuntimeStatus
-from controlplane.local.durable.store import DurableStore
-from controlplane.local.functions import SERVICE_BUS, TIMER
-from controlplane.local.http_gateway import build_http_app
-from controlplane.local.invoker import Invoker
-from controlplane.local.keys import KeyStore
-from controlplane.local.timers import TimerScheduler
-from controlplane.local.worker_pool import PYTHON_THREADPOOL_THREAD_COUNT, WorkerPool
+from controlplane.adapters.azure.servicebus.mapping import MessageFields
+from controlplane.testing.memory_documents import MemoryDocumentTables
+from funchost.durable.engine import DurableEngine
+from funchost.durable.history import RuntimeStatus
+from funchost.durable.store import DurableStore
+from funchost.functions import SERVICE_BUS, TIMER
+from funchost.http_gateway import build_http_app
+from funchost.invoker import Invoker
+from funchost.keys import KeyStore
+from funchost.servicebus.bus import LocalBus
+from funchost.servicebus.options import ServiceBusOptions
+from funchost.servicebus.records import DELIVERED
+from funchost.timers import TimerScheduler
+from funchost.worker_pool import PYTHON_THREADPOOL_THREAD_COUNT, WorkerPool
 from tests.served_gateway import served
 from tests.worker_pool_app import WAIT, gauge, index
 

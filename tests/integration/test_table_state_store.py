@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.state_store import DocumentStateStore
-from controlplane.adapters.table_documents import AzureTableDocuments
-from controlplane.bootstrap import build_state_store
+from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.bootstrap.root import build_state_store
 from controlplane.config import Settings
-from controlplane.local.azurite import Azurite
+from funchost.azurite import Azurite
 from tests.builders import deployment
 from tests.contracts.documents import DocumentTablesContract
 from tests.contracts.state_store import StateStoreContract

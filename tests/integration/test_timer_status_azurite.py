@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.table_documents import AzureTableDocuments
-from controlplane.local.azurite import Azurite
-from controlplane.local.functions import TIMER, FunctionEntry
-from controlplane.local.timers import STATUS_PARTITION, STATUS_TABLE, TimerInfo, TimerScheduler
+from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from funchost.azurite import Azurite
+from funchost.functions import TIMER, FunctionEntry
+from funchost.timers import STATUS_PARTITION, STATUS_TABLE, TimerInfo, TimerScheduler
 
 pytestmark = pytest.mark.azurite
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.bootstrap import use_services
+from controlplane.bootstrap.root import use_services
 from tests.workflow_world import World
 
 

@@ -7,19 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.adapters.aks_compute import AksCompute
-from controlplane.adapters.azure_monitor import AzureMonitorMetrics
-from controlplane.adapters.azure_services import build_azure_services
-from controlplane.adapters.container_apps import ContainerAppsCompute
-from controlplane.adapters.git_desired_state import GitDesiredState
-from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.adapters.placed_environments import PlacedEnvironments
-from controlplane.adapters.pulumi_provisioner import PulumiProvisioner
-from controlplane.adapters.servicebus_bus import ServiceBusEventBus
-from controlplane.adapters.state_store import DocumentStateStore
+from controlplane.adapters.azure.aks.compute import AksCompute
+from controlplane.adapters.azure.container_apps.compute import ContainerAppsCompute
+from controlplane.adapters.azure.monitor.metrics import AzureMonitorMetrics
+from controlplane.adapters.azure.placed.provisioner import PlacedEnvironments
+from controlplane.adapters.azure.pulumi.provisioner import PulumiProvisioner
+from controlplane.adapters.azure.servicebus.event_bus import ServiceBusEventBus
+from controlplane.adapters.git.desired_state import GitDesiredState
+from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.bootstrap.azure import build_azure_services
 from controlplane.config import Settings
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.errors import NotFound, PermanentError
+from controlplane.testing.memory_documents import MemoryDocumentTables
 from tests.builders import release_document
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.cli import main
+from controlplane.cli.main import main
 from controlplane.domain.manifest import release_json_schema
 
 RELEASES = Path(__file__).resolve().parents[2] / "examples" / "releases"

@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from controlplane.bootstrap import services, use_services
+from controlplane.bootstrap.root import services, use_services
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.health import HealthStatus
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.errors import NotFound, PermanentError
 from controlplane.services import deployments
+from controlplane.testing.fakes import RecordingProvisioner
 from tests.builders import release_document
-from tests.fakes import RecordingProvisioner
 from tests.workflow_world import FAST_GATE, World, release
 
 

@@ -9,15 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from controlplane.bootstrap import services, use_services
+from controlplane.bootstrap.root import services, use_services
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.findings import FindingStatus
 from controlplane.domain.health import HealthStatus
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.domain.runtime import LiveWorkload
-from controlplane.local.durable.history import RuntimeStatus
 from controlplane.services import drift
-from tests.fakes import RecordingProvisioner
+from controlplane.testing.fakes import RecordingProvisioner
+from funchost.durable.history import RuntimeStatus
 from tests.workflow_world import FAST_GATE, World, release
 
 SOURCE = "/tests/drift"

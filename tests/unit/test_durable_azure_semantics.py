@@ -11,12 +11,12 @@ from pathlib import Path
 import azure.durable_functions as df
 import pytest
 
-from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.local.durable.engine import DurableEngine
-from controlplane.local.durable.history import EventType, RuntimeStatus, kind_of
-from controlplane.local.durable.store import DurableStore, InstanceRecord
-from controlplane.local.functions import FunctionIndex
-from controlplane.local.settings import EXTENDED_SESSIONS_WARNING, ignore_extended_sessions
+from controlplane.testing.memory_documents import MemoryDocumentTables
+from funchost.durable.engine import DurableEngine
+from funchost.durable.history import EventType, RuntimeStatus, kind_of
+from funchost.durable.store import DurableStore, InstanceRecord
+from funchost.functions import FunctionIndex
+from funchost.settings import EXTENDED_SESSIONS_WARNING, ignore_extended_sessions
 
 app = df.DFApp()
 starts: list[str] = []  # one entry each time an orchestrator's generator begins

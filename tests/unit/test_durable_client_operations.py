@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from controlplane.adapters.memory_documents import MemoryDocumentTables
 from controlplane.errors import AlreadyExists, NotFound
-from controlplane.local.durable.client_ops import InvalidInstanceId, check_instance_id
-from controlplane.local.durable.engine import DurableEngine
-from controlplane.local.durable.history import EventType, RuntimeStatus, kind_of
-from controlplane.local.durable.instance_query import InstanceQuery
-from controlplane.local.durable.store import DurableStore
+from controlplane.testing.memory_documents import MemoryDocumentTables
+from funchost.durable.client_ops import InvalidInstanceId, check_instance_id
+from funchost.durable.engine import DurableEngine
+from funchost.durable.history import EventType, RuntimeStatus, kind_of
+from funchost.durable.instance_query import InstanceQuery
+from funchost.durable.store import DurableStore
 from tests import durable_app
 
 

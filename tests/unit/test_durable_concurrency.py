@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.local.azurite import PROJECT_ROOT
-from controlplane.local.bus_options import InvalidHostJson
-from controlplane.local.durable.engine import DurableEngine
-from controlplane.local.durable.history import RuntimeStatus
-from controlplane.local.durable.store import DurableStore
-from controlplane.local.settings import DurableConcurrency
-from controlplane.local.worker_pool import WorkerPool
+from controlplane.testing.memory_documents import MemoryDocumentTables
+from funchost.azurite import PROJECT_ROOT
+from funchost.durable.engine import DurableEngine
+from funchost.durable.history import RuntimeStatus
+from funchost.durable.store import DurableStore
+from funchost.servicebus.options import InvalidHostJson
+from funchost.settings import DurableConcurrency
+from funchost.worker_pool import WorkerPool
 from tests.worker_pool_app import WAIT, gauge, index
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from controlplane.local.durable.episodes import check_custom_status
-from controlplane.local.durable.history import Event, EventType, event, execution_started
-from controlplane.local.durable.replay import OrchestrationReplay, Outcome, TimerLimits
-from controlplane.local.functions import ORCHESTRATION
+from funchost.durable.episodes import check_custom_status
+from funchost.durable.history import Event, EventType, event, execution_started
+from funchost.durable.replay import OrchestrationReplay, Outcome, TimerLimits
+from funchost.functions import ORCHESTRATION
 from tests import product_app
 
 FINDINGS = 1_000

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.local.durable.engine import DurableEngine
-from controlplane.local.durable.history import RuntimeStatus
-from controlplane.local.durable.store import DurableStore
+from controlplane.testing.memory_documents import MemoryDocumentTables
+from funchost.durable.engine import DurableEngine
+from funchost.durable.history import RuntimeStatus
+from funchost.durable.store import DurableStore
 from tests import durable_app
 
 

@@ -3,7 +3,7 @@ MaxTablePropertySizeInBytes), measured on the JSON-escaped text the row holds.""
 
 from __future__ import annotations
 
-from controlplane.local.durable.large_payloads import MAX_INLINE_BYTES, is_large
+from funchost.durable.large_payloads import MAX_INLINE_BYTES, is_large
 
 
 def test_a_payload_of_60_kb_stays_in_the_row_and_one_more_character_moves_it() -> None:

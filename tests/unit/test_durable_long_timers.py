@@ -13,12 +13,12 @@ from datetime import timedelta
 import azure.durable_functions as df
 import pytest
 
-from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.local.durable.engine import DurableEngine
-from controlplane.local.durable.history import Event, EventType, RuntimeStatus, kind_of, parse_timestamp
-from controlplane.local.durable.replay import TimerLimits, timespan
-from controlplane.local.durable.store import DurableStore
-from controlplane.local.functions import FunctionIndex
+from controlplane.testing.memory_documents import MemoryDocumentTables
+from funchost.durable.engine import DurableEngine
+from funchost.durable.history import Event, EventType, RuntimeStatus, kind_of, parse_timestamp
+from funchost.durable.replay import TimerLimits, timespan
+from funchost.durable.store import DurableStore
+from funchost.functions import FunctionIndex
 
 TIMER_SECONDS = 2.5
 

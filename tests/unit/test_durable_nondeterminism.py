@@ -14,11 +14,11 @@ from contextlib import contextmanager
 
 import azure.durable_functions as df
 
-from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.local.durable.engine import DurableEngine
-from controlplane.local.durable.history import EventType, RuntimeStatus, kind_of
-from controlplane.local.durable.store import DurableStore
-from controlplane.local.functions import FunctionIndex
+from controlplane.testing.memory_documents import MemoryDocumentTables
+from funchost.durable.engine import DurableEngine
+from funchost.durable.history import EventType, RuntimeStatus, kind_of
+from funchost.durable.store import DurableStore
+from funchost.functions import FunctionIndex
 
 HUB = "Deploy"
 

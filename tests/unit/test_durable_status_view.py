@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from multidict import MultiDict
 
-from controlplane.local.durable.history import EventType, RuntimeStatus, event, execution_started
-from controlplane.local.durable.instance_query import (
+from funchost.durable.history import EventType, RuntimeStatus, event, execution_started
+from funchost.durable.instance_query import (
     BadContinuationToken,
     InstanceQuery,
     any_case,
@@ -17,9 +17,9 @@ from controlplane.local.durable.instance_query import (
     runtime_statuses,
     seconds,
 )
-from controlplane.local.durable.status_view import history_view, http_time, status_code, status_json
-from controlplane.local.durable.store import InstanceRecord
-from controlplane.local.durable.suspension import RESUME, SUSPEND, TERMINATE, gate, split_batch
+from funchost.durable.status_view import history_view, http_time, status_code, status_json
+from funchost.durable.store import InstanceRecord
+from funchost.durable.suspension import RESUME, SUSPEND, TERMINATE, gate, split_batch
 
 AT = datetime(2018, 2, 28, 5, 18, 49, 728553, tzinfo=UTC)
 

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import pytest
 
-from controlplane.adapters.documents import Document
-from controlplane.adapters.memory_documents import MemoryDocumentTables
+from controlplane.adapters.storage.documents import Document
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound, TransientError
-from controlplane.local.durable import store as store_module
-from controlplane.local.durable.engine import DurableEngine
-from controlplane.local.durable.history import (
+from controlplane.testing.memory_documents import MemoryDocumentTables
+from funchost.durable import store as store_module
+from funchost.durable.engine import DurableEngine
+from funchost.durable.history import (
     Event,
     EventType,
     RuntimeStatus,
@@ -25,8 +25,8 @@ from controlplane.local.durable.history import (
     kind_of,
     timestamp,
 )
-from controlplane.local.durable.store import DurableStore, InstanceRecord, Message
-from controlplane.local.functions import FunctionIndex
+from funchost.durable.store import DurableStore, InstanceRecord, Message
+from funchost.functions import FunctionIndex
 
 AT = datetime(2025, 1, 1, tzinfo=UTC)
 INSTANCE = "order-1"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from controlplane.cli.timeline import describe
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.failure import ServiceCondition, Watch
 from controlplane.domain.health import HealthStatus
-from controlplane.local.durable.history import RuntimeStatus
-from controlplane.local.timeline import describe
 from controlplane.services.monitor import Monitor, Restore
+from funchost.durable.history import RuntimeStatus
 from tests.workflow_world import World, release
 
 T = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

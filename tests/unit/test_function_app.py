@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import azure.functions as func
 import pytest
 
-from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.adapters.state_store import DocumentStateStore
-from controlplane.bootstrap import Services, use_services
+from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.bootstrap.root import Services, use_services
 from controlplane.config import Settings
+from controlplane.testing.memory_documents import MemoryDocumentTables
 from tests import product_app
 from tests.builders import deployment
 

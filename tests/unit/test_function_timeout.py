@@ -16,12 +16,12 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 
-from controlplane.local.azurite import PROJECT_ROOT
-from controlplane.local.bus_options import InvalidHostJson
-from controlplane.local.function_timeout import DEFAULT_FUNCTION_TIMEOUT, FunctionTimeoutError, timespan_text
-from controlplane.local.functions import FunctionIndex
-from controlplane.local.settings import function_timeout
-from controlplane.local.worker_pool import WorkerPool
+from funchost.azurite import PROJECT_ROOT
+from funchost.function_timeout import DEFAULT_FUNCTION_TIMEOUT, FunctionTimeoutError, timespan_text
+from funchost.functions import FunctionIndex
+from funchost.servicebus.options import InvalidHostJson
+from funchost.settings import function_timeout
+from funchost.worker_pool import WorkerPool
 
 TINY = timedelta(seconds=0.2)
 WAIT = 20.0  # a safeguard for what must happen, not a measure

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.local.functions import HTTP, FunctionEntry, FunctionIndex
-from controlplane.local.http_routes import HttpRoute, InvalidRoutes, compile_route, compile_routes
+from funchost.functions import HTTP, FunctionEntry, FunctionIndex
+from funchost.http_routes import HttpRoute, InvalidRoutes, compile_route, compile_routes
 
 
 def _entry(name: str, route: str | None, **trigger: object) -> FunctionEntry:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.adapters.image_catalog import PROJECT_ROOT, ImageCatalog, split_image
+from controlplane.adapters.local.image_catalog import PROJECT_ROOT, ImageCatalog, split_image
 from controlplane.errors import PermanentError
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4

@@ -20,11 +20,11 @@ import pulumi
 import pytest
 from pulumi.runtime.sync_await import _sync_await
 
-from controlplane.adapters.servicebus_mapping import LOCK_DURATION, iso8601_duration
-from controlplane.adapters.state_store import TABLES
+from controlplane.adapters.azure.servicebus.mapping import LOCK_DURATION, iso8601_duration
+from controlplane.adapters.storage.state_store import TABLES
 from controlplane.config import SCHEDULE_DEFAULTS, Settings
 from controlplane.domain.event_catalog import EventType
-from controlplane.local.functions import SERVICE_BUS, TIMER
+from funchost.functions import SERVICE_BUS, TIMER
 from infra import roles
 from infra.control_plane_platform import ControlPlanePlatform
 from infra.environment import RuntimeEnvironment, RuntimeEnvironmentArgs

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from controlplane.errors import PermanentError
-from controlplane.local.keys import (
+from funchost.keys import (
     ADMIN,
     FUNCTION,
     SYSTEM,

@@ -20,19 +20,19 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from controlplane.adapters.documents import Document
-from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.adapters.servicebus_mapping import LOCK_DURATION, MessageFields, envelope_to_message
+from controlplane.adapters.azure.servicebus.mapping import LOCK_DURATION, MessageFields, envelope_to_message
+from controlplane.adapters.storage.documents import Document
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import Envelope, TraceContext, new_event
 from controlplane.errors import InvalidInput, NotFound, TransientError
-from controlplane.local.bus import LocalBus, LocalEventBus
-from controlplane.local.bus_locks import renewal_due
-from controlplane.local.bus_options import ServiceBusOptions
-from controlplane.local.bus_processor import MAX_DELIVERIES_DESCRIPTION
-from controlplane.local.bus_records import DEADLETTERED, DELIVERED, DELIVERIES, LOG, PENDING, Delivery
-from controlplane.local.function_checks import FunctionAppRefused
-from controlplane.local.functions import SERVICE_BUS, FunctionEntry
+from controlplane.testing.memory_documents import MemoryDocumentTables
+from funchost.function_checks import FunctionAppRefused
+from funchost.functions import SERVICE_BUS, FunctionEntry
+from funchost.servicebus.bus import LocalBus, LocalEventBus
+from funchost.servicebus.locks import renewal_due
+from funchost.servicebus.options import ServiceBusOptions
+from funchost.servicebus.processor import MAX_DELIVERIES_DESCRIPTION
+from funchost.servicebus.records import DEADLETTERED, DELIVERED, DELIVERIES, LOG, PENDING, Delivery
 from tests.builders import T0
 
 TRACE = TraceContext(traceid="4bf92f3577b34da6a3ce929d0e0e4736", correlationid="dep-1")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.adapters.servicebus_mapping import SUBSCRIPTION_FILTERS, MessageFields, subscription_filters
-from controlplane.local.bus_filters import SqlFilter, UnsupportedFilter, parse_filters
+from controlplane.adapters.azure.servicebus.mapping import SUBSCRIPTION_FILTERS, MessageFields, subscription_filters
+from funchost.servicebus.filters import SqlFilter, UnsupportedFilter, parse_filters
 
 HEALTH = {"type": "HealthCheckCompleted", "environment": "prod", "service": "orders", "attempt": 2, "retry": True}
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from controlplane.adapters.local_out_of_band import (
+from controlplane.adapters.local.out_of_band import (
     DIRECTORY,
     InvalidOutOfBandRequest,
     RemoveUnmanaged,
@@ -149,7 +149,7 @@ def test_a_request_that_cannot_be_applied_is_logged_and_dropped_and_the_rest_go_
     queue_request(tmp_path, SetImage("dev", "orders", "orders-v9", IMAGE))
     queue_request(tmp_path, RemoveUnmanaged("dev", "orders", "debug"))
     target = RecordingTarget({"orders-v9": NotFound("dev/orders: no revision orders-v9; deploy it first")})
-    with caplog.at_level(logging.ERROR, logger="controlplane.adapters.local_out_of_band"):
+    with caplog.at_level(logging.ERROR, logger="controlplane.adapters.local.out_of_band"):
         assert apply_pending(tmp_path, target) == 1
     assert target.calls == [("remove-unmanaged", "dev", "orders", "debug")]
     dropped = [record.getMessage() for record in caplog.records]

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from controlplane.adapters.memory_compute import MemoryCompute
 from controlplane.domain.runtime import LiveWorkload, RevisionSpec
+from controlplane.testing.memory_compute import MemoryCompute
 from tests.contracts.compute import ComputeContract, spec
 
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from controlplane.adapters.memory_desired_state import MemoryDesiredState
 from controlplane.domain.manifest import Release
+from controlplane.testing.memory_desired_state import MemoryDesiredState
 from tests.contracts.desired_state import DesiredStateContract, Publish, example
 
 

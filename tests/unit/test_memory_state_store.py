@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.adapters.memory_documents import MemoryDocumentTables
-from controlplane.adapters.state_store import DocumentStateStore
+from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.testing.memory_documents import MemoryDocumentTables
 from tests.contracts.documents import DocumentTablesContract
 from tests.contracts.state_store import StateStoreContract
 

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from controlplane.cli.demo_loops import LOOP_SETTINGS
 from controlplane.config import SCHEDULE_DEFAULTS
-from controlplane.local.demo_loops import LOOP_SETTINGS
-from controlplane.local.ncrontab import NEVER, CronSchedule
+from funchost.ncrontab import NEVER, CronSchedule
 
 START = datetime(2025, 1, 1, tzinfo=UTC)  # a Wednesday, at midnight
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from controlplane.adapters.local_provisioner import LocalProvisioner
-from controlplane.adapters.placed_environments import PlacedEnvironments
+from controlplane.adapters.azure.placed.provisioner import PlacedEnvironments
+from controlplane.adapters.local.provisioner import LocalProvisioner
 from controlplane.config_azure import Placement
 from controlplane.domain.manifest import Release, parse_release
+from controlplane.testing.fakes import RecordingProvisioner
 from tests.builders import release_document
 from tests.contracts.provisioner import ProvisionerContract
-from tests.fakes import RecordingProvisioner
 
 
 def releases_on(compute: str) -> Callable[[str], Release]:

@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from controlplane.adapters.memory_compute import MemoryCompute
 from controlplane.domain.deployment import Deployment
 from controlplane.domain.manifest import parse_release
 from controlplane.errors import PermanentError
 from controlplane.services.rollout import revision_spec
+from controlplane.testing.memory_compute import MemoryCompute
 from tests.builders import T0, release_document
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from controlplane.domain.health import HealthStatus
+from controlplane.testing.fakes import ScriptedHealthProbe
 from tests.contracts.health_probe import HealthProbeContract
-from tests.fakes import ScriptedHealthProbe
 
 
 class TestScriptedHealthProbe(HealthProbeContract):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from controlplane.domain.runtime import MetricKind
+from controlplane.testing.fakes import ScriptedMetrics
 from tests.contracts.metrics import Known, MetricsContract
-from tests.fakes import ScriptedMetrics
 
 
 class TestScriptedMetrics(MetricsContract):

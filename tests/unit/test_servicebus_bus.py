@@ -26,8 +26,8 @@ from azure.servicebus.exceptions import (
     ServiceBusServerBusyError,
 )
 
-from controlplane.adapters.servicebus_bus import ServiceBusEventBus
-from controlplane.adapters.servicebus_mapping import message_to_envelope
+from controlplane.adapters.azure.servicebus.event_bus import ServiceBusEventBus
+from controlplane.adapters.azure.servicebus.mapping import message_to_envelope
 from controlplane.domain.events import Envelope
 from controlplane.errors import ControlPlaneError, NotFound, PermanentError, TransientError
 from tests.contracts.event_bus import TRACE, EventBusContract, Published, applied

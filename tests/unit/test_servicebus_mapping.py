@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from controlplane.adapters.servicebus_mapping import (
+from controlplane.adapters.azure.servicebus.mapping import (
     MessageFields,
     envelope_to_message,
     iso8601_duration,

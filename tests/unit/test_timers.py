@@ -12,12 +12,12 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from controlplane.adapters.documents import Document
-from controlplane.adapters.memory_documents import MemoryDocumentTables
+from controlplane.adapters.storage.documents import Document
 from controlplane.errors import NotFound
-from controlplane.local.function_checks import FunctionAppRefused
-from controlplane.local.functions import TIMER, FunctionEntry, FunctionIndex
-from controlplane.local.timers import (
+from controlplane.testing.memory_documents import MemoryDocumentTables
+from funchost.function_checks import FunctionAppRefused
+from funchost.functions import TIMER, FunctionEntry, FunctionIndex
+from funchost.timers import (
     STATUS_PARTITION,
     STATUS_TABLE,
     ScheduleStatus,
@@ -223,7 +223,7 @@ def test_a_zero_timespan_fires_again_as_soon_as_it_ends(
 ) -> None:
     # ConstantSchedule gives now + 0; TimerListener.GetNextTimerInterval makes that one tick: at once, again.
     clock, invoke = FakeClock(utc(2025, 1, 1)), Invocations()
-    with caplog.at_level(logging.WARNING, logger="controlplane.local.timers"):
+    with caplog.at_level(logging.WARNING, logger="funchost.timers"):
         timers = scheduler(tables, clock, invoke, timer(schedule="00:00:00"), timer("behind", "-00:00:30"))
     assert "fires again as soon as it ends" in caplog.text
     assert sorted(timers.run_due(clock.now)) == ["behind", "tick"]
@@ -238,7 +238,7 @@ def test_a_schedule_with_no_occurrence_is_accepted_and_never_fires(
     # NCrontab parses "0 0 0 30 2 *" and answers DateTime.MaxValue for its next occurrence.
     clock, invoke = FakeClock(utc(2025, 1, 1)), Invocations()
     timers = scheduler(tables, clock, invoke, timer(schedule="0 0 0 30 2 *"))
-    with caplog.at_level(logging.WARNING, logger="controlplane.local.timers"):
+    with caplog.at_level(logging.WARNING, logger="funchost.timers"):
         assert timers.run_due(utc(2100, 1, 1)) == []
     assert "has no occurrence; it never fires" in caplog.text
     assert stored_status(tables)["next"].startswith("9999-12-31T23:59:59")
@@ -330,7 +330,7 @@ def test_a_failing_function_is_logged_and_keeps_its_schedule(
     clock, invoke = FakeClock(utc(2025, 1, 1, 0, 2)), Invocations(failure=RuntimeError("boom"))
     timers = scheduler(tables, clock, invoke)
 
-    with caplog.at_level(logging.ERROR, logger="controlplane.local.timers"):
+    with caplog.at_level(logging.ERROR, logger="funchost.timers"):
         assert timers.run_due(utc(2025, 1, 1, 0, 5)) == ["tick"]
         assert timers.run_due(utc(2025, 1, 1, 0, 10)) == ["tick"]
 

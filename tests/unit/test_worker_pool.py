@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from controlplane.local.worker_pool import PYTHON_THREADPOOL_THREAD_COUNT, WorkerPool, thread_count
+from funchost.worker_pool import PYTHON_THREADPOOL_THREAD_COUNT, WorkerPool, thread_count
 
 VALUES = [None, "1", "4", " 8 ", "+3", "1000", "0", "-2", "abc", "4.0", "", "2 threads"]
 

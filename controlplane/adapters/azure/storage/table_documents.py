@@ -1,0 +1,140 @@
+"""Document tables on Azure Table storage (``azure-data-tables``); Azurite locally.
+
+Layout of an entity: ``PartitionKey``/``RowKey`` (percent-escaped, since Table keys forbid ``/ \\ # ?``
+and control characters), the index columns as typed properties, and the JSON body split over string
+properties ``Body0..BodyN`` because one string property holds at most 64 KiB (32K UTF-16 characters).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, unquote
+
+from azure.core import MatchConditions
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+
+from controlplane.adapters.azure.errors import translated
+from controlplane.adapters.storage.documents import Document, IndexValue
+from controlplane.errors import PermanentError
+
+CHUNK_CHARS = 30_000
+MAX_CHUNKS = 15  # an entity holds at most 1 MiB
+_BODY = re.compile(r"^Body(\d+)$")
+_RESERVED = {"PartitionKey", "RowKey", "Timestamp", "BodyParts"}
+_KEY_UNSAFE = re.compile(r"[/\\#?%\x00-\x1f\x7f-\x9f]")
+
+
+def escape_key(key: str) -> str:
+    return _KEY_UNSAFE.sub(lambda match: quote(match.group(), safe=""), key)
+
+
+def unescape_key(key: str) -> str:
+    return unquote(key)
+
+
+class AzureTableDocuments:
+    def __init__(self, service: TableServiceClient, prefix: str = "") -> None:
+        self._service = service
+        self._prefix = prefix
+        self._clients: dict[str, TableClient] = {}  # building a client builds its pipeline: reuse them
+
+    def create_tables(self, tables: list[str]) -> None:
+        for table in tables:
+            with translated(f"create table {self._name(table)}"):
+                self._service.create_table_if_not_exists(self._name(table))
+
+    def get(self, table: str, partition: str, row: str) -> Document:
+        with translated(f"{table} get {partition}/{row}"):
+            entity = self._client(table).get_entity(escape_key(partition), escape_key(row))
+        return _to_document(entity)
+
+    def insert(self, table: str, document: Document) -> str:
+        with translated(f"{table} insert {document.partition}/{document.row}"):
+            result = self._client(table).create_entity(_to_entity(document))
+        return result["etag"]
+
+    def replace(self, table: str, document: Document) -> str:
+        if document.etag is None:
+            raise ValueError("replace needs the etag of the version that was read")
+        with translated(f"{table} replace {document.partition}/{document.row}"):
+            result = self._client(table).update_entity(
+                _to_entity(document),
+                mode=UpdateMode.REPLACE,
+                etag=document.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        return result["etag"]
+
+    def upsert(self, table: str, document: Document) -> str:
+        with translated(f"{table} upsert {document.partition}/{document.row}"):
+            result = self._client(table).upsert_entity(_to_entity(document), mode=UpdateMode.REPLACE)
+        return result["etag"]
+
+    def delete(self, table: str, partition: str, row: str, etag: str | None = None) -> None:
+        condition = MatchConditions.IfNotModified if etag else MatchConditions.Unconditionally
+        with translated(f"{table} delete {partition}/{row}"):
+            self._client(table).delete_entity(
+                escape_key(partition), escape_key(row), etag=etag, match_condition=condition
+            )
+
+    def query(
+        self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
+    ) -> Iterator[Document]:
+        conditions: dict[str, IndexValue] = dict(where or {})
+        if partition is not None:
+            conditions["PartitionKey"] = escape_key(partition)
+        clauses = [f"{name} eq @p{number}" for number, name in enumerate(conditions)]
+        parameters = {f"p{number}": value for number, value in enumerate(conditions.values())}
+        client = self._client(table)
+        with translated(f"{table} query"):
+            if clauses:
+                entities = list(client.query_entities(" and ".join(clauses), parameters=parameters))
+            else:
+                entities = list(client.list_entities())
+        return iter(_to_document(entity) for entity in entities)
+
+    def _client(self, table: str) -> TableClient:
+        client = self._clients.get(table)
+        if client is None:
+            client = self._clients[table] = self._service.get_table_client(self._name(table))
+        return client
+
+    def _name(self, table: str) -> str:
+        return f"{self._prefix}{table}"
+
+
+def _to_entity(document: Document) -> dict[str, Any]:
+    body = json.dumps(document.body, separators=(",", ":"), sort_keys=True)
+    chunks = [body[start : start + CHUNK_CHARS] for start in range(0, len(body), CHUNK_CHARS)] or [""]
+    if len(chunks) > MAX_CHUNKS:
+        raise PermanentError(
+            f"document {document.partition}/{document.row} is {len(body)} characters; "
+            f"Table storage holds at most {CHUNK_CHARS * MAX_CHUNKS}"
+        )
+    clashing = [name for name in document.index if name in _RESERVED or _BODY.match(name)]
+    if clashing:
+        raise ValueError(f"index columns {clashing} clash with reserved property names")
+    entity: dict[str, Any] = {
+        "PartitionKey": escape_key(document.partition),
+        "RowKey": escape_key(document.row),
+        "BodyParts": len(chunks),
+        **document.index,
+    }
+    entity.update({f"Body{number}": chunk for number, chunk in enumerate(chunks)})
+    return entity
+
+
+def _to_document(entity: Mapping[str, Any]) -> Document:
+    parts = int(entity["BodyParts"])
+    body = "".join(entity[f"Body{number}"] for number in range(parts))
+    index = {name: value for name, value in entity.items() if name not in _RESERVED and not _BODY.match(name)}
+    return Document(
+        partition=unescape_key(entity["PartitionKey"]),
+        row=unescape_key(entity["RowKey"]),
+        body=json.loads(body),
+        index=index,
+        etag=entity.metadata["etag"],
+    )

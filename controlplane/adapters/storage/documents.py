@@ -1,0 +1,54 @@
+"""The storage primitive under the state store: JSON documents in keyed tables with ETag concurrency.
+
+Two implementations share one contract (``tests/contract``): Azure Table storage
+(:mod:`controlplane.adapters.azure.storage.table_documents`, run on Azurite locally) and memory
+(:mod:`controlplane.testing.memory_documents`, the fake for unit tests). The typed
+:class:`~controlplane.adapters.storage.state_store.DocumentStateStore` is written once on top of this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+IndexValue = str | int | bool
+
+
+@dataclass(frozen=True)
+class Document:
+    """A JSON ``body`` stored under (partition, row), with scalar ``index`` columns that can be queried.
+
+    ``etag`` identifies the stored version the document was read as (None before it is stored).
+    """
+
+    partition: str
+    row: str
+    body: Mapping[str, Any]
+    index: Mapping[str, IndexValue] = field(default_factory=dict)
+    etag: str | None = None
+
+
+class DocumentTables(Protocol):
+    def create_tables(self, tables: list[str]) -> None:
+        """Make sure the tables exist; idempotent."""
+
+    def get(self, table: str, partition: str, row: str) -> Document:
+        """The stored document with its etag; NotFound if absent."""
+
+    def insert(self, table: str, document: Document) -> str:
+        """Store a new document and return its etag; AlreadyExists if the key is taken."""
+
+    def replace(self, table: str, document: Document) -> str:
+        """Overwrite the version ``document.etag`` names; ConcurrencyConflict if it changed, NotFound if gone."""
+
+    def upsert(self, table: str, document: Document) -> str:
+        """Insert or overwrite unconditionally; return the new etag."""
+
+    def delete(self, table: str, partition: str, row: str, etag: str | None = None) -> None:
+        """Remove a document (only the version ``etag`` names, when given); absent is not an error."""
+
+    def query(
+        self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
+    ) -> Iterator[Document]:
+        """Documents of one partition (or all) whose index columns equal every ``where`` value."""

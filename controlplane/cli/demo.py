@@ -1,0 +1,148 @@
+"""``make demo``: releases through the local host onto real local processes, then the control loops.
+
+Starts Azurite and the local host (``python -m controlplane up``), then as a pipeline would: POSTs
+``v1-rolling`` (expected Completed), ``v2-canary`` (Completed) and ``v3-unhealthy`` (RolledBack, with all
+traffic back on v2), printing a live timeline of each deployment's events with its one traceId. Then
+``demo_loops`` shows drift repaired and reviewed, scaling up and down under load, and the failure monitor
+rolling back ``v4-degrades``. Everything it started is stopped at the end. Exit 0 only if every step ended
+as expected.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from controlplane.adapters.local.router import routed_url
+from controlplane.cli.demo_loops import (
+    LOOP_SETTINGS,
+    desired_state_repository,
+    drift_demo,
+    monitor_demo,
+    scaling_demo,
+)
+from controlplane.cli.timeline import describe
+from controlplane.domain.manifest import load_release
+from controlplane.errors import InvalidManifest
+from funchost.azurite import PROJECT_ROOT, Azurite
+from funchost.host_process import HostProcess
+
+RELEASES = PROJECT_ROOT / "examples" / "releases"
+SCENARIO = [("v1-rolling", "Completed"), ("v2-canary", "Completed"), ("v3-unhealthy", "RolledBack")]
+TERMINAL = {"Completed", "RolledBack", "Failed"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    release: str
+    expected: str
+    deployment_id: str
+    state: str
+    seconds: float
+    events: int
+    traceid: str
+
+
+def run_demo() -> int:
+    print("Runtime control plane demo: releases and control loops through the local host\n")
+    valid = _validate_examples()
+    with Azurite() as azurite, tempfile.TemporaryDirectory(prefix="controlplane-demo-") as scratch:
+        local = Path(scratch)
+        settings = {
+            "CONTROLPLANE_LOCAL_DIR": scratch,
+            "CONTROLPLANE_DESIRED_STATE": str(desired_state_repository(local)),
+            **LOOP_SETTINGS,
+        }
+        host = HostProcess(azurite.connection_string, "function_app:app", local, settings)
+        print(f"Azurite on 127.0.0.1:{azurite.port}; starting the local host ...")
+        host.start()
+        print(f"Local host on {host.base_url}; workloads are real processes (examples/workload/sample_service.py)\n")
+        try:
+            outcomes = [_deploy(host, name, expected) for name, expected in SCENARIO]
+            traffic_ok = _traffic_back_on(host, local, outcomes[1])
+            loops = {
+                "drift repaired, unmanaged process reviewed": drift_demo(host, local),
+                "scaled up under load and back down": scaling_demo(host, local),
+                "degraded revision rolled back by the monitor": monitor_demo(
+                    host, lambda name, expected: outcomes.append(_deploy(host, name, expected)) or outcomes[-1]
+                ),
+            }
+        finally:
+            host.stop()
+    _summary(outcomes)
+    for what, passed in loops.items():
+        print(f"{'ok  ' if passed else 'FAIL'} {what}")
+    ok = valid and traffic_ok and all(o.state == o.expected for o in outcomes) and all(loops.values())
+    print("\nDemo " + ("passed: every release ended as expected." if ok else "FAILED: see above."))
+    return 0 if ok else 1
+
+
+def _validate_examples() -> bool:
+    print("1. The example releases (python -m controlplane validate FILE)")
+    ok = True
+    for path in sorted(RELEASES.glob("invalid/*.*")):
+        if path.suffix not in {".yaml", ".json"}:
+            continue
+        try:
+            load_release(path.read_bytes(), source=path.name)
+        except InvalidManifest as error:
+            print(f"   refused invalid/{path.name}: {error.errors[0]}")
+        else:
+            print(f"   ACCEPTED invalid/{path.name} (should have been refused)")
+            ok = False
+    print()
+    return ok
+
+
+def _deploy(host: HostProcess, name: str, expected: str) -> Outcome:
+    release = yaml.safe_load((RELEASES / f"{name}.yaml").read_text())
+    started = time.monotonic()
+    code, accepted = host.request("POST", "/api/deployments", release)
+    if code != 202:
+        raise RuntimeError(f"{name}: POST /api/deployments answered {code}: {accepted}")
+    deployment_id, traceid = accepted["deploymentId"], accepted["traceId"]
+    print(f"2. {name}.yaml -> deployment {deployment_id}, traceId {traceid} (expect {expected})")
+    seen = 0
+    state = accepted["state"]
+    while True:
+        events = host.request("GET", f"/api/events?traceId={traceid}")[1]["events"]
+        for event in events[seen:]:
+            print(f"   +{time.monotonic() - started:5.1f}s  {event['type']:<31} {describe(event)}")
+        seen = len(events)
+        state = host.request("GET", f"/api/deployments/{deployment_id}")[1]["state"]
+        if state in TERMINAL and any(e["type"] in _ENDINGS for e in events):
+            break
+        time.sleep(0.3)
+    print(f"   {deployment_id} {state} after {time.monotonic() - started:.1f}s\n")
+    return Outcome(name, expected, deployment_id, state, time.monotonic() - started, seen, traceid)
+
+
+_ENDINGS = {"RuntimeDeploymentCompleted", "RuntimeDeploymentRolledBack", "RuntimeDeploymentFailed"}
+
+
+def _traffic_back_on(host: HostProcess, local: Path, stable: Outcome) -> bool:
+    """After v3 rolled back, every request to the orders router is served by v2's revision."""
+    expected = host.request("GET", f"/api/deployments/{stable.deployment_id}")[1]["services"]["orders"]["revision"]
+    url = routed_url(local / "router.json", "dev", "orders")
+    served = set()
+    for _ in range(10):
+        with urllib.request.urlopen(url, timeout=10) as response:
+            served.add(response.headers["X-Revision"])
+    ok = served == {expected}
+    print(
+        f"3. 10 requests to the orders router ({url}) were served by {sorted(served)}: "
+        + ("all on v2's revision, as expected" if ok else f"EXPECTED only {expected}")
+    )
+    return ok
+
+
+def _summary(outcomes: list[Outcome]) -> None:
+    print(f"\n{'release':<14} {'deployment':<18} {'state':<11} {'expected':<11} {'seconds':>7} {'events':>6}  traceId")
+    for o in outcomes:
+        states = f"{o.state:<11} {o.expected:<11}"
+        print(f"{o.release:<14} {o.deployment_id:<18} {states} {o.seconds:>7.1f} {o.events:>6}  {o.traceid}")

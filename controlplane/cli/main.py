@@ -1,0 +1,150 @@
+"""The operator command line: ``python -m controlplane <command>``.
+
+Exit codes: 0 success, 1 the input was invalid or the scenario did not end as expected, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from controlplane.cli.compute import add_compute_parser, queue_compute_edit
+from controlplane.errors import InvalidManifest
+from funchost.keys import KeyKind
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m controlplane", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    validate = commands.add_parser("validate", help="validate release manifests (JSON or YAML)")
+    validate.add_argument("files", nargs="+", type=Path)
+    commands.add_parser("schema", help="print the release manifest JSON Schema")
+    commands.add_parser("demo", help="run the demo scenario on Azurite")
+    up = commands.add_parser("up", help="run the embedded local Functions host")
+    up.add_argument("--port", type=int, default=7071)
+    up.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
+    up.add_argument("--trace-console", action="store_true", help="print every span to stderr (OpenTelemetry)")
+    key = commands.add_parser("key", help="print a key of the local host (default: the default host key)")
+    key.add_argument("--kind", choices=[kind.value for kind in KeyKind], default=KeyKind.HOST.value)
+    key.add_argument("--function", default="", help="the function whose key to print (with --kind function)")
+    key.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
+    operator_views = [
+        commands.add_parser("instances", help="list orchestration instances"),
+        status := commands.add_parser("status", help="show one orchestration instance"),
+        events := commands.add_parser("events", help="list the events of one trace"),
+        commands.add_parser("deadletters", help="list dead-lettered Service Bus deliveries"),
+        replay := commands.add_parser("replay", help="print a flow's timeline from its stored events"),
+    ]
+    replay.add_argument("traceid")
+    status.add_argument("instance_id")
+    events.add_argument("--trace", required=True, metavar="TRACEID")
+    for view in operator_views:
+        view.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
+    add_compute_parser(commands)
+    arguments = parser.parse_args(argv)
+    if arguments.command == "key" and (arguments.kind == KeyKind.FUNCTION) != bool(arguments.function):
+        parser.error("key: --function NAME goes with --kind function, and only with it")
+    if arguments.command == "validate":
+        return validate_files(arguments.files)
+    if arguments.command == "schema":
+        from controlplane.domain.manifest import release_json_schema
+
+        print(json.dumps(release_json_schema(), indent=2, sort_keys=True))
+        return 0
+    if arguments.command == "demo":
+        from controlplane.cli.demo import run_demo
+
+        return run_demo()
+    if arguments.command == "compute":
+        from funchost.azurite import PROJECT_ROOT
+
+        return queue_compute_edit(arguments, PROJECT_ROOT, os.environ)
+    return operate(arguments)
+
+
+def operate(arguments: argparse.Namespace) -> int:
+    """The local host commands: ``up``, ``key`` and the operator views of Table storage; exit 1 with Azure's
+    messages if the app they load would not load on Azure."""
+    from funchost.azurite import PROJECT_ROOT
+    from funchost.function_checks import FunctionAppRefused
+
+    sys.path.insert(0, str(PROJECT_ROOT))
+    try:
+        return _operate(arguments, PROJECT_ROOT)
+    except FunctionAppRefused as refused:
+        print(refused.for_app(arguments.app), file=sys.stderr)
+        return 1
+
+
+def _operate(arguments: argparse.Namespace, root: Path) -> int:
+    if arguments.command == "up":
+        from funchost.host import HostOptions, run_host
+
+        return run_host(HostOptions(port=arguments.port, app=arguments.app, trace_console=arguments.trace_console))
+    if arguments.command == "key":
+        return print_key(KeyKind(arguments.kind), arguments.function, arguments.app)
+    from controlplane.cli.operator import Operator
+
+    operator = Operator(root, arguments.app)
+    if arguments.command == "instances":
+        return operator.instances()
+    if arguments.command == "status":
+        return operator.status(arguments.instance_id)
+    if arguments.command == "events":
+        return operator.events(arguments.trace)
+    if arguments.command == "replay":
+        return operator.replay(arguments.traceid)
+    return operator.dead_letters()
+
+
+def print_key(kind: KeyKind, function: str, app: str) -> int:
+    """Print one key of the local host, as the host keeps it (creating it if it does not exist yet, as the
+    host would). A function key needs the name of an HTTP function of ``app``; exit 1 naming the choices if not."""
+    from controlplane.config import load_settings
+    from funchost.azurite import PROJECT_ROOT
+    from funchost.keys import open_key_store
+    from funchost.settings import apply_local_settings
+
+    apply_local_settings(PROJECT_ROOT, os.environ)
+    if function:
+        from funchost.functions import HTTP, FunctionIndex
+
+        module, _, attribute = app.partition(":")
+        index = FunctionIndex.load(module, attribute or "app")
+        names = {entry.name.lower(): entry.name for entry in index.of_type(HTTP)}
+        if function.lower() not in names:
+            known = ", ".join(sorted(names.values()))
+            print(f"key --function: no HTTP function {function!r} in {app} (have: {known})", file=sys.stderr)
+            return 1
+        function = names[function.lower()]
+    print(open_key_store(PROJECT_ROOT, os.environ, load_settings().local_dir).key(kind, function))
+    return 0
+
+
+def validate_files(files: Sequence[Path]) -> int:
+    """Print one verdict per file; every error names its field path. Exit 1 if any file is invalid."""
+    from controlplane.domain.manifest import load_release
+
+    failed = 0
+    for path in files:
+        try:
+            release = load_release(path.read_bytes(), source=str(path))
+        except OSError as error:
+            print(f"{path}: cannot read: {error.strerror}", file=sys.stderr)
+            failed += 1
+        except InvalidManifest as error:
+            print(f"{path}: invalid ({len(error.errors)} error(s))", file=sys.stderr)
+            for field_error in error.errors:
+                print(f"  {field_error}", file=sys.stderr)
+            failed += 1
+        else:
+            spec = release.spec
+            print(
+                f"{path}: ok: release {release.metadata.name} -> {spec.environment.name} "
+                f"({spec.strategy.type}, services: {', '.join(s.name for s in spec.services)})"
+            )
+    return 1 if failed else 0

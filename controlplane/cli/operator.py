@@ -1,0 +1,110 @@
+"""Operator commands over the local host's Table storage; they work whether or not the host is running."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.bootstrap.root import table_service
+from controlplane.cli.timeline import describe
+from controlplane.config import load_settings
+from controlplane.errors import NotFound
+from funchost.durable.blobs import BlobContainer
+from funchost.durable.large_payloads import LargePayloads
+from funchost.durable.store import DurableStore
+from funchost.functions import SERVICE_BUS, FunctionIndex
+from funchost.servicebus.bus import LocalBus
+from funchost.settings import apply_local_settings, task_hub
+
+
+class Operator:
+    def __init__(self, root: Path, app: str = "function_app:app") -> None:
+        apply_local_settings(root, os.environ)
+        settings = load_settings()
+        service = table_service(settings)
+        hub = task_hub(root, os.environ)
+        payloads = LargePayloads(BlobContainer.for_hub(settings, hub))
+        self._durable = DurableStore(AzureTableDocuments(service), hub, payloads)
+        self._root = root
+        self._app = app
+        self._documents = AzureTableDocuments(service, prefix=settings.table_prefix)
+        self._store = DocumentStateStore(self._documents)
+
+    def instances(self) -> int:
+        records = sorted(self._durable.list_instances(), key=lambda record: record.created_time)
+        print(f"{'instance':<40} {'name':<22} {'status':<15} {'created':<28} last updated")
+        for record in records:
+            print(
+                f"{record.instance_id:<40} {record.name:<22} {record.status.value:<15} "
+                f"{record.created_time:<28} {record.last_updated_time}"
+            )
+        print(f"{len(records)} instance(s)")
+        return 0
+
+    def status(self, instance_id: str) -> int:
+        try:
+            record = self._durable.get_instance(instance_id)
+        except NotFound:
+            print(f"no instance {instance_id!r}")
+            return 1
+        print(f"instance      {record.instance_id}\nname          {record.name}\nstatus        {record.status.value}")
+        print(f"created       {record.created_time}\nlast updated  {record.last_updated_time}")
+        for label, value in (
+            ("input", record.input),
+            ("output", record.output),
+            ("custom status", record.custom_status),
+        ):
+            if value is not None:
+                print(f"{label:<13} {value}")
+        history = self._durable.load_history(instance_id)
+        episodes = f"{history.rows} row(s), {len(history.events)} events"
+        print(f"history       generation {history.generation}, {episodes}")
+        return 0
+
+    def events(self, traceid: str) -> int:
+        messages = self._bus().events_for_trace(traceid)
+        for message in messages:
+            kind = message.fields.subject or "(no type)"
+            print(f"{message.enqueued_time.isoformat()}  {kind:<32} {message.fields.message_id}")
+            try:
+                envelope = json.loads(message.fields.body)
+            except ValueError:
+                print("    not a CloudEvent (dead-lettered on delivery)")
+                continue
+            if isinstance(envelope, dict):
+                print(f"    subject {envelope.get('subject')}  causation {envelope.get('causationid')}")
+        print(f"{len(messages)} event(s) with traceid {traceid}")
+        return 0
+
+    def replay(self, traceid: str) -> int:
+        """The flow's timeline from the stored envelopes (the event log), oldest first."""
+        events = self._store.events_for_trace(traceid)
+        if not events:
+            print(f"no stored events with traceid {traceid}")
+            return 1
+        start = events[0].time
+        for envelope in events:
+            offset = (envelope.time - start).total_seconds()
+            print(f"+{offset:8.3f}s  {envelope.type:<31} {describe(envelope.to_dict())}")
+            print(f"           id {envelope.id}  causation {envelope.causationid or '-'}  {envelope.subject or ''}")
+        print(f"{len(events)} event(s) in trace {traceid} (correlation {events[0].correlationid})")
+        return 0
+
+    def dead_letters(self) -> int:
+        letters = self._bus().dead_letters()
+        for delivery in letters:
+            kind = delivery.type or "-"
+            print(f"{delivery.subscription:<36} {delivery.message_id:<38} {kind:<30} x{delivery.delivery_count}")
+            print(f"    reason: {delivery.reason}" + (f" ({delivery.description})" if delivery.description else ""))
+            if delivery.last_error:
+                print(f"    last error: {delivery.last_error}")
+        print(f"{len(letters)} dead letter(s)")
+        return 0
+
+    def _bus(self) -> LocalBus:
+        module, _, attribute = self._app.partition(":")
+        index = FunctionIndex.load(module, attribute or "app")
+        return LocalBus(self._documents, index.of_type(SERVICE_BUS), app_settings=os.environ)

@@ -1,0 +1,85 @@
+"""In-memory document tables: the fake behind unit tests, held to the same contract as Azure Tables."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+
+from controlplane.adapters.storage.documents import Document, IndexValue
+from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
+
+
+class MemoryDocumentTables:
+    def __init__(self) -> None:
+        self._tables: dict[str, dict[tuple[str, str], Document]] = {}
+        self._lock = threading.Lock()
+        self._versions = itertools.count(1)
+
+    def create_tables(self, tables: list[str]) -> None:
+        with self._lock:
+            for table in tables:
+                self._tables.setdefault(table, {})
+
+    def get(self, table: str, partition: str, row: str) -> Document:
+        with self._lock:
+            stored = self._table(table).get((partition, row))
+            if stored is None:
+                raise NotFound(f"{table}: no document {partition}/{row}")
+            return copy.deepcopy(stored)
+
+    def insert(self, table: str, document: Document) -> str:
+        with self._lock:
+            rows = self._table(table)
+            if (document.partition, document.row) in rows:
+                raise AlreadyExists(f"{table}: {document.partition}/{document.row} exists")
+            return self._store(rows, document)
+
+    def replace(self, table: str, document: Document) -> str:
+        with self._lock:
+            rows = self._table(table)
+            stored = rows.get((document.partition, document.row))
+            if stored is None:
+                raise NotFound(f"{table}: no document {document.partition}/{document.row}")
+            if stored.etag != document.etag:
+                raise ConcurrencyConflict(f"{table}: {document.partition}/{document.row} changed since read")
+            return self._store(rows, document)
+
+    def upsert(self, table: str, document: Document) -> str:
+        with self._lock:
+            return self._store(self._table(table), document)
+
+    def delete(self, table: str, partition: str, row: str, etag: str | None = None) -> None:
+        with self._lock:
+            rows = self._table(table)
+            stored = rows.get((partition, row))
+            if stored is None:
+                return
+            if etag is not None and stored.etag != etag:
+                raise ConcurrencyConflict(f"{table}: {partition}/{row} changed since read")
+            del rows[(partition, row)]
+
+    def query(
+        self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
+    ) -> Iterator[Document]:
+        conditions = dict(where or {})
+        with self._lock:
+            matches = [
+                copy.deepcopy(document)
+                for (stored_partition, _), document in sorted(self._table(table).items())
+                if (partition is None or stored_partition == partition)
+                and all(document.index.get(name) == value for name, value in conditions.items())
+            ]
+        return iter(matches)
+
+    def _table(self, table: str) -> dict[tuple[str, str], Document]:
+        if table not in self._tables:
+            raise NotFound(f"table {table} does not exist")
+        return self._tables[table]
+
+    def _store(self, rows: dict[tuple[str, str], Document], document: Document) -> str:
+        etag = f'W/"{next(self._versions)}"'
+        rows[(document.partition, document.row)] = replace(copy.deepcopy(document), etag=etag)
+        return etag

@@ -1,0 +1,121 @@
+"""The local host as a separate process: started, stopped (or killed, as a crash) and called over HTTP.
+
+Used by ``make demo`` and the end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from controlplane.config import Settings
+from funchost.azurite import PROJECT_ROOT as ROOT
+from funchost.keys import KeyStore, open_key_store
+
+
+class HostProcess:
+    """``python -m controlplane up`` on a free loopback port against the given Table storage."""
+
+    def __init__(
+        self, storage: str, app: str, log_dir: Path, extra_env: dict[str, str] | None = None, key: str = ""
+    ) -> None:
+        self.key = key or secrets.token_urlsafe(24)
+        self._storage = storage
+        self._app = app
+        self._log_dir = log_dir
+        self._extra_env = extra_env or {}
+        self._process: subprocess.Popen[str] | None = None
+        self.base_url = ""
+        self.starts = 0
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """The settings the host runs with on top of the environment (what an operator CLI needs too)."""
+        return {"CONTROLPLANE_STORAGE": self._storage, "FUNCTIONS_HOST_KEY": self.key, **self._extra_env}
+
+    def keys(self) -> KeyStore:
+        """The key store the host process uses (its master, host, function and system keys)."""
+        environ = {**os.environ, **self.settings}
+        return open_key_store(ROOT, environ, Settings.from_environment(environ).local_dir)
+
+    def start(self, timeout: float = 60) -> HostProcess:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.settings}
+        self.starts += 1
+        stderr = open(self._log_dir / f"host-{self.starts}.log", "w")  # noqa: SIM115 - owned by the process
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "controlplane", "up", "--port", "0", "--app", self._app],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        ready = threading.Event()
+
+        def read() -> None:
+            assert self._process and self._process.stdout
+            for line in self._process.stdout:
+                if line.startswith("READY "):
+                    self.base_url = line.split()[1]
+                    ready.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        if not ready.wait(timeout):
+            self.stop()
+            raise RuntimeError(f"host did not start; see {self._log_dir}")
+        return self
+
+    def log(self) -> str:
+        """What the current (or last) host process wrote to its log so far."""
+        return (self._log_dir / f"host-{self.starts}.log").read_text()
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup of any kind, as a crash."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGKILL)
+        self._process.wait()
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def request(
+        self, method: str, path: str, body: Any = None, key: str | None = "", absolute: bool = False
+    ) -> tuple[int, Any]:
+        """One request with the default host key in ``x-functions-key`` (or ``key``; ``None``: no header, e.g.
+        for a management URL, whose ``code=`` carries its key); the status and the decoded body."""
+        key = self.key if key == "" else key
+        url = path if absolute else f"{self.base_url}{path}"
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data=data, method=method)
+        if key:
+            request.add_header("x-functions-key", key)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, _body(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, _body(error.read())
+
+
+def _body(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode()

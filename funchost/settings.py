@@ -1,0 +1,137 @@
+"""Local host settings: ``local.settings.json`` Values into the environment; the task hub and the Durable
+options from host.json."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from controlplane.config import DEVELOPMENT_STORAGE, SCHEDULE_DEFAULTS, STORAGE_SETTINGS
+from controlplane.errors import FieldError, PermanentError
+from funchost.function_timeout import (
+    DEFAULT_FUNCTION_TIMEOUT,
+    MIN_FUNCTION_TIMEOUT,
+    TIMESPAN_MAX_VALUE,
+    UNBOUNDED,
+    timespan_text,
+)
+from funchost.host_json import InvalidHostJson, extension_section, load_host_json
+from funchost.timespan import parse_timespan_setting
+
+log = logging.getLogger("controlplane.host")
+
+DEFAULT_HUB = "ControlPlane"
+# What the Durable extension logs when host.json enables extended sessions for a worker that is not .NET,
+# before it sets them to false (``DurableTaskOptions.Validate``, Azure/azure-functions-durable-extension).
+EXTENDED_SESSIONS_WARNING = (
+    "Durable Functions does not work with extendedSessions = true for non-.NET languages. This value is being "
+    "set to false instead. See https://docs.microsoft.com/en-us/azure/azure-functions/durable/"
+    "durable-functions-perf-and-scale#extended-sessions for more details."
+)
+
+
+def apply_local_settings(root: Path, environ: MutableMapping[str, str]) -> None:
+    """Copy ``Values`` of ``local.settings.json`` into ``environ`` without overriding what is set, as func
+    does; with no storage configured at all, use the development storage (Azurite); loop schedules not
+    set get their defaults."""
+    path = root / "local.settings.json"
+    if path.exists():
+        try:
+            values = json.loads(path.read_text()).get("Values", {})
+        except ValueError as error:
+            raise PermanentError(f"{path}: not valid JSON ({error})") from error
+        for name, value in values.items():
+            environ.setdefault(name, str(value))
+    if not any(environ.get(name) for name in STORAGE_SETTINGS):
+        log.info("no storage configured: using the development storage (Azurite)")
+        environ["AzureWebJobsStorage"] = DEVELOPMENT_STORAGE
+    for name, schedule in SCHEDULE_DEFAULTS.items():
+        environ.setdefault(name, schedule)
+
+
+def task_hub(root: Path, environ: Mapping[str, str]) -> str:
+    """The task hub: ``CONTROLPLANE_TASK_HUB`` (local host only: tests give each host its own), else
+    ``extensions.durableTask.hubName`` of host.json (``%SETTING%`` is not resolved here)."""
+    if environ.get("CONTROLPLANE_TASK_HUB"):
+        return environ["CONTROLPLANE_TASK_HUB"]
+    return durable_task_options(root).get("hubName") or DEFAULT_HUB
+
+
+def ignore_extended_sessions(root: Path) -> None:
+    """Python orchestrators always replay in full on Azure: when host.json enables
+    ``extendedSessionsEnabled``, log the extension's warning; the engine has no extended sessions."""
+    enabled = durable_task_options(root).get("extendedSessionsEnabled")
+    if str(enabled).lower() == "true":  # host.json values bind case-insensitively, as a bool or a string
+        log.warning(EXTENDED_SESSIONS_WARNING)
+
+
+@dataclass(frozen=True)
+class DurableConcurrency:
+    """How many activity functions and orchestrator episodes the Durable extension runs at once on one instance:
+    host.json's ``maxConcurrentActivityFunctions`` and ``maxConcurrentOrchestratorFunctions`` (DTFx's
+    ``MaxConcurrentTaskActivityWorkItems`` and ``MaxConcurrentTaskOrchestrationWorkItems``).
+
+    Unset, the extension gives 10 and 5 on the Consumption plans and 10 times the processor count on the others
+    (``AzureStorageDurabilityProviderFactory``, Azure/azure-functions-durable-extension); the local host takes
+    the Consumption figures, the lower ones (the app runs on Flex Consumption).
+    """
+
+    activities: int = 10
+    orchestrators: int = 5
+
+    @classmethod
+    def from_host_json(cls, root: Path) -> DurableConcurrency:
+        """The throttles of ``root/host.json``; InvalidHostJson naming each setting that is not a positive integer
+        (the extension refuses those when the host starts, ``DurableTaskOptions.Validate``, in its words)."""
+        options = durable_task_options(root)
+        values: dict[str, int] = {}
+        errors = []
+        for field, setting in _THROTTLES.items():
+            value = options.get(setting)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                message = f"{setting[0].upper()}{setting[1:]} must be a positive integer value. (got {value!r})"
+                errors.append(FieldError(f"extensions.durableTask.{setting}", message))
+            else:
+                values[field] = value
+        if errors:
+            raise InvalidHostJson(errors)
+        return cls(**values)
+
+
+_THROTTLES = {"activities": "maxConcurrentActivityFunctions", "orchestrators": "maxConcurrentOrchestratorFunctions"}
+
+
+def function_timeout(root: Path) -> timedelta | None:
+    """host.json's ``functionTimeout`` under Flex Consumption's rules (``funchost.function_timeout``):
+    30 minutes when unset, None (no timeout) for ``-1``. InvalidHostJson naming the setting when the host would
+    not start on it: not a TimeSpan as the configuration binder reads one (``TimeSpan.Parse``; a JSON number as
+    its text, so ``5`` is five days), or below one second (``ScriptJobHostOptionsSetup.ValidateTimeoutValue``,
+    whose message this gives)."""
+    value = load_host_json(root).get("functionTimeout")
+    if value is None:
+        return DEFAULT_FUNCTION_TIMEOUT
+    parsed = parse_timespan_setting(value)
+    if parsed is None:
+        reason = f'must be a TimeSpan such as "00:10:00", or -1 for no timeout (got {value!r})'
+        raise InvalidHostJson([FieldError("functionTimeout", reason)])
+    if parsed == UNBOUNDED:
+        return None
+    if parsed < MIN_FUNCTION_TIMEOUT:
+        reason = (
+            f"FunctionTimeout must be greater than {timespan_text(MIN_FUNCTION_TIMEOUT)} and less than "
+            f"{TIMESPAN_MAX_VALUE}. (got {value!r})"
+        )
+        raise InvalidHostJson([FieldError("functionTimeout", reason)])
+    return parsed
+
+
+def durable_task_options(root: Path) -> dict[str, Any]:
+    """``extensions.durableTask`` of host.json (empty without host.json)."""
+    return extension_section(root, "durableTask")
