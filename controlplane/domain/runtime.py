@@ -68,10 +68,15 @@ def check_revision_unchanged(existing: RevisionSpec, wanted: RevisionSpec) -> No
     PermanentError (no retry can fix it) when ``wanted`` differs from ``existing`` in more than replicas.
     """
     if existing != replace(wanted, replicas=existing.replicas):
-        raise PermanentError(
-            f"{wanted.environment}/{wanted.service}: revision {wanted.revision} exists with a different image or "
-            "configuration; revisions are immutable, deploy under a new revision name"
-        )
+        raise revision_changed(wanted)
+
+
+def revision_changed(wanted: RevisionSpec, differs_in: str = "image or configuration") -> PermanentError:
+    """The refusal of a revision name that exists with another spec (each Compute says what it compared)."""
+    return PermanentError(
+        f"{wanted.environment}/{wanted.service}: revision {wanted.revision} exists with a different {differs_in}; "
+        "revisions are immutable, deploy under a new revision name"
+    )
 
 
 @dataclass(frozen=True)
