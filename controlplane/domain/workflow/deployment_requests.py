@@ -41,7 +41,7 @@ class DeploymentRequest:
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """The request ``to_dict`` wrote; InvalidInput naming each bad field."""
         fields = WireFields(data)
-        stamp = {
+        stamp: dict[str, Any] = {
             "deployment_id": fields.text("deploymentId"),
             "trace_id": fields.text("traceId", ""),
             "at": fields.time("at"),
