@@ -1,23 +1,29 @@
-"""Activities of the deployment workflow: dict in, one handler of controlplane.services, dict out.
+"""Activities of the deployment workflow: a typed request in (``from_dict`` on the first line), one handler
+of controlplane.services, dict out.
 
 Each is safe to run twice: the Durable runtime runs an activity again after a crash or a retry.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import azure.durable_functions as df
 
 from activities.tracing import traced_activity
 from controlplane.bootstrap.root import services
-from controlplane.domain.deployment import DeploymentState
-from controlplane.domain.event_catalog import EventType
-from controlplane.domain.rollout import step_from_dict
+from controlplane.domain import deployment_events
+from controlplane.domain.workflow.deployment_requests import (
+    DeploymentRequest,
+    EmitRequest,
+    ProbeRequest,
+    RollBackRequest,
+    StepRequest,
+    TargetRequest,
+    TransitionRequest,
+)
 from controlplane.errors import PermanentError
 from controlplane.services import deployments, rollout
-from controlplane.services.rollout import Target
 
 bp = df.Blueprint()
 
@@ -29,17 +35,18 @@ def _source() -> str:
 @bp.activity_trigger(input_name="request")
 @traced_activity
 def record_transition(request: dict) -> dict[str, Any]:
-    """Move the deployment to request["to"] and emit RuntimeDeploymentStateChanged."""
+    """Move the deployment to the request's state and emit RuntimeDeploymentStateChanged."""
+    transition = TransitionRequest.from_dict(request)
     wired = services()
     return deployments.transition(
         wired.store,
         wired.events,
         _source(),
-        request["deploymentId"],
-        DeploymentState(request["to"]),
-        request.get("reason", ""),
-        datetime.fromisoformat(request["at"]),
-        request["eventId"],
+        transition.deployment_id,
+        transition.to,
+        transition.reason,
+        transition.at,
+        transition.event_id,
     )
 
 
@@ -47,62 +54,46 @@ def record_transition(request: dict) -> dict[str, Any]:
 @traced_activity
 def emit_event(request: dict) -> None:
     """Emit one catalog event in the deployment's trace."""
+    emit = EmitRequest.from_dict(request)
     wired = services()
-    deployments.emit(
-        wired.store,
-        wired.events,
-        _source(),
-        request["deploymentId"],
-        EventType(request["type"]),
-        request["data"],
-        request["at"],
-        request["eventId"],
-    )
+    deployments.emit(wired.store, wired.events, _source(), emit.deployment_id, emit.event, emit.at, emit.event_id)
 
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
 def ensure_environment(request: dict) -> dict[str, Any]:
     """Provision the release's environment; emit RuntimeEnvironmentProvisioned with the stack outputs."""
+    stamp = DeploymentRequest.from_dict(request)
     wired = services()
-    deployment = wired.store.get_deployment(request["deploymentId"])
-    outputs = wired.provisioner.ensure_environment(deployment.release)
-    data = {"environment": outputs.environment, "outputs": dict(outputs.outputs), "changed": outputs.changed}
-    deployments.emit(
-        wired.store,
-        wired.events,
-        _source(),
-        deployment.id,
-        EventType.RUNTIME_ENVIRONMENT_PROVISIONED,
-        data,
-        request["at"],
-        request["eventId"],
-    )
-    return data
+    deployment = wired.store.get_deployment(stamp.deployment_id)
+    provisioned = deployment_events.environment_provisioned(wired.provisioner.ensure_environment(deployment.release))
+    deployments.emit(wired.store, wired.events, _source(), deployment.id, provisioned, stamp.at, stamp.event_id)
+    return dict(provisioned.data)
 
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
 def bind_configuration(request: dict) -> dict[str, Any]:
     """Bind RuntimeConfiguration and SecretBinding references (never values) to the new revisions."""
-    return rollout.bind_configuration(services().store, request["deploymentId"])
+    return rollout.bind_configuration(services().store, DeploymentRequest.from_dict(request).deployment_id)
 
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
 def plan_targets(request: dict) -> list[dict[str, Any]]:
     """Per service: the new revision and the stable one (the last Completed deployment's) it replaces."""
-    return [target.to_dict() for target in rollout.targets(services().store, request["deploymentId"])]
+    deployment_id = DeploymentRequest.from_dict(request).deployment_id
+    return [target.to_dict() for target in rollout.targets(services().store, deployment_id)]
 
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
 def apply_step(request: dict) -> dict[str, str] | None:
     """One compute step. A permanent failure is returned (no retry can fix it); others raise and retry."""
+    step = StepRequest.from_dict(request)
     wired = services()
-    target = Target.from_dict(request["target"])
     try:
-        rollout.apply_step(wired.store, wired.compute, request["deploymentId"], target, step_from_dict(request["step"]))
+        rollout.apply_step(wired.store, wired.compute, step.deployment_id, step.target, step.step)
     except PermanentError as error:
         return {"error": str(error).strip().splitlines()[0]}
     return None
@@ -112,17 +103,18 @@ def apply_step(request: dict) -> dict[str, str] | None:
 @traced_activity
 def probe_revision(request: dict) -> dict[str, Any]:
     """One health probe of the new revision; emits HealthCheckCompleted."""
+    probe = ProbeRequest.from_dict(request)
     wired = services()
     return rollout.probe(
         wired.store,
         wired.events,
         wired.health,
         _source(),
-        request["deploymentId"],
-        Target.from_dict(request["target"]),
-        request["eventId"],
-        request["at"],
-        stable=request.get("stable", False),
+        probe.deployment_id,
+        probe.target,
+        probe.event_id,
+        probe.at,
+        stable=probe.stable,
     )
 
 
@@ -130,19 +122,14 @@ def probe_revision(request: dict) -> dict[str, Any]:
 @traced_activity
 def promote(request: dict) -> None:
     """Record the new revision in the service catalog."""
-    rollout.record_promotion(
-        services().store,
-        request["deploymentId"],
-        Target.from_dict(request["target"]),
-        datetime.fromisoformat(request["at"]),
-    )
+    promotion = TargetRequest.from_dict(request)
+    rollout.record_promotion(services().store, promotion.deployment_id, promotion.target, promotion.at)
 
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
 def roll_back(request: dict) -> None:
-    wired = services()
     """Restore the stable revision; quarantine the image that was rolled back."""
-    target = Target.from_dict(request["target"])
-    at = datetime.fromisoformat(request["at"])
-    rollout.roll_back(wired.store, wired.compute, request["deploymentId"], target, request["reason"], at)
+    rollback = RollBackRequest.from_dict(request)
+    wired = services()
+    rollout.roll_back(wired.store, wired.compute, rollback.deployment_id, rollback.target, rollback.reason, rollback.at)

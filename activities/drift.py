@@ -1,14 +1,14 @@
-"""Activities of the drift loop: dict in, one handler of controlplane.services.drift, dict out."""
+"""Activities of the drift loop: a typed request in, one handler of controlplane.services.drift, dict out."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import azure.durable_functions as df
 
 from activities.tracing import traced_activity
 from controlplane.bootstrap.root import services
+from controlplane.domain.workflow.drift_requests import FindingRequest, ScanRequest
 from controlplane.services import drift
 
 bp = df.Blueprint()
@@ -22,8 +22,8 @@ def _source() -> str:
 @traced_activity
 def drift_scan(request: dict) -> list[str]:
     """Compare live with desired state, record findings; the ids approved for remediation."""
+    at = ScanRequest.from_dict(request).at
     wired = services()
-    at = datetime.fromisoformat(request["at"])
     return drift.scan(wired.store, wired.events, _source(), wired.desired_state, wired.compute, at, wired.provisioner)
 
 
@@ -31,17 +31,18 @@ def drift_scan(request: dict) -> list[str]:
 @traced_activity
 def drift_start_remediation(request: dict) -> dict[str, Any] | None:
     """Start one approved finding's remedy; the corrective deployment's orchestration input, if any."""
+    finding = FindingRequest.from_dict(request)
     wired = services()
-    at = datetime.fromisoformat(request["at"])
-    return drift.start_remediation(
-        wired.store, wired.events, _source(), wired.desired_state, wired.compute, request["findingId"], at
+    start = drift.start_remediation(
+        wired.store, wired.events, _source(), wired.desired_state, wired.compute, finding.finding_id, finding.at
     )
+    return start.to_dict() if start else None
 
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
 def drift_settle(request: dict) -> str:
     """Close a finding whose corrective deployment ended; its status."""
+    finding = FindingRequest.from_dict(request)
     wired = services()
-    at = datetime.fromisoformat(request["at"])
-    return drift.settle(wired.store, wired.events, _source(), request["findingId"], at)
+    return drift.settle(wired.store, wired.events, _source(), finding.finding_id, finding.at)

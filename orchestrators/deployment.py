@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Generator
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TimerTask
@@ -33,73 +33,82 @@ from activities.deployment import (
     record_transition,
     roll_back,
 )
+from controlplane.domain import deployment_events
 from controlplane.domain.deployment import DeploymentState
-from controlplane.domain.event_catalog import EventType
+from controlplane.domain.event_catalog import EventData
 from controlplane.domain.health import HealthReport
-from controlplane.domain.manifest import HealthGate, Release, parse_release
+from controlplane.domain.manifest import HealthGate, Release
 from controlplane.domain.rollout import AwaitApproval, Pause, RunHealthGate, ScaleDownStableAfter, Step, plan_rollout
-from controlplane.domain.rollout.fixed_size import fixed_size
-from controlplane.services.rollout import Target, gate_passed
+from controlplane.domain.rollout.gate import GateTally, GateVerdict
+from controlplane.domain.rollout.target import Target
+from controlplane.domain.workflow.deployment_requests import (
+    DeploymentRequest,
+    EmitRequest,
+    ProbeRequest,
+    RollBackRequest,
+    StepRequest,
+    TargetRequest,
+    TransitionRequest,
+)
+from controlplane.domain.workflow.deployment_start import DeploymentStart
 from orchestrators.clock import StepClock
 
 bp = df.Blueprint()
+DEPLOYMENT_ORCHESTRATOR = "deployment"
 S = DeploymentState
 RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=1_000, max_number_of_attempts=3)
 STATUS_REASON_CHARS = 500  # of a reason in the custom status
 Task = Generator[Any, Any, Any]
+Request = TypeVar("Request", bound=DeploymentRequest)
 
 
 class Flow:
     """Stamps every activity request with the deployment and trace ids, a deterministic time and event id."""
 
-    def __init__(self, context: df.DurableOrchestrationContext, deployment_id: str, traceid: str = "") -> None:
+    def __init__(self, context: df.DurableOrchestrationContext, start: DeploymentStart) -> None:
         self.context = context
-        self.deployment_id = deployment_id
-        self.traceid = traceid
+        self.deployment_id = start.deployment_id
+        self.traceid = start.trace_id
+        self.release = start.release
         self._clock = StepClock(context)
 
-    def stamped(self, **fields: Any) -> dict[str, Any]:
-        return {
-            "deploymentId": self.deployment_id,
-            "traceId": self.traceid,
-            "at": self._clock.next().isoformat(),
-            "eventId": self.context.new_uuid(),
-            **fields,
-        }
+    def stamped(self, request: type[Request], **fields: Any) -> dict[str, Any]:
+        """A ``request`` to an activity, on the wire (the time comes before the event id: replays repeat both)."""
+        at = self._clock.next()
+        stamp = request(self.deployment_id, self.traceid, at, self.context.new_uuid(), **fields)
+        return stamp.to_dict()
 
     def move(self, state: DeploymentState, reason: str = "") -> Task:
         # The custom status must stay under the extension's 16 KB or the orchestration fails: the reason is cut
         # short there; the transition records all of it.
         self.context.set_custom_status({"state": state.value, "reason": _brief(reason)})
-        yield self.context.call_activity(record_transition, self.stamped(to=state.value, reason=reason))
+        yield self.context.call_activity(record_transition, self.stamped(TransitionRequest, to=state, reason=reason))
 
-    def emit(self, event_type: EventType, data: dict[str, Any]) -> Task:
-        yield self.context.call_activity(emit_event, self.stamped(type=event_type.value, data=data))
+    def emit(self, event: EventData) -> Task:
+        yield self.context.call_activity(emit_event, self.stamped(EmitRequest, event=event))
 
 
+@bp.function_name(DEPLOYMENT_ORCHESTRATOR)
 @bp.orchestration_trigger(context_name="context")
 def deployment(context: df.DurableOrchestrationContext):
-    start = context.get_input()
-    release = parse_release(start["release"])
-    flow = Flow(context, start["deploymentId"], start.get("traceId", ""))
+    start = DeploymentStart.from_dict(context.get_input())
+    release = start.release
+    flow = Flow(context, start)
     environment = release.spec.environment.name
-    services = [service.name for service in release.spec.services]
-    yield from flow.emit(
-        EventType.RUNTIME_DEPLOYMENT_REQUESTED,
-        {"release": release.metadata.name, "environment": environment, "services": services},
-    )
+    yield from flow.emit(deployment_events.requested(release))
     yield from flow.move(S.PROVISIONING)
     try:
-        yield context.call_activity_with_retry(ensure_environment, RETRY, flow.stamped())
+        yield context.call_activity_with_retry(ensure_environment, RETRY, flow.stamped(DeploymentRequest))
     except Exception as error:
         reason = f"provisioning failed: {_first_line(error)}"
         yield from flow.move(S.FAILED, reason)
-        yield from flow.emit(EventType.RUNTIME_DEPLOYMENT_FAILED, {"reason": reason})
+        yield from flow.emit(deployment_events.failed(reason))
         return {"state": S.FAILED.value, "reason": reason}
     yield from flow.move(S.CONFIGURING)
     try:
-        yield context.call_activity_with_retry(bind_configuration, RETRY, flow.stamped())
-        targets = [Target.from_dict(t) for t in (yield context.call_activity(plan_targets, flow.stamped()))]
+        yield context.call_activity_with_retry(bind_configuration, RETRY, flow.stamped(DeploymentRequest))
+        planned = yield context.call_activity(plan_targets, flow.stamped(DeploymentRequest))
+        targets = [Target.from_dict(t) for t in planned]
     except Exception as error:  # nothing rolled out yet: end the deployment (and free its services) cleanly
         reason = f"configuration failed: {_first_line(error)}"
         yield from flow.move(S.ROLLING_OUT, reason)
@@ -121,7 +130,7 @@ def deployment(context: df.DurableOrchestrationContext):
                 failure = yield from _run_gate(flow, target, gate, deadline)
                 if failure:
                     break
-    if failure is None and release.spec.environment.tier == "prod" and not start.get("preApproved"):
+    if failure is None and release.spec.environment.tier == "prod" and not start.pre_approved:
         context.set_custom_status({"state": S.HEALTH_GATING.value, "waiting": "approve", "for": "promotion to prod"})
         failure = yield from _wait(flow, context.wait_for_external_event("approve"))
     if failure is not None:
@@ -135,12 +144,9 @@ def deployment(context: df.DurableOrchestrationContext):
                 delayed.append((target, step))
             elif not isinstance(step, Pause | AwaitApproval | RunHealthGate):
                 yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
-        yield context.call_activity(promote, flow.stamped(target=target.to_dict()))
+        yield context.call_activity(promote, flow.stamped(TargetRequest, target=target))
     yield from flow.move(S.COMPLETED)
-    yield from flow.emit(
-        EventType.RUNTIME_DEPLOYMENT_COMPLETED,
-        {"environment": environment, "services": {t.service: t.new_revision for t in targets}},
-    )
+    yield from flow.emit(deployment_events.completed(environment, {t.service: t.new_revision for t in targets}))
     for target, step in delayed:  # blue-green keeps the old revision a while, so a rollback is instant
         yield context.create_timer(context.current_utc_datetime + timedelta(seconds=step.seconds))
         yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
@@ -148,9 +154,7 @@ def deployment(context: df.DurableOrchestrationContext):
 
 
 def _plan(release: Release, target: Target) -> list[Step]:
-    """The strategy's plan; on Container Apps, whose revisions cannot be resized, its fixed-size form."""
-    plan = plan_rollout(release.spec.strategy, target.desired, target.stable_replicas)
-    return fixed_size(plan, target.desired) if release.spec.environment.compute == "containerapps" else plan
+    return plan_rollout(release.spec.strategy, target.desired, target.stable_replicas, release.spec.environment.compute)
 
 
 def _split(plan: list[Step]) -> tuple[list[Step], bool, list[Step]]:
@@ -213,19 +217,18 @@ def _signal_text(data: object) -> str:
 def _run_gate(flow: Flow, target: Target, gate: HealthGate, deadline) -> Task:
     """Probe until the gate passes (None) or fails (the reason)."""
     context = flow.context
-    successes = failures = 0
+    tally = GateTally()
     while True:
         if context.current_utc_datetime > deadline:
             return f"progress deadline of {gate.progress_deadline_seconds} s exceeded while gating {target.service}"
-        report = yield context.call_activity(probe_revision, flow.stamped(target=target.to_dict()))
-        if gate_passed(report, gate.allow_degraded):
-            successes, failures = successes + 1, 0
-        else:
-            successes, failures = 0, failures + 1
-        if successes >= gate.success_threshold:
+        probed = yield context.call_activity(probe_revision, flow.stamped(ProbeRequest, target=target))
+        report = HealthReport.from_dict(probed)
+        tally = tally.after(report, gate)
+        verdict = tally.verdict(gate)
+        if verdict is GateVerdict.PASSED:
             return None
-        if failures >= gate.failure_threshold:
-            return f"health gate failed for {target.service}: {HealthReport.from_dict(report).summary()}"
+        if verdict is GateVerdict.FAILED:
+            return f"health gate failed for {target.service}: {report.summary()}"
         yield context.create_timer(context.current_utc_datetime + timedelta(seconds=gate.interval_seconds))
 
 
@@ -233,36 +236,38 @@ def _roll_back(flow: Flow, targets: list[Target], reason: str) -> Task:
     context = flow.context
     yield from flow.move(S.ROLLING_BACK, reason)
     for target in targets:
-        yield context.call_activity_with_retry(roll_back, RETRY, flow.stamped(target=target.to_dict(), reason=reason))
+        request = flow.stamped(RollBackRequest, target=target, reason=reason)
+        yield context.call_activity_with_retry(roll_back, RETRY, request)
     restored_health = {}
     for target in targets:
         if target.stable_revision is not None:
-            report = yield context.call_activity(probe_revision, flow.stamped(target=target.to_dict(), stable=True))
-            restored_health[target.service] = report["status"]
+            probed = yield context.call_activity(probe_revision, flow.stamped(ProbeRequest, target=target, stable=True))
+            restored_health[target.service] = HealthReport.from_dict(probed).status.value
     restored = next((t.stable_deployment for t in targets if t.stable_deployment), None)
     unrestored = [t.service for t in targets if t.stable_revision is None]
     if restored is None:
         # A first release: its new revisions are at zero and nothing earlier serves. An operator decides.
         failure = f"nothing to restore for {', '.join(unrestored)}: {reason}" if unrestored else reason
         yield from flow.move(S.FAILED, failure)
-        yield from flow.emit(EventType.RUNTIME_DEPLOYMENT_FAILED, {"reason": failure})
-        incident = {
-            "incidentId": f"incident-{flow.deployment_id}",
-            "reason": failure,
-            "chain": {"traceRef": f"/api/events?traceId={context.get_input().get('traceId', '')}"},
-        }
-        yield from flow.emit(EventType.RUNTIME_INCIDENT_RAISED, incident)
+        yield from flow.emit(deployment_events.failed(failure))
+        incident = deployment_events.incident_raised(
+            incident_id=f"incident-{flow.deployment_id}",
+            reason=failure,
+            environment=flow.release.spec.environment.name,
+            services=[service.name for service in flow.release.spec.services],
+            deployment_id=flow.deployment_id,
+            traceid=flow.traceid,
+            chain=None,
+        )
+        yield from flow.emit(incident)
         return {"state": S.FAILED.value, "reason": failure}
     yield from flow.move(S.ROLLED_BACK, reason)
-    data = {"reason": reason, "restoredDeploymentId": restored, "restoredHealth": restored_health}
-    if unrestored:
-        data["unrestored"] = unrestored
-    yield from flow.emit(EventType.RUNTIME_DEPLOYMENT_ROLLED_BACK, data)
+    yield from flow.emit(deployment_events.rolled_back(reason, restored, restored_health, unrestored))
     return {"state": S.ROLLED_BACK.value, "reason": reason}
 
 
 def _step_request(flow: Flow, target: Target, step: Step) -> dict[str, Any]:
-    return flow.stamped(target=target.to_dict(), step=step.to_dict())
+    return flow.stamped(StepRequest, target=target, step=step)
 
 
 def _brief(text: str) -> str:

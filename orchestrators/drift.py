@@ -20,29 +20,34 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.drift import drift_scan, drift_settle, drift_start_remediation
+from controlplane.domain.workflow.deployment_start import DeploymentStart
+from controlplane.domain.workflow.drift_requests import FindingRequest, ScanRequest
 from orchestrators.clock import StepClock
+from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
+DRIFT_ORCHESTRATOR = "drift"
 INSTANCE_ID = "drift"
-DEPLOYMENT_ORCHESTRATOR = "deployment"
 
 
+@bp.function_name(DRIFT_ORCHESTRATOR)
 @bp.orchestration_trigger(context_name="context")
 def drift(context: df.DurableOrchestrationContext):
     clock = StepClock(context)
     context.set_custom_status({"step": "scanning"})
-    approved: list[str] = yield context.call_activity(drift_scan, {"at": clock.next().isoformat()})
+    approved: list[str] = yield context.call_activity(drift_scan, ScanRequest(clock.next()).to_dict())
     started: list[tuple[str, dict[str, Any]]] = []  # (finding id, its corrective deployment's input)
     for finding_id in approved:
-        request = {"findingId": finding_id, "at": clock.next().isoformat()}
+        request = FindingRequest(finding_id, clock.next()).to_dict()
         start = yield context.call_activity(drift_start_remediation, request)
         if start:
             started.append((finding_id, start))
     if started:
         context.set_custom_status({"step": "remediating", "approved": len(approved), "remediating": len(started)})
         children = [
-            context.call_sub_orchestrator(DEPLOYMENT_ORCHESTRATOR, start, start["deploymentId"]) for _, start in started
+            context.call_sub_orchestrator(DEPLOYMENT_ORCHESTRATOR, start, DeploymentStart.instance_id(start))
+            for _, start in started
         ]
         try:
             yield context.task_all(children)
@@ -51,7 +56,7 @@ def drift(context: df.DurableOrchestrationContext):
                 log.error("drift: a corrective deployment failed: %s", error)
     outcomes = {}
     for finding_id, _ in started:
-        request = {"findingId": finding_id, "at": clock.next().isoformat()}
+        request = FindingRequest(finding_id, clock.next()).to_dict()
         outcomes[finding_id] = yield context.call_activity(drift_settle, request)
     context.set_custom_status({"step": "done", "approved": len(approved), "outcomes": dict(Counter(outcomes.values()))})
     return {"approved": approved, "outcomes": outcomes}

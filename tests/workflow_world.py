@@ -15,6 +15,7 @@ from controlplane.bootstrap.root import Services, use_services
 from controlplane.config import Settings
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.manifest import Release, parse_release
+from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.services import deployments
 from controlplane.testing.fakes import RecordingEventBus, ScriptedHealthProbe, ScriptedMetrics
 from controlplane.testing.memory_compute import MemoryCompute
@@ -23,6 +24,7 @@ from controlplane.testing.memory_documents import MemoryDocumentTables
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import RuntimeStatus
 from funchost.durable.store import DurableStore
+from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from tests import product_app
 from tests.builders import release_document
 
@@ -54,8 +56,8 @@ class World:
 
     def deploy(self, release: Release) -> str:
         accepted = deployments.accept(self.store, release, datetime.now(UTC))
-        start = deployments.orchestration_input(accepted.deployment)
-        self.engine.start_new("deployment", accepted.deployment.id, json.dumps(start))
+        start = DeploymentStart.of(accepted.deployment).to_dict()
+        self.engine.start_new(DEPLOYMENT_ORCHESTRATOR, accepted.deployment.id, json.dumps(start))
         return accepted.deployment.id
 
     def finish(self, deployment_id: str) -> DeploymentState:

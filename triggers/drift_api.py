@@ -11,12 +11,11 @@ import azure.functions as func
 from controlplane.bootstrap.root import services
 from controlplane.errors import NotFound
 from controlplane.services import drift
-from orchestrators.drift import INSTANCE_ID
+from orchestrators.drift import DRIFT_ORCHESTRATOR, INSTANCE_ID
 from triggers.responses import json_response, problem
 from triggers.singleton import start_singleton
 
 bp = df.Blueprint()
-ORCHESTRATOR = "drift"
 
 
 @bp.route(route="drift/findings", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -66,7 +65,7 @@ async def _decide(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
         return problem(409, f"Cannot {decision} this finding", str(refused))
     body = finding.to_dict()
     if decision == "approve":
-        started = await start_singleton(client, ORCHESTRATOR, INSTANCE_ID)
+        started = await start_singleton(client, DRIFT_ORCHESTRATOR, INSTANCE_ID)
         body["remediation"] = "a drift run started" if started else "queued: the running drift run or the next one"
     return json_response(body, 202 if decision == "approve" else 200)
 
@@ -82,7 +81,7 @@ def drift_plan(req: func.HttpRequest) -> func.HttpResponse:
 @bp.durable_client_input(client_name="client")
 async def run_drift(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/drift/runs: run the drift loop now (202), or 409 while a run is in flight."""
-    if not await start_singleton(client, ORCHESTRATOR, INSTANCE_ID):
+    if not await start_singleton(client, DRIFT_ORCHESTRATOR, INSTANCE_ID):
         return problem(409, "A drift run is in flight", f"instance {INSTANCE_ID} is running; try again when it ends")
     links = client.get_client_response_links(req, INSTANCE_ID)
     return json_response({"instanceId": INSTANCE_ID, **links}, 202, {"Location": links["statusQueryGetUri"]})

@@ -12,12 +12,13 @@ import azure.functions as func
 
 from controlplane.bootstrap.root import services
 from controlplane.domain.manifest import Release, load_release
+from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.errors import InvalidManifest, NotFound
 from controlplane.services import deployments
+from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from triggers.responses import json_response, problem
 
 bp = df.Blueprint()
-ORCHESTRATOR = "deployment"
 
 
 @bp.route(route="deployments", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -43,7 +44,7 @@ async def _start(
         return problem(409, "A deployment is already running", str(busy), runningDeploymentId=busy.holder)
     deployment = accepted.deployment
     if accepted.created:
-        await client.start_new(ORCHESTRATOR, deployment.id, deployments.orchestration_input(deployment))
+        await client.start_new(DEPLOYMENT_ORCHESTRATOR, deployment.id, DeploymentStart.of(deployment).to_dict())
     links = client.get_client_response_links(req, deployment.id)
     body = {"deploymentId": deployment.id, "traceId": deployment.traceid, "state": deployment.state.value, **links}
     return json_response(body, 202 if accepted.created else 200, {"Location": links["statusQueryGetUri"]})

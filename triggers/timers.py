@@ -13,20 +13,21 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.bootstrap.root import services
+from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
+from orchestrators.drift import DRIFT_ORCHESTRATOR
 from orchestrators.drift import INSTANCE_ID as DRIFT_INSTANCE
 from triggers import loops
 from triggers.singleton import start_singleton
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
-DEPLOYMENT_ORCHESTRATOR = "deployment"
 
 
 @bp.timer_trigger(schedule="%CONTROLPLANE_DRIFT_SCHEDULE%", arg_name="timer")
 @bp.durable_client_input(client_name="client")
 async def drift_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Start a drift run unless one is in flight."""
-    await start_singleton(client, "drift", DRIFT_INSTANCE)
+    await start_singleton(client, DRIFT_ORCHESTRATOR, DRIFT_INSTANCE)
 
 
 @bp.timer_trigger(schedule="%CONTROLPLANE_SCALING_SCHEDULE%", arg_name="timer")
@@ -45,7 +46,7 @@ async def failure_monitor_timer(timer: func.TimerRequest, client: df.DurableOrch
         if status is not None and status.runtime_status is not None:
             continue  # started already: a tick offers the restore again until its deployment ends
         log.warning("failure monitor: starting rollback deployment %s", restore.deployment_id)
-        await client.start_new(DEPLOYMENT_ORCHESTRATOR, restore.deployment_id, restore.orchestration_input)
+        await client.start_new(DEPLOYMENT_ORCHESTRATOR, restore.deployment_id, restore.start.to_dict())
 
 
 @bp.timer_trigger(schedule="%CONTROLPLANE_HOUSEKEEPING_SCHEDULE%", arg_name="timer")

@@ -1,105 +1,132 @@
-"""Envelopes a deployment emits, built from the deployment record so every one shares its traceid."""
+"""The one builder of each event a deployment emits, and of the events the deployment and the failure
+monitor share (HealthCheckCompleted, RuntimeIncidentRaised). A builder makes the event's type and data;
+``deployment_envelope`` wraps it in the deployment's trace."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from controlplane.domain.deployment import Deployment, Transition
-from controlplane.domain.event_catalog import EventType
+from controlplane.domain.deployment import Transition
+from controlplane.domain.event_catalog import EventData, EventType
 from controlplane.domain.events import Envelope, TraceContext, new_event
+from controlplane.domain.health import HealthReport
+from controlplane.domain.manifest import Release
+from controlplane.domain.runtime import EnvironmentOutputs
+
+MAX_CHAIN_EVENTS = 200
+"""Envelopes an incident carries inline; the whole chain is always at its ``href``."""
 
 
-def _event(
-    deployment: Deployment,
-    event_type: EventType,
+def deployment_envelope(
+    deployment_id: str,
+    traceid: str,
+    event: EventData,
     *,
     event_id: str,
     source: str,
     time: datetime,
-    data: dict[str, Any],
-    causationid: str | None,
 ) -> Envelope:
+    """``event`` in the deployment's trace: its data carries the deployment id, its subject the deployment."""
     return new_event(
-        event_type,
+        event.type,
         event_id=event_id,
         source=source,
-        subject=f"deployments/{deployment.id}",
+        subject=f"deployments/{deployment_id}",
         time=time,
-        trace=TraceContext(deployment.traceid, deployment.id),
-        data={"deploymentId": deployment.id, **data},
-        causationid=causationid,
+        trace=TraceContext(traceid, deployment_id),
+        data={"deploymentId": deployment_id, **event.data},
     )
 
 
-def requested(deployment: Deployment, *, event_id: str, source: str) -> Envelope:
+def requested(release: Release) -> EventData:
     """RuntimeDeploymentRequested: the first event of a deployment's trace."""
-    return _event(
-        deployment,
-        EventType.RUNTIME_DEPLOYMENT_REQUESTED,
-        event_id=event_id,
-        source=source,
-        time=deployment.created_at,
-        data={
-            "release": deployment.release.metadata.name,
-            "environment": deployment.environment,
-            "services": list(deployment.service_names),
-        },
-        causationid=None,
-    )
+    services = [service.name for service in release.spec.services]
+    data = {"release": release.metadata.name, "environment": release.spec.environment.name, "services": services}
+    return EventData(EventType.RUNTIME_DEPLOYMENT_REQUESTED, data)
 
 
-def state_changed(
-    deployment: Deployment, transition: Transition, *, event_id: str, source: str, causationid: str | None
-) -> Envelope:
+def state_changed(transition: Transition) -> EventData:
     """RuntimeDeploymentStateChanged: one per transition, with from, to and the reason."""
-    return _event(
-        deployment,
-        EventType.RUNTIME_DEPLOYMENT_STATE_CHANGED,
-        event_id=event_id,
-        source=source,
-        time=transition.at,
-        data={
-            "from": transition.source.value if transition.source else None,
-            "to": transition.target.value,
-            "reason": transition.reason,
-        },
-        causationid=causationid,
-    )
+    data = {
+        "from": transition.source.value if transition.source else None,
+        "to": transition.target.value,
+        "reason": transition.reason,
+    }
+    return EventData(EventType.RUNTIME_DEPLOYMENT_STATE_CHANGED, data)
 
 
-def completed(deployment: Deployment, *, event_id: str, source: str, causationid: str | None) -> Envelope:
-    """RuntimeDeploymentCompleted: every service promoted."""
-    return _event(
-        deployment,
-        EventType.RUNTIME_DEPLOYMENT_COMPLETED,
-        event_id=event_id,
-        source=source,
-        time=deployment.updated_at,
-        data={
-            "environment": deployment.environment,
-            "services": {name: progress.to_dict() for name, progress in deployment.services.items()},
-        },
-        causationid=causationid,
-    )
+def environment_provisioned(outputs: EnvironmentOutputs) -> EventData:
+    """RuntimeEnvironmentProvisioned: the environment exists as planned, with its stack outputs."""
+    data = {"environment": outputs.environment, "outputs": dict(outputs.outputs), "changed": outputs.changed}
+    return EventData(EventType.RUNTIME_ENVIRONMENT_PROVISIONED, data)
+
+
+def completed(environment: str, revisions: Mapping[str, str]) -> EventData:
+    """RuntimeDeploymentCompleted: every service promoted; ``revisions`` maps each service to its new revision."""
+    return EventData(EventType.RUNTIME_DEPLOYMENT_COMPLETED, {"environment": environment, "services": dict(revisions)})
 
 
 def rolled_back(
-    deployment: Deployment,
+    reason: str, restored_deployment_id: str, restored_health: Mapping[str, str], unrestored: Sequence[str]
+) -> EventData:
+    """RuntimeDeploymentRolledBack: the previous Completed deployment serves again; ``unrestored`` lists the
+    services it did not have (only present when there are some)."""
+    data: dict[str, Any] = {
+        "reason": reason,
+        "restoredDeploymentId": restored_deployment_id,
+        "restoredHealth": dict(restored_health),
+    }
+    if unrestored:
+        data["unrestored"] = list(unrestored)
+    return EventData(EventType.RUNTIME_DEPLOYMENT_ROLLED_BACK, data)
+
+
+def failed(reason: str) -> EventData:
+    """RuntimeDeploymentFailed: the deployment stopped without reaching its goal."""
+    return EventData(EventType.RUNTIME_DEPLOYMENT_FAILED, {"reason": reason})
+
+
+def health_check_completed(environment: str, service: str, revision: str, report: HealthReport) -> EventData:
+    """HealthCheckCompleted: one probe of one revision (a rollout's gate or the failure monitor)."""
+    data = {"environment": environment, "service": service, "revision": revision, "report": report.to_dict()}
+    return EventData(EventType.HEALTH_CHECK_COMPLETED, data)
+
+
+def incident_raised(
     *,
+    incident_id: str,
     reason: str,
-    restored_deployment_id: str | None,
-    event_id: str,
-    source: str,
-    causationid: str | None,
-) -> Envelope:
-    """RuntimeDeploymentRolledBack: the previous Completed deployment is serving again."""
-    return _event(
-        deployment,
-        EventType.RUNTIME_DEPLOYMENT_ROLLED_BACK,
-        event_id=event_id,
-        source=source,
-        time=deployment.updated_at,
-        data={"reason": reason, "restoredDeploymentId": restored_deployment_id},
-        causationid=causationid,
-    )
+    environment: str,
+    services: Sequence[str],
+    deployment_id: str,
+    traceid: str,
+    chain: Sequence[Mapping[str, Any]] | None,
+) -> EventData:
+    """RuntimeIncidentRaised: automation could not restore health and an operator is needed.
+
+    One shape for the deployment orchestrator (a first release that failed with nothing to restore) and the
+    failure monitor (a restore that failed). ``service`` is set when the incident concerns one service.
+    ``chain`` is the episode's envelopes when the emitter has them (the monitor reads its trace); the
+    orchestrator cannot read the event log deterministically, so its incident points at ``href`` only.
+    """
+    events = [dict(envelope) for envelope in (chain or [])]
+    href = f"/api/events?traceId={traceid}"
+    data = {
+        "incidentId": incident_id,
+        "environment": environment,
+        "service": services[0] if len(services) == 1 else None,
+        "services": list(services),
+        "deploymentId": deployment_id,
+        "reason": reason,
+        "chain": {
+            "traceId": traceid,
+            "events": events[:MAX_CHAIN_EVENTS],
+            "complete": chain is not None and len(events) <= MAX_CHAIN_EVENTS,
+            "href": href,
+            "traceRef": href,
+            "replay": f"python -m controlplane replay {traceid}",
+        },
+    }
+    return EventData(EventType.RUNTIME_INCIDENT_RAISED, data)

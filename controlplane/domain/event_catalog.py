@@ -28,6 +28,15 @@ class EventType(StrEnum):
 
 
 @dataclass(frozen=True)
+class EventData:
+    """One event's type and ``data`` as its builder made it; the emitter wraps it in an envelope (ids, trace,
+    time). Builders: ``deployment_events`` (deployments, health checks, incidents), ``loop_events`` (loops)."""
+
+    type: EventType
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class EventSpec:
     """What an event type means and the ``data`` keys every instance of it carries."""
 
@@ -77,7 +86,8 @@ CATALOG: Mapping[EventType, EventSpec] = {
         ("environment", "service", "from", "to", "reason"),
     ),
     EventType.RUNTIME_INCIDENT_RAISED: EventSpec(
-        "automation could not restore health; an operator is needed", ("incidentId", "reason", "chain")
+        "automation could not restore health; an operator is needed (one shape from a deployment and the monitor)",
+        ("incidentId", "environment", "services", "deploymentId", "reason", "chain"),
     ),
 }
 

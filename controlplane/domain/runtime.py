@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING
+
+from controlplane.errors import PermanentError
 
 if TYPE_CHECKING:  # the manifest imports config_hash from here: a runtime import would be circular
     from controlplane.domain.manifest.service import ScalingPolicy
@@ -25,14 +27,6 @@ def config_hash(configuration: Mapping[str, str], secret_refs: Mapping[str, str]
     }
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def image_version(image: str) -> str:
-    """``reg.io/orders:1.2.0`` → ``1.2.0``; ``orders@sha256:ab..`` → ``sha256:ab..``; untagged → ``latest``."""
-    if "@" in image:
-        return image.split("@", 1)[1]
-    name = image.rsplit("/", 1)[-1]
-    return name.split(":", 1)[1] if ":" in name else "latest"
 
 
 def _frozen(mapping: Mapping) -> Mapping:
@@ -66,6 +60,23 @@ class RevisionSpec:
 
     def config_hash(self) -> str:
         return config_hash(self.configuration, self.secret_refs)
+
+
+def check_revision_unchanged(existing: RevisionSpec, wanted: RevisionSpec) -> None:
+    """Revisions are immutable apart from their replica count: anything else needs a new revision name.
+
+    PermanentError (no retry can fix it) when ``wanted`` differs from ``existing`` in more than replicas.
+    """
+    if existing != replace(wanted, replicas=existing.replicas):
+        raise revision_changed(wanted)
+
+
+def revision_changed(wanted: RevisionSpec, differs_in: str = "image or configuration") -> PermanentError:
+    """The refusal of a revision name that exists with another spec (each Compute says what it compared)."""
+    return PermanentError(
+        f"{wanted.environment}/{wanted.service}: revision {wanted.revision} exists with a different {differs_in}; "
+        "revisions are immutable, deploy under a new revision name"
+    )
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from controlplane.domain import deployment_events
 from controlplane.domain.deployment import Deployment, DeploymentState
-from controlplane.domain.event_catalog import EventType
-from controlplane.domain.events import TraceContext, new_event, parse_time
+from controlplane.domain.event_catalog import EventData
 from controlplane.domain.manifest import Release
 from controlplane.errors import NotFound
 from controlplane.ports import EventBus, StateStore
@@ -69,13 +68,6 @@ def accept(
     return Accepted(deployment, created=True)
 
 
-def orchestration_input(deployment: Deployment, pre_approved: str | None = None) -> dict[str, Any]:
-    """The deployment orchestrator's input for ``deployment``; ``pre_approved`` names who approved a prod
-    promotion already (an operator's drift approval, the failure monitor restoring a release)."""
-    start = {"deploymentId": deployment.id, "traceId": deployment.traceid, "release": deployment.release.to_dict()}
-    return {**start, "preApproved": pre_approved} if pre_approved else start
-
-
 def services_in_flight(store: StateStore, environment: str, service: str | None = None) -> set[str]:
     """The services of ``environment`` (or just ``service``) that an unfinished deployment is rolling out."""
     running = [d for d in store.list_deployments(environment=environment, service=service) if not d.is_terminal]
@@ -119,8 +111,11 @@ def transition(
 
     deployment = store.update_deployment(deployment_id, change)
     step = next(t for t in reversed(deployment.transitions) if t.target is target)
-    emitted = deployment_events.state_changed(deployment, step, event_id=event_id, source=source, causationid=None)
-    journal.record(store, bus, [emitted])
+    changed = deployment_events.state_changed(step)
+    envelope = deployment_events.deployment_envelope(
+        deployment.id, deployment.traceid, changed, event_id=event_id, source=source, time=step.at
+    )
+    journal.record(store, bus, [envelope])
     if deployment.is_terminal:
         store.release_services(deployment.environment, deployment.service_names, deployment_id)
     return {"state": deployment.state.value}
@@ -131,23 +126,13 @@ def emit(
     bus: EventBus,
     source: str,
     deployment_id: str,
-    event_type: EventType,
-    data: dict[str, Any],
-    at: str,
+    event: EventData,
+    at: datetime,
     event_id: str,
-    subject: str | None = None,
 ) -> None:
     """Emit one catalog event in the deployment's trace (logged and published; a repeat is a duplicate)."""
     deployment = store.get_deployment(deployment_id)
-    envelope = new_event(
-        event_type,
-        event_id=event_id,
-        source=source,
-        subject=subject or f"deployments/{deployment_id}",
-        time=parse_time(at),
-        trace=TraceContext(deployment.traceid, deployment_id),
-        data={"deploymentId": deployment_id, **data},
+    envelope = deployment_events.deployment_envelope(
+        deployment_id, deployment.traceid, event, event_id=event_id, source=source, time=at.astimezone(UTC)
     )
     journal.record(store, bus, [envelope])
-
-

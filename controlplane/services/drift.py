@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from controlplane.domain import loop_events
 from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.drift import (
     INFRASTRUCTURE,
@@ -36,10 +37,10 @@ from controlplane.domain.drift import (
     infrastructure_drift,
     token_of,
 )
-from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import TraceContext, format_time, new_event
 from controlplane.domain.findings import DriftFinding, FindingStatus, Remedy, finding_id
 from controlplane.domain.manifest import Release, parse_release
+from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.errors import ConcurrencyConflict, NotFound, PermanentError, TransientError
 from controlplane.ports import Compute, DesiredState, EventBus, Provisioner, StateStore
 from controlplane.services import deployments, journal
@@ -233,24 +234,24 @@ def _detect(
         traceid=traceid,
         etag=stored.etag if stored else None,
     )
-    data = {
-        "findingId": fid,
-        "environment": item.environment,
-        "service": item.service,
-        "classification": item.remedy.value,
-        "kind": item.kind,
-        "diff": dict(item.diff),
-        "status": status.value,
-        "desiredRevision": revision,
-    }
+    detected = loop_events.drift_detected(
+        finding_id=fid,
+        environment=item.environment,
+        service=item.service,
+        classification=item.remedy.value,
+        kind=item.kind,
+        diff=item.diff,
+        status=status.value,
+        desired_revision=revision,
+    )
     envelope = new_event(
-        EventType.RUNTIME_DRIFT_DETECTED,
+        detected.type,
         event_id=journal.stable_id(fid, occurrence, "detected"),
         source=source,
         subject=f"environments/{item.environment}/services/{item.service}",
         time=now,
         trace=TraceContext(traceid, fid),
-        data=data,
+        data=detected.data,
     )
     journal.record(store, bus, [envelope])
     try:
@@ -284,7 +285,7 @@ def start_remediation(
     compute: Compute,
     fid: str,
     now: datetime,
-) -> dict[str, Any] | None:
+) -> DeploymentStart | None:
     """Act on one approved finding. Returns the corrective deployment's orchestration input, or None when
     there is nothing to run (removed an unmanaged workload, not approved any more, or the service is busy)."""
     finding = store.get_finding(fid)
@@ -320,8 +321,8 @@ def _has_service(release: Release, service: str) -> bool:
     return any(s.name == service for s in release.spec.services)
 
 
-def _orchestration_input(deployment: Deployment, fid: str) -> dict[str, Any]:
-    return deployments.orchestration_input(deployment, pre_approved=f"drift finding {fid}")
+def _orchestration_input(deployment: Deployment, fid: str) -> DeploymentStart:
+    return DeploymentStart.of(deployment, pre_approved=f"drift finding {fid}")
 
 
 def _remove_unmanaged(
@@ -358,22 +359,15 @@ def settle(store: StateStore, bus: EventBus, source: str, fid: str, now: datetim
 def _remediated(
     store: StateStore, bus: EventBus, source: str, finding: DriftFinding, now: datetime, outcome: dict[str, Any]
 ) -> None:
-    data = {
-        "findingId": finding.id,
-        "deploymentId": finding.deployment_id,
-        "environment": finding.environment,
-        "service": finding.service,
-        "kind": finding.kind,
-        **outcome,
-    }
+    remediated = loop_events.drift_remediated(finding, outcome)
     envelope = new_event(
-        EventType.RUNTIME_DRIFT_REMEDIATED,
+        remediated.type,
         event_id=journal.stable_id(finding.id, finding.traceid, "remediated"),
         source=source,
         subject=f"environments/{finding.environment}/services/{finding.service}",
         time=now,
         trace=TraceContext(finding.traceid, finding.id),
-        data=data,
+        data=remediated.data,
     )
     journal.record(store, bus, [envelope])
     _save_quietly(store, finding.with_status(FindingStatus.REMEDIATED, now, "repaired"))

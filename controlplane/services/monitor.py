@@ -18,21 +18,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
+from controlplane.domain import deployment_events, loop_events
 from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.deployment import Deployment, DeploymentState
-from controlplane.domain.event_catalog import EventType
+from controlplane.domain.event_catalog import EventData, EventType
 from controlplane.domain.events import TraceContext, format_time, new_event
 from controlplane.domain.failure import ServiceCondition, Watch, after_check
 from controlplane.domain.loops import LoopRecord, QuarantinedImage
+from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.errors import ConcurrencyConflict, NotFound
 from controlplane.ports import EventBus, HealthProbe, StateStore
 from controlplane.services import deployments, journal, scaling
 from controlplane.telemetry import traced
 
 LOOP = "monitor"
-MAX_CHAIN_EVENTS = 200
 C = ServiceCondition
 # One tick can emit a check, up to three condition changes and an incident at one ``now``; a microsecond
 # apart each, they keep their causal order in the event log (ordered by time).
@@ -52,7 +52,7 @@ class Restore:
     """A rollback deployment the caller must run (start its orchestration; starting it twice is harmless)."""
 
     deployment_id: str
-    orchestration_input: dict[str, Any]
+    start: DeploymentStart
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,8 @@ class Monitor:
         with traced("monitor check", traceid, environment=entry.environment, service=entry.service):
             report = self.health.probe(entry.environment, entry.service, entry.revision, path)
         passed = report.passed(release.spec.health_gate.allow_degraded)
-        check = {"environment": entry.environment, "service": entry.service, "revision": entry.revision}
-        self._emit(EventType.HEALTH_CHECK_COMPLETED, entry, traceid, now, {**check, "report": report.to_dict()})
+        checked = deployment_events.health_check_completed(entry.environment, entry.service, entry.revision, report)
+        self._emit(checked, entry, traceid, now)
         updated = after_check(replace(watch, traceid=traceid), passed, report.summary(), now, self.degraded_for)
         if updated.condition is C.HEALTHY and watch.condition is C.HEALTHY:
             return replace(updated, traceid="")
@@ -152,21 +152,16 @@ class Monitor:
     def _incident(self, entry: CatalogEntry, watch: Watch, now: datetime, reason: str) -> Watch:
         incident = watch.moved(C.INCIDENT, now, reason)
         self._changed(entry, watch, incident, now)
-        chain = [envelope.to_dict() for envelope in self.store.events_for_trace(watch.traceid)]
-        data = {
-            "incidentId": f"incident-{journal.stable_id(watch.traceid, 'incident')[:12]}",
-            "environment": entry.environment,
-            "service": entry.service,
-            "reason": reason,
-            "chain": {
-                "traceId": watch.traceid,
-                "events": chain[:MAX_CHAIN_EVENTS],
-                "complete": len(chain) <= MAX_CHAIN_EVENTS,
-                "href": f"/api/events?traceId={watch.traceid}",
-                "replay": f"python -m controlplane replay {watch.traceid}",
-            },
-        }
-        self._emit(EventType.RUNTIME_INCIDENT_RAISED, entry, watch.traceid, now, data)
+        raised = deployment_events.incident_raised(
+            incident_id=f"incident-{journal.stable_id(watch.traceid, 'incident')[:12]}",
+            reason=reason,
+            environment=entry.environment,
+            services=[entry.service],
+            deployment_id=entry.deployment_id,
+            traceid=watch.traceid,
+            chain=[envelope.to_dict() for envelope in self.store.events_for_trace(watch.traceid)],
+        )
+        self._emit(raised, entry, watch.traceid, now)
         return incident
 
     # -- helpers -------------------------------------------------------------------------------------------------
@@ -175,38 +170,32 @@ class Monitor:
 
     def _restore(self, deployment: Deployment, entry: CatalogEntry) -> Restore:
         why = f"failure monitor: {entry.environment}/{entry.service} degraded"
-        return Restore(deployment.id, deployments.orchestration_input(deployment, pre_approved=why))
+        return Restore(deployment.id, DeploymentStart.of(deployment, pre_approved=why))
 
     def _changed(self, entry: CatalogEntry, before: Watch, after: Watch, now: datetime) -> None:
         if before.condition is after.condition:
             return
-        data = {
-            "environment": entry.environment,
-            "service": entry.service,
-            "from": before.condition.value,
-            "to": after.condition.value,
-            "reason": after.reason,
-            "deploymentId": entry.deployment_id,
-        }
+        changed = loop_events.condition_changed(
+            entry.environment,
+            entry.service,
+            before.condition.value,
+            after.condition.value,
+            after.reason,
+            entry.deployment_id,
+        )
         traceid = after.traceid or before.traceid
-        self._emit(EventType.RUNTIME_SERVICE_CONDITION_CHANGED, entry, traceid, now, data, after.condition.value)
+        self._emit(changed, entry, traceid, now, after.condition.value)
 
     def _emit(
-        self,
-        event_type: EventType,
-        entry: CatalogEntry,
-        traceid: str,
-        now: datetime,
-        data: dict[str, Any],
-        discriminator: str = "",
+        self, event: EventData, entry: CatalogEntry, traceid: str, now: datetime, discriminator: str = ""
     ) -> None:
         envelope = new_event(
-            event_type,
-            event_id=journal.stable_id(LOOP, traceid, event_type.value, format_time(now), discriminator),
+            event.type,
+            event_id=journal.stable_id(LOOP, traceid, event.type.value, format_time(now), discriminator),
             source=self.source,
             subject=f"environments/{entry.environment}/services/{entry.service}",
-            time=now + timedelta(microseconds=_ORDER.get(discriminator or event_type.value, 0)),
+            time=now + timedelta(microseconds=_ORDER.get(discriminator or event.type.value, 0)),
             trace=TraceContext(traceid, f"{entry.environment}/{entry.service}"),
-            data=data,
+            data=event.data,
         )
         journal.record(self.store, self.bus, [envelope])

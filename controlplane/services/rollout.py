@@ -6,14 +6,13 @@ scaling to a count, setting weights, probing, and writing the catalog are all id
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from controlplane.domain import deployment_events
 from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.deployment import Deployment, ServicePhase
-from controlplane.domain.event_catalog import EventType
-from controlplane.domain.health import HealthReport
 from controlplane.domain.loops import QuarantinedImage
 from controlplane.domain.rollout import (
     AwaitApproval,
@@ -26,34 +25,11 @@ from controlplane.domain.rollout import (
     Step,
     rollback_plan,
 )
+from controlplane.domain.rollout.target import Target, revision_name
 from controlplane.domain.runtime import RevisionSpec
 from controlplane.errors import NotFound
 from controlplane.ports import Compute, EventBus, HealthProbe, StateStore
 from controlplane.services import deployments
-
-
-@dataclass(frozen=True)
-class Target:
-    """One service of a deployment: the revision being rolled out and the stable one it replaces."""
-
-    service: str
-    new_revision: str
-    desired: int
-    stable_revision: str | None
-    stable_replicas: int
-    stable_deployment: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Target:
-        return cls(**data)
-
-
-def revision_name(service: str, deployment_id: str) -> str:
-    """One revision per deployment, named as Container Apps names revisions (``app--suffix``)."""
-    return f"{service}--{deployment_id.removeprefix('dep-')}"
 
 
 def targets(store: StateStore, deployment_id: str) -> list[Target]:
@@ -122,7 +98,7 @@ def probe(
     deployment_id: str,
     target: Target,
     event_id: str,
-    at: str,
+    at: datetime,
     stable: bool = False,
 ) -> dict[str, Any]:
     """Probe the new revision (or, after a rollback, the stable one) once; emit HealthCheckCompleted."""
@@ -130,14 +106,9 @@ def probe(
     path = deployment.release.health_endpoint(target.service).path
     revision = target.stable_revision if stable else target.new_revision
     report = health.probe(deployment.environment, target.service, revision, path)
-    data = {
-        "environment": deployment.environment,
-        "service": target.service,
-        "revision": revision,
-        "report": report.to_dict(),
-    }
-    deployments.emit(store, bus, source, deployment_id, EventType.HEALTH_CHECK_COMPLETED, data, at, event_id)
-    result = {"revision": revision, "status": report.status.value, "summary": report.summary(), "at": at}
+    checked = deployment_events.health_check_completed(deployment.environment, target.service, revision, report)
+    deployments.emit(store, bus, source, deployment_id, checked, at, event_id)
+    result = {"revision": revision, "status": report.status.value, "summary": report.summary(), "at": at.isoformat()}
     store.update_deployment(
         deployment_id,
         lambda current: current.with_service(
@@ -167,10 +138,6 @@ def bind_configuration(store: StateStore, deployment_id: str) -> dict[str, dict[
         )
         _progress(store, deployment_id, service.name, ServicePhase.PENDING, None, message)
     return bound
-
-
-def gate_passed(report: dict[str, Any], allow_degraded: bool) -> bool:
-    return HealthReport.from_dict(report).passed(allow_degraded)
 
 
 def record_promotion(store: StateStore, deployment_id: str, target: Target, at: datetime) -> None:

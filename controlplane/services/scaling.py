@@ -25,8 +25,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from controlplane.domain import loop_events
 from controlplane.domain.catalog import CatalogEntry
-from controlplane.domain.event_catalog import EventType
+from controlplane.domain.event_catalog import EventData, EventType
 from controlplane.domain.events import Envelope, TraceContext, format_time, new_event, parse_time
 from controlplane.domain.loops import LoopRecord
 from controlplane.domain.runtime import LiveWorkload
@@ -174,9 +175,8 @@ class Scaler:
             self.compute.scale(environment, service, pending["revision"], pending["to"])
         except NotFound:
             return  # the revision was replaced meanwhile: the change no longer applies
-        data = {"environment": environment, "service": service, **{k: pending[k] for k in _APPLIED_KEYS}}
-        at = parse_time(pending["at"])
-        self._emit(EventType.SCALING_POLICY_APPLIED, pending["eventId"], environment, service, data, at, pending)
+        applied = loop_events.scaling_applied(environment, service, pending)
+        self._emit(applied, pending["eventId"], environment, service, parse_time(pending["at"]), pending)
 
     def _violated(
         self,
@@ -188,40 +188,24 @@ class Scaler:
         now: datetime,
         trace: dict[str, Any],
     ) -> None:
-        data = {
-            "environment": environment,
-            "service": service,
-            "desired": desired,
-            "maxReplicas": max_replicas,
-            "reason": f"demand beyond maxReplicas for the violation window: {reason}",
-        }
+        violated = loop_events.scaling_violated(environment, service, desired, max_replicas, reason)
         event_id = journal.stable_id(LOOP, environment, service, format_time(now), "violated")
-        self._emit(EventType.SCALING_POLICY_VIOLATED, event_id, environment, service, data, now, trace)
+        self._emit(violated, event_id, environment, service, now, trace)
 
     def _emit(
-        self,
-        event_type: EventType,
-        event_id: str,
-        environment: str,
-        service: str,
-        data: dict[str, Any],
-        at: datetime,
-        trace: dict[str, Any],
+        self, event: EventData, event_id: str, environment: str, service: str, at: datetime, trace: dict[str, Any]
     ) -> None:
         envelope = new_event(
-            event_type,
+            event.type,
             event_id=event_id,
             source=self.source,
             subject=f"environments/{environment}/services/{service}",
             time=at,
             trace=TraceContext(trace["traceId"], f"{environment}/{service}"),
-            data=data,
+            data=event.data,
             causationid=trace.get("causationId"),
         )
         journal.record(self.store, self.bus, [envelope])
-
-
-_APPLIED_KEYS = ("from", "to", "rule", "reason", "metrics", "revision")
 
 
 def _leased(pending: dict[str, Any], now: datetime) -> bool:

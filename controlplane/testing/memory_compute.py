@@ -10,8 +10,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
-from controlplane.adapters.local.compute import check_spec_change
-from controlplane.domain.runtime import LiveWorkload, RevisionSpec
+from controlplane.domain.runtime import LiveWorkload, RevisionSpec, check_revision_unchanged
 from controlplane.domain.traffic import check_weights
 from controlplane.errors import NotFound, PermanentError
 
@@ -57,7 +56,7 @@ class MemoryCompute:
                 raise PermanentError(f"{spec.environment}/{spec.service}/{spec.revision}: replicas must be >= 0")
             existing = self._revisions.get((spec.environment, spec.service, spec.revision))
             if existing is not None:
-                check_spec_change(existing.spec, spec)
+                check_revision_unchanged(existing.spec, spec)
             if spec.replicas > (existing.replicas if existing else 0):
                 self._check_start(spec)
             self._revisions[(spec.environment, spec.service, spec.revision)] = _Revision(

@@ -13,9 +13,11 @@ from controlplane.bootstrap.root import services, use_services
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.health import HealthStatus
 from controlplane.domain.manifest import Release, parse_release
+from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.errors import NotFound, PermanentError
 from controlplane.services import deployments
 from controlplane.testing.fakes import RecordingProvisioner
+from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from tests.builders import release_document
 from tests.workflow_world import FAST_GATE, World, release
 
@@ -207,7 +209,7 @@ def test_a_revision_that_cannot_start_rolls_back_without_retrying(world: World) 
     accepted = deployments.accept(world.store, bad, datetime.now(UTC))
     world.compute.fail_start(f"orders--{accepted.deployment.id.removeprefix('dep-')}", "exited with code 1")
     start = {"deploymentId": accepted.deployment.id, "traceId": accepted.deployment.traceid, "release": bad.to_dict()}
-    world.engine.start_new("deployment", accepted.deployment.id, json.dumps(start))
+    world.engine.start_new(DEPLOYMENT_ORCHESTRATOR, accepted.deployment.id, json.dumps(start))
     assert world.finish(accepted.deployment.id) is DeploymentState.ROLLED_BACK
     reason = world.store.get_deployment(accepted.deployment.id).transitions[-1].reason
     assert "exited with code 1" in reason
@@ -225,8 +227,8 @@ def test_a_rollout_error_of_20_000_characters_still_rolls_back_with_the_whole_re
     world.finish(world.deploy(release("1.0.0")))
     accepted = deployments.accept(world.store, release("2.0.0"), datetime.now(UTC))
     world.compute.fail_start(f"orders--{accepted.deployment.id.removeprefix('dep-')}", "x" * 20_000)
-    start = deployments.orchestration_input(accepted.deployment)
-    world.engine.start_new("deployment", accepted.deployment.id, json.dumps(start))
+    start = DeploymentStart.of(accepted.deployment).to_dict()
+    world.engine.start_new(DEPLOYMENT_ORCHESTRATOR, accepted.deployment.id, json.dumps(start))
     assert world.finish(accepted.deployment.id) is DeploymentState.ROLLED_BACK
     assert len(world.engine.get_record(accepted.deployment.id).custom_status or "") < 1_000
     assert "x" * 20_000 in world.store.get_deployment(accepted.deployment.id).transitions[-1].reason

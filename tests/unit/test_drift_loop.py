@@ -18,6 +18,7 @@ from controlplane.domain.runtime import LiveWorkload
 from controlplane.services import drift
 from controlplane.testing.fakes import RecordingProvisioner
 from funchost.durable.history import RuntimeStatus
+from orchestrators.drift import DRIFT_ORCHESTRATOR, INSTANCE_ID
 from tests.workflow_world import FAST_GATE, World, release
 
 SOURCE = "/tests/drift"
@@ -48,7 +49,7 @@ def scan(world: World, at: datetime | None = None) -> list[str]:
 
 
 def run_drift(world: World) -> dict:
-    world.engine.start_new("drift", "drift", None)
+    world.engine.start_new(DRIFT_ORCHESTRATOR, INSTANCE_ID, None)
     record = world.engine.wait("drift", timeout=60)
     assert record.status is RuntimeStatus.COMPLETED, record.output
     return json.loads(record.output)
@@ -216,7 +217,7 @@ def test_a_restart_mid_remediation_finishes_the_same_corrective_deployment(world
     serving = deployed(world, release("1.0.0"))
     world.compute.set_image("dev", "orders", serving, ROGUE)
     world.desired.set_releases([release("1.0.0", healthGate={**FAST_GATE, "intervalSeconds": 2})])  # a slower gate
-    world.engine.start_new("drift", "drift", None)
+    world.engine.start_new(DRIFT_ORCHESTRATOR, INSTANCE_ID, None)
     world.wait_for_custom_status("drift", "remediating")
     world.engine.stop()  # the host dies while the corrective deployment runs
 

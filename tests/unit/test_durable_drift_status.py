@@ -14,6 +14,8 @@ from funchost.durable.episodes import check_custom_status
 from funchost.durable.history import Event, EventType, event, execution_started
 from funchost.durable.replay import OrchestrationReplay, Outcome, TimerLimits
 from funchost.functions import ORCHESTRATION
+from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
+from orchestrators.drift import DRIFT_ORCHESTRATOR, INSTANCE_ID
 from tests import product_app
 
 FINDINGS = 1_000
@@ -40,14 +42,19 @@ def scheduled(task_id: int, name: str) -> Event:
 def drift_history(settled: bool) -> list[Event]:
     """The drift run's history until its corrective deployments were created, or until it settled them all."""
     ids = [f"finding-{n:04d}" for n in range(FINDINGS)]
-    history = [event(EventType.ORCHESTRATOR_STARTED, NOW), execution_started(NOW, "drift", None, "drift", "x", None)]
+    history = [
+        event(EventType.ORCHESTRATOR_STARTED, NOW),
+        execution_started(NOW, DRIFT_ORCHESTRATOR, None, INSTANCE_ID, "x", None),
+    ]
     history += [scheduled(0, "drift_scan"), event(EventType.ORCHESTRATOR_COMPLETED, NOW)]
     results = [completed(0, ids)]
     for n in range(1, FINDINGS + 1):
         history += episode(results, [scheduled(n, "drift_start_remediation")])
         results = [completed(n, {"deploymentId": f"dep-{n}"})]
     children = [
-        event(EventType.SUB_ORCHESTRATION_CREATED, NOW, FINDINGS + n, Name="deployment", InstanceId=f"dep-{n}")
+        event(
+            EventType.SUB_ORCHESTRATION_CREATED, NOW, FINDINGS + n, Name=DEPLOYMENT_ORCHESTRATOR, InstanceId=f"dep-{n}"
+        )
         for n in range(1, FINDINGS + 1)
     ]
     history += episode(results, children)
@@ -64,8 +71,8 @@ def drift_history(settled: bool) -> list[Event]:
 
 
 def replay(history: list[Event]) -> Outcome:
-    handler = product_app.index().get("drift", ORCHESTRATION).handler
-    return OrchestrationReplay(handler, "drift", None, TimerLimits()).replay(history, None)
+    handler = product_app.index().get(DRIFT_ORCHESTRATOR, ORCHESTRATION).handler
+    return OrchestrationReplay(handler, INSTANCE_ID, None, TimerLimits()).replay(history, None)
 
 
 def size_in_utf16_bytes(value) -> int:

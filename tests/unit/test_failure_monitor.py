@@ -11,6 +11,7 @@ from controlplane.domain.failure import ServiceCondition, Watch
 from controlplane.domain.health import HealthStatus
 from controlplane.services.monitor import Monitor, Restore
 from funchost.durable.history import RuntimeStatus
+from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from tests.workflow_world import World, release
 
 T = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -42,7 +43,7 @@ def ticks(world: World, seconds: list[int]) -> list[Restore]:
 
 
 def run(world: World, restore: Restore) -> DeploymentState:
-    world.engine.start_new("deployment", restore.deployment_id, json.dumps(restore.orchestration_input))
+    world.engine.start_new(DEPLOYMENT_ORCHESTRATOR, restore.deployment_id, json.dumps(restore.start.to_dict()))
     record = world.engine.wait(restore.deployment_id, timeout=30)
     assert record.status is RuntimeStatus.COMPLETED, record.output
     return world.store.get_deployment(restore.deployment_id).state
@@ -118,7 +119,7 @@ def test_a_failed_restore_raises_an_incident_carrying_the_episode_chain(world: W
     assert watch(world).condition is ServiceCondition.INCIDENT
     [incident] = [e for e in world.bus.published if e.type == "RuntimeIncidentRaised"]
     chain = incident.data["chain"]
-    assert chain["traceId"] == incident.traceid == restore.orchestration_input["traceId"]
+    assert chain["traceId"] == incident.traceid == restore.start.trace_id
     assert chain["replay"] == f"python -m controlplane replay {incident.traceid}"
     chained = [event["type"] for event in chain["events"]]
     assert chained[0] == "HealthCheckCompleted" and "RuntimeDeploymentRolledBack" in chained

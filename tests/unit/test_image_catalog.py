@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.adapters.local.image_catalog import PROJECT_ROOT, ImageCatalog, split_image
+from controlplane.adapters.local.image_catalog import PROJECT_ROOT, ImageCatalog
+from controlplane.domain.images import split_image
 from controlplane.errors import PermanentError
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -95,24 +96,6 @@ def test_a_registry_port_is_not_mistaken_for_a_tag(tmp_path: Path) -> None:
     assert catalog.command_for("localhost:5000/orders:1.0") == ["run"]
     assert split_image("localhost:5000/orders") == ("localhost:5000/orders", None, None)
     assert split_image(f"localhost:5000/orders:1.0@{DIGEST}") == ("localhost:5000/orders", "1.0", DIGEST)
-
-
-@pytest.mark.parametrize(
-    ("image", "version"),
-    [
-        ("example.azurecr.io/orders:3.0.0", "3.0.0"),
-        (f"example.azurecr.io/orders@{DIGEST}", "0123456789ab"),
-        (f"example.azurecr.io/orders:3.0.0@{DIGEST}", "3.0.0"),
-        ("localhost:5000/orders:1.0", "1.0"),
-    ],
-)
-def test_the_version_is_the_tag_or_the_digest_prefix(image: str, version: str) -> None:
-    assert ImageCatalog.version_of(image) == version
-
-
-def test_an_unpinned_image_has_no_version() -> None:
-    with pytest.raises(PermanentError, match="tag or digest required"):
-        ImageCatalog.version_of("localhost:5000/orders")
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,7 @@ from controlplane.adapters.local.processes import (
 from controlplane.adapters.local.router import LocalRouter
 from controlplane.adapters.local.state_files import read_state, write_json_atomically
 from controlplane.domain.manifest.service import ScalingPolicy
-from controlplane.domain.runtime import LiveWorkload, RevisionSpec
+from controlplane.domain.runtime import LiveWorkload, RevisionSpec, check_revision_unchanged
 from controlplane.domain.traffic import check_weights
 from controlplane.errors import NotFound, PermanentError
 
@@ -46,15 +46,6 @@ logger = logging.getLogger(__name__)
 CommandFor = Callable[[str], list[str]]
 """Image reference → the command that runs it locally (the image catalog)."""
 _Key = tuple[str, str, str]
-
-
-def check_spec_change(old: RevisionSpec, new: RevisionSpec) -> None:
-    """Revisions are immutable apart from their replica count: anything else needs a new revision name."""
-    if old != replace(new, replicas=old.replicas):
-        raise PermanentError(
-            f"{new.environment}/{new.service}: revision {new.revision} exists with a different image or "
-            "configuration; revisions are immutable, deploy under a new revision name"
-        )
 
 
 @dataclass
@@ -101,7 +92,7 @@ class LocalCompute:
             existing = self._revisions.get(_key(spec))
             if existing is not None:
                 check_owner(existing.spec, existing.managed, wanted=managed)
-                check_spec_change(existing.spec, spec)
+                check_revision_unchanged(existing.spec, spec)
             revision = existing or _Revision(spec, spec.replicas, managed=managed)
             revision.replicas = spec.replicas
             self._revisions[_key(spec)] = revision

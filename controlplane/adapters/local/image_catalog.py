@@ -25,21 +25,10 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode
 
+from controlplane.domain.images import split_image
 from controlplane.errors import PermanentError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-_VERSION_DIGEST_CHARS = 12
-
-
-def split_image(image: str) -> tuple[str, str | None, str | None]:
-    """``registry/repo:tag@sha256:hex`` -> ``(registry/repo, tag, sha256:hex)``; absent parts are None.
-
-    A colon before the last ``/`` is a registry port, not a tag: ``localhost:5000/orders`` has no tag.
-    """
-    name, _, digest = image.partition("@")
-    head, slash, last = name.rpartition("/")
-    repository, colon, tag = last.partition(":")
-    return head + slash + repository, (tag if colon else None), (digest or None)
 
 
 @dataclass(frozen=True)
@@ -96,16 +85,6 @@ class ImageCatalog:
             f'image "{image}" is not in the local image catalog {self.path}: add an entry for "{repository}"'
             f"{either} under images (the catalog has: {known})"
         )
-
-    @staticmethod
-    def version_of(image: str) -> str:
-        """The version local compute reports for ``image``: its tag, else the first 12 hex of its digest."""
-        _, tag, digest = split_image(image)
-        if tag:
-            return tag
-        if digest:
-            return digest.partition(":")[2][:_VERSION_DIGEST_CHARS] or digest[:_VERSION_DIGEST_CHARS]
-        raise PermanentError(f'image "{image}": tag or digest required to tell its version')
 
 
 def _candidates(image: str) -> list[str]:

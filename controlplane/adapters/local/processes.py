@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from controlplane.domain.runtime import RevisionSpec, image_version
+from controlplane.domain.images import image_version
+from controlplane.domain.runtime import RevisionSpec
 from controlplane.errors import PermanentError
 from funchost.azurite import free_port
 

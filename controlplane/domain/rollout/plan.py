@@ -11,12 +11,22 @@ from __future__ import annotations
 from controlplane.domain.manifest.strategy import BlueGreen, Canary, RollingHealthGated, Strategy
 from controlplane.domain.rollout.bluegreen import plan_blue_green
 from controlplane.domain.rollout.canary import plan_canary
+from controlplane.domain.rollout.fixed_size import fixed_size
 from controlplane.domain.rollout.rolling import plan_rolling
 from controlplane.domain.rollout.steps import ScaleRevision, SetPreview, SetTraffic, Step, require_counts
 
+FIXED_SIZE_COMPUTE = frozenset({"containerapps"})
+"""Computes whose revisions cannot be resized once created (Azure Container Apps): see ``fixed_size``."""
 
-def plan_rollout(strategy: Strategy, desired: int, stable: int) -> list[Step]:
-    """The steps that roll ``desired`` replicas of the new revision out beside ``stable`` running ones."""
+
+def plan_rollout(strategy: Strategy, desired: int, stable: int, compute: str | None = None) -> list[Step]:
+    """The steps that roll ``desired`` replicas of the new revision out beside ``stable`` running ones;
+    on a ``compute`` whose revisions have a fixed size, the plan's fixed-size form."""
+    plan = _strategy_plan(strategy, desired, stable)
+    return fixed_size(plan, desired) if compute in FIXED_SIZE_COMPUTE else plan
+
+
+def _strategy_plan(strategy: Strategy, desired: int, stable: int) -> list[Step]:
     match strategy:
         case RollingHealthGated():
             return plan_rolling(strategy, desired, stable)

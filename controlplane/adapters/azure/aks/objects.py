@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.adapters.azure.aks.secrets import SecretsStoreIdentity, require_identity, secret_env, secret_volumes
-from controlplane.domain.runtime import RevisionSpec, config_hash, image_version
+from controlplane.domain.images import image_version
+from controlplane.domain.runtime import RevisionSpec, config_hash, revision_changed
 from controlplane.errors import PermanentError
 
 NAME_LABEL = "app.kubernetes.io/name"
@@ -235,7 +236,4 @@ def check_same(existing: Mapping[str, Any], spec: RevisionSpec, where: str) -> N
         and probe.get("path") == spec.health_path
     )
     if not same:
-        raise PermanentError(
-            f"{spec.environment}/{spec.service}: revision {spec.revision} exists with a different image or "
-            "configuration; revisions are immutable, deploy under a new revision name"
-        )
+        raise revision_changed(spec)

@@ -62,7 +62,7 @@ from controlplane.adapters.azure.container_apps.provider import (
     ContainerAppsSettings,
 )
 from controlplane.adapters.azure.container_apps.scale import revision_scale
-from controlplane.domain.runtime import LiveWorkload, RevisionSpec
+from controlplane.domain.runtime import LiveWorkload, RevisionSpec, revision_changed
 from controlplane.domain.traffic import check_weights
 from controlplane.errors import NotFound, PermanentError, TransientError
 
@@ -236,10 +236,7 @@ class ContainerAppsCompute:
         if revision.provisioning_state == "Provisioning":
             raise TransientError(f"{what} is still provisioning; try again shortly")
         if app.template(name).differs_from(spec, scale):
-            raise PermanentError(
-                f"{what} exists with a different image, configuration or scaling policy; revisions are immutable, "
-                "deploy under a new revision name"
-            )
+            raise revision_changed(spec, "image, configuration or scaling policy")
         if spec.replicas:
             self._check_size(app, name, spec.revision, spec.replicas)
         self._provider.set_active(app, name, spec.replicas > 0)

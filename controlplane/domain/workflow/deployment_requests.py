@@ -1,0 +1,142 @@
+"""The requests of the deployment workflow's activities (``activities/deployment.py``).
+
+Every request is stamped by the orchestrator with the deployment, its trace, a deterministic time and event
+id (``DeploymentRequest``); each activity that needs more has its own type. On the wire the stamp's keys
+come first, in this order, then the activity's own: ``{"deploymentId", "traceId", "at", "eventId", ...}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Self
+
+from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.event_catalog import EventData, EventType
+from controlplane.domain.rollout import Step, step_from_dict
+from controlplane.domain.rollout.target import Target
+from controlplane.domain.wire import WireFields
+
+
+@dataclass(frozen=True)
+class DeploymentRequest:
+    """The stamp every deployment activity gets; on its own, the request of ensure_environment,
+    bind_configuration and plan_targets."""
+
+    deployment_id: str
+    trace_id: str
+    at: datetime
+    event_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        stamp = {"deploymentId": self.deployment_id, "traceId": self.trace_id, "at": self.at.isoformat()}
+        return {**stamp, "eventId": self.event_id, **self._own()}
+
+    def _own(self) -> dict[str, Any]:
+        """The activity's own keys, after the stamp's."""
+        return {}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The request ``to_dict`` wrote; InvalidInput naming each bad field."""
+        fields = WireFields(data)
+        stamp: dict[str, Any] = {
+            "deployment_id": fields.text("deploymentId"),
+            "trace_id": fields.text("traceId", ""),
+            "at": fields.time("at"),
+            "event_id": fields.text("eventId"),
+        }
+        own = cls._read_own(fields)
+        fields.check()
+        return cls(**stamp, **own)
+
+    @classmethod
+    def _read_own(cls, fields: WireFields) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True)
+class TransitionRequest(DeploymentRequest):
+    """record_transition: move the deployment to ``to``."""
+
+    to: DeploymentState
+    reason: str = ""
+
+    def _own(self) -> dict[str, Any]:
+        return {"to": self.to.value, "reason": self.reason}
+
+    @classmethod
+    def _read_own(cls, fields: WireFields) -> dict[str, Any]:
+        return {"to": fields.parsed("to", DeploymentState, "deployment state"), "reason": fields.text("reason", "")}
+
+
+@dataclass(frozen=True)
+class EmitRequest(DeploymentRequest):
+    """emit_event: one catalog event in the deployment's trace, as its builder made it."""
+
+    event: EventData
+
+    def _own(self) -> dict[str, Any]:
+        return {"type": self.event.type.value, "data": dict(self.event.data)}
+
+    @classmethod
+    def _read_own(cls, fields: WireFields) -> dict[str, Any]:
+        event_type = fields.parsed("type", EventType, "catalog event type")
+        return {"event": EventData(event_type, fields.mapping("data"))}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class TargetRequest(DeploymentRequest):
+    """promote: one service's target."""
+
+    target: Target
+
+    def _own(self) -> dict[str, Any]:
+        return {"target": self.target.to_dict()}
+
+    @classmethod
+    def _read_own(cls, fields: WireFields) -> dict[str, Any]:
+        return {"target": Target.read(fields.nested("target"))}
+
+
+@dataclass(frozen=True)
+class StepRequest(TargetRequest):
+    """apply_step: one compute step of a service's rollout plan."""
+
+    step: Step
+
+    def _own(self) -> dict[str, Any]:
+        return {**super()._own(), "step": self.step.to_dict()}
+
+    @classmethod
+    def _read_own(cls, fields: WireFields) -> dict[str, Any]:
+        return {**super()._read_own(fields), "step": fields.parsed("step", step_from_dict, "rollout step")}
+
+
+@dataclass(frozen=True)
+class ProbeRequest(TargetRequest):
+    """probe_revision: one probe of the new revision, or of the stable one after a rollback."""
+
+    stable: bool = False
+
+    def _own(self) -> dict[str, Any]:
+        return {**super()._own(), "stable": True} if self.stable else super()._own()
+
+    @classmethod
+    def _read_own(cls, fields: WireFields) -> dict[str, Any]:
+        return {**super()._read_own(fields), "stable": fields.boolean("stable", False)}
+
+
+@dataclass(frozen=True)
+class RollBackRequest(TargetRequest):
+    """roll_back: restore a service's stable revision, for ``reason``."""
+
+    reason: str
+
+    def _own(self) -> dict[str, Any]:
+        return {**super()._own(), "reason": self.reason}
+
+    @classmethod
+    def _read_own(cls, fields: WireFields) -> dict[str, Any]:
+        return {**super()._read_own(fields), "reason": fields.text("reason")}

@@ -1,0 +1,97 @@
+"""The one builder per event type: each makes data its catalog entry accepts; RuntimeIncidentRaised has one
+shape whether a deployment or the failure monitor raises it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from controlplane.domain import deployment_events, loop_events
+from controlplane.domain.deployment import DeploymentState, Transition
+from controlplane.domain.event_catalog import EventType, check_data
+from controlplane.domain.health import HealthReport, HealthStatus
+from controlplane.domain.runtime import EnvironmentOutputs
+from tests.builders import finding, release
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def incident(services: list[str], chain: list[dict] | None) -> dict:
+    event = deployment_events.incident_raised(
+        incident_id="incident-1",
+        reason="restore failed",
+        environment="prod",
+        services=services,
+        deployment_id="dep-1",
+        traceid=TRACE,
+        chain=chain,
+    )
+    assert event.type is EventType.RUNTIME_INCIDENT_RAISED
+    return dict(event.data)
+
+
+def test_an_incident_has_one_shape_from_the_monitor_and_from_a_deployment() -> None:
+    from_monitor = incident(["orders"], [{"id": "e1"}, {"id": "e2"}])
+    from_deployment = incident(["orders", "billing"], None)
+    assert set(from_monitor) == set(from_deployment)
+    assert set(from_monitor["chain"]) == set(from_deployment["chain"])
+    assert from_monitor["service"] == "orders" and from_deployment["service"] is None
+    assert from_deployment["services"] == ["orders", "billing"]
+    assert from_monitor["chain"]["events"] == [{"id": "e1"}, {"id": "e2"}] and from_monitor["chain"]["complete"]
+    assert from_deployment["chain"] == {
+        "traceId": TRACE,
+        "events": [],
+        "complete": False,
+        "href": f"/api/events?traceId={TRACE}",
+        "traceRef": f"/api/events?traceId={TRACE}",
+        "replay": f"python -m controlplane replay {TRACE}",
+    }
+
+
+def test_an_incident_inlines_at_most_its_limit_of_events() -> None:
+    chain = [{"id": f"e{n}"} for n in range(deployment_events.MAX_CHAIN_EVENTS + 1)]
+    data = incident(["orders"], chain)
+    assert len(data["chain"]["events"]) == deployment_events.MAX_CHAIN_EVENTS
+    assert data["chain"]["complete"] is False
+
+
+def test_every_builder_makes_data_its_catalog_entry_accepts() -> None:
+    report = HealthReport(HealthStatus.HEALTHY)
+    built = [
+        deployment_events.requested(release()),
+        deployment_events.state_changed(Transition(DeploymentState.REQUESTED, DeploymentState.PROVISIONING, T0)),
+        deployment_events.environment_provisioned(EnvironmentOutputs("dev", {"a": "b"}, changed=True)),
+        deployment_events.completed("dev", {"orders": "orders--1"}),
+        deployment_events.rolled_back("gate failed", "dep-0", {"orders": "Healthy"}, ["billing"]),
+        deployment_events.failed("provisioning failed"),
+        deployment_events.health_check_completed("dev", "orders", "orders--1", report),
+        loop_events.drift_detected(
+            finding_id="f-1",
+            environment="dev",
+            service="orders",
+            classification="auto-remediable",
+            kind="mismatch",
+            diff={},
+            status="Open",
+            desired_revision=None,
+        ),
+        loop_events.drift_remediated(finding(), {"deploymentId": "dep-2"}),
+        loop_events.scaling_applied(
+            "dev", "orders", {"from": 1, "to": 2, "rule": "cpu", "reason": "r", "metrics": {}, "revision": "x"}
+        ),
+        loop_events.scaling_violated("dev", "orders", 12, 10, "cpu 95%"),
+        loop_events.condition_changed("dev", "orders", "Healthy", "Degraded", "probe failed", "dep-1"),
+        deployment_events.incident_raised(
+            incident_id="i",
+            reason="r",
+            environment="dev",
+            services=["orders"],
+            deployment_id="d",
+            traceid=TRACE,
+            chain=[],
+        ),
+    ]
+    deployment_data = {"deploymentId": "dep-1"}  # the deployment's envelope adds it
+    for event in built:
+        check_data(event.type, {**deployment_data, **event.data})
+    assert {event.type for event in built} == set(EventType)
