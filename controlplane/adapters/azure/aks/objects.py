@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.adapters.azure.aks.secrets import SecretsStoreIdentity, require_identity, secret_env, secret_volumes
-from controlplane.domain.runtime import RevisionSpec, config_hash, image_version
+from controlplane.domain.config_hash import config_hash
+from controlplane.domain.runtime import RevisionSpec, image_version
 from controlplane.errors import PermanentError
 
 NAME_LABEL = "app.kubernetes.io/name"
