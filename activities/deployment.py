@@ -11,7 +11,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.tracing import traced_activity
-from controlplane.bootstrap.root import services
+from controlplane.bootstrap import ports
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.rollout import step_from_dict
@@ -23,14 +23,14 @@ bp = df.Blueprint()
 
 
 def _source() -> str:
-    return f"{services().settings.event_source}/deployments"
+    return f"{ports().settings.event_source}/deployments"
 
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
 def record_transition(request: dict) -> dict[str, Any]:
     """Move the deployment to request["to"] and emit RuntimeDeploymentStateChanged."""
-    wired = services()
+    wired = ports()
     return deployments.transition(
         wired.store,
         wired.events,
@@ -47,7 +47,7 @@ def record_transition(request: dict) -> dict[str, Any]:
 @traced_activity
 def emit_event(request: dict) -> None:
     """Emit one catalog event in the deployment's trace."""
-    wired = services()
+    wired = ports()
     deployments.emit(
         wired.store,
         wired.events,
@@ -64,7 +64,7 @@ def emit_event(request: dict) -> None:
 @traced_activity
 def ensure_environment(request: dict) -> dict[str, Any]:
     """Provision the release's environment; emit RuntimeEnvironmentProvisioned with the stack outputs."""
-    wired = services()
+    wired = ports()
     deployment = wired.store.get_deployment(request["deploymentId"])
     outputs = wired.provisioner.ensure_environment(deployment.release)
     data = {"environment": outputs.environment, "outputs": dict(outputs.outputs), "changed": outputs.changed}
@@ -85,21 +85,21 @@ def ensure_environment(request: dict) -> dict[str, Any]:
 @traced_activity
 def bind_configuration(request: dict) -> dict[str, Any]:
     """Bind RuntimeConfiguration and SecretBinding references (never values) to the new revisions."""
-    return rollout.bind_configuration(services().store, request["deploymentId"])
+    return rollout.bind_configuration(ports().store, request["deploymentId"])
 
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
 def plan_targets(request: dict) -> list[dict[str, Any]]:
     """Per service: the new revision and the stable one (the last Completed deployment's) it replaces."""
-    return [target.to_dict() for target in rollout.targets(services().store, request["deploymentId"])]
+    return [target.to_dict() for target in rollout.targets(ports().store, request["deploymentId"])]
 
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
 def apply_step(request: dict) -> dict[str, str] | None:
     """One compute step. A permanent failure is returned (no retry can fix it); others raise and retry."""
-    wired = services()
+    wired = ports()
     target = Target.from_dict(request["target"])
     try:
         rollout.apply_step(wired.store, wired.compute, request["deploymentId"], target, step_from_dict(request["step"]))
@@ -112,7 +112,7 @@ def apply_step(request: dict) -> dict[str, str] | None:
 @traced_activity
 def probe_revision(request: dict) -> dict[str, Any]:
     """One health probe of the new revision; emits HealthCheckCompleted."""
-    wired = services()
+    wired = ports()
     return rollout.probe(
         wired.store,
         wired.events,
@@ -131,7 +131,7 @@ def probe_revision(request: dict) -> dict[str, Any]:
 def promote(request: dict) -> None:
     """Record the new revision in the service catalog."""
     rollout.record_promotion(
-        services().store,
+        ports().store,
         request["deploymentId"],
         Target.from_dict(request["target"]),
         datetime.fromisoformat(request["at"]),
@@ -141,7 +141,7 @@ def promote(request: dict) -> None:
 @bp.activity_trigger(input_name="request")
 @traced_activity
 def roll_back(request: dict) -> None:
-    wired = services()
+    wired = ports()
     """Restore the stable revision; quarantine the image that was rolled back."""
     target = Target.from_dict(request["target"])
     at = datetime.fromisoformat(request["at"])

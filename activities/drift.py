@@ -8,21 +8,21 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.tracing import traced_activity
-from controlplane.bootstrap.root import services
+from controlplane.bootstrap import ports
 from controlplane.services import drift
 
 bp = df.Blueprint()
 
 
 def _source() -> str:
-    return f"{services().settings.event_source}/drift"
+    return f"{ports().settings.event_source}/drift"
 
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
 def drift_scan(request: dict) -> list[str]:
     """Compare live with desired state, record findings; the ids approved for remediation."""
-    wired = services()
+    wired = ports()
     at = datetime.fromisoformat(request["at"])
     return drift.scan(wired.store, wired.events, _source(), wired.desired_state, wired.compute, at, wired.provisioner)
 
@@ -31,7 +31,7 @@ def drift_scan(request: dict) -> list[str]:
 @traced_activity
 def drift_start_remediation(request: dict) -> dict[str, Any] | None:
     """Start one approved finding's remedy; the corrective deployment's orchestration input, if any."""
-    wired = services()
+    wired = ports()
     at = datetime.fromisoformat(request["at"])
     return drift.start_remediation(
         wired.store, wired.events, _source(), wired.desired_state, wired.compute, request["findingId"], at
@@ -42,6 +42,6 @@ def drift_start_remediation(request: dict) -> dict[str, Any] | None:
 @traced_activity
 def drift_settle(request: dict) -> str:
     """Close a finding whose corrective deployment ended; its status."""
-    wired = services()
+    wired = ports()
     at = datetime.fromisoformat(request["at"])
     return drift.settle(wired.store, wired.events, _source(), request["findingId"], at)
