@@ -13,6 +13,7 @@ from controlplane.adapters.azure.monitor.metrics import AzureMonitorMetrics
 from controlplane.adapters.azure.placed.provisioner import PlacedEnvironments
 from controlplane.adapters.azure.pulumi.provisioner import PulumiProvisioner
 from controlplane.adapters.azure.servicebus.event_bus import ServiceBusEventBus
+from controlplane.adapters.by_environment.compute import ComputeByEnvironment
 from controlplane.adapters.git.desired_state import GitDesiredState
 from controlplane.adapters.http.health_probe import HttpHealthProbe
 from controlplane.adapters.storage.state_store import DocumentStateStore
@@ -54,6 +55,7 @@ def test_every_port_gets_its_azure_adapter_from_settings() -> None:
     wired = azure_ports(Settings.from_environment(AZURE), root=ROOT, store=store())
 
     assert isinstance(wired.events, ServiceBusEventBus)
+    assert isinstance(wired.compute, ComputeByEnvironment)
     assert isinstance(wired.compute.of("dev"), ContainerAppsCompute)
     assert isinstance(wired.compute.of("prod"), AksCompute)
     assert isinstance(wired.metrics, AzureMonitorMetrics)

@@ -29,7 +29,7 @@ def test_ports_are_built_by_keyword_only() -> None:
     settings = Settings.from_environment(TEST_SETTINGS)
     store = fake_ports().store
     with pytest.raises(TypeError):
-        Ports(settings, store)  # type: ignore[misc]
+        Ports(settings, store)  # type: ignore[call-arg]
     assert Ports(settings=settings, store=store).store is store
 
 
