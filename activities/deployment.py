@@ -11,7 +11,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.tracing import traced_activity
-from controlplane.bootstrap.root import services
+from controlplane.bootstrap import ports
 from controlplane.domain import deployment_events
 from controlplane.domain.workflow.deployment_requests import (
     DeploymentRequest,
@@ -29,7 +29,7 @@ bp = df.Blueprint()
 
 
 def _source() -> str:
-    return f"{services().settings.event_source}/deployments"
+    return f"{ports().settings.event_source}/deployments"
 
 
 @bp.activity_trigger(input_name="request")
@@ -37,7 +37,7 @@ def _source() -> str:
 def record_transition(request: dict) -> dict[str, Any]:
     """Move the deployment to the request's state and emit RuntimeDeploymentStateChanged."""
     transition = TransitionRequest.from_dict(request)
-    wired = services()
+    wired = ports()
     return deployments.transition(
         wired.store,
         wired.events,
@@ -55,7 +55,7 @@ def record_transition(request: dict) -> dict[str, Any]:
 def emit_event(request: dict) -> None:
     """Emit one catalog event in the deployment's trace."""
     emit = EmitRequest.from_dict(request)
-    wired = services()
+    wired = ports()
     deployments.emit(wired.store, wired.events, _source(), emit.deployment_id, emit.event, emit.at, emit.event_id)
 
 
@@ -64,7 +64,7 @@ def emit_event(request: dict) -> None:
 def ensure_environment(request: dict) -> dict[str, Any]:
     """Provision the release's environment; emit RuntimeEnvironmentProvisioned with the stack outputs."""
     stamp = DeploymentRequest.from_dict(request)
-    wired = services()
+    wired = ports()
     deployment = wired.store.get_deployment(stamp.deployment_id)
     provisioned = deployment_events.environment_provisioned(wired.provisioner.ensure_environment(deployment.release))
     deployments.emit(wired.store, wired.events, _source(), deployment.id, provisioned, stamp.at, stamp.event_id)
@@ -75,7 +75,7 @@ def ensure_environment(request: dict) -> dict[str, Any]:
 @traced_activity
 def bind_configuration(request: dict) -> dict[str, Any]:
     """Bind RuntimeConfiguration and SecretBinding references (never values) to the new revisions."""
-    return rollout.bind_configuration(services().store, DeploymentRequest.from_dict(request).deployment_id)
+    return rollout.bind_configuration(ports().store, DeploymentRequest.from_dict(request).deployment_id)
 
 
 @bp.activity_trigger(input_name="request")
@@ -83,7 +83,7 @@ def bind_configuration(request: dict) -> dict[str, Any]:
 def plan_targets(request: dict) -> list[dict[str, Any]]:
     """Per service: the new revision and the stable one (the last Completed deployment's) it replaces."""
     deployment_id = DeploymentRequest.from_dict(request).deployment_id
-    return [target.to_dict() for target in rollout.targets(services().store, deployment_id)]
+    return [target.to_dict() for target in rollout.targets(ports().store, deployment_id)]
 
 
 @bp.activity_trigger(input_name="request")
@@ -91,7 +91,7 @@ def plan_targets(request: dict) -> list[dict[str, Any]]:
 def apply_step(request: dict) -> dict[str, str] | None:
     """One compute step. A permanent failure is returned (no retry can fix it); others raise and retry."""
     step = StepRequest.from_dict(request)
-    wired = services()
+    wired = ports()
     try:
         rollout.apply_step(wired.store, wired.compute, step.deployment_id, step.target, step.step)
     except PermanentError as error:
@@ -104,7 +104,7 @@ def apply_step(request: dict) -> dict[str, str] | None:
 def probe_revision(request: dict) -> dict[str, Any]:
     """One health probe of the new revision; emits HealthCheckCompleted."""
     probe = ProbeRequest.from_dict(request)
-    wired = services()
+    wired = ports()
     return rollout.probe(
         wired.store,
         wired.events,
@@ -123,7 +123,7 @@ def probe_revision(request: dict) -> dict[str, Any]:
 def promote(request: dict) -> None:
     """Record the new revision in the service catalog."""
     promotion = TargetRequest.from_dict(request)
-    rollout.record_promotion(services().store, promotion.deployment_id, promotion.target, promotion.at)
+    rollout.record_promotion(ports().store, promotion.deployment_id, promotion.target, promotion.at)
 
 
 @bp.activity_trigger(input_name="request")
@@ -131,5 +131,5 @@ def promote(request: dict) -> None:
 def roll_back(request: dict) -> None:
     """Restore the stable revision; quarantine the image that was rolled back."""
     rollback = RollBackRequest.from_dict(request)
-    wired = services()
+    wired = ports()
     rollout.roll_back(wired.store, wired.compute, rollback.deployment_id, rollback.target, rollback.reason, rollback.at)

@@ -7,7 +7,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities.tracing import traced_activity
-from controlplane.bootstrap.root import services
+from controlplane.bootstrap import ports
 from controlplane.domain.workflow.drift_requests import FindingRequest, ScanRequest
 from controlplane.services import drift
 
@@ -15,7 +15,7 @@ bp = df.Blueprint()
 
 
 def _source() -> str:
-    return f"{services().settings.event_source}/drift"
+    return f"{ports().settings.event_source}/drift"
 
 
 @bp.activity_trigger(input_name="request")
@@ -23,7 +23,7 @@ def _source() -> str:
 def drift_scan(request: dict) -> list[str]:
     """Compare live with desired state, record findings; the ids approved for remediation."""
     at = ScanRequest.from_dict(request).at
-    wired = services()
+    wired = ports()
     return drift.scan(wired.store, wired.events, _source(), wired.desired_state, wired.compute, at, wired.provisioner)
 
 
@@ -32,7 +32,7 @@ def drift_scan(request: dict) -> list[str]:
 def drift_start_remediation(request: dict) -> dict[str, Any] | None:
     """Start one approved finding's remedy; the corrective deployment's orchestration input, if any."""
     finding = FindingRequest.from_dict(request)
-    wired = services()
+    wired = ports()
     start = drift.start_remediation(
         wired.store, wired.events, _source(), wired.desired_state, wired.compute, finding.finding_id, finding.at
     )
@@ -44,5 +44,5 @@ def drift_start_remediation(request: dict) -> dict[str, Any] | None:
 def drift_settle(request: dict) -> str:
     """Close a finding whose corrective deployment ended; its status."""
     finding = FindingRequest.from_dict(request)
-    wired = services()
+    wired = ports()
     return drift.settle(wired.store, wired.events, _source(), finding.finding_id, finding.at)

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import azure.durable_functions as df
 
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
-from controlplane.bootstrap.root import table_service
+from controlplane.bootstrap.azure import table_service
 from controlplane.config import Settings
 from funchost.azurite import Azurite, free_port
 from funchost.durable.engine import DurableEngine

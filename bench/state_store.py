@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
 from controlplane.adapters.storage.state_store import DocumentStateStore
-from controlplane.bootstrap.root import table_service
+from controlplane.bootstrap.azure import table_service
 from controlplane.config import Settings
 from controlplane.domain.deployment import Deployment, ServicePhase, ServiceProgress
 from controlplane.testing.memory_documents import MemoryDocumentTables

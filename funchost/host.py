@@ -29,7 +29,8 @@ from controlplane.adapters.local.image_catalog import ImageCatalog
 from controlplane.adapters.local.metrics import LocalMetrics
 from controlplane.adapters.local.provisioner import LocalProvisioner
 from controlplane.adapters.local.router import LocalRouter
-from controlplane.bootstrap.root import Services, build_state_store, table_service, use_services
+from controlplane.bootstrap import Ports, use_ports
+from controlplane.bootstrap.azure import table_service, table_state_store
 from controlplane.config import load_settings
 from funchost.azurite import DEFAULT_BLOB_PORT, DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
 from funchost.durable import rpc
@@ -123,16 +124,16 @@ class LocalHost:
         self.compute = LocalCompute(
             local / "compute", catalog.command_for, self.router, local / "compute" / "state.json"
         )
-        use_services(
-            Services(
-                self.settings,
-                build_state_store(self.settings),
-                LocalEventBus(self.bus),
-                self.compute,
-                HttpHealthProbe(self.compute.endpoints),
-                LocalProvisioner(local / "environments"),
-                self._desired_state(local),
-                LocalMetrics(self.compute, self.router),
+        use_ports(
+            Ports(
+                settings=self.settings,
+                store=table_state_store(self.settings),
+                events=LocalEventBus(self.bus),
+                compute=self.compute,
+                health=HttpHealthProbe(self.compute.endpoints),
+                provisioner=LocalProvisioner(local / "environments"),
+                desired_state=self._desired_state(local),
+                metrics=LocalMetrics(self.compute, self.router),
             )
         )
         self.timers = TimerScheduler(

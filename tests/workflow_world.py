@@ -11,8 +11,8 @@ from typing import Any
 
 from controlplane.adapters.local.provisioner import LocalProvisioner
 from controlplane.adapters.storage.state_store import DocumentStateStore
-from controlplane.bootstrap.root import Services, use_services
-from controlplane.config import Settings
+from controlplane.bootstrap import use_ports
+from controlplane.bootstrap.testing import fake_ports
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.domain.workflow.deployment_start import DeploymentStart
@@ -42,9 +42,17 @@ class World:
         self.bus = RecordingEventBus()
         self.desired = MemoryDesiredState()
         self.metrics = ScriptedMetrics()
-        settings = Settings.from_environment({"CONTROLPLANE_STORAGE": "UseDevelopmentStorage=true"})
-        ports = (self.compute, self.health, LocalProvisioner(tmp), self.desired, self.metrics)
-        use_services(Services(settings, self.store, self.bus, *ports))
+        use_ports(
+            fake_ports(
+                store=self.store,
+                events=self.bus,
+                compute=self.compute,
+                health=self.health,
+                provisioner=LocalProvisioner(tmp),
+                desired_state=self.desired,
+                metrics=self.metrics,
+            )
+        )
         self.history = MemoryDocumentTables()
         self.engine = self.start_engine()
 
@@ -79,5 +87,3 @@ def release(tag: str, strategy: dict[str, Any] | None = None, **spec: Any) -> Re
         document["spec"]["strategy"] = strategy
     document["spec"].update(spec)
     return parse_release(document)
-
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.bootstrap.root import services
+from controlplane.bootstrap import ports
 from controlplane.services.overview import overview
 from triggers.responses import json_response
 
@@ -15,5 +15,5 @@ bp = df.Blueprint()
 @bp.route(route="services", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def list_services(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/services?environment=: catalog entry, live revisions, monitor condition, last scaling decision."""
-    wired = services()
+    wired = ports()
     return json_response({"services": overview(wired.store, wired.compute, req.params.get("environment") or None)})

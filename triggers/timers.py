@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.bootstrap.root import services
+from controlplane.bootstrap import ports
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from orchestrators.drift import DRIFT_ORCHESTRATOR
 from orchestrators.drift import INSTANCE_ID as DRIFT_INSTANCE
@@ -52,5 +52,5 @@ async def failure_monitor_timer(timer: func.TimerRequest, client: df.DurableOrch
 @bp.timer_trigger(schedule="%CONTROLPLANE_HOUSEKEEPING_SCHEDULE%", arg_name="timer")
 def housekeeping_timer(timer: func.TimerRequest) -> None:
     """Forget processed-event ids past their expiry (the consumers' duplicate window)."""
-    removed = services().store.purge_processed(datetime.now(UTC))
+    removed = ports().store.purge_processed(datetime.now(UTC))
     log.info("housekeeping: forgot %d expired processed-event ids", removed)

@@ -1,9 +1,9 @@
-"""The adapters a Function App in Azure works with, built from settings with the managed identity.
+"""The ports of a Function App in Azure, built from settings with the managed identity.
 
 Every client gets ``DefaultAzureCredential`` (the Function App's system-assigned identity in Azure, a
-developer's az login elsewhere); no key or key-based connection string is read. Building touches no network:
-each client connects on first use. A port whose settings are absent stays unconfigured and says so when used
-(``Services._configured``), so a half-configured app fails loudly at the step that needs the missing piece.
+developer's az login elsewhere); no key or key-based connection string is read. Building touches no network but
+the state store's table creation: each client connects on first use. A port whose settings are absent stays
+unconfigured and says so when used (``controlplane.bootstrap.container.Port``).
 """
 
 from __future__ import annotations
@@ -13,16 +13,18 @@ from typing import TYPE_CHECKING
 
 from controlplane.adapters.by_environment.compute import ComputeByEnvironment
 from controlplane.adapters.http.health_probe import HttpHealthProbe
+from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.bootstrap.container import Ports
 from controlplane.config import InvalidSettings, Settings
 from controlplane.config_azure import Placement
 from controlplane.errors import FieldError
-from controlplane.ports import Compute, DesiredState, EventBus, Metrics, Provisioner, StateStore
+from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner, StateStore
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+    from azure.data.tables import TableServiceClient
 
-    from controlplane.bootstrap.root import Services
-
+APP_ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENT_PROJECT = "runtime-environment"
 # requirements.txt leaves the Pulumi SDK out: it is of no use without the pulumi CLI, which Flex Consumption lacks.
 PULUMI_MISSING = (
@@ -32,29 +34,70 @@ PULUMI_MISSING = (
 )
 
 
-def build_azure_services(settings: Settings, store: StateStore, root: Path) -> Services:
-    """Services over Azure: Service Bus, Container Apps / AKS per environment, Azure Monitor, Pulumi, Git."""
+def azure_ports(
+    settings: Settings,
+    *,
+    root: Path = APP_ROOT,
+    store: StateStore | None = None,
+    events: EventBus | None = None,
+    compute: Compute | None = None,
+    health: HealthProbe | None = None,
+    provisioner: Provisioner | None = None,
+    desired_state: DesiredState | None = None,
+    metrics: Metrics | None = None,
+) -> Ports:
+    """Ports over Azure: Table storage, Service Bus, Container Apps / AKS per environment, Azure Monitor,
+    Pulumi (its work dir under ``root``), Git. A port given by keyword is used instead of being built."""
     from azure.identity import DefaultAzureCredential
 
-    from controlplane.bootstrap.root import Services
-
     credential = DefaultAzureCredential()
-    compute = ComputeByEnvironment(
-        {
-            name: _compute(name, placement, credential, settings.azure.service_bus_namespace)
-            for name, placement in settings.azure.environments.items()
-        }
+    if compute is None or health is None:
+        environments = ComputeByEnvironment(
+            {
+                name: _compute(name, placement, credential, settings.azure.service_bus_namespace)
+                for name, placement in settings.azure.environments.items()
+            }
+        )
+        compute = environments if compute is None else compute
+        health = HttpHealthProbe(environments.endpoints) if health is None else health
+    return Ports(
+        settings=settings,
+        store=table_state_store(settings) if store is None else store,
+        events=_event_bus(settings, credential) if events is None else events,
+        compute=compute,
+        health=health,
+        provisioner=_provisioner(settings, root) if provisioner is None else provisioner,
+        desired_state=_desired_state(settings) if desired_state is None else desired_state,
+        metrics=_metrics(settings, credential) if metrics is None else metrics,
     )
-    return Services(
-        settings,
-        store,
-        _event_bus(settings, credential),
-        compute,
-        HttpHealthProbe(compute.endpoints),
-        _provisioner(settings, root),
-        _desired_state(settings),
-        _metrics(settings, credential),
+
+
+def table_service(settings: Settings) -> TableServiceClient:
+    """A Table service client from settings: a connection string, or the endpoint with managed identity.
+
+    Proxy settings are not read from the environment on every request (``use_env_settings=False``): that
+    lookup costs about a millisecond per call, a third of an Azurite round trip.
+    """
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.data.tables import TableServiceClient
+
+    transport = RequestsTransport(use_env_settings=False)
+    if settings.storage_connection:
+        return TableServiceClient.from_connection_string(settings.storage_connection, transport=transport)
+    from azure.identity import DefaultAzureCredential
+
+    return TableServiceClient(
+        endpoint=settings.table_endpoint, credential=DefaultAzureCredential(), transport=transport
     )
+
+
+def table_state_store(settings: Settings) -> DocumentStateStore:
+    """The Table-storage state store (Azurite for development storage), with its tables created."""
+    from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+
+    store = DocumentStateStore(AzureTableDocuments(table_service(settings), prefix=settings.table_prefix))
+    store.create_tables()
+    return store
 
 
 def _event_bus(settings: Settings, credential: TokenCredential) -> EventBus | None:

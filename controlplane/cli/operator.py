@@ -8,7 +8,7 @@ from pathlib import Path
 
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
 from controlplane.adapters.storage.state_store import DocumentStateStore
-from controlplane.bootstrap.root import table_service
+from controlplane.bootstrap.azure import table_service
 from controlplane.cli.timeline import describe
 from controlplane.config import load_settings
 from controlplane.errors import NotFound

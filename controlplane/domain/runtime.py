@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
+from controlplane.domain.config_hash import config_hash
+from controlplane.domain.manifest.service import ScalingPolicy
 from controlplane.errors import PermanentError
-
-if TYPE_CHECKING:  # the manifest imports config_hash from here: a runtime import would be circular
-    from controlplane.domain.manifest.service import ScalingPolicy
-
-
-def config_hash(configuration: Mapping[str, str], secret_refs: Mapping[str, str]) -> str:
-    """sha256 hex of a configuration and its secret references (by variable name), independent of order.
-
-    The manifest, Compute's inventory and drift detection all hash with this one function.
-    """
-    canonical = {
-        "configuration": dict(configuration),
-        "secrets": [{"name": name, "keyVaultSecretUri": secret_refs[name]} for name in sorted(secret_refs)],
-    }
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _frozen(mapping: Mapping) -> Mapping:

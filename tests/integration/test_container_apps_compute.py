@@ -19,8 +19,9 @@ from controlplane.adapters.azure.container_apps.mapping import (
     control_plane_revision_name,
     secret_name,
 )
+from controlplane.domain.config_hash import config_hash
 from controlplane.domain.manifest.service import ScalingPolicy
-from controlplane.domain.runtime import LiveWorkload, RevisionSpec, config_hash
+from controlplane.domain.runtime import LiveWorkload, RevisionSpec
 from controlplane.errors import NotFound, PermanentError, TransientError
 from tests.contracts.compute import VAULT, ComputeContract, live, spec
 from tests.stubs.container_apps_rp import API_VERSION, DOMAIN, ContainerAppsRP

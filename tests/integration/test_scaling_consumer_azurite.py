@@ -24,8 +24,8 @@ from controlplane.adapters.azure.servicebus.mapping import MessageFields, subscr
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
 from controlplane.adapters.local.provisioner import LocalProvisioner
 from controlplane.adapters.storage.state_store import DocumentStateStore
-from controlplane.bootstrap.root import Services, use_services
-from controlplane.config import Settings
+from controlplane.bootstrap import use_ports
+from controlplane.bootstrap.testing import fake_ports
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import CONTENT_TYPE, Envelope, TraceContext, new_event
 from controlplane.domain.manifest import parse_release
@@ -95,14 +95,22 @@ def world(tmp_path: Path, azurite: Azurite, table_prefix: str) -> Iterator[World
     world.metrics.set("dev", "orders", cpu=100.0)  # 2 replicas at twice the target: the policy wants 4
     yield world
     world.engine.stop()
-    use_services(None)
+    use_ports(None)
 
 
 def wire(world: World, compute: Any, metrics: Any, tmp_path: Path) -> None:
-    """What the trigger functions get from ``controlplane.bootstrap.root.services()``."""
-    settings = Settings.from_environment({"CONTROLPLANE_STORAGE": "UseDevelopmentStorage=true"})
-    ports = (compute, world.health, LocalProvisioner(tmp_path), world.desired, metrics)
-    use_services(Services(settings, world.store, world.bus, *ports))
+    """What the trigger functions get from ``controlplane.bootstrap.ports()``."""
+    use_ports(
+        fake_ports(
+            store=world.store,
+            events=world.bus,
+            compute=compute,
+            health=world.health,
+            provisioner=LocalProvisioner(tmp_path),
+            desired_state=world.desired,
+            metrics=metrics,
+        )
+    )
 
 
 def consumer_bus(azurite: Azurite, prefix: str, invoke: Any, calls: int) -> LocalBus:

@@ -7,7 +7,7 @@ from azure.data.tables import TableServiceClient
 
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
 from controlplane.adapters.storage.state_store import DocumentStateStore
-from controlplane.bootstrap.root import build_state_store
+from controlplane.bootstrap.azure import table_state_store
 from controlplane.config import Settings
 from funchost.azurite import Azurite
 from tests.builders import deployment
@@ -41,7 +41,7 @@ def test_bootstrap_builds_a_working_store_from_settings(azurite: Azurite, table_
     settings = Settings.from_environment(
         {"CONTROLPLANE_STORAGE": azurite.connection_string, "CONTROLPLANE_TABLE_PREFIX": table_prefix}
     )
-    store = build_state_store(settings)
+    store = table_state_store(settings)
     store.create_deployment(deployment())
     assert store.get_deployment("dep-1").id == "dep-1"
     service = TableServiceClient.from_connection_string(azurite.connection_string)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.bootstrap.root import use_services
+from controlplane.bootstrap import use_ports
 from tests.workflow_world import World
 
 
@@ -16,4 +16,4 @@ def world(tmp_path: Path) -> Iterator[World]:
     world = World(tmp_path)
     yield world
     world.engine.stop()
-    use_services(None)
+    use_ports(None)

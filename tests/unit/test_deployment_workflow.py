@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from controlplane.bootstrap.root import services, use_services
+from controlplane.bootstrap import ports, use_ports
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.health import HealthStatus
 from controlplane.domain.manifest import Release, parse_release
@@ -255,7 +255,7 @@ def test_on_container_apps_the_new_revision_starts_whole_and_traffic_moves_by_we
         document["spec"]["services"][0]["replicas"] = 4
         return parse_release(document)
 
-    use_services(replace(services(), provisioner_port=RecordingProvisioner()))
+    use_ports(replace(ports(), provisioner=RecordingProvisioner()))
     first = world.deploy(on_container_apps("1.0.0"))
     assert world.finish(first) is DeploymentState.COMPLETED
     world.compute.calls.clear()

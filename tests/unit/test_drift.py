@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from controlplane.domain.config_hash import config_hash
 from controlplane.domain.drift import DesiredService, DriftItem, classify, from_release, secret_references
 from controlplane.domain.findings import Remedy
 from controlplane.domain.manifest import parse_release
-from controlplane.domain.runtime import LiveWorkload, config_hash
+from controlplane.domain.runtime import LiveWorkload
 from controlplane.errors import InvalidManifest
 from tests.builders import release_document
 

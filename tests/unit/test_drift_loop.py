@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from controlplane.bootstrap.root import services, use_services
+from controlplane.bootstrap import ports, use_ports
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.findings import FindingStatus
 from controlplane.domain.health import HealthStatus
@@ -251,7 +251,7 @@ def test_infrastructure_changed_outside_its_stack_is_a_review_finding_that_resol
     world: World,
 ) -> None:
     provisioner = RecordingProvisioner()
-    use_services(replace(services(), provisioner_port=provisioner))
+    use_ports(replace(ports(), provisioner=provisioner))
     deployed(world, release("1.0.0"))  # provisions dev through the recording provisioner
     vault = "urn:pulumi:dev::runtime-environment::azure-native:keyvault:Vault::kv"
     provisioner.drifted["dev"] = [vault]

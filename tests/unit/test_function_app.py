@@ -9,8 +9,8 @@ import azure.functions as func
 import pytest
 
 from controlplane.adapters.storage.state_store import DocumentStateStore
-from controlplane.bootstrap.root import Services, use_services
-from controlplane.config import Settings
+from controlplane.bootstrap import use_ports
+from controlplane.bootstrap.testing import fake_ports
 from controlplane.testing.memory_documents import MemoryDocumentTables
 from tests import product_app
 from tests.builders import deployment
@@ -20,9 +20,9 @@ from tests.builders import deployment
 def store() -> Iterator[DocumentStateStore]:
     store = DocumentStateStore(MemoryDocumentTables())
     store.create_tables()
-    use_services(Services(Settings.from_environment({"CONTROLPLANE_STORAGE": "UseDevelopmentStorage=true"}), store))
+    use_ports(fake_ports(store=store))
     yield store
-    use_services(None)
+    use_ports(None)
 
 
 def _call(name: str, url: str, params: dict[str, str] | None = None, route: dict[str, str] | None = None):

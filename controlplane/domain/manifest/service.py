@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from controlplane.domain.config_hash import config_hash
 from controlplane.domain.manifest import fields as t
 from controlplane.domain.manifest import rules as manifest_rules
-from controlplane.domain.runtime import config_hash
 
 Replicas = Annotated[int, Field(ge=0, le=1000)]
 Port = Annotated[int, Field(ge=1, le=65535)]

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from controlplane.adapters.azure.aks.secrets import SecretsStoreIdentity, require_identity, secret_env, secret_volumes
+from controlplane.domain.config_hash import config_hash
 from controlplane.domain.images import image_version
-from controlplane.domain.runtime import RevisionSpec, config_hash, revision_changed
+from controlplane.domain.runtime import RevisionSpec, revision_changed
 from controlplane.errors import PermanentError
 
 NAME_LABEL = "app.kubernetes.io/name"

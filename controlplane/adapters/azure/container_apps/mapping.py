@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from azure.mgmt.appcontainers import models
 
 from controlplane.adapters.azure.container_apps.scale import autoscaling
-from controlplane.domain.runtime import RevisionSpec, config_hash
+from controlplane.domain.config_hash import config_hash
+from controlplane.domain.runtime import RevisionSpec
 from controlplane.errors import PermanentError
 
 MANAGED_TAG, MANAGED_VALUE = "managed-by", "runtime-control-plane"

@@ -1,4 +1,4 @@
-"""The Function App's adapters in Azure are built from settings alone, by identity, without touching the network."""
+"""The Function App's ports in Azure are built from settings alone, by identity, without touching the network."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ from controlplane.adapters.azure.monitor.metrics import AzureMonitorMetrics
 from controlplane.adapters.azure.placed.provisioner import PlacedEnvironments
 from controlplane.adapters.azure.pulumi.provisioner import PulumiProvisioner
 from controlplane.adapters.azure.servicebus.event_bus import ServiceBusEventBus
+from controlplane.adapters.by_environment.compute import ComputeByEnvironment
 from controlplane.adapters.git.desired_state import GitDesiredState
+from controlplane.adapters.http.health_probe import HttpHealthProbe
 from controlplane.adapters.storage.state_store import DocumentStateStore
-from controlplane.bootstrap.azure import build_azure_services
+from controlplane.bootstrap.azure import azure_ports
 from controlplane.config import Settings
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.errors import NotFound, PermanentError
+from controlplane.testing.fakes import RecordingProvisioner
+from controlplane.testing.memory_compute import MemoryCompute
 from controlplane.testing.memory_documents import MemoryDocumentTables
 from tests.builders import release_document
 
@@ -48,9 +52,10 @@ def store() -> DocumentStateStore:
 
 
 def test_every_port_gets_its_azure_adapter_from_settings() -> None:
-    wired = build_azure_services(Settings.from_environment(AZURE), store(), ROOT)
+    wired = azure_ports(Settings.from_environment(AZURE), root=ROOT, store=store())
 
     assert isinstance(wired.events, ServiceBusEventBus)
+    assert isinstance(wired.compute, ComputeByEnvironment)
     assert isinstance(wired.compute.of("dev"), ContainerAppsCompute)
     assert isinstance(wired.compute.of("prod"), AksCompute)
     assert isinstance(wired.metrics, AzureMonitorMetrics)
@@ -62,16 +67,27 @@ def test_every_port_gets_its_azure_adapter_from_settings() -> None:
 
 def test_a_port_without_settings_says_which_setting_is_missing() -> None:
     minimal = {"AzureWebJobsStorage__tableServiceUri": AZURE["AzureWebJobsStorage__tableServiceUri"]}
-    wired = build_azure_services(Settings.from_environment(minimal), store(), ROOT)
+    wired = azure_ports(Settings.from_environment(minimal), root=ROOT, store=store())
     with pytest.raises(PermanentError, match="desired state"):
         _ = wired.desired_state
     with pytest.raises(PermanentError, match="event bus"):
         _ = wired.events
 
 
+def test_a_port_given_by_keyword_is_used_instead_of_the_one_settings_would_build() -> None:
+    compute, provisioner = MemoryCompute(), RecordingProvisioner()
+    wired = azure_ports(
+        Settings.from_environment(AZURE), root=ROOT, store=store(), compute=compute, provisioner=provisioner
+    )
+
+    assert wired.compute is compute and wired.provisioner is provisioner
+    assert isinstance(wired.health, HttpHealthProbe)  # still over the environments' own endpoints
+    assert isinstance(wired.events, ServiceBusEventBus)
+
+
 def test_without_a_pulumi_backend_releases_go_to_the_environments_the_platform_built() -> None:
     settings = {k: v for k, v in AZURE.items() if k != "PULUMI_BACKEND_URL"}
-    provisioner = build_azure_services(Settings.from_environment(settings), store(), ROOT).provisioner
+    provisioner = azure_ports(Settings.from_environment(settings), root=ROOT, store=store()).provisioner
     assert isinstance(provisioner, PlacedEnvironments)
 
     outputs = provisioner.ensure_environment(release("dev", "containerapps"))

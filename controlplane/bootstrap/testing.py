@@ -1,0 +1,43 @@
+"""Ports over the in-memory fakes of ``controlplane.testing``, for tests; not published to Azure."""
+
+from __future__ import annotations
+
+from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.bootstrap.container import Ports
+from controlplane.config import Settings
+from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner, StateStore
+from controlplane.testing.fakes import RecordingEventBus, RecordingProvisioner, ScriptedHealthProbe, ScriptedMetrics
+from controlplane.testing.memory_compute import MemoryCompute
+from controlplane.testing.memory_desired_state import MemoryDesiredState
+from controlplane.testing.memory_documents import MemoryDocumentTables
+
+# Settings that name development storage: enough to load; nothing here reads storage through them.
+TEST_SETTINGS = {"CONTROLPLANE_STORAGE": "UseDevelopmentStorage=true"}
+
+
+def fake_ports(
+    *,
+    settings: Settings | None = None,
+    store: StateStore | None = None,
+    events: EventBus | None = None,
+    compute: Compute | None = None,
+    health: HealthProbe | None = None,
+    provisioner: Provisioner | None = None,
+    desired_state: DesiredState | None = None,
+    metrics: Metrics | None = None,
+) -> Ports:
+    """Every port configured: a fresh in-memory fake for each one not given by keyword (a test keeps the
+    fakes it scripts or inspects and passes them in)."""
+    if store is None:
+        store = DocumentStateStore(MemoryDocumentTables())
+        store.create_tables()
+    return Ports(
+        settings=Settings.from_environment(TEST_SETTINGS) if settings is None else settings,
+        store=store,
+        events=RecordingEventBus() if events is None else events,
+        compute=MemoryCompute() if compute is None else compute,
+        health=ScriptedHealthProbe() if health is None else health,
+        provisioner=RecordingProvisioner() if provisioner is None else provisioner,
+        desired_state=MemoryDesiredState() if desired_state is None else desired_state,
+        metrics=ScriptedMetrics() if metrics is None else metrics,
+    )
