@@ -20,7 +20,7 @@ WORKER_STAMP := $(WORKER_VENV)/.installed
 UNIT_TESTS := tests/unit
 # TEMPORARY (issue 11): every import contract but host-without-product, which fails until funchost stops importing
 # controlplane. The lead deletes this line at merge, so that lint-imports checks every contract in pyproject.toml.
-IMPORT_CONTRACTS := $(foreach id,domain-inward services-over-ports adapters-by-platform storage-platform-neutral product-without-host,--contract $(id))
+IMPORT_CONTRACTS := $(foreach id,domain-inward ports-over-domain services-over-ports adapters-by-platform storage-platform-neutral product-without-host published-without-unpublished,--contract $(id))
 
 .PHONY: setup test unit demo lint bench clean
 
