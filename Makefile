@@ -1,5 +1,7 @@
 # Two commands: `make demo` and `make test`. Both set everything up first (virtualenv from the
 # requirements files, Azurite from package.json); re-running is quick when nothing changed.
+# While working: `make lint` (ruff, the type checker, the import contracts) and `make unit` (the pure tests:
+# no Azurite, no host process, no network; well under a minute).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -13,7 +15,14 @@ WORKER_LIB := azure-functions-runtime==1.3.0
 WORKER_VENV := .venv-worker
 WORKER_STAMP := $(WORKER_VENV)/.installed
 
-.PHONY: setup test demo lint bench clean
+# The pure tests: `make unit` runs these directories without the tests marked `slow` (those that wait in real
+# time or import a heavy SDK); `make test` runs every test.
+UNIT_TESTS := tests/unit
+# TEMPORARY (issue 11): every import contract but host-without-product, which fails until funchost stops importing
+# controlplane. The lead deletes this line at merge, so that lint-imports checks every contract in pyproject.toml.
+IMPORT_CONTRACTS := $(foreach id,domain-inward ports-over-domain services-over-ports adapters-by-platform storage-platform-neutral product-without-host published-without-unpublished,--contract $(id))
+
+.PHONY: setup test unit demo lint bench clean
 
 setup: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -36,12 +45,17 @@ $(NODE_STAMP): package.json package-lock.json
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-logo $(IMPORT_CONTRACTS)
 
 test: lint $(WORKER_STAMP)
 	$(PY) -m pytest
+
+unit: $(VENV_STAMP)
+	$(PY) -m pytest $(UNIT_TESTS) -m "not slow" -q -n auto
 
 demo: setup
 	$(PY) -m controlplane demo
 
 clean:
-	rm -rf $(VENV) $(WORKER_VENV) node_modules .local .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(WORKER_VENV) node_modules .local .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

@@ -9,6 +9,7 @@ JSON object of the figures as the last line.
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import platform
@@ -110,7 +111,7 @@ def main() -> None:
     deepdiff_per_workload: float | None = None
     for size in SIZES:
         desired, actual = inventory(size)
-        drift_s, items = best_of(REPEATS, lambda d=desired, a=actual: classify(d, a))
+        drift_s, items = best_of(REPEATS, functools.partial(classify, desired, actual))
         figures[f"drift_{size}_s"] = round(drift_s, 5)
 
         estimate = None if deepdiff_per_workload is None else deepdiff_per_workload * size
@@ -118,7 +119,7 @@ def main() -> None:
         if estimate is None or estimate <= DEEPDIFF_BUDGET_S:
             left, right = as_dicts(desired, actual)
             repeats = REPEATS if estimate is None or estimate * REPEATS <= DEEPDIFF_BUDGET_S else 1
-            deepdiff_s, _ = best_of(repeats, lambda a=left, b=right: DeepDiff(a, b))
+            deepdiff_s, _ = best_of(repeats, functools.partial(DeepDiff, left, right))
             deepdiff_per_workload = deepdiff_s / size
             figures[f"deepdiff_{size}_s"] = round(deepdiff_s, 4)
             note = f"best of {repeats}"

@@ -16,20 +16,25 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from controlplane.domain.manifest.service import ScalingPolicy
+from controlplane.domain.manifest.service import ScalingPolicy, ScalingRule
 from controlplane.domain.runtime import MetricKind, MetricReading
 from controlplane.domain.scaling import Decision, ScalingState, decide
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 GOAL_S = 0.2
 RULE_SETS = (
-    [{"metric": "cpu", "target": 70}],
-    [{"metric": "rps", "target": 50}],
-    [{"metric": "cpu", "target": 60}, {"metric": "rps", "target": 100}],
-    [{"metric": "cpu", "target": 70}, {"metric": "queue", "target": 20}, {"metric": "rps", "target": 80}],
+    [ScalingRule(metric="cpu", target=70)],
+    [ScalingRule(metric="rps", target=50)],
+    [ScalingRule(metric="cpu", target=60), ScalingRule(metric="rps", target=100)],
+    [
+        ScalingRule(metric="cpu", target=70),
+        ScalingRule(metric="queue", target=20),
+        ScalingRule(metric="rps", target=80),
+    ],
 )
 Case = tuple[ScalingPolicy, int, list[MetricReading], ScalingState]
 
@@ -50,21 +55,21 @@ def state(rng: random.Random) -> ScalingState:
 
 def case(rng: random.Random) -> Case:
     low = rng.randint(1, 3)
-    common = {
+    common: dict[str, Any] = {  # the fields both kinds of policy share
         "min_replicas": low,
         "max_replicas": low + rng.randint(0, 20),
         "cooldown_seconds": rng.choice((0, 30, 60, 300)),
         "stabilization_window_seconds": rng.choice((0, 60, 300)),
     }
     if rng.random() < 0.25:
-        rules = [{"metric": "queue", "target": 10}, *rng.choice(([], [{"metric": "rps", "target": 50}]))]
+        rules = [ScalingRule(metric="queue", target=10), *rng.choice(([], [ScalingRule(metric="rps", target=50)]))]
         policy = ScalingPolicy(**common, scale_to_zero=True, target="event-driven", activation_threshold=1, rules=rules)
         current = rng.choice((0, 1, rng.randint(1, policy.max_replicas)))
     else:
         rules = rng.choice(RULE_SETS)
         policy = ScalingPolicy(**common, rules=rules)
         current = rng.randint(policy.min_replicas, policy.max_replicas)
-    readings = [reading(rng, rule["metric"], rule["target"]) for rule in rules]
+    readings = [reading(rng, rule.metric, rule.target) for rule in rules]
     return policy, current, readings, state(rng)
 
 

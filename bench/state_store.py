@@ -37,6 +37,11 @@ def rate(operations: int, action: Callable[[int], object]) -> float:
     return operations / (time.perf_counter() - started)
 
 
+def rolled_out(service: str, traffic_percent: int) -> Callable[[Deployment], Deployment]:
+    """One writer's change: its service rolling out at ``traffic_percent``."""
+    return lambda d: d.with_service(service, ServiceProgress(ServicePhase.ROLLING_OUT, None, traffic_percent))
+
+
 def contended_rate(store: DocumentStateStore, operations: int) -> float:
     """WRITERS threads update one deployment; every update must survive (checked)."""
     store.create_deployment(deployment("contended", services=tuple(f"s{n}" for n in range(WRITERS))))
@@ -45,10 +50,7 @@ def contended_rate(store: DocumentStateStore, operations: int) -> float:
     def write(writer: int) -> None:
         name = f"s{writer}"
         for number in range(per_writer):
-            store.update_deployment(
-                "contended",
-                lambda d, n=number: d.with_service(name, ServiceProgress(ServicePhase.ROLLING_OUT, None, n + 1)),
-            )
+            store.update_deployment("contended", rolled_out(name, number + 1))
 
     started = time.perf_counter()
     with ThreadPoolExecutor(WRITERS) as pool:

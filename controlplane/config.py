@@ -32,6 +32,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from controlplane.config_azure import AzureSettings
 from controlplane.errors import FieldError, InvalidInput
@@ -117,9 +118,15 @@ class Settings:
         )
 
 
-def _number(environ: Mapping[str, str], name: str, default: str, kind: type, errors: list[FieldError]):
+_Number = TypeVar("_Number", int, float)
+
+
+def _number(
+    environ: Mapping[str, str], name: str, default: str, kind: type[_Number], errors: list[FieldError]
+) -> _Number:
     """A positive number setting; a bad value is added to ``errors``."""
     text = environ.get(name, default)
+    value: _Number | None
     try:
         value = kind(text)
     except ValueError:

@@ -111,7 +111,7 @@ def _placement(path: str, value: Any, errors: list[FieldError]) -> Placement | N
     if problems:
         return None
     return Placement(
-        compute=compute,
+        compute=value["compute"],
         subscription_id=value["subscriptionId"],
         resource_group=value["resourceGroup"],
         location=value.get("location", ""),

@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 
 import pulumi
-from pulumi_azure_native import authorization, keyvault, resources
+from pulumi_azure_native import authorization, keyvault, resources, web
 
 from infra import roles
 from infra.environment import RuntimeEnvironment, RuntimeEnvironmentArgs
@@ -49,7 +49,7 @@ class ControlPlanePlatform(pulumi.ComponentResource):
             location=location,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=client.tenant_id,
-                sku=keyvault.SkuArgs(family="A", name="standard"),
+                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
                 enable_rbac_authorization=True,  # access by role assignment, no access policies
                 enable_soft_delete=True,
                 soft_delete_retention_in_days=90,
@@ -98,7 +98,7 @@ class ControlPlanePlatform(pulumi.ComponentResource):
                 "CONTROLPLANE_ENVIRONMENT_RESOURCE_GROUP": f"{prefix}-env-{{name}}",
             },
         )
-        principal = site.identity.apply(lambda identity: identity.principal_id)
+        principal = site.identity.apply(_principal_id)
 
         def grant(name: str, role: roles.Role, scope: pulumi.Input[str], reason: str) -> None:
             roles.grant(
@@ -129,7 +129,7 @@ class ControlPlanePlatform(pulumi.ComponentResource):
                 grant(f"env-{spec.name}-k8s", roles.AKS_RBAC_WRITER, environment.resource_id, "Kubernetes rollouts")
             contributor_groups.append(env_group.name)
         for existing in settings.environment_resource_groups:
-            scope = client.subscription_id.apply(lambda sub, rg=existing: f"/subscriptions/{sub}/resourceGroups/{rg}")
+            scope = pulumi.Output.concat("/subscriptions/", client.subscription_id, "/resourceGroups/", existing)
             grant(f"target-{existing}", roles.CONTRIBUTOR, scope, "provision environments in this group")
             contributor_groups.append(pulumi.Output.from_input(existing))
 
@@ -174,3 +174,10 @@ def environment_placements(
         return json.dumps(found, sort_keys=True)
 
     return pulumi.Output.all(*values).apply(placements)
+
+
+def _principal_id(identity: web.outputs.ManagedServiceIdentityResponse | None) -> str:
+    """The function app's system-assigned identity, which the site always asks for."""
+    if identity is None:
+        raise ValueError("the function app has no managed identity: its identity type must be SystemAssigned")
+    return identity.principal_id

@@ -90,7 +90,9 @@ def _aks(parent: RuntimeEnvironment, name: str, args: RuntimeEnvironmentArgs) ->
         location=args.location,
         dns_prefix=name,
         kubernetes_version=args.kubernetes_version,
-        identity=containerservice.ManagedClusterIdentityArgs(type="SystemAssigned"),
+        identity=containerservice.ManagedClusterIdentityArgs(
+            type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED
+        ),
         # Entra ID sign-in, Kubernetes authorization by Azure RBAC role assignments, no static admin credentials.
         aad_profile=containerservice.ManagedClusterAADProfileArgs(
             managed=True,

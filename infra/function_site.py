@@ -87,7 +87,7 @@ def build_function_app(
         kind="functionapp,linux",
         server_farm_id=plan.id,
         https_only=True,
-        identity=web.ManagedServiceIdentityArgs(type="SystemAssigned"),
+        identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
         function_app_config=web.FunctionAppConfigArgs(
             deployment=web.FunctionsDeploymentArgs(
                 storage=web.FunctionsDeploymentStorageArgs(

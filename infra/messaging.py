@@ -55,7 +55,8 @@ def build_event_bus(
         f"{name_prefix}-bus",
         resource_group_name=resource_group,
         location=location,
-        sku=servicebus.SBSkuArgs(name="Standard", tier="Standard"),  # topics need Standard or Premium
+        # topics need Standard or Premium
+        sku=servicebus.SBSkuArgs(name=servicebus.SkuName.STANDARD, tier=servicebus.SkuTier.STANDARD),
         disable_local_auth=True,  # no SAS keys: senders and receivers authenticate with Entra ID
         minimum_tls_version="1.2",
         opts=child,
@@ -94,7 +95,7 @@ def build_event_bus(
             topic_name=topic.name,
             subscription_name=subscription.name,
             rule_name="$Default",
-            filter_type="SqlFilter",
+            filter_type=servicebus.FilterType.SQL_FILTER,
             sql_filter=servicebus.SqlFilterArgs(sql_expression=consumer.sql_filter),
             opts=child,
         )

@@ -82,10 +82,10 @@ class PlatformSettings:
 def settings_from_values(values: Mapping[str, Any]) -> PlatformSettings:
     """PlatformSettings from raw config values (missing keys take their defaults); InvalidConfig lists every problem."""
     problems: list[str] = []
-    location = values.get("location")
+    location: str = values.get("location") or ""
     if not location:
         problems.append("location: set `pulumi config set location <region>` (or azure-native:location)")
-    desired_state = values.get("desiredState")
+    desired_state: str = values.get("desiredState") or ""
     if not desired_state:
         problems.append("desiredState: the Git URL or path of the desired-state repository (drift detection)")
     prefix = values.get("namePrefix") or "cp"

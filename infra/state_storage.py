@@ -46,7 +46,7 @@ def build_state_storage(
         location=location,
         kind="StorageV2",
         sku=storage.SkuArgs(name="Standard_LRS"),
-        access_tier="Hot",
+        access_tier=storage.AccessTier.HOT,
         allow_blob_public_access=False,
         allow_shared_key_access=False,  # identity only: no account key or SAS can reach the data
         default_to_o_auth_authentication=True,
@@ -68,7 +68,7 @@ def build_state_storage(
         resource_group_name=resource_group,
         account_name=account.name,
         container_name=DEPLOYMENT_CONTAINER,
-        public_access="None",
+        public_access=storage.PublicAccess.NONE,
         opts=child,
     )
     endpoints = account.primary_endpoints

@@ -134,7 +134,8 @@ def decide(
     high = policy.max_replicas
     low = max(policy.min_replicas, 1)
 
-    by_metric = {reading.metric: reading.value for reading in readings}  # MetricKind is a str: "cpu" finds it
+    # Keyed by str: MetricKind is a StrEnum, so a rule's "cpu" finds MetricKind.CPU.
+    by_metric: dict[str, float | None] = {reading.metric: reading.value for reading in readings}
     metrics: dict[str, float | None] = {}
     missing: list[str] = []
     raw: int | None = None  # unclamped desired across rules with data

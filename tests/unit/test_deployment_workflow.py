@@ -129,6 +129,7 @@ def test_an_abort_during_a_pause_rolls_back_with_the_operators_reason(world: Wor
     assert "aborted by an operator: wrong build" in world.store.get_deployment(deployment_id).transitions[-1].reason
 
 
+@pytest.mark.slow  # the activity's retries wait their real intervals
 def test_a_provisioning_error_fails_the_deployment(world: World) -> None:
     document = copy.deepcopy(release_document())
     document["spec"]["environment"].update(compute="aks", region="westeurope")
@@ -271,6 +272,7 @@ def test_on_container_apps_the_new_revision_starts_whole_and_traffic_moves_by_we
     assert weights == sorted(weights) and weights[-1] == 100 and len(weights) > 1
 
 
+@pytest.mark.slow  # the activity's retries wait their real intervals
 def test_a_configuration_failure_ends_the_deployment_and_frees_its_services(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

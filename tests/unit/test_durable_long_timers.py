@@ -20,6 +20,8 @@ from funchost.durable.replay import TimerLimits, timespan
 from funchost.durable.store import DurableStore
 from funchost.functions import FunctionIndex
 
+pytestmark = pytest.mark.slow  # the timer chains run in real time
+
 TIMER_SECONDS = 2.5
 
 app = df.DFApp()

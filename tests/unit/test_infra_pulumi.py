@@ -32,6 +32,8 @@ from infra.settings import InvalidConfig, PlatformSettings, settings_from_values
 from infra.state_storage import STATE_TABLES, TASK_HUB, TASK_HUB_TABLES
 from tests import product_app
 
+pytestmark = pytest.mark.slow  # Pulumi's runtime and the Azure Native SDK take seconds to load
+
 ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
 TENANT = "00000000-0000-0000-0000-0000000000bb"

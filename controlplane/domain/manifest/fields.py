@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
@@ -27,7 +27,7 @@ DEFAULT_REPLICAS = 1
 DEFAULT_MIN_REPLICAS = 1
 DEFAULT_MAX_SURGE = 1
 DEFAULT_MAX_UNAVAILABLE = 0
-DEFAULT_SCALING_TARGET = "http"
+DEFAULT_SCALING_TARGET: Final = "http"  # Final: typed as the literal that ScalingPolicy.target allows
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 REGION = r"^[a-z][a-z0-9]*$"

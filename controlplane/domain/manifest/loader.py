@@ -98,11 +98,12 @@ def _json_duplicates(node: Any, path: str) -> Any:
 def _read_yaml(text: str, source: str) -> Any:
     loader = yaml.SafeLoader(text)
     try:
-        if not loader.check_node():
+        root = _next_document(loader)
+        if root is None:
             raise _document_error(source, "document is empty")
-        root = loader.get_node()
-        if loader.check_node():
-            line = loader.get_node().start_mark.line + 1
+        following = _next_document(loader)
+        if following is not None:
+            line = following.start_mark.line + 1
             raise _document_error(source, f"one YAML document per manifest; another starts at line {line}")
         _check_yaml_nodes(root, source)
         return loader.construct_document(root)
@@ -114,6 +115,11 @@ def _read_yaml(text: str, source: str) -> Any:
         raise _document_error(source, f"YAML error: {error}") from None
     finally:
         loader.dispose()
+
+
+def _next_document(loader: yaml.SafeLoader) -> Node | None:
+    """The root node of the stream's next document, or None at its end."""
+    return loader.get_node() if loader.check_node() else None
 
 
 def _check_yaml_nodes(root: Node, source: str) -> None:

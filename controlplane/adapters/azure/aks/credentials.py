@@ -135,7 +135,8 @@ class AksClusterAccess:
         def refresh(config: Configuration) -> None:  # the client calls this before every request
             config.api_key["authorization"] = token.value()
 
-        configuration.refresh_api_key_hook = refresh
+        # kubernetes declares the hook only as `= None` in Configuration.__init__, so its inferred type is None.
+        configuration.refresh_api_key_hook = refresh  # type: ignore[assignment]
         refresh(configuration)  # fail here, naming the scope, if the identity cannot get a token at all
         return ApiClient(configuration)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -168,7 +168,8 @@ class Kube:
         body = {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
         try:
             with self._translated(f"Namespace {name}: create"):
-                core.create_namespace(body, _request_timeout=self._timeout, _preload_content=False)
+                # kubernetes types the body as V1Namespace; its serializer takes the plain dict every object here is.
+                core.create_namespace(body, _request_timeout=self._timeout, _preload_content=False)  # type: ignore[arg-type]
         except AlreadyExists:
             pass  # created meanwhile by a concurrent deployment
 
@@ -193,5 +194,5 @@ class Kube:
             except ValueError as error:
                 raise TransientError(f"answer is not JSON ({error})") from error
 
-    def _translated(self, what: str):
+    def _translated(self, what: str) -> AbstractContextManager[None]:
         return kube_translated(what, self._cluster.invalidate)

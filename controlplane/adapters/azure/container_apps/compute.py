@@ -147,7 +147,7 @@ class ContainerAppsCompute:
         name = aca_revision_name(service, revision)
         if app is None or name is None or not app.visible(name):
             return
-        weight = app.revisions[name].properties.traffic_weight or 0
+        weight = app.revision(name).traffic_weight or 0
         if weight:
             raise PermanentError(
                 f"{environment}/{service}: revision {revision} still receives {weight}% of traffic; "
@@ -169,7 +169,7 @@ class ContainerAppsCompute:
         workloads = []
         for app in self._provider.apps(environment):
             for name in sorted(n for n in app.revisions if app.visible(n)):
-                template, revision = app.template(name), app.revisions[name].properties
+                template, revision = app.template(name), app.revision(name)
                 workloads.append(
                     LiveWorkload(
                         environment,
@@ -187,7 +187,7 @@ class ContainerAppsCompute:
     def endpoints(self, environment: str, service: str, revision: str) -> list[str]:
         """The revision's FQDN once, as an https base URL; empty while inactive or without ingress."""
         app = self._provider.existing(environment, service, revision)
-        live = app.revisions[self._name(app, revision)].properties
+        live = app.revision(self._name(app, revision))
         return [f"https://{live.fqdn}"] if live.active and live.fqdn else []
 
     # -- deploying ---------------------------------------------------------------------------------------------
@@ -215,20 +215,21 @@ class ContainerAppsCompute:
         known = {secret.name for secret in app.configuration.secrets or []}
         if any(secret.name not in known for secret in secrets):  # a PATCH replaces the whole list
             configuration.secrets = app.key_vault_secrets() + [s for s in secrets if s.name not in known]
-        traffic, ingress = pinned(app.traffic, app.app.properties.latest_revision_name), app.configuration.ingress
+        traffic, ingress = pinned(app.traffic, app.properties.latest_revision_name), app.configuration.ingress
         if ingress is not None and traffic is not None:
             ingress.traffic = traffic
             configuration.ingress = ingress
         properties = models.ContainerAppProperties(template=template)
         if configuration:
             properties.configuration = configuration
-        body = models.ContainerApp(properties=properties)
+        # The SDK types ContainerApp.location as required; a PATCH (begin_update) envelope carries only what changes.
+        body = models.ContainerApp(properties=properties)  # type: ignore[call-overload]
         self._provider.write(spec.environment, spec.service, f"add revision {spec.revision}", body)
 
     def _redeploy(self, app: LiveApp, spec: RevisionSpec, name: str, scale: models.Scale) -> None:
         """The revision exists: refuse another spec, else make it run (again) as asked."""
         self._require_managed(app, spec.revision)
-        revision = app.revisions[name].properties
+        revision = app.revision(name)
         what = f"{spec.environment}/{spec.service}: revision {spec.revision}"
         if revision.provisioning_state == "Failed":
             reason = revision.provisioning_error or "no reason given"
@@ -249,7 +250,7 @@ class ContainerAppsCompute:
         if app is None or name not in app.revisions:
             return None
         self.remove_revision(environment, service, control_plane_revision_name(service, name))
-        return app.revisions[name].properties.provisioning_error or "no reason given"
+        return app.revision(name).provisioning_error or "no reason given"
 
     @staticmethod
     def _check_size(app: LiveApp, name: str, revision: str, replicas: int) -> None:
@@ -287,8 +288,8 @@ class ContainerAppsCompute:
             external = self._settings.external_ingress
             ingress = models.Ingress(external=external, target_port=port, transport="auto", allow_insecure=False)
         ingress.traffic = traffic
-        configuration = models.Configuration(ingress=ingress)
-        body = models.ContainerApp(properties=models.ContainerAppProperties(configuration=configuration))
+        properties = models.ContainerAppProperties(configuration=models.Configuration(ingress=ingress))
+        body = models.ContainerApp(properties=properties)  # type: ignore[call-overload]  # a PATCH: see _create
         self._provider.write(app.environment, app.name, "set ingress traffic", body)
 
     def _forget_removal(self, app: LiveApp, name: str) -> None:

@@ -213,8 +213,16 @@ class LiveApp:
         return ((self.app.tags or {}).get(REMOVED_TAG) or "").split()
 
     @property
+    def properties(self) -> models.ContainerAppProperties:
+        return self.app.properties or models.ContainerAppProperties()
+
+    def revision(self, aca_name: str) -> models.RevisionProperties:
+        """A listed revision's properties (the SDK types them optional; a missing block reads as empty)."""
+        return self.revisions[aca_name].properties or models.RevisionProperties()
+
+    @property
     def configuration(self) -> models.Configuration:
-        return self.app.properties.configuration or models.Configuration()
+        return self.properties.configuration or models.Configuration()
 
     @property
     def traffic(self) -> list[models.TrafficWeight]:
@@ -223,14 +231,15 @@ class LiveApp:
 
     def visible(self, aca_name: str) -> bool:
         """Active revisions always; inactive ones only on managed apps, and only if not removed."""
-        revision = self.revisions.get(aca_name)
-        if revision is None:
+        if aca_name not in self.revisions:
             return False
-        return bool(revision.properties.active) or (self.managed and suffix_of(self.name, aca_name) not in self.removed)
+        if self.revision(aca_name).active:
+            return True
+        return self.managed and suffix_of(self.name, aca_name) not in self.removed
 
     def template(self, aca_name: str) -> LiveTemplate:
         secrets = {secret.name or "": secret for secret in self.configuration.secrets or []}
-        return read_template(self.revisions[aca_name].properties.template, self.name, secrets)
+        return read_template(self.revision(aca_name).template, self.name, secrets)
 
     def key_vault_secrets(self) -> list[models.Secret]:
         """The app's secrets as they can be sent back beside a new one (a PATCH replaces the whole list).

@@ -108,12 +108,13 @@ class ContainerAppsProvider:
 
     def write_tags(self, app: LiveApp, changes: dict[str, str]) -> None:
         """Every tag is sent: an ARM PATCH replaces the tags object as a whole."""
-        body = models.ContainerApp(tags={**(app.app.tags or {}), **changes})
+        # The SDK types ContainerApp.location as required; a PATCH (begin_update) envelope carries only what changes.
+        body = models.ContainerApp(tags={**(app.app.tags or {}), **changes})  # type: ignore[call-overload]
         self.write(app.environment, app.name, "update tags", body)
 
     def set_active(self, app: LiveApp, name: str, active: bool) -> None:
         """Activate or deactivate one revision (a synchronous call); nothing to do if it already is."""
-        if bool(app.revisions[name].properties.active) == active:
+        if bool(app.revision(name).active) == active:
             return
         group = self.where(app.environment).resource_group
         revisions = self._client.container_apps_revisions
@@ -127,5 +128,6 @@ class ContainerAppsProvider:
 
     def _ours(self, environment: str, app: models.ContainerApp) -> bool:
         """Whether the app runs on the environment's managed environment."""
-        environment_id = app.properties.environment_id or app.properties.managed_environment_id or ""
+        properties = app.properties or models.ContainerAppProperties()
+        environment_id = properties.environment_id or properties.managed_environment_id or ""
         return environment_id.lower() == self.where(environment).managed_environment_id.lower()

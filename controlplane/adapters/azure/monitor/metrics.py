@@ -112,7 +112,7 @@ class AzureMonitorMetrics:
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(UTC))
         seconds = settings.timeout_seconds
-        self._call_options = {"timeout": seconds, "read_timeout": seconds}
+        self._call_options: dict[str, Any] = {"timeout": seconds, "read_timeout": seconds}  # azure-core keywords
 
     def read(self, environment: str, service: str, metrics: Iterable[MetricKind]) -> list[MetricReading]:
         """One reading per metric asked for; failures become readings with ``value=None`` and an error."""

@@ -136,7 +136,8 @@ def service_bus_message(fields: MessageFields) -> ServiceBusMessage:
         correlation_id=fields.correlation_id,
         subject=fields.subject,
         content_type=fields.content_type,
-        application_properties=dict(fields.application_properties),
+        # Built item by item: the SDK takes a dict of its own key and value types, and dict() would keep ours.
+        application_properties={key: value for key, value in fields.application_properties.items()},
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from azure.core import MatchConditions
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+from azure.data.tables import TableClient, TableEntity, TableServiceClient, UpdateMode
 
 from controlplane.adapters.azure.errors import translated
 from controlplane.adapters.storage.documents import Document, IndexValue
@@ -127,7 +127,7 @@ def _to_entity(document: Document) -> dict[str, Any]:
     return entity
 
 
-def _to_document(entity: Mapping[str, Any]) -> Document:
+def _to_document(entity: TableEntity) -> Document:
     parts = int(entity["BodyParts"])
     body = "".join(entity[f"Body{number}"] for number in range(parts))
     index = {name: value for name, value in entity.items() if name not in _RESERVED and not _BODY.match(name)}
