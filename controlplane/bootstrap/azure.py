@@ -17,7 +17,7 @@ from controlplane.adapters.storage.state_store import DocumentStateStore
 from controlplane.bootstrap.container import Ports
 from controlplane.config import InvalidSettings, Settings
 from controlplane.config_azure import Placement
-from controlplane.errors import FieldError
+from controlplane.errors import FieldError, PermanentError
 from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner, StateStore
 
 if TYPE_CHECKING:
@@ -84,6 +84,10 @@ def table_service(settings: Settings) -> TableServiceClient:
     transport = RequestsTransport(use_env_settings=False)
     if settings.storage_connection:
         return TableServiceClient.from_connection_string(settings.storage_connection, transport=transport)
+    if not settings.table_endpoint:  # a Settings built by hand, not read from the environment, may hold neither
+        raise PermanentError(
+            "no Table storage: set CONTROLPLANE_STORAGE or AzureWebJobsStorage__tableServiceUri (see README, Settings)"
+        )
     from azure.identity import DefaultAzureCredential
 
     return TableServiceClient(
