@@ -32,7 +32,9 @@ def record_transition(request: dict) -> dict[str, Any]:
     """Move the deployment to request["to"] and emit RuntimeDeploymentStateChanged."""
     wired = services()
     return deployments.transition(
-        wired.store,
+        wired.store.deployments,
+        wired.store.claims,
+        wired.store.event_log,
         wired.events,
         _source(),
         request["deploymentId"],
@@ -49,7 +51,8 @@ def emit_event(request: dict) -> None:
     """Emit one catalog event in the deployment's trace."""
     wired = services()
     deployments.emit(
-        wired.store,
+        wired.store.deployments,
+        wired.store.event_log,
         wired.events,
         _source(),
         request["deploymentId"],
@@ -65,11 +68,12 @@ def emit_event(request: dict) -> None:
 def ensure_environment(request: dict) -> dict[str, Any]:
     """Provision the release's environment; emit RuntimeEnvironmentProvisioned with the stack outputs."""
     wired = services()
-    deployment = wired.store.get_deployment(request["deploymentId"])
+    deployment = wired.store.deployments.get_deployment(request["deploymentId"])
     outputs = wired.provisioner.ensure_environment(deployment.release)
     data = {"environment": outputs.environment, "outputs": dict(outputs.outputs), "changed": outputs.changed}
     deployments.emit(
-        wired.store,
+        wired.store.deployments,
+        wired.store.event_log,
         wired.events,
         _source(),
         deployment.id,
@@ -85,14 +89,15 @@ def ensure_environment(request: dict) -> dict[str, Any]:
 @traced_activity
 def bind_configuration(request: dict) -> dict[str, Any]:
     """Bind RuntimeConfiguration and SecretBinding references (never values) to the new revisions."""
-    return rollout.bind_configuration(services().store, request["deploymentId"])
+    return rollout.bind_configuration(services().store.deployments, request["deploymentId"])
 
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
 def plan_targets(request: dict) -> list[dict[str, Any]]:
     """Per service: the new revision and the stable one (the last Completed deployment's) it replaces."""
-    return [target.to_dict() for target in rollout.targets(services().store, request["deploymentId"])]
+    store = services().store
+    return [target.to_dict() for target in rollout.targets(store.deployments, store.catalog, request["deploymentId"])]
 
 
 @bp.activity_trigger(input_name="request")
@@ -102,7 +107,8 @@ def apply_step(request: dict) -> dict[str, str] | None:
     wired = services()
     target = Target.from_dict(request["target"])
     try:
-        rollout.apply_step(wired.store, wired.compute, request["deploymentId"], target, step_from_dict(request["step"]))
+        step = step_from_dict(request["step"])
+        rollout.apply_step(wired.store.deployments, wired.compute, request["deploymentId"], target, step)
     except PermanentError as error:
         return {"error": str(error).strip().splitlines()[0]}
     return None
@@ -114,7 +120,8 @@ def probe_revision(request: dict) -> dict[str, Any]:
     """One health probe of the new revision; emits HealthCheckCompleted."""
     wired = services()
     return rollout.probe(
-        wired.store,
+        wired.store.deployments,
+        wired.store.event_log,
         wired.events,
         wired.health,
         _source(),
@@ -130,8 +137,11 @@ def probe_revision(request: dict) -> dict[str, Any]:
 @traced_activity
 def promote(request: dict) -> None:
     """Record the new revision in the service catalog."""
+    store = services().store
     rollout.record_promotion(
-        services().store,
+        store.deployments,
+        store.catalog,
+        store.quarantine,
         request["deploymentId"],
         Target.from_dict(request["target"]),
         datetime.fromisoformat(request["at"]),
@@ -145,4 +155,14 @@ def roll_back(request: dict) -> None:
     """Restore the stable revision; quarantine the image that was rolled back."""
     target = Target.from_dict(request["target"])
     at = datetime.fromisoformat(request["at"])
-    rollout.roll_back(wired.store, wired.compute, request["deploymentId"], target, request["reason"], at)
+    store = wired.store
+    rollout.roll_back(
+        store.deployments,
+        store.catalog,
+        store.quarantine,
+        wired.compute,
+        request["deploymentId"],
+        target,
+        request["reason"],
+        at,
+    )

@@ -24,7 +24,20 @@ def drift_scan(request: dict) -> list[str]:
     """Compare live with desired state, record findings; the ids approved for remediation."""
     wired = services()
     at = datetime.fromisoformat(request["at"])
-    return drift.scan(wired.store, wired.events, _source(), wired.desired_state, wired.compute, at, wired.provisioner)
+    store = wired.store
+    return drift.scan(
+        store.findings,
+        store.catalog,
+        store.deployments,
+        store.quarantine,
+        store.event_log,
+        wired.events,
+        _source(),
+        wired.desired_state,
+        wired.compute,
+        at,
+        wired.provisioner,
+    )
 
 
 @bp.activity_trigger(input_name="request")
@@ -33,8 +46,19 @@ def drift_start_remediation(request: dict) -> dict[str, Any] | None:
     """Start one approved finding's remedy; the corrective deployment's orchestration input, if any."""
     wired = services()
     at = datetime.fromisoformat(request["at"])
+    store = wired.store
     return drift.start_remediation(
-        wired.store, wired.events, _source(), wired.desired_state, wired.compute, request["findingId"], at
+        store.findings,
+        store.deployments,
+        store.claims,
+        store.idempotency_keys,
+        store.event_log,
+        wired.events,
+        _source(),
+        wired.desired_state,
+        wired.compute,
+        request["findingId"],
+        at,
     )
 
 
@@ -44,4 +68,7 @@ def drift_settle(request: dict) -> str:
     """Close a finding whose corrective deployment ended; its status."""
     wired = services()
     at = datetime.fromisoformat(request["at"])
-    return drift.settle(wired.store, wired.events, _source(), request["findingId"], at)
+    store = wired.store
+    return drift.settle(
+        store.findings, store.deployments, store.event_log, wired.events, _source(), request["findingId"], at
+    )

@@ -29,7 +29,7 @@ from controlplane.adapters.local.image_catalog import ImageCatalog
 from controlplane.adapters.local.metrics import LocalMetrics
 from controlplane.adapters.local.provisioner import LocalProvisioner
 from controlplane.adapters.local.router import LocalRouter
-from controlplane.bootstrap.root import Services, build_state_store, table_service, use_services
+from controlplane.bootstrap.root import Services, build_stores, table_service, use_services
 from controlplane.config import load_settings
 from funchost.azurite import DEFAULT_BLOB_PORT, DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
 from funchost.durable import rpc
@@ -126,7 +126,7 @@ class LocalHost:
         use_services(
             Services(
                 self.settings,
-                build_state_store(self.settings),
+                build_stores(self.settings),
                 LocalEventBus(self.bus),
                 self.compute,
                 HttpHealthProbe(self.compute.endpoints),

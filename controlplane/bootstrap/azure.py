@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 from controlplane.adapters.by_environment.compute import ComputeByEnvironment
 from controlplane.adapters.http.health_probe import HttpHealthProbe
+from controlplane.adapters.storage.stores import Stores
 from controlplane.config import InvalidSettings, Settings
 from controlplane.config_azure import Placement
 from controlplane.errors import FieldError
-from controlplane.ports import Compute, DesiredState, EventBus, Metrics, Provisioner, StateStore
+from controlplane.ports import Compute, DesiredState, EventBus, Metrics, Provisioner
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -32,7 +33,7 @@ PULUMI_MISSING = (
 )
 
 
-def build_azure_services(settings: Settings, store: StateStore, root: Path) -> Services:
+def build_azure_services(settings: Settings, store: Stores, root: Path) -> Services:
     """Services over Azure: Service Bus, Container Apps / AKS per environment, Azure Monitor, Pulumi, Git."""
     from azure.identity import DefaultAzureCredential
 

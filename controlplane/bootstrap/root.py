@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from controlplane.adapters.azure.monitor import telemetry as telemetry_setup
-from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.config import Settings, load_settings
 from controlplane.errors import PermanentError
-from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner, StateStore
+from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner
 
 if TYPE_CHECKING:
     from azure.data.tables import TableServiceClient
@@ -21,7 +21,7 @@ class Services:
     """The adapters a function invocation works with."""
 
     settings: Settings
-    store: StateStore
+    store: Stores
     event_bus: EventBus | None = None
     compute_port: Compute | None = None
     health_probe: HealthProbe | None = None
@@ -87,13 +87,13 @@ def table_service(settings: Settings) -> TableServiceClient:
     )
 
 
-def build_state_store(settings: Settings) -> DocumentStateStore:
-    """The Table-storage state store (Azurite for development storage), with its tables created."""
+def build_stores(settings: Settings) -> Stores:
+    """The stored records on Table storage (Azurite for development storage), with their tables created."""
     from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
 
-    store = DocumentStateStore(AzureTableDocuments(table_service(settings), prefix=settings.table_prefix))
-    store.create_tables()
-    return store
+    tables = AzureTableDocuments(table_service(settings), prefix=settings.table_prefix)
+    create_tables(tables)
+    return Stores.over(tables)
 
 
 def services() -> Services:
@@ -105,7 +105,7 @@ def services() -> Services:
         telemetry_setup.configure(settings)
         from controlplane.bootstrap.azure import build_azure_services
 
-        _services = build_azure_services(settings, build_state_store(settings), APP_ROOT)
+        _services = build_azure_services(settings, build_stores(settings), APP_ROOT)
     return _services
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap.azure import build_azure_services
 from controlplane.config import InvalidSettings, Settings
 from controlplane.testing.memory_documents import MemoryDocumentTables
@@ -71,5 +71,5 @@ def test_pulumi_settings_without_the_pulumi_package_say_what_to_install(monkeypa
     )
 
     with pytest.raises(InvalidSettings, match=r"PULUMI_BACKEND_URL: .*install requirements-pulumi\.txt") as raised:
-        build_azure_services(settings, DocumentStateStore(MemoryDocumentTables()), ROOT)
+        build_azure_services(settings, Stores.over(MemoryDocumentTables()), ROOT)
     assert "unset PULUMI_BACKEND_URL" in str(raised.value)

@@ -14,7 +14,7 @@ from controlplane.adapters.azure.placed.provisioner import PlacedEnvironments
 from controlplane.adapters.azure.pulumi.provisioner import PulumiProvisioner
 from controlplane.adapters.azure.servicebus.event_bus import ServiceBusEventBus
 from controlplane.adapters.git.desired_state import GitDesiredState
-from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap.azure import build_azure_services
 from controlplane.config import Settings
 from controlplane.domain.manifest import Release, parse_release
@@ -43,8 +43,8 @@ AZURE = {
 }
 
 
-def store() -> DocumentStateStore:
-    return DocumentStateStore(MemoryDocumentTables())
+def store() -> Stores:
+    return Stores.over(MemoryDocumentTables())
 
 
 def test_every_port_gets_its_azure_adapter_from_settings() -> None:
