@@ -3,6 +3,10 @@
 Each method's docstring is its contract. Adapters (``controlplane/adapters``) implement these against
 Azure, the embedded local host, or in memory for tests; every implementation of a port passes the same
 contract tests. Adapters raise only ``controlplane.errors`` types.
+
+Stored state has one port per record (Deployments, Catalog, Findings, LoopStates, Quarantine, Claims,
+IdempotencyKeys, EventLog, ProcessedEvents): a handler names the few it reads or writes. Writes use
+optimistic concurrency: a record travels with the etag it was read at, and no update is ever lost.
 """
 
 from __future__ import annotations

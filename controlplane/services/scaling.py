@@ -2,7 +2,8 @@
 
 Evaluations come from the scaling timer (every service) and from HealthCheckCompleted events (one
 service). Each one reads the live replica count, the metrics the policy's rules name and the persisted
-``ScalingState``, decides with ``controlplane.domain.scaling.decide``, and then:
+``ScalingRecord`` (``controlplane.domain.scaling_record``), decides with ``controlplane.domain.scaling.decide``,
+and then:
 
 1. saves the new state *with the change it is about to make* (``pending``, leased to this evaluation for
    ``APPLY_LEASE``), conditional on the etag it read: of overlapping evaluations of one service (the timer,
