@@ -4,31 +4,43 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap.root import services
+from controlplane.ports import Compute, EventBus, HealthProbe, Metrics
 from controlplane.services.monitor import Monitor
 from controlplane.services.scaling import Scaler
 
 
 def scaler() -> Scaler:
     wired = services()
-    store = wired.store
+    source = f"{wired.settings.event_source}/scaling"
+    return scaler_over(wired.store, wired.events, wired.compute, wired.metrics, source)
+
+
+def failure_monitor() -> Monitor:
+    wired = services()
+    degraded_for = timedelta(seconds=wired.settings.monitor_degraded_seconds)
+    source = f"{wired.settings.event_source}/monitor"
+    return monitor_over(wired.store, wired.events, wired.health, source, degraded_for)
+
+
+def scaler_over(store: Stores, bus: EventBus, compute: Compute, metrics: Metrics, source: str) -> Scaler:
+    """The scaling loop over the stored records it reads and writes."""
     return Scaler(
         catalog=store.catalog,
         deployments=store.deployments,
         loop_states=store.loop_states,
         processed_events=store.processed_events,
         event_log=store.event_log,
-        bus=wired.events,
-        compute=wired.compute,
-        metrics=wired.metrics,
-        source=f"{wired.settings.event_source}/scaling",
+        bus=bus,
+        compute=compute,
+        metrics=metrics,
+        source=source,
     )
 
 
-def failure_monitor() -> Monitor:
-    wired = services()
-    degraded_for = timedelta(seconds=wired.settings.monitor_degraded_seconds)
-    store = wired.store
+def monitor_over(store: Stores, bus: EventBus, health: HealthProbe, source: str, degraded_for: timedelta) -> Monitor:
+    """The failure monitor over the stored records it reads and writes."""
     return Monitor(
         catalog=store.catalog,
         deployments=store.deployments,
@@ -37,8 +49,8 @@ def failure_monitor() -> Monitor:
         claims=store.claims,
         idempotency_keys=store.idempotency_keys,
         event_log=store.event_log,
-        bus=wired.events,
-        health=wired.health,
-        source=f"{wired.settings.event_source}/monitor",
+        bus=bus,
+        health=health,
+        source=source,
         degraded_for=degraded_for,
     )

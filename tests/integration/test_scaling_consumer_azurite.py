@@ -1,5 +1,5 @@
 """The scaling consumer under concurrent Service Bus delivery: the product's ``scaling_on_health_check``
-trigger fed by the local bus on Azurite, with the state store on Azurite too.
+trigger fed by the local bus on Azurite, with the stored records on Azurite too.
 
 Service Bus delivers up to host.json's ``maxConcurrentCalls`` messages of one subscription at once, so
 several HealthCheckCompleted events for one service are evaluated at the same time. Exactly one decision
@@ -83,7 +83,7 @@ class BarrierMetrics:
 
 @pytest.fixture
 def world(tmp_path: Path, azurite: Azurite, table_prefix: str) -> Iterator[World]:
-    """The workflow world with its state store on Azurite, and orders promoted in dev under POLICY."""
+    """The workflow world with its stored records on Azurite, and orders promoted in dev under POLICY."""
     world = World(tmp_path)
     service = TableServiceClient.from_connection_string(azurite.connection_string)
     tables = AzureTableDocuments(service, prefix=table_prefix)

@@ -12,26 +12,14 @@ from controlplane.domain.health import HealthStatus
 from controlplane.services.monitor import Monitor, Restore
 from funchost.durable.history import RuntimeStatus
 from tests.workflow_world import World, release
+from triggers.loops import monitor_over
 
 T = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DEGRADED_FOR = timedelta(seconds=30)
 
 
 def monitor(world: World) -> Monitor:
-    store = world.store
-    return Monitor(
-        catalog=store.catalog,
-        deployments=store.deployments,
-        loop_states=store.loop_states,
-        quarantine=store.quarantine,
-        claims=store.claims,
-        idempotency_keys=store.idempotency_keys,
-        event_log=store.event_log,
-        bus=world.bus,
-        health=world.health,
-        source="/tests/monitor",
-        degraded_for=DEGRADED_FOR,
-    )
+    return monitor_over(world.store, world.bus, world.health, "/tests/monitor", DEGRADED_FOR)
 
 
 def complete(world: World, tag: str) -> str:

@@ -16,6 +16,7 @@ from controlplane.errors import TransientError
 from controlplane.ports import Compute
 from controlplane.services.scaling import APPLY_LEASE, Scaler
 from tests.workflow_world import World, release
+from triggers.loops import scaler_over
 
 T = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 POLICY = {
@@ -36,18 +37,7 @@ def deployed(world: World, **policy: Any) -> str:
 
 
 def scaler(world: World, compute: Compute | None = None) -> Scaler:
-    store = world.store
-    return Scaler(
-        catalog=store.catalog,
-        deployments=store.deployments,
-        loop_states=store.loop_states,
-        processed_events=store.processed_events,
-        event_log=store.event_log,
-        bus=world.bus,
-        compute=compute or world.compute,
-        metrics=world.metrics,
-        source="/tests/scaling",
-    )
+    return scaler_over(world.store, world.bus, compute or world.compute, world.metrics, "/tests/scaling")
 
 
 def replicas(world: World, revision: str) -> int:
