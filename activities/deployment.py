@@ -39,7 +39,9 @@ def record_transition(request: dict) -> dict[str, Any]:
     transition = TransitionRequest.from_dict(request)
     wired = ports()
     return deployments.transition(
-        wired.store,
+        wired.store.deployments,
+        wired.store.claims,
+        wired.store.event_log,
         wired.events,
         _source(),
         transition.deployment_id,
@@ -56,7 +58,17 @@ def emit_event(request: dict) -> None:
     """Emit one catalog event in the deployment's trace."""
     emit = EmitRequest.from_dict(request)
     wired = ports()
-    deployments.emit(wired.store, wired.events, _source(), emit.deployment_id, emit.event, emit.at, emit.event_id)
+    store = wired.store
+    deployments.emit(
+        store.deployments,
+        store.event_log,
+        wired.events,
+        _source(),
+        emit.deployment_id,
+        emit.event,
+        emit.at,
+        emit.event_id,
+    )
 
 
 @bp.activity_trigger(input_name="request")
@@ -65,9 +77,19 @@ def ensure_environment(request: dict) -> dict[str, Any]:
     """Provision the release's environment; emit RuntimeEnvironmentProvisioned with the stack outputs."""
     stamp = DeploymentRequest.from_dict(request)
     wired = ports()
-    deployment = wired.store.get_deployment(stamp.deployment_id)
+    store = wired.store
+    deployment = store.deployments.get_deployment(stamp.deployment_id)
     provisioned = deployment_events.environment_provisioned(wired.provisioner.ensure_environment(deployment.release))
-    deployments.emit(wired.store, wired.events, _source(), deployment.id, provisioned, stamp.at, stamp.event_id)
+    deployments.emit(
+        store.deployments,
+        store.event_log,
+        wired.events,
+        _source(),
+        deployment.id,
+        provisioned,
+        stamp.at,
+        stamp.event_id,
+    )
     return dict(provisioned.data)
 
 
@@ -75,7 +97,7 @@ def ensure_environment(request: dict) -> dict[str, Any]:
 @traced_activity
 def bind_configuration(request: dict) -> dict[str, Any]:
     """Bind RuntimeConfiguration and SecretBinding references (never values) to the new revisions."""
-    return rollout.bind_configuration(ports().store, DeploymentRequest.from_dict(request).deployment_id)
+    return rollout.bind_configuration(ports().store.deployments, DeploymentRequest.from_dict(request).deployment_id)
 
 
 @bp.activity_trigger(input_name="request")
@@ -83,7 +105,8 @@ def bind_configuration(request: dict) -> dict[str, Any]:
 def plan_targets(request: dict) -> list[dict[str, Any]]:
     """Per service: the new revision and the stable one (the last Completed deployment's) it replaces."""
     deployment_id = DeploymentRequest.from_dict(request).deployment_id
-    return [target.to_dict() for target in rollout.targets(ports().store, deployment_id)]
+    store = ports().store
+    return [target.to_dict() for target in rollout.targets(store.deployments, store.catalog, deployment_id)]
 
 
 @bp.activity_trigger(input_name="request")
@@ -93,7 +116,7 @@ def apply_step(request: dict) -> dict[str, str] | None:
     step = StepRequest.from_dict(request)
     wired = ports()
     try:
-        rollout.apply_step(wired.store, wired.compute, step.deployment_id, step.target, step.step)
+        rollout.apply_step(wired.store.deployments, wired.compute, step.deployment_id, step.target, step.step)
     except PermanentError as error:
         return {"error": str(error).strip().splitlines()[0]}
     return None
@@ -106,7 +129,8 @@ def probe_revision(request: dict) -> dict[str, Any]:
     probe = ProbeRequest.from_dict(request)
     wired = ports()
     return rollout.probe(
-        wired.store,
+        wired.store.deployments,
+        wired.store.event_log,
         wired.events,
         wired.health,
         _source(),
@@ -123,7 +147,10 @@ def probe_revision(request: dict) -> dict[str, Any]:
 def promote(request: dict) -> None:
     """Record the new revision in the service catalog."""
     promotion = TargetRequest.from_dict(request)
-    rollout.record_promotion(ports().store, promotion.deployment_id, promotion.target, promotion.at)
+    store = ports().store
+    rollout.record_promotion(
+        store.deployments, store.catalog, store.quarantine, promotion.deployment_id, promotion.target, promotion.at
+    )
 
 
 @bp.activity_trigger(input_name="request")
@@ -132,4 +159,14 @@ def roll_back(request: dict) -> None:
     """Restore the stable revision; quarantine the image that was rolled back."""
     rollback = RollBackRequest.from_dict(request)
     wired = ports()
-    rollout.roll_back(wired.store, wired.compute, rollback.deployment_id, rollback.target, rollback.reason, rollback.at)
+    store = wired.store
+    rollout.roll_back(
+        store.deployments,
+        store.catalog,
+        store.quarantine,
+        wired.compute,
+        rollback.deployment_id,
+        rollback.target,
+        rollback.reason,
+        rollback.at,
+    )

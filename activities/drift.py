@@ -24,7 +24,20 @@ def drift_scan(request: dict) -> list[str]:
     """Compare live with desired state, record findings; the ids approved for remediation."""
     at = ScanRequest.from_dict(request).at
     wired = ports()
-    return drift.scan(wired.store, wired.events, _source(), wired.desired_state, wired.compute, at, wired.provisioner)
+    store = wired.store
+    return drift.scan(
+        store.findings,
+        store.catalog,
+        store.deployments,
+        store.quarantine,
+        store.event_log,
+        wired.events,
+        _source(),
+        wired.desired_state,
+        wired.compute,
+        at,
+        wired.provisioner,
+    )
 
 
 @bp.activity_trigger(input_name="request")
@@ -33,8 +46,19 @@ def drift_start_remediation(request: dict) -> dict[str, Any] | None:
     """Start one approved finding's remedy; the corrective deployment's orchestration input, if any."""
     finding = FindingRequest.from_dict(request)
     wired = ports()
+    store = wired.store
     start = drift.start_remediation(
-        wired.store, wired.events, _source(), wired.desired_state, wired.compute, finding.finding_id, finding.at
+        store.findings,
+        store.deployments,
+        store.claims,
+        store.idempotency_keys,
+        store.event_log,
+        wired.events,
+        _source(),
+        wired.desired_state,
+        wired.compute,
+        finding.finding_id,
+        finding.at,
     )
     return start.to_dict() if start else None
 
@@ -45,4 +69,7 @@ def drift_settle(request: dict) -> str:
     """Close a finding whose corrective deployment ended; its status."""
     finding = FindingRequest.from_dict(request)
     wired = ports()
-    return drift.settle(wired.store, wired.events, _source(), finding.finding_id, finding.at)
+    store = wired.store
+    return drift.settle(
+        store.findings, store.deployments, store.event_log, wired.events, _source(), finding.finding_id, finding.at
+    )

@@ -1,4 +1,4 @@
-"""Benchmark: StateStore operations on Azurite (Table storage) and on the in-memory fake.
+"""Benchmark: stored records (deployments, processed events) on Azurite (Table storage) and in memory.
 
 Run: ``.venv/bin/python bench/state_store.py [--ops 300]``. Starts its own in-memory Azurite on a free
 loopback port. Prints a table, then one JSON object of the figures as the last line.
@@ -19,10 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
-from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.adapters.storage.documents import DocumentTables
+from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.bootstrap.azure import table_service
 from controlplane.config import Settings
 from controlplane.domain.deployment import Deployment, ServicePhase, ServiceProgress
+from controlplane.ports import Deployments
 from controlplane.testing.memory_documents import MemoryDocumentTables
 from funchost.azurite import Azurite
 from tests.builders import T0, deployment
@@ -42,7 +44,7 @@ def rolled_out(service: str, traffic_percent: int) -> Callable[[Deployment], Dep
     return lambda d: d.with_service(service, ServiceProgress(ServicePhase.ROLLING_OUT, None, traffic_percent))
 
 
-def contended_rate(store: DocumentStateStore, operations: int) -> float:
+def contended_rate(store: Deployments, operations: int) -> float:
     """WRITERS threads update one deployment; every update must survive (checked)."""
     store.create_deployment(deployment("contended", services=tuple(f"s{n}" for n in range(WRITERS))))
     per_writer = operations // WRITERS
@@ -65,14 +67,18 @@ def touch(current: Deployment) -> Deployment:
     return current.with_service("orders", ServiceProgress(message="touched"))
 
 
-def measure(store: DocumentStateStore, operations: int) -> dict[str, float]:
-    store.create_tables()
+def measure(tables: DocumentTables, operations: int) -> dict[str, float]:
+    create_tables(tables)
+    stores = Stores.over(tables)
+    deployments, processed = stores.deployments, stores.processed_events
     return {
-        "create_deployment_per_s": rate(operations, lambda n: store.create_deployment(deployment(f"d{n}"))),
-        "get_deployment_per_s": rate(operations, lambda n: store.get_deployment(f"d{n}")),
-        "update_deployment_per_s": rate(operations, lambda n: store.update_deployment(f"d{n}", touch)),
-        "contended_update_per_s": contended_rate(store, operations),
-        "mark_processed_per_s": rate(operations, lambda n: store.mark_processed("c", f"e{n}", T0, timedelta(hours=1))),
+        "create_deployment_per_s": rate(operations, lambda n: deployments.create_deployment(deployment(f"d{n}"))),
+        "get_deployment_per_s": rate(operations, lambda n: deployments.get_deployment(f"d{n}")),
+        "update_deployment_per_s": rate(operations, lambda n: deployments.update_deployment(f"d{n}", touch)),
+        "contended_update_per_s": contended_rate(deployments, operations),
+        "mark_processed_per_s": rate(
+            operations, lambda n: processed.mark_processed("c", f"e{n}", T0, timedelta(hours=1))
+        ),
     }
 
 
@@ -82,10 +88,10 @@ def main() -> None:
     operations = parser.parse_args().ops
     with Azurite() as azurite:
         service = table_service(Settings.from_environment({"CONTROLPLANE_STORAGE": azurite.connection_string}))
-        azure = measure(DocumentStateStore(AzureTableDocuments(service, "bench")), operations)
-    memory = measure(DocumentStateStore(MemoryDocumentTables()), operations)
+        azure = measure(AzureTableDocuments(service, "bench"), operations)
+    memory = measure(MemoryDocumentTables(), operations)
 
-    print(f"StateStore, {operations} operations each, {WRITERS} writers on one record for 'contended'")
+    print(f"Stored records, {operations} operations each, {WRITERS} writers on one record for 'contended'")
     print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
     print(f"{'operation':<28} {'Azurite ops/s':>14} {'memory ops/s':>14}")
     for name in azure:

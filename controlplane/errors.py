@@ -30,6 +30,11 @@ class AlreadyExists(ControlPlaneError):
     """Something with the same identity exists already."""
 
 
+class Refused(ControlPlaneError):
+    """A request the current state does not allow (HTTP 409 Conflict); nothing was changed. The message
+    says what holds it up."""
+
+
 class ConcurrencyConflict(TransientError):
     """An optimistic-concurrency write lost the race: re-read and try again."""
 

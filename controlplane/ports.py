@@ -3,6 +3,10 @@
 Each method's docstring is its contract. Adapters (``controlplane/adapters``) implement these against
 Azure, the embedded local host, or in memory for tests; every implementation of a port passes the same
 contract tests. Adapters raise only ``controlplane.errors`` types.
+
+Stored state has one port per record (Deployments, Catalog, Findings, LoopStates, Quarantine, Claims,
+IdempotencyKeys, EventLog, ProcessedEvents): a handler names the few it reads or writes. Writes use
+optimistic concurrency: a record travels with the etag it was read at, and no update is ever lost.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from controlplane.domain.runtime import (
 )
 
 
-class StateStore(Protocol):
-    """Durable state of the control plane. Writes use optimistic concurrency; no update is ever lost."""
+class Deployments(Protocol):
+    """The deployment records. Writes use optimistic concurrency; no update is ever lost."""
 
     def create_deployment(self, deployment: Deployment) -> Deployment:
         """Insert a new deployment and return it with its etag; AlreadyExists if the id is taken."""
@@ -48,6 +52,10 @@ class StateStore(Protocol):
     def list_deployments(self, environment: str | None = None, service: str | None = None) -> list[Deployment]:
         """Deployments matching the filters, newest first."""
 
+
+class Catalog(Protocol):
+    """The service catalog inventory: what each service of an environment last promoted."""
+
     def put_catalog_entry(self, entry: CatalogEntry) -> CatalogEntry:
         """Insert or replace the inventory entry of (environment, service); last writer wins."""
 
@@ -56,6 +64,10 @@ class StateStore(Protocol):
 
     def list_catalog(self, environment: str | None = None) -> list[CatalogEntry]:
         """Inventory entries, ordered by environment then service."""
+
+
+class Findings(Protocol):
+    """The drift findings, versioned: a stale write is refused."""
 
     def create_finding(self, finding: DriftFinding) -> DriftFinding:
         """Insert a new drift finding; AlreadyExists if its id is taken."""
@@ -69,6 +81,10 @@ class StateStore(Protocol):
     def list_findings(self, status: FindingStatus | None = None) -> list[DriftFinding]:
         """Findings with the given status (all when None), oldest first."""
 
+
+class LoopStates(Protocol):
+    """What the control loops remember between runs: one versioned record per (loop, key)."""
+
     def get_loop_state(self, loop: str, key: str) -> LoopRecord | None:
         """The record ``loop`` stored under ``key`` with its etag, or None if there is none."""
 
@@ -79,6 +95,10 @@ class StateStore(Protocol):
     def list_loop_states(self, loop: str) -> list[LoopRecord]:
         """Every record of ``loop``, ordered by key."""
 
+
+class Quarantine(Protocol):
+    """Images a rollback took out of a service: the drift loop never deploys them again by itself."""
+
     def quarantine(self, image: QuarantinedImage) -> None:
         """Quarantine an image of a service (a rollback took it out); repeating it is harmless."""
 
@@ -88,6 +108,10 @@ class StateStore(Protocol):
     def quarantined(self, environment: str | None = None) -> list[QuarantinedImage]:
         """Quarantined images (of one environment, or all), ordered by environment, service, image."""
 
+
+class Claims(Protocol):
+    """Which deployment runs for each service of an environment: at most one unfinished at a time."""
+
     def claim_services(self, environment: str, services: Sequence[str], deployment_id: str) -> str | None:
         """Make ``deployment_id`` the one deployment running for each service, all or none. Returns None
         on success, or the id of the unfinished deployment that holds one of them (nothing claimed)."""
@@ -95,14 +119,26 @@ class StateStore(Protocol):
     def release_services(self, environment: str, services: Sequence[str], deployment_id: str) -> None:
         """Give back the services ``deployment_id`` holds; claims of other deployments are left alone."""
 
+
+class IdempotencyKeys(Protocol):
+    """The deployment each Idempotency-Key started."""
+
     def remember_request(self, idempotency_key: str, deployment_id: str) -> str:
         """Bind an Idempotency-Key to a deployment the first time; return the deployment it is bound to."""
+
+
+class EventLog(Protocol):
+    """Every envelope emitted, kept per trace: the replayable record of a flow."""
 
     def append_events(self, events: Sequence[Envelope]) -> None:
         """Keep events in the event log; an id already logged is not stored twice."""
 
     def events_for_trace(self, traceid: str) -> list[Envelope]:
         """The logged events of one trace, in time order."""
+
+
+class ProcessedEvents(Protocol):
+    """The event ids idempotent consumers handled, each kept for a ttl."""
 
     def mark_processed(self, consumer: str, event_id: str, now: datetime, ttl: timedelta) -> bool:
         """Record that ``consumer`` handled ``event_id``: True the first time, False for a duplicate

@@ -30,7 +30,7 @@ from controlplane.adapters.local.metrics import LocalMetrics
 from controlplane.adapters.local.provisioner import LocalProvisioner
 from controlplane.adapters.local.router import LocalRouter
 from controlplane.bootstrap import Ports, use_ports
-from controlplane.bootstrap.azure import table_service, table_state_store
+from controlplane.bootstrap.azure import table_service, table_stores
 from controlplane.config import load_settings
 from funchost.azurite import DEFAULT_BLOB_PORT, DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
 from funchost.durable import rpc
@@ -127,7 +127,7 @@ class LocalHost:
         use_ports(
             Ports(
                 settings=self.settings,
-                store=table_state_store(self.settings),
+                store=table_stores(self.settings),
                 events=LocalEventBus(self.bus),
                 compute=self.compute,
                 health=HttpHealthProbe(self.compute.endpoints),

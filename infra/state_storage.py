@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import storage
 
-# controlplane/adapters/storage/state_store.py TABLES, created there too (create_tables); pinned by the infra tests.
+# controlplane/adapters/storage/stores.py TABLES, created there too (create_tables); pinned by the infra tests.
 STATE_TABLES = (
     "Deployments",
     "Catalog",

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from controlplane.adapters.local.provisioner import LocalProvisioner
-from controlplane.adapters.storage.state_store import DocumentStateStore
 from controlplane.bootstrap import use_ports
 from controlplane.bootstrap.testing import fake_ports
 from controlplane.domain.deployment import DeploymentState
@@ -20,7 +19,7 @@ from controlplane.services import deployments
 from controlplane.testing.fakes import RecordingEventBus, ScriptedHealthProbe, ScriptedMetrics
 from controlplane.testing.memory_compute import MemoryCompute
 from controlplane.testing.memory_desired_state import MemoryDesiredState
-from controlplane.testing.memory_documents import MemoryDocumentTables
+from controlplane.testing.memory_documents import MemoryDocumentTables, memory_stores
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import RuntimeStatus
 from funchost.durable.store import DurableStore
@@ -35,8 +34,7 @@ class World:
     """The engine running function_app with fakes behind every port."""
 
     def __init__(self, tmp: Path) -> None:
-        self.store = DocumentStateStore(MemoryDocumentTables())
-        self.store.create_tables()
+        self.store = memory_stores()
         self.compute = MemoryCompute()
         self.health = ScriptedHealthProbe()
         self.bus = RecordingEventBus()
@@ -63,15 +61,20 @@ class World:
         return engine
 
     def deploy(self, release: Release) -> str:
-        accepted = deployments.accept(self.store, release, datetime.now(UTC))
+        accepted = self.accept(release)
         start = DeploymentStart.of(accepted.deployment).to_dict()
         self.engine.start_new(DEPLOYMENT_ORCHESTRATOR, accepted.deployment.id, json.dumps(start))
         return accepted.deployment.id
 
+    def accept(self, release: Release) -> deployments.Accepted:
+        """Accept ``release`` as the HTTP API does (its orchestration not started)."""
+        store = self.store
+        return deployments.accept(store.deployments, store.claims, store.idempotency_keys, release, datetime.now(UTC))
+
     def finish(self, deployment_id: str) -> DeploymentState:
         record = self.engine.wait(deployment_id, timeout=30)
         assert record.status is RuntimeStatus.COMPLETED, record.output
-        return self.store.get_deployment(deployment_id).state
+        return self.store.deployments.get_deployment(deployment_id).state
 
     def wait_for_custom_status(self, deployment_id: str, key: str, timeout: float = 10) -> None:
         deadline = time.monotonic() + timeout

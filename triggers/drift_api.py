@@ -22,7 +22,7 @@ bp = df.Blueprint()
 def list_findings(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/drift/findings?status=Open: findings oldest first (every status when none is given)."""
     try:
-        found = drift.listed(ports().store, req.params.get("status"))
+        found = drift.listed(ports().store.findings, req.params.get("status"))
     except ValueError as error:
         return problem(400, "Invalid status", f"query parameter status: {error}")
     return json_response({"findings": [finding.to_dict() for finding in found]})
@@ -33,7 +33,7 @@ def get_finding(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/drift/findings/{id}: one finding, its diff, status and corrective deployment."""
     finding_id = req.route_params["finding_id"]
     try:
-        return json_response(ports().store.get_finding(finding_id).to_dict())
+        return json_response(ports().store.findings.get_finding(finding_id).to_dict())
     except NotFound:
         return problem(404, "Finding not found", f"no drift finding with id {finding_id!r}")
 
@@ -57,7 +57,7 @@ async def _decide(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
     reason = req.params.get("reason") or ""
     try:
         finding = await asyncio.to_thread(
-            drift.decide, ports().store, finding_id, decision, datetime.now(UTC), reason
+            drift.decide, ports().store.findings, finding_id, decision, datetime.now(UTC), reason
         )
     except NotFound:
         return problem(404, "Finding not found", f"no drift finding with id {finding_id!r}")
@@ -74,7 +74,17 @@ async def _decide(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
 def drift_plan(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/drift/plan: what the next drift run would find and do; changes nothing."""
     wired = ports()
-    return json_response(drift.plan(wired.store, wired.desired_state, wired.compute, wired.provisioner))
+    store = wired.store
+    view = drift.plan(
+        store.findings,
+        store.catalog,
+        store.deployments,
+        store.quarantine,
+        wired.desired_state,
+        wired.compute,
+        wired.provisioner,
+    )
+    return json_response(view)
 
 
 @bp.route(route="drift/runs", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)

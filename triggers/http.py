@@ -39,7 +39,16 @@ async def _start(
 ) -> func.HttpResponse:
     """Accept a release and start its orchestration: 202 (200 for a repeated Idempotency-Key), or 409."""
     try:
-        accepted = await asyncio.to_thread(deployments.accept, ports().store, release, datetime.now(UTC), key)
+        store = ports().store
+        accepted = await asyncio.to_thread(
+            deployments.accept,
+            store.deployments,
+            store.claims,
+            store.idempotency_keys,
+            release,
+            datetime.now(UTC),
+            key,
+        )
     except deployments.ServiceBusy as busy:
         return problem(409, "A deployment is already running", str(busy), runningDeploymentId=busy.holder)
     deployment = accepted.deployment
@@ -56,7 +65,7 @@ async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestra
     """POST /api/deployments/{id}/rollback: deploy again the last Completed release before this one."""
     deployment_id = req.route_params["deployment_id"]
     try:
-        previous = await asyncio.to_thread(deployments.previous_completed, ports().store, deployment_id)
+        previous = await asyncio.to_thread(deployments.previous_completed, ports().store.deployments, deployment_id)
     except deployments.NotRollbackable as refused:
         return problem(409, "Not rollbackable", str(refused))
     except NotFound as missing:
@@ -71,7 +80,7 @@ async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestra
 @bp.route(route="deployments", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/deployments?environment=&service= : newest first."""
-    found = ports().store.list_deployments(
+    found = ports().store.deployments.list_deployments(
         environment=req.params.get("environment") or None, service=req.params.get("service") or None
     )
     return json_response({"deployments": [deployment.to_dict() for deployment in found]})
@@ -82,7 +91,7 @@ def get_deployment(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/deployments/{id}: state, transition history, per-service progress, traceId."""
     deployment_id = req.route_params["deployment_id"]
     try:
-        return json_response(ports().store.get_deployment(deployment_id).to_dict())
+        return json_response(ports().store.deployments.get_deployment(deployment_id).to_dict())
     except NotFound:
         return problem(404, "Deployment not found", f"no deployment with id {deployment_id!r}")
 
@@ -104,7 +113,7 @@ async def abort_deployment(req: func.HttpRequest, client: df.DurableOrchestratio
 async def _signal(req: func.HttpRequest, client: df.DurableOrchestrationClient, signal: str) -> func.HttpResponse:
     deployment_id = req.route_params["deployment_id"]
     try:
-        deployment = await asyncio.to_thread(ports().store.get_deployment, deployment_id)
+        deployment = await asyncio.to_thread(ports().store.deployments.get_deployment, deployment_id)
     except NotFound:
         return problem(404, "Deployment not found", f"no deployment with id {deployment_id!r}")
     if deployment.is_terminal:
@@ -119,5 +128,5 @@ def list_events(req: func.HttpRequest) -> func.HttpResponse:
     traceid = req.params.get("traceId")
     if not traceid:
         return problem(400, "traceId required", "query parameter traceId: the flow's 32-hex trace id")
-    events = [envelope.to_dict() for envelope in ports().store.events_for_trace(traceid)]
+    events = [envelope.to_dict() for envelope in ports().store.event_log.events_for_trace(traceid)]
     return json_response({"traceId": traceid, "events": events})

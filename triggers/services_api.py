@@ -16,4 +16,10 @@ bp = df.Blueprint()
 def list_services(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/services?environment=: catalog entry, live revisions, monitor condition, last scaling decision."""
     wired = ports()
-    return json_response({"services": overview(wired.store, wired.compute, req.params.get("environment") or None)})
+    return json_response(
+        {
+            "services": overview(
+                wired.store.catalog, wired.store.loop_states, wired.compute, req.params.get("environment") or None
+            )
+        }
+    )

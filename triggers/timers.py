@@ -52,5 +52,5 @@ async def failure_monitor_timer(timer: func.TimerRequest, client: df.DurableOrch
 @bp.timer_trigger(schedule="%CONTROLPLANE_HOUSEKEEPING_SCHEDULE%", arg_name="timer")
 def housekeeping_timer(timer: func.TimerRequest) -> None:
     """Forget processed-event ids past their expiry (the consumers' duplicate window)."""
-    removed = ports().store.purge_processed(datetime.now(UTC))
+    removed = ports().store.processed_events.purge_processed(datetime.now(UTC))
     log.info("housekeeping: forgot %d expired processed-event ids", removed)

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from controlplane.adapters.by_environment.compute import ComputeByEnvironment
 from controlplane.adapters.http.health_probe import HttpHealthProbe
-from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.bootstrap.container import Ports
 from controlplane.config import InvalidSettings, Settings
 from controlplane.config_azure import Placement
 from controlplane.errors import FieldError, PermanentError
-from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner, StateStore
+from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -38,7 +38,7 @@ def azure_ports(
     settings: Settings,
     *,
     root: Path = APP_ROOT,
-    store: StateStore | None = None,
+    store: Stores | None = None,
     events: EventBus | None = None,
     compute: Compute | None = None,
     health: HealthProbe | None = None,
@@ -62,7 +62,7 @@ def azure_ports(
         health = HttpHealthProbe(environments.endpoints) if health is None else health
     return Ports(
         settings=settings,
-        store=table_state_store(settings) if store is None else store,
+        store=table_stores(settings) if store is None else store,
         events=_event_bus(settings, credential) if events is None else events,
         compute=compute,
         health=health,
@@ -95,13 +95,13 @@ def table_service(settings: Settings) -> TableServiceClient:
     )
 
 
-def table_state_store(settings: Settings) -> DocumentStateStore:
-    """The Table-storage state store (Azurite for development storage), with its tables created."""
+def table_stores(settings: Settings) -> Stores:
+    """The stored records on Table storage (Azurite for development storage), with their tables created."""
     from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
 
-    store = DocumentStateStore(AzureTableDocuments(table_service(settings), prefix=settings.table_prefix))
-    store.create_tables()
-    return store
+    tables = AzureTableDocuments(table_service(settings), prefix=settings.table_prefix)
+    create_tables(tables)
+    return Stores.over(tables)
 
 
 def _event_bus(settings: Settings, credential: TokenCredential) -> EventBus | None:

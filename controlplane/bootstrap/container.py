@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar, overload
 
+from controlplane.adapters.storage.stores import Stores
 from controlplane.config import Settings
 from controlplane.errors import PermanentError
-from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner, StateStore
+from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner
 
 AdapterT = TypeVar("AdapterT")
 
@@ -61,7 +62,7 @@ class Ports:
     """
 
     settings: Settings
-    store: StateStore
+    store: Stores
     events: Port[EventBus] = Port("event bus")
     compute: Port[Compute] = Port("compute")
     health: Port[HealthProbe] = Port("health probe")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap.container import Ports
 from controlplane.config import Settings
-from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner, StateStore
+from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner
 from controlplane.testing.fakes import RecordingEventBus, RecordingProvisioner, ScriptedHealthProbe, ScriptedMetrics
 from controlplane.testing.memory_compute import MemoryCompute
 from controlplane.testing.memory_desired_state import MemoryDesiredState
-from controlplane.testing.memory_documents import MemoryDocumentTables
+from controlplane.testing.memory_documents import memory_stores
 
 # Settings that name development storage: enough to load; nothing here reads storage through them.
 TEST_SETTINGS = {"CONTROLPLANE_STORAGE": "UseDevelopmentStorage=true"}
@@ -18,7 +18,7 @@ TEST_SETTINGS = {"CONTROLPLANE_STORAGE": "UseDevelopmentStorage=true"}
 def fake_ports(
     *,
     settings: Settings | None = None,
-    store: StateStore | None = None,
+    store: Stores | None = None,
     events: EventBus | None = None,
     compute: Compute | None = None,
     health: HealthProbe | None = None,
@@ -28,12 +28,9 @@ def fake_ports(
 ) -> Ports:
     """Every port configured: a fresh in-memory fake for each one not given by keyword (a test keeps the
     fakes it scripts or inspects and passes them in)."""
-    if store is None:
-        store = DocumentStateStore(MemoryDocumentTables())
-        store.create_tables()
     return Ports(
         settings=Settings.from_environment(TEST_SETTINGS) if settings is None else settings,
-        store=store,
+        store=memory_stores() if store is None else store,
         events=RecordingEventBus() if events is None else events,
         compute=MemoryCompute() if compute is None else compute,
         health=ScriptedHealthProbe() if health is None else health,

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
-from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.adapters.storage.event_log import DocumentEventLog
 from controlplane.bootstrap.azure import table_service
 from controlplane.cli.timeline import describe
 from controlplane.config import load_settings
@@ -31,7 +31,7 @@ class Operator:
         self._root = root
         self._app = app
         self._documents = AzureTableDocuments(service, prefix=settings.table_prefix)
-        self._store = DocumentStateStore(self._documents)
+        self._event_log = DocumentEventLog(self._documents)
 
     def instances(self) -> int:
         records = sorted(self._durable.list_instances(), key=lambda record: record.created_time)
@@ -81,7 +81,7 @@ class Operator:
 
     def replay(self, traceid: str) -> int:
         """The flow's timeline from the stored envelopes (the event log), oldest first."""
-        events = self._store.events_for_trace(traceid)
+        events = self._event_log.events_for_trace(traceid)
         if not events:
             print(f"no stored events with traceid {traceid}")
             return 1

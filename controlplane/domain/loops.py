@@ -1,6 +1,6 @@
 """What the control loops remember between runs: one versioned record per (loop, key), and quarantined images.
 
-The scaling loop keeps a ``ScalingState`` per service, the failure monitor a ``Watch`` per service; both
+The scaling loop keeps a ``ScalingRecord`` per service, the failure monitor a ``Watch`` per service; both
 travel as a ``LoopRecord`` whose etag makes two concurrent evaluations of one service conflict instead of
 both acting.
 """

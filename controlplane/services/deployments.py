@@ -1,7 +1,7 @@
 """DeploymentService: accepting a release, walking its record through the state machine, and the events.
 
-Handlers take their dependencies as parameters (a StateStore, an EventBus, a clock) and plain values,
-so the HTTP trigger, the activities and the tests call the same code.
+Handlers take their dependencies as parameters (the stored records they use, an EventBus, a clock) and plain
+values, so the HTTP trigger, the activities and the tests call the same code.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from controlplane.domain import deployment_events
 from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.event_catalog import EventData
 from controlplane.domain.manifest import Release
-from controlplane.errors import NotFound
-from controlplane.ports import EventBus, StateStore
+from controlplane.errors import NotFound, Refused
+from controlplane.ports import Claims, Deployments, EventBus, EventLog, IdempotencyKeys
 from controlplane.services import journal
 
 
@@ -28,7 +28,7 @@ class Accepted:
     created: bool
 
 
-class ServiceBusy(Exception):
+class ServiceBusy(Refused):
     """Another unfinished deployment holds one of the release's services."""
 
     def __init__(self, holder: str) -> None:
@@ -41,7 +41,9 @@ def new_deployment_id() -> str:
 
 
 def accept(
-    store: StateStore,
+    deployments: Deployments,
+    claims: Claims,
+    idempotency_keys: IdempotencyKeys,
     release: Release,
     now: datetime,
     idempotency_key: str | None = None,
@@ -54,38 +56,39 @@ def accept(
     """
     deployment_id = new_deployment_id()
     if idempotency_key:
-        bound = store.remember_request(idempotency_key, deployment_id)
+        bound = idempotency_keys.remember_request(idempotency_key, deployment_id)
         if bound != deployment_id:
             try:
-                return Accepted(store.get_deployment(bound), created=False)
+                return Accepted(deployments.get_deployment(bound), created=False)
             except NotFound:
                 pass  # the first request was refused: this one may try again under the same key
-    deployment = store.create_deployment(Deployment.request(deployment_id, release, traceid or uuid.uuid4().hex, now))
-    holder = store.claim_services(deployment.environment, deployment.service_names, deployment_id)
+    requested = Deployment.request(deployment_id, release, traceid or uuid.uuid4().hex, now)
+    deployment = deployments.create_deployment(requested)
+    holder = claims.claim_services(deployment.environment, deployment.service_names, deployment_id)
     if holder is not None:
-        store.delete_deployment(deployment_id)  # refused before it started: nothing is kept
+        deployments.delete_deployment(deployment_id)  # refused before it started: nothing is kept
         raise ServiceBusy(holder)
     return Accepted(deployment, created=True)
 
 
-def services_in_flight(store: StateStore, environment: str, service: str | None = None) -> set[str]:
+def services_in_flight(deployments: Deployments, environment: str, service: str | None = None) -> set[str]:
     """The services of ``environment`` (or just ``service``) that an unfinished deployment is rolling out."""
-    running = [d for d in store.list_deployments(environment=environment, service=service) if not d.is_terminal]
+    running = [d for d in deployments.list_deployments(environment=environment, service=service) if not d.is_terminal]
     return {name for deployment in running for name in deployment.service_names}
 
 
-class NotRollbackable(Exception):
+class NotRollbackable(Refused):
     """Only a Completed deployment can be rolled back."""
 
 
-def previous_completed(store: StateStore, deployment_id: str) -> Deployment:
+def previous_completed(deployments: Deployments, deployment_id: str) -> Deployment:
     """The newest Completed deployment before ``deployment_id`` sharing one of its services: what a manual
     rollback of ``deployment_id`` deploys again. NotFound if there is none; NotRollbackable unless the
     deployment itself Completed."""
-    current = store.get_deployment(deployment_id)
+    current = deployments.get_deployment(deployment_id)
     if current.state is not DeploymentState.COMPLETED:
         raise NotRollbackable(f"deployment {deployment_id} is {current.state.value}; only a Completed one rolls back")
-    for candidate in store.list_deployments(environment=current.environment):
+    for candidate in deployments.list_deployments(environment=current.environment):
         shares = set(candidate.service_names) & set(current.service_names)
         if candidate.state is DeploymentState.COMPLETED and candidate.created_at < current.created_at and shares:
             return candidate
@@ -93,7 +96,9 @@ def previous_completed(store: StateStore, deployment_id: str) -> Deployment:
 
 
 def transition(
-    store: StateStore,
+    deployments: Deployments,
+    claims: Claims,
+    event_log: EventLog,
     bus: EventBus,
     source: str,
     deployment_id: str,
@@ -109,20 +114,21 @@ def transition(
             return current
         return current.advance(target, at, reason)
 
-    deployment = store.update_deployment(deployment_id, change)
+    deployment = deployments.update_deployment(deployment_id, change)
     step = next(t for t in reversed(deployment.transitions) if t.target is target)
     changed = deployment_events.state_changed(step)
     envelope = deployment_events.deployment_envelope(
         deployment.id, deployment.traceid, changed, event_id=event_id, source=source, time=step.at
     )
-    journal.record(store, bus, [envelope])
+    journal.record(event_log, bus, [envelope])
     if deployment.is_terminal:
-        store.release_services(deployment.environment, deployment.service_names, deployment_id)
+        claims.release_services(deployment.environment, deployment.service_names, deployment_id)
     return {"state": deployment.state.value}
 
 
 def emit(
-    store: StateStore,
+    deployments: Deployments,
+    event_log: EventLog,
     bus: EventBus,
     source: str,
     deployment_id: str,
@@ -131,8 +137,8 @@ def emit(
     event_id: str,
 ) -> None:
     """Emit one catalog event in the deployment's trace (logged and published; a repeat is a duplicate)."""
-    deployment = store.get_deployment(deployment_id)
+    deployment = deployments.get_deployment(deployment_id)
     envelope = deployment_events.deployment_envelope(
         deployment_id, deployment.traceid, event, event_id=event_id, source=source, time=at.astimezone(UTC)
     )
-    journal.record(store, bus, [envelope])
+    journal.record(event_log, bus, [envelope])

@@ -41,9 +41,22 @@ from controlplane.domain.events import TraceContext, format_time, new_event
 from controlplane.domain.findings import DriftFinding, FindingStatus, Remedy, finding_id
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.domain.workflow.deployment_start import DeploymentStart
-from controlplane.errors import ConcurrencyConflict, NotFound, PermanentError, TransientError
-from controlplane.ports import Compute, DesiredState, EventBus, Provisioner, StateStore
-from controlplane.services import deployments, journal
+from controlplane.errors import ConcurrencyConflict, NotFound, PermanentError, Refused, TransientError
+from controlplane.ports import (
+    Catalog,
+    Claims,
+    Compute,
+    Deployments,
+    DesiredState,
+    EventBus,
+    EventLog,
+    Findings,
+    IdempotencyKeys,
+    Provisioner,
+    Quarantine,
+)
+from controlplane.services import journal
+from controlplane.services.deployments import ServiceBusy, accept, services_in_flight
 
 REPAIRED_BY_ITSELF = "the finding resolves by itself once the stack and the resources agree again"
 log = logging.getLogger(__name__)
@@ -77,7 +90,12 @@ class Survey:
 
 
 def survey(
-    store: StateStore, desired: DesiredState, compute: Compute, provisioner: Provisioner | None = None
+    catalog: Catalog,
+    deployments: Deployments,
+    quarantine: Quarantine,
+    desired: DesiredState,
+    compute: Compute,
+    provisioner: Provisioner | None = None,
 ) -> Survey:
     """Observe every environment the desired state declares (and, with a provisioner, its infrastructure
     against its stack); reads only."""
@@ -88,15 +106,15 @@ def survey(
         releases = desired.releases(environment)
         by_service: dict[str, Release] = {}
         specs: dict[str, DesiredService] = {}
-        promoted = {entry.service: entry.revision for entry in store.list_catalog(environment)}
+        promoted = {entry.service: entry.revision for entry in catalog.list_catalog(environment)}
         for release in releases:  # in apply order: a later release of a service wins
             for spec in from_release(release):
                 specs[spec.service] = replace(spec, revision=promoted.get(spec.service))
                 by_service[spec.service] = release
         tier = releases[-1].spec.environment.tier if releases else "nonprod"
-        busy = deployments.services_in_flight(store, environment)
+        busy = services_in_flight(deployments, environment)
         live = compute.inventory(environment)
-        quarantined = frozenset(q.key for q in store.quarantined(environment))
+        quarantined = frozenset(q.key for q in quarantine.quarantined(environment))
         compared.update((environment, s) for s in {*specs, *(w.service for w in live)} - busy)
         for item in classify(specs.values(), live, quarantined):
             if item.service not in busy:
@@ -122,11 +140,17 @@ def _drifted(provisioner: Provisioner, environment: str) -> list[str]:
 
 
 def plan(
-    store: StateStore, desired: DesiredState, compute: Compute, provisioner: Provisioner | None = None
+    findings: Findings,
+    catalog: Catalog,
+    deployments: Deployments,
+    quarantine: Quarantine,
+    desired: DesiredState,
+    compute: Compute,
+    provisioner: Provisioner | None = None,
 ) -> dict[str, Any]:
     """What the next run would do, finding by finding; changes nothing (``GET /api/drift/plan``)."""
-    view = survey(store, desired, compute, provisioner)
-    known = {finding.id: finding for finding in store.list_findings()}
+    view = survey(catalog, deployments, quarantine, desired, compute, provisioner)
+    known = {finding.id: finding for finding in findings.list_findings()}
     entries = []
     for observation in view.observations:
         stored = known.get(observation.finding_id)
@@ -162,7 +186,11 @@ def _action(status: FindingStatus, kind: str) -> str:
 
 
 def scan(
-    store: StateStore,
+    findings: Findings,
+    catalog: Catalog,
+    deployments: Deployments,
+    quarantine: Quarantine,
+    event_log: EventLog,
     bus: EventBus,
     source: str,
     desired: DesiredState,
@@ -175,22 +203,24 @@ def scan(
     Safe to run twice with the same ``now``: ids, trace ids and event ids derive from the finding and its
     occurrence, so a repeat finds its own records and re-emits nothing new.
     """
-    view = survey(store, desired, compute, provisioner)
-    known = {finding.id: finding for finding in store.list_findings()}
+    view = survey(catalog, deployments, quarantine, desired, compute, provisioner)
+    known = {finding.id: finding for finding in findings.list_findings()}
     seen = set()
     for observation in view.observations:
         seen.add(observation.finding_id)
         stored = known.get(observation.finding_id)
         if stored is None or _recurs(stored):
-            known[observation.finding_id] = _detect(store, bus, source, observation, stored, view.revision, now)
+            known[observation.finding_id] = _detect(
+                findings, event_log, bus, source, observation, stored, view.revision, now
+            )
         elif stored.active and stored.last_seen < now:
-            known[stored.id] = _save_quietly(store, replace(stored, last_seen=now))
+            known[stored.id] = _save_quietly(findings, replace(stored, last_seen=now))
     for finding in list(known.values()):
         if _resolvable(finding, view, seen):
             note = "no longer observed: live state matches desired state again"
-            known[finding.id] = _save_quietly(store, finding.with_status(FindingStatus.RESOLVED, now, note))
+            known[finding.id] = _save_quietly(findings, finding.with_status(FindingStatus.RESOLVED, now, note))
         elif finding.status is FindingStatus.REMEDIATING:
-            settle(store, bus, source, finding.id, now)
+            settle(findings, deployments, event_log, bus, source, finding.id, now)
     return [f.id for f in known.values() if f.status is FindingStatus.APPROVED]
 
 
@@ -206,7 +236,8 @@ def _resolvable(finding: DriftFinding, view: Survey, seen: set[str]) -> bool:
 
 
 def _detect(
-    store: StateStore,
+    findings: Findings,
+    event_log: EventLog,
     bus: EventBus,
     source: str,
     observation: Observation,
@@ -253,19 +284,19 @@ def _detect(
         trace=TraceContext(traceid, fid),
         data=detected.data,
     )
-    journal.record(store, bus, [envelope])
+    journal.record(event_log, bus, [envelope])
     try:
-        return store.save_finding(finding) if stored else store.create_finding(finding)
+        return findings.save_finding(finding) if stored else findings.create_finding(finding)
     except ConcurrencyConflict:  # a repeat of this run stored it first
-        return store.get_finding(fid)
+        return findings.get_finding(fid)
 
 
-def _save_quietly(store: StateStore, finding: DriftFinding) -> DriftFinding:
+def _save_quietly(findings: Findings, finding: DriftFinding) -> DriftFinding:
     """Save a bookkeeping change; if an operator changed the finding meanwhile, theirs stands."""
     try:
-        return store.save_finding(finding)
+        return findings.save_finding(finding)
     except ConcurrencyConflict:
-        return store.get_finding(finding.id)
+        return findings.get_finding(finding.id)
 
 
 def corrective_release(release: Release, service: str, finding: DriftFinding) -> Release:
@@ -278,7 +309,11 @@ def corrective_release(release: Release, service: str, finding: DriftFinding) ->
 
 
 def start_remediation(
-    store: StateStore,
+    findings: Findings,
+    deployments: Deployments,
+    claims: Claims,
+    idempotency_keys: IdempotencyKeys,
+    event_log: EventLog,
     bus: EventBus,
     source: str,
     desired: DesiredState,
@@ -288,27 +323,28 @@ def start_remediation(
 ) -> DeploymentStart | None:
     """Act on one approved finding. Returns the corrective deployment's orchestration input, or None when
     there is nothing to run (removed an unmanaged workload, not approved any more, or the service is busy)."""
-    finding = store.get_finding(fid)
+    finding = findings.get_finding(fid)
     if finding.status is FindingStatus.REMEDIATING and finding.deployment_id:
-        return _orchestration_input(store.get_deployment(finding.deployment_id), fid)  # a repeat of this activity
+        return _orchestration_input(deployments.get_deployment(finding.deployment_id), fid)  # a repeat of this activity
     if finding.status is not FindingStatus.APPROVED:
         return None
     if finding.kind == "unmanaged":
-        _remove_unmanaged(store, bus, source, compute, finding, now)
+        _remove_unmanaged(findings, event_log, bus, source, compute, finding, now)
         return None
     release = next(
         (r for r in reversed(desired.releases(finding.environment)) if _has_service(r, finding.service)), None
     )
     if release is None:
-        _save_quietly(store, finding.with_status(FindingStatus.RESOLVED, now, "the service is no longer desired"))
+        _save_quietly(findings, finding.with_status(FindingStatus.RESOLVED, now, "the service is no longer desired"))
         return None
     corrective = corrective_release(release, finding.service, finding)
     try:
-        accepted = deployments.accept(store, corrective, now, f"drift/{fid}/{finding.traceid}", finding.traceid)
-    except deployments.ServiceBusy as busy:
-        _save_quietly(store, replace(finding, note=f"waiting: {busy}"))
+        key = f"drift/{fid}/{finding.traceid}"
+        accepted = accept(deployments, claims, idempotency_keys, corrective, now, key, finding.traceid)
+    except ServiceBusy as busy:
+        _save_quietly(findings, replace(finding, note=f"waiting: {busy}"))
         return None
-    store.save_finding(
+    findings.save_finding(
         replace(
             finding.with_status(FindingStatus.REMEDIATING, now, "corrective deployment started"),
             deployment_id=accepted.deployment.id,
@@ -326,7 +362,13 @@ def _orchestration_input(deployment: Deployment, fid: str) -> DeploymentStart:
 
 
 def _remove_unmanaged(
-    store: StateStore, bus: EventBus, source: str, compute: Compute, finding: DriftFinding, now: datetime
+    findings: Findings,
+    event_log: EventLog,
+    bus: EventBus,
+    source: str,
+    compute: Compute,
+    finding: DriftFinding,
+    now: datetime,
 ) -> None:
     """An operator approved pruning: remove each workload the finding lists."""
     revisions = [token_of(pointer, "revisions") for pointer in finding.diff]
@@ -334,30 +376,44 @@ def _remove_unmanaged(
         for revision in revisions:
             compute.remove_revision(finding.environment, finding.service, revision)
     except (PermanentError, NotFound) as error:
-        store.save_finding(finding.with_status(FindingStatus.REMEDIATION_FAILED, now, f"could not remove: {error}"))
+        findings.save_finding(finding.with_status(FindingStatus.REMEDIATION_FAILED, now, f"could not remove: {error}"))
         return
-    _remediated(store, bus, source, finding, now, {"removed": revisions})
+    _remediated(findings, event_log, bus, source, finding, now, {"removed": revisions})
 
 
-def settle(store: StateStore, bus: EventBus, source: str, fid: str, now: datetime) -> str:
+def settle(
+    findings: Findings,
+    deployments: Deployments,
+    event_log: EventLog,
+    bus: EventBus,
+    source: str,
+    fid: str,
+    now: datetime,
+) -> str:
     """Close a remediating finding once its corrective deployment ended; returns the finding's status."""
-    finding = store.get_finding(fid)
+    finding = findings.get_finding(fid)
     if finding.status is not FindingStatus.REMEDIATING or not finding.deployment_id:
         return finding.status.value
-    deployment = store.get_deployment(finding.deployment_id)
+    deployment = deployments.get_deployment(finding.deployment_id)
     if not deployment.is_terminal:
         return finding.status.value
     if deployment.state is DeploymentState.COMPLETED:
-        _remediated(store, bus, source, finding, now, {"deploymentId": deployment.id})
+        _remediated(findings, event_log, bus, source, finding, now, {"deploymentId": deployment.id})
         return FindingStatus.REMEDIATED.value
     reason = deployment.transitions[-1].reason or deployment.state.value
     note = f"corrective deployment {deployment.id} ended {deployment.state.value}: {reason}"
-    _save_quietly(store, finding.with_status(FindingStatus.REMEDIATION_FAILED, now, note))
+    _save_quietly(findings, finding.with_status(FindingStatus.REMEDIATION_FAILED, now, note))
     return FindingStatus.REMEDIATION_FAILED.value
 
 
 def _remediated(
-    store: StateStore, bus: EventBus, source: str, finding: DriftFinding, now: datetime, outcome: dict[str, Any]
+    findings: Findings,
+    event_log: EventLog,
+    bus: EventBus,
+    source: str,
+    finding: DriftFinding,
+    now: datetime,
+    outcome: dict[str, Any],
 ) -> None:
     remediated = loop_events.drift_remediated(finding, outcome)
     envelope = new_event(
@@ -369,18 +425,18 @@ def _remediated(
         trace=TraceContext(finding.traceid, finding.id),
         data=remediated.data,
     )
-    journal.record(store, bus, [envelope])
-    _save_quietly(store, finding.with_status(FindingStatus.REMEDIATED, now, "repaired"))
+    journal.record(event_log, bus, [envelope])
+    _save_quietly(findings, finding.with_status(FindingStatus.REMEDIATED, now, "repaired"))
 
 
-class Undecidable(Exception):
+class Undecidable(Refused):
     """The finding's status does not allow the operator's decision."""
 
 
-def decide(store: StateStore, fid: str, decision: str, now: datetime, reason: str = "") -> DriftFinding:
+def decide(findings: Findings, fid: str, decision: str, now: datetime, reason: str = "") -> DriftFinding:
     """An operator's ``approve`` or ``dismiss``; NotFound for an unknown id, Undecidable when the finding's
     status does not allow it (only Open or RemediationFailed findings are approved; settled ones stay)."""
-    finding = store.get_finding(fid)
+    finding = findings.get_finding(fid)
     allowed = {
         "approve": (FindingStatus.OPEN, FindingStatus.REMEDIATION_FAILED),
         "dismiss": (FindingStatus.OPEN, FindingStatus.APPROVED, FindingStatus.REMEDIATION_FAILED),
@@ -398,14 +454,14 @@ def decide(store: StateStore, fid: str, decision: str, now: datetime, reason: st
     if finding.status is FindingStatus.REMEDIATION_FAILED and status is FindingStatus.APPROVED:
         # A retry is a new attempt: its own trace, so its corrective deployment is a new one too.
         decided = replace(decided, traceid=journal.stable_trace(fid, "retry", format_time(now)), deployment_id=None)
-    return store.save_finding(decided)
+    return findings.save_finding(decided)
 
 
-def listed(store: StateStore, status: str | None) -> Iterable[DriftFinding]:
+def listed(findings: Findings, status: str | None) -> Iterable[DriftFinding]:
     """Findings for ``GET /api/drift/findings?status=``; ValueError naming the valid statuses."""
     if not status:
-        return store.list_findings()
+        return findings.list_findings()
     try:
-        return store.list_findings(FindingStatus(status))
+        return findings.list_findings(FindingStatus(status))
     except ValueError:
         raise ValueError(f"status must be one of {', '.join(s.value for s in FindingStatus)}") from None

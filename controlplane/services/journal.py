@@ -13,20 +13,20 @@ from collections.abc import Sequence
 from opentelemetry.trace import SpanKind
 
 from controlplane.domain.events import Envelope
-from controlplane.ports import EventBus, StateStore
+from controlplane.ports import EventBus, EventLog
 from controlplane.telemetry import traced
 
 _NAMESPACE = uuid.UUID("6f1c7a52-5d0c-4b8e-9a57-3f1f3f6b2c10")
 
 
-def record(store: StateStore, bus: EventBus, envelopes: Sequence[Envelope]) -> None:
+def record(event_log: EventLog, bus: EventBus, envelopes: Sequence[Envelope]) -> None:
     """Log, then publish: an event on the bus is always in the log, so replay never misses one."""
     if not envelopes:
         return
     first = envelopes[0]
     ids = [envelope.id for envelope in envelopes]
     with traced(f"publish {first.type}", first.traceid, kind=SpanKind.PRODUCER, eventIds=ids, subject=first.subject):
-        store.append_events(envelopes)
+        event_log.append_events(envelopes)
         bus.publish(envelopes)
 
 

@@ -28,8 +28,25 @@ from controlplane.domain.failure import ServiceCondition, Watch, after_check
 from controlplane.domain.loops import LoopRecord, QuarantinedImage
 from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.errors import ConcurrencyConflict, NotFound
-from controlplane.ports import EventBus, HealthProbe, StateStore
-from controlplane.services import deployments, journal, scaling
+from controlplane.ports import (
+    Catalog,
+    Claims,
+    Deployments,
+    EventBus,
+    EventLog,
+    HealthProbe,
+    IdempotencyKeys,
+    LoopStates,
+    Quarantine,
+)
+from controlplane.services import journal, scaling
+from controlplane.services.deployments import (
+    NotRollbackable,
+    ServiceBusy,
+    accept,
+    previous_completed,
+    services_in_flight,
+)
 from controlplane.telemetry import traced
 
 LOOP = "monitor"
@@ -57,7 +74,13 @@ class Restore:
 
 @dataclass(frozen=True)
 class Monitor:
-    store: StateStore
+    catalog: Catalog
+    deployments: Deployments
+    loop_states: LoopStates
+    quarantine: Quarantine
+    claims: Claims
+    idempotency_keys: IdempotencyKeys
+    event_log: EventLog
     bus: EventBus
     health: HealthProbe
     source: str
@@ -66,7 +89,7 @@ class Monitor:
     def tick(self, now: datetime) -> list[Restore]:
         """Observe every service of the catalog; the rollback deployments to run."""
         restores = []
-        for entry in self.store.list_catalog():
+        for entry in self.catalog.list_catalog():
             restore = self.observe(entry, now)
             if restore is not None:
                 restores.append(restore)
@@ -74,14 +97,15 @@ class Monitor:
 
     def observe(self, entry: CatalogEntry, now: datetime) -> Restore | None:
         key = f"{entry.environment}/{entry.service}"
-        record = self.store.get_loop_state(LOOP, key) or LoopRecord(LOOP, key, Watch(entry.deployment_id).to_dict())
+        fresh = LoopRecord(LOOP, key, Watch(entry.deployment_id).to_dict())
+        record = self.loop_states.get_loop_state(LOOP, key) or fresh
         watch = Watch.from_dict(record.body)
         if watch.deployment_id != entry.deployment_id and watch.condition is not C.RESTORING:
             watch = Watch(entry.deployment_id)  # a new deployment completed: watch it afresh
         if watch.condition is C.RESTORING:
             updated, restore = self._restoring(entry, watch, now)
         elif watch.condition in (C.HEALTHY, C.DEGRADED):
-            if self._deploying(entry) or scaling.scaled_to_zero(self.store, entry.environment, entry.service):
+            if self._deploying(entry) or scaling.scaled_to_zero(self.loop_states, entry.environment, entry.service):
                 return None  # a rollout owns the service now, or it sleeps at zero replicas by policy
             updated, restore = self._checked(entry, watch, now), None
             if updated.condition is C.ROLLBACK:
@@ -90,14 +114,14 @@ class Monitor:
             return None  # Incident: an operator (or the next deployment) moves it on
         if record.etag is None or updated != Watch.from_dict(record.body):
             try:
-                self.store.put_loop_state(replace(record, body=updated.to_dict()))
+                self.loop_states.put_loop_state(replace(record, body=updated.to_dict()))
             except ConcurrencyConflict:
                 return None  # an overlapping tick decided first
         return restore
 
     # -- conditions ----------------------------------------------------------------------------------------------
     def _checked(self, entry: CatalogEntry, watch: Watch, now: datetime) -> Watch:
-        deployment = self.store.get_deployment(entry.deployment_id)
+        deployment = self.deployments.get_deployment(entry.deployment_id)
         release = deployment.release
         traceid = watch.traceid or journal.stable_trace(LOOP, entry.environment, entry.service, format_time(now))
         path = release.health_endpoint(entry.service).path
@@ -114,19 +138,21 @@ class Monitor:
 
     def _roll_back(self, entry: CatalogEntry, watch: Watch, now: datetime) -> tuple[Watch, Restore | None]:
         """Degraded too long: deploy the last Completed release again, pre-approved, in the episode's trace."""
-        self.store.quarantine(
+        self.quarantine.quarantine(
             QuarantinedImage(entry.environment, entry.service, entry.image, watch.reason, now, entry.deployment_id)
         )
         try:
-            previous = deployments.previous_completed(self.store, entry.deployment_id)
-        except (NotFound, deployments.NotRollbackable) as missing:
+            previous = previous_completed(self.deployments, entry.deployment_id)
+        except (NotFound, NotRollbackable) as missing:
             restoring = watch.moved(C.RESTORING, now, f"nothing to restore: {missing}")
             self._changed(entry, watch, restoring, now)
             return self._incident(entry, restoring, now, restoring.reason), None
         key = f"monitor/{entry.environment}/{entry.service}/{watch.traceid}"
         try:
-            accepted = deployments.accept(self.store, previous.release, now, key, watch.traceid)
-        except deployments.ServiceBusy as busy:
+            accepted = accept(
+                self.deployments, self.claims, self.idempotency_keys, previous.release, now, key, watch.traceid
+            )
+        except ServiceBusy as busy:
             return replace(watch, reason=f"rollback waits: {busy}"), None
         restoring = watch.moved(
             C.RESTORING,
@@ -139,7 +165,7 @@ class Monitor:
 
     def _restoring(self, entry: CatalogEntry, watch: Watch, now: datetime) -> tuple[Watch, Restore | None]:
         assert watch.restore_deployment_id is not None
-        restore = self.store.get_deployment(watch.restore_deployment_id)
+        restore = self.deployments.get_deployment(watch.restore_deployment_id)
         if not restore.is_terminal:
             return watch, self._restore(restore, entry)  # started again if the first start was lost
         if restore.state is DeploymentState.COMPLETED:
@@ -159,14 +185,14 @@ class Monitor:
             services=[entry.service],
             deployment_id=entry.deployment_id,
             traceid=watch.traceid,
-            chain=[envelope.to_dict() for envelope in self.store.events_for_trace(watch.traceid)],
+            chain=[envelope.to_dict() for envelope in self.event_log.events_for_trace(watch.traceid)],
         )
         self._emit(raised, entry, watch.traceid, now)
         return incident
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _deploying(self, entry: CatalogEntry) -> bool:
-        return entry.service in deployments.services_in_flight(self.store, entry.environment, entry.service)
+        return entry.service in services_in_flight(self.deployments, entry.environment, entry.service)
 
     def _restore(self, deployment: Deployment, entry: CatalogEntry) -> Restore:
         why = f"failure monitor: {entry.environment}/{entry.service} degraded"
@@ -198,4 +224,4 @@ class Monitor:
             trace=TraceContext(traceid, f"{entry.environment}/{entry.service}"),
             data=event.data,
         )
-        journal.record(self.store, self.bus, [envelope])
+        journal.record(self.event_log, self.bus, [envelope])

@@ -5,20 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from controlplane.domain.runtime import LiveWorkload
-from controlplane.ports import Compute, StateStore
+from controlplane.ports import Catalog, Compute, LoopStates
 from controlplane.services import monitor, scaling
 
 
-def overview(store: StateStore, compute: Compute, environment: str | None = None) -> list[dict[str, Any]]:
+def overview(
+    catalog: Catalog, loop_states: LoopStates, compute: Compute, environment: str | None = None
+) -> list[dict[str, Any]]:
     """One entry per promoted service (``GET /api/services``), ordered by environment then service."""
     inventories: dict[str, list[LiveWorkload]] = {}
     views = []
-    for entry in store.list_catalog(environment):
+    for entry in catalog.list_catalog(environment):
         live = inventories.setdefault(entry.environment, compute.inventory(entry.environment))
         serving = [w for w in live if w.service == entry.service and w.managed and w.traffic_percent > 0]
         key = f"{entry.environment}/{entry.service}"
-        watch = store.get_loop_state(monitor.LOOP, key)
-        scaled = store.get_loop_state(scaling.LOOP, key)
+        watch = loop_states.get_loop_state(monitor.LOOP, key)
+        scaled = loop_states.get_loop_state(scaling.LOOP, key)
         views.append(
             {
                 **entry.to_dict(),

@@ -28,17 +28,17 @@ from controlplane.domain.rollout import (
 from controlplane.domain.rollout.target import Target, revision_name
 from controlplane.domain.runtime import RevisionSpec
 from controlplane.errors import NotFound
-from controlplane.ports import Compute, EventBus, HealthProbe, StateStore
-from controlplane.services import deployments
+from controlplane.ports import Catalog, Compute, Deployments, EventBus, EventLog, HealthProbe, Quarantine
+from controlplane.services.deployments import emit
 
 
-def targets(store: StateStore, deployment_id: str) -> list[Target]:
+def targets(deployments: Deployments, catalog: Catalog, deployment_id: str) -> list[Target]:
     """What each service rolls from and to; the stable revision is the catalog's (last Completed)."""
-    deployment = store.get_deployment(deployment_id)
+    deployment = deployments.get_deployment(deployment_id)
     found = []
     for service in deployment.release.spec.services:
         try:
-            entry = store.get_catalog_entry(deployment.environment, service.name)
+            entry = catalog.get_catalog_entry(deployment.environment, service.name)
             stable = (entry.revision, entry.replicas, entry.deployment_id)
         except NotFound:
             stable = (None, 0, None)
@@ -62,9 +62,9 @@ def revision_spec(deployment: Deployment, service: str, revision: str, replicas:
     )
 
 
-def apply_step(store: StateStore, compute: Compute, deployment_id: str, target: Target, step: Step) -> None:
+def apply_step(deployments: Deployments, compute: Compute, deployment_id: str, target: Target, step: Step) -> None:
     """Carry out one compute step of a rollout plan (gates, pauses and approvals are the orchestrator's)."""
-    deployment = store.get_deployment(deployment_id)
+    deployment = deployments.get_deployment(deployment_id)
     environment, service = deployment.environment, target.service
     if isinstance(step, ScaleRevision) and step.revision == "new":
         compute.deploy_revision(revision_spec(deployment, service, target.new_revision, step.replicas))
@@ -81,7 +81,7 @@ def apply_step(store: StateStore, compute: Compute, deployment_id: str, target: 
     elif not isinstance(step, RunHealthGate | Pause | AwaitApproval):
         raise TypeError(f"unknown rollout step {step!r}")
     traffic = step.new_percent if isinstance(step, SetTraffic) else None
-    _progress(store, deployment_id, service, ServicePhase.ROLLING_OUT, target.new_revision, str(step), traffic)
+    _progress(deployments, deployment_id, service, ServicePhase.ROLLING_OUT, target.new_revision, str(step), traffic)
 
 
 def _weights(target: Target, new_percent: int) -> dict[str, int]:
@@ -91,7 +91,8 @@ def _weights(target: Target, new_percent: int) -> dict[str, int]:
 
 
 def probe(
-    store: StateStore,
+    deployments: Deployments,
+    event_log: EventLog,
     bus: EventBus,
     health: HealthProbe,
     source: str,
@@ -102,14 +103,14 @@ def probe(
     stable: bool = False,
 ) -> dict[str, Any]:
     """Probe the new revision (or, after a rollback, the stable one) once; emit HealthCheckCompleted."""
-    deployment = store.get_deployment(deployment_id)
+    deployment = deployments.get_deployment(deployment_id)
     path = deployment.release.health_endpoint(target.service).path
     revision = target.stable_revision if stable else target.new_revision
     report = health.probe(deployment.environment, target.service, revision, path)
     checked = deployment_events.health_check_completed(deployment.environment, target.service, revision, report)
-    deployments.emit(store, bus, source, deployment_id, checked, at, event_id)
+    emit(deployments, event_log, bus, source, deployment_id, checked, at, event_id)
     result = {"revision": revision, "status": report.status.value, "summary": report.summary(), "at": at.isoformat()}
-    store.update_deployment(
+    deployments.update_deployment(
         deployment_id,
         lambda current: current.with_service(
             target.service, replace(current.services[target.service], last_health=result)
@@ -118,13 +119,13 @@ def probe(
     return report.to_dict()
 
 
-def bind_configuration(store: StateStore, deployment_id: str) -> dict[str, dict[str, Any]]:
+def bind_configuration(deployments: Deployments, deployment_id: str) -> dict[str, dict[str, Any]]:
     """Bind each service's RuntimeConfiguration and SecretBindings to its new revision.
 
     Secrets stay Key Vault references: the runtime resolves them (Container Apps secret references, the
     AKS CSI driver; local processes get ``<NAME>_SECRET_URI``). No value is read, stored or emitted.
     """
-    deployment = store.get_deployment(deployment_id)
+    deployment = deployments.get_deployment(deployment_id)
     bound = {}
     for service in deployment.release.spec.services:
         secrets = sorted(secret.name for secret in service.secrets)
@@ -136,15 +137,17 @@ def bind_configuration(store: StateStore, deployment_id: str) -> dict[str, dict[
         message = f"configuration {service.config_hash()[:12]} bound" + (
             f"; secret references {', '.join(secrets)}" if secrets else ""
         )
-        _progress(store, deployment_id, service.name, ServicePhase.PENDING, None, message)
+        _progress(deployments, deployment_id, service.name, ServicePhase.PENDING, None, message)
     return bound
 
 
-def record_promotion(store: StateStore, deployment_id: str, target: Target, at: datetime) -> None:
+def record_promotion(
+    deployments: Deployments, catalog: Catalog, quarantine: Quarantine, deployment_id: str, target: Target, at: datetime
+) -> None:
     """The new revision serves everything: write it to the service catalog and the deployment."""
-    deployment = store.get_deployment(deployment_id)
+    deployment = deployments.get_deployment(deployment_id)
     spec = deployment.release.service(target.service)
-    store.put_catalog_entry(
+    catalog.put_catalog_entry(
         CatalogEntry(
             deployment.environment,
             target.service,
@@ -156,20 +159,27 @@ def record_promotion(store: StateStore, deployment_id: str, target: Target, at: 
             at,
         )
     )
-    store.lift_quarantine(deployment.environment, target.service, spec.image)  # deployed on purpose: trusted again
-    _progress(store, deployment_id, target.service, ServicePhase.PROMOTED, target.new_revision, "promoted", 100)
+    quarantine.lift_quarantine(deployment.environment, target.service, spec.image)  # deployed on purpose: trusted again
+    _progress(deployments, deployment_id, target.service, ServicePhase.PROMOTED, target.new_revision, "promoted", 100)
 
 
 def roll_back(
-    store: StateStore, compute: Compute, deployment_id: str, target: Target, reason: str, at: datetime
+    deployments: Deployments,
+    catalog: Catalog,
+    quarantine: Quarantine,
+    compute: Compute,
+    deployment_id: str,
+    target: Target,
+    reason: str,
+    at: datetime,
 ) -> None:
     """Put all traffic back on the stable revision (restored to its replicas), the new one to zero, and
     quarantine the new image: the drift loop must not deploy it again by itself."""
-    deployment = store.get_deployment(deployment_id)
+    deployment = deployments.get_deployment(deployment_id)
     environment, service = deployment.environment, target.service
     image = deployment.release.service(service).image
-    if image != _stable_image(store, environment, service, target):
-        store.quarantine(QuarantinedImage(environment, service, image, reason, at, deployment_id))
+    if image != _stable_image(catalog, environment, service, target):
+        quarantine.quarantine(QuarantinedImage(environment, service, image, reason, at, deployment_id))
     if target.stable_revision is None:
         _scale_if_started(compute, environment, service, target.new_revision)
     else:
@@ -182,15 +192,15 @@ def roll_back(
                 compute.set_traffic(environment, service, {target.stable_revision: 100})
             elif isinstance(step, SetPreview):
                 compute.set_preview(environment, service, None)
-    _progress(store, deployment_id, service, ServicePhase.ROLLED_BACK, target.new_revision, reason, 0)
+    _progress(deployments, deployment_id, service, ServicePhase.ROLLED_BACK, target.new_revision, reason, 0)
 
 
-def _stable_image(store: StateStore, environment: str, service: str, target: Target) -> str | None:
+def _stable_image(catalog: Catalog, environment: str, service: str, target: Target) -> str | None:
     """The image the stable revision runs (a rollback of a configuration change keeps it trusted)."""
     if target.stable_revision is None:
         return None
     try:
-        return store.get_catalog_entry(environment, service).image
+        return catalog.get_catalog_entry(environment, service).image
     except NotFound:
         return None
 
@@ -204,7 +214,7 @@ def _scale_if_started(compute: Compute, environment: str, service: str, revision
 
 
 def _progress(
-    store: StateStore,
+    deployments: Deployments,
     deployment_id: str,
     service: str,
     phase: ServicePhase,
@@ -220,4 +230,4 @@ def _progress(
         updated = replace(progress, phase=phase, revision=revision, message=message, traffic_percent=traffic)
         return current.with_service(service, updated)
 
-    store.update_deployment(deployment_id, change)
+    deployments.update_deployment(deployment_id, change)

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
 from controlplane.adapters.storage.documents import Document, IndexValue
+from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
 
@@ -83,3 +84,10 @@ class MemoryDocumentTables:
         etag = f'W/"{next(self._versions)}"'
         rows[(document.partition, document.row)] = replace(copy.deepcopy(document), etag=etag)
         return etag
+
+
+def memory_stores() -> Stores:
+    """Every stored record over fresh in-memory document tables, their tables created: the unit tests' store."""
+    tables = MemoryDocumentTables()
+    create_tables(tables)
+    return Stores.over(tables)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap.azure import azure_ports
 from controlplane.config import InvalidSettings, Settings
 from controlplane.testing.memory_documents import MemoryDocumentTables
@@ -71,5 +71,5 @@ def test_pulumi_settings_without_the_pulumi_package_say_what_to_install(monkeypa
     )
 
     with pytest.raises(InvalidSettings, match=r"PULUMI_BACKEND_URL: .*install requirements-pulumi\.txt") as raised:
-        azure_ports(settings, root=ROOT, store=DocumentStateStore(MemoryDocumentTables()))
+        azure_ports(settings, root=ROOT, store=Stores.over(MemoryDocumentTables()))
     assert "unset PULUMI_BACKEND_URL" in str(raised.value)

@@ -1,5 +1,5 @@
 """The scaling consumer under concurrent Service Bus delivery: the product's ``scaling_on_health_check``
-trigger fed by the local bus on Azurite, with the state store on Azurite too.
+trigger fed by the local bus on Azurite, with the stored records on Azurite too.
 
 Service Bus delivers up to host.json's ``maxConcurrentCalls`` messages of one subscription at once, so
 several HealthCheckCompleted events for one service are evaluated at the same time. Exactly one decision
@@ -23,7 +23,7 @@ from azure.data.tables import TableServiceClient
 from controlplane.adapters.azure.servicebus.mapping import MessageFields, subscription_filters
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
 from controlplane.adapters.local.provisioner import LocalProvisioner
-from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.bootstrap import use_ports
 from controlplane.bootstrap.testing import fake_ports
 from controlplane.domain.event_catalog import EventType
@@ -83,11 +83,12 @@ class BarrierMetrics:
 
 @pytest.fixture
 def world(tmp_path: Path, azurite: Azurite, table_prefix: str) -> Iterator[World]:
-    """The workflow world with its state store on Azurite, and orders promoted in dev under POLICY."""
+    """The workflow world with its stored records on Azurite, and orders promoted in dev under POLICY."""
     world = World(tmp_path)
     service = TableServiceClient.from_connection_string(azurite.connection_string)
-    world.store = DocumentStateStore(AzureTableDocuments(service, prefix=table_prefix))
-    world.store.create_tables()
+    tables = AzureTableDocuments(service, prefix=table_prefix)
+    create_tables(tables)
+    world.store = Stores.over(tables)
     wire(world, world.compute, world.metrics, tmp_path)
     document = copy.deepcopy(release("1.0.0").to_dict())
     document["spec"]["services"][0]["scaling"] = POLICY
@@ -144,7 +145,7 @@ def applied(world: World) -> list[tuple[int, int]]:
 
 
 def replicas(world: World) -> int:
-    revision = world.store.get_catalog_entry("dev", "orders").revision
+    revision = world.store.catalog.get_catalog_entry("dev", "orders").revision
     return next(w.replicas for w in world.compute.inventory("dev") if w.revision == revision)
 
 
@@ -170,7 +171,7 @@ def test_concurrent_health_checks_for_one_service_make_one_decision_applied_once
     assert [bus.deliveries(event.id)[0].state for event in events] == [DELIVERED] * 4
     assert len(compute.scaled) == 1 and replicas(world) == 4
     assert applied(world) == [(2, 4)]
-    state = world.store.get_loop_state("scaling", "dev/orders")
+    state = world.store.loop_states.get_loop_state("scaling", "dev/orders")
     assert state is not None and state.body["pending"] is None and state.body["lastApplied"]["to"] == 4
 
 

@@ -6,13 +6,21 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
-from controlplane.adapters.storage.state_store import DocumentStateStore
-from controlplane.bootstrap.azure import table_state_store
+from controlplane.adapters.storage.stores import Stores, create_tables
+from controlplane.bootstrap.azure import table_stores
 from controlplane.config import Settings
 from funchost.azurite import Azurite
 from tests.builders import deployment
 from tests.contracts.documents import DocumentTablesContract
-from tests.contracts.state_store import StateStoreContract
+from tests.contracts.records.catalog import CatalogContract
+from tests.contracts.records.claims import ClaimsContract
+from tests.contracts.records.deployments import DeploymentsContract
+from tests.contracts.records.event_log import EventLogContract
+from tests.contracts.records.findings import FindingsContract
+from tests.contracts.records.idempotency_keys import IdempotencyKeysContract
+from tests.contracts.records.loop_states import LoopStatesContract
+from tests.contracts.records.processed_events import ProcessedEventsContract
+from tests.contracts.records.quarantine import QuarantineContract
 
 pytestmark = pytest.mark.azurite
 
@@ -29,20 +37,56 @@ class TestAzureTableDocuments(DocumentTablesContract):
         return tables
 
 
-class TestTableStateStore(StateStoreContract):
+class OnAzurite:
     @pytest.fixture
-    def store(self, azurite: Azurite, table_prefix: str) -> DocumentStateStore:
-        store = DocumentStateStore(_documents(azurite, table_prefix))
-        store.create_tables()
-        return store
+    def stores(self, azurite: Azurite, table_prefix: str) -> Stores:
+        tables = _documents(azurite, table_prefix)
+        create_tables(tables)
+        return Stores.over(tables)
 
 
-def test_bootstrap_builds_a_working_store_from_settings(azurite: Azurite, table_prefix: str) -> None:
+class TestTableDeployments(OnAzurite, DeploymentsContract):
+    pass
+
+
+class TestTableCatalog(OnAzurite, CatalogContract):
+    pass
+
+
+class TestTableFindings(OnAzurite, FindingsContract):
+    pass
+
+
+class TestTableLoopStates(OnAzurite, LoopStatesContract):
+    pass
+
+
+class TestTableQuarantine(OnAzurite, QuarantineContract):
+    pass
+
+
+class TestTableProcessedEvents(OnAzurite, ProcessedEventsContract):
+    pass
+
+
+class TestTableClaims(OnAzurite, ClaimsContract):
+    pass
+
+
+class TestTableIdempotencyKeys(OnAzurite, IdempotencyKeysContract):
+    pass
+
+
+class TestTableEventLog(OnAzurite, EventLogContract):
+    pass
+
+
+def test_bootstrap_builds_working_stores_from_settings(azurite: Azurite, table_prefix: str) -> None:
     settings = Settings.from_environment(
         {"CONTROLPLANE_STORAGE": azurite.connection_string, "CONTROLPLANE_TABLE_PREFIX": table_prefix}
     )
-    store = table_state_store(settings)
-    store.create_deployment(deployment())
-    assert store.get_deployment("dep-1").id == "dep-1"
+    stores = table_stores(settings)
+    stores.deployments.create_deployment(deployment())
+    assert stores.deployments.get_deployment("dep-1").id == "dep-1"
     service = TableServiceClient.from_connection_string(azurite.connection_string)
     assert f"{table_prefix}Deployments" in {table.name for table in service.list_tables()}

@@ -16,7 +16,7 @@ from controlplane.adapters.azure.servicebus.event_bus import ServiceBusEventBus
 from controlplane.adapters.by_environment.compute import ComputeByEnvironment
 from controlplane.adapters.git.desired_state import GitDesiredState
 from controlplane.adapters.http.health_probe import HttpHealthProbe
-from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap.azure import azure_ports
 from controlplane.config import Settings
 from controlplane.domain.manifest import Release, parse_release
@@ -47,8 +47,8 @@ AZURE = {
 }
 
 
-def store() -> DocumentStateStore:
-    return DocumentStateStore(MemoryDocumentTables())
+def store() -> Stores:
+    return Stores.over(MemoryDocumentTables())
 
 
 def test_every_port_gets_its_azure_adapter_from_settings() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
@@ -23,12 +22,12 @@ from tests.workflow_world import FAST_GATE, World, release
 
 
 def states(world: World, deployment_id: str) -> list[str]:
-    return [t.target.value for t in world.store.get_deployment(deployment_id).transitions]
+    return [t.target.value for t in world.store.deployments.get_deployment(deployment_id).transitions]
 
 
 def event_types(world: World, deployment_id: str) -> list[str]:
-    traceid = world.store.get_deployment(deployment_id).traceid
-    return [event.type for event in world.store.events_for_trace(traceid)]
+    traceid = world.store.deployments.get_deployment(deployment_id).traceid
+    return [event.type for event in world.store.event_log.events_for_trace(traceid)]
 
 
 def test_a_rolling_release_completes_and_is_recorded_in_the_catalog(world: World) -> None:
@@ -43,14 +42,14 @@ def test_a_rolling_release_completes_and_is_recorded_in_the_catalog(world: World
         "Promoting",
         "Completed",
     ]
-    entry = world.store.get_catalog_entry("dev", "orders")
+    entry = world.store.catalog.get_catalog_entry("dev", "orders")
     assert (entry.deployment_id, entry.image, entry.replicas) == (deployment_id, "example.azurecr.io/orders:1.0.0", 2)
     (workload,) = world.compute.inventory("dev")
     assert (workload.revision, workload.replicas, workload.traffic_percent) == (entry.revision, 2, 100)
     kinds = event_types(world, deployment_id)
     assert kinds[0] == "RuntimeDeploymentRequested" and kinds[-1] == "RuntimeDeploymentCompleted"
     assert "RuntimeEnvironmentProvisioned" in kinds and "HealthCheckCompleted" in kinds
-    logged = world.store.events_for_trace(world.store.get_deployment(deployment_id).traceid)
+    logged = world.store.event_log.events_for_trace(world.store.deployments.get_deployment(deployment_id).traceid)
     assert len({e.id for e in logged}) == len(logged), "no duplicate event ids"
     assert [e.id for e in world.bus.published] == [e.id for e in logged] or len(world.bus.published) >= len(logged)
 
@@ -63,7 +62,7 @@ def test_a_canary_shifts_traffic_by_its_steps_after_a_stable_release(world: Worl
     }
     deployment_id = world.deploy(release("2.0.0", canary))
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
-    new = world.store.get_catalog_entry("dev", "orders").revision
+    new = world.store.catalog.get_catalog_entry("dev", "orders").revision
     weights = [call[3].get(new) for call in world.compute.calls if call[0] == "set_traffic"]
     assert [w for w in weights if w is not None][-3:] == [20, 50, 100]
     assert {w.revision: w.replicas for w in world.compute.inventory("dev")}[new] == 2
@@ -72,7 +71,7 @@ def test_a_canary_shifts_traffic_by_its_steps_after_a_stable_release(world: Worl
 def test_a_failed_gate_rolls_traffic_back_to_the_stable_revision(world: World) -> None:
     first = world.deploy(release("1.0.0"))
     world.finish(first)
-    stable = world.store.get_catalog_entry("dev", "orders").revision
+    stable = world.store.catalog.get_catalog_entry("dev", "orders").revision
     world.health.statuses["orders--"] = HealthStatus.HEALTHY
     bad = release("3.0.0")
     world.health.statuses = {
@@ -84,10 +83,10 @@ def test_a_failed_gate_rolls_traffic_back_to_the_stable_revision(world: World) -
     assert states(world, deployment_id)[-2:] == ["RollingBack", "RolledBack"]
     live = {w.revision: (w.replicas, w.traffic_percent) for w in world.compute.inventory("dev")}
     assert live[stable] == (2, 100)
-    assert world.store.get_catalog_entry("dev", "orders").revision == stable
+    assert world.store.catalog.get_catalog_entry("dev", "orders").revision == stable
     rolled_back = [
         e
-        for e in world.store.events_for_trace(world.store.get_deployment(deployment_id).traceid)
+        for e in world.store.event_log.events_for_trace(world.store.deployments.get_deployment(deployment_id).traceid)
         if e.type == "RuntimeDeploymentRolledBack"
     ]
     assert len(rolled_back) == 1 and rolled_back[0].data["restoredDeploymentId"] == first
@@ -109,7 +108,7 @@ def test_a_manual_canary_pause_waits_for_approval(world: World) -> None:
     canary = {"type": "Canary", "steps": [{"weight": 50, "pause": {"untilApproved": True}}, {"weight": 100}]}
     deployment_id = world.deploy(release("2.0.0", canary))
     world.wait_for_custom_status(deployment_id, "approve")
-    assert world.store.get_deployment(deployment_id).state is DeploymentState.ROLLING_OUT
+    assert world.store.deployments.get_deployment(deployment_id).state is DeploymentState.ROLLING_OUT
     world.engine.raise_event(deployment_id, "approve", json.dumps("ship it"))
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
 
@@ -126,7 +125,8 @@ def test_an_abort_during_a_pause_rolls_back_with_the_operators_reason(world: Wor
     world.wait_for_custom_status(deployment_id, "approve")
     world.engine.raise_event(deployment_id, "abort", stored)
     assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
-    assert "aborted by an operator: wrong build" in world.store.get_deployment(deployment_id).transitions[-1].reason
+    reason = world.store.deployments.get_deployment(deployment_id).transitions[-1].reason
+    assert "aborted by an operator: wrong build" in reason
 
 
 @pytest.mark.slow  # the activity's retries wait their real intervals
@@ -136,7 +136,7 @@ def test_a_provisioning_error_fails_the_deployment(world: World) -> None:
     deployment_id = world.deploy(parse_release(document))
     assert world.finish(deployment_id) is DeploymentState.FAILED
     assert event_types(world, deployment_id)[-1] == "RuntimeDeploymentFailed"
-    assert "only local environments" in world.store.get_deployment(deployment_id).transitions[-1].reason
+    assert "only local environments" in world.store.deployments.get_deployment(deployment_id).transitions[-1].reason
 
 
 def test_a_second_deployment_of_a_running_service_is_refused(world: World) -> None:
@@ -145,12 +145,13 @@ def test_a_second_deployment_of_a_running_service_is_refused(world: World) -> No
     running = world.deploy(release("2.0.0", canary))
     world.wait_for_custom_status(running, "approve")
     with pytest.raises(deployments.ServiceBusy) as refused:
-        deployments.accept(world.store, release("2.0.1"), datetime.now(UTC))
+        world.accept(release("2.0.1"))
     assert refused.value.holder == running
-    assert [d.id for d in world.store.list_deployments() if d.state is DeploymentState.REQUESTED] == [], "nothing kept"
+    listed = world.store.deployments.list_deployments()
+    assert [d.id for d in listed if d.state is DeploymentState.REQUESTED] == [], "nothing kept"
     world.engine.raise_event(running, "approve", None)
     world.finish(running)
-    assert deployments.accept(world.store, release("2.0.1"), datetime.now(UTC)).created
+    assert world.accept(release("2.0.1")).created
 
 
 def test_binding_records_references_and_hashes_never_secret_values(world: World) -> None:
@@ -161,11 +162,11 @@ def test_binding_records_references_and_hashes_never_secret_values(world: World)
     document["spec"]["services"][0]["secrets"] = [
         {"name": "DB_PASSWORD", "keyVaultSecretUri": "https://orders-kv.vault.azure.net/secrets/db-password"}
     ]
-    accepted = deployments.accept(world.store, parse_release(document), datetime.now(UTC))
-    bound = rollout.bind_configuration(world.store, accepted.deployment.id)
+    accepted = world.accept(parse_release(document))
+    bound = rollout.bind_configuration(world.store.deployments, accepted.deployment.id)
     assert bound["orders"]["secrets"] == ["DB_PASSWORD"] and bound["orders"]["keys"] == ["LOG_LEVEL"]
     assert bound["orders"]["configHash"] == parse_release(document).service("orders").config_hash()
-    message = world.store.get_deployment(accepted.deployment.id).services["orders"].message
+    message = world.store.deployments.get_deployment(accepted.deployment.id).services["orders"].message
     assert "secret references DB_PASSWORD" in message and "vault.azure.net" not in message
 
 
@@ -174,15 +175,15 @@ def test_a_manual_rollback_targets_the_last_completed_release_before(world: Worl
     world.finish(first)
     second = world.deploy(release("2.0.0"))
     world.finish(second)
-    assert deployments.previous_completed(world.store, second).id == first
+    assert deployments.previous_completed(world.store.deployments, second).id == first
     with pytest.raises(NotFound):
-        deployments.previous_completed(world.store, first)
+        deployments.previous_completed(world.store.deployments, first)
     world.health.statuses = {"orders--": HealthStatus.UNHEALTHY}
     failed = world.deploy(release("3.0.0"))
     world.finish(failed)
-    assert world.store.get_deployment(failed).state is DeploymentState.ROLLED_BACK
+    assert world.store.deployments.get_deployment(failed).state is DeploymentState.ROLLED_BACK
     with pytest.raises(deployments.NotRollbackable):
-        deployments.previous_completed(world.store, failed)
+        deployments.previous_completed(world.store.deployments, failed)
 
 
 def test_a_prod_release_waits_for_approval_before_promotion(world: World) -> None:
@@ -191,7 +192,7 @@ def test_a_prod_release_waits_for_approval_before_promotion(world: World) -> Non
     document["spec"]["healthGate"] = dict(FAST_GATE)
     deployment_id = world.deploy(parse_release(document))
     world.wait_for_custom_status(deployment_id, "promotion to prod")
-    assert world.store.get_deployment(deployment_id).state is DeploymentState.HEALTH_GATING
+    assert world.store.deployments.get_deployment(deployment_id).state is DeploymentState.HEALTH_GATING
     world.engine.raise_event(deployment_id, "approve", json.dumps("change CHG-1"))
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
 
@@ -199,7 +200,7 @@ def test_a_prod_release_waits_for_approval_before_promotion(world: World) -> Non
 def test_the_deployment_shows_each_services_last_gate_result(world: World) -> None:
     deployment_id = world.deploy(release("1.0.0"))
     world.finish(deployment_id)
-    health = world.store.get_deployment(deployment_id).services["orders"].last_health
+    health = world.store.deployments.get_deployment(deployment_id).services["orders"].last_health
     assert health["status"] == "Healthy" and health["revision"].startswith("orders--")
 
 
@@ -207,12 +208,12 @@ def test_a_revision_that_cannot_start_rolls_back_without_retrying(world: World) 
     first = world.deploy(release("1.0.0"))
     world.finish(first)
     bad = release("2.0.0")
-    accepted = deployments.accept(world.store, bad, datetime.now(UTC))
+    accepted = world.accept(bad)
     world.compute.fail_start(f"orders--{accepted.deployment.id.removeprefix('dep-')}", "exited with code 1")
     start = {"deploymentId": accepted.deployment.id, "traceId": accepted.deployment.traceid, "release": bad.to_dict()}
     world.engine.start_new(DEPLOYMENT_ORCHESTRATOR, accepted.deployment.id, json.dumps(start))
     assert world.finish(accepted.deployment.id) is DeploymentState.ROLLED_BACK
-    reason = world.store.get_deployment(accepted.deployment.id).transitions[-1].reason
+    reason = world.store.deployments.get_deployment(accepted.deployment.id).transitions[-1].reason
     assert "exited with code 1" in reason
     starts = [
         c
@@ -226,23 +227,23 @@ def test_a_rollout_error_of_20_000_characters_still_rolls_back_with_the_whole_re
     """The custom status (16 KB at most, or the orchestration fails) carries the reason cut short; the
     deployment record carries all of it."""
     world.finish(world.deploy(release("1.0.0")))
-    accepted = deployments.accept(world.store, release("2.0.0"), datetime.now(UTC))
+    accepted = world.accept(release("2.0.0"))
     world.compute.fail_start(f"orders--{accepted.deployment.id.removeprefix('dep-')}", "x" * 20_000)
     start = DeploymentStart.of(accepted.deployment).to_dict()
     world.engine.start_new(DEPLOYMENT_ORCHESTRATOR, accepted.deployment.id, json.dumps(start))
     assert world.finish(accepted.deployment.id) is DeploymentState.ROLLED_BACK
     assert len(world.engine.get_record(accepted.deployment.id).custom_status or "") < 1_000
-    assert "x" * 20_000 in world.store.get_deployment(accepted.deployment.id).transitions[-1].reason
+    assert "x" * 20_000 in world.store.deployments.get_deployment(accepted.deployment.id).transitions[-1].reason
 
 
 def test_blue_green_gates_on_the_preview_switches_and_retires_the_old_revision_later(world: World) -> None:
     first = world.deploy(release("1.0.0"))
     world.finish(first)
-    old = world.store.get_catalog_entry("dev", "orders").revision
+    old = world.store.catalog.get_catalog_entry("dev", "orders").revision
     blue_green = {"type": "BlueGreen", "autoPromotionSeconds": 0, "scaleDownDelaySeconds": 1}
     deployment_id = world.deploy(release("2.0.0", blue_green))
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
-    new = world.store.get_catalog_entry("dev", "orders").revision
+    new = world.store.catalog.get_catalog_entry("dev", "orders").revision
     previews = [call[3] for call in world.compute.calls if call[0] == "set_preview"]
     assert previews == [new, None], "the new revision was previewed, then the preview cleared"
     live = {w.revision: (w.replicas, w.traffic_percent) for w in world.compute.inventory("dev")}
@@ -283,6 +284,7 @@ def test_a_configuration_failure_ends_the_deployment_and_frees_its_services(
     deployment_id = world.deploy(release("1.0.0"))
 
     assert world.finish(deployment_id) is DeploymentState.FAILED
-    assert world.store.get_deployment(deployment_id).transitions[-1].reason.startswith("configuration failed")
+    reason = world.store.deployments.get_deployment(deployment_id).transitions[-1].reason
+    assert reason.startswith("configuration failed")
     monkeypatch.undo()
     assert world.finish(world.deploy(release("1.0.1"))) is DeploymentState.COMPLETED  # the service is free

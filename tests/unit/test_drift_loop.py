@@ -15,6 +15,7 @@ from controlplane.domain.findings import FindingStatus
 from controlplane.domain.health import HealthStatus
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.domain.runtime import LiveWorkload
+from controlplane.ports import Provisioner
 from controlplane.services import drift
 from controlplane.testing.fakes import RecordingProvisioner
 from funchost.durable.history import RuntimeStatus
@@ -40,12 +41,25 @@ def deployed(world: World, desired: Release) -> str:
         world.engine.raise_event(deployment_id, "approve", json.dumps(""))
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
     world.desired.set_releases([desired])
-    return world.store.get_catalog_entry("dev", "orders").revision
+    return world.store.catalog.get_catalog_entry("dev", "orders").revision
 
 
-def scan(world: World, at: datetime | None = None) -> list[str]:
+def scan(world: World, at: datetime | None = None, provisioner: Provisioner | None = None) -> list[str]:
     at = at or datetime.now(UTC)
-    return drift.scan(world.store, world.bus, SOURCE, world.desired, world.compute, at)
+    store = world.store
+    return drift.scan(
+        store.findings,
+        store.catalog,
+        store.deployments,
+        store.quarantine,
+        store.event_log,
+        world.bus,
+        SOURCE,
+        world.desired,
+        world.compute,
+        at,
+        provisioner,
+    )
 
 
 def run_drift(world: World) -> dict:
@@ -65,15 +79,15 @@ def test_an_image_changed_out_of_band_in_nonprod_is_repaired_by_a_corrective_dep
 
     outcome = run_drift(world)
 
-    [finding] = world.store.list_findings()
+    [finding] = world.store.findings.list_findings()
     assert outcome["outcomes"] == {finding.id: "Remediated"}
     assert finding.status is FindingStatus.REMEDIATED and finding.kind == "mismatch"
     assert dict(finding.diff) == {"/image": {"desired": IMAGE_1, "actual": ROGUE}}
-    corrective = world.store.get_deployment(finding.deployment_id)
+    corrective = world.store.deployments.get_deployment(finding.deployment_id)
     assert corrective.state is DeploymentState.COMPLETED
     assert corrective.release.spec.strategy.type == "RollingHealthGated"
     assert corrective.traceid == finding.traceid  # detection, deployment and remediation read as one trace
-    types = [e.type for e in world.store.events_for_trace(finding.traceid)]
+    types = [e.type for e in world.store.event_log.events_for_trace(finding.traceid)]
     assert types[0] == "RuntimeDriftDetected" and types[-1] == "RuntimeDriftRemediated"
     assert "RuntimeDeploymentCompleted" in types
     live = [w for w in world.compute.inventory("dev") if w.traffic_percent == 100]
@@ -87,40 +101,40 @@ def test_an_unchanged_finding_is_not_re_emitted_and_a_vanished_one_resolves(worl
 
     assert scan(world) == []  # prod: nothing is approved by policy
     assert scan(world) == []
-    [finding] = world.store.list_findings(FindingStatus.OPEN)
+    [finding] = world.store.findings.list_findings(FindingStatus.OPEN)
     assert len(detected(world)) == 1
     assert detected(world)[0]["classification"] == "auto-remediable"
 
     world.compute.set_image("dev", "orders", serving, IMAGE_1)  # someone put it back by hand
     scan(world)
-    assert world.store.get_finding(finding.id).status is FindingStatus.RESOLVED
+    assert world.store.findings.get_finding(finding.id).status is FindingStatus.RESOLVED
 
 
 def test_prod_drift_waits_for_approval_and_then_remediates_without_a_second_approval(world: World) -> None:
     serving = deployed(world, prod("1.0.0"))
     world.compute.set_image("dev", "orders", serving, ROGUE)
     assert run_drift(world)["approved"] == []
-    [finding] = world.store.list_findings()
+    [finding] = world.store.findings.list_findings()
 
-    drift.decide(world.store, finding.id, "approve", datetime.now(UTC), "ticket CHG-1")
+    drift.decide(world.store.findings, finding.id, "approve", datetime.now(UTC), "ticket CHG-1")
     outcome = run_drift(world)
 
     assert outcome["outcomes"] == {finding.id: "Remediated"}  # the prod promotion did not wait again
-    corrective = world.store.get_deployment(world.store.get_finding(finding.id).deployment_id)
+    corrective = world.store.deployments.get_deployment(world.store.findings.get_finding(finding.id).deployment_id)
     assert corrective.release.metadata.labels["controlplane.azure/drift-finding"] == finding.id
     with pytest.raises(drift.Undecidable):
-        drift.decide(world.store, finding.id, "dismiss", datetime.now(UTC))
+        drift.decide(world.store.findings, finding.id, "dismiss", datetime.now(UTC))
 
 
 def test_a_dismissed_finding_stays_dismissed(world: World) -> None:
     serving = deployed(world, prod("1.0.0"))
     world.compute.set_image("dev", "orders", serving, ROGUE)
     scan(world)
-    [finding] = world.store.list_findings()
-    drift.decide(world.store, finding.id, "dismiss", datetime.now(UTC), "accepted hotfix")
+    [finding] = world.store.findings.list_findings()
+    drift.decide(world.store.findings, finding.id, "dismiss", datetime.now(UTC), "accepted hotfix")
 
     assert scan(world) == []
-    assert world.store.get_finding(finding.id).status is FindingStatus.DISMISSED
+    assert world.store.findings.get_finding(finding.id).status is FindingStatus.DISMISSED
     assert len(detected(world)) == 1
 
 
@@ -131,11 +145,11 @@ def test_replicas_inside_the_scaling_range_and_ignored_pointers_are_not_drift(wo
     document["spec"]["services"][0]["ignoreDifferences"] = ["/configHash"]
     serving = deployed(world, parse_release(document))
     world.compute.scale("dev", "orders", serving, 4)
-    assert scan(world) == [] and world.store.list_findings() == []
+    assert scan(world) == [] and world.store.findings.list_findings() == []
 
     world.compute.scale("dev", "orders", serving, 9)
     scan(world)
-    [finding] = world.store.list_findings()
+    [finding] = world.store.findings.list_findings()
     assert dict(finding.diff) == {"/replicas": {"desired": 2, "actual": 9}}
 
 
@@ -145,13 +159,13 @@ def test_an_unmanaged_workload_needs_review_and_an_approval_removes_it(world: Wo
     world.compute.add_unmanaged(stray)
 
     assert scan(world) == []  # review-required even outside prod
-    [finding] = world.store.list_findings(FindingStatus.OPEN)
+    [finding] = world.store.findings.list_findings(FindingStatus.OPEN)
     assert finding.kind == "unmanaged" and list(finding.diff) == ["/revisions/orders-debug"]
 
-    drift.decide(world.store, finding.id, "approve", datetime.now(UTC))
+    drift.decide(world.store.findings, finding.id, "approve", datetime.now(UTC))
     run_drift(world)
 
-    assert world.store.get_finding(finding.id).status is FindingStatus.REMEDIATED
+    assert world.store.findings.get_finding(finding.id).status is FindingStatus.REMEDIATED
     assert all(w.managed for w in world.compute.inventory("dev"))
 
 
@@ -162,16 +176,16 @@ def test_a_rolled_back_image_is_quarantined_and_never_redeployed_by_drift(world:
     new_revision = f"orders--{deployment_id.removeprefix('dep-')}"
     world.health.statuses[new_revision] = HealthStatus.UNHEALTHY
     assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
-    [quarantined] = world.store.quarantined("dev")
+    [quarantined] = world.store.quarantine.quarantined("dev")
     assert quarantined.image == "example.azurecr.io/orders:3.0.0"
 
     world.desired.set_releases([bad])  # Git says 3.0.0: the Argo CD auto-sync-after-rollback trap
     outcome = run_drift(world)
 
     assert outcome["approved"] == []
-    [finding] = world.store.list_findings()
+    [finding] = world.store.findings.list_findings()
     assert finding.kind == "quarantined" and finding.status is FindingStatus.OPEN
-    assert len(world.store.list_deployments()) == 2  # nothing was redeployed
+    assert len(world.store.deployments.list_deployments()) == 2  # nothing was redeployed
 
 
 def test_a_failed_corrective_deployment_is_not_retried_automatically(world: World) -> None:
@@ -180,12 +194,12 @@ def test_a_failed_corrective_deployment_is_not_retried_automatically(world: Worl
     world.health.statuses = {serving: HealthStatus.HEALTHY, "orders--": HealthStatus.UNHEALTHY}  # new ones fail
 
     outcome = run_drift(world)
-    [finding] = [f for f in world.store.list_findings() if f.kind == "mismatch"]
+    [finding] = [f for f in world.store.findings.list_findings() if f.kind == "mismatch"]
     assert outcome["outcomes"] == {finding.id: "RemediationFailed"}
 
     again = run_drift(world)
     assert again["approved"] == []  # no retry storm; the image it tried is quarantined now
-    assert len(world.store.list_deployments()) == 2
+    assert len(world.store.deployments.list_deployments()) == 2
 
 
 def test_the_plan_shows_what_would_happen_and_changes_nothing(world: World) -> None:
@@ -193,12 +207,13 @@ def test_the_plan_shows_what_would_happen_and_changes_nothing(world: World) -> N
     world.compute.set_image("dev", "orders", serving, ROGUE)
     published = len(world.bus.published)
 
-    plan = drift.plan(world.store, world.desired, world.compute)
+    store = world.store
+    plan = drift.plan(store.findings, store.catalog, store.deployments, store.quarantine, world.desired, world.compute)
 
     [entry] = plan["findings"]
     assert entry["action"] == "start a corrective deployment" and entry["new"] is True
     assert entry["diff"] == {"/image": {"desired": IMAGE_1, "actual": ROGUE}}
-    assert world.store.list_findings() == [] and len(world.bus.published) == published
+    assert world.store.findings.list_findings() == [] and len(world.bus.published) == published
 
 
 def test_a_service_being_deployed_is_not_compared(world: World) -> None:
@@ -208,7 +223,7 @@ def test_a_service_being_deployed_is_not_compared(world: World) -> None:
     deployment_id = world.deploy(slow)
     world.wait_for_custom_status(deployment_id, "approve")
 
-    assert scan(world) == [] and world.store.list_findings() == []
+    assert scan(world) == [] and world.store.findings.list_findings() == []
     world.engine.raise_event(deployment_id, "abort", json.dumps("test over"))
     world.finish(deployment_id)
 
@@ -225,9 +240,9 @@ def test_a_restart_mid_remediation_finishes_the_same_corrective_deployment(world
     record = world.engine.wait("drift", timeout=60)
 
     assert record.status is RuntimeStatus.COMPLETED, record.output
-    [finding] = world.store.list_findings()
+    [finding] = world.store.findings.list_findings()
     assert finding.status is FindingStatus.REMEDIATED
-    corrective = [d for d in world.store.list_deployments() if d.traceid == finding.traceid]
+    corrective = [d for d in world.store.deployments.list_deployments() if d.traceid == finding.traceid]
     assert len(corrective) == 1 and corrective[0].state is DeploymentState.COMPLETED
 
 
@@ -236,13 +251,13 @@ def test_a_recurring_divergence_is_a_new_occurrence_with_its_own_trace(world: Wo
     world.compute.set_image("dev", "orders", serving, ROGUE)
     now = datetime.now(UTC)
     scan(world, now)
-    [first] = world.store.list_findings()
+    [first] = world.store.findings.list_findings()
     world.compute.set_image("dev", "orders", serving, IMAGE_1)
     scan(world, now + timedelta(seconds=1))
     world.compute.set_image("dev", "orders", serving, ROGUE)
     scan(world, now + timedelta(seconds=2))
 
-    [again] = world.store.list_findings()
+    [again] = world.store.findings.list_findings()
     assert again.id == first.id and again.status is FindingStatus.OPEN
     assert again.traceid != first.traceid and len(detected(world)) == 2
 
@@ -257,32 +272,32 @@ def test_infrastructure_changed_outside_its_stack_is_a_review_finding_that_resol
     provisioner.drifted["dev"] = [vault]
 
     now = datetime.now(UTC)
-    assert drift.scan(world.store, world.bus, SOURCE, world.desired, world.compute, now, provisioner) == []
-    [finding] = world.store.list_findings()
+    assert scan(world, now, provisioner) == []
+    [finding] = world.store.findings.list_findings()
     assert (finding.kind, finding.service) == ("infrastructure", "~infrastructure")
     assert finding.remedy.value == "review-required" and list(finding.diff) == [f"/infrastructure/{vault}"]
     with pytest.raises(drift.Undecidable, match="pulumi up --refresh"):
-        drift.decide(world.store, finding.id, "approve", datetime.now(UTC))
+        drift.decide(world.store.findings, finding.id, "approve", datetime.now(UTC))
 
     provisioner.drifted["dev"] = []  # someone ran pulumi up --refresh
-    drift.scan(world.store, world.bus, SOURCE, world.desired, world.compute, datetime.now(UTC), provisioner)
-    assert world.store.get_finding(finding.id).status is FindingStatus.RESOLVED
+    scan(world, datetime.now(UTC), provisioner)
+    assert world.store.findings.get_finding(finding.id).status is FindingStatus.RESOLVED
 
 
 def test_traffic_moved_off_the_promoted_revision_is_repaired(world: World) -> None:
     first = deployed(world, release("1.0.0"))
     world.deploy(release("1.0.0", healthGate={**FAST_GATE}))  # a second revision of the same release
-    second_id = world.store.list_deployments()[0].id
+    second_id = world.store.deployments.list_deployments()[0].id
     world.finish(second_id)
-    second = world.store.get_catalog_entry("dev", "orders").revision
+    second = world.store.catalog.get_catalog_entry("dev", "orders").revision
     world.compute.scale("dev", "orders", first, 2)
     world.compute.set_traffic("dev", "orders", {first: 50, second: 50})  # someone split traffic by hand
 
     outcome = run_drift(world)
 
-    [finding] = world.store.list_findings()
+    [finding] = world.store.findings.list_findings()
     assert dict(finding.diff)["/traffic"]["actual"] == {first: 50, second: 50}
     assert outcome["outcomes"] == {finding.id: "Remediated"}
-    promoted = world.store.get_catalog_entry("dev", "orders").revision
+    promoted = world.store.catalog.get_catalog_entry("dev", "orders").revision
     live = {w.revision: w.traffic_percent for w in world.compute.inventory("dev") if w.traffic_percent}
     assert live == {promoted: 100}

@@ -13,23 +13,24 @@ from controlplane.services.monitor import Monitor, Restore
 from funchost.durable.history import RuntimeStatus
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from tests.workflow_world import World, release
+from triggers.loops import monitor_over
 
 T = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DEGRADED_FOR = timedelta(seconds=30)
 
 
 def monitor(world: World) -> Monitor:
-    return Monitor(world.store, world.bus, world.health, "/tests/monitor", DEGRADED_FOR)
+    return monitor_over(world.store, world.bus, world.health, "/tests/monitor", DEGRADED_FOR)
 
 
 def complete(world: World, tag: str) -> str:
     deployment_id = world.deploy(release(tag))
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
-    return world.store.get_catalog_entry("dev", "orders").revision
+    return world.store.catalog.get_catalog_entry("dev", "orders").revision
 
 
 def watch(world: World) -> Watch:
-    record = world.store.get_loop_state("monitor", "dev/orders")
+    record = world.store.loop_states.get_loop_state("monitor", "dev/orders")
     assert record is not None
     return Watch.from_dict(record.body)
 
@@ -46,7 +47,7 @@ def run(world: World, restore: Restore) -> DeploymentState:
     world.engine.start_new(DEPLOYMENT_ORCHESTRATOR, restore.deployment_id, json.dumps(restore.start.to_dict()))
     record = world.engine.wait(restore.deployment_id, timeout=30)
     assert record.status is RuntimeStatus.COMPLETED, record.output
-    return world.store.get_deployment(restore.deployment_id).state
+    return world.store.deployments.get_deployment(restore.deployment_id).state
 
 
 def conditions(world: World) -> list[tuple[str, str]]:
@@ -68,13 +69,13 @@ def test_a_brief_degradation_recovers_without_a_rollback(world: World) -> None:
     world.health.statuses.clear()
     assert ticks(world, [10, 20]) == []
     assert conditions(world) == [("Healthy", "Degraded"), ("Degraded", "Healthy")]
-    assert len(world.store.list_deployments()) == 1
+    assert len(world.store.deployments.list_deployments()) == 1
 
 
 def test_flapping_health_does_not_reset_the_degradation_clock(world: World) -> None:
     revision = complete(world, "1.0.0")
     complete(world, "2.0.0")
-    revision = world.store.get_catalog_entry("dev", "orders").revision
+    revision = world.store.catalog.get_catalog_entry("dev", "orders").revision
     loop = monitor(world)
     for second, status in [(0, "bad"), (10, "ok"), (20, "bad"), (30, "ok"), (40, "bad")]:
         world.health.statuses = {revision: HealthStatus.UNHEALTHY} if status == "bad" else {}
@@ -90,10 +91,10 @@ def test_sustained_degradation_rolls_back_to_the_last_completed_release(world: W
     [restore] = ticks(world, [0, 10, 20, 30])
 
     assert watch(world).condition is ServiceCondition.RESTORING
-    assert [q.image for q in world.store.quarantined("dev")] == ["example.azurecr.io/orders:2.0.0"]
+    assert [q.image for q in world.store.quarantine.quarantined("dev")] == ["example.azurecr.io/orders:2.0.0"]
     assert run(world, restore) is DeploymentState.COMPLETED
     assert ticks(world, [40]) == []
-    entry = world.store.get_catalog_entry("dev", "orders")
+    entry = world.store.catalog.get_catalog_entry("dev", "orders")
     assert entry.image == "example.azurecr.io/orders:1.0.0" and entry.deployment_id == restore.deployment_id
     assert (watch(world).deployment_id, watch(world).condition) == (restore.deployment_id, ServiceCondition.HEALTHY)
     assert conditions(world) == [
@@ -102,8 +103,8 @@ def test_sustained_degradation_rolls_back_to_the_last_completed_release(world: W
         ("Rollback", "Restoring"),
         ("Restoring", "Healthy"),
     ]
-    episode = world.store.get_deployment(restore.deployment_id).traceid
-    types = [e.type for e in world.store.events_for_trace(episode)]
+    episode = world.store.deployments.get_deployment(restore.deployment_id).traceid
+    types = [e.type for e in world.store.event_log.events_for_trace(episode)]
     assert types[0] == "HealthCheckCompleted" and "RuntimeDeploymentCompleted" in types
 
 
@@ -123,7 +124,7 @@ def test_a_failed_restore_raises_an_incident_carrying_the_episode_chain(world: W
     assert chain["replay"] == f"python -m controlplane replay {incident.traceid}"
     chained = [event["type"] for event in chain["events"]]
     assert chained[0] == "HealthCheckCompleted" and "RuntimeDeploymentRolledBack" in chained
-    timeline = [describe(e.to_dict()) for e in world.store.events_for_trace(incident.traceid)]
+    timeline = [describe(e.to_dict()) for e in world.store.event_log.events_for_trace(incident.traceid)]
     assert any("Incident" in line for line in timeline)
     assert ticks(world, [50, 60]) == []  # an incident waits for an operator: no rollback loop
 
@@ -147,7 +148,7 @@ def test_a_new_completed_deployment_starts_a_fresh_watch(world: World) -> None:
     ticks(world, [100])
 
     assert watch(world).condition is ServiceCondition.HEALTHY
-    assert watch(world).deployment_id == world.store.get_catalog_entry("dev", "orders").deployment_id
+    assert watch(world).deployment_id == world.store.catalog.get_catalog_entry("dev", "orders").deployment_id
 
 
 def test_overlapping_ticks_roll_back_once(world: World) -> None:
@@ -158,4 +159,4 @@ def test_overlapping_ticks_roll_back_once(world: World) -> None:
     first, second = monitor(world), monitor(world)
     restores = first.tick(T + timedelta(seconds=30)) + second.tick(T + timedelta(seconds=30))
     assert len({r.deployment_id for r in restores}) == 1
-    assert len(world.store.list_deployments()) == 3
+    assert len(world.store.deployments.list_deployments()) == 3

@@ -8,18 +8,17 @@ from collections.abc import Iterator
 import azure.functions as func
 import pytest
 
-from controlplane.adapters.storage.state_store import DocumentStateStore
+from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap import use_ports
 from controlplane.bootstrap.testing import fake_ports
-from controlplane.testing.memory_documents import MemoryDocumentTables
+from controlplane.testing.memory_documents import memory_stores
 from tests import product_app
 from tests.builders import deployment
 
 
 @pytest.fixture
-def store() -> Iterator[DocumentStateStore]:
-    store = DocumentStateStore(MemoryDocumentTables())
-    store.create_tables()
+def store() -> Iterator[Stores]:
+    store = memory_stores()
     use_ports(fake_ports(store=store))
     yield store
     use_ports(None)
@@ -40,23 +39,23 @@ def test_the_app_registers_its_http_routes_with_function_keys() -> None:
     assert routes["list_events"] == ("events", "FUNCTION")
 
 
-def test_listing_filters_by_environment(store: DocumentStateStore) -> None:
-    store.create_deployment(deployment("d1", "dev"))
-    store.create_deployment(deployment("d2", "prod"))
+def test_listing_filters_by_environment(store: Stores) -> None:
+    store.deployments.create_deployment(deployment("d1", "dev"))
+    store.deployments.create_deployment(deployment("d2", "prod"))
     response = _call("list_deployments", "/api/deployments", {"environment": "prod"})
     assert response.status_code == 200
     assert [d["id"] for d in json.loads(response.get_body())["deployments"]] == ["d2"]
 
 
-def test_a_deployment_is_returned_with_state_history_and_trace(store: DocumentStateStore) -> None:
-    store.create_deployment(deployment("d1"))
+def test_a_deployment_is_returned_with_state_history_and_trace(store: Stores) -> None:
+    store.deployments.create_deployment(deployment("d1"))
     body = json.loads(_call("get_deployment", "/api/deployments/d1", route={"deployment_id": "d1"}).get_body())
     assert body["state"] == "Requested"
     assert body["traceId"] == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert body["transitions"][0]["to"] == "Requested"
 
 
-def test_an_unknown_deployment_is_a_404_problem(store: DocumentStateStore) -> None:
+def test_an_unknown_deployment_is_a_404_problem(store: Stores) -> None:
     response = _call("get_deployment", "/api/deployments/nope", route={"deployment_id": "nope"})
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"

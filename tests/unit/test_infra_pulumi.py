@@ -21,7 +21,7 @@ import pytest
 from pulumi.runtime.sync_await import _sync_await
 
 from controlplane.adapters.azure.servicebus.mapping import LOCK_DURATION, iso8601_duration
-from controlplane.adapters.storage.state_store import TABLES
+from controlplane.adapters.storage.stores import TABLES
 from controlplane.config import SCHEDULE_DEFAULTS, Settings
 from controlplane.domain.event_catalog import EventType
 from funchost.functions import SERVICE_BUS, TIMER

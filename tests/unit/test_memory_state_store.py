@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.adapters.storage.state_store import DocumentStateStore
-from controlplane.testing.memory_documents import MemoryDocumentTables
+from controlplane.adapters.storage.stores import Stores
+from controlplane.testing.memory_documents import MemoryDocumentTables, memory_stores
 from tests.contracts.documents import DocumentTablesContract
-from tests.contracts.state_store import StateStoreContract
+from tests.contracts.records.catalog import CatalogContract
+from tests.contracts.records.claims import ClaimsContract
+from tests.contracts.records.deployments import DeploymentsContract
+from tests.contracts.records.event_log import EventLogContract
+from tests.contracts.records.findings import FindingsContract
+from tests.contracts.records.idempotency_keys import IdempotencyKeysContract
+from tests.contracts.records.loop_states import LoopStatesContract
+from tests.contracts.records.processed_events import ProcessedEventsContract
+from tests.contracts.records.quarantine import QuarantineContract
 
 
 class TestMemoryDocumentTables(DocumentTablesContract):
@@ -18,9 +26,43 @@ class TestMemoryDocumentTables(DocumentTablesContract):
         return tables
 
 
-class TestMemoryStateStore(StateStoreContract):
+class InMemory:
     @pytest.fixture
-    def store(self) -> DocumentStateStore:
-        store = DocumentStateStore(MemoryDocumentTables())
-        store.create_tables()
-        return store
+    def stores(self) -> Stores:
+        return memory_stores()
+
+
+class TestMemoryDeployments(InMemory, DeploymentsContract):
+    pass
+
+
+class TestMemoryCatalog(InMemory, CatalogContract):
+    pass
+
+
+class TestMemoryFindings(InMemory, FindingsContract):
+    pass
+
+
+class TestMemoryLoopStates(InMemory, LoopStatesContract):
+    pass
+
+
+class TestMemoryQuarantine(InMemory, QuarantineContract):
+    pass
+
+
+class TestMemoryProcessedEvents(InMemory, ProcessedEventsContract):
+    pass
+
+
+class TestMemoryClaims(InMemory, ClaimsContract):
+    pass
+
+
+class TestMemoryIdempotencyKeys(InMemory, IdempotencyKeysContract):
+    pass
+
+
+class TestMemoryEventLog(InMemory, EventLogContract):
+    pass

@@ -13,8 +13,10 @@ from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import TraceContext, new_event
 from controlplane.domain.manifest import parse_release
 from controlplane.errors import TransientError
+from controlplane.ports import Compute
 from controlplane.services.scaling import APPLY_LEASE, Scaler
 from tests.workflow_world import World, release
+from triggers.loops import scaler_over
 
 T = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 POLICY = {
@@ -31,11 +33,11 @@ def deployed(world: World, **policy: Any) -> str:
     document["spec"]["services"][0]["scaling"] = {**POLICY, **policy}
     deployment_id = world.deploy(parse_release(document))
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
-    return world.store.get_catalog_entry("dev", "orders").revision
+    return world.store.catalog.get_catalog_entry("dev", "orders").revision
 
 
-def scaler(world: World) -> Scaler:
-    return Scaler(world.store, world.bus, world.compute, world.metrics, "/tests/scaling")
+def scaler(world: World, compute: Compute | None = None) -> Scaler:
+    return scaler_over(world.store, world.bus, compute or world.compute, world.metrics, "/tests/scaling")
 
 
 def replicas(world: World, revision: str) -> int:
@@ -55,7 +57,7 @@ def test_high_cpu_scales_up_at_once_and_says_why(world: World) -> None:
     assert outcome["replicas"] == 4 and replicas(world, revision) == 4
     [applied] = published(world, EventType.SCALING_POLICY_APPLIED)
     assert (applied["from"], applied["to"], applied["rule"], applied["metrics"]) == (2, 4, "cpu", {"cpu": 100.0})
-    stored = world.store.get_loop_state("scaling", "dev/orders")
+    stored = world.store.loop_states.get_loop_state("scaling", "dev/orders")
     assert stored is not None and stored.body["pending"] is None and stored.body["last"]["replicas"] == 4
 
 
@@ -157,7 +159,7 @@ def test_a_decision_interrupted_before_it_was_applied_is_finished_by_the_next_ev
     revision = deployed(world)
     world.metrics.set("dev", "orders", cpu=100.0)
     flaky = FlakyScale(world.compute)
-    loop = Scaler(world.store, world.bus, flaky, world.metrics, "/tests/scaling")
+    loop = scaler(world, flaky)
     with pytest.raises(TransientError):
         loop.evaluate("dev", "orders", T)
     assert replicas(world, revision) == 2
@@ -185,7 +187,7 @@ class DyingScale(FlakyScale):
 def test_a_change_another_evaluation_is_applying_is_left_to_it_until_its_lease_runs_out(world: World) -> None:
     revision = deployed(world)
     world.metrics.set("dev", "orders", cpu=100.0)
-    died = Scaler(world.store, world.bus, DyingScale(world.compute), world.metrics, "/tests/scaling")
+    died = scaler(world, DyingScale(world.compute))
     with pytest.raises(SystemExit):  # the process died while scaling: nothing gives the lease back
         died.evaluate("dev", "orders", T)
 
@@ -202,7 +204,7 @@ def test_a_change_another_evaluation_is_applying_is_left_to_it_until_its_lease_r
 def test_a_health_check_whose_evaluation_failed_is_evaluated_again_when_redelivered(world: World) -> None:
     revision = deployed(world)
     world.metrics.set("dev", "orders", cpu=100.0)
-    loop = Scaler(world.store, world.bus, FlakyScale(world.compute), world.metrics, "/tests/scaling")
+    loop = scaler(world, FlakyScale(world.compute))
     with pytest.raises(TransientError):
         loop.on_event(health_event("evt-1"), T)
 

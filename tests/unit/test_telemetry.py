@@ -31,7 +31,7 @@ def spans() -> InMemorySpanExporter:
 def test_a_deployment_reads_end_to_end_under_its_traceid(world: World, spans: InMemorySpanExporter) -> None:
     deployment_id = world.deploy(release("1.0.0"))
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
-    traceid = world.store.get_deployment(deployment_id).traceid
+    traceid = world.store.deployments.get_deployment(deployment_id).traceid
 
     ours = [s for s in spans.get_finished_spans() if f"{s.context.trace_id:032x}" == traceid]
     names = {s.name for s in ours}

@@ -1,9 +1,9 @@
-"""The storage primitive under the state store: JSON documents in keyed tables with ETag concurrency.
+"""The storage primitive under the stored records: JSON documents in keyed tables with ETag concurrency.
 
-Two implementations share one contract (``tests/contract``): Azure Table storage
+Two implementations share one contract (``tests/contracts/documents.py``): Azure Table storage
 (:mod:`controlplane.adapters.azure.storage.table_documents`, run on Azurite locally) and memory
-(:mod:`controlplane.testing.memory_documents`, the fake for unit tests). The typed
-:class:`~controlplane.adapters.storage.state_store.DocumentStateStore` is written once on top of this.
+(:mod:`controlplane.testing.memory_documents`, the fake for unit tests). The typed stores
+(:mod:`controlplane.adapters.storage.stores`, one module per record) are written once on top of this.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 IndexValue = str | int | bool
+# Lost races a conditional read-modify-write retries before it gives up with ConcurrencyConflict.
+MAX_UPDATE_ATTEMPTS = 50
 
 
 @dataclass(frozen=True)

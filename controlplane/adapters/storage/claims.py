@@ -1,0 +1,73 @@
+"""Service claims over document tables: PartitionKey=environment, RowKey=service, the body naming the
+deployment running for it. A claim held by a finished (or vanished) deployment is taken over."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from controlplane.adapters.storage.documents import MAX_UPDATE_ATTEMPTS, Document, DocumentTables
+from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
+from controlplane.ports import Deployments
+
+TABLE = "ServiceClaims"
+
+
+class DocumentClaims:
+    """The Claims port over any DocumentTables; ``deployments`` says whether a holder has finished."""
+
+    def __init__(self, tables: DocumentTables, deployments: Deployments) -> None:
+        self._tables = tables
+        self._deployments = deployments
+
+    def claim_services(self, environment: str, services: Sequence[str], deployment_id: str) -> str | None:
+        claimed: list[str] = []
+        for service in sorted(set(services)):
+            holder = self._claim(environment, service, deployment_id)
+            if holder is not None:
+                self.release_services(environment, claimed, deployment_id)
+                return holder
+            claimed.append(service)
+        return None
+
+    def _claim(self, environment: str, service: str, deployment_id: str) -> str | None:
+        mine = Document(environment, service, {"deploymentId": deployment_id})
+        for _ in range(MAX_UPDATE_ATTEMPTS):
+            try:
+                self._tables.insert(TABLE, mine)
+                return None
+            except AlreadyExists:
+                pass
+            try:
+                held = self._tables.get(TABLE, environment, service)
+            except NotFound:
+                continue
+            holder: str = held.body["deploymentId"]
+            if holder == deployment_id:
+                return None
+            if not self._finished(holder):
+                return holder
+            try:
+                self._tables.replace(TABLE, replace(mine, etag=held.etag))
+                return None
+            except (ConcurrencyConflict, NotFound):
+                continue
+        raise ConcurrencyConflict(f"{environment}/{service}: claim contended {MAX_UPDATE_ATTEMPTS} times")
+
+    def _finished(self, deployment_id: str) -> bool:
+        try:
+            return self._deployments.get_deployment(deployment_id).is_terminal
+        except NotFound:
+            return True
+
+    def release_services(self, environment: str, services: Sequence[str], deployment_id: str) -> None:
+        for service in services:
+            try:
+                held = self._tables.get(TABLE, environment, service)
+            except NotFound:
+                continue
+            if held.body["deploymentId"] == deployment_id:
+                try:
+                    self._tables.delete(TABLE, environment, service, etag=held.etag)
+                except ConcurrencyConflict:
+                    continue  # taken over meanwhile: not ours to release

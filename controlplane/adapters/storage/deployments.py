@@ -1,0 +1,73 @@
+"""Deployments over document tables: PartitionKey=deployment id, RowKey="deployment", indexed by
+environment, state and createdAt. Every write names the etag it read, so a lost race is a conflict."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from controlplane.adapters.storage.documents import MAX_UPDATE_ATTEMPTS, Document, DocumentTables
+from controlplane.domain.deployment import Deployment
+from controlplane.domain.events import format_time
+from controlplane.errors import ConcurrencyConflict
+
+TABLE = "Deployments"
+ROW = "deployment"
+
+
+class DocumentDeployments:
+    """The Deployments port over any DocumentTables (its table created by ``create_tables``)."""
+
+    def __init__(self, tables: DocumentTables) -> None:
+        self._tables = tables
+
+    def create_deployment(self, deployment: Deployment) -> Deployment:
+        etag = self._tables.insert(TABLE, _document(deployment))
+        return replace(deployment, etag=etag)
+
+    def get_deployment(self, deployment_id: str) -> Deployment:
+        document = self._tables.get(TABLE, deployment_id, ROW)
+        return Deployment.from_dict(document.body, etag=document.etag)
+
+    def save_deployment(self, deployment: Deployment) -> Deployment:
+        etag = self._tables.replace(TABLE, _document(deployment))
+        return replace(deployment, etag=etag)
+
+    def update_deployment(self, deployment_id: str, change: Callable[[Deployment], Deployment]) -> Deployment:
+        for attempt in range(MAX_UPDATE_ATTEMPTS):
+            current = self.get_deployment(deployment_id)
+            try:
+                return self.save_deployment(change(current))
+            except ConcurrencyConflict:
+                # Jittered backoff keeps racing writers from colliding in lockstep.
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise ConcurrencyConflict(f"deployment {deployment_id}: gave up after {MAX_UPDATE_ATTEMPTS} lost races")
+
+    def delete_deployment(self, deployment_id: str) -> None:
+        self._tables.delete(TABLE, deployment_id, ROW)
+
+    def list_deployments(self, environment: str | None = None, service: str | None = None) -> list[Deployment]:
+        where = {"environment": environment} if environment else None
+        deployments = [
+            Deployment.from_dict(document.body, etag=document.etag)
+            for document in self._tables.query(TABLE, where=where)
+        ]
+        if service:
+            deployments = [deployment for deployment in deployments if service in deployment.services]
+        return sorted(deployments, key=lambda deployment: (deployment.created_at, deployment.id), reverse=True)
+
+
+def _document(deployment: Deployment) -> Document:
+    return Document(
+        deployment.id,
+        ROW,
+        deployment.to_dict(),
+        index={
+            "environment": deployment.environment,
+            "state": deployment.state.value,
+            "createdAt": format_time(deployment.created_at),
+        },
+        etag=deployment.etag,
+    )

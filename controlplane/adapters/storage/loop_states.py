@@ -1,0 +1,43 @@
+"""Loop state over document tables: PartitionKey=loop, RowKey=key (a loop's memory of one service)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from controlplane.adapters.storage.documents import Document, DocumentTables
+from controlplane.domain.loops import LoopRecord
+from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
+
+TABLE = "LoopState"
+
+
+class DocumentLoopStates:
+    """The LoopStates port over any DocumentTables (its table created by ``create_tables``)."""
+
+    def __init__(self, tables: DocumentTables) -> None:
+        self._tables = tables
+
+    def get_loop_state(self, loop: str, key: str) -> LoopRecord | None:
+        try:
+            document = self._tables.get(TABLE, loop, key)
+        except NotFound:
+            return None
+        return LoopRecord(loop, key, document.body, etag=document.etag)
+
+    def put_loop_state(self, record: LoopRecord) -> LoopRecord:
+        document = Document(record.loop, record.key, dict(record.body), etag=record.etag)
+        if record.etag is None:
+            try:
+                etag = self._tables.insert(TABLE, document)
+            except AlreadyExists as error:
+                raise ConcurrencyConflict(f"{record.loop}/{record.key} was stored meanwhile") from error
+        else:
+            try:
+                etag = self._tables.replace(TABLE, document)
+            except NotFound as error:
+                raise ConcurrencyConflict(f"{record.loop}/{record.key} was removed meanwhile") from error
+        return replace(record, etag=etag)
+
+    def list_loop_states(self, loop: str) -> list[LoopRecord]:
+        records = [LoopRecord(loop, d.row, d.body, etag=d.etag) for d in self._tables.query(TABLE, partition=loop)]
+        return sorted(records, key=lambda record: record.key)

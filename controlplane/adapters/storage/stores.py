@@ -1,0 +1,93 @@
+"""The stored records, one port each, over one set of document tables: what the composition root hands out.
+
+Tables and keys (each adapter module says more):
+
+    Deployments      PartitionKey=deployment id   RowKey="deployment"   index: environment, state, createdAt
+    Catalog          PartitionKey=environment     RowKey=service
+    Findings         PartitionKey=finding id      RowKey="finding"      index: status
+    LoopState        PartitionKey=loop            RowKey=key            a loop's memory of one service
+    Quarantine       PartitionKey=environment     RowKey=service|image  images a rollback took out
+    ProcessedEvents  PartitionKey=consumer        RowKey=event id       index: expiresAt
+    ServiceClaims    PartitionKey=environment     RowKey=service        the deployment running for it
+    IdempotencyKeys  PartitionKey=key             RowKey="request"      the deployment a key started
+    EventLog         PartitionKey=traceid         RowKey=time|event id  every envelope emitted
+
+Records travel with the etag they were read at; every conditional write names it, so a writer that
+lost a race gets ConcurrencyConflict instead of silently overwriting the winner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controlplane.adapters.storage import (
+    catalog,
+    claims,
+    deployments,
+    event_log,
+    findings,
+    idempotency_keys,
+    loop_states,
+    processed_events,
+    quarantine,
+)
+from controlplane.adapters.storage.documents import DocumentTables
+from controlplane.ports import (
+    Catalog,
+    Claims,
+    Deployments,
+    EventLog,
+    Findings,
+    IdempotencyKeys,
+    LoopStates,
+    ProcessedEvents,
+    Quarantine,
+)
+
+TABLES = [
+    deployments.TABLE,
+    catalog.TABLE,
+    findings.TABLE,
+    loop_states.TABLE,
+    quarantine.TABLE,
+    processed_events.TABLE,
+    claims.TABLE,
+    idempotency_keys.TABLE,
+    event_log.TABLE,
+]
+
+
+@dataclass(frozen=True)
+class Stores:
+    """One port per stored record; a handler takes the few it uses (``ports.store.deployments``, ...)."""
+
+    deployments: Deployments
+    catalog: Catalog
+    findings: Findings
+    loop_states: LoopStates
+    quarantine: Quarantine
+    processed_events: ProcessedEvents
+    claims: Claims
+    idempotency_keys: IdempotencyKeys
+    event_log: EventLog
+
+    @classmethod
+    def over(cls, tables: DocumentTables) -> Stores:
+        """Every record's adapter over ``tables``; nothing is read or written (see :func:`create_tables`)."""
+        records = deployments.DocumentDeployments(tables)
+        return cls(
+            deployments=records,
+            catalog=catalog.DocumentCatalog(tables),
+            findings=findings.DocumentFindings(tables),
+            loop_states=loop_states.DocumentLoopStates(tables),
+            quarantine=quarantine.DocumentQuarantine(tables),
+            processed_events=processed_events.DocumentProcessedEvents(tables),
+            claims=claims.DocumentClaims(tables, records),
+            idempotency_keys=idempotency_keys.DocumentIdempotencyKeys(tables),
+            event_log=event_log.DocumentEventLog(tables),
+        )
+
+
+def create_tables(tables: DocumentTables) -> None:
+    """Make sure every record's table exists; idempotent. Call once before the stores are used."""
+    tables.create_tables(TABLES)

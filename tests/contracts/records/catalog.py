@@ -1,0 +1,33 @@
+"""The Catalog contract (the service catalog): the Table-storage adapter on Azurite and the in-memory fake pass it."""
+
+from __future__ import annotations
+
+import pytest
+
+from controlplane.adapters.storage.stores import Stores
+from controlplane.errors import NotFound
+from controlplane.ports import Catalog
+from tests.builders import catalog_entry
+
+
+class CatalogContract:
+    """Subclasses provide a ``stores`` fixture: every stored record over empty tables, their tables created."""
+
+    @pytest.fixture
+    def catalog(self, stores: Stores) -> Catalog:
+        return stores.catalog
+
+    def test_catalog_entries_are_replaced_per_environment_and_service(self, catalog: Catalog) -> None:
+        catalog.put_catalog_entry(catalog_entry("dev", "orders", "orders-r1"))
+        catalog.put_catalog_entry(catalog_entry("dev", "orders", "orders-r2"))
+        catalog.put_catalog_entry(catalog_entry("dev", "payments"))
+        catalog.put_catalog_entry(catalog_entry("prod", "orders"))
+        assert catalog.get_catalog_entry("dev", "orders").revision == "orders-r2"
+        assert [(e.environment, e.service) for e in catalog.list_catalog()] == [
+            ("dev", "orders"),
+            ("dev", "payments"),
+            ("prod", "orders"),
+        ]
+        assert [e.service for e in catalog.list_catalog("dev")] == ["orders", "payments"]
+        with pytest.raises(NotFound):
+            catalog.get_catalog_entry("dev", "billing")

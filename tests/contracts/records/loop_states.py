@@ -1,0 +1,34 @@
+"""The LoopStates contract (loop state): the Table-storage adapter on Azurite and the in-memory fake pass it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from controlplane.adapters.storage.stores import Stores
+from controlplane.domain.loops import LoopRecord
+from controlplane.errors import ConcurrencyConflict
+from controlplane.ports import LoopStates
+
+
+class LoopStatesContract:
+    """Subclasses provide a ``stores`` fixture: every stored record over empty tables, their tables created."""
+
+    @pytest.fixture
+    def loop_states(self, stores: Stores) -> LoopStates:
+        return stores.loop_states
+
+    def test_loop_state_is_versioned_so_two_writers_conflict(self, loop_states: LoopStates) -> None:
+        assert loop_states.get_loop_state("scaling", "dev/orders") is None
+        first = loop_states.put_loop_state(LoopRecord("scaling", "dev/orders", {"replicas": 2}))
+        with pytest.raises(ConcurrencyConflict):
+            loop_states.put_loop_state(LoopRecord("scaling", "dev/orders", {"replicas": 9}))  # inserted meanwhile
+        second = loop_states.put_loop_state(replace(first, body={"replicas": 3}))
+        with pytest.raises(ConcurrencyConflict):
+            loop_states.put_loop_state(replace(first, body={"replicas": 4}))  # read before the second write
+        stored = loop_states.get_loop_state("scaling", "dev/orders")
+        assert stored is not None and stored.body == {"replicas": 3} and stored.etag == second.etag
+        loop_states.put_loop_state(LoopRecord("scaling", "dev/a", {}))
+        loop_states.put_loop_state(LoopRecord("monitor", "dev/orders", {}))
+        assert [r.key for r in loop_states.list_loop_states("scaling")] == ["dev/a", "dev/orders"]

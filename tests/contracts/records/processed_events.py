@@ -1,0 +1,48 @@
+"""The ProcessedEvents contract: the Table-storage adapter on Azurite and the in-memory fake pass it."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+
+from controlplane.adapters.storage.stores import Stores
+from controlplane.ports import ProcessedEvents
+from tests.builders import T0
+
+
+class ProcessedEventsContract:
+    """Subclasses provide a ``stores`` fixture: every stored record over empty tables, their tables created."""
+
+    @pytest.fixture
+    def processed_events(self, stores: Stores) -> ProcessedEvents:
+        return stores.processed_events
+
+    def test_an_event_is_processed_once_until_its_ttl_passes(self, processed_events: ProcessedEvents) -> None:
+        ttl = timedelta(hours=1)
+        assert processed_events.mark_processed("scaling", "evt-1", T0, ttl) is True
+        assert processed_events.mark_processed("scaling", "evt-1", T0 + timedelta(minutes=5), ttl) is False
+        assert processed_events.mark_processed("drift", "evt-1", T0, ttl) is True
+        assert processed_events.mark_processed("scaling", "evt-1", T0 + timedelta(hours=2), ttl) is True
+
+    def test_exactly_one_concurrent_consumer_wins_an_event(self, processed_events: ProcessedEvents) -> None:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(
+                pool.map(lambda _: processed_events.mark_processed("c", "evt", T0, timedelta(hours=1)), range(8))
+            )
+        assert results.count(True) == 1
+
+    def test_a_forgotten_event_is_processed_again(self, processed_events: ProcessedEvents) -> None:
+        ttl = timedelta(hours=1)
+        processed_events.mark_processed("scaling", "evt-1", T0, ttl)
+        processed_events.forget_processed("scaling", "evt-1")
+        processed_events.forget_processed("scaling", "never-seen")
+        assert processed_events.mark_processed("scaling", "evt-1", T0 + timedelta(minutes=5), ttl) is True
+
+    def test_purge_forgets_only_expired_processed_events(self, processed_events: ProcessedEvents) -> None:
+        processed_events.mark_processed("c", "old", T0, timedelta(minutes=1))
+        processed_events.mark_processed("c", "new", T0, timedelta(hours=1))
+        assert processed_events.purge_processed(T0 + timedelta(minutes=10)) == 1
+        assert processed_events.mark_processed("c", "new", T0 + timedelta(minutes=10), timedelta(hours=1)) is False
+        assert processed_events.mark_processed("c", "old", T0 + timedelta(minutes=10), timedelta(hours=1)) is True
