@@ -9,7 +9,8 @@ import azure.durable_functions as df
 
 from activities.tracing import traced_activity
 from controlplane.bootstrap.root import services
-from controlplane.services import drift
+from controlplane.services.drift.remediation import settle, start_remediation
+from controlplane.services.drift.scan import scan
 
 bp = df.Blueprint()
 
@@ -24,7 +25,7 @@ def drift_scan(request: dict) -> list[str]:
     """Compare live with desired state, record findings; the ids approved for remediation."""
     wired = services()
     at = datetime.fromisoformat(request["at"])
-    return drift.scan(wired.store, wired.events, _source(), wired.desired_state, wired.compute, at, wired.provisioner)
+    return scan(wired.store, wired.events, _source(), wired.desired_state, wired.compute, at, wired.provisioner)
 
 
 @bp.activity_trigger(input_name="request")
@@ -33,7 +34,7 @@ def drift_start_remediation(request: dict) -> dict[str, Any] | None:
     """Start one approved finding's remedy; the corrective deployment's orchestration input, if any."""
     wired = services()
     at = datetime.fromisoformat(request["at"])
-    return drift.start_remediation(
+    return start_remediation(
         wired.store, wired.events, _source(), wired.desired_state, wired.compute, request["findingId"], at
     )
 
@@ -44,4 +45,4 @@ def drift_settle(request: dict) -> str:
     """Close a finding whose corrective deployment ended; its status."""
     wired = services()
     at = datetime.fromisoformat(request["at"])
-    return drift.settle(wired.store, wired.events, _source(), request["findingId"], at)
+    return settle(wired.store, wired.events, _source(), request["findingId"], at)

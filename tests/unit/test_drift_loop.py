@@ -11,11 +11,13 @@ import pytest
 
 from controlplane.bootstrap.root import services, use_services
 from controlplane.domain.deployment import DeploymentState
-from controlplane.domain.findings import FindingStatus
+from controlplane.domain.findings import Decision, FindingStatus
 from controlplane.domain.health import HealthStatus
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.domain.runtime import LiveWorkload
-from controlplane.services import drift
+from controlplane.services.drift.decisions import Undecidable, decide
+from controlplane.services.drift.scan import scan as drift_scan
+from controlplane.services.drift.views import plan as drift_plan
 from controlplane.testing.fakes import RecordingProvisioner
 from funchost.durable.history import RuntimeStatus
 from tests.workflow_world import FAST_GATE, World, release
@@ -44,7 +46,7 @@ def deployed(world: World, desired: Release) -> str:
 
 def scan(world: World, at: datetime | None = None) -> list[str]:
     at = at or datetime.now(UTC)
-    return drift.scan(world.store, world.bus, SOURCE, world.desired, world.compute, at)
+    return drift_scan(world.store, world.bus, SOURCE, world.desired, world.compute, at)
 
 
 def run_drift(world: World) -> dict:
@@ -101,14 +103,14 @@ def test_prod_drift_waits_for_approval_and_then_remediates_without_a_second_appr
     assert run_drift(world)["approved"] == []
     [finding] = world.store.list_findings()
 
-    drift.decide(world.store, finding.id, "approve", datetime.now(UTC), "ticket CHG-1")
+    decide(world.store, finding.id, Decision.APPROVE, datetime.now(UTC), "ticket CHG-1")
     outcome = run_drift(world)
 
     assert outcome["outcomes"] == {finding.id: "Remediated"}  # the prod promotion did not wait again
     corrective = world.store.get_deployment(world.store.get_finding(finding.id).deployment_id)
     assert corrective.release.metadata.labels["controlplane.azure/drift-finding"] == finding.id
-    with pytest.raises(drift.Undecidable):
-        drift.decide(world.store, finding.id, "dismiss", datetime.now(UTC))
+    with pytest.raises(Undecidable):
+        decide(world.store, finding.id, Decision.DISMISS, datetime.now(UTC))
 
 
 def test_a_dismissed_finding_stays_dismissed(world: World) -> None:
@@ -116,7 +118,7 @@ def test_a_dismissed_finding_stays_dismissed(world: World) -> None:
     world.compute.set_image("dev", "orders", serving, ROGUE)
     scan(world)
     [finding] = world.store.list_findings()
-    drift.decide(world.store, finding.id, "dismiss", datetime.now(UTC), "accepted hotfix")
+    decide(world.store, finding.id, Decision.DISMISS, datetime.now(UTC), "accepted hotfix")
 
     assert scan(world) == []
     assert world.store.get_finding(finding.id).status is FindingStatus.DISMISSED
@@ -147,7 +149,7 @@ def test_an_unmanaged_workload_needs_review_and_an_approval_removes_it(world: Wo
     [finding] = world.store.list_findings(FindingStatus.OPEN)
     assert finding.kind == "unmanaged" and list(finding.diff) == ["/revisions/orders-debug"]
 
-    drift.decide(world.store, finding.id, "approve", datetime.now(UTC))
+    decide(world.store, finding.id, Decision.APPROVE, datetime.now(UTC))
     run_drift(world)
 
     assert world.store.get_finding(finding.id).status is FindingStatus.REMEDIATED
@@ -192,7 +194,7 @@ def test_the_plan_shows_what_would_happen_and_changes_nothing(world: World) -> N
     world.compute.set_image("dev", "orders", serving, ROGUE)
     published = len(world.bus.published)
 
-    plan = drift.plan(world.store, world.desired, world.compute)
+    plan = drift_plan(world.store, world.desired, world.compute)
 
     [entry] = plan["findings"]
     assert entry["action"] == "start a corrective deployment" and entry["new"] is True
@@ -256,15 +258,15 @@ def test_infrastructure_changed_outside_its_stack_is_a_review_finding_that_resol
     provisioner.drifted["dev"] = [vault]
 
     now = datetime.now(UTC)
-    assert drift.scan(world.store, world.bus, SOURCE, world.desired, world.compute, now, provisioner) == []
+    assert drift_scan(world.store, world.bus, SOURCE, world.desired, world.compute, now, provisioner) == []
     [finding] = world.store.list_findings()
     assert (finding.kind, finding.service) == ("infrastructure", "~infrastructure")
     assert finding.remedy.value == "review-required" and list(finding.diff) == [f"/infrastructure/{vault}"]
-    with pytest.raises(drift.Undecidable, match="pulumi up --refresh"):
-        drift.decide(world.store, finding.id, "approve", datetime.now(UTC))
+    with pytest.raises(Undecidable, match="pulumi up --refresh"):
+        decide(world.store, finding.id, Decision.APPROVE, datetime.now(UTC))
 
     provisioner.drifted["dev"] = []  # someone ran pulumi up --refresh
-    drift.scan(world.store, world.bus, SOURCE, world.desired, world.compute, datetime.now(UTC), provisioner)
+    drift_scan(world.store, world.bus, SOURCE, world.desired, world.compute, datetime.now(UTC), provisioner)
     assert world.store.get_finding(finding.id).status is FindingStatus.RESOLVED
 
 
