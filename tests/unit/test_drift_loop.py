@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from controlplane.bootstrap.root import services, use_services
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.findings import Decision, FindingStatus
 from controlplane.domain.health import HealthStatus
@@ -34,12 +32,8 @@ def prod(tag: str) -> Release:
 
 
 def deployed(world: World, desired: Release) -> str:
-    """Deploy ``desired`` (approving a prod promotion) and make it the desired state; the serving revision."""
-    deployment_id = world.deploy(desired)
-    if desired.spec.environment.tier == "prod":
-        world.wait_for_custom_status(deployment_id, "approve")
-        world.engine.raise_event(deployment_id, "approve", json.dumps(""))
-    assert world.finish(deployment_id) is DeploymentState.COMPLETED
+    """Seed what a Completed deployment of ``desired`` leaves and make it the desired state; the serving revision."""
+    world.seed_completed(desired)
     world.desired.set_releases([desired])
     return world.store.get_catalog_entry("dev", "orders").revision
 
@@ -206,12 +200,9 @@ def test_a_service_being_deployed_is_not_compared(world: World) -> None:
     serving = deployed(world, release("1.0.0"))
     world.compute.set_image("dev", "orders", serving, ROGUE)
     slow = release("2.0.0", strategy={"type": "Canary", "steps": [{"weight": 50, "pause": {"untilApproved": True}}]})
-    deployment_id = world.deploy(slow)
-    world.wait_for_custom_status(deployment_id, "approve")
+    world.seed_in_flight(slow, new_percent=50)  # paused at 50% until approved
 
     assert scan(world) == [] and world.store.list_findings() == []
-    world.engine.raise_event(deployment_id, "abort", json.dumps("test over"))
-    world.finish(deployment_id)
 
 
 def test_a_restart_mid_remediation_finishes_the_same_corrective_deployment(world: World) -> None:
@@ -252,8 +243,8 @@ def test_infrastructure_changed_outside_its_stack_is_a_review_finding_that_resol
     world: World,
 ) -> None:
     provisioner = RecordingProvisioner()
-    use_services(replace(services(), provisioner_port=provisioner))
-    deployed(world, release("1.0.0"))  # provisions dev through the recording provisioner
+    deployed(world, release("1.0.0"))
+    provisioner.ensure_environment(release("1.0.0"))  # dev was provisioned by its deployment
     vault = "urn:pulumi:dev::runtime-environment::azure-native:keyvault:Vault::kv"
     provisioner.drifted["dev"] = [vault]
 
@@ -272,10 +263,7 @@ def test_infrastructure_changed_outside_its_stack_is_a_review_finding_that_resol
 
 def test_traffic_moved_off_the_promoted_revision_is_repaired(world: World) -> None:
     first = deployed(world, release("1.0.0"))
-    world.deploy(release("1.0.0", healthGate={**FAST_GATE}))  # a second revision of the same release
-    second_id = world.store.list_deployments()[0].id
-    world.finish(second_id)
-    second = world.store.get_catalog_entry("dev", "orders").revision
+    second = deployed(world, release("1.0.0"))  # a second revision of the same release
     world.compute.scale("dev", "orders", first, 2)
     world.compute.set_traffic("dev", "orders", {first: 50, second: 50})  # someone split traffic by hand
 
