@@ -34,7 +34,7 @@ def scan(
     """
     view = survey(store, desired, compute, provisioner)
     known = {finding.id: finding for finding in store.list_findings()}
-    seen = set()
+    seen: set[str] = set()
     for observation in view.observations:
         seen.add(observation.finding_id)
         stored = known.get(observation.finding_id)

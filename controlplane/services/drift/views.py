@@ -27,7 +27,7 @@ def plan(
     """What the next run would do, finding by finding (``GET /api/drift/plan``)."""
     view = survey(store, desired, compute, provisioner)
     known = {finding.id: finding for finding in store.list_findings()}
-    entries = []
+    entries: list[dict[str, Any]] = []
     for observation in view.observations:
         stored = known.get(observation.finding_id)
         status = stored.status if stored and not stored.recurs else observation.initial_status()
