@@ -9,7 +9,8 @@ import azure.durable_functions as df
 from activities.tracing import traced_activity
 from controlplane.bootstrap import ports
 from controlplane.domain.workflow.drift_requests import FindingRequest, ScanRequest
-from controlplane.services import drift
+from controlplane.services.drift.remediation import settle, start_remediation
+from controlplane.services.drift.scan import scan
 
 bp = df.Blueprint()
 
@@ -25,7 +26,7 @@ def drift_scan(request: dict) -> list[str]:
     at = ScanRequest.from_dict(request).at
     wired = ports()
     store = wired.store
-    return drift.scan(
+    return scan(
         store.findings,
         store.catalog,
         store.deployments,
@@ -47,7 +48,7 @@ def drift_start_remediation(request: dict) -> dict[str, Any] | None:
     finding = FindingRequest.from_dict(request)
     wired = ports()
     store = wired.store
-    start = drift.start_remediation(
+    start = start_remediation(
         store.findings,
         store.deployments,
         store.claims,
@@ -70,6 +71,6 @@ def drift_settle(request: dict) -> str:
     finding = FindingRequest.from_dict(request)
     wired = ports()
     store = wired.store
-    return drift.settle(
+    return settle(
         store.findings, store.deployments, store.event_log, wired.events, _source(), finding.finding_id, finding.at
     )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from controlplane.domain.catalog import CatalogEntry
-from controlplane.domain.deployment import Deployment
+from controlplane.domain.deployment import Deployment, DeploymentState, ServicePhase, ServiceProgress
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import Envelope, TraceContext, new_event
 from controlplane.domain.findings import DriftFinding, FindingStatus, Remedy
@@ -43,6 +43,46 @@ def deployment(
     at: datetime = T0,
 ) -> Deployment:
     return Deployment.request(deployment_id, release(environment, services), "4bf92f3577b34da6a3ce929d0e0e4736", at)
+
+
+ROLLING_OUT_PATH = (DeploymentState.PROVISIONING, DeploymentState.CONFIGURING, DeploymentState.ROLLING_OUT)
+COMPLETED_PATH = (
+    *ROLLING_OUT_PATH,
+    DeploymentState.HEALTH_GATING,
+    DeploymentState.PROMOTING,
+    DeploymentState.COMPLETED,
+)
+
+
+def walked(requested: Deployment, path: tuple[DeploymentState, ...]) -> Deployment:
+    """``requested`` advanced along ``path``, every step at the time it was requested."""
+    for state in path:
+        requested = requested.advance(state, requested.created_at)
+    return requested
+
+
+def completed(requested: Deployment, revisions: dict[str, str]) -> Deployment:
+    """``requested`` walked to Completed, each service promoted to its revision in ``revisions``, as the
+    deployment orchestrator leaves it."""
+    done = walked(requested, COMPLETED_PATH)
+    for service, revision in revisions.items():
+        done = done.with_service(service, ServiceProgress(ServicePhase.PROMOTED, revision, 100, "promoted"))
+    return done
+
+
+def promoted(deployment: Deployment, service: str, revision: str) -> CatalogEntry:
+    """The catalog entry a Completed ``deployment`` writes for ``service`` (its promoted ``revision``)."""
+    spec = deployment.release.service(service)
+    return CatalogEntry(
+        deployment.environment,
+        service,
+        deployment.id,
+        revision,
+        spec.image,
+        spec.replicas,
+        spec.config_hash(),
+        deployment.updated_at,
+    )
 
 
 def catalog_entry(environment: str = "dev", service: str = "orders", revision: str = "orders-r1") -> CatalogEntry:

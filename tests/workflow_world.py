@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,13 @@ from typing import Any
 from controlplane.adapters.local.provisioner import LocalProvisioner
 from controlplane.bootstrap import use_ports
 from controlplane.bootstrap.testing import fake_ports
-from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.manifest import Release, parse_release
+from controlplane.domain.rollout.target import revision_name
 from controlplane.domain.workflow.deployment_start import DeploymentStart
+from controlplane.errors import NotFound
 from controlplane.services import deployments
+from controlplane.services.rollout import revision_spec
 from controlplane.testing.fakes import RecordingEventBus, ScriptedHealthProbe, ScriptedMetrics
 from controlplane.testing.memory_compute import MemoryCompute
 from controlplane.testing.memory_desired_state import MemoryDesiredState
@@ -25,7 +29,7 @@ from funchost.durable.history import RuntimeStatus
 from funchost.durable.store import DurableStore
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from tests import product_app
-from tests.builders import release_document
+from tests.builders import ROLLING_OUT_PATH, completed, promoted, release_document, walked
 
 FAST_GATE = {"intervalSeconds": 1, "successThreshold": 1, "failureThreshold": 1}
 
@@ -40,13 +44,14 @@ class World:
         self.bus = RecordingEventBus()
         self.desired = MemoryDesiredState()
         self.metrics = ScriptedMetrics()
+        self.provisioner = LocalProvisioner(tmp)
         use_ports(
             fake_ports(
                 store=self.store,
                 events=self.bus,
                 compute=self.compute,
                 health=self.health,
-                provisioner=LocalProvisioner(tmp),
+                provisioner=self.provisioner,
                 desired_state=self.desired,
                 metrics=self.metrics,
             )
@@ -70,6 +75,41 @@ class World:
         """Accept ``release`` as the HTTP API does (its orchestration not started)."""
         store = self.store
         return deployments.accept(store.deployments, store.claims, store.idempotency_keys, release, datetime.now(UTC))
+
+    def seed_completed(self, release: Release) -> Deployment:
+        """What a Completed deployment of ``release`` leaves behind, without running one: its environment
+        provisioned, its record, each service's new revision live with all the traffic (the one it replaced
+        scaled to zero, as every strategy ends) and promoted in the service catalog. No events."""
+        at = datetime.now(UTC)
+        requested = Deployment.request(deployments.new_deployment_id(), release, uuid.uuid4().hex, at)
+        revisions = {service.name: revision_name(service.name, requested.id) for service in release.spec.services}
+        done = self.store.deployments.create_deployment(completed(requested, revisions))
+        self.provisioner.ensure_environment(release)
+        for service, revision in revisions.items():
+            self.compute.deploy_revision(revision_spec(done, service, revision, release.service(service).replicas))
+            self.compute.set_traffic(done.environment, service, {revision: 100})
+            try:
+                stable = self.store.catalog.get_catalog_entry(done.environment, service)
+                self.compute.scale(done.environment, service, stable.revision, 0)
+            except NotFound:
+                pass  # the service's first deployment
+            self.store.catalog.put_catalog_entry(promoted(done, service, revision))
+        return done
+
+    def seed_in_flight(self, release: Release, new_percent: int) -> Deployment:
+        """A deployment of ``release`` paused mid-rollout, without running one: accepted (its services
+        claimed), RollingOut, each service's new revision live with ``new_percent`` of the traffic."""
+        accepted = self.accept(release).deployment
+        rolling = self.store.deployments.update_deployment(
+            accepted.id, lambda requested: walked(requested, ROLLING_OUT_PATH)
+        )
+        for service in release.spec.services:
+            stable = self.store.catalog.get_catalog_entry(rolling.environment, service.name).revision
+            revision = revision_name(service.name, rolling.id)
+            self.compute.deploy_revision(revision_spec(rolling, service.name, revision, 1))
+            weights = {revision: new_percent, stable: 100 - new_percent}
+            self.compute.set_traffic(rolling.environment, service.name, weights)
+        return rolling
 
     def finish(self, deployment_id: str) -> DeploymentState:
         record = self.engine.wait(deployment_id, timeout=30)

@@ -9,8 +9,10 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.bootstrap import ports
+from controlplane.domain.findings import Decision
 from controlplane.errors import NotFound
-from controlplane.services import drift
+from controlplane.services.drift.decisions import Undecidable, decide
+from controlplane.services.drift.views import listed, plan
 from orchestrators.drift import DRIFT_ORCHESTRATOR, INSTANCE_ID
 from triggers.responses import json_response, problem
 from triggers.singleton import start_singleton
@@ -22,7 +24,7 @@ bp = df.Blueprint()
 def list_findings(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/drift/findings?status=Open: findings oldest first (every status when none is given)."""
     try:
-        found = drift.listed(ports().store.findings, req.params.get("status"))
+        found = listed(ports().store.findings, req.params.get("status"))
     except ValueError as error:
         return problem(400, "Invalid status", f"query parameter status: {error}")
     return json_response({"findings": [finding.to_dict() for finding in found]})
@@ -42,32 +44,33 @@ def get_finding(req: func.HttpRequest) -> func.HttpResponse:
 @bp.durable_client_input(client_name="client")
 async def approve_finding(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/drift/findings/{id}/approve?reason=: remediate it; a drift run starts now unless one is running."""
-    return await _decide(req, client, "approve")
+    return await _decide(req, client, Decision.APPROVE)
 
 
 @bp.route(route="drift/findings/{finding_id}/dismiss", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def dismiss_finding(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/drift/findings/{id}/dismiss?reason=: accept the divergence; it is not raised again."""
-    return await _decide(req, client, "dismiss")
+    return await _decide(req, client, Decision.DISMISS)
 
 
-async def _decide(req: func.HttpRequest, client: df.DurableOrchestrationClient, decision: str) -> func.HttpResponse:
+async def _decide(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, decision: Decision
+) -> func.HttpResponse:
     finding_id = req.route_params["finding_id"]
     reason = req.params.get("reason") or ""
     try:
-        finding = await asyncio.to_thread(
-            drift.decide, ports().store.findings, finding_id, decision, datetime.now(UTC), reason
-        )
+        findings = ports().store.findings
+        finding = await asyncio.to_thread(decide, findings, finding_id, decision, datetime.now(UTC), reason)
     except NotFound:
         return problem(404, "Finding not found", f"no drift finding with id {finding_id!r}")
-    except drift.Undecidable as refused:
+    except Undecidable as refused:
         return problem(409, f"Cannot {decision} this finding", str(refused))
     body = finding.to_dict()
-    if decision == "approve":
+    if decision is Decision.APPROVE:
         started = await start_singleton(client, DRIFT_ORCHESTRATOR, INSTANCE_ID)
         body["remediation"] = "a drift run started" if started else "queued: the running drift run or the next one"
-    return json_response(body, 202 if decision == "approve" else 200)
+    return json_response(body, 202 if decision is Decision.APPROVE else 200)
 
 
 @bp.route(route="drift/plan", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -75,7 +78,7 @@ def drift_plan(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/drift/plan: what the next drift run would find and do; changes nothing."""
     wired = ports()
     store = wired.store
-    view = drift.plan(
+    view = plan(
         store.findings,
         store.catalog,
         store.deployments,

@@ -1,15 +1,22 @@
 """Drift findings: one divergence of live from desired state, tracked from detection until it is settled.
 
-Lifecycle (``FindingStatus``)::
+Lifecycle (``FindingStatus``; ``FINDING_MACHINE`` is this diagram, and no other status change exists)::
 
-    Open --approve--> Approved --> Remediating --> Remediated
-      |                               \\--> RemediationFailed
-      |--dismiss--> Dismissed            (the corrective deployment did not complete)
-      \\--(gone without our action)--> Resolved
+    Open --approve--> Approved --start remedy--> Remediating --deployment completed--> Remediated
+      |                 |  |                          \\--deployment did not complete--> RemediationFailed
+      |                 |  \\--unmanaged workload removed / not removed--> Remediated / RemediationFailed
+      |                 \\--gone, or the service is no longer desired--> Resolved
+      |--gone without our action--> Resolved
+      \\--dismiss--> Dismissed                  (dismiss also from Approved and RemediationFailed)
+    RemediationFailed --approve--> Approved    (an operator's retry)
 
-An auto-remediable finding in a non-prod environment skips ``Open`` and starts as ``Approved``. The id is
-derived from (environment, service, fingerprint of kind and diff), so an unchanged divergence found again
-is the same finding: it is not re-created, re-emitted or re-remediated; a dismissed one stays dismissed.
+An auto-remediable finding in a non-prod environment skips ``Open`` and starts as ``Approved``. Only an
+operator moves a finding into ``Approved`` or ``Dismissed`` afterwards, so the statuses a decision is
+allowed from are the sources of its target status in the table (``decidable_from``). The id is derived
+from (environment, service, fingerprint of kind and diff), so an unchanged divergence found again is the
+same finding: it is not re-created, re-emitted or re-remediated; a dismissed one stays dismissed. A
+divergence that comes back after its finding was Remediated or Resolved is a new occurrence: a new
+lifecycle (Open, or Approved by policy) under the same id, not a transition of the settled one.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from types import MappingProxyType
 from typing import Any
 
 from controlplane.domain.events import format_time, parse_time
+from controlplane.domain.state_machine import StateMachine
 
 
 class Remedy(StrEnum):
@@ -40,8 +48,44 @@ class FindingStatus(StrEnum):
     RESOLVED = "Resolved"
 
 
-ACTIVE = frozenset({FindingStatus.OPEN, FindingStatus.APPROVED, FindingStatus.REMEDIATING})
+_F = FindingStatus
+FINDING_MACHINE: StateMachine[FindingStatus] = StateMachine(
+    "DriftFinding",
+    _F.OPEN,
+    {
+        _F.OPEN: frozenset({_F.APPROVED, _F.DISMISSED, _F.RESOLVED}),
+        _F.APPROVED: frozenset({_F.REMEDIATING, _F.REMEDIATED, _F.REMEDIATION_FAILED, _F.DISMISSED, _F.RESOLVED}),
+        _F.REMEDIATING: frozenset({_F.REMEDIATED, _F.REMEDIATION_FAILED}),
+        _F.REMEDIATION_FAILED: frozenset({_F.APPROVED, _F.DISMISSED}),
+    },
+)
+
+ACTIVE = frozenset({_F.OPEN, _F.APPROVED, _F.REMEDIATING})
 """Statuses of a finding still being handled; the others are settled."""
+
+RECURRING = frozenset({_F.REMEDIATED, _F.RESOLVED})
+"""Settled statuses after which the same divergence, seen again, is a new occurrence. Not Dismissed (an
+operator accepted it) and not RemediationFailed (retrying automatically would loop; an operator approves)."""
+
+
+class Decision(StrEnum):
+    """An operator's decision on a finding, and the status it moves the finding to."""
+
+    APPROVE = "approve"
+    DISMISS = "dismiss"
+
+    @property
+    def target(self) -> FindingStatus:
+        return _F.APPROVED if self is Decision.APPROVE else _F.DISMISSED
+
+
+def decidable_from(decision: Decision) -> list[FindingStatus]:
+    """The statuses ``decision`` is allowed from, in lifecycle order: the sources of its target in the table.
+
+    approve -> [Open, RemediationFailed]; dismiss -> [Open, Approved, RemediationFailed].
+    """
+    sources = FINDING_MACHINE.sources(decision.target)
+    return [status for status in FindingStatus if status in sources]
 
 
 def finding_id(environment: str, service: str, fingerprint: str) -> str:
@@ -81,7 +125,14 @@ class DriftFinding:
     def active(self) -> bool:
         return self.status in ACTIVE
 
+    @property
+    def recurs(self) -> bool:
+        """Whether this divergence, seen again, is a new occurrence (see ``RECURRING``)."""
+        return self.status in RECURRING
+
     def with_status(self, status: FindingStatus, now: datetime, note: str = "") -> DriftFinding:
+        """This finding moved to ``status`` at ``now``; IllegalTransition if the lifecycle has no such step."""
+        FINDING_MACHINE.check(self.status, status)
         return replace(self, status=status, last_seen=now, note=note or self.note)
 
     def to_dict(self) -> dict[str, Any]:

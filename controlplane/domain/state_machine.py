@@ -25,6 +25,10 @@ class StateMachine(Generic[S]):
         """The states reachable from ``state`` in one step (empty for a terminal state)."""
         return self._transitions.get(state, frozenset())
 
+    def sources(self, target: S) -> frozenset[S]:
+        """The states from which ``target`` is reachable in one step."""
+        return frozenset(source for source, targets in self._transitions.items() if target in targets)
+
     def is_terminal(self, state: S) -> bool:
         return not self.targets(state)
 

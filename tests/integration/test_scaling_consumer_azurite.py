@@ -92,7 +92,7 @@ def world(tmp_path: Path, azurite: Azurite, table_prefix: str) -> Iterator[World
     wire(world, world.compute, world.metrics, tmp_path)
     document = copy.deepcopy(release("1.0.0").to_dict())
     document["spec"]["services"][0]["scaling"] = POLICY
-    world.finish(world.deploy(parse_release(document)))
+    world.seed_completed(parse_release(document))
     world.metrics.set("dev", "orders", cpu=100.0)  # 2 replicas at twice the target: the policy wants 4
     yield world
     world.engine.stop()

@@ -43,14 +43,14 @@ def test_fake_ports_use_a_fresh_fake_for_every_port_not_given_by_keyword() -> No
     assert isinstance(built.health, ScriptedHealthProbe)
     assert isinstance(built.desired_state, MemoryDesiredState)
     assert isinstance(built.metrics, ScriptedMetrics)
-    assert built.store.list_deployments() == []
+    assert built.store.deployments.list_deployments() == []
     assert fake_ports().compute is not built.compute
 
 
 def test_an_unconfigured_port_fails_when_read_and_names_what_to_set() -> None:
     partial = Ports(settings=Settings.from_environment(TEST_SETTINGS), store=fake_ports().store)
 
-    assert partial.store.list_deployments() == []
+    assert partial.store.deployments.list_deployments() == []
     with pytest.raises(PermanentError, match=r"no desired state \(CONTROLPLANE_DESIRED_STATE\) is configured"):
         _ = partial.desired_state
     for name, what in [

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from controlplane.bootstrap import ports, use_ports
 from controlplane.domain.deployment import DeploymentState
-from controlplane.domain.findings import FindingStatus
+from controlplane.domain.findings import Decision, FindingStatus
 from controlplane.domain.health import HealthStatus
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.domain.runtime import LiveWorkload
 from controlplane.ports import Provisioner
-from controlplane.services import drift
+from controlplane.services.drift.decisions import Undecidable, decide
+from controlplane.services.drift.scan import scan as drift_scan
+from controlplane.services.drift.views import plan as drift_plan
 from controlplane.testing.fakes import RecordingProvisioner
 from funchost.durable.history import RuntimeStatus
 from orchestrators.drift import DRIFT_ORCHESTRATOR, INSTANCE_ID
@@ -34,12 +34,8 @@ def prod(tag: str) -> Release:
 
 
 def deployed(world: World, desired: Release) -> str:
-    """Deploy ``desired`` (approving a prod promotion) and make it the desired state; the serving revision."""
-    deployment_id = world.deploy(desired)
-    if desired.spec.environment.tier == "prod":
-        world.wait_for_custom_status(deployment_id, "approve")
-        world.engine.raise_event(deployment_id, "approve", json.dumps(""))
-    assert world.finish(deployment_id) is DeploymentState.COMPLETED
+    """Seed what a Completed deployment of ``desired`` leaves and make it the desired state; the serving revision."""
+    world.seed_completed(desired)
     world.desired.set_releases([desired])
     return world.store.catalog.get_catalog_entry("dev", "orders").revision
 
@@ -47,7 +43,7 @@ def deployed(world: World, desired: Release) -> str:
 def scan(world: World, at: datetime | None = None, provisioner: Provisioner | None = None) -> list[str]:
     at = at or datetime.now(UTC)
     store = world.store
-    return drift.scan(
+    return drift_scan(
         store.findings,
         store.catalog,
         store.deployments,
@@ -116,14 +112,14 @@ def test_prod_drift_waits_for_approval_and_then_remediates_without_a_second_appr
     assert run_drift(world)["approved"] == []
     [finding] = world.store.findings.list_findings()
 
-    drift.decide(world.store.findings, finding.id, "approve", datetime.now(UTC), "ticket CHG-1")
+    decide(world.store.findings, finding.id, Decision.APPROVE, datetime.now(UTC), "ticket CHG-1")
     outcome = run_drift(world)
 
     assert outcome["outcomes"] == {finding.id: "Remediated"}  # the prod promotion did not wait again
     corrective = world.store.deployments.get_deployment(world.store.findings.get_finding(finding.id).deployment_id)
     assert corrective.release.metadata.labels["controlplane.azure/drift-finding"] == finding.id
-    with pytest.raises(drift.Undecidable):
-        drift.decide(world.store.findings, finding.id, "dismiss", datetime.now(UTC))
+    with pytest.raises(Undecidable):
+        decide(world.store.findings, finding.id, Decision.DISMISS, datetime.now(UTC))
 
 
 def test_a_dismissed_finding_stays_dismissed(world: World) -> None:
@@ -131,7 +127,7 @@ def test_a_dismissed_finding_stays_dismissed(world: World) -> None:
     world.compute.set_image("dev", "orders", serving, ROGUE)
     scan(world)
     [finding] = world.store.findings.list_findings()
-    drift.decide(world.store.findings, finding.id, "dismiss", datetime.now(UTC), "accepted hotfix")
+    decide(world.store.findings, finding.id, Decision.DISMISS, datetime.now(UTC), "accepted hotfix")
 
     assert scan(world) == []
     assert world.store.findings.get_finding(finding.id).status is FindingStatus.DISMISSED
@@ -162,7 +158,7 @@ def test_an_unmanaged_workload_needs_review_and_an_approval_removes_it(world: Wo
     [finding] = world.store.findings.list_findings(FindingStatus.OPEN)
     assert finding.kind == "unmanaged" and list(finding.diff) == ["/revisions/orders-debug"]
 
-    drift.decide(world.store.findings, finding.id, "approve", datetime.now(UTC))
+    decide(world.store.findings, finding.id, Decision.APPROVE, datetime.now(UTC))
     run_drift(world)
 
     assert world.store.findings.get_finding(finding.id).status is FindingStatus.REMEDIATED
@@ -208,7 +204,7 @@ def test_the_plan_shows_what_would_happen_and_changes_nothing(world: World) -> N
     published = len(world.bus.published)
 
     store = world.store
-    plan = drift.plan(store.findings, store.catalog, store.deployments, store.quarantine, world.desired, world.compute)
+    plan = drift_plan(store.findings, store.catalog, store.deployments, store.quarantine, world.desired, world.compute)
 
     [entry] = plan["findings"]
     assert entry["action"] == "start a corrective deployment" and entry["new"] is True
@@ -220,12 +216,9 @@ def test_a_service_being_deployed_is_not_compared(world: World) -> None:
     serving = deployed(world, release("1.0.0"))
     world.compute.set_image("dev", "orders", serving, ROGUE)
     slow = release("2.0.0", strategy={"type": "Canary", "steps": [{"weight": 50, "pause": {"untilApproved": True}}]})
-    deployment_id = world.deploy(slow)
-    world.wait_for_custom_status(deployment_id, "approve")
+    world.seed_in_flight(slow, new_percent=50)  # paused at 50% until approved
 
     assert scan(world) == [] and world.store.findings.list_findings() == []
-    world.engine.raise_event(deployment_id, "abort", json.dumps("test over"))
-    world.finish(deployment_id)
 
 
 def test_a_restart_mid_remediation_finishes_the_same_corrective_deployment(world: World) -> None:
@@ -266,8 +259,8 @@ def test_infrastructure_changed_outside_its_stack_is_a_review_finding_that_resol
     world: World,
 ) -> None:
     provisioner = RecordingProvisioner()
-    use_ports(replace(ports(), provisioner=provisioner))
-    deployed(world, release("1.0.0"))  # provisions dev through the recording provisioner
+    deployed(world, release("1.0.0"))
+    provisioner.ensure_environment(release("1.0.0"))  # dev was provisioned by its deployment
     vault = "urn:pulumi:dev::runtime-environment::azure-native:keyvault:Vault::kv"
     provisioner.drifted["dev"] = [vault]
 
@@ -276,8 +269,8 @@ def test_infrastructure_changed_outside_its_stack_is_a_review_finding_that_resol
     [finding] = world.store.findings.list_findings()
     assert (finding.kind, finding.service) == ("infrastructure", "~infrastructure")
     assert finding.remedy.value == "review-required" and list(finding.diff) == [f"/infrastructure/{vault}"]
-    with pytest.raises(drift.Undecidable, match="pulumi up --refresh"):
-        drift.decide(world.store.findings, finding.id, "approve", datetime.now(UTC))
+    with pytest.raises(Undecidable, match="pulumi up --refresh"):
+        decide(world.store.findings, finding.id, Decision.APPROVE, datetime.now(UTC))
 
     provisioner.drifted["dev"] = []  # someone ran pulumi up --refresh
     scan(world, datetime.now(UTC), provisioner)
@@ -286,10 +279,7 @@ def test_infrastructure_changed_outside_its_stack_is_a_review_finding_that_resol
 
 def test_traffic_moved_off_the_promoted_revision_is_repaired(world: World) -> None:
     first = deployed(world, release("1.0.0"))
-    world.deploy(release("1.0.0", healthGate={**FAST_GATE}))  # a second revision of the same release
-    second_id = world.store.deployments.list_deployments()[0].id
-    world.finish(second_id)
-    second = world.store.catalog.get_catalog_entry("dev", "orders").revision
+    second = deployed(world, release("1.0.0"))  # a second revision of the same release
     world.compute.scale("dev", "orders", first, 2)
     world.compute.set_traffic("dev", "orders", {first: 50, second: 50})  # someone split traffic by hand
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import TraceContext, new_event
 from controlplane.domain.manifest import parse_release
@@ -29,10 +28,10 @@ POLICY = {
 
 
 def deployed(world: World, **policy: Any) -> str:
+    """Seed what a Completed deployment of orders with a scaling policy leaves; the serving revision."""
     document = copy.deepcopy(release("1.0.0").to_dict())
     document["spec"]["services"][0]["scaling"] = {**POLICY, **policy}
-    deployment_id = world.deploy(parse_release(document))
-    assert world.finish(deployment_id) is DeploymentState.COMPLETED
+    world.seed_completed(parse_release(document))
     return world.store.catalog.get_catalog_entry("dev", "orders").revision
 
 
@@ -171,8 +170,7 @@ def test_a_decision_interrupted_before_it_was_applied_is_finished_by_the_next_ev
 
 
 def test_a_service_without_a_policy_or_with_a_rollout_in_flight_is_left_alone(world: World) -> None:
-    deployment_id = world.deploy(release("1.0.0"))
-    world.finish(deployment_id)
+    world.seed_completed(release("1.0.0"))
     assert scaler(world).evaluate("dev", "orders", T)["skipped"] == "no scaling policy"
     assert scaler(world).evaluate("dev", "payments", T)["skipped"] == "not deployed"
 

@@ -1,4 +1,4 @@
-"""The RuntimeDeployment and Failure & Rollback machines: every legal transition, and nothing else."""
+"""The RuntimeDeployment, Failure & Rollback and drift finding machines: every legal transition, and nothing else."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 
 from controlplane.domain.deployment import DEPLOYMENT_MACHINE, DeploymentState
 from controlplane.domain.failure import FAILURE_MACHINE, ServiceCondition
+from controlplane.domain.findings import FINDING_MACHINE, Decision, FindingStatus, decidable_from
 from controlplane.errors import IllegalTransition
-from tests.builders import T0, deployment
+from tests.builders import T0, deployment, finding
 
 S = DeploymentState
 DEPLOYMENT_DIAGRAM = {
@@ -34,6 +35,21 @@ FAILURE_DIAGRAM = {
     (C.ROLLBACK, C.RESTORING),
     (C.RESTORING, C.HEALTHY),
     (C.RESTORING, C.INCIDENT),
+}
+F = FindingStatus
+FINDING_DIAGRAM = {
+    (F.OPEN, F.APPROVED),  # an operator approves
+    (F.OPEN, F.DISMISSED),  # an operator dismisses
+    (F.OPEN, F.RESOLVED),  # gone without our action
+    (F.APPROVED, F.REMEDIATING),  # a corrective deployment started
+    (F.APPROVED, F.REMEDIATED),  # an approved unmanaged workload removed
+    (F.APPROVED, F.REMEDIATION_FAILED),  # ... or not removed
+    (F.APPROVED, F.DISMISSED),  # an operator dismisses before the remedy started
+    (F.APPROVED, F.RESOLVED),  # gone, or the service is no longer desired
+    (F.REMEDIATING, F.REMEDIATED),  # the corrective deployment completed
+    (F.REMEDIATING, F.REMEDIATION_FAILED),  # ... or ended otherwise
+    (F.REMEDIATION_FAILED, F.APPROVED),  # an operator approves a retry
+    (F.REMEDIATION_FAILED, F.DISMISSED),  # an operator gives up on it
 }
 
 
@@ -68,6 +84,48 @@ def test_every_other_failure_transition_is_illegal(source: C, target: C) -> None
         FAILURE_MACHINE.check(source, target)
 
 
+def test_the_finding_machine_is_exactly_the_diagram() -> None:
+    assert set(FINDING_MACHINE.edges()) == FINDING_DIAGRAM
+    assert FINDING_MACHINE.initial is F.OPEN
+
+
+@pytest.mark.parametrize(("source", "target"), sorted(FINDING_DIAGRAM))
+def test_every_legal_finding_transition_is_accepted(source: F, target: F) -> None:
+    moved = finding(status=source).with_status(target, T0 + timedelta(minutes=1), "why")
+    assert (moved.status, moved.last_seen, moved.note) == (target, T0 + timedelta(minutes=1), "why")
+
+
+@pytest.mark.parametrize(("source", "target"), [pair for pair in product(F, F) if pair not in FINDING_DIAGRAM])
+def test_every_other_finding_transition_is_illegal(source: F, target: F) -> None:
+    found = finding(status=source)
+    with pytest.raises(IllegalTransition) as raised:
+        found.with_status(target, T0)
+    assert str(raised.value) == f"DriftFinding: illegal transition {source.value} -> {target.value}"
+    assert found.status is source
+
+
+@pytest.mark.parametrize(
+    ("decision", "allowed"),
+    [
+        (Decision.APPROVE, [F.OPEN, F.REMEDIATION_FAILED]),
+        (Decision.DISMISS, [F.OPEN, F.APPROVED, F.REMEDIATION_FAILED]),
+    ],
+)
+def test_an_operator_decision_is_allowed_from_the_sources_of_its_edges(decision: Decision, allowed: list[F]) -> None:
+    assert decidable_from(decision) == allowed
+    assert all((source, decision.target) in FINDING_DIAGRAM for source in allowed)
+
+
+def test_only_a_remediated_or_resolved_finding_recurs_as_a_new_occurrence() -> None:
+    # Dismissed stays dismissed; RemediationFailed waits for an operator (an automatic retry would loop).
+    assert [status for status in F if finding(status=status).recurs] == [F.REMEDIATED, F.RESOLVED]
+
+
+def test_a_finding_moved_without_a_note_keeps_its_last_one() -> None:
+    approved = finding().with_status(F.APPROVED, T0, "approved by an operator")
+    assert approved.with_status(F.REMEDIATING, T0).note == "approved by an operator"
+
+
 def test_terminal_states_have_no_way_out() -> None:
     assert {state for state in S if DEPLOYMENT_MACHINE.is_terminal(state)} == {
         S.COMPLETED,
@@ -75,6 +133,7 @@ def test_terminal_states_have_no_way_out() -> None:
         S.FAILED,
     }
     assert {state for state in C if FAILURE_MACHINE.is_terminal(state)} == {C.INCIDENT}
+    assert {state for state in F if FINDING_MACHINE.is_terminal(state)} == {F.REMEDIATED, F.DISMISSED, F.RESOLVED}
 
 
 def test_a_deployment_records_each_step_with_time_and_reason() -> None:
