@@ -20,16 +20,14 @@ import yaml
 
 from controlplane.adapters.local.router import routed_url
 from funchost.azurite import Azurite
-from tests.e2e.host_process import ROOT, HostProcess, product_settings
+from funchost.tests.e2e.host_process import ROOT, HostProcess, isolated_settings
 
 FAST_GATE = {"intervalSeconds": 1, "successThreshold": 2, "failureThreshold": 2, "progressDeadlineSeconds": 60}
 
 
 @pytest.fixture
 def product(azurite: Azurite, tmp_path: Path) -> Iterator[HostProcess]:
-    host = HostProcess(
-        azurite.connection_string, "function_app:app", tmp_path, product_settings(tmp_path)
-    )
+    host = HostProcess(azurite.connection_string, "function_app:app", tmp_path, isolated_settings(tmp_path))
     host.local_dir = tmp_path
     host.start()
     yield host
@@ -218,3 +216,14 @@ def test_replay_prints_a_flows_timeline_from_the_stored_events(product: HostProc
         timeout=60,
     )
     assert missing.returncode == 1 and "no stored events" in missing.stdout
+
+
+def test_the_deployments_endpoint_exists(azurite: Azurite, tmp_path: Path) -> None:
+    fresh_tables = isolated_settings(tmp_path)
+    product = HostProcess(azurite.connection_string, "function_app:app", tmp_path, fresh_tables).start()
+    try:
+        code, body = product.request("GET", "/api/deployments")
+        assert code == 200 and body == {"deployments": []}
+        assert product.request("GET", "/api/deployments", key=None)[0] == 401
+    finally:
+        product.stop()
