@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from funchost.azurite import Azurite
-from funchost.tests.e2e.host_process import ROOT, HostProcess, isolated_settings
 from funchost.tests.e2e.observe import wait_until
 from tests.builders import release_document
+from tests.e2e.host_process import ROOT, HostProcess, product_settings
 
 GATE = {"path": "/health", "intervalSeconds": 1, "successThreshold": 2, "failureThreshold": 2}
 ORDERS_1 = "example.azurecr.io/orders:1.0.0"
@@ -34,7 +34,7 @@ def loops(azurite: Azurite, tmp_path: Path) -> Iterator[HostProcess]:
     desired = tmp_path / "desired"
     desired.mkdir()
     (desired / "orders.yaml").write_text(yaml.safe_dump(release("1.0.0", "loops")))
-    settings = isolated_settings(
+    settings = product_settings(
         tmp_path,
         CONTROLPLANE_DESIRED_STATE=str(desired),
         CONTROLPLANE_DRIFT_SCHEDULE="*/3 * * * * *",

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from funchost.azurite import Azurite
-from funchost.tests.e2e.host_process import ROOT, HostProcess, isolated_settings
+from tests.e2e.host_process import ROOT, HostProcess, product_settings
 
 TERMINAL_EVENTS = {"RuntimeDeploymentCompleted", "RuntimeDeploymentRolledBack", "RuntimeDeploymentFailed"}
 
@@ -36,7 +36,7 @@ def wait_for_state(host: HostProcess, deployment_id: str, states: set[str], time
 
 @pytest.mark.parametrize("kill_in", ["RollingOut", "HealthGating"])
 def test_a_killed_host_finishes_the_deployment_after_a_restart(azurite: Azurite, tmp_path: Path, kill_in: str) -> None:
-    settings = isolated_settings(tmp_path)
+    settings = product_settings(tmp_path)
     host = HostProcess(azurite.connection_string, "function_app:app", tmp_path, settings).start()
     try:
         accepted = host.request("POST", "/api/deployments", release(f"crash{kill_in.lower()}"))[1]

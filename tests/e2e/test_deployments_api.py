@@ -20,14 +20,16 @@ import yaml
 
 from controlplane.adapters.local.router import routed_url
 from funchost.azurite import Azurite
-from funchost.tests.e2e.host_process import ROOT, HostProcess, isolated_settings
+from tests.e2e.host_process import ROOT, HostProcess, product_settings
 
 FAST_GATE = {"intervalSeconds": 1, "successThreshold": 2, "failureThreshold": 2, "progressDeadlineSeconds": 60}
 
 
 @pytest.fixture
 def product(azurite: Azurite, tmp_path: Path) -> Iterator[HostProcess]:
-    host = HostProcess(azurite.connection_string, "function_app:app", tmp_path, isolated_settings(tmp_path))
+    host = HostProcess(
+        azurite.connection_string, "function_app:app", tmp_path, product_settings(tmp_path)
+    )
     host.local_dir = tmp_path
     host.start()
     yield host
@@ -219,7 +221,7 @@ def test_replay_prints_a_flows_timeline_from_the_stored_events(product: HostProc
 
 
 def test_the_deployments_endpoint_exists(azurite: Azurite, tmp_path: Path) -> None:
-    fresh_tables = isolated_settings(tmp_path)
+    fresh_tables = product_settings(tmp_path)
     product = HostProcess(azurite.connection_string, "function_app:app", tmp_path, fresh_tables).start()
     try:
         code, body = product.request("GET", "/api/deployments")

@@ -23,8 +23,9 @@ from funchost.azurite import Azurite
 from funchost.servicebus.records import DEADLETTERED, DELIVERED
 from funchost.tests.apps.bad_apps import BAD_APPS
 from funchost.tests.e2e.bus_client import SUBSCRIPTION, BusClient, envelope, new_traceid
-from funchost.tests.e2e.host_process import DURABLE_APP, KEY, ROOT, HostProcess
+from funchost.tests.e2e.host_process import DURABLE_APP
 from funchost.tests.e2e.observe import wait_until
+from tests.e2e.host_process import KEY, ROOT, HostProcess
 
 TRACE_TYPES = ["RuntimeDeploymentRequested", "RuntimeDeploymentStateChanged", "RuntimeDeploymentCompleted"]
 
