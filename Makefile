@@ -9,7 +9,8 @@ NODE_STAMP := node_modules/.installed
 # The Python worker's own library, for its indexing and load checks. It declares Python >= 3.13, but pip cannot
 # install the app's pinned azure-functions there, and it runs on 3.11: hence --ignore-requires-python.
 WORKER_LIB := azure-functions-runtime==1.3.0
-# A venv with exactly requirements.txt and the worker library: tests/conformance index function_app.py in it.
+# A venv with exactly requirements.txt and the worker library: tests/conformance index function_app.py in it,
+# funchost/tests/conformance the bad apps.
 WORKER_VENV := .venv-worker
 WORKER_STAMP := $(WORKER_VENV)/.installed
 

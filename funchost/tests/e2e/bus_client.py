@@ -2,7 +2,6 @@
 
 The host keeps its bus in Table storage and its dispatcher polls every second, so messages written here by
 another process are delivered by the running host, as a second process sharing the storage would publish.
-(Functions running in the host publish through ``controlplane.bootstrap.root.services().events``.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``python -m controlplane up`` takes its concurrency from where Azure takes it: the worker's thread pool from
+"""The host process takes its concurrency from where Azure takes it: the worker's thread pool from
 the ``PYTHON_THREADPOOL_THREAD_COUNT`` app setting, the Durable throttles from host.json (which it refuses at
 start-up, naming the setting, when the extension would: ``DurableTaskOptions.Validate``)."""
 

@@ -1,4 +1,4 @@
-"""``python -m controlplane up`` refuses a host.json ``functionTimeout`` the Functions host would not start on,
+"""The host refuses a host.json ``functionTimeout`` the Functions host would not start on,
 naming the setting, before it starts anything (``ScriptJobHostOptionsSetup.ValidateTimeoutValue`` in
 Azure/azure-functions-host)."""
 
