@@ -11,13 +11,14 @@ NODE_STAMP := node_modules/.installed
 # The Python worker's own library, for its indexing and load checks. It declares Python >= 3.13, but pip cannot
 # install the app's pinned azure-functions there, and it runs on 3.11: hence --ignore-requires-python.
 WORKER_LIB := azure-functions-runtime==1.3.0
-# A venv with exactly requirements.txt and the worker library: tests/conformance index function_app.py in it.
+# A venv with exactly requirements.txt and the worker library: tests/conformance index function_app.py in it,
+# funchost/tests/conformance the bad apps.
 WORKER_VENV := .venv-worker
 WORKER_STAMP := $(WORKER_VENV)/.installed
 
 # The pure tests: `make unit` runs these directories without the tests marked `slow` (those that wait in real
 # time or import a heavy SDK); `make test` runs every test.
-UNIT_TESTS := tests/unit
+UNIT_TESTS := tests/unit funchost/tests/unit
 # TEMPORARY (issue 11): every import contract but host-without-product, which fails until funchost stops importing
 # controlplane. The lead deletes this line at merge, so that lint-imports checks every contract in pyproject.toml.
 IMPORT_CONTRACTS := $(foreach id,domain-inward ports-over-domain services-over-ports adapters-by-platform storage-platform-neutral product-without-host published-without-unpublished,--contract $(id))

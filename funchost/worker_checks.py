@@ -5,7 +5,7 @@ On Azure the Python worker (the ``azure-functions-runtime`` library) loads every
 functions at all. When that library is importable, the real check runs here; otherwise ``_check_as_worker``
 applies the same rules, read from ``azure_functions_runtime/functions.py`` (``validate_function_params``,
 ``get_function_return_type``) and ``bindings/meta.py`` of azure-functions-runtime 1.3.0.
-tests/conformance/test_bad_apps.py runs both against the real library on a set of bad apps.
+funchost/tests/conformance/test_bad_apps.py runs both against the real library on a set of bad apps.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ import subprocess
 from typing import Any
 
 from funchost.functions import HTTP
+from funchost.tests.conformance.real_worker import WORKER_PYTHON
 from tests import product_app
-from tests.conformance.conftest import WORKER_PYTHON
 
 # What requirements-dev.txt adds: none of it may be what makes the app load.
 DEV_PACKAGES = ("pytest", "hypothesis", "cloudevents", "ruff", "durabletask", "deepdiff")

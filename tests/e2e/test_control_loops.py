@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from funchost.azurite import Azurite
+from funchost.tests.e2e.observe import wait_until
 from tests.builders import release_document
 from tests.e2e.host_process import ROOT, HostProcess, product_settings
-from tests.e2e.observe import wait_until
 
 GATE = {"path": "/health", "intervalSeconds": 1, "successThreshold": 2, "failureThreshold": 2}
 ORDERS_1 = "example.azurecr.io/orders:1.0.0"

@@ -218,3 +218,14 @@ def test_replay_prints_a_flows_timeline_from_the_stored_events(product: HostProc
         timeout=60,
     )
     assert missing.returncode == 1 and "no stored events" in missing.stdout
+
+
+def test_the_deployments_endpoint_exists(azurite: Azurite, tmp_path: Path) -> None:
+    fresh_tables = product_settings(tmp_path)
+    product = HostProcess(azurite.connection_string, "function_app:app", tmp_path, fresh_tables).start()
+    try:
+        code, body = product.request("GET", "/api/deployments")
+        assert code == 200 and body == {"deployments": []}
+        assert product.request("GET", "/api/deployments", key=None)[0] == 401
+    finally:
+        product.stop()

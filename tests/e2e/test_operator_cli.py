@@ -21,9 +21,11 @@ import pytest
 from controlplane.adapters.azure.servicebus.mapping import MessageFields
 from funchost.azurite import Azurite
 from funchost.servicebus.records import DEADLETTERED, DELIVERED
-from tests.e2e.bus_client import SUBSCRIPTION, BusClient, envelope, new_traceid
+from funchost.tests.apps.bad_apps import BAD_APPS
+from funchost.tests.e2e.bus_client import SUBSCRIPTION, BusClient, envelope, new_traceid
+from funchost.tests.e2e.host_process import DURABLE_APP
+from funchost.tests.e2e.observe import wait_until
 from tests.e2e.host_process import KEY, ROOT, HostProcess
-from tests.e2e.observe import wait_until
 
 TRACE_TYPES = ["RuntimeDeploymentRequested", "RuntimeDeploymentStateChanged", "RuntimeDeploymentCompleted"]
 
@@ -46,7 +48,7 @@ def produced(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iter
     local_dir = str(tmp_path_factory.mktemp("cli-local"))
     host = HostProcess(
         azurite.connection_string,
-        "tests.durable_app:app",
+        DURABLE_APP,
         tmp_path_factory.mktemp("cli-host"),
         {"CONTROLPLANE_TABLE_PREFIX": prefix, "CONTROLPLANE_LOCAL_DIR": local_dir},
     ).start()
@@ -83,7 +85,7 @@ def produced(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 def _cli(produced: Produced, *arguments: str) -> subprocess.CompletedProcess[str]:
     with_app = ("instances", "status", "events", "deadletters", "key")
-    app = ["--app", "tests.durable_app:app"] if arguments[0] in with_app else []
+    app = ["--app", DURABLE_APP] if arguments[0] in with_app else []
     return subprocess.run(
         [sys.executable, "-m", "controlplane", *arguments, *app],
         cwd=ROOT,
@@ -176,7 +178,7 @@ def test_key_prints_a_functions_own_key_as_stored_in_its_file(produced: Produced
 def test_key_of_an_unknown_function_exits_1_naming_the_functions(produced: Produced) -> None:
     result = _cli(produced, "key", "--kind", "function", "--function", "nosuch")
     assert result.returncode == 1
-    assert "key --function: no HTTP function 'nosuch' in tests.durable_app:app (have: " in result.stderr
+    assert "key --function: no HTTP function 'nosuch' in funchost.tests.apps.durable_app:app (have: " in result.stderr
     assert "start" in result.stderr
 
 
@@ -184,3 +186,18 @@ def test_key_with_kind_function_needs_a_function_name(produced: Produced) -> Non
     result = _cli(produced, "key", "--kind", "function")
     assert result.returncode == 2
     assert "--function NAME goes with --kind function" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["deadletters"], ["key", "--kind", "function", "--function", "x"]])
+def test_operator_commands_on_a_refused_app_exit_1_with_the_refusal(command: list[str]) -> None:
+    app = BAD_APPS[0]
+    run = subprocess.run(
+        [sys.executable, "-m", "controlplane", *command, "--app", f"{app.import_name}:app"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (run.returncode, run.stdout) == (1, "")
+    assert f"{app.import_name}:app: Azure would not load this function app:\n{app.message}" in run.stderr
+    assert "Traceback" not in run.stderr

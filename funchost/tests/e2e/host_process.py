@@ -1,0 +1,50 @@
+"""The local host process for end-to-end tests, with helpers for the routes of the durable test app
+(funchost/tests/apps/durable_app.py)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from funchost.azurite import PROJECT_ROOT as ROOT
+from funchost.host_process import HostProcess as _HostProcess
+
+KEY = "e2e-test-key"
+DURABLE_APP = "funchost.tests.apps.durable_app:app"
+__all__ = ["DURABLE_APP", "KEY", "ROOT", "HostProcess", "isolated_settings"]
+
+
+def isolated_settings(local: Path, **extra: str) -> dict[str, str]:
+    """Settings of a host of its own: its own local folder (keys), tables and task hub on the shared Azurite, so
+    it never sees another test's rows (a product host: catalog) and its engine never resumes another test's
+    instances."""
+    suffix = uuid.uuid4().hex[:10]
+    return {
+        "CONTROLPLANE_LOCAL_DIR": str(local),
+        "CONTROLPLANE_TABLE_PREFIX": f"p{suffix}",
+        "CONTROLPLANE_TASK_HUB": f"Hub{suffix}",
+        **extra,
+    }
+
+
+class HostProcess(_HostProcess):
+    def __init__(self, storage: str, app: str, log_dir: Path, extra_env: dict[str, str] | None = None) -> None:
+        super().__init__(storage, app, log_dir, extra_env, key=KEY)
+
+    def start_orchestration(self, name: str, value: Any = None, instance_id: str | None = None) -> dict[str, Any]:
+        path = f"/api/start/{name}" + (f"/{instance_id}" if instance_id else "")
+        status, body = self.request("POST", path, value)
+        assert status == 202, body
+        return body
+
+    def wait_for(self, instance_id: str, timeout: float = 60, statuses=("Completed", "Failed", "Terminated")) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            code, body = self.request("GET", f"/api/status/{instance_id}")
+            if code == 200 and body.get("runtimeStatus") in statuses:
+                return body
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{instance_id}: {body}")
+            time.sleep(0.05)
