@@ -23,6 +23,7 @@ from controlplane.testing.memory_documents import MemoryDocumentTables
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import RuntimeStatus
 from funchost.durable.store import DurableStore
+from funchost.storage.memory_tables import MemoryTables
 from tests import product_app
 from tests.builders import release_document
 
@@ -43,7 +44,7 @@ class World:
         settings = Settings.from_environment({"CONTROLPLANE_STORAGE": "UseDevelopmentStorage=true"})
         ports = (self.compute, self.health, LocalProvisioner(tmp), self.desired, self.metrics)
         use_services(Services(settings, self.store, self.bus, *ports))
-        self.history = MemoryDocumentTables()
+        self.history = MemoryTables()
         self.engine = self.start_engine()
 
     def start_engine(self) -> DurableEngine:

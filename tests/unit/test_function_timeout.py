@@ -16,12 +16,12 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 
-from funchost.azurite import PROJECT_ROOT
 from funchost.function_timeout import DEFAULT_FUNCTION_TIMEOUT, FunctionTimeoutError, timespan_text
 from funchost.functions import FunctionIndex
 from funchost.servicebus.options import InvalidHostJson
 from funchost.settings import function_timeout
 from funchost.worker_pool import WorkerPool
+from tests.conftest import PROJECT_ROOT
 
 TINY = timedelta(seconds=0.2)
 WAIT = 20.0  # a safeguard for what must happen, not a measure
@@ -132,7 +132,7 @@ def test_a_timeout_is_written_as_dotnet_writes_a_timespan(value: timedelta, text
 def test_a_sync_invocation_past_the_timeout_fails_with_the_hosts_exception_and_log_line(
     pool: WorkerPool, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="controlplane.host"), pytest.raises(FunctionTimeoutError) as raised:
+    with caplog.at_level(logging.INFO, logger="funchost.host"), pytest.raises(FunctionTimeoutError) as raised:
         pool.invoke(INDEX.get("held"), {"req": None})
     assert str(raised.value) == "Timeout value of 00:00:00.2000000 was exceeded by function: Functions.held"
     assert caplog.messages[0] == (

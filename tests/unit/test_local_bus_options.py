@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from funchost.azurite import PROJECT_ROOT
 from funchost.host_json import InvalidHostJson
 from funchost.servicebus.options import ServiceBusOptions
+from tests.conftest import PROJECT_ROOT
 
 
 def test_the_apps_host_json_gives_16_concurrent_calls_auto_complete_and_5_minutes_of_lock_renewal() -> None:
