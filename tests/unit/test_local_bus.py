@@ -268,7 +268,7 @@ def test_a_delivery_whose_host_died_comes_back_one_lock_duration_after_its_claim
     assert scaling.messages == []  # still locked by the dead host
     restarted.deliver_due(T0 + DEFAULT_LOCK_DURATION)
     assert [message.delivery_count for message in scaling.messages] == [2]
-    assert timedelta(minutes=1) == DEFAULT_LOCK_DURATION  # what infra/messaging.py gives the subscriptions (PT1M)
+    assert timedelta(minutes=1) == DEFAULT_LOCK_DURATION  # Service Bus's default LockDuration (PT1M)
     restarted.stop()
 
 
