@@ -1,8 +1,9 @@
-"""The local bus: the embedded host's stand-in for Service Bus, persisted in entity tables.
+"""The local bus: the embedded host's stand-in for Service Bus, persisted in the host's tables.
 
 Topology comes from the function index: each ``serviceBusTrigger`` function is one subscription (or queue).
 ``publish`` logs each message once (duplicate detection by message id) and adds one delivery record per
-subscription of the target topic whose rule accepts it (``bus_filters``: the namespace's SQL filters);
+subscription of the target topic whose rule accepts it (``filters``: the namespace's SQL filters, given to the
+constructor or declared by the app's start-up through ``add_subscription_rule``);
 ``deliver_due`` hands due deliveries to the same trigger functions as ``azure.functions.ServiceBusMessage``
 objects, as the Service Bus extension's message pump does (Azure/azure-sdk-for-net,
 Microsoft.Azure.WebJobs.Extensions.ServiceBus, Primitives/MessageProcessor.cs and Config/ServiceBusOptions.cs;

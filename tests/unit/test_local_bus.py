@@ -27,6 +27,7 @@ from funchost.errors import InvalidInput, NotFound, TransientError
 from funchost.function_checks import FunctionAppRefused
 from funchost.functions import SERVICE_BUS, FunctionEntry
 from funchost.servicebus.bus import DEFAULT_LOCK_DURATION, LocalBus
+from funchost.servicebus.filters import UnsupportedFilter
 from funchost.servicebus.locks import renewal_due
 from funchost.servicebus.message import Message
 from funchost.servicebus.options import ServiceBusOptions
@@ -549,6 +550,23 @@ def test_a_subscription_with_a_sql_filter_gets_only_the_messages_it_accepts(tabl
     assert sorted(audit.ids) == sorted([health.message_id, event(2).id])  # no rule: Service Bus's TrueFilter
     assert bus.deliveries(event(2).id)[0].subscription == AUDIT
     bus.stop()
+
+
+def test_a_rule_declared_at_start_up_filters_what_is_sent_to_the_topic(tables, audit: Recorder) -> None:
+    scaling = Recorder()
+    bus = make_bus(tables, scaling, audit)
+    bus.add_subscription_rule("events", "scaling", "type = 'HealthCheckCompleted'")
+    health = replace(envelope_message(event(1)), application_properties={"type": "HealthCheckCompleted"})
+    bus.send("events", [envelope_message(event(2)), health])
+    drain(bus)
+    assert scaling.ids == [health.message_id]
+    assert sorted(audit.ids) == sorted([health.message_id, event(2).id])
+    bus.stop()
+
+
+def test_a_rule_the_bus_cannot_evaluate_is_refused_naming_the_subscription(bus: LocalBus) -> None:
+    with pytest.raises(UnsupportedFilter, match=r"subscription events/Subscriptions/scaling: "):
+        bus.add_subscription_rule("events", "scaling", "type LIKE 'Health%'")
 
 
 def test_a_queue_trigger_gets_only_what_is_sent_to_its_queue(tables, scaling: Recorder, audit: Recorder) -> None:
