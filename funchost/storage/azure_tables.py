@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from azure.core import MatchConditions
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+from azure.data.tables import TableClient, TableEntity, TableServiceClient, UpdateMode
 
 from funchost.errors import PermanentError
 from funchost.storage.azure_errors import translated
@@ -121,7 +121,7 @@ def _properties(entity: Entity) -> dict[str, Any]:
     return properties
 
 
-def _entity(properties: Mapping[str, Any]) -> Entity:
+def _entity(properties: TableEntity) -> Entity:
     parts = int(properties["BodyParts"])
     body = "".join(properties[f"Body{number}"] for number in range(parts))
     index = {name: value for name, value in properties.items() if name not in _RESERVED and not _BODY.match(name)}
