@@ -19,9 +19,6 @@ WORKER_STAMP := $(WORKER_VENV)/.installed
 # The pure tests: `make unit` runs these directories without the tests marked `slow` (those that wait in real
 # time or import a heavy SDK); `make test` runs every test.
 UNIT_TESTS := tests/unit funchost/tests/unit
-# TEMPORARY (issue 11): every import contract but host-without-product, which fails until funchost stops importing
-# controlplane. The lead deletes this line at merge, so that lint-imports checks every contract in pyproject.toml.
-IMPORT_CONTRACTS := $(foreach id,domain-inward ports-over-domain services-over-ports adapters-by-platform storage-platform-neutral product-without-host published-without-unpublished,--contract $(id))
 
 .PHONY: setup test unit demo lint bench clean
 
@@ -47,7 +44,7 @@ $(NODE_STAMP): package.json package-lock.json
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/lint-imports --no-logo $(IMPORT_CONTRACTS)
+	$(VENV)/bin/lint-imports --no-logo
 
 test: lint $(WORKER_STAMP)
 	$(PY) -m pytest

@@ -28,15 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import azure.durable_functions as df
 
-from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
-from controlplane.bootstrap.azure import table_service
-from controlplane.config import Settings
 from funchost.azurite import Azurite, free_port
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import EventType, event, execution_started
 from funchost.durable.replay import OrchestrationReplay, TimerLimits
 from funchost.durable.store import DurableStore
 from funchost.functions import FunctionIndex
+from funchost.storage.account import StorageAccount
+from funchost.storage.azure_tables import AzureTables
 
 SEQUENTIAL = 200
 FAN_OUT = 1_000
@@ -69,8 +68,7 @@ def index() -> FunctionIndex:
 
 
 def local_host(connection: str) -> tuple[float, float]:
-    service = table_service(Settings.from_environment({"CONTROLPLANE_STORAGE": connection}))
-    store = DurableStore(AzureTableDocuments(service), "Bench")
+    store = DurableStore(AzureTables(StorageAccount(connection).table_service()), "Bench")
     engine = DurableEngine(index(), store)
     engine.start()
     try:
@@ -156,7 +154,7 @@ def sdk_replay_ceiling() -> float:
 
 
 def main() -> None:
-    with Azurite() as azurite:
+    with Azurite(Path(__file__).resolve().parents[1]) as azurite:
         sequential, fanout = local_host(azurite.connection_string)
     dt_sequential, dt_fanout = durabletask_in_memory()
     ceiling = sdk_replay_ceiling()

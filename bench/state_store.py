@@ -86,7 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=300, help="operations per measurement")
     operations = parser.parse_args().ops
-    with Azurite() as azurite:
+    with Azurite(Path(__file__).resolve().parents[1]) as azurite:
         service = table_service(Settings.from_environment({"CONTROLPLANE_STORAGE": azurite.connection_string}))
         azure = measure(AzureTableDocuments(service, "bench"), operations)
     memory = measure(MemoryDocumentTables(), operations)

@@ -6,7 +6,8 @@
 | ``AzureWebJobsStorage__tableServiceUri`` | identity-based Table endpoint (managed identity, no keys) | |
 | ``CONTROLPLANE_TABLE_PREFIX`` | prefix of every state table name (letters and digits) | ``cp`` |
 | ``CONTROLPLANE_EVENT_SOURCE`` | CloudEvents ``source`` of emitted events | ``/runtime-control-plane`` |
-| ``CONTROLPLANE_LOCAL_DIR`` | local host: where workloads, router ports and environments are kept | ``.local`` |
+| ``CONTROLPLANE_LOCAL_DIR`` | local host: where workloads, router ports, environments and keys are kept | ``.local`` |
+| ``CONTROLPLANE_TASK_HUB`` | local host: the task hub (tests give each host its own) | host.json ``hubName`` |
 | ``CONTROLPLANE_IMAGE_CATALOG`` | local host: image -> command catalog | ``examples/image-catalog.yaml`` |
 | ``CONTROLPLANE_BUS_MAX_DELIVERIES`` | local bus: the entities' MaxDeliveryCount (then dead-lettered) | ``10`` |
 | ``CONTROLPLANE_DESIRED_STATE`` | drift: Git URL or path of the desired-state repository (a plain folder works) | |
@@ -23,7 +24,7 @@
 The Azure adapters' settings are in ``controlplane.config_azure`` (parsed here).
 
 The schedules are ``%NAME%`` expressions in the timer triggers, so the Functions host resolves them from
-app settings; ``SCHEDULE_DEFAULTS`` are what the local host and ``infra/`` set when they are absent.
+app settings; ``SCHEDULE_DEFAULTS`` are what ``python -m controlplane up`` and ``infra/`` set when they are absent.
 """
 
 from __future__ import annotations
@@ -37,8 +38,6 @@ from typing import TypeVar
 from controlplane.config_azure import AzureSettings
 from controlplane.errors import FieldError, InvalidInput
 
-DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
-STORAGE_SETTINGS = ("CONTROLPLANE_STORAGE", "AzureWebJobsStorage", "AzureWebJobsStorage__tableServiceUri")
 SCHEDULE_DEFAULTS = {
     "CONTROLPLANE_DRIFT_SCHEDULE": "0 */5 * * * *",
     "CONTROLPLANE_SCALING_SCHEDULE": "*/30 * * * * *",
@@ -60,6 +59,7 @@ class Settings:
     event_source: str
     bus_max_deliveries: int = 10
     local_dir: str | None = None
+    task_hub: str | None = None
     image_catalog: str | None = None
     desired_state: str | None = None
     desired_state_ref: str = "HEAD"
@@ -107,6 +107,7 @@ class Settings:
             event_source=environ.get("CONTROLPLANE_EVENT_SOURCE", "/runtime-control-plane"),
             bus_max_deliveries=deliveries,
             local_dir=environ.get("CONTROLPLANE_LOCAL_DIR") or None,
+            task_hub=environ.get("CONTROLPLANE_TASK_HUB") or None,
             image_catalog=environ.get("CONTROLPLANE_IMAGE_CATALOG") or None,
             desired_state=environ.get("CONTROLPLANE_DESIRED_STATE") or None,
             desired_state_ref=environ.get("CONTROLPLANE_DESIRED_STATE_REF") or "HEAD",

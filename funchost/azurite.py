@@ -1,4 +1,4 @@
-"""Starts and stops the Azurite Table and Blob storage emulators from the project's ``node_modules``.
+"""Starts and stops the Azurite Table and Blob storage emulators from the app's ``node_modules``.
 
 Table storage holds the state and the durable engine's tables; Blob storage holds the engine's payloads
 too large for a Table row (the ``<hub>-largemessages`` container, as on Azure).
@@ -14,9 +14,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from controlplane.errors import PermanentError
+from funchost.errors import PermanentError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Azurite's published development account; it only ever opens the local emulator.
 ACCOUNT = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -48,17 +47,20 @@ def connection_string(table_port: int, blob_port: int) -> str:
 class Azurite:
     """Azurite's Table and Blob services on 127.0.0.1 that this process started and will stop.
 
+    ``root`` is the app's folder: Azurite runs from the ``node_modules`` there or in the nearest folder above.
     ``location=None`` keeps data in memory only (tests); a folder persists it (the local host).
     ``services`` names the ones to start (the local host starts only those not already listening).
     """
 
     def __init__(
         self,
+        root: Path,
         port: int | None = None,
         location: Path | None = None,
         blob_port: int | None = None,
         services: tuple[str, ...] = SERVICES,
     ) -> None:
+        self.root = root
         self.port = port or free_port()
         self.blob_port = blob_port or free_port()
         self.location = location
@@ -97,9 +99,7 @@ class Azurite:
         self._processes = []
 
     def _launch(self, service: str, port: int) -> None:
-        executable = PROJECT_ROOT / "node_modules" / ".bin" / f"azurite-{service}"
-        if not executable.exists():
-            raise PermanentError(f"{executable} is missing: run `npm ci` (make does it for you)")
+        executable = self._executable(service)
         command = [
             str(executable),
             f"--{service}Host",
@@ -117,6 +117,16 @@ class Azurite:
             command += ["--location", str(self.location)]
         log = tempfile.TemporaryFile()  # noqa: SIM115 - lives from start() to stop(), not one block
         self._processes.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), log))
+
+    def _executable(self, service: str) -> Path:
+        """``node_modules/.bin/azurite-<service>`` in the app root or the nearest folder above that has it."""
+        relative = Path("node_modules") / ".bin" / f"azurite-{service}"
+        for folder in (self.root.resolve(), *self.root.resolve().parents):
+            if (folder / relative).exists():
+                return folder / relative
+        raise PermanentError(
+            f"{relative} is missing in {self.root} and the folders above it: run `npm ci` there (make does it for you)"
+        )
 
     def _fail_if_exited(self) -> None:
         for process, log in self._processes:

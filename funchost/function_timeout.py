@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-log = logging.getLogger("controlplane.host")
+log = logging.getLogger("funchost.host")
 
 DEFAULT_FUNCTION_TIMEOUT = timedelta(minutes=30)  # DefaultFunctionTimeout: every plan but Consumption
 MIN_FUNCTION_TIMEOUT = timedelta(seconds=1)

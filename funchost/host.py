@@ -1,8 +1,9 @@
-"""The embedded local Functions host: ``python -m controlplane up``.
+"""The embedded local Functions host: loads a v2 function app and serves it as the Functions host would.
 
-Loads the function app, serves its HTTP triggers under ``/api`` with function keys, runs durable
-orchestrations on the embedded engine, fires timer triggers and delivers Service Bus triggers from the
-local bus. State lives in Table storage (Azurite locally, started here when it is not running).
+Serves the app's HTTP triggers under ``/api`` with function keys, runs durable orchestrations on the embedded
+engine, fires timer triggers and delivers Service Bus triggers from the emulator. State lives in the Table and
+Blob storage of ``AzureWebJobsStorage`` (Azurite locally, started here when it is not running). An app's own
+local wiring runs in ``HostOptions.startup`` (see ``HostContext``).
 """
 
 from __future__ import annotations
@@ -13,26 +14,14 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
 
-from controlplane.adapters.azure.monitor import telemetry as telemetry_setup
-from controlplane.adapters.azure.servicebus.mapping import subscription_filters
-from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
-from controlplane.adapters.git.desired_state import GitDesiredState
-from controlplane.adapters.http.health_probe import HttpHealthProbe
-from controlplane.adapters.local.compute import LocalCompute
-from controlplane.adapters.local.image_catalog import ImageCatalog
-from controlplane.adapters.local.metrics import LocalMetrics
-from controlplane.adapters.local.provisioner import LocalProvisioner
-from controlplane.adapters.local.router import LocalRouter
-from controlplane.bootstrap import Ports, use_ports
-from controlplane.bootstrap.azure import table_service, table_stores
-from controlplane.config import load_settings
-from funchost.azurite import DEFAULT_BLOB_PORT, DEFAULT_TABLE_PORT, PROJECT_ROOT, Azurite, is_listening
+from funchost.azurite import DEFAULT_BLOB_PORT, DEFAULT_TABLE_PORT, Azurite, is_listening
 from funchost.durable import rpc
 from funchost.durable.blobs import BlobContainer
 from funchost.durable.engine import DurableEngine
@@ -45,8 +34,10 @@ from funchost.host_json import InvalidHostJson
 from funchost.http_gateway import build_http_app
 from funchost.invoker import Invoker
 from funchost.keys import open_key_store
-from funchost.servicebus.bus import DEFAULT_TOPIC, LocalBus, LocalEventBus
+from funchost.servicebus.bus import LocalBus
+from funchost.servicebus.message import Sender
 from funchost.servicebus.options import ServiceBusOptions
+from funchost.servicebus.processor import MAX_DELIVERY_COUNT
 from funchost.servicebus.records import subscriptions_of
 from funchost.settings import (
     DurableConcurrency,
@@ -55,28 +46,55 @@ from funchost.settings import (
     ignore_extended_sessions,
     task_hub,
 )
+from funchost.storage.account import StorageAccount
+from funchost.storage.azure_tables import AzureTables
 from funchost.timers import TimerScheduler, check_schedules
 from funchost.worker_pool import WorkerPool
 
-log = logging.getLogger("controlplane.host")
+log = logging.getLogger("funchost.host")
+
+
+@dataclass(frozen=True)
+class HostContext:
+    """What an app's local wiring gets from the host at start-up."""
+
+    root: Path  # the app root
+    app_settings: Mapping[str, str]  # the environment, local.settings.json applied
+    service_bus: Sender  # the Service Bus emulator's sending API and the namespace's subscription rules
+
+
+# Called once, in the host's process, after the function index is checked, storage opened and the Service Bus
+# emulator built, and before the host serves HTTP, fires timers or delivers messages; what it returns (if
+# anything) is called when the host stops, after it stopped delivering and firing.
+Startup = Callable[[HostContext], Callable[[], None] | None]
 
 
 @dataclass(frozen=True)
 class HostOptions:
+    """``state_dir``: where the host keeps its keys (``secrets/``; default ``root/.local``); ``task_hub``
+    replaces host.json's ``hubName``; ``table_prefix`` prefixes the Service Bus emulator's and the timers'
+    tables; ``max_delivery_count``: the Service Bus entities' MaxDeliveryCount; ``name`` and ``key_command``
+    are what the start-up banner calls the host and the command that prints its keys."""
+
     port: int = 7071
     app: str = "function_app:app"
-    root: Path = PROJECT_ROOT
-    trace_console: bool = False
+    root: Path = field(default_factory=Path.cwd)
+    state_dir: Path | None = None
+    task_hub: str | None = None
+    table_prefix: str = ""
+    max_delivery_count: int = MAX_DELIVERY_COUNT
+    startup: Startup | None = None
+    name: str = "Functions local host"
+    key_command: str = "python -m funchost key"
 
 
 class LocalHost:
-    """Everything ``up`` runs, started and stopped together."""
+    """Everything the host runs, started and stopped together."""
 
     def __init__(self, options: HostOptions) -> None:
         self.options = options
         apply_local_settings(options.root, os.environ)
-        self.settings = load_settings()
-        telemetry_setup.configure(self.settings, console=options.trace_console)
+        account = StorageAccount.from_app_settings(os.environ)
         module, _, attribute = options.app.partition(":")
         self.index = FunctionIndex.load(module, attribute or "app")  # before Azurite: a refused app starts nothing
         check_schedules(self.index.of_type(TIMER), os.environ)
@@ -95,63 +113,35 @@ class LocalHost:
             concurrency.orchestrators,
             "none" if timeout is None else timespan_text(timeout),
         )
-        self.azurite = self._azurite_if_needed()
-        self.keys = open_key_store(options.root, os.environ, self.settings.local_dir)
+        self.azurite = self._azurite_if_needed(account)
+        self.keys = open_key_store(options.root, os.environ, options.state_dir)
         self.keys.system_key()  # created at start, as the host does when the Durable extension registers its webhook
-        self.hub = task_hub(options.root, os.environ)
+        self.hub = options.task_hub or task_hub(options.root)
         ignore_extended_sessions(options.root)
-        service = table_service(self.settings)
+        service = account.table_service()
         self.base_url = f"http://127.0.0.1:{options.port}"
-        payloads = LargePayloads(BlobContainer.for_hub(self.settings, self.hub))
-        store = DurableStore(AzureTableDocuments(service), self.hub, payloads)
+        payloads = LargePayloads(BlobContainer.for_hub(account, self.hub))
+        store = DurableStore(AzureTables(service), self.hub, payloads)
         self.engine = DurableEngine(self.index, store, concurrency=concurrency, worker=self.worker)
         self.invoker = invoke = Invoker(self.client_binding, self.worker)
-        documents = AzureTableDocuments(service, prefix=self.settings.table_prefix)
+        tables = AzureTables(service, prefix=options.table_prefix)
         self.bus = LocalBus(
-            documents,
+            tables,
             self.index.of_type(SERVICE_BUS),
             invoke,
             app_settings=os.environ,
-            max_delivery_count=self.settings.bus_max_deliveries,
+            max_delivery_count=options.max_delivery_count,
             options=bus_options,
-            filters=subscription_filters(DEFAULT_TOPIC),
-        )
-        local = Path(self.settings.local_dir or options.root / ".local")
-        catalog = ImageCatalog.load(
-            Path(self.settings.image_catalog or options.root / "examples" / "image-catalog.yaml")
-        )
-        self.router = LocalRouter(local / "router.json")
-        self.compute = LocalCompute(
-            local / "compute", catalog.command_for, self.router, local / "compute" / "state.json"
-        )
-        use_ports(
-            Ports(
-                settings=self.settings,
-                store=table_stores(self.settings),
-                events=LocalEventBus(self.bus),
-                compute=self.compute,
-                health=HttpHealthProbe(self.compute.endpoints),
-                provisioner=LocalProvisioner(local / "environments"),
-                desired_state=self._desired_state(local),
-                metrics=LocalMetrics(self.compute, self.router),
-            )
         )
         self.timers = TimerScheduler(
             self.index.of_type(TIMER),
             lambda entry, info: invoke(entry, info.to_request()),
-            documents,
+            tables,
             lambda: datetime.now(UTC),
             os.environ,
         )
-
-    def _desired_state(self, local: Path) -> GitDesiredState | None:
-        """The drift loop's desired state (``CONTROLPLANE_DESIRED_STATE``); None leaves the drift loop unconfigured."""
-        source = self.settings.desired_state
-        if not source:
-            return None
-        return GitDesiredState(
-            source, self.settings.desired_state_ref, self.settings.desired_state_path, local / "desired-state"
-        )
+        context = HostContext(options.root, os.environ, self.bus)
+        self._shutdown = options.startup(context) if options.startup else None
 
     def client_binding(self, _function: str = "") -> str:
         return rpc.client_binding(self.base_url, self.hub, self.keys.system_key())
@@ -188,15 +178,15 @@ class LocalHost:
             self.bus.stop()
             self.engine.stop()
             self.worker.shutdown()
-            self.compute.shutdown()  # workloads stop with the host; the next start brings them back
-            self.router.close()
+            if self._shutdown is not None:
+                self._shutdown()
             await runner.cleanup()
             if self.azurite:
                 self.azurite.stop()
 
-    def _azurite_if_needed(self) -> Azurite | None:
+    def _azurite_if_needed(self, account: StorageAccount) -> Azurite | None:
         """Azurite's Table and Blob services on their default ports, those not running already."""
-        if not self.settings.uses_development_storage:
+        if not account.uses_development_storage:
             return None
         ports = {"table": DEFAULT_TABLE_PORT, "blob": DEFAULT_BLOB_PORT}
         missing = tuple(service for service, port in ports.items() if not is_listening(port))
@@ -204,21 +194,26 @@ class LocalHost:
             return None
         log.info("starting Azurite %s on 127.0.0.1 (data under .local/azurite)", " and ".join(missing))
         location = self.options.root / ".local" / "azurite"
-        return Azurite(DEFAULT_TABLE_PORT, location, DEFAULT_BLOB_PORT, services=missing).start()
+        return Azurite(self.options.root, DEFAULT_TABLE_PORT, location, DEFAULT_BLOB_PORT, services=missing).start()
 
     def _banner(self, port: int) -> None:
-        print(f"Control plane local host: {self.base_url} (task hub {self.hub})")
+        print(f"{self.options.name}: {self.base_url} (task hub {self.hub})")
         for entry in sorted(self.index, key=lambda e: (e.trigger_type, e.name)):
             where = f"/api/{entry.trigger.get('route') or entry.name}" if entry.trigger_type == "httpTrigger" else ""
             print(f"  {entry.trigger_type:<22} {entry.name:<28} {where}")
-        print("Keys: python -m controlplane key [--kind master|host|function --function NAME|system]")
+        print(f"Keys: {self.options.key_command} [--kind master|host|function --function NAME|system]")
         print(f"READY {self.base_url}", flush=True)
+
+
+def configure_logging() -> None:
+    """INFO and up to stderr (the Azure SDKs' from WARNING); a no-op once logging is configured."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("azure").setLevel(logging.WARNING)
 
 
 def run_host(options: HostOptions) -> int:
     """Run until SIGINT or SIGTERM."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    configure_logging()
     try:
         host = LocalHost(options)
     except FunctionAppRefused as refused:

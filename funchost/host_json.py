@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from controlplane.errors import FieldError, InvalidInput
+from funchost.errors import FieldError, InvalidInput
 
 
 class InvalidHostJson(InvalidInput):

@@ -1,6 +1,7 @@
 """The local host as a separate process: started, stopped (or killed, as a crash) and called over HTTP.
 
-Used by ``make demo`` and the end-to-end tests."""
+For demos and end-to-end tests: the caller gives the command that runs the host (``python -m funchost start``,
+or an app's own command around ``run_host``); it is run with ``--port 0 --app <app>`` added."""
 
 from __future__ import annotations
 
@@ -9,25 +10,39 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from controlplane.config import Settings
-from funchost.azurite import PROJECT_ROOT as ROOT
 from funchost.keys import KeyStore, open_key_store
+from funchost.storage.account import STORAGE
 
 
 class HostProcess:
-    """``python -m controlplane up`` on a free loopback port against the given Table storage."""
+    """``command`` run in ``root`` on a free loopback port against the given storage (``AzureWebJobsStorage``).
+
+    ``state_dir`` is where that host keeps its keys (its ``HostOptions.state_dir``; default ``root/.local``).
+    """
 
     def __init__(
-        self, storage: str, app: str, log_dir: Path, extra_env: dict[str, str] | None = None, key: str = ""
+        self,
+        command: Sequence[str],
+        storage: str,
+        app: str,
+        log_dir: Path,
+        extra_env: dict[str, str] | None = None,
+        key: str = "",
+        *,
+        root: Path,
+        state_dir: Path | None = None,
     ) -> None:
         self.key = key or secrets.token_urlsafe(24)
+        self._command = list(command)
+        self._root = root
+        self._state_dir = state_dir
         self._storage = storage
         self._app = app
         self._log_dir = log_dir
@@ -39,20 +54,20 @@ class HostProcess:
     @property
     def settings(self) -> dict[str, str]:
         """The settings the host runs with on top of the environment (what an operator CLI needs too)."""
-        return {"CONTROLPLANE_STORAGE": self._storage, "FUNCTIONS_HOST_KEY": self.key, **self._extra_env}
+        return {STORAGE: self._storage, "FUNCTIONS_HOST_KEY": self.key, **self._extra_env}
 
     def keys(self) -> KeyStore:
         """The key store the host process uses (its master, host, function and system keys)."""
         environ = {**os.environ, **self.settings}
-        return open_key_store(ROOT, environ, Settings.from_environment(environ).local_dir)
+        return open_key_store(self._root, environ, self._state_dir)
 
     def start(self, timeout: float = 60) -> HostProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.settings}
         self.starts += 1
         stderr = open(self._log_dir / f"host-{self.starts}.log", "w")  # noqa: SIM115 - owned by the process
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "controlplane", "up", "--port", "0", "--app", self._app],
-            cwd=ROOT,
+            [*self._command, "--port", "0", "--app", self._app],
+            cwd=self._root,
             env=env,
             stdout=subprocess.PIPE,
             stderr=stderr,

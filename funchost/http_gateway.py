@@ -23,7 +23,7 @@ import azure.functions as func
 from aiohttp import web
 from multidict import CIMultiDict
 
-from controlplane.errors import PermanentError
+from funchost.errors import PermanentError
 from funchost.function_timeout import FunctionTimeoutError
 from funchost.functions import DURABLE_CLIENT, HTTP, FunctionEntry, FunctionIndex
 from funchost.http_routes import HttpRoute, compile_routes
@@ -114,7 +114,7 @@ class _Dispatcher:
                 needed = "the master key" if route.auth_level == "admin" else "a host, function or master key"
                 logger.warning(
                     "401 for function %s (authLevel %s): send %s as header x-functions-key or query ?code= "
-                    "(python -m controlplane key --kind ...)",
+                    "(the \"Keys:\" line of the start-up banner names the command that prints them)",
                     route.function,
                     route.auth_level,
                     needed,

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from controlplane.errors import FieldError, InvalidInput
+from funchost.errors import FieldError, InvalidInput
 from funchost.functions import HTTP, FunctionEntry, FunctionIndex
 
 Constraint = Callable[[str], bool]

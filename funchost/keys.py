@@ -45,7 +45,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from controlplane.errors import PermanentError
+from funchost.errors import PermanentError
 
 HOST_KEY_SETTING = "FUNCTIONS_HOST_KEY"
 SECRETS_DIR = "secrets"
@@ -195,12 +195,12 @@ class KeyStore:
         return document
 
 
-def open_key_store(root: Path, environ: Mapping[str, str], local_dir: str | None = None) -> KeyStore:
-    """The store under ``<local_dir or root/.local>/secrets`` with the ``FUNCTIONS_HOST_KEY`` override.
+def open_key_store(root: Path, environ: Mapping[str, str], state_dir: Path | str | None = None) -> KeyStore:
+    """The store under ``<state_dir or root/.local>/secrets`` with the ``FUNCTIONS_HOST_KEY`` override.
 
     Raises PermanentError naming the file if local.settings.json is not valid JSON.
     """
-    directory = Path(local_dir) if local_dir else root / ".local"
+    directory = Path(state_dir) if state_dir else root / ".local"
     override = environ.get(HOST_KEY_SETTING, "").strip() or _from_local_settings(root / "local.settings.json")
     return KeyStore(directory / SECRETS_DIR, override)
 

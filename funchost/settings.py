@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from controlplane.config import DEVELOPMENT_STORAGE, SCHEDULE_DEFAULTS, STORAGE_SETTINGS
-from controlplane.errors import FieldError, PermanentError
+from funchost.errors import FieldError, PermanentError
 from funchost.function_timeout import (
     DEFAULT_FUNCTION_TIMEOUT,
     MIN_FUNCTION_TIMEOUT,
@@ -21,11 +20,14 @@ from funchost.function_timeout import (
     timespan_text,
 )
 from funchost.host_json import InvalidHostJson, extension_section, load_host_json
+from funchost.storage.account import DEVELOPMENT_STORAGE, STORAGE, TABLE_SERVICE_URI
 from funchost.timespan import parse_timespan_setting
 
-log = logging.getLogger("controlplane.host")
+log = logging.getLogger("funchost.host")
 
-DEFAULT_HUB = "ControlPlane"
+# The Durable extension's hub name when host.json names none and the app runs outside App Service (no
+# WEBSITE_SITE_NAME): ``AzureStorageOptions``/``DurableTaskOptions`` default, Azure/azure-functions-durable-extension.
+DEFAULT_HUB = "TestHubName"
 # What the Durable extension logs when host.json enables extended sessions for a worker that is not .NET,
 # before it sets them to false (``DurableTaskOptions.Validate``, Azure/azure-functions-durable-extension).
 EXTENDED_SESSIONS_WARNING = (
@@ -37,8 +39,7 @@ EXTENDED_SESSIONS_WARNING = (
 
 def apply_local_settings(root: Path, environ: MutableMapping[str, str]) -> None:
     """Copy ``Values`` of ``local.settings.json`` into ``environ`` without overriding what is set, as func
-    does; with no storage configured at all, use the development storage (Azurite); loop schedules not
-    set get their defaults."""
+    does; with no storage configured at all (``AzureWebJobsStorage``), use the development storage (Azurite)."""
     path = root / "local.settings.json"
     if path.exists():
         try:
@@ -47,18 +48,13 @@ def apply_local_settings(root: Path, environ: MutableMapping[str, str]) -> None:
             raise PermanentError(f"{path}: not valid JSON ({error})") from error
         for name, value in values.items():
             environ.setdefault(name, str(value))
-    if not any(environ.get(name) for name in STORAGE_SETTINGS):
+    if not any(environ.get(name) for name in (STORAGE, TABLE_SERVICE_URI)):
         log.info("no storage configured: using the development storage (Azurite)")
-        environ["AzureWebJobsStorage"] = DEVELOPMENT_STORAGE
-    for name, schedule in SCHEDULE_DEFAULTS.items():
-        environ.setdefault(name, schedule)
+        environ[STORAGE] = DEVELOPMENT_STORAGE
 
 
-def task_hub(root: Path, environ: Mapping[str, str]) -> str:
-    """The task hub: ``CONTROLPLANE_TASK_HUB`` (local host only: tests give each host its own), else
-    ``extensions.durableTask.hubName`` of host.json (``%SETTING%`` is not resolved here)."""
-    if environ.get("CONTROLPLANE_TASK_HUB"):
-        return environ["CONTROLPLANE_TASK_HUB"]
+def task_hub(root: Path) -> str:
+    """The task hub: ``extensions.durableTask.hubName`` of host.json (``%SETTING%`` is not resolved here)."""
     return durable_task_options(root).get("hubName") or DEFAULT_HUB
 
 

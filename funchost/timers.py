@@ -1,7 +1,7 @@
 """Timer triggers on the local host: fires the app's ``timerTrigger`` functions on their NCRONTAB schedules.
 
 Follows the Functions host's timer extension (its timer listener and schedule monitor). A monitored timer
-keeps one status document per function in table ``TimerStatus`` (the host keeps the same three values in
+keeps one status entity per function in table ``TimerStatus`` (the host keeps the same three values in
 ``timer-status/.../status`` blobs): ``last`` firing, expected ``next`` occurrence, ``lastUpdated``.
 
 At start, per function:
@@ -41,12 +41,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from controlplane.adapters.storage.documents import Document, DocumentTables
-from controlplane.errors import ControlPlaneError, NotFound
+from funchost.errors import HostError, NotFound
 from funchost.function_checks import FunctionAppRefused, FunctionError
 from funchost.functions import FunctionEntry
 from funchost.name_resolver import function_in_error, resolve_whole_string
 from funchost.ncrontab import NEVER, CronSchedule
+from funchost.storage.tables import Entity, Tables
 
 if TYPE_CHECKING:
     from azure.functions import TimerRequest
@@ -183,7 +183,7 @@ class TimerScheduler:
         self,
         entries: Iterable[FunctionEntry],
         invoke: Callable[[FunctionEntry, TimerInfo], None],
-        tables: DocumentTables,
+        tables: Tables,
         clock: Callable[[], datetime],
         settings: Mapping[str, str],
     ) -> None:
@@ -297,7 +297,7 @@ class TimerScheduler:
             timer.status = ScheduleStatus(last=now, next=timer.due, last_updated=now)
             try:
                 self._save(timer)
-            except ControlPlaneError:
+            except HostError:
                 logger.exception("timer %s: could not save its status; keeping it in memory", timer.entry.name)
 
     def _check_past_due(self, timer: _Timer, now: datetime) -> bool:
@@ -315,15 +315,15 @@ class TimerScheduler:
 
     def _load(self, name: str) -> ScheduleStatus | None:
         try:
-            document = self._tables.get(STATUS_TABLE, STATUS_PARTITION, name)
+            entity = self._tables.get(STATUS_TABLE, STATUS_PARTITION, name)
         except NotFound:
             return None
         try:
-            return ScheduleStatus.from_body(document.body)
+            return ScheduleStatus.from_body(entity.body)
         except (KeyError, TypeError, ValueError):
-            logger.warning("timer %s: stored status %r is unreadable; starting afresh", name, document.body)
+            logger.warning("timer %s: stored status %r is unreadable; starting afresh", name, entity.body)
             return None
 
     def _save(self, timer: _Timer) -> None:
         assert timer.status is not None
-        self._tables.upsert(STATUS_TABLE, Document(STATUS_PARTITION, timer.entry.name, timer.status.to_body()))
+        self._tables.upsert(STATUS_TABLE, Entity(STATUS_PARTITION, timer.entry.name, timer.status.to_body()))

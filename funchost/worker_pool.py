@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 from funchost.function_timeout import DEFAULT_FUNCTION_TIMEOUT, timed_out
 from funchost.functions import FunctionEntry
 
-log = logging.getLogger("controlplane.host")
+log = logging.getLogger("funchost.host")
 
 PYTHON_THREADPOOL_THREAD_COUNT = "PYTHON_THREADPOOL_THREAD_COUNT"
 _MIN_THREADS = 1  # PYTHON_THREADPOOL_THREAD_COUNT_MIN in the worker's constants.py

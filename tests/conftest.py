@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from funchost.azurite import Azurite
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 _prefixes = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:
     """An in-memory Azurite Table service on a free loopback port, stopped after the session."""
-    with Azurite() as emulator:
+    with Azurite(PROJECT_ROOT) as emulator:
         yield emulator
 
 

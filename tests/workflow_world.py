@@ -23,10 +23,11 @@ from controlplane.services.rollout import revision_spec
 from controlplane.testing.fakes import RecordingEventBus, ScriptedHealthProbe, ScriptedMetrics
 from controlplane.testing.memory_compute import MemoryCompute
 from controlplane.testing.memory_desired_state import MemoryDesiredState
-from controlplane.testing.memory_documents import MemoryDocumentTables, memory_stores
+from controlplane.testing.memory_documents import memory_stores
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import RuntimeStatus
 from funchost.durable.store import DurableStore
+from funchost.storage.memory_tables import MemoryTables
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from tests import product_app
 from tests.builders import ROLLING_OUT_PATH, completed, promoted, release_document, walked
@@ -56,7 +57,7 @@ class World:
                 metrics=self.metrics,
             )
         )
-        self.history = MemoryDocumentTables()
+        self.history = MemoryTables()
         self.engine = self.start_engine()
 
     def start_engine(self) -> DurableEngine:

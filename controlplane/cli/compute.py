@@ -50,13 +50,14 @@ def queue_compute_edit(arguments: argparse.Namespace, root: Path, environ: Mappi
     """Validate the request, write it to ``<local dir>/compute/out-of-band/`` and say what was queued."""
     from controlplane.adapters.local.out_of_band import parse_request, queue_request
     from controlplane.errors import PermanentError
+    from funchost.errors import PermanentError as HostRefused
 
     names = ("environment", "service", "revision", "name", "image", "replicas")
     data = {"action": arguments.action} | {n: getattr(arguments, n) for n in names if hasattr(arguments, n)}
     try:
         request = parse_request(data)
         compute_root = local_dir(arguments.local_dir, root, environ) / "compute"
-    except PermanentError as error:  # a bad field, or settings the host could not start with either
+    except (PermanentError, HostRefused) as error:  # a bad field, or settings the host could not start with either
         print(f"compute {arguments.action}: {error}", file=sys.stderr)
         return 2
     path = queue_request(compute_root, request)

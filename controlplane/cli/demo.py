@@ -26,10 +26,11 @@ from controlplane.cli.demo_loops import (
     monitor_demo,
     scaling_demo,
 )
+from controlplane.cli.project import PROJECT_ROOT, UP_COMMAND
 from controlplane.cli.timeline import describe
 from controlplane.domain.manifest import load_release
 from controlplane.errors import InvalidManifest
-from funchost.azurite import PROJECT_ROOT, Azurite
+from funchost.azurite import Azurite
 from funchost.host_process import HostProcess
 
 RELEASES = PROJECT_ROOT / "examples" / "releases"
@@ -51,14 +52,15 @@ class Outcome:
 def run_demo() -> int:
     print("Runtime control plane demo: releases and control loops through the local host\n")
     valid = _validate_examples()
-    with Azurite() as azurite, tempfile.TemporaryDirectory(prefix="controlplane-demo-") as scratch:
+    with Azurite(PROJECT_ROOT) as azurite, tempfile.TemporaryDirectory(prefix="controlplane-demo-") as scratch:
         local = Path(scratch)
         settings = {
             "CONTROLPLANE_LOCAL_DIR": scratch,
             "CONTROLPLANE_DESIRED_STATE": str(desired_state_repository(local)),
             **LOOP_SETTINGS,
         }
-        host = HostProcess(azurite.connection_string, "function_app:app", local, settings)
+        storage, app = azurite.connection_string, "function_app:app"
+        host = HostProcess(UP_COMMAND, storage, app, local, settings, root=PROJECT_ROOT, state_dir=local)
         print(f"Azurite on 127.0.0.1:{azurite.port}; starting the local host ...")
         host.start()
         print(f"Local host on {host.base_url}; workloads are real processes (examples/workload/sample_service.py)\n")

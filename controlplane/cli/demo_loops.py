@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from controlplane.adapters.local.router import routed_url
+from controlplane.cli.project import PROJECT_ROOT
 from controlplane.cli.timeline import describe
-from funchost.azurite import PROJECT_ROOT
 from funchost.host_process import HostProcess
 
 DESIRED_STATE = PROJECT_ROOT / "examples" / "desired-state"

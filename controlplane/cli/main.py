@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from controlplane.cli.compute import add_compute_parser, queue_compute_edit
+from controlplane.cli.project import PROJECT_ROOT
 from controlplane.errors import InvalidManifest
 from funchost.keys import KeyKind
 
@@ -60,8 +61,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo()
     if arguments.command == "compute":
-        from funchost.azurite import PROJECT_ROOT
-
         return queue_compute_edit(arguments, PROJECT_ROOT, os.environ)
     return operate(arguments)
 
@@ -69,7 +68,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def operate(arguments: argparse.Namespace) -> int:
     """The local host commands: ``up``, ``key`` and the operator views of Table storage; exit 1 with Azure's
     messages if the app they load would not load on Azure."""
-    from funchost.azurite import PROJECT_ROOT
     from funchost.function_checks import FunctionAppRefused
 
     sys.path.insert(0, str(PROJECT_ROOT))
@@ -82,9 +80,7 @@ def operate(arguments: argparse.Namespace) -> int:
 
 def _operate(arguments: argparse.Namespace, root: Path) -> int:
     if arguments.command == "up":
-        from funchost.host import HostOptions, run_host
-
-        return run_host(HostOptions(port=arguments.port, app=arguments.app, trace_console=arguments.trace_console))
+        return up(root, arguments.port, arguments.app, arguments.trace_console)
     if arguments.command == "key":
         return print_key(KeyKind(arguments.kind), arguments.function, arguments.app)
     from controlplane.cli.operator import Operator
@@ -101,28 +97,30 @@ def _operate(arguments: argparse.Namespace, root: Path) -> int:
     return operator.dead_letters()
 
 
-def print_key(kind: KeyKind, function: str, app: str) -> int:
-    """Print one key of the local host, as the host keeps it (creating it if it does not exist yet, as the
-    host would). A function key needs the name of an HTTP function of ``app``; exit 1 naming the choices if not."""
+def up(root: Path, port: int, app: str, trace_console: bool) -> int:
+    """The embedded local host serving ``app`` with the product's local ports (``bootstrap.local``)."""
+    from controlplane.adapters.azure.monitor import telemetry as telemetry_setup
+    from controlplane.bootstrap.local import host_options, prepare_environment
     from controlplane.config import load_settings
-    from funchost.azurite import PROJECT_ROOT
-    from funchost.keys import open_key_store
+    from funchost.host import configure_logging, run_host
+
+    configure_logging()
+    prepare_environment(root, os.environ)
+    settings = load_settings()
+    telemetry_setup.configure(settings, console=trace_console)
+    return run_host(host_options(root, settings, port, app))
+
+
+def print_key(kind: KeyKind, function: str, app: str) -> int:
+    """Print one key of the local host as ``python -m funchost key`` does, from the product's key folder
+    (``CONTROLPLANE_LOCAL_DIR``)."""
+    from controlplane.config import load_settings
+    from funchost.cli import print_key as print_host_key
     from funchost.settings import apply_local_settings
 
     apply_local_settings(PROJECT_ROOT, os.environ)
-    if function:
-        from funchost.functions import HTTP, FunctionIndex
-
-        module, _, attribute = app.partition(":")
-        index = FunctionIndex.load(module, attribute or "app")
-        names = {entry.name.lower(): entry.name for entry in index.of_type(HTTP)}
-        if function.lower() not in names:
-            known = ", ".join(sorted(names.values()))
-            print(f"key --function: no HTTP function {function!r} in {app} (have: {known})", file=sys.stderr)
-            return 1
-        function = names[function.lower()]
-    print(open_key_store(PROJECT_ROOT, os.environ, load_settings().local_dir).key(kind, function))
-    return 0
+    local_dir = load_settings().local_dir
+    return print_host_key(PROJECT_ROOT, Path(local_dir) if local_dir else None, kind, function, app)
 
 
 def validate_files(files: Sequence[Path]) -> int:

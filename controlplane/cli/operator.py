@@ -11,13 +11,15 @@ from controlplane.adapters.storage.event_log import DocumentEventLog
 from controlplane.bootstrap.azure import table_service
 from controlplane.cli.timeline import describe
 from controlplane.config import load_settings
-from controlplane.errors import NotFound
 from funchost.durable.blobs import BlobContainer
 from funchost.durable.large_payloads import LargePayloads
 from funchost.durable.store import DurableStore
+from funchost.errors import NotFound
 from funchost.functions import SERVICE_BUS, FunctionIndex
 from funchost.servicebus.bus import LocalBus
 from funchost.settings import apply_local_settings, task_hub
+from funchost.storage.account import StorageAccount
+from funchost.storage.azure_tables import AzureTables
 
 
 class Operator:
@@ -25,13 +27,15 @@ class Operator:
         apply_local_settings(root, os.environ)
         settings = load_settings()
         service = table_service(settings)
-        hub = task_hub(root, os.environ)
-        payloads = LargePayloads(BlobContainer.for_hub(settings, hub))
-        self._durable = DurableStore(AzureTableDocuments(service), hub, payloads)
+        hub = settings.task_hub or task_hub(root)
+        account = StorageAccount(settings.storage_connection, settings.table_endpoint)
+        payloads = LargePayloads(BlobContainer.for_hub(account, hub))
+        self._durable = DurableStore(AzureTables(service), hub, payloads)
         self._root = root
         self._app = app
         self._documents = AzureTableDocuments(service, prefix=settings.table_prefix)
         self._event_log = DocumentEventLog(self._documents)
+        self._bus_tables = AzureTables(service, prefix=settings.table_prefix)
 
     def instances(self) -> int:
         records = sorted(self._durable.list_instances(), key=lambda record: record.created_time)
@@ -107,4 +111,4 @@ class Operator:
     def _bus(self) -> LocalBus:
         module, _, attribute = self._app.partition(":")
         index = FunctionIndex.load(module, attribute or "app")
-        return LocalBus(self._documents, index.of_type(SERVICE_BUS), app_settings=os.environ)
+        return LocalBus(self._bus_tables, index.of_type(SERVICE_BUS), app_settings=os.environ)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from controlplane.adapters.azure.errors import translated
-from controlplane.config import Settings
-from controlplane.errors import AlreadyExists
+from funchost.errors import AlreadyExists
+from funchost.storage.account import StorageAccount
+from funchost.storage.azure_errors import translated
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -27,22 +27,10 @@ class BlobContainer:
         self.name = container.container_name
 
     @classmethod
-    def for_hub(cls, settings: Settings, hub: str) -> BlobContainer:
-        """The hub's large-message container on the storage account the settings name; nothing is sent until
-        it is used (``create`` makes it)."""
-        from azure.core.pipeline.transport import RequestsTransport
-        from azure.storage.blob import BlobServiceClient
-
-        transport = RequestsTransport(use_env_settings=False)  # see bootstrap.table_service
-        if settings.storage_connection:
-            service = BlobServiceClient.from_connection_string(settings.storage_connection, transport=transport)
-        else:
-            from azure.identity import DefaultAzureCredential
-
-            # A Table endpoint with managed identity: the account's Blob endpoint has the same form.
-            endpoint = (settings.table_endpoint or "").replace(".table.", ".blob.")
-            service = BlobServiceClient(endpoint, credential=DefaultAzureCredential(), transport=transport)
-        return cls(service.get_container_client(large_messages_container(hub)))
+    def for_hub(cls, account: StorageAccount, hub: str) -> BlobContainer:
+        """The hub's large-message container on ``account``; nothing is sent until it is used (``create``
+        makes it)."""
+        return cls(account.blob_service().get_container_client(large_messages_container(hub)))
 
     def create(self) -> None:
         """Make sure the container exists; idempotent."""

@@ -11,13 +11,13 @@ import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from controlplane.errors import AlreadyExists, NotFound
 from funchost.durable.history import Event, EventType, RuntimeStatus, event, execution_started, timestamp
 from funchost.durable.instance_query import InstanceQuery
 from funchost.durable.live import Live
 from funchost.durable.rewind import RewindPlan
 from funchost.durable.store import InstanceRecord, Message
 from funchost.durable.suspension import RESUME, SUSPEND, TERMINATE
+from funchost.errors import AlreadyExists, NotFound
 from funchost.functions import ORCHESTRATION
 
 # DurableClient.StartNewAsync's limit, counted in UTF-16 code units as .NET's string.Length counts them.

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from controlplane.errors import NotFound
 from funchost.durable.activities import run_activity
 from funchost.durable.history import (
     Event,
@@ -26,6 +25,7 @@ from funchost.durable.history import (
     timestamp,
 )
 from funchost.durable.store import DurableStore, InstanceRecord, Message
+from funchost.errors import NotFound
 from funchost.functions import ACTIVITY, FunctionIndex
 from funchost.worker_pool import WorkerPool
 

@@ -35,7 +35,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from controlplane.errors import NotFound
 from funchost.durable import suspension
 from funchost.durable.client_ops import TERMINATE, ClientOperations
 from funchost.durable.dispatch import Stamp, WorkDispatcher
@@ -58,11 +57,12 @@ from funchost.durable.status_writer import StatusWriter
 from funchost.durable.store import DurableStore, Message
 from funchost.durable.work import NewWork
 from funchost.durable.writer import HistoryWriter
+from funchost.errors import NotFound
 from funchost.functions import FunctionIndex
 from funchost.settings import DurableConcurrency
 from funchost.worker_pool import WorkerPool
 
-log = logging.getLogger("controlplane.durable")
+log = logging.getLogger("funchost.durable")
 
 
 def utcnow() -> datetime:

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 from aiohttp import web
 from multidict import MultiMapping
 
-from controlplane.errors import AlreadyExists, NotFound
 from funchost.durable.client_ops import InvalidInstanceId
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import RuntimeStatus
@@ -40,6 +39,7 @@ from funchost.durable.status_view import (
     status_json,
 )
 from funchost.durable.store import InstanceRecord
+from funchost.errors import AlreadyExists, NotFound
 
 T = TypeVar("T")
 CONTINUATION = "x-ms-continuation-token"

@@ -11,7 +11,7 @@ import threading
 
 from funchost.durable.store import DurableStore, InstanceRecord
 
-log = logging.getLogger("controlplane.durable")
+log = logging.getLogger("funchost.durable")
 
 
 class StatusWriter:

@@ -23,12 +23,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from controlplane.adapters.storage.documents import Document, DocumentTables
-from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 from funchost.durable.history import Event, RuntimeStatus, kind_of
 from funchost.durable.large_payloads import EVENT_PAYLOADS, INSTANCE_PAYLOADS, LargePayloads
+from funchost.errors import AlreadyExists, ConcurrencyConflict, NotFound
+from funchost.storage.tables import Entity, Tables
 
-ROW_CHARS = 300_000  # of JSON per history row; AzureTableDocuments stores up to 450,000 characters
+ROW_CHARS = 300_000  # of JSON per history row; AzureTables stores up to 450,000 characters
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,10 @@ class InstanceRecord:
         }
 
     @classmethod
-    def from_document(cls, document: Document, body: Mapping[str, Any]) -> InstanceRecord:
+    def from_entity(cls, entity: Entity, body: Mapping[str, Any]) -> InstanceRecord:
         """The record of an Instances row whose (restored) body is ``body``."""
         return cls(
-            instance_id=document.partition,
+            instance_id=entity.partition,
             name=body["name"],
             status=RuntimeStatus(body["status"]),
             created_time=body["createdTime"],
@@ -86,7 +86,7 @@ class InstanceRecord:
             parent_instance_id=body.get("parentInstanceId"),
             parent_task_id=body.get("parentTaskId"),
             parent_generation=body.get("parentGeneration"),
-            etag=document.etag,
+            etag=entity.etag,
         )
 
 
@@ -115,7 +115,7 @@ class DurableStore:
     """The engine's tables. ``payloads`` holds what is too large for a row; without it (in-memory tables
     in unit tests) payloads stay in the rows, and Table storage refuses a row past its entity limit."""
 
-    def __init__(self, tables: DocumentTables, hub: str, payloads: LargePayloads | None = None) -> None:
+    def __init__(self, tables: Tables, hub: str, payloads: LargePayloads | None = None) -> None:
         self._tables = tables
         self._payloads = payloads
         self.instances_table = f"{hub}Instances"
@@ -136,25 +136,25 @@ class DurableStore:
 
     def create_instance(self, record: InstanceRecord) -> InstanceRecord:
         """Insert, or replace the version ``record.etag`` names; AlreadyExists / ConcurrencyConflict on a race."""
-        document = self._instance_document(record)
+        entity = self._instance_entity(record)
         if record.etag is None:
-            etag = self._tables.insert(self.instances_table, document)
+            etag = self._tables.insert(self.instances_table, entity)
         else:
-            etag = self._tables.replace(self.instances_table, document)
+            etag = self._tables.replace(self.instances_table, entity)
         return replace(record, etag=etag)
 
     def put_instance(self, record: InstanceRecord) -> None:
         """Write the instance row unconditionally (the engine is its only writer once it exists)."""
-        self._tables.upsert(self.instances_table, replace(self._instance_document(record), etag=None))
+        self._tables.upsert(self.instances_table, replace(self._instance_entity(record), etag=None))
 
     def list_instances(self, statuses: list[RuntimeStatus] | None = None) -> list[InstanceRecord]:
         if not statuses:
-            documents: Iterator[Document] = self._tables.query(self.instances_table)
-            return [self._record(d) for d in documents]
+            entities: Iterator[Entity] = self._tables.query(self.instances_table)
+            return [self._record(d) for d in entities]
         return [
-            self._record(document)
+            self._record(entity)
             for status in statuses
-            for document in self._tables.query(self.instances_table, where={"RuntimeStatus": status.value})
+            for entity in self._tables.query(self.instances_table, where={"RuntimeStatus": status.value})
         ]
 
     def delete_instance(self, instance_id: str) -> bool:
@@ -164,8 +164,8 @@ class DurableStore:
         except NotFound:
             return False
         for table in (self.history_table, self.messages_table):
-            for document in self._tables.query(table, partition=instance_id):
-                self._tables.delete(table, instance_id, document.row)
+            for entity in self._tables.query(table, partition=instance_id):
+                self._tables.delete(table, instance_id, entity.row)
         self._tables.delete(self.instances_table, instance_id, "")
         if self._payloads is not None:
             self._payloads.forget(instance_id)
@@ -182,7 +182,7 @@ class DurableStore:
         unless ``repair`` is False (a read-only look).
         """
         rows = sorted(self._tables.query(self.history_table, partition=instance_id), key=lambda d: _order(d.row))
-        chain: list[Document] = []
+        chain: list[Entity] = []
         for row in rows:
             if chain and (row.body["prev"] != chain[-1].body["token"] or not _follows(chain[-1].row, row.row)):
                 break
@@ -209,37 +209,37 @@ class DurableStore:
         for offset, (events, complete) in enumerate(rows):
             row_token = uuid.uuid4().hex
             body = {"events": events, "complete": complete, "prev": token, "token": row_token}
-            document = Document(instance_id, _history_key(generation, first_row + offset), body)
+            entity = Entity(instance_id, _history_key(generation, first_row + offset), body)
             try:
-                self._tables.insert(self.history_table, document)
+                self._tables.insert(self.history_table, entity)
             except AlreadyExists as error:
-                raise ConcurrencyConflict(f"instance {instance_id}: history row {document.row} exists") from error
+                raise ConcurrencyConflict(f"instance {instance_id}: history row {entity.row} exists") from error
             token = row_token
         return len(rows), token
 
     def rewrite_history(self, instance_id: str, generation: int, rewrite: Callable[[Event], Event]) -> None:
         """Replace events of ``generation`` in place, row by row (rewind; only for an instance that runs
         no episode meanwhile: the rows keep their keys and chain tokens)."""
-        for document in self._tables.query(self.history_table, partition=instance_id):
-            if _generation_of(document.row) != generation:
+        for entity in self._tables.query(self.history_table, partition=instance_id):
+            if _generation_of(entity.row) != generation:
                 continue
-            events = [rewrite(history_event) for history_event in document.body["events"]]
-            if events != document.body["events"]:
-                body = {**document.body, "events": events}
-                self._tables.upsert(self.history_table, Document(instance_id, document.row, body))
+            events = [rewrite(history_event) for history_event in entity.body["events"]]
+            if events != entity.body["events"]:
+                body = {**entity.body, "events": events}
+                self._tables.upsert(self.history_table, Entity(instance_id, entity.row, body))
 
     def drop_generations_before(self, instance_id: str, generation: int) -> None:
         """Delete history of earlier generations (after continue-as-new)."""
-        for document in self._tables.query(self.history_table, partition=instance_id):
-            if _generation_of(document.row) < generation:
-                self._tables.delete(self.history_table, instance_id, document.row)
+        for entity in self._tables.query(self.history_table, partition=instance_id):
+            if _generation_of(entity.row) < generation:
+                self._tables.delete(self.history_table, instance_id, entity.row)
 
     # Messages
 
     def put_message(self, message: Message) -> None:
         stored = self._offloaded(message.instance_id, "message", message.event)
         body = {"event": stored, "generation": message.generation}
-        self._tables.upsert(self.messages_table, Document(message.instance_id, message.message_id, body))
+        self._tables.upsert(self.messages_table, Entity(message.instance_id, message.message_id, body))
 
     def messages(self, instance_id: str) -> list[Message]:
         return [self._message(d) for d in self._tables.query(self.messages_table, partition=instance_id)]
@@ -252,20 +252,20 @@ class DurableStore:
 
     # Large payloads
 
-    def _instance_document(self, record: InstanceRecord) -> Document:
+    def _instance_entity(self, record: InstanceRecord) -> Entity:
         index = {"RuntimeStatus": record.status.value, "Name": record.name}
         body = record.to_body()
         if self._payloads is not None:
             body = self._payloads.offload(record.instance_id, "instance", body, INSTANCE_PAYLOADS)
-        return Document(record.instance_id, "", body, index=index, etag=record.etag)
+        return Entity(record.instance_id, "", body, index=index, etag=record.etag)
 
-    def _record(self, document: Document) -> InstanceRecord:
-        body = document.body if self._payloads is None else self._payloads.restore(document.body)
-        return InstanceRecord.from_document(document, body)
+    def _record(self, entity: Entity) -> InstanceRecord:
+        body = entity.body if self._payloads is None else self._payloads.restore(entity.body)
+        return InstanceRecord.from_entity(entity, body)
 
-    def _message(self, document: Document) -> Message:
-        event = self._restored(document.body["event"])
-        return Message(document.partition, document.row, event, document.body.get("generation"))
+    def _message(self, entity: Entity) -> Message:
+        event = self._restored(entity.body["event"])
+        return Message(entity.partition, entity.row, event, entity.body.get("generation"))
 
     def _offloaded(self, instance_id: str, kind: str, history_event: Event) -> Event:
         if self._payloads is None:

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from funchost.durable.live import Commit, Live
 from funchost.durable.store import DurableStore
 
-log = logging.getLogger("controlplane.durable")
+log = logging.getLogger("funchost.durable")
 
 
 class HistoryWriter:

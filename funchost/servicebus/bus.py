@@ -1,8 +1,9 @@
-"""The local bus: the embedded host's stand-in for Service Bus, persisted in document tables.
+"""The local bus: the embedded host's stand-in for Service Bus, persisted in the host's tables.
 
 Topology comes from the function index: each ``serviceBusTrigger`` function is one subscription (or queue).
 ``publish`` logs each message once (duplicate detection by message id) and adds one delivery record per
-subscription of the target topic whose rule accepts it (``bus_filters``: the namespace's SQL filters);
+subscription of the target topic whose rule accepts it (``filters``: the namespace's SQL filters, given to the
+constructor or declared by the app's start-up through ``add_subscription_rule``);
 ``deliver_due`` hands due deliveries to the same trigger functions as ``azure.functions.ServiceBusMessage``
 objects, as the Service Bus extension's message pump does (Azure/azure-sdk-for-net,
 Microsoft.Azure.WebJobs.Extensions.ServiceBus, Primitives/MessageProcessor.cs and Config/ServiceBusOptions.cs;
@@ -40,13 +41,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from controlplane.adapters.azure.servicebus.mapping import LOCK_DURATION, MessageFields, envelope_to_message
-from controlplane.adapters.storage.documents import DocumentTables
-from controlplane.domain.events import Envelope
-from controlplane.errors import AlreadyExists, ControlPlaneError, FieldError, InvalidInput, NotFound
+from funchost.errors import AlreadyExists, FieldError, HostError, InvalidInput, NotFound
 from funchost.functions import FunctionEntry
 from funchost.servicebus.filters import parse_filters
 from funchost.servicebus.locks import MessageLocks
+from funchost.servicebus.message import Message
 from funchost.servicebus.options import ServiceBusOptions
 from funchost.servicebus.processor import MAX_DELIVERY_COUNT, Invoke, MessageProcessor
 from funchost.servicebus.records import (
@@ -61,20 +60,24 @@ from funchost.servicebus.records import (
     allocate_sequence,
     subscriptions_of,
 )
+from funchost.storage.tables import Tables
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TOPIC = "events"
+# How long a receiver holds a message before Service Bus offers it again: the LockDuration Service Bus gives a
+# queue or subscription unless it is created with another.
+DEFAULT_LOCK_DURATION = timedelta(minutes=1)
 MAX_MESSAGE_ID = 128  # Service Bus's limit
 MIN_WAIT = 0.1  # seconds between the dispatcher's passes at the least
 
 
 class LocalBus:
-    """Topics, queues and subscriptions of one function app, on document tables (Azurite or memory)."""
+    """Topics, queues and subscriptions of one function app, on entity tables (Azurite or memory)."""
 
     def __init__(
         self,
-        tables: DocumentTables,
+        tables: Tables,
         functions: Iterable[FunctionEntry],
         invoke: Invoke | None = None,
         *,
@@ -83,7 +86,7 @@ class LocalBus:
         max_delivery_count: int = MAX_DELIVERY_COUNT,
         options: ServiceBusOptions | None = None,
         filters: Mapping[str, str] | None = None,
-        lock_duration: timedelta = LOCK_DURATION,
+        lock_duration: timedelta = DEFAULT_LOCK_DURATION,
         poll_interval: float = 1.0,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -125,7 +128,7 @@ class LocalBus:
 
     # -- publishing ------------------------------------------------------------------------------------------
 
-    def publish(self, messages: Sequence[MessageFields], to: str | None = None) -> None:
+    def publish(self, messages: Sequence[Message], to: str | None = None) -> None:
         """Send to topic or queue ``to`` (default: the bus topic), in order. A message id already logged is a
         duplicate and dropped; retrying after a crash completes what the first attempt left undone."""
         entity = to or self.topic
@@ -139,16 +142,28 @@ class LocalBus:
             accepted = tuple(path for path in targets if self._accepts(path, fields))
             logged = LoggedMessage(entity, fields, first + offset, now, accepted)
             try:
-                self._tables.insert(LOG, logged.to_document())
+                self._tables.insert(LOG, logged.to_entity())
             except AlreadyExists:
                 # A duplicate: the first copy (its sequence and subscriptions) wins, as in Service Bus.
-                logged = LoggedMessage.from_document(self._tables.get(LOG, logged.partition, fields.message_id))
+                logged = LoggedMessage.from_entity(self._tables.get(LOG, logged.partition, fields.message_id))
             for path in logged.subscriptions:
                 with contextlib.suppress(AlreadyExists):  # a retried publish: this one was written before
-                    self._tables.insert(DELIVERIES, Delivery.new(path, logged).to_document())
+                    self._tables.insert(DELIVERIES, Delivery.new(path, logged).to_entity())
         self._wake.set()
 
-    def _accepts(self, path: str, fields: MessageFields) -> bool:
+    def send(self, topic: str, messages: Sequence[Message]) -> None:
+        """``publish`` to ``topic`` (the ``Sender`` API an app's local wiring gets)."""
+        self.publish(messages, to=topic)
+
+    def add_subscription_rule(self, topic: str, subscription: str, sql_filter: str) -> None:
+        """Route to ``topic/Subscriptions/subscription`` only what ``sql_filter`` accepts (its $Default rule, as
+        the namespace is configured); UnsupportedFilter if the local bus cannot evaluate it."""
+        path = f"{topic}/Subscriptions/{subscription}"
+        (rule,) = parse_filters({path: sql_filter}).values()
+        with self._lock:
+            self._filters[path.lower()] = rule
+
+    def _accepts(self, path: str, fields: Message) -> bool:
         """The subscription's rule (its SQL filter; none is Service Bus's TrueFilter) lets the message in."""
         rule = self._filters.get(path.lower())
         return rule is None or rule.accepts(fields)
@@ -173,8 +188,8 @@ class LocalBus:
         self._require_processor()
         cutoff = now or self._clock()
         due: dict[str, list[Delivery]] = defaultdict(list)
-        for document in self._tables.query(DELIVERIES, where={"State": PENDING}):
-            delivery = Delivery.from_document(document)
+        for entity in self._tables.query(DELIVERIES, where={"State": PENDING}):
+            delivery = Delivery.from_entity(entity)
             # A subscription whose function is gone keeps its messages, as Service Bus would.
             if delivery.next_attempt <= cutoff and delivery.subscription in self._subscriptions:
                 due[delivery.subscription].append(delivery)
@@ -265,7 +280,7 @@ class LocalBus:
             try:
                 self.renew_locks()
                 self._submit_due(None)
-            except ControlPlaneError as error:
+            except HostError as error:
                 log.warning("local bus: delivery pass failed, retrying: %s", error)
             except Exception:  # the dispatcher outlives one bad pass; the next poll tries again
                 log.exception("local bus: delivery pass failed")
@@ -283,14 +298,14 @@ class LocalBus:
 
     def events_for_trace(self, traceid: str) -> list[LoggedMessage]:
         """Every message of one trace (one partition query), in enqueue order."""
-        messages = [LoggedMessage.from_document(document) for document in self._tables.query(LOG, partition=traceid)]
+        messages = [LoggedMessage.from_entity(entity) for entity in self._tables.query(LOG, partition=traceid)]
         return sorted(messages, key=lambda message: message.sequence)
 
     def dead_letters(self) -> list[Delivery]:
         """Dead-lettered deliveries (subscription, message id, type, reason and description as Service Bus sets
         them, delivery count, the function's last error), oldest first."""
-        documents = self._tables.query(DELIVERIES, where={"State": DEADLETTERED})
-        deliveries = [Delivery.from_document(document) for document in documents]
+        entities = self._tables.query(DELIVERIES, where={"State": DEADLETTERED})
+        deliveries = [Delivery.from_entity(entity) for entity in entities]
         return sorted(
             deliveries, key=lambda delivery: (delivery.settled_at or delivery.next_attempt, delivery.sequence)
         )
@@ -300,24 +315,13 @@ class LocalBus:
         found = []
         for path in self._subscriptions:
             try:
-                found.append(Delivery.from_document(self._tables.get(DELIVERIES, path, message_id)))
+                found.append(Delivery.from_entity(self._tables.get(DELIVERIES, path, message_id)))
             except NotFound:
                 continue
         return found
 
 
-class LocalEventBus:
-    """The EventBus port on the local bus: envelopes go to the bus topic as Service Bus messages would."""
-
-    def __init__(self, bus: LocalBus) -> None:
-        self._bus = bus
-
-    def publish(self, events: Sequence[Envelope]) -> None:
-        """Publish in order, at least once; a re-published id is dropped as a duplicate."""
-        self._bus.publish([envelope_to_message(envelope) for envelope in events])
-
-
-def _check(messages: Sequence[MessageFields]) -> None:
+def _check(messages: Sequence[Message]) -> None:
     errors = []
     for number, fields in enumerate(messages):
         if not isinstance(fields.message_id, str) or not 0 < len(fields.message_id) <= MAX_MESSAGE_ID:

@@ -32,16 +32,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from controlplane.adapters.azure.servicebus.mapping import MessageFields
+from funchost.servicebus.message import Message
 
 Truth = bool | None  # None: SQL's unknown
-Predicate = Callable[[MessageFields], Truth]
+Predicate = Callable[[Message], Truth]
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>\d+)|(?P<op><>|!=|=|\(|\)|,)"
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)|(?P<bad>\S))"
 )
-_SYSTEM: dict[str, Callable[[MessageFields], Any]] = {
+_SYSTEM: dict[str, Callable[[Message], Any]] = {
     "label": lambda fields: fields.subject,
     "subject": lambda fields: fields.subject,
     "correlationid": lambda fields: fields.correlation_id,
@@ -70,7 +70,7 @@ class SqlFilter:
         parser.end()
         return cls(expression, predicate)
 
-    def accepts(self, fields: MessageFields) -> bool:
+    def accepts(self, fields: Message) -> bool:
         """True when the message enters the subscription (the filter is true, not false or unknown)."""
         return self.matches(fields) is True
 
@@ -172,7 +172,7 @@ class _Parser:
         equal = token[1] == "="
         return lambda fields: _negate(_equals(_value(read(fields)), constant), not equal)
 
-    def _property(self) -> Callable[[MessageFields], Any]:
+    def _property(self) -> Callable[[Message], Any]:
         token = self._peek()
         if token is None or token[0] != "word" or token[1].lower() in _KEYWORDS:
             raise self._error(f"expected a property at token {self._position + 1}")

@@ -1,7 +1,7 @@
 """Message locks of the local bus: a claimed delivery is locked for the lock duration and renewed while it runs.
 
-Service Bus locks a received message for its entity's LockDuration (``servicebus_mapping.LOCK_DURATION``, which
-infra/messaging.py gives the subscriptions). The Functions Service Bus extension passes host.json's
+Service Bus locks a received message for its entity's LockDuration (``bus.DEFAULT_LOCK_DURATION``, Service Bus's
+default). The Functions Service Bus extension passes host.json's
 ``maxAutoLockRenewalDuration`` to the Azure.Messaging.ServiceBus processor, which renews the lock of each message
 while its function runs (Azure/azure-sdk-for-net, sdk/servicebus/Azure.Messaging.ServiceBus/src/Processor/
 ReceiverManager.cs: ``RenewMessageLockAsync``, ``CalculateRenewDelay``, ``AutoRenewLock``):
@@ -37,9 +37,9 @@ import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from controlplane.adapters.storage.documents import DocumentTables
-from controlplane.errors import ConcurrencyConflict, ControlPlaneError, NotFound
+from funchost.errors import ConcurrencyConflict, HostError, NotFound
 from funchost.servicebus.records import DELIVERIES, Delivery
+from funchost.storage.tables import Tables
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class HeldLock:
 class MessageLocks:
     """The locks one bus holds, on the delivery table. Safe across threads; across processes the ETags decide."""
 
-    def __init__(self, tables: DocumentTables, lock_duration: timedelta, max_renewal: timedelta) -> None:
+    def __init__(self, tables: Tables, lock_duration: timedelta, max_renewal: timedelta) -> None:
         self._tables = tables
         self._lock_duration = lock_duration
         self._max_renewal = max_renewal
@@ -97,7 +97,7 @@ class MessageLocks:
         it first (its ETag changed)."""
         claimed = replace(delivery, delivery_count=delivery.delivery_count + 1, next_attempt=now + self._lock_duration)
         try:
-            etag = self._tables.replace(DELIVERIES, claimed.to_document())
+            etag = self._tables.replace(DELIVERIES, claimed.to_entity())
         except (ConcurrencyConflict, NotFound):
             return None
         lock = HeldLock(replace(claimed, etag=etag), renewed_at=now, renew_until=now + self._max_renewal)
@@ -122,11 +122,11 @@ class MessageLocks:
                     continue
                 extended = replace(lock.delivery, next_attempt=now + self._lock_duration)
                 try:
-                    etag = self._tables.replace(DELIVERIES, extended.to_document())
+                    etag = self._tables.replace(DELIVERIES, extended.to_entity())
                 except (ConcurrencyConflict, NotFound):
                     lock.lost = True
                     continue
-                except ControlPlaneError as error:
+                except HostError as error:
                     log.warning("renewing the lock on %s failed, retrying: %s", lock.delivery.message_id, error)
                     continue
                 lock.delivery, lock.renewed_at = replace(extended, etag=etag), now

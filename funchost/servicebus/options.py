@@ -26,7 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from controlplane.errors import FieldError
+from funchost.errors import FieldError
 from funchost.host_json import InvalidHostJson, extension_section
 from funchost.timespan import parse_timespan_setting
 

@@ -21,8 +21,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from controlplane.adapters.storage.documents import DocumentTables
-from controlplane.errors import ConcurrencyConflict, NotFound
+from funchost.errors import ConcurrencyConflict, NotFound
 from funchost.functions import FunctionEntry
 from funchost.servicebus.locks import LOCK_LOST, MessageLocks
 from funchost.servicebus.options import ServiceBusOptions
@@ -36,6 +35,7 @@ from funchost.servicebus.records import (
     LoggedMessage,
     service_bus_message,
 )
+from funchost.storage.tables import Tables
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class MessageProcessor:
 
     def __init__(
         self,
-        tables: DocumentTables,
+        tables: Tables,
         invoke: Invoke,
         locks: MessageLocks,
         options: ServiceBusOptions,
@@ -88,7 +88,7 @@ class MessageProcessor:
             return False
         failure = None
         try:
-            logged = LoggedMessage.from_document(self._tables.get(LOG, delivery.log_partition, delivery.message_id))
+            logged = LoggedMessage.from_entity(self._tables.get(LOG, delivery.log_partition, delivery.message_id))
             try:
                 self._invoke(function, service_bus_message(logged, lock.delivery, lock.locked_until))
             except Exception as error:  # the function's failure is data about this delivery, not ours to raise
@@ -137,7 +137,7 @@ class MessageProcessor:
             settled_at=None if state == PENDING else when,
         )
         try:
-            self._tables.replace(DELIVERIES, settled.to_document())
+            self._tables.replace(DELIVERIES, settled.to_entity())
         except (ConcurrencyConflict, NotFound):
             # The lock expired and another dispatcher took the delivery over; its outcome stands.
             log.warning("settling %s on %s failed: %s", delivery.message_id, delivery.subscription, LOCK_LOST)

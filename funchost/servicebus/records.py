@@ -1,6 +1,6 @@
 """What the local bus stores and routes: subscriptions, logged messages and delivery records.
 
-Tables (each row is a :class:`~controlplane.adapters.storage.documents.Document`):
+Tables (each row is a :class:`~funchost.storage.tables.Entity`):
 
 | table | partition | row | holds |
 |---|---|---|---|
@@ -22,13 +22,13 @@ from typing import Any
 
 from azure.functions.servicebus import ServiceBusMessage
 
-from controlplane.adapters.azure.servicebus.mapping import MessageFields
-from controlplane.adapters.storage.documents import Document, DocumentTables
-from controlplane.domain.events import format_time, parse_time
-from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
+from funchost.errors import AlreadyExists, ConcurrencyConflict, NotFound
 from funchost.function_checks import FunctionAppRefused, FunctionError
 from funchost.functions import SERVICE_BUS, FunctionEntry
 from funchost.name_resolver import function_in_error, resolve_whole_string
+from funchost.servicebus.message import Message
+from funchost.storage.tables import Entity, Tables
+from funchost.timestamps import format_time, parse_time
 
 LOG = "BusLog"
 DELIVERIES = "BusDeliveries"
@@ -95,14 +95,14 @@ def _resolve(value: str | None, app_settings: Mapping[str, str]) -> str | None:
     return None if value is None else resolve_whole_string(value, app_settings)
 
 
-def allocate_sequence(tables: DocumentTables, count: int) -> int:
+def allocate_sequence(tables: Tables, count: int) -> int:
     """Reserve ``count`` sequence numbers and return the first; safe across threads and processes."""
     while True:
         try:
             counter = tables.get(SEQUENCE, "sequence", "next")
         except NotFound:
             try:
-                tables.insert(SEQUENCE, Document("sequence", "next", {"next": 1 + count}))
+                tables.insert(SEQUENCE, Entity("sequence", "next", {"next": 1 + count}))
                 return 1
             except AlreadyExists:
                 continue
@@ -119,7 +119,7 @@ class LoggedMessage:
     """A message as the bus log holds it: written once per message id, never changed."""
 
     entity: str
-    fields: MessageFields
+    fields: Message
     sequence: int
     enqueued_time: datetime
     subscriptions: tuple[str, ...]
@@ -128,7 +128,7 @@ class LoggedMessage:
     def partition(self) -> str:
         return self.fields.correlation_id or ""
 
-    def to_document(self) -> Document:
+    def to_entity(self) -> Entity:
         fields = self.fields
         body: dict[str, Any] = {
             "entity": self.entity,
@@ -145,13 +145,13 @@ class LoggedMessage:
             body["body"] = fields.body.decode("utf-8")
         except UnicodeDecodeError:
             body["bodyBase64"] = base64.b64encode(fields.body).decode("ascii")
-        return Document(self.partition, fields.message_id, body)
+        return Entity(self.partition, fields.message_id, body)
 
     @classmethod
-    def from_document(cls, document: Document) -> LoggedMessage:
-        body = document.body
+    def from_entity(cls, entity: Entity) -> LoggedMessage:
+        body = entity.body
         raw = body["body"].encode("utf-8") if "body" in body else base64.b64decode(body["bodyBase64"])
-        fields = MessageFields(
+        fields = Message(
             message_id=body["messageId"],
             correlation_id=body["correlationId"],
             subject=body["subject"],
@@ -168,8 +168,8 @@ class LoggedMessage:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The wire shape the operator CLI prints (the stored document's body)."""
-        return dict(self.to_document().body)
+        """The wire shape the operator CLI prints (the stored entity's body)."""
+        return dict(self.to_entity().body)
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ class Delivery:
             next_attempt=logged.enqueued_time,
         )
 
-    def to_document(self) -> Document:
+    def to_entity(self) -> Entity:
         body = {
             "subscription": self.subscription,
             "messageId": self.message_id,
@@ -222,11 +222,11 @@ class Delivery:
             "description": self.description,
             "settledAt": format_time(self.settled_at) if self.settled_at else None,
         }
-        return Document(self.subscription, self.message_id, body, {"State": self.state}, self.etag)
+        return Entity(self.subscription, self.message_id, body, {"State": self.state}, self.etag)
 
     @classmethod
-    def from_document(cls, document: Document) -> Delivery:
-        body = document.body
+    def from_entity(cls, entity: Entity) -> Delivery:
+        body = entity.body
         return cls(
             subscription=body["subscription"],
             message_id=body["messageId"],
@@ -240,12 +240,12 @@ class Delivery:
             reason=body["reason"],
             description=body.get("description"),  # absent from records written before it existed
             settled_at=parse_time(body["settledAt"]) if body["settledAt"] else None,
-            etag=document.etag,
+            etag=entity.etag,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The wire shape the operator CLI prints."""
-        return dict(self.to_document().body)
+        return dict(self.to_entity().body)
 
 
 def service_bus_message(logged: LoggedMessage, delivery: Delivery, locked_until: datetime) -> ServiceBusMessage:

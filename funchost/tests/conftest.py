@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from funchost.azurite import Azurite
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # where node_modules holds Azurite
 
 _prefixes = itertools.count(1)
 
@@ -15,7 +18,7 @@ _prefixes = itertools.count(1)
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:
     """An in-memory Azurite Table and Blob service on free loopback ports, stopped after the session."""
-    with Azurite() as emulator:
+    with Azurite(PROJECT_ROOT) as emulator:
         yield emulator
 
 

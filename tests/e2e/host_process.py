@@ -7,7 +7,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from funchost.azurite import PROJECT_ROOT as ROOT
+from controlplane.cli.project import PROJECT_ROOT as ROOT
+from controlplane.cli.project import UP_COMMAND
 from funchost.host_process import HostProcess as _HostProcess
 
 KEY = "e2e-test-key"
@@ -28,7 +29,9 @@ def product_settings(local: Path, **extra: str) -> dict[str, str]:
 
 class HostProcess(_HostProcess):
     def __init__(self, storage: str, app: str, log_dir: Path, extra_env: dict[str, str] | None = None) -> None:
-        super().__init__(storage, app, log_dir, extra_env, key=KEY)
+        local_dir = (extra_env or {}).get("CONTROLPLANE_LOCAL_DIR")
+        state_dir = Path(local_dir) if local_dir else None
+        super().__init__(UP_COMMAND, storage, app, log_dir, extra_env, key=KEY, root=ROOT, state_dir=state_dir)
 
     def start_orchestration(self, name: str, value: Any = None, instance_id: str | None = None) -> dict[str, Any]:
         path = f"/api/start/{name}" + (f"/{instance_id}" if instance_id else "")

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from controlplane.adapters.azure.servicebus.mapping import MessageFields
 from funchost.azurite import Azurite
+from funchost.servicebus.message import Message
 from funchost.servicebus.records import DEADLETTERED, DELIVERED
 from funchost.tests.apps.bad_apps import BAD_APPS
 from funchost.tests.e2e.bus_client import SUBSCRIPTION, BusClient, envelope, new_traceid
@@ -36,7 +36,7 @@ class Produced:
     instance_id: str
     traceid: str
     event_ids: list[str]
-    malformed: MessageFields
+    malformed: Message
     local_dir: Path
     status_url: str
     failing: str
@@ -62,7 +62,7 @@ def produced(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iter
         for number, kind in enumerate(TRACE_TYPES):  # each step caused by the one before
             events.append(envelope(kind, traceid, {"step": number}, causationid=events[-1].id if events else None))
         bus.publish(*events)
-        malformed = MessageFields(str(uuid.uuid4()), new_traceid(), "Note", "text/plain", {}, b"hello")
+        malformed = Message(str(uuid.uuid4()), new_traceid(), "Note", "text/plain", {}, b"hello")
         bus.publish_raw([malformed])
         failing = envelope("RuntimeDriftDetected", new_traceid(), {"fail": True})  # on_bus_event raises on it
         bus.publish(failing)

@@ -9,11 +9,12 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from controlplane.adapters.azure.servicebus.mapping import message_to_envelope
-from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from controlplane.adapters.local.event_bus import LocalEventBus
 from controlplane.domain.events import Envelope
 from controlplane.testing.fakes import RecordingEventBus
 from funchost.azurite import Azurite
-from funchost.servicebus.bus import LocalBus, LocalEventBus
+from funchost.servicebus.bus import LocalBus
+from funchost.storage.azure_tables import AzureTables
 from tests.contracts.event_bus import TRACE, EventBusContract, Published
 
 
@@ -21,7 +22,7 @@ from tests.contracts.event_bus import TRACE, EventBusContract, Published
 class TestLocalEventBus(EventBusContract):
     @pytest.fixture
     def local_bus(self, azurite: Azurite, table_prefix: str) -> LocalBus:
-        tables = AzureTableDocuments(TableServiceClient.from_connection_string(azurite.connection_string), table_prefix)
+        tables = AzureTables(TableServiceClient.from_connection_string(azurite.connection_string), table_prefix)
         bus = LocalBus(tables, [])  # publishing only: no subscriptions, nothing to deliver
         bus.create_tables()
         return bus

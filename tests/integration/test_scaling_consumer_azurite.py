@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.azure.servicebus.mapping import MessageFields, subscription_filters
+from controlplane.adapters.azure.servicebus.mapping import subscription_filters
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from controlplane.adapters.local.event_bus import LocalEventBus
 from controlplane.adapters.local.provisioner import LocalProvisioner
 from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.bootstrap import use_ports
@@ -33,9 +34,11 @@ from controlplane.ports import Compute
 from funchost.azurite import Azurite
 from funchost.functions import SERVICE_BUS, FunctionEntry
 from funchost.invoker import Invoker
-from funchost.servicebus.bus import LocalBus, LocalEventBus
+from funchost.servicebus.bus import LocalBus
+from funchost.servicebus.message import Message
 from funchost.servicebus.options import ServiceBusOptions
 from funchost.servicebus.records import DELIVERED
+from funchost.storage.azure_tables import AzureTables
 from tests import product_app
 from tests.workflow_world import World, release
 
@@ -117,7 +120,7 @@ def wire(world: World, compute: Any, metrics: Any, tmp_path: Path) -> None:
 def consumer_bus(azurite: Azurite, prefix: str, invoke: Any, calls: int) -> LocalBus:
     """The local bus on Azurite delivering to the product's Service Bus triggers, ``calls`` at once, with the
     subscriptions' SQL filters, as the local host builds it."""
-    tables = AzureTableDocuments(TableServiceClient.from_connection_string(azurite.connection_string), prefix)
+    tables = AzureTables(TableServiceClient.from_connection_string(azurite.connection_string), prefix)
     triggers = product_app.index().of_type(SERVICE_BUS)
     options = ServiceBusOptions(max_concurrent_calls=calls)
     bus = LocalBus(tables, triggers, invoke, options=options, filters=subscription_filters("events"))
@@ -218,10 +221,10 @@ def test_a_health_check_without_an_envelope_fails_fast_and_is_dead_lettered_afte
     the host abandons the message, and Service Bus dead-letters it after MaxDeliveryCount deliveries."""
     bus = consumer_bus(azurite, table_prefix, Invoker(lambda _name: ""), calls=4)
     traceid = uuid.uuid4().hex
-    garbled = MessageFields(
+    garbled = Message(
         "garbled", traceid, "HealthCheckCompleted", CONTENT_TYPE, {"type": "HealthCheckCompleted"}, b"{oops"
     )
-    other = MessageFields("other", traceid, "Note", "text/plain", {"type": "Note"}, b"hello")
+    other = Message("other", traceid, "Note", "text/plain", {"type": "Note"}, b"hello")
     bus.publish([garbled, other])
 
     drain(bus)

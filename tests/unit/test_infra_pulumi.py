@@ -25,6 +25,7 @@ from controlplane.adapters.storage.stores import TABLES
 from controlplane.config import SCHEDULE_DEFAULTS, Settings
 from controlplane.domain.event_catalog import EventType
 from funchost.functions import SERVICE_BUS, TIMER
+from funchost.servicebus.bus import DEFAULT_LOCK_DURATION
 from infra import roles
 from infra.control_plane_platform import ControlPlanePlatform
 from infra.environment import RuntimeEnvironment, RuntimeEnvironmentArgs
@@ -264,7 +265,8 @@ def test_the_scaling_subscription_replaces_its_default_rule_with_a_health_check_
 
 def test_the_scaling_subscription_locks_a_message_as_long_as_the_local_bus_does(built: Built) -> None:
     (subscription,) = built.mocks.of_type("servicebus:Subscription")
-    assert subscription.inputs["lockDuration"] == iso8601_duration(LOCK_DURATION) == "PT1M"
+    lock = subscription.inputs["lockDuration"]
+    assert lock == iso8601_duration(LOCK_DURATION) == iso8601_duration(DEFAULT_LOCK_DURATION) == "PT1M"
 
 
 def test_every_service_bus_trigger_of_the_app_has_its_subscription(built: Built) -> None:

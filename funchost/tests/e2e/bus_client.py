@@ -13,11 +13,12 @@ from typing import Any
 
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.azure.servicebus.mapping import MessageFields, envelope_to_message
-from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from controlplane.adapters.local.event_bus import envelope_message
 from controlplane.domain.events import Envelope, traceparent_for
 from funchost.servicebus.bus import LocalBus
+from funchost.servicebus.message import Message
 from funchost.servicebus.records import Delivery
+from funchost.storage.azure_tables import AzureTables
 from funchost.tests.apps import durable_app
 
 SUBSCRIPTION = "events/Subscriptions/e2e"
@@ -54,13 +55,13 @@ class BusClient:
     """The local bus of the host using ``connection_string`` and table prefix ``prefix``."""
 
     def __init__(self, connection_string: str, prefix: str) -> None:
-        tables = AzureTableDocuments(TableServiceClient.from_connection_string(connection_string), prefix=prefix)
+        tables = AzureTables(TableServiceClient.from_connection_string(connection_string), prefix=prefix)
         self._bus = LocalBus(tables, [durable_app.index().get("on_bus_event")])
 
     def publish(self, *envelopes: Envelope) -> None:
-        self._bus.publish([envelope_to_message(each) for each in envelopes])
+        self._bus.publish([envelope_message(each) for each in envelopes])
 
-    def publish_raw(self, messages: Sequence[MessageFields]) -> None:
+    def publish_raw(self, messages: Sequence[Message]) -> None:
         """Messages as another producer might send them, envelope or not."""
         self._bus.publish(messages)
 

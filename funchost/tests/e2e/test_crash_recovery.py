@@ -8,11 +8,11 @@ from pathlib import Path
 
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
 from funchost.azurite import Azurite
 from funchost.durable.history import EventType
 from funchost.durable.store import DurableStore
 from funchost.settings import task_hub
+from funchost.storage.azure_tables import AzureTables
 from funchost.tests.e2e.host_process import ROOT, HostProcess
 
 
@@ -29,7 +29,7 @@ def _wait_until(condition, timeout: float = 30) -> None:
 
 def _committed_completions(azurite: Azurite, instance_id: str) -> set[int]:
     store = DurableStore(
-        AzureTableDocuments(TableServiceClient.from_connection_string(azurite.connection_string)), task_hub(ROOT, {})
+        AzureTables(TableServiceClient.from_connection_string(azurite.connection_string)), task_hub(ROOT)
     )
     events = store.load_history(instance_id).events
     return {e["TaskScheduledId"] for e in events if e["EventType"] == EventType.TASK_COMPLETED}

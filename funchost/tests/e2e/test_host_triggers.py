@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.azure.servicebus.mapping import MessageFields
-from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
-from controlplane.adapters.storage.documents import Document
 from controlplane.domain.events import CONTENT_TYPE, parse_time
 from funchost.azurite import Azurite
 from funchost.ncrontab import CronSchedule
+from funchost.servicebus.message import Message
 from funchost.servicebus.records import DEADLETTERED, DELIVERED
+from funchost.storage.azure_tables import AzureTables
+from funchost.storage.tables import Entity
 from funchost.tests.e2e.bus_client import BusClient, envelope, new_traceid
 from funchost.tests.e2e.host_process import DURABLE_APP, HostProcess
 from funchost.tests.e2e.observe import json_lines, wait_until
@@ -142,9 +142,9 @@ class TestOnOneRunningHost:
     def test_a_message_that_is_not_a_cloudevent_reaches_the_function(self, shared: RunningHost) -> None:
         """Service Bus and the host deliver any body; what to do with it is the function's business."""
         traceid = new_traceid()
-        plain_text = MessageFields(str(uuid.uuid4()), traceid, "Note", "text/plain", {}, b"hello")
-        not_an_event = MessageFields(str(uuid.uuid4()), traceid, None, CONTENT_TYPE, {}, b'{"specversion": "1.0"}')
-        not_json = MessageFields(str(uuid.uuid4()), traceid, None, CONTENT_TYPE, {}, b"{oops")
+        plain_text = Message(str(uuid.uuid4()), traceid, "Note", "text/plain", {}, b"hello")
+        not_an_event = Message(str(uuid.uuid4()), traceid, None, CONTENT_TYPE, {}, b'{"specversion": "1.0"}')
+        not_json = Message(str(uuid.uuid4()), traceid, None, CONTENT_TYPE, {}, b"{oops")
         shared.bus.publish_raw([plain_text, not_an_event, not_json])
         for message in (plain_text, not_an_event, not_json):
             shared.wait_settled(message.message_id, DELIVERED, timeout=5)
@@ -154,10 +154,10 @@ class TestOnOneRunningHost:
 
 def _rewind_minute_timer(azurite: Azurite, prefix: str, minutes: int) -> None:
     """Store the minute timer's status as the host would have left it had it stopped ``minutes`` ago."""
-    tables = AzureTableDocuments(TableServiceClient.from_connection_string(azurite.connection_string), prefix=prefix)
+    tables = AzureTables(TableServiceClient.from_connection_string(azurite.connection_string), prefix=prefix)
     then = datetime.now(UTC) - timedelta(minutes=minutes)
     status = ScheduleStatus(last=None, next=CronSchedule.parse("0 * * * * *").next_after(then), last_updated=then)
-    tables.upsert(STATUS_TABLE, Document(STATUS_PARTITION, "tick_every_minute", status.to_body()))
+    tables.upsert(STATUS_TABLE, Entity(STATUS_PARTITION, "tick_every_minute", status.to_body()))
 
 
 def test_after_a_crash_a_monitored_timer_fires_once_past_due(fresh: RunningHost, azurite: Azurite) -> None:

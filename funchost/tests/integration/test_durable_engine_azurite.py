@@ -15,16 +15,16 @@ import pytest
 from azure.data.tables import TableServiceClient
 from azure.storage.blob import BlobServiceClient
 
-from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
-from controlplane.config import Settings
-from controlplane.errors import NotFound
 from funchost.azurite import Azurite
 from funchost.durable.blobs import BlobContainer
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import EventType, RuntimeStatus, kind_of
 from funchost.durable.large_payloads import LargePayloads
 from funchost.durable.store import DurableStore
+from funchost.errors import NotFound
 from funchost.functions import FunctionIndex
+from funchost.storage.account import StorageAccount
+from funchost.storage.azure_tables import AzureTables
 from funchost.tests.apps import durable_app
 
 pytestmark = pytest.mark.azurite
@@ -37,8 +37,8 @@ def hub() -> str:
 
 def store_on(azurite: Azurite, hub: str) -> DurableStore:
     """A store over its own Table and Blob service clients, as a separately started host would have."""
-    tables = AzureTableDocuments(TableServiceClient.from_connection_string(azurite.connection_string))
-    blobs = BlobContainer.for_hub(Settings.from_environment({"CONTROLPLANE_STORAGE": azurite.connection_string}), hub)
+    tables = AzureTables(TableServiceClient.from_connection_string(azurite.connection_string))
+    blobs = BlobContainer.for_hub(StorageAccount(azurite.connection_string), hub)
     return DurableStore(tables, hub, LargePayloads(blobs))
 
 
@@ -170,7 +170,7 @@ def test_rows_keep_a_blob_name_in_place_of_a_large_payload(azurite: Azurite, hub
         instance_id = engine.start_new("round_trip", None, json.dumps("x" * MIB))
         engine.wait(instance_id, timeout=30)
 
-    tables = AzureTableDocuments(TableServiceClient.from_connection_string(azurite.connection_string))
+    tables = AzureTables(TableServiceClient.from_connection_string(azurite.connection_string))
     [instance] = list(tables.query(f"{hub}Instances", partition=instance_id))
     assert (instance.body["input"], instance.body["output"]) == ("", "")
     assert instance.body["inputBlobName"].endswith("-input.json.gz")
@@ -213,7 +213,7 @@ def test_purging_an_instance_deletes_its_blobs(azurite: Azurite, hub: str) -> No
 
 @pytest.fixture
 def container(azurite: Azurite, hub: str) -> BlobContainer:
-    created = BlobContainer.for_hub(Settings.from_environment({"CONTROLPLANE_STORAGE": azurite.connection_string}), hub)
+    created = BlobContainer.for_hub(StorageAccount(azurite.connection_string), hub)
     created.create()
     return created
 

@@ -18,8 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.adapters.azure.servicebus.mapping import MessageFields
-from controlplane.testing.memory_documents import MemoryDocumentTables
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import RuntimeStatus
 from funchost.durable.store import DurableStore
@@ -28,8 +26,10 @@ from funchost.http_gateway import build_http_app
 from funchost.invoker import Invoker
 from funchost.keys import KeyStore
 from funchost.servicebus.bus import LocalBus
+from funchost.servicebus.message import Message
 from funchost.servicebus.options import ServiceBusOptions
 from funchost.servicebus.records import DELIVERED, PENDING
+from funchost.storage.memory_tables import MemoryTables
 from funchost.tests.apps.worker_pool_app import WAIT, gauge, index
 from funchost.tests.served_gateway import served
 from funchost.timers import TimerScheduler
@@ -54,7 +54,7 @@ def test_an_http_function_past_the_timeout_answers_500_with_an_empty_body(
     worker: tuple[WorkerPool, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     _, base_url = worker
-    with caplog.at_level(logging.ERROR, logger="controlplane.host"), pytest.raises(urllib.error.HTTPError) as raised:
+    with caplog.at_level(logging.ERROR, logger="funchost.host"), pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(f"{base_url}/api/slow", timeout=WAIT)
     assert (raised.value.code, raised.value.read()) == (500, b"")
     [logged] = caplog.messages
@@ -67,7 +67,7 @@ def test_an_activity_past_the_timeout_fails_the_orchestration_with_the_extension
     worker: tuple[WorkerPool, str],
 ) -> None:
     pool, _ = worker
-    engine = DurableEngine(index(), DurableStore(MemoryDocumentTables(), "Timeout"), worker=pool)
+    engine = DurableEngine(index(), DurableStore(MemoryTables(), "Timeout"), worker=pool)
     engine.start()
     try:
         record = engine.wait(engine.start_new("slow_fan_out", None, "1"), WAIT)
@@ -86,13 +86,13 @@ def test_a_service_bus_delivery_past_the_timeout_fails_and_the_message_is_abando
 ) -> None:
     pool, _ = worker
     bus = LocalBus(
-        MemoryDocumentTables(),
+        MemoryTables(),
         index().of_type(SERVICE_BUS),
         Invoker(lambda _name: "", pool),
         options=ServiceBusOptions(1),
     )
     bus.create_tables()
-    bus.publish([MessageFields("m-1", "trace", "Note", "text/plain", {}, b"hello")])
+    bus.publish([Message("m-1", "trace", "Note", "text/plain", {}, b"hello")])
     try:
         assert bus.deliver_due() == 1
         [abandoned] = bus.deliveries("m-1")
@@ -116,7 +116,7 @@ def test_a_timer_firing_past_the_timeout_fails_and_its_schedule_continues(
     pool, _ = worker
     invoker = Invoker(lambda _name: "", pool)
     timers = TimerScheduler(
-        index().of_type(TIMER), lambda entry, info: invoker(entry, info.to_request()), MemoryDocumentTables(),
+        index().of_type(TIMER), lambda entry, info: invoker(entry, info.to_request()), MemoryTables(),
         lambda: START, {},
     )  # fmt: skip
     with caplog.at_level(logging.ERROR):
@@ -125,7 +125,7 @@ def test_a_timer_firing_past_the_timeout_fails_and_its_schedule_continues(
         finally:
             gauge.release()
     assert fired == ["slow_timer"]
-    [failure] = [record for record in caplog.records if record.name != "controlplane.host"]
+    [failure] = [record for record in caplog.records if record.name != "funchost.host"]
     assert failure.getMessage() == "timer function slow_timer failed; its schedule continues"
     assert failure.exc_info is not None
     assert (

@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.azure.servicebus.mapping import MessageFields, envelope_to_message
-from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from controlplane.adapters.local.event_bus import LocalEventBus, envelope_message
 from funchost.azurite import Azurite
-from funchost.servicebus.bus import LocalBus, LocalEventBus
+from funchost.servicebus.bus import LocalBus
+from funchost.servicebus.message import Message
 from funchost.servicebus.options import ServiceBusOptions
 from funchost.servicebus.records import DELIVERED
+from funchost.storage.azure_tables import AzureTables
 from funchost.tests.unit.test_local_bus import (
     AUDIT,
     SCALING,
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.azurite
 
 
 def make_bus(azurite: Azurite, prefix: str, scaling: Recorder, audit: Recorder, **options: Any) -> LocalBus:
-    tables = AzureTableDocuments(TableServiceClient.from_connection_string(azurite.connection_string), prefix)
+    tables = AzureTables(TableServiceClient.from_connection_string(azurite.connection_string), prefix)
     functions = [
         subscriber("on_scaling", scaling, topicName="events", subscriptionName="scaling"),
         subscriber("on_audit", audit, topicName="events", subscriptionName="audit"),
@@ -53,7 +54,7 @@ def test_publish_deliver_and_dead_letter_on_azurite(azurite: Azurite, table_pref
     events = LocalEventBus(bus)
     events.publish([event(1), event(2)])
     events.publish([event(1)])  # a duplicate
-    bus.publish([MessageFields("bad-1", TRACE.traceid, "X", "text/plain", {}, b"hello")])
+    bus.publish([Message("bad-1", TRACE.traceid, "X", "text/plain", {}, b"hello")])
     drain(bus)
     bus.stop()
 
@@ -73,7 +74,7 @@ def test_publish_deliver_and_dead_letter_on_azurite(azurite: Azurite, table_pref
     assert letter.last_error is not None and letter.last_error.startswith("ValueError: boom")
     logged = bus.events_for_trace(TRACE.traceid)
     assert [message.fields.message_id for message in logged] == [event(1).id, event(2).id, "bad-1"]
-    assert logged[0].fields == envelope_to_message(event(1))
+    assert logged[0].fields == envelope_message(event(1))
 
 
 def test_a_restarted_bus_delivers_pending_and_claims_are_exclusive(azurite: Azurite, table_prefix: str) -> None:

@@ -19,8 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.adapters.azure.servicebus.mapping import MessageFields
-from controlplane.testing.memory_documents import MemoryDocumentTables
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import RuntimeStatus
 from funchost.durable.store import DurableStore
@@ -29,8 +27,10 @@ from funchost.http_gateway import build_http_app
 from funchost.invoker import Invoker
 from funchost.keys import KeyStore
 from funchost.servicebus.bus import LocalBus
+from funchost.servicebus.message import Message
 from funchost.servicebus.options import ServiceBusOptions
 from funchost.servicebus.records import DELIVERED
+from funchost.storage.memory_tables import MemoryTables
 from funchost.tests.apps.worker_pool_app import WAIT, gauge, index
 from funchost.tests.served_gateway import served
 from funchost.timers import TimerScheduler
@@ -58,12 +58,12 @@ def waiting(worker: WorkerPool) -> int:
 def test_sync_functions_of_every_trigger_share_the_workers_thread_count(worker: tuple[WorkerPool, str]) -> None:
     pool, base_url = worker
     invoker = Invoker(lambda _name: "", pool)
-    engine = DurableEngine(index(), DurableStore(MemoryDocumentTables(), "Shared"), worker=pool)
+    engine = DurableEngine(index(), DurableStore(MemoryTables(), "Shared"), worker=pool)
     timers = TimerScheduler(
-        index().of_type(TIMER), lambda entry, info: invoker(entry, info.to_request()), MemoryDocumentTables(),
+        index().of_type(TIMER), lambda entry, info: invoker(entry, info.to_request()), MemoryTables(),
         lambda: START, {},
     )  # fmt: skip
-    bus = LocalBus(MemoryDocumentTables(), index().of_type(SERVICE_BUS), invoker, options=ServiceBusOptions(4))
+    bus = LocalBus(MemoryTables(), index().of_type(SERVICE_BUS), invoker, options=ServiceBusOptions(4))
     bus.create_tables()
     replies: list[bytes] = []
     fired: list[list[str]] = []
@@ -77,7 +77,7 @@ def test_sync_functions_of_every_trigger_share_the_workers_thread_count(worker: 
         gauge.wait_until(lambda: gauge.running == 1, "the activity running")
         for caller in callers:
             caller.start()
-        bus.publish([MessageFields("m-1", "trace", "Note", "text/plain", {}, b"hello")])
+        bus.publish([Message("m-1", "trace", "Note", "text/plain", {}, b"hello")])
         bus.start()
 
         gauge.wait_until(lambda: gauge.running == 2 and waiting(pool) == 2, "2 running, 2 waiting for a thread")
@@ -98,7 +98,7 @@ def test_sync_functions_of_every_trigger_share_the_workers_thread_count(worker: 
 
 def test_an_async_activity_runs_on_the_event_loop_not_on_the_pool(worker: tuple[WorkerPool, str]) -> None:
     pool, _ = worker
-    engine = DurableEngine(index(), DurableStore(MemoryDocumentTables(), "Async"), worker=pool)
+    engine = DurableEngine(index(), DurableStore(MemoryTables(), "Async"), worker=pool)
     engine.start()
     try:
         record = engine.wait(engine.start_new("async_activity", None, None), WAIT)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
 from funchost.azurite import Azurite
 from funchost.functions import TIMER, FunctionEntry
+from funchost.storage.azure_tables import AzureTables
 from funchost.timers import STATUS_PARTITION, STATUS_TABLE, TimerInfo, TimerScheduler
 
 pytestmark = pytest.mark.azurite
@@ -24,8 +24,8 @@ def _entry(name: str) -> FunctionEntry:
     return FunctionEntry(name=name, trigger_type=TIMER, trigger=trigger, inputs=(), handler=lambda timer: None)
 
 
-def _tables(azurite: Azurite, prefix: str) -> AzureTableDocuments:
-    return AzureTableDocuments(TableServiceClient.from_connection_string(azurite.connection_string), prefix)
+def _tables(azurite: Azurite, prefix: str) -> AzureTables:
+    return AzureTables(TableServiceClient.from_connection_string(azurite.connection_string), prefix)
 
 
 def _scheduler(azurite: Azurite, prefix: str, now: datetime, calls: list[tuple[str, TimerInfo]]) -> TimerScheduler:

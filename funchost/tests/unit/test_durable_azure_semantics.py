@@ -11,12 +11,12 @@ from pathlib import Path
 import azure.durable_functions as df
 import pytest
 
-from controlplane.testing.memory_documents import MemoryDocumentTables
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import EventType, RuntimeStatus, kind_of
 from funchost.durable.store import DurableStore, InstanceRecord
 from funchost.functions import FunctionIndex
 from funchost.settings import EXTENDED_SESSIONS_WARNING, ignore_extended_sessions
+from funchost.storage.memory_tables import MemoryTables
 
 app = df.DFApp()
 starts: list[str] = []  # one entry each time an orchestrator's generator begins
@@ -81,7 +81,7 @@ _index = FunctionIndex.of_app(app)  # the SDK indexes an app once
 
 @pytest.fixture
 def engine() -> Iterator[DurableEngine]:
-    engine = DurableEngine(_index, DurableStore(MemoryDocumentTables(), "Semantics"))
+    engine = DurableEngine(_index, DurableStore(MemoryTables(), "Semantics"))
     engine.start()
     yield engine
     engine.stop()

@@ -11,19 +11,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from controlplane.errors import AlreadyExists, NotFound
-from controlplane.testing.memory_documents import MemoryDocumentTables
 from funchost.durable.client_ops import InvalidInstanceId, check_instance_id
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import EventType, RuntimeStatus, kind_of
 from funchost.durable.instance_query import InstanceQuery
 from funchost.durable.store import DurableStore
+from funchost.errors import AlreadyExists, NotFound
+from funchost.storage.memory_tables import MemoryTables
 from funchost.tests.apps import durable_app
 
 
 @pytest.fixture
 def store() -> DurableStore:
-    return DurableStore(MemoryDocumentTables(), "Test")
+    return DurableStore(MemoryTables(), "Test")
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.testing.memory_documents import MemoryDocumentTables
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import RuntimeStatus
 from funchost.durable.store import DurableStore
 from funchost.servicebus.options import InvalidHostJson
 from funchost.settings import DurableConcurrency
+from funchost.storage.memory_tables import MemoryTables
 from funchost.tests.apps.worker_pool_app import WAIT, gauge, index
 from funchost.worker_pool import WorkerPool
 
@@ -60,7 +60,7 @@ def limited() -> Iterator[tuple[DurableEngine, WorkerPool]]:
     gauge.reset()
     worker = WorkerPool(8)
     engine = DurableEngine(
-        index(), DurableStore(MemoryDocumentTables(), "Limits"), concurrency=DurableConcurrency(3, 2), worker=worker
+        index(), DurableStore(MemoryTables(), "Limits"), concurrency=DurableConcurrency(3, 2), worker=worker
     )
     engine.start()
     yield engine, worker
@@ -114,7 +114,7 @@ def test_activities_also_wait_for_the_workers_thread_pool() -> None:
     """The throttle allows 10, the worker's pool has 2 threads: 2 run at once, as on Azure."""
     gauge.reset()
     worker = WorkerPool(2)
-    engine = DurableEngine(index(), DurableStore(MemoryDocumentTables(), "Pool"), worker=worker)
+    engine = DurableEngine(index(), DurableStore(MemoryTables(), "Pool"), worker=worker)
     engine.start()
     try:
         instance_id = engine.start_new("slow_fan_out", None, json.dumps(3))

@@ -9,16 +9,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from controlplane.testing.memory_documents import MemoryDocumentTables
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import RuntimeStatus
 from funchost.durable.store import DurableStore
+from funchost.storage.memory_tables import MemoryTables
 from funchost.tests.apps import durable_app
 
 
 @pytest.fixture
 def engine() -> Iterator[DurableEngine]:
-    store = DurableStore(MemoryDocumentTables(), "Test")
+    store = DurableStore(MemoryTables(), "Test")
     engine = DurableEngine(durable_app.index(), store)
     engine.start()
     yield engine

@@ -13,12 +13,12 @@ from datetime import timedelta
 import azure.durable_functions as df
 import pytest
 
-from controlplane.testing.memory_documents import MemoryDocumentTables
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import Event, EventType, RuntimeStatus, kind_of, parse_timestamp
 from funchost.durable.replay import TimerLimits, timespan
 from funchost.durable.store import DurableStore
 from funchost.functions import FunctionIndex
+from funchost.storage.memory_tables import MemoryTables
 
 pytestmark = pytest.mark.slow  # the timer chains run in real time
 
@@ -38,7 +38,7 @@ _index = FunctionIndex.of_app(app)  # the SDK indexes an app once; this module's
 
 
 def engine_with(limits: TimerLimits) -> Iterator[DurableEngine]:
-    engine = DurableEngine(_index, DurableStore(MemoryDocumentTables(), "Timers"), limits=limits)
+    engine = DurableEngine(_index, DurableStore(MemoryTables(), "Timers"), limits=limits)
     engine.start()
     yield engine
     engine.stop()

@@ -14,11 +14,11 @@ from contextlib import contextmanager
 
 import azure.durable_functions as df
 
-from controlplane.testing.memory_documents import MemoryDocumentTables
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import EventType, RuntimeStatus, kind_of
 from funchost.durable.store import DurableStore
 from funchost.functions import FunctionIndex
+from funchost.storage.memory_tables import MemoryTables
 
 HUB = "Deploy"
 
@@ -83,7 +83,7 @@ def index(version: str) -> FunctionIndex:
 
 
 @contextmanager
-def running(version: str, tables: MemoryDocumentTables) -> Iterator[DurableEngine]:
+def running(version: str, tables: MemoryTables) -> Iterator[DurableEngine]:
     engine = DurableEngine(index(version), DurableStore(tables, HUB))
     engine.start()
     try:
@@ -100,7 +100,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def started_on_v1_and_waiting(tables: MemoryDocumentTables) -> str:
+def started_on_v1_and_waiting(tables: MemoryTables) -> str:
     """An instance of v1 that ran activity ``a`` and now waits for "go"; its engine is stopped."""
     with running("v1", tables) as engine:
         instance_id = engine.start_new("workflow", "deploy-1", None)
@@ -110,14 +110,14 @@ def started_on_v1_and_waiting(tables: MemoryDocumentTables) -> str:
     return instance_id
 
 
-def resumed_on(version: str, tables: MemoryDocumentTables, instance_id: str):
+def resumed_on(version: str, tables: MemoryTables, instance_id: str):
     with running(version, tables) as engine:
         engine.raise_event(instance_id, "go", json.dumps("now"))
         return engine.wait(instance_id, timeout=5), engine.history(instance_id)
 
 
 def test_calling_another_activity_at_a_recorded_position_fails_the_instance_naming_both() -> None:
-    tables = MemoryDocumentTables()
+    tables = MemoryTables()
     instance_id = started_on_v1_and_waiting(tables)
 
     finished, history = resumed_on("v2-other-activity", tables, instance_id)
@@ -132,7 +132,7 @@ def test_calling_another_activity_at_a_recorded_position_fails_the_instance_nami
 
 
 def test_finishing_without_a_recorded_step_fails_the_instance_naming_it() -> None:
-    tables = MemoryDocumentTables()
+    tables = MemoryTables()
     instance_id = started_on_v1_and_waiting(tables)
 
     finished, _ = resumed_on("v2-no-activity", tables, instance_id)
@@ -142,7 +142,7 @@ def test_finishing_without_a_recorded_step_fails_the_instance_naming_it() -> Non
 
 
 def test_the_failure_is_stored_on_the_instance_row() -> None:
-    tables = MemoryDocumentTables()
+    tables = MemoryTables()
     instance_id = started_on_v1_and_waiting(tables)
 
     finished, _ = resumed_on("v2-other-activity", tables, instance_id)
@@ -152,7 +152,7 @@ def test_the_failure_is_stored_on_the_instance_row() -> None:
 
 
 def test_code_that_adds_a_step_after_the_recorded_ones_runs_it() -> None:
-    tables = MemoryDocumentTables()
+    tables = MemoryTables()
     instance_id = started_on_v1_and_waiting(tables)
 
     finished, history = resumed_on("v2-one-more-step", tables, instance_id)
@@ -163,7 +163,7 @@ def test_code_that_adds_a_step_after_the_recorded_ones_runs_it() -> None:
 
 
 def test_unchanged_code_resumes_and_completes() -> None:
-    tables = MemoryDocumentTables()
+    tables = MemoryTables()
     instance_id = started_on_v1_and_waiting(tables)
 
     finished, _ = resumed_on("v1", tables, instance_id)

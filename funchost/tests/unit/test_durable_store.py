@@ -11,9 +11,6 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import pytest
 
-from controlplane.adapters.storage.documents import Document
-from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound, TransientError
-from controlplane.testing.memory_documents import MemoryDocumentTables
 from funchost.durable import store as store_module
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import (
@@ -26,19 +23,22 @@ from funchost.durable.history import (
     timestamp,
 )
 from funchost.durable.store import DurableStore, InstanceRecord, Message
+from funchost.errors import AlreadyExists, ConcurrencyConflict, NotFound, TransientError
 from funchost.functions import FunctionIndex
+from funchost.storage.memory_tables import MemoryTables
+from funchost.storage.tables import Entity
 
 AT = datetime(2025, 1, 1, tzinfo=UTC)
 INSTANCE = "order-1"
 
 
 @pytest.fixture
-def tables() -> MemoryDocumentTables:
-    return MemoryDocumentTables()
+def tables() -> MemoryTables:
+    return MemoryTables()
 
 
 @pytest.fixture
-def store(tables: MemoryDocumentTables) -> DurableStore:
+def store(tables: MemoryTables) -> DurableStore:
     created = DurableStore(tables, "Test")
     created.create_tables()
     return created
@@ -58,11 +58,11 @@ def first_episode() -> list[Event]:
     return [event(EventType.ORCHESTRATOR_STARTED, AT), started, event(EventType.ORCHESTRATOR_COMPLETED, AT)]
 
 
-def row_keys(store: DurableStore, tables: MemoryDocumentTables, instance_id: str = INSTANCE) -> list[str]:
+def row_keys(store: DurableStore, tables: MemoryTables, instance_id: str = INSTANCE) -> list[str]:
     return [document.row for document in tables.query(store.history_table, partition=instance_id)]
 
 
-def row_bodies(store: DurableStore, tables: MemoryDocumentTables) -> list[dict]:
+def row_bodies(store: DurableStore, tables: MemoryTables) -> list[dict]:
     return [dict(document.body) for document in tables.query(store.history_table, partition=INSTANCE)]
 
 
@@ -92,7 +92,7 @@ def test_history_written_in_several_appends_loads_back_in_order(store: DurableSt
     assert (history.generation, history.rows, history.token) == (0, 3, token)
 
 
-def test_episodes_decided_during_one_write_share_a_row(store: DurableStore, tables: MemoryDocumentTables) -> None:
+def test_episodes_decided_during_one_write_share_a_row(store: DurableStore, tables: MemoryTables) -> None:
     written, _ = store.append_rows(INSTANCE, 0, 0, [first_episode(), episode(0), episode(1)], "")
 
     assert written == 1
@@ -131,7 +131,7 @@ def test_history_loads_the_newest_generation_only(store: DurableStore) -> None:
     assert (history.generation, history.rows, history.token) == (1, 1, newest)
 
 
-def test_dropping_older_generations_keeps_the_newest(store: DurableStore, tables: MemoryDocumentTables) -> None:
+def test_dropping_older_generations_keeps_the_newest(store: DurableStore, tables: MemoryTables) -> None:
     _, token = store.append_rows(INSTANCE, 0, 0, [first_episode()], "")
     _, token = store.append_rows(INSTANCE, 0, 1, [episode(0)], token)
     _, token = store.append_rows(INSTANCE, 1, 0, [episode(5)], token)
@@ -147,7 +147,7 @@ def test_dropping_older_generations_keeps_the_newest(store: DurableStore, tables
 
 
 def test_a_partly_dropped_older_generation_does_not_hide_the_newest(
-    store: DurableStore, tables: MemoryDocumentTables
+    store: DurableStore, tables: MemoryTables
 ) -> None:
     """drop_generations_before deletes in key order, so a crash midway leaves the tail of the old chain."""
     _, token = store.append_rows(INSTANCE, 0, 0, [first_episode()], "")
@@ -165,7 +165,7 @@ def test_a_partly_dropped_older_generation_does_not_hide_the_newest(
 
 
 def test_an_oversized_episode_spans_rows_and_only_its_last_row_is_complete(
-    store: DurableStore, tables: MemoryDocumentTables, monkeypatch: pytest.MonkeyPatch
+    store: DurableStore, tables: MemoryTables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     big = episode(0, 1, 2, 3, payload="x" * 150)
     monkeypatch.setattr(store_module, "ROW_CHARS", 400)
@@ -183,7 +183,7 @@ def test_an_oversized_episode_spans_rows_and_only_its_last_row_is_complete(
 
 
 def test_a_row_ending_exactly_at_an_episode_boundary_is_complete(
-    store: DurableStore, tables: MemoryDocumentTables, monkeypatch: pytest.MonkeyPatch
+    store: DurableStore, tables: MemoryTables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     one = [event(EventType.TASK_SCHEDULED, AT, 0, Name="echo", Input="x" * 300)]
     two = [event(EventType.TASK_COMPLETED, AT, TaskScheduledId=0, Result="null")]
@@ -196,7 +196,7 @@ def test_a_row_ending_exactly_at_an_episode_boundary_is_complete(
 
 
 def test_an_event_larger_than_a_row_gets_a_row_of_its_own(
-    store: DurableStore, tables: MemoryDocumentTables, monkeypatch: pytest.MonkeyPatch
+    store: DurableStore, tables: MemoryTables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     huge = event(EventType.TASK_COMPLETED, AT, TaskScheduledId=0, Result="y" * 500)
     monkeypatch.setattr(store_module, "ROW_CHARS", 200)
@@ -211,7 +211,7 @@ def test_an_event_larger_than_a_row_gets_a_row_of_its_own(
 
 
 def _write_split_episode_and_lose_its_last_row(
-    store: DurableStore, tables: MemoryDocumentTables, monkeypatch: pytest.MonkeyPatch
+    store: DurableStore, tables: MemoryTables, monkeypatch: pytest.MonkeyPatch
 ) -> list[Event]:
     """A committed first row, then an episode spread over rows whose final row never got written."""
     committed = first_episode()
@@ -224,7 +224,7 @@ def _write_split_episode_and_lose_its_last_row(
 
 
 def test_trailing_rows_of_an_unfinished_episode_are_cut_and_deleted(
-    store: DurableStore, tables: MemoryDocumentTables, monkeypatch: pytest.MonkeyPatch
+    store: DurableStore, tables: MemoryTables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     committed = _write_split_episode_and_lose_its_last_row(store, tables, monkeypatch)
 
@@ -235,7 +235,7 @@ def test_trailing_rows_of_an_unfinished_episode_are_cut_and_deleted(
 
 
 def test_a_read_only_load_cuts_trailing_rows_but_keeps_them(
-    store: DurableStore, tables: MemoryDocumentTables, monkeypatch: pytest.MonkeyPatch
+    store: DurableStore, tables: MemoryTables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     committed = _write_split_episode_and_lose_its_last_row(store, tables, monkeypatch)
     stored = row_keys(store, tables)
@@ -246,7 +246,7 @@ def test_a_read_only_load_cuts_trailing_rows_but_keeps_them(
     assert row_keys(store, tables) == stored
 
 
-def test_a_row_naming_another_predecessor_ends_the_chain(store: DurableStore, tables: MemoryDocumentTables) -> None:
+def test_a_row_naming_another_predecessor_ends_the_chain(store: DurableStore, tables: MemoryTables) -> None:
     _, token = store.append_rows(INSTANCE, 0, 0, [first_episode()], "")
     store.append_rows(INSTANCE, 0, 1, [episode(0)], "token-of-a-lost-row")
     store.append_rows(INSTANCE, 0, 2, [episode(1)], "whatever")
@@ -260,7 +260,7 @@ def test_a_row_naming_another_predecessor_ends_the_chain(store: DurableStore, ta
     assert row_keys(store, tables) == ["000000.00000000"]
 
 
-def test_a_gap_in_row_numbers_ends_the_chain(store: DurableStore, tables: MemoryDocumentTables) -> None:
+def test_a_gap_in_row_numbers_ends_the_chain(store: DurableStore, tables: MemoryTables) -> None:
     _, token = store.append_rows(INSTANCE, 0, 0, [first_episode()], "")
     store.append_rows(INSTANCE, 0, 2, [episode(0)], token)  # names the right predecessor, but row 1 is missing
 
@@ -272,7 +272,7 @@ def test_a_gap_in_row_numbers_ends_the_chain(store: DurableStore, tables: Memory
 
 
 def test_after_a_repair_the_next_write_continues_the_chain(
-    store: DurableStore, tables: MemoryDocumentTables, monkeypatch: pytest.MonkeyPatch
+    store: DurableStore, tables: MemoryTables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     committed = _write_split_episode_and_lose_its_last_row(store, tables, monkeypatch)
     monkeypatch.setattr(store_module, "ROW_CHARS", 300_000)
@@ -359,7 +359,7 @@ def test_instances_are_listed_by_status(store: DurableStore) -> None:
 
 
 def test_deleting_an_instance_removes_its_history_and_messages_only(
-    store: DurableStore, tables: MemoryDocumentTables
+    store: DurableStore, tables: MemoryTables
 ) -> None:
     for instance_id in ("gone", "kept"):
         store.create_instance(record(instance_id))
@@ -425,7 +425,7 @@ def waits(context: df.DurableOrchestrationContext):
 _delegating_index = FunctionIndex.of_app(delegating)  # the SDK indexes an app once; only this module does
 
 
-class LosesTheFirstHistoryWrite(MemoryDocumentTables):
+class LosesTheFirstHistoryWrite(MemoryTables):
     """Memory tables whose first History insert fails, as a write lost to a storage error would. The first
     read of ``busy_instance``'s row waits until that failure was reported plus 0.2 s: the engine reads it
     while dispatching the failed episode's work, so the failure lands while the instance is being processed."""
@@ -435,13 +435,13 @@ class LosesTheFirstHistoryWrite(MemoryDocumentTables):
         self.lost = threading.Event()
         self._busy_instance = busy_instance
 
-    def insert(self, table: str, document: Document) -> str:
+    def insert(self, table: str, document: Entity) -> str:
         if table.endswith("History") and not self.lost.is_set():
             self.lost.set()
             raise TransientError(f"{table}: injected loss of {document.partition}/{document.row}")
         return super().insert(table, document)
 
-    def get(self, table: str, partition: str, row: str) -> Document:
+    def get(self, table: str, partition: str, row: str) -> Entity:
         if table.endswith("Instances") and partition == self._busy_instance:
             self.lost.wait(5)
             time.sleep(0.2)

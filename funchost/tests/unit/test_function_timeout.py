@@ -127,7 +127,7 @@ def test_a_timeout_is_written_as_dotnet_writes_a_timespan(value: timedelta, text
 def test_a_sync_invocation_past_the_timeout_fails_with_the_hosts_exception_and_log_line(
     pool: WorkerPool, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="controlplane.host"), pytest.raises(FunctionTimeoutError) as raised:
+    with caplog.at_level(logging.INFO, logger="funchost.host"), pytest.raises(FunctionTimeoutError) as raised:
         pool.invoke(INDEX.get("held"), {"req": None})
     assert str(raised.value) == "Timeout value of 00:00:00.2000000 was exceeded by function: Functions.held"
     assert caplog.messages[0] == (

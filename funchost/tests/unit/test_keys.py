@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.errors import PermanentError
+from funchost.errors import PermanentError
 from funchost.keys import (
     ADMIN,
     FUNCTION,

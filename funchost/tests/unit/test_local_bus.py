@@ -20,19 +20,21 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from controlplane.adapters.azure.servicebus.mapping import LOCK_DURATION, MessageFields, envelope_to_message
-from controlplane.adapters.storage.documents import Document
+from controlplane.adapters.local.event_bus import LocalEventBus, envelope_message
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import Envelope, TraceContext, new_event
-from controlplane.errors import InvalidInput, NotFound, TransientError
-from controlplane.testing.memory_documents import MemoryDocumentTables
+from funchost.errors import InvalidInput, NotFound, TransientError
 from funchost.function_checks import FunctionAppRefused
 from funchost.functions import SERVICE_BUS, FunctionEntry
-from funchost.servicebus.bus import LocalBus, LocalEventBus
+from funchost.servicebus.bus import DEFAULT_LOCK_DURATION, LocalBus
+from funchost.servicebus.filters import UnsupportedFilter
 from funchost.servicebus.locks import renewal_due
+from funchost.servicebus.message import Message
 from funchost.servicebus.options import ServiceBusOptions
 from funchost.servicebus.processor import MAX_DELIVERIES_DESCRIPTION
 from funchost.servicebus.records import DEADLETTERED, DELIVERED, DELIVERIES, LOG, PENDING, Delivery
+from funchost.storage.memory_tables import MemoryTables
+from funchost.storage.tables import Entity
 from tests.builders import T0
 
 TRACE = TraceContext(traceid="4bf92f3577b34da6a3ce929d0e0e4736", correlationid="dep-1")
@@ -85,8 +87,8 @@ def event(number: int, trace: TraceContext = TRACE) -> Envelope:
 
 
 @pytest.fixture
-def tables() -> MemoryDocumentTables:
-    return MemoryDocumentTables()
+def tables() -> MemoryTables:
+    return MemoryTables()
 
 
 @pytest.fixture
@@ -99,7 +101,7 @@ def audit() -> Recorder:
     return Recorder()
 
 
-def make_bus(tables: MemoryDocumentTables, scaling: Recorder, audit: Recorder, **options: Any) -> LocalBus:
+def make_bus(tables: MemoryTables, scaling: Recorder, audit: Recorder, **options: Any) -> LocalBus:
     functions = [
         subscriber("on_scaling", scaling, topicName="events", subscriptionName="scaling"),
         subscriber("on_audit", audit, topicName="%EventsTopic%", subscriptionName="audit"),
@@ -111,7 +113,7 @@ def make_bus(tables: MemoryDocumentTables, scaling: Recorder, audit: Recorder, *
 
 
 @pytest.fixture
-def bus(tables: MemoryDocumentTables, scaling: Recorder, audit: Recorder):
+def bus(tables: MemoryTables, scaling: Recorder, audit: Recorder):
     bus = make_bus(tables, scaling, audit)
     yield bus
     bus.stop()
@@ -138,7 +140,7 @@ def test_every_subscription_of_the_topic_gets_the_event_as_a_service_bus_message
         assert message.correlation_id == TRACE.traceid
         assert message.content_type == "application/cloudevents+json"
         assert message.subject == message.label == "ScalingPolicyApplied"
-        assert message.application_properties == dict(envelope_to_message(envelope).application_properties)
+        assert message.application_properties == dict(envelope_message(envelope).application_properties)
         assert message.user_properties == message.application_properties
         assert message.delivery_count == 1
         assert message.enqueued_time_utc == T0
@@ -158,12 +160,12 @@ def test_a_republished_id_is_dropped_before_and_after_delivery(bus: LocalBus, sc
     assert [message.fields.message_id for message in bus.events_for_trace(TRACE.traceid)] == [event(1).id, event(2).id]
 
 
-class CrashingTables(MemoryDocumentTables):
+class CrashingTables(MemoryTables):
     """Memory tables whose next delivery-record insert fails, as if the publisher died after the log write."""
 
     crash_next_delivery = True
 
-    def insert(self, table: str, document: Document) -> str:
+    def insert(self, table: str, document: Entity) -> str:
         if table == DELIVERIES and self.crash_next_delivery:
             self.crash_next_delivery = False
             raise TransientError("connection reset")
@@ -230,8 +232,8 @@ def test_after_ten_failures_the_delivery_is_dead_lettered_with_the_error(tables,
 
 
 def test_any_body_reaches_the_function_envelope_or_not(bus: LocalBus, scaling: Recorder, audit: Recorder) -> None:
-    bus.publish([MessageFields("bad-1", TRACE.traceid, "X", "application/json", {}, b"{}")])
-    bus.publish([MessageFields("bad-2", TRACE.traceid, "X", "application/cloudevents+json", {}, b"\xff not json")])
+    bus.publish([Message("bad-1", TRACE.traceid, "X", "application/json", {}, b"{}")])
+    bus.publish([Message("bad-2", TRACE.traceid, "X", "application/cloudevents+json", {}, b"\xff not json")])
     drain(bus)
     for recorder in (scaling, audit):
         assert sorted((m.message_id, m.content_type, m.get_body()) for m in recorder.messages) == [
@@ -263,11 +265,11 @@ def test_a_delivery_whose_host_died_comes_back_one_lock_duration_after_its_claim
     with pytest.raises(SystemExit):
         dying.deliver_due(T0)
     restarted = make_bus(tables, scaling, audit)
-    restarted.deliver_due(T0 + LOCK_DURATION - timedelta(seconds=1))
+    restarted.deliver_due(T0 + DEFAULT_LOCK_DURATION - timedelta(seconds=1))
     assert scaling.messages == []  # still locked by the dead host
-    restarted.deliver_due(T0 + LOCK_DURATION)
+    restarted.deliver_due(T0 + DEFAULT_LOCK_DURATION)
     assert [message.delivery_count for message in scaling.messages] == [2]
-    assert timedelta(minutes=1) == LOCK_DURATION  # what infra/messaging.py gives the subscriptions (PT1M)
+    assert timedelta(minutes=1) == DEFAULT_LOCK_DURATION  # Service Bus's default LockDuration (PT1M)
     restarted.stop()
 
 
@@ -307,8 +309,8 @@ class Held:
         self._releases[call].set()
 
 
-def stored(tables: MemoryDocumentTables, message_id: str) -> Delivery:
-    return Delivery.from_document(tables.get(DELIVERIES, SCALING, message_id))
+def stored(tables: MemoryTables, message_id: str) -> Delivery:
+    return Delivery.from_entity(tables.get(DELIVERIES, SCALING, message_id))
 
 
 @pytest.mark.parametrize(("lock", "renewed_after"), [(60, 50), (300, 290), (10, 5), (5, 2.5)])
@@ -359,7 +361,7 @@ def test_past_max_auto_lock_renewal_duration_the_message_is_delivered_again_and_
     first.join()
     delivery = stored(tables, event(1).id)
     assert (delivery.state, delivery.delivery_count) == (PENDING, 2)  # the second delivery's, still locked
-    assert delivery.next_attempt == T0 + timedelta(seconds=160) + LOCK_DURATION
+    assert delivery.next_attempt == T0 + timedelta(seconds=160) + DEFAULT_LOCK_DURATION
     assert "MessageLockLost" in caplog.text
     held.release(1)
     second.join()
@@ -540,7 +542,7 @@ def test_events_of_a_trace_come_in_enqueue_order(bus: LocalBus) -> None:
 def test_a_subscription_with_a_sql_filter_gets_only_the_messages_it_accepts(tables, audit: Recorder) -> None:
     scaling = Recorder()
     bus = make_bus(tables, scaling, audit, filters={SCALING: "type = 'HealthCheckCompleted'"})
-    health = replace(envelope_to_message(event(1)), application_properties={"type": "HealthCheckCompleted"})
+    health = replace(envelope_message(event(1)), application_properties={"type": "HealthCheckCompleted"})
     LocalEventBus(bus).publish([event(2)])  # a ScalingPolicyApplied
     bus.publish([health])
     drain(bus)
@@ -548,6 +550,23 @@ def test_a_subscription_with_a_sql_filter_gets_only_the_messages_it_accepts(tabl
     assert sorted(audit.ids) == sorted([health.message_id, event(2).id])  # no rule: Service Bus's TrueFilter
     assert bus.deliveries(event(2).id)[0].subscription == AUDIT
     bus.stop()
+
+
+def test_a_rule_declared_at_start_up_filters_what_is_sent_to_the_topic(tables, audit: Recorder) -> None:
+    scaling = Recorder()
+    bus = make_bus(tables, scaling, audit)
+    bus.add_subscription_rule("events", "scaling", "type = 'HealthCheckCompleted'")
+    health = replace(envelope_message(event(1)), application_properties={"type": "HealthCheckCompleted"})
+    bus.send("events", [envelope_message(event(2)), health])
+    drain(bus)
+    assert scaling.ids == [health.message_id]
+    assert sorted(audit.ids) == sorted([health.message_id, event(2).id])
+    bus.stop()
+
+
+def test_a_rule_the_bus_cannot_evaluate_is_refused_naming_the_subscription(bus: LocalBus) -> None:
+    with pytest.raises(UnsupportedFilter, match=r"subscription events/Subscriptions/scaling: "):
+        bus.add_subscription_rule("events", "scaling", "type LIKE 'Health%'")
 
 
 def test_a_queue_trigger_gets_only_what_is_sent_to_its_queue(tables, scaling: Recorder, audit: Recorder) -> None:
@@ -558,7 +577,7 @@ def test_a_queue_trigger_gets_only_what_is_sent_to_its_queue(tables, scaling: Re
     ]
     bus = LocalBus(tables, functions, invoke, clock=lambda: T0)
     bus.create_tables()
-    bus.publish([envelope_to_message(event(1))], to="commands")
+    bus.publish([envelope_message(event(1))], to="commands")
     bus.deliver_due()
     assert (commands.ids, scaling.ids) == ([event(1).id], [])
     assert [d.subscription for d in bus.deliveries(event(1).id)] == ["commands"]
@@ -567,11 +586,11 @@ def test_a_queue_trigger_gets_only_what_is_sent_to_its_queue(tables, scaling: Re
 
 def test_publishing_to_an_unknown_entity_names_the_known_ones(bus: LocalBus) -> None:
     with pytest.raises(NotFound, match="no topic or queue named 'evnets' \\(known: events\\)"):
-        bus.publish([envelope_to_message(event(1))], to="evnets")
+        bus.publish([envelope_message(event(1))], to="evnets")
 
 
 def test_a_message_without_an_id_is_refused_and_nothing_is_written(bus: LocalBus, tables) -> None:
-    good = envelope_to_message(event(1))
+    good = envelope_message(event(1))
     with pytest.raises(InvalidInput, match=r"messages\[1\].message_id"):
         bus.publish([good, replace(good, message_id="")])
     assert list(tables.query(LOG)) == []

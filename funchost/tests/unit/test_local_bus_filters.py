@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.adapters.azure.servicebus.mapping import MessageFields
 from funchost.servicebus.filters import SqlFilter, UnsupportedFilter, parse_filters
+from funchost.servicebus.message import Message
 
 HEALTH = {"type": "HealthCheckCompleted", "environment": "prod", "service": "orders", "attempt": 2, "retry": True}
 
 
-def message(**properties: str | int | bool) -> MessageFields:
-    return MessageFields("m-1", "trace", "Subject-1", "application/cloudevents+json", properties)
+def message(**properties: str | int | bool) -> Message:
+    return Message("m-1", "trace", "Subject-1", "application/cloudevents+json", properties)
 
 
 @pytest.mark.parametrize(

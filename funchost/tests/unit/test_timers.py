@@ -12,11 +12,11 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from controlplane.adapters.storage.documents import Document
-from controlplane.errors import NotFound
-from controlplane.testing.memory_documents import MemoryDocumentTables
+from funchost.errors import NotFound
 from funchost.function_checks import FunctionAppRefused
 from funchost.functions import TIMER, FunctionEntry, FunctionIndex
+from funchost.storage.memory_tables import MemoryTables
+from funchost.storage.tables import Entity
 from funchost.timers import (
     STATUS_PARTITION,
     STATUS_TABLE,
@@ -65,7 +65,7 @@ def timer(name: str = "tick", schedule: str = EVERY_5_MINUTES, **options: Any) -
 
 
 def scheduler(
-    tables: MemoryDocumentTables,
+    tables: MemoryTables,
     clock: FakeClock,
     invoke: Invocations,
     *entries: FunctionEntry,
@@ -74,11 +74,11 @@ def scheduler(
     return TimerScheduler(entries or (timer(),), invoke, tables, clock, settings or {})
 
 
-def stored_status(tables: MemoryDocumentTables, name: str = "tick") -> dict[str, Any]:
+def stored_status(tables: MemoryTables, name: str = "tick") -> dict[str, Any]:
     return dict(tables.get(STATUS_TABLE, STATUS_PARTITION, name).body)
 
 
-def stored_names(tables: MemoryDocumentTables) -> list[str]:
+def stored_names(tables: MemoryTables) -> list[str]:
     try:
         return [document.row for document in tables.query(STATUS_TABLE)]
     except NotFound:  # the table is only created when some timer is monitored
@@ -86,11 +86,11 @@ def stored_names(tables: MemoryDocumentTables) -> list[str]:
 
 
 @pytest.fixture
-def tables() -> MemoryDocumentTables:
-    return MemoryDocumentTables()
+def tables() -> MemoryTables:
+    return MemoryTables()
 
 
-def test_fires_at_each_occurrence_and_not_in_between(tables: MemoryDocumentTables) -> None:
+def test_fires_at_each_occurrence_and_not_in_between(tables: MemoryTables) -> None:
     clock, invoke = FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()
     timers = scheduler(tables, clock, invoke)
 
@@ -104,7 +104,7 @@ def test_fires_at_each_occurrence_and_not_in_between(tables: MemoryDocumentTable
     assert invoke.past_due == [False, False]
 
 
-def test_saves_the_status_after_each_firing(tables: MemoryDocumentTables) -> None:
+def test_saves_the_status_after_each_firing(tables: MemoryTables) -> None:
     clock, invoke = FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()
     timers = scheduler(tables, clock, invoke)
     timers.run_due(clock.now)
@@ -126,7 +126,7 @@ def test_saves_the_status_after_each_firing(tables: MemoryDocumentTables) -> Non
     assert info.schedule_status == ScheduleStatus(None, utc(2025, 1, 1, 0, 5), utc(2025, 1, 1, 0, 2))
 
 
-def test_run_on_startup_fires_once_at_start_then_on_schedule(tables: MemoryDocumentTables) -> None:
+def test_run_on_startup_fires_once_at_start_then_on_schedule(tables: MemoryTables) -> None:
     clock, invoke = FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()
     timers = scheduler(tables, clock, invoke, timer(runOnStartup=True))
 
@@ -137,7 +137,7 @@ def test_run_on_startup_fires_once_at_start_then_on_schedule(tables: MemoryDocum
     assert invoke.past_due == [False, False]
 
 
-def test_a_missed_occurrence_fires_once_past_due_after_a_restart(tables: MemoryDocumentTables) -> None:
+def test_a_missed_occurrence_fires_once_past_due_after_a_restart(tables: MemoryTables) -> None:
     first = scheduler(tables, FakeClock(utc(2025, 1, 1, 0, 2)), Invocations())
     first.run_due(utc(2025, 1, 1, 0, 5))  # status: next 00:10; then the host is down until 00:17
 
@@ -155,7 +155,7 @@ def test_a_missed_occurrence_fires_once_past_due_after_a_restart(tables: MemoryD
     assert invoke.past_due == [True, False]
 
 
-def test_past_due_wins_over_run_on_startup_and_fires_once(tables: MemoryDocumentTables) -> None:
+def test_past_due_wins_over_run_on_startup_and_fires_once(tables: MemoryTables) -> None:
     scheduler(tables, FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()).run_due(utc(2025, 1, 1, 0, 2))
     clock, invoke = FakeClock(utc(2025, 1, 1, 0, 7)), Invocations()
     restarted = scheduler(tables, clock, invoke, timer(runOnStartup=True))
@@ -163,17 +163,17 @@ def test_past_due_wins_over_run_on_startup_and_fires_once(tables: MemoryDocument
     assert invoke.past_due == [True]
 
 
-def test_a_restart_before_the_next_occurrence_fires_nothing(tables: MemoryDocumentTables) -> None:
+def test_a_restart_before_the_next_occurrence_fires_nothing(tables: MemoryTables) -> None:
     scheduler(tables, FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()).run_due(utc(2025, 1, 1, 0, 5))
     clock, invoke = FakeClock(utc(2025, 1, 1, 0, 8)), Invocations()
     assert scheduler(tables, clock, invoke).run_due(clock.now) == []
     assert invoke.calls == []
 
 
-def test_a_schedule_edited_while_down_is_past_due_by_the_new_schedule(tables: MemoryDocumentTables) -> None:
+def test_a_schedule_edited_while_down_is_past_due_by_the_new_schedule(tables: MemoryTables) -> None:
     daily = ScheduleStatus(last=utc(2025, 1, 1), next=utc(2025, 1, 2), last_updated=utc(2025, 1, 1))
     tables.create_tables([STATUS_TABLE])
-    tables.upsert(STATUS_TABLE, Document(STATUS_PARTITION, "tick", daily.to_body()))
+    tables.upsert(STATUS_TABLE, Entity(STATUS_PARTITION, "tick", daily.to_body()))
     clock, invoke = FakeClock(utc(2025, 1, 1, 0, 12)), Invocations()
 
     assert scheduler(tables, clock, invoke).run_due(clock.now) == ["tick"]
@@ -181,7 +181,7 @@ def test_a_schedule_edited_while_down_is_past_due_by_the_new_schedule(tables: Me
     assert invoke.calls[0][1].schedule_status.next == utc(2025, 1, 1, 0, 5)
 
 
-def test_without_use_monitor_nothing_is_stored_and_nothing_is_past_due(tables: MemoryDocumentTables) -> None:
+def test_without_use_monitor_nothing_is_stored_and_nothing_is_past_due(tables: MemoryTables) -> None:
     unmonitored = timer(useMonitor=False)
     scheduler(tables, FakeClock(utc(2025, 1, 1, 0, 2)), Invocations(), unmonitored).run_due(utc(2025, 1, 1, 0, 5))
     clock, invoke = FakeClock(utc(2025, 1, 1, 0, 17)), Invocations()
@@ -190,7 +190,7 @@ def test_without_use_monitor_nothing_is_stored_and_nothing_is_past_due(tables: M
     assert stored_names(tables) == []
 
 
-def test_schedules_firing_more_than_once_a_minute_are_not_monitored(tables: MemoryDocumentTables) -> None:
+def test_schedules_firing_more_than_once_a_minute_are_not_monitored(tables: MemoryTables) -> None:
     clock, invoke = FakeClock(utc(2025, 1, 1)), Invocations()
     timers = scheduler(tables, clock, invoke, timer(schedule="*/30 * * * * *"), timer("slow", "00:00:30"))
     assert sorted(timers.run_due(utc(2025, 1, 1, 0, 0, 30))) == ["slow", "tick"]
@@ -198,7 +198,7 @@ def test_schedules_firing_more_than_once_a_minute_are_not_monitored(tables: Memo
     assert stored_names(tables) == []
 
 
-def test_only_x_star_star_star_star_star_schedules_lose_the_monitor(tables: MemoryDocumentTables) -> None:
+def test_only_x_star_star_star_star_star_schedules_lose_the_monitor(tables: MemoryTables) -> None:
     # TimerSchedule.ShouldDisableScheduleMonitor: every field but seconds must be "*"; "* 5 * * * *" fires
     # sixty times in minute 5 of each hour and stays monitored on Azure too.
     clock, invoke = FakeClock(utc(2025, 1, 1)), Invocations()
@@ -207,7 +207,7 @@ def test_only_x_star_star_star_star_star_schedules_lose_the_monitor(tables: Memo
     assert stored_names(tables) == ["burst", "minutely"]
 
 
-def test_a_late_firing_is_never_past_due_while_the_host_runs(tables: MemoryDocumentTables) -> None:
+def test_a_late_firing_is_never_past_due_while_the_host_runs(tables: MemoryTables) -> None:
     # TimerListener.HandleTimerEvent: only the start-up firing passes isPastDue.
     clock, invoke = FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()
     timers = scheduler(tables, clock, invoke)
@@ -219,7 +219,7 @@ def test_a_late_firing_is_never_past_due_while_the_host_runs(tables: MemoryDocum
 
 
 def test_a_zero_timespan_fires_again_as_soon_as_it_ends(
-    tables: MemoryDocumentTables, caplog: pytest.LogCaptureFixture
+    tables: MemoryTables, caplog: pytest.LogCaptureFixture
 ) -> None:
     # ConstantSchedule gives now + 0; TimerListener.GetNextTimerInterval makes that one tick: at once, again.
     clock, invoke = FakeClock(utc(2025, 1, 1)), Invocations()
@@ -233,7 +233,7 @@ def test_a_zero_timespan_fires_again_as_soon_as_it_ends(
 
 
 def test_a_schedule_with_no_occurrence_is_accepted_and_never_fires(
-    tables: MemoryDocumentTables, caplog: pytest.LogCaptureFixture
+    tables: MemoryTables, caplog: pytest.LogCaptureFixture
 ) -> None:
     # NCrontab parses "0 0 0 30 2 *" and answers DateTime.MaxValue for its next occurrence.
     clock, invoke = FakeClock(utc(2025, 1, 1)), Invocations()
@@ -244,14 +244,14 @@ def test_a_schedule_with_no_occurrence_is_accepted_and_never_fires(
     assert stored_status(tables)["next"].startswith("9999-12-31T23:59:59")
 
 
-def test_app_setting_references_are_resolved(tables: MemoryDocumentTables) -> None:
+def test_app_setting_references_are_resolved(tables: MemoryTables) -> None:
     clock, invoke = FakeClock(utc(2025, 1, 1, 0, 2)), Invocations()
     entry = timer(schedule="%TICK_SCHEDULE%")
     timers = scheduler(tables, clock, invoke, entry, settings={"TICK_SCHEDULE": EVERY_5_MINUTES})
     assert timers.run_due(utc(2025, 1, 1, 0, 5)) == ["tick"]
 
     partial = timer(schedule="0 %TICK_MINUTES% * * * *")
-    timers = scheduler(MemoryDocumentTables(), clock, invoke, partial, settings={"TICK_MINUTES": "*/10"})
+    timers = scheduler(MemoryTables(), clock, invoke, partial, settings={"TICK_MINUTES": "*/10"})
     assert timers.next_due() == utc(2025, 1, 1, 0, 10)
 
 
@@ -279,7 +279,7 @@ def test_app_settings_resolve_as_the_host_configuration_does(
     ],
 )
 def test_an_unresolvable_setting_refuses_start_up_with_the_host_message(
-    tables: MemoryDocumentTables, schedule: str, settings: dict[str, str], reason: str
+    tables: MemoryTables, schedule: str, settings: dict[str, str], reason: str
 ) -> None:
     # NameResolverExtensions.ResolveWholeString; the host's "function is in error" line.
     with pytest.raises(ValueError) as raised:
@@ -292,7 +292,7 @@ def test_an_unresolvable_setting_refuses_start_up_with_the_host_message(
 
 
 def test_a_setting_set_to_nothing_resolves_to_an_empty_schedule_which_is_refused(
-    tables: MemoryDocumentTables,
+    tables: MemoryTables,
 ) -> None:
     with pytest.raises(ValueError) as raised:
         scheduler(tables, FakeClock(utc(2025, 1, 1)), Invocations(), timer(schedule="%TICK%"), settings={"TICK": ""})
@@ -302,7 +302,7 @@ def test_a_setting_set_to_nothing_resolves_to_an_empty_schedule_which_is_refused
     )
 
 
-def test_an_invalid_schedule_refuses_start_up_naming_the_function_and_field(tables: MemoryDocumentTables) -> None:
+def test_an_invalid_schedule_refuses_start_up_naming_the_function_and_field(tables: MemoryTables) -> None:
     with pytest.raises(ValueError) as raised:
         scheduler(tables, FakeClock(utc(2025, 1, 1)), Invocations(), timer(schedule="0 61 * * * *"))
     assert str(raised.value) == (
@@ -314,7 +314,7 @@ def test_an_invalid_schedule_refuses_start_up_naming_the_function_and_field(tabl
 
 
 def test_check_schedules_refuses_the_app_naming_every_timer_the_scheduler_would_refuse(
-    tables: MemoryDocumentTables,
+    tables: MemoryTables,
 ) -> None:
     check_schedules([timer(), timer("other", "0 0 0 * * *")], {})
     with pytest.raises(FunctionAppRefused) as refused:
@@ -325,7 +325,7 @@ def test_check_schedules_refuses_the_app_naming_every_timer_the_scheduler_would_
 
 
 def test_a_failing_function_is_logged_and_keeps_its_schedule(
-    tables: MemoryDocumentTables, caplog: pytest.LogCaptureFixture
+    tables: MemoryTables, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock, invoke = FakeClock(utc(2025, 1, 1, 0, 2)), Invocations(failure=RuntimeError("boom"))
     timers = scheduler(tables, clock, invoke)
@@ -351,7 +351,7 @@ def test_functions_receive_the_sdk_timer_request() -> None:
     entries = FunctionIndex.of_app(app).of_type(TIMER)
     clock = FakeClock(utc(2025, 1, 1, 0, 2))
     timers = TimerScheduler(
-        entries, lambda entry, info: entry.handler(info.to_request()), MemoryDocumentTables(), clock, {}
+        entries, lambda entry, info: entry.handler(info.to_request()), MemoryTables(), clock, {}
     )
     timers.run_due(clock.now)
 
@@ -363,13 +363,13 @@ def test_functions_receive_the_sdk_timer_request() -> None:
     assert received[0].schedule == {"AdjustForDST": True}
 
 
-def test_no_timers_means_nothing_is_ever_due(tables: MemoryDocumentTables) -> None:
+def test_no_timers_means_nothing_is_ever_due(tables: MemoryTables) -> None:
     timers = TimerScheduler([], Invocations(), tables, FakeClock(utc(2025, 1, 1)), {})
     assert timers.next_due() is None
     assert timers.run_due(utc(2025, 1, 1)) == []
 
 
-def test_the_thread_fires_due_timers_and_stops_promptly(tables: MemoryDocumentTables) -> None:
+def test_the_thread_fires_due_timers_and_stops_promptly(tables: MemoryTables) -> None:
     fired = threading.Event()
 
     def invoke(entry: FunctionEntry, info: TimerInfo) -> None:
@@ -392,7 +392,7 @@ def test_the_thread_fires_due_timers_and_stops_promptly(tables: MemoryDocumentTa
     assert time.monotonic() - started < 1
 
 
-def test_the_thread_wakes_for_an_occurrence_a_moment_away(tables: MemoryDocumentTables) -> None:
+def test_the_thread_wakes_for_an_occurrence_a_moment_away(tables: MemoryTables) -> None:
     fired = threading.Event()
     timers = TimerScheduler(
         [timer(schedule="* * * * * *")], lambda entry, info: fired.set(), tables, lambda: datetime.now(UTC), {}

@@ -33,13 +33,13 @@ def test_the_thread_count_is_what_the_worker_library_takes_from_the_setting(
 
 
 def test_a_count_that_is_not_an_integer_is_ignored_with_the_workers_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="controlplane.host"):
+    with caplog.at_level(logging.WARNING, logger="funchost.host"):
         assert thread_count({PYTHON_THREADPOOL_THREAD_COUNT: "four"}) is None
     assert caplog.messages == ["PYTHON_THREADPOOL_THREAD_COUNT must be an integer"]
 
 
 def test_a_count_below_1_is_ignored_with_the_workers_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="controlplane.host"):
+    with caplog.at_level(logging.WARNING, logger="funchost.host"):
         assert thread_count({PYTHON_THREADPOOL_THREAD_COUNT: "0"}) is None
     assert caplog.messages == [
         "PYTHON_THREADPOOL_THREAD_COUNT must be set to a value between 1 and sys.maxint. "

@@ -33,8 +33,8 @@ SUBSCRIPTION_FILTERS = {"scaling": "type = 'HealthCheckCompleted'"}
 
 
 # How long a receiver holds a message before Service Bus offers it again (the subscriptions' LockDuration):
-# infra/messaging.py creates the subscriptions with it, and the local host's bus locks its deliveries for as long,
-# so a message whose host died comes back after the same time in both places.
+# infra/messaging.py creates the subscriptions with it; the local host's bus locks its deliveries for Service Bus's
+# default, which is the same, so a message whose host died comes back after the same time in both places.
 LOCK_DURATION = timedelta(minutes=1)
 
 
