@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import azure.durable_functions as df
@@ -90,7 +90,7 @@ class Flow:
 
 @bp.function_name(DEPLOYMENT_ORCHESTRATOR)
 @bp.orchestration_trigger(context_name="context")
-def deployment(context: df.DurableOrchestrationContext):
+def deployment(context: df.DurableOrchestrationContext) -> Task:
     start = DeploymentStart.from_dict(context.get_input())
     release = start.release
     flow = Flow(context, start)
@@ -165,7 +165,7 @@ def _split(plan: list[Step]) -> tuple[list[Step], bool, list[Step]]:
     return plan[: gates[-1]], True, plan[gates[-1] + 1 :]
 
 
-def _run_steps(flow: Flow, target: Target, steps: list[Step], gate: HealthGate, deadline) -> Task:
+def _run_steps(flow: Flow, target: Target, steps: list[Step], gate: HealthGate, deadline: datetime) -> Task:
     """Run plan steps; return the reason to roll back, or None."""
     context = flow.context
     for step in steps:
@@ -207,14 +207,15 @@ def _signal_text(data: object) -> str:
     (azure-functions-durable-python issue #295); a caller posting to the HTTP API itself sends it once.
     """
     if isinstance(data, str):
+        raw = data
         try:
-            data = json.loads(data)
+            data = json.loads(raw)
         except ValueError:
-            return data
+            return raw
     return "" if data is None else str(data)
 
 
-def _run_gate(flow: Flow, target: Target, gate: HealthGate, deadline) -> Task:
+def _run_gate(flow: Flow, target: Target, gate: HealthGate, deadline: datetime) -> Task:
     """Probe until the gate passes (None) or fails (the reason)."""
     context = flow.context
     tally = GateTally()

@@ -23,7 +23,7 @@ from activities.drift import drift_scan, drift_settle, drift_start_remediation
 from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.domain.workflow.drift_requests import FindingRequest, ScanRequest
 from orchestrators.clock import StepClock
-from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
+from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR, Task
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ INSTANCE_ID = "drift"
 
 @bp.function_name(DRIFT_ORCHESTRATOR)
 @bp.orchestration_trigger(context_name="context")
-def drift(context: df.DurableOrchestrationContext):
+def drift(context: df.DurableOrchestrationContext) -> Task:
     clock = StepClock(context)
     context.set_custom_status({"step": "scanning"})
     approved: list[str] = yield context.call_activity(drift_scan, ScanRequest(clock.next()).to_dict())

@@ -67,12 +67,17 @@ def run_demo() -> int:
         try:
             outcomes = [_deploy(host, name, expected) for name, expected in SCENARIO]
             traffic_ok = _traffic_back_on(host, local, outcomes[1])
+
+            def deploy_and_record(name: str, expected: str) -> Outcome:
+                """The monitor demo's deployments join the summary with the scenario's."""
+                outcome = _deploy(host, name, expected)
+                outcomes.append(outcome)
+                return outcome
+
             loops = {
                 "drift repaired, unmanaged process reviewed": drift_demo(host, local),
                 "scaled up under load and back down": scaling_demo(host, local),
-                "degraded revision rolled back by the monitor": monitor_demo(
-                    host, lambda name, expected: outcomes.append(_deploy(host, name, expected)) or outcomes[-1]
-                ),
+                "degraded revision rolled back by the monitor": monitor_demo(host, deploy_and_record),
             }
         finally:
             host.stop()

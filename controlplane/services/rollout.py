@@ -27,7 +27,7 @@ from controlplane.domain.rollout import (
 )
 from controlplane.domain.rollout.target import Target, revision_name
 from controlplane.domain.runtime import RevisionSpec
-from controlplane.errors import NotFound
+from controlplane.errors import NotFound, PermanentError
 from controlplane.ports import Catalog, Compute, Deployments, EventBus, EventLog, HealthProbe, Quarantine
 from controlplane.services.deployments import emit
 
@@ -37,6 +37,7 @@ def targets(deployments: Deployments, catalog: Catalog, deployment_id: str) -> l
     deployment = deployments.get_deployment(deployment_id)
     found = []
     for service in deployment.release.spec.services:
+        stable: tuple[str | None, int, str | None]
         try:
             entry = catalog.get_catalog_entry(deployment.environment, service.name)
             stable = (entry.revision, entry.replicas, entry.deployment_id)
@@ -106,6 +107,8 @@ def probe(
     deployment = deployments.get_deployment(deployment_id)
     path = deployment.release.health_endpoint(target.service).path
     revision = target.stable_revision if stable else target.new_revision
+    if revision is None:  # the orchestrator probes the stable revision only after rolling back onto one
+        raise PermanentError(f"{target.service}: a first release has no stable revision to probe")
     report = health.probe(deployment.environment, target.service, revision, path)
     checked = deployment_events.health_check_completed(deployment.environment, target.service, revision, report)
     emit(deployments, event_log, bus, source, deployment_id, checked, at, event_id)

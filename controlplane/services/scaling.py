@@ -31,7 +31,7 @@ from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.event_catalog import EventData, EventType
 from controlplane.domain.events import Envelope, TraceContext, format_time, new_event
 from controlplane.domain.loops import LoopRecord
-from controlplane.domain.runtime import LiveWorkload
+from controlplane.domain.runtime import LiveWorkload, MetricKind
 from controlplane.domain.scaling import decide
 from controlplane.domain.scaling_record import LastDecision, ScalingChange, ScalingRecord
 from controlplane.errors import ConcurrencyConflict, ControlPlaneError, NotFound
@@ -126,7 +126,7 @@ class Scaler:
         serving = _serving(self.compute.inventory(environment), entry)
         if serving is None:
             return {**where, "skipped": "no serving revision"}
-        readings = self.metrics.read(environment, service, {rule.metric for rule in policy.rules})
+        readings = self.metrics.read(environment, service, {MetricKind(rule.metric) for rule in policy.rules})
         decision = decide(policy, serving.replicas, readings, memory.state, now)
         traceid, causationid = _trace(cause, key, now)
         pending = None

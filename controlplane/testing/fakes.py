@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from controlplane.domain.events import Envelope
 from controlplane.domain.health import (
@@ -45,7 +46,7 @@ class ScriptedHealthProbe:
         status = matches[0] if matches else HealthStatus.HEALTHY
         if status is None:
             return report_for_probe_error(ProbeFailure.CONNECTION_ERROR, f"{revision} has no replicas to probe")
-        body = {
+        body: dict[str, Any] = {
             "status": status.value,
             "totalDuration": "00:00:00.0010000",
             "entries": {"dependency": {"status": status.value, "description": f"{status.value} by script", "data": {}}},

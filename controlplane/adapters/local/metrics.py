@@ -96,7 +96,7 @@ class LocalMetrics:
 def _from_replicas(
     kind: MetricKind, where: str, scrape: _Scrape, field: str, combine: Callable[[list[float]], float]
 ) -> MetricReading:
-    values = [body[field] for body in scrape.bodies if isinstance(body.get(field), int | float)]
+    values: list[float] = [float(value) for body in scrape.bodies if isinstance(value := body.get(field), int | float)]
     if values:
         return MetricReading(kind, float(combine(values)))
     if not scrape.bodies and not scrape.failures:

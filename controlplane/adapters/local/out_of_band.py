@@ -133,9 +133,10 @@ def parse_request(data: Any) -> OutOfBandRequest:
     """A request from its JSON form; ``InvalidOutOfBandRequest`` names every bad field."""
     if not isinstance(data, dict):
         raise InvalidOutOfBandRequest([FieldError("", f"expected a JSON object (got {shown(data)})")])
-    kind = ACTIONS.get(data.get("action"))
+    action = data.get("action")
+    kind = ACTIONS.get(action) if isinstance(action, str) else None
     if kind is None:
-        reason = f"must be one of {', '.join(ACTIONS)} (got {shown(data.get('action'))})"
+        reason = f"must be one of {', '.join(ACTIONS)} (got {shown(action)})"
         raise InvalidOutOfBandRequest([FieldError("action", reason)])
     errors, values = [], {}
     for field in fields(kind):
@@ -143,9 +144,9 @@ def parse_request(data: Any) -> OutOfBandRequest:
             if field.default is MISSING:
                 errors.append(FieldError(field.name, f"required by {kind.action}"))
             continue
-        reason = _CHECKS[field.name](data[field.name])
-        if reason:
-            errors.append(FieldError(field.name, f"{reason} (got {shown(data[field.name])})"))
+        problem = _CHECKS[field.name](data[field.name])
+        if problem:
+            errors.append(FieldError(field.name, f"{problem} (got {shown(data[field.name])})"))
         values[field.name] = data[field.name]
     known = {"action", *(field.name for field in fields(kind))}
     errors += [
