@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,5 +97,5 @@ class FunctionIndex:
     def of_type(self, trigger_type: str | None) -> list[FunctionEntry]:
         return [entry for entry in self._by_name.values() if trigger_type in (None, entry.trigger_type)]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[FunctionEntry]:
         return iter(self._by_name.values())

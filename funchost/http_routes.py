@@ -207,7 +207,8 @@ def _parameter(text: str) -> Parameter:
 
 
 def _split_top_level(text: str, separator: str, limit: int = -1) -> list[str]:
-    parts, depth, start = [], 0, 0
+    parts: list[str] = []
+    depth = start = 0
     for at, char in enumerate(text):
         depth += (char == "(") - (char == ")")
         if char == separator and depth == 0 and len(parts) != limit:

@@ -121,7 +121,7 @@ class CronSchedule:
                 "must contain 6 components of a schedule in the sequence of seconds, minutes, hours, days, months, "
                 "and days of week (or 5, without seconds); .NET: not a TimeSpan ([-]d or [-][d.]hh:mm[:ss[.fffffff]])."
             )
-        fields = [(0,)] if len(tokens) == 5 else []
+        fields: list[tuple[int, ...]] = [(0,)] if len(tokens) == 5 else []
         for kind, token in zip(kinds, tokens, strict=True):
             try:
                 fields.append(_parse_field(token, kind))
@@ -188,8 +188,10 @@ class CronSchedule:
                 at = datetime(at.year + 1, self.months[0], 1) if month is None else datetime(at.year, month, 1)
             elif at.day not in self.days:
                 day = _next_in(self.days, at.day)
-                fits = day is not None and day <= _days_in_month(at)
-                at = at.replace(day=day, hour=0, minute=0, second=0) if fits else _next_month(at)
+                if day is not None and day <= _days_in_month(at):
+                    at = at.replace(day=day, hour=0, minute=0, second=0)
+                else:
+                    at = _next_month(at)
             elif not self._day_matches(at):
                 at = _next_day(at)
             elif at.hour not in self.hours:

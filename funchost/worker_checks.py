@@ -154,7 +154,7 @@ def _check_parameter(name: str, param: str, binding: Any, hints: dict[str, Any])
             f'binding {param} is declared to have the "in" direction in the binding decorator, but its annotation '
             "is azure.functions.Out in Python",
         )
-    if not annotated:
+    if not annotated or py_type is None:  # annotated: hints hold a type (None is not one)
         return
     binding_type = "generic" if py_type in (str, bytes) and not _has_implicit_output(binding.type) else binding.type
     if is_out:
@@ -203,7 +203,7 @@ def _is_typing_generic(annotation: Any) -> bool:
     ``typing.Mapping``) and Generic classes, but not unions, tuples or callables, nor the builtin generics of
     PEP 585 (``dict[str, Any]``), whose alias class is ``types.GenericAlias``, not typing's."""
     if isinstance(annotation, type):
-        return issubclass(annotation, typing.Generic)  # type: ignore[arg-type]
+        return issubclass(annotation, typing.Generic)
     origin = typing.get_origin(annotation)
     return type(annotation).__module__ == "typing" and origin is not None and origin not in _NOT_GENERIC_ORIGINS
 

@@ -84,6 +84,9 @@ class WorkDispatcher:
 
     def notify_parent(self, child: InstanceRecord) -> None:
         """Send a finished sub-orchestration's result to its parent (idempotent per child generation)."""
+        parent = child.parent_instance_id
+        if parent is None:  # a top-level orchestration: no one to tell
+            return
         now = self._clock()
         message_id = f"child-{child.instance_id}-{child.generation}"
         if child.status is RuntimeStatus.COMPLETED:
@@ -100,7 +103,7 @@ class WorkDispatcher:
                 Details=_failure_details(child),
             )
         result["MessageId"] = message_id
-        self._send(Message(child.parent_instance_id, message_id, result, child.parent_generation))
+        self._send(Message(parent, message_id, result, child.parent_generation))
 
     def _run_activity(self, instance_id: str, stamp: Stamp, scheduled: Event) -> None:
         done = run_activity(self._index.get(scheduled["Name"], ACTIVITY), scheduled, self._clock, self._worker.invoke)

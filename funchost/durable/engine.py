@@ -296,7 +296,7 @@ class DurableEngine(ClientOperations):
             self._work.notify_parent(live.record)
 
     def _continue_as_new(self, live: Live, input_json: str | None, now: datetime) -> None:
-        carried = [(e, m, None) for e, m, _ in live.inbox if kind_of(e) is EventType.EVENT_RAISED]
+        carried: list[Inbound] = [(e, m, None) for e, m, _ in live.inbox if kind_of(e) is EventType.EVENT_RAISED]
         started = execution_started(now, live.record.name, input_json, live.record.instance_id, uuid.uuid4().hex, None)
         with self._lock:
             live.restart(input_json, started, carried)

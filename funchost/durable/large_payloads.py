@@ -21,7 +21,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 from funchost.durable.blobs import BlobContainer
@@ -32,7 +32,7 @@ INSTANCE_PAYLOADS = ("input", "output")
 BLOB_NAME_SUFFIX = "BlobName"
 
 
-def is_large(value: Any) -> bool:
+def is_large(value: Any) -> TypeGuard[str]:
     """Whether a property's stored (JSON-escaped) text passes the limit; escaping at most sextuples a
     character (``\\uXXXX``), so short strings are let through without escaping them."""
     if not isinstance(value, str) or len(value) * 6 * 2 <= MAX_INLINE_BYTES:

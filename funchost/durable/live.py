@@ -6,6 +6,7 @@ import json
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from funchost.durable.history import Event, EventType, RuntimeStatus, completed_ids, kind_of
 from funchost.durable.store import History, InstanceRecord
@@ -51,14 +52,14 @@ class Live:
         events = history.events
         closing = events[-2] if len(events) >= 2 else None
         if closing is not None and kind_of(closing) is EventType.CONTINUE_AS_NEW:
-            started = next(e for e in events if kind_of(e) is EventType.EXECUTION_STARTED)
-            live = cls(record, history.generation, events, started.get("Input"))
+            first = next(e for e in events if kind_of(e) is EventType.EXECUTION_STARTED)
+            live = cls(record, history.generation, events, first.get("Input"))
             live.written_generation, live.written_rows, live.written_token = (
                 history.generation,
                 history.rows,
                 history.token,
             )
-            live.restart(closing.get("Result"), dict(started, Input=closing.get("Result")), [])
+            live.restart(closing.get("Result"), dict(first, Input=closing.get("Result")), [])
             return live
         started = next((e for e in events if kind_of(e) is EventType.EXECUTION_STARTED), None)
         live = cls(
@@ -127,5 +128,5 @@ def _status_from_history(record: InstanceRecord, events: list[Event]) -> Instanc
     return record
 
 
-def encode(value) -> str | None:
+def encode(value: Any) -> str | None:
     return None if value is None else json.dumps(value)

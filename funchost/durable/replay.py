@@ -108,5 +108,5 @@ class OrchestrationReplay:
             text, _, state_json = str(error).partition(OUT_OF_PROC_MARKER)
             state = json.loads(state_json) if state_json else {"isDone": False, "actions": []}
             # The extension reads the error from the state (``OutOfProcOrchestrationShim``), as here.
-            return Outcome(state, state.get("error") or text)
+            return Outcome(state, str(state.get("error") or text))
         return Outcome(json.loads(state_json), None)

@@ -74,7 +74,7 @@ def subscriptions_of(functions: Iterable[FunctionEntry], app_settings: Mapping[s
                 f"function {entry.name}: a Service Bus trigger needs queueName or topicName+subscriptionName"
             )
         try:
-            subscription = Subscription(_resolve(entity, app_settings), _resolve(name, app_settings), entry)
+            subscription = Subscription(resolve_whole_string(entity, app_settings), _resolve(name, app_settings), entry)
         except ValueError as error:
             unresolved.append(FunctionError(entry.name, function_in_error(entry.name, str(error))))
             continue
