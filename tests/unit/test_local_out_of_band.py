@@ -101,6 +101,12 @@ def test_an_unknown_action_or_a_non_object_is_refused() -> None:
     assert errors_of([1, 2]) == ["expected a JSON object (got a list)"]
 
 
+def test_an_action_that_is_not_a_string_is_refused_by_name() -> None:
+    assert errors_of({"action": ["set-image"]}) == [
+        "action: must be one of set-image, run-unmanaged, remove-unmanaged (got a list)"
+    ]
+
+
 def test_an_invalid_request_is_never_queued(tmp_path: Path) -> None:
     with pytest.raises(InvalidOutOfBandRequest, match=r"revision: must be a DNS-1123 label"):
         queue_request(tmp_path, SetImage("dev", "orders", "../../etc", IMAGE))
