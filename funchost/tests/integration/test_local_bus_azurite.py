@@ -24,10 +24,10 @@ from funchost.tests.unit.test_local_bus import (
     FakeClock,
     Held,
     Recorder,
+    audit_completed,
     event,
     invoke,
     subscriber,
-    wait_until,
 )
 
 pytestmark = pytest.mark.azurite
@@ -114,9 +114,7 @@ def test_a_renewed_lock_holds_off_another_host_until_the_renewal_limit_on_azurit
     running = threading.Thread(target=first.deliver_due)
     running.start()
     held.wait_calls(1)
-    # The audit subscription's delivery, which runs beside it, completes within its first lock: only the held one
-    # is left to renew (so the clock moves on only once that completion is written).
-    wait_until(lambda: {d.subscription: d.state for d in first.deliveries(event(1).message_id)}.get(AUDIT) == DELIVERED)
+    audit_completed(first, event(1).message_id)
     assert [first.renew_locks(clock.at(seconds)) for seconds in (50, 100, 150)] == [1, 1, 0]  # locked until 160 s
     assert second.deliver_due(clock.at(159)) == 0
     assert second.deliver_due(clock.at(160)) == 1
