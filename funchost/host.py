@@ -43,6 +43,7 @@ from funchost.settings import (
     DurableConcurrency,
     apply_local_settings,
     function_timeout,
+    host_table_prefix,
     ignore_extended_sessions,
     task_hub,
 )
@@ -73,15 +74,16 @@ Startup = Callable[[HostContext], Callable[[], None] | None]
 class HostOptions:
     """``state_dir``: where the host keeps its keys (``secrets/``; default ``root/.local``); ``task_hub``
     replaces host.json's ``hubName``; ``table_prefix`` prefixes the Service Bus emulator's and the timers'
-    tables; ``max_delivery_count``: the Service Bus entities' MaxDeliveryCount; ``name`` and ``key_command``
-    are what the start-up banner calls the host and the command that prints its keys."""
+    tables (None: the host id's, ``funchost.settings.host_table_prefix``); ``max_delivery_count``: the Service
+    Bus entities' MaxDeliveryCount; ``name`` and ``key_command`` are what the start-up banner calls the host and
+    the command that prints its keys."""
 
     port: int = 7071
     app: str = "function_app:app"
     root: Path = field(default_factory=Path.cwd)
     state_dir: Path | None = None
     task_hub: str | None = None
-    table_prefix: str = ""
+    table_prefix: str | None = None
     max_delivery_count: int = MAX_DELIVERY_COUNT
     startup: Startup | None = None
     name: str = "Functions local host"
@@ -102,6 +104,8 @@ class LocalHost:
         bus_options = ServiceBusOptions.from_host_json(options.root)
         concurrency = DurableConcurrency.from_host_json(options.root)
         timeout = function_timeout(options.root)
+        self.hub = options.task_hub or task_hub(options.root, os.environ)
+        prefix = host_table_prefix(os.environ) if options.table_prefix is None else options.table_prefix
         # Every sync function of every trigger runs on this one pool, as on the Python worker; every invocation
         # is bounded by host.json's functionTimeout, as on the Functions host.
         self.worker = WorkerPool.from_app_settings(os.environ, timeout)
@@ -116,7 +120,6 @@ class LocalHost:
         self.azurite = self._azurite_if_needed(account)
         self.keys = open_key_store(options.root, os.environ, options.state_dir)
         self.keys.system_key()  # created at start, as the host does when the Durable extension registers its webhook
-        self.hub = options.task_hub or task_hub(options.root)
         ignore_extended_sessions(options.root)
         service = account.table_service()
         self.base_url = f"http://127.0.0.1:{options.port}"
@@ -124,7 +127,7 @@ class LocalHost:
         store = DurableStore(AzureTables(service), self.hub, payloads)
         self.engine = DurableEngine(self.index, store, concurrency=concurrency, worker=self.worker)
         self.invoker = invoke = Invoker(self.client_binding, self.worker)
-        tables = AzureTables(service, prefix=options.table_prefix)
+        tables = AzureTables(service, prefix=prefix)
         self.bus = LocalBus(
             tables,
             self.index.of_type(SERVICE_BUS),

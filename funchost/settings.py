@@ -1,11 +1,12 @@
 """Local host settings: ``local.settings.json`` Values into the environment; the task hub and the Durable
-options from host.json."""
+options from host.json; the host id that scopes the host's own tables."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import MutableMapping
+import re
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from funchost.function_timeout import (
     timespan_text,
 )
 from funchost.host_json import InvalidHostJson, extension_section, load_host_json
+from funchost.name_resolver import resolve_whole_string
 from funchost.storage.account import DEVELOPMENT_STORAGE, STORAGE, TABLE_SERVICE_URI
 from funchost.timespan import parse_timespan_setting
 
@@ -53,9 +55,55 @@ def apply_local_settings(root: Path, environ: MutableMapping[str, str]) -> None:
         environ[STORAGE] = DEVELOPMENT_STORAGE
 
 
-def task_hub(root: Path) -> str:
-    """The task hub: ``extensions.durableTask.hubName`` of host.json (``%SETTING%`` is not resolved here)."""
-    return durable_task_options(root).get("hubName") or DEFAULT_HUB
+# What the Azure Storage provider accepts as a task hub name: a valid table, blob container and queue name
+# (letters and digits, a letter first) of at most 50 characters (``AzureStorageOptions.ValidateHubName``).
+_HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,49}")
+
+
+def task_hub(root: Path, app_settings: Mapping[str, str]) -> str:
+    """The task hub: ``extensions.durableTask.hubName`` of host.json, its ``%SETTING%`` references resolved from
+    ``app_settings`` as the Durable extension resolves them (``DurableTaskExtension``'s
+    ``nameResolver.TryResolveWholeString(Options.HubName)``, Azure/azure-functions-durable-extension: every
+    ``%NAME%`` through the host's name resolver, ``funchost.name_resolver``; when one does not resolve the name
+    stays as written). InvalidHostJson with the extension's message when the result is not a name the Azure
+    Storage provider accepts (``AzureStorageOptions.ValidateHubName``, which refuses it at start-up)."""
+    configured = durable_task_options(root).get("hubName")
+    if not configured:
+        return DEFAULT_HUB
+    try:
+        hub = resolve_whole_string(str(configured), app_settings)
+    except ValueError:
+        hub = str(configured)
+    if not _HUB_NAME.fullmatch(hub):
+        reason = (
+            f"Task hub name '{hub}' should contain only alphanumeric characters, start with a letter, and have "
+            "length between 3 and 45."
+        )
+        raise InvalidHostJson([FieldError("extensions.durableTask.hubName", reason)])
+    return hub
+
+
+# Azure's app setting naming the host id (``AzureFunctionsWebHost:hostId``), which Azure derives from the app's
+# name when it is not set: at most 32 lowercase letters, digits and dashes, a letter or digit at each end.
+HOST_ID = "AzureFunctionsWebHost__hostid"
+_HOST_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
+
+
+def host_table_prefix(app_settings: Mapping[str, str]) -> str:
+    """The prefix of the Service Bus emulator's and the timers' tables when the host is given none: its host id.
+
+    Azure keeps per-app trigger state under the host id (timer status in ``timer-status/<host id>/...``), so two
+    apps on one storage account never share it; the local host keeps that state in tables, and scopes them the
+    same way. Table names take letters and digits only, so the id's dashes are dropped (and a ``t`` goes before
+    an id that starts with a digit, as table names start with a letter). No host id: no prefix. PermanentError
+    when the setting is not a host id Azure accepts."""
+    host_id = next((value for name, value in app_settings.items() if name.lower() == HOST_ID.lower()), "")
+    if not host_id:
+        return ""
+    if not _HOST_ID.fullmatch(host_id):
+        raise PermanentError(f"{HOST_ID}: a host id is 1-32 lowercase letters, digits and dashes (got {host_id!r})")
+    prefix = host_id.replace("-", "")
+    return f"t{prefix}" if prefix[:1].isdigit() else prefix
 
 
 def ignore_extended_sessions(root: Path) -> None:

@@ -27,7 +27,7 @@ class Operator:
         apply_local_settings(root, os.environ)
         settings = load_settings()
         service = table_service(settings)
-        hub = settings.task_hub or task_hub(root)
+        hub = settings.task_hub or task_hub(root, os.environ)
         account = StorageAccount(settings.storage_connection, settings.table_endpoint)
         payloads = LargePayloads(BlobContainer.for_hub(account, hub))
         self._durable = DurableStore(AzureTables(service), hub, payloads)

@@ -64,7 +64,6 @@ from funchost.storage.tables import Tables
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TOPIC = "events"
 # How long a receiver holds a message before Service Bus offers it again: the LockDuration Service Bus gives a
 # queue or subscription unless it is created with another.
 DEFAULT_LOCK_DURATION = timedelta(minutes=1)
@@ -81,7 +80,6 @@ class LocalBus:
         functions: Iterable[FunctionEntry],
         invoke: Invoke | None = None,
         *,
-        topic: str = DEFAULT_TOPIC,
         app_settings: Mapping[str, str] | None = None,
         max_delivery_count: int = MAX_DELIVERY_COUNT,
         options: ServiceBusOptions | None = None,
@@ -90,13 +88,13 @@ class LocalBus:
         poll_interval: float = 1.0,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        """``functions``: a FunctionIndex or its entries; ``invoke`` is needed only to deliver.
-        ``topic`` is where ``publish`` sends by default; ``app_settings`` resolves ``%Name%`` trigger values;
+        """``functions``: a FunctionIndex or its entries (their ``serviceBusTrigger`` bindings are the topics,
+        queues and subscriptions the bus knows); ``invoke`` is needed only to deliver.
+        ``app_settings`` resolves ``%Name%`` trigger values;
         ``options``: host.json's ``extensions.serviceBus`` (the extension's defaults when None); ``filters``:
         subscription path -> its rule's SQL filter, as the namespace is configured (UnsupportedFilter if the
         local bus cannot evaluate one); ``lock_duration``: the entities' LockDuration."""
         self._tables = tables
-        self.topic = topic
         self._subscriptions = {s.path: s for s in subscriptions_of(functions, app_settings or {})}
         self._options = options or ServiceBusOptions.from_section({})
         self._filters = {path.lower(): rule for path, rule in parse_filters(filters or {}).items()}
@@ -128,19 +126,18 @@ class LocalBus:
 
     # -- publishing ------------------------------------------------------------------------------------------
 
-    def publish(self, messages: Sequence[Message], to: str | None = None) -> None:
-        """Send to topic or queue ``to`` (default: the bus topic), in order. A message id already logged is a
-        duplicate and dropped; retrying after a crash completes what the first attempt left undone."""
-        entity = to or self.topic
+    def publish(self, messages: Sequence[Message], *, to: str) -> None:
+        """Send to topic or queue ``to``, in order. A message id already logged is a duplicate and dropped;
+        retrying after a crash completes what the first attempt left undone."""
         _check(messages)
-        targets = self._targets(entity)
+        targets = self._targets(to)
         if not messages:
             return
         first = allocate_sequence(self._tables, len(messages))
         now = self._clock()
         for offset, fields in enumerate(messages):
             accepted = tuple(path for path in targets if self._accepts(path, fields))
-            logged = LoggedMessage(entity, fields, first + offset, now, accepted)
+            logged = LoggedMessage(to, fields, first + offset, now, accepted)
             try:
                 self._tables.insert(LOG, logged.to_entity())
             except AlreadyExists:
@@ -169,9 +166,11 @@ class LocalBus:
         return rule is None or rule.accepts(fields)
 
     def _targets(self, entity: str) -> tuple[str, ...]:
+        """The subscription paths of topic or queue ``entity``; NotFound for an entity no trigger of the app names
+        (the only entities the bus knows)."""
         paths = tuple(s.path for s in self._subscriptions.values() if s.entity.lower() == entity.lower())
-        if not paths and entity.lower() != self.topic.lower():
-            known = sorted({self.topic, *(s.entity for s in self._subscriptions.values())})
+        if not paths:
+            known = sorted({s.entity for s in self._subscriptions.values()})
             raise NotFound(f"no topic or queue named {entity!r} (known: {', '.join(known)})")
         return paths
 

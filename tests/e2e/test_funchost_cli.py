@@ -25,7 +25,7 @@ def test_the_generic_host_runs_an_orchestration_of_an_app_in_another_root(azurit
     hub = f"Generic{uuid.uuid4().hex[:10]}"
     (app_root / "host.json").write_text(json.dumps({"version": "2.0", "extensions": {"durableTask": {"hubName": hub}}}))
     command = [sys.executable, "-m", "funchost", "start", "--root", str(app_root), "--state-dir", str(state)]
-    app, python_path = "tests.durable_app:app", {"PYTHONPATH": str(ROOT)}
+    app, python_path = "funchost.tests.apps.durable_app:app", {"PYTHONPATH": str(ROOT)}
     host = HostProcess(command, azurite.connection_string, app, tmp_path, python_path, root=app_root).start()
     try:
         status, started = host.request("POST", "/api/start/chain", 4)

@@ -22,9 +22,10 @@ from funchost.azurite import Azurite
 from funchost.servicebus.message import Message
 from funchost.servicebus.records import DEADLETTERED, DELIVERED
 from funchost.tests.apps.bad_apps import BAD_APPS
-from funchost.tests.e2e.bus_client import SUBSCRIPTION, BusClient, envelope, new_traceid
+from funchost.tests.e2e.bus_client import SUBSCRIPTION, BusClient, new_traceid
 from funchost.tests.e2e.host_process import DURABLE_APP
 from funchost.tests.e2e.observe import wait_until
+from tests.e2e.envelopes import envelope, publish
 from tests.e2e.host_process import KEY, ROOT, HostProcess
 
 TRACE_TYPES = ["RuntimeDeploymentRequested", "RuntimeDeploymentStateChanged", "RuntimeDeploymentCompleted"]
@@ -61,11 +62,11 @@ def produced(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iter
         events = []
         for number, kind in enumerate(TRACE_TYPES):  # each step caused by the one before
             events.append(envelope(kind, traceid, {"step": number}, causationid=events[-1].id if events else None))
-        bus.publish(*events)
+        publish(bus, *events)
         malformed = Message(str(uuid.uuid4()), new_traceid(), "Note", "text/plain", {}, b"hello")
-        bus.publish_raw([malformed])
+        bus.publish(malformed)
         failing = envelope("RuntimeDriftDetected", new_traceid(), {"fail": True})  # on_bus_event raises on it
-        bus.publish(failing)
+        publish(bus, failing)
         wait_until(lambda: bus.delivery(events[-1].id).state == DELIVERED, 10, "the trace delivered")
         wait_until(lambda: bus.delivery(failing.id).state == DEADLETTERED, 20, "the dead letter")
     finally:

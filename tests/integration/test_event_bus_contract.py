@@ -13,8 +13,10 @@ from controlplane.adapters.local.event_bus import LocalEventBus
 from controlplane.domain.events import Envelope
 from controlplane.testing.fakes import RecordingEventBus
 from funchost.azurite import Azurite
+from funchost.functions import SERVICE_BUS
 from funchost.servicebus.bus import LocalBus
 from funchost.storage.azure_tables import AzureTables
+from tests import product_app
 from tests.contracts.event_bus import TRACE, EventBusContract, Published
 
 
@@ -23,7 +25,8 @@ class TestLocalEventBus(EventBusContract):
     @pytest.fixture
     def local_bus(self, azurite: Azurite, table_prefix: str) -> LocalBus:
         tables = AzureTables(TableServiceClient.from_connection_string(azurite.connection_string), table_prefix)
-        bus = LocalBus(tables, [])  # publishing only: no subscriptions, nothing to deliver
+        # Publishing only: the product's subscriptions of the event topic get deliveries, nothing delivers them.
+        bus = LocalBus(tables, product_app.index().of_type(SERVICE_BUS))
         bus.create_tables()
         return bus
 

@@ -22,7 +22,7 @@ from azure.data.tables import TableServiceClient
 
 from controlplane.adapters.azure.servicebus.mapping import subscription_filters
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
-from controlplane.adapters.local.event_bus import LocalEventBus
+from controlplane.adapters.local.event_bus import TOPIC, LocalEventBus
 from controlplane.adapters.local.provisioner import LocalProvisioner
 from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.bootstrap import use_ports
@@ -225,7 +225,7 @@ def test_a_health_check_without_an_envelope_fails_fast_and_is_dead_lettered_afte
         "garbled", traceid, "HealthCheckCompleted", CONTENT_TYPE, {"type": "HealthCheckCompleted"}, b"{oops"
     )
     other = Message("other", traceid, "Note", "text/plain", {"type": "Note"}, b"hello")
-    bus.publish([garbled, other])
+    bus.publish([garbled, other], to=TOPIC)
 
     drain(bus)
     bus.stop()

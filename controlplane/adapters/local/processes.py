@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from controlplane.adapters.local.loopback import free_port
 from controlplane.domain.images import image_version
 from controlplane.domain.runtime import RevisionSpec
 from controlplane.errors import PermanentError
-from funchost.azurite import free_port
 
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
 

@@ -23,6 +23,7 @@ from funchost.function_checks import FunctionAppRefused
 from funchost.functions import FunctionIndex
 from funchost.tests.apps.bad_apps import BAD_APPS, BadApp
 from funchost.tests.conformance.real_worker import PROJECT_ROOT
+from funchost.tests.e2e.host_process import START_COMMAND
 
 CHECKS = ["worker library", "re-implementation"]
 
@@ -67,10 +68,10 @@ def test_a_host_refusal_names_the_function_in_error(checks: str) -> None:
     assert [error.function for error in refused.value.errors] == ["services_page"]
 
 
-def test_up_exits_non_zero_with_the_refusal_before_starting_anything() -> None:
+def test_start_exits_non_zero_with_the_refusal_before_starting_anything() -> None:
     app = BAD_APPS[0]
     run = subprocess.run(
-        [sys.executable, "-m", "controlplane", "up", "--port", "0", "--app", f"{app.import_name}:app"],
+        [*START_COMMAND, "--port", "0", "--app", f"{app.import_name}:app"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

@@ -6,49 +6,36 @@ another process are delivered by the running host, as a second process sharing t
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.local.event_bus import envelope_message
-from controlplane.domain.events import Envelope, traceparent_for
 from funchost.servicebus.bus import LocalBus
 from funchost.servicebus.message import Message
 from funchost.servicebus.records import Delivery
 from funchost.storage.azure_tables import AzureTables
 from funchost.tests.apps import durable_app
 
-SUBSCRIPTION = "events/Subscriptions/e2e"
+TOPIC = "events"  # the topic of the durable test app's on_bus_event
+SUBSCRIPTION = f"{TOPIC}/Subscriptions/e2e"
+CLOUDEVENTS = "application/cloudevents+json"  # a structured CloudEvent's content type
 
 
 def new_traceid() -> str:
     return uuid.uuid4().hex
 
 
-def envelope(
-    event_type: str,
-    traceid: str,
-    data: Mapping[str, Any] | None = None,
-    event_id: str = "",
-    causationid: str | None = None,
-) -> Envelope:
-    """A valid structured CloudEvent of ``event_type`` in trace ``traceid``."""
-    event_id = event_id or str(uuid.uuid4())
-    return Envelope(
-        id=event_id,
-        source="/e2e-tests",
-        type=event_type,
-        time=datetime.now(UTC),
-        data=dict(data or {}),
-        traceid=traceid,
-        traceparent=traceparent_for(traceid, event_id),
-        correlationid=f"e2e-{traceid[:8]}",
-        subject="e2e",
-        causationid=causationid,
-    )
+def event_message(
+    event_type: str, traceid: str, data: Mapping[str, Any] | None = None, message_id: str = ""
+) -> Message:
+    """A message as a producer of CloudEvents sends one: its body the event (``type`` and ``data``, which the test
+    app's ``on_bus_event`` reads), its subject the type, its correlation id the trace."""
+    message_id = message_id or str(uuid.uuid4())
+    body = {"specversion": "1.0", "id": message_id, "type": event_type, "data": dict(data or {})}
+    return Message(message_id, traceid, event_type, CLOUDEVENTS, {"type": event_type}, json.dumps(body).encode())
 
 
 class BusClient:
@@ -58,12 +45,9 @@ class BusClient:
         tables = AzureTables(TableServiceClient.from_connection_string(connection_string), prefix=prefix)
         self._bus = LocalBus(tables, [durable_app.index().get("on_bus_event")])
 
-    def publish(self, *envelopes: Envelope) -> None:
-        self._bus.publish([envelope_message(each) for each in envelopes])
-
-    def publish_raw(self, messages: Sequence[Message]) -> None:
-        """Messages as another producer might send them, envelope or not."""
-        self._bus.publish(messages)
+    def publish(self, *messages: Message) -> None:
+        """Send to the test app's topic, in order, as any producer might: the bus does not read bodies."""
+        self._bus.send(TOPIC, messages)
 
     def delivery(self, message_id: str) -> Delivery:
         """The message's delivery record on the ``e2e`` subscription."""

@@ -1,40 +1,55 @@
-"""The local host process for end-to-end tests, with helpers for the routes of the durable test app
-(funchost/tests/apps/durable_app.py)."""
+"""The local host process for end-to-end tests: ``python -m funchost start`` on the test apps' own root
+(funchost/tests/apps, with its own host.json), each host isolated on the shared Azurite; with helpers for the
+routes of the durable test app (funchost/tests/apps/durable_app.py)."""
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from controlplane.cli.project import PROJECT_ROOT as ROOT
-from controlplane.cli.project import UP_COMMAND
 from funchost.host_process import HostProcess as _HostProcess
+from funchost.settings import HOST_ID, host_table_prefix
 
+PROJECT_ROOT = Path(__file__).resolve().parents[3]  # where the funchost package is imported from
+APPS_ROOT = PROJECT_ROOT / "funchost" / "tests" / "apps"  # the apps' root: their host.json
+START_COMMAND = (sys.executable, "-m", "funchost", "start", "--root", str(APPS_ROOT))
+TASK_HUB = "TEST_TASK_HUB"  # the app setting that APPS_ROOT/host.json's hubName names
 KEY = "e2e-test-key"
 DURABLE_APP = "funchost.tests.apps.durable_app:app"
-__all__ = ["DURABLE_APP", "KEY", "ROOT", "HostProcess", "isolated_settings"]
+__all__ = ["APPS_ROOT", "DURABLE_APP", "KEY", "PROJECT_ROOT", "TASK_HUB", "HostProcess"]
 
 
-def isolated_settings(local: Path, **extra: str) -> dict[str, str]:
-    """Settings of a host of its own: its own local folder (keys), tables and task hub on the shared Azurite, so
-    it never sees another test's rows (a product host: catalog) and its engine never resumes another test's
-    instances."""
+def isolated_settings() -> dict[str, str]:
+    """A task hub and a host id of its own (so tables of its own for the Service Bus emulator and the timers) on
+    the shared Azurite: the host never sees another test's messages or timer status, and its engine never
+    resumes another test's instances."""
     suffix = uuid.uuid4().hex[:10]
-    return {
-        "CONTROLPLANE_LOCAL_DIR": str(local),
-        "CONTROLPLANE_TABLE_PREFIX": f"p{suffix}",
-        "CONTROLPLANE_TASK_HUB": f"Hub{suffix}",
-        **extra,
-    }
+    return {TASK_HUB: f"Hub{suffix}", HOST_ID: f"e2e-{suffix}"}
 
 
 class HostProcess(_HostProcess):
+    """One isolated host of ``app`` (its settings on top of ``isolated_settings()``), its keys under ``log_dir``;
+    the same hub, host id and keys across restarts."""
+
     def __init__(self, storage: str, app: str, log_dir: Path, extra_env: dict[str, str] | None = None) -> None:
-        local_dir = (extra_env or {}).get("CONTROLPLANE_LOCAL_DIR")
-        state_dir = Path(local_dir) if local_dir else None
-        super().__init__(UP_COMMAND, storage, app, log_dir, extra_env, key=KEY, root=ROOT, state_dir=state_dir)
+        state_dir = log_dir / "state"
+        python_path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+        settings = {"PYTHONPATH": python_path, **isolated_settings(), **(extra_env or {})}
+        command = (*START_COMMAND, "--state-dir", str(state_dir))
+        super().__init__(command, storage, app, log_dir, settings, key=KEY, root=APPS_ROOT, state_dir=state_dir)
+
+    @property
+    def task_hub(self) -> str:
+        return self.settings[TASK_HUB]
+
+    @property
+    def table_prefix(self) -> str:
+        """The prefix of this host's emulator and timer tables (its host id's)."""
+        return host_table_prefix(self.settings)
 
     def start_orchestration(self, name: str, value: Any = None, instance_id: str | None = None) -> dict[str, Any]:
         path = f"/api/start/{name}" + (f"/{instance_id}" if instance_id else "")

@@ -13,7 +13,7 @@ from funchost.durable.history import EventType
 from funchost.durable.store import DurableStore
 from funchost.settings import task_hub
 from funchost.storage.azure_tables import AzureTables
-from funchost.tests.e2e.host_process import ROOT, HostProcess
+from funchost.tests.e2e.host_process import APPS_ROOT, HostProcess
 
 
 def _log_lines(path: Path) -> list[str]:
@@ -27,10 +27,10 @@ def _wait_until(condition, timeout: float = 30) -> None:
         time.sleep(0.02)
 
 
-def _committed_completions(azurite: Azurite, instance_id: str) -> set[int]:
-    store = DurableStore(
-        AzureTables(TableServiceClient.from_connection_string(azurite.connection_string)), task_hub(ROOT)
-    )
+def _committed_completions(azurite: Azurite, host: HostProcess, instance_id: str) -> set[int]:
+    """The completions in the instance's history, in the hub the host's host.json names with its settings."""
+    hub = task_hub(APPS_ROOT, host.settings)
+    store = DurableStore(AzureTables(TableServiceClient.from_connection_string(azurite.connection_string)), hub)
     events = store.load_history(instance_id).events
     return {e["TaskScheduledId"] for e in events if e["EventType"] == EventType.TASK_COMPLETED}
 
@@ -44,11 +44,11 @@ def test_a_kill_during_an_activity_loses_no_completed_result(
         lines = _log_lines(activity_log)
         started = {line.split()[1] for line in lines if line.startswith("start")}
         finished = {line.split()[1] for line in lines if line.startswith("finish")}
-        return len(_committed_completions(azurite, instance_id)) >= 2 and bool(started - finished)
+        return len(_committed_completions(azurite, host, instance_id)) >= 2 and bool(started - finished)
 
     _wait_until(running_after_two_durable_steps)
     host.kill()
-    committed = _committed_completions(azurite, instance_id)
+    committed = _committed_completions(azurite, host, instance_id)
     assert len(committed) >= 2
     in_flight = {int(line.split()[1]) for line in _log_lines(activity_log) if line.startswith("start")} - committed
 

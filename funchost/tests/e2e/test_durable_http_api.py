@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from funchost.azurite import Azurite
-from funchost.tests.e2e.host_process import DURABLE_APP, HostProcess
+from funchost.tests.e2e.host_process import DURABLE_APP, TASK_HUB, HostProcess
 
 WHOLE_SECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -29,7 +29,7 @@ WHOLE_SECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 def host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
     """One host for this module, with a task hub of its own (listing and purging see only its instances)."""
     logs = tmp_path_factory.mktemp("http-api")
-    hub = {"CONTROLPLANE_TASK_HUB": f"Api{uuid.uuid4().hex[:10]}"}
+    hub = {TASK_HUB: f"Api{uuid.uuid4().hex[:10]}"}
     process = HostProcess(azurite.connection_string, DURABLE_APP, logs, hub).start()
     yield process
     process.stop()
@@ -274,7 +274,7 @@ def test_a_method_the_api_does_not_serve_is_404(host: HostProcess) -> None:
 def test_a_suspended_instance_stays_suspended_across_a_crash_and_gets_what_was_held(
     azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    hub = {"CONTROLPLANE_TASK_HUB": f"Crash{uuid.uuid4().hex[:10]}"}
+    hub = {TASK_HUB: f"Crash{uuid.uuid4().hex[:10]}"}
     host = HostProcess(azurite.connection_string, DURABLE_APP, tmp_path_factory.mktemp("crash"), hub)
     host.start()
     try:

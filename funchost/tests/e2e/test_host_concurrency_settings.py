@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from funchost.azurite import Azurite
-from funchost.tests.e2e.host_process import ROOT, HostProcess, isolated_settings
+from funchost.tests.e2e.host_process import PROJECT_ROOT, HostProcess
 
 APP = "funchost.tests.apps.worker_pool_app:app"
 
@@ -18,8 +18,7 @@ APP = "funchost.tests.apps.worker_pool_app:app"
 def test_up_sizes_the_worker_pool_by_the_app_setting_and_the_throttles_by_host_json(
     azurite: Azurite, tmp_path: Path
 ) -> None:
-    settings = isolated_settings(tmp_path, PYTHON_THREADPOOL_THREAD_COUNT="3")
-    host = HostProcess(azurite.connection_string, APP, tmp_path, settings).start()
+    host = HostProcess(azurite.connection_string, APP, tmp_path, {"PYTHON_THREADPOOL_THREAD_COUNT": "3"}).start()
     try:
         log = host.log()
     finally:
@@ -36,7 +35,7 @@ def test_up_refuses_a_durable_throttle_below_1_naming_the_setting(tmp_path: Path
         f"sys.exit(run_host(HostOptions(port=0, app={APP!r}, root=Path(sys.argv[1]))))"
     )
     run = subprocess.run(
-        [sys.executable, "-c", start, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", start, str(tmp_path)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
     )
     assert (run.returncode, run.stdout) == (1, "")
     assert (

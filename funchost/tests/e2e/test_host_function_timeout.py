@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from funchost.tests.e2e.host_process import ROOT
+from funchost.tests.e2e.host_process import PROJECT_ROOT
 
 APP = "funchost.tests.apps.worker_pool_app:app"
 
@@ -33,7 +33,7 @@ def test_up_refuses_an_invalid_function_timeout_naming_the_setting(tmp_path: Pat
         f"sys.exit(run_host(HostOptions(port=0, app={APP!r}, root=Path(sys.argv[1]))))"
     )
     run = subprocess.run(
-        [sys.executable, "-c", start, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", start, str(tmp_path)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
     )
     assert (run.returncode, run.stdout) == (1, "")
     assert f"functionTimeout: {reason}" in run.stderr

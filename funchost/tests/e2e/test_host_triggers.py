@@ -1,9 +1,9 @@
-"""Timer and Service Bus triggers through the real host process (``python -m controlplane up``).
+"""Timer and Service Bus triggers through the real host process (``python -m funchost start``).
 
 Functions under test are in funchost/tests/apps/durable_app.py: ``tick_every_two_seconds`` and
 ``tick_every_minute`` append to TIMER_TEST_LOG, ``start_chain_on_timer`` starts ``chain`` when
 TIMER_STARTS_ORCHESTRATION is set, and ``on_bus_event`` (topic ``events``, subscription ``e2e``) appends each
-delivery to BUS_TEST_LOG. Each host gets its own table prefix, so bus and timer-status tables of one test are
+delivery to BUS_TEST_LOG. Each host gets its own host id, so the bus and timer-status tables of one test are
 invisible to the others.
 """
 
@@ -20,14 +20,13 @@ from pathlib import Path
 import pytest
 from azure.data.tables import TableServiceClient
 
-from controlplane.domain.events import CONTENT_TYPE, parse_time
 from funchost.azurite import Azurite
 from funchost.ncrontab import CronSchedule
 from funchost.servicebus.message import Message
 from funchost.servicebus.records import DEADLETTERED, DELIVERED
 from funchost.storage.azure_tables import AzureTables
 from funchost.storage.tables import Entity
-from funchost.tests.e2e.bus_client import BusClient, envelope, new_traceid
+from funchost.tests.e2e.bus_client import CLOUDEVENTS, BusClient, event_message, new_traceid
 from funchost.tests.e2e.host_process import DURABLE_APP, HostProcess
 from funchost.tests.e2e.observe import json_lines, wait_until
 from funchost.timers import STATUS_PARTITION, STATUS_TABLE, ScheduleStatus
@@ -52,14 +51,10 @@ class RunningHost:
 
 
 def _host(azurite: Azurite, directory: Path, **env: str) -> RunningHost:
-    prefix = f"e2e{uuid.uuid4().hex[:12]}"
     timer_log, bus_log = directory / "timers.jsonl", directory / "bus.jsonl"
-    settings = {
-        "CONTROLPLANE_TABLE_PREFIX": prefix,
-        "TIMER_TEST_LOG": str(timer_log),
-        "BUS_TEST_LOG": str(bus_log),
-    }
+    settings = {"TIMER_TEST_LOG": str(timer_log), "BUS_TEST_LOG": str(bus_log)}
     host = HostProcess(azurite.connection_string, DURABLE_APP, directory, {**settings, **env})
+    prefix = host.table_prefix
     return RunningHost(host, prefix, timer_log, bus_log, BusClient(azurite.connection_string, prefix))
 
 
@@ -87,51 +82,51 @@ class TestOnOneRunningHost:
         wait_until(lambda: len(shared.timer_records("two_seconds")) >= seen + 2, 6, "two more firings")
         records = shared.timer_records("two_seconds")
         assert [record["past_due"] for record in records] == [False] * len(records)
-        times = [parse_time(record["at"]) for record in records]
+        times = [datetime.fromisoformat(record["at"]) for record in records]
         assert all(later - earlier >= timedelta(seconds=1.5) for earlier, later in pairwise(times))
 
     def test_timer_functions_receive_a_func_timer_request(self, shared: RunningHost) -> None:
         record = wait_until(lambda: shared.timer_records("two_seconds"), 4, "a firing")[0]
         assert record["type"] == "azure.functions.timer.TimerRequest"
 
-    def test_a_published_envelope_is_delivered_once_with_its_message_fields(self, shared: RunningHost) -> None:
+    def test_a_published_event_is_delivered_once_with_its_message_fields(self, shared: RunningHost) -> None:
         traceid = new_traceid()
-        event = envelope("HealthCheckCompleted", traceid, {"service": "orders", "environment": "dev"})
+        event = event_message("HealthCheckCompleted", traceid, {"service": "orders", "environment": "dev"})
         shared.bus.publish(event)
-        shared.wait_settled(event.id, DELIVERED, timeout=5)
-        (record,) = shared.deliveries_of(event.id)
+        shared.wait_settled(event.message_id, DELIVERED, timeout=5)
+        (record,) = shared.deliveries_of(event.message_id)
         assert record == {
-            "message_id": event.id,
+            "message_id": event.message_id,
             "correlation_id": traceid,
             "delivery_count": 1,
             "type": "HealthCheckCompleted",
             "subject": "HealthCheckCompleted",
-            "content_type": CONTENT_TYPE,
+            "content_type": CLOUDEVENTS,
         }
 
     def test_a_duplicate_message_id_is_not_delivered_twice(self, shared: RunningHost) -> None:
         traceid = new_traceid()
-        event = envelope("ScalingPolicyApplied", traceid)
+        event = event_message("ScalingPolicyApplied", traceid)
         shared.bus.publish(event)
-        shared.wait_settled(event.id, DELIVERED, timeout=5)
+        shared.wait_settled(event.message_id, DELIVERED, timeout=5)
         shared.bus.publish(event)  # a retried publish: same id
-        shared.bus.publish(envelope("ScalingPolicyApplied", traceid, {"retry": True}, event_id=event.id))
-        marker = envelope("ScalingPolicyViolated", traceid)
+        shared.bus.publish(event_message("ScalingPolicyApplied", traceid, {"retry": True}, event.message_id))
+        marker = event_message("ScalingPolicyViolated", traceid)
         shared.bus.publish(marker)  # delivered in sequence order, after anything the duplicates had queued
-        shared.wait_settled(marker.id, DELIVERED, timeout=5)
-        assert len(shared.deliveries_of(event.id)) == 1
-        assert shared.bus.delivery(event.id).delivery_count == 1
+        shared.wait_settled(marker.message_id, DELIVERED, timeout=5)
+        assert len(shared.deliveries_of(event.message_id)) == 1
+        assert shared.bus.delivery(event.message_id).delivery_count == 1
 
     def test_a_failing_message_is_redelivered_at_once_and_dead_lettered_after_ten_deliveries(
         self, shared: RunningHost
     ) -> None:
         """The host abandons the message when the function raises; Service Bus makes it available again at
         once and dead-letters it itself after MaxDeliveryCount (10) deliveries."""
-        event = envelope("RuntimeDriftDetected", new_traceid(), {"fail": True})
+        event = event_message("RuntimeDriftDetected", new_traceid(), {"fail": True})
         shared.bus.publish(event)
-        shared.wait_settled(event.id, DEADLETTERED, timeout=20)
-        assert [record["delivery_count"] for record in shared.deliveries_of(event.id)] == list(range(1, 11))
-        letter = shared.bus.delivery(event.id)
+        shared.wait_settled(event.message_id, DEADLETTERED, timeout=20)
+        assert [record["delivery_count"] for record in shared.deliveries_of(event.message_id)] == list(range(1, 11))
+        letter = shared.bus.delivery(event.message_id)
         assert (letter.delivery_count, letter.reason, letter.description) == (
             10,
             "MaxDeliveryCountExceeded",
@@ -143,9 +138,9 @@ class TestOnOneRunningHost:
         """Service Bus and the host deliver any body; what to do with it is the function's business."""
         traceid = new_traceid()
         plain_text = Message(str(uuid.uuid4()), traceid, "Note", "text/plain", {}, b"hello")
-        not_an_event = Message(str(uuid.uuid4()), traceid, None, CONTENT_TYPE, {}, b'{"specversion": "1.0"}')
-        not_json = Message(str(uuid.uuid4()), traceid, None, CONTENT_TYPE, {}, b"{oops")
-        shared.bus.publish_raw([plain_text, not_an_event, not_json])
+        not_an_event = Message(str(uuid.uuid4()), traceid, None, CLOUDEVENTS, {}, b'{"specversion": "1.0"}')
+        not_json = Message(str(uuid.uuid4()), traceid, None, CLOUDEVENTS, {}, b"{oops")
+        shared.bus.publish(plain_text, not_an_event, not_json)
         for message in (plain_text, not_an_event, not_json):
             shared.wait_settled(message.message_id, DELIVERED, timeout=5)
             (record,) = shared.deliveries_of(message.message_id)
@@ -172,7 +167,7 @@ def test_after_a_crash_a_monitored_timer_fires_once_past_due(fresh: RunningHost,
 
     fresh.host.start()
     wait_until(lambda: [r for r in json_lines(fresh.timer_log)[before:] if r["timer"] == "two_seconds"], 5, "resume")
-    after = [record for record in json_lines(fresh.timer_log)[before:] if parse_time(record["at"]) > killed_at]
+    after = [r for r in json_lines(fresh.timer_log)[before:] if datetime.fromisoformat(r["at"]) > killed_at]
     minute = [record for record in after if record["timer"] == "minute"]
     assert minute and minute[0]["past_due"] is True, after
     assert [record["past_due"] for record in minute[1:]] == [False] * (len(minute) - 1), "caught up only once"

@@ -92,7 +92,7 @@ def test_a_service_bus_delivery_past_the_timeout_fails_and_the_message_is_abando
         options=ServiceBusOptions(1),
     )
     bus.create_tables()
-    bus.publish([Message("m-1", "trace", "Note", "text/plain", {}, b"hello")])
+    bus.publish([Message("m-1", "trace", "Note", "text/plain", {}, b"hello")], to="events")
     try:
         assert bus.deliver_due() == 1
         [abandoned] = bus.deliveries("m-1")

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from azure.data.tables import TableServiceClient
 
-from controlplane.adapters.local.event_bus import LocalEventBus, envelope_message
 from funchost.azurite import Azurite
 from funchost.servicebus.bus import LocalBus
 from funchost.servicebus.message import Message
@@ -19,15 +18,17 @@ from funchost.storage.azure_tables import AzureTables
 from funchost.tests.unit.test_local_bus import (
     AUDIT,
     SCALING,
+    T0,
+    TOPIC,
     TRACE,
     FakeClock,
     Held,
     Recorder,
+    audit_completed,
     event,
     invoke,
     subscriber,
 )
-from tests.builders import T0
 
 pytestmark = pytest.mark.azurite
 
@@ -51,36 +52,35 @@ def drain(bus: LocalBus) -> None:
 def test_publish_deliver_and_dead_letter_on_azurite(azurite: Azurite, table_prefix: str) -> None:
     scaling, broken = Recorder(), Recorder(failures=1000)
     bus = make_bus(azurite, table_prefix, scaling, broken, max_delivery_count=3)
-    events = LocalEventBus(bus)
-    events.publish([event(1), event(2)])
-    events.publish([event(1)])  # a duplicate
-    bus.publish([Message("bad-1", TRACE.traceid, "X", "text/plain", {}, b"hello")])
+    bus.publish([event(1), event(2)], to=TOPIC)
+    bus.publish([event(1)], to=TOPIC)  # a duplicate
+    bus.publish([Message("bad-1", TRACE, "X", "text/plain", {}, b"hello")], to=TOPIC)
     drain(bus)
     bus.stop()
 
-    assert sorted(scaling.ids) == [event(1).id, event(2).id, "bad-1"]  # any body reaches the function
+    assert sorted(scaling.ids) == [event(1).message_id, event(2).message_id, "bad-1"]  # any body reaches the function
     tries = [(message.message_id, message.delivery_count) for message in broken.messages]
-    assert sorted(tries) == [(event(n).id, count) for n in (1, 2) for count in (1, 2, 3)] + [
+    assert sorted(tries) == [(event(n).message_id, count) for n in (1, 2) for count in (1, 2, 3)] + [
         ("bad-1", c) for c in (1, 2, 3)
     ]
     dead = {(d.subscription, d.message_id): d for d in bus.dead_letters()}
-    assert set(dead) == {(AUDIT, event(1).id), (AUDIT, event(2).id), (AUDIT, "bad-1")}
-    letter = dead[(AUDIT, event(1).id)]
+    assert set(dead) == {(AUDIT, event(1).message_id), (AUDIT, event(2).message_id), (AUDIT, "bad-1")}
+    letter = dead[(AUDIT, event(1).message_id)]
     assert (letter.reason, letter.description, letter.delivery_count) == (
         "MaxDeliveryCountExceeded",
         "Message couldn't be consumed after maximum delivery attempts.",
         3,
     )
     assert letter.last_error is not None and letter.last_error.startswith("ValueError: boom")
-    logged = bus.events_for_trace(TRACE.traceid)
-    assert [message.fields.message_id for message in logged] == [event(1).id, event(2).id, "bad-1"]
-    assert logged[0].fields == envelope_message(event(1))
+    logged = bus.events_for_trace(TRACE)
+    assert [message.fields.message_id for message in logged] == [event(1).message_id, event(2).message_id, "bad-1"]
+    assert logged[0].fields == event(1)
 
 
 def test_a_restarted_bus_delivers_pending_and_claims_are_exclusive(azurite: Azurite, table_prefix: str) -> None:
     scaling, audit = Recorder(), Recorder()
     publisher = make_bus(azurite, table_prefix, scaling, audit)
-    LocalEventBus(publisher).publish([event(number) for number in range(1, 11)])
+    publisher.publish([event(number) for number in range(1, 11)], to=TOPIC)
     first, second = (make_bus(azurite, table_prefix, scaling, audit) for _ in range(2))
     threads = [threading.Thread(target=drain, args=(bus,)) for bus in (first, second)]
     for thread in threads:
@@ -89,16 +89,16 @@ def test_a_restarted_bus_delivers_pending_and_claims_are_exclusive(azurite: Azur
         thread.join()
     for bus in (publisher, first, second):
         bus.stop()
-    expected = sorted(event(number).id for number in range(1, 11))
+    expected = sorted(event(number).message_id for number in range(1, 11))
     assert sorted(scaling.ids) == sorted(audit.ids) == expected
-    assert {d.state for d in first.deliveries(event(5).id)} == {DELIVERED}
+    assert {d.state for d in first.deliveries(event(5).message_id)} == {DELIVERED}
 
 
 def test_the_dispatcher_thread_delivers_on_azurite(azurite: Azurite, table_prefix: str) -> None:
     arrived = threading.Event()
     bus = make_bus(azurite, table_prefix, Recorder(during=arrived.set), Recorder(), poll_interval=30.0)
     bus.start()
-    LocalEventBus(bus).publish([event(1)])
+    bus.publish([event(1)], to=TOPIC)
     assert arrived.wait(10)
     bus.stop()
 
@@ -110,16 +110,17 @@ def test_a_renewed_lock_holds_off_another_host_until_the_renewal_limit_on_azurit
     options = ServiceBusOptions(max_concurrent_calls=1, max_auto_lock_renewal=timedelta(minutes=2))
     first = make_bus(azurite, table_prefix, held, Recorder(), clock=clock, options=options)
     second = make_bus(azurite, table_prefix, taken_over, Recorder(), clock=clock)
-    LocalEventBus(first).publish([event(1)])
+    first.publish([event(1)], to=TOPIC)
     running = threading.Thread(target=first.deliver_due)
     running.start()
     held.wait_calls(1)
+    audit_completed(first, event(1).message_id)
     assert [first.renew_locks(clock.at(seconds)) for seconds in (50, 100, 150)] == [1, 1, 0]  # locked until 160 s
     assert second.deliver_due(clock.at(159)) == 0
     assert second.deliver_due(clock.at(160)) == 1
     held.release(0)  # the first host's function returns after its lock expired: its completion is dropped
     running.join()
-    [delivery] = [d for d in second.deliveries(event(1).id) if d.subscription == SCALING]
+    [delivery] = [d for d in second.deliveries(event(1).message_id) if d.subscription == SCALING]
     assert (delivery.state, delivery.delivery_count) == (DELIVERED, 2)
     assert [message.delivery_count for message in taken_over.messages] == [2]
     first.stop()

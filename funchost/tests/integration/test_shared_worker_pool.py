@@ -77,7 +77,7 @@ def test_sync_functions_of_every_trigger_share_the_workers_thread_count(worker: 
         gauge.wait_until(lambda: gauge.running == 1, "the activity running")
         for caller in callers:
             caller.start()
-        bus.publish([Message("m-1", "trace", "Note", "text/plain", {}, b"hello")])
+        bus.publish([Message("m-1", "trace", "Note", "text/plain", {}, b"hello")], to="events")
         bus.start()
 
         gauge.wait_until(lambda: gauge.running == 2 and waiting(pool) == 2, "2 running, 2 waiting for a thread")

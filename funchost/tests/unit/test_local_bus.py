@@ -10,19 +10,17 @@ MaxDeliveryCountExceeded). Lock tests drive a fake clock: no assertion depends o
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import azure.functions as func
 import pytest
 
-from controlplane.adapters.local.event_bus import LocalEventBus, envelope_message
-from controlplane.domain.event_catalog import EventType
-from controlplane.domain.events import Envelope, TraceContext, new_event
 from funchost.errors import InvalidInput, NotFound, TransientError
 from funchost.function_checks import FunctionAppRefused
 from funchost.functions import SERVICE_BUS, FunctionEntry
@@ -35,10 +33,11 @@ from funchost.servicebus.processor import MAX_DELIVERIES_DESCRIPTION
 from funchost.servicebus.records import DEADLETTERED, DELIVERED, DELIVERIES, LOG, PENDING, Delivery
 from funchost.storage.memory_tables import MemoryTables
 from funchost.storage.tables import Entity
-from tests.builders import T0
 
-TRACE = TraceContext(traceid="4bf92f3577b34da6a3ce929d0e0e4736", correlationid="dep-1")
-OTHER_TRACE = TraceContext(traceid="0af7651916cd43dd8448eb211c80319c", correlationid="dep-2")
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+OTHER_TRACE = "0af7651916cd43dd8448eb211c80319c"
+TOPIC = "events"
 SCALING = "events/Subscriptions/scaling"
 AUDIT = "events/Subscriptions/audit"
 
@@ -75,14 +74,18 @@ def invoke(entry: FunctionEntry, message: func.ServiceBusMessage) -> None:
     entry.handler(**{entry.trigger_name: message})
 
 
-def event(number: int, trace: TraceContext = TRACE) -> Envelope:
-    return new_event(
-        EventType.SCALING_POLICY_APPLIED,
-        event_id=f"00000000-0000-0000-0000-{number:012d}",
-        source="/runtime-control-plane/scaling",
-        time=T0 + timedelta(seconds=number),
-        trace=trace,
-        data={"environment": "dev", "service": "orders", "from": 2, "to": 4, "rule": "cpu"},
+def event(number: int, trace: str = TRACE) -> Message:
+    """Message ``number`` of trace ``trace``, a ScalingPolicyApplied as any producer might send one (the bus does
+    not read bodies)."""
+    body = {"number": number, "environment": "dev", "service": "orders", "from": 2, "to": 4, "rule": "cpu"}
+    properties = {"type": "ScalingPolicyApplied", "source": "/scaling"}
+    return Message(
+        f"00000000-0000-0000-0000-{number:012d}",
+        trace,
+        "ScalingPolicyApplied",
+        "application/json",
+        properties,
+        json.dumps(body).encode(),
     )
 
 
@@ -127,37 +130,39 @@ def drain(bus: LocalBus, now=T0) -> int:
     return passes
 
 
-def test_every_subscription_of_the_topic_gets_the_event_as_a_service_bus_message(
+def test_every_subscription_of_the_topic_gets_the_message_as_a_service_bus_message(
     bus: LocalBus, scaling: Recorder, audit: Recorder
 ) -> None:
-    envelope = event(1)
-    LocalEventBus(bus).publish([envelope])
+    sent = event(1)
+    bus.publish([sent], to=TOPIC)
     assert bus.deliver_due() == 2
     for recorder in (scaling, audit):
         [message] = recorder.messages
         assert isinstance(message, func.ServiceBusMessage)
-        assert message.message_id == envelope.id
-        assert message.correlation_id == TRACE.traceid
-        assert message.content_type == "application/cloudevents+json"
+        assert message.message_id == sent.message_id
+        assert message.correlation_id == TRACE
+        assert message.content_type == sent.content_type
         assert message.subject == message.label == "ScalingPolicyApplied"
-        assert message.application_properties == dict(envelope_message(envelope).application_properties)
+        assert message.application_properties == dict(sent.application_properties)
         assert message.user_properties == message.application_properties
         assert message.delivery_count == 1
         assert message.enqueued_time_utc == T0
         assert message.sequence_number == 1
-        assert Envelope.from_json(message.get_body()) == envelope
-    assert {d.subscription: d.state for d in bus.deliveries(envelope.id)} == {SCALING: DELIVERED, AUDIT: DELIVERED}
+        assert message.get_body() == sent.body
+    assert {d.subscription: d.state for d in bus.deliveries(sent.message_id)} == {SCALING: DELIVERED, AUDIT: DELIVERED}
 
 
 def test_a_republished_id_is_dropped_before_and_after_delivery(bus: LocalBus, scaling: Recorder) -> None:
-    events = LocalEventBus(bus)
-    events.publish([event(1)])
-    events.publish([event(1)])
+    bus.publish([event(1)], to=TOPIC)
+    bus.publish([event(1)], to=TOPIC)
     drain(bus)
-    events.publish([event(1), event(2)])
+    bus.publish([event(1), event(2)], to=TOPIC)
     drain(bus)
-    assert scaling.ids == [event(1).id, event(2).id]
-    assert [message.fields.message_id for message in bus.events_for_trace(TRACE.traceid)] == [event(1).id, event(2).id]
+    assert scaling.ids == [event(1).message_id, event(2).message_id]
+    assert [message.fields.message_id for message in bus.events_for_trace(TRACE)] == [
+        event(1).message_id,
+        event(2).message_id,
+    ]
 
 
 class CrashingTables(MemoryTables):
@@ -178,21 +183,21 @@ def test_a_retried_publish_after_a_crash_between_writes_delivers_exactly_once(
     tables = CrashingTables()
     bus = make_bus(tables, scaling, audit)
     with pytest.raises(TransientError):
-        LocalEventBus(bus).publish([event(1)])
-    LocalEventBus(bus).publish([event(1)])
-    LocalEventBus(bus).publish([event(1)])
+        bus.publish([event(1)], to=TOPIC)
+    bus.publish([event(1)], to=TOPIC)
+    bus.publish([event(1)], to=TOPIC)
     drain(bus)
-    assert scaling.ids == audit.ids == [event(1).id]
+    assert scaling.ids == audit.ids == [event(1).message_id]
     bus.stop()
 
 
 def test_a_failing_function_is_retried_and_sees_the_delivery_count(tables, audit: Recorder) -> None:
     flaky = Recorder(failures=2)
     bus = make_bus(tables, flaky, audit)
-    LocalEventBus(bus).publish([event(1)])
+    bus.publish([event(1)], to=TOPIC)
     assert drain(bus) == 3
     assert [message.delivery_count for message in flaky.messages] == [1, 2, 3]
-    [delivery] = [d for d in bus.deliveries(event(1).id) if d.subscription == SCALING]
+    [delivery] = [d for d in bus.deliveries(event(1).message_id) if d.subscription == SCALING]
     assert (delivery.state, delivery.delivery_count, delivery.last_error) == (DELIVERED, 3, "ValueError: boom 2")
     assert len(audit.messages) == 1
     bus.stop()
@@ -201,7 +206,7 @@ def test_a_failing_function_is_retried_and_sees_the_delivery_count(tables, audit
 def test_an_abandoned_message_is_due_again_at_once(tables, audit: Recorder) -> None:
     flaky = Recorder(failures=1)
     bus = make_bus(tables, flaky, audit)
-    LocalEventBus(bus).publish([event(1)])
+    bus.publish([event(1)], to=TOPIC)
     assert bus.deliver_due(T0) == 2  # the failure abandons it ...
     assert bus.deliver_due(T0) == 1  # ... and the same instant it is delivered again
     assert [message.delivery_count for message in flaky.messages] == [1, 2]
@@ -211,13 +216,13 @@ def test_an_abandoned_message_is_due_again_at_once(tables, audit: Recorder) -> N
 def test_after_ten_failures_the_delivery_is_dead_lettered_with_the_error(tables, audit: Recorder) -> None:
     broken = Recorder(failures=1000)
     bus = make_bus(tables, broken, audit)
-    LocalEventBus(bus).publish([event(1)])
+    bus.publish([event(1)], to=TOPIC)
     drain(bus)
     assert len(broken.messages) == 10
     [dead] = bus.dead_letters()
     assert (dead.subscription, dead.message_id, dead.type, dead.delivery_count) == (
         SCALING,
-        event(1).id,
+        event(1).message_id,
         "ScalingPolicyApplied",
         10,
     )
@@ -231,9 +236,9 @@ def test_after_ten_failures_the_delivery_is_dead_lettered_with_the_error(tables,
     bus.stop()
 
 
-def test_any_body_reaches_the_function_envelope_or_not(bus: LocalBus, scaling: Recorder, audit: Recorder) -> None:
-    bus.publish([Message("bad-1", TRACE.traceid, "X", "application/json", {}, b"{}")])
-    bus.publish([Message("bad-2", TRACE.traceid, "X", "application/cloudevents+json", {}, b"\xff not json")])
+def test_any_body_reaches_the_function_json_or_not(bus: LocalBus, scaling: Recorder, audit: Recorder) -> None:
+    bus.publish([Message("bad-1", TRACE, "X", "application/json", {}, b"{}")], to=TOPIC)
+    bus.publish([Message("bad-2", TRACE, "X", "application/cloudevents+json", {}, b"\xff not json")], to=TOPIC)
     drain(bus)
     for recorder in (scaling, audit):
         assert sorted((m.message_id, m.content_type, m.get_body()) for m in recorder.messages) == [
@@ -241,15 +246,17 @@ def test_any_body_reaches_the_function_envelope_or_not(bus: LocalBus, scaling: R
             ("bad-2", "application/cloudevents+json", b"\xff not json"),
         ]
     assert bus.dead_letters() == []
-    assert [m.fields.body for m in bus.events_for_trace(TRACE.traceid)] == [b"{}", b"\xff not json"]
+    assert [m.fields.body for m in bus.events_for_trace(TRACE)] == [b"{}", b"\xff not json"]
 
 
 def test_a_new_bus_over_the_same_tables_delivers_what_was_pending(tables, scaling: Recorder, audit: Recorder) -> None:
     publisher = make_bus(tables, scaling, audit, invoke=None)
-    LocalEventBus(publisher).publish([event(1), event(2)])
+    publisher.publish([event(1), event(2)], to=TOPIC)
     restarted = make_bus(tables, scaling, audit)
     assert restarted.deliver_due() == 4
-    assert sorted(scaling.ids) == sorted(audit.ids) == [event(1).id, event(2).id]  # concurrent: in no set order
+    assert (
+        sorted(scaling.ids) == sorted(audit.ids) == [event(1).message_id, event(2).message_id]
+    )  # concurrent: in no set order
     restarted.stop()
 
 
@@ -261,7 +268,7 @@ def test_a_delivery_whose_host_died_comes_back_one_lock_duration_after_its_claim
     tables, scaling: Recorder, audit: Recorder
 ) -> None:
     dying = make_bus(tables, Recorder(during=host_exits), audit)  # the subscriptions' lock: 1 minute
-    LocalEventBus(dying).publish([event(1)])
+    dying.publish([event(1)], to=TOPIC)
     with pytest.raises(SystemExit):
         dying.deliver_due(T0)
     restarted = make_bus(tables, scaling, audit)
@@ -313,6 +320,12 @@ def stored(tables: MemoryTables, message_id: str) -> Delivery:
     return Delivery.from_entity(tables.get(DELIVERIES, SCALING, message_id))
 
 
+def audit_completed(bus: LocalBus, message_id: str) -> None:
+    """Wait until the audit subscription's delivery, which runs beside a held one, is completed (within its first
+    lock): from then on only the held delivery has a lock, and a test may move the clock."""
+    wait_until(lambda: any(d.subscription == AUDIT and d.state == DELIVERED for d in bus.deliveries(message_id)))
+
+
 @pytest.mark.parametrize(("lock", "renewed_after"), [(60, 50), (300, 290), (10, 5), (5, 2.5)])
 def test_a_lock_is_renewed_half_its_duration_but_at_most_10_seconds_before_it_expires(
     lock: int, renewed_after: float
@@ -324,19 +337,20 @@ def test_a_lock_is_renewed_half_its_duration_but_at_most_10_seconds_before_it_ex
 def test_a_running_delivery_stays_locked_while_the_processor_renews_its_lock(tables, audit: Recorder) -> None:
     clock, held = FakeClock(T0), Held()
     bus = make_bus(tables, held, audit, clock=clock)  # lock 1 min, renewed up to 5 min (the extension's default)
-    LocalEventBus(bus).publish([event(1)])
+    bus.publish([event(1)], to=TOPIC)
     running = threading.Thread(target=bus.deliver_due)
     running.start()
     held.wait_calls(1)
+    audit_completed(bus, event(1).message_id)
     assert bus.renew_locks(clock.at(49)) == 0  # due 10 s before the lock expires
     for seconds in (50, 100, 150, 200, 250):
         assert bus.renew_locks(clock.at(seconds)) == 1
-        assert stored(tables, event(1).id).next_attempt == T0 + timedelta(seconds=seconds + 60)
+        assert stored(tables, event(1).message_id).next_attempt == T0 + timedelta(seconds=seconds + 60)
     other_host = make_bus(tables, Recorder(), Recorder(), clock=clock)
     assert other_host.deliver_due(clock.at(309)) == 0  # four minutes past the first lock's expiry, still locked
     held.release(0)
     running.join()
-    delivery = stored(tables, event(1).id)
+    delivery = stored(tables, event(1).message_id)
     assert (delivery.state, delivery.delivery_count, len(held.messages)) == (DELIVERED, 1, 1)
     bus.stop()
 
@@ -347,10 +361,11 @@ def test_past_max_auto_lock_renewal_duration_the_message_is_delivered_again_and_
     clock, held = FakeClock(T0), Held()
     options = ServiceBusOptions(max_concurrent_calls=2, max_auto_lock_renewal=timedelta(minutes=2))
     bus = make_bus(tables, held, audit, clock=clock, options=options)
-    LocalEventBus(bus).publish([event(1)])
+    bus.publish([event(1)], to=TOPIC)
     first = threading.Thread(target=bus.deliver_due)
     first.start()
     held.wait_calls(1)
+    audit_completed(bus, event(1).message_id)
     assert [bus.renew_locks(clock.at(seconds)) for seconds in (50, 100, 150)] == [1, 1, 0]  # 150 s: past 2 min
     assert bus.deliver_due(clock.at(159)) == 0
     second = threading.Thread(target=bus.deliver_due, args=(clock.at(160),))  # the lock expired: due again
@@ -359,13 +374,16 @@ def test_past_max_auto_lock_renewal_duration_the_message_is_delivered_again_and_
     assert [message.delivery_count for message in held.messages] == [1, 2]  # while the first call still runs
     held.release(0)  # the first call returns now, its lock long gone: its completion fails with MessageLockLost
     first.join()
-    delivery = stored(tables, event(1).id)
+    delivery = stored(tables, event(1).message_id)
     assert (delivery.state, delivery.delivery_count) == (PENDING, 2)  # the second delivery's, still locked
     assert delivery.next_attempt == T0 + timedelta(seconds=160) + DEFAULT_LOCK_DURATION
     assert "MessageLockLost" in caplog.text
     held.release(1)
     second.join()
-    assert (stored(tables, event(1).id).state, stored(tables, event(1).id).delivery_count) == (DELIVERED, 2)
+    assert (stored(tables, event(1).message_id).state, stored(tables, event(1).message_id).delivery_count) == (
+        DELIVERED,
+        2,
+    )
     bus.stop()
 
 
@@ -373,14 +391,14 @@ def test_max_auto_lock_renewal_duration_zero_never_renews(tables, audit: Recorde
     clock, held = FakeClock(T0), Held()
     options = ServiceBusOptions(max_concurrent_calls=2, max_auto_lock_renewal=timedelta(0))
     bus = make_bus(tables, held, audit, clock=clock, options=options)
-    LocalEventBus(bus).publish([event(1)])
+    bus.publish([event(1)], to=TOPIC)
     running = threading.Thread(target=bus.deliver_due)
     running.start()
     held.wait_calls(1)
     assert bus.renew_locks(clock.at(50)) == 0
     held.release(0)
     running.join()
-    assert stored(tables, event(1).id).state == DELIVERED  # returned within its first lock: completed
+    assert stored(tables, event(1).message_id).state == DELIVERED  # returned within its first lock: completed
     bus.stop()
 
 
@@ -388,11 +406,11 @@ def test_the_dispatcher_renews_the_locks_of_running_deliveries(tables, audit: Re
     clock, held = FakeClock(T0), Held()
     bus = make_bus(tables, held, audit, clock=clock, poll_interval=60.0)
     bus.start()
-    LocalEventBus(bus).publish([event(1)])
+    bus.publish([event(1)], to=TOPIC)
     held.wait_calls(1)
     clock.at(50)
-    LocalEventBus(bus).publish([event(2)])  # wakes the dispatcher, whose pass renews what is due
-    wait_until(lambda: stored(tables, event(1).id).next_attempt == T0 + timedelta(seconds=110))
+    bus.publish([event(2)], to=TOPIC)  # wakes the dispatcher, whose pass renews what is due
+    wait_until(lambda: stored(tables, event(1).message_id).next_attempt == T0 + timedelta(seconds=110))
     held.wait_calls(2)
     held.release(0)
     held.release(1)
@@ -402,13 +420,13 @@ def test_the_dispatcher_renews_the_locks_of_running_deliveries(tables, audit: Re
 def test_two_dispatchers_never_run_one_delivery_twice(tables, audit: Recorder) -> None:
     slow = Recorder(during=lambda: time.sleep(0.01))
     first, second = make_bus(tables, slow, audit), make_bus(tables, slow, audit)
-    LocalEventBus(first).publish([event(number) for number in range(1, 21)])
+    first.publish([event(number) for number in range(1, 21)], to=TOPIC)
     threads = [threading.Thread(target=drain, args=(b,)) for b in (first, second)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(slow.ids) == sorted(event(number).id for number in range(1, 21))
+    assert sorted(slow.ids) == sorted(event(number).message_id for number in range(1, 21))
     assert len(audit.ids) == 20
     first.stop()
     second.stop()
@@ -418,7 +436,7 @@ def test_subscriptions_are_delivered_in_parallel(tables) -> None:
     audit_ran = threading.Event()
     scaling = Recorder(during=lambda: audit_ran.wait(5))
     bus = make_bus(tables, scaling, Recorder(during=audit_ran.set))
-    LocalEventBus(bus).publish([event(1)])
+    bus.publish([event(1)], to=TOPIC)
     started = time.monotonic()
     assert bus.deliver_due() == 2
     assert time.monotonic() - started < 4
@@ -454,7 +472,7 @@ class Gate:
 def test_up_to_max_concurrent_calls_deliveries_of_one_subscription_run_at_once(tables, audit: Recorder) -> None:
     gate = Gate()
     bus = make_bus(tables, gate, audit, options=ServiceBusOptions(max_concurrent_calls=3))
-    LocalEventBus(bus).publish([event(number) for number in range(1, 6)])
+    bus.publish([event(number) for number in range(1, 6)], to=TOPIC)
     first_pass = threading.Thread(target=bus.deliver_due)
     first_pass.start()
     try:
@@ -466,7 +484,7 @@ def test_up_to_max_concurrent_calls_deliveries_of_one_subscription_run_at_once(t
     first_pass.join()
     drain(bus)
     assert gate.most == 3
-    assert sorted(gate.ids) == sorted(event(number).id for number in range(1, 6))
+    assert sorted(gate.ids) == sorted(event(number).message_id for number in range(1, 6))
     assert len(audit.ids) == 5
     bus.stop()
 
@@ -475,9 +493,9 @@ def test_max_concurrent_calls_1_delivers_one_at_a_time(tables, audit: Recorder) 
     gate = Gate()
     gate.released.set()
     bus = make_bus(tables, gate, audit, options=ServiceBusOptions(max_concurrent_calls=1))
-    LocalEventBus(bus).publish([event(number) for number in range(1, 6)])
+    bus.publish([event(number) for number in range(1, 6)], to=TOPIC)
     bus.start()
-    wait_until(lambda: len(gate.ids) == 5 and all(d.state == DELIVERED for d in bus.deliveries(event(5).id)))
+    wait_until(lambda: len(gate.ids) == 5 and all(d.state == DELIVERED for d in bus.deliveries(event(5).message_id)))
     bus.stop()
     assert gate.most == 1
 
@@ -487,7 +505,7 @@ def test_without_auto_complete_a_message_comes_back_when_its_lock_expires(tables
     handled = Recorder()
     options = ServiceBusOptions(max_concurrent_calls=4, auto_complete_messages=False)
     bus = make_bus(tables, handled, audit, options=options, max_delivery_count=2, lock_duration=lock)
-    LocalEventBus(bus).publish([event(1)])
+    bus.publish([event(1)], to=TOPIC)
     bus.deliver_due(T0)
     assert bus.deliver_due(T0) == 0  # not completed, not abandoned: still locked
     bus.deliver_due(T0 + lock)
@@ -510,17 +528,17 @@ def test_the_dispatcher_delivers_as_soon_as_something_is_published(tables, audit
     bus = make_bus(tables, Recorder(during=arrived.set), audit, poll_interval=60.0)
     bus.start()
     time.sleep(0.05)  # the first pass found nothing; only the wake-up can bring the event
-    LocalEventBus(bus).publish([event(1)])
+    bus.publish([event(1)], to=TOPIC)
     assert arrived.wait(5)
     bus.stop()
-    assert bus.deliveries(event(1).id)[0].state == DELIVERED
+    assert bus.deliveries(event(1).message_id)[0].state == DELIVERED
 
 
 def test_the_dispatcher_retries_until_delivered(tables, audit: Recorder) -> None:
     flaky = Recorder(failures=3)
     bus = make_bus(tables, flaky, audit, poll_interval=60.0)
     bus.start()
-    LocalEventBus(bus).publish([event(1)])
+    bus.publish([event(1)], to=TOPIC)
     deadline = time.monotonic() + 5
     while len(flaky.messages) < 4 and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -529,12 +547,15 @@ def test_the_dispatcher_retries_until_delivered(tables, audit: Recorder) -> None
 
 
 def test_events_of_a_trace_come_in_enqueue_order(bus: LocalBus) -> None:
-    events = LocalEventBus(bus)
-    events.publish([event(3), event(1)])
-    events.publish([event(9, OTHER_TRACE)])
-    events.publish([event(2)])
-    logged = bus.events_for_trace(TRACE.traceid)
-    assert [message.fields.message_id for message in logged] == [event(3).id, event(1).id, event(2).id]
+    bus.publish([event(3), event(1)], to=TOPIC)
+    bus.publish([event(9, OTHER_TRACE)], to=TOPIC)
+    bus.publish([event(2)], to=TOPIC)
+    logged = bus.events_for_trace(TRACE)
+    assert [message.fields.message_id for message in logged] == [
+        event(3).message_id,
+        event(1).message_id,
+        event(2).message_id,
+    ]
     assert [message.sequence for message in logged] == [1, 2, 4]
     assert logged[0].to_dict()["subscriptions"] == [SCALING, AUDIT]
 
@@ -542,13 +563,13 @@ def test_events_of_a_trace_come_in_enqueue_order(bus: LocalBus) -> None:
 def test_a_subscription_with_a_sql_filter_gets_only_the_messages_it_accepts(tables, audit: Recorder) -> None:
     scaling = Recorder()
     bus = make_bus(tables, scaling, audit, filters={SCALING: "type = 'HealthCheckCompleted'"})
-    health = replace(envelope_message(event(1)), application_properties={"type": "HealthCheckCompleted"})
-    LocalEventBus(bus).publish([event(2)])  # a ScalingPolicyApplied
-    bus.publish([health])
+    health = replace(event(1), application_properties={"type": "HealthCheckCompleted"})
+    bus.publish([event(2)], to=TOPIC)  # a ScalingPolicyApplied
+    bus.publish([health], to=TOPIC)
     drain(bus)
     assert scaling.ids == [health.message_id]
-    assert sorted(audit.ids) == sorted([health.message_id, event(2).id])  # no rule: Service Bus's TrueFilter
-    assert bus.deliveries(event(2).id)[0].subscription == AUDIT
+    assert sorted(audit.ids) == sorted([health.message_id, event(2).message_id])  # no rule: Service Bus's TrueFilter
+    assert bus.deliveries(event(2).message_id)[0].subscription == AUDIT
     bus.stop()
 
 
@@ -556,11 +577,11 @@ def test_a_rule_declared_at_start_up_filters_what_is_sent_to_the_topic(tables, a
     scaling = Recorder()
     bus = make_bus(tables, scaling, audit)
     bus.add_subscription_rule("events", "scaling", "type = 'HealthCheckCompleted'")
-    health = replace(envelope_message(event(1)), application_properties={"type": "HealthCheckCompleted"})
-    bus.send("events", [envelope_message(event(2)), health])
+    health = replace(event(1), application_properties={"type": "HealthCheckCompleted"})
+    bus.send("events", [event(2), health])
     drain(bus)
     assert scaling.ids == [health.message_id]
-    assert sorted(audit.ids) == sorted([health.message_id, event(2).id])
+    assert sorted(audit.ids) == sorted([health.message_id, event(2).message_id])
     bus.stop()
 
 
@@ -577,22 +598,22 @@ def test_a_queue_trigger_gets_only_what_is_sent_to_its_queue(tables, scaling: Re
     ]
     bus = LocalBus(tables, functions, invoke, clock=lambda: T0)
     bus.create_tables()
-    bus.publish([envelope_message(event(1))], to="commands")
+    bus.publish([event(1)], to="commands")
     bus.deliver_due()
-    assert (commands.ids, scaling.ids) == ([event(1).id], [])
-    assert [d.subscription for d in bus.deliveries(event(1).id)] == ["commands"]
+    assert (commands.ids, scaling.ids) == ([event(1).message_id], [])
+    assert [d.subscription for d in bus.deliveries(event(1).message_id)] == ["commands"]
     bus.stop()
 
 
 def test_publishing_to_an_unknown_entity_names_the_known_ones(bus: LocalBus) -> None:
     with pytest.raises(NotFound, match="no topic or queue named 'evnets' \\(known: events\\)"):
-        bus.publish([envelope_message(event(1))], to="evnets")
+        bus.publish([event(1)], to="evnets")
 
 
 def test_a_message_without_an_id_is_refused_and_nothing_is_written(bus: LocalBus, tables) -> None:
-    good = envelope_message(event(1))
+    good = event(1)
     with pytest.raises(InvalidInput, match=r"messages\[1\].message_id"):
-        bus.publish([good, replace(good, message_id="")])
+        bus.publish([good, replace(good, message_id="")], to=TOPIC)
     assert list(tables.query(LOG)) == []
 
 
@@ -643,7 +664,7 @@ def test_an_unresolvable_entity_name_is_refused_with_the_hosts_indexing_error(
 
 def test_a_bus_without_invoke_can_publish_but_not_deliver(tables, scaling: Recorder, audit: Recorder) -> None:
     publisher = make_bus(tables, scaling, audit, invoke=None)
-    LocalEventBus(publisher).publish([event(1)])
+    publisher.publish([event(1)], to=TOPIC)
     with pytest.raises(RuntimeError, match="without an invoke callback"):
         publisher.deliver_due()
-    assert {d.state for d in publisher.deliveries(event(1).id)} == {PENDING}
+    assert {d.state for d in publisher.deliveries(event(1).message_id)} == {PENDING}
