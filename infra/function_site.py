@@ -1,7 +1,7 @@
 """The Function App on Flex Consumption: Python 3.11, system-assigned identity, no keys in its settings.
 
 Every connection is identity-based: the host and the durable task hub reach storage by account name, the
-StateStore by the Table endpoint, the Service Bus triggers by the namespace's host name, and telemetry is
+stored records by the Table endpoint, the Service Bus triggers by the namespace's host name, and telemetry is
 sent with Entra ID auth. Flex Consumption takes its runtime and deployment package from
 ``functionAppConfig``, so FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION are not app settings here.
 """

@@ -32,7 +32,7 @@ class Role:
 SERVICE_BUS_DATA_SENDER = Role("Azure Service Bus Data Sender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39")
 # Receive from the topic's subscriptions (the Service Bus triggers: `scaling`).
 SERVICE_BUS_DATA_RECEIVER = Role("Azure Service Bus Data Receiver", "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0")
-# State tables (StateStore) and the durable task hub's Instances/History tables.
+# State tables (the stored records) and the durable task hub's Instances/History tables.
 STORAGE_TABLE_DATA_CONTRIBUTOR = Role("Storage Table Data Contributor", "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3")
 # The durable task hub's control and work-item queues.
 STORAGE_QUEUE_DATA_CONTRIBUTOR = Role("Storage Queue Data Contributor", "974c5e8b-45b9-4653-ba55-5f855dd0fb88")

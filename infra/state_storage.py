@@ -1,6 +1,6 @@
 """The storage account behind the app: the host, the durable task hub, the state tables, the Flex package.
 
-Shared keys are off: the Functions host, the Durable Task extension and the StateStore all connect with
+Shared keys are off: the Functions host, the Durable Task extension and the stored records all connect with
 the app's managed identity (``AzureWebJobsStorage__accountName`` / ``__tableServiceUri``).
 """
 
