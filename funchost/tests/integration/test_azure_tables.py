@@ -10,7 +10,7 @@ from funchost.azurite import Azurite
 from funchost.errors import PermanentError
 from funchost.storage.azure_tables import AzureTables
 from funchost.storage.tables import Entity
-from tests.contracts.host_tables import TablesContract
+from funchost.tests.contracts.tables import TablesContract
 
 pytestmark = pytest.mark.azurite
 

@@ -16,7 +16,7 @@ from funchost.durable.history import RuntimeStatus
 from funchost.durable.store import DurableStore
 from funchost.host_process import HostProcess
 from funchost.storage.azure_tables import AzureTables
-from tests.e2e.host_process import ROOT
+from funchost.tests.e2e.host_process import PROJECT_ROOT as ROOT
 
 
 def test_the_generic_host_runs_an_orchestration_of_an_app_in_another_root(azurite: Azurite, tmp_path: Path) -> None:

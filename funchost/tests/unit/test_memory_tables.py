@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from funchost.storage.memory_tables import MemoryTables
-from tests.contracts.host_tables import TablesContract
+from funchost.tests.contracts.tables import TablesContract
 
 
 class TestMemoryTables(TablesContract):
