@@ -31,7 +31,28 @@ def isolated_settings() -> dict[str, str]:
     return {TASK_HUB: f"Hub{suffix}", HOST_ID: f"e2e-{suffix}"}
 
 
-class HostProcess(_HostProcess):
+class DurableAppRoutes(_HostProcess):
+    """A host process serving the durable test app (apps/durable_app.py): start an orchestration through its
+    HTTP starter and wait for its status route."""
+
+    def start_orchestration(self, name: str, value: Any = None, instance_id: str | None = None) -> dict[str, Any]:
+        path = f"/api/start/{name}" + (f"/{instance_id}" if instance_id else "")
+        status, body = self.request("POST", path, value)
+        assert status == 202, body
+        return body
+
+    def wait_for(self, instance_id: str, timeout: float = 60, statuses=("Completed", "Failed", "Terminated")) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            code, body = self.request("GET", f"/api/status/{instance_id}")
+            if code == 200 and body.get("runtimeStatus") in statuses:
+                return body
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{instance_id}: {body}")
+            time.sleep(0.05)
+
+
+class HostProcess(DurableAppRoutes):
     """One isolated host of ``app`` (its settings on top of ``isolated_settings()``), its keys under ``log_dir``;
     the same hub, host id and keys across restarts."""
 
@@ -50,19 +71,3 @@ class HostProcess(_HostProcess):
     def table_prefix(self) -> str:
         """The prefix of this host's emulator and timer tables (its host id's)."""
         return host_table_prefix(self.settings)
-
-    def start_orchestration(self, name: str, value: Any = None, instance_id: str | None = None) -> dict[str, Any]:
-        path = f"/api/start/{name}" + (f"/{instance_id}" if instance_id else "")
-        status, body = self.request("POST", path, value)
-        assert status == 202, body
-        return body
-
-    def wait_for(self, instance_id: str, timeout: float = 60, statuses=("Completed", "Failed", "Terminated")) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            code, body = self.request("GET", f"/api/status/{instance_id}")
-            if code == 200 and body.get("runtimeStatus") in statuses:
-                return body
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{instance_id}: {body}")
-            time.sleep(0.05)
