@@ -33,10 +33,14 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 from controlplane.config_azure import AzureSettings
 from controlplane.errors import FieldError, InvalidInput
+
+# The folder of function_app.py: the app's root, in Azure (the deployed package) and in a checkout alike.
+APP_ROOT = Path(__file__).resolve().parents[1]
 
 SCHEDULE_DEFAULTS = {
     "CONTROLPLANE_DRIFT_SCHEDULE": "0 */5 * * * *",

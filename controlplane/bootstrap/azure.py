@@ -15,7 +15,7 @@ from controlplane.adapters.by_environment.compute import ComputeByEnvironment
 from controlplane.adapters.http.health_probe import HttpHealthProbe
 from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.bootstrap.container import Ports
-from controlplane.config import InvalidSettings, Settings
+from controlplane.config import APP_ROOT, InvalidSettings, Settings
 from controlplane.config_azure import Placement
 from controlplane.errors import FieldError, PermanentError
 from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from azure.data.tables import TableServiceClient
 
-APP_ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENT_PROJECT = "runtime-environment"
 # requirements.txt leaves the Pulumi SDK out: it is of no use without the pulumi CLI, which Flex Consumption lacks.
 PULUMI_MISSING = (

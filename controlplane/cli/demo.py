@@ -26,14 +26,15 @@ from controlplane.cli.demo_loops import (
     monitor_demo,
     scaling_demo,
 )
-from controlplane.cli.project import PROJECT_ROOT, UP_COMMAND
+from controlplane.cli.project import UP_COMMAND
 from controlplane.cli.timeline import describe
+from controlplane.config import APP_ROOT
 from controlplane.domain.manifest import load_release
 from controlplane.errors import InvalidManifest
 from funchost.azurite import Azurite
 from funchost.host_process import HostProcess
 
-RELEASES = PROJECT_ROOT / "examples" / "releases"
+RELEASES = APP_ROOT / "examples" / "releases"
 SCENARIO = [("v1-rolling", "Completed"), ("v2-canary", "Completed"), ("v3-unhealthy", "RolledBack")]
 TERMINAL = {"Completed", "RolledBack", "Failed"}
 
@@ -52,7 +53,7 @@ class Outcome:
 def run_demo() -> int:
     print("Runtime control plane demo: releases and control loops through the local host\n")
     valid = _validate_examples()
-    with Azurite(PROJECT_ROOT) as azurite, tempfile.TemporaryDirectory(prefix="controlplane-demo-") as scratch:
+    with Azurite(APP_ROOT) as azurite, tempfile.TemporaryDirectory(prefix="controlplane-demo-") as scratch:
         local = Path(scratch)
         settings = {
             "CONTROLPLANE_LOCAL_DIR": scratch,
@@ -60,7 +61,7 @@ def run_demo() -> int:
             **LOOP_SETTINGS,
         }
         storage, app = azurite.connection_string, "function_app:app"
-        host = HostProcess(UP_COMMAND, storage, app, local, settings, root=PROJECT_ROOT, state_dir=local)
+        host = HostProcess(UP_COMMAND, storage, app, local, settings, root=APP_ROOT, state_dir=local)
         print(f"Azurite on 127.0.0.1:{azurite.port}; starting the local host ...")
         host.start()
         print(f"Local host on {host.base_url}; workloads are real processes (examples/workload/sample_service.py)\n")

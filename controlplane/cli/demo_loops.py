@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from controlplane.adapters.local.router import routed_url
-from controlplane.cli.project import PROJECT_ROOT
 from controlplane.cli.timeline import describe
+from controlplane.config import APP_ROOT
 from funchost.host_process import HostProcess
 
-DESIRED_STATE = PROJECT_ROOT / "examples" / "desired-state"
+DESIRED_STATE = APP_ROOT / "examples" / "desired-state"
 LOOP_SETTINGS = {
     "CONTROLPLANE_DRIFT_SCHEDULE": "0 0 0 1 1 *",  # the demo asks for drift runs itself (POST /api/drift/runs)
     "CONTROLPLANE_SCALING_SCHEDULE": "*/2 * * * * *",
@@ -75,7 +75,7 @@ def _operator(local: Path, *arguments: str) -> None:
     """What an operator with cluster access would run; the demo runs it as they would."""
     command = [sys.executable, "-m", "controlplane", "compute", *arguments, "--local-dir", str(local)]
     print(f"   $ python -m controlplane compute {' '.join(arguments)}")
-    subprocess.run(command, cwd=PROJECT_ROOT, check=True, capture_output=True)
+    subprocess.run(command, cwd=APP_ROOT, check=True, capture_output=True)
 
 
 def drift_demo(host: HostProcess, local: Path) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from controlplane.cli.compute import add_compute_parser, queue_compute_edit
-from controlplane.cli.project import PROJECT_ROOT
+from controlplane.config import APP_ROOT
 from controlplane.errors import InvalidManifest
 from funchost.keys import KeyKind
 
@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo()
     if arguments.command == "compute":
-        return queue_compute_edit(arguments, PROJECT_ROOT, os.environ)
+        return queue_compute_edit(arguments, APP_ROOT, os.environ)
     return operate(arguments)
 
 
@@ -70,9 +70,9 @@ def operate(arguments: argparse.Namespace) -> int:
     messages if the app they load would not load on Azure."""
     from funchost.function_checks import FunctionAppRefused
 
-    sys.path.insert(0, str(PROJECT_ROOT))
+    sys.path.insert(0, str(APP_ROOT))
     try:
-        return _operate(arguments, PROJECT_ROOT)
+        return _operate(arguments, APP_ROOT)
     except FunctionAppRefused as refused:
         print(refused.for_app(arguments.app), file=sys.stderr)
         return 1
@@ -118,9 +118,9 @@ def print_key(kind: KeyKind, function: str, app: str) -> int:
     from funchost.cli import print_key as print_host_key
     from funchost.settings import apply_local_settings
 
-    apply_local_settings(PROJECT_ROOT, os.environ)
+    apply_local_settings(APP_ROOT, os.environ)
     local_dir = load_settings().local_dir
-    return print_host_key(PROJECT_ROOT, Path(local_dir) if local_dir else None, kind, function, app)
+    return print_host_key(APP_ROOT, Path(local_dir) if local_dir else None, kind, function, app)
 
 
 def validate_files(files: Sequence[Path]) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from controlplane.cli.project import PROJECT_ROOT as ROOT
 from controlplane.cli.project import UP_COMMAND
+from controlplane.config import APP_ROOT as ROOT
 from funchost.tests.e2e.host_process import DurableAppRoutes
 
 KEY = "e2e-test-key"

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from controlplane.adapters.local.compute import LocalCompute
-from controlplane.adapters.local.image_catalog import PROJECT_ROOT, ImageCatalog
+from controlplane.adapters.local.image_catalog import ImageCatalog
 from controlplane.adapters.local.out_of_band import (
     DIRECTORY,
     RemoveUnmanaged,
@@ -30,12 +30,13 @@ from controlplane.adapters.local.out_of_band import (
 from controlplane.adapters.local.processes import process_start_time
 from controlplane.adapters.local.router import LocalRouter
 from controlplane.cli.main import main
+from controlplane.config import APP_ROOT
 from controlplane.domain.runtime import LiveWorkload
 from controlplane.errors import PermanentError
 from tests.contracts.compute import spec
 
 ORDERS = "example.azurecr.io/orders"
-CATALOG = ImageCatalog.load(PROJECT_ROOT / "examples" / "image-catalog.yaml")
+CATALOG = ImageCatalog.load(APP_ROOT / "examples" / "image-catalog.yaml")
 
 
 class Host:

@@ -94,7 +94,7 @@ def test_compute_exits_two_naming_a_local_settings_file_the_host_would_refuse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "local.settings.json").write_text("{oops")
-    monkeypatch.setattr("controlplane.cli.main.PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr("controlplane.cli.main.APP_ROOT", tmp_path)
     assert main(["compute", "remove-unmanaged", "dev", "orders", "miner"]) == 2
     assert "local.settings.json: not valid JSON" in capsys.readouterr().err
     assert not (tmp_path / ".local").exists()

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.adapters.local.image_catalog import PROJECT_ROOT, ImageCatalog
+from controlplane.adapters.local.image_catalog import ImageCatalog
+from controlplane.config import APP_ROOT
 from controlplane.domain.images import split_image
 from controlplane.errors import PermanentError
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
-SAMPLE_SERVICE = str(PROJECT_ROOT / "examples" / "workload" / "sample_service.py")
+SAMPLE_SERVICE = str(APP_ROOT / "examples" / "workload" / "sample_service.py")
 
 
 def catalog_file(tmp_path: Path, text: str) -> Path:
@@ -22,7 +23,7 @@ def catalog_file(tmp_path: Path, text: str) -> Path:
 
 
 def test_the_shipped_catalog_runs_orders_and_payments_as_the_sample_workload() -> None:
-    catalog = ImageCatalog.load(PROJECT_ROOT / "examples" / "image-catalog.yaml")
+    catalog = ImageCatalog.load(APP_ROOT / "examples" / "image-catalog.yaml")
     for image in (
         "example.azurecr.io/orders:1.0.0",
         "example.azurecr.io/orders:3.0.0",
@@ -33,8 +34,8 @@ def test_the_shipped_catalog_runs_orders_and_payments_as_the_sample_workload() -
 
 
 def test_every_image_of_the_example_releases_is_in_the_shipped_catalog() -> None:
-    catalog = ImageCatalog.load(PROJECT_ROOT / "examples" / "image-catalog.yaml")
-    releases = sorted((PROJECT_ROOT / "examples" / "releases").glob("*.yaml"))
+    catalog = ImageCatalog.load(APP_ROOT / "examples" / "image-catalog.yaml")
+    releases = sorted((APP_ROOT / "examples" / "releases").glob("*.yaml"))
     images = {
         line.split("image:")[1].strip()
         for path in releases
@@ -82,7 +83,7 @@ def test_placeholders_and_relative_paths_resolve_against_the_project_root(tmp_pa
 
 
 def test_an_unknown_image_names_the_image_the_catalog_and_the_fix() -> None:
-    catalog = ImageCatalog.load(PROJECT_ROOT / "examples" / "image-catalog.yaml")
+    catalog = ImageCatalog.load(APP_ROOT / "examples" / "image-catalog.yaml")
     with pytest.raises(PermanentError) as raised:
         catalog.command_for("example.azurecr.io/inventory:1.0.0")
     message = str(raised.value)

@@ -25,10 +25,9 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode
 
+from controlplane.config import APP_ROOT
 from controlplane.domain.images import split_image
 from controlplane.errors import PermanentError
-
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class ImageCatalog:
         object.__setattr__(self, "commands", MappingProxyType({k: tuple(v) for k, v in self.commands.items()}))
 
     @classmethod
-    def load(cls, path: str | Path, root: Path = PROJECT_ROOT, python: str | None = None) -> ImageCatalog:
+    def load(cls, path: str | Path, root: Path = APP_ROOT, python: str | None = None) -> ImageCatalog:
         """Read a catalog file; ``PermanentError`` names the file and the bad field if it cannot be used.
 
         ``{python}`` becomes ``python`` (default: this interpreter), ``{root}`` the project ``root``, and
