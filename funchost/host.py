@@ -38,7 +38,6 @@ from funchost.servicebus.bus import LocalBus
 from funchost.servicebus.message import Sender
 from funchost.servicebus.options import ServiceBusOptions
 from funchost.servicebus.processor import MAX_DELIVERY_COUNT
-from funchost.servicebus.records import subscriptions_of
 from funchost.settings import (
     DurableConcurrency,
     apply_local_settings,
@@ -100,7 +99,6 @@ class LocalHost:
         module, _, attribute = options.app.partition(":")
         self.index = FunctionIndex.load(module, attribute or "app")  # before Azurite: a refused app starts nothing
         check_schedules(self.index.of_type(TIMER), os.environ)
-        subscriptions_of(self.index.of_type(SERVICE_BUS), os.environ)  # entity names resolve, as the host indexes
         bus_options = ServiceBusOptions.from_host_json(options.root)
         concurrency = DurableConcurrency.from_host_json(options.root)
         timeout = function_timeout(options.root)
@@ -117,17 +115,11 @@ class LocalHost:
             concurrency.orchestrators,
             "none" if timeout is None else timespan_text(timeout),
         )
-        self.azurite = self._azurite_if_needed(account)
-        self.keys = open_key_store(options.root, os.environ, options.state_dir)
-        self.keys.system_key()  # created at start, as the host does when the Durable extension registers its webhook
-        ignore_extended_sessions(options.root)
-        service = account.table_service()
-        self.base_url = f"http://127.0.0.1:{options.port}"
-        payloads = LargePayloads(BlobContainer.for_hub(account, self.hub))
-        store = DurableStore(AzureTables(service), self.hub, payloads)
-        self.engine = DurableEngine(self.index, store, concurrency=concurrency, worker=self.worker)
-        self.invoker = invoke = Invoker(self.client_binding, self.worker)
+        service = account.table_service()  # no I/O until used: storage is first touched once serving
         tables = AzureTables(service, prefix=prefix)
+        self.invoker = invoke = Invoker(self.client_binding, self.worker)
+        # Built before Azurite starts: the bus resolves its entity names as the host indexes, and refuses the app
+        # (FunctionAppRefused) if one does not resolve, so a refused app starts nothing.
         self.bus = LocalBus(
             tables,
             self.index.of_type(SERVICE_BUS),
@@ -136,6 +128,14 @@ class LocalHost:
             max_delivery_count=options.max_delivery_count,
             options=bus_options,
         )
+        self.azurite = self._azurite_if_needed(account)
+        self.keys = open_key_store(options.root, os.environ, options.state_dir)
+        self.keys.system_key()  # created at start, as the host does when the Durable extension registers its webhook
+        ignore_extended_sessions(options.root)
+        self.base_url = f"http://127.0.0.1:{options.port}"
+        payloads = LargePayloads(BlobContainer.for_hub(account, self.hub))
+        store = DurableStore(AzureTables(service), self.hub, payloads)
+        self.engine = DurableEngine(self.index, store, concurrency=concurrency, worker=self.worker)
         self.timers = TimerScheduler(
             self.index.of_type(TIMER),
             lambda entry, info: invoke(entry, info.to_request()),
