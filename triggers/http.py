@@ -16,6 +16,7 @@ from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.errors import InvalidManifest, NotFound
 from controlplane.services import deployments
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
+from triggers.links import api_url
 from triggers.responses import json_response, problem
 
 bp = df.Blueprint()
@@ -24,7 +25,7 @@ bp = df.Blueprint()
 @bp.route(route="deployments", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def create_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """POST /api/deployments: a release manifest (JSON). 202 with the deployment and its status URLs."""
+    """POST /api/deployments: a release manifest (JSON). 202 with the deployment and its status URL."""
     try:
         release = load_release(req.get_body(), source="request body")
     except InvalidManifest as error:
@@ -54,9 +55,15 @@ async def _start(
     deployment = accepted.deployment
     if accepted.created:
         await client.start_new(DEPLOYMENT_ORCHESTRATOR, deployment.id, DeploymentStart.of(deployment).to_dict())
-    links = client.get_client_response_links(req, deployment.id)
-    body = {"deploymentId": deployment.id, "traceId": deployment.traceid, "state": deployment.state.value, **links}
-    return json_response(body, 202 if accepted.created else 200, {"Location": links["statusQueryGetUri"]})
+    # The product's own status route, no key in it: the caller polls it with the key it POSTed with.
+    status_url = api_url(req, "deployments", deployment.id)
+    body = {
+        "deploymentId": deployment.id,
+        "traceId": deployment.traceid,
+        "state": deployment.state.value,
+        "statusQueryGetUri": status_url,
+    }
+    return json_response(body, 202 if accepted.created else 200, {"Location": status_url})
 
 
 @bp.route(route="deployments/{deployment_id}/rollback", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
