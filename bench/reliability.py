@@ -1,0 +1,227 @@
+"""Reliability report (issue 12): the route sweep, the API fuzz, the Idempotency-Key rounds, the crash trials and
+the fault cases, each against real local hosts, with fixed bounds; what must hold is counted, not timed.
+
+Run: ``.venv/bin/python bench/reliability.py [--seed 12] [--kills 3] [--fuzz-examples 8] [--rounds 20]
+[--callers 50] [--sections auth,fuzz,...]``. It starts what it needs: an in-memory Azurite on free ports shared by
+the sections' product hosts (each host with tables and a task hub of its own), and the cases that stop or kill
+storage start their own. The defaults take a few minutes on 2 cores; raise ``--kills``, ``--fuzz-examples`` and
+``--rounds`` for a longer run. Prints a table (each figure with its goal), then one JSON object of the figures as
+the last line: a section not run has null figures. Exits 1 when a section failed to run or a figure missed its goal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from funchost.azurite import Azurite
+from funchost.http_routes import compile_routes
+from funchost.tests.e2e.auth_sweep import sweep_host
+from tests.e2e.host_process import ROOT, HostProcess, product_settings
+from tests.product_app import index
+
+Figures = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    seed: int
+    kills: int
+    fuzz_examples: int
+    rounds: int
+    callers: int
+
+
+@dataclass(frozen=True)
+class Context:
+    storage: str  # the shared Azurite's connection string
+    workdir: Path
+    bounds: Bounds
+
+    def folder(self, name: str) -> Path:
+        folder = self.workdir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+
+@contextmanager
+def product_host(context: Context, name: str) -> Iterator[HostProcess]:
+    """A product host (``python -m controlplane up``) over the shared Azurite, with a store of its own."""
+    local = context.folder(name)
+    host = HostProcess(context.storage, "function_app:app", local, product_settings(local))
+    host.start()
+    try:
+        yield host
+    finally:
+        host.stop()
+
+
+def route_sweep(context: Context) -> Figures:
+    """Every route of the product's host with no key, a wrong key and each key kind (funchost's auth_sweep)."""
+    with product_host(context, "auth") as host:
+        sweep = sweep_host(host.base_url, host.keys(), compile_routes(index()), host.rpc_origin)
+    return {"auth_calls": len(sweep.cases), "auth_leaks": len(sweep.leaks), "auth_mismatches": len(sweep.wrong)}
+
+
+def zero(value: Any) -> bool:
+    return value == 0
+
+
+def each_one(values: list[int]) -> bool:
+    return all(value == 1 for value in values)
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    label: str
+    goal: Callable[[Any], bool] | None = None  # None: a count, not a pass/fail figure
+    goal_text: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    run: Callable[[Context], Figures] | None  # None: not part of this report yet
+    rows: tuple[Row, ...]
+
+
+SECTIONS = (
+    Section(
+        "crash",
+        None,
+        (
+            Row("crash_trials", "host SIGKILLs at random moments of the demo scenario"),
+            Row("terminal_events_per_trial", "terminal events per trial", each_one, "each 1"),
+            Row("duplicate_event_ids", "event ids seen twice", zero, "0"),
+            Row("stuck_deployments", "deployments left non-terminal", zero, "0"),
+        ),
+    ),
+    Section(
+        "fuzz",
+        None,
+        (
+            Row("fuzz_requests", "requests generated from GET /api/openapi.json"),
+            Row("fuzz_5xx", "answers with a 5xx status", zero, "0"),
+        ),
+    ),
+    Section(
+        "auth",
+        route_sweep,
+        (
+            Row("auth_calls", "calls: every route x every key kind, header and code="),
+            Row("auth_leaks", "calls without the right key that got in", zero, "0"),
+            Row("auth_mismatches", "answers other than Azure's", zero, "0"),
+        ),
+    ),
+    Section("faults", None, (Row("lost_events", "events logged but never published", zero, "0"),)),
+)
+
+
+def run(sections: tuple[Section, ...], context: Context) -> tuple[Figures, dict[str, float], dict[str, str]]:
+    figures: Figures = {}
+    seconds: dict[str, float] = {}
+    errors: dict[str, str] = {}
+    for section in sections:
+        figures.update(dict.fromkeys((row.key for row in section.rows), None))
+        if section.run is None:
+            continue
+        print(f"running {section.name} ...", file=sys.stderr, flush=True)
+        started = time.monotonic()
+        try:
+            figures.update(section.run(context))
+        except Exception as error:  # a section that breaks is reported as such; the others still run
+            traceback.print_exc()
+            errors[section.name] = f"{type(error).__name__}: {error}"
+        seconds[section.name] = round(time.monotonic() - started, 1)
+    return figures, seconds, errors
+
+
+def table(sections: tuple[Section, ...], figures: Figures, seconds: dict[str, float], errors: dict[str, str]) -> bool:
+    """Print the table; whether every figure that has a goal met it."""
+    met = True
+    print(f"{'section':<8} {'figure':<58} {'value':>12} {'goal':>7}  ok")
+    for section in sections:
+        status = "not run" if section.run is None else errors.get(section.name, "")
+        for row in section.rows:
+            value = figures[row.key]
+            if value is None:
+                print(f"{section.name:<8} {row.label:<58} {status or 'not run':>12}")
+                continue
+            ok = row.goal is None or row.goal(value)
+            met &= ok
+            shown = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+            mark = "" if row.goal is None else ("yes" if ok else "NO")
+            print(f"{section.name:<8} {row.label:<58} {shown:>12} {row.goal_text:>7}  {mark}")
+        if section.name in seconds:
+            print(f"{'':<8} {'(section time, s)':<58} {seconds[section.name]:>12}")
+    return met
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=12, help="the crash trials' kill moments")
+    parser.add_argument("--kills", type=int, default=3, help="crash trials (one host SIGKILL each)")
+    parser.add_argument("--fuzz-examples", type=int, default=8, help="fuzz examples per operation and mode")
+    parser.add_argument("--rounds", type=int, default=20, help="Idempotency-Key rounds of identical requests")
+    parser.add_argument("--callers", type=int, default=50, help="concurrent identical requests per round")
+    names = [section.name for section in SECTIONS]
+    parser.add_argument("--sections", default=",".join(names), help=f"a comma-separated subset of {names}")
+    args = parser.parse_args()
+    chosen = set(args.sections.split(","))
+    if chosen - set(names):
+        parser.error(f"unknown sections {sorted(chosen - set(names))}; choose from {names}")
+    sections = tuple(
+        section if section.name in chosen else Section(section.name, None, section.rows) for section in SECTIONS
+    )
+    bounds = Bounds(args.seed, args.kills, args.fuzz_examples, args.rounds, args.callers)
+
+    workdir = Path(tempfile.mkdtemp(prefix="reliability-"))
+    started = time.monotonic()
+    with Azurite(ROOT) as azurite:
+        figures, seconds, errors = run(sections, Context(azurite.connection_string, workdir, bounds))
+    total = round(time.monotonic() - started, 1)
+
+    print("Reliability report: real hosts over Azurite, fixed bounds (issue 12)")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.python_implementation()} "
+        f"{platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+    print(
+        f"bounds: seed {bounds.seed}, {bounds.kills} kills, {bounds.fuzz_examples} fuzz examples per operation "
+        f"and mode, {bounds.rounds} rounds x {bounds.callers} callers; total {total} s"
+    )
+    met = table(sections, figures, seconds, errors)
+    for name, error in errors.items():
+        print(f"{name}: FAILED TO RUN: {error} (host logs kept in {workdir})")
+    if not errors:
+        shutil.rmtree(workdir, ignore_errors=True)
+    machine = {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()}
+    report = {
+        **figures,
+        "bounds": vars(bounds),
+        "not_run": [section.name for section in sections if section.run is None],
+        "errors": errors,
+        "seconds": {**seconds, "total": total},
+        **machine,
+    }
+    print(json.dumps(report))
+    sys.exit(0 if met and not errors else 1)
+
+
+if __name__ == "__main__":
+    main()
