@@ -1,8 +1,8 @@
 """Replica processes of local compute: start one, wait until it answers, stop its process group.
 
 A replica runs in its own session (process group) so stopping it stops whatever it started. Processes are
-identified by pid and kernel start time (``/proc/<pid>/stat``), so a recorded pid that the kernel has
-since given to another process is never signalled. Linux only.
+identified by pid and kernel start time (``funchost.process_identity``), so a recorded pid that the kernel
+has since given to another process is never signalled. Linux only.
 """
 
 from __future__ import annotations
@@ -22,18 +22,9 @@ from controlplane.adapters.local.loopback import free_port
 from controlplane.domain.images import image_version
 from controlplane.domain.runtime import RevisionSpec
 from controlplane.errors import PermanentError
+from funchost.process_identity import process_start_time
 
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
-
-
-def process_start_time(pid: int) -> int | None:
-    """The kernel start time of a running process; None if there is none or it is a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces and parentheses
-    return None if fields[0] in ("Z", "X") else int(fields[19])
 
 
 @dataclass
