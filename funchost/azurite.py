@@ -33,6 +33,7 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from funchost.errors import PermanentError
+from funchost.private_files import private_directory
 from funchost.process_identity import process_start_time
 from funchost.storage.account import DEVELOPMENT_STORAGE
 
@@ -203,8 +204,7 @@ class Azurite:
         if self.location is None:
             command.append("--inMemoryPersistence")
         else:
-            self.location.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self.location.chmod(0o700)  # the app's state and config values: the owner's only, as .local is
+            private_directory(self.location)  # the app's state and config values
             command += ["--location", str(self.location)]
         log = self._log(service)
         process = subprocess.Popen(

@@ -23,10 +23,10 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import os
 from pathlib import Path
 
 from funchost.azurite import Azurite, ServiceProcess, is_listening
+from funchost.private_files import write_json_atomically
 from funchost.process_identity import command_line, listens_on, process_start_time
 
 log = logging.getLogger("funchost.azurite")
@@ -114,13 +114,5 @@ def _read(location: Path) -> list[ServiceProcess]:
 
 
 def _write(location: Path, processes: list[ServiceProcess]) -> None:
-    """The record, written to a private temporary file and renamed over the old one: never half a record."""
-    location.mkdir(mode=0o700, parents=True, exist_ok=True)
     services = [{"service": p.service, "port": p.port, "pid": p.pid, "startTime": p.start_time} for p in processes]
-    temporary = location / f".{RECORD}.{os.getpid()}.tmp"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        json.dump({"location": str(location), "services": services}, file, indent=2)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, location / RECORD)
+    write_json_atomically(location / RECORD, {"location": str(location), "services": services})
