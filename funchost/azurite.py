@@ -151,9 +151,18 @@ class Azurite:
         return connection_string(self.port, self.blob_port)
 
     def start(self, timeout: float = 30.0) -> Azurite:
+        return self.launch().wait_until_listening(timeout)
+
+    def launch(self) -> Azurite:
+        """Start the services' processes without waiting for them (``processes`` then names them)."""
         ports = {"table": self.port, "blob": self.blob_port}
         for service in self.services:
             self._launch(service, ports[service])
+        return self
+
+    def wait_until_listening(self, timeout: float = 30.0) -> Azurite:
+        """Wait until every service listens; PermanentError (everything stopped) if one exits or is late."""
+        ports = {"table": self.port, "blob": self.blob_port}
         deadline = time.monotonic() + timeout
         for service in self.services:
             while not is_listening(ports[service]):

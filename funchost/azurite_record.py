@@ -54,14 +54,18 @@ def start_or_adopt(root: Path, location: Path, ports: dict[str, int]) -> Azurite
             log.info("using the Azurite %s someone else runs on 127.0.0.1:%d (the host never stops it)", service, port)
         else:
             missing.append(service)
-    if missing:
-        log.info("starting Azurite %s on 127.0.0.1, data under %s", " and ".join(missing), location)
-        started = Azurite(root, ports["table"], location, ports["blob"], tuple(missing), detached=True).start()
-        adopted += started.processes
-    if not adopted:
+    if not adopted and not missing:
         (location / RECORD).unlink(missing_ok=True)
         return None
-    _write(location, adopted)
+    if missing:
+        log.info("starting Azurite %s on 127.0.0.1, data under %s", " and ".join(missing), location)
+        started = Azurite(root, ports["table"], location, ports["blob"], tuple(missing), detached=True).launch()
+        # Recorded before the wait for its ports: a crash during Azurite's start-up leaves no unrecorded Azurite.
+        _write(location, adopted + started.processes)
+        started.wait_until_listening()
+        adopted += started.processes
+    else:
+        _write(location, adopted)
     return Azurite.adopted(root, location, adopted)
 
 
