@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
+from controlplane.domain.idempotency import keyed_deployment_id
 from controlplane.domain.manifest import MAX_DOCUMENT_BYTES, MAX_NESTING
 from funchost.azurite import Azurite
 from tests.e2e.host_process import HostProcess, product_settings
@@ -102,3 +103,19 @@ def test_a_cheap_route_answers_while_heavy_bodies_are_being_parsed(host: HostPro
     finally:
         for connection in connections:
             connection.close()
+
+
+def test_a_credential_in_plain_configuration_is_refused_and_starts_nothing(host: HostProcess) -> None:
+    release = probe_release("leaky")
+    account_key = "AccountKey=bWFkZS11cC1rZXk="
+    release["spec"]["services"][0]["configuration"] = {"STORAGE": f"AccountName=a;{account_key}", "LD_PRELOAD": "x"}
+    status, problem = post(host, json.dumps(release).encode(), {"Idempotency-Key": "leaky-1"})
+    assert status == 422, problem
+    assert {e["path"] for e in problem["errors"]} == {
+        "spec.services[0].configuration.STORAGE",
+        "spec.services[0].configuration.LD_PRELOAD",
+    }
+    assert "SecretBinding" in json.dumps(problem) and account_key not in json.dumps(problem)
+    assert deployments_of(host, "leaky") == []
+    keyed = keyed_deployment_id("leaky-1", "leaky", ["orders"])
+    assert get_status(host, f"/api/deployments/{keyed}") == 404

@@ -25,6 +25,7 @@ from controlplane.domain.manifest import (
     load_release,
     parse_release,
 )
+from controlplane.domain.manifest.config_rules import credential_error, reserved_name_error
 from controlplane.errors import FieldError, InvalidManifest, NotFound
 
 KV_URI = "https://orders-kv.vault.azure.net/secrets/db-password"
@@ -595,9 +596,14 @@ def _scaling_policies(draw: st.DrawFn) -> dict[str, Any]:
     return policy | draw(st.fixed_dictionaries({}, optional={"cooldownSeconds": st.integers(0, 3600)}))
 
 
+def _plain(configuration: dict[str, str]) -> bool:
+    """Configuration the credential and reserved-name rules (tests/unit/test_config_rules.py) let through."""
+    return not any(reserved_name_error(k) or credential_error(k, v) for k, v in configuration.items())
+
+
 @st.composite
 def _services(draw: st.DrawFn, name: str) -> dict[str, Any]:
-    configuration = draw(st.dictionaries(_variables, _text, max_size=4))
+    configuration = draw(st.dictionaries(_variables, _text, max_size=4).filter(_plain))
     secret_names = draw(st.lists(_variables.filter(lambda v: v not in configuration), max_size=3, unique=True))
     vault = draw(st.sampled_from(["vault.azure.net", "vault.azure.cn", "vault.usgovcloudapi.net"]))
     secrets = [

@@ -20,8 +20,7 @@ import yaml
 from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from controlplane.domain.manifest.errors import key_segment
-from controlplane.domain.manifest.rules import join_path
+from controlplane.domain.manifest.rules import join_path, key_segment
 from controlplane.errors import FieldError, InvalidManifest
 
 MAX_DOCUMENT_BYTES = 256 * 1024
