@@ -9,7 +9,7 @@ nothing can name a deployment that was never stored. The key is scoped by the re
 and service set, so two pipelines that both send ``build-1`` for different services never meet, while a
 retry of one request always lands on the same id:
 
-    key "run-7", env dev,  services [orders]             -> dep-<24 hex> (A)
+    key "run-7", env dev,  services [orders]             -> dep-<12 hex> (A)
     key "run-7", env dev,  services [orders] (again)     -> A (same request: 200 with A)
     key "run-7", env dev,  services [orders], new image  -> A (reused key: 422)
     key "run-7", env prod, services [orders]             -> B (another scope)
@@ -36,6 +36,11 @@ def key_error(key: str) -> str | None:
 
 
 def keyed_deployment_id(key: str, environment: str, services: Iterable[str]) -> str:
-    """The id of the deployment that ``key`` starts in ``environment`` for ``services`` (96 bits of sha256)."""
+    """The id of the deployment that ``key`` starts in ``environment`` for ``services``.
+
+    48 bits of sha256, the shape of a random deployment id (``dep-`` + 12 hex): revision names embed the id,
+    and Container Apps caps a revision name at 54 characters. Among a million deployments the chance that
+    any two ids meet is below 0.2%; a key meeting another key's deployment of a different release gets
+    a 422, never that deployment."""
     scope = "\n".join(["deployment/v1", environment, ",".join(sorted(set(services))), key])
-    return "dep-" + hashlib.sha256(scope.encode()).hexdigest()[:24]
+    return "dep-" + hashlib.sha256(scope.encode()).hexdigest()[:12]

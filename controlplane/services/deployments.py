@@ -85,6 +85,8 @@ def accept(
     try:
         return Accepted(deployments.create_deployment(requested), created=True)
     except AlreadyExists:
+        if idempotency_key is None:
+            raise  # a random id met a stored one: never answer with another request's deployment
         winner = deployments.get_deployment(deployment_id)  # a concurrent request with the same key won
         if winner.is_terminal:  # it ran and released its claims before ours was taken: give ours back
             claims.release_services(winner.environment, winner.service_names, deployment_id)
