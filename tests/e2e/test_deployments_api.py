@@ -165,6 +165,7 @@ def _post_with_key(host: HostProcess, release: dict[str, Any], key: str) -> tupl
         f"{host.base_url}/api/deployments", data=json.dumps(release).encode(), method="POST"
     )
     request.add_header("x-functions-key", "e2e-test-key")
+    request.add_header("Content-Type", "application/json")  # urllib's default, a form, is refused with 415
     request.add_header("Idempotency-Key", key)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
