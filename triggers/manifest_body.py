@@ -10,9 +10,10 @@ Order of refusals (each RFC 9457 problem+json, nothing started):
 | unreadable document, nesting or alias limits          | 400, ``errors[0].path`` empty |
 | a field fails validation                              | 422, every failing field by path |
 
-The Functions host itself accepts bodies up to 100 MB (``FUNCTIONS_REQUEST_BODY_SIZE_LIMIT``, default
-104857600, in azure-functions-host's ``HttpBodyControlOptions``/Kestrel limits); the manifest's own limit
-is far below it, so the host never refuses what this module would have accepted.
+The Functions host itself accepts bodies up to 100 MB (the ``FUNCTIONS_REQUEST_BODY_SIZE_LIMIT`` app
+setting, default 104857600, enforced by azure-functions-host's ``HttpRequestBodySizeMiddleware``; see
+learn.microsoft.com/azure/azure-functions/functions-app-settings). The manifest's limit is far below it,
+so the host never refuses a body this module would accept, and a body between the two gets this 413.
 A missing ``Content-Type`` reads as JSON, the API's documented format; YAML only under a YAML media type.
 """
 
