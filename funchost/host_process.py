@@ -49,6 +49,7 @@ class HostProcess:
         self._extra_env = extra_env or {}
         self._process: subprocess.Popen[str] | None = None
         self.base_url = ""
+        self.rpc_origin = ""  # the Durable RPC listener, without the secret path only the workers know
         self.starts = 0
 
     @property
@@ -78,6 +79,8 @@ class HostProcess:
         def read() -> None:
             assert self._process and self._process.stdout
             for line in self._process.stdout:
+                if line.startswith("RPC "):
+                    self.rpc_origin = line.split()[1].split("/durabletask/")[0]
                 if line.startswith("READY "):
                     self.base_url = line.split()[1]
                     ready.set()

@@ -16,6 +16,7 @@ from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.errors import NotFound
 from controlplane.services import deployments
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
+from triggers.links import api_url
 from triggers.manifest_body import idempotency_key, read_release
 from triggers.responses import json_response, problem
 
@@ -26,7 +27,7 @@ bp = df.Blueprint()
 @bp.durable_client_input(client_name="client")
 async def create_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments: a release manifest (JSON, or YAML under a YAML Content-Type). 202 with the
-    deployment and its status URLs; refusals as ``triggers.manifest_body`` lists them."""
+    deployment and its status URL; refusals as ``triggers.manifest_body`` lists them."""
     key = idempotency_key(req)
     if isinstance(key, func.HttpResponse):
         return key
@@ -56,9 +57,15 @@ async def _start(
     deployment = accepted.deployment
     if accepted.created:
         await client.start_new(DEPLOYMENT_ORCHESTRATOR, deployment.id, DeploymentStart.of(deployment).to_dict())
-    links = client.get_client_response_links(req, deployment.id)
-    body = {"deploymentId": deployment.id, "traceId": deployment.traceid, "state": deployment.state.value, **links}
-    return json_response(body, 202 if accepted.created else 200, {"Location": links["statusQueryGetUri"]})
+    # The product's own status route, no key in it: the caller polls it with the key it POSTed with.
+    status_url = api_url(req, "deployments", deployment.id)
+    body = {
+        "deploymentId": deployment.id,
+        "traceId": deployment.traceid,
+        "state": deployment.state.value,
+        "statusQueryGetUri": status_url,
+    }
+    return json_response(body, 202 if accepted.created else 200, {"Location": status_url})
 
 
 @bp.route(route="deployments/{deployment_id}/rollback", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
