@@ -21,7 +21,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from funchost.azurite import DEFAULT_BLOB_PORT, DEFAULT_TABLE_PORT, Azurite, is_listening
+from funchost.azurite import Azurite, emulator_ports
+from funchost.azurite_record import start_or_adopt, stop_and_forget
 from funchost.durable import rpc
 from funchost.durable.blobs import BlobContainer
 from funchost.durable.engine import DurableEngine
@@ -195,19 +196,21 @@ class LocalHost:
             await runner.cleanup()
             await rpc_runner.cleanup()
             if self.azurite:
-                self.azurite.stop()
+                stop_and_forget(self.azurite)
 
     def _azurite_if_needed(self, account: StorageAccount) -> Azurite | None:
-        """Azurite's Table and Blob services on their default ports, those not running already."""
-        if not account.uses_development_storage:
+        """Azurite's Table and Blob services on the ports the storage settings name (``UseDevelopmentStorage``:
+        the default ones), those no one serves yet, data under ``<state dir>/azurite``.
+
+        The host's Azurite runs outside the host's process group and is recorded, so it outlives a crash of the
+        host (with every write it acknowledged) and the next start adopts it (``funchost.azurite_record``). On
+        Azure the host starts no emulator: Table storage acknowledges a write only once it is durable.
+        """
+        ports = emulator_ports(account.connection_string or "")
+        if ports is None:
             return None
-        ports = {"table": DEFAULT_TABLE_PORT, "blob": DEFAULT_BLOB_PORT}
-        missing = tuple(service for service, port in ports.items() if not is_listening(port))
-        if not missing:
-            return None
-        log.info("starting Azurite %s on 127.0.0.1 (data under .local/azurite)", " and ".join(missing))
-        location = self.options.root / ".local" / "azurite"
-        return Azurite(self.options.root, DEFAULT_TABLE_PORT, location, DEFAULT_BLOB_PORT, services=missing).start()
+        location = ((self.options.state_dir or self.options.root / ".local") / "azurite").resolve()
+        return start_or_adopt(self.options.root, location, ports)
 
     def _banner(self, port: int, rpc_port: int) -> None:
         print(f"{self.options.name}: {self.base_url} (task hub {self.hub})")

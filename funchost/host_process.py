@@ -73,6 +73,7 @@ class HostProcess:
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
+            start_new_session=True,  # a group of its own, as in a container: kill_group kills it and nothing else
         )
         ready = threading.Event()
 
@@ -99,6 +100,13 @@ class HostProcess:
         """SIGKILL: no cleanup of any kind, as a crash."""
         assert self._process is not None
         self._process.send_signal(signal.SIGKILL)
+        self._process.wait()
+
+    def kill_group(self) -> None:
+        """SIGKILL the host's whole process group (the host, its workers, any child left in its group), as a
+        container stop or the OOM killer does; what runs in a session of its own survives."""
+        assert self._process is not None
+        os.killpg(self._process.pid, signal.SIGKILL)
         self._process.wait()
 
     def stop(self) -> None:

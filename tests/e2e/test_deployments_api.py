@@ -177,6 +177,7 @@ def _post_with_key(host: HostProcess, release: dict[str, Any], key: str) -> tupl
         f"{host.base_url}/api/deployments", data=json.dumps(release).encode(), method="POST"
     )
     request.add_header("x-functions-key", "e2e-test-key")
+    request.add_header("Content-Type", "application/json")  # urllib's default, a form, is refused with 415
     request.add_header("Idempotency-Key", key)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -192,6 +193,8 @@ def _post(
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(f"{host.base_url}{path}", data=data, method="POST", headers=headers)
     request.add_header("x-functions-key", host.key)
+    if data is not None and "Content-Type" not in headers:
+        request.add_header("Content-Type", "application/json")  # urllib's default, a form, is refused with 415
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read()), dict(response.headers)
