@@ -31,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from funchost.azurite import Azurite
 from funchost.http_routes import compile_routes
 from funchost.tests.e2e.auth_sweep import sweep_host
+from tests.e2e.durability import deployment_survives_group_kill, drift_approval_survives_group_kill
 from tests.e2e.host_process import ROOT, HostProcess, product_settings
+from tests.e2e.idempotency_rounds import idempotency_rounds
 from tests.product_app import index
 
 Figures = dict[str, Any]
@@ -75,6 +77,35 @@ def route_sweep(context: Context) -> Figures:
     with product_host(context, "auth") as host:
         sweep = sweep_host(host.base_url, host.keys(), compile_routes(index()), host.rpc_origin)
     return {"auth_calls": len(sweep.cases), "auth_leaks": len(sweep.leaks), "auth_mismatches": len(sweep.wrong)}
+
+
+def idempotency(context: Context) -> Figures:
+    """Rounds of identical concurrent POSTs with one Idempotency-Key, then a differing and a mixed round."""
+    with product_host(context, "idempotency") as host:
+        report = idempotency_rounds(host, rounds=context.bounds.rounds, callers=context.bounds.callers)
+    for violation in report.violations:
+        print(f"idempotency: {violation}", file=sys.stderr)
+    return {
+        "idempotency_rounds": report.rounds,
+        "idempotency_requests": report.requests,
+        "idempotency_violations": len(report.violations),
+        "idempotency_dangling_ids": len(report.dangling_ids),
+    }
+
+
+def group_kill(context: Context) -> Figures:
+    """SIGKILL of the host's whole process group right after a deployment's 202 and a drift approval's 202."""
+    outcomes = [
+        deployment_survives_group_kill(context.folder("group-kill-deployment")),
+        drift_approval_survives_group_kill(context.folder("group-kill-drift")),
+    ]
+    for outcome in outcomes:
+        print(f"group kill: {outcome}", file=sys.stderr)
+    return {
+        "group_kill_records": len(outcomes),
+        "group_kill_records_lost": sum(not (outcome.found and outcome.decision_kept) for outcome in outcomes),
+        "group_kill_terminal_events": [outcome.terminal_events for outcome in outcomes],
+    }
 
 
 def zero(value: Any) -> bool:
@@ -128,7 +159,26 @@ SECTIONS = (
             Row("auth_mismatches", "answers other than Azure's", zero, "0"),
         ),
     ),
+    Section(
+        "idem",
+        idempotency,
+        (
+            Row("idempotency_rounds", "rounds of concurrent POSTs with one Idempotency-Key"),
+            Row("idempotency_requests", "requests"),
+            Row("idempotency_violations", "broken promises (not one 202, ids differ, 422 missing)", zero, "0"),
+            Row("idempotency_dangling_ids", "deployment ids answered that GET does not find", zero, "0"),
+        ),
+    ),
     Section("faults", None, (Row("lost_events", "events logged but never published", zero, "0"),)),
+    Section(
+        "durable",
+        group_kill,
+        (
+            Row("group_kill_records", "records acknowledged (202) just before a process-group kill"),
+            Row("group_kill_records_lost", "of them missing or changed after the restart", zero, "0"),
+            Row("group_kill_terminal_events", "terminal events of each after the restart", each_one, "each 1"),
+        ),
+    ),
 )
 
 
