@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
@@ -112,3 +116,35 @@ class Operator:
         module, _, attribute = self._app.partition(":")
         index = FunctionIndex.load(module, attribute or "app")
         return LocalBus(self._bus_tables, index.of_type(SERVICE_BUS), app_settings=os.environ)
+
+
+def signal_deployment(base_url: str, key: str, deployment_id: str, signal: str, by: str | None, reason: str) -> int:
+    """``approve`` or ``abort`` a deployment through the host's API (``POST /api/deployments/{id}/<signal>``)
+    as ``by`` (default: the OS user) for ``reason``; exit 1 with the API's problem detail when refused."""
+    body = json.dumps({"by": by or _os_user(), "reason": reason}).encode()
+    url = f"{base_url.rstrip('/')}/api/deployments/{deployment_id}/{signal}"
+    request = urllib.request.Request(url, data=body, method="POST")
+    request.add_header("Content-Type", "application/json")
+    request.add_header("x-functions-key", key)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as refused:
+        with refused:
+            problem = json.loads(refused.read() or b"{}")
+        print(
+            f"{signal} {deployment_id}: HTTP {refused.code}: {problem.get('detail', refused.reason)}", file=sys.stderr
+        )
+        return 1
+    except OSError as error:
+        print(f"{signal} {deployment_id}: no answer from {base_url}: {error}", file=sys.stderr)
+        return 1
+    print(f"{signal} sent to {deployment_id} by {answer.get('by')}: {answer.get('reason')}")
+    return 0
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in the environment or the password database
+        return "unknown-operator"

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from controlplane.cli.main import main
 from funchost.azurite import Azurite
 from tests.e2e.host_process import ROOT, HostProcess, product_settings
 from tests.e2e.test_deployments_api import ENDINGS, example, settle
@@ -105,7 +106,7 @@ def terminal_events(host: HostProcess, done: dict[str, Any]) -> list[str]:
 
 
 def test_signals_that_do_not_parse_never_end_the_wait_and_an_abort_with_who_and_why_rolls_back(
-    product: HostProcess,
+    product: HostProcess, capsys: pytest.CaptureFixture[str]
 ) -> None:
     deployment_id = waiting_for_approval(product, "stuck-a")
     master = product.keys().master_key()
@@ -121,9 +122,9 @@ def test_signals_that_do_not_parse_never_end_the_wait_and_an_abort_with_who_and_
     assert instance(product, deployment_id)["runtimeStatus"] == "Running"
     assert product.request("GET", f"/api/deployments/{deployment_id}")[1]["state"] == "RollingOut"
 
-    query = urllib.parse.urlencode({"by": "e2e", "reason": "bad build"})
-    code, accepted = product.request("POST", f"/api/deployments/{deployment_id}/abort?{query}")
-    assert code == 202 and accepted["by"] == "e2e", accepted
+    command = ["abort", deployment_id, "--reason", "bad build", "--by", "e2e", "--url", product.base_url]
+    assert main([*command, "--key", product.key]) == 0
+    assert capsys.readouterr().out == f"abort sent to {deployment_id} by e2e: bad build\n"
     done = settle(product, deployment_id)
     assert done["state"] == "RolledBack" and done["transitions"][-1]["reason"] == "aborted by e2e: bad build"
     assert terminal_events(product, done) == ["RuntimeDeploymentRolledBack"]
@@ -143,8 +144,8 @@ def test_a_terminated_orchestration_is_rolled_back_by_the_reconciler_and_frees_i
     assert done["state"] == "RolledBack", done["transitions"]
     assert done["transitions"][-1]["reason"] == "orchestration Terminated: pulled the plug"
     assert terminal_events(product, done) == ["RuntimeDeploymentRolledBack"]
-    body = {"by": "e2e", "reason": "too late"}
-    code, finished = product.request("POST", f"/api/deployments/{deployment_id}/approve", body)
+    query = urllib.parse.urlencode({"by": "e2e", "reason": "too late"})
+    code, finished = product.request("POST", f"/api/deployments/{deployment_id}/approve?{query}")
     assert code == 409 and finished["state"] == "RolledBack", finished
     deploy(product, example("v1-rolling", "stuck-b"))  # the service is free
 
