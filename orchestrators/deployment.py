@@ -10,6 +10,12 @@ deadline. A failed gate, a rollout error or an operator's abort rolls every serv
 revision. Every step is recorded and emitted by activities; this function only decides. Promotion to prod
 waits for an operator's approval, unless the start input says who approved it already (``preApproved``:
 a drift finding an operator approved, or the failure monitor restoring the last Completed release).
+
+Every deployment ends here, whatever fails: a step's failure is handled where it happens (provisioning and
+configuration fail the deployment, a rollout step rolls back, a probe that could not run is an Unhealthy probe),
+and anything else that raises ends the deployment from the state it was last recorded in (``_end_after``), so
+the orchestration itself never fails and its output never carries a traceback. What ends an orchestration from
+outside (terminate, purge) is the reconciler's (controlplane.services.reconciler).
 """
 
 from __future__ import annotations
