@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         events := commands.add_parser("events", help="list the events of one trace"),
         commands.add_parser("deadletters", help="list dead-lettered Service Bus deliveries"),
         replay := commands.add_parser("replay", help="print a flow's timeline from its stored events"),
+        commands.add_parser("stuck", help="list deployments whose orchestration is gone or ended (exit 1 if any)"),
     ]
     replay.add_argument("traceid")
     status.add_argument("instance_id")
@@ -109,6 +110,8 @@ def _operate(arguments: argparse.Namespace, root: Path) -> int:
         return operator.events(arguments.trace)
     if arguments.command == "replay":
         return operator.replay(arguments.traceid)
+    if arguments.command == "stuck":
+        return operator.stuck()
     return operator.dead_letters()
 
 

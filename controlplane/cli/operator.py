@@ -8,13 +8,17 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from controlplane.adapters.storage.deployments import DocumentDeployments
 from controlplane.adapters.storage.event_log import DocumentEventLog
 from controlplane.bootstrap.azure import table_service
 from controlplane.cli.timeline import describe
 from controlplane.config import load_settings
+from controlplane.domain.workflow.orchestration import OrchestrationStatus
+from controlplane.services.reconciler import Stuck, stuck_deployments
 from funchost.durable.blobs import BlobContainer
 from funchost.durable.large_payloads import LargePayloads
 from funchost.durable.store import DurableStore
@@ -111,6 +115,27 @@ class Operator:
                 print(f"    last error: {delivery.last_error}")
         print(f"{len(letters)} dead letter(s)")
         return 0
+
+    def stuck_deployments(self, grace: timedelta = timedelta(0)) -> list[Stuck]:
+        """Non-terminal deployments whose orchestration is gone or ended: what the reconciler would end (and what
+        bench/reliability.py reports as ``stuck_deployments``)."""
+
+        def lookup(instance_id: str) -> OrchestrationStatus | None:
+            try:
+                record = self._durable.get_instance(instance_id)
+            except NotFound:
+                return None
+            return OrchestrationStatus.from_json({"runtimeStatus": record.status.value, "output": record.output})
+
+        return stuck_deployments(DocumentDeployments(self._documents), lookup, datetime.now(UTC), grace)
+
+    def stuck(self) -> int:
+        """Print the stuck deployments; exit 1 if there is any."""
+        found = self.stuck_deployments()
+        for stuck in found:
+            print(f"{stuck.deployment.id:<20} {stuck.deployment.state.value:<13} {stuck.why}")
+        print(f"{len(found)} stuck deployment(s)")
+        return 1 if found else 0
 
     def _bus(self) -> LocalBus:
         module, _, attribute = self._app.partition(":")

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -65,6 +68,7 @@ def product(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Itera
         CONTROLPLANE_IMAGE_CATALOG=str(local / "catalog.json"),
     )
     host = HostProcess(azurite.connection_string, "function_app:app", local, settings)
+    host.cli_env = {**os.environ, **settings, "CONTROLPLANE_STORAGE": azurite.connection_string}
     host.start()
     yield host
     host.stop()
@@ -77,6 +81,14 @@ def webhook(host: HostProcess, deployment_id: str, action: str = "") -> str:
 def instance(host: HostProcess, deployment_id: str) -> dict[str, Any]:
     code, status = host.request("GET", webhook(host, deployment_id), key=host.keys().master_key(), absolute=True)
     assert code in (200, 202), status
+    return status
+
+
+def wait_for_instance(host: HostProcess, deployment_id: str, statuses: tuple[str, ...]) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while (status := instance(host, deployment_id))["runtimeStatus"] not in statuses:
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
     return status
 
 
@@ -128,7 +140,8 @@ def test_signals_that_do_not_parse_never_end_the_wait_and_an_abort_with_who_and_
     done = settle(product, deployment_id)
     assert done["state"] == "RolledBack" and done["transitions"][-1]["reason"] == "aborted by e2e: bad build"
     assert terminal_events(product, done) == ["RuntimeDeploymentRolledBack"]
-    assert instance(product, deployment_id)["runtimeStatus"] == "Completed"
+    ended = wait_for_instance(product, deployment_id, ("Completed", "Failed", "Terminated"))
+    assert ended["runtimeStatus"] == "Completed", ended  # the orchestration ended through its own code
     deploy(product, example("v1-rolling", "stuck-a"))  # the service is free
 
 
@@ -160,3 +173,15 @@ def test_a_health_report_of_600_kb_is_stored_cut_and_the_deployment_ends(product
     report = next(event for event in events if event["type"] == "HealthCheckCompleted")["data"]["report"]
     assert report["status"] == "Healthy" and "report cut to fit" in report["detail"]
     deploy(product, example("v1-rolling", "stuck-c"))  # the service is free
+
+
+def test_the_operator_command_finds_no_stuck_deployment_once_the_reconciler_ran(product: HostProcess) -> None:
+    stuck = subprocess.run(
+        [sys.executable, "-m", "controlplane", "stuck"],
+        cwd=ROOT,
+        env=product.cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (stuck.returncode, stuck.stdout.splitlines()[-1:]) == (0, ["0 stuck deployment(s)"]), stuck.stderr
