@@ -120,6 +120,7 @@ def _deploy(flow: Flow, start: DeploymentStart) -> Task:
             elif not isinstance(step, Pause | AwaitApproval | RunHealthGate):
                 yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
         yield context.call_activity(promote, flow.stamped(TargetRequest, target=target))
+        flow.promoted.append(target.service)
     yield from flow.move(S.COMPLETED)
     yield from flow.emit(deployment_events.completed(environment, {t.service: t.new_revision for t in targets}))
     for target, step in delayed:  # blue-green keeps the old revision a while, so a rollback is instant
@@ -145,7 +146,10 @@ def _end_after(flow: Flow, error: Exception) -> Task:
     if DEPLOYMENT_MACHINE.is_terminal(state):
         return {"state": state.value}
     if state in ROLLED_OUT:
-        return (yield from _roll_back(flow, flow.targets, reason))
+        if flow.promoted:
+            reason = f"{reason}; promoted already, kept: {', '.join(flow.promoted)}"
+        unpromoted = [target for target in flow.targets if target.service not in flow.promoted]
+        return (yield from _roll_back(flow, unpromoted, reason))
     if state is S.ROLLING_BACK:
         return (yield from _fail(flow, f"rollback failed: {_first_line(error)}", incident=True))
     return (yield from _fail(flow, reason))

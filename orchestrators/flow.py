@@ -44,6 +44,7 @@ class Flow:
         self.release = start.release
         self.state = DeploymentState.REQUESTED
         self.targets: list[Target] = []
+        self.promoted: list[str] = []  # services whose promotion is recorded in the catalog
         self._approvals: list[str] = []
         self._clock = StepClock(context)
 

@@ -14,7 +14,8 @@ orchestration is gone or ended, as the orchestrator would have from the state th
     Completed, Failed, Terminated        | Requested, Provisioning, Configuring  | Failed (nothing rolled out)
                                          | RollingOut, HealthGating, Promoting,  | rolled back on compute: RolledBack,
                                          | RollingBack                           | or Failed + incident (nothing to
-                                         |                                       | restore, or the rollback failed)
+                                         |                                       | restore, or the rollback failed);
+                                         |                                       | a service promoted already stays
 
 Ending is one optimistic-concurrency write of the deployment that applies only if it is still non-terminal,
 so when two reconcilers (or a reconciler and the API's on-the-spot repair) race, one write wins; only the
@@ -120,7 +121,12 @@ class Reconciler:
         targets: list[Target] = []
         restored = None
         if deployment.state in _ROLLED_OUT:
-            targets = rollout.targets(self.deployments, self.catalog, deployment.id)
+            planned = rollout.targets(self.deployments, self.catalog, deployment.id)
+            # A service the catalog already names this deployment for was promoted: it stays, serving.
+            promoted = [t.service for t in planned if t.stable_deployment == deployment.id]
+            targets = [t for t in planned if t.stable_deployment != deployment.id]
+            if promoted:
+                reason = f"{reason}; promoted already, kept: {', '.join(promoted)}"
             reason, restored = self._roll_back(deployment, targets, reason, now)
         final = S.FAILED if restored is None else S.ROLLED_BACK
         kept = 0  # transitions the deployment had before this write: what follows is this write's

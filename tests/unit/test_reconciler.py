@@ -6,9 +6,12 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.rollout.target import revision_name
 from controlplane.domain.workflow.orchestration import OrchestrationStatus, RuntimeStatus
+from controlplane.services import rollout
 from controlplane.services.reconciler import DEFAULT_GRACE, Reconciler, Stuck, stuck_deployments
 from tests.builders import ROLLING_OUT_PATH, walked
+from tests.builders import release as two_services
 from tests.workflow_world import World, release
 
 ENDINGS = {"RuntimeDeploymentCompleted", "RuntimeDeploymentRolledBack", "RuntimeDeploymentFailed"}
@@ -161,3 +164,28 @@ def test_orchestration_status_reads_the_durable_status_document_without_tracebac
     assert OrchestrationStatus.from_json({}) is None and OrchestrationStatus.from_json(None) is None
     completed = OrchestrationStatus.from_json({"runtimeStatus": "Completed", "output": {"state": "Completed"}})
     assert completed is not None and completed.ended and completed.output == '{"state": "Completed"}'
+
+
+def test_a_service_promoted_before_the_orchestration_ended_stays_and_the_others_roll_back(world: World) -> None:
+    world.seed_completed(two_services(services=("orders", "payments"), tag="1.0.0"))
+    rolling = world.seed_in_flight(two_services(services=("orders", "payments"), tag="2.0.0"), new_percent=100)
+    promoting = world.store.deployments.update_deployment(
+        rolling.id,
+        lambda d: d.advance(DeploymentState.HEALTH_GATING, d.updated_at).advance(
+            DeploymentState.PROMOTING, d.updated_at
+        ),
+    )
+    (orders, _) = rollout.targets(world.store.deployments, world.store.catalog, promoting.id)
+    rollout.record_promotion(
+        world.store.deployments, world.store.catalog, world.store.quarantine, promoting.id, orders, datetime.now(UTC)
+    )
+
+    reconciler(world).reconcile({promoting.id: TERMINATED}.get, datetime.now(UTC))
+
+    done = world.store.deployments.get_deployment(promoting.id)
+    assert done.state is DeploymentState.ROLLED_BACK
+    assert done.transitions[-1].reason.endswith("; promoted already, kept: orders")
+    traffic = {w.revision: w.traffic_percent for w in world.compute.inventory("dev") if w.service == "orders"}
+    assert traffic[revision_name("orders", promoting.id)] == 100  # the catalog's revision still serves
+    assert world.store.catalog.get_catalog_entry("dev", "payments").deployment_id != promoting.id
+    assert endings(world, promoting.id) == ["RuntimeDeploymentRolledBack"]
