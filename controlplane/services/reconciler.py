@@ -141,10 +141,12 @@ class Reconciler:
             return current.advance(final, now + _STEP, reason)
 
         ended = self.deployments.update_deployment(deployment.id, change)
-        if kept:  # this write ended it: it alone emits the changes and the one terminal event
-            closing = self._closing_events(ended, final, reason, targets, restored)
-            journal.record(self.event_log, self.bus, self._envelopes(ended, kept, closing))
-        self.claims.release_services(ended.environment, ended.service_names, ended.id)
+        try:
+            if kept:  # this write ended it: it alone emits the changes and the one terminal event
+                closing = self._closing_events(ended, final, reason, targets, restored)
+                journal.record(self.event_log, self.bus, self._envelopes(ended, kept, closing))
+        finally:  # a terminal deployment is never found stuck again: its claims go now, whatever happened above
+            self.claims.release_services(ended.environment, ended.service_names, ended.id)
         return ended
 
     def _roll_back(
