@@ -1,0 +1,59 @@
+"""GET /api/drift/plan through its trigger function: a missing or unreadable desired state is a 409 that names
+the setting to fix and no server path; a configured one answers the plan."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import azure.functions as func
+import pytest
+
+from controlplane.adapters.git.desired_state import GitDesiredState
+from controlplane.bootstrap import Ports, use_ports
+from controlplane.bootstrap.testing import fake_ports
+from tests import product_app
+
+
+@pytest.fixture(autouse=True)
+def no_ports_installed() -> Iterator[None]:
+    yield
+    use_ports(None)
+
+
+def get_plan() -> tuple[int, dict]:
+    handler = product_app.index().get("drift_plan").handler
+    response = handler(func.HttpRequest("GET", "http://localhost/api/drift/plan", body=b""))
+    return response.status_code, json.loads(response.get_body())
+
+
+def test_without_a_desired_state_the_plan_is_a_409_naming_the_setting() -> None:
+    wired = fake_ports()
+    use_ports(Ports(settings=wired.settings, store=wired.store, compute=wired.compute))
+
+    status, body = get_plan()
+
+    assert status == 409 and body["status"] == 409
+    assert body["title"] == "Drift detection is not configured"
+    assert body["setting"] == "CONTROLPLANE_DESIRED_STATE" and "set CONTROLPLANE_DESIRED_STATE" in body["detail"]
+    assert "local host" not in body["detail"]
+
+
+def test_an_unreadable_desired_state_is_a_409_that_names_no_server_path(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-repository"
+    use_ports(dataclasses.replace(fake_ports(), desired_state=GitDesiredState(str(missing))))
+
+    status, body = get_plan()
+
+    assert status == 409 and body["title"] == "Desired state unreadable"
+    assert str(tmp_path) not in json.dumps(body) and "CONTROLPLANE_DESIRED_STATE" in body["detail"]
+
+
+def test_with_a_desired_state_the_plan_lists_what_the_next_run_would_do() -> None:
+    use_ports(fake_ports())
+
+    status, body = get_plan()
+
+    assert status == 200 and body["findings"] == [] and body["resolves"] == []
