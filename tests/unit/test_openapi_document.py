@@ -10,13 +10,11 @@ import schemathesis
 from controlplane.config import APP_ROOT
 from funchost.functions import FunctionIndex
 from tests import product_app
+from tests.e2e.api_fuzz import NOT_YET_SERVED
 from triggers.openapi import api_document
 from triggers.openapi.paths import ERRORS
 
 COMMITTED = APP_ROOT / "schemas" / "openapi.json"
-# Documented ahead of the trigger that serves it (the lead's decision, issue 12): branch i12-auth adds
-# GET /api/drift/runs/{instance_id}. Remove the entry once that route is served; the test below says when.
-NOT_YET_SERVED = {("get", "/api/drift/runs/{instance_id}")}
 
 
 def served_routes(index: FunctionIndex) -> dict[tuple[str, str], str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from controlplane.domain.findings import FindingStatus
-from triggers.openapi.schemas import Schema, enum_of, ref
+from triggers.openapi.schemas import TRACE_ID, Schema, enum_of, ref
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")  # the only types a YAML manifest may carry
 
@@ -169,7 +169,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "A flow's events (CloudEvents) in order",
                 {200: ok("EventList", "The trace's events, oldest first.")},
                 (400,),
-                (query("traceId", "the flow's trace id", {"type": "string", "minLength": 1}, required=True),),
+                (query("traceId", "the flow's trace id (32 hex, not all zero)", TRACE_ID, required=True),),
             ),
         },
         "/api/drift/findings": {

@@ -96,7 +96,11 @@ def _json_duplicates(node: Any, path: str) -> Any:
 
 
 def _read_yaml(text: str, source: str) -> Any:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # its reader refuses control characters at once, before any parsing
+    except yaml.reader.ReaderError as error:
+        character = f"#x{error.character:04x}" if isinstance(error.character, int) else repr(error.character)
+        raise _document_error(source, f"YAML error at character {error.position}: {error.reason} {character}") from None
     try:
         root = _next_document(loader)
         if root is None:
