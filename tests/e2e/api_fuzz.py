@@ -5,7 +5,8 @@ document. Bounded: a fixed number of examples per operation and mode, derandomiz
 no shrinking, a timeout per request.
 
 A finding is any 5xx, any status, content type, header or body the document does not describe for that
-operation, and any request that gets no answer within the timeout. ``fuzz_api`` returns the counts for
+operation, any answer that shows a traceback or a server path, and any request that gets no answer within the
+timeout. ``fuzz_api`` returns the counts for
 ``bench/reliability.py`` (``fuzz_requests``, ``fuzz_5xx``) and the findings for the test to show.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -51,6 +53,8 @@ CHECKS = (
     response_schema_conformance,
 )
 KEY_HEADER = "x-functions-key"
+# What no answer may show a client: a traceback, or a path of the server's (the app's folder, the interpreter's).
+LEAK_MARKERS = ("Traceback (most recent call last)", str(APP_ROOT), sys.prefix, sys.base_prefix)
 SETTLE_POLLS = 150  # 0.2 s apart: how long the first seed deployment may take to end
 TERMINAL = ("Completed", "RolledBack", "Failed")
 
@@ -89,6 +93,10 @@ def fuzz_api(
             return None
         if response.status_code >= 500:
             counts["server_errors"] += 1
+        leaked = [marker for marker in LEAK_MARKERS if marker in response.text]
+        if leaked:
+            shown = f"{label} -> {response.status_code}: the body shows {leaked}"
+            failures.append(f"{shown}: {case.as_curl_command(headers)}")
         try:
             case.validate_response(response, checks=list(CHECKS), headers=headers)
         except FailureGroup as group:

@@ -10,11 +10,20 @@ from pathlib import Path
 
 import azure.functions as func
 import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from controlplane.adapters.git.desired_state import GitDesiredState
 from controlplane.bootstrap import Ports, use_ports
 from controlplane.bootstrap.testing import fake_ports
+from controlplane.domain.runtime import LiveWorkload
+from controlplane.testing.memory_desired_state import MemoryDesiredState
 from tests import product_app
+from tests.builders import release
+from triggers.openapi import api_document
+
+DOCUMENT = Registry().with_resource("urn:api", Resource(api_document(), DRAFT202012))
 
 
 @pytest.fixture(autouse=True)
@@ -51,9 +60,15 @@ def test_an_unreadable_desired_state_is_a_409_that_names_no_server_path(tmp_path
     assert str(tmp_path) not in json.dumps(body) and "CONTROLPLANE_DESIRED_STATE" in body["detail"]
 
 
-def test_with_a_desired_state_the_plan_lists_what_the_next_run_would_do() -> None:
-    use_ports(fake_ports())
+def test_with_a_desired_state_the_plan_lists_what_the_next_run_would_do_as_the_document_says() -> None:
+    wired = fake_ports(desired_state=MemoryDesiredState([release("dev", ("orders",))]))
+    wired.compute.add_unmanaged(LiveWorkload("dev", "cache", "cache-1", "example.azurecr.io/cache:1", 1, "", 0, False))
+    use_ports(wired)
 
     status, body = get_plan()
 
-    assert status == 200 and body["findings"] == [] and body["resolves"] == []
+    assert status == 200
+    found = {(entry["service"], entry["kind"]) for entry in body["findings"]}
+    assert found == {("orders", "missing"), ("cache", "unmanaged")}
+    described = Draft202012Validator({"$ref": "urn:api#/components/schemas/DriftPlan"}, registry=DOCUMENT)
+    assert not [error.message for error in described.iter_errors(body)]
