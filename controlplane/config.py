@@ -18,6 +18,7 @@
 | ``CONTROLPLANE_SCALING_SCHEDULE`` | scaling timer (NCRONTAB; read by the Functions host) | every 30 s |
 | ``CONTROLPLANE_MONITOR_SCHEDULE`` | failure monitor timer (NCRONTAB; read by the Functions host) | every 10 s |
 | ``CONTROLPLANE_HOUSEKEEPING_SCHEDULE`` | forgetting expired processed-event ids (NCRONTAB) | daily 03:17 |
+| ``CONTROLPLANE_RECONCILER_SCHEDULE`` | ending deployments nobody runs any more (NCRONTAB) | every minute |
 | ``APPLICATIONINSIGHTS_CONNECTION_STRING`` | spans, logs and metrics go to Application Insights | (none) |
 | ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING`` | ``Authorization=AAD``: export with the managed identity | |
 
@@ -47,6 +48,7 @@ SCHEDULE_DEFAULTS = {
     "CONTROLPLANE_SCALING_SCHEDULE": "*/30 * * * * *",
     "CONTROLPLANE_MONITOR_SCHEDULE": "*/10 * * * * *",
     "CONTROLPLANE_HOUSEKEEPING_SCHEDULE": "0 17 3 * * *",
+    "CONTROLPLANE_RECONCILER_SCHEDULE": "0 * * * * *",
 }
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,30}$")
 

@@ -20,7 +20,6 @@ STATE_TABLES = (
     "Quarantine",
     "ProcessedEvents",
     "ServiceClaims",
-    "IdempotencyKeys",
     "EventLog",
 )
 # host.json extensions.durableTask.hubName; the extension adds its queues, lease blobs and any other table.

@@ -11,12 +11,17 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.bootstrap import ports
+from controlplane.domain.deployment import Deployment
 from controlplane.domain.events import is_trace_id
-from controlplane.domain.manifest import Release, load_release
+from controlplane.domain.manifest import Release
 from controlplane.domain.workflow.deployment_start import DeploymentStart
-from controlplane.errors import InvalidManifest, NotFound
+from controlplane.domain.workflow.signals import ABORT, APPROVE, InvalidSignal, OperatorSignal
+from controlplane.errors import FieldError, NotFound
 from controlplane.services import deployments
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
+from triggers.links import api_url
+from triggers.manifest_body import idempotency_key, read_release
+from triggers.reconcile import reconcile_deployment
 from triggers.responses import json_response, problem
 
 bp = df.Blueprint()
@@ -25,39 +30,46 @@ bp = df.Blueprint()
 @bp.route(route="deployments", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def create_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """POST /api/deployments: a release manifest (JSON). 202 with the deployment and its status URLs."""
-    try:
-        release = load_release(req.get_body(), source="request body")
-    except InvalidManifest as error:
-        status = 400 if any(not e.path for e in error.errors) else 422
-        errors = [e.to_dict() for e in error.errors]
-        return problem(status, "Invalid release manifest", f"{len(errors)} field(s) failed validation", errors=errors)
-    return await _start(req, client, release, req.headers.get("Idempotency-Key") or None)
+    """POST /api/deployments: a release manifest (JSON, or YAML under a YAML Content-Type). 202 with the
+    deployment and its status URL; refusals as ``triggers.manifest_body`` lists them."""
+    key = idempotency_key(req)
+    if isinstance(key, func.HttpResponse):
+        return key
+    release = await read_release(req)
+    if isinstance(release, func.HttpResponse):
+        return release
+    return await _start(req, client, release, key)
 
 
 async def _start(
     req: func.HttpRequest, client: df.DurableOrchestrationClient, release: Release, key: str | None
 ) -> func.HttpResponse:
-    """Accept a release and start its orchestration: 202 (200 for a repeated Idempotency-Key), or 409."""
+    """Accept a release and start its orchestration: 202 (200 for a repeated Idempotency-Key), 409 if one of
+    its services is busy, 422 if the key started another release. Only the request that stored the deployment
+    starts it, so concurrent repeats never start it twice."""
     try:
         store = ports().store
         accepted = await asyncio.to_thread(
-            deployments.accept,
-            store.deployments,
-            store.claims,
-            store.idempotency_keys,
-            release,
-            datetime.now(UTC),
-            key,
+            deployments.accept, store.deployments, store.claims, release, datetime.now(UTC), key
         )
     except deployments.ServiceBusy as busy:
         return problem(409, "A deployment is already running", str(busy), runningDeploymentId=busy.holder)
+    except deployments.KeyReused as reused:
+        return problem(
+            422, "Idempotency-Key reused with a different manifest", str(reused), deploymentId=reused.deployment_id
+        )
     deployment = accepted.deployment
     if accepted.created:
         await client.start_new(DEPLOYMENT_ORCHESTRATOR, deployment.id, DeploymentStart.of(deployment).to_dict())
-    links = client.get_client_response_links(req, deployment.id)
-    body = {"deploymentId": deployment.id, "traceId": deployment.traceid, "state": deployment.state.value, **links}
-    return json_response(body, 202 if accepted.created else 200, {"Location": links["statusQueryGetUri"]})
+    # The product's own status route, no key in it: the caller polls it with the key it POSTed with.
+    status_url = api_url(req, "deployments", deployment.id)
+    body = {
+        "deploymentId": deployment.id,
+        "traceId": deployment.traceid,
+        "state": deployment.state.value,
+        "statusQueryGetUri": status_url,
+    }
+    return json_response(body, 202 if accepted.created else 200, {"Location": status_url})
 
 
 @bp.route(route="deployments/{deployment_id}/rollback", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -65,13 +77,17 @@ async def _start(
 async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments/{id}/rollback: deploy again the last Completed release before this one."""
     deployment_id = req.route_params["deployment_id"]
+    key = idempotency_key(req)
+    if isinstance(key, func.HttpResponse):
+        return key
     try:
+        await reconcile_deployment(client, deployment_id)  # one nobody runs any more ends (409 below) first
         previous = await asyncio.to_thread(deployments.previous_completed, ports().store.deployments, deployment_id)
     except deployments.NotRollbackable as refused:
         return problem(409, "Not rollbackable", str(refused))
     except NotFound as missing:
         return problem(404, "Nothing to roll back to", str(missing))
-    response = await _start(req, client, previous.release, req.headers.get("Idempotency-Key") or None)
+    response = await _start(req, client, previous.release, key)
     if response.status_code == 202:
         body = {**json.loads(response.get_body()), "rollbackOf": deployment_id, "restores": previous.id}
         return json_response(body, 202, {"Location": body["statusQueryGetUri"]})
@@ -100,27 +116,69 @@ def get_deployment(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="deployments/{deployment_id}/approve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def approve_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """POST /api/deployments/{id}/approve: release a manual canary pause or blue-green promotion."""
-    return await _signal(req, client, "approve")
+    """POST /api/deployments/{id}/approve {"by", "reason"}: release a manual canary pause or a prod promotion."""
+    return await _signal(req, client, APPROVE)
 
 
 @bp.route(route="deployments/{deployment_id}/abort", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def abort_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """POST /api/deployments/{id}/abort?reason=: roll back at the next pause or approval wait."""
-    return await _signal(req, client, "abort")
+    """POST /api/deployments/{id}/abort {"by", "reason"}: roll back at the next pause or approval wait."""
+    return await _signal(req, client, ABORT)
 
 
 async def _signal(req: func.HttpRequest, client: df.DurableOrchestrationClient, signal: str) -> func.HttpResponse:
+    """202 once the signal is raised; 400 naming the field for a bad who/why; 409 when the deployment ended,
+    or its orchestration did (the deployment is then ended on the spot and the 409 says how)."""
     deployment_id = req.route_params["deployment_id"]
     try:
+        operator = _operator_signal(req)
+    except InvalidSignal as invalid:
+        errors = [error.to_dict() for error in invalid.errors]
+        return problem(400, f"Invalid {signal}", "; ".join(str(error) for error in invalid.errors), errors=errors)
+    try:
         deployment = await asyncio.to_thread(ports().store.deployments.get_deployment, deployment_id)
+        if not deployment.is_terminal:
+            deployment = await reconcile_deployment(client, deployment_id)
+        if not deployment.is_terminal:
+            try:
+                await client.raise_event(deployment_id, signal, operator.to_dict())
+            except Exception:  # the SDK raises a bare Exception: the instance ended between the lookup and now
+                deployment = await reconcile_deployment(client, deployment_id)
+                if not deployment.is_terminal:
+                    raise
     except NotFound:
         return problem(404, "Deployment not found", f"no deployment with id {deployment_id!r}")
     if deployment.is_terminal:
-        return problem(409, "Deployment finished", f"deployment {deployment_id} is {deployment.state.value}")
-    await client.raise_event(deployment_id, signal, req.params.get("reason") or "")
-    return json_response({"deploymentId": deployment_id, "signal": signal}, 202)
+        return _finished(deployment)
+    return json_response({"deploymentId": deployment_id, "signal": signal, **operator.to_dict()}, 202)
+
+
+def _operator_signal(req: func.HttpRequest) -> OperatorSignal:
+    """Who and why from the JSON body, else the query (``by``, ``reason``); ``by`` defaults to the signed-in
+    principal App Service Authentication names (X-MS-CLIENT-PRINCIPAL-NAME)."""
+    body: object = {}
+    if req.get_body().strip():
+        try:
+            body = json.loads(req.get_body())
+        except ValueError:
+            raise InvalidSignal([FieldError("", 'body: a JSON object {"by": ..., "reason": ...} required')]) from None
+    if not isinstance(body, dict):
+        raise InvalidSignal([FieldError("", f"body: JSON object required (got {type(body).__name__})")])
+    unknown = sorted(set(body) - {"by", "reason"})
+    if unknown:
+        raise InvalidSignal([FieldError(name, "unknown field (expected by, reason)") for name in unknown])
+    fields = {
+        "by": body.get("by", req.params.get("by") or req.headers.get("X-MS-CLIENT-PRINCIPAL-NAME")),
+        "reason": body.get("reason", req.params.get("reason")),
+    }
+    return OperatorSignal.from_dict({name: value for name, value in fields.items() if value is not None})
+
+
+def _finished(deployment: Deployment) -> func.HttpResponse:
+    last = deployment.transitions[-1]
+    detail = f"deployment {deployment.id} is {deployment.state.value}" + (f": {last.reason}" if last.reason else "")
+    return problem(409, "Deployment finished", detail, state=deployment.state.value, reason=last.reason)
 
 
 @bp.route(route="events", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

@@ -11,11 +11,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from controlplane.cli.compute import add_compute_parser, queue_compute_edit
 from controlplane.config import APP_ROOT
-from controlplane.errors import InvalidManifest
+from controlplane.errors import FieldError, InvalidManifest
 from funchost.keys import KeyKind
+
+if TYPE_CHECKING:
+    from controlplane.domain.manifest import Syntax
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,12 +44,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         events := commands.add_parser("events", help="list the events of one trace"),
         commands.add_parser("deadletters", help="list dead-lettered Service Bus deliveries"),
         replay := commands.add_parser("replay", help="print a flow's timeline from its stored events"),
+        commands.add_parser("stuck", help="list deployments whose orchestration is gone or ended (exit 1 if any)"),
     ]
     replay.add_argument("traceid")
     status.add_argument("instance_id")
     events.add_argument("--trace", required=True, metavar="TRACEID")
     for view in operator_views:
         view.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
+    for signal, summary in (("approve", "approve a deployment waiting for it"), ("abort", "abort a deployment")):
+        signalled = commands.add_parser(signal, help=f"{summary} (through the running host's API)")
+        signalled.add_argument("deployment_id")
+        signalled.add_argument("--reason", required=True, help="why (recorded with the deployment's transition)")
+        signalled.add_argument("--by", help="who (default: the OS user)")
+        signalled.add_argument("--url", default="http://127.0.0.1:7071", help="the host's base URL")
+        signalled.add_argument("--key", help="a function or host key (default: the local host's default host key)")
+        signalled.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
     add_compute_parser(commands)
     arguments = parser.parse_args(argv)
     if arguments.command == "key" and (arguments.kind == KeyKind.FUNCTION) != bool(arguments.function):
@@ -89,6 +102,13 @@ def _operate(arguments: argparse.Namespace, root: Path) -> int:
         return up(root, arguments.port, arguments.app, arguments.trace_console)
     if arguments.command == "key":
         return print_key(KeyKind(arguments.kind), arguments.function, arguments.app)
+    if arguments.command in ("approve", "abort"):
+        from controlplane.cli.operator import signal_deployment
+
+        key = arguments.key or local_key(KeyKind.HOST)
+        return signal_deployment(
+            arguments.url, key, arguments.deployment_id, arguments.command, arguments.by, arguments.reason
+        )
     from controlplane.cli.operator import Operator
 
     operator = Operator(root, arguments.app)
@@ -100,6 +120,8 @@ def _operate(arguments: argparse.Namespace, root: Path) -> int:
         return operator.events(arguments.trace)
     if arguments.command == "replay":
         return operator.replay(arguments.traceid)
+    if arguments.command == "stuck":
+        return operator.stuck()
     return operator.dead_letters()
 
 
@@ -117,6 +139,17 @@ def up(root: Path, port: int, app: str, trace_console: bool) -> int:
     return run_host(host_options(root, settings, port, app))
 
 
+def local_key(kind: KeyKind, function: str = "") -> str:
+    """One key of the local host, from the product's key folder (``CONTROLPLANE_LOCAL_DIR``)."""
+    from controlplane.config import load_settings
+    from funchost.keys import open_key_store
+    from funchost.settings import apply_local_settings
+
+    apply_local_settings(APP_ROOT, os.environ)
+    local_dir = load_settings().local_dir
+    return open_key_store(APP_ROOT, os.environ, Path(local_dir) if local_dir else None).key(kind, function)
+
+
 def print_key(kind: KeyKind, function: str, app: str) -> int:
     """Print one key of the local host as ``python -m funchost key`` does, from the product's key folder
     (``CONTROLPLANE_LOCAL_DIR``)."""
@@ -129,14 +162,24 @@ def print_key(kind: KeyKind, function: str, app: str) -> int:
     return print_host_key(APP_ROOT, Path(local_dir) if local_dir else None, kind, function, app)
 
 
+_SYNTAX: dict[str, Syntax] = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+
+
 def validate_files(files: Sequence[Path]) -> int:
-    """Print one verdict per file; every error names its field path. Exit 1 if any file is invalid."""
-    from controlplane.domain.manifest import load_release
+    """Print one verdict per file; every error names its field path. Exit 1 if any file is invalid.
+
+    The API's limits apply (``domain.manifest.loader``): a file over 256 KiB is refused unread, ``.json`` is
+    read as JSON and ``.yaml``/``.yml`` as YAML (anything else: JSON if it starts with ``{``)."""
+    from controlplane.domain.manifest import MAX_DOCUMENT_BYTES, load_release
 
     failed = 0
     for path in files:
         try:
-            release = load_release(path.read_bytes(), source=str(path))
+            size = path.stat().st_size
+            if size > MAX_DOCUMENT_BYTES:
+                reason = f"{path}: document is {size} bytes; the limit is {MAX_DOCUMENT_BYTES} (256 KiB)"
+                raise InvalidManifest([FieldError("", reason)])
+            release = load_release(path.read_bytes(), source=str(path), syntax=_SYNTAX.get(path.suffix.lower()))
         except OSError as error:
             print(f"{path}: cannot read: {error.strerror}", file=sys.stderr)
             failed += 1

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import sys
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from controlplane.adapters.storage.deployments import DocumentDeployments
 from controlplane.adapters.storage.event_log import DocumentEventLog
 from controlplane.bootstrap.azure import table_service
 from controlplane.cli.timeline import describe
 from controlplane.config import load_settings
+from controlplane.domain.workflow.orchestration import OrchestrationStatus
+from controlplane.services.reconciler import Stuck, stuck_deployments
 from funchost.durable.blobs import BlobContainer
 from funchost.durable.large_payloads import LargePayloads
 from funchost.durable.store import DurableStore
@@ -108,7 +116,60 @@ class Operator:
         print(f"{len(letters)} dead letter(s)")
         return 0
 
+    def stuck_deployments(self, grace: timedelta = timedelta(0)) -> list[Stuck]:
+        """Non-terminal deployments whose orchestration is gone or ended: what the reconciler would end (and what
+        bench/reliability.py reports as ``stuck_deployments``)."""
+
+        def lookup(instance_id: str) -> OrchestrationStatus | None:
+            try:
+                record = self._durable.get_instance(instance_id)
+            except NotFound:
+                return None
+            return OrchestrationStatus.from_json({"runtimeStatus": record.status.value, "output": record.output})
+
+        return stuck_deployments(DocumentDeployments(self._documents), lookup, datetime.now(UTC), grace)
+
+    def stuck(self) -> int:
+        """Print the stuck deployments; exit 1 if there is any."""
+        found = self.stuck_deployments()
+        for stuck in found:
+            print(f"{stuck.deployment.id:<20} {stuck.deployment.state.value:<13} {stuck.why}")
+        print(f"{len(found)} stuck deployment(s)")
+        return 1 if found else 0
+
     def _bus(self) -> LocalBus:
         module, _, attribute = self._app.partition(":")
         index = FunctionIndex.load(module, attribute or "app")
         return LocalBus(self._bus_tables, index.of_type(SERVICE_BUS), app_settings=os.environ)
+
+
+def signal_deployment(base_url: str, key: str, deployment_id: str, signal: str, by: str | None, reason: str) -> int:
+    """``approve`` or ``abort`` a deployment through the host's API (``POST /api/deployments/{id}/<signal>``)
+    as ``by`` (default: the OS user) for ``reason``; exit 1 with the API's problem detail when refused."""
+    body = json.dumps({"by": by or _os_user(), "reason": reason}).encode()
+    url = f"{base_url.rstrip('/')}/api/deployments/{deployment_id}/{signal}"
+    request = urllib.request.Request(url, data=body, method="POST")
+    request.add_header("Content-Type", "application/json")
+    request.add_header("x-functions-key", key)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as refused:
+        with refused:
+            problem = json.loads(refused.read() or b"{}")
+        print(
+            f"{signal} {deployment_id}: HTTP {refused.code}: {problem.get('detail', refused.reason)}", file=sys.stderr
+        )
+        return 1
+    except OSError as error:
+        print(f"{signal} {deployment_id}: no answer from {base_url}: {error}", file=sys.stderr)
+        return 1
+    print(f"{signal} sent to {deployment_id} by {answer.get('by')}: {answer.get('reason')}")
+    return 0
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in the environment or the password database
+        return "unknown-operator"

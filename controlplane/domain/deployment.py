@@ -6,10 +6,15 @@
     HealthGating -> RollingBack     (gate failed)
     RollingBack  -> RolledBack      (the previous Completed deployment serves again)
     RollingBack  -> Failed          (there was none to restore: the first release of a service failed)
+    Requested    -> Failed          (its orchestration never ran, or ended before provisioning)
+    Configuring  -> Failed          (binding or planning failed: nothing was rolled out)
+    Promoting    -> RollingBack     (promotion failed: traffic goes back to the stable revision)
 
 No other transition exists. ``RollingBack -> Failed`` is not in the architecture's diagram; issue 4 asks
-for it, and a first release with nothing to restore is not "rolled back". Every transition is kept in the
-record's history with its time and reason.
+for it, and a first release with nothing to restore is not "rolled back". The last three come with issue 12
+("no deployment can get stuck"): whatever ends a deployment's orchestration ends the deployment from the
+state it is in, and a failure after rollout began rolls back. Every transition is kept in the record's
+history with its time and reason.
 """
 
 from __future__ import annotations
@@ -44,12 +49,12 @@ DEPLOYMENT_MACHINE: StateMachine[DeploymentState] = StateMachine(
     "RuntimeDeployment",
     _S.REQUESTED,
     {
-        _S.REQUESTED: frozenset({_S.PROVISIONING}),
+        _S.REQUESTED: frozenset({_S.PROVISIONING, _S.FAILED}),
         _S.PROVISIONING: frozenset({_S.CONFIGURING, _S.FAILED}),
-        _S.CONFIGURING: frozenset({_S.ROLLING_OUT}),
+        _S.CONFIGURING: frozenset({_S.ROLLING_OUT, _S.FAILED}),
         _S.ROLLING_OUT: frozenset({_S.HEALTH_GATING, _S.ROLLING_BACK}),
         _S.HEALTH_GATING: frozenset({_S.PROMOTING, _S.ROLLING_BACK}),
-        _S.PROMOTING: frozenset({_S.COMPLETED}),
+        _S.PROMOTING: frozenset({_S.COMPLETED, _S.ROLLING_BACK}),
         _S.ROLLING_BACK: frozenset({_S.ROLLED_BACK, _S.FAILED}),
     },
 )

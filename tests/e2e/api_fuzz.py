@@ -5,8 +5,8 @@ document. Bounded: a fixed number of examples per operation and mode, derandomiz
 no shrinking, a timeout per request.
 
 A finding is any 5xx, any status, content type, header or body the document does not describe for that
-operation, any answer that shows a traceback or a server path, and any request that gets no answer within the
-timeout. ``fuzz_api`` returns the counts for
+operation, any invalid request answered as if it were valid, any answer that shows a traceback or a server path,
+and any request that gets no answer within the timeout. ``fuzz_api`` returns the counts for
 ``bench/reliability.py`` (``fuzz_requests``, ``fuzz_5xx``) and the findings for the test to show.
 """
 
@@ -30,6 +30,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -39,18 +40,16 @@ from controlplane.config import APP_ROOT
 
 MAX_EXAMPLES = 8  # per operation and generation mode
 REQUEST_TIMEOUT = 15.0  # seconds without an answer that make a request a hang
-# The document describes GET /api/drift/runs/{instance_id} ahead of the trigger that serves it (branch i12-auth,
-# the lead's decision in issue 12); until that route is served it is not fuzzed, and tests/unit's coverage test
-# fails once it is served and still listed here.
-NOT_YET_SERVED = frozenset({("get", "/api/drift/runs/{instance_id}")})
-# 5xx, and every way an answer can break the document. Not: schemathesis's checks of behaviour the document does
-# not promise (405 for another method: the Functions host answers 404 there, as Azure does).
+# 5xx, every way an answer can break the document, and an invalid request that is not refused. Not: schemathesis's
+# checks of behaviour the document does not promise (405 for another method: the Functions host answers 404
+# there, as Azure does).
 CHECKS = (
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    negative_data_rejection,
 )
 KEY_HEADER = "x-functions-key"
 # What no answer may show a client: a traceback, or a path of the server's (the app's folder, the interpreter's).
@@ -120,8 +119,6 @@ def fuzz_api(
             failures.append(f"the document: {result.err()}")
             continue
         operation = result.ok()
-        if (operation.method.lower(), operation.path) in NOT_YET_SERVED:
-            continue
         described = document["paths"][operation.path][operation.method.lower()]
         for fixed in bound if "{deployment_id}" in operation.path else [{}]:
             for mode in _modes(described):

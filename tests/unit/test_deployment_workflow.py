@@ -103,30 +103,58 @@ def test_a_first_release_that_fails_its_gate_ends_failed_and_raises_an_incident(
     assert all(w.replicas == 0 for w in world.compute.inventory("dev"))
 
 
-def test_a_manual_canary_pause_waits_for_approval(world: World) -> None:
+def signal(by: str, reason: str, *, sdk: bool = True) -> str:
+    """An operator's signal as the event's stored value: the SDK's raise_event encodes its data twice (once
+    itself, once as the request's JSON) and the extension keeps the inner text; a caller posting to the Durable
+    HTTP API itself encodes it once."""
+    payload = json.dumps({"by": by, "reason": reason})
+    return json.dumps(payload) if sdk else payload
+
+
+MANUAL_CANARY = {"type": "Canary", "steps": [{"weight": 50, "pause": {"untilApproved": True}}, {"weight": 100}]}
+
+
+def test_a_manual_canary_pause_waits_for_approval_and_records_who_gave_it(world: World) -> None:
     world.finish(world.deploy(release("1.0.0")))
-    canary = {"type": "Canary", "steps": [{"weight": 50, "pause": {"untilApproved": True}}, {"weight": 100}]}
-    deployment_id = world.deploy(release("2.0.0", canary))
+    deployment_id = world.deploy(release("2.0.0", MANUAL_CANARY))
     world.wait_for_custom_status(deployment_id, "approve")
     assert world.store.deployments.get_deployment(deployment_id).state is DeploymentState.ROLLING_OUT
-    world.engine.raise_event(deployment_id, "approve", json.dumps("ship it"))
+    world.engine.raise_event(deployment_id, "approve", signal("ana", "canary looks good"))
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
+    gating = next(
+        t for t in world.store.deployments.get_deployment(deployment_id).transitions if t.target.value == "HealthGating"
+    )
+    assert gating.reason == "approved by ana: canary looks good"
 
 
-# The SDK's raise_event encodes its data twice (once itself, once as the request's JSON) and the extension keeps
-# the inner text as the value; a caller posting the reason to the Durable HTTP API itself encodes it once.
-@pytest.mark.parametrize(
-    "stored", [json.dumps(json.dumps("wrong build")), json.dumps("wrong build")], ids=["sdk-client", "plain-http"]
-)
-def test_an_abort_during_a_pause_rolls_back_with_the_operators_reason(world: World, stored: str) -> None:
+@pytest.mark.parametrize("sdk", [True, False], ids=["sdk-client", "plain-http"])
+def test_an_abort_during_a_pause_rolls_back_with_who_aborted_and_why(world: World, sdk: bool) -> None:
     world.finish(world.deploy(release("1.0.0")))
-    canary = {"type": "Canary", "steps": [{"weight": 50, "pause": {"untilApproved": True}}, {"weight": 100}]}
-    deployment_id = world.deploy(release("2.0.0", canary))
+    deployment_id = world.deploy(release("2.0.0", MANUAL_CANARY))
     world.wait_for_custom_status(deployment_id, "approve")
-    world.engine.raise_event(deployment_id, "abort", stored)
+    world.engine.raise_event(deployment_id, "abort", signal("bo", "wrong build", sdk=sdk))
     assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
     reason = world.store.deployments.get_deployment(deployment_id).transitions[-1].reason
-    assert "aborted by an operator: wrong build" in reason
+    assert "aborted by bo: wrong build" in reason
+
+
+# What an attacker with the system key posted straight to the Durable webhook: none of it may end the wait.
+BAD_PAYLOADS = [json.dumps("ship it"), json.dumps(json.dumps("ship it")), "42", "null", json.dumps({"by": ""}), "[1]"]
+
+
+@pytest.mark.parametrize("bad", BAD_PAYLOADS)
+def test_a_signal_that_does_not_parse_is_refused_and_the_deployment_keeps_waiting(world: World, bad: str) -> None:
+    world.finish(world.deploy(release("1.0.0")))
+    deployment_id = world.deploy(release("2.0.0", MANUAL_CANARY))
+    world.wait_for_custom_status(deployment_id, "approve")
+    world.engine.raise_event(deployment_id, "approve", bad)
+    world.engine.raise_event(deployment_id, "abort", bad)
+    # Events reach the instance in order: had either counted, the abort below would find nothing waiting.
+    world.engine.raise_event(deployment_id, "abort", signal("bo", "after the bad ones"))
+    assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
+    transitions = world.store.deployments.get_deployment(deployment_id).transitions
+    assert transitions[-1].reason == "aborted by bo: after the bad ones"
+    assert not any("approved" in t.reason for t in transitions)
 
 
 @pytest.mark.slow  # the activity's retries wait their real intervals
@@ -140,16 +168,15 @@ def test_a_provisioning_error_fails_the_deployment(world: World) -> None:
 
 
 def test_a_second_deployment_of_a_running_service_is_refused(world: World) -> None:
-    canary = {"type": "Canary", "steps": [{"weight": 50, "pause": {"untilApproved": True}}, {"weight": 100}]}
     world.finish(world.deploy(release("1.0.0")))
-    running = world.deploy(release("2.0.0", canary))
+    running = world.deploy(release("2.0.0", MANUAL_CANARY))
     world.wait_for_custom_status(running, "approve")
     with pytest.raises(deployments.ServiceBusy) as refused:
         world.accept(release("2.0.1"))
     assert refused.value.holder == running
     listed = world.store.deployments.list_deployments()
     assert [d.id for d in listed if d.state is DeploymentState.REQUESTED] == [], "nothing kept"
-    world.engine.raise_event(running, "approve", None)
+    world.engine.raise_event(running, "approve", signal("ana", "ship it"))
     world.finish(running)
     assert world.accept(release("2.0.1")).created
 
@@ -193,8 +220,12 @@ def test_a_prod_release_waits_for_approval_before_promotion(world: World) -> Non
     deployment_id = world.deploy(parse_release(document))
     world.wait_for_custom_status(deployment_id, "promotion to prod")
     assert world.store.deployments.get_deployment(deployment_id).state is DeploymentState.HEALTH_GATING
-    world.engine.raise_event(deployment_id, "approve", json.dumps("change CHG-1"))
+    world.engine.raise_event(deployment_id, "approve", signal("ana", "change CHG-1"))
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
+    promoting = next(
+        t for t in world.store.deployments.get_deployment(deployment_id).transitions if t.target.value == "Promoting"
+    )
+    assert promoting.reason == "approved by ana: change CHG-1"
 
 
 def test_the_deployment_shows_each_services_last_gate_result(world: World) -> None:
@@ -288,3 +319,38 @@ def test_a_configuration_failure_ends_the_deployment_and_frees_its_services(
     assert reason.startswith("configuration failed")
     monkeypatch.undo()
     assert world.finish(world.deploy(release("1.0.1"))) is DeploymentState.COMPLETED  # the service is free
+
+
+def test_a_failed_promotion_rolls_back_and_ends_with_one_terminal_event(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.finish(world.deploy(release("1.0.0")))
+
+    def catalog_write_refused(*_: object) -> None:
+        raise PermanentError("the catalog refused the write")
+
+    monkeypatch.setattr("controlplane.services.rollout.record_promotion", catalog_write_refused)
+    deployment_id = world.deploy(release("2.0.0"))
+    assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
+    assert states(world, deployment_id)[-3:] == ["Promoting", "RollingBack", "RolledBack"]
+    reason = world.store.deployments.get_deployment(deployment_id).transitions[-1].reason
+    assert reason.startswith("Promoting failed: ") and "the catalog refused the write" in reason
+    endings = [t for t in event_types(world, deployment_id) if t.startswith("RuntimeDeployment") and "State" not in t]
+    assert endings == ["RuntimeDeploymentRequested", "RuntimeDeploymentRolledBack"]
+    monkeypatch.undo()
+    assert world.finish(world.deploy(release("2.0.1"))) is DeploymentState.COMPLETED  # the service is free
+
+
+def test_a_probe_activity_that_fails_counts_as_an_unhealthy_probe(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.finish(world.deploy(release("1.0.0")))
+
+    def probe_crashed(*_: object, **__: object) -> None:
+        raise ValueError("a health report too large for the event log")
+
+    monkeypatch.setattr("controlplane.services.rollout.probe", probe_crashed)
+    deployment_id = world.deploy(release("2.0.0"))
+    assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
+    reason = world.store.deployments.get_deployment(deployment_id).transitions[-1].reason
+    assert reason.startswith("health gate failed for orders: Unhealthy: probe failed: ")

@@ -37,6 +37,12 @@ def test_the_app_registers_its_http_routes_with_function_keys() -> None:
     assert routes["create_deployment"] == ("deployments", "FUNCTION")
     assert routes["approve_deployment"] == ("deployments/{deployment_id}/approve", "FUNCTION")
     assert routes["list_events"] == ("events", "FUNCTION")
+    assert routes["get_drift_run"] == ("drift/runs/{instance_id}", "FUNCTION")
+
+
+def test_the_app_registers_the_deployment_reconciler_timer_on_its_setting() -> None:
+    timer = product_app.index().get("deployment_reconciler_timer")
+    assert timer.trigger["schedule"] == "%CONTROLPLANE_RECONCILER_SCHEDULE%"
 
 
 def test_listing_filters_by_environment(store: Stores) -> None:

@@ -26,6 +26,9 @@ DEPLOYMENT_DIAGRAM = {
     (S.ROLLING_BACK, S.ROLLED_BACK),
     (S.PROVISIONING, S.FAILED),
     (S.ROLLING_BACK, S.FAILED),  # no previous Completed deployment to restore (issue 4)
+    (S.REQUESTED, S.FAILED),  # the orchestration never ran or ended at once (issue 12)
+    (S.CONFIGURING, S.FAILED),  # binding or planning failed, nothing rolled out (issue 12)
+    (S.PROMOTING, S.ROLLING_BACK),  # promotion failed (issue 12)
 }
 C = ServiceCondition
 FAILURE_DIAGRAM = {

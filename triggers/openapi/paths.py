@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from controlplane.domain.findings import FindingStatus
+from controlplane.domain.idempotency import KEY_RULE, MAX_KEY_LENGTH
+from triggers.manifest_body import JSON_TYPES, YAML_TYPES
 from triggers.openapi.schemas import TRACE_ID, Schema, enum_of, ref
-
-YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")  # the only types a YAML manifest may carry
 
 # Error statuses by name in components.responses; each body is problem+json (RFC 9457) except the host's own 401.
 ERRORS: dict[int, tuple[str, str]] = {
@@ -79,13 +79,14 @@ def query(name: str, description: str, schema: Schema | None = None, required: b
     return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
 
 
+KEY_PATTERN = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"  # KEY_RULE as a JSON Schema (ECMA-262) pattern
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "description": "Repeating a request with the same key answers 200 with the deployment it made (a different "
-    "manifest under a used key: 422; the key's deployment still being made: 409). 1..255 characters, else 400.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Repeating a request with the same key answers 200 with the deployment it made; the same key "
+    f"with a different manifest: 422. {KEY_RULE}, else 400.",
+    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
 }
 DEPLOYMENT_ID = path_parameter("deployment_id", "the deployment's id")
 FINDING_ID = path_parameter("finding_id", "the drift finding's id")
@@ -97,8 +98,9 @@ SIGNAL_BODY = {
 }
 MANIFEST_BODY = {
     "required": True,
-    "description": "A release manifest: JSON, or YAML with a YAML Content-Type only.",
-    "content": {media: {"schema": ref("Release")} for media in ("application/json", *YAML_TYPES)},
+    "description": "A release manifest: JSON (also with no Content-Type or a +json type), or YAML with a YAML "
+    "Content-Type only; at most 256 KiB.",
+    "content": {media: {"schema": ref("Release")} for media in (*JSON_TYPES, *YAML_TYPES)},
 }
 
 

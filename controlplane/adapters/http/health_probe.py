@@ -12,6 +12,15 @@ own thread, so one hanging replica costs ``timeout_seconds`` once, not once per 
     (no replicas)                | Unhealthy, failure connection_error, "no running replicas"
 
 The detail names the replica the report came from, and how the others fared when there are several.
+
+Redirects are not followed: a 3xx is an Unhealthy report (unexpected_status) naming where it pointed. An
+ASP.NET Core HealthChecks endpoint answers for itself; a redirect means something in front of it answered
+instead (HTTPS redirection, a login page, a moved route), and following it read a 302 to a Healthy page as
+Healthy. Kubernetes' kubelet follows redirects to the same host and counts one to another host as a success
+with a warning; a gate that promotes a release is stricter than a liveness check, so neither is followed here.
+
+What a report keeps is capped (``controlplane.domain.health_cap``): a body of up to 1 MiB is judged whole, and
+the report stored in the event log and the deployment record always fits them.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
+from email.message import Message
 
 from opentelemetry.trace import SpanKind
 
@@ -34,6 +44,7 @@ from controlplane.domain.health import (
     parse_health_response,
     report_for_probe_error,
 )
+from controlplane.domain.health_cap import capped
 from controlplane.errors import NotFound
 from controlplane.telemetry import traced
 
@@ -55,13 +66,13 @@ class HttpHealthProbe:
     def __init__(self, resolve: Resolve, timeout_seconds: float = 2.0) -> None:
         self._resolve = resolve
         self._timeout = timeout_seconds
-        # No proxies: a health probe must reach the replica itself, whatever HTTP_PROXY says.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        # No proxies: a health probe must reach the replica itself, whatever HTTP_PROXY says. No redirects either.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
 
     def probe(self, environment: str, service: str, revision: str, path: str) -> HealthReport:
         """One probe of each replica; the report of the worst, naming it in ``detail``."""
         with traced("probe", kind=SpanKind.CLIENT, environment=environment, service=service, revision=revision) as span:
-            report = self._probe(environment, service, revision, path)
+            report = capped(self._probe(environment, service, revision, path))
             span.set_attribute("health.status", report.status.value)
             return report
 
@@ -96,23 +107,27 @@ class HttpHealthProbe:
 
     def _probe_one(self, url: str) -> HealthReport:
         try:
-            status, body, content_type = self._fetch(url)
+            status, body, headers = self._fetch(url)
         except (OSError, http.client.HTTPException, ValueError) as error:
             return self._failure(error)
-        return parse_health_response(status, body, content_type)
+        report = parse_health_response(status, body, headers.get("Content-Type"))
+        if 300 <= status < 400:
+            where = _excerpt(headers.get("Location") or "(no Location)")
+            return replace(report, entries=(), detail=f"HTTP {status} redirect to {where} not followed")
+        return report
 
-    def _fetch(self, url: str) -> tuple[int, bytes, str | None]:
+    def _fetch(self, url: str) -> tuple[int, bytes, Message]:
         request = urllib.request.Request(
             url, headers={"Accept": "application/json, text/plain", "User-Agent": "controlplane-health-probe"}
         )
         try:
             with self._opener.open(request, timeout=self._timeout) as response:
                 # One byte over the limit lets the parser say the body is too large.
-                return response.status, response.read(MAX_BODY_BYTES + 1), response.headers.get("Content-Type")
-        except urllib.error.HTTPError as error:  # 4xx/5xx are still responses, and a 503 carries the report
+                return response.status, response.read(MAX_BODY_BYTES + 1), response.headers
+        except urllib.error.HTTPError as error:  # 3xx/4xx/5xx are still responses, and a 503 carries the report
             with error:
                 body = error.read(MAX_BODY_BYTES + 1) if error.fp is not None else b""
-                return error.code, body, error.headers.get("Content-Type") if error.headers else None
+                return error.code, body, error.headers if error.headers else http.client.HTTPMessage()
 
     def _failure(self, error: BaseException) -> HealthReport:
         reason = error.reason if isinstance(error, urllib.error.URLError) else error
@@ -121,6 +136,17 @@ class HttpHealthProbe:
         if isinstance(reason, ConnectionRefusedError):
             return report_for_probe_error(ProbeFailure.CONNECTION_REFUSED, "connection refused")
         return report_for_probe_error(ProbeFailure.CONNECTION_ERROR, _describe(reason))
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx reaches the caller as an HTTPError (a response), never as the page it points to."""
+
+    def redirect_request(self, *_: object) -> None:
+        return None
+
+
+def _excerpt(text: str) -> str:
+    return repr(text[:200]) + ("…" if len(text) > 200 else "")
 
 
 def _join(base: str, path: str) -> str:

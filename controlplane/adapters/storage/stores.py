@@ -9,7 +9,6 @@ Tables and keys (each adapter module says more):
     Quarantine       PartitionKey=environment     RowKey=service|image  images a rollback took out
     ProcessedEvents  PartitionKey=consumer        RowKey=event id       index: expiresAt
     ServiceClaims    PartitionKey=environment     RowKey=service        the deployment running for it
-    IdempotencyKeys  PartitionKey=key             RowKey="request"      the deployment a key started
     EventLog         PartitionKey=traceid         RowKey=time|event id  every envelope emitted
 
 Records travel with the etag they were read at; every conditional write names it, so a writer that
@@ -26,7 +25,6 @@ from controlplane.adapters.storage import (
     deployments,
     event_log,
     findings,
-    idempotency_keys,
     loop_states,
     processed_events,
     quarantine,
@@ -38,7 +36,6 @@ from controlplane.ports import (
     Deployments,
     EventLog,
     Findings,
-    IdempotencyKeys,
     LoopStates,
     ProcessedEvents,
     Quarantine,
@@ -52,7 +49,6 @@ TABLES = [
     quarantine.TABLE,
     processed_events.TABLE,
     claims.TABLE,
-    idempotency_keys.TABLE,
     event_log.TABLE,
 ]
 
@@ -68,7 +64,6 @@ class Stores:
     quarantine: Quarantine
     processed_events: ProcessedEvents
     claims: Claims
-    idempotency_keys: IdempotencyKeys
     event_log: EventLog
 
     @classmethod
@@ -83,7 +78,6 @@ class Stores:
             quarantine=quarantine.DocumentQuarantine(tables),
             processed_events=processed_events.DocumentProcessedEvents(tables),
             claims=claims.DocumentClaims(tables, records),
-            idempotency_keys=idempotency_keys.DocumentIdempotencyKeys(tables),
             event_log=event_log.DocumentEventLog(tables),
         )
 

@@ -1,5 +1,6 @@
-"""GET /api/drift/plan through its trigger function: a missing or unreadable desired state is a 409 that names
-the setting to fix and no server path; a configured one answers the plan."""
+"""Drift API triggers called as functions: GET /api/drift/plan (a missing or unreadable desired state is a 409
+that names the setting to fix and no server path; a configured one answers the plan as the document describes
+it) and the findings' status filter."""
 
 from __future__ import annotations
 
@@ -32,10 +33,14 @@ def no_ports_installed() -> Iterator[None]:
     use_ports(None)
 
 
-def get_plan() -> tuple[int, dict]:
-    handler = product_app.index().get("drift_plan").handler
-    response = handler(func.HttpRequest("GET", "http://localhost/api/drift/plan", body=b""))
+def get(function: str, route: str, params: dict[str, str] | None = None) -> tuple[int, dict]:
+    handler = product_app.index().get(function).handler
+    response = handler(func.HttpRequest("GET", f"http://localhost/api/{route}", body=b"", params=params))
     return response.status_code, json.loads(response.get_body())
+
+
+def get_plan() -> tuple[int, dict]:
+    return get("drift_plan", "drift/plan")
 
 
 def test_without_a_desired_state_the_plan_is_a_409_naming_the_setting() -> None:
@@ -72,3 +77,12 @@ def test_with_a_desired_state_the_plan_lists_what_the_next_run_would_do_as_the_d
     assert found == {("orders", "missing"), ("cache", "unmanaged")}
     described = Draft202012Validator({"$ref": "urn:api#/components/schemas/DriftPlan"}, registry=DOCUMENT)
     assert not [error.message for error in described.iter_errors(body)]
+
+
+def test_the_findings_filter_takes_a_status_and_refuses_an_empty_one() -> None:
+    use_ports(fake_ports())
+
+    assert get("list_findings", "drift/findings") == (200, {"findings": []})
+    assert get("list_findings", "drift/findings", {"status": "Open"}) == (200, {"findings": []})
+    status, body = get("list_findings", "drift/findings", {"status": ""})
+    assert status == 400 and body["detail"].startswith("query parameter status: status must be one of Open, ")

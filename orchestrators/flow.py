@@ -1,0 +1,116 @@
+"""One deployment's orchestration as the deployment orchestrator walks it: stamped activity requests, the
+state it last recorded, and the waits for an operator's signal.
+
+A signal's payload is parsed where it arrives (``OperatorSignal.from_event``): anyone with the system key
+can raise an event through the Durable webhook with any JSON, so a payload that does not parse is refused
+(logged, outside replay) and the wait goes on: an approval is not granted, an abort does not abort. A
+refused abort is ignored rather than taken as an abort, because "abort" from a sender who cannot say who
+they are is exactly what the validation exists to keep out; the API refuses such a request with 400.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from typing import Any, TypeVar
+
+import azure.durable_functions as df
+from azure.durable_functions.models.Task import TaskBase, TimerTask
+
+from activities.deployment import emit_event, record_transition
+from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.event_catalog import EventData
+from controlplane.domain.rollout.target import Target
+from controlplane.domain.workflow.deployment_requests import DeploymentRequest, EmitRequest, TransitionRequest
+from controlplane.domain.workflow.deployment_start import DeploymentStart
+from controlplane.domain.workflow.signals import ABORT, APPROVE, InvalidSignal, OperatorSignal
+from orchestrators.clock import StepClock
+
+log = logging.getLogger(__name__)
+STATUS_REASON_CHARS = 500  # of a reason in the custom status
+_LOGGED_PAYLOAD_CHARS = 300
+Task = Generator[Any, Any, Any]
+Request = TypeVar("Request", bound=DeploymentRequest)
+
+
+class Flow:
+    """Stamps every activity request with the deployment and trace ids, a deterministic time and event id;
+    remembers the last state recorded, the targets once planned, and approvals not yet recorded."""
+
+    def __init__(self, context: df.DurableOrchestrationContext, start: DeploymentStart) -> None:
+        self.context = context
+        self.deployment_id = start.deployment_id
+        self.traceid = start.trace_id
+        self.release = start.release
+        self.state = DeploymentState.REQUESTED
+        self.targets: list[Target] = []
+        self.promoted: list[str] = []  # services whose promotion is recorded in the catalog
+        self._approvals: list[str] = []
+        self._clock = StepClock(context)
+
+    def stamped(self, request: type[Request], **fields: Any) -> dict[str, Any]:
+        """A ``request`` to an activity, on the wire (the time comes before the event id: replays repeat both)."""
+        at = self._clock.next()
+        stamp = request(self.deployment_id, self.traceid, at, self.context.new_uuid(), **fields)
+        return stamp.to_dict()
+
+    def move(self, state: DeploymentState, reason: str = "") -> Task:
+        """Record the transition; its reason starts with the approvals given since the last one."""
+        reason = "; ".join([*self._approvals, reason] if reason else self._approvals)
+        # The custom status must stay under the extension's 16 KB or the orchestration fails: the reason is cut
+        # short there; the transition records all of it.
+        self.context.set_custom_status({"state": state.value, "reason": _brief(reason)})
+        yield self.context.call_activity(record_transition, self.stamped(TransitionRequest, to=state, reason=reason))
+        self.state = state  # only once recorded: a failed record leaves the stored state where it was
+        self._approvals.clear()
+
+    def emit(self, event: EventData) -> Task:
+        yield self.context.call_activity(emit_event, self.stamped(EmitRequest, event=event))
+
+    def wait(self, waiting: TaskBase) -> Task:
+        """Wait for a timer or an approval (``waiting``) unless an operator aborts first: the abort's reason,
+        or None. An approval is recorded with the next transition."""
+        context = self.context
+        abort = context.wait_for_external_event(ABORT)
+        while True:
+            winner = yield context.task_any([waiting, abort])
+            if winner == abort:
+                signal = self._signal(ABORT, abort.result)
+                if signal is None:
+                    abort = context.wait_for_external_event(ABORT)
+                    continue
+                if isinstance(waiting, TimerTask):
+                    waiting.cancel()
+                return f"aborted by {signal.describe()}"
+            if isinstance(waiting, TimerTask):
+                return None
+            signal = self._signal(APPROVE, waiting.result)
+            if signal is None:
+                waiting = context.wait_for_external_event(APPROVE)
+                continue
+            self._approvals.append(f"approved by {signal.describe()}")
+            return None
+
+    def wait_for_approval(self, **status: Any) -> Task:
+        """Wait for an operator's approval (the custom status says what for); the abort's reason, or None."""
+        self.context.set_custom_status({"state": self.state.value, "waiting": APPROVE, **status})
+        return (yield from self.wait(self.context.wait_for_external_event(APPROVE)))
+
+    def _signal(self, name: str, data: object) -> OperatorSignal | None:
+        try:
+            return OperatorSignal.from_event(data)
+        except InvalidSignal as refused:
+            if not self.context.is_replaying:
+                details = "; ".join(str(error) for error in refused.errors)
+                log.warning(
+                    "deployment %s (trace %s): %s signal refused, still waiting: %s",
+                    self.deployment_id,
+                    self.traceid,
+                    name,
+                    details[:_LOGGED_PAYLOAD_CHARS],
+                )
+            return None
+
+
+def _brief(text: str) -> str:
+    return text if len(text) <= STATUS_REASON_CHARS else text[: STATUS_REASON_CHARS - 1] + "…"
