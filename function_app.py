@@ -8,6 +8,7 @@ from orchestrators.deployment import bp as deployment_orchestrator
 from orchestrators.drift import bp as drift_orchestrator
 from triggers.drift_api import bp as drift_api
 from triggers.http import bp as http_triggers
+from triggers.openapi_api import bp as openapi_api
 from triggers.reconcile import bp as reconcile_triggers
 from triggers.servicebus import bp as servicebus_triggers
 from triggers.services_api import bp as services_api
@@ -18,6 +19,7 @@ for blueprint in (
     http_triggers,
     drift_api,
     services_api,
+    openapi_api,
     timer_triggers,
     reconcile_triggers,
     servicebus_triggers,

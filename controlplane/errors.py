@@ -22,6 +22,15 @@ class PermanentError(ControlPlaneError):
     """A failure that retrying cannot fix; record it and stop."""
 
 
+class NotConfigured(PermanentError):
+    """A port the work needs has no adapter because its settings are absent; ``settings`` names what to set."""
+
+    def __init__(self, what: str, settings: str) -> None:
+        super().__init__(f"no {what} is configured: set {settings} (see README, Settings)")
+        self.what = what
+        self.settings = settings
+
+
 class NotFound(ControlPlaneError):
     """The named thing does not exist."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 
 import azure.durable_functions as df
@@ -10,7 +11,7 @@ import azure.functions as func
 
 from controlplane.bootstrap import ports
 from controlplane.domain.findings import Decision
-from controlplane.errors import NotFound
+from controlplane.errors import NotConfigured, NotFound, PermanentError
 from controlplane.services.drift.decisions import Undecidable, decide
 from controlplane.services.drift.views import listed, plan
 from orchestrators.drift import DRIFT_ORCHESTRATOR, INSTANCE_ID
@@ -76,18 +77,30 @@ async def _decide(
 
 @bp.route(route="drift/plan", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def drift_plan(req: func.HttpRequest) -> func.HttpResponse:
-    """GET /api/drift/plan: what the next drift run would find and do; changes nothing."""
+    """GET /api/drift/plan: what the next drift run would find and do; changes nothing.
+
+    Without a desired state there is nothing to plan against: 409 naming the setting (the app's configuration,
+    not the request, is what must change, and retrying will not help, so neither 422 nor 503). A desired state
+    that is configured but cannot be read is a 409 too; its cause, which names the source, is only logged.
+    """
     wired = ports()
     store = wired.store
-    view = plan(
-        store.findings,
-        store.catalog,
-        store.deployments,
-        store.quarantine,
-        wired.desired_state,
-        wired.compute,
-        wired.provisioner,
-    )
+    try:
+        desired = wired.desired_state
+    except NotConfigured as missing:
+        return problem(409, "Drift detection is not configured", str(missing), setting="CONTROLPLANE_DESIRED_STATE")
+    try:
+        desired.revision()  # read first, so that its failures are told apart from the inventory's
+    except (NotFound, PermanentError) as unreadable:  # no such source, ref or folder; an invalid manifest in it
+        logging.getLogger(__name__).warning("drift plan: the desired state cannot be read: %s", unreadable)
+        return problem(
+            409,
+            "Desired state unreadable",
+            "the desired state (CONTROLPLANE_DESIRED_STATE, _REF, _PATH) could not be read: a source, ref or "
+            "folder that does not exist, or an invalid manifest in it; the host log names the cause",
+        )
+    findings, catalog, deployments, quarantine = store.findings, store.catalog, store.deployments, store.quarantine
+    view = plan(findings, catalog, deployments, quarantine, desired, wired.compute, wired.provisioner)
     return json_response(view)
 
 

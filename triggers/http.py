@@ -12,6 +12,7 @@ import azure.functions as func
 
 from controlplane.bootstrap import ports
 from controlplane.domain.deployment import Deployment
+from controlplane.domain.events import is_trace_id
 from controlplane.domain.manifest import Release
 from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.domain.workflow.signals import ABORT, APPROVE, InvalidSignal, OperatorSignal
@@ -183,8 +184,10 @@ def _finished(deployment: Deployment) -> func.HttpResponse:
 @bp.route(route="events", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def list_events(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/events?traceId=: the flow's envelopes (CloudEvents JSON) in order."""
-    traceid = req.params.get("traceId")
-    if not traceid:
-        return problem(400, "traceId required", "query parameter traceId: the flow's 32-hex trace id")
+    traceid = req.params.get("traceId") or ""
+    if not is_trace_id(traceid):
+        got = f" (got {traceid[:40]!r})" if traceid else ""
+        detail = f"query parameter traceId: the flow's trace id, 32 lowercase hex digits, not all zero, required{got}"
+        return problem(400, "Invalid traceId", detail)
     events = [envelope.to_dict() for envelope in ports().store.event_log.events_for_trace(traceid)]
     return json_response({"traceId": traceid, "events": events})

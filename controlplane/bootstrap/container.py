@@ -1,9 +1,9 @@
 """``Ports``: the adapters a function invocation works with, one attribute per port.
 
 Built by keyword only: ``azure_ports`` (the Function App in Azure), ``fake_ports`` (tests, in-memory fakes) or
-the local host's startup. A port whose settings are absent is left unconfigured (None), and reading it raises a
-``PermanentError`` that names what to set: a half-configured app fails loudly at the step that needs the
-missing piece, and only there.
+the local host's startup. A port whose settings are absent is left unconfigured (None), and reading it raises
+``NotConfigured`` naming what to set, on Azure and on the local host alike: a half-configured app fails loudly
+at the step that needs the missing piece, and only there.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Generic, TypeVar, overload
 
 from controlplane.adapters.storage.stores import Stores
 from controlplane.config import Settings
-from controlplane.errors import PermanentError
+from controlplane.errors import NotConfigured
 from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner
 
 AdapterT = TypeVar("AdapterT")
@@ -26,8 +26,9 @@ class Port(Generic[AdapterT]):
     what ``__get__`` returns on the class: None, unconfigured.
     """
 
-    def __init__(self, what: str) -> None:
-        self.what = what  # the port as the error names it, with the setting that configures it where there is one
+    def __init__(self, what: str, settings: str = "its settings") -> None:
+        self.what = what  # the port as the error names it
+        self.settings = settings  # the settings that configure it, as the error names them
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -43,10 +44,7 @@ class Port(Generic[AdapterT]):
             return None
         adapter: AdapterT | None = instance.__dict__[self.name]
         if adapter is None:
-            raise PermanentError(
-                f"no {self.what} is configured: set its settings (see README, Settings) or run under the local "
-                "host (python -m controlplane up)"
-            )
+            raise NotConfigured(self.what, self.settings)
         return adapter
 
     def __set__(self, instance: Ports, adapter: AdapterT | None) -> None:
@@ -63,9 +61,11 @@ class Ports:
 
     settings: Settings
     store: Stores
-    events: Port[EventBus] = Port("event bus")
+    events: Port[EventBus] = Port("event bus", "ServiceBusConnection__fullyQualifiedNamespace")
     compute: Port[Compute] = Port("compute")
     health: Port[HealthProbe] = Port("health probe")
     provisioner: Port[Provisioner] = Port("provisioner")
-    desired_state: Port[DesiredState] = Port("desired state (CONTROLPLANE_DESIRED_STATE)")
-    metrics: Port[Metrics] = Port("metrics")
+    desired_state: Port[DesiredState] = Port(
+        "desired state", "CONTROLPLANE_DESIRED_STATE to the Git repository (URL or path) of the desired-state manifests"
+    )
+    metrics: Port[Metrics] = Port("metrics", "CONTROLPLANE_LOG_ANALYTICS_WORKSPACE_ID")

@@ -28,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     validate = commands.add_parser("validate", help="validate release manifests (JSON or YAML)")
     validate.add_argument("files", nargs="+", type=Path)
     commands.add_parser("schema", help="print the release manifest JSON Schema")
+    commands.add_parser("openapi", help="print the HTTP API's OpenAPI 3.1 document (schemas/openapi.json)")
     commands.add_parser("demo", help="run the demo scenario on Azurite")
     up = commands.add_parser("up", help="run the embedded local Functions host")
     up.add_argument("--port", type=int, default=7071)
@@ -68,6 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from controlplane.domain.manifest import release_json_schema
 
         print(json.dumps(release_json_schema(), indent=2, sort_keys=True))
+        return 0
+    if arguments.command == "openapi":
+        from triggers.openapi import api_document
+
+        print(json.dumps(api_document(), indent=2, sort_keys=True))
         return 0
     if arguments.command == "demo":
         from controlplane.cli.demo import run_demo

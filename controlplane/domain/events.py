@@ -51,6 +51,11 @@ class TraceContext:
         return cls(traceid=value.replace("-", "").lower(), correlationid=correlationid)
 
 
+def is_trace_id(value: str) -> bool:
+    """A trace id as events carry it: 32 lowercase hex digits, not all zero (W3C trace-id)."""
+    return _TRACE_ID.fullmatch(value) is not None
+
+
 def span_id_for(event_id: str) -> str:
     """A stable W3C span id (16 hex) for an event id, so replays build the same traceparent."""
     return hashlib.sha256(event_id.encode()).hexdigest()[:16]
@@ -203,7 +208,7 @@ def _validate(document: Mapping[str, Any]) -> list[FieldError]:
     if "data" in document and not isinstance(document["data"], dict):
         errors.append(FieldError("data", "must be a JSON object"))
     traceid = document.get("traceid")
-    if not isinstance(traceid, str) or not _TRACE_ID.match(traceid):
+    if not isinstance(traceid, str) or not is_trace_id(traceid):
         errors.append(FieldError("traceid", f"32 lowercase hex digits, not all zero, required (got {traceid!r})"))
     match = (
         _TRACEPARENT.match(document.get("traceparent") or "") if isinstance(document.get("traceparent"), str) else None

@@ -12,7 +12,7 @@ from controlplane import bootstrap
 from controlplane.bootstrap import Ports, ports, use_ports
 from controlplane.bootstrap.testing import TEST_SETTINGS, fake_ports
 from controlplane.config import Settings
-from controlplane.errors import PermanentError
+from controlplane.errors import NotConfigured, PermanentError
 from controlplane.testing.fakes import RecordingEventBus, RecordingProvisioner, ScriptedHealthProbe, ScriptedMetrics
 from controlplane.testing.memory_compute import MemoryCompute
 from controlplane.testing.memory_desired_state import MemoryDesiredState
@@ -51,17 +51,18 @@ def test_an_unconfigured_port_fails_when_read_and_names_what_to_set() -> None:
     partial = Ports(settings=Settings.from_environment(TEST_SETTINGS), store=fake_ports().store)
 
     assert partial.store.deployments.list_deployments() == []
-    with pytest.raises(PermanentError, match=r"no desired state \(CONTROLPLANE_DESIRED_STATE\) is configured"):
+    with pytest.raises(NotConfigured, match=r"no desired state is configured: set CONTROLPLANE_DESIRED_STATE to"):
         _ = partial.desired_state
-    for name, what in [
-        ("events", "event bus"),
-        ("compute", "compute"),
-        ("health", "health probe"),
-        ("provisioner", "provisioner"),
-        ("metrics", "metrics"),
+    for name, what, settings in [
+        ("events", "event bus", "ServiceBusConnection__fullyQualifiedNamespace"),
+        ("compute", "compute", "its settings"),
+        ("health", "health probe", "its settings"),
+        ("provisioner", "provisioner", "its settings"),
+        ("metrics", "metrics", "CONTROLPLANE_LOG_ANALYTICS_WORKSPACE_ID"),
     ]:
-        with pytest.raises(PermanentError, match=f"no {what} is configured: set its settings"):
+        with pytest.raises(NotConfigured, match=f"no {what} is configured: set {settings} ") as raised:
             getattr(partial, name)
+        assert isinstance(raised.value, PermanentError) and "local host" not in str(raised.value)
 
 
 def test_a_port_is_swapped_by_building_new_ports_never_in_place() -> None:

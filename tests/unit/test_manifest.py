@@ -525,6 +525,12 @@ def test_rejects_more_than_one_yaml_document() -> None:
         load_release(text)
 
 
+def test_rejects_control_characters_in_yaml_as_invalid_not_a_crash() -> None:
+    with pytest.raises(InvalidManifest, match=r"request body: YAML error: unacceptable character #x0004") as caught:
+        load_release(b"\x04", source="request body")  # found by the API fuzz: was a 500
+    assert caught.value.errors[0].path == ""
+
+
 def test_rejects_documents_over_256_kib() -> None:
     text = yaml.safe_dump(document()) + "#" * MAX_DOCUMENT_BYTES
     with pytest.raises(InvalidManifest, match="the limit is 262144") as caught:

@@ -12,8 +12,9 @@ from controlplane.services.drift.survey import survey
 
 
 def listed(findings: Findings, status: str | None) -> Iterable[DriftFinding]:
-    """Findings for ``GET /api/drift/findings?status=``; ValueError naming the valid statuses."""
-    if not status:
+    """Findings for ``GET /api/drift/findings?status=`` (every status when None); ValueError naming the valid
+    statuses, for an empty one too (``status=`` filters nothing out only by mistake)."""
+    if status is None:
         return findings.list_findings()
     try:
         return findings.list_findings(FindingStatus(status))

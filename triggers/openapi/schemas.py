@@ -1,0 +1,285 @@
+"""The JSON Schemas (2020-12, as OpenAPI 3.1 uses) of what the HTTP API reads and answers.
+
+Response schemas name the keys a client may rely on (``required``) and leave ``additionalProperties`` open, so a
+key added later is no breaking change; request schemas are closed where the trigger refuses unknown input.
+The release manifest's schema is the code's own (``release_json_schema``), its ``$defs`` moved to components.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controlplane.domain.deployment import DeploymentState, ServicePhase
+from controlplane.domain.findings import FindingStatus, Remedy
+from controlplane.domain.manifest import release_json_schema
+
+Schema = dict[str, Any]
+
+TIME = {"type": "string", "format": "date-time"}
+TRACE_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "the flow's W3C trace id (32 hex)"}
+TEXT = {"type": "string"}
+NULLABLE_TEXT = {"type": ["string", "null"]}
+ANY_OBJECT: Schema = {"type": "object"}
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(properties: dict[str, Schema], required: tuple[str, ...] | None = None, **extra: Any) -> Schema:
+    """An object schema; every property is required unless ``required`` names fewer."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties if required is None else required),
+        **extra,
+    }
+
+
+def enum_of(values: type[Any]) -> Schema:
+    return {"type": "string", "enum": [member.value for member in values]}
+
+
+PROBLEM = obj(
+    {
+        "type": {"type": "string", "description": "a URI naming the problem type; about:blank when only the status"},
+        "title": TEXT,
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string", "description": "what went wrong and how to fix it; never a trace or a path"},
+        "instance": TEXT,
+        "errors": {"type": "array", "items": ref("FieldError")},
+    },
+    required=("title", "status"),
+    description="RFC 9457 problem details; extension members (e.g. runningDeploymentId) may follow.",
+)
+
+FIELD_ERROR = obj(
+    {
+        "path": {"type": "string", "description": "dotted path of the field, e.g. spec.services[1].image"},
+        "reason": TEXT,
+    }
+)
+
+TRANSITION = obj(
+    {
+        "from": {"oneOf": [enum_of(DeploymentState), {"type": "null"}], "description": "null for the first entry"},
+        "to": enum_of(DeploymentState),
+        "at": TIME,
+        "reason": TEXT,
+    }
+)
+
+SERVICE_PROGRESS = obj(
+    {
+        "phase": enum_of(ServicePhase),
+        "revision": NULLABLE_TEXT,
+        "trafficPercent": {"type": "integer", "minimum": 0, "maximum": 100},
+        "message": TEXT,
+        "lastHealth": {"type": ["object", "null"], "description": "the latest gate probe: revision, status, at"},
+    }
+)
+
+DEPLOYMENT = obj(
+    {
+        "id": TEXT,
+        "state": enum_of(DeploymentState),
+        "environment": TEXT,
+        "traceId": TRACE_ID,
+        "release": ref("Release"),
+        "transitions": {"type": "array", "items": ref("Transition"), "minItems": 1},
+        "services": {"type": "object", "additionalProperties": ref("ServiceProgress")},
+    }
+)
+
+STATUS_URL = {
+    "type": "string",
+    "format": "uri",
+    "description": "<base>/api/deployments/{id}: the deployment's status, with no key (poll it with your key)",
+}
+
+DEPLOYMENT_ACCEPTED = obj(
+    {
+        "deploymentId": TEXT,
+        "traceId": TRACE_ID,
+        "state": enum_of(DeploymentState),
+        "statusQueryGetUri": STATUS_URL,
+        "rollbackOf": {"type": "string", "description": "(rollback only) the deployment rolled back"},
+        "restores": {"type": "string", "description": "(rollback only) the Completed deployment deployed again"},
+    },
+    required=("deploymentId", "traceId", "state", "statusQueryGetUri"),
+)
+
+SIGNAL = obj(
+    {
+        "by": {"type": "string", "minLength": 1, "maxLength": 200, "description": "who approves or aborts"},
+        "reason": {"type": "string", "minLength": 1, "maxLength": 1000, "description": "why"},
+    },
+    additionalProperties=False,
+    description="Who decided and why; the query parameters by and reason may stand in for the body.",
+)
+
+SIGNAL_ACCEPTED = obj({"deploymentId": TEXT, "signal": {"type": "string", "enum": ["approve", "abort"]}})
+
+ENVELOPE = obj(
+    {
+        "specversion": {"const": "1.0"},
+        "id": TEXT,
+        "source": TEXT,
+        "type": TEXT,
+        "subject": TEXT,
+        "time": TIME,
+        "datacontenttype": TEXT,
+        "data": ANY_OBJECT,
+        "traceid": TRACE_ID,
+        "traceparent": TEXT,
+        "correlationid": TEXT,
+        "causationid": TEXT,
+    },
+    required=("specversion", "id", "source", "type", "time", "data", "traceid", "correlationid"),
+    description="A CloudEvents 1.0 structured event with the traceid/traceparent/correlationid/causationid "
+    "extensions.",
+)
+
+FINDING = obj(
+    {
+        "id": TEXT,
+        "environment": TEXT,
+        "service": TEXT,
+        "kind": {"type": "string", "description": "mismatch, missing, unmanaged, quarantined, infrastructure"},
+        "remedy": enum_of(Remedy),
+        "diff": ANY_OBJECT,
+        "status": enum_of(FindingStatus),
+        "firstSeen": TIME,
+        "lastSeen": TIME,
+        "desiredRevision": TEXT,
+        "deploymentId": NULLABLE_TEXT,
+        "note": TEXT,
+        "traceId": TEXT,
+        "remediation": {"type": "string", "description": "(approve only) whether a drift run started now"},
+    },
+    required=("id", "environment", "service", "kind", "remedy", "diff", "status", "firstSeen", "lastSeen"),
+)
+
+PLAN_ENTRY = obj(
+    {
+        "findingId": TEXT,
+        "environment": TEXT,
+        "service": TEXT,
+        "kind": TEXT,
+        "remedy": enum_of(Remedy),
+        "diff": ANY_OBJECT,
+        "status": enum_of(FindingStatus),
+        "new": {"type": "boolean"},
+        "action": {"type": "string", "description": "what the next run would do about it"},
+    }
+)
+
+DRIFT_PLAN = obj(
+    {
+        "desiredRevision": TEXT,
+        "findings": {"type": "array", "items": ref("DriftPlanEntry")},
+        "resolves": {"type": "array", "items": TEXT, "description": "stored findings the next run resolves"},
+    }
+)
+
+DRIFT_RUN_ACCEPTED = obj(
+    {
+        "instanceId": TEXT,
+        "statusQueryGetUri": {
+            "type": "string",
+            "format": "uri",
+            "description": "<base>/api/drift/runs/{instanceId}, with no key",
+        },
+    }
+)
+
+DRIFT_RUN_STATUS = obj(
+    {
+        "instanceId": TEXT,
+        "runtimeStatus": {
+            "type": "string",
+            "enum": ["Pending", "Running", "Completed", "ContinuedAsNew", "Failed", "Terminated", "Suspended"],
+        },
+        "customStatus": {"description": "the run's progress as the drift orchestrator reports it"},
+        "createdTime": TIME,
+        "lastUpdatedTime": TIME,
+    },
+    required=("runtimeStatus", "createdTime", "lastUpdatedTime"),
+)
+
+LIVE_WORKLOAD = obj(
+    {
+        "revision": TEXT,
+        "image": TEXT,
+        "replicas": {"type": "integer", "minimum": 0},
+        "configHash": TEXT,
+        "trafficPercent": {"type": "integer", "minimum": 0, "maximum": 100},
+        "managed": {"type": "boolean"},
+    }
+)
+
+SERVICE_OVERVIEW = obj(
+    {
+        "environment": TEXT,
+        "service": TEXT,
+        "deploymentId": TEXT,
+        "revision": TEXT,
+        "image": TEXT,
+        "replicas": {"type": "integer", "minimum": 0},
+        "configHash": TEXT,
+        "updatedAt": TIME,
+        "live": {"type": "array", "items": ref("LiveWorkload")},
+        "unmanaged": {"type": "array", "items": TEXT},
+        "monitor": {"type": ["object", "null"], "description": "the failure monitor's condition of the service"},
+        "scaling": {"type": ["object", "null"], "description": "the scaling loop's last decision"},
+    }
+)
+
+
+def listing(key: str, item: str, **more: Schema) -> Schema:
+    return obj({key: {"type": "array", "items": ref(item)}, **more})
+
+
+def component_schemas() -> dict[str, Schema]:
+    """Every named schema: the API's own and the release manifest's (``Release`` and its ``$defs``)."""
+    release = release_json_schema()
+    release.pop("$schema")  # the document's dialect (jsonSchemaDialect) is the same 2020-12
+    manifest = {"Release": release, **release.pop("$defs")}
+    own = {
+        "Problem": PROBLEM,
+        "FieldError": FIELD_ERROR,
+        "Deployment": DEPLOYMENT,
+        "Transition": TRANSITION,
+        "ServiceProgress": SERVICE_PROGRESS,
+        "DeploymentList": listing("deployments", "Deployment"),
+        "DeploymentAccepted": DEPLOYMENT_ACCEPTED,
+        "Signal": SIGNAL,
+        "SignalAccepted": SIGNAL_ACCEPTED,
+        "Envelope": ENVELOPE,
+        "EventList": listing("events", "Envelope", traceId=TRACE_ID),
+        "Finding": FINDING,
+        "FindingList": listing("findings", "Finding"),
+        "DriftPlan": DRIFT_PLAN,
+        "DriftPlanEntry": PLAN_ENTRY,
+        "DriftRunAccepted": DRIFT_RUN_ACCEPTED,
+        "DriftRunStatus": DRIFT_RUN_STATUS,
+        "LiveWorkload": LIVE_WORKLOAD,
+        "ServiceOverview": SERVICE_OVERVIEW,
+        "ServiceList": listing("services", "ServiceOverview"),
+    }
+    clash = manifest.keys() & own.keys()
+    if clash:
+        raise ValueError(f"schema names used twice: {sorted(clash)}")
+    return _moved_refs({**manifest, **own})
+
+
+def _moved_refs(node: Any) -> Any:
+    """The release schema's references (``$ref`` and discriminator mappings: ``#/$defs/X``), pointed at
+    ``#/components/schemas/X``."""
+    if isinstance(node, dict):
+        return {key: _moved_refs(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_moved_refs(item) for item in node]
+    if isinstance(node, str) and node.startswith("#/$defs/"):
+        return node.replace("#/$defs/", "#/components/schemas/", 1)
+    return node
