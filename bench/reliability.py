@@ -31,6 +31,7 @@ from reliability_sections import (
     Bounds,
     Context,
     Figures,
+    api_fuzz,
     group_kill,
     idempotency,
     route_sweep,
@@ -38,6 +39,7 @@ from reliability_sections import (
 )
 
 from funchost.azurite import Azurite
+from tests.e2e.api_fuzz import MAX_EXAMPLES
 from tests.e2e.host_process import ROOT
 
 
@@ -77,10 +79,11 @@ SECTIONS = (
     ),
     Section(
         "fuzz",
-        None,
+        api_fuzz,
         (
             Row("fuzz_requests", "requests generated from GET /api/openapi.json"),
             Row("fuzz_5xx", "answers with a 5xx status", zero, "0"),
+            Row("fuzz_findings", "findings: a 5xx, an answer off the document, a hang, ...", zero, "0"),
         ),
     ),
     Section(
@@ -171,7 +174,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=12, help="the crash trials' kill moments")
     parser.add_argument("--kills", type=int, default=3, help="crash trials (one host SIGKILL each)")
-    parser.add_argument("--fuzz-examples", type=int, default=8, help="fuzz examples per operation and mode")
+    parser.add_argument("--fuzz-examples", type=int, default=MAX_EXAMPLES, help="per operation and mode")
     parser.add_argument("--rounds", type=int, default=20, help="Idempotency-Key rounds of identical requests")
     parser.add_argument("--callers", type=int, default=50, help="concurrent identical requests per round")
     names = [section.name for section in SECTIONS]

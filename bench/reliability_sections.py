@@ -14,6 +14,7 @@ from typing import Any
 
 from funchost.http_routes import compile_routes
 from funchost.tests.e2e.auth_sweep import sweep_host
+from tests.e2e.api_fuzz import fuzz_api
 from tests.e2e.durability import deployment_survives_group_kill, drift_approval_survives_group_kill
 from tests.e2e.host_process import ROOT, HostProcess, product_settings
 from tests.e2e.idempotency_rounds import idempotency_rounds
@@ -62,6 +63,15 @@ def route_sweep(context: Context) -> Figures:
     with product_host(context, "auth") as host:
         sweep = sweep_host(host.base_url, host.keys(), compile_routes(index()), host.rpc_origin)
     return {"auth_calls": len(sweep.cases), "auth_leaks": len(sweep.leaks), "auth_mismatches": len(sweep.wrong)}
+
+
+def api_fuzz(context: Context) -> Figures:
+    """Schemathesis against the product host from the OpenAPI document it serves (derandomized, bounded)."""
+    with product_host(context, "fuzz") as host:
+        result = fuzz_api(host.base_url, host.key, max_examples=context.bounds.fuzz_examples)
+    for failure in result.failures:
+        print(f"fuzz: {failure}", file=sys.stderr)
+    return {"fuzz_requests": result.requests, "fuzz_5xx": result.server_errors, "fuzz_findings": len(result.failures)}
 
 
 def idempotency(context: Context) -> Figures:
