@@ -1,12 +1,15 @@
-"""Reliability report (issue 12): the route sweep, the API fuzz, the Idempotency-Key rounds, the crash trials and
-the fault cases, each against real local hosts, with fixed bounds; what must hold is counted, not timed.
+"""Reliability report (issue 12): the crash trials, the API fuzz, the route sweep, the Idempotency-Key rounds, the
+fault cases and the process-group kills, each against real local hosts with fixed bounds; then the operator's
+``controlplane stuck`` over every product host's store. What must hold is counted, not timed.
 
 Run: ``.venv/bin/python bench/reliability.py [--seed 12] [--kills 3] [--fuzz-examples 8] [--rounds 20]
-[--callers 50] [--sections auth,fuzz,...]``. It starts what it needs: an in-memory Azurite on free ports shared by
-the sections' product hosts (each host with tables and a task hub of its own), and the cases that stop or kill
-storage start their own. The defaults take a few minutes on 2 cores; raise ``--kills``, ``--fuzz-examples`` and
-``--rounds`` for a longer run. Prints a table (each figure with its goal), then one JSON object of the figures as
-the last line: a section not run has null figures. Exits 1 when a section failed to run or a figure missed its goal.
+[--callers 50] [--sections crash,fuzz,...]`` (after ``make setup``). It starts what it needs: an in-memory Azurite
+on free ports shared by the sections' product hosts (each with tables and a task hub of its own); the cases that
+stop or kill storage start their own. The defaults take a few minutes on 2 cores; raise ``--kills``,
+``--fuzz-examples`` and ``--rounds`` for a longer run. Prints a table (each figure with its goal), then one JSON
+object of the figures as the last line; a section not run has null figures. ``stuck_deployments`` is the crash
+trials' count (deployments not terminal with exactly one terminal event) plus the ``stuck`` command's over the
+other stores. Exits 1 when a section failed to run or a figure missed its goal.
 """
 
 from __future__ import annotations
