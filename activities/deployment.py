@@ -35,7 +35,7 @@ def _source() -> str:
 @bp.activity_trigger(input_name="request")
 @traced_activity
 def record_transition(request: dict) -> dict[str, Any]:
-    """Move the deployment to the request's state and emit RuntimeDeploymentStateChanged."""
+    """Move the deployment to the request's state; emit RuntimeDeploymentStateChanged and the closing events."""
     transition = TransitionRequest.from_dict(request)
     wired = ports()
     return deployments.transition(
@@ -49,6 +49,7 @@ def record_transition(request: dict) -> dict[str, Any]:
         transition.reason,
         transition.at,
         transition.event_id,
+        closing=transition.closing,
     )
 
 

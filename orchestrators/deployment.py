@@ -121,8 +121,8 @@ def _deploy(flow: Flow, start: DeploymentStart) -> Task:
                 yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
         yield context.call_activity(promote, flow.stamped(TargetRequest, target=target))
         flow.promoted.append(target.service)
-    yield from flow.move(S.COMPLETED)
-    yield from flow.emit(deployment_events.completed(environment, {t.service: t.new_revision for t in targets}))
+    completed = deployment_events.completed(environment, {t.service: t.new_revision for t in targets})
+    yield from flow.move(S.COMPLETED, closing=[completed])
     for target, step in delayed:  # blue-green keeps the old revision a while, so a rollback is instant
         yield context.create_timer(context.current_utc_datetime + timedelta(seconds=step.seconds))
         yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
@@ -223,26 +223,27 @@ def _roll_back(flow: Flow, targets: list[Target], reason: str) -> Task:
         # A first release: its new revisions are at zero and nothing earlier serves. An operator decides.
         failure = f"nothing to restore for {', '.join(unrestored)}: {reason}" if unrestored else reason
         return (yield from _fail(flow, failure, incident=True))
-    yield from flow.move(S.ROLLED_BACK, reason)
-    yield from flow.emit(deployment_events.rolled_back(reason, restored, restored_health, unrestored))
+    rolled_back = deployment_events.rolled_back(reason, restored, restored_health, unrestored)
+    yield from flow.move(S.ROLLED_BACK, reason, closing=[rolled_back])
     return {"state": S.ROLLED_BACK.value, "reason": reason}
 
 
 def _fail(flow: Flow, reason: str, incident: bool = False) -> Task:
     """Failed, RuntimeDeploymentFailed and, when an operator must look at compute, RuntimeIncidentRaised."""
-    yield from flow.move(S.FAILED, reason)
-    yield from flow.emit(deployment_events.failed(reason))
+    closing = [deployment_events.failed(reason)]
     if incident:
-        raised = deployment_events.incident_raised(
-            incident_id=f"incident-{flow.deployment_id}",
-            reason=reason,
-            environment=flow.release.spec.environment.name,
-            services=[service.name for service in flow.release.spec.services],
-            deployment_id=flow.deployment_id,
-            traceid=flow.traceid,
-            chain=None,
+        closing.append(
+            deployment_events.incident_raised(
+                incident_id=f"incident-{flow.deployment_id}",
+                reason=reason,
+                environment=flow.release.spec.environment.name,
+                services=[service.name for service in flow.release.spec.services],
+                deployment_id=flow.deployment_id,
+                traceid=flow.traceid,
+                chain=None,
+            )
         )
-        yield from flow.emit(raised)
+    yield from flow.move(S.FAILED, reason, closing=closing)
     return {"state": S.FAILED.value, "reason": reason}
 
 

@@ -11,7 +11,7 @@ they are is exactly what the validation exists to keep out; the API refuses such
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any, TypeVar
 
 import azure.durable_functions as df
@@ -29,6 +29,7 @@ from orchestrators.clock import StepClock
 log = logging.getLogger(__name__)
 STATUS_REASON_CHARS = 500  # of a reason in the custom status
 _LOGGED_PAYLOAD_CHARS = 300
+TERMINAL_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=1_000, max_number_of_attempts=5)
 Task = Generator[Any, Any, Any]
 Request = TypeVar("Request", bound=DeploymentRequest)
 
@@ -54,13 +55,19 @@ class Flow:
         stamp = request(self.deployment_id, self.traceid, at, self.context.new_uuid(), **fields)
         return stamp.to_dict()
 
-    def move(self, state: DeploymentState, reason: str = "") -> Task:
-        """Record the transition; its reason starts with the approvals given since the last one."""
+    def move(self, state: DeploymentState, reason: str = "", closing: Sequence[EventData] = ()) -> Task:
+        """Record the transition; its reason starts with the approvals given since the last one. ``closing``:
+        a terminal state's events, recorded with it in one activity (retried: the deployment must not stay
+        terminal without them)."""
         reason = "; ".join([*self._approvals, reason] if reason else self._approvals)
         # The custom status must stay under the extension's 16 KB or the orchestration fails: the reason is cut
         # short there; the transition records all of it.
         self.context.set_custom_status({"state": state.value, "reason": _brief(reason)})
-        yield self.context.call_activity(record_transition, self.stamped(TransitionRequest, to=state, reason=reason))
+        request = self.stamped(TransitionRequest, to=state, reason=reason, closing=tuple(closing))
+        if closing:
+            yield self.context.call_activity_with_retry(record_transition, TERMINAL_RETRY, request)
+        else:
+            yield self.context.call_activity(record_transition, request)
         self.state = state  # only once recorded: a failed record leaves the stored state where it was
         self._approvals.clear()
 

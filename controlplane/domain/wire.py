@@ -89,6 +89,10 @@ class WireFields:
             self.errors.append(FieldError(self._name(key), f"{wanted} required (got {value!r}): {error}"))
         return None
 
+    def has(self, key: str) -> bool:
+        """Whether the object holds ``key`` (for a field whose absence means "none")."""
+        return key in self._data
+
     def nested(self, key: str) -> WireFields:
         """The fields of the object under ``key``; its errors are this reader's, with the path prefixed."""
         return WireFields(self._data.get(key), self._name(key), self.errors)
@@ -104,4 +108,4 @@ def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
 
 
 def _joined(prefix: str, path: str) -> str:
-    return f"{prefix}.{path}" if path else prefix
+    return f"{prefix}{'' if path.startswith('[') else '.'}{path}" if path else prefix

@@ -7,8 +7,9 @@ values, so the HTTP trigger, the activities and the tests call the same code.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from controlplane.domain import deployment_events
@@ -158,8 +159,11 @@ def transition(
     reason: str,
     at: datetime,
     event_id: str,
+    closing: Sequence[EventData] = (),
 ) -> dict[str, Any]:
-    """Move the deployment to ``target`` (a repeat of the same step is a no-op) and emit the change."""
+    """Move the deployment to ``target`` (a repeat of the same step is a no-op) and emit the change, then the
+    ``closing`` events (a terminal state's own) in the same journal write; their ids derive from ``event_id``,
+    so a repeat emits the same ones."""
 
     def change(current: Deployment) -> Deployment:
         if current.state is target:
@@ -169,10 +173,21 @@ def transition(
     deployment = deployments.update_deployment(deployment_id, change)
     step = next(t for t in reversed(deployment.transitions) if t.target is target)
     changed = deployment_events.state_changed(step)
-    envelope = deployment_events.deployment_envelope(
-        deployment.id, deployment.traceid, changed, event_id=event_id, source=source, time=step.at
-    )
-    journal.record(event_log, bus, [envelope])
+    # The log orders a trace's events by time, then id: each closing event is a microsecond after the one before.
+    events = [changed, *closing]
+    ids = [event_id, *(journal.stable_id(event_id, "closing", str(index)) for index in range(len(closing)))]
+    envelopes = [
+        deployment_events.deployment_envelope(
+            deployment.id,
+            deployment.traceid,
+            event,
+            event_id=identity,
+            source=source,
+            time=step.at + timedelta(microseconds=offset),
+        )
+        for offset, (event, identity) in enumerate(zip(events, ids, strict=True))
+    ]
+    journal.record(event_log, bus, envelopes)
     if deployment.is_terminal:
         claims.release_services(deployment.environment, deployment.service_names, deployment_id)
     return {"state": deployment.state.value}

@@ -57,6 +57,20 @@ REQUESTS = [
         {**STAMP, "to": "RollingOut", "reason": "why"},
     ),
     (
+        TransitionRequest(
+            **STAMP_FIELDS,
+            to=DeploymentState.FAILED,
+            reason="why",
+            closing=(EventData(EventType.RUNTIME_DEPLOYMENT_FAILED, {"reason": "why"}),),
+        ),
+        {
+            **STAMP,
+            "to": "Failed",
+            "reason": "why",
+            "closing": [{"type": "RuntimeDeploymentFailed", "data": {"reason": "why"}}],
+        },
+    ),
+    (
         EmitRequest(**STAMP_FIELDS, event=EventData(EventType.RUNTIME_DEPLOYMENT_FAILED, {"reason": "x"})),
         {**STAMP, "type": "RuntimeDeploymentFailed", "data": {"reason": "x"}},
     ),
@@ -140,6 +154,9 @@ def test_unknown_states_event_types_and_times_without_offset_are_refused() -> No
     with pytest.raises(InvalidInput) as error:
         TransitionRequest.from_dict({**STAMP, "to": "Sideways"})
     assert list(reasons(error)) == ["to"]
+    with pytest.raises(InvalidInput) as error:
+        TransitionRequest.from_dict({**STAMP, "to": "Failed", "closing": [{"type": "SomethingHappened", "data": {}}]})
+    assert list(reasons(error)) == ["closing[0].type"]
     with pytest.raises(InvalidInput) as error:
         EmitRequest.from_dict({**STAMP, "type": "SomethingHappened", "data": []})
     assert set(reasons(error)) == {"type", "data"}

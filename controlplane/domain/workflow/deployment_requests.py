@@ -58,17 +58,28 @@ class DeploymentRequest:
 
 @dataclass(frozen=True)
 class TransitionRequest(DeploymentRequest):
-    """record_transition: move the deployment to ``to``."""
+    """record_transition: move the deployment to ``to``; ``closing``: the catalog events that end it (a
+    terminal state's RuntimeDeploymentCompleted / RolledBack / Failed and an incident), emitted with the state
+    change in one write, so a deployment is never terminal without its terminal event."""
 
     to: DeploymentState
     reason: str = ""
+    closing: tuple[EventData, ...] = ()
 
     def _own(self) -> dict[str, Any]:
-        return {"to": self.to.value, "reason": self.reason}
+        own: dict[str, Any] = {"to": self.to.value, "reason": self.reason}
+        if self.closing:
+            own["closing"] = [_event_wire(event) for event in self.closing]
+        return own
 
     @classmethod
     def _read_own(cls, fields: WireFields) -> dict[str, Any]:
-        return {"to": fields.parsed("to", DeploymentState, "deployment state"), "reason": fields.text("reason", "")}
+        closing = fields.parsed("closing", _read_events, "list of catalog events") if fields.has("closing") else ()
+        return {
+            "to": fields.parsed("to", DeploymentState, "deployment state"),
+            "reason": fields.text("reason", ""),
+            "closing": closing or (),
+        }
 
 
 @dataclass(frozen=True)
@@ -78,12 +89,31 @@ class EmitRequest(DeploymentRequest):
     event: EventData
 
     def _own(self) -> dict[str, Any]:
-        return {"type": self.event.type.value, "data": dict(self.event.data)}
+        return _event_wire(self.event)
 
     @classmethod
     def _read_own(cls, fields: WireFields) -> dict[str, Any]:
-        event_type = fields.parsed("type", EventType, "catalog event type")
-        return {"event": EventData(event_type, fields.mapping("data"))}  # type: ignore[arg-type]
+        return {"event": _read_event(fields)}
+
+
+def _event_wire(event: EventData) -> dict[str, Any]:
+    return {"type": event.type.value, "data": dict(event.data)}
+
+
+def _read_event(fields: WireFields) -> EventData:
+    event_type = fields.parsed("type", EventType, "catalog event type")
+    return EventData(event_type, fields.mapping("data"))  # type: ignore[arg-type]
+
+
+def _read_events(wire: object) -> tuple[EventData, ...]:
+    if not isinstance(wire, list):
+        raise ValueError("a JSON array required")
+    events = []
+    for index, item in enumerate(wire):
+        fields = WireFields(item, f"[{index}]")
+        events.append(_read_event(fields))
+        fields.check()
+    return tuple(events)
 
 
 @dataclass(frozen=True)
