@@ -209,9 +209,11 @@ def main() -> None:
     )
     met = table(sections, figures, seconds, errors)
     for name, error in errors.items():
-        print(f"{name} failed to run: {error} (host logs kept in {workdir})")
-    if not errors:
+        print(f"{name} failed to run: {error}")
+    if met and not errors:
         shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"host logs kept in {workdir}")
     machine = {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()}
     report = {
         **figures,
