@@ -8,6 +8,7 @@ from orchestrators.deployment import bp as deployment_orchestrator
 from orchestrators.drift import bp as drift_orchestrator
 from triggers.drift_api import bp as drift_api
 from triggers.http import bp as http_triggers
+from triggers.relay import bp as event_relay
 from triggers.servicebus import bp as servicebus_triggers
 from triggers.services_api import bp as services_api
 from triggers.timers import bp as timer_triggers
@@ -18,6 +19,7 @@ for blueprint in (
     drift_api,
     services_api,
     timer_triggers,
+    event_relay,
     servicebus_triggers,
     deployment_orchestrator,
     drift_orchestrator,

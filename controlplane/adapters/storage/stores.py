@@ -11,6 +11,7 @@ Tables and keys (each adapter module says more):
     ServiceClaims    PartitionKey=environment     RowKey=service        the deployment running for it
     IdempotencyKeys  PartitionKey=key             RowKey="request"      the deployment a key started
     EventLog         PartitionKey=traceid         RowKey=time|event id  every envelope emitted
+    EventOutbox      PartitionKey=traceid         RowKey=time|event id  the emitted envelopes not yet published
 
 Records travel with the etag they were read at; every conditional write names it, so a writer that
 lost a race gets ConcurrencyConflict instead of silently overwriting the winner.
@@ -54,6 +55,7 @@ TABLES = [
     claims.TABLE,
     idempotency_keys.TABLE,
     event_log.TABLE,
+    event_log.OUTBOX,
 ]
 
 
