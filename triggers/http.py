@@ -16,6 +16,7 @@ from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.errors import InvalidManifest, NotFound
 from controlplane.services import deployments
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
+from triggers.guard import guarded
 from triggers.responses import json_response, problem
 
 bp = df.Blueprint()
@@ -23,6 +24,7 @@ bp = df.Blueprint()
 
 @bp.route(route="deployments", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
+@guarded
 async def create_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments: a release manifest (JSON). 202 with the deployment and its status URLs."""
     try:
@@ -61,6 +63,7 @@ async def _start(
 
 @bp.route(route="deployments/{deployment_id}/rollback", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
+@guarded
 async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments/{id}/rollback: deploy again the last Completed release before this one."""
     deployment_id = req.route_params["deployment_id"]
@@ -78,6 +81,7 @@ async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestra
 
 
 @bp.route(route="deployments", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@guarded
 def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/deployments?environment=&service= : newest first."""
     found = ports().store.deployments.list_deployments(
@@ -87,6 +91,7 @@ def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="deployments/{deployment_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@guarded
 def get_deployment(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/deployments/{id}: state, transition history, per-service progress, traceId."""
     deployment_id = req.route_params["deployment_id"]
@@ -98,6 +103,7 @@ def get_deployment(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="deployments/{deployment_id}/approve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
+@guarded
 async def approve_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments/{id}/approve: release a manual canary pause or blue-green promotion."""
     return await _signal(req, client, "approve")
@@ -105,6 +111,7 @@ async def approve_deployment(req: func.HttpRequest, client: df.DurableOrchestrat
 
 @bp.route(route="deployments/{deployment_id}/abort", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
+@guarded
 async def abort_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments/{id}/abort?reason=: roll back at the next pause or approval wait."""
     return await _signal(req, client, "abort")
@@ -123,6 +130,7 @@ async def _signal(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
 
 
 @bp.route(route="events", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@guarded
 def list_events(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/events?traceId=: the flow's envelopes (CloudEvents JSON) in order."""
     traceid = req.params.get("traceId")
