@@ -12,7 +12,6 @@ Used by ``tests/e2e/test_crash_trials.py`` (bounded: 3 kills) and by ``bench/rel
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import random
@@ -22,14 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from controlplane.cli.demo import RELEASES, SCENARIO
+from controlplane.cli.demo import SCENARIO
 from controlplane.cli.demo_loops import LOOP_SETTINGS
 from tests.e2e.host_process import HostProcess, product_settings
+from tests.e2e.scenario import TERMINAL_EVENTS, TERMINAL_STATES, events_when_ended, shortened, wait_terminal
 
-TERMINAL_STATES = {"Completed", "RolledBack", "Failed"}
-TERMINAL_EVENTS = {"RuntimeDeploymentCompleted", "RuntimeDeploymentRolledBack", "RuntimeDeploymentFailed"}
 # A kill lands this many seconds after the POST, uniformly: the shortened scenario's deployments run ~5-20 s.
 KILL_WINDOW = (0.2, 10.0)
 
@@ -63,16 +59,6 @@ class CrashReport:
         }
 
 
-def shortened(name: str) -> dict[str, Any]:
-    """The demo's release ``name`` with 1 s health-gate intervals and 2 s canary pauses."""
-    document = copy.deepcopy(yaml.safe_load((RELEASES / f"{name}.yaml").read_text()))
-    document["spec"]["healthGate"]["intervalSeconds"] = 1
-    for step in document["spec"]["strategy"].get("steps", []):
-        if "pause" in step and "durationSeconds" in step["pause"]:
-            step["pause"]["durationSeconds"] = 2
-    return document
-
-
 def run_crash_trials(storage: str, workdir: Path, seed: int, kills: int = 3) -> CrashReport:
     """``kills`` trials over the scenario's releases (in turn) on one product host over ``storage``."""
     rng = random.Random(seed)
@@ -100,8 +86,8 @@ def _trial(host: HostProcess, name: str, kill_after: float) -> Trial:
     time.sleep(kill_after)
     host.kill()
     host.start()
-    state = _wait_terminal(host, deployment_id)
-    events = _events_when_ended(host, accepted["traceId"])
+    state = wait_terminal(host, deployment_id)
+    events = events_when_ended(host, accepted["traceId"])
     counts = Counter(event["id"] for event in events)
     terminal = sum(event["type"] in TERMINAL_EVENTS for event in events)
     return Trial(name, deployment_id, round(kill_after, 2), state, terminal, sum(c - 1 for c in counts.values()))
@@ -110,31 +96,12 @@ def _trial(host: HostProcess, name: str, kill_after: float) -> Trial:
 def _check_every_deployment(host: HostProcess, report: CrashReport) -> None:
     """Every deployment in the store (the monitor's rollbacks too) ends with exactly one terminal event."""
     for deployment in host.request("GET", "/api/deployments")[1]["deployments"]:
-        state = _wait_terminal(host, deployment["id"])
-        events = _events_when_ended(host, deployment["traceId"])
+        state = wait_terminal(host, deployment["id"])
+        events = events_when_ended(host, deployment["traceId"])
         counts = Counter(event["id"] for event in events)
         report.duplicate_event_ids += sum(c - 1 for c in counts.values())
         if state not in TERMINAL_STATES or sum(e["type"] in TERMINAL_EVENTS for e in events) != 1:
             report.stuck_deployments.append(deployment["id"])
-
-
-def _wait_terminal(host: HostProcess, deployment_id: str, timeout: float = 180) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        state: str = host.request("GET", f"/api/deployments/{deployment_id}")[1]["state"]
-        if state in TERMINAL_STATES or time.monotonic() > deadline:
-            return state
-        time.sleep(0.2)
-
-
-def _events_when_ended(host: HostProcess, traceid: str, timeout: float = 30) -> list[dict[str, Any]]:
-    """The trace's events once its terminal event is logged (it follows the terminal state by a step)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        events: list[dict[str, Any]] = host.request("GET", f"/api/events?traceId={traceid}")[1]["events"]
-        if any(e["type"] in TERMINAL_EVENTS for e in events) or time.monotonic() > deadline:
-            return events
-        time.sleep(0.2)
 
 
 def workload_pids(local: Path) -> set[int]:
