@@ -22,6 +22,7 @@ SCHEDULE_KEYS = {
     "scalingSchedule": "CONTROLPLANE_SCALING_SCHEDULE",
     "monitorSchedule": "CONTROLPLANE_MONITOR_SCHEDULE",
     "housekeepingSchedule": "CONTROLPLANE_HOUSEKEEPING_SCHEDULE",
+    "relaySchedule": "CONTROLPLANE_RELAY_SCHEDULE",
 }
 KEYS = (
     "location",
