@@ -54,6 +54,8 @@ class StorageOutage:
     state: str = ""  # the deployment's once storage was back
     answers: list[tuple[int, dict[str, str], str]] = field(default_factory=list)  # status, headers, body meanwhile
     host_survived: bool = False
+    timers_after: bool = False  # a timer function ran after storage came back
+    deliveries_after: bool = False  # the local bus delivered to a Service Bus trigger after storage came back
     terminal_events: int = 0
     duplicate_event_ids: int = 0
     leaked: list[str] = field(default_factory=list)  # storage details found in what clients read
@@ -90,7 +92,8 @@ def run_storage_outage(workdir: Path) -> StorageOutage:
     started again (same ports, same data) after clients tried every kind of request."""
     outcome = StorageOutage()
     azurite = Azurite(ROOT, location=workdir / "azurite").start()  # its own: stopping it hurts nobody else
-    host = HostProcess(azurite.connection_string, "function_app:app", workdir, product_settings(workdir / "local"))
+    settings = product_settings(workdir / "local", CONTROLPLANE_SCALING_SCHEDULE="*/2 * * * * *")
+    host = HostProcess(azurite.connection_string, "function_app:app", workdir, settings)
     try:
         host.start()
         accepted = host.request("POST", "/api/deployments", shortened(RELEASE))[1]
@@ -108,8 +111,15 @@ def run_storage_outage(workdir: Path) -> StorageOutage:
         outcome.leaked = [leak for _, _, text in outcome.answers for leak in secrets if leak in text]
         outcome.host_survived = host.running
         azurite.start()
+        back = len(host.log())
         outcome.state = wait_terminal(host, deployment_id)
         events = events_when_ended(host, traceid)
+        deadline = time.monotonic() + 30
+        while not (outcome.timers_after and outcome.deliveries_after) and time.monotonic() < deadline:
+            after = host.log()[back:]
+            outcome.timers_after = "timer scaling_timer firing" in after
+            outcome.deliveries_after = "triggers.servicebus: scaling on" in after
+            time.sleep(0.5)
         outcome.terminal_events = sum(e["type"] in TERMINAL_EVENTS for e in events)
         outcome.duplicate_event_ids = sum(c - 1 for c in Counter(e["id"] for e in events).values())
         return outcome

@@ -23,6 +23,7 @@ def test_a_deployment_resumes_after_storage_comes_back_and_clients_get_503_meanw
         assert json.loads(text)["status"] == 503
     assert outcome.leaked == []
     assert outcome.host_survived
+    assert outcome.timers_after and outcome.deliveries_after, "timers and the bus work again"
     assert outcome.state == "Completed"
     assert outcome.terminal_events == 1
     assert outcome.duplicate_event_ids == 0
