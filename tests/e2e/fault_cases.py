@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from azure.data.tables import TableServiceClient
 
@@ -45,7 +46,12 @@ class BusOutage:
 
     @property
     def lost_events(self) -> list[str]:
+        """Logged events never published, or published before an earlier event of their trace."""
         return lost_events(self.logged, self.published)
+
+    def figures(self) -> dict[str, Any]:
+        """The reliability report's keys for this case."""
+        return {"lost_events": len(self.lost_events), "bus_outage_published_during": self.published_during}
 
 
 @dataclass
@@ -59,6 +65,18 @@ class StorageOutage:
     terminal_events: int = 0
     duplicate_event_ids: int = 0
     leaked: list[str] = field(default_factory=list)  # storage details found in what clients read
+
+    def figures(self) -> dict[str, Any]:
+        """The reliability report's keys for this case: what clients got meanwhile, and how it ended."""
+        return {
+            "storage_outage_statuses": [status for status, _, _ in self.answers],
+            "storage_outage_leaks": len(self.leaked),
+            "storage_outage_recovered": self.host_survived
+            and self.state == "Completed"
+            and self.terminal_events == 1
+            and self.timers_after
+            and self.deliveries_after,
+        }
 
 
 def run_bus_outage(storage: str, workdir: Path, wait_after: float = 60) -> BusOutage:
