@@ -52,7 +52,6 @@ def drift_start_remediation(request: dict) -> dict[str, Any] | None:
         store.findings,
         store.deployments,
         store.claims,
-        store.idempotency_keys,
         store.event_log,
         wired.events,
         _source(),

@@ -5,7 +5,7 @@ Azure, the embedded local host, or in memory for tests; every implementation of 
 contract tests. Adapters raise only ``controlplane.errors`` types.
 
 Stored state has one port per record (Deployments, Catalog, Findings, LoopStates, Quarantine, Claims,
-IdempotencyKeys, EventLog, ProcessedEvents): a handler names the few it reads or writes. Writes use
+EventLog, ProcessedEvents): a handler names the few it reads or writes. Writes use
 optimistic concurrency: a record travels with the etag it was read at, and no update is ever lost.
 """
 
@@ -112,19 +112,15 @@ class Quarantine(Protocol):
 class Claims(Protocol):
     """Which deployment runs for each service of an environment: at most one unfinished at a time."""
 
-    def claim_services(self, environment: str, services: Sequence[str], deployment_id: str) -> str | None:
-        """Make ``deployment_id`` the one deployment running for each service, all or none. Returns None
-        on success, or the id of the unfinished deployment that holds one of them (nothing claimed)."""
+    def claim_services(
+        self, environment: str, services: Sequence[str], deployment_id: str, now: datetime
+    ) -> str | None:
+        """Make ``deployment_id`` the one deployment running for each service, all or none; idempotent for
+        its holder. Returns None on success, or the id of the unfinished deployment that holds one of them
+        (nothing claimed). A holder not stored counts as unfinished for a grace period after its claim."""
 
     def release_services(self, environment: str, services: Sequence[str], deployment_id: str) -> None:
         """Give back the services ``deployment_id`` holds; claims of other deployments are left alone."""
-
-
-class IdempotencyKeys(Protocol):
-    """The deployment each Idempotency-Key started."""
-
-    def remember_request(self, idempotency_key: str, deployment_id: str) -> str:
-        """Bind an Idempotency-Key to a deployment the first time; return the deployment it is bound to."""
 
 
 class EventLog(Protocol):

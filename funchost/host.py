@@ -21,7 +21,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from funchost.azurite import DEFAULT_BLOB_PORT, DEFAULT_TABLE_PORT, Azurite, is_listening
+from funchost.azurite import Azurite, emulator_ports
+from funchost.azurite_record import start_or_adopt, stop_and_forget
 from funchost.durable import rpc
 from funchost.durable.blobs import BlobContainer
 from funchost.durable.engine import DurableEngine
@@ -133,6 +134,8 @@ class LocalHost:
         self.keys.system_key()  # created at start, as the host does when the Durable extension registers its webhook
         ignore_extended_sessions(options.root)
         self.base_url = f"http://127.0.0.1:{options.port}"
+        self._rpc_secret = rpc.new_rpc_secret()
+        self.rpc_base_url = ""  # known once serve() has bound the RPC listener
         payloads = LargePayloads(BlobContainer.for_hub(account, self.hub))
         store = DurableStore(AzureTables(service), self.hub, payloads)
         self.engine = DurableEngine(self.index, store, concurrency=concurrency, worker=self.worker)
@@ -147,21 +150,28 @@ class LocalHost:
         self._shutdown = options.startup(context) if options.startup else None
 
     def client_binding(self, _function: str = "") -> str:
-        return rpc.client_binding(self.base_url, self.hub, self.keys.system_key())
+        return rpc.client_binding(self.base_url, self.hub, self.keys.system_key(), self.rpc_base_url)
 
     def management_payload(self, instance_id: str) -> dict[str, str]:
         urls = json.loads(self.client_binding())["managementUrls"]
         return {name: url.replace("INSTANCEID", instance_id) for name, url in urls.items()}
 
     async def serve(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop`` is set: the public listener on ``options.port`` and the Durable RPC listener,
+        which only the client binding names (``rpc.rpc_app``), on an ephemeral loopback port."""
         app = build_http_app(
             self.index,
             self.keys,
             self.client_binding,
-            rpc.routes(self.engine, self.management_payload, self.keys),
+            rpc.webhook_routes(self.engine, self.management_payload, self.keys),
             worker=self.worker,
             homepage=os.environ.get("AzureWebJobsDisableHomepage", "").lower() != "true",
         )
+        rpc_runner = web.AppRunner(rpc.rpc_app(self.engine, self.management_payload, self._rpc_secret), access_log=None)
+        await rpc_runner.setup()
+        await web.TCPSite(rpc_runner, "127.0.0.1", 0).start()
+        rpc_port = rpc_runner.addresses[0][1]
+        self.rpc_base_url = rpc.rpc_base_url(rpc_port, self._rpc_secret)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self.options.port)
@@ -173,7 +183,7 @@ class LocalHost:
         self.engine.start()
         self.bus.start()
         self.timers.start()
-        self._banner(port)
+        self._banner(port, rpc_port)
         try:
             await stop.wait()
         finally:
@@ -184,23 +194,28 @@ class LocalHost:
             if self._shutdown is not None:
                 self._shutdown()
             await runner.cleanup()
+            await rpc_runner.cleanup()
             if self.azurite:
-                self.azurite.stop()
+                stop_and_forget(self.azurite)
 
     def _azurite_if_needed(self, account: StorageAccount) -> Azurite | None:
-        """Azurite's Table and Blob services on their default ports, those not running already."""
-        if not account.uses_development_storage:
-            return None
-        ports = {"table": DEFAULT_TABLE_PORT, "blob": DEFAULT_BLOB_PORT}
-        missing = tuple(service for service, port in ports.items() if not is_listening(port))
-        if not missing:
-            return None
-        log.info("starting Azurite %s on 127.0.0.1 (data under .local/azurite)", " and ".join(missing))
-        location = self.options.root / ".local" / "azurite"
-        return Azurite(self.options.root, DEFAULT_TABLE_PORT, location, DEFAULT_BLOB_PORT, services=missing).start()
+        """Azurite's Table and Blob services on the ports the storage settings name (``UseDevelopmentStorage``:
+        the default ones), those no one serves yet, data under ``<state dir>/azurite``.
 
-    def _banner(self, port: int) -> None:
+        The host's Azurite runs outside the host's process group and is recorded, so it outlives a crash of the
+        host (with every write it acknowledged) and the next start adopts it (``funchost.azurite_record``). On
+        Azure the host starts no emulator: Table storage acknowledges a write only once it is durable.
+        """
+        ports = emulator_ports(account.connection_string or "")
+        if ports is None:
+            return None
+        location = ((self.options.state_dir or self.options.root / ".local") / "azurite").resolve()
+        return start_or_adopt(self.options.root, location, ports)
+
+    def _banner(self, port: int, rpc_port: int) -> None:
         print(f"{self.options.name}: {self.base_url} (task hub {self.hub})")
+        # The port only: the path's secret stays in the client binding.
+        print(f"RPC http://127.0.0.1:{rpc_port}{rpc.RPC_PREFIX} (Durable client RPC; loopback, per-start secret)")
         for entry in sorted(self.index, key=lambda e: (e.trigger_type, e.name)):
             where = f"/api/{entry.trigger.get('route') or entry.name}" if entry.trigger_type == "httpTrigger" else ""
             print(f"  {entry.trigger_type:<22} {entry.name:<28} {where}")

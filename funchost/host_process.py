@@ -49,6 +49,7 @@ class HostProcess:
         self._extra_env = extra_env or {}
         self._process: subprocess.Popen[str] | None = None
         self.base_url = ""
+        self.rpc_origin = ""  # the Durable RPC listener, without the secret path only the workers know
         self.starts = 0
 
     @property
@@ -72,12 +73,15 @@ class HostProcess:
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
+            start_new_session=True,  # a group of its own, as in a container: kill_group kills it and nothing else
         )
         ready = threading.Event()
 
         def read() -> None:
             assert self._process and self._process.stdout
             for line in self._process.stdout:
+                if line.startswith("RPC "):
+                    self.rpc_origin = line.split()[1].split("/durabletask/")[0]
                 if line.startswith("READY "):
                     self.base_url = line.split()[1]
                     ready.set()
@@ -101,6 +105,13 @@ class HostProcess:
         """SIGKILL: no cleanup of any kind, as a crash."""
         assert self._process is not None
         self._process.send_signal(signal.SIGKILL)
+        self._process.wait()
+
+    def kill_group(self) -> None:
+        """SIGKILL the host's whole process group (the host, its workers, any child left in its group), as a
+        container stop or the OOM killer does; what runs in a session of its own survives."""
+        assert self._process is not None
+        os.killpg(self._process.pid, signal.SIGKILL)
         self._process.wait()
 
     def stop(self) -> None:

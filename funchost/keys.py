@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from funchost.errors import PermanentError
+from funchost.private_files import private_directory
 
 HOST_KEY_SETTING = "FUNCTIONS_HOST_KEY"
 SECRETS_DIR = "secrets"
@@ -250,7 +251,7 @@ def _new_key(name: str) -> dict[str, Any]:
 
 def _private_temp(path: Path, document: dict[str, Any]) -> Path:
     """``document`` written to a new mode-0600 file beside ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:

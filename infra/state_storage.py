@@ -20,7 +20,6 @@ STATE_TABLES = (
     "Quarantine",
     "ProcessedEvents",
     "ServiceClaims",
-    "IdempotencyKeys",
     "EventLog",
     "EventOutbox",
 )

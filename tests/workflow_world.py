@@ -75,7 +75,7 @@ class World:
     def accept(self, release: Release) -> deployments.Accepted:
         """Accept ``release`` as the HTTP API does (its orchestration not started)."""
         store = self.store
-        return deployments.accept(store.deployments, store.claims, store.idempotency_keys, release, datetime.now(UTC))
+        return deployments.accept(store.deployments, store.claims, release, datetime.now(UTC))
 
     def seed_completed(self, release: Release) -> Deployment:
         """What a Completed deployment of ``release`` leaves behind, without running one: its environment

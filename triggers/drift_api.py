@@ -15,6 +15,7 @@ from controlplane.services.drift.decisions import Undecidable, decide
 from controlplane.services.drift.views import listed, plan
 from orchestrators.drift import DRIFT_ORCHESTRATOR, INSTANCE_ID
 from triggers.guard import guarded
+from triggers.links import api_url
 from triggers.responses import json_response, problem
 from triggers.singleton import start_singleton
 
@@ -103,5 +104,29 @@ async def run_drift(req: func.HttpRequest, client: df.DurableOrchestrationClient
     """POST /api/drift/runs: run the drift loop now (202), or 409 while a run is in flight."""
     if not await start_singleton(client, DRIFT_ORCHESTRATOR, INSTANCE_ID):
         return problem(409, "A drift run is in flight", f"instance {INSTANCE_ID} is running; try again when it ends")
-    links = client.get_client_response_links(req, INSTANCE_ID)
-    return json_response({"instanceId": INSTANCE_ID, **links}, 202, {"Location": links["statusQueryGetUri"]})
+    status_url = api_url(req, "drift", "runs", INSTANCE_ID)
+    return json_response({"instanceId": INSTANCE_ID, "statusQueryGetUri": status_url}, 202, {"Location": status_url})
+
+
+@bp.route(route="drift/runs/{instance_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+@guarded
+async def get_drift_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """GET /api/drift/runs/{id}: a drift run's runtime status and custom status (its step and counts); never
+    its input or output, so no error text either. 404 for any instance that is not a drift run."""
+    instance_id = req.route_params["instance_id"]
+    status = await client.get_status(instance_id, show_input=False)
+    if status.instance_id is None or (status.name or "").lower() != DRIFT_ORCHESTRATOR.lower():
+        return problem(404, "Drift run not found", f"no drift run with instance id {instance_id!r}")
+    body = {
+        "instanceId": status.instance_id,
+        "runtimeStatus": status.runtime_status.value if status.runtime_status else None,
+        "customStatus": status.custom_status,
+        "createdTime": _iso(status.created_time),
+        "lastUpdatedTime": _iso(status.last_updated_time),
+    }
+    return json_response(body)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None

@@ -11,12 +11,14 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.bootstrap import ports
-from controlplane.domain.manifest import Release, load_release
+from controlplane.domain.manifest import Release
 from controlplane.domain.workflow.deployment_start import DeploymentStart
-from controlplane.errors import InvalidManifest, NotFound
+from controlplane.errors import NotFound
 from controlplane.services import deployments
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from triggers.guard import guarded
+from triggers.links import api_url
+from triggers.manifest_body import idempotency_key, read_release
 from triggers.responses import json_response, problem
 
 bp = df.Blueprint()
@@ -26,39 +28,46 @@ bp = df.Blueprint()
 @bp.durable_client_input(client_name="client")
 @guarded
 async def create_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """POST /api/deployments: a release manifest (JSON). 202 with the deployment and its status URLs."""
-    try:
-        release = load_release(req.get_body(), source="request body")
-    except InvalidManifest as error:
-        status = 400 if any(not e.path for e in error.errors) else 422
-        errors = [e.to_dict() for e in error.errors]
-        return problem(status, "Invalid release manifest", f"{len(errors)} field(s) failed validation", errors=errors)
-    return await _start(req, client, release, req.headers.get("Idempotency-Key") or None)
+    """POST /api/deployments: a release manifest (JSON, or YAML under a YAML Content-Type). 202 with the
+    deployment and its status URL; refusals as ``triggers.manifest_body`` lists them."""
+    key = idempotency_key(req)
+    if isinstance(key, func.HttpResponse):
+        return key
+    release = await read_release(req)
+    if isinstance(release, func.HttpResponse):
+        return release
+    return await _start(req, client, release, key)
 
 
 async def _start(
     req: func.HttpRequest, client: df.DurableOrchestrationClient, release: Release, key: str | None
 ) -> func.HttpResponse:
-    """Accept a release and start its orchestration: 202 (200 for a repeated Idempotency-Key), or 409."""
+    """Accept a release and start its orchestration: 202 (200 for a repeated Idempotency-Key), 409 if one of
+    its services is busy, 422 if the key started another release. Only the request that stored the deployment
+    starts it, so concurrent repeats never start it twice."""
     try:
         store = ports().store
         accepted = await asyncio.to_thread(
-            deployments.accept,
-            store.deployments,
-            store.claims,
-            store.idempotency_keys,
-            release,
-            datetime.now(UTC),
-            key,
+            deployments.accept, store.deployments, store.claims, release, datetime.now(UTC), key
         )
     except deployments.ServiceBusy as busy:
         return problem(409, "A deployment is already running", str(busy), runningDeploymentId=busy.holder)
+    except deployments.KeyReused as reused:
+        return problem(
+            422, "Idempotency-Key reused with a different manifest", str(reused), deploymentId=reused.deployment_id
+        )
     deployment = accepted.deployment
     if accepted.created:
         await client.start_new(DEPLOYMENT_ORCHESTRATOR, deployment.id, DeploymentStart.of(deployment).to_dict())
-    links = client.get_client_response_links(req, deployment.id)
-    body = {"deploymentId": deployment.id, "traceId": deployment.traceid, "state": deployment.state.value, **links}
-    return json_response(body, 202 if accepted.created else 200, {"Location": links["statusQueryGetUri"]})
+    # The product's own status route, no key in it: the caller polls it with the key it POSTed with.
+    status_url = api_url(req, "deployments", deployment.id)
+    body = {
+        "deploymentId": deployment.id,
+        "traceId": deployment.traceid,
+        "state": deployment.state.value,
+        "statusQueryGetUri": status_url,
+    }
+    return json_response(body, 202 if accepted.created else 200, {"Location": status_url})
 
 
 @bp.route(route="deployments/{deployment_id}/rollback", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -67,13 +76,16 @@ async def _start(
 async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments/{id}/rollback: deploy again the last Completed release before this one."""
     deployment_id = req.route_params["deployment_id"]
+    key = idempotency_key(req)
+    if isinstance(key, func.HttpResponse):
+        return key
     try:
         previous = await asyncio.to_thread(deployments.previous_completed, ports().store.deployments, deployment_id)
     except deployments.NotRollbackable as refused:
         return problem(409, "Not rollbackable", str(refused))
     except NotFound as missing:
         return problem(404, "Nothing to roll back to", str(missing))
-    response = await _start(req, client, previous.release, req.headers.get("Idempotency-Key") or None)
+    response = await _start(req, client, previous.release, key)
     if response.status_code == 202:
         body = {**json.loads(response.get_body()), "rollbackOf": deployment_id, "restores": previous.id}
         return json_response(body, 202, {"Location": body["statusQueryGetUri"]})

@@ -17,12 +17,14 @@ from controlplane.adapters.local.compute import LocalCompute
 from controlplane.adapters.local.event_bus import TOPIC, LocalEventBus
 from controlplane.adapters.local.image_catalog import ImageCatalog
 from controlplane.adapters.local.metrics import LocalMetrics
+from controlplane.adapters.local.orphans import reap_unowned_revisions
 from controlplane.adapters.local.provisioner import LocalProvisioner
 from controlplane.adapters.local.router import LocalRouter
 from controlplane.bootstrap import Ports, use_ports
 from controlplane.bootstrap.azure import table_stores
 from controlplane.config import SCHEDULE_DEFAULTS, Settings
 from funchost.host import HostContext, HostOptions
+from funchost.private_files import private_directory
 from funchost.settings import apply_local_settings
 from funchost.storage.account import STORAGE
 
@@ -57,18 +59,25 @@ def host_options(root: Path, settings: Settings, port: int, app: str) -> HostOpt
 
 def start_local(context: HostContext) -> Callable[[], None]:
     """Declare the event topic's subscription filters, build the local ports and install them; the shutdown
-    stops the local workloads (the next start brings them back) and closes the router."""
+    stops the local workloads (the next start brings them back) and closes the router.
+
+    The local folder (``CONTROLPLANE_LOCAL_DIR``, default ``.local``) is made private (0700): it holds the
+    release configuration in state files and workload logs. Local workloads no record accounts for are reaped
+    here, before anything serves (``adapters.local.orphans``): the compute's own recovery reaps processes its
+    state file does not name, then revisions whose deployment has no record are removed."""
     settings = Settings.from_environment(context.app_settings)
     for subscription, sql_filter in SUBSCRIPTION_FILTERS.items():
         context.service_bus.add_subscription_rule(TOPIC, subscription, sql_filter)
-    local = Path(settings.local_dir or context.root / ".local")
+    local = private_directory(Path(settings.local_dir or context.root / ".local"))
     catalog = ImageCatalog.load(Path(settings.image_catalog or context.root / "examples" / "image-catalog.yaml"))
+    store = table_stores(settings)
     router = LocalRouter(local / "router.json")
     compute = LocalCompute(local / "compute", catalog.command_for, router, local / "compute" / "state.json")
+    reap_unowned_revisions(compute, store.deployments)
     use_ports(
         Ports(
             settings=settings,
-            store=table_stores(settings),
+            store=store,
             events=LocalEventBus(context.service_bus, fault_file=_fault_file(settings.local_bus_fault_file)),
             compute=compute,
             health=HttpHealthProbe(compute.endpoints),

@@ -11,11 +11,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from controlplane.cli.compute import add_compute_parser, queue_compute_edit
 from controlplane.config import APP_ROOT
-from controlplane.errors import InvalidManifest
+from controlplane.errors import FieldError, InvalidManifest
 from funchost.keys import KeyKind
+
+if TYPE_CHECKING:
+    from controlplane.domain.manifest import Syntax
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,14 +127,24 @@ def print_key(kind: KeyKind, function: str, app: str) -> int:
     return print_host_key(APP_ROOT, Path(local_dir) if local_dir else None, kind, function, app)
 
 
+_SYNTAX: dict[str, Syntax] = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+
+
 def validate_files(files: Sequence[Path]) -> int:
-    """Print one verdict per file; every error names its field path. Exit 1 if any file is invalid."""
-    from controlplane.domain.manifest import load_release
+    """Print one verdict per file; every error names its field path. Exit 1 if any file is invalid.
+
+    The API's limits apply (``domain.manifest.loader``): a file over 256 KiB is refused unread, ``.json`` is
+    read as JSON and ``.yaml``/``.yml`` as YAML (anything else: JSON if it starts with ``{``)."""
+    from controlplane.domain.manifest import MAX_DOCUMENT_BYTES, load_release
 
     failed = 0
     for path in files:
         try:
-            release = load_release(path.read_bytes(), source=str(path))
+            size = path.stat().st_size
+            if size > MAX_DOCUMENT_BYTES:
+                reason = f"{path}: document is {size} bytes; the limit is {MAX_DOCUMENT_BYTES} (256 KiB)"
+                raise InvalidManifest([FieldError("", reason)])
+            release = load_release(path.read_bytes(), source=str(path), syntax=_SYNTAX.get(path.suffix.lower()))
         except OSError as error:
             print(f"{path}: cannot read: {error.strerror}", file=sys.stderr)
             failed += 1

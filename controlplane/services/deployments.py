@@ -14,9 +14,10 @@ from typing import Any
 from controlplane.domain import deployment_events
 from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.event_catalog import EventData
+from controlplane.domain.idempotency import keyed_deployment_id
 from controlplane.domain.manifest import Release
-from controlplane.errors import NotFound, Refused
-from controlplane.ports import Claims, Deployments, EventBus, EventLog, IdempotencyKeys
+from controlplane.errors import AlreadyExists, ControlPlaneError, NotFound, PermanentError, Refused
+from controlplane.ports import Claims, Deployments, EventBus, EventLog
 from controlplane.services import journal
 
 
@@ -36,6 +37,18 @@ class ServiceBusy(Refused):
         self.holder = holder
 
 
+class KeyReused(PermanentError):
+    """An Idempotency-Key already started a deployment of another release (HTTP 422, as Stripe and the
+    IETF idempotency-key draft answer a key reused with a different payload)."""
+
+    def __init__(self, deployment_id: str) -> None:
+        super().__init__(
+            f"Idempotency-Key reused with a different manifest: it started deployment {deployment_id}; "
+            "send a new key for a new release"
+        )
+        self.deployment_id = deployment_id
+
+
 def new_deployment_id() -> str:
     return f"dep-{uuid.uuid4().hex[:12]}"
 
@@ -43,32 +56,71 @@ def new_deployment_id() -> str:
 def accept(
     deployments: Deployments,
     claims: Claims,
-    idempotency_keys: IdempotencyKeys,
     release: Release,
     now: datetime,
     idempotency_key: str | None = None,
     traceid: str | None = None,
 ) -> Accepted:
-    """Record a Requested deployment and claim its services; ServiceBusy (nothing kept) if one is running.
+    """Claim the release's services and record a Requested deployment; ServiceBusy (nothing kept) if one runs.
 
-    With an Idempotency-Key, a repeated request returns the deployment the key first started. ``traceid``
-    continues an existing trace (a drift finding's, a failure episode's); by default the deployment starts one.
+    With an Idempotency-Key the deployment id is derived from the key (``domain.idempotency``), so the stored
+    deployment is the key's record: a repeated request finds it (``created=False``), or KeyReused if it holds
+    another release. Concurrent requests with one key share the id, so the claims they take are the same
+    claims and exactly one insert wins; the others read the winner. The services are claimed before the
+    deployment is stored, so no request can see a deployment that a refused claim would take back; the
+    claims adapter holds a claim of a not-yet-stored deployment for a grace period. ``traceid`` continues
+    an existing trace (a drift finding's, a failure episode's); by default the deployment starts one.
     """
-    deployment_id = new_deployment_id()
-    if idempotency_key:
-        bound = idempotency_keys.remember_request(idempotency_key, deployment_id)
-        if bound != deployment_id:
-            try:
-                return Accepted(deployments.get_deployment(bound), created=False)
-            except NotFound:
-                pass  # the first request was refused: this one may try again under the same key
+    if idempotency_key is None:
+        deployment_id = new_deployment_id()
+    else:
+        deployment_id = keyed_deployment_id(idempotency_key, release.spec.environment.name, _service_names(release))
+        existing = _stored(deployments, deployment_id)
+        if existing is not None:
+            return _repeated(existing, release)
     requested = Deployment.request(deployment_id, release, traceid or uuid.uuid4().hex, now)
-    deployment = deployments.create_deployment(requested)
-    holder = claims.claim_services(deployment.environment, deployment.service_names, deployment_id)
+    holder = claims.claim_services(requested.environment, requested.service_names, deployment_id, now)
     if holder is not None:
-        deployments.delete_deployment(deployment_id)  # refused before it started: nothing is kept
         raise ServiceBusy(holder)
-    return Accepted(deployment, created=True)
+    try:
+        return Accepted(deployments.create_deployment(requested), created=True)
+    except AlreadyExists:
+        if idempotency_key is None:
+            raise  # a random id met a stored one: never answer with another request's deployment
+        winner = deployments.get_deployment(deployment_id)  # a concurrent request with the same key won
+        if winner.is_terminal:  # it ran and released its claims before ours was taken: give ours back
+            claims.release_services(winner.environment, winner.service_names, deployment_id)
+        return _repeated(winner, release)
+    except Exception:
+        _release_unless_stored(deployments, claims, requested)
+        raise
+
+
+def _service_names(release: Release) -> list[str]:
+    return [service.name for service in release.spec.services]
+
+
+def _stored(deployments: Deployments, deployment_id: str) -> Deployment | None:
+    try:
+        return deployments.get_deployment(deployment_id)
+    except NotFound:
+        return None
+
+
+def _release_unless_stored(deployments: Deployments, claims: Claims, requested: Deployment) -> None:
+    """After a failed insert: give the claims back unless a concurrent request with the same key stored the
+    deployment (they are its claims then). If the store cannot even say, the claims lapse by themselves."""
+    try:
+        if _stored(deployments, requested.id) is None:
+            claims.release_services(requested.environment, requested.service_names, requested.id)
+    except ControlPlaneError:
+        pass  # a claim of a deployment never stored is taken over once its grace period is over
+
+
+def _repeated(existing: Deployment, release: Release) -> Accepted:
+    if existing.release != release:
+        raise KeyReused(existing.id)
+    return Accepted(existing, created=False)
 
 
 def services_in_flight(deployments: Deployments, environment: str, service: str | None = None) -> set[str]:

@@ -35,7 +35,6 @@ from controlplane.ports import (
     EventBus,
     EventLog,
     HealthProbe,
-    IdempotencyKeys,
     LoopStates,
     Quarantine,
 )
@@ -79,7 +78,6 @@ class Monitor:
     loop_states: LoopStates
     quarantine: Quarantine
     claims: Claims
-    idempotency_keys: IdempotencyKeys
     event_log: EventLog
     bus: EventBus
     health: HealthProbe
@@ -149,9 +147,7 @@ class Monitor:
             return self._incident(entry, restoring, now, restoring.reason), None
         key = f"monitor/{entry.environment}/{entry.service}/{watch.traceid}"
         try:
-            accepted = accept(
-                self.deployments, self.claims, self.idempotency_keys, previous.release, now, key, watch.traceid
-            )
+            accepted = accept(self.deployments, self.claims, previous.release, now, key, watch.traceid)
         except ServiceBusy as busy:
             return replace(watch, reason=f"rollback waits: {busy}"), None
         restoring = watch.moved(

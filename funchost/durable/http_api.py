@@ -23,6 +23,7 @@ from funchost.durable.engine import DurableEngine
 from funchost.durable.history import RuntimeStatus
 from funchost.durable.instance_query import (
     BadContinuationToken,
+    BadQueryParameter,
     InstanceQuery,
     any_case,
     flag,
@@ -148,7 +149,7 @@ class DurableHttpApi:
     async def query(self, request: web.Request) -> web.Response:
         try:
             query = InstanceQuery.from_request(_query(request), request.headers.get(CONTINUATION))
-        except BadContinuationToken as error:
+        except (BadContinuationToken, BadQueryParameter) as error:
             return _error(400, str(error))
         records = await self._call(self._engine.list_records)
         page, token = query.page(records)
@@ -177,13 +178,17 @@ class DurableHttpApi:
 
     async def purge_matching(self, request: web.Request) -> web.Response:
         """Purge by filter: ``createdTimeFrom`` is required, ``createdTimeTo`` defaults to now, and only
-        the terminal statuses of ``runtimeStatus`` count (HandleDeleteHistoryWithFiltersRequestAsync)."""
+        the terminal statuses of ``runtimeStatus`` count (HandleDeleteHistoryWithFiltersRequestAsync); a time
+        that cannot be read is a 400 naming it (``request_time``)."""
         query = _query(request)
-        created_from = request_time(query, "createdTimeFrom")
+        try:
+            created_from = request_time(query, "createdTimeFrom")
+            created_to = request_time(query, "createdTimeTo") or datetime.now(UTC)
+        except BadQueryParameter as error:
+            return _error(400, str(error))
         if created_from is None:
             return web.json_response("Please provide value for 'createdTimeFrom' parameter.", status=400)
         statuses = frozenset(s for s in runtime_statuses(query) if s.is_terminal)
-        created_to = request_time(query, "createdTimeTo") or datetime.now(UTC)
         selection = InstanceQuery(statuses=statuses, created_from=created_from, created_to=created_to)
         deleted = await self._call(self._engine.purge_matching, selection)
         if not deleted:

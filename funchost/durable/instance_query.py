@@ -3,7 +3,8 @@ how the API reads its query parameters.
 
 Parameters are read as the Durable extension's ``HttpApiHandler`` reads them, names in any case:
 ``runtimeStatus`` is a comma-separated list (names it cannot parse are skipped),
-``createdTimeFrom``/``createdTimeTo`` bound the creation time inclusively, ``instanceIdPrefix`` selects by
+``createdTimeFrom``/``createdTimeTo`` bound the creation time inclusively (a value that is not an ISO 8601
+date and time is refused, see ``request_time``), ``instanceIdPrefix`` selects by
 prefix, ``top`` is the page size (100 when absent, ``OrchestrationStatusQueryCondition.PageSize``), and
 the ``x-ms-continuation-token`` request header resumes after the previous page. Pages come in
 instance-id order, the order in which the Azure Storage provider reads its Instances table (partition
@@ -32,6 +33,10 @@ _DOUBLE = re.compile(r"\s*[+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*"
 
 class BadContinuationToken(ValueError):
     """The x-ms-continuation-token header is not one this host handed out."""
+
+
+class BadQueryParameter(ValueError):
+    """A query parameter that cannot be read; the message names it, what was sent and what to send."""
 
 
 @dataclass(frozen=True)
@@ -103,14 +108,23 @@ def seconds(query: MultiMapping[str], name: str) -> float | None:
 
 
 def request_time(query: MultiMapping[str], name: str) -> datetime | None:
-    """A time parameter; None when absent or unparseable (the extension's TryParse skips it too)."""
+    """A time parameter (ISO 8601, as ``parse_timestamp`` reads it); None when absent.
+
+    Stricter than the extension on purpose: its ``TryGetDateTimeQueryParameterValue`` (``DateTime.TryParse``)
+    drops a value it cannot parse, so ``GET instances?createdTimeFrom=garbage`` lists every instance and a
+    purge bounded by a bad ``createdTimeTo`` purges up to now. Here a value that is not a date and time, or
+    one out of range, raises BadQueryParameter (a 400 naming the parameter), never a wider selection.
+    """
     value = query.get(name)
     if not value:
         return None
     try:
         return parse_timestamp(value)
-    except ValueError:
-        return None
+    except (ValueError, OverflowError):
+        raise BadQueryParameter(
+            f"query parameter {name}: not a date and time (got {value[:64]!r}); send ISO 8601 such as "
+            "2024-01-02T00:00:00Z"
+        ) from None
 
 
 def _int(value: str | None) -> int | None:

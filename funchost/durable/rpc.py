@@ -1,21 +1,32 @@
 """The Durable Functions HTTP API of the local host, which the SDK's DurableOrchestrationClient calls.
 
-Served twice with the same handlers: under ``/durabletask/`` as the client binding's ``rpcBaseUrl``
-(like the Functions host's local RPC endpoint; the host listens on loopback only), and under
-``/runtime/webhooks/durabletask/`` for the management URLs handed to callers, where the
-``durabletask_extension`` system key (what the URLs carry) or the master key is required, as on Azure.
-Paths match in any case and route values keep theirs, as on Azure (see ``routes``). Status codes,
+Served twice with the same handlers, as the Durable extension serves it:
+
+- on the public listener under ``/runtime/webhooks/durabletask/`` for the management URLs handed to callers,
+  where the ``durabletask_extension`` system key (what the URLs carry) or the master key is required
+  (``webhook_routes``);
+- on a listener of its own, the client binding's ``rpcBaseUrl``, which only the host's workers are told:
+  the extension's local RPC endpoint (``LocalHttpListener.cs``, ``http://127.0.0.1:17071/durabletask/``,
+  bound to loopback and never part of the app's public port, where ``/durabletask/`` is a 404). Azure trusts
+  loopback alone there; this host also requires a secret drawn at every start as the path segment after
+  ``/durabletask/`` (``rpc_app``), so another process or a browser page on the same machine cannot drive
+  instances through it. The SDK builds every URL of its client (start, status, query, raise event,
+  terminate, suspend, resume, rewind, restart, purge, entities) by appending to ``rpcBaseUrl``
+  (``DurableOrchestrationClient.py``, ``RpcManagementOptions.to_url``), so the secret travels with each call.
+
+Paths match in any case and route values keep theirs, as on Azure (see ``webhook_routes``). Status codes,
 headers and bodies follow the Durable Functions HTTP API reference and the Durable extension's handler;
 the shapes are in ``status_view.py`` and the query rules in ``instance_query.py``.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable
-from functools import partial
 from urllib.parse import quote, unquote
 
 from aiohttp import web
@@ -25,6 +36,7 @@ from funchost.durable.http_api import DurableHttpApi
 from funchost.keys import DURABLE_EXTENSION, KeyStore, offered_key
 
 RPC_PREFIX = "/durabletask/"
+_SECRET_BYTES = 32
 WEBHOOK_PREFIX = "/runtime/webhooks/durabletask/"
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 Route = tuple[tuple[str, ...], dict[str, Handler]]
@@ -34,11 +46,22 @@ UNEXPECTED_FAILURE = "Something went wrong while processing your request"
 log = logging.getLogger(__name__)
 
 
-def client_binding(base_url: str, hub: str, system_key: str) -> str:
+def new_rpc_secret() -> str:
+    """A fresh secret for the RPC listener's path (one per host start, never stored)."""
+    return secrets.token_urlsafe(_SECRET_BYTES)
+
+
+def rpc_base_url(port: int, secret: str) -> str:
+    """The client binding's ``rpcBaseUrl``: the RPC listener on loopback, the secret as its first segment."""
+    return f"http://127.0.0.1:{port}{RPC_PREFIX}{secret}/"
+
+
+def client_binding(base_url: str, hub: str, system_key: str, rpc_base: str) -> str:
     """The JSON a ``durableClient`` input binding receives (what DurableOrchestrationClient parses).
 
-    Every URL carries ``system_key``, the ``durabletask_extension`` system key, in ``code=``: the Functions
-    host hands the extension its webhook URL with that key (``DefaultScriptWebHookProvider.cs``).
+    Every management URL carries ``system_key``, the ``durabletask_extension`` system key, in ``code=``: the
+    Functions host hands the extension its webhook URL with that key (``DefaultScriptWebHookProvider.cs``).
+    ``rpc_base`` is the RPC listener's URL with its secret (``rpc_base_url``).
     """
     webhook = f"{base_url}{WEBHOOK_PREFIX}"
     code = quote(system_key)
@@ -65,28 +88,51 @@ def client_binding(base_url: str, hub: str, system_key: str) -> str:
             },
             "baseUrl": webhook.rstrip("/"),
             "requiredQueryStringParameters": f"code={code}",
-            "rpcBaseUrl": f"{base_url}{RPC_PREFIX}",
+            "rpcBaseUrl": rpc_base,
             "httpBaseUrl": "",
         }
     )
 
 
-def routes(
+def webhook_routes(
     engine: DurableEngine, management_payload: Callable[[str], dict[str, str]], keys: KeyStore
 ) -> list[web.RouteDef]:
-    """RPC and webhook routes; ``management_payload(instance_id)`` builds the check-status URLs.
+    """The keyed webhook routes of the public listener; ``management_payload(instance_id)`` builds the
+    check-status URLs.
 
-    Each prefix is one route that takes every path under it, in any case: the Functions host hands all of
+    One route takes every path under the prefix, in any case: the Functions host hands all of
     ``runtime/webhooks/{extensionName}/...`` to the extension (HostController.ExtensionWebHookHandler; the
     name is looked up OrdinalIgnoreCase in DefaultScriptWebHookProvider, and the host's own tests call
     ``/runtime/webhooks/durableTask/``), after its key check, and the extension routes the rest itself.
     """
     table = _route_table(DurableHttpApi(engine, management_payload))
-    dispatch = partial(_dispatch, table)
-    return [
-        web.route("*", _any_case(WEBHOOK_PREFIX), _keyed(keys, dispatch)),
-        web.route("*", _any_case(RPC_PREFIX), dispatch),
-    ]
+
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        depth = request.match_info["prefix"].count("/") + 1
+        return await _dispatch(table, request, request.rel_url.raw_path.strip("/").split("/")[depth:])
+
+    return [web.route("*", _any_case(WEBHOOK_PREFIX), _keyed(keys, dispatch))]
+
+
+def rpc_app(engine: DurableEngine, management_payload: Callable[[str], dict[str, str]], secret: str) -> web.Application:
+    """The RPC listener's app: ``/durabletask/<secret>/...`` (the literal in any case) serves the same routes
+    as the webhooks, with no key check; any other path, a missing or a wrong secret (compared in constant
+    time) is an empty 404, as for a path nothing serves. Nothing is logged per request: the path holds the
+    secret."""
+    table = _route_table(DurableHttpApi(engine, management_payload))
+    expected = secret.encode()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        segments = request.rel_url.raw_path.strip("/").split("/")
+        if len(segments) < 2 or segments[0].lower() != RPC_PREFIX.strip("/"):
+            return web.Response(status=404)
+        if not hmac.compare_digest(unquote(segments[1]).encode(), expected):
+            return web.Response(status=404)
+        return await _dispatch(table, request, segments[2:])
+
+    app = web.Application()
+    app.router.add_route("*", "/{path:(?s:.*)}", handle)
+    return app
 
 
 def _route_table(api: DurableHttpApi) -> list[Route]:
@@ -105,18 +151,17 @@ def _route_table(api: DurableHttpApi) -> list[Route]:
     return [(tuple(template.split("/")), methods) for template, methods in templates]
 
 
-async def _dispatch(table: list[Route], request: web.Request) -> web.StreamResponse:
-    """Route the path after the prefix as ASP.NET Core's TemplateMatcher does for the extension: literal
-    segments in any case (OrdinalIgnoreCase), values (instance ids, event and orchestrator names) as sent,
-    each segment percent-decoded on its own (an encoded ``/`` stays inside its value), the leading and
-    trailing ``/`` trimmed.
+async def _dispatch(table: list[Route], request: web.Request, rest: list[str]) -> web.StreamResponse:
+    """Route ``rest``, the raw path's segments after the prefix, as ASP.NET Core's TemplateMatcher does for
+    the extension: literal segments in any case (OrdinalIgnoreCase), values (instance ids, event and
+    orchestrator names) as sent, each segment percent-decoded on its own (an encoded ``/`` stays inside its
+    value), the leading and trailing ``/`` trimmed.
 
     A failure no handler answers (storage unreachable, above all) is 500 with the extension's message, as
     ``HttpApiHandler.HandleRequestAsync`` answers it (``CreateErrorResponse(InternalServerError, "Something
     went wrong while processing your request", e)``); the exception goes to the host log only. The extension
     can add the exception's message and stack to that body (ASP.NET's error-detail policy); this host
     never does: the storage text and server paths stay out of anything a caller reads."""
-    rest = request.rel_url.raw_path.strip("/").split("/")[_prefix_depth(request) :]
     segments = [unquote(segment) for segment in rest]
     for template, methods in table:
         values = _match(template, segments)
@@ -149,10 +194,6 @@ def _match(template: tuple[str, ...], segments: list[str]) -> dict[str, str] | N
 def _any_case(prefix: str) -> str:
     """An aiohttp path for everything under ``prefix``, whose segments match in any case."""
     return f"/{{prefix:(?i:{re.escape(prefix.strip('/'))})}}{{rest:(?s:/.*)?}}"
-
-
-def _prefix_depth(request: web.Request) -> int:
-    return request.match_info["prefix"].count("/") + 1
 
 
 def _keyed(keys: KeyStore, handler: Handler) -> Handler:

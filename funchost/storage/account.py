@@ -42,10 +42,6 @@ class StorageAccount:
             raise InvalidStorageSettings([FieldError(STORAGE, reason)])
         return cls(connection, table, app_settings.get(BLOB_SERVICE_URI) or None)
 
-    @property
-    def uses_development_storage(self) -> bool:
-        return self.connection_string is not None and DEVELOPMENT_STORAGE in self.connection_string
-
     def table_service(self) -> TableServiceClient:
         """A Table service client. Proxy settings are not read from the environment on every request
         (``use_env_settings=False``): that lookup costs about a millisecond per call, a third of an Azurite

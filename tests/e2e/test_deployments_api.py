@@ -13,7 +13,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 import yaml
@@ -124,17 +123,30 @@ def test_a_second_deploy_of_a_running_service_is_refused_and_a_repeated_key_retu
     assert settle(product, first[1]["deploymentId"])["state"] == "Completed"
 
 
-def test_management_urls_carry_the_system_key_and_the_webhooks_take_only_it_or_the_master_key(
+def test_a_pipeline_gets_only_the_status_url_and_the_management_webhooks_take_only_the_system_or_master_key(
     product: HostProcess,
 ) -> None:
-    """Azure: HostController.ExtensionWebHookHandler (policy SystemKeyAuthLevel) and the host's own
-    ExtensionWebHook_Succeeds test: no matching key 401, a host key 403, the system key or master key 2xx."""
+    """What a pipeline is handed (202 body, Location) opens status and nothing else: the product's own
+    GET /api/deployments/{id}, no key in it, so it opens with the key the pipeline POSTed with and with nothing
+    less. No Durable management URL (its system key would open raiseEvent, terminate, purge) is returned."""
     keys = product.keys()
-    accepted = deploy(product, example("v1-rolling", "e2e4"))
-    url = accepted["statusQueryGetUri"]
-    assert parse_qs(urlparse(url).query)["code"] == [keys.system_key()]
-    assert product.request("GET", url, key=None, absolute=True)[0] in (200, 202)
-    bare = url.split("?")[0]
+    code, accepted, headers = _post(product, example("v1-rolling", "e2e4"), {})
+    deployment_id = accepted["deploymentId"]
+    status_url = f"{product.base_url}/api/deployments/{deployment_id}"
+    assert code == 202 and set(accepted) == {"deploymentId", "traceId", "state", "statusQueryGetUri"}
+    assert accepted["statusQueryGetUri"] == headers["Location"] == status_url
+    assert "code=" not in json.dumps(accepted) and "code=" not in headers["Location"]
+    assert product.request("GET", status_url, key=None, absolute=True) == (401, None)
+    for key in (keys.system_key(), keys.function_key("create_deployment")):  # neither opens get_deployment
+        assert product.request("GET", status_url, key=key, absolute=True) == (401, None)
+    code, status = product.request("GET", status_url, absolute=True)  # the pipeline's key (the host key)
+    assert code == 200 and status["id"] == deployment_id
+
+    # The Durable webhooks stay as on Azure: HostController.ExtensionWebHookHandler (policy SystemKeyAuthLevel)
+    # and the host's own ExtensionWebHook_Succeeds test: no matching key 401, a host key 403, the system or
+    # master key 2xx.
+    bare = f"{product.base_url}/runtime/webhooks/durabletask/instances/{deployment_id}"
+    assert product.request("GET", f"{bare}?code={keys.system_key()}", key=None, absolute=True)[0] in (200, 202)
     assert product.request("GET", bare, key=keys.master_key(), absolute=True)[0] in (200, 202)
     assert product.request("GET", bare, key=product.key, absolute=True) == (403, None)  # the default host key
     # A function key is only looked up for its own function, so on a webhook it matches nothing, as no key.
@@ -143,7 +155,7 @@ def test_management_urls_carry_the_system_key_and_the_webhooks_take_only_it_or_t
         urllib.request.urlopen(bare, timeout=30)
     assert (refused.value.code, refused.value.read()) == (401, b"")
     assert refused.value.headers["WWW-Authenticate"] == "Bearer"  # the host's JWT bearer scheme's challenge
-    assert settle(product, accepted["deploymentId"])["state"] == "Completed"
+    assert settle(product, deployment_id)["state"] == "Completed"
 
 
 def test_function_routes_take_host_function_or_master_keys_and_answer_edges_as_the_host(product: HostProcess) -> None:
@@ -165,12 +177,29 @@ def _post_with_key(host: HostProcess, release: dict[str, Any], key: str) -> tupl
         f"{host.base_url}/api/deployments", data=json.dumps(release).encode(), method="POST"
     )
     request.add_header("x-functions-key", "e2e-test-key")
+    request.add_header("Content-Type", "application/json")  # urllib's default, a form, is refused with 415
     request.add_header("Idempotency-Key", key)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+def _post(
+    host: HostProcess, body: Any, headers: dict[str, str], path: str = "/api/deployments"
+) -> tuple[int, Any, dict[str, str]]:
+    """A POST with the host key; the status, the decoded body and the response headers."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{host.base_url}{path}", data=data, method="POST", headers=headers)
+    request.add_header("x-functions-key", host.key)
+    if data is not None and "Content-Type" not in headers:
+        request.add_header("Content-Type", "application/json")  # urllib's default, a form, is refused with 415
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read()), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read()), dict(error.headers)
 
 
 def _revision_of(url: str) -> str:
@@ -183,8 +212,10 @@ def test_a_manual_rollback_deploys_the_previous_release_again(product: HostProce
     assert settle(product, first["deploymentId"])["state"] == "Completed"
     second = deploy(product, example("v2-canary", "e2e4"))
     assert settle(product, second["deploymentId"])["state"] == "Completed"
-    code, rollback = product.request("POST", f"/api/deployments/{second['deploymentId']}/rollback")
+    code, rollback, headers = _post(product, None, {}, f"/api/deployments/{second['deploymentId']}/rollback")
     assert code == 202 and rollback["restores"] == first["deploymentId"], rollback
+    status_url = f"{product.base_url}/api/deployments/{rollback['deploymentId']}"  # least privilege, as a deploy's
+    assert rollback["statusQueryGetUri"] == headers["Location"] == status_url and "code=" not in json.dumps(rollback)
     restored = settle(product, rollback["deploymentId"])
     assert restored["state"] == "Completed"
     assert restored["release"]["spec"]["services"][0]["image"].endswith("orders:1.0.0")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from controlplane.cli.main import main
-from controlplane.domain.manifest import release_json_schema
+from controlplane.domain.manifest import MAX_DOCUMENT_BYTES, MAX_NESTING, release_json_schema
 
 RELEASES = Path(__file__).resolve().parents[2] / "examples" / "releases"
 
@@ -98,3 +98,21 @@ def test_compute_exits_two_naming_a_local_settings_file_the_host_would_refuse(
     assert main(["compute", "remove-unmanaged", "dev", "orders", "miner"]) == 2
     assert "local.settings.json: not valid JSON" in capsys.readouterr().err
     assert not (tmp_path / ".local").exists()
+
+
+def test_validate_applies_the_api_limits_to_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (MAX_DOCUMENT_BYTES + 1))
+    deep = tmp_path / "deep.yml"
+    deep.write_text("a: " + "[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 1) + "\n")
+    as_json = tmp_path / "release.json"
+    as_json.write_text((RELEASES / "v1-rolling.yaml").read_text())  # YAML text in a .json file
+    leaky = tmp_path / "leaky.yaml"
+    leaky.write_text((RELEASES / "v1-rolling.yaml").read_text().replace("LOG_LEVEL: info", "DB_PASSWORD: hunter2"))
+    assert main(["validate", str(big), str(deep), str(as_json), str(leaky)]) == 1
+    err = capsys.readouterr().err
+    assert f"big.yaml: document is {MAX_DOCUMENT_BYTES + 1} bytes; the limit is {MAX_DOCUMENT_BYTES}" in err
+    assert f"deep.yml: document nests deeper than {MAX_NESTING} levels" in err
+    assert "release.json: JSON syntax error at line" in err
+    assert "spec.services[0].configuration.DB_PASSWORD: looks like a credential" in err
+    assert "hunter2" not in err

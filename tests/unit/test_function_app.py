@@ -37,6 +37,7 @@ def test_the_app_registers_its_http_routes_with_function_keys() -> None:
     assert routes["create_deployment"] == ("deployments", "FUNCTION")
     assert routes["approve_deployment"] == ("deployments/{deployment_id}/approve", "FUNCTION")
     assert routes["list_events"] == ("events", "FUNCTION")
+    assert routes["get_drift_run"] == ("drift/runs/{instance_id}", "FUNCTION")
 
 
 def test_listing_filters_by_environment(store: Stores) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
@@ -19,7 +20,6 @@ from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap import use_ports
 from controlplane.bootstrap.testing import fake_ports
 from controlplane.errors import TransientError
-from funchost.azurite import free_port
 from funchost.functions import HTTP
 from tests import product_app
 from tests.builders import release_document
@@ -27,7 +27,6 @@ from triggers.guard import RETRY_AFTER_SECONDS, is_guarded, is_unavailable
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE}-00f067aa0ba902b7-01"
-PORT = free_port()  # a loopback port the durable client is pointed at (free: connection refused)
 STORAGE_TEXT = "HTTPConnectionPool(host='127.0.0.1', port=10002): /devstoreaccount1/cpDeployments refused"
 
 
@@ -62,8 +61,17 @@ def client_binding(base_url: str) -> str:
     )
 
 
-async def answering_500() -> web.AppRunner:
-    """An endpoint that answers every request as the Durable extension answers a failure it did not expect."""
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """A loopback port bound by this test but not listening: every connection to it is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as bound:
+        bound.bind(("127.0.0.1", 0))
+        yield bound.getsockname()[1]
+
+
+async def answering_500() -> tuple[web.AppRunner, int]:
+    """An endpoint that answers every request as the Durable extension answers a failure it did not expect;
+    its runner and port."""
 
     async def failing(request: web.Request) -> web.Response:
         return web.json_response({"Message": "Something went wrong while processing your request"}, status=500)
@@ -72,8 +80,8 @@ async def answering_500() -> web.AppRunner:
     app.router.add_route("*", "/{tail:.*}", failing)
     runner = web.AppRunner(app)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", PORT).start()
-    return runner
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, runner.addresses[0][1]
 
 
 @pytest.fixture
@@ -132,31 +140,31 @@ def test_storage_away_is_503_with_retry_after_and_no_storage_text(name: str, rou
 
 
 @pytest.mark.usefixtures("unreachable")
-def test_a_deployment_posted_while_storage_is_away_is_503() -> None:
-    client = client_binding(f"http://127.0.0.1:{PORT}")
+def test_a_deployment_posted_while_storage_is_away_is_503(refusing_port: int) -> None:
+    client = client_binding(f"http://127.0.0.1:{refusing_port}")
     response = call("create_deployment", "POST", json.dumps(release_document()).encode(), client=client)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
 
 
 @pytest.mark.usefixtures("reachable")
-def test_the_durable_extension_unreachable_is_503() -> None:
-    client = client_binding(f"http://127.0.0.1:{PORT}")  # nothing listens there
+def test_the_durable_extension_unreachable_is_503(refusing_port: int) -> None:
+    client = client_binding(f"http://127.0.0.1:{refusing_port}")
     response = call("create_deployment", "POST", json.dumps(release_document()).encode(), client=client)
     assert response.status_code == 503
-    assert str(PORT) not in response.get_body().decode()
+    assert str(refusing_port) not in response.get_body().decode()
 
 
 @pytest.mark.usefixtures("reachable")
 def test_the_durable_extension_failing_is_503() -> None:
     async def scenario() -> func.HttpResponse:
-        runner = await answering_500()
+        runner, port = await answering_500()
         try:
+            client = client_binding(f"http://127.0.0.1:{port}")
             return await handler("create_deployment", "POST", json.dumps(release_document()).encode(), client=client)
         finally:
             await runner.cleanup()
 
-    client = client_binding(f"http://127.0.0.1:{PORT}")
     response = asyncio.run(scenario())
     assert response.status_code == 503
     assert "Something went wrong" not in response.get_body().decode()

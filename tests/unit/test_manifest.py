@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from controlplane.domain.manifest import (
     API_VERSION,
     MAX_DOCUMENT_BYTES,
+    MAX_NESTING,
+    MAX_YAML_ALIASES,
     Canary,
     HealthEndpoint,
     Release,
@@ -22,9 +24,11 @@ from controlplane.domain.manifest import (
     ScalingPolicy,
     ScalingRule,
     ServiceSpec,
+    Syntax,
     load_release,
     parse_release,
 )
+from controlplane.domain.manifest.config_rules import credential_error, reserved_name_error
 from controlplane.errors import FieldError, InvalidManifest, NotFound
 
 KV_URI = "https://orders-kv.vault.azure.net/secrets/db-password"
@@ -565,6 +569,44 @@ def test_rejects_yaml_alias_expansion_bombs() -> None:
         load_release("\n".join(lines) + "\n")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 1),
+        "a:\n" + "".join("  " * depth + "- \n" for depth in range(1, MAX_NESTING + 2)),
+        '{"a": ' + "[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 1) + "}",
+        "[" * 5000,  # libyaml's own cap (1000) is met while it scans ahead
+        "x: &x " + "[" * 20 + "]" * 20 + "\ny: " + "[" * 20 + "*x" + "]" * 20,  # an alias nests its anchor deeper
+    ],
+)
+def test_rejects_documents_nested_deeper_than_the_limit(text: str) -> None:
+    with pytest.raises(InvalidManifest, match=f"nests deeper than {MAX_NESTING} levels"):
+        load_release(text)
+
+
+def test_nesting_up_to_the_limit_is_only_a_field_error() -> None:
+    doc = document(service(configuration={"A": "b"}))
+    doc["metadata"]["extra"] = json.loads("[" * (MAX_NESTING - 2) + "]" * (MAX_NESTING - 2))
+    with pytest.raises(InvalidManifest) as caught:
+        load_release(json.dumps(doc))
+    assert [e.path for e in caught.value.errors] == ["metadata.extra"]
+
+
+def test_rejects_more_yaml_aliases_than_the_limit() -> None:
+    text = "a: &a x\nb: [" + ", ".join(["*a"] * (MAX_YAML_ALIASES + 1)) + "]\n"
+    with pytest.raises(InvalidManifest, match=f"more than {MAX_YAML_ALIASES} YAML aliases"):
+        load_release(text)
+
+
+@pytest.mark.parametrize(
+    ("syntax", "text", "reason"),
+    [("json", "apiVersion: x\n", "JSON syntax error"), ("yaml", '{"a": 1}\n---\n{"b": 2}', "one YAML document")],
+)
+def test_the_named_syntax_is_the_only_one_tried(syntax: Syntax, text: str, reason: str) -> None:
+    with pytest.raises(InvalidManifest, match=reason):
+        load_release(text, syntax=syntax)
+
+
 # --- properties ---------------------------------------------------------------------------------
 
 _names = st.from_regex(r"[a-z]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)
@@ -595,9 +637,14 @@ def _scaling_policies(draw: st.DrawFn) -> dict[str, Any]:
     return policy | draw(st.fixed_dictionaries({}, optional={"cooldownSeconds": st.integers(0, 3600)}))
 
 
+def _plain(configuration: dict[str, str]) -> bool:
+    """Configuration the credential and reserved-name rules (tests/unit/test_config_rules.py) let through."""
+    return not any(reserved_name_error(k) or credential_error(k, v) for k, v in configuration.items())
+
+
 @st.composite
 def _services(draw: st.DrawFn, name: str) -> dict[str, Any]:
-    configuration = draw(st.dictionaries(_variables, _text, max_size=4))
+    configuration = draw(st.dictionaries(_variables, _text, max_size=4).filter(_plain))
     secret_names = draw(st.lists(_variables.filter(lambda v: v not in configuration), max_size=3, unique=True))
     vault = draw(st.sampled_from(["vault.azure.net", "vault.azure.cn", "vault.usgovcloudapi.net"]))
     secrets = [

@@ -12,7 +12,6 @@ from tests.contracts.records.claims import ClaimsContract
 from tests.contracts.records.deployments import DeploymentsContract
 from tests.contracts.records.event_log import EventLogContract
 from tests.contracts.records.findings import FindingsContract
-from tests.contracts.records.idempotency_keys import IdempotencyKeysContract
 from tests.contracts.records.loop_states import LoopStatesContract
 from tests.contracts.records.processed_events import ProcessedEventsContract
 from tests.contracts.records.quarantine import QuarantineContract
@@ -57,10 +56,6 @@ class TestMemoryProcessedEvents(InMemory, ProcessedEventsContract):
 
 
 class TestMemoryClaims(InMemory, ClaimsContract):
-    pass
-
-
-class TestMemoryIdempotencyKeys(InMemory, IdempotencyKeysContract):
     pass
 
 

@@ -8,7 +8,8 @@ binding, ``<NAME>_SECRET_URI`` (the Key Vault reference, never a value). Output 
 Crash safety: ``state_file`` records each wanted revision (spec, replica count) and each process (pid,
 kernel start time, port). A desired change is recorded before it is acted on, so after a crash a new
 instance over the same file can finish the job: it adopts recorded processes that still run (same pid
-and start time), restarts the replicas whose process is gone, and reaps processes no longer wanted.
+and start time), restarts the replicas whose process is gone, and reaps processes no longer wanted and
+those of this compute that no record names (``orphans``).
 Linux only (reads ``/proc/<pid>/stat``).
 
 Out-of-band edits (``local_out_of_band``) change what runs behind the control plane's back, as
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from controlplane.adapters.local.orphans import reap, unrecorded
 from controlplane.adapters.local.out_of_band import apply_pending, check_owner
 from controlplane.adapters.local.processes import (
     Replica,
@@ -35,11 +37,12 @@ from controlplane.adapters.local.processes import (
     wait_ready,
 )
 from controlplane.adapters.local.router import LocalRouter
-from controlplane.adapters.local.state_files import read_state, write_json_atomically
+from controlplane.adapters.local.state_files import read_state
 from controlplane.domain.manifest.service import ScalingPolicy
 from controlplane.domain.runtime import LiveWorkload, RevisionSpec, check_revision_unchanged
 from controlplane.domain.traffic import check_weights
 from controlplane.errors import NotFound, PermanentError
+from funchost.private_files import write_json_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -204,6 +207,15 @@ class LocalCompute:
             wanted = self._revision(environment, service, revision)
             return [r.url for _, r in sorted(wanted.running.items()) if alive(r)]
 
+    def managed_revisions(self) -> list[tuple[str, str, str, int]]:
+        """(environment, service, revision, traffic percent) of each managed revision, in name order."""
+        with self._lock:
+            return [
+                (env, service, name, self._router.weights(env, service).get(name, 0))
+                for (env, service, name), revision in sorted(self._revisions.items())
+                if revision.managed and not revision.removed
+            ]
+
     def pids(self, environment: str, service: str, revision: str) -> list[int]:
         """Process ids of the revision's replicas, by replica index."""
         with self._lock:
@@ -225,7 +237,8 @@ class LocalCompute:
         missing = [index for index in range(revision.replicas) if index not in revision.running]
         command = self._command_for(revision.spec.image)
         started = [
-            start_replica(command, revision.spec, index, self._log_path(revision.spec, index)) for index in missing
+            start_replica(command, revision.spec, index, self._log_path(revision.spec, index), self._root)
+            for index in missing
         ]
         revision.running.update((replica.index, replica) for replica in started)
         self._save()
@@ -272,6 +285,8 @@ class LocalCompute:
             except PermanentError as error:
                 logger.error("%s: cannot restore its replicas: %s", describe(spec), error)
         self._save()
+        accounted = {replica.pid for revision in self._revisions.values() for replica in revision.running.values()}
+        reap(unrecorded(self._root, accounted), self._stop_timeout)
         apply_pending(self._root, self)
 
     def _save(self) -> None:

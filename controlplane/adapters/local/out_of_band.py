@@ -28,11 +28,11 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from controlplane.adapters.local.state_files import write_json_atomically
 from controlplane.domain.images import split_image
 from controlplane.domain.manifest.fields import DNS_LABEL, PATTERN_HINTS, shown
 from controlplane.domain.runtime import RevisionSpec
 from controlplane.errors import ControlPlaneError, FieldError, InvalidInput, PermanentError
+from funchost.private_files import write_json_atomically
 
 logger = logging.getLogger(__name__)
 

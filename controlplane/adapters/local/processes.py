@@ -1,8 +1,8 @@
 """Replica processes of local compute: start one, wait until it answers, stop its process group.
 
 A replica runs in its own session (process group) so stopping it stops whatever it started. Processes are
-identified by pid and kernel start time (``/proc/<pid>/stat``), so a recorded pid that the kernel has
-since given to another process is never signalled. Linux only.
+identified by pid and kernel start time (``funchost.process_identity``), so a recorded pid that the kernel
+has since given to another process is never signalled. Linux only.
 """
 
 from __future__ import annotations
@@ -22,18 +22,13 @@ from controlplane.adapters.local.loopback import free_port
 from controlplane.domain.images import image_version
 from controlplane.domain.runtime import RevisionSpec
 from controlplane.errors import PermanentError
+from funchost.private_files import open_private, private_directory
+from funchost.process_identity import process_start_time
 
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
-
-
-def process_start_time(pid: int) -> int | None:
-    """The kernel start time of a running process; None if there is none or it is a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces and parentheses
-    return None if fields[0] in ("Z", "X") else int(fields[19])
+# Every replica's environment names the compute root that started it; its children inherit it. So the processes
+# of a compute can be found even when no record names them (``orphans.unrecorded``).
+OWNER = "CONTROLPLANE_LOCAL_COMPUTE"
 
 
 @dataclass
@@ -53,8 +48,9 @@ class Replica:
         return {"replica": self.index, "pid": self.pid, "startTime": self.start_time, "port": self.port}
 
 
-def start_replica(command: list[str], spec: RevisionSpec, index: int, log: Path) -> Replica:
-    """Start replica ``index`` of ``spec`` on a free loopback port, its output appended to ``log``."""
+def start_replica(command: list[str], spec: RevisionSpec, index: int, log: Path, owner: Path) -> Replica:
+    """Start replica ``index`` of ``spec`` on a free loopback port, its output appended to ``log``; ``owner`` is
+    the compute root it belongs to (``OWNER``)."""
     port = free_port()
     env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
     env.update(spec.configuration)
@@ -66,8 +62,9 @@ def start_replica(command: list[str], spec: RevisionSpec, index: int, log: Path)
         REVISION=spec.revision,
         REPLICA=str(index),
     )
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as output:
+    env[OWNER] = str(owner.resolve())
+    private_directory(log.parent)
+    with os.fdopen(open_private(log, append=True), "ab") as output:  # a workload may log its configuration
         offset = output.tell()
         try:
             process = subprocess.Popen(

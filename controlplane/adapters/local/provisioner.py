@@ -13,6 +13,7 @@ from pathlib import Path
 from controlplane.domain.manifest import Release
 from controlplane.domain.runtime import EnvironmentOutputs
 from controlplane.errors import NotFound, PermanentError
+from funchost.private_files import write_json_atomically
 
 
 class LocalProvisioner:
@@ -35,10 +36,7 @@ class LocalProvisioner:
         path = self._path(environment.name)
         changed = not path.exists() or json.loads(path.read_text()) != declared
         if changed:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(declared, indent=2, sort_keys=True))
-            temporary.replace(path)
+            write_json_atomically(path, declared)
         return EnvironmentOutputs(environment.name, {**declared, "workdir": str(path.parent)}, changed)
 
     def outputs(self, environment: str) -> EnvironmentOutputs:

@@ -27,9 +27,10 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from controlplane.adapters.local.loopback import free_port
-from controlplane.adapters.local.state_files import read_state, write_json_atomically
+from controlplane.adapters.local.state_files import read_state
 from controlplane.domain.traffic import check_weights
 from controlplane.errors import NotFound, TransientError
+from funchost.private_files import write_json_atomically
 
 HOST = "127.0.0.1"
 REVISION_HEADER = "X-Revision"

@@ -1,10 +1,9 @@
-"""The local host's JSON state files (router routes, local compute revisions): read whole, written atomically."""
+"""The local host's JSON state files (router routes, local compute revisions): read whole; written whole, privately
+and atomically, by ``funchost.private_files.write_json_atomically``."""
 
 from __future__ import annotations
 
 import json
-import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +20,3 @@ def read_state(path: Path, key: str) -> list[dict[str, Any]]:
         raise PermanentError(
             f"{path}: unreadable state ({error!r}); repair it, or move it aside to forget it"
         ) from error
-
-
-def write_json_atomically(path: Path, data: Any) -> None:
-    """Write JSON to a sibling temporary file, fsync it and rename it over ``path``: no torn files."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)

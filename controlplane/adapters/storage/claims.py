@@ -1,16 +1,22 @@
 """Service claims over document tables: PartitionKey=environment, RowKey=service, the body naming the
-deployment running for it. A claim held by a finished (or vanished) deployment is taken over."""
+deployment running for it and when it claimed. A claim held by a finished deployment is taken over, and so
+is one whose deployment is not stored once ``UNSTORED_GRACE`` has passed: a deployment is stored right after
+its services are claimed (services.deployments.accept), so a younger claim is one being accepted now, and an
+older one was left by an accept that crashed or failed between the two writes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from controlplane.adapters.storage.documents import MAX_UPDATE_ATTEMPTS, Document, DocumentTables
+from controlplane.domain.events import format_time, parse_time
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 from controlplane.ports import Deployments
 
 TABLE = "ServiceClaims"
+UNSTORED_GRACE = timedelta(seconds=60)  # far above the milliseconds between claiming and storing
 
 
 class DocumentClaims:
@@ -20,18 +26,20 @@ class DocumentClaims:
         self._tables = tables
         self._deployments = deployments
 
-    def claim_services(self, environment: str, services: Sequence[str], deployment_id: str) -> str | None:
+    def claim_services(
+        self, environment: str, services: Sequence[str], deployment_id: str, now: datetime
+    ) -> str | None:
         claimed: list[str] = []
         for service in sorted(set(services)):
-            holder = self._claim(environment, service, deployment_id)
+            holder = self._claim(environment, service, deployment_id, now)
             if holder is not None:
                 self.release_services(environment, claimed, deployment_id)
                 return holder
             claimed.append(service)
         return None
 
-    def _claim(self, environment: str, service: str, deployment_id: str) -> str | None:
-        mine = Document(environment, service, {"deploymentId": deployment_id})
+    def _claim(self, environment: str, service: str, deployment_id: str, now: datetime) -> str | None:
+        mine = Document(environment, service, {"deploymentId": deployment_id, "claimedAt": format_time(now)})
         for _ in range(MAX_UPDATE_ATTEMPTS):
             try:
                 self._tables.insert(TABLE, mine)
@@ -45,7 +53,7 @@ class DocumentClaims:
             holder: str = held.body["deploymentId"]
             if holder == deployment_id:
                 return None
-            if not self._finished(holder):
+            if not self._finished(holder, held.body.get("claimedAt"), now):
                 return holder
             try:
                 self._tables.replace(TABLE, replace(mine, etag=held.etag))
@@ -54,11 +62,11 @@ class DocumentClaims:
                 continue
         raise ConcurrencyConflict(f"{environment}/{service}: claim contended {MAX_UPDATE_ATTEMPTS} times")
 
-    def _finished(self, deployment_id: str) -> bool:
+    def _finished(self, deployment_id: str, claimed_at: str | None, now: datetime) -> bool:
         try:
             return self._deployments.get_deployment(deployment_id).is_terminal
         except NotFound:
-            return True
+            return claimed_at is None or now - parse_time(claimed_at) > UNSTORED_GRACE
 
     def release_services(self, environment: str, services: Sequence[str], deployment_id: str) -> None:
         for service in services:

@@ -9,7 +9,6 @@ Tables and keys (each adapter module says more):
     Quarantine       PartitionKey=environment     RowKey=service|image  images a rollback took out
     ProcessedEvents  PartitionKey=consumer        RowKey=event id       index: expiresAt
     ServiceClaims    PartitionKey=environment     RowKey=service        the deployment running for it
-    IdempotencyKeys  PartitionKey=key             RowKey="request"      the deployment a key started
     EventLog         PartitionKey=traceid         RowKey=time|event id  every envelope emitted
     EventOutbox      PartitionKey=traceid         RowKey=time|event id  the emitted envelopes not yet published
 
@@ -27,7 +26,6 @@ from controlplane.adapters.storage import (
     deployments,
     event_log,
     findings,
-    idempotency_keys,
     loop_states,
     processed_events,
     quarantine,
@@ -39,7 +37,6 @@ from controlplane.ports import (
     Deployments,
     EventLog,
     Findings,
-    IdempotencyKeys,
     LoopStates,
     ProcessedEvents,
     Quarantine,
@@ -53,7 +50,6 @@ TABLES = [
     quarantine.TABLE,
     processed_events.TABLE,
     claims.TABLE,
-    idempotency_keys.TABLE,
     event_log.TABLE,
     event_log.OUTBOX,
 ]
@@ -70,7 +66,6 @@ class Stores:
     quarantine: Quarantine
     processed_events: ProcessedEvents
     claims: Claims
-    idempotency_keys: IdempotencyKeys
     event_log: EventLog
 
     @classmethod
@@ -85,7 +80,6 @@ class Stores:
             quarantine=quarantine.DocumentQuarantine(tables),
             processed_events=processed_events.DocumentProcessedEvents(tables),
             claims=claims.DocumentClaims(tables, records),
-            idempotency_keys=idempotency_keys.DocumentIdempotencyKeys(tables),
             event_log=event_log.DocumentEventLog(tables),
         )
 

@@ -10,7 +10,7 @@ parts), ``rules`` (cross-field rules), ``fields`` (field types and single-value 
 """
 
 from controlplane.domain.manifest.fields import API_VERSION, KIND
-from controlplane.domain.manifest.loader import MAX_DOCUMENT_BYTES
+from controlplane.domain.manifest.loader import MAX_DOCUMENT_BYTES, MAX_NESTING, MAX_YAML_ALIASES, Syntax
 from controlplane.domain.manifest.release import (
     Environment,
     HealthEndpoint,
@@ -43,6 +43,8 @@ __all__ = [
     "API_VERSION",
     "KIND",
     "MAX_DOCUMENT_BYTES",
+    "MAX_NESTING",
+    "MAX_YAML_ALIASES",
     "BlueGreen",
     "Canary",
     "CanaryPause",
@@ -61,6 +63,7 @@ __all__ = [
     "ServiceHealth",
     "ServiceSpec",
     "Strategy",
+    "Syntax",
     "load_release",
     "parse_release",
     "release_json_schema",

@@ -8,7 +8,6 @@ anything else is a tag and is dropped. A ``missing`` field is the one part that 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,10 +16,9 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from controlplane.domain.manifest import fields as t
-from controlplane.domain.manifest.rules import RULE_ERROR, join_path
+from controlplane.domain.manifest.rules import RULE_ERROR, join_path, key_segment
 from controlplane.errors import FieldError
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _SECRET_VALUE_REASON = (
     "secret values are never accepted in a manifest; store the value in Key Vault and reference it "
     "with keyVaultSecretUri (https://<vault>.vault.azure.net/secrets/<name>)"
@@ -39,13 +37,6 @@ _TYPE_REASONS = {
     "finite_number": "must be a finite number",
 }
 _BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
-
-
-def key_segment(key: Any) -> str:
-    """``team`` for an identifier-like key, ``["app.kubernetes.io/name"]`` for anything else."""
-    if isinstance(key, str) and _IDENTIFIER.fullmatch(key):
-        return key
-    return f"[{json.dumps(str(key), ensure_ascii=False)}]"
 
 
 def field_errors(error: ValidationError, document: Any) -> list[FieldError]:
@@ -119,6 +110,6 @@ def _reason(kind: str, ctx: dict[str, Any], value: Any, got: str, message: str) 
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
         return t.PATTERN_HINTS.get(pattern, f"must match {pattern}") + got
-    if kind.startswith(("image_", "key_vault_", "label_", "int_or_percent")):
+    if kind.startswith(("image_", "key_vault_", "label_", "int_or_percent", "config_")):
         return message  # our own PydanticCustomError, already worded for people
     return f"{message}{got}"

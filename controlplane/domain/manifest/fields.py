@@ -17,6 +17,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from controlplane.domain.manifest.config_rules import (
+    RESERVED_NAMES,
+    RESERVED_PATTERN,
+    RESERVED_PREFIXES,
+    reserved_name_error,
+)
+
 API_VERSION = "controlplane.azure/v1"
 KIND = "Release"
 STRATEGY_TYPES = ("RollingHealthGated", "Canary", "BlueGreen")
@@ -33,6 +40,7 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 REGION = r"^[a-z][a-z0-9]*$"
 HTTP_PATH = r"^/[^\s]*$"
 CONFIG_KEY = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
+CONFIG_VALUE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"  # no control characters but tab and line breaks
 ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$"
 PERCENT = r"^(100|[1-9]?[0-9])%$"
@@ -50,6 +58,7 @@ PATTERN_HINTS = {
     REGION: 'must be an Azure region name: lowercase letters and digits, e.g. "westeurope"',
     HTTP_PATH: 'must be an HTTP path that starts with "/" and has no spaces',
     CONFIG_KEY: "must start with a letter or '_' and contain only letters, digits, '_', '.' or '-'",
+    CONFIG_VALUE: "must not contain control characters (NUL, ESC, DEL, ...); tab and line breaks are allowed",
     ENV_VAR_NAME: "must be an environment variable name: letters, digits and '_', not starting with a digit",
     LABEL_VALUE: "must be empty, or letters, digits, '-', '_', '.' starting and ending alphanumeric",
 }
@@ -150,6 +159,14 @@ def check_label_key(key: str) -> str:
     return key
 
 
+def check_config_key(key: str) -> str:
+    """A configuration key that is not an environment variable the platform owns (``config_rules``)."""
+    reason = reserved_name_error(key)
+    if reason is not None:
+        raise PydanticCustomError("config_reserved", reason)
+    return key
+
+
 def check_int_or_percent(value: Any) -> int | str:
     """A count (int >= 0) or a percentage string such as ``"25%"``, as Kubernetes accepts for surge."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
@@ -168,8 +185,20 @@ Region = Annotated[str, Field(max_length=63, pattern=REGION)]
 HttpPath = Annotated[str, Field(max_length=1024, pattern=HTTP_PATH)]
 JsonPointer = Annotated[str, Field(max_length=256, pattern=r"^(/([^~/]|~[01])*)+$")]
 EnvVarName = Annotated[str, Field(max_length=256, pattern=ENV_VAR_NAME)]
-ConfigKey = Annotated[str, Field(max_length=256, pattern=CONFIG_KEY)]
-ConfigValue = Annotated[str, Field(max_length=4096)]
+ConfigKey = Annotated[
+    str,
+    Field(
+        max_length=256,
+        pattern=CONFIG_KEY,
+        description="Not a name the platform sets (case-insensitive): "
+        + ", ".join(sorted(RESERVED_NAMES))
+        + ", or starting "
+        + ", ".join(RESERVED_PREFIXES),
+        json_schema_extra={"not": {"pattern": RESERVED_PATTERN}},
+    ),
+    AfterValidator(check_config_key),
+]
+ConfigValue = Annotated[str, Field(max_length=4096, pattern=CONFIG_VALUE)]
 LabelKey = _checked_str(check_label_key, "Kubernetes label key: [dns-subdomain/]name")
 LabelValue = Annotated[str, Field(max_length=63, pattern=LABEL_VALUE)]
 ImageRef = _checked_str(

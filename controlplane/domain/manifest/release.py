@@ -13,7 +13,7 @@ from pydantic_core import core_schema
 from controlplane.domain.manifest import fields as t
 from controlplane.domain.manifest import rules as manifest_rules
 from controlplane.domain.manifest.errors import field_errors
-from controlplane.domain.manifest.loader import read_document
+from controlplane.domain.manifest.loader import Syntax, read_document
 from controlplane.domain.manifest.service import (
     ServiceHealth,
     ServiceSpec,
@@ -120,9 +120,10 @@ def parse_release(document: Mapping[str, Any]) -> Release:
     return release
 
 
-def load_release(text: str | bytes, *, source: str = "<input>") -> Release:
-    """Parse JSON or YAML manifest text (``source`` names it in document-level errors) and validate it."""
-    return parse_release(read_document(text, source=source))
+def load_release(text: str | bytes, *, source: str = "<input>", syntax: Syntax | None = None) -> Release:
+    """Parse manifest text as ``syntax`` (None: JSON if it starts with ``{``, else YAML) and validate it;
+    ``source`` names it in document-level errors."""
+    return parse_release(read_document(text, source=source, syntax=syntax))
 
 
 def release_json_schema() -> dict[str, Any]:

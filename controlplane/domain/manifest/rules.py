@@ -15,6 +15,8 @@ Paths returned by the ``*_errors`` functions are relative to the mapping they we
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Self
 
@@ -22,10 +24,12 @@ from pydantic import BaseModel, model_validator
 from pydantic.alias_generators import to_snake
 from pydantic_core import PydanticCustomError
 
+from controlplane.domain.manifest import config_rules
 from controlplane.domain.manifest import fields as t
 from controlplane.errors import FieldError
 
 RULE_ERROR = "manifest_rule"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 Rule = Callable[[Mapping[str, Any]], list[FieldError]]
 
@@ -37,6 +41,13 @@ def join_path(prefix: str, relative: str) -> str:
     if not prefix or relative.startswith("["):
         return prefix + relative
     return f"{prefix}.{relative}"
+
+
+def key_segment(key: Any) -> str:
+    """``team`` for an identifier-like key, ``["app.kubernetes.io/name"]`` for anything else."""
+    if isinstance(key, str) and _IDENTIFIER.fullmatch(key):
+        return key
+    return f"[{json.dumps(str(key), ensure_ascii=False)}]"
 
 
 def enforce(model: BaseModel, rule: Rule) -> None:
@@ -189,6 +200,10 @@ def service_errors(service: Mapping[str, Any]) -> list[FieldError]:
     secrets = _mappings(_get(service, "secrets"))
     errors.extend(_duplicates(secrets, "name", "secret name", "secrets"))
     configuration = _mapping(_get(service, "configuration")) or {}
+    for key, value in configuration.items():
+        credential = config_rules.credential_error(key, value) if isinstance(value, str) else None
+        if credential is not None:
+            errors.append(FieldError(join_path("configuration", key_segment(key)), credential))
     for index, secret in secrets:
         name = _get(secret, "name")
         if isinstance(name, str) and name in configuration:

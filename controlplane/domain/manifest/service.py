@@ -73,7 +73,13 @@ class ServiceSpec(manifest_rules.RuledModel):
     image: t.ImageRef
     replicas: Replicas = t.DEFAULT_REPLICAS
     port: Port = 8080
-    configuration: RuntimeConfiguration = Field(default_factory=dict)
+    configuration: RuntimeConfiguration = Field(
+        default_factory=dict,
+        description="Plain environment variables, stored and shown with the deployment. A value that looks like "
+        "a credential (a connection string with AccountKey=, SharedAccessKey=, Password= or Pwd=; a SAS token; "
+        "a PEM private key; a JWT) or a non-empty value under a key named like one (..._PASSWORD, ..._SECRET, "
+        "..._TOKEN, ..._API_KEY) is refused: bind it under secrets instead.",
+    )
     secrets: Annotated[list[SecretBinding], Field(max_length=100)] = Field(default_factory=list)
     health: ServiceHealth | None = None
     scaling: ScalingPolicy | None = None

@@ -14,6 +14,14 @@ def revision_name(service: str, deployment_id: str) -> str:
     return f"{service}--{deployment_id.removeprefix('dep-')}"
 
 
+def deployment_of(revision: str) -> str | None:
+    """The deployment a revision named by ``revision_name`` belongs to; None for any other name.
+
+    ``orders--3f9a0c21b7d4`` -> ``dep-3f9a0c21b7d4``; ``orders-canary`` -> None."""
+    _, separator, suffix = revision.rpartition("--")
+    return f"dep-{suffix}" if separator and suffix else None
+
+
 @dataclass(frozen=True)
 class Target:
     """One service of a deployment: the revision being rolled out and the stable one it replaces.

@@ -22,7 +22,6 @@ from controlplane.ports import (
     EventBus,
     EventLog,
     Findings,
-    IdempotencyKeys,
 )
 from controlplane.services import journal
 from controlplane.services.deployments import ServiceBusy, accept
@@ -44,7 +43,6 @@ def start_remediation(
     findings: Findings,
     deployments: Deployments,
     claims: Claims,
-    idempotency_keys: IdempotencyKeys,
     event_log: EventLog,
     bus: EventBus,
     source: str,
@@ -72,7 +70,7 @@ def start_remediation(
     corrective = corrective_release(release, finding.service, finding)
     try:
         key = f"drift/{fid}/{finding.traceid}"
-        accepted = accept(deployments, claims, idempotency_keys, corrective, now, key, finding.traceid)
+        accepted = accept(deployments, claims, corrective, now, key, finding.traceid)
     except ServiceBusy as busy:
         save_quietly(findings, replace(finding, note=f"waiting: {busy}"))
         return None

@@ -198,6 +198,14 @@ async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient) ->
     return client.create_check_status_response(req, instance_id)
 
 
+@app.route(route="rpc-base-url", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def rpc_base_url(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """What a function's durable client binding names as rpcBaseUrl (any function with the binding sees it,
+    as on Azure): the route sweep's "right secret" case."""
+    return func.HttpResponse(client._orchestration_bindings.rpc_base_url)
+
+
 @app.route(route="status/{instance_id}", methods=["GET"])
 @app.durable_client_input(client_name="client")
 async def status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:

@@ -198,6 +198,26 @@ def test_purge_by_filter_answers_with_the_count_and_404_when_nothing_matches(hos
     host.request("POST", f"/api/terminate/{running['id']}?reason=done")
 
 
+@pytest.mark.parametrize("value", ["garbage", "2024-13-01", "9999-12-31T23:59:59-05:00"])
+def test_a_created_time_that_is_not_a_date_is_a_400_naming_it_not_a_wider_selection(
+    host: HostProcess, value: str
+) -> None:
+    """The extension's DateTime.TryParse drops such a value (listing everything, purging up to now); this host
+    refuses it with the extension's error shape, the parameter named, and lists or purges nothing."""
+    payload = started(host, "chain", 1)
+    host.wait_for(payload["id"])
+    for method, path, query in (
+        ("GET", "instances", f"createdTimeFrom={value}"),
+        ("GET", "instances", f"createdTimeTo={value}"),
+        ("DELETE", "instances", f"createdTimeFrom=2000-01-01T00:00:00Z&createdTimeTo={value}"),
+    ):
+        code, _, body = call(method, webhook(payload, path, query))
+        assert code == 400, (method, query)
+        parameter = query.rsplit("=", 1)[0].rsplit("&", 1)[-1]
+        assert body["Message"].startswith(f"query parameter {parameter}: not a date and time")
+    assert call("GET", payload["statusQueryGetUri"])[0] == 200  # nothing was purged
+
+
 def test_purging_an_instance_that_is_still_running_is_a_412(host: HostProcess) -> None:
     payload = started(host, "waiter")
     code, _, body = call("DELETE", payload["purgeHistoryDeleteUri"])
@@ -313,9 +333,10 @@ def test_webhook_paths_and_query_names_match_in_any_case_and_route_values_keep_t
         "POST", raise_go.replace("/raiseEvent/", "/RAISEEVENT/"), b'"x"', {"Content-Type": "application/json"}
     )
     assert raised[0] == 202 and host.wait_for(waiter["id"])["output"] == {"got": "x"}
-    rpc = f"{host.base_url}/DurableTask/INSTANCES/{instance_id}"  # the client binding's rpcBaseUrl, too
-    assert call("GET", rpc)[2]["runtimeStatus"] == "Completed"
-    assert call("GET", f"{host.base_url}/durabletask/instances/{instance_id}/nothing/here")[::2] == (404, None)
+    rpc_base = host.request("GET", "/api/rpc-base-url")[1]  # the client binding's rpcBaseUrl, too
+    shouting_rpc = rpc_base.replace("/durabletask/", "/DurableTask/") + f"INSTANCES/{instance_id}"
+    assert call("GET", shouting_rpc)[2]["runtimeStatus"] == "Completed"
+    assert call("GET", f"{rpc_base}instances/{instance_id}/nothing/here")[::2] == (404, None)
 
 
 def test_create_and_wait_answers_with_the_output_when_the_instance_finishes_within_the_timeout(

@@ -7,12 +7,10 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
-from functools import partial
 
 from aiohttp import web
 
-from funchost.azurite import free_port
-from funchost.durable.rpc import RPC_PREFIX, UNEXPECTED_FAILURE, Route, _any_case, _dispatch
+from funchost.durable.rpc import RPC_PREFIX, UNEXPECTED_FAILURE, Route, _dispatch
 from funchost.errors import TransientError
 
 STORAGE_TEXT = "HubInstances get abc/: HTTPConnection(host='127.0.0.1', port=10002): Connection refused"
@@ -32,14 +30,17 @@ def _get(url: str) -> tuple[int, str]:
 
 def test_storage_unreachable_is_the_extensions_500_without_the_storage_text() -> None:
     table: list[Route] = [(("instances", "{instance_id}"), {"GET": _unreachable})]
-    port = free_port()
+
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        return await _dispatch(table, request, request.rel_url.raw_path.strip("/").split("/")[1:])
 
     async def scenario() -> tuple[int, str]:
         app = web.Application()
-        app.router.add_route("*", _any_case(RPC_PREFIX), partial(_dispatch, table))
+        app.router.add_route("*", "/{path:(?s:.*)}", dispatch)
         runner = web.AppRunner(app)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
         try:
             return await asyncio.to_thread(_get, f"http://127.0.0.1:{port}{RPC_PREFIX}instances/abc")
         finally:

@@ -11,9 +11,11 @@ from multidict import MultiDict
 from funchost.durable.history import EventType, RuntimeStatus, event, execution_started
 from funchost.durable.instance_query import (
     BadContinuationToken,
+    BadQueryParameter,
     InstanceQuery,
     any_case,
     flag,
+    request_time,
     runtime_statuses,
     seconds,
 )
@@ -218,3 +220,10 @@ def test_query_parameter_names_match_in_any_case_and_values_keep_theirs() -> Non
     assert flag(query, "showHistory") is True and seconds(query, "timeout") == 3.0
     assert runtime_statuses(query) == [RuntimeStatus.COMPLETED]
     assert runtime_statuses(any_case(MultiDict(runtimeStatus="completed"))) == []  # Enum.TryParse: case kept
+
+
+@pytest.mark.parametrize("value", ["garbage", "2024-13-01", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"])
+def test_a_created_time_that_is_not_a_date_or_out_of_range_is_refused_naming_the_parameter(value: str) -> None:
+    with pytest.raises(BadQueryParameter, match=r"^query parameter createdTimeFrom: not a date and time"):
+        request_time(MultiDict(createdTimeFrom=value), "createdTimeFrom")
+    assert request_time(MultiDict(createdTimeFrom=""), "createdTimeFrom") is None  # empty is absent, as there
