@@ -10,6 +10,7 @@ from triggers.drift_api import bp as drift_api
 from triggers.http import bp as http_triggers
 from triggers.openapi_api import bp as openapi_api
 from triggers.reconcile import bp as reconcile_triggers
+from triggers.relay import bp as event_relay
 from triggers.servicebus import bp as servicebus_triggers
 from triggers.services_api import bp as services_api
 from triggers.timers import bp as timer_triggers
@@ -22,6 +23,7 @@ for blueprint in (
     openapi_api,
     timer_triggers,
     reconcile_triggers,
+    event_relay,
     servicebus_triggers,
     deployment_orchestrator,
     drift_orchestrator,

@@ -19,6 +19,8 @@
 | ``CONTROLPLANE_MONITOR_SCHEDULE`` | failure monitor timer (NCRONTAB; read by the Functions host) | every 10 s |
 | ``CONTROLPLANE_HOUSEKEEPING_SCHEDULE`` | forgetting expired processed-event ids (NCRONTAB) | daily 03:17 |
 | ``CONTROLPLANE_RECONCILER_SCHEDULE`` | ending deployments nobody runs any more (NCRONTAB) | every minute |
+| ``CONTROLPLANE_RELAY_SCHEDULE`` | publishing events a failed publish left pending (NCRONTAB) | every 30 s |
+| ``CONTROLPLANE_LOCAL_BUS_FAULT_FILE`` | local host, fault tests: while this file exists, local publishing fails | |
 | ``APPLICATIONINSIGHTS_CONNECTION_STRING`` | spans, logs and metrics go to Application Insights | (none) |
 | ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING`` | ``Authorization=AAD``: export with the managed identity | |
 
@@ -49,6 +51,7 @@ SCHEDULE_DEFAULTS = {
     "CONTROLPLANE_MONITOR_SCHEDULE": "*/10 * * * * *",
     "CONTROLPLANE_HOUSEKEEPING_SCHEDULE": "0 17 3 * * *",
     "CONTROLPLANE_RECONCILER_SCHEDULE": "0 * * * * *",
+    "CONTROLPLANE_RELAY_SCHEDULE": "*/30 * * * * *",
 }
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,30}$")
 
@@ -71,6 +74,7 @@ class Settings:
     desired_state_ref: str = "HEAD"
     desired_state_path: str = ""
     monitor_degraded_seconds: float = 60.0
+    local_bus_fault_file: str | None = None
     app_insights_connection: str | None = None
     app_insights_aad: bool = False
     azure: AzureSettings = field(default_factory=AzureSettings)
@@ -119,6 +123,7 @@ class Settings:
             desired_state_ref=environ.get("CONTROLPLANE_DESIRED_STATE_REF") or "HEAD",
             desired_state_path=environ.get("CONTROLPLANE_DESIRED_STATE_PATH", ""),
             monitor_degraded_seconds=degraded,
+            local_bus_fault_file=environ.get("CONTROLPLANE_LOCAL_BUS_FAULT_FILE") or None,
             app_insights_connection=environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
             app_insights_aad="Authorization=AAD" in environ.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", ""),
             azure=azure,

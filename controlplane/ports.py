@@ -124,13 +124,23 @@ class Claims(Protocol):
 
 
 class EventLog(Protocol):
-    """Every envelope emitted, kept per trace: the replayable record of a flow."""
+    """Every envelope emitted, kept per trace: the replayable record of a flow, and the outbox of the bus.
+
+    An appended event is pending publish until ``mark_published``; the journal publishes pending events
+    in time order per trace, so a bus outage delays events but never loses or reorders them.
+    """
 
     def append_events(self, events: Sequence[Envelope]) -> None:
-        """Keep events in the event log; an id already logged is not stored twice."""
+        """Keep events in the event log, pending publish; an id already logged is not stored (nor marked) again."""
 
     def events_for_trace(self, traceid: str) -> list[Envelope]:
         """The logged events of one trace, in time order."""
+
+    def pending_events(self, limit: int, traceid: str | None = None) -> list[Envelope]:
+        """At most ``limit`` events not yet published (of one trace, or all), by trace then time order."""
+
+    def mark_published(self, events: Sequence[Envelope]) -> None:
+        """Mark logged events published: they are no longer pending; marking twice does nothing."""
 
 
 class ProcessedEvents(Protocol):

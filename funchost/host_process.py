@@ -92,6 +92,11 @@ class HostProcess:
             raise RuntimeError(f"host did not start; see {self._log_dir}")
         return self
 
+    @property
+    def running(self) -> bool:
+        """Whether the current host process is alive."""
+        return self._process is not None and self._process.poll() is None
+
     def log(self) -> str:
         """What the current (or last) host process wrote to its log so far."""
         return (self._log_dir / f"host-{self.starts}.log").read_text()

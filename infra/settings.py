@@ -23,6 +23,7 @@ SCHEDULE_KEYS = {
     "monitorSchedule": "CONTROLPLANE_MONITOR_SCHEDULE",
     "housekeepingSchedule": "CONTROLPLANE_HOUSEKEEPING_SCHEDULE",
     "reconcilerSchedule": "CONTROLPLANE_RECONCILER_SCHEDULE",
+    "relaySchedule": "CONTROLPLANE_RELAY_SCHEDULE",
 }
 KEYS = (
     "location",

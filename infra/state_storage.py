@@ -21,6 +21,7 @@ STATE_TABLES = (
     "ProcessedEvents",
     "ServiceClaims",
     "EventLog",
+    "EventOutbox",
 )
 # host.json extensions.durableTask.hubName; the extension adds its queues, lease blobs and any other table.
 TASK_HUB = "ControlPlane"

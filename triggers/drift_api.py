@@ -15,6 +15,7 @@ from controlplane.errors import NotConfigured, NotFound, PermanentError
 from controlplane.services.drift.decisions import Undecidable, decide
 from controlplane.services.drift.views import listed, plan
 from orchestrators.drift import DRIFT_ORCHESTRATOR, INSTANCE_ID
+from triggers.guard import guarded
 from triggers.links import api_url
 from triggers.responses import json_response, problem
 from triggers.singleton import start_singleton
@@ -23,6 +24,7 @@ bp = df.Blueprint()
 
 
 @bp.route(route="drift/findings", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@guarded
 def list_findings(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/drift/findings?status=Open: findings oldest first (every status when none is given)."""
     try:
@@ -33,6 +35,7 @@ def list_findings(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="drift/findings/{finding_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@guarded
 def get_finding(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/drift/findings/{id}: one finding, its diff, status and corrective deployment."""
     finding_id = req.route_params["finding_id"]
@@ -44,6 +47,7 @@ def get_finding(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="drift/findings/{finding_id}/approve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
+@guarded
 async def approve_finding(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/drift/findings/{id}/approve?reason=: remediate it; a drift run starts now unless one is running."""
     return await _decide(req, client, Decision.APPROVE)
@@ -51,6 +55,7 @@ async def approve_finding(req: func.HttpRequest, client: df.DurableOrchestration
 
 @bp.route(route="drift/findings/{finding_id}/dismiss", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
+@guarded
 async def dismiss_finding(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/drift/findings/{id}/dismiss?reason=: accept the divergence; it is not raised again."""
     return await _decide(req, client, Decision.DISMISS)
@@ -76,6 +81,7 @@ async def _decide(
 
 
 @bp.route(route="drift/plan", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@guarded
 def drift_plan(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/drift/plan: what the next drift run would find and do; changes nothing.
 
@@ -106,6 +112,7 @@ def drift_plan(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="drift/runs", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
+@guarded
 async def run_drift(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/drift/runs: run the drift loop now (202), or 409 while a run is in flight."""
     if not await start_singleton(client, DRIFT_ORCHESTRATOR, INSTANCE_ID):
@@ -116,6 +123,7 @@ async def run_drift(req: func.HttpRequest, client: df.DurableOrchestrationClient
 
 @bp.route(route="drift/runs/{instance_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
+@guarded
 async def get_drift_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """GET /api/drift/runs/{id}: a drift run's runtime status and custom status (its step and counts); never
     its input or output, so no error text either. 404 for any instance that is not a drift run."""

@@ -19,6 +19,7 @@ from controlplane.domain.workflow.signals import ABORT, APPROVE, InvalidSignal, 
 from controlplane.errors import FieldError, NotFound
 from controlplane.services import deployments
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
+from triggers.guard import guarded
 from triggers.links import api_url
 from triggers.manifest_body import idempotency_key, read_release
 from triggers.reconcile import reconcile_deployment
@@ -29,6 +30,7 @@ bp = df.Blueprint()
 
 @bp.route(route="deployments", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
+@guarded
 async def create_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments: a release manifest (JSON, or YAML under a YAML Content-Type). 202 with the
     deployment and its status URL; refusals as ``triggers.manifest_body`` lists them."""
@@ -74,6 +76,7 @@ async def _start(
 
 @bp.route(route="deployments/{deployment_id}/rollback", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
+@guarded
 async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments/{id}/rollback: deploy again the last Completed release before this one."""
     deployment_id = req.route_params["deployment_id"]
@@ -95,6 +98,7 @@ async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestra
 
 
 @bp.route(route="deployments", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@guarded
 def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/deployments?environment=&service= : newest first."""
     found = ports().store.deployments.list_deployments(
@@ -104,6 +108,7 @@ def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="deployments/{deployment_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@guarded
 def get_deployment(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/deployments/{id}: state, transition history, per-service progress, traceId."""
     deployment_id = req.route_params["deployment_id"]
@@ -115,6 +120,7 @@ def get_deployment(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="deployments/{deployment_id}/approve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
+@guarded
 async def approve_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments/{id}/approve {"by", "reason"}: release a manual canary pause or a prod promotion."""
     return await _signal(req, client, APPROVE)
@@ -122,6 +128,7 @@ async def approve_deployment(req: func.HttpRequest, client: df.DurableOrchestrat
 
 @bp.route(route="deployments/{deployment_id}/abort", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
+@guarded
 async def abort_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments/{id}/abort {"by", "reason"}: roll back at the next pause or approval wait."""
     return await _signal(req, client, ABORT)
@@ -182,6 +189,7 @@ def _finished(deployment: Deployment) -> func.HttpResponse:
 
 
 @bp.route(route="events", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@guarded
 def list_events(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/events?traceId=: the flow's envelopes (CloudEvents JSON) in order."""
     traceid = req.params.get("traceId") or ""

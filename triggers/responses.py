@@ -12,6 +12,10 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json", headers=headers)
 
 
-def problem(status: int, title: str, detail: str, **extensions: Any) -> func.HttpResponse:
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extensions: Any
+) -> func.HttpResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extensions}
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/problem+json")
+    return func.HttpResponse(
+        json.dumps(body), status_code=status, mimetype="application/problem+json", headers=headers
+    )

@@ -7,12 +7,14 @@ import azure.functions as func
 
 from controlplane.bootstrap import ports
 from controlplane.services.overview import overview
+from triggers.guard import guarded
 from triggers.responses import json_response
 
 bp = df.Blueprint()
 
 
 @bp.route(route="services", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@guarded
 def list_services(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/services?environment=: catalog entry, live revisions, monitor condition, last scaling decision."""
     wired = ports()

@@ -78,7 +78,7 @@ def start_local(context: HostContext) -> Callable[[], None]:
         Ports(
             settings=settings,
             store=store,
-            events=LocalEventBus(context.service_bus),
+            events=LocalEventBus(context.service_bus, fault_file=_fault_file(settings.local_bus_fault_file)),
             compute=compute,
             health=HttpHealthProbe(compute.endpoints),
             provisioner=LocalProvisioner(local / "environments"),
@@ -92,6 +92,10 @@ def start_local(context: HostContext) -> Callable[[], None]:
         router.close()
 
     return shutdown
+
+
+def _fault_file(setting: str | None) -> Path | None:
+    return Path(setting) if setting else None
 
 
 def _desired_state(settings: Settings, local: Path) -> GitDesiredState | None:

@@ -1,4 +1,11 @@
-"""Emitting events: every envelope is logged (the replayable record of its trace), then published.
+"""Emitting events: the event log is the outbox of the bus (the transactional outbox pattern).
+
+``record`` logs each envelope pending publish, then publishes the trace's pending events and marks them
+published. A publish that fails leaves them pending (the caller goes on: nothing is lost), and they are
+published later by the next ``record`` of the same trace or by ``relay`` (the relay timer). Publishing
+is in time order per trace and a trace's pending events go out together, oldest first, so a later event
+never overtakes an earlier one. Delivery is at least once: a publish whose mark did not get written is
+repeated, and the repeat is dropped by Service Bus duplicate detection and idempotent consumers.
 
 Loop handlers have no orchestrator ``new_uuid``; they derive event ids and trace ids from what the event
 is about with ``stable_id``, so a handler that runs twice emits the same ids and the second copy is dropped
@@ -7,8 +14,10 @@ as a duplicate by the event log, Service Bus duplicate detection and idempotent 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from opentelemetry.trace import SpanKind
 
@@ -17,17 +26,84 @@ from controlplane.ports import EventBus, EventLog
 from controlplane.telemetry import traced
 
 _NAMESPACE = uuid.UUID("6f1c7a52-5d0c-4b8e-9a57-3f1f3f6b2c10")
+# Pending events one relay pass reads; the rest wait for the next pass.
+RELAY_BATCH = 500
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RelayOutcome:
+    """One relay pass: events published, and traces whose publish failed again (still pending)."""
+
+    published: int
+    failed_traces: int
 
 
 def record(event_log: EventLog, bus: EventBus, envelopes: Sequence[Envelope]) -> None:
-    """Log, then publish: an event on the bus is always in the log, so replay never misses one."""
+    """Log (pending publish), then publish each trace's pending events; a failed publish is only logged:
+    the events stay pending for the relay. A failure to log raises (nothing was acknowledged)."""
     if not envelopes:
         return
     first = envelopes[0]
     ids = [envelope.id for envelope in envelopes]
     with traced(f"publish {first.type}", first.traceid, kind=SpanKind.PRODUCER, eventIds=ids, subject=first.subject):
         event_log.append_events(envelopes)
-        bus.publish(envelopes)
+        for traceid in dict.fromkeys(envelope.traceid for envelope in envelopes):
+            _publish(event_log, bus, event_log.pending_events(RELAY_BATCH, traceid))
+
+
+def relay(event_log: EventLog, bus: EventBus, limit: int = RELAY_BATCH) -> RelayOutcome:
+    """Publish up to ``limit`` pending events, trace by trace in time order; a trace whose publish fails
+    stays pending (with everything after it) and the others go on."""
+    pending = event_log.pending_events(limit)
+    # Re-logging is a no-op for a logged event; it completes an append that crashed after the pending mark.
+    event_log.append_events(pending)
+    by_trace: dict[str, list[Envelope]] = {}
+    for envelope in pending:
+        by_trace.setdefault(envelope.traceid, []).append(envelope)
+    published = failed = 0
+    for traceid, events in by_trace.items():
+        with traced("relay pending events", traceid, kind=SpanKind.PRODUCER, eventIds=[e.id for e in events]):
+            if _publish(event_log, bus, events):
+                published += len(events)
+            else:
+                failed += 1
+    return RelayOutcome(published=published, failed_traces=failed)
+
+
+def _publish(event_log: EventLog, bus: EventBus, events: Sequence[Envelope]) -> bool:
+    """Publish one trace's pending events in order and mark them; False (logged) if the bus failed."""
+    if not events:
+        return True
+    try:
+        bus.publish(events)
+    except Exception:  # any bus failure: the events stay pending and the relay retries them
+        log.warning(
+            "event bus: publishing %d event(s) of trace %s failed; kept pending for the relay",
+            len(events),
+            events[0].traceid,
+            exc_info=True,
+        )
+        return False
+    event_log.mark_published(events)
+    return True
+
+
+def lost_events(logged: Sequence[Envelope], published: Sequence[Envelope]) -> list[str]:
+    """Ids of ``logged`` events (in log order per trace) that ``published`` (what reached the bus, in order)
+    lacks, or whose first copy reached the bus before that of an earlier event of its trace."""
+    first_copy: dict[str, int] = {}
+    for position, envelope in enumerate(published):
+        first_copy.setdefault(envelope.id, position)
+    lost: list[str] = []
+    latest: dict[str, int] = {}  # per trace: the bus position of its latest event so far in log order
+    for envelope in logged:
+        position = first_copy.get(envelope.id, -1)
+        if position < 0 or position < latest.get(envelope.traceid, -1):
+            lost.append(envelope.id)
+        else:
+            latest[envelope.traceid] = position
+    return lost
 
 
 def stable_id(*parts: str) -> str:

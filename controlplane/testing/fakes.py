@@ -17,7 +17,7 @@ from controlplane.domain.health import (
 )
 from controlplane.domain.manifest import Release
 from controlplane.domain.runtime import EnvironmentOutputs, MetricKind, MetricReading
-from controlplane.errors import NotFound
+from controlplane.errors import NotFound, TransientError
 
 
 class RecordingEventBus:
@@ -30,6 +30,23 @@ class RecordingEventBus:
     def publish(self, events: Sequence[Envelope]) -> None:
         with self._lock:
             self.published.extend(events)
+
+
+class FailingEventBus(RecordingEventBus):
+    """A RecordingEventBus whose next ``failures`` publishes fail (TransientError) with nothing published."""
+
+    def __init__(self, failures: int = 0) -> None:
+        super().__init__()
+        self.failures = failures
+        self.attempts = 0
+
+    def publish(self, events: Sequence[Envelope]) -> None:
+        with self._lock:
+            self.attempts += 1
+            if self.failures > 0:
+                self.failures -= 1
+                raise TransientError("event bus unavailable (scripted failure)")
+        super().publish(events)
 
 
 class ScriptedHealthProbe:

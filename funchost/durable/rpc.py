@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -40,6 +41,9 @@ WEBHOOK_PREFIX = "/runtime/webhooks/durabletask/"
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 Route = tuple[tuple[str, ...], dict[str, Handler]]
 """A template's segments (``{value}`` or a literal) and the handler of each method it serves."""
+# The extension's answer to any failure it did not expect (HttpApiHandler.HandleRequestAsync's last catch).
+UNEXPECTED_FAILURE = "Something went wrong while processing your request"
+log = logging.getLogger(__name__)
 
 
 def new_rpc_secret() -> str:
@@ -151,13 +155,27 @@ async def _dispatch(table: list[Route], request: web.Request, rest: list[str]) -
     """Route ``rest``, the raw path's segments after the prefix, as ASP.NET Core's TemplateMatcher does for
     the extension: literal segments in any case (OrdinalIgnoreCase), values (instance ids, event and
     orchestrator names) as sent, each segment percent-decoded on its own (an encoded ``/`` stays inside its
-    value), the leading and trailing ``/`` trimmed."""
+    value), the leading and trailing ``/`` trimmed.
+
+    A failure no handler answers (storage unreachable, above all) is 500 with the extension's message, as
+    ``HttpApiHandler.HandleRequestAsync`` answers it (``CreateErrorResponse(InternalServerError, "Something
+    went wrong while processing your request", e)``); the exception goes to the host log only. The extension
+    can add the exception's message and stack to that body (ASP.NET's error-detail policy); this host
+    never does: the storage text and server paths stay out of anything a caller reads."""
     segments = [unquote(segment) for segment in rest]
     for template, methods in table:
         values = _match(template, segments)
         if values is not None:
             handler = methods.get(request.method)
-            return await handler(request, **values) if handler else web.Response(status=404)
+            if handler is None:
+                return web.Response(status=404)
+            try:
+                return await handler(request, **values)
+            except web.HTTPException:
+                raise
+            except Exception:  # the extension's last catch: logged, answered 500 with its fixed message
+                log.exception("durable HTTP API: %s %s failed", request.method, "/".join(template))
+                return web.json_response({"Message": UNEXPECTED_FAILURE}, status=500)
     return web.Response(status=404)
 
 

@@ -6,12 +6,15 @@ The emulator's own rules (fan-out, duplicates, locks, dead letters) are tested i
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import azure.functions as func
+import pytest
 
 from controlplane.adapters.local.event_bus import TOPIC, LocalEventBus, envelope_message
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import Envelope, TraceContext, new_event
+from controlplane.errors import TransientError
 from funchost.functions import SERVICE_BUS, FunctionEntry
 from funchost.servicebus.bus import LocalBus
 from funchost.servicebus.records import DELIVERED
@@ -71,3 +74,17 @@ def test_every_subscription_of_the_event_topic_gets_the_envelope_as_the_service_
     assert {d.subscription: d.state for d in bus.deliveries(envelope.id)} == {SCALING: DELIVERED, AUDIT: DELIVERED}
     [logged] = bus.events_for_trace(TRACE.traceid)
     assert logged.fields == envelope_message(envelope)
+
+
+def test_the_fault_switch_fails_publishing_while_its_file_exists(tmp_path: Path) -> None:
+    bus = LocalBus(MemoryTables(), [subscriber("audit", [])], invoke)
+    bus.create_tables()
+    switch = tmp_path / "bus-down"
+    events = LocalEventBus(bus, fault_file=switch)
+    switch.touch()
+    with pytest.raises(TransientError, match="switched off"):
+        events.publish([scaling_applied()])
+    assert bus.events_for_trace(TRACE.traceid) == []
+    switch.unlink()
+    events.publish([scaling_applied()])
+    assert len(bus.events_for_trace(TRACE.traceid)) == 1

@@ -10,6 +10,7 @@ Tables and keys (each adapter module says more):
     ProcessedEvents  PartitionKey=consumer        RowKey=event id       index: expiresAt
     ServiceClaims    PartitionKey=environment     RowKey=service        the deployment running for it
     EventLog         PartitionKey=traceid         RowKey=time|event id  every envelope emitted
+    EventOutbox      PartitionKey=traceid         RowKey=time|event id  the emitted envelopes not yet published
 
 Records travel with the etag they were read at; every conditional write names it, so a writer that
 lost a race gets ConcurrencyConflict instead of silently overwriting the winner.
@@ -50,6 +51,7 @@ TABLES = [
     processed_events.TABLE,
     claims.TABLE,
     event_log.TABLE,
+    event_log.OUTBOX,
 ]
 
 
