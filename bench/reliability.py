@@ -35,6 +35,8 @@ from reliability_sections import (
     Context,
     Figures,
     api_fuzz,
+    crash_trials,
+    faults,
     group_kill,
     idempotency,
     route_sweep,
@@ -43,6 +45,7 @@ from reliability_sections import (
 
 from funchost.azurite import Azurite
 from tests.e2e.host_process import ROOT
+from tests.e2e.scenario import TERMINAL_STATES
 
 FUZZ_EXAMPLES = 25  # per operation and generation mode: about 850 requests, three times what `make test` sends
 
@@ -53,6 +56,14 @@ def zero(value: Any) -> bool:
 
 def each_one(values: list[int]) -> bool:
     return all(value == 1 for value in values)
+
+
+def each_terminal(states: list[str]) -> bool:
+    return all(state in TERMINAL_STATES for state in states)
+
+
+def is_true(value: bool) -> bool:
+    return value is True
 
 
 @dataclass(frozen=True)
@@ -73,12 +84,14 @@ class Section:
 SECTIONS = (
     Section(
         "crash",
-        None,
+        crash_trials,
         (
             Row("crash_trials", "host SIGKILLs at random moments of the demo scenario"),
+            Row("crash_trial_states", "each trial's deployment after the restart", each_terminal, "ended"),
             Row("terminal_events_per_trial", "terminal events per trial", each_one, "each 1"),
-            Row("duplicate_event_ids", "event ids seen twice", zero, "0"),
+            Row("duplicate_event_ids", "event ids seen twice (every deployment)", zero, "0"),
             Row("stuck_deployments_crash", "deployments not terminal with one terminal event", zero, "0"),
+            Row("orphan_workloads", "workload processes not recorded, or left after a stop", zero, "0"),
         ),
     ),
     Section(
@@ -109,7 +122,18 @@ SECTIONS = (
             Row("idempotency_dangling_ids", "deployment ids answered that GET does not find", zero, "0"),
         ),
     ),
-    Section("faults", None, (Row("lost_events", "events logged but never published", zero, "0"),)),
+    Section(
+        "faults",
+        faults,
+        (
+            Row("lost_events", "bus down: events logged, never published (or out of order)", zero, "0"),
+            Row("bus_outage_published_during", "bus down: events that reached it meanwhile", zero, "0"),
+            Row("storage_outage_statuses", "storage down: what clients got meanwhile"),
+            Row("storage_outage_not_503_retry_after", "storage down: answers not 503 with Retry-After", zero, "0"),
+            Row("storage_outage_leaks", "storage down: answers naming storage, paths, tracebacks", zero, "0"),
+            Row("storage_outage_recovered", "storage back: deployment Completed once, timers, bus", is_true, "true"),
+        ),
+    ),
     Section(
         "durable",
         group_kill,

@@ -15,7 +15,9 @@ from typing import Any
 from funchost.http_routes import compile_routes
 from funchost.tests.e2e.auth_sweep import sweep_host
 from tests.e2e.api_fuzz import fuzz_api
+from tests.e2e.crash_trials import run_crash_trials
 from tests.e2e.durability import deployment_survives_group_kill, drift_approval_survives_group_kill
+from tests.e2e.fault_cases import run_bus_outage, run_storage_outage
 from tests.e2e.host_process import ROOT, HostProcess, product_settings
 from tests.e2e.idempotency_rounds import idempotency_rounds
 from tests.product_app import index
@@ -63,6 +65,26 @@ def route_sweep(context: Context) -> Figures:
     with product_host(context, "auth") as host:
         sweep = sweep_host(host.base_url, host.keys(), compile_routes(index()), host.rpc_origin)
     return {"auth_calls": len(sweep.cases), "auth_leaks": len(sweep.leaks), "auth_mismatches": len(sweep.wrong)}
+
+
+def crash_trials(context: Context) -> Figures:
+    """SIGKILLs of a product host at seeded random moments across the demo scenario, a restart after each; then
+    every deployment of its store checked, and its workload processes."""
+    report = run_crash_trials(context.storage, context.folder("crash"), context.bounds.seed, context.bounds.kills)
+    for trial in report.trials:
+        print(f"crash trial: {trial}", file=sys.stderr)
+    figures = report.figures()
+    figures["stuck_deployments_crash"] = figures.pop("stuck_deployments")  # the report's total counts it in
+    return {**figures, "crash_trial_states": [trial.state for trial in report.trials]}
+
+
+def faults(context: Context) -> Figures:
+    """The bus failing for a whole deployment, then the relay; storage stopped mid-deployment, then back."""
+    bus = run_bus_outage(context.storage, context.folder("bus-outage"))
+    storage = run_storage_outage(context.folder("storage-outage"))
+    print(f"storage outage: stopped in {storage.stopped_in}, ended {storage.state}", file=sys.stderr)
+    refused = [status == 503 and headers.get("Retry-After", "").isdigit() for status, headers, _ in storage.answers]
+    return {**bus.figures(), **storage.figures(), "storage_outage_not_503_retry_after": refused.count(False)}
 
 
 def api_fuzz(context: Context) -> Figures:
