@@ -128,6 +128,8 @@ def group_kill(context: Context) -> Figures:
 def stuck_in_stores(context: Context) -> Figures:
     """The operator's ``controlplane stuck`` over the store of every product host the sections above ran: the
     non-terminal deployments whose orchestration is gone or ended (what the reconciler would end)."""
+    if not context.stores:
+        return {"stores_checked": 0}  # nothing to count: the figure stays null, not a reassuring 0
     stuck = 0
     for name, settings in context.stores.items():
         env = {**os.environ, **settings, "CONTROLPLANE_STORAGE": context.storage}
