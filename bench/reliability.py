@@ -79,7 +79,7 @@ class Row:
 @dataclass(frozen=True)
 class Section:
     name: str
-    run: Callable[[Context], Figures] | None  # None: not part of this report yet
+    run: Callable[[Context], Figures] | None  # None: left out (--sections)
     rows: tuple[Row, ...]
 
 
@@ -173,7 +173,7 @@ def run(sections: tuple[Section, ...], context: Context) -> tuple[Figures, dict[
             traceback.print_exc()
             errors[section.name] = f"{type(error).__name__}: {error}"
         seconds[section.name] = round(time.monotonic() - started, 1)
-    counted = [figures[key] for key in ("stuck_deployments_crash", "stuck_deployments_in_stores")]
+    counted = [figures.get(key) for key in ("stuck_deployments_crash", "stuck_deployments_in_stores")]
     found = [count for count in counted if count is not None]
     figures["stuck_deployments"] = sum(found) if found else None
     return figures, seconds, errors
