@@ -55,5 +55,10 @@ unit: $(VENV_STAMP)
 demo: setup
 	$(PY) -m controlplane demo
 
+# Every benchmark, one after the other (about 20 minutes in all); each prints a table, then one JSON line.
+BENCHES := engine state_store drift scaling cold_import reliability
+bench: setup
+	set -e; for name in $(BENCHES); do $(PY) bench/$$name.py; done
+
 clean:
 	rm -rf $(VENV) $(WORKER_VENV) node_modules .local .pytest_cache .ruff_cache .mypy_cache .import_linter_cache
