@@ -46,8 +46,10 @@ lint: setup
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-logo
 
+# Two workers, each taking whole modules (a module's host process and Azurite are started once): the end-to-end
+# tests mostly wait on hosts and workloads, so two workers halve the run on the 2-core CI machine.
 test: lint $(WORKER_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 unit: $(VENV_STAMP)
 	$(PY) -m pytest $(UNIT_TESTS) -m "not slow" -q -n auto
