@@ -28,6 +28,7 @@ from funchost.durable.blobs import BlobContainer
 from funchost.durable.engine import DurableEngine
 from funchost.durable.large_payloads import LargePayloads
 from funchost.durable.store import DurableStore
+from funchost.easy_auth import EasyAuth
 from funchost.function_checks import FunctionAppRefused
 from funchost.function_timeout import timespan_text
 from funchost.functions import SERVICE_BUS, TIMER, FunctionIndex
@@ -166,6 +167,7 @@ class LocalHost:
             rpc.webhook_routes(self.engine, self.management_payload, self.keys),
             worker=self.worker,
             homepage=os.environ.get("AzureWebJobsDisableHomepage", "").lower() != "true",
+            easy_auth=EasyAuth.from_settings(os.environ, self.options.state_dir or self.options.root / ".local"),
         )
         rpc_runner = web.AppRunner(rpc.rpc_app(self.engine, self.management_payload, self._rpc_secret), access_log=None)
         await rpc_runner.setup()
