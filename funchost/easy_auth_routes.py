@@ -7,6 +7,9 @@
 | ``GET /.auth/me`` | App Service's JSON array of identities; 401 when not signed in (as App Service) |
 | ``GET /.auth/logout`` | clears the cookie, redirects (302) to ``post_logout_redirect_uri`` (default ``/``) |
 
+The form and logout follow the Static Web Apps CLI (``src/msha/auth/routes/auth-login-provider.ts``,
+``auth-logout.ts``: 302 to ``post_logout_redirect_uri``, default ``/``); ``/.auth/me`` and the headers follow
+App Service, not SWA (whose ``/.auth/me`` is ``{"clientPrincipal": null}`` with a 200 when signed out).
 A form field that cannot be used gets the form again, 400, naming the field. Another provider is a 404,
 as an unconfigured one is on App Service. Redirects go to a path on this host only
 (App Service refuses other URLs unless ``allowedExternalRedirectUrls`` lists them; the app lists none). The
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import html
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -85,7 +89,9 @@ class _Endpoints:
         redirect = request.query.get(LOGIN_REDIRECT, "/")
         if _local_path(redirect) is None:
             return _bad_redirect(LOGIN_REDIRECT)
-        return _page(provider, {"userId": "", "userDetails": "", "userRoles": ""}, redirect, self._auth.form_token())
+        # A fresh GUID as the user id, the shape of an Entra object id (the SWA CLI also offers a random one).
+        blank = {"userId": str(uuid.uuid4()), "userDetails": "", "userRoles": ""}
+        return _page(provider, blank, redirect, self._auth.form_token())
 
     async def login(self, request: web.Request) -> web.StreamResponse:
         provider = request.match_info["provider"]
@@ -115,7 +121,7 @@ class _Endpoints:
         principal: Principal | None = self._auth.principal_of(request.cookies.get(SESSION_COOKIE))
         if principal is None:
             return web.Response(status=401)
-        return web.json_response(principal.me())
+        return web.json_response(principal.me(), headers={"Cache-Control": "no-store"})
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         redirect = _local_path(request.query.get(LOGOUT_REDIRECT, "/"))
@@ -169,4 +175,6 @@ def _page(
 <button type="submit">Sign in</button>
 </form></body></html>
 """
-    return web.Response(status=status, text=body, content_type="text/html")
+    # Never cached, never framed (a framed form could be clicked through by another site).
+    headers = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
+    return web.Response(status=status, text=body, content_type="text/html", headers=headers)

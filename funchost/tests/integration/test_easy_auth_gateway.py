@@ -74,6 +74,7 @@ def test_the_login_form_has_the_swa_cli_fields_and_a_token(host: Host) -> None:
     for field in ("userId", "userDetails", "userRoles"):
         assert f'name="{field}"' in page.text
     assert hidden["post_login_redirect_uri"] == "/api/center" and hidden["token"]
+    assert page.headers["X-Frame-Options"] == "DENY" and page.headers["Cache-Control"] == "no-store"
 
 
 def test_signing_in_sets_a_private_cookie_and_redirects(host: Host) -> None:
@@ -154,9 +155,10 @@ def test_logging_out_clears_the_cookie(host: Host) -> None:
 
 def test_a_bad_field_shows_the_form_again_naming_it_and_sets_no_cookie(host: Host) -> None:
     session = requests.Session()
-    reply = host.sign_in(session, userRoles="Reader, Release Manager")
+    reply = host.sign_in(session, userDetails='"><script>x()</script>', userRoles="Reader, Release Manager")
     assert reply.status_code == 400 and "userRoles" in reply.text and "Set-Cookie" not in reply.headers
     assert 'value="Reader, Release Manager"' in reply.text
+    assert "<script>" not in reply.text and "&lt;script&gt;" in reply.text  # what was typed comes back escaped
 
 
 @pytest.mark.parametrize(
