@@ -28,6 +28,7 @@ from funchost.durable.blobs import BlobContainer
 from funchost.durable.engine import DurableEngine
 from funchost.durable.large_payloads import LargePayloads
 from funchost.durable.store import DurableStore
+from funchost.easy_auth import EasyAuth
 from funchost.function_checks import FunctionAppRefused
 from funchost.function_timeout import timespan_text
 from funchost.functions import SERVICE_BUS, TIMER, FunctionIndex
@@ -131,6 +132,7 @@ class LocalHost:
         )
         self.azurite = self._azurite_if_needed(account)
         self.keys = open_key_store(options.root, os.environ, options.state_dir)
+        self.easy_auth = EasyAuth.from_settings(os.environ, options.state_dir or options.root / ".local")
         self.keys.system_key()  # created at start, as the host does when the Durable extension registers its webhook
         ignore_extended_sessions(options.root)
         self.base_url = f"http://127.0.0.1:{options.port}"
@@ -166,6 +168,7 @@ class LocalHost:
             rpc.webhook_routes(self.engine, self.management_payload, self.keys),
             worker=self.worker,
             homepage=os.environ.get("AzureWebJobsDisableHomepage", "").lower() != "true",
+            easy_auth=self.easy_auth,
         )
         rpc_runner = web.AppRunner(rpc.rpc_app(self.engine, self.management_payload, self._rpc_secret), access_log=None)
         await rpc_runner.setup()
@@ -219,6 +222,8 @@ class LocalHost:
         for entry in sorted(self.index, key=lambda e: (e.trigger_type, e.name)):
             where = f"/api/{entry.trigger.get('route') or entry.name}" if entry.trigger_type == "httpTrigger" else ""
             print(f"  {entry.trigger_type:<22} {entry.name:<28} {where}")
+        if self.easy_auth is not None:
+            print(f"Sign in (App Service Authentication, emulated): {self.base_url}/.auth/login/aad")
         print(f"Keys: {self.options.key_command} [--kind master|host|function --function NAME|system]")
         print(f"READY {self.base_url}", flush=True)
 

@@ -23,6 +23,8 @@ import azure.functions as func
 from aiohttp import web
 from multidict import CIMultiDict
 
+from funchost.easy_auth import EasyAuth
+from funchost.easy_auth_routes import easy_auth_routes, principal_middleware
 from funchost.errors import PermanentError
 from funchost.function_timeout import FunctionTimeoutError
 from funchost.functions import DURABLE_CLIENT, HTTP, FunctionEntry, FunctionIndex
@@ -48,6 +50,7 @@ def build_http_app(
     route_prefix: str = "api",
     worker: WorkerPool | None = None,
     homepage: bool = True,
+    easy_auth: EasyAuth | None = None,
 ) -> web.Application:
     """An aiohttp app serving ``index``'s httpTrigger functions under ``/<route_prefix>/``.
 
@@ -58,12 +61,16 @@ def build_http_app(
     path and method falls to the function routes. Sync functions run on ``worker``'s thread pool, the one every
     sync function of the host shares (without it, a pool of the worker's default size of this app's own). The
     caller may add startup/cleanup hooks to the app. ``/``, when no function serves it, is the host's landing
-    page (``homepage``), or an empty 204 as with ``AzureWebJobsDisableHomepage=true``.
+    page (``homepage``), or an empty 204 as with ``AzureWebJobsDisableHomepage=true``. ``easy_auth`` serves
+    ``/.auth/`` and tells the functions who is signed in (``funchost.easy_auth_routes``); with or without it,
+    the ``X-MS-CLIENT-PRINCIPAL*`` headers a client sends never reach a function.
     Raises ``InvalidRoutes`` naming every function whose route template cannot be served.
     """
     routes = compile_routes(index)
-    app = web.Application(middlewares=[_request_log])
+    app = web.Application(middlewares=[_request_log, principal_middleware(easy_auth)])
     app[HTTP_ROUTES] = routes
+    if easy_auth is not None:
+        app.router.add_routes(easy_auth_routes(easy_auth))
     app.router.add_routes(list(extra_routes))
     prefix = route_prefix.strip("/")
     dispatch = _Dispatcher(index, routes, keys, client_binding, prefix, worker or WorkerPool(), homepage)
