@@ -21,11 +21,11 @@ from pulumi_azure_native import monitor
 
 from infra.settings import PlatformSettings
 
-_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+EVENT_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 EVENTS = f"""dependencies
 | where name startswith "publish " and success == true
 | extend eventTypes = split(tostring(customDimensions.eventTypes), ","),
-    eventIds = extract_all(@"({_UUID})", tostring(customDimensions.eventIds))
+    eventIds = extract_all(@"({EVENT_ID})", tostring(customDimensions.eventIds))
 | mv-expand eventType = eventTypes to typeof(string), eventId = eventIds to typeof(string)
 | summarize arg_min(timestamp, *) by eventId
 | project timestamp, eventType, eventId, subject = tostring(customDimensions.subject), traceid = operation_Id"""

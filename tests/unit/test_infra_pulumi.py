@@ -70,6 +70,7 @@ _NAME_INPUTS = {
     "servicebus:Rule": "ruleName",
     "storage:Table": "tableName",
     "storage:BlobContainer": "containerName",
+    "applicationinsights:Workbook": "resourceName",
 }
 
 
