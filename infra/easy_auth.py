@@ -13,8 +13,9 @@ carries no Entra ID token. Only the paths in ``authExcludedPaths`` skip it (then
 and the app's role check are all that remain); none are excluded by default.
 
 Sign-in uses the OpenID Connect implicit grant (ID tokens), which needs no client secret: no secret is stored.
-The token store stays off: on Flex Consumption it would need a blob container with a SAS URL (a key), and the
-app reads the caller from ``X-MS-CLIENT-PRINCIPAL``, which App Service sets without it.
+The token store stays off: a file-system store is not shared by Flex Consumption's instances and a blob store
+needs a SAS URL (a key); the app reads the caller from ``X-MS-CLIENT-PRINCIPAL``, which App Service sets
+without it (App Service's ``/.auth/me`` needs the store, so the page must not depend on it in Azure).
 Reference: https://learn.microsoft.com/azure/app-service/configure-authentication-provider-aad and
 https://learn.microsoft.com/rest/api/appservice/web-apps/update-auth-settings-v2.
 """
