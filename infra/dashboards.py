@@ -44,6 +44,7 @@ def build_workbook(
         description="Deployments, rollbacks, drift findings, scaling decisions and incidents, by traceid.",
         version="Notebook/1.0",
         serialized_data=WORKBOOK_FILE.read_text(encoding="utf-8"),
-        source_id=insights_id,
+        # ARM keeps a workbook's sourceId lower-cased: declared so, an update finds nothing to change
+        source_id=pulumi.Output.from_input(insights_id).apply(str.lower),
         opts=pulumi.ResourceOptions(parent=parent),
     )

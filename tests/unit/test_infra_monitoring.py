@@ -151,7 +151,7 @@ def test_the_workbook_is_shared_on_the_component_with_the_files_content(built: B
     assert declared["category"] == "workbook" and declared["kind"] == "shared"
     assert declared["version"] == "Notebook/1.0"
     assert declared["serializedData"] == dashboards.WORKBOOK_FILE.read_text(encoding="utf-8")
-    assert declared["sourceId"] == built.mocks.one("applicationinsights:Component").id
+    assert declared["sourceId"] == built.mocks.one("applicationinsights:Component").id.lower()
     assert declared["resourceName"] == dashboards.workbook_name(PROJECT, "test", "cp")
     assert built.outputs["workbookId"].endswith(declared["resourceName"])
 
