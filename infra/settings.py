@@ -147,7 +147,8 @@ def settings_from_values(values: Mapping[str, Any]) -> PlatformSettings:
     webhooks = _strings(values, "alertWebhooks", problems)
     for index, url in enumerate(webhooks):
         if not url.startswith("https://"):
-            problems.append(f"alertWebhooks[{index}]: an https:// URL (got {url!r})")
+            # the value is not echoed: a webhook URL usually embeds its token
+            problems.append(f"alertWebhooks[{index}]: an https:// URL")
     if problems:
         raise InvalidConfig(problems)
     return PlatformSettings(

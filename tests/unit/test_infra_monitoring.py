@@ -263,3 +263,4 @@ def test_bad_auth_and_alert_config_is_reported_naming_each_key() -> None:
     problems = "\n".join(raised.value.problems)
     for key in ("authClientId", "authTenantId", "authExcludedPaths[0]", "alertEmails[0]", "alertWebhooks[0]"):
         assert key in problems
+    assert "hooks.example.com" not in problems  # a webhook URL may carry a token: never echoed
