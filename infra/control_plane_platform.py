@@ -1,8 +1,9 @@
 """``ControlPlanePlatform``: everything the control plane's Function App runs on, and what its identity may do.
 
 Resource group -> Log Analytics + Application Insights -> storage (host, task hub, state) -> Service Bus
-(``events`` + one filtered subscription per consumer) -> Key Vault -> Function App (Flex Consumption) ->
-the runtime environments in config -> least-privilege role assignments for the app's identity.
+(``events`` + one filtered subscription per consumer) -> Key Vault -> Function App (Flex Consumption) with
+Easy Auth (Entra ID) -> the runtime environments in config -> least-privilege role assignments for the app's
+identity -> the portal workbook, the alert rules and their action group.
 
 (Named ``control_plane_platform`` rather than ``platform``: Pulumi runs ``infra/`` with that folder first on
 ``sys.path``, where a ``platform.py`` would shadow the standard library module.)
@@ -17,6 +18,9 @@ import pulumi
 from pulumi_azure_native import authorization, keyvault, resources, web
 
 from infra import roles
+from infra.alerts import build_action_group, build_alerts
+from infra.dashboards import build_workbook
+from infra.easy_auth import build_easy_auth
 from infra.environment import RuntimeEnvironment, RuntimeEnvironmentArgs
 from infra.function_site import Connections, build_function_app
 from infra.messaging import build_event_bus
@@ -98,6 +102,7 @@ class ControlPlanePlatform(pulumi.ComponentResource):
                 "CONTROLPLANE_ENVIRONMENT_RESOURCE_GROUP": f"{prefix}-env-{{name}}",
             },
         )
+        build_easy_auth(settings, group.name, site, client.tenant_id, self)
         principal = site.identity.apply(_principal_id)
 
         def grant(name: str, role: roles.Role, scope: pulumi.Input[str], reason: str) -> None:
@@ -133,6 +138,11 @@ class ControlPlanePlatform(pulumi.ComponentResource):
             grant(f"target-{existing}", roles.CONTRIBUTOR, scope, "provision environments in this group")
             contributor_groups.append(pulumi.Output.from_input(existing))
 
+        insights_id = observability.insights.id
+        workbook = build_workbook(prefix, group.name, location, insights_id, self)
+        action_group = build_action_group(settings, group.name, self)
+        build_alerts(settings, group.name, location, insights_id, bus.namespace.id, action_group, self)
+
         self.stack_outputs = {
             "resourceGroup": group.name,
             "functionAppName": site.name,
@@ -144,6 +154,8 @@ class ControlPlanePlatform(pulumi.ComponentResource):
             "appInsightsConnectionString": pulumi.Output.secret(observability.insights.connection_string),
             "keyVaultUri": vault.properties.apply(lambda properties: properties.vault_uri),
             "logAnalyticsWorkspaceId": observability.workspace.id,
+            "workbookId": workbook.id,
+            "alertActionGroupId": action_group.id,
             "environmentResourceGroups": pulumi.Output.all(*contributor_groups),
             "environments": {name: env.stack_outputs for name, env in self.environments.items()},
         }

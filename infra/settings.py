@@ -37,13 +37,24 @@ KEYS = (
     *SCHEDULE_KEYS,
     "functionMaximumInstances",
     "functionInstanceMemoryMb",
+    "authClientId",
+    "authTenantId",
 )
-OBJECT_KEYS = ("environments", "environmentResourceGroups", "aksAdminGroupObjectIds")
+OBJECT_KEYS = (
+    "environments",
+    "environmentResourceGroups",
+    "aksAdminGroupObjectIds",
+    "authExcludedPaths",
+    "alertEmails",
+    "alertWebhooks",
+)
 _PREFIX = re.compile(r"^[a-z][a-z0-9]{1,9}$")  # short: storage and vault names add a random suffix
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,30}$")  # as controlplane/config.py
 _ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _RESOURCE_GROUP = re.compile(r"^[-\w.()]{1,89}[-\w()]$")
 _MEMORY_MB = (512, 2048, 4096)  # Flex Consumption instance sizes
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class InvalidConfig(ValueError):
@@ -79,6 +90,11 @@ class PlatformSettings:
     aks_admin_group_object_ids: tuple[str, ...] = ()
     function_maximum_instances: int = 40
     function_instance_memory_mb: int = 2048
+    auth_client_id: str = ""  # the Entra ID app registration Easy Auth signs callers in with
+    auth_tenant_id: str | None = None  # None: the tenant of the identity running the update
+    auth_excluded_paths: tuple[str, ...] = ()  # reachable without signing in (Easy Auth excludedPaths)
+    alert_emails: tuple[str, ...] = ()
+    alert_webhooks: tuple[str, ...] = ()
 
 
 def settings_from_values(values: Mapping[str, Any]) -> PlatformSettings:
@@ -111,6 +127,28 @@ def settings_from_values(values: Mapping[str, Any]) -> PlatformSettings:
     maximum = _integer(values, "functionMaximumInstances", 40, problems)
     degraded = _integer(values, "monitorDegradedSeconds", 60, problems)
     admins = _strings(values, "aksAdminGroupObjectIds", problems)
+    client_id: str = values.get("authClientId") or ""
+    if not _GUID.match(client_id):
+        problems.append(
+            f"authClientId: the application (client) id of the Entra ID app registration, a GUID (got {client_id!r});"
+            " see infra/README.md"
+        )
+    tenant_id = values.get("authTenantId") or None
+    if tenant_id is not None and not _GUID.match(tenant_id):
+        problems.append(f"authTenantId: a directory (tenant) id, a GUID (got {tenant_id!r})")
+    excluded = _strings(values, "authExcludedPaths", problems)
+    for index, path in enumerate(excluded):
+        if not path.startswith("/") or "?" in path:
+            problems.append(f"authExcludedPaths[{index}]: a path starting with '/', without a query (got {path!r})")
+    emails = _strings(values, "alertEmails", problems)
+    for index, email in enumerate(emails):
+        if not _EMAIL.match(email):
+            problems.append(f"alertEmails[{index}]: an email address (got {email!r})")
+    webhooks = _strings(values, "alertWebhooks", problems)
+    for index, url in enumerate(webhooks):
+        if not url.startswith("https://"):
+            # the value is not echoed: a webhook URL usually embeds its token
+            problems.append(f"alertWebhooks[{index}]: an https:// URL")
     if problems:
         raise InvalidConfig(problems)
     return PlatformSettings(
@@ -128,6 +166,11 @@ def settings_from_values(values: Mapping[str, Any]) -> PlatformSettings:
         aks_admin_group_object_ids=tuple(admins),
         function_maximum_instances=maximum,
         function_instance_memory_mb=memory,
+        auth_client_id=client_id,
+        auth_tenant_id=tenant_id,
+        auth_excluded_paths=tuple(excluded),
+        alert_emails=tuple(emails),
+        alert_webhooks=tuple(webhooks),
     )
 
 

@@ -47,7 +47,11 @@ CONFIG = {
     "environments": [{"name": "dev", "kind": "containerapps"}, {"name": "prod", "kind": "aks", "nodeCount": 3}],
     "environmentResourceGroups": ["rg-runtime-staging"],
     "aksAdminGroupObjectIds": ["11111111-1111-1111-1111-111111111111"],
+    "authClientId": "22222222-2222-2222-2222-222222222222",
+    "alertEmails": ["oncall@contoso.com"],
+    "alertWebhooks": ["https://contoso.webhook.office.com/webhookb2/abc"],
 }
+APP_ID = {"authClientId": CONFIG["authClientId"]}
 _PROVIDER_TYPES = {
     "storage:StorageAccount": "Microsoft.Storage/storageAccounts",
     "servicebus:Namespace": "Microsoft.ServiceBus/namespaces",
@@ -66,6 +70,7 @@ _NAME_INPUTS = {
     "servicebus:Rule": "ruleName",
     "storage:Table": "tableName",
     "storage:BlobContainer": "containerName",
+    "applicationinsights:Workbook": "resourceName",
 }
 
 
@@ -466,13 +471,13 @@ def test_config_problems_are_reported_together_each_naming_its_key() -> None:
             }
         )
     problems = "\n".join(raised.value.problems)
-    for key in ("location", "desiredState", "namePrefix", "scalingSchedule", "environments[0].kind"):
+    for key in ("location", "desiredState", "namePrefix", "scalingSchedule", "environments[0].kind", "authClientId"):
         assert key in problems
     assert "environmentResourceGroups: a list of strings" in problems
 
 
 def test_settings_default_to_what_the_app_itself_defaults_to() -> None:
-    settings = settings_from_values({"location": "westeurope", "desiredState": "/repo"})
+    settings = settings_from_values({"location": "westeurope", "desiredState": "/repo", **APP_ID})
     assert settings.schedules == SCHEDULE_DEFAULTS
     assert (settings.table_prefix, settings.event_source, settings.desired_state_ref) == (
         "cp",
@@ -490,6 +495,7 @@ def test_the_entry_point_reads_the_stack_config_and_exports_the_outputs(monkeypa
         {
             "azure-native:location": "northeurope",
             f"{PROJECT}:desiredState": "/srv/desired-state",
+            f"{PROJECT}:authClientId": CONFIG["authClientId"],
             f"{PROJECT}:environments": json.dumps([{"name": "dev", "kind": "containerapps"}]),
         }
     )
@@ -507,7 +513,7 @@ def test_the_entry_point_reads_the_stack_config_and_exports_the_outputs(monkeypa
 
 
 def test_without_environments_the_app_gets_no_contributor_anywhere() -> None:
-    bare = build(settings_from_values({"location": "westeurope", "desiredState": "/srv/desired-state"}))
+    bare = build(settings_from_values({"location": "westeurope", "desiredState": "/srv/desired-state", **APP_ID}))
     assert [role for role, _ in _assignments(bare)].count("Contributor") == 0
     assert bare.mocks.of_type("controlplane:infra:RuntimeEnvironment") == []
     assert bare.outputs["environments"] == {} and bare.outputs["environmentResourceGroups"] == []

@@ -41,6 +41,9 @@ def test_a_deployment_reads_end_to_end_under_its_traceid(world: World, spans: In
     completed = next(e.id for e in events if e.type == "RuntimeDeploymentCompleted")
     published = {event_id for s in ours if s.name.startswith("publish ") for event_id in s.attributes["eventIds"]}
     assert completed in published  # with the Completed transition, in one publish
+    closing = next(s for s in ours if s.name.startswith("publish ") and completed in s.attributes["eventIds"])
+    types = closing.attributes["eventTypes"].split(",")  # what infra/alerts.py's KQL expands, id by id
+    assert types[list(closing.attributes["eventIds"]).index(completed)] == "RuntimeDeploymentCompleted"
     activities = [s for s in ours if s.name.startswith("activity ")]
     assert all(s.attributes["deploymentId"] == deployment_id for s in activities)
     transitions = {s.attributes.get("step") for s in ours if s.name == "activity record_transition"}
