@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from controlplane_client.api import Api, ApiError, Unreachable, key_credentials, retry_delay
 from controlplane_client.cli import ci_idempotency_key, main
+
 from tests.stubs.https_stub import Recorded, Reply, StubServer
 
 KEY = "cli-unit-key"
@@ -70,17 +70,19 @@ def test_deploy_wait_posts_yaml_with_a_ci_key_prints_each_event_once_and_exits_0
     release = tmp_path / "release.yaml"
     release.write_bytes(YAML)
     script_deployment(stub, ["Provisioning", "RollingOut", "Completed"])
-    code, out = run(stub, "deploy", str(release), "--wait", "--interval", "0", GITHUB_RUN_ID="77", GITHUB_RUN_ATTEMPT="2")
+    github = {"GITHUB_RUN_ID": "77", "GITHUB_RUN_ATTEMPT": "2"}
+    code, out = run(stub, "deploy", str(release), "--wait", "--interval", "0", **github)
     assert code == 0, out
     (post,) = stub.calls("POST", "/api/deployments")
     assert post.headers["content-type"] == "application/yaml" and post.body == YAML
     assert post.headers["x-functions-key"] == KEY
-    assert post.headers["idempotency-key"] == ci_idempotency_key({"GITHUB_RUN_ID": "77", "GITHUB_RUN_ATTEMPT": "2"}, YAML)
+    assert post.headers["idempotency-key"] == ci_idempotency_key(github, YAML)
     assert post.headers["idempotency-key"].startswith("gh-77-2-")
     lines = out.splitlines()
     assert lines[0] == f"deployment {DEPLOYMENT} Requested (traceId {TRACE})"
     timeline = [line.split("  ")[1] for line in lines[1:-1]]
-    assert timeline == ["RuntimeDeploymentRequested", *["RuntimeDeploymentStateChanged"] * 3, "RuntimeDeploymentCompleted"]
+    changes = ["RuntimeDeploymentStateChanged"] * 3
+    assert timeline == ["RuntimeDeploymentRequested", *changes, "RuntimeDeploymentCompleted"]
     assert lines[-3] == "2026-12-06T10:00:03Z  RuntimeDeploymentStateChanged  x -> Completed"
     assert lines[-1] == f"deployment {DEPLOYMENT} ended Completed"
 
@@ -99,7 +101,8 @@ def test_a_refused_manifest_exits_2_and_names_each_field(
     release = tmp_path / "release.json"
     release.write_text('{"kind": "Release"}')
     errors = [{"path": "spec.services[0].image", "reason": "tag or digest required"}]
-    stub.route("POST", "/api/deployments", Reply(422, {"title": "Invalid manifest", "detail": "1 error", "errors": errors}))
+    refusal = {"title": "Invalid manifest", "detail": "1 error", "errors": errors}
+    stub.route("POST", "/api/deployments", Reply(422, refusal))
     code, _ = run(stub, "deploy", str(release), "--wait")
     assert code == 2
     assert stub.calls("POST", "/api/deployments")[0].headers["content-type"] == "application/json"
@@ -214,7 +217,8 @@ def test_findings_list_and_decisions_carry_the_reason(stub: StubServer) -> None:
     approved = {**finding, "status": "Approved", "remediation": "a drift run started"}
     stub.route("POST", "/api/drift/findings/f1/approve", Reply(202, approved))
     stub.route("POST", "/api/drift/findings/f1/dismiss", Reply(200, {**finding, "status": "Dismissed"}))
-    assert run(stub, "approve-finding", "f1", "--reason", "fix it now")[1] == "finding f1 Approved; a drift run started\n"
+    code, out = run(stub, "approve-finding", "f1", "--reason", "fix it now")
+    assert code == 0 and out == "finding f1 Approved; a drift run started\n"
     assert run(stub, "dismiss-finding", "f1", "--reason", "known")[1] == "finding f1 Dismissed\n"
     assert stub.calls("POST", "/api/drift/findings/f1/approve")[0].query == {"reason": "fix it now"}
     assert stub.calls("POST", "/api/drift/findings/f1/dismiss")[0].query == {"reason": "known"}
