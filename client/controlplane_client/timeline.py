@@ -59,14 +59,27 @@ def line(event: dict[str, Any]) -> str:
 
 
 def summary(event: dict[str, Any]) -> str:
-    """A few words on an event's data: ``from -> to (reason)`` for a state change, else its fields as JSON."""
+    """A few words on an event's data: a state change as ``from -> to (reason)``, the deployment events by their
+    main fields, any other event's fields as JSON. (The product's ``controlplane.cli.timeline`` says the same for
+    its own demo; this package cannot import the product, so the few shapes it shows are read here again.)"""
     data = event.get("data") or {}
     if not isinstance(data, dict):
         return ""
+    kind = event.get("type")
     if "from" in data and "to" in data:
         reason = f"  ({data['reason']})" if data.get("reason") else ""
         subject = f"{data['service']}: " if data.get("service") else ""
         return f"{subject}{data['from']} -> {data['to']}{reason}"[:200]
+    if kind == "RuntimeDeploymentRequested":
+        return f"release {data.get('release')} to {data.get('environment')}: {', '.join(data.get('services') or [])}"
+    if kind == "RuntimeEnvironmentProvisioned":
+        return f"environment {data.get('environment')} (changed: {data.get('changed')})"
+    if kind == "HealthCheckCompleted":
+        return f"{data.get('revision')}: {(data.get('report') or {}).get('status')}"
+    if kind == "RuntimeDeploymentCompleted":
+        return ", ".join(f"{service}={revision}" for service, revision in (data.get("services") or {}).items())
+    if kind == "RuntimeDeploymentRolledBack":
+        return f"restored {data.get('restoredDeploymentId')}: {data.get('reason')}"[:200]
     if data.get("reason"):
         return str(data["reason"])[:200]
     shown = {name: value for name, value in data.items() if name not in ("deploymentId", "traceId")}

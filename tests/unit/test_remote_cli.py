@@ -55,7 +55,8 @@ def script_deployment(stub: StubServer, states: list[str], final_reason: str = "
         for number, state in enumerate(states[: reads["count"]], start=1):
             shown.append(event(number, "RuntimeDeploymentStateChanged", **{"from": "x", "to": state}))
         if shown[-1]["data"].get("to") in closing:
-            shown.append(event(9, closing[shown[-1]["data"]["to"]], reason=final_reason))
+            ending = closing[shown[-1]["data"]["to"]]
+            shown.append(event(9, ending, reason=final_reason, restoredDeploymentId="dep-0", services={"orders": "r1"}))
         return Reply(200, {"traceId": TRACE, "events": shown})
 
     accepted = {"deploymentId": DEPLOYMENT, "traceId": TRACE, "state": "Requested", "statusQueryGetUri": "x"}
@@ -92,7 +93,7 @@ def test_a_rolled_back_deployment_exits_1_naming_the_reason(stub: StubServer, tm
     code, out = run(stub, "watch", DEPLOYMENT, "--interval", "0")
     assert code == 1
     assert out.splitlines()[-1] == f"deployment {DEPLOYMENT} ended RolledBack: health gate failed"
-    assert "RuntimeDeploymentRolledBack  health gate failed" in out
+    assert "RuntimeDeploymentRolledBack  restored dep-0: health gate failed" in out
 
 
 def test_a_refused_manifest_exits_2_and_names_each_field(
