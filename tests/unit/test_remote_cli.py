@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-from controlplane_client.api import Api, ApiError, Unreachable, key_credentials, retry_delay
+from controlplane_client.api import Api, ApiError, Unreachable, entra_credentials, key_credentials, retry_delay
 from controlplane_client.cli import ci_idempotency_key, main
 
 from tests.stubs.https_stub import Recorded, Reply, StubServer
@@ -231,3 +234,53 @@ def test_the_ci_key_is_per_run_attempt_and_manifest_and_absent_outside_ci() -> N
     assert ci_idempotency_key(github, b"a") != ci_idempotency_key({**github, "GITHUB_RUN_ATTEMPT": "2"}, b"a")
     assert (ci_idempotency_key({"BUILD_BUILDID": "9", "SYSTEM_JOBATTEMPT": "3"}, b"a") or "").startswith("ado-9-3-")
     assert ci_idempotency_key({}, b"a") is None
+
+
+class FakeDefaultAzureCredential:
+    """azure-identity's DefaultAzureCredential as cpctl uses it: ``get_token(scope)``; records the scopes asked."""
+
+    scopes: list[str] = []
+    lifetime = 3600.0
+
+    def get_token(self, scope: str) -> SimpleNamespace:
+        self.scopes.append(scope)
+        return SimpleNamespace(token=f"token-{len(self.scopes)}", expires_on=time.time() + self.lifetime)
+
+
+@pytest.fixture
+def fake_identity(monkeypatch: pytest.MonkeyPatch) -> type[FakeDefaultAzureCredential]:
+    monkeypatch.setattr(FakeDefaultAzureCredential, "scopes", [])
+    module = ModuleType("azure.identity")
+    module.DefaultAzureCredential = FakeDefaultAzureCredential  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "azure.identity", module)
+    return FakeDefaultAzureCredential
+
+
+def test_without_a_key_an_entra_token_for_the_audience_is_sent_and_reused_until_near_expiry(
+    stub: StubServer, fake_identity: type[FakeDefaultAzureCredential], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stub.route("GET", "/api/drift/findings", Reply(200, {"findings": []}))
+    env = {"CONTROLPLANE_URL": stub.url, "CONTROLPLANE_AUDIENCE": "api://control-plane/"}
+    credentials = entra_credentials("api://control-plane/")
+    api = Api(stub.url, credentials)
+    api.get("/api/drift/findings")
+    api.get("/api/drift/findings")
+    assert fake_identity.scopes == ["api://control-plane/.default"]  # one token for both requests
+    monkeypatch.setattr(FakeDefaultAzureCredential, "lifetime", 120.0)  # inside the five-minute margin
+    fresh = Api(stub.url, entra_credentials("api://control-plane"))
+    fresh.get("/api/drift/findings")
+    fresh.get("/api/drift/findings")
+    assert len(fake_identity.scopes) == 3
+    assert main(["findings"], env, io.StringIO()) == 0
+    sent = [request.headers.get("authorization") for request in stub.calls("GET", "/api/drift/findings")]
+    assert sent == ["Bearer token-1", "Bearer token-1", "Bearer token-2", "Bearer token-3", "Bearer token-4"]
+    assert all("x-functions-key" not in request.headers for request in stub.requests)
+
+
+def test_the_entra_path_without_the_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "azure.identity", None)  # as if azure-identity were not installed
+    env = {"CONTROLPLANE_URL": "http://127.0.0.1:9", "CONTROLPLANE_AUDIENCE": "api://control-plane"}
+    assert main(["findings"], env, io.StringIO()) == 3
+    assert "pip install 'controlplane-client[entra]'" in capsys.readouterr().err
