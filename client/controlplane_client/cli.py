@@ -133,8 +133,16 @@ def _add_key_and_wait(command: argparse.ArgumentParser) -> None:
 
 
 def _add_follow_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--interval", type=float, default=2.0, help="seconds between polls (default 2)")
-    command.add_argument("--timeout", type=float, default=3600.0, help="give up waiting after this (default 3600)")
+    command.add_argument("--interval", type=_seconds, default=2.0, help="seconds between polls (default 2)")
+    command.add_argument("--timeout", type=_seconds, default=3600.0, help="give up waiting after this (default 3600)")
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds, 0 or more (argparse names the option when this raises)."""
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise ValueError(text)
+    return value
 
 
 def deploy_release(api: Api, args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
@@ -213,7 +221,7 @@ def list_findings(api: Api, args: argparse.Namespace, env: Mapping[str, str], ou
 
 def decide_finding(api: Api, args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     path = f"/api/drift/findings/{quote(args.finding, safe='')}/{args.decision}"
-    finding = api.call("POST", f"{path}?reason={quote(args.reason, safe='')}")
+    finding = api.call("POST", path, query={"reason": args.reason})
     remediation = f"; {finding['remediation']}" if finding.get("remediation") else ""
     print(f"finding {finding['id']} {finding['status']}{remediation}", file=out)
     return OK

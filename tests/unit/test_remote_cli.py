@@ -284,3 +284,11 @@ def test_the_entra_path_without_the_extra_says_what_to_install(
     env = {"CONTROLPLANE_URL": "http://127.0.0.1:9", "CONTROLPLANE_AUDIENCE": "api://control-plane"}
     assert main(["findings"], env, io.StringIO()) == 3
     assert "pip install 'controlplane-client[entra]'" in capsys.readouterr().err
+
+
+def test_bad_usage_exits_2_before_any_request(stub: StubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["watch", DEPLOYMENT, "--interval", "-1"], ["approve", DEPLOYMENT], ["deploy"]):
+        with pytest.raises(SystemExit) as usage:
+            run(stub, *argv)
+        assert usage.value.code == 2
+    assert "--interval" in capsys.readouterr().err and not stub.requests
