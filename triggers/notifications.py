@@ -17,10 +17,9 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.adapters.azure.servicebus.mapping import message_to_envelope
 from controlplane.bootstrap import ports
-from controlplane.errors import InvalidEnvelope
 from controlplane.services.notifier import Notifier
+from triggers.servicebus import received_envelope
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
@@ -34,17 +33,7 @@ log = logging.getLogger(__name__)
 )
 def notify_webhooks(message: func.ServiceBusMessage) -> None:
     """A notifiable event -> a POST to each webhook target that wants it (``CONTROLPLANE_NOTIFICATIONS``)."""
-    try:
-        envelope = message_to_envelope(message.get_body(), message.content_type)
-    except InvalidEnvelope as error:
-        log.error(
-            "notifications: message %s (delivery %s) carries no valid envelope; failing it, so that Service Bus "
-            "dead-letters it at the subscription's max delivery count: %s",
-            message.message_id,
-            message.delivery_count,
-            "; ".join(str(field) for field in error.errors),
-        )
-        raise
+    envelope = received_envelope(message, "notifications")
     delivered = notifier().on_event(envelope, datetime.now(UTC))
     if delivered:
         log.info("notified %s of %s (%s)", ", ".join(delivered), envelope.id, envelope.type)
