@@ -22,6 +22,7 @@ from controlplane.domain.events import Envelope
 from controlplane.domain.notifications import WebhookFormat
 
 _TITLES = {
+    EventType.RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED: "Approval needed",
     EventType.RUNTIME_DEPLOYMENT_COMPLETED: "Deployment completed",
     EventType.RUNTIME_DEPLOYMENT_ROLLED_BACK: "Deployment rolled back",
     EventType.RUNTIME_DEPLOYMENT_FAILED: "Deployment failed",
@@ -30,7 +31,7 @@ _TITLES = {
 }
 # Good news green, a decision to make amber, bad news red: Adaptive Card text colors / Slack has none in blocks.
 _GOOD = frozenset({EventType.RUNTIME_DEPLOYMENT_COMPLETED})
-_ATTENTION = frozenset({EventType.RUNTIME_DRIFT_DETECTED})
+_ATTENTION = frozenset({EventType.RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED, EventType.RUNTIME_DRIFT_DETECTED})
 # Data keys worth a line, in this order, with their labels; anything else stays in the JSON format only.
 _FACTS = (
     ("environment", "Environment"),
@@ -39,6 +40,7 @@ _FACTS = (
     ("findingId", "Finding"),
     ("incidentId", "Incident"),
     ("kind", "Drift"),
+    ("for", "Waiting for"),
     ("reason", "Reason"),
     ("restoredDeploymentId", "Restored"),
 )

@@ -199,3 +199,17 @@ def test_retryable_answers_and_backoff() -> None:
     assert backoff_delays(3, 1.0, 8.0) == [1.0, 2.0]
     assert backoff_delays(5, 1.0, 4.0) == [1.0, 2.0, 4.0, 4.0]
     assert backoff_delays(1, 1.0, 8.0) == []
+
+
+def test_an_approval_request_asks_in_amber_what_it_waits_for() -> None:
+    asked = event(
+        EventType.RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED,
+        deploymentId="dep-1",
+        environment="prod",
+        **{"for": "promotion to prod"},
+    )
+    (everything,) = targets({"name": "all", "urlSetting": "TEAMS_URL", "format": "teams"})
+    assert select_targets([everything], asked, "prod") == [everything]
+    title, facts, _ = render(asked, WebhookFormat.TEAMS)["attachments"][0]["content"]["body"]
+    assert (title["text"], title["color"]) == ("Approval needed", "Warning")
+    assert {"title": "Waiting for", "value": "promotion to prod"} in facts["facts"]
