@@ -1,6 +1,6 @@
-"""Notifications end to end: the product's host (``python -m controlplane up``) runs a deployment to
-completion, its event travels the local bus to the ``notifications`` subscription, and the consumer POSTs it over
-a real socket to a webhook receiver on 127.0.0.1."""
+"""Notifications end to end: the product's host (``python -m controlplane up``) runs a prod deployment, which
+waits for an approval and then completes; each event travels the local bus to the ``notifications``
+subscription, and the consumer POSTs it over a real socket to a webhook receiver on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -51,20 +51,28 @@ def product(azurite: Azurite, tmp_path: Path, receiver: WebhookReceiver) -> Iter
     host.stop()
 
 
-def test_a_completed_deployment_is_posted_once_to_the_one_target_that_wants_it(
+def test_a_prod_deployment_asks_for_approval_then_reports_completion_once_each_to_the_one_target_that_wants_it(
     product: HostProcess, receiver: WebhookReceiver
 ) -> None:
     receiver.script("/ops", 500, 200)  # the first try fails: the consumer retries within the delivery
-    accepted = deploy(product, example("v1-rolling", ENVIRONMENT))
+    release = example("v1-rolling", ENVIRONMENT)
+    release["spec"]["environment"]["tier"] = "prod"
+    accepted = deploy(product, release)
+
+    asked = receiver.wait_for("/ops", 2, timeout=60)
+    code, body = product.request(
+        "POST", f"/api/deployments/{accepted['deploymentId']}/approve", {"by": "ana", "reason": "CHG-7"}
+    )
+    assert code == 202, body
     assert settle(product, accepted["deploymentId"])["state"] == "Completed"
+    posts = receiver.wait_for("/ops", 3, timeout=60)
 
-    posts = receiver.wait_for("/ops", 2, timeout=60)
-
-    assert [status for path, status in receiver.answered] == [500, 200]
-    assert posts[0] == posts[1]
-    card = posts[1]["attachments"][0]["content"]
-    facts = {fact["title"]: fact["value"] for fact in card["body"][1]["facts"]}
-    assert card["body"][0]["text"] == "Deployment completed"
-    assert (facts["Environment"], facts["Deployment"]) == (ENVIRONMENT, accepted["deploymentId"])
-    assert accepted["traceId"] in card["body"][2]["text"]
+    assert [status for _path, status in receiver.answered] == [500, 200, 200]
+    assert asked[0] == asked[1] == posts[1]
+    cards = [post["attachments"][0]["content"] for post in posts[1:]]
+    assert [card["body"][0]["text"] for card in cards] == ["Approval needed", "Deployment completed"]
+    facts = [{fact["title"]: fact["value"] for fact in card["body"][1]["facts"]} for card in cards]
+    assert facts[0]["Waiting for"] == "promotion to prod"
+    assert {(f["Environment"], f["Deployment"]) for f in facts} == {(ENVIRONMENT, accepted["deploymentId"])}
+    assert all(accepted["traceId"] in card["body"][2]["text"] for card in cards)
     assert receiver.posted_to("/elsewhere") == [] and receiver.posted_to("/rollbacks") == []
