@@ -8,6 +8,7 @@ from orchestrators.deployment import bp as deployment_orchestrator
 from orchestrators.drift import bp as drift_orchestrator
 from triggers.drift_api import bp as drift_api
 from triggers.http import bp as http_triggers
+from triggers.notifications import bp as notification_triggers
 from triggers.openapi_api import bp as openapi_api
 from triggers.reconcile import bp as reconcile_triggers
 from triggers.relay import bp as event_relay
@@ -25,6 +26,7 @@ for blueprint in (
     reconcile_triggers,
     event_relay,
     servicebus_triggers,
+    notification_triggers,
     deployment_orchestrator,
     drift_orchestrator,
     deployment_activities,

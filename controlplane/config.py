@@ -20,6 +20,8 @@
 | ``CONTROLPLANE_HOUSEKEEPING_SCHEDULE`` | forgetting expired processed-event ids (NCRONTAB) | daily 03:17 |
 | ``CONTROLPLANE_RECONCILER_SCHEDULE`` | ending deployments nobody runs any more (NCRONTAB) | every minute |
 | ``CONTROLPLANE_RELAY_SCHEDULE`` | publishing events a failed publish left pending (NCRONTAB) | every 30 s |
+| ``CONTROLPLANE_NOTIFICATIONS`` | webhooks told of chosen events (JSON list: ``domain/notifications.py``) | |
+| ``CONTROLPLANE_NOTIFICATIONS_BACKOFF_SECONDS`` | notifications: first wait between retries of one POST | ``1`` |
 | ``CONTROLPLANE_LOCAL_BUS_FAULT_FILE`` | local host, fault tests: while this file exists, local publishing fails | |
 | ``APPLICATIONINSIGHTS_CONNECTION_STRING`` | spans, logs and metrics go to Application Insights | (none) |
 | ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING`` | ``Authorization=AAD``: export with the managed identity | |
@@ -40,6 +42,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from controlplane.config_azure import AzureSettings
+from controlplane.domain.notifications import SETTING as NOTIFICATIONS
+from controlplane.domain.notifications import InvalidNotifications, NotificationTarget, parse_targets
 from controlplane.errors import FieldError, InvalidInput
 
 # The folder of function_app.py: the app's root, in Azure (the deployed package) and in a checkout alike.
@@ -77,6 +81,8 @@ class Settings:
     local_bus_fault_file: str | None = None
     app_insights_connection: str | None = None
     app_insights_aad: bool = False
+    notifications: tuple[NotificationTarget, ...] = ()
+    notification_backoff_seconds: float = 1.0
     azure: AzureSettings = field(default_factory=AzureSettings)
 
     @property
@@ -107,6 +113,8 @@ class Settings:
             )
         deliveries = _number(environ, "CONTROLPLANE_BUS_MAX_DELIVERIES", "10", int, errors)
         degraded = _number(environ, "CONTROLPLANE_MONITOR_DEGRADED_SECONDS", "60", float, errors)
+        backoff = _number(environ, "CONTROLPLANE_NOTIFICATIONS_BACKOFF_SECONDS", "1", float, errors)
+        notifications = _notifications(environ, errors)
         azure = AzureSettings.from_environment(environ, errors)
         if errors:
             raise InvalidSettings(errors)
@@ -126,8 +134,19 @@ class Settings:
             local_bus_fault_file=environ.get("CONTROLPLANE_LOCAL_BUS_FAULT_FILE") or None,
             app_insights_connection=environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
             app_insights_aad="Authorization=AAD" in environ.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", ""),
+            notifications=notifications,
+            notification_backoff_seconds=backoff,
             azure=azure,
         )
+
+
+def _notifications(environ: Mapping[str, str], errors: list[FieldError]) -> tuple[NotificationTarget, ...]:
+    """The notification targets; their errors are added to ``errors`` (none of them names a URL)."""
+    try:
+        return parse_targets(environ.get(NOTIFICATIONS), environ.get)
+    except InvalidNotifications as invalid:
+        errors.extend(invalid.errors)
+        return ()
 
 
 _Number = TypeVar("_Number", int, float)

@@ -11,9 +11,9 @@ optimistic concurrency: a record travels with the etag it was read at, and no up
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.deployment import Deployment
@@ -22,6 +22,7 @@ from controlplane.domain.findings import DriftFinding, FindingStatus
 from controlplane.domain.health import HealthReport
 from controlplane.domain.loops import LoopRecord, QuarantinedImage
 from controlplane.domain.manifest import Release
+from controlplane.domain.notifications import WebhookAnswer
 from controlplane.domain.runtime import (
     EnvironmentOutputs,
     LiveWorkload,
@@ -227,3 +228,11 @@ class DesiredState(Protocol):
 
     def revision(self) -> str:
         """The commit (or content hash) the desired state was read at."""
+
+
+class WebhookPoster(Protocol):
+    """Posts JSON to a webhook URL (a secret: never logged, never in an error)."""
+
+    def post(self, url: str, body: Mapping[str, Any]) -> WebhookAnswer:
+        """One POST within the adapter's timeout; the answer's status, or status None and the reason when no
+        answer came (refused, timed out, unreachable). Never raises for the receiver's failures."""

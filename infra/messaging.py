@@ -37,6 +37,12 @@ CONSUMERS = (
         "PT1H",  # the scaling timer re-evaluates every 30 s: an hour-old health check is stale, let it expire
         "triggers/servicebus.py scaling_on_health_check",
     ),
+    Consumer(
+        "notifications",
+        SUBSCRIPTION_FILTERS["notifications"],
+        "P1D",  # a deployment's outcome a day late is history, not news: the Runtime Center and the log have it
+        "triggers/notifications.py notify_webhooks",
+    ),
 )
 
 

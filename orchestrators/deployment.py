@@ -107,7 +107,7 @@ def _deploy(flow: Flow, start: DeploymentStart) -> Task:
                 if failure:
                     break
     if failure is None and release.spec.environment.tier == "prod" and not start.pre_approved:
-        failure = yield from flow.wait_for_approval(**{"for": "promotion to prod"})
+        failure = yield from flow.wait_for_approval("promotion to prod")
     if failure is not None:
         return (yield from _roll_back(flow, targets, failure))
 
@@ -165,7 +165,7 @@ def _run_steps(flow: Flow, target: Target, steps: list[Step], gate: HealthGate, 
             until = context.current_utc_datetime + timedelta(seconds=step.seconds)
             failure = yield from flow.wait(context.create_timer(until))
         elif isinstance(step, AwaitApproval):
-            failure = yield from flow.wait_for_approval(service=target.service)
+            failure = yield from flow.wait_for_approval(f"the next rollout step of {target.service}", target.service)
         else:
             try:
                 outcome = yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))

@@ -18,6 +18,7 @@ import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TimerTask
 
 from activities.deployment import emit_event, record_transition
+from controlplane.domain import deployment_events
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.event_catalog import EventData
 from controlplane.domain.rollout.target import Target
@@ -98,8 +99,12 @@ class Flow:
             self._approvals.append(f"approved by {signal.describe()}")
             return None
 
-    def wait_for_approval(self, **status: Any) -> Task:
-        """Wait for an operator's approval (the custom status says what for); the abort's reason, or None."""
+    def wait_for_approval(self, what: str, service: str | None = None) -> Task:
+        """Announce the wait (RuntimeDeploymentApprovalRequested, which notifications pick up) and wait for an
+        operator's approval of ``what`` (the custom status says it too); the abort's reason, or None."""
+        environment = self.release.spec.environment.name
+        yield from self.emit(deployment_events.approval_requested(environment, what, service))
+        status = {"for": what} | ({"service": service} if service else {})
         self.context.set_custom_status({"state": self.state.value, "waiting": APPROVE, **status})
         return (yield from self.wait(self.context.wait_for_external_event(APPROVE)))
 

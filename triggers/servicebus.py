@@ -18,6 +18,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.adapters.azure.servicebus.mapping import message_to_envelope
+from controlplane.domain.events import Envelope
 from controlplane.errors import InvalidEnvelope
 from triggers import loops
 
@@ -37,17 +38,24 @@ def scaling_on_health_check(message: func.ServiceBusMessage) -> None:
     The subscription's SQL filter (``SUBSCRIPTION_FILTERS``) lets only HealthCheckCompleted in, on Azure and
     on the local bus. One without a valid envelope raises (see the module docstring).
     """
+    envelope = received_envelope(message, "scaling")
+    outcome = loops.scaler().on_event(envelope, datetime.now(UTC))
+    if outcome is not None:
+        log.info("scaling on %s: %s", envelope.id, outcome)
+
+
+def received_envelope(message: func.ServiceBusMessage, consumer: str) -> Envelope:
+    """The envelope ``message`` carries; InvalidEnvelope, logged with the message id and delivery count, when
+    it carries none (see the module docstring)."""
     try:
-        envelope = message_to_envelope(message.get_body(), message.content_type)
+        return message_to_envelope(message.get_body(), message.content_type)
     except InvalidEnvelope as error:
         log.error(
-            "scaling: message %s (delivery %s) carries no valid envelope; failing it, so that Service Bus "
+            "%s: message %s (delivery %s) carries no valid envelope; failing it, so that Service Bus "
             "dead-letters it at the subscription's max delivery count: %s",
+            consumer,
             message.message_id,
             message.delivery_count,
             "; ".join(str(field) for field in error.errors),
         )
         raise
-    outcome = loops.scaler().on_event(envelope, datetime.now(UTC))
-    if outcome is not None:
-        log.info("scaling on %s: %s", envelope.id, outcome)

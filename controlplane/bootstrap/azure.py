@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 
 from controlplane.adapters.by_environment.compute import ComputeByEnvironment
 from controlplane.adapters.http.health_probe import HttpHealthProbe
+from controlplane.adapters.http.webhook import HttpWebhookPoster
 from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.bootstrap.container import Ports
 from controlplane.config import APP_ROOT, InvalidSettings, Settings
 from controlplane.config_azure import Placement
 from controlplane.errors import FieldError, PermanentError
-from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner
+from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner, WebhookPoster
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -44,6 +45,7 @@ def azure_ports(
     provisioner: Provisioner | None = None,
     desired_state: DesiredState | None = None,
     metrics: Metrics | None = None,
+    webhooks: WebhookPoster | None = None,
 ) -> Ports:
     """Ports over Azure: Table storage, Service Bus, Container Apps / AKS per environment, Azure Monitor,
     Pulumi (its work dir under ``root``), Git. A port given by keyword is used instead of being built."""
@@ -68,6 +70,7 @@ def azure_ports(
         provisioner=_provisioner(settings, root) if provisioner is None else provisioner,
         desired_state=_desired_state(settings) if desired_state is None else desired_state,
         metrics=_metrics(settings, credential) if metrics is None else metrics,
+        webhooks=HttpWebhookPoster() if webhooks is None else webhooks,
     )
 
 

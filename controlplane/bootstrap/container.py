@@ -14,7 +14,7 @@ from typing import Generic, TypeVar, overload
 from controlplane.adapters.storage.stores import Stores
 from controlplane.config import Settings
 from controlplane.errors import NotConfigured
-from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner
+from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner, WebhookPoster
 
 AdapterT = TypeVar("AdapterT")
 
@@ -69,3 +69,4 @@ class Ports:
         "desired state", "CONTROLPLANE_DESIRED_STATE to the Git repository (URL or path) of the desired-state manifests"
     )
     metrics: Port[Metrics] = Port("metrics", "CONTROLPLANE_LOG_ANALYTICS_WORKSPACE_ID")
+    webhooks: Port[WebhookPoster] = Port("webhook poster")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap.container import Ports
 from controlplane.config import Settings
-from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner
+from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner, WebhookPoster
 from controlplane.testing.fakes import RecordingEventBus, RecordingProvisioner, ScriptedHealthProbe, ScriptedMetrics
 from controlplane.testing.memory_compute import MemoryCompute
 from controlplane.testing.memory_desired_state import MemoryDesiredState
 from controlplane.testing.memory_documents import memory_stores
+from controlplane.testing.webhooks import ScriptedWebhooks
 
 # Settings that name development storage: enough to load; nothing here reads storage through them.
 TEST_SETTINGS = {"CONTROLPLANE_STORAGE": "UseDevelopmentStorage=true"}
@@ -25,6 +26,7 @@ def fake_ports(
     provisioner: Provisioner | None = None,
     desired_state: DesiredState | None = None,
     metrics: Metrics | None = None,
+    webhooks: WebhookPoster | None = None,
 ) -> Ports:
     """Every port configured: a fresh in-memory fake for each one not given by keyword (a test keeps the
     fakes it scripts or inspects and passes them in)."""
@@ -37,4 +39,5 @@ def fake_ports(
         provisioner=RecordingProvisioner() if provisioner is None else provisioner,
         desired_state=MemoryDesiredState() if desired_state is None else desired_state,
         metrics=ScriptedMetrics() if metrics is None else metrics,
+        webhooks=ScriptedWebhooks() if webhooks is None else webhooks,
     )

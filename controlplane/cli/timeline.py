@@ -19,6 +19,8 @@ def describe(event: dict[str, Any]) -> str:
         return f"environment {data.get('environment')} (changed: {data.get('changed')})"
     if kind == "RuntimeDeploymentRolledBack":
         return f"restored {data.get('restoredDeploymentId')}: {data.get('reason')}"[:160]
+    if kind == "RuntimeDeploymentApprovalRequested":
+        return f"waiting for approval: {data.get('for')}"[:160]
     if kind == "RuntimeDeploymentCompleted":
         return ", ".join(f"{service}={revision}" for service, revision in (data.get("services") or {}).items())
     if kind == "RuntimeServiceConditionChanged":

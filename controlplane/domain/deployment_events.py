@@ -63,6 +63,13 @@ def environment_provisioned(outputs: EnvironmentOutputs) -> EventData:
     return EventData(EventType.RUNTIME_ENVIRONMENT_PROVISIONED, data)
 
 
+def approval_requested(environment: str, what: str, service: str | None) -> EventData:
+    """RuntimeDeploymentApprovalRequested: the deployment waits for an approval ``what`` names (of ``service``'s
+    rollout step, or of the whole release when None)."""
+    data = {"environment": environment, "for": what} | ({"service": service} if service else {})
+    return EventData(EventType.RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED, data)
+
+
 def completed(environment: str, revisions: Mapping[str, str]) -> EventData:
     """RuntimeDeploymentCompleted: every service promoted; ``revisions`` maps each service to its new revision."""
     return EventData(EventType.RUNTIME_DEPLOYMENT_COMPLETED, {"environment": environment, "services": dict(revisions)})

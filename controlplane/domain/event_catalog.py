@@ -15,6 +15,7 @@ class EventType(StrEnum):
     RUNTIME_DEPLOYMENT_REQUESTED = "RuntimeDeploymentRequested"
     RUNTIME_DEPLOYMENT_STATE_CHANGED = "RuntimeDeploymentStateChanged"
     RUNTIME_ENVIRONMENT_PROVISIONED = "RuntimeEnvironmentProvisioned"
+    RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED = "RuntimeDeploymentApprovalRequested"
     RUNTIME_DEPLOYMENT_COMPLETED = "RuntimeDeploymentCompleted"
     RUNTIME_DEPLOYMENT_ROLLED_BACK = "RuntimeDeploymentRolledBack"
     RUNTIME_DEPLOYMENT_FAILED = "RuntimeDeploymentFailed"
@@ -55,6 +56,10 @@ CATALOG: Mapping[EventType, EventSpec] = {
     EventType.RUNTIME_ENVIRONMENT_PROVISIONED: EventSpec(
         "the environment exists as planned; carries the stack outputs",
         ("deploymentId", "environment", "outputs"),
+    ),
+    EventType.RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED: EventSpec(
+        "the deployment waits for an operator's approval (a prod promotion, a canary's approval step)",
+        ("deploymentId", "environment", "for"),
     ),
     EventType.RUNTIME_DEPLOYMENT_COMPLETED: EventSpec(
         "every service is promoted and serving all traffic", ("deploymentId", "environment", "services")

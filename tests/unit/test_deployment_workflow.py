@@ -220,6 +220,10 @@ def test_a_prod_release_waits_for_approval_before_promotion(world: World) -> Non
     deployment_id = world.deploy(parse_release(document))
     world.wait_for_custom_status(deployment_id, "promotion to prod")
     assert world.store.deployments.get_deployment(deployment_id).state is DeploymentState.HEALTH_GATING
+    # announced before the wait, so notifications can ask an Approver
+    [asked] = [e for e in world.bus.published if e.type == "RuntimeDeploymentApprovalRequested"]
+    environment = document["spec"]["environment"]["name"]
+    assert dict(asked.data) == {"deploymentId": deployment_id, "environment": environment, "for": "promotion to prod"}
     world.engine.raise_event(deployment_id, "approve", signal("ana", "change CHG-1"))
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
     promoting = next(

@@ -61,6 +61,7 @@ def test_every_builder_makes_data_its_catalog_entry_accepts() -> None:
         deployment_events.requested(release()),
         deployment_events.state_changed(Transition(DeploymentState.REQUESTED, DeploymentState.PROVISIONING, T0)),
         deployment_events.environment_provisioned(EnvironmentOutputs("dev", {"a": "b"}, changed=True)),
+        deployment_events.approval_requested("prod", "promotion to prod", None),
         deployment_events.completed("dev", {"orders": "orders--1"}),
         deployment_events.rolled_back("gate failed", "dep-0", {"orders": "Healthy"}, ["billing"]),
         deployment_events.failed("provisioning failed"),

@@ -37,6 +37,7 @@ def test_the_catalog_names_every_event_type_of_the_design() -> None:
         "RuntimeDeploymentRequested",
         "RuntimeDeploymentStateChanged",
         "RuntimeEnvironmentProvisioned",
+        "RuntimeDeploymentApprovalRequested",
         "RuntimeDeploymentCompleted",
         "RuntimeDeploymentRolledBack",
         "RuntimeDeploymentFailed",

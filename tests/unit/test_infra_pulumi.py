@@ -259,19 +259,21 @@ def test_the_events_topic_drops_duplicate_publishes(built: Built) -> None:
     assert re.fullmatch(r"PT\d+M", topic["duplicateDetectionHistoryTimeWindow"])
 
 
-def test_the_scaling_subscription_replaces_its_default_rule_with_a_health_check_filter(built: Built) -> None:
-    assert [s.inputs["subscriptionName"] for s in built.mocks.of_type("servicebus:Subscription")] == ["scaling"]
-    (rule,) = built.mocks.of_type("servicebus:Rule")
-    assert rule.inputs["subscriptionName"] == "scaling"
-    assert rule.inputs["ruleName"] == "$Default"
-    assert rule.inputs["filterType"] == "SqlFilter"
-    assert rule.inputs["sqlFilter"]["sqlExpression"] == f"type = '{EventType.HEALTH_CHECK_COMPLETED}'"
+def test_each_subscription_replaces_its_default_rule_with_its_consumers_filter(built: Built) -> None:
+    subscriptions = [s.inputs["subscriptionName"] for s in built.mocks.of_type("servicebus:Subscription")]
+    assert subscriptions == ["scaling", "notifications"]
+    rules = {rule.inputs["subscriptionName"]: rule.inputs for rule in built.mocks.of_type("servicebus:Rule")}
+    assert set(rules) == set(subscriptions)
+    assert all(rule["ruleName"] == "$Default" and rule["filterType"] == "SqlFilter" for rule in rules.values())
+    assert rules["scaling"]["sqlFilter"]["sqlExpression"] == f"type = '{EventType.HEALTH_CHECK_COMPLETED}'"
+    notified = rules["notifications"]["sqlFilter"]["sqlExpression"]
+    assert notified.startswith("type IN (") and f"'{EventType.RUNTIME_DEPLOYMENT_COMPLETED}'" in notified
 
 
-def test_the_scaling_subscription_locks_a_message_as_long_as_the_local_bus_does(built: Built) -> None:
-    (subscription,) = built.mocks.of_type("servicebus:Subscription")
-    lock = subscription.inputs["lockDuration"]
-    assert lock == iso8601_duration(LOCK_DURATION) == iso8601_duration(DEFAULT_LOCK_DURATION) == "PT1M"
+def test_every_subscription_locks_a_message_as_long_as_the_local_bus_does(built: Built) -> None:
+    for subscription in built.mocks.of_type("servicebus:Subscription"):
+        lock = subscription.inputs["lockDuration"]
+        assert lock == iso8601_duration(LOCK_DURATION) == iso8601_duration(DEFAULT_LOCK_DURATION) == "PT1M"
 
 
 def test_every_service_bus_trigger_of_the_app_has_its_subscription(built: Built) -> None:

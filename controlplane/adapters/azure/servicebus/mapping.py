@@ -22,6 +22,7 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from controlplane.domain.events import CONTENT_TYPE, Envelope
+from controlplane.domain.notifications import NOTIFIABLE
 from controlplane.errors import FieldError, InvalidEnvelope
 
 PropertyValue = str | int | bool
@@ -29,7 +30,10 @@ PropertyValue = str | int | bool
 FILTER_KEYS = ("environment", "service")
 # The SQL filter of each subscription of the event topic (its $Default rule): infra/messaging.py creates the
 # subscriptions with them, and the local host's bus routes by them, so both deliver the same events.
-SUBSCRIPTION_FILTERS = {"scaling": "type = 'HealthCheckCompleted'"}
+SUBSCRIPTION_FILTERS = {
+    "scaling": "type = 'HealthCheckCompleted'",
+    "notifications": "type IN (" + ", ".join(f"'{event_type}'" for event_type in NOTIFIABLE) + ")",
+}
 
 
 # How long a receiver holds a message before Service Bus offers it again (the subscriptions' LockDuration):
