@@ -46,6 +46,7 @@ from funchost.settings import (
     function_timeout,
     host_table_prefix,
     ignore_extended_sessions,
+    state_directory,
     task_hub,
 )
 from funchost.storage.account import StorageAccount
@@ -130,9 +131,10 @@ class LocalHost:
             max_delivery_count=options.max_delivery_count,
             options=bus_options,
         )
+        self.state_dir = state_directory(options.root, options.state_dir)
         self.azurite = self._azurite_if_needed(account)
-        self.keys = open_key_store(options.root, os.environ, options.state_dir)
-        self.easy_auth = EasyAuth.from_settings(os.environ, options.state_dir or options.root / ".local")
+        self.keys = open_key_store(options.root, os.environ, self.state_dir)
+        self.easy_auth = EasyAuth.from_settings(os.environ, self.state_dir)
         self.keys.system_key()  # created at start, as the host does when the Durable extension registers its webhook
         ignore_extended_sessions(options.root)
         self.base_url = f"http://127.0.0.1:{options.port}"
@@ -212,7 +214,7 @@ class LocalHost:
         ports = emulator_ports(account.connection_string or "")
         if ports is None:
             return None
-        location = ((self.options.state_dir or self.options.root / ".local") / "azurite").resolve()
+        location = (self.state_dir / "azurite").resolve()
         return start_or_adopt(self.options.root, location, ports)
 
     def _banner(self, port: int, rpc_port: int) -> None:

@@ -47,6 +47,7 @@ from typing import Any
 
 from funchost.errors import PermanentError
 from funchost.private_files import private_directory
+from funchost.settings import state_directory
 
 HOST_KEY_SETTING = "FUNCTIONS_HOST_KEY"
 SECRETS_DIR = "secrets"
@@ -201,7 +202,7 @@ def open_key_store(root: Path, environ: Mapping[str, str], state_dir: Path | str
 
     Raises PermanentError naming the file if local.settings.json is not valid JSON.
     """
-    directory = Path(state_dir) if state_dir else root / ".local"
+    directory = state_directory(root, state_dir)
     override = environ.get(HOST_KEY_SETTING, "").strip() or _from_local_settings(root / "local.settings.json")
     return KeyStore(directory / SECRETS_DIR, override)
 

@@ -39,6 +39,12 @@ EXTENDED_SESSIONS_WARNING = (
 )
 
 
+def state_directory(root: Path, state_dir: Path | str | None = None) -> Path:
+    """Where the host keeps its own state (keys, the Easy Auth secret, Azurite's data): ``state_dir``, or
+    ``root/.local``."""
+    return Path(state_dir) if state_dir else root / ".local"
+
+
 def apply_local_settings(root: Path, environ: MutableMapping[str, str]) -> None:
     """Copy ``Values`` of ``local.settings.json`` into ``environ`` without overriding what is set, as func
     does; with no storage configured at all (``AzureWebJobsStorage``), use the development storage (Azurite)."""
