@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
+from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap import ports
 from controlplane.domain.deployment import Deployment
 from controlplane.domain.workflow.orchestration import OrchestrationStatus
+from controlplane.ports import Compute, EventBus
 from controlplane.services.reconciler import Lookup, Reconciler
 
 bp = df.Blueprint()
@@ -27,16 +29,20 @@ _STATUS_TIMEOUT_SECONDS = 30.0
 
 def reconciler() -> Reconciler:
     wired = ports()
-    store = wired.store
+    return reconciler_over(wired.store, wired.events, wired.compute, f"{wired.settings.event_source}/reconciler")
+
+
+def reconciler_over(store: Stores, bus: EventBus, compute: Compute, source: str) -> Reconciler:
+    """The reconciler over the stored records it reads and writes."""
     return Reconciler(
         deployments=store.deployments,
         claims=store.claims,
         catalog=store.catalog,
         quarantine=store.quarantine,
-        compute=wired.compute,
+        compute=compute,
         event_log=store.event_log,
-        bus=wired.events,
-        source=f"{wired.settings.event_source}/reconciler",
+        bus=bus,
+        source=source,
     )
 
 

@@ -13,23 +13,14 @@ from controlplane.services.reconciler import DEFAULT_GRACE, Reconciler, Stuck, s
 from tests.builders import ROLLING_OUT_PATH, walked
 from tests.builders import release as two_services
 from tests.workflow_world import World, release
+from triggers.reconcile import reconciler_over
 
 ENDINGS = {"RuntimeDeploymentCompleted", "RuntimeDeploymentRolledBack", "RuntimeDeploymentFailed"}
 TERMINATED = OrchestrationStatus(RuntimeStatus.TERMINATED, "terminated through the Durable webhook")
 
 
 def reconciler(world: World) -> Reconciler:
-    store = world.store
-    return Reconciler(
-        deployments=store.deployments,
-        claims=store.claims,
-        catalog=store.catalog,
-        quarantine=store.quarantine,
-        compute=world.compute,
-        event_log=store.event_log,
-        bus=world.bus,
-        source="/tests/reconciler",
-    )
+    return reconciler_over(world.store, world.bus, world.compute, "/tests/reconciler")
 
 
 def trace_types(world: World, deployment_id: str) -> list[str]:
