@@ -17,7 +17,7 @@ from azure.data.tables import TableServiceClient
 
 from controlplane.adapters.azure.servicebus.mapping import message_to_envelope
 from controlplane.domain.events import Envelope
-from controlplane.services.journal import lost_events
+from controlplane.testing.event_order import lost_events
 from funchost.azurite import Azurite
 from funchost.functions import SERVICE_BUS
 from funchost.servicebus.bus import LocalBus

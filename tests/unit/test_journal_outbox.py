@@ -7,6 +7,7 @@ from controlplane.adapters.storage.event_log import OUTBOX
 from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.domain.events import format_time
 from controlplane.services import journal
+from controlplane.testing.event_order import lost_events
 from controlplane.testing.fakes import FailingEventBus
 from controlplane.testing.memory_documents import MemoryDocumentTables, memory_stores
 from tests.builders import trace_event
@@ -57,7 +58,7 @@ def test_the_relay_publishes_pending_events_in_order_per_trace_once_the_bus_is_b
     assert [e.id for e in bus.published] == ["b-1", "b-2", "a-1", "a-2"]
     assert log.pending_events(10) == []
     logged = log.events_for_trace(TRACE_A) + log.events_for_trace(TRACE_B)
-    assert journal.lost_events(logged, bus.published) == []
+    assert lost_events(logged, bus.published) == []
 
 
 def test_a_relay_pass_that_fails_for_one_trace_publishes_the_others() -> None:
@@ -84,6 +85,6 @@ def test_the_relay_logs_and_publishes_an_event_whose_append_stopped_after_its_pe
 
 def test_lost_events_names_unpublished_and_overtaken_events() -> None:
     one, two, three = (trace_event(f"a-{n}", n) for n in (1, 2, 3))
-    assert journal.lost_events([one, two, three], [one, two, one, three]) == []
-    assert journal.lost_events([one, two, three], [one, three]) == ["a-2"]
-    assert journal.lost_events([one, two, three], [two, one, three]) == ["a-2"]
+    assert lost_events([one, two, three], [one, two, one, three]) == []
+    assert lost_events([one, two, three], [one, three]) == ["a-2"]
+    assert lost_events([one, two, three], [two, one, three]) == ["a-2"]
