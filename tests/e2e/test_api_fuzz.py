@@ -5,23 +5,10 @@ does not describe and no hang."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from funchost.azurite import Azurite
 from tests.e2e.api_fuzz import fuzz_api
-from tests.e2e.host_process import ROOT, HostProcess, product_settings
-
-
-@pytest.fixture(scope="module")
-def product(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
-    local = tmp_path_factory.mktemp("fuzz")
-    host = HostProcess(azurite.connection_string, "function_app:app", local, product_settings(local))
-    host.start()
-    yield host
-    host.stop()
+from tests.e2e.host_process import ROOT, HostProcess
 
 
 def test_the_served_document_is_the_committed_one_and_needs_the_key(product: HostProcess) -> None:

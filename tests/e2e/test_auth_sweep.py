@@ -4,24 +4,11 @@ answers is in funchost/tests/e2e/auth_sweep.py), and the drift run's least-privi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
-
-from funchost.azurite import Azurite
 from funchost.http_routes import compile_routes
 from funchost.tests.e2e.auth_sweep import Offered, sweep_host
-from tests.e2e.host_process import HostProcess, product_settings
+from tests.e2e.host_process import HostProcess
 from tests.product_app import index
-
-
-@pytest.fixture(scope="module")
-def product(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
-    local = tmp_path_factory.mktemp("auth-sweep")
-    host = HostProcess(azurite.connection_string, "function_app:app", local, product_settings(local))
-    host.start()
-    yield host
-    host.stop()
 
 
 def test_a_drift_run_hands_out_only_its_status_url_which_shows_no_input_or_output(product: HostProcess) -> None:

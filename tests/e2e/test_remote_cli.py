@@ -5,25 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 
-from funchost.azurite import Azurite
-from tests.e2e.host_process import KEY, ROOT, HostProcess, product_settings
+from tests.e2e.host_process import KEY, ROOT, HostProcess
 
 FAST_GATE = {"intervalSeconds": 1, "successThreshold": 2, "failureThreshold": 2, "progressDeadlineSeconds": 60}
-
-
-@pytest.fixture(scope="module")
-def product(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
-    local = tmp_path_factory.mktemp("cpctl-host")
-    host = HostProcess(azurite.connection_string, "function_app:app", local, product_settings(local))
-    host.start()
-    yield host
-    host.stop()
 
 
 def cpctl(host: HostProcess, *arguments: str) -> subprocess.CompletedProcess[str]:

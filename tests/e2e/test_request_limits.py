@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import select
 import socket
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
@@ -15,29 +14,19 @@ import yaml
 
 from controlplane.domain.idempotency import keyed_deployment_id
 from controlplane.domain.manifest import MAX_DOCUMENT_BYTES, MAX_NESTING
-from funchost.azurite import Azurite
-from tests.e2e.host_process import HostProcess, product_settings
+from tests.e2e.host_process import HostProcess
 from tests.e2e.idempotency_rounds import get_status, idempotency_rounds, post, probe_release
 
 
-@pytest.fixture(scope="module")
-def host(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
-    local = tmp_path_factory.mktemp("request-limits")
-    product = HostProcess(azurite.connection_string, "function_app:app", local, product_settings(local))
-    product.start()
-    yield product
-    product.stop()
-
-
-def deployments_of(host: HostProcess, environment: str) -> list[dict[str, Any]]:
-    code, body = host.request("GET", f"/api/deployments?environment={environment}")
+def deployments_of(product: HostProcess, environment: str) -> list[dict[str, Any]]:
+    code, body = product.request("GET", f"/api/deployments?environment={environment}")
     assert code == 200, body
     found: list[dict[str, Any]] = body["deployments"]
     return found
 
 
-def test_concurrent_requests_with_one_key_answer_one_deployment_that_exists(host: HostProcess) -> None:
-    report = idempotency_rounds(host, rounds=20, callers=50)
+def test_concurrent_requests_with_one_key_answer_one_deployment_that_exists(product: HostProcess) -> None:
+    report = idempotency_rounds(product, rounds=20, callers=50)
     assert report.violations == [], report.to_dict()
     assert report.rounds == 22 and report.requests == 22 * 50
     assert report.statuses[202] == 20 + 1 + 5  # one per identical round, the differing round, each mixed key
@@ -47,18 +36,20 @@ def test_concurrent_requests_with_one_key_answer_one_deployment_that_exists(host
     ("key", "reason"),
     [("k" * 2000, "at most 255 characters (got 2000)"), ("", "printable ASCII"), ("tab\there", "printable ASCII")],
 )
-def test_a_bad_idempotency_key_is_refused_with_400_naming_the_header(host: HostProcess, key: str, reason: str) -> None:
-    status, problem = post(host, json.dumps(probe_release("badkey")).encode(), {"Idempotency-Key": key})
+def test_a_bad_idempotency_key_is_refused_with_400_naming_the_header(
+    product: HostProcess, key: str, reason: str
+) -> None:
+    status, problem = post(product, json.dumps(probe_release("badkey")).encode(), {"Idempotency-Key": key})
     assert status == 400, problem
     assert problem["errors"][0]["path"] == "Idempotency-Key" and reason in problem["errors"][0]["reason"]
-    assert deployments_of(host, "badkey") == []
+    assert deployments_of(product, "badkey") == []
 
 
 def _yaml_release(environment: str) -> bytes:
     return yaml.safe_dump(probe_release(environment)).encode()
 
 
-def test_bodies_are_refused_by_size_media_type_nesting_and_aliases(host: HostProcess) -> None:
+def test_bodies_are_refused_by_size_media_type_nesting_and_aliases(product: HostProcess) -> None:
     cases: list[tuple[bytes, str, int, str]] = [
         (b"{" + b" " * MAX_DOCUMENT_BYTES + b"}", "application/json", 413, "at most 262144"),
         (json.dumps(probe_release("limits")).encode(), "text/plain", 415, "application/yaml"),
@@ -68,17 +59,17 @@ def test_bodies_are_refused_by_size_media_type_nesting_and_aliases(host: HostPro
         (b"a: &a [1]\nb: [" + b"*a, " * 101 + b"]\n", "application/x-yaml", 400, "more than 100 YAML aliases"),
     ]
     for body, content_type, status, detail in cases:
-        code, problem = post(host, body, {"Content-Type": content_type} if content_type else {})
+        code, problem = post(product, body, {"Content-Type": content_type} if content_type else {})
         assert code == status, (content_type, problem)
         assert detail in json.dumps(problem), problem
-    assert deployments_of(host, "limits") == []
+    assert deployments_of(product, "limits") == []
     for content_type in ("application/yaml", "text/yaml; charset=utf-8"):
-        code, accepted = post(host, _yaml_release(f"yaml{len(content_type)}"), {"Content-Type": content_type})
+        code, accepted = post(product, _yaml_release(f"yaml{len(content_type)}"), {"Content-Type": content_type})
         assert code == 202, accepted
 
 
 def _send_raw(url: str, key: str, body: bytes) -> socket.socket:
-    """A POST written to the host in full; its answer left unread on the returned socket."""
+    """A POST written to the product in full; its answer left unread on the returned socket."""
     parts = urlparse(url)
     connection = socket.create_connection((parts.hostname, parts.port), timeout=120)
     head = (
@@ -89,13 +80,13 @@ def _send_raw(url: str, key: str, body: bytes) -> socket.socket:
     return connection
 
 
-def test_a_cheap_route_answers_while_heavy_bodies_are_being_parsed(host: HostProcess) -> None:
+def test_a_cheap_route_answers_while_heavy_bodies_are_being_parsed(product: HostProcess) -> None:
     """Four bodies that each cost the parser most of a second (49,000 YAML nodes, refused as an unknown field
     only after parsing): the list route answers while at least one of them has not been answered yet."""
     heavy = b"x: [" + b"1, " * 49_000 + b"]\n"
-    connections = [_send_raw(host.base_url, host.key, heavy) for _ in range(4)]
+    connections = [_send_raw(product.base_url, product.key, heavy) for _ in range(4)]
     try:
-        assert get_status(host, "/api/deployments?service=x") == 200
+        assert get_status(product, "/api/deployments?service=x") == 200
         readable, _, _ = select.select(connections, [], [], 0)
         assert len(readable) < len(connections), "every heavy body was answered before the cheap route"
         for connection in connections:
@@ -105,17 +96,17 @@ def test_a_cheap_route_answers_while_heavy_bodies_are_being_parsed(host: HostPro
             connection.close()
 
 
-def test_a_credential_in_plain_configuration_is_refused_and_starts_nothing(host: HostProcess) -> None:
+def test_a_credential_in_plain_configuration_is_refused_and_starts_nothing(product: HostProcess) -> None:
     release = probe_release("leaky")
     account_key = "AccountKey=bWFkZS11cC1rZXk="
     release["spec"]["services"][0]["configuration"] = {"STORAGE": f"AccountName=a;{account_key}", "LD_PRELOAD": "x"}
-    status, problem = post(host, json.dumps(release).encode(), {"Idempotency-Key": "leaky-1"})
+    status, problem = post(product, json.dumps(release).encode(), {"Idempotency-Key": "leaky-1"})
     assert status == 422, problem
     assert {e["path"] for e in problem["errors"]} == {
         "spec.services[0].configuration.STORAGE",
         "spec.services[0].configuration.LD_PRELOAD",
     }
     assert "SecretBinding" in json.dumps(problem) and account_key not in json.dumps(problem)
-    assert deployments_of(host, "leaky") == []
+    assert deployments_of(product, "leaky") == []
     keyed = keyed_deployment_id("leaky-1", "leaky", ["orders"])
-    assert get_status(host, f"/api/deployments/{keyed}") == 404
+    assert get_status(product, f"/api/deployments/{keyed}") == 404
