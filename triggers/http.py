@@ -146,11 +146,9 @@ async def _signal(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
     try:
         deployment = await asyncio.to_thread(ports().store.deployments.get_deployment, deployment_id)
         if not deployment.is_terminal:
-            deployment = await reconcile_deployment(client, deployment_id)
-        if not deployment.is_terminal:
             try:
                 await client.raise_event(deployment_id, signal, operator.to_dict())
-            except Exception:  # the SDK raises a bare Exception: the instance ended between the lookup and now
+            except Exception:  # the SDK raises a bare Exception: the instance is gone (404) or has ended (410)
                 deployment = await reconcile_deployment(client, deployment_id)
                 if not deployment.is_terminal:
                     raise
