@@ -8,6 +8,7 @@ from orchestrators.deployment import bp as deployment_orchestrator
 from orchestrators.drift import bp as drift_orchestrator
 from triggers.drift_api import bp as drift_api
 from triggers.http import bp as http_triggers
+from triggers.me_api import bp as me_api
 from triggers.notifications import bp as notification_triggers
 from triggers.openapi_api import bp as openapi_api
 from triggers.reconcile import bp as reconcile_triggers
@@ -22,6 +23,7 @@ for blueprint in (
     drift_api,
     services_api,
     openapi_api,
+    me_api,
     timer_triggers,
     reconcile_triggers,
     event_relay,

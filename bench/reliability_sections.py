@@ -90,7 +90,7 @@ def faults(context: Context) -> Figures:
 def api_fuzz(context: Context) -> Figures:
     """Schemathesis against the product host from the OpenAPI document it serves (derandomized, bounded)."""
     with product_host(context, "fuzz") as host:
-        result = fuzz_api(host.base_url, host.key, max_examples=context.bounds.fuzz_examples)
+        result = fuzz_api(host.base_url, host.auth_headers(), max_examples=context.bounds.fuzz_examples)
     for failure in result.failures:
         print(f"fuzz: {failure}", file=sys.stderr)
     return {"fuzz_requests": result.requests, "fuzz_5xx": result.server_errors, "fuzz_findings": len(result.failures)}

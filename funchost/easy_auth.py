@@ -36,7 +36,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,8 @@ SESSION_SECONDS = 8 * 3600
 """App Service's default session cookie lifetime (``login.cookieExpiration.timeToExpiration`` 08:00:00)."""
 PROVIDERS = frozenset({"aad"})
 """The identity providers the app is configured with on Azure; another provider's login is a 404 there too."""
+TOKEN_SECONDS = 3600
+"""A local bearer token's lifetime: an Entra ID access token's usual one hour."""
 SECRET_FILE = "easy_auth.key"
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL"
 _INJECTED_PREFIXES = ("x-ms-client-principal", "x-ms-token-")
@@ -150,27 +152,34 @@ class EasyAuth:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, environ: Mapping[str, str], state_dir: Path) -> EasyAuth | None:
+    def from_settings(cls, environ: MutableMapping[str, str], state_dir: Path) -> EasyAuth | None:
         """The emulation with the secret under ``state_dir`` (created on first use), or None when
-        ``WEBSITE_AUTH_ENABLED`` is ``false``."""
+        ``WEBSITE_AUTH_ENABLED`` is ``false``. When on, ``WEBSITE_AUTH_ENABLED`` becomes ``True`` in
+        ``environ``, as App Service sets it for the app when authentication is on."""
         if environ.get(ENABLED_SETTING, "").strip().lower() == "false":
             return None
-        return cls(_host_secret(state_dir / SECRET_FILE))
+        environ[ENABLED_SETTING] = "True"
+        return cls(host_secret(state_dir / SECRET_FILE))
 
     def session_cookie(self, principal: Principal) -> str:
         """The signed cookie value for ``principal``, valid for ``SESSION_SECONDS``."""
-        payload = {
-            "idp": principal.provider,
-            "uid": principal.user_id,
-            "name": principal.user_details,
-            "roles": list(principal.roles),
-            "exp": int(self._clock()) + SESSION_SECONDS,
-        }
-        return self._sign("session", json.dumps(payload, separators=(",", ":")).encode())
+        return self._sign("session", _principal_payload(principal, int(self._clock()) + SESSION_SECONDS))
+
+    def bearer_token(self, principal: Principal, seconds: int = TOKEN_SECONDS) -> str:
+        """A bearer token for ``principal``, valid for ``seconds``: the local stand-in for an Entra ID access
+        token for the app's audience (a pipeline's or the remote CLI's), signed like the session cookie."""
+        return self._sign("bearer", _principal_payload(principal, int(self._clock()) + seconds))
+
+    def principal_of_bearer(self, token: str | None) -> Principal | None:
+        """The principal of a bearer token, or None if absent, not signed by this host, or expired."""
+        return self._principal("bearer", token)
 
     def principal_of(self, cookie: str | None) -> Principal | None:
         """The principal of a session cookie, or None if absent, not signed by this host, or expired."""
-        payload = self._verified("session", cookie)
+        return self._principal("session", cookie)
+
+    def _principal(self, purpose: str, value: str | None) -> Principal | None:
+        payload = self._verified(purpose, value)
         if payload is None:
             return None
         try:
@@ -211,7 +220,18 @@ class EasyAuth:
         return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-def _host_secret(path: Path) -> bytes:
+def _principal_payload(principal: Principal, expires: int) -> bytes:
+    payload = {
+        "idp": principal.provider,
+        "uid": principal.user_id,
+        "name": principal.user_details,
+        "roles": list(principal.roles),
+        "exp": expires,
+    }
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def host_secret(path: Path) -> bytes:
     """The secret in ``path``; created 0600 when missing, written whole to a temporary file and linked into
     place, so concurrent hosts on one state dir agree on the first one written. PermanentError naming the file
     when it is too short to be one (delete it: a new secret ends the sessions signed with the old)."""

@@ -7,6 +7,9 @@
 | ``GET /.auth/me`` | App Service's JSON array of identities; 401 when not signed in (as App Service) |
 | ``GET /.auth/logout`` | clears the cookie, redirects (302) to ``post_logout_redirect_uri`` (default ``/``) |
 
+A pipeline or the remote CLI authenticates with ``Authorization: Bearer <token>``: on Azure an Entra ID
+access token for the app's audience; locally a token the host signs (``python -m controlplane token``).
+
 The form and logout follow the Static Web Apps CLI (``src/msha/auth/routes/auth-login-provider.ts``,
 ``auth-logout.ts``: 302 to ``post_logout_redirect_uri``, default ``/``); ``/.auth/me`` and the headers follow
 App Service, not SWA (whose ``/.auth/me`` is ``{"clientPrincipal": null}`` with a 200 when signed out).
@@ -60,12 +63,22 @@ def easy_auth_routes(auth: EasyAuth) -> list[web.RouteDef]:
 def principal_middleware(auth: EasyAuth | None) -> Middleware:
     """Drops the ``X-MS-CLIENT-PRINCIPAL*``/``X-MS-TOKEN-*`` headers a client sent (App Service never passes
     them on; dropped even with the emulation off, never more lenient than Azure) and, for a request with a
-    valid session cookie, adds the ones App Service injects for its user."""
+    valid bearer token (``Authorization: Bearer``, see ``EasyAuth.bearer_token``) or session cookie, adds the
+    ones App Service injects for its user. A bearer token this host did not sign, or an expired one, is a 401
+    before any function runs, as App Service answers a token Entra ID did not issue for the app."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
         forged = injected_header_names(request.headers)
-        principal = auth.principal_of(request.cookies.get(SESSION_COOKIE)) if auth else None
+        principal = None
+        if auth is not None:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() == "bearer":
+                principal = auth.principal_of_bearer(token.strip())
+                if principal is None:  # App Service answers an invalid or expired token with 401, never the app
+                    return web.Response(status=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            else:
+                principal = auth.principal_of(request.cookies.get(SESSION_COOKIE))
         if not forged and principal is None:
             return await handler(request)
         if forged:

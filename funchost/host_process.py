@@ -51,6 +51,7 @@ class HostProcess:
         self.base_url = ""
         self.rpc_origin = ""  # the Durable RPC listener, without the secret path only the workers know
         self.starts = 0
+        self.caller_token: str | None = None  # sent by request() instead of the key when set (bearer_token)
 
     @property
     def settings(self) -> dict[str, str]:
@@ -61,6 +62,19 @@ class HostProcess:
         """The key store the host process uses (its master, host, function and system keys)."""
         environ = {**os.environ, **self.settings}
         return open_key_store(self._root, environ, self._state_dir)
+
+    def bearer_token(self, name: str, roles: Sequence[str], object_id: str | None = None, seconds: int = 3600) -> str:
+        """A bearer token the host's Easy Auth emulation accepts for ``name`` with ``roles`` (``funchost.easy_auth``);
+        the object id defaults to one derived from the name, so one name is one person. The host must have
+        started once (it creates the secret)."""
+        import uuid
+
+        from funchost.easy_auth import SECRET_FILE, EasyAuth, Principal, host_secret
+        from funchost.settings import state_directory
+
+        auth = EasyAuth(host_secret(state_directory(self._root, self._state_dir) / SECRET_FILE))
+        subject = object_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"funchost-test-user:{name}"))
+        return auth.bearer_token(Principal("aad", subject, name, tuple(roles)), seconds)
 
     def start(self, timeout: float = 60) -> HostProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.settings}
@@ -123,15 +137,29 @@ class HostProcess:
                 self._process.kill()
                 self._process.wait()
 
+    def auth_headers(self) -> dict[str, str]:
+        """How :meth:`request` authenticates by default: the caller's bearer token, else the default host key."""
+        return {"Authorization": f"Bearer {self.caller_token}"} if self.caller_token else {"x-functions-key": self.key}
+
     def request(
-        self, method: str, path: str, body: Any = None, key: str | None = "", absolute: bool = False
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        key: str | None = "",
+        absolute: bool = False,
+        token: str | None = "",
     ) -> tuple[int, Any]:
-        """One request with the default host key in ``x-functions-key`` (or ``key``; ``None``: no header, e.g.
-        for a management URL, whose ``code=`` carries its key); the status and the decoded body."""
-        key = self.key if key == "" else key
+        """One request, authenticated with ``token`` as ``Authorization: Bearer`` (default: ``caller_token``)
+        or, when no token is sent, with the default host key in ``x-functions-key`` (or ``key``; ``None``: no
+        header, e.g. for a management URL, whose ``code=`` carries its key); the status and the decoded body."""
+        token = self.caller_token if token == "" else token
+        key = (None if token else self.key) if key == "" else key
         url = path if absolute else f"{self.base_url}{path}"
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url, data=data, method=method)
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
         if key:
             request.add_header("x-functions-key", key)
         if data is not None:

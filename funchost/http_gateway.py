@@ -121,7 +121,7 @@ class _Dispatcher:
                 needed = "the master key" if route.auth_level == "admin" else "a host, function or master key"
                 logger.warning(
                     "401 for function %s (authLevel %s): send %s as header x-functions-key or query ?code= "
-                    "(the \"Keys:\" line of the start-up banner names the command that prints them)",
+                    '(the "Keys:" line of the start-up banner names the command that prints them)',
                     route.function,
                     route.auth_level,
                     needed,

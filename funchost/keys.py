@@ -173,7 +173,7 @@ class KeyStore:
         )
         master = document.get("masterKey")
         if not isinstance(master, dict) or not isinstance(master.get("value"), str) or not master["value"]:
-            raise PermanentError(f"{path}: masterKey: must be an object with a non-empty \"value\"")
+            raise PermanentError(f'{path}: masterKey: must be an object with a non-empty "value"')
         return document
 
     def _document(self, path: Path, fresh: Callable[[], dict[str, Any]]) -> dict[str, Any]:

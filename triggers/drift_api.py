@@ -10,12 +10,14 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.bootstrap import ports
+from controlplane.domain.access import Action
 from controlplane.domain.findings import Decision
 from controlplane.errors import NotConfigured, NotFound, PermanentError
 from controlplane.services.drift.decisions import Undecidable, decide
 from controlplane.services.drift.views import listed, plan
 from orchestrators.drift import DRIFT_ORCHESTRATOR, INSTANCE_ID
 from triggers.guard import guarded
+from triggers.identity import authorized
 from triggers.links import api_url
 from triggers.responses import json_response, problem
 from triggers.singleton import start_singleton
@@ -23,8 +25,9 @@ from triggers.singleton import start_singleton
 bp = df.Blueprint()
 
 
-@bp.route(route="drift/findings", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="drift/findings", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @guarded
+@authorized(Action.READ)
 def list_findings(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/drift/findings?status=Open: findings oldest first (every status when none is given)."""
     try:
@@ -34,8 +37,9 @@ def list_findings(req: func.HttpRequest) -> func.HttpResponse:
     return json_response({"findings": [finding.to_dict() for finding in found]})
 
 
-@bp.route(route="drift/findings/{finding_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="drift/findings/{finding_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @guarded
+@authorized(Action.READ)
 def get_finding(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/drift/findings/{id}: one finding, its diff, status and corrective deployment."""
     finding_id = req.route_params["finding_id"]
@@ -45,17 +49,19 @@ def get_finding(req: func.HttpRequest) -> func.HttpResponse:
         return problem(404, "Finding not found", f"no drift finding with id {finding_id!r}")
 
 
-@bp.route(route="drift/findings/{finding_id}/approve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="drift/findings/{finding_id}/approve", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @guarded
+@authorized(Action.DECIDE_FINDING)
 async def approve_finding(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/drift/findings/{id}/approve?reason=: remediate it; a drift run starts now unless one is running."""
     return await _decide(req, client, Decision.APPROVE)
 
 
-@bp.route(route="drift/findings/{finding_id}/dismiss", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="drift/findings/{finding_id}/dismiss", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @guarded
+@authorized(Action.DECIDE_FINDING)
 async def dismiss_finding(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/drift/findings/{id}/dismiss?reason=: accept the divergence; it is not raised again."""
     return await _decide(req, client, Decision.DISMISS)
@@ -80,8 +86,9 @@ async def _decide(
     return json_response(body, 202 if decision is Decision.APPROVE else 200)
 
 
-@bp.route(route="drift/plan", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="drift/plan", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @guarded
+@authorized(Action.READ)
 def drift_plan(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/drift/plan: what the next drift run would find and do; changes nothing.
 
@@ -110,9 +117,10 @@ def drift_plan(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(view)
 
 
-@bp.route(route="drift/runs", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="drift/runs", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @guarded
+@authorized(Action.RUN_DRIFT)
 async def run_drift(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/drift/runs: run the drift loop now (202), or 409 while a run is in flight."""
     if not await start_singleton(client, DRIFT_ORCHESTRATOR, INSTANCE_ID):
@@ -121,9 +129,10 @@ async def run_drift(req: func.HttpRequest, client: df.DurableOrchestrationClient
     return json_response({"instanceId": INSTANCE_ID, "statusQueryGetUri": status_url}, 202, {"Location": status_url})
 
 
-@bp.route(route="drift/runs/{instance_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="drift/runs/{instance_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @guarded
+@authorized(Action.READ)
 async def get_drift_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """GET /api/drift/runs/{id}: a drift run's runtime status and custom status (its step and counts); never
     its input or output, so no error text either. 404 for any instance that is not a drift run."""

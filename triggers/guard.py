@@ -64,7 +64,7 @@ def guarded(
                 response: func.HttpResponse = await asynchronous(*args, **kwargs)
                 return response
             except Exception as error:  # the guard's job: nothing escapes to the host as a bare 500
-                return failure_response(error, _request_of([*args, *kwargs.values()]))
+                return failure_response(error, request_of([*args, *kwargs.values()]))
 
         setattr(run_async, _GUARD_MARK, True)
         return run_async
@@ -75,7 +75,7 @@ def guarded(
         try:
             return synchronous(*args, **kwargs)
         except Exception as error:  # the guard's job: nothing escapes to the host as a bare 500
-            return failure_response(error, _request_of([*args, *kwargs.values()]))
+            return failure_response(error, request_of([*args, *kwargs.values()]))
 
     setattr(run, _GUARD_MARK, True)
     return run
@@ -122,7 +122,7 @@ def is_unavailable(error: BaseException) -> bool:
     return False
 
 
-def _request_of(arguments: list[object]) -> func.HttpRequest | None:
+def request_of(arguments: list[object]) -> func.HttpRequest | None:
     return next((value for value in arguments if isinstance(value, func.HttpRequest)), None)
 
 

@@ -11,6 +11,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.bootstrap import ports
+from controlplane.domain.access import Action
 from controlplane.domain.deployment import Deployment
 from controlplane.domain.events import is_trace_id
 from controlplane.domain.manifest import Release
@@ -20,6 +21,7 @@ from controlplane.errors import FieldError, NotFound
 from controlplane.services import deployments
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from triggers.guard import guarded
+from triggers.identity import authorized
 from triggers.links import api_url
 from triggers.manifest_body import idempotency_key, read_release
 from triggers.reconcile import reconcile_deployment
@@ -28,9 +30,10 @@ from triggers.responses import json_response, problem
 bp = df.Blueprint()
 
 
-@bp.route(route="deployments", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="deployments", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @guarded
+@authorized(Action.DEPLOY)
 async def create_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments: a release manifest (JSON, or YAML under a YAML Content-Type). 202 with the
     deployment and its status URL; refusals as ``triggers.manifest_body`` lists them."""
@@ -74,9 +77,10 @@ async def _start(
     return json_response(body, 202 if accepted.created else 200, {"Location": status_url})
 
 
-@bp.route(route="deployments/{deployment_id}/rollback", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="deployments/{deployment_id}/rollback", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @guarded
+@authorized(Action.ROLLBACK)
 async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments/{id}/rollback: deploy again the last Completed release before this one."""
     deployment_id = req.route_params["deployment_id"]
@@ -97,8 +101,9 @@ async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestra
     return response
 
 
-@bp.route(route="deployments", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="deployments", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @guarded
+@authorized(Action.READ)
 def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/deployments?environment=&service= : newest first."""
     found = ports().store.deployments.list_deployments(
@@ -107,8 +112,9 @@ def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     return json_response({"deployments": [deployment.to_dict() for deployment in found]})
 
 
-@bp.route(route="deployments/{deployment_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="deployments/{deployment_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @guarded
+@authorized(Action.READ)
 def get_deployment(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/deployments/{id}: state, transition history, per-service progress, traceId."""
     deployment_id = req.route_params["deployment_id"]
@@ -118,17 +124,19 @@ def get_deployment(req: func.HttpRequest) -> func.HttpResponse:
         return problem(404, "Deployment not found", f"no deployment with id {deployment_id!r}")
 
 
-@bp.route(route="deployments/{deployment_id}/approve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="deployments/{deployment_id}/approve", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @guarded
+@authorized(Action.APPROVE)
 async def approve_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments/{id}/approve {"by", "reason"}: release a manual canary pause or a prod promotion."""
     return await _signal(req, client, APPROVE)
 
 
-@bp.route(route="deployments/{deployment_id}/abort", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="deployments/{deployment_id}/abort", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 @guarded
+@authorized(Action.ABORT)
 async def abort_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/deployments/{id}/abort {"by", "reason"}: roll back at the next pause or approval wait."""
     return await _signal(req, client, ABORT)
@@ -186,8 +194,9 @@ def _finished(deployment: Deployment) -> func.HttpResponse:
     return problem(409, "Deployment finished", detail, state=deployment.state.value, reason=last.reason)
 
 
-@bp.route(route="events", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="events", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @guarded
+@authorized(Action.READ)
 def list_events(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/events?traceId=: the flow's envelopes (CloudEvents JSON) in order."""
     traceid = req.params.get("traceId") or ""

@@ -16,6 +16,4 @@ def problem(
     status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extensions: Any
 ) -> func.HttpResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extensions}
-    return func.HttpResponse(
-        json.dumps(body), status_code=status, mimetype="application/problem+json", headers=headers
-    )
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/problem+json", headers=headers)

@@ -6,15 +6,18 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from controlplane.bootstrap import ports
+from controlplane.domain.access import Action
 from controlplane.services.overview import overview
 from triggers.guard import guarded
+from triggers.identity import authorized
 from triggers.responses import json_response
 
 bp = df.Blueprint()
 
 
-@bp.route(route="services", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="services", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @guarded
+@authorized(Action.READ)
 def list_services(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/services?environment=: catalog entry, live revisions, monitor condition, last scaling decision."""
     wired = ports()

@@ -29,6 +29,7 @@ from controlplane.cli.demo_loops import (
 from controlplane.cli.project import UP_COMMAND
 from controlplane.cli.timeline import describe
 from controlplane.config import APP_ROOT
+from controlplane.domain.access import Role
 from controlplane.domain.manifest import load_release
 from controlplane.errors import InvalidManifest
 from funchost.azurite import Azurite
@@ -64,6 +65,8 @@ def run_demo() -> int:
         host = HostProcess(UP_COMMAND, storage, app, local, settings, root=APP_ROOT, state_dir=local)
         print(f"Azurite on 127.0.0.1:{azurite.port}; starting the local host ...")
         host.start()
+        # The demo's requests are one operator's, holding every app role (as a pipeline plus an on-call engineer).
+        host.caller_token = host.bearer_token("demo-operator", [role.value for role in Role])
         print(f"Local host on {host.base_url}; workloads are real processes (examples/workload/sample_service.py)\n")
         try:
             outcomes = [_deploy(host, name, expected) for name, expected in SCENARIO]

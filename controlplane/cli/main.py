@@ -38,6 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     key.add_argument("--kind", choices=[kind.value for kind in KeyKind], default=KeyKind.HOST.value)
     key.add_argument("--function", default="", help="the function whose key to print (with --kind function)")
     key.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
+    token = commands.add_parser(
+        "token", help="print a bearer token of the local host's Easy Auth (Azure: an Entra ID access token)"
+    )
+    token.add_argument("--name", required=True, help="the caller's name (user principal name or app name)")
+    token.add_argument("--roles", default="Reader", help="comma-separated app roles (default: Reader)")
+    token.add_argument("--object-id", help="the caller's object id (default: one derived from --name)")
+    token.add_argument("--minutes", type=int, default=60, help="lifetime in minutes (default: 60, as Entra's)")
     operator_views = [
         commands.add_parser("instances", help="list orchestration instances"),
         status := commands.add_parser("status", help="show one orchestration instance"),
@@ -57,7 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         signalled.add_argument("--reason", required=True, help="why (recorded with the deployment's transition)")
         signalled.add_argument("--by", help="who (default: the OS user)")
         signalled.add_argument("--url", default="http://127.0.0.1:7071", help="the host's base URL")
-        signalled.add_argument("--key", help="a function or host key (default: the local host's default host key)")
+        signalled.add_argument(
+            "--token", help="a bearer token (default: a local token for --by with the Approver and Operator roles)"
+        )
         signalled.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
     add_compute_parser(commands)
     arguments = parser.parse_args(argv)
@@ -102,13 +111,14 @@ def _operate(arguments: argparse.Namespace, root: Path) -> int:
         return up(root, arguments.port, arguments.app, arguments.trace_console)
     if arguments.command == "key":
         return print_key(KeyKind(arguments.kind), arguments.function, arguments.app)
+    if arguments.command == "token":
+        return print_token(arguments.name, arguments.object_id, arguments.roles, arguments.minutes)
     if arguments.command in ("approve", "abort"):
-        from controlplane.cli.operator import signal_deployment
+        from controlplane.cli.operator import os_user, signal_deployment
 
-        key = arguments.key or local_key(KeyKind.HOST)
-        return signal_deployment(
-            arguments.url, key, arguments.deployment_id, arguments.command, arguments.by, arguments.reason
-        )
+        by = arguments.by or os_user()
+        token = arguments.token or local_token(by, None, ("Approver", "Operator"), 3600)
+        return signal_deployment(arguments.url, token, arguments.deployment_id, arguments.command, by, arguments.reason)
     from controlplane.cli.operator import Operator
 
     operator = Operator(root, arguments.app)
@@ -148,6 +158,41 @@ def local_key(kind: KeyKind, function: str = "") -> str:
     apply_local_settings(APP_ROOT, os.environ)
     local_dir = load_settings().local_dir
     return open_key_store(APP_ROOT, os.environ, Path(local_dir) if local_dir else None).key(kind, function)
+
+
+def local_token(name: str, object_id: str | None, roles: Sequence[str], seconds: int) -> str:
+    """A bearer token the local host accepts for ``name`` with ``roles`` (``funchost.easy_auth``), signed with
+    the host's Easy Auth secret under the product's local folder; the object id defaults to a UUID derived
+    from the name, so one name is one person across tokens."""
+    import uuid
+
+    from controlplane.config import load_settings
+    from funchost.easy_auth import SECRET_FILE, EasyAuth, Principal, host_secret
+    from funchost.settings import apply_local_settings, state_directory
+
+    apply_local_settings(APP_ROOT, os.environ)
+    local_dir = load_settings().local_dir
+    auth = EasyAuth(host_secret(state_directory(APP_ROOT, local_dir) / SECRET_FILE))
+    subject = object_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"controlplane-local-user:{name}"))
+    return auth.bearer_token(Principal("aad", subject, name, tuple(roles)), seconds)
+
+
+def print_token(name: str, object_id: str | None, roles: str, minutes: int) -> int:
+    """Print a local bearer token (``local_token``); exit 1 naming the option that cannot be used."""
+    from funchost.easy_auth import LoginFieldError, principal_from_form
+
+    if minutes < 1:
+        print("--minutes: at least 1", file=sys.stderr)
+        return 1
+    form = {"userId": object_id or "derived-from-name", "userDetails": name, "userRoles": roles}
+    try:
+        checked = principal_from_form("aad", form)
+    except LoginFieldError as error:
+        option = {"userId": "--object-id", "userDetails": "--name", "userRoles": "--roles"}[error.field]
+        print(f"{option}: {error.reason}", file=sys.stderr)
+        return 1
+    print(local_token(name, object_id, checked.roles, minutes * 60))
+    return 0
 
 
 def print_key(kind: KeyKind, function: str, app: str) -> int:

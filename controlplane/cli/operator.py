@@ -143,14 +143,14 @@ class Operator:
         return LocalBus(self._bus_tables, index.of_type(SERVICE_BUS), app_settings=os.environ)
 
 
-def signal_deployment(base_url: str, key: str, deployment_id: str, signal: str, by: str | None, reason: str) -> int:
+def signal_deployment(base_url: str, token: str, deployment_id: str, signal: str, by: str, reason: str) -> int:
     """``approve`` or ``abort`` a deployment through the host's API (``POST /api/deployments/{id}/<signal>``)
-    as ``by`` (default: the OS user) for ``reason``; exit 1 with the API's problem detail when refused."""
-    body = json.dumps({"by": by or _os_user(), "reason": reason}).encode()
+    with a bearer ``token``, as ``by`` for ``reason``; exit 1 with the API's problem detail when refused."""
+    body = json.dumps({"by": by, "reason": reason}).encode()
     url = f"{base_url.rstrip('/')}/api/deployments/{deployment_id}/{signal}"
     request = urllib.request.Request(url, data=body, method="POST")
     request.add_header("Content-Type", "application/json")
-    request.add_header("x-functions-key", key)
+    request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             answer = json.loads(response.read() or b"{}")
@@ -168,7 +168,8 @@ def signal_deployment(base_url: str, key: str, deployment_id: str, signal: str, 
     return 0
 
 
-def _os_user() -> str:
+def os_user() -> str:
+    """The OS user's login name (who a local operator command is from by default)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name in the environment or the password database

@@ -60,6 +60,17 @@ class WireFields:
         value = self._get(key, _ABSENT, Mapping, "JSON object")
         return dict(value) if value is not None else {}
 
+    def string_list(self, key: str) -> list[str]:
+        """A list of strings (every item checked; the first that is not a string is named with its index)."""
+        items = self._get(key, _ABSENT, list, "list of strings")
+        if items is None:
+            return []
+        for index, item in enumerate(items):
+            if not isinstance(item, str):
+                self.errors.append(FieldError(f"{self._name(key)}[{index}]", f"string required (got {item!r})"))
+                return []
+        return list(items)
+
     def time(self, key: str) -> datetime:
         """An ISO 8601 time with its offset, as the orchestrators' step clock writes it."""
         text = self._get(key, _ABSENT, str, "ISO 8601 time")

@@ -172,4 +172,4 @@ def _failure_details(child: InstanceRecord) -> str | None:
     prefix = f"Orchestrator function '{child.name}' failed: "
     if child.output is None or not child.output.startswith(prefix):
         return None
-    return f"Message: {child.output[len(prefix):]}, StackTrace: "
+    return f"Message: {child.output[len(prefix) :]}, StackTrace: "

@@ -1,6 +1,6 @@
 """The HTTP API fuzzed against its own OpenAPI document: schemathesis generates requests for every operation of the
 document the host serves (GET /api/openapi.json), valid ones and, where an operation takes query, header or body
-input, invalid ones; each is sent over real HTTP with the function key and its answer checked against the
+input, invalid ones; each is sent over real HTTP as a caller holding every app role and its answer checked against the
 document. Bounded: a fixed number of examples per operation and mode, derandomized (the same requests every run),
 no shrinking, a timeout per request.
 
@@ -51,7 +51,6 @@ CHECKS = (
     response_schema_conformance,
     negative_data_rejection,
 )
-KEY_HEADER = "x-functions-key"
 # What no answer may show a client: a traceback, or a path of the server's (the app's folder, the interpreter's).
 LEAK_MARKERS = ("Traceback (most recent call last)", str(APP_ROOT), sys.prefix, sys.base_prefix)
 SETTLE_POLLS = 150  # 0.2 s apart: how long the first seed deployment may take to end
@@ -65,17 +64,16 @@ class FuzzResult(NamedTuple):
 
 
 def fuzz_api(
-    base_url: str, key: str, max_examples: int = MAX_EXAMPLES, request_timeout: float = REQUEST_TIMEOUT
+    base_url: str, headers: dict[str, str], max_examples: int = MAX_EXAMPLES, request_timeout: float = REQUEST_TIMEOUT
 ) -> FuzzResult:
-    """Fuzz every served operation of the host at ``base_url`` (its function key ``key``)."""
-    headers = {KEY_HEADER: key}
+    """Fuzz every served operation of the host at ``base_url``, as the caller ``headers`` authenticate."""
     session = requests.Session()
     served = session.get(f"{base_url}/api/openapi.json", headers=headers, timeout=request_timeout)
     served.raise_for_status()
     document = served.json()
     schema = schemathesis.openapi.from_dict(document)
     schema.config.update(base_url=base_url)
-    schema.config.generation.update(with_security_parameters=False)  # the key is ours, not generated
+    schema.config.generation.update(with_security_parameters=False)  # the credentials are ours, not generated
     counts = {"requests": 0, "server_errors": 0}
     failures: list[str] = []
 

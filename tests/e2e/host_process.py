@@ -7,10 +7,14 @@ from pathlib import Path
 
 from controlplane.cli.project import UP_COMMAND
 from controlplane.config import APP_ROOT as ROOT
+from controlplane.domain.access import Role
 from funchost.tests.e2e.host_process import DurableAppRoutes
 
 KEY = "e2e-test-key"
-__all__ = ["KEY", "ROOT", "HostProcess", "product_settings"]
+OPERATOR = "e2e-operator"
+"""The caller of the tests' requests: every app role (``HostProcess.caller_token``)."""
+ALL_ROLES = tuple(role.value for role in Role)
+__all__ = ["ALL_ROLES", "KEY", "OPERATOR", "ROOT", "HostProcess", "product_settings"]
 
 
 def product_settings(local: Path, **extra: str) -> dict[str, str]:
@@ -26,9 +30,15 @@ def product_settings(local: Path, **extra: str) -> dict[str, str]:
 
 
 class HostProcess(DurableAppRoutes):
-    """The product's host (``python -m controlplane up``) on a free port, its keys under ``CONTROLPLANE_LOCAL_DIR``."""
+    """The product's host (``python -m controlplane up``) on a free port, its keys under ``CONTROLPLANE_LOCAL_DIR``;
+    its requests are the operator's (``OPERATOR``, every app role) unless a test sends another token."""
 
     def __init__(self, storage: str, app: str, log_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         local_dir = (extra_env or {}).get("CONTROLPLANE_LOCAL_DIR")
         state_dir = Path(local_dir) if local_dir else None
         super().__init__(UP_COMMAND, storage, app, log_dir, extra_env, key=KEY, root=ROOT, state_dir=state_dir)
+
+    def start(self, timeout: float = 60) -> HostProcess:
+        super().start(timeout)
+        self.caller_token = self.bearer_token(OPERATOR, ALL_ROLES)
+        return self

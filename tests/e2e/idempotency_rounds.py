@@ -30,7 +30,8 @@ PROBE_IMAGE = "example.azurecr.io/idempotency-probe"
 
 class Host(Protocol):
     base_url: str
-    key: str
+
+    def auth_headers(self) -> dict[str, str]: ...
 
 
 @dataclass
@@ -70,7 +71,7 @@ def probe_release(environment: str, services: tuple[str, ...] = ("orders",), tag
 def post(host: Host, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
     """One POST /api/deployments; the status and the JSON answer."""
     request = urllib.request.Request(f"{host.base_url}/api/deployments", data=body, method="POST")
-    for name, value in {"x-functions-key": host.key, "Content-Type": "application/json", **headers}.items():
+    for name, value in {**host.auth_headers(), "Content-Type": "application/json", **headers}.items():
         request.add_header(name, value)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -80,7 +81,7 @@ def post(host: Host, body: bytes, headers: dict[str, str]) -> tuple[int, dict[st
 
 
 def get_status(host: Host, path: str) -> int:
-    request = urllib.request.Request(f"{host.base_url}{path}", headers={"x-functions-key": host.key})
+    request = urllib.request.Request(f"{host.base_url}{path}", headers=host.auth_headers())
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return int(response.status)

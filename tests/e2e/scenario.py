@@ -54,10 +54,11 @@ def events_when_ended(host: HostProcess, traceid: str, timeout: float = 30) -> l
 
 
 def raw_request(host: HostProcess, method: str, path: str, body: Any = None) -> tuple[int, dict[str, str], str]:
-    """One keyed request; the status, the headers and the body text as the client reads them."""
+    """One request as the host's caller; the status, the headers and the body text as the client reads them."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(f"{host.base_url}{path}", data=data, method=method)
-    request.add_header("x-functions-key", host.key)
+    for name, value in host.auth_headers().items():
+        request.add_header(name, value)
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:

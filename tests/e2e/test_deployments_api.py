@@ -127,8 +127,9 @@ def test_a_pipeline_gets_only_the_status_url_and_the_management_webhooks_take_on
     product: HostProcess,
 ) -> None:
     """What a pipeline is handed (202 body, Location) opens status and nothing else: the product's own
-    GET /api/deployments/{id}, no key in it, so it opens with the key the pipeline POSTed with and with nothing
-    less. No Durable management URL (its system key would open raiseEvent, terminate, purge) is returned."""
+    GET /api/deployments/{id}, no key in it, so it opens with the token the pipeline POSTed with and with
+    nothing less (no key opens it). No Durable management URL (its system key would open raiseEvent,
+    terminate, purge) is returned."""
     keys = product.keys()
     code, accepted, headers = _post(product, example("v1-rolling", "e2e4"), {})
     deployment_id = accepted["deploymentId"]
@@ -136,21 +137,25 @@ def test_a_pipeline_gets_only_the_status_url_and_the_management_webhooks_take_on
     assert code == 202 and set(accepted) == {"deploymentId", "traceId", "state", "statusQueryGetUri"}
     assert accepted["statusQueryGetUri"] == headers["Location"] == status_url
     assert "code=" not in json.dumps(accepted) and "code=" not in headers["Location"]
-    assert product.request("GET", status_url, key=None, absolute=True) == (401, None)
-    for key in (keys.system_key(), keys.function_key("create_deployment")):  # neither opens get_deployment
-        assert product.request("GET", status_url, key=key, absolute=True) == (401, None)
-    code, status = product.request("GET", status_url, absolute=True)  # the pipeline's key (the host key)
+    assert product.request("GET", status_url, token=None, key=None, absolute=True)[0] == 401
+    for key in (keys.system_key(), keys.master_key(), product.key):  # no key opens a product route
+        assert product.request("GET", status_url, token=None, key=key, absolute=True)[0] == 401
+    code, status = product.request("GET", status_url, absolute=True)  # the pipeline's token
     assert code == 200 and status["id"] == deployment_id
 
     # The Durable webhooks stay as on Azure: HostController.ExtensionWebHookHandler (policy SystemKeyAuthLevel)
     # and the host's own ExtensionWebHook_Succeeds test: no matching key 401, a host key 403, the system or
     # master key 2xx.
     bare = f"{product.base_url}/runtime/webhooks/durabletask/instances/{deployment_id}"
-    assert product.request("GET", f"{bare}?code={keys.system_key()}", key=None, absolute=True)[0] in (200, 202)
-    assert product.request("GET", bare, key=keys.master_key(), absolute=True)[0] in (200, 202)
-    assert product.request("GET", bare, key=product.key, absolute=True) == (403, None)  # the default host key
+    system_url = f"{bare}?code={keys.system_key()}"
+    assert product.request("GET", system_url, key=None, token=None, absolute=True)[0] in (200, 202)
+    assert product.request("GET", bare, key=keys.master_key(), token=None, absolute=True)[0] in (200, 202)
+    assert product.request("GET", bare, key=product.key, token=None, absolute=True) == (403, None)  # a host key
     # A function key is only looked up for its own function, so on a webhook it matches nothing, as no key.
-    assert product.request("GET", bare, key=keys.function_key("create_deployment"), absolute=True) == (401, None)
+    function_key = keys.function_key("create_deployment")
+    assert product.request("GET", bare, key=function_key, token=None, absolute=True) == (401, None)
+    # A signed-in caller's token is no key: the webhooks stay the extension's (system key) alone.
+    assert product.request("GET", bare, key=None, absolute=True) == (401, None)
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(bare, timeout=30)
     assert (refused.value.code, refused.value.read()) == (401, b"")
@@ -158,15 +163,15 @@ def test_a_pipeline_gets_only_the_status_url_and_the_management_webhooks_take_on
     assert settle(product, deployment_id)["state"] == "Completed"
 
 
-def test_function_routes_take_host_function_or_master_keys_and_answer_edges_as_the_host(product: HostProcess) -> None:
+def test_routes_take_a_signed_in_caller_not_a_key_and_answer_edges_as_the_host(product: HostProcess) -> None:
     keys = product.keys()
     for key in (product.key, keys.master_key(), keys.function_key("list_deployments")):
-        assert product.request("GET", "/api/deployments", key=key)[0] == 200
-    for key in (keys.function_key("create_deployment"), keys.system_key(), "wrong"):
-        assert product.request("GET", "/api/deployments", key=key) == (401, None)
+        code, refused = product.request("GET", "/api/deployments", key=key, token=None)
+        assert code == 401 and refused["title"] == "Sign-in required", refused
+    assert product.request("GET", "/api/deployments")[0] == 200
     assert product.request("PUT", "/api/deployments") == (404, None)  # methods are route constraints on Azure
     assert product.request("GET", "/api/nothing-here") == (404, None)
-    request = urllib.request.Request(f"{product.base_url}/API/Deployments", headers={"x-functions-key": product.key})
+    request = urllib.request.Request(f"{product.base_url}/API/Deployments", headers=product.auth_headers())
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
         assert response.headers["Content-Type"] == "application/json"  # what the worker sends for mimetype JSON
@@ -176,7 +181,8 @@ def _post_with_key(host: HostProcess, release: dict[str, Any], key: str) -> tupl
     request = urllib.request.Request(
         f"{host.base_url}/api/deployments", data=json.dumps(release).encode(), method="POST"
     )
-    request.add_header("x-functions-key", "e2e-test-key")
+    for name, value in host.auth_headers().items():
+        request.add_header(name, value)
     request.add_header("Content-Type", "application/json")  # urllib's default, a form, is refused with 415
     request.add_header("Idempotency-Key", key)
     try:
@@ -189,10 +195,11 @@ def _post_with_key(host: HostProcess, release: dict[str, Any], key: str) -> tupl
 def _post(
     host: HostProcess, body: Any, headers: dict[str, str], path: str = "/api/deployments"
 ) -> tuple[int, Any, dict[str, str]]:
-    """A POST with the host key; the status, the decoded body and the response headers."""
+    """A POST as the host's caller; the status, the decoded body and the response headers."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(f"{host.base_url}{path}", data=data, method="POST", headers=headers)
-    request.add_header("x-functions-key", host.key)
+    for name, value in host.auth_headers().items():
+        request.add_header(name, value)
     if data is not None and "Content-Type" not in headers:
         request.add_header("Content-Type", "application/json")  # urllib's default, a form, is refused with 415
     try:
@@ -257,6 +264,6 @@ def test_the_deployments_endpoint_exists(azurite: Azurite, tmp_path: Path) -> No
     try:
         code, body = product.request("GET", "/api/deployments")
         assert code == 200 and body == {"deployments": []}
-        assert product.request("GET", "/api/deployments", key=None)[0] == 401
+        assert product.request("GET", "/api/deployments", token=None)[0] == 401
     finally:
         product.stop()

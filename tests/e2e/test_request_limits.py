@@ -68,12 +68,12 @@ def test_bodies_are_refused_by_size_media_type_nesting_and_aliases(product: Host
         assert code == 202, accepted
 
 
-def _send_raw(url: str, key: str, body: bytes) -> socket.socket:
+def _send_raw(url: str, token: str, body: bytes) -> socket.socket:
     """A POST written to the product in full; its answer left unread on the returned socket."""
     parts = urlparse(url)
     connection = socket.create_connection((parts.hostname, parts.port), timeout=120)
     head = (
-        f"POST /api/deployments HTTP/1.1\r\nHost: {parts.netloc}\r\nx-functions-key: {key}\r\n"
+        f"POST /api/deployments HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: Bearer {token}\r\n"
         f"Content-Type: application/yaml\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     connection.sendall(head.encode() + body)
@@ -84,7 +84,7 @@ def test_a_cheap_route_answers_while_heavy_bodies_are_being_parsed(product: Host
     """Four bodies that each cost the parser most of a second (49,000 YAML nodes, refused as an unknown field
     only after parsing): the list route answers while at least one of them has not been answered yet."""
     heavy = b"x: [" + b"1, " * 49_000 + b"]\n"
-    connections = [_send_raw(product.base_url, product.key, heavy) for _ in range(4)]
+    connections = [_send_raw(product.base_url, product.caller_token or "", heavy) for _ in range(4)]
     try:
         assert get_status(product, "/api/deployments?service=x") == 200
         readable, _, _ = select.select(connections, [], [], 0)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from controlplane.bootstrap import use_ports
+from tests.principals import enable_easy_auth
 from tests.workflow_world import World
 
 
@@ -17,3 +18,9 @@ def world(tmp_path: Path) -> Iterator[World]:
     yield world
     world.engine.stop()
     use_ports(None)
+
+
+@pytest.fixture(autouse=True)
+def easy_auth_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Triggers called as functions trust the principal header, as behind App Service Authentication."""
+    enable_easy_auth(monkeypatch)

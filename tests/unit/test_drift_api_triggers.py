@@ -22,6 +22,7 @@ from controlplane.domain.runtime import LiveWorkload
 from controlplane.testing.memory_desired_state import MemoryDesiredState
 from tests import product_app
 from tests.builders import release
+from tests.principals import signed_in
 from triggers.openapi import api_document
 
 DOCUMENT = Registry().with_resource("urn:api", Resource(api_document(), DRAFT202012))
@@ -35,7 +36,8 @@ def no_ports_installed() -> Iterator[None]:
 
 def get(function: str, route: str, params: dict[str, str] | None = None) -> tuple[int, dict]:
     handler = product_app.index().get(function).handler
-    response = handler(func.HttpRequest("GET", f"http://localhost/api/{route}", body=b"", params=params))
+    request = func.HttpRequest("GET", f"http://localhost/api/{route}", body=b"", params=params, headers=signed_in())
+    response = handler(request)
     return response.status_code, json.loads(response.get_body())
 
 

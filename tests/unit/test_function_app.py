@@ -11,9 +11,13 @@ import pytest
 from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap import use_ports
 from controlplane.bootstrap.testing import fake_ports
+from controlplane.domain.access import Action
 from controlplane.testing.memory_documents import memory_stores
+from funchost.functions import HTTP
 from tests import product_app
 from tests.builders import deployment
+from tests.principals import signed_in
+from triggers.identity import authorized_action
 
 
 @pytest.fixture
@@ -26,18 +30,22 @@ def store() -> Iterator[Stores]:
 
 def _call(name: str, url: str, params: dict[str, str] | None = None, route: dict[str, str] | None = None):
     entry = product_app.index().get(name)
-    request = func.HttpRequest("GET", url, params=params or {}, route_params=route or {}, body=b"")
+    request = func.HttpRequest("GET", url, params=params or {}, route_params=route or {}, body=b"", headers=signed_in())
     return entry.handler(**{entry.trigger_name: request})
 
 
-def test_the_app_registers_its_http_routes_with_function_keys() -> None:
-    routes = {entry.name: (entry.trigger.get("route"), entry.trigger.get("authLevel")) for entry in product_app.index()}
-    assert routes["list_deployments"] == ("deployments", "FUNCTION")
-    assert routes["get_deployment"] == ("deployments/{deployment_id}", "FUNCTION")
-    assert routes["create_deployment"] == ("deployments", "FUNCTION")
-    assert routes["approve_deployment"] == ("deployments/{deployment_id}/approve", "FUNCTION")
-    assert routes["list_events"] == ("events", "FUNCTION")
-    assert routes["get_drift_run"] == ("drift/runs/{instance_id}", "FUNCTION")
+def test_every_http_route_is_anonymous_at_the_host_and_authorized_by_app_role() -> None:
+    """The Functions host would demand a key of a signed-in browser at function level, so the routes are anonymous
+    there and each one checks the caller's app roles itself."""
+    routes = {entry.name: entry for entry in product_app.index() if entry.trigger_type == HTTP}
+    hosted = {name: entry.trigger.get("authLevel") for name, entry in routes.items()}
+    assert hosted == dict.fromkeys(routes, "ANONYMOUS")
+    actions = {name: authorized_action(entry.handler) for name, entry in routes.items()}
+    assert [name for name, action in actions.items() if action is None] == []
+    mutating = {name for name, entry in routes.items() if entry.trigger.get("methods") != ["GET"]}
+    assert {name for name, action in actions.items() if action is Action.READ} == set(routes) - mutating
+    assert routes["approve_deployment"].trigger.get("route") == "deployments/{deployment_id}/approve"
+    assert actions["approve_deployment"] is Action.APPROVE and actions["create_deployment"] is Action.DEPLOY
 
 
 def test_the_app_registers_the_deployment_reconciler_timer_on_its_setting() -> None:

@@ -23,6 +23,7 @@ from controlplane.errors import TransientError
 from funchost.functions import HTTP
 from tests import product_app
 from tests.builders import release_document
+from tests.principals import signed_in
 from triggers.guard import RETRY_AFTER_SECONDS, is_guarded, is_unavailable
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -103,7 +104,7 @@ def handler(name: str, method: str = "GET", body: bytes = b"", route: dict[str, 
     """What the trigger function returns for a request (a coroutine for an async one)."""
     entry = product_app.index().get(name)
     request = func.HttpRequest(
-        method, f"/api/{name}", route_params=route or {}, body=body, headers={"traceparent": TRACEPARENT}
+        method, f"/api/{name}", route_params=route or {}, body=body, headers={"traceparent": TRACEPARENT, **signed_in()}
     )
     return entry.handler(**{entry.trigger_name: request}, **extra)
 

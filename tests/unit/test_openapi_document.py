@@ -57,19 +57,21 @@ def test_every_http_trigger_is_documented_under_its_function_name_and_nothing_el
     assert {route: documented[route] for route in served} == served
 
 
-def test_every_operation_is_keyed_and_documents_401_503_and_its_errors_as_problem_details() -> None:
+def test_every_operation_needs_a_caller_and_documents_401_403_503_and_its_errors_as_problem_details() -> None:
     document = api_document()
     schemes = document["components"]["securitySchemes"]
-    assert {(s["in"], s["name"]) for s in schemes.values()} == {("header", "x-functions-key"), ("query", "code")}
+    assert schemes["entraBearer"]["scheme"] == "bearer"
+    assert (schemes["easyAuthSession"]["in"], schemes["easyAuthSession"]["name"]) == ("cookie", "AppServiceAuthSession")
+    assert "x-functions-key" not in json.dumps(document)
     assert document["security"] == [{name: []} for name in schemes]
     responses = document["components"]["responses"]
-    for name, _ in ERRORS.values():
+    for name in [name for name, _ in ERRORS.values()] + ["Unauthorized", "Forbidden"]:
         assert set(responses[name]["content"]) == {"application/problem+json"}
     assert responses["ServiceUnavailable"]["headers"]["Retry-After"]["required"] is True
     for operations in document["paths"].values():
         for described in operations.values():
             statuses = set(described["responses"])
-            assert {"401", "503"} <= statuses, described["operationId"]
+            assert {"401", "403", "503"} <= statuses, described["operationId"]
             assert any(status.startswith("2") for status in statuses), described["operationId"]
 
 

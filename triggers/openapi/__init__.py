@@ -14,8 +14,11 @@ DESCRIPTION = """\
 The runtime control plane's HTTP API: deploy release manifests with health-gated rollouts, approve, abort or \
 roll them back, follow a flow's events, and review drift.
 
-Every route takes a function key, as header `x-functions-key` or query parameter `code` (the Functions host's \
-key model); without the right key it answers 401 with an empty body. Errors are RFC 9457 problem details \
+Every route needs a caller signed in with App Service Authentication (Microsoft Entra ID): a bearer token for \
+the app's audience (pipelines, the remote CLI) or the session cookie of a browser sign-in at `/.auth/login/aad`. \
+The caller's app roles (Reader, Deployer, Approver, Operator) decide what it may do: without a caller a route \
+answers 401, with roles that do not allow the operation 403 (the problem names the roles it needs). \
+Function keys are not accepted. Errors are RFC 9457 problem details \
 (`application/problem+json`) that name the field and the reason; they never carry a trace or a server path. \
 When storage is unavailable every route answers 503 with `Retry-After`, having changed nothing."""
 
@@ -26,15 +29,20 @@ def api_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Runtime control plane", "version": "1", "description": DESCRIPTION},
-        "security": [{"functionKeyHeader": []}, {"functionKeyQuery": []}],
+        "security": [{"entraBearer": []}, {"easyAuthSession": []}],
         "paths": paths(),
         "components": {
             "schemas": component_schemas(),
             "responses": error_responses(),
             "securitySchemes": {
-                "functionKeyHeader": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
-                "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code"},
+                "entraBearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "An Entra ID access token for the app's audience (locally: python -m "
+                    "controlplane token)",
+                },
+                "easyAuthSession": {"type": "apiKey", "in": "cookie", "name": "AppServiceAuthSession"},
             },
         },
     }
-

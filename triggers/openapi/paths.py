@@ -1,6 +1,6 @@
 """The operations of the HTTP API: one per httpTrigger route and method of function_app.py, its operationId the
-function's name. Every operation is keyed (security at the document's top) and may answer 401 (no or wrong key,
-an empty body as the Functions host sends) and 503 with Retry-After (storage unavailable)."""
+function's name. Every operation needs a signed-in caller (security at the document's top) and may answer 401 (no
+caller), 403 (the caller's app roles do not allow it) and 503 with Retry-After (storage unavailable)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from controlplane.domain.idempotency import KEY_RULE, MAX_KEY_LENGTH
 from triggers.manifest_body import JSON_TYPES, YAML_TYPES
 from triggers.openapi.schemas import TRACE_ID, Schema, enum_of, ref
 
-# Error statuses by name in components.responses; each body is problem+json (RFC 9457) except the host's own 401.
+# Error statuses by name in components.responses; each body is problem+json (RFC 9457).
 ERRORS: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "The request is malformed: bad syntax, a missing or invalid parameter (the problem names it)."),
     404: ("NotFound", "No such resource."),
@@ -29,7 +29,12 @@ def error_responses() -> dict[str, Any]:
         for name, description in ERRORS.values()
     }
     responses["Unauthorized"] = {
-        "description": "No key, or a key that does not open this function (x-functions-key header or code query)."
+        "description": "No signed-in caller: sign in at /.auth/login/aad or send a bearer token for the app.",
+        "content": {"application/problem+json": {"schema": ref("Problem")}},
+    }
+    responses["Forbidden"] = {
+        "description": "The caller's app roles do not allow the operation; `requiredRoles` names those that do.",
+        "content": {"application/problem+json": {"schema": ref("Problem")}},
     }
     responses["ServiceUnavailable"] = {
         "description": "Storage is unavailable; nothing was changed. Retry after the given seconds.",
@@ -56,11 +61,12 @@ def operation(
     parameters: tuple[Schema, ...] = (),
     body: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One operation: its successful ``answers`` by status, then ``errors`` from ERRORS, 401 and 503."""
+    """One operation: its successful ``answers`` by status, then ``errors`` from ERRORS, 401, 403 and 503."""
     responses: dict[str, Any] = {str(status): answer for status, answer in answers.items()}
     for status in errors:
         responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status][0]}"}
     responses["401"] = {"$ref": "#/components/responses/Unauthorized"}
+    responses["403"] = {"$ref": "#/components/responses/Forbidden"}
     responses["503"] = {"$ref": "#/components/responses/ServiceUnavailable"}
     described: dict[str, Any] = {"operationId": function, "summary": summary, "responses": responses}
     if parameters:
@@ -226,6 +232,9 @@ def paths() -> dict[str, dict[str, Any]]:
                 {200: ok("ServiceList", "One entry per promoted service.")},
                 parameters=(query("environment", "only this environment"),),
             ),
+        },
+        "/api/me": {
+            "get": operation("who_am_i", "The caller, its roles and what they allow", {200: ok("Identity", "You.")}),
         },
         "/api/openapi.json": {
             "get": operation(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from controlplane.domain.access import Action
 from controlplane.domain.deployment import DeploymentState, ServicePhase
 from controlplane.domain.findings import FindingStatus, Remedy
 from controlplane.domain.manifest import release_json_schema
@@ -120,6 +121,20 @@ SIGNAL = obj(
 
 SIGNAL_ACCEPTED = obj({"deploymentId": TEXT, "signal": {"type": "string", "enum": ["approve", "abort"]}})
 
+ACTOR = obj(
+    {"name": TEXT, "objectId": TEXT, "roles": {"type": "array", "items": {"type": "string"}}},
+    description="An authenticated caller: its name, directory object id and app roles.",
+)
+IDENTITY = obj(
+    {
+        "name": TEXT,
+        "objectId": TEXT,
+        "roles": {"type": "array", "items": {"type": "string"}},
+        "actions": {"type": "array", "items": enum_of(Action)},
+    },
+    description="The caller and the actions its app roles allow.",
+)
+
 ENVELOPE = obj(
     {
         "specversion": {"const": "1.0"},
@@ -136,8 +151,7 @@ ENVELOPE = obj(
         "causationid": TEXT,
     },
     required=("specversion", "id", "source", "type", "time", "data", "traceid", "correlationid"),
-    description="A CloudEvents 1.0 structured event with the traceid/traceparent/correlationid/causationid "
-    "extensions.",
+    description="A CloudEvents 1.0 structured event with the traceid/traceparent/correlationid/causationid extensions.",
 )
 
 FINDING = obj(
@@ -254,6 +268,8 @@ def component_schemas() -> dict[str, Schema]:
         "DeploymentList": listing("deployments", "Deployment"),
         "DeploymentAccepted": DEPLOYMENT_ACCEPTED,
         "Signal": SIGNAL,
+        "Actor": ACTOR,
+        "Identity": IDENTITY,
         "SignalAccepted": SIGNAL_ACCEPTED,
         "Envelope": ENVELOPE,
         "EventList": listing("events", "Envelope", traceId=TRACE_ID),

@@ -146,9 +146,7 @@ def test_dropping_older_generations_keeps_the_newest(store: DurableStore, tables
     assert (history.generation, history.rows, history.token) == (2, 2, token)
 
 
-def test_a_partly_dropped_older_generation_does_not_hide_the_newest(
-    store: DurableStore, tables: MemoryTables
-) -> None:
+def test_a_partly_dropped_older_generation_does_not_hide_the_newest(store: DurableStore, tables: MemoryTables) -> None:
     """drop_generations_before deletes in key order, so a crash midway leaves the tail of the old chain."""
     _, token = store.append_rows(INSTANCE, 0, 0, [first_episode()], "")
     _, token = store.append_rows(INSTANCE, 0, 1, [episode(0)], token)
@@ -358,9 +356,7 @@ def test_instances_are_listed_by_status(store: DurableStore) -> None:
     assert ids([RuntimeStatus.TERMINATED]) == set()
 
 
-def test_deleting_an_instance_removes_its_history_and_messages_only(
-    store: DurableStore, tables: MemoryTables
-) -> None:
+def test_deleting_an_instance_removes_its_history_and_messages_only(store: DurableStore, tables: MemoryTables) -> None:
     for instance_id in ("gone", "kept"):
         store.create_instance(record(instance_id))
         store.append_rows(instance_id, 0, 0, [episode(0)], "")

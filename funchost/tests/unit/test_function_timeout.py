@@ -105,8 +105,7 @@ def test_a_value_below_one_second_is_refused_in_the_hosts_words(tmp_path: Path, 
     [error] = raised.value.errors
     assert error.path == "functionTimeout"
     assert error.reason == (
-        "FunctionTimeout must be greater than 00:00:01 and less than 10675199.02:48:05.4775807. "
-        f"(got {value!r})"
+        f"FunctionTimeout must be greater than 00:00:01 and less than 10675199.02:48:05.4775807. (got {value!r})"
     )
 
 

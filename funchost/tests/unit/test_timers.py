@@ -218,9 +218,7 @@ def test_a_late_firing_is_never_past_due_while_the_host_runs(tables: MemoryTable
     assert timers.next_due() == utc(2025, 1, 1, 0, 25)
 
 
-def test_a_zero_timespan_fires_again_as_soon_as_it_ends(
-    tables: MemoryTables, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_zero_timespan_fires_again_as_soon_as_it_ends(tables: MemoryTables, caplog: pytest.LogCaptureFixture) -> None:
     # ConstantSchedule gives now + 0; TimerListener.GetNextTimerInterval makes that one tick: at once, again.
     clock, invoke = FakeClock(utc(2025, 1, 1)), Invocations()
     with caplog.at_level(logging.WARNING, logger="funchost.timers"):
@@ -350,9 +348,7 @@ def test_functions_receive_the_sdk_timer_request() -> None:
 
     entries = FunctionIndex.of_app(app).of_type(TIMER)
     clock = FakeClock(utc(2025, 1, 1, 0, 2))
-    timers = TimerScheduler(
-        entries, lambda entry, info: entry.handler(info.to_request()), MemoryTables(), clock, {}
-    )
+    timers = TimerScheduler(entries, lambda entry, info: entry.handler(info.to_request()), MemoryTables(), clock, {})
     timers.run_due(clock.now)
 
     assert len(received) == 1
