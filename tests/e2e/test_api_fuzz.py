@@ -1,6 +1,6 @@
 """The HTTP API against its OpenAPI document on the product host over real HTTP: the served document is the
-committed one and needs a caller like every route, and a bounded property-based fuzz finds no 5xx, no answer the document
-does not describe and no hang."""
+committed one and needs a caller like every route, and a bounded property-based fuzz finds no 5xx, no answer the
+document does not describe and no hang."""
 
 from __future__ import annotations
 
