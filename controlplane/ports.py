@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from controlplane.domain.audit import EventPage, EventQuery
 from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.deployment import Deployment
 from controlplane.domain.events import Envelope
@@ -142,6 +143,14 @@ class EventLog(Protocol):
 
     def mark_published(self, events: Sequence[Envelope]) -> None:
         """Mark logged events published: they are no longer pending; marking twice does nothing."""
+
+    def query_events(self, query: EventQuery) -> EventPage:
+        """The logged events ``query`` matches, newest first, at most ``query.limit`` from ``query.start`` on,
+        and where the next page starts (None when no more match). Reads only the days of the range."""
+
+    def purge_events(self, before: datetime, limit: int) -> int:
+        """Delete at most ``limit`` logged events of the UTC days before ``before``'s, never one still pending
+        publish; return how many were deleted (fewer than ``limit``: none of those days is left to delete)."""
 
 
 class ProcessedEvents(Protocol):

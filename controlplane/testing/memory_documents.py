@@ -75,9 +75,7 @@ class MemoryDocumentTables:
             ]
         return iter(matches)
 
-    def scan(
-        self, table: str, keys: KeyRange, clauses: Sequence[AnyOf] = (), batch: int = 1000
-    ) -> Iterator[Document]:
+    def scan(self, table: str, keys: KeyRange, clauses: Sequence[AnyOf] = (), batch: int = 1000) -> Iterator[Document]:
         with self._lock:
             matches = [
                 copy.deepcopy(document)

@@ -73,8 +73,6 @@ class DocumentTables(Protocol):
     ) -> Iterator[Document]:
         """Documents of one partition (or all) whose index columns equal every ``where`` value."""
 
-    def scan(
-        self, table: str, keys: KeyRange, clauses: Sequence[AnyOf] = (), batch: int = 1000
-    ) -> Iterator[Document]:
+    def scan(self, table: str, keys: KeyRange, clauses: Sequence[AnyOf] = (), batch: int = 1000) -> Iterator[Document]:
         """Documents in ``keys``' range satisfying every clause, in (partition, row) key order, read lazily
         ``batch`` at a time: a caller that stops early reads no further (Table storage's primary-key range)."""

@@ -96,9 +96,7 @@ class AzureTableDocuments:
                 entities = list(client.list_entities())
         return iter(_to_document(entity) for entity in entities)
 
-    def scan(
-        self, table: str, keys: KeyRange, clauses: Sequence[AnyOf] = (), batch: int = 1000
-    ) -> Iterator[Document]:
+    def scan(self, table: str, keys: KeyRange, clauses: Sequence[AnyOf] = (), batch: int = 1000) -> Iterator[Document]:
         """One OData filter: the key range (escaped as the keys are) and each clause as an ``or`` group; the
         service pages the answer in key order and the pager fetches the next page only when it is read."""
         parameters: dict[str, IndexValue] = {}
