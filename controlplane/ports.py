@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from controlplane.domain.audit import EventPage, EventQuery
 from controlplane.domain.catalog import CatalogEntry
-from controlplane.domain.deployment import Deployment
+from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.events import Envelope
 from controlplane.domain.findings import DriftFinding, FindingStatus
 from controlplane.domain.health import HealthReport
@@ -51,8 +51,10 @@ class Deployments(Protocol):
     def delete_deployment(self, deployment_id: str) -> None:
         """Remove a deployment that never started (a refused request); absent is not an error."""
 
-    def list_deployments(self, environment: str | None = None, service: str | None = None) -> list[Deployment]:
-        """Deployments matching the filters, newest first."""
+    def list_deployments(
+        self, environment: str | None = None, service: str | None = None, state: DeploymentState | None = None
+    ) -> list[Deployment]:
+        """Deployments matching the filters, newest first (by creation time, then id)."""
 
 
 class Catalog(Protocol):

@@ -20,10 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from controlplane.domain.events import Envelope
-from controlplane.domain.paging import InvalidToken, decode_token, encode_token
+from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidToken, decode_token, encode_token
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INVERSION = 10**17
 _MICROSECOND = timedelta(microseconds=1)

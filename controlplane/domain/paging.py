@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 
 MAX_TOKEN_CHARS = 2048
+DEFAULT_LIMIT = 50  # items a page holds unless the client asks for fewer or more
+MAX_LIMIT = 200
 
 
 class InvalidToken(ValueError):
