@@ -20,7 +20,9 @@ from controlplane.errors import FieldError
 from triggers.responses import problem
 
 MAX_VALUE_CHARS = 256
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
 _IGNORED = frozenset({"code"})
 
 
@@ -44,27 +46,30 @@ class QueryParams:
         return value
 
     def choices(self, name: str, allowed: Collection[str]) -> frozenset[str]:
-        """The values of a repeatable parameter (repeated, or comma-separated), each one of ``allowed``."""
-        values = frozenset(value.strip() for value in (self._params.get(name) or "").split(",") if value.strip())
+        """The values of a repeatable parameter (repeated, or comma-separated), each one of ``allowed``; given
+        empty, it names no value and is refused."""
+        given = self._params.get(name)
+        if given is None:
+            return frozenset()
+        values = frozenset(value.strip() for value in given.split(","))
         unknown = sorted(values - set(allowed))
         if unknown:
-            self.errors.append(
-                FieldError(name, f"unknown value(s) {', '.join(unknown)} (known: {', '.join(sorted(allowed))})")
-            )
+            shown = ", ".join(repr(value) for value in unknown)
+            self.errors.append(FieldError(name, f"unknown value(s) {shown} (known: {', '.join(sorted(allowed))})"))
         return values & frozenset(allowed)
 
     def time(self, name: str) -> datetime | None:
-        """An RFC 3339 timestamp with its offset, or None when absent."""
-        value = self.text(name)
-        if value is None:
+        """An RFC 3339 timestamp with its offset, or None when absent (empty is not absent: it is no time)."""
+        if name not in self._params:
             return None
+        value = self._params[name]
         if not _RFC3339.fullmatch(value):
             hint = " (send a '+' offset as %2B: in a query string '+' means a space)" if " " in value else ""
             self.errors.append(
                 FieldError(name, f"an RFC 3339 time such as 2026-11-26T12:00:00Z (got {value[:40]!r}){hint}")
             )
             return None
-        fraction = re.search(r"\.(\d+)", value)
+        fraction = re.search(r"\.([0-9]+)", value)
         if fraction and len(fraction.group(1)) > 6:  # datetime keeps microseconds
             value = value.replace(fraction.group(0), fraction.group(0)[:7])
         try:
@@ -74,10 +79,10 @@ class QueryParams:
             return None
 
     def limit(self, default: int, maximum: int) -> int:
-        value = self._params.get("limit") or ""
-        if not value:
+        if "limit" not in self._params:
             return default
-        if not value.isdigit() or not 1 <= int(value) <= maximum:
+        value = self._params["limit"]
+        if not re.fullmatch(r"[0-9]{1,6}", value) or not 1 <= int(value) <= maximum:
             self.errors.append(FieldError("limit", f"an integer from 1 to {maximum} (got {value[:20]!r})"))
             return default
         return int(value)

@@ -1,5 +1,5 @@
-"""GET /api/events called as a function: the audit query's parameters (every bad one a 400 naming it), its
-bounds, and a trace's events as before."""
+"""The listings called as functions: GET /api/events (the audit query's parameters, every bad one a 400 naming
+it; its bounds; a trace's events as before) and GET /api/deployments (paged, filtered by state)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ import pytest
 
 from controlplane.bootstrap import use_ports
 from controlplane.bootstrap.testing import fake_ports
+from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.events import format_time
 from controlplane.domain.paging import encode_token
 from controlplane.ports import EventLog
 from tests import product_app
+from tests.builders import deployment
 from tests.contracts.records.event_log import ALICE, TRACE, _event
 from tests.principals import signed_in
 
@@ -28,9 +30,9 @@ def event_log() -> Iterator[EventLog]:
     use_ports(None)
 
 
-def get(params: dict[str, str]) -> tuple[int, dict]:
-    handler = product_app.index().get("list_events").handler
-    request = func.HttpRequest("GET", "http://localhost/api/events", body=b"", params=params, headers=signed_in())
+def get(params: dict[str, str], function: str = "list_events") -> tuple[int, dict]:
+    handler = product_app.index().get(function).handler
+    request = func.HttpRequest("GET", "http://localhost/api/", body=b"", params=params, headers=signed_in())
     response = handler(request)
     return response.status_code, json.loads(response.get_body())
 
@@ -53,6 +55,10 @@ def paths(body: dict) -> list[str]:
         ({"continuation": encode_token("deployments", {"createdAt": "x", "id": "y"})}, "continuation"),
         ({"enviroment": "prod"}, "enviroment"),
         ({"service": "s" * 300}, "service"),
+        ({"limit": ""}, "limit"),
+        ({"limit": "\u00b2"}, "limit"),
+        ({"since": ""}, "since"),
+        ({"type": ""}, "type"),
     ],
 )
 def test_a_bad_parameter_is_a_400_naming_it(event_log: EventLog, params: dict[str, str], field: str) -> None:
@@ -110,3 +116,46 @@ def test_the_audit_answers_newest_first_within_the_retention_and_pages(event_log
     assert [event["id"] for event in body["events"]] == ["a"]
     status, body = get({"type": "RuntimeDeploymentCompleted,RuntimeDeploymentStateChanged", "service": "x"})
     assert [event["id"] for event in body["events"]] == ["b"]
+
+
+@pytest.fixture
+def stored_deployments() -> Iterator[None]:
+    wired = fake_ports()
+    now = datetime.now(UTC)
+    for number, environment in enumerate(("dev", "prod", "dev", "dev")):
+        wired.store.deployments.create_deployment(
+            deployment(f"d{number}", environment, ("orders",), now.replace(minute=number))
+        )
+    started = wired.store.deployments.get_deployment("d2").advance(DeploymentState.PROVISIONING, now)
+    wired.store.deployments.save_deployment(started)
+    use_ports(wired)
+    yield
+    use_ports(None)
+
+
+def test_deployments_page_newest_first_with_the_filters_sent_again(stored_deployments: None) -> None:
+    status, first = get({"environment": "dev", "limit": "2"}, "list_deployments")
+    assert status == 200 and [d["id"] for d in first["deployments"]] == ["d3", "d2"]
+    status, rest = get({"environment": "dev", "limit": "2", "continuation": first["continuation"]}, "list_deployments")
+    assert [d["id"] for d in rest["deployments"]] == ["d0"] and rest["continuation"] is None
+    status, started = get({"state": "Provisioning"}, "list_deployments")
+    assert [d["id"] for d in started["deployments"]] == ["d2"]
+    assert len(get({}, "list_deployments")[1]["deployments"]) == 4  # old callers: the newest page
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"state": "Done"}, "state"),
+        ({"state": ""}, "state"),
+        ({"state": "Completed,Failed"}, "state"),
+        ({"limit": "500"}, "limit"),
+        ({"continuation": "AAAA"}, "continuation"),
+        ({"status": "Completed"}, "status"),
+    ],
+)
+def test_a_bad_deployments_parameter_is_a_400_naming_it(
+    stored_deployments: None, params: dict[str, str], field: str
+) -> None:
+    status, body = get(params, "list_deployments")
+    assert status == 400 and paths(body) == [field]
