@@ -20,6 +20,8 @@
 | ``CONTROLPLANE_HOUSEKEEPING_SCHEDULE`` | forgetting expired processed-event ids (NCRONTAB) | daily 03:17 |
 | ``CONTROLPLANE_RECONCILER_SCHEDULE`` | ending deployments nobody runs any more (NCRONTAB) | every minute |
 | ``CONTROLPLANE_RELAY_SCHEDULE`` | publishing events a failed publish left pending (NCRONTAB) | every 30 s |
+| ``CONTROLPLANE_EVENT_RETENTION_DAYS`` | days the event log and its audit index keep an event | ``90`` |
+| ``CONTROLPLANE_RETENTION_SCHEDULE`` | deleting events past their retention (NCRONTAB) | daily 03:47 |
 | ``CONTROLPLANE_NOTIFICATIONS`` | webhooks told of chosen events (JSON list: ``domain/notifications.py``) | |
 | ``CONTROLPLANE_NOTIFICATIONS_BACKOFF_SECONDS`` | notifications: first wait between retries of one POST | ``1`` |
 | ``CONTROLPLANE_LOCAL_BUS_FAULT_FILE`` | local host, fault tests: while this file exists, local publishing fails | |
@@ -56,6 +58,7 @@ SCHEDULE_DEFAULTS = {
     "CONTROLPLANE_HOUSEKEEPING_SCHEDULE": "0 17 3 * * *",
     "CONTROLPLANE_RECONCILER_SCHEDULE": "0 * * * * *",
     "CONTROLPLANE_RELAY_SCHEDULE": "*/30 * * * * *",
+    "CONTROLPLANE_RETENTION_SCHEDULE": "0 47 3 * * *",
 }
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,30}$")
 
@@ -78,6 +81,7 @@ class Settings:
     desired_state_ref: str = "HEAD"
     desired_state_path: str = ""
     monitor_degraded_seconds: float = 60.0
+    event_retention_days: int = 90
     local_bus_fault_file: str | None = None
     app_insights_connection: str | None = None
     app_insights_aad: bool = False
@@ -113,6 +117,7 @@ class Settings:
             )
         deliveries = _number(environ, "CONTROLPLANE_BUS_MAX_DELIVERIES", "10", int, errors)
         degraded = _number(environ, "CONTROLPLANE_MONITOR_DEGRADED_SECONDS", "60", float, errors)
+        retention = _number(environ, "CONTROLPLANE_EVENT_RETENTION_DAYS", "90", int, errors)
         backoff = _number(environ, "CONTROLPLANE_NOTIFICATIONS_BACKOFF_SECONDS", "1", float, errors)
         notifications = _notifications(environ, errors)
         azure = AzureSettings.from_environment(environ, errors)
@@ -131,6 +136,7 @@ class Settings:
             desired_state_ref=environ.get("CONTROLPLANE_DESIRED_STATE_REF") or "HEAD",
             desired_state_path=environ.get("CONTROLPLANE_DESIRED_STATE_PATH", ""),
             monitor_degraded_seconds=degraded,
+            event_retention_days=retention,
             local_bus_fault_file=environ.get("CONTROLPLANE_LOCAL_BUS_FAULT_FILE") or None,
             app_insights_connection=environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
             app_insights_aad="Authorization=AAD" in environ.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", ""),

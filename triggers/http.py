@@ -1,4 +1,4 @@
-"""HTTP triggers of deployments and events: parse the request, call the core, answer JSON (problem+json on
+"""HTTP triggers of deployments: parse the request, call the core, answer JSON (problem+json on
 errors)."""
 
 from __future__ import annotations
@@ -12,18 +12,19 @@ import azure.functions as func
 
 from controlplane.bootstrap import ports
 from controlplane.domain.access import Action
-from controlplane.domain.deployment import Deployment
-from controlplane.domain.events import is_trace_id
+from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.manifest import Release
+from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidToken
 from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.domain.workflow.signals import ABORT, APPROVE, InvalidSignal, OperatorSignal
 from controlplane.errors import FieldError, NotFound
-from controlplane.services import deployments
+from controlplane.services import deployment_list, deployments
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from triggers.guard import guarded
 from triggers.identity import authorized
 from triggers.links import api_url
 from triggers.manifest_body import idempotency_key, read_release
+from triggers.query_params import QueryParams
 from triggers.reconcile import reconcile_deployment
 from triggers.responses import json_response, problem
 
@@ -105,11 +106,31 @@ async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestra
 @guarded
 @authorized(Action.READ)
 def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
-    """GET /api/deployments?environment=&service= : newest first."""
-    found = ports().store.deployments.list_deployments(
-        environment=req.params.get("environment") or None, service=req.params.get("service") or None
-    )
-    return json_response({"deployments": [deployment.to_dict() for deployment in found]})
+    """GET /api/deployments?environment=&service=&state=&limit=&continuation= : newest first, a page at a time
+    (``continuation`` is the previous page's, sent with the same filters; null on the last page)."""
+    params = QueryParams(req, ("environment", "service", "state", "limit", "continuation"))
+    states = params.choices("state", [state.value for state in DeploymentState])
+    if len(states) > 1:
+        params.errors.append(FieldError("state", "one state"))
+    start = None
+    token = params.text("continuation")
+    if token is not None:
+        try:
+            start = deployment_list.DeploymentPosition.from_token(token)
+        except InvalidToken as error:
+            params.refused_token(error)
+    filters = {"environment": params.text("environment"), "service": params.text("service")}
+    limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)
+    refused = params.problem()
+    if refused is not None:
+        return refused
+    state = DeploymentState(next(iter(states))) if states else None
+    page = deployment_list.page_deployments(ports().store.deployments, **filters, state=state, limit=limit, start=start)
+    body = {
+        "deployments": [deployment.to_dict() for deployment in page.deployments],
+        "continuation": page.next.token() if page.next else None,
+    }
+    return json_response(body)
 
 
 @bp.route(route="deployments/{deployment_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -192,17 +213,3 @@ def _finished(deployment: Deployment) -> func.HttpResponse:
     last = deployment.transitions[-1]
     detail = f"deployment {deployment.id} is {deployment.state.value}" + (f": {last.reason}" if last.reason else "")
     return problem(409, "Deployment finished", detail, state=deployment.state.value, reason=last.reason)
-
-
-@bp.route(route="events", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@guarded
-@authorized(Action.READ)
-def list_events(req: func.HttpRequest) -> func.HttpResponse:
-    """GET /api/events?traceId=: the flow's envelopes (CloudEvents JSON) in order."""
-    traceid = req.params.get("traceId") or ""
-    if not is_trace_id(traceid):
-        got = f" (got {traceid[:40]!r})" if traceid else ""
-        detail = f"query parameter traceId: the flow's trace id, 32 lowercase hex digits, not all zero, required{got}"
-        return problem(400, "Invalid traceId", detail)
-    events = [envelope.to_dict() for envelope in ports().store.event_log.events_for_trace(traceid)]
-    return json_response({"traceId": traceid, "events": events})

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from controlplane.domain.deployment import Transition
+from controlplane.domain.deployment import Deployment, Transition
 from controlplane.domain.event_catalog import EventData, EventType
 from controlplane.domain.events import Envelope, TraceContext, new_event
 from controlplane.domain.health import HealthReport
@@ -20,23 +20,25 @@ MAX_CHAIN_EVENTS = 200
 
 
 def deployment_envelope(
-    deployment_id: str,
-    traceid: str,
+    deployment: Deployment,
     event: EventData,
     *,
     event_id: str,
     source: str,
     time: datetime,
 ) -> Envelope:
-    """``event`` in the deployment's trace: its data carries the deployment id, its subject the deployment."""
+    """``event`` in the deployment's trace: its subject the deployment, its data the deployment id, environment and
+    service names (so the audit finds every event of a deployment by environment or service) under the builder's
+    own keys (RuntimeDeploymentCompleted's ``services`` maps each name to its revision)."""
+    about = {"deploymentId": deployment.id, "environment": deployment.environment}
     return new_event(
         event.type,
         event_id=event_id,
         source=source,
-        subject=f"deployments/{deployment_id}",
+        subject=f"deployments/{deployment.id}",
         time=time,
-        trace=TraceContext(traceid, deployment_id),
-        data={"deploymentId": deployment_id, **event.data},
+        trace=TraceContext(deployment.traceid, deployment.id),
+        data={**about, "services": list(deployment.service_names), **event.data},
     )
 
 

@@ -178,8 +178,7 @@ def transition(
     ids = [event_id, *(journal.stable_id(event_id, "closing", str(index)) for index in range(len(closing)))]
     envelopes = [
         deployment_events.deployment_envelope(
-            deployment.id,
-            deployment.traceid,
+            deployment,
             event,
             event_id=identity,
             source=source,
@@ -206,6 +205,6 @@ def emit(
     """Emit one catalog event in the deployment's trace (logged and published; a repeat is a duplicate)."""
     deployment = deployments.get_deployment(deployment_id)
     envelope = deployment_events.deployment_envelope(
-        deployment_id, deployment.traceid, event, event_id=event_id, source=source, time=at.astimezone(UTC)
+        deployment, event, event_id=event_id, source=source, time=at.astimezone(UTC)
     )
     journal.record(event_log, bus, [envelope])

@@ -108,7 +108,7 @@ def test_bad_manifests_are_refused_naming_each_field_and_nothing_starts(product:
     assert {"spec.services[0].image", "spec.environment.tier"} <= paths
     code, problem = product.request("POST", "/api/deployments", "{not json")
     assert code == 400
-    assert product.request("GET", "/api/deployments?environment=e2e2")[1] == {"deployments": []}
+    assert product.request("GET", "/api/deployments?environment=e2e2")[1] == {"deployments": [], "continuation": None}
 
 
 def test_a_second_deploy_of_a_running_service_is_refused_and_a_repeated_key_returns_the_same(
@@ -263,7 +263,7 @@ def test_the_deployments_endpoint_exists(azurite: Azurite, tmp_path: Path) -> No
     product = HostProcess(azurite.connection_string, "function_app:app", tmp_path, fresh_tables).start()
     try:
         code, body = product.request("GET", "/api/deployments")
-        assert code == 200 and body == {"deployments": []}
+        assert code == 200 and body == {"deployments": [], "continuation": None}
         assert product.request("GET", "/api/deployments", token=None)[0] == 401
     finally:
         product.stop()

@@ -223,7 +223,9 @@ def test_a_prod_release_waits_for_approval_before_promotion(world: World) -> Non
     # announced before the wait, so notifications can ask an Approver
     [asked] = [e for e in world.bus.published if e.type == "RuntimeDeploymentApprovalRequested"]
     environment = document["spec"]["environment"]["name"]
-    assert dict(asked.data) == {"deploymentId": deployment_id, "environment": environment, "for": "promotion to prod"}
+    services = [service["name"] for service in document["spec"]["services"]]
+    expected = {"deploymentId": deployment_id, "environment": environment, "services": services}
+    assert dict(asked.data) == {**expected, "for": "promotion to prod"}
     world.engine.raise_event(deployment_id, "approve", signal("ana", "change CHG-1"))
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
     promoting = next(

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.event_catalog import EventType
 from controlplane.domain.findings import FindingStatus
 from controlplane.domain.idempotency import KEY_RULE, MAX_KEY_LENGTH
+from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 from triggers.manifest_body import JSON_TYPES, YAML_TYPES
 from triggers.openapi.schemas import TRACE_ID, Schema, enum_of, ref
+from triggers.query_params import MAX_VALUE_CHARS
 
 # Error statuses by name in components.responses; each body is problem+json (RFC 9457).
 ERRORS: dict[int, tuple[str, str]] = {
@@ -94,6 +98,10 @@ IDEMPOTENCY_KEY = {
     f"with a different manifest: 422. {KEY_RULE}, else 400.",
     "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
 }
+FILTER_TEXT = {"type": "string", "maxLength": MAX_VALUE_CHARS}
+TIME = {"type": "string", "format": "date-time"}
+LIMIT = query("limit", f"page size (default {DEFAULT_LIMIT})", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})
+CONTINUATION = query("continuation", "the previous page's continuation (send the same filters with it)")
 DEPLOYMENT_ID = path_parameter("deployment_id", "the deployment's id")
 FINDING_ID = path_parameter("finding_id", "the drift finding's id")
 REASON = query("reason", "why (stands in for the body's reason)")
@@ -142,9 +150,16 @@ def paths() -> dict[str, dict[str, Any]]:
             ),
             "get": operation(
                 "list_deployments",
-                "List deployments, newest first",
-                {200: ok("DeploymentList", "The deployments that match.")},
-                parameters=(query("environment", "only this environment"), query("service", "only this service")),
+                "List deployments, newest first, a page at a time",
+                {200: ok("DeploymentList", "The deployments that match, and where the next page starts.")},
+                (400,),
+                (
+                    query("environment", "only this environment", FILTER_TEXT),
+                    query("service", "only deployments of this service", FILTER_TEXT),
+                    query("state", "only deployments in this state", enum_of(DeploymentState)),
+                    LIMIT,
+                    CONTINUATION,
+                ),
             ),
         },
         "/api/deployments/{deployment_id}": {
@@ -174,10 +189,36 @@ def paths() -> dict[str, dict[str, Any]]:
         "/api/events": {
             "get": operation(
                 "list_events",
-                "A flow's events (CloudEvents) in order",
-                {200: ok("EventList", "The trace's events, oldest first.")},
+                "A flow's events in order (traceId), or the audit of every flow, newest first, a page at a time",
+                {
+                    200: ok(
+                        "EventsAnswer",
+                        "With traceId: the trace's events, oldest first (EventList). Without: the events that match, "
+                        "newest first, and where the next page starts (EventPage).",
+                    )
+                },
                 (400,),
-                (query("traceId", "the flow's trace id (32 hex, not all zero)", TRACE_ID, required=True),),
+                (
+                    query(
+                        "traceId", "the flow's trace id (32 hex, not all zero); no other parameter with it", TRACE_ID
+                    ),
+                    query("service", "events about this service (data.service or data.services)", FILTER_TEXT),
+                    query("environment", "events of this environment (data.environment)", FILTER_TEXT),
+                    {
+                        "name": "type",
+                        "in": "query",
+                        "required": False,
+                        "description": "events of any of these types (repeat it, or separate with commas)",
+                        "schema": {"type": "array", "items": enum_of(EventType)},
+                        "style": "form",
+                        "explode": True,
+                    },
+                    query("actor", "events an operator caused: data.actor's name or object id", FILTER_TEXT),
+                    query("since", "from this time (RFC 3339, inclusive); default and minimum: the retention", TIME),
+                    query("until", "up to this time (RFC 3339, exclusive); default: now", TIME),
+                    LIMIT,
+                    CONTINUATION,
+                ),
             ),
         },
         "/api/drift/findings": {

@@ -21,6 +21,10 @@ TRACE_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "the f
 TEXT = {"type": "string"}
 NULLABLE_TEXT = {"type": ["string", "null"]}
 ANY_OBJECT: Schema = {"type": "object"}
+CONTINUATION = {
+    "type": ["string", "null"],
+    "description": "send it back (with the same filters) for the next page; null on the last page",
+}
 
 
 def ref(name: str) -> Schema:
@@ -265,7 +269,7 @@ def component_schemas() -> dict[str, Schema]:
         "Deployment": DEPLOYMENT,
         "Transition": TRANSITION,
         "ServiceProgress": SERVICE_PROGRESS,
-        "DeploymentList": listing("deployments", "Deployment"),
+        "DeploymentList": listing("deployments", "Deployment", continuation=CONTINUATION),
         "DeploymentAccepted": DEPLOYMENT_ACCEPTED,
         "Signal": SIGNAL,
         "Actor": ACTOR,
@@ -273,6 +277,14 @@ def component_schemas() -> dict[str, Schema]:
         "SignalAccepted": SIGNAL_ACCEPTED,
         "Envelope": ENVELOPE,
         "EventList": listing("events", "Envelope", traceId=TRACE_ID),
+        "EventPage": listing(
+            "events",
+            "Envelope",
+            continuation=CONTINUATION,
+            since={"type": "string", "format": "date-time", "description": "the range's start used (inclusive)"},
+            until={"type": "string", "format": "date-time", "description": "the range's end used (exclusive)"},
+        ),
+        "EventsAnswer": {"oneOf": [ref("EventList"), ref("EventPage")]},
         "Finding": FINDING,
         "FindingList": listing("findings", "Finding"),
         "DriftPlan": DRIFT_PLAN,

@@ -96,6 +96,12 @@ class DeploymentsContract:
         assert [d.id for d in deployments.list_deployments(environment="dev")] == ["d2", "d1"]
         assert [d.id for d in deployments.list_deployments(service="orders")] == ["d3", "d1"]
         assert [d.id for d in deployments.list_deployments(environment="dev", service="orders")] == ["d1"]
+        ended = deployments.get_deployment("d2").advance(DeploymentState.PROVISIONING, T0 + timedelta(minutes=3))
+        deployments.save_deployment(ended)
+        assert [d.id for d in deployments.list_deployments(state=DeploymentState.PROVISIONING)] == ["d2"]
+        assert [d.id for d in deployments.list_deployments(environment="dev", state=DeploymentState.REQUESTED)] == [
+            "d1"
+        ]
 
     def test_a_deployment_keeps_its_etag_out_of_equality(self, deployments: Deployments) -> None:
         created = deployments.create_deployment(deployment())
