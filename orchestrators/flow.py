@@ -7,7 +7,8 @@ can raise an event through the Durable webhook with any JSON, so a payload that 
 refused abort is ignored rather than taken as an abort, because "abort" from a sender who cannot say who
 they are is exactly what the validation exists to keep out; the API refuses such a request with 400. A
 signal that parses is judged again by the rules the API applied (``domain.approvals``: the Approver role,
-four-eyes for prod), since the webhook bypasses the API: a refusal is emitted and the wait goes on.
+four-eyes for prod), since the webhook bypasses the API: the refusal is logged and shown in the custom
+status (``refused``), and the wait goes on.
 """
 
 from __future__ import annotations
@@ -88,13 +89,13 @@ class Flow:
         """Wait for a timer or an approval of ``what`` (``waiting``) unless an operator aborts first: the
         abort's reason, or None. An approval is emitted (RuntimeDeploymentApproved) and recorded with the next
         transition. A signal that does not parse, or whose actor the rules refuse (``domain.approvals``), is
-        refused and the wait goes on; a refusal by rule is emitted (RuntimeDeploymentSignalRefused)."""
+        refused and the wait goes on (``_accepted``)."""
         context = self.context
         abort = context.wait_for_external_event(ABORT)
         while True:
             winner = yield context.task_any([waiting, abort])
             if winner == abort:
-                signal = yield from self._accepted(ABORT, abort.result)
+                signal = self._accepted(ABORT, abort.result)
                 if signal is None:
                     abort = context.wait_for_external_event(ABORT)
                     continue
@@ -104,7 +105,7 @@ class Flow:
                 return f"aborted by {signal.describe()}"
             if isinstance(waiting, TimerTask):
                 return None
-            signal = yield from self._accepted(APPROVE, waiting.result)
+            signal = self._accepted(APPROVE, waiting.result)
             if signal is None:
                 waiting = context.wait_for_external_event(APPROVE)
                 continue
@@ -124,9 +125,11 @@ class Flow:
         self.context.set_custom_status({"state": self.state.value, "waiting": APPROVE, **status})
         return (yield from self.wait(self.context.wait_for_external_event(APPROVE), what, service))
 
-    def _accepted(self, name: str, data: object) -> Task:
-        """The signal ``data`` carries if it parses and its actor may send it, else None (logged; a refusal by
-        rule is emitted too)."""
+    def _accepted(self, name: str, data: object) -> OperatorSignal | None:
+        """The signal ``data`` carries if it parses and its actor may send it, else None: logged, and a refusal
+        by rule is shown in the custom status. Nothing is scheduled here: the wait must be open again at once,
+        since the SDK keeps only the last of the same-named events that arrive while no wait for them is open
+        (``TaskOrchestrationExecutor.set_task_value``'s deferred tasks), and an activity would open that gap."""
         try:
             signal = OperatorSignal.from_event(data)
         except InvalidSignal as refused:
@@ -139,7 +142,9 @@ class Flow:
         if refusal is None:
             return signal
         self._log_refusal(name, refusal)
-        yield from self.emit(deployment_events.signal_refused(name, signal.actor, signal.reason, refusal))
+        status = self.context.custom_status if isinstance(self.context.custom_status, dict) else {}
+        shown = {"signal": name, "actor": signal.actor.to_dict(), "refusal": _brief(refusal)}
+        self.context.set_custom_status({**status, "refused": shown})
         return None
 
     def _log_refusal(self, name: str, why: str) -> None:

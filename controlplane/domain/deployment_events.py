@@ -91,13 +91,6 @@ def approved(environment: str, what: str, service: str | None, actor: Actor, rea
     return EventData(EventType.RUNTIME_DEPLOYMENT_APPROVED, {**data, "actor": actor.to_dict(), "reason": reason})
 
 
-def signal_refused(signal: str, actor: Actor, reason: str, refusal: str) -> EventData:
-    """RuntimeDeploymentSignalRefused: the orchestration refused ``actor``'s ``signal`` (its ``reason``)
-    because of ``refusal``, and waits on."""
-    data = {"signal": signal, "actor": actor.to_dict(), "reason": reason, "refusal": refusal}
-    return EventData(EventType.RUNTIME_DEPLOYMENT_SIGNAL_REFUSED, data)
-
-
 def completed(environment: str, revisions: Mapping[str, str]) -> EventData:
     """RuntimeDeploymentCompleted: every service promoted; ``revisions`` maps each service to its new revision."""
     return EventData(EventType.RUNTIME_DEPLOYMENT_COMPLETED, {"environment": environment, "services": dict(revisions)})

@@ -17,7 +17,6 @@ class EventType(StrEnum):
     RUNTIME_ENVIRONMENT_PROVISIONED = "RuntimeEnvironmentProvisioned"
     RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED = "RuntimeDeploymentApprovalRequested"
     RUNTIME_DEPLOYMENT_APPROVED = "RuntimeDeploymentApproved"
-    RUNTIME_DEPLOYMENT_SIGNAL_REFUSED = "RuntimeDeploymentSignalRefused"
     RUNTIME_DEPLOYMENT_COMPLETED = "RuntimeDeploymentCompleted"
     RUNTIME_DEPLOYMENT_ROLLED_BACK = "RuntimeDeploymentRolledBack"
     RUNTIME_DEPLOYMENT_FAILED = "RuntimeDeploymentFailed"
@@ -69,10 +68,6 @@ CATALOG: Mapping[EventType, EventSpec] = {
     ),
     EventType.RUNTIME_DEPLOYMENT_APPROVED: EventSpec(
         "an operator approved what the deployment waited for", ("deploymentId", "environment", "for", "actor", "reason")
-    ),
-    EventType.RUNTIME_DEPLOYMENT_SIGNAL_REFUSED: EventSpec(
-        "the orchestration refused an approve or abort that reached it (four-eyes, a missing role); it waits on",
-        ("deploymentId", "signal", "actor", "reason", "refusal"),
     ),
     EventType.RUNTIME_DEPLOYMENT_COMPLETED: EventSpec(
         "every service is promoted and serving all traffic", ("deploymentId", "environment", "services")

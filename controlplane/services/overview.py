@@ -31,4 +31,3 @@ def overview(
             }
         )
     return views
-
