@@ -163,7 +163,7 @@ def test_a_terminated_orchestration_is_rolled_back_by_the_reconciler_and_frees_i
     assert done["state"] == "RolledBack", done["transitions"]
     assert done["transitions"][-1]["reason"] == "orchestration Terminated: pulled the plug"
     assert terminal_events(product, done) == ["RuntimeDeploymentRolledBack"]
-    query = urllib.parse.urlencode({"by": "e2e", "reason": "too late"})
+    query = urllib.parse.urlencode({"reason": "too late"})
     code, finished = product.request("POST", f"/api/deployments/{deployment_id}/approve?{query}")
     assert code == 409 and finished["state"] == "RolledBack", finished
     deploy(product, example("v1-rolling", "stuck-b"))  # the service is free
