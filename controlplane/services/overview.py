@@ -31,3 +31,4 @@ def overview(
             }
         )
     return views
+
