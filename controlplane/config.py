@@ -24,6 +24,7 @@
 | ``CONTROLPLANE_RETENTION_SCHEDULE`` | deleting events past their retention (NCRONTAB) | daily 03:47 |
 | ``CONTROLPLANE_NOTIFICATIONS`` | webhooks told of chosen events (JSON list: ``domain/notifications.py``) | |
 | ``CONTROLPLANE_NOTIFICATIONS_BACKOFF_SECONDS`` | notifications: first wait between retries of one POST | ``1`` |
+| ``CONTROLPLANE_FOUR_EYES`` | prod approvals need someone but the requester (``domain/approvals``) | ``true`` |
 | ``CONTROLPLANE_LOCAL_BUS_FAULT_FILE`` | local host, fault tests: while this file exists, local publishing fails | |
 | ``APPLICATIONINSIGHTS_CONNECTION_STRING`` | spans, logs and metrics go to Application Insights | (none) |
 | ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING`` | ``Authorization=AAD``: export with the managed identity | |
@@ -44,6 +45,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from controlplane.config_azure import AzureSettings
+from controlplane.domain.approvals import FOUR_EYES_SETTING
 from controlplane.domain.notifications import SETTING as NOTIFICATIONS
 from controlplane.domain.notifications import InvalidNotifications, NotificationTarget, parse_targets
 from controlplane.errors import FieldError, InvalidInput
@@ -87,6 +89,7 @@ class Settings:
     app_insights_aad: bool = False
     notifications: tuple[NotificationTarget, ...] = ()
     notification_backoff_seconds: float = 1.0
+    four_eyes: bool = True
     azure: AzureSettings = field(default_factory=AzureSettings)
 
     @property
@@ -120,6 +123,7 @@ class Settings:
         retention = _number(environ, "CONTROLPLANE_EVENT_RETENTION_DAYS", "90", int, errors)
         backoff = _number(environ, "CONTROLPLANE_NOTIFICATIONS_BACKOFF_SECONDS", "1", float, errors)
         notifications = _notifications(environ, errors)
+        four_eyes = _switch(environ, FOUR_EYES_SETTING, True, errors)
         azure = AzureSettings.from_environment(environ, errors)
         if errors:
             raise InvalidSettings(errors)
@@ -142,6 +146,7 @@ class Settings:
             app_insights_aad="Authorization=AAD" in environ.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", ""),
             notifications=notifications,
             notification_backoff_seconds=backoff,
+            four_eyes=four_eyes,
             azure=azure,
         )
 
@@ -171,6 +176,22 @@ def _number(
     if value is None or value < 0 or (kind is int and value < 1):
         errors.append(FieldError(name, f"must be a positive {kind.__name__} (got {text!r})"))
         return kind(default)
+    return value
+
+
+_SWITCH = {"true": True, "1": True, "on": True, "yes": True, "false": False, "0": False, "off": False, "no": False}
+
+
+def _switch(environ: Mapping[str, str], name: str, default: bool, errors: list[FieldError]) -> bool:
+    """An on/off setting (true/false, 1/0, on/off, yes/no, any case); a bad value is added to ``errors``,
+    never read as either: a typo must not turn a safety rule off."""
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    value = _SWITCH.get(text.lower())
+    if value is None:
+        errors.append(FieldError(name, f"must be true or false (got {text!r})"))
+        return default
     return value
 
 

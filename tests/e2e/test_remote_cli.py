@@ -48,7 +48,7 @@ def test_deploy_wait_prints_the_timeline_and_exits_0_when_the_release_completes(
 
     shown = cpctl(product, "get", deployment_id)
     assert shown.returncode == 0 and "state        Completed" in shown.stdout
-    finished = cpctl(product, "approve", deployment_id, "--by", "e2e", "--reason", "too late")
+    finished = cpctl(product, "approve", deployment_id, "--reason", "too late")
     assert finished.returncode == 3 and "409 Deployment finished" in finished.stderr
 
 

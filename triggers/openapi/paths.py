@@ -104,12 +104,14 @@ LIMIT = query("limit", f"page size (default {DEFAULT_LIMIT})", {"type": "integer
 CONTINUATION = query("continuation", "the previous page's continuation (send the same filters with it)")
 DEPLOYMENT_ID = path_parameter("deployment_id", "the deployment's id")
 FINDING_ID = path_parameter("finding_id", "the drift finding's id")
-REASON = query("reason", "why (stands in for the body's reason)")
-SIGNAL_BODY = {
+REASON = query("reason", "why the operator acts (stands in for the body's reason)")
+REASON_BODY = {
     "required": False,
-    "content": {"application/json": {"schema": ref("Signal")}},
-    "description": "who and why; the query parameters by and reason may carry them instead",
+    "content": {"application/json": {"schema": ref("OperatorReason")}},
+    "description": "why the operator acts (required here or in ?reason=, else 400); the actor is the signed-in "
+    "caller, never a field",
 }
+OPTIONAL_REASON_BODY = {**REASON_BODY, "description": "why (optional: recorded when given)"}
 MANIFEST_BODY = {
     "required": True,
     "description": "A release manifest: JSON (also with no Content-Type or a +json type), or YAML with a YAML "
@@ -122,16 +124,21 @@ def signal(function: str, summary: str) -> dict[str, Any]:
     return operation(
         function,
         summary,
-        {202: ok("SignalAccepted", "The signal is on its way to the deployment's orchestration.")},
-        (400, 404, 409),
-        (DEPLOYMENT_ID, query("by", "who (stands in for the body's by)"), REASON),
-        SIGNAL_BODY,
+        {202: ok("SignalAccepted", "The signal, with its actor and reason, is on its way to the orchestration.")},
+        (400, 404, 409, 413),
+        (DEPLOYMENT_ID, REASON),
+        REASON_BODY,
     )
 
 
 def decision(function: str, summary: str, status: int) -> dict[str, Any]:
     return operation(
-        function, summary, {status: ok("Finding", "The finding as decided.")}, (404, 409), (FINDING_ID, REASON)
+        function,
+        summary,
+        {status: ok("Finding", "The finding as decided: decidedBy is the caller; RuntimeDriftFindingDecided says it.")},
+        (400, 404, 409, 413),
+        (FINDING_ID, REASON),
+        REASON_BODY,
     )
 
 
@@ -174,14 +181,19 @@ def paths() -> dict[str, dict[str, Any]]:
         "/api/deployments/{deployment_id}/rollback": {
             "post": operation(
                 "rollback_deployment",
-                "Deploy again the last Completed release before this deployment",
+                "Deploy again the last Completed release before this deployment, as the caller (requestedBy)",
                 {202: ok("DeploymentAccepted", accepted, location=True), 200: ok("DeploymentAccepted", repeated)},
-                (400, 404, 409, 422),
-                (DEPLOYMENT_ID, IDEMPOTENCY_KEY),
+                (400, 404, 409, 413, 422),
+                (DEPLOYMENT_ID, IDEMPOTENCY_KEY, REASON),
+                REASON_BODY,
             ),
         },
         "/api/deployments/{deployment_id}/approve": {
-            "post": signal("approve_deployment", "Release a manual canary pause or blue-green promotion"),
+            "post": signal(
+                "approve_deployment",
+                "Release a manual canary pause or a promotion to prod; 403 when four-eyes (CONTROLPLANE_FOUR_EYES) "
+                "holds and the caller requested the deployment",
+            ),
         },
         "/api/deployments/{deployment_id}/abort": {
             "post": signal("abort_deployment", "Roll back at the next pause or approval wait"),
@@ -252,9 +264,11 @@ def paths() -> dict[str, dict[str, Any]]:
         "/api/drift/runs": {
             "post": operation(
                 "run_drift",
-                "Run the drift loop now",
+                "Run the drift loop now; RuntimeDriftRunRequested records the caller",
                 {202: ok("DriftRunAccepted", "The run started.", location=True)},
-                (409,),
+                (400, 409, 413),
+                (REASON,),
+                OPTIONAL_REASON_BODY,
             ),
         },
         "/api/drift/runs/{instance_id}": {
