@@ -308,3 +308,10 @@ def test_prod_needs_an_approver_other_than_the_requester_and_both_are_recorded(p
     approved = events["RuntimeDeploymentApproved"]
     assert approved["actor"] == promoting["actor"] and approved["reason"] == "CHG-42 reviewed"
     assert approved["for"] == "promotion to prod"
+    # The audit finds what the approver did, by name or object id (newest first): the approval and the move to
+    # Promoting it caused; nothing the requester did.
+    for who in ("e2e-approver", approved["actor"]["objectId"]):
+        status, audit = product.request("GET", f"/api/events?actor={who}&environment={done['environment']}")
+        assert status == 200, audit
+        found = [(e["type"], e["data"].get("to")) for e in audit["events"]]
+        assert found == [("RuntimeDeploymentStateChanged", "Promoting"), ("RuntimeDeploymentApproved", None)]
