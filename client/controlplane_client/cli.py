@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return error.code
     except ApiError as error:
         print(f"cpctl: {error.describe()}", file=sys.stderr)
-        if error.status == 401:
+        if error.status == 401 and not error.problem.get("detail"):  # App Service's own 401: the token was refused
             print(f"cpctl: {NOT_SIGNED_IN}", file=sys.stderr)
         if error.status in DENIED_STATUSES:
             return DENIED

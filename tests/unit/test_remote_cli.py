@@ -194,6 +194,10 @@ def test_401_and_403_exit_4_with_the_problems_detail_naming_the_roles_needed(
     assert run(stub, "findings")[0] == 4
     err = capsys.readouterr().err
     assert err.startswith("cpctl: 401 Unauthorized\n") and "not issued for the app's audience" in err
+    signed_out = {"title": "Sign-in required", "detail": "sign in at /.auth/login/aad, or send a bearer token"}
+    stub.route("GET", "/api/drift/findings", Reply(401, signed_out))  # the app's own 401 says what to do itself
+    assert run(stub, "findings")[0] == 4
+    assert capsys.readouterr().err == f"cpctl: 401 Sign-in required: {signed_out['detail']}\n"
 
 
 def test_a_token_is_sent_stripped_and_one_with_whitespace_inside_is_refused_before_any_request(
