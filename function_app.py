@@ -7,12 +7,14 @@ from activities.drift import bp as drift_activities
 from orchestrators.deployment import bp as deployment_orchestrator
 from orchestrators.drift import bp as drift_orchestrator
 from triggers.drift_api import bp as drift_api
+from triggers.events_api import bp as events_api
 from triggers.http import bp as http_triggers
 from triggers.me_api import bp as me_api
 from triggers.notifications import bp as notification_triggers
 from triggers.openapi_api import bp as openapi_api
 from triggers.reconcile import bp as reconcile_triggers
 from triggers.relay import bp as event_relay
+from triggers.retention import bp as event_retention
 from triggers.servicebus import bp as servicebus_triggers
 from triggers.services_api import bp as services_api
 from triggers.timers import bp as timer_triggers
@@ -21,12 +23,14 @@ app = df.DFApp()
 for blueprint in (
     http_triggers,
     drift_api,
+    events_api,
     services_api,
     openapi_api,
     me_api,
     timer_triggers,
     reconcile_triggers,
     event_relay,
+    event_retention,
     servicebus_triggers,
     notification_triggers,
     deployment_orchestrator,

@@ -50,6 +50,7 @@ def record_transition(request: dict) -> dict[str, Any]:
         transition.at,
         transition.event_id,
         closing=transition.closing,
+        actor=transition.actor,
     )
 
 

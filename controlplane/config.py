@@ -20,8 +20,11 @@
 | ``CONTROLPLANE_HOUSEKEEPING_SCHEDULE`` | forgetting expired processed-event ids (NCRONTAB) | daily 03:17 |
 | ``CONTROLPLANE_RECONCILER_SCHEDULE`` | ending deployments nobody runs any more (NCRONTAB) | every minute |
 | ``CONTROLPLANE_RELAY_SCHEDULE`` | publishing events a failed publish left pending (NCRONTAB) | every 30 s |
+| ``CONTROLPLANE_EVENT_RETENTION_DAYS`` | days the event log and its audit index keep an event | ``90`` |
+| ``CONTROLPLANE_RETENTION_SCHEDULE`` | deleting events past their retention (NCRONTAB) | daily 03:47 |
 | ``CONTROLPLANE_NOTIFICATIONS`` | webhooks told of chosen events (JSON list: ``domain/notifications.py``) | |
 | ``CONTROLPLANE_NOTIFICATIONS_BACKOFF_SECONDS`` | notifications: first wait between retries of one POST | ``1`` |
+| ``CONTROLPLANE_FOUR_EYES`` | prod approvals need someone but the requester (``domain/approvals``) | ``true`` |
 | ``CONTROLPLANE_LOCAL_BUS_FAULT_FILE`` | local host, fault tests: while this file exists, local publishing fails | |
 | ``APPLICATIONINSIGHTS_CONNECTION_STRING`` | spans, logs and metrics go to Application Insights | (none) |
 | ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING`` | ``Authorization=AAD``: export with the managed identity | |
@@ -42,6 +45,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from controlplane.config_azure import AzureSettings
+from controlplane.domain.approvals import FOUR_EYES_SETTING
 from controlplane.domain.notifications import SETTING as NOTIFICATIONS
 from controlplane.domain.notifications import InvalidNotifications, NotificationTarget, parse_targets
 from controlplane.errors import FieldError, InvalidInput
@@ -56,6 +60,7 @@ SCHEDULE_DEFAULTS = {
     "CONTROLPLANE_HOUSEKEEPING_SCHEDULE": "0 17 3 * * *",
     "CONTROLPLANE_RECONCILER_SCHEDULE": "0 * * * * *",
     "CONTROLPLANE_RELAY_SCHEDULE": "*/30 * * * * *",
+    "CONTROLPLANE_RETENTION_SCHEDULE": "0 47 3 * * *",
 }
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,30}$")
 
@@ -78,11 +83,13 @@ class Settings:
     desired_state_ref: str = "HEAD"
     desired_state_path: str = ""
     monitor_degraded_seconds: float = 60.0
+    event_retention_days: int = 90
     local_bus_fault_file: str | None = None
     app_insights_connection: str | None = None
     app_insights_aad: bool = False
     notifications: tuple[NotificationTarget, ...] = ()
     notification_backoff_seconds: float = 1.0
+    four_eyes: bool = True
     azure: AzureSettings = field(default_factory=AzureSettings)
 
     @property
@@ -113,8 +120,10 @@ class Settings:
             )
         deliveries = _number(environ, "CONTROLPLANE_BUS_MAX_DELIVERIES", "10", int, errors)
         degraded = _number(environ, "CONTROLPLANE_MONITOR_DEGRADED_SECONDS", "60", float, errors)
+        retention = _number(environ, "CONTROLPLANE_EVENT_RETENTION_DAYS", "90", int, errors)
         backoff = _number(environ, "CONTROLPLANE_NOTIFICATIONS_BACKOFF_SECONDS", "1", float, errors)
         notifications = _notifications(environ, errors)
+        four_eyes = _switch(environ, FOUR_EYES_SETTING, True, errors)
         azure = AzureSettings.from_environment(environ, errors)
         if errors:
             raise InvalidSettings(errors)
@@ -131,11 +140,13 @@ class Settings:
             desired_state_ref=environ.get("CONTROLPLANE_DESIRED_STATE_REF") or "HEAD",
             desired_state_path=environ.get("CONTROLPLANE_DESIRED_STATE_PATH", ""),
             monitor_degraded_seconds=degraded,
+            event_retention_days=retention,
             local_bus_fault_file=environ.get("CONTROLPLANE_LOCAL_BUS_FAULT_FILE") or None,
             app_insights_connection=environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
             app_insights_aad="Authorization=AAD" in environ.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", ""),
             notifications=notifications,
             notification_backoff_seconds=backoff,
+            four_eyes=four_eyes,
             azure=azure,
         )
 
@@ -165,6 +176,22 @@ def _number(
     if value is None or value < 0 or (kind is int and value < 1):
         errors.append(FieldError(name, f"must be a positive {kind.__name__} (got {text!r})"))
         return kind(default)
+    return value
+
+
+_SWITCH = {"true": True, "1": True, "on": True, "yes": True, "false": False, "0": False, "off": False, "no": False}
+
+
+def _switch(environ: Mapping[str, str], name: str, default: bool, errors: list[FieldError]) -> bool:
+    """An on/off setting (true/false, 1/0, on/off, yes/no, any case); a bad value is added to ``errors``,
+    never read as either: a typo must not turn a safety rule off."""
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    value = _SWITCH.get(text.lower())
+    if value is None:
+        errors.append(FieldError(name, f"must be true or false (got {text!r})"))
+        return default
     return value
 
 

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from controlplane.domain.audit import EventPage, EventQuery
 from controlplane.domain.catalog import CatalogEntry
-from controlplane.domain.deployment import Deployment
+from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.events import Envelope
 from controlplane.domain.findings import DriftFinding, FindingStatus
 from controlplane.domain.health import HealthReport
@@ -50,8 +51,10 @@ class Deployments(Protocol):
     def delete_deployment(self, deployment_id: str) -> None:
         """Remove a deployment that never started (a refused request); absent is not an error."""
 
-    def list_deployments(self, environment: str | None = None, service: str | None = None) -> list[Deployment]:
-        """Deployments matching the filters, newest first."""
+    def list_deployments(
+        self, environment: str | None = None, service: str | None = None, state: DeploymentState | None = None
+    ) -> list[Deployment]:
+        """Deployments matching the filters, newest first (by creation time, then id)."""
 
 
 class Catalog(Protocol):
@@ -142,6 +145,14 @@ class EventLog(Protocol):
 
     def mark_published(self, events: Sequence[Envelope]) -> None:
         """Mark logged events published: they are no longer pending; marking twice does nothing."""
+
+    def query_events(self, query: EventQuery) -> EventPage:
+        """The logged events ``query`` matches, newest first, at most ``query.limit`` from ``query.start`` on,
+        and where the next page starts (None when no more match). Reads only the days of the range."""
+
+    def purge_events(self, before: datetime, limit: int) -> int:
+        """Delete at most ``limit`` logged events of the UTC days before ``before``'s, never one still pending
+        publish; return how many were deleted (fewer than ``limit``: none of those days is left to delete)."""
 
 
 class ProcessedEvents(Protocol):

@@ -8,9 +8,10 @@ Approver, Operator) the app enforces per route. An unauthenticated browser is se
 ``X-Requested-With: XMLHttpRequest``); a pipeline or the remote CLI sends a bearer token for the app's
 audience (``api://<client id>`` or the client id), obtained with its managed identity or service principal.
 
-A function key alone is therefore not enough in Azure: Easy Auth runs first and turns away a request that
-carries no Entra ID token. Only the paths in ``authExcludedPaths`` skip it (then the route's own function key
-and the app's role check are all that remain); none are excluded by default.
+A function key opens nothing: the product's routes are anonymous at the Functions host (which grants function
+level only to a key, never to a signed-in caller) and check the caller's app roles themselves. The paths in
+``authExcludedPaths`` skip sign-in, so their callers reach the app with no principal and get its 401; none are
+excluded by default.
 
 Sign-in uses the OpenID Connect implicit grant (ID tokens), which needs no client secret: no secret is stored.
 The token store stays off: a file-system store is not shared by Flex Consumption's instances and a blob store

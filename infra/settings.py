@@ -25,6 +25,7 @@ SCHEDULE_KEYS = {
     "housekeepingSchedule": "CONTROLPLANE_HOUSEKEEPING_SCHEDULE",
     "reconcilerSchedule": "CONTROLPLANE_RECONCILER_SCHEDULE",
     "relaySchedule": "CONTROLPLANE_RELAY_SCHEDULE",
+    "retentionSchedule": "CONTROLPLANE_RETENTION_SCHEDULE",
 }
 KEYS = (
     "location",

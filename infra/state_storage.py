@@ -22,6 +22,7 @@ STATE_TABLES = (
     "ServiceClaims",
     "EventLog",
     "EventOutbox",
+    "EventAudit",
 )
 # host.json extensions.durableTask.hubName; the extension adds its queues, lease blobs and any other table.
 TASK_HUB = "ControlPlane"

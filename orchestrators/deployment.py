@@ -75,7 +75,7 @@ def _deploy(flow: Flow, start: DeploymentStart) -> Task:
     context = flow.context
     release = start.release
     environment = release.spec.environment.name
-    yield from flow.emit(deployment_events.requested(release))
+    yield from flow.emit(deployment_events.requested(release, start.requested_by))
     yield from flow.move(S.PROVISIONING)
     try:
         yield context.call_activity_with_retry(ensure_environment, RETRY, flow.stamped(DeploymentRequest))

@@ -5,7 +5,10 @@ A signal's payload is parsed where it arrives (``OperatorSignal.from_event``): a
 can raise an event through the Durable webhook with any JSON, so a payload that does not parse is refused
 (logged, outside replay) and the wait goes on: an approval is not granted, an abort does not abort. A
 refused abort is ignored rather than taken as an abort, because "abort" from a sender who cannot say who
-they are is exactly what the validation exists to keep out; the API refuses such a request with 400.
+they are is exactly what the validation exists to keep out; the API refuses such a request with 400. A
+signal that parses is judged again by the rules the API applied (``domain.approvals``: the Approver role,
+four-eyes for prod), since the webhook bypasses the API: the refusal is logged and shown in the custom
+status (``refused``), and the wait goes on.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from azure.durable_functions.models.Task import TaskBase, TimerTask
 
 from activities.deployment import emit_event, record_transition
 from controlplane.domain import deployment_events
+from controlplane.domain.access import Actor
+from controlplane.domain.approvals import abort_refusal, approval_refusal
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.event_catalog import EventData
 from controlplane.domain.rollout.target import Target
@@ -37,17 +42,20 @@ Request = TypeVar("Request", bound=DeploymentRequest)
 
 class Flow:
     """Stamps every activity request with the deployment and trace ids, a deterministic time and event id;
-    remembers the last state recorded, the targets once planned, and approvals not yet recorded."""
+    remembers the last state recorded, the targets once planned, and the operator signals not yet recorded."""
 
     def __init__(self, context: df.DurableOrchestrationContext, start: DeploymentStart) -> None:
         self.context = context
         self.deployment_id = start.deployment_id
         self.traceid = start.trace_id
         self.release = start.release
+        self.requested_by = start.requested_by
+        self.four_eyes = start.four_eyes
         self.state = DeploymentState.REQUESTED
         self.targets: list[Target] = []
         self.promoted: list[str] = []  # services whose promotion is recorded in the catalog
         self._approvals: list[str] = []
+        self._operator: Actor | None = None  # who approved or aborted since the last transition
         self._clock = StepClock(context)
 
     def stamped(self, request: type[Request], **fields: Any) -> dict[str, Any]:
@@ -57,71 +65,97 @@ class Flow:
         return stamp.to_dict()
 
     def move(self, state: DeploymentState, reason: str = "", closing: Sequence[EventData] = ()) -> Task:
-        """Record the transition; its reason starts with the approvals given since the last one. ``closing``:
-        a terminal state's events, recorded with it in one activity (retried: the deployment must not stay
-        terminal without them)."""
+        """Record the transition; its reason starts with the approvals given since the last one, and its actor
+        is the operator whose approval or abort led to it (the last one, when several approved steps in a
+        row: each approval has its own RuntimeDeploymentApproved). ``closing``: a terminal state's events,
+        recorded with it in one activity (retried: the deployment must not stay terminal without them)."""
         reason = "; ".join([*self._approvals, reason] if reason else self._approvals)
         # The custom status must stay under the extension's 16 KB or the orchestration fails: the reason is cut
         # short there; the transition records all of it.
         self.context.set_custom_status({"state": state.value, "reason": _brief(reason)})
-        request = self.stamped(TransitionRequest, to=state, reason=reason, closing=tuple(closing))
+        request = self.stamped(TransitionRequest, to=state, reason=reason, closing=tuple(closing), actor=self._operator)
         if closing:
             yield self.context.call_activity_with_retry(record_transition, TERMINAL_RETRY, request)
         else:
             yield self.context.call_activity(record_transition, request)
         self.state = state  # only once recorded: a failed record leaves the stored state where it was
         self._approvals.clear()
+        self._operator = None
 
     def emit(self, event: EventData) -> Task:
         yield self.context.call_activity(emit_event, self.stamped(EmitRequest, event=event))
 
-    def wait(self, waiting: TaskBase) -> Task:
-        """Wait for a timer or an approval (``waiting``) unless an operator aborts first: the abort's reason,
-        or None. An approval is recorded with the next transition."""
+    def wait(self, waiting: TaskBase, what: str = "", service: str | None = None) -> Task:
+        """Wait for a timer or an approval of ``what`` (``waiting``) unless an operator aborts first: the
+        abort's reason, or None. An approval is emitted (RuntimeDeploymentApproved) and recorded with the next
+        transition. A signal that does not parse, or whose actor the rules refuse (``domain.approvals``), is
+        refused and the wait goes on (``_accepted``)."""
         context = self.context
         abort = context.wait_for_external_event(ABORT)
         while True:
             winner = yield context.task_any([waiting, abort])
             if winner == abort:
-                signal = self._signal(ABORT, abort.result)
+                signal = self._accepted(ABORT, abort.result)
                 if signal is None:
                     abort = context.wait_for_external_event(ABORT)
                     continue
                 if isinstance(waiting, TimerTask):
                     waiting.cancel()
+                self._operator = signal.actor
                 return f"aborted by {signal.describe()}"
             if isinstance(waiting, TimerTask):
                 return None
-            signal = self._signal(APPROVE, waiting.result)
+            signal = self._accepted(APPROVE, waiting.result)
             if signal is None:
                 waiting = context.wait_for_external_event(APPROVE)
                 continue
+            environment = self.release.spec.environment.name
+            yield from self.emit(deployment_events.approved(environment, what, service, signal.actor, signal.reason))
             self._approvals.append(f"approved by {signal.describe()}")
+            self._operator = signal.actor
             return None
 
     def wait_for_approval(self, what: str, service: str | None = None) -> Task:
         """Announce the wait (RuntimeDeploymentApprovalRequested, which notifications pick up) and wait for an
         operator's approval of ``what`` (the custom status says it too); the abort's reason, or None."""
         environment = self.release.spec.environment.name
-        yield from self.emit(deployment_events.approval_requested(environment, what, service))
+        announced = deployment_events.approval_requested(environment, what, service, self.requested_by, self.four_eyes)
+        yield from self.emit(announced)
         status = {"for": what} | ({"service": service} if service else {})
         self.context.set_custom_status({"state": self.state.value, "waiting": APPROVE, **status})
-        return (yield from self.wait(self.context.wait_for_external_event(APPROVE)))
+        return (yield from self.wait(self.context.wait_for_external_event(APPROVE), what, service))
 
-    def _signal(self, name: str, data: object) -> OperatorSignal | None:
+    def _accepted(self, name: str, data: object) -> OperatorSignal | None:
+        """The signal ``data`` carries if it parses and its actor may send it, else None: logged, and a refusal
+        by rule is shown in the custom status. Nothing is scheduled here: the wait must be open again at once,
+        since the SDK keeps only the last of the same-named events that arrive while no wait for them is open
+        (``TaskOrchestrationExecutor.set_task_value``'s deferred tasks), and an activity would open that gap."""
         try:
-            return OperatorSignal.from_event(data)
+            signal = OperatorSignal.from_event(data)
         except InvalidSignal as refused:
-            if not self.context.is_replaying:
-                details = "; ".join(str(error) for error in refused.errors)
-                log.warning(
-                    "deployment %s (trace %s): %s signal refused, still waiting: %s",
-                    self.deployment_id,
-                    self.traceid,
-                    name,
-                    details[:_LOGGED_PAYLOAD_CHARS],
-                )
+            self._log_refusal(name, "; ".join(str(error) for error in refused.errors))
             return None
+        if name == APPROVE:
+            refusal = approval_refusal(signal.actor, self.requested_by, self.four_eyes)
+        else:
+            refusal = abort_refusal(signal.actor)
+        if refusal is None:
+            return signal
+        self._log_refusal(name, refusal)
+        status = self.context.custom_status if isinstance(self.context.custom_status, dict) else {}
+        shown = {"signal": name, "actor": signal.actor.to_dict(), "refusal": _brief(refusal)}
+        self.context.set_custom_status({**status, "refused": shown})
+        return None
+
+    def _log_refusal(self, name: str, why: str) -> None:
+        if not self.context.is_replaying:
+            log.warning(
+                "deployment %s (trace %s): %s signal refused, still waiting: %s",
+                self.deployment_id,
+                self.traceid,
+                name,
+                why[:_LOGGED_PAYLOAD_CHARS],
+            )
 
 
 def _brief(text: str) -> str:

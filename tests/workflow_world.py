@@ -13,7 +13,7 @@ from typing import Any
 from controlplane.adapters.local.provisioner import LocalProvisioner
 from controlplane.bootstrap import use_ports
 from controlplane.bootstrap.testing import fake_ports
-from controlplane.domain.deployment import Deployment, DeploymentState
+from controlplane.domain.deployment import Deployment, DeploymentState, Origin
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.domain.rollout.target import revision_name
 from controlplane.domain.workflow.deployment_start import DeploymentStart
@@ -66,16 +66,16 @@ class World:
         engine.start()
         return engine
 
-    def deploy(self, release: Release) -> str:
-        accepted = self.accept(release)
+    def deploy(self, release: Release, origin: Origin | None = None) -> str:
+        accepted = self.accept(release, origin)
         start = DeploymentStart.of(accepted.deployment).to_dict()
         self.engine.start_new(DEPLOYMENT_ORCHESTRATOR, accepted.deployment.id, json.dumps(start))
         return accepted.deployment.id
 
-    def accept(self, release: Release) -> deployments.Accepted:
-        """Accept ``release`` as the HTTP API does (its orchestration not started)."""
+    def accept(self, release: Release, origin: Origin | None = None) -> deployments.Accepted:
+        """Accept ``release`` as the HTTP API does (its orchestration not started), from ``origin``."""
         store = self.store
-        return deployments.accept(store.deployments, store.claims, release, datetime.now(UTC))
+        return deployments.accept(store.deployments, store.claims, release, datetime.now(UTC), None, None, origin)
 
     def seed_completed(self, release: Release) -> Deployment:
         """What a Completed deployment of ``release`` leaves behind, without running one: its environment

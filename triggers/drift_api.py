@@ -13,12 +13,13 @@ from controlplane.bootstrap import ports
 from controlplane.domain.access import Action
 from controlplane.domain.findings import Decision
 from controlplane.errors import NotConfigured, NotFound, PermanentError
-from controlplane.services.drift.decisions import Undecidable, decide
+from controlplane.services.drift.decisions import Undecidable, decide, record_run_request
 from controlplane.services.drift.views import listed, plan
 from orchestrators.drift import DRIFT_ORCHESTRATOR, INSTANCE_ID
 from triggers.guard import guarded
-from triggers.identity import authorized
+from triggers.identity import actor_of, authorized
 from triggers.links import api_url
+from triggers.operator_input import optional_reason, required_reason
 from triggers.responses import json_response, problem
 from triggers.singleton import start_singleton
 
@@ -54,7 +55,8 @@ def get_finding(req: func.HttpRequest) -> func.HttpResponse:
 @guarded
 @authorized(Action.DECIDE_FINDING)
 async def approve_finding(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """POST /api/drift/findings/{id}/approve?reason=: remediate it; a drift run starts now unless one is running."""
+    """POST /api/drift/findings/{id}/approve {"reason"} (or ?reason=): remediate it; a drift run starts now
+    unless one is running."""
     return await _decide(req, client, Decision.APPROVE)
 
 
@@ -63,18 +65,36 @@ async def approve_finding(req: func.HttpRequest, client: df.DurableOrchestration
 @guarded
 @authorized(Action.DECIDE_FINDING)
 async def dismiss_finding(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """POST /api/drift/findings/{id}/dismiss?reason=: accept the divergence; it is not raised again."""
+    """POST /api/drift/findings/{id}/dismiss {"reason"} (or ?reason=): accept the divergence; it is not raised
+    again."""
     return await _decide(req, client, Decision.DISMISS)
 
 
 async def _decide(
     req: func.HttpRequest, client: df.DurableOrchestrationClient, decision: Decision
 ) -> func.HttpResponse:
+    """The caller's ``decision`` for the request's reason (required: 400 without one), recorded on the finding
+    (``decidedBy``) and emitted (RuntimeDriftFindingDecided)."""
     finding_id = req.route_params["finding_id"]
-    reason = req.params.get("reason") or ""
+    actor = actor_of(req)
+    reason = required_reason(req, actor, f"{decision} of a finding")
+    if isinstance(reason, func.HttpResponse):
+        return reason
+    wired = ports()
+    store, source = wired.store, f"{wired.settings.event_source}/drift"
     try:
-        findings = ports().store.findings
-        finding = await asyncio.to_thread(decide, findings, finding_id, decision, datetime.now(UTC), reason)
+        finding = await asyncio.to_thread(
+            decide,
+            store.findings,
+            store.event_log,
+            wired.events,
+            source,
+            finding_id,
+            decision,
+            datetime.now(UTC),
+            actor,
+            reason,
+        )
     except NotFound:
         return problem(404, "Finding not found", f"no drift finding with id {finding_id!r}")
     except Undecidable as refused:
@@ -122,11 +142,22 @@ def drift_plan(req: func.HttpRequest) -> func.HttpResponse:
 @guarded
 @authorized(Action.RUN_DRIFT)
 async def run_drift(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """POST /api/drift/runs: run the drift loop now (202), or 409 while a run is in flight."""
+    """POST /api/drift/runs, optionally {"reason"} (or ?reason=): run the drift loop now (202, and
+    RuntimeDriftRunRequested names the caller), or 409 while a run is in flight (nothing emitted)."""
+    actor = actor_of(req)
+    reason = optional_reason(req, actor, "drift run")
+    if isinstance(reason, func.HttpResponse):
+        return reason
     if not await start_singleton(client, DRIFT_ORCHESTRATOR, INSTANCE_ID):
         return problem(409, "A drift run is in flight", f"instance {INSTANCE_ID} is running; try again when it ends")
+    wired = ports()
+    source = f"{wired.settings.event_source}/drift"
+    traceid = await asyncio.to_thread(
+        record_run_request, wired.store.event_log, wired.events, source, INSTANCE_ID, datetime.now(UTC), actor, reason
+    )
     status_url = api_url(req, "drift", "runs", INSTANCE_ID)
-    return json_response({"instanceId": INSTANCE_ID, "statusQueryGetUri": status_url}, 202, {"Location": status_url})
+    body = {"instanceId": INSTANCE_ID, "statusQueryGetUri": status_url, "traceId": traceid, "actor": actor.to_dict()}
+    return json_response(body, 202, {"Location": status_url})
 
 
 @bp.route(route="drift/runs/{instance_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

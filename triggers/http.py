@@ -1,10 +1,11 @@
-"""HTTP triggers of deployments and events: parse the request, call the core, answer JSON (problem+json on
+"""HTTP triggers of deployments: parse the request, call the core, answer JSON (problem+json on
 errors)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import azure.durable_functions as df
@@ -12,18 +13,21 @@ import azure.functions as func
 
 from controlplane.bootstrap import ports
 from controlplane.domain.access import Action
-from controlplane.domain.deployment import Deployment
-from controlplane.domain.events import is_trace_id
+from controlplane.domain.approvals import FOUR_EYES_RULE, FOUR_EYES_SETTING, approval_refusal, four_eyes_applies
+from controlplane.domain.deployment import Deployment, DeploymentState, Origin
 from controlplane.domain.manifest import Release
+from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidToken
 from controlplane.domain.workflow.deployment_start import DeploymentStart
-from controlplane.domain.workflow.signals import ABORT, APPROVE, InvalidSignal, OperatorSignal
+from controlplane.domain.workflow.signals import ABORT, APPROVE, OperatorSignal
 from controlplane.errors import FieldError, NotFound
-from controlplane.services import deployments
+from controlplane.services import deployment_list, deployments
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from triggers.guard import guarded
-from triggers.identity import authorized
+from triggers.identity import actor_of, authorized
 from triggers.links import api_url
 from triggers.manifest_body import idempotency_key, read_release
+from triggers.operator_input import required_reason
+from triggers.query_params import QueryParams
 from triggers.reconcile import reconcile_deployment
 from triggers.responses import json_response, problem
 
@@ -43,19 +47,22 @@ async def create_deployment(req: func.HttpRequest, client: df.DurableOrchestrati
     release = await read_release(req)
     if isinstance(release, func.HttpResponse):
         return release
-    return await _start(req, client, release, key)
+    return await _start(req, client, release, key, Origin(actor_of(req)))
 
 
 async def _start(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient, release: Release, key: str | None
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, release: Release, key: str | None, origin: Origin
 ) -> func.HttpResponse:
-    """Accept a release and start its orchestration: 202 (200 for a repeated Idempotency-Key), 409 if one of
-    its services is busy, 422 if the key started another release. Only the request that stored the deployment
-    starts it, so concurrent repeats never start it twice."""
+    """Accept a release from ``origin`` and start its orchestration: 202 (200 for a repeated Idempotency-Key),
+    409 if one of its services is busy, 422 if the key started another release. Only the request that stored
+    the deployment starts it, so concurrent repeats never start it twice. Whether approving it needs four eyes
+    is decided here, from the setting and the release's environment, and kept in the record."""
+    wired = ports()
+    origin = replace(origin, four_eyes=four_eyes_applies(release, wired.settings.four_eyes))
     try:
-        store = ports().store
+        store = wired.store
         accepted = await asyncio.to_thread(
-            deployments.accept, store.deployments, store.claims, release, datetime.now(UTC), key
+            deployments.accept, store.deployments, store.claims, release, datetime.now(UTC), key, None, origin
         )
     except deployments.ServiceBusy as busy:
         return problem(409, "A deployment is already running", str(busy), runningDeploymentId=busy.holder)
@@ -82,11 +89,16 @@ async def _start(
 @guarded
 @authorized(Action.ROLLBACK)
 async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """POST /api/deployments/{id}/rollback: deploy again the last Completed release before this one."""
+    """POST /api/deployments/{id}/rollback {"reason"} (or ?reason=): deploy again the last Completed release
+    before this one; the new deployment's requester is the caller, and it names the one it rolls back."""
     deployment_id = req.route_params["deployment_id"]
     key = idempotency_key(req)
     if isinstance(key, func.HttpResponse):
         return key
+    actor = actor_of(req)
+    reason = required_reason(req, actor, "rollback")
+    if isinstance(reason, func.HttpResponse):
+        return reason
     try:
         await reconcile_deployment(client, deployment_id)  # one nobody runs any more ends (409 below) first
         previous = await asyncio.to_thread(deployments.previous_completed, ports().store.deployments, deployment_id)
@@ -94,7 +106,8 @@ async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestra
         return problem(409, "Not rollbackable", str(refused))
     except NotFound as missing:
         return problem(404, "Nothing to roll back to", str(missing))
-    response = await _start(req, client, previous.release, key)
+    origin = Origin(actor, f"rollback of {deployment_id} by {actor.name}: {reason}", rollback_of=deployment_id)
+    response = await _start(req, client, previous.release, key, origin)
     if response.status_code == 202:
         body = {**json.loads(response.get_body()), "rollbackOf": deployment_id, "restores": previous.id}
         return json_response(body, 202, {"Location": body["statusQueryGetUri"]})
@@ -105,11 +118,31 @@ async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestra
 @guarded
 @authorized(Action.READ)
 def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
-    """GET /api/deployments?environment=&service= : newest first."""
-    found = ports().store.deployments.list_deployments(
-        environment=req.params.get("environment") or None, service=req.params.get("service") or None
-    )
-    return json_response({"deployments": [deployment.to_dict() for deployment in found]})
+    """GET /api/deployments?environment=&service=&state=&limit=&continuation= : newest first, a page at a time
+    (``continuation`` is the previous page's, sent with the same filters; null on the last page)."""
+    params = QueryParams(req, ("environment", "service", "state", "limit", "continuation"))
+    states = params.choices("state", [state.value for state in DeploymentState])
+    if len(states) > 1:
+        params.errors.append(FieldError("state", "one state"))
+    start = None
+    token = params.text("continuation")
+    if token is not None:
+        try:
+            start = deployment_list.DeploymentPosition.from_token(token)
+        except InvalidToken as error:
+            params.refused_token(error)
+    filters = {"environment": params.text("environment"), "service": params.text("service")}
+    limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)
+    refused = params.problem()
+    if refused is not None:
+        return refused
+    state = DeploymentState(next(iter(states))) if states else None
+    page = deployment_list.page_deployments(ports().store.deployments, **filters, state=state, limit=limit, start=start)
+    body = {
+        "deployments": [deployment.to_dict() for deployment in page.deployments],
+        "continuation": page.next.token() if page.next else None,
+    }
+    return json_response(body)
 
 
 @bp.route(route="deployments/{deployment_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -129,7 +162,8 @@ def get_deployment(req: func.HttpRequest) -> func.HttpResponse:
 @guarded
 @authorized(Action.APPROVE)
 async def approve_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """POST /api/deployments/{id}/approve {"by", "reason"}: release a manual canary pause or a prod promotion."""
+    """POST /api/deployments/{id}/approve {"reason"} (or ?reason=): release a manual canary pause or a prod
+    promotion, as the signed-in caller; 403 when four-eyes applies and the caller requested the deployment."""
     return await _signal(req, client, APPROVE)
 
 
@@ -138,28 +172,33 @@ async def approve_deployment(req: func.HttpRequest, client: df.DurableOrchestrat
 @guarded
 @authorized(Action.ABORT)
 async def abort_deployment(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """POST /api/deployments/{id}/abort {"by", "reason"}: roll back at the next pause or approval wait."""
+    """POST /api/deployments/{id}/abort {"reason"} (or ?reason=): roll back at the next pause or approval wait."""
     return await _signal(req, client, ABORT)
 
 
 async def _signal(req: func.HttpRequest, client: df.DurableOrchestrationClient, signal: str) -> func.HttpResponse:
-    """202 once the signal is raised; 400 naming the field for a bad who/why; 409 when the deployment ended,
-    or its orchestration did (the deployment is then ended on the spot and the 409 says how)."""
+    """202 once the signal is raised; 400 naming the field for a bad reason (or a ``by`` that is not the
+    caller); 409 when the deployment ended, or its orchestration did (the deployment is then ended on the spot
+    and the 409 says how); 403 when an approval breaks four-eyes (``domain.approvals``)."""
     deployment_id = req.route_params["deployment_id"]
-    try:
-        operator = _operator_signal(req)
-    except InvalidSignal as invalid:
-        errors = [error.to_dict() for error in invalid.errors]
-        return problem(400, f"Invalid {signal}", "; ".join(str(error) for error in invalid.errors), errors=errors)
+    actor = actor_of(req)
+    reason = required_reason(req, actor, signal)
+    if isinstance(reason, func.HttpResponse):
+        return reason
+    operator = OperatorSignal(actor, reason)
     try:
         deployment = await asyncio.to_thread(ports().store.deployments.get_deployment, deployment_id)
-        if not deployment.is_terminal:
-            try:
-                await client.raise_event(deployment_id, signal, operator.to_dict())
-            except Exception:  # the SDK raises a bare Exception: the instance is gone (404) or has ended (410)
-                deployment = await reconcile_deployment(client, deployment_id)
-                if not deployment.is_terminal:
-                    raise
+        if deployment.is_terminal:
+            return _finished(deployment)
+        refusal = approval_refusal(actor, deployment.requested_by, deployment.four_eyes) if signal == APPROVE else None
+        if refusal is not None:
+            return problem(403, "Four-eyes", refusal, rule=FOUR_EYES_RULE, setting=FOUR_EYES_SETTING)
+        try:
+            await client.raise_event(deployment_id, signal, operator.to_dict())
+        except Exception:  # the SDK raises a bare Exception: the instance is gone (404) or has ended (410)
+            deployment = await reconcile_deployment(client, deployment_id)
+            if not deployment.is_terminal:
+                raise
     except NotFound:
         return problem(404, "Deployment not found", f"no deployment with id {deployment_id!r}")
     if deployment.is_terminal:
@@ -167,42 +206,7 @@ async def _signal(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
     return json_response({"deploymentId": deployment_id, "signal": signal, **operator.to_dict()}, 202)
 
 
-def _operator_signal(req: func.HttpRequest) -> OperatorSignal:
-    """Who and why from the JSON body, else the query (``by``, ``reason``); ``by`` defaults to the signed-in
-    principal App Service Authentication names (X-MS-CLIENT-PRINCIPAL-NAME)."""
-    body: object = {}
-    if req.get_body().strip():
-        try:
-            body = json.loads(req.get_body())
-        except ValueError:
-            raise InvalidSignal([FieldError("", 'body: a JSON object {"by": ..., "reason": ...} required')]) from None
-    if not isinstance(body, dict):
-        raise InvalidSignal([FieldError("", f"body: JSON object required (got {type(body).__name__})")])
-    unknown = sorted(set(body) - {"by", "reason"})
-    if unknown:
-        raise InvalidSignal([FieldError(name, "unknown field (expected by, reason)") for name in unknown])
-    fields = {
-        "by": body.get("by", req.params.get("by") or req.headers.get("X-MS-CLIENT-PRINCIPAL-NAME")),
-        "reason": body.get("reason", req.params.get("reason")),
-    }
-    return OperatorSignal.from_dict({name: value for name, value in fields.items() if value is not None})
-
-
 def _finished(deployment: Deployment) -> func.HttpResponse:
     last = deployment.transitions[-1]
     detail = f"deployment {deployment.id} is {deployment.state.value}" + (f": {last.reason}" if last.reason else "")
     return problem(409, "Deployment finished", detail, state=deployment.state.value, reason=last.reason)
-
-
-@bp.route(route="events", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@guarded
-@authorized(Action.READ)
-def list_events(req: func.HttpRequest) -> func.HttpResponse:
-    """GET /api/events?traceId=: the flow's envelopes (CloudEvents JSON) in order."""
-    traceid = req.params.get("traceId") or ""
-    if not is_trace_id(traceid):
-        got = f" (got {traceid[:40]!r})" if traceid else ""
-        detail = f"query parameter traceId: the flow's trace id, 32 lowercase hex digits, not all zero, required{got}"
-        return problem(400, "Invalid traceId", detail)
-    events = [envelope.to_dict() for envelope in ports().store.event_log.events_for_trace(traceid)]
-    return json_response({"traceId": traceid, "events": events})

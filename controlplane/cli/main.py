@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signalled = commands.add_parser(signal, help=f"{summary} (through the running host's API)")
         signalled.add_argument("deployment_id")
         signalled.add_argument("--reason", required=True, help="why (recorded with the deployment's transition)")
-        signalled.add_argument("--by", help="who (default: the OS user)")
+        signalled.add_argument("--by", help="whom the local token names (default: the OS user); not with --token")
         signalled.add_argument("--url", default="http://127.0.0.1:7071", help="the host's base URL")
         signalled.add_argument(
             "--token", help="a bearer token (default: a local token for --by with the Approver and Operator roles)"
@@ -118,7 +118,7 @@ def _operate(arguments: argparse.Namespace, root: Path) -> int:
 
         by = arguments.by or os_user()
         token = arguments.token or local_token(by, None, ("Approver", "Operator"), 3600)
-        return signal_deployment(arguments.url, token, arguments.deployment_id, arguments.command, by, arguments.reason)
+        return signal_deployment(arguments.url, token, arguments.deployment_id, arguments.command, arguments.reason)
     from controlplane.cli.operator import Operator
 
     operator = Operator(root, arguments.app)

@@ -143,10 +143,11 @@ class Operator:
         return LocalBus(self._bus_tables, index.of_type(SERVICE_BUS), app_settings=os.environ)
 
 
-def signal_deployment(base_url: str, token: str, deployment_id: str, signal: str, by: str, reason: str) -> int:
+def signal_deployment(base_url: str, token: str, deployment_id: str, signal: str, reason: str) -> int:
     """``approve`` or ``abort`` a deployment through the host's API (``POST /api/deployments/{id}/<signal>``)
-    with a bearer ``token``, as ``by`` for ``reason``; exit 1 with the API's problem detail when refused."""
-    body = json.dumps({"by": by, "reason": reason}).encode()
+    with a bearer ``token`` (whose principal is the actor) for ``reason``; exit 1 with the API's problem detail
+    when refused."""
+    body = json.dumps({"reason": reason}).encode()
     url = f"{base_url.rstrip('/')}/api/deployments/{deployment_id}/{signal}"
     request = urllib.request.Request(url, data=body, method="POST")
     request.add_header("Content-Type", "application/json")
@@ -164,7 +165,7 @@ def signal_deployment(base_url: str, token: str, deployment_id: str, signal: str
     except OSError as error:
         print(f"{signal} {deployment_id}: no answer from {base_url}: {error}", file=sys.stderr)
         return 1
-    print(f"{signal} sent to {deployment_id} by {answer.get('by')}: {answer.get('reason')}")
+    print(f"{signal} sent to {deployment_id} by {answer['actor']['name']}: {answer.get('reason')}")
     return 0
 
 

@@ -15,6 +15,12 @@ for it, and a first release with nothing to restore is not "rolled back". The la
 ("no deployment can get stuck"): whatever ends a deployment's orchestration ends the deployment from the
 state it is in, and a failure after rollout began rolls back. Every transition is kept in the record's
 history with its time and reason.
+
+Who: ``requestedBy`` is the signed-in caller who asked for the deployment (the rollback's caller for a
+rollback's new deployment, which also names ``rollbackOf``); None when the control plane started it itself
+(a drift remediation, the failure monitor's restore) or for a record older than identities. A transition an
+operator caused (an approval, an abort) carries that operator as its ``actor``; the others have none.
+``fourEyes``: approving it needs someone other than ``requestedBy`` (``domain.approvals``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from controlplane.domain.access import Actor
 from controlplane.domain.events import format_time, parse_time
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.domain.state_machine import StateMachine
@@ -62,20 +69,23 @@ DEPLOYMENT_MACHINE: StateMachine[DeploymentState] = StateMachine(
 
 @dataclass(frozen=True)
 class Transition:
-    """One step of the history; ``source`` is None for the initial ``Requested`` entry."""
+    """One step of the history; ``source`` is None for the initial ``Requested`` entry; ``actor``: the
+    operator who caused it (the requester for ``Requested``), None for the control plane's own steps."""
 
     source: DeploymentState | None
     target: DeploymentState
     at: datetime
     reason: str = ""
+    actor: Actor | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        step = {
             "from": self.source.value if self.source else None,
             "to": self.target.value,
             "at": format_time(self.at),
             "reason": self.reason,
         }
+        return {**step, "actor": self.actor.to_dict()} if self.actor else step
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Transition:
@@ -84,6 +94,7 @@ class Transition:
             target=DeploymentState(data["to"]),
             at=parse_time(data["at"]),
             reason=data.get("reason", ""),
+            actor=Actor.from_dict(data["actor"]) if data.get("actor") else None,
         )
 
 
@@ -127,6 +138,18 @@ class ServiceProgress:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Why a deployment exists: the ``actor`` who asked (None: the control plane itself), the first
+    transition's ``reason``, the deployment it rolls back (``rollback_of``), and whether approving it needs
+    four eyes (``domain.approvals.four_eyes_applies``)."""
+
+    actor: Actor | None = None
+    reason: str = "requested"
+    rollback_of: str | None = None
+    four_eyes: bool = False
+
+
+@dataclass(frozen=True)
 class Deployment:
     """One RuntimeDeployment: a release on its way through the state machine.
 
@@ -139,20 +162,36 @@ class Deployment:
     traceid: str
     transitions: tuple[Transition, ...]
     services: Mapping[str, ServiceProgress]
+    requested_by: Actor | None = None
+    rollback_of: str | None = None
+    four_eyes: bool = False
     etag: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "services", MappingProxyType(dict(self.services)))
 
     @classmethod
-    def request(cls, deployment_id: str, release: Release, traceid: str, now: datetime) -> Deployment:
-        """A new deployment in ``Requested`` with one pending entry per service of the release."""
+    def request(
+        cls,
+        deployment_id: str,
+        release: Release,
+        traceid: str,
+        now: datetime,
+        origin: Origin | None = None,
+    ) -> Deployment:
+        """A new deployment in ``Requested`` with one pending entry per service of the release; ``origin``:
+        who asked and why (none: the control plane itself)."""
+        origin = origin or Origin()
+        first = Transition(None, DEPLOYMENT_MACHINE.initial, now, origin.reason, origin.actor)
         return cls(
             id=deployment_id,
             release=release,
             traceid=traceid,
-            transitions=(Transition(None, DEPLOYMENT_MACHINE.initial, now, "requested"),),
+            transitions=(first,),
             services={service.name: ServiceProgress() for service in release.spec.services},
+            requested_by=origin.actor,
+            rollback_of=origin.rollback_of,
+            four_eyes=origin.four_eyes,
         )
 
     @property
@@ -179,10 +218,14 @@ class Deployment:
     def is_terminal(self) -> bool:
         return DEPLOYMENT_MACHINE.is_terminal(self.state)
 
-    def advance(self, target: DeploymentState, now: datetime, reason: str = "") -> Deployment:
-        """The deployment moved to ``target``; IllegalTransition if the diagram has no such step."""
+    def advance(
+        self, target: DeploymentState, now: datetime, reason: str = "", actor: Actor | None = None
+    ) -> Deployment:
+        """The deployment moved to ``target`` (because ``actor`` said so, if anyone); IllegalTransition if the
+        diagram has no such step."""
         DEPLOYMENT_MACHINE.check(self.state, target)
-        return replace(self, transitions=(*self.transitions, Transition(self.state, target, now, reason)))
+        step = Transition(self.state, target, now, reason, actor)
+        return replace(self, transitions=(*self.transitions, step))
 
     def with_service(self, name: str, progress: ServiceProgress) -> Deployment:
         if name not in self.services:
@@ -198,6 +241,9 @@ class Deployment:
             "release": self.release.to_dict(),
             "transitions": [transition.to_dict() for transition in self.transitions],
             "services": {name: progress.to_dict() for name, progress in self.services.items()},
+            "requestedBy": self.requested_by.to_dict() if self.requested_by else None,
+            "rollbackOf": self.rollback_of,
+            "fourEyes": self.four_eyes,
         }
 
     @classmethod
@@ -208,5 +254,8 @@ class Deployment:
             traceid=data["traceId"],
             transitions=tuple(Transition.from_dict(item) for item in data["transitions"]),
             services={name: ServiceProgress.from_dict(item) for name, item in data["services"].items()},
+            requested_by=Actor.from_dict(data["requestedBy"]) if data.get("requestedBy") else None,
+            rollback_of=data.get("rollbackOf"),
+            four_eyes=bool(data.get("fourEyes", False)),
             etag=etag,
         )

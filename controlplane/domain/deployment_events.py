@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from controlplane.domain.deployment import Transition
+from controlplane.domain.access import Actor
+from controlplane.domain.deployment import Deployment, Transition
 from controlplane.domain.event_catalog import EventData, EventType
 from controlplane.domain.events import Envelope, TraceContext, new_event
 from controlplane.domain.health import HealthReport
@@ -20,40 +21,51 @@ MAX_CHAIN_EVENTS = 200
 
 
 def deployment_envelope(
-    deployment_id: str,
-    traceid: str,
+    deployment: Deployment,
     event: EventData,
     *,
     event_id: str,
     source: str,
     time: datetime,
 ) -> Envelope:
-    """``event`` in the deployment's trace: its data carries the deployment id, its subject the deployment."""
+    """``event`` in the deployment's trace: its subject the deployment, its data the deployment id, environment and
+    service names (so the audit finds every event of a deployment by environment or service) under the builder's
+    own keys (RuntimeDeploymentCompleted's ``services`` maps each name to its revision)."""
+    about = {"deploymentId": deployment.id, "environment": deployment.environment}
     return new_event(
         event.type,
         event_id=event_id,
         source=source,
-        subject=f"deployments/{deployment_id}",
+        subject=f"deployments/{deployment.id}",
         time=time,
-        trace=TraceContext(traceid, deployment_id),
-        data={"deploymentId": deployment_id, **event.data},
+        trace=TraceContext(deployment.traceid, deployment.id),
+        data={**about, "services": list(deployment.service_names), **event.data},
     )
 
 
-def requested(release: Release) -> EventData:
-    """RuntimeDeploymentRequested: the first event of a deployment's trace."""
+def requested(release: Release, actor: Actor | None) -> EventData:
+    """RuntimeDeploymentRequested: the first event of a deployment's trace; ``actor``: who asked (None: the
+    control plane itself)."""
     services = [service.name for service in release.spec.services]
-    data = {"release": release.metadata.name, "environment": release.spec.environment.name, "services": services}
+    data = {
+        "release": release.metadata.name,
+        "environment": release.spec.environment.name,
+        "services": services,
+        "actor": actor.to_dict() if actor else None,
+    }
     return EventData(EventType.RUNTIME_DEPLOYMENT_REQUESTED, data)
 
 
 def state_changed(transition: Transition) -> EventData:
-    """RuntimeDeploymentStateChanged: one per transition, with from, to and the reason."""
-    data = {
+    """RuntimeDeploymentStateChanged: one per transition, with from, to, the reason and, when an operator
+    caused it, the actor."""
+    data: dict[str, Any] = {
         "from": transition.source.value if transition.source else None,
         "to": transition.target.value,
         "reason": transition.reason,
     }
+    if transition.actor:
+        data["actor"] = transition.actor.to_dict()
     return EventData(EventType.RUNTIME_DEPLOYMENT_STATE_CHANGED, data)
 
 
@@ -63,11 +75,22 @@ def environment_provisioned(outputs: EnvironmentOutputs) -> EventData:
     return EventData(EventType.RUNTIME_ENVIRONMENT_PROVISIONED, data)
 
 
-def approval_requested(environment: str, what: str, service: str | None) -> EventData:
+def approval_requested(
+    environment: str, what: str, service: str | None, requested_by: Actor | None = None, four_eyes: bool = False
+) -> EventData:
     """RuntimeDeploymentApprovalRequested: the deployment waits for an approval ``what`` names (of ``service``'s
-    rollout step, or of the whole release when None)."""
-    data = {"environment": environment, "for": what} | ({"service": service} if service else {})
+    rollout step, or of the whole release when None); ``requestedBy`` and ``fourEyes`` tell the approvers
+    who asked and whether that person is excluded."""
+    data: dict[str, Any] = {"environment": environment, "for": what} | ({"service": service} if service else {})
+    data["requestedBy"] = requested_by.to_dict() if requested_by else None
+    data["fourEyes"] = four_eyes
     return EventData(EventType.RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED, data)
+
+
+def approved(environment: str, what: str, service: str | None, actor: Actor, reason: str) -> EventData:
+    """RuntimeDeploymentApproved: ``actor`` approved the wait ``what`` names, for ``reason``."""
+    data: dict[str, Any] = {"environment": environment, "for": what} | ({"service": service} if service else {})
+    return EventData(EventType.RUNTIME_DEPLOYMENT_APPROVED, {**data, "actor": actor.to_dict(), "reason": reason})
 
 
 def completed(environment: str, revisions: Mapping[str, str]) -> EventData:

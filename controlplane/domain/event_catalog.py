@@ -16,12 +16,15 @@ class EventType(StrEnum):
     RUNTIME_DEPLOYMENT_STATE_CHANGED = "RuntimeDeploymentStateChanged"
     RUNTIME_ENVIRONMENT_PROVISIONED = "RuntimeEnvironmentProvisioned"
     RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED = "RuntimeDeploymentApprovalRequested"
+    RUNTIME_DEPLOYMENT_APPROVED = "RuntimeDeploymentApproved"
     RUNTIME_DEPLOYMENT_COMPLETED = "RuntimeDeploymentCompleted"
     RUNTIME_DEPLOYMENT_ROLLED_BACK = "RuntimeDeploymentRolledBack"
     RUNTIME_DEPLOYMENT_FAILED = "RuntimeDeploymentFailed"
     HEALTH_CHECK_COMPLETED = "HealthCheckCompleted"
     RUNTIME_DRIFT_DETECTED = "RuntimeDriftDetected"
     RUNTIME_DRIFT_REMEDIATED = "RuntimeDriftRemediated"
+    RUNTIME_DRIFT_FINDING_DECIDED = "RuntimeDriftFindingDecided"
+    RUNTIME_DRIFT_RUN_REQUESTED = "RuntimeDriftRunRequested"
     SCALING_POLICY_APPLIED = "ScalingPolicyApplied"
     SCALING_POLICY_VIOLATED = "ScalingPolicyViolated"
     RUNTIME_INCIDENT_RAISED = "RuntimeIncidentRaised"
@@ -47,11 +50,13 @@ class EventSpec:
 
 CATALOG: Mapping[EventType, EventSpec] = {
     EventType.RUNTIME_DEPLOYMENT_REQUESTED: EventSpec(
-        "a pipeline asked for a release to be deployed",
-        ("deploymentId", "release", "environment", "services"),
+        "a pipeline or an operator asked for a release to be deployed; actor is null when the control plane "
+        "started it (a drift remediation, the failure monitor's restore)",
+        ("deploymentId", "release", "environment", "services", "actor"),
     ),
     EventType.RUNTIME_DEPLOYMENT_STATE_CHANGED: EventSpec(
-        "a deployment moved along its state machine", ("deploymentId", "from", "to")
+        "a deployment moved along its state machine; with actor when an operator caused it (approve, abort)",
+        ("deploymentId", "from", "to"),
     ),
     EventType.RUNTIME_ENVIRONMENT_PROVISIONED: EventSpec(
         "the environment exists as planned; carries the stack outputs",
@@ -60,6 +65,9 @@ CATALOG: Mapping[EventType, EventSpec] = {
     EventType.RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED: EventSpec(
         "the deployment waits for an operator's approval (a prod promotion, a canary's approval step)",
         ("deploymentId", "environment", "for"),
+    ),
+    EventType.RUNTIME_DEPLOYMENT_APPROVED: EventSpec(
+        "an operator approved what the deployment waited for", ("deploymentId", "environment", "for", "actor", "reason")
     ),
     EventType.RUNTIME_DEPLOYMENT_COMPLETED: EventSpec(
         "every service is promoted and serving all traffic", ("deploymentId", "environment", "services")
@@ -79,6 +87,14 @@ CATALOG: Mapping[EventType, EventSpec] = {
     ),
     EventType.RUNTIME_DRIFT_REMEDIATED: EventSpec(
         "a corrective deployment repaired a drift finding", ("findingId", "deploymentId")
+    ),
+    EventType.RUNTIME_DRIFT_FINDING_DECIDED: EventSpec(
+        "an operator approved (remediate) or dismissed (accept) a drift finding",
+        ("findingId", "environment", "service", "decision", "status", "actor", "reason"),
+    ),
+    EventType.RUNTIME_DRIFT_RUN_REQUESTED: EventSpec(
+        "an operator started a drift run on demand; reason is null when none was given",
+        ("instanceId", "actor", "reason"),
     ),
     EventType.SCALING_POLICY_APPLIED: EventSpec(
         "a scaling policy changed a service's replicas", ("environment", "service", "from", "to", "rule")

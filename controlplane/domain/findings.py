@@ -29,6 +29,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from controlplane.domain.access import Actor
 from controlplane.domain.events import format_time, parse_time
 from controlplane.domain.state_machine import StateMachine
 
@@ -101,6 +102,7 @@ class DriftFinding:
     ``kind`` is the drift classification (mismatch, missing, unmanaged, quarantined); ``deployment_id`` is
     the corrective deployment once one started; ``note`` says why the status last changed; ``traceid`` is
     the trace of this occurrence: its detection, corrective deployment and remediation share it.
+    ``decided_by`` and ``decision_reason``: the operator who last approved or dismissed it, and why.
     """
 
     id: str
@@ -116,6 +118,8 @@ class DriftFinding:
     deployment_id: str | None = None
     note: str = ""
     traceid: str = ""
+    decided_by: Actor | None = None
+    decision_reason: str = ""
     etag: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -150,6 +154,8 @@ class DriftFinding:
             "deploymentId": self.deployment_id,
             "note": self.note,
             "traceId": self.traceid,
+            "decidedBy": self.decided_by.to_dict() if self.decided_by else None,
+            "decisionReason": self.decision_reason,
         }
 
     @classmethod
@@ -168,5 +174,7 @@ class DriftFinding:
             deployment_id=data.get("deploymentId"),
             note=data.get("note", ""),
             traceid=data.get("traceId", ""),
+            decided_by=Actor.from_dict(data["decidedBy"]) if data.get("decidedBy") else None,
+            decision_reason=data.get("decisionReason", ""),
             etag=etag,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from controlplane.domain.access import Actor
 from controlplane.domain.event_catalog import EventData, EventType
 from controlplane.domain.findings import DriftFinding
 
@@ -49,6 +50,27 @@ def drift_remediated(finding: DriftFinding, outcome: Mapping[str, Any]) -> Event
         **outcome,
     }
     return EventData(EventType.RUNTIME_DRIFT_REMEDIATED, data)
+
+
+def finding_decided(finding: DriftFinding, decision: str, actor: Actor, reason: str) -> EventData:
+    """RuntimeDriftFindingDecided: ``actor`` approved or dismissed ``finding`` (as decided: its new status)."""
+    data = {
+        "findingId": finding.id,
+        "environment": finding.environment,
+        "service": finding.service,
+        "kind": finding.kind,
+        "decision": decision,
+        "status": finding.status.value,
+        "actor": actor.to_dict(),
+        "reason": reason,
+    }
+    return EventData(EventType.RUNTIME_DRIFT_FINDING_DECIDED, data)
+
+
+def drift_run_requested(instance_id: str, actor: Actor, reason: str | None) -> EventData:
+    """RuntimeDriftRunRequested: ``actor`` started drift run ``instance_id`` on demand."""
+    data = {"instanceId": instance_id, "actor": actor.to_dict(), "reason": reason}
+    return EventData(EventType.RUNTIME_DRIFT_RUN_REQUESTED, data)
 
 
 def scaling_applied(environment: str, service: str, change: Mapping[str, Any]) -> EventData:

@@ -41,6 +41,8 @@ _FACTS = (
     ("incidentId", "Incident"),
     ("kind", "Drift"),
     ("for", "Waiting for"),
+    ("requestedBy", "Requested by"),
+    ("actor", "By"),
     ("reason", "Reason"),
     ("restoredDeploymentId", "Restored"),
 )
@@ -106,6 +108,9 @@ def slack_message(summary: Summary) -> dict[str, Any]:
 
 
 def _fact(value: Any) -> str:
+    """One fact's text; an actor (``{"name", "objectId", "roles"}``) is its name."""
+    if isinstance(value, Mapping) and isinstance(value.get("name"), str):
+        value = value["name"]
     text = value if isinstance(value, str) else str(value)
     return text if len(text) <= _MAX_FACT else text[: _MAX_FACT - 1] + "…"
 

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from controlplane.domain import deployment_events
-from controlplane.domain.deployment import Deployment, DeploymentState
+from controlplane.domain.access import Actor
+from controlplane.domain.deployment import Deployment, DeploymentState, Origin
 from controlplane.domain.event_catalog import EventData
 from controlplane.domain.idempotency import keyed_deployment_id
 from controlplane.domain.manifest import Release
@@ -61,6 +62,7 @@ def accept(
     now: datetime,
     idempotency_key: str | None = None,
     traceid: str | None = None,
+    origin: Origin | None = None,
 ) -> Accepted:
     """Claim the release's services and record a Requested deployment; ServiceBusy (nothing kept) if one runs.
 
@@ -71,6 +73,7 @@ def accept(
     deployment is stored, so no request can see a deployment that a refused claim would take back; the
     claims adapter holds a claim of a not-yet-stored deployment for a grace period. ``traceid`` continues
     an existing trace (a drift finding's, a failure episode's); by default the deployment starts one.
+    ``origin``: who asked and why (the record's ``requestedBy``), none when the control plane asks itself.
     """
     if idempotency_key is None:
         deployment_id = new_deployment_id()
@@ -79,7 +82,7 @@ def accept(
         existing = _stored(deployments, deployment_id)
         if existing is not None:
             return _repeated(existing, release)
-    requested = Deployment.request(deployment_id, release, traceid or uuid.uuid4().hex, now)
+    requested = Deployment.request(deployment_id, release, traceid or uuid.uuid4().hex, now, origin)
     holder = claims.claim_services(requested.environment, requested.service_names, deployment_id, now)
     if holder is not None:
         raise ServiceBusy(holder)
@@ -160,15 +163,17 @@ def transition(
     at: datetime,
     event_id: str,
     closing: Sequence[EventData] = (),
+    actor: Actor | None = None,
 ) -> dict[str, Any]:
-    """Move the deployment to ``target`` (a repeat of the same step is a no-op) and emit the change, then the
+    """Move the deployment to ``target`` (because ``actor`` said so, if an operator did; a repeat of the same
+    step is a no-op) and emit the change, then the
     ``closing`` events (a terminal state's own) in the same journal write; their ids derive from ``event_id``,
     so a repeat emits the same ones."""
 
     def change(current: Deployment) -> Deployment:
         if current.state is target:
             return current
-        return current.advance(target, at, reason)
+        return current.advance(target, at, reason, actor)
 
     deployment = deployments.update_deployment(deployment_id, change)
     step = next(t for t in reversed(deployment.transitions) if t.target is target)
@@ -178,8 +183,7 @@ def transition(
     ids = [event_id, *(journal.stable_id(event_id, "closing", str(index)) for index in range(len(closing)))]
     envelopes = [
         deployment_events.deployment_envelope(
-            deployment.id,
-            deployment.traceid,
+            deployment,
             event,
             event_id=identity,
             source=source,
@@ -206,6 +210,6 @@ def emit(
     """Emit one catalog event in the deployment's trace (logged and published; a repeat is a duplicate)."""
     deployment = deployments.get_deployment(deployment_id)
     envelope = deployment_events.deployment_envelope(
-        deployment_id, deployment.traceid, event, event_id=event_id, source=source, time=at.astimezone(UTC)
+        deployment, event, event_id=event_id, source=source, time=at.astimezone(UTC)
     )
     journal.record(event_log, bus, [envelope])

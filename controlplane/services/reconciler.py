@@ -191,8 +191,7 @@ class Reconciler:
         start = ended.transitions[kept].at
         return [
             deployment_events.deployment_envelope(
-                ended.id,
-                ended.traceid,
+                ended,
                 event,
                 event_id=journal.stable_id("reconciler", ended.id, str(kept), str(index)),
                 source=self.source,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
-from controlplane.adapters.storage.documents import Document, IndexValue
+from controlplane.adapters.storage.documents import AnyOf, Document, IndexValue, KeyRange
 from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
@@ -75,6 +75,16 @@ class MemoryDocumentTables:
             ]
         return iter(matches)
 
+    def scan(self, table: str, keys: KeyRange, clauses: Sequence[AnyOf] = (), batch: int = 1000) -> Iterator[Document]:
+        with self._lock:
+            matches = [
+                copy.deepcopy(document)
+                for (partition, row), document in sorted(self._table(table).items())
+                if _in_range(keys, partition, row)
+                and all(any(document.index.get(name) == value for name, value in clause.equals) for clause in clauses)
+            ]
+        return iter(matches)
+
     def _table(self, table: str) -> dict[tuple[str, str], Document]:
         if table not in self._tables:
             raise NotFound(f"table {table} does not exist")
@@ -84,6 +94,15 @@ class MemoryDocumentTables:
         etag = f'W/"{next(self._versions)}"'
         rows[(document.partition, document.row)] = replace(copy.deepcopy(document), etag=etag)
         return etag
+
+
+def _in_range(keys: KeyRange, partition: str, row: str) -> bool:
+    return (
+        (keys.partition is None or partition == keys.partition)
+        and (keys.partitions_before is None or partition < keys.partitions_before)
+        and (keys.start is None or row >= keys.start)
+        and (keys.stop is None or row < keys.stop)
+    )
 
 
 def memory_stores() -> Stores:

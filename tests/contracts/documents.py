@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.adapters.storage.documents import Document, DocumentTables
+from controlplane.adapters.storage.documents import AnyOf, Document, DocumentTables, KeyRange
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
 
@@ -86,3 +86,31 @@ class DocumentTablesContract:
         body = {"blob": "x" * 200_000, "items": list(range(5_000))}
         tables.insert("Things", Document("p", "big", body))
         assert tables.get("Things", "p", "big").body == body
+
+    def test_scan_reads_a_key_range_in_key_order(self, tables: DocumentTables) -> None:
+        for partition in ("2026-01-02", "2026-01-01", "2026-01-03"):
+            for row in ("b", "a", "c"):
+                tables.insert("Things", Document(partition, row, {"at": f"{partition}/{row}"}))
+
+        def scanned(keys: KeyRange) -> list[str]:
+            return [f"{document.partition}/{document.row}" for document in tables.scan("Things", keys, batch=2)]
+
+        assert scanned(KeyRange(partition="2026-01-02", start="b")) == ["2026-01-02/b", "2026-01-02/c"]
+        assert scanned(KeyRange(partition="2026-01-02", stop="b")) == ["2026-01-02/a"]
+        assert scanned(KeyRange(partitions_before="2026-01-02", start="b", stop="c")) == ["2026-01-01/b"]
+        assert scanned(KeyRange(stop="b")) == ["2026-01-01/a", "2026-01-02/a", "2026-01-03/a"]
+        assert len(scanned(KeyRange())) == 9
+
+    def test_scan_keeps_documents_satisfying_every_clause(self, tables: DocumentTables) -> None:
+        tables.insert("Things", Document("p", "1", {}, {"kind": "a", "env": "prod"}))
+        tables.insert("Things", Document("p", "2", {}, {"kind": "b", "env": "prod"}))
+        tables.insert("Things", Document("p", "3", {}, {"kind": "c", "env": "prod", "many": True}))
+        tables.insert("Things", Document("p", "4", {}, {"kind": "a", "env": "dev"}))
+        clauses = [AnyOf((("kind", "a"), ("many", True))), AnyOf((("env", "prod"),))]
+        assert [document.row for document in tables.scan("Things", KeyRange(partition="p"), clauses)] == ["1", "3"]
+
+    def test_a_scan_stopped_early_leaves_the_rest_unread(self, tables: DocumentTables) -> None:
+        for row in range(5):
+            tables.insert("Things", Document("p", str(row), {"n": row}))
+        scan = tables.scan("Things", KeyRange(partition="p"), batch=2)
+        assert [next(scan).row, next(scan).row, next(scan).row] == ["0", "1", "2"]

@@ -95,13 +95,25 @@ def _trial(host: HostProcess, name: str, kill_after: float) -> Trial:
 
 def _check_every_deployment(host: HostProcess, report: CrashReport) -> None:
     """Every deployment in the store (the monitor's rollbacks too) ends with exactly one terminal event."""
-    for deployment in host.request("GET", "/api/deployments")[1]["deployments"]:
+    for deployment in _every_deployment(host):
         state = wait_terminal(host, deployment["id"])
         events = events_when_ended(host, deployment["traceId"])
         counts = Counter(event["id"] for event in events)
         report.duplicate_event_ids += sum(c - 1 for c in counts.values())
         if state not in TERMINAL_STATES or sum(e["type"] in TERMINAL_EVENTS for e in events) != 1:
             report.stuck_deployments.append(deployment["id"])
+
+
+def _every_deployment(host: HostProcess) -> list[dict[str, Any]]:
+    """Every stored deployment, page by page (the listing answers a page at a time)."""
+    found: list[dict[str, Any]] = []
+    path = "/api/deployments?limit=200"
+    while True:
+        page = host.request("GET", path)[1]
+        found.extend(page["deployments"])
+        if page["continuation"] is None:
+            return found
+        path = f"/api/deployments?limit=200&continuation={page['continuation']}"
 
 
 def workload_pids(local: Path) -> set[int]:

@@ -101,7 +101,7 @@ def drift_approval_survives_group_kill(workdir: Path) -> GroupKillOutcome:
         code, body = host.request("GET", path)
         if code != 200:
             return GroupKillOutcome(found[0]["id"], False, False, "lost", 0)
-        kept = body["status"] != "Open" and "approved by an operator: restore it" in body["note"]
+        kept = body["status"] != "Open" and body["decisionReason"] == "restore it" and body["decidedBy"]
         if not kept:
             return GroupKillOutcome(found[0]["id"], True, False, body["status"], 0)
         settled = wait_until(lambda: _in(host.request("GET", path)[1], SETTLED_FINDINGS, "status"), TIMEOUT, path)

@@ -122,7 +122,7 @@ def run_storage_outage(workdir: Path) -> StorageOutage:
             raw_request(host, "GET", f"/api/deployments/{deployment_id}"),
             raw_request(host, "GET", "/api/deployments"),
             raw_request(host, "POST", "/api/deployments", shortened("v2-canary")),
-            raw_request(host, "POST", f"/api/deployments/{deployment_id}/abort", {"by": "e2e", "reason": "outage"}),
+            raw_request(host, "POST", f"/api/deployments/{deployment_id}/abort", {"reason": "outage"}),
             raw_request(host, "GET", f"/api/events?traceId={traceid}"),
         ]
         secrets = (str(azurite.port), str(azurite.blob_port), "devstoreaccount1", "Traceback", str(workdir))

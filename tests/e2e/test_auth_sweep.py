@@ -9,7 +9,7 @@ import json
 from controlplane.domain.access import Action
 from funchost.http_routes import compile_routes
 from funchost.tests.e2e.auth_sweep import Offered, sweep_host
-from tests.e2e.host_process import HostProcess
+from tests.e2e.host_process import OPERATOR, HostProcess
 from tests.e2e.role_sweep import ROLE_CALLERS, SERVED, Caller, route_actions, sweep_roles
 from tests.product_app import index
 
@@ -18,7 +18,8 @@ def test_a_drift_run_hands_out_only_its_status_url_which_shows_no_input_or_outpu
     """Runs before the role sweep, whose Operator calls start a drift run too."""
     code, started = product.request("POST", "/api/drift/runs")
     status_url = f"{product.base_url}/api/drift/runs/drift"
-    assert (code, started) == (202, {"instanceId": "drift", "statusQueryGetUri": status_url})
+    assert code == 202 and started.pop("actor")["name"] == OPERATOR and len(started.pop("traceId")) == 32
+    assert started == {"instanceId": "drift", "statusQueryGetUri": status_url}
     assert product.request("GET", status_url, token=None, key=None, absolute=True)[0] == 401
     assert product.request("GET", status_url, token=None, key=product.keys().system_key(), absolute=True)[0] == 401
     code, status = product.request("GET", status_url, absolute=True)

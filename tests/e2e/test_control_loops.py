@@ -70,7 +70,7 @@ def orders(host: HostProcess, environment: str) -> dict[str, Any]:
 def test_the_drift_timer_repairs_an_out_of_band_image_and_the_api_explains_it(loops: HostProcess) -> None:
     assert loops.request("GET", "/api/drift/findings?status=Bogus")[0] == 400
     assert loops.request("GET", "/api/drift/findings/drift-nope")[0] == 404
-    assert loops.request("POST", "/api/drift/findings/drift-nope/approve")[0] == 404
+    assert loops.request("POST", "/api/drift/findings/drift-nope/approve", {"reason": "r"})[0] == 404
     done = completed(loops, release("1.0.0", "loops"))
     serving = done["services"]["orders"]["revision"]
 
@@ -92,7 +92,7 @@ def test_the_drift_timer_repairs_an_out_of_band_image_and_the_api_explains_it(lo
 
     assert repaired["id"] == remediating["id"]
     assert [live["image"] for live in orders(loops, "loops")["live"]] == [ORDERS_1]
-    assert loops.request("POST", f"/api/drift/findings/{repaired['id']}/approve")[0] == 409
+    assert loops.request("POST", f"/api/drift/findings/{repaired['id']}/approve", {"reason": "r"})[0] == 409
     trace = loops.request("GET", f"/api/events?traceId={repaired['traceId']}")[1]["events"]
     assert trace[0]["type"] == "RuntimeDriftDetected" and trace[-1]["type"] == "RuntimeDriftRemediated"
     assert loops.request("GET", "/api/drift/plan")[1]["findings"] == []

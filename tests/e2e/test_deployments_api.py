@@ -19,16 +19,14 @@ import yaml
 
 from controlplane.adapters.local.router import routed_url
 from funchost.azurite import Azurite
-from tests.e2e.host_process import ROOT, HostProcess, product_settings
+from tests.e2e.host_process import OPERATOR, ROOT, HostProcess, product_settings
 
 FAST_GATE = {"intervalSeconds": 1, "successThreshold": 2, "failureThreshold": 2, "progressDeadlineSeconds": 60}
 
 
 @pytest.fixture
 def product(azurite: Azurite, tmp_path: Path) -> Iterator[HostProcess]:
-    host = HostProcess(
-        azurite.connection_string, "function_app:app", tmp_path, product_settings(tmp_path)
-    )
+    host = HostProcess(azurite.connection_string, "function_app:app", tmp_path, product_settings(tmp_path))
     host.local_dir = tmp_path
     host.start()
     yield host
@@ -108,7 +106,7 @@ def test_bad_manifests_are_refused_naming_each_field_and_nothing_starts(product:
     assert {"spec.services[0].image", "spec.environment.tier"} <= paths
     code, problem = product.request("POST", "/api/deployments", "{not json")
     assert code == 400
-    assert product.request("GET", "/api/deployments?environment=e2e2")[1] == {"deployments": []}
+    assert product.request("GET", "/api/deployments?environment=e2e2")[1] == {"deployments": [], "continuation": None}
 
 
 def test_a_second_deploy_of_a_running_service_is_refused_and_a_repeated_key_returns_the_same(
@@ -219,14 +217,19 @@ def test_a_manual_rollback_deploys_the_previous_release_again(product: HostProce
     assert settle(product, first["deploymentId"])["state"] == "Completed"
     second = deploy(product, example("v2-canary", "e2e4"))
     assert settle(product, second["deploymentId"])["state"] == "Completed"
-    code, rollback, headers = _post(product, None, {}, f"/api/deployments/{second['deploymentId']}/rollback")
+    path = f"/api/deployments/{second['deploymentId']}/rollback"
+    assert _post(product, None, {}, path)[0] == 400  # without a reason
+    code, rollback, headers = _post(product, {"reason": "orders 2.0.0 leaks memory"}, {}, path)
     assert code == 202 and rollback["restores"] == first["deploymentId"], rollback
     status_url = f"{product.base_url}/api/deployments/{rollback['deploymentId']}"  # least privilege, as a deploy's
     assert rollback["statusQueryGetUri"] == headers["Location"] == status_url and "code=" not in json.dumps(rollback)
     restored = settle(product, rollback["deploymentId"])
     assert restored["state"] == "Completed"
     assert restored["release"]["spec"]["services"][0]["image"].endswith("orders:1.0.0")
-    code, problem = product.request("POST", f"/api/deployments/{first['deploymentId']}/rollback")
+    assert restored["requestedBy"]["name"] == OPERATOR and restored["rollbackOf"] == second["deploymentId"]
+    reason = restored["transitions"][0]["reason"]
+    assert reason == f"rollback of {second['deploymentId']} by {OPERATOR}: orders 2.0.0 leaks memory"
+    code, problem = product.request("POST", f"/api/deployments/{first['deploymentId']}/rollback", {"reason": "r"})
     assert code == 404 and "no Completed deployment" in problem["detail"]
 
 
@@ -263,7 +266,45 @@ def test_the_deployments_endpoint_exists(azurite: Azurite, tmp_path: Path) -> No
     product = HostProcess(azurite.connection_string, "function_app:app", tmp_path, fresh_tables).start()
     try:
         code, body = product.request("GET", "/api/deployments")
-        assert code == 200 and body == {"deployments": []}
+        assert code == 200 and body == {"deployments": [], "continuation": None}
         assert product.request("GET", "/api/deployments", token=None)[0] == 401
     finally:
         product.stop()
+
+
+def _events(host: HostProcess, traceid: str) -> list[dict[str, Any]]:
+    return host.request("GET", f"/api/events?traceId={traceid}")[1]["events"]
+
+
+def test_prod_needs_an_approver_other_than_the_requester_and_both_are_recorded(product: HostProcess) -> None:
+    release = example("v1-rolling", "e2e-prod")
+    release["spec"]["environment"]["tier"] = "prod"
+    accepted = deploy(product, release)  # as OPERATOR, who holds every role, Approver too
+    deployment_id, traceid = accepted["deploymentId"], accepted["traceId"]
+    deadline = time.monotonic() + 60
+    while not any(e["type"] == "RuntimeDeploymentApprovalRequested" for e in _events(product, traceid)):
+        assert time.monotonic() < deadline, "the prod deployment never asked for approval"
+        time.sleep(0.3)
+    approve = f"/api/deployments/{deployment_id}/approve"
+
+    code, refused = product.request("POST", approve, {"reason": "my own change"})
+    assert code == 403 and refused["rule"] == "four-eyes" and refused["setting"] == "CONTROLPLANE_FOUR_EYES"
+    reader = product.bearer_token("e2e-reader", ["Reader"])
+    code, refused = product.request("POST", approve, {"reason": "looks fine"}, token=reader)
+    assert code == 403 and refused["requiredRoles"] == ["Approver"]
+    approver = product.bearer_token("e2e-approver", ["Approver"])
+    code, signalled = product.request("POST", approve, {"reason": "CHG-42 reviewed"}, token=approver)
+    assert code == 202 and signalled["actor"]["name"] == "e2e-approver", signalled
+
+    done = settle(product, deployment_id)
+    assert done["state"] == "Completed", done["transitions"]
+    assert done["requestedBy"]["name"] == OPERATOR and done["fourEyes"] is True
+    promoting = next(t for t in done["transitions"] if t["to"] == "Promoting")
+    assert promoting["actor"]["name"] == "e2e-approver" and promoting["actor"]["roles"] == ["Approver"]
+    assert promoting["reason"] == "approved by e2e-approver: CHG-42 reviewed"
+    events = {e["type"]: e["data"] for e in _events(product, traceid)}
+    assert events["RuntimeDeploymentRequested"]["actor"]["name"] == OPERATOR
+    assert events["RuntimeDeploymentApprovalRequested"]["requestedBy"]["name"] == OPERATOR
+    approved = events["RuntimeDeploymentApproved"]
+    assert approved["actor"] == promoting["actor"] and approved["reason"] == "CHG-42 reviewed"
+    assert approved["for"] == "promotion to prod"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from funchost.azurite import Azurite
-from tests.e2e.host_process import HostProcess, product_settings
+from tests.e2e.host_process import OPERATOR, HostProcess, product_settings
 from tests.e2e.test_deployments_api import deploy, example, settle
 from tests.webhook_receiver import WebhookReceiver, webhook_receiver
 
@@ -60,8 +60,9 @@ def test_a_prod_deployment_asks_for_approval_then_reports_completion_once_each_t
     accepted = deploy(product, release)
 
     asked = receiver.wait_for("/ops", 2, timeout=60)
+    approver = product.bearer_token("e2e-approver", ["Approver"])  # four-eyes: not the requester
     code, body = product.request(
-        "POST", f"/api/deployments/{accepted['deploymentId']}/approve", {"by": "ana", "reason": "CHG-7"}
+        "POST", f"/api/deployments/{accepted['deploymentId']}/approve", {"reason": "CHG-7"}, token=approver
     )
     assert code == 202, body
     assert settle(product, accepted["deploymentId"])["state"] == "Completed"
@@ -72,7 +73,7 @@ def test_a_prod_deployment_asks_for_approval_then_reports_completion_once_each_t
     cards = [post["attachments"][0]["content"] for post in posts[1:]]
     assert [card["body"][0]["text"] for card in cards] == ["Approval needed", "Deployment completed"]
     facts = [{fact["title"]: fact["value"] for fact in card["body"][1]["facts"]} for card in cards]
-    assert facts[0]["Waiting for"] == "promotion to prod"
+    assert facts[0]["Waiting for"] == "promotion to prod" and facts[0]["Requested by"] == OPERATOR
     assert {(f["Environment"], f["Deployment"]) for f in facts} == {(ENVIRONMENT, accepted["deploymentId"])}
     assert all(accepted["traceId"] in card["body"][2]["text"] for card in cards)
     assert receiver.posted_to("/elsewhere") == [] and receiver.posted_to("/rollbacks") == []

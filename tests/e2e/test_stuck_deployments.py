@@ -125,24 +125,30 @@ def test_signals_that_do_not_parse_never_end_the_wait_and_an_abort_with_who_and_
 ) -> None:
     deployment_id = waiting_for_approval(product, "stuck-a")
     master = product.keys().master_key()
+    reader = {"name": "rita", "objectId": "oid-rita", "roles": ["Reader"]}  # parses, but may neither approve nor abort
     for event in ("approve", "abort"):
-        for body in ("x", 42, None, {"by": "", "reason": "no one"}):
+        for body in ("x", 42, None, {"by": "", "reason": "no one"}, {"actor": reader, "reason": "straight in"}):
             url = webhook(product, deployment_id, f"/raiseEvent/{event}")
             sent = body if body is not None else "null"
             code, answer = product.request("POST", url, sent, key=master, token=None, absolute=True)
             assert code == 202, answer
     code, refused = product.request("POST", f"/api/deployments/{deployment_id}/approve")
-    assert code == 400 and {error["path"] for error in refused["errors"]} == {"reason"}  # who: the token's caller
-    code, refused = product.request("POST", f"/api/deployments/{deployment_id}/abort", {"by": "ops\n", "reason": "r"})
-    assert code == 400 and refused["errors"][0]["path"] == "by"
+    assert code == 400 and {error["path"] for error in refused["errors"]} == {"reason"}
+    code, refused = product.request("POST", f"/api/deployments/{deployment_id}/abort", {"reason": "ops\n"})
+    assert code == 400 and refused["errors"][0]["path"] == "reason" and "control characters" in refused["detail"]
+    code, refused = product.request("POST", f"/api/deployments/{deployment_id}/abort", {"by": "ops", "reason": "r"})
+    assert code == 400 and refused["errors"][0]["path"] == "by"  # the actor is the caller, never a field
     assert instance(product, deployment_id)["runtimeStatus"] == "Running"
     assert product.request("GET", f"/api/deployments/{deployment_id}")[1]["state"] == "RollingOut"
 
-    command = ["abort", deployment_id, "--reason", "bad build", "--by", "e2e", "--url", product.base_url]
+    command = ["abort", deployment_id, "--reason", "bad build", "--url", product.base_url]
     assert main([*command, "--token", product.bearer_token("e2e", ["Operator"])]) == 0
     assert capsys.readouterr().out == f"abort sent to {deployment_id} by e2e: bad build\n"
     done = settle(product, deployment_id)
     assert done["state"] == "RolledBack" and done["transitions"][-1]["reason"] == "aborted by e2e: bad build"
+    assert done["transitions"][-2]["actor"]["name"] == "e2e" and done["transitions"][-2]["actor"]["roles"] == [
+        "Operator"
+    ]
     assert terminal_events(product, done) == ["RuntimeDeploymentRolledBack"]
     ended = wait_for_instance(product, deployment_id, ("Completed", "Failed", "Terminated"))
     assert ended["runtimeStatus"] == "Completed", ended  # the orchestration ended through its own code
@@ -161,7 +167,7 @@ def test_a_terminated_orchestration_is_rolled_back_by_the_reconciler_and_frees_i
     assert done["state"] == "RolledBack", done["transitions"]
     assert done["transitions"][-1]["reason"] == "orchestration Terminated: pulled the plug"
     assert terminal_events(product, done) == ["RuntimeDeploymentRolledBack"]
-    query = urllib.parse.urlencode({"by": "e2e", "reason": "too late"})
+    query = urllib.parse.urlencode({"reason": "too late"})
     code, finished = product.request("POST", f"/api/deployments/{deployment_id}/approve?{query}")
     assert code == 409 and finished["state"] == "RolledBack", finished
     deploy(product, example("v1-rolling", "stuck-b"))  # the service is free

@@ -61,6 +61,7 @@ def test_schedule_defaults_keep_monitoring_where_azure_does() -> None:
         "CONTROLPLANE_HOUSEKEEPING_SCHEDULE": True,
         "CONTROLPLANE_RECONCILER_SCHEDULE": True,
         "CONTROLPLANE_RELAY_SCHEDULE": False,
+        "CONTROLPLANE_RETENTION_SCHEDULE": True,
     }
 
 

@@ -9,10 +9,12 @@ from dataclasses import replace
 import pytest
 
 from controlplane.bootstrap import ports, use_ports
-from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.access import Actor
+from controlplane.domain.deployment import DeploymentState, Origin
 from controlplane.domain.health import HealthStatus
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.domain.workflow.deployment_start import DeploymentStart
+from controlplane.domain.workflow.signals import OperatorSignal
 from controlplane.errors import NotFound, PermanentError
 from controlplane.services import deployments
 from controlplane.testing.fakes import RecordingProvisioner
@@ -103,11 +105,16 @@ def test_a_first_release_that_fails_its_gate_ends_failed_and_raises_an_incident(
     assert all(w.replicas == 0 for w in world.compute.inventory("dev"))
 
 
-def signal(by: str, reason: str, *, sdk: bool = True) -> str:
+def person(name: str, *roles: str) -> Actor:
+    return Actor(name, f"oid-{name}", roles or ("Approver", "Operator"))
+
+
+def signal(by: str | Actor, reason: str, *, sdk: bool = True) -> str:
     """An operator's signal as the event's stored value: the SDK's raise_event encodes its data twice (once
     itself, once as the request's JSON) and the extension keeps the inner text; a caller posting to the Durable
     HTTP API itself encodes it once."""
-    payload = json.dumps({"by": by, "reason": reason})
+    actor = by if isinstance(by, Actor) else person(by)
+    payload = json.dumps(OperatorSignal(actor, reason).to_dict())
     return json.dumps(payload) if sdk else payload
 
 
@@ -125,6 +132,9 @@ def test_a_manual_canary_pause_waits_for_approval_and_records_who_gave_it(world:
         t for t in world.store.deployments.get_deployment(deployment_id).transitions if t.target.value == "HealthGating"
     )
     assert gating.reason == "approved by ana: canary looks good"
+    assert gating.actor == person("ana")
+    [approved] = [e for e in world.bus.published if e.type == "RuntimeDeploymentApproved"]
+    assert approved.data["actor"] == person("ana").to_dict() and approved.data["service"] == "orders"
 
 
 @pytest.mark.parametrize("sdk", [True, False], ids=["sdk-client", "plain-http"])
@@ -134,12 +144,24 @@ def test_an_abort_during_a_pause_rolls_back_with_who_aborted_and_why(world: Worl
     world.wait_for_custom_status(deployment_id, "approve")
     world.engine.raise_event(deployment_id, "abort", signal("bo", "wrong build", sdk=sdk))
     assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
-    reason = world.store.deployments.get_deployment(deployment_id).transitions[-1].reason
-    assert "aborted by bo: wrong build" in reason
+    rolling_back = world.store.deployments.get_deployment(deployment_id).transitions[-2]
+    assert rolling_back.target is DeploymentState.ROLLING_BACK and rolling_back.actor == person("bo")
+    assert "aborted by bo: wrong build" in rolling_back.reason
+    [changed] = [
+        e for e in world.bus.published if e.type == "RuntimeDeploymentStateChanged" and e.data["to"] == "RollingBack"
+    ]
+    assert changed.data["actor"] == person("bo").to_dict() and "wrong build" in changed.data["reason"]
 
 
 # What an attacker with the system key posted straight to the Durable webhook: none of it may end the wait.
-BAD_PAYLOADS = [json.dumps("ship it"), json.dumps(json.dumps("ship it")), "42", "null", json.dumps({"by": ""}), "[1]"]
+BAD_PAYLOADS = [
+    json.dumps("ship it"),
+    json.dumps(json.dumps("ship it")),
+    "42",
+    "null",
+    json.dumps({"by": "ana", "reason": "the signal before identities"}),
+    "[1]",
+]
 
 
 @pytest.mark.parametrize("bad", BAD_PAYLOADS)
@@ -223,13 +245,39 @@ def test_a_prod_release_waits_for_approval_before_promotion(world: World) -> Non
     # announced before the wait, so notifications can ask an Approver
     [asked] = [e for e in world.bus.published if e.type == "RuntimeDeploymentApprovalRequested"]
     environment = document["spec"]["environment"]["name"]
-    assert dict(asked.data) == {"deploymentId": deployment_id, "environment": environment, "for": "promotion to prod"}
+    services = [service["name"] for service in document["spec"]["services"]]
+    expected = {"deploymentId": deployment_id, "environment": environment, "services": services}
+    assert dict(asked.data) == {**expected, "for": "promotion to prod", "requestedBy": None, "fourEyes": False}
     world.engine.raise_event(deployment_id, "approve", signal("ana", "change CHG-1"))
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
     promoting = next(
         t for t in world.store.deployments.get_deployment(deployment_id).transitions if t.target.value == "Promoting"
     )
-    assert promoting.reason == "approved by ana: change CHG-1"
+    assert promoting.reason == "approved by ana: change CHG-1" and promoting.actor == person("ana")
+
+
+def test_under_four_eyes_the_orchestration_refuses_the_requesters_approval_and_waits_for_someone_else(
+    world: World,
+) -> None:
+    """Defence in depth: the approval reached the orchestration without the API (the Durable webhook)."""
+    document = copy.deepcopy(release_document(tag="1.0.0"))
+    document["spec"]["environment"]["tier"] = "prod"
+    document["spec"]["healthGate"] = dict(FAST_GATE)
+    ana = person("ana", "Deployer", "Approver")
+    deployment_id = world.deploy(parse_release(document), Origin(ana, four_eyes=True))
+    world.wait_for_custom_status(deployment_id, "promotion to prod")
+    world.engine.raise_event(deployment_id, "approve", signal(Actor("ana (renamed)", "oid-ana", ("Approver",)), "me"))
+    world.engine.raise_event(deployment_id, "approve", signal(person("rita", "Reader"), "not mine to give"))
+    world.engine.raise_event(deployment_id, "approve", signal(person("ben", "Approver"), "reviewed"))
+    assert world.finish(deployment_id) is DeploymentState.COMPLETED
+    record = world.store.deployments.get_deployment(deployment_id)
+    assert record.requested_by == ana and record.transitions[0].actor == ana
+    promoting = next(t for t in record.transitions if t.target is DeploymentState.PROMOTING)
+    assert promoting.actor == person("ben", "Approver") and promoting.reason == "approved by ben: reviewed"
+    [approved] = [e.data for e in world.bus.published if e.type == "RuntimeDeploymentApproved"]
+    assert approved["actor"]["name"] == "ben" and approved["reason"] == "reviewed"
+    [requested] = [e for e in world.bus.published if e.type == "RuntimeDeploymentRequested"]
+    assert requested.data["actor"] == ana.to_dict()
 
 
 def test_the_deployment_shows_each_services_last_gate_result(world: World) -> None:

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from controlplane.domain.findings import Decision, FindingStatus
+from controlplane.domain.access import Actor
+from controlplane.domain.findings import Decision, DriftFinding, FindingStatus
 from controlplane.ports import Findings
 from controlplane.services.drift.decisions import Undecidable, decide
+from controlplane.testing.fakes import RecordingEventBus
 from controlplane.testing.memory_documents import memory_stores
 from tests.builders import T0, finding
 
@@ -17,9 +19,29 @@ F = FindingStatus
 LATER = T0 + timedelta(minutes=5)
 
 
+ANA = Actor("ana", "oid-ana", ("Operator",))
+
+
+class Decider:
+    """``decide`` over one in-memory store and a recording bus, as ``ana``."""
+
+    def __init__(self) -> None:
+        self.stores = memory_stores()
+        self.bus = RecordingEventBus()
+
+    def __call__(self, fid: str, decision: Decision, reason: str = "checked") -> DriftFinding:
+        stores = self.stores
+        return decide(stores.findings, stores.event_log, self.bus, "/test", fid, decision, LATER, ANA, reason)
+
+
 @pytest.fixture
-def findings() -> Findings:
-    return memory_stores().findings
+def decider() -> Decider:
+    return Decider()
+
+
+@pytest.fixture
+def findings(decider: Decider) -> Findings:
+    return decider.stores.findings
 
 
 @pytest.mark.parametrize(
@@ -32,14 +54,24 @@ def findings() -> Findings:
         (Decision.DISMISS, F.REMEDIATION_FAILED, F.DISMISSED),
     ],
 )
-def test_a_decision_moves_a_finding_it_is_allowed_from(
-    findings: Findings, decision: Decision, status: F, outcome: F
+def test_a_decision_moves_a_finding_it_is_allowed_from_recording_who_and_why(
+    decider: Decider, findings: Findings, decision: Decision, status: F, outcome: F
 ) -> None:
-    findings.create_finding(finding(status=status))
-    decided = decide(findings, "f-1", decision, LATER, "ticket CHG-1")
+    findings.create_finding(replace(finding(status=status), traceid="b" * 32))
+    decided = decider("f-1", decision, "ticket CHG-1")
     assert (decided.status, decided.last_seen) == (outcome, LATER)
-    assert decided.note == f"{decision}d by an operator: ticket CHG-1"
-    assert findings.get_finding("f-1").status is outcome
+    assert decided.note == f"{decision}d by ana: ticket CHG-1"
+    assert (decided.decided_by, decided.decision_reason) == (ANA, "ticket CHG-1")
+    assert findings.get_finding("f-1") == decided
+    [event] = decider.bus.published
+    assert event.type == "RuntimeDriftFindingDecided" and event.traceid == decided.traceid
+    assert {key: event.data[key] for key in ("findingId", "decision", "status", "actor", "reason")} == {
+        "findingId": "f-1",
+        "decision": decision.value,
+        "status": outcome.value,
+        "actor": ANA.to_dict(),
+        "reason": "ticket CHG-1",
+    }
 
 
 @pytest.mark.parametrize(
@@ -57,25 +89,26 @@ def test_a_decision_moves_a_finding_it_is_allowed_from(
     ],
 )
 def test_a_decision_its_status_does_not_allow_is_refused_and_changes_nothing(
-    findings: Findings, decision: Decision, status: F, needs: str
+    decider: Decider, findings: Findings, decision: Decision, status: F, needs: str
 ) -> None:
     findings.create_finding(finding(status=status))
     with pytest.raises(Undecidable) as refused:
-        decide(findings, "f-1", decision, LATER)
+        decider("f-1", decision)
     assert str(refused.value) == f"finding f-1 is {status.value}; {decision} needs {needs}"
-    assert findings.get_finding("f-1").status is status
+    assert findings.get_finding("f-1").status is status and decider.bus.published == []
 
 
-def test_approving_a_failed_remedy_is_a_new_attempt_with_its_own_trace(findings: Findings) -> None:
+def test_approving_a_failed_remedy_is_a_new_attempt_with_its_own_trace(decider: Decider, findings: Findings) -> None:
     failed = replace(finding(status=F.REMEDIATION_FAILED), traceid="a" * 32, deployment_id="dep-1")
     findings.create_finding(failed)
-    retried = decide(findings, "f-1", Decision.APPROVE, LATER)
+    retried = decider("f-1", Decision.APPROVE)
     assert retried.status is F.APPROVED and retried.deployment_id is None
     assert retried.traceid not in ("", failed.traceid)
+    assert [event.traceid for event in decider.bus.published] == [retried.traceid]  # the decision opens the attempt
 
 
-def test_infrastructure_drift_is_never_approved_only_dismissed(findings: Findings) -> None:
+def test_infrastructure_drift_is_never_approved_only_dismissed(decider: Decider, findings: Findings) -> None:
     findings.create_finding(replace(finding(), kind="infrastructure"))
     with pytest.raises(Undecidable, match="pulumi up --refresh"):
-        decide(findings, "f-1", Decision.APPROVE, LATER)
-    assert decide(findings, "f-1", Decision.DISMISS, LATER).status is F.DISMISSED
+        decider("f-1", Decision.APPROVE)
+    assert decider("f-1", Decision.DISMISS).status is F.DISMISSED

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from controlplane.domain.access import Actor
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.findings import Decision, FindingStatus
 from controlplane.domain.health import HealthStatus
@@ -31,6 +32,13 @@ def prod(tag: str) -> Release:
     document = copy.deepcopy(release(tag).to_dict())
     document["spec"]["environment"]["tier"] = "prod"
     return parse_release(document)
+
+
+def decided(world: World, fid: str, decision: Decision, reason: str = "checked") -> None:
+    """An operator's decision, as the API makes it."""
+    operator = Actor("ana", "oid-ana", ("Operator",))
+    store = world.store
+    decide(store.findings, store.event_log, world.bus, "/test", fid, decision, datetime.now(UTC), operator, reason)
 
 
 def deployed(world: World, desired: Release) -> str:
@@ -112,14 +120,14 @@ def test_prod_drift_waits_for_approval_and_then_remediates_without_a_second_appr
     assert run_drift(world)["approved"] == []
     [finding] = world.store.findings.list_findings()
 
-    decide(world.store.findings, finding.id, Decision.APPROVE, datetime.now(UTC), "ticket CHG-1")
+    decided(world, finding.id, Decision.APPROVE, "ticket CHG-1")
     outcome = run_drift(world)
 
     assert outcome["outcomes"] == {finding.id: "Remediated"}  # the prod promotion did not wait again
     corrective = world.store.deployments.get_deployment(world.store.findings.get_finding(finding.id).deployment_id)
     assert corrective.release.metadata.labels["controlplane.azure/drift-finding"] == finding.id
     with pytest.raises(Undecidable):
-        decide(world.store.findings, finding.id, Decision.DISMISS, datetime.now(UTC))
+        decided(world, finding.id, Decision.DISMISS)
 
 
 def test_a_dismissed_finding_stays_dismissed(world: World) -> None:
@@ -127,7 +135,7 @@ def test_a_dismissed_finding_stays_dismissed(world: World) -> None:
     world.compute.set_image("dev", "orders", serving, ROGUE)
     scan(world)
     [finding] = world.store.findings.list_findings()
-    decide(world.store.findings, finding.id, Decision.DISMISS, datetime.now(UTC), "accepted hotfix")
+    decided(world, finding.id, Decision.DISMISS, "accepted hotfix")
 
     assert scan(world) == []
     assert world.store.findings.get_finding(finding.id).status is FindingStatus.DISMISSED
@@ -158,7 +166,7 @@ def test_an_unmanaged_workload_needs_review_and_an_approval_removes_it(world: Wo
     [finding] = world.store.findings.list_findings(FindingStatus.OPEN)
     assert finding.kind == "unmanaged" and list(finding.diff) == ["/revisions/orders-debug"]
 
-    decide(world.store.findings, finding.id, Decision.APPROVE, datetime.now(UTC))
+    decided(world, finding.id, Decision.APPROVE)
     run_drift(world)
 
     assert world.store.findings.get_finding(finding.id).status is FindingStatus.REMEDIATED
@@ -270,7 +278,7 @@ def test_infrastructure_changed_outside_its_stack_is_a_review_finding_that_resol
     assert (finding.kind, finding.service) == ("infrastructure", "~infrastructure")
     assert finding.remedy.value == "review-required" and list(finding.diff) == [f"/infrastructure/{vault}"]
     with pytest.raises(Undecidable, match="pulumi up --refresh"):
-        decide(world.store.findings, finding.id, Decision.APPROVE, datetime.now(UTC))
+        decided(world, finding.id, Decision.APPROVE)
 
     provisioner.drifted["dev"] = []  # someone ran pulumi up --refresh
     scan(world, datetime.now(UTC), provisioner)

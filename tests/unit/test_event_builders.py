@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from controlplane.domain import deployment_events, loop_events
+from controlplane.domain.access import Actor
 from controlplane.domain.deployment import DeploymentState, Transition
 from controlplane.domain.event_catalog import EventType, check_data
 from controlplane.domain.health import HealthReport, HealthStatus
@@ -55,11 +56,21 @@ def test_an_incident_inlines_at_most_its_limit_of_events() -> None:
     assert data["chain"]["complete"] is False
 
 
+ANA = Actor("ana", "oid-ana", ("Approver", "Operator"))
+
+
 def test_every_builder_makes_data_its_catalog_entry_accepts() -> None:
     report = HealthReport(HealthStatus.HEALTHY)
     built = [
-        deployment_events.requested(release()),
+        deployment_events.requested(release(), ANA),
+        deployment_events.requested(release(), None),  # the control plane asked itself
         deployment_events.state_changed(Transition(DeploymentState.REQUESTED, DeploymentState.PROVISIONING, T0)),
+        deployment_events.state_changed(
+            Transition(DeploymentState.HEALTH_GATING, DeploymentState.ROLLING_BACK, T0, "aborted by ana: x", ANA)
+        ),
+        deployment_events.approved("prod", "promotion to prod", None, ANA, "CHG-1"),
+        loop_events.finding_decided(finding(), "dismiss", ANA, "accepted"),
+        loop_events.drift_run_requested("drift", ANA, None),
         deployment_events.environment_provisioned(EnvironmentOutputs("dev", {"a": "b"}, changed=True)),
         deployment_events.approval_requested("prod", "promotion to prod", None),
         deployment_events.completed("dev", {"orders": "orders--1"}),
@@ -96,3 +107,5 @@ def test_every_builder_makes_data_its_catalog_entry_accepts() -> None:
     for event in built:
         check_data(event.type, {**deployment_data, **event.data})
     assert {event.type for event in built} == set(EventType)
+    operators = [event.data["actor"] for event in built if event.data.get("actor") is not None]
+    assert len(operators) == 5 and all(actor == ANA.to_dict() for actor in operators)

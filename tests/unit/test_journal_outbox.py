@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from controlplane.adapters.storage.documents import Document
 from controlplane.adapters.storage.event_log import OUTBOX
 from controlplane.adapters.storage.stores import Stores, create_tables
+from controlplane.domain.audit import EventQuery
 from controlplane.domain.events import format_time
 from controlplane.services import journal
 from controlplane.testing.event_order import lost_events
@@ -81,6 +84,8 @@ def test_the_relay_logs_and_publishes_an_event_whose_append_stopped_after_its_pe
     assert [e.id for e in log.events_for_trace(TRACE_A)] == ["a-1"]
     assert [e.id for e in bus.published] == ["a-1"]
     assert log.pending_events(10) == []
+    audited = log.query_events(EventQuery(since=event.time, until=event.time + timedelta(seconds=1)))
+    assert [e.id for e in audited.events] == ["a-1"]  # the relay's append indexed it too
 
 
 def test_lost_events_names_unpublished_and_overtaken_events() -> None:

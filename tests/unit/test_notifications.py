@@ -213,3 +213,17 @@ def test_an_approval_request_asks_in_amber_what_it_waits_for() -> None:
     title, facts, _ = render(asked, WebhookFormat.TEAMS)["attachments"][0]["content"]["body"]
     assert (title["text"], title["color"]) == ("Approval needed", "Warning")
     assert {"title": "Waiting for", "value": "promotion to prod"} in facts["facts"]
+
+
+def test_an_actor_is_shown_by_name() -> None:
+    ana = {"name": "ana@contoso.com", "objectId": "oid-ana", "roles": ["Deployer"]}
+    asked = event(
+        EventType.RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED,
+        deploymentId="dep-1",
+        environment="prod",
+        requestedBy=ana,
+        **{"for": "promotion to prod"},
+    )
+    _, facts, _ = render(asked, WebhookFormat.TEAMS)["attachments"][0]["content"]["body"]
+    assert {"title": "Requested by", "value": "ana@contoso.com"} in facts["facts"]
+    assert "oid-ana" not in json.dumps(render(asked, WebhookFormat.SLACK))

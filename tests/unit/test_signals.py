@@ -1,4 +1,5 @@
-"""Operator signals (approve, abort): who and why, validated on the way in and parsed safely where they arrive."""
+"""Operator signals (approve, abort): the authenticated actor and why, validated on the way in and parsed safely
+where they arrive."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import json
 
 import pytest
 
-from controlplane.domain.workflow.signals import MAX_BY_CHARS, MAX_REASON_CHARS, InvalidSignal, OperatorSignal
+from controlplane.domain.access import Actor
+from controlplane.domain.workflow.signals import MAX_REASON_CHARS, InvalidSignal, OperatorSignal
 
-SIGNAL = OperatorSignal("ana", "change CHG-1 approved")
+ANA = Actor("ana", "oid-ana", ("Approver",))
+SIGNAL = OperatorSignal(ANA, "change CHG-1 approved")
+ACTOR_WIRE = {"name": "ana", "objectId": "oid-ana", "roles": ["Approver"]}
 
 
 def test_a_signal_round_trips_and_arrives_whole_however_the_sender_encoded_it() -> None:
     wire = SIGNAL.to_dict()
-    assert wire == {"by": "ana", "reason": "change CHG-1 approved"}
+    assert wire == {"actor": ACTOR_WIRE, "reason": "change CHG-1 approved"}
     assert OperatorSignal.from_dict(wire) == SIGNAL
     assert OperatorSignal.from_event(wire) == SIGNAL  # posted to the Durable HTTP API as an object
     assert OperatorSignal.from_event(json.dumps(wire)) == SIGNAL  # the SDK's raise_event: a JSON string
@@ -28,12 +32,14 @@ def test_a_signal_round_trips_and_arrives_whole_however_the_sender_encoded_it() 
         (42, [""]),
         (None, [""]),
         ([SIGNAL.to_dict()], [""]),
-        ({}, ["by", "reason"]),
-        ({"by": 7, "reason": "x"}, ["by"]),
-        ({"by": "   ", "reason": ""}, ["by", "reason"]),
-        ({"by": "a" * (MAX_BY_CHARS + 1), "reason": "x"}, ["by"]),
-        ({"by": "ana", "reason": "r" * (MAX_REASON_CHARS + 1)}, ["reason"]),
-        ({"by": "ana\x00", "reason": "line\nbreak"}, ["by", "reason"]),
+        ({}, ["actor", "reason"]),
+        ({"by": "ana", "reason": "x"}, ["actor"]),  # the signal before identities: no actor, no signal
+        ({"actor": "ana", "reason": "x"}, ["actor"]),
+        ({"actor": {"name": "ana"}, "reason": "x"}, ["actor.objectId", "actor.roles"]),
+        ({"actor": {**ACTOR_WIRE, "objectId": " "}, "reason": "x"}, ["actor.objectId"]),
+        ({"actor": ACTOR_WIRE, "reason": "   "}, ["reason"]),
+        ({"actor": ACTOR_WIRE, "reason": "r" * (MAX_REASON_CHARS + 1)}, ["reason"]),
+        ({"actor": ACTOR_WIRE, "reason": "line\nbreak"}, ["reason"]),
     ],
 )
 def test_a_payload_that_does_not_parse_is_refused_naming_each_field(data: object, paths: list[str]) -> None:
@@ -42,8 +48,8 @@ def test_a_payload_that_does_not_parse_is_refused_naming_each_field(data: object
     assert [error.path for error in refused.value.errors] == paths
 
 
-def test_the_limits_are_inclusive_and_control_characters_are_named() -> None:
-    assert OperatorSignal("a" * MAX_BY_CHARS, "r" * MAX_REASON_CHARS).by == "a" * MAX_BY_CHARS
+def test_the_limit_is_inclusive_and_control_characters_are_named() -> None:
+    assert OperatorSignal(ANA, "r" * MAX_REASON_CHARS).reason == "r" * MAX_REASON_CHARS
     with pytest.raises(InvalidSignal) as refused:
-        OperatorSignal("ana", "tab\there")
+        OperatorSignal(ANA, "tab\there")
     assert str(refused.value.errors[0]) == "reason: control characters are not allowed (got U+0009)"

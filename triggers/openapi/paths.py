@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.event_catalog import EventType
 from controlplane.domain.findings import FindingStatus
 from controlplane.domain.idempotency import KEY_RULE, MAX_KEY_LENGTH
+from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 from triggers.manifest_body import JSON_TYPES, YAML_TYPES
 from triggers.openapi.schemas import TRACE_ID, Schema, enum_of, ref
+from triggers.query_params import MAX_VALUE_CHARS
 
 # Error statuses by name in components.responses; each body is problem+json (RFC 9457).
 ERRORS: dict[int, tuple[str, str]] = {
@@ -94,14 +98,20 @@ IDEMPOTENCY_KEY = {
     f"with a different manifest: 422. {KEY_RULE}, else 400.",
     "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
 }
+FILTER_TEXT = {"type": "string", "maxLength": MAX_VALUE_CHARS}
+TIME = {"type": "string", "format": "date-time"}
+LIMIT = query("limit", f"page size (default {DEFAULT_LIMIT})", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})
+CONTINUATION = query("continuation", "the previous page's continuation (send the same filters with it)")
 DEPLOYMENT_ID = path_parameter("deployment_id", "the deployment's id")
 FINDING_ID = path_parameter("finding_id", "the drift finding's id")
-REASON = query("reason", "why (stands in for the body's reason)")
-SIGNAL_BODY = {
+REASON = query("reason", "why the operator acts (stands in for the body's reason)")
+REASON_BODY = {
     "required": False,
-    "content": {"application/json": {"schema": ref("Signal")}},
-    "description": "who and why; the query parameters by and reason may carry them instead",
+    "content": {"application/json": {"schema": ref("OperatorReason")}},
+    "description": "why the operator acts (required here or in ?reason=, else 400); the actor is the signed-in "
+    "caller, never a field",
 }
+OPTIONAL_REASON_BODY = {**REASON_BODY, "description": "why (optional: recorded when given)"}
 MANIFEST_BODY = {
     "required": True,
     "description": "A release manifest: JSON (also with no Content-Type or a +json type), or YAML with a YAML "
@@ -114,16 +124,21 @@ def signal(function: str, summary: str) -> dict[str, Any]:
     return operation(
         function,
         summary,
-        {202: ok("SignalAccepted", "The signal is on its way to the deployment's orchestration.")},
-        (400, 404, 409),
-        (DEPLOYMENT_ID, query("by", "who (stands in for the body's by)"), REASON),
-        SIGNAL_BODY,
+        {202: ok("SignalAccepted", "The signal, with its actor and reason, is on its way to the orchestration.")},
+        (400, 404, 409, 413),
+        (DEPLOYMENT_ID, REASON),
+        REASON_BODY,
     )
 
 
 def decision(function: str, summary: str, status: int) -> dict[str, Any]:
     return operation(
-        function, summary, {status: ok("Finding", "The finding as decided.")}, (404, 409), (FINDING_ID, REASON)
+        function,
+        summary,
+        {status: ok("Finding", "The finding as decided: decidedBy is the caller; RuntimeDriftFindingDecided says it.")},
+        (400, 404, 409, 413),
+        (FINDING_ID, REASON),
+        REASON_BODY,
     )
 
 
@@ -142,9 +157,16 @@ def paths() -> dict[str, dict[str, Any]]:
             ),
             "get": operation(
                 "list_deployments",
-                "List deployments, newest first",
-                {200: ok("DeploymentList", "The deployments that match.")},
-                parameters=(query("environment", "only this environment"), query("service", "only this service")),
+                "List deployments, newest first, a page at a time",
+                {200: ok("DeploymentList", "The deployments that match, and where the next page starts.")},
+                (400,),
+                (
+                    query("environment", "only this environment", FILTER_TEXT),
+                    query("service", "only deployments of this service", FILTER_TEXT),
+                    query("state", "only deployments in this state", enum_of(DeploymentState)),
+                    LIMIT,
+                    CONTINUATION,
+                ),
             ),
         },
         "/api/deployments/{deployment_id}": {
@@ -159,14 +181,19 @@ def paths() -> dict[str, dict[str, Any]]:
         "/api/deployments/{deployment_id}/rollback": {
             "post": operation(
                 "rollback_deployment",
-                "Deploy again the last Completed release before this deployment",
+                "Deploy again the last Completed release before this deployment, as the caller (requestedBy)",
                 {202: ok("DeploymentAccepted", accepted, location=True), 200: ok("DeploymentAccepted", repeated)},
-                (400, 404, 409, 422),
-                (DEPLOYMENT_ID, IDEMPOTENCY_KEY),
+                (400, 404, 409, 413, 422),
+                (DEPLOYMENT_ID, IDEMPOTENCY_KEY, REASON),
+                REASON_BODY,
             ),
         },
         "/api/deployments/{deployment_id}/approve": {
-            "post": signal("approve_deployment", "Release a manual canary pause or blue-green promotion"),
+            "post": signal(
+                "approve_deployment",
+                "Release a manual canary pause or a promotion to prod; 403 when four-eyes (CONTROLPLANE_FOUR_EYES) "
+                "holds and the caller requested the deployment",
+            ),
         },
         "/api/deployments/{deployment_id}/abort": {
             "post": signal("abort_deployment", "Roll back at the next pause or approval wait"),
@@ -174,10 +201,36 @@ def paths() -> dict[str, dict[str, Any]]:
         "/api/events": {
             "get": operation(
                 "list_events",
-                "A flow's events (CloudEvents) in order",
-                {200: ok("EventList", "The trace's events, oldest first.")},
+                "A flow's events in order (traceId), or the audit of every flow, newest first, a page at a time",
+                {
+                    200: ok(
+                        "EventsAnswer",
+                        "With traceId: the trace's events, oldest first (EventList). Without: the events that match, "
+                        "newest first, and where the next page starts (EventPage).",
+                    )
+                },
                 (400,),
-                (query("traceId", "the flow's trace id (32 hex, not all zero)", TRACE_ID, required=True),),
+                (
+                    query(
+                        "traceId", "the flow's trace id (32 hex, not all zero); no other parameter with it", TRACE_ID
+                    ),
+                    query("service", "events about this service (data.service or data.services)", FILTER_TEXT),
+                    query("environment", "events of this environment (data.environment)", FILTER_TEXT),
+                    {
+                        "name": "type",
+                        "in": "query",
+                        "required": False,
+                        "description": "events of any of these types (repeat it, or separate with commas)",
+                        "schema": {"type": "array", "items": enum_of(EventType)},
+                        "style": "form",
+                        "explode": True,
+                    },
+                    query("actor", "events an operator caused: data.actor's name or object id", FILTER_TEXT),
+                    query("since", "from this time (RFC 3339, inclusive); default and minimum: the retention", TIME),
+                    query("until", "up to this time (RFC 3339, exclusive); default: now", TIME),
+                    LIMIT,
+                    CONTINUATION,
+                ),
             ),
         },
         "/api/drift/findings": {
@@ -211,9 +264,11 @@ def paths() -> dict[str, dict[str, Any]]:
         "/api/drift/runs": {
             "post": operation(
                 "run_drift",
-                "Run the drift loop now",
+                "Run the drift loop now; RuntimeDriftRunRequested records the caller",
                 {202: ok("DriftRunAccepted", "The run started.", location=True)},
-                (409,),
+                (400, 409, 413),
+                (REASON,),
+                OPTIONAL_REASON_BODY,
             ),
         },
         "/api/drift/runs/{instance_id}": {

@@ -21,6 +21,10 @@ TRACE_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "the f
 TEXT = {"type": "string"}
 NULLABLE_TEXT = {"type": ["string", "null"]}
 ANY_OBJECT: Schema = {"type": "object"}
+CONTINUATION = {
+    "type": ["string", "null"],
+    "description": "send it back (with the same filters) for the next page; null on the last page",
+}
 
 
 def ref(name: str) -> Schema:
@@ -67,7 +71,13 @@ TRANSITION = obj(
         "to": enum_of(DeploymentState),
         "at": TIME,
         "reason": TEXT,
-    }
+        "actor": {
+            **ref("Actor"),
+            "description": "the operator whose approval or abort caused it (absent: the "
+            "control plane's own step; on the first entry: the requester)",
+        },
+    },
+    required=("from", "to", "at", "reason"),
 )
 
 SERVICE_PROGRESS = obj(
@@ -89,6 +99,12 @@ DEPLOYMENT = obj(
         "release": ref("Release"),
         "transitions": {"type": "array", "items": ref("Transition"), "minItems": 1},
         "services": {"type": "object", "additionalProperties": ref("ServiceProgress")},
+        "requestedBy": {
+            "oneOf": [ref("Actor"), {"type": "null"}],
+            "description": "who asked for it (a rollback's caller for a rollback); null: the control plane itself",
+        },
+        "rollbackOf": {**NULLABLE_TEXT, "description": "the deployment this one rolls back, if it is a rollback"},
+        "fourEyes": {"type": "boolean", "description": "approving it needs someone other than requestedBy"},
     }
 )
 
@@ -110,16 +126,38 @@ DEPLOYMENT_ACCEPTED = obj(
     required=("deploymentId", "traceId", "state", "statusQueryGetUri"),
 )
 
-SIGNAL = obj(
+REASON_TEXT = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 1000,
+    "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+    "description": "why: 1..1000 characters, not blank, no control characters",
+}
+
+OPERATOR_REASON = obj(
     {
-        "by": {"type": "string", "minLength": 1, "maxLength": 200, "description": "who approves or aborts"},
-        "reason": {"type": "string", "minLength": 1, "maxLength": 1000, "description": "why"},
+        "reason": REASON_TEXT,
+        "by": {
+            "type": "string",
+            "deprecated": True,
+            "description": "ignored when it names the signed-in caller (name or object id), else 400: the actor is "
+            "always the caller, never a field",
+        },
     },
+    required=(),
     additionalProperties=False,
-    description="Who decided and why; the query parameters by and reason may stand in for the body.",
+    description="Why the operator acts; the query parameter reason may stand in for the body's (the body wins). "
+    "Who acts is the signed-in caller.",
 )
 
-SIGNAL_ACCEPTED = obj({"deploymentId": TEXT, "signal": {"type": "string", "enum": ["approve", "abort"]}})
+SIGNAL_ACCEPTED = obj(
+    {
+        "deploymentId": TEXT,
+        "signal": {"type": "string", "enum": ["approve", "abort"]},
+        "actor": ref("Actor"),
+        "reason": TEXT,
+    }
+)
 
 ACTOR = obj(
     {"name": TEXT, "objectId": TEXT, "roles": {"type": "array", "items": {"type": "string"}}},
@@ -169,6 +207,11 @@ FINDING = obj(
         "deploymentId": NULLABLE_TEXT,
         "note": TEXT,
         "traceId": TEXT,
+        "decidedBy": {
+            "oneOf": [ref("Actor"), {"type": "null"}],
+            "description": "the operator who last approved or dismissed it",
+        },
+        "decisionReason": {"type": "string", "description": "why they did"},
         "remediation": {"type": "string", "description": "(approve only) whether a drift run started now"},
     },
     required=("id", "environment", "service", "kind", "remedy", "diff", "status", "firstSeen", "lastSeen"),
@@ -204,6 +247,8 @@ DRIFT_RUN_ACCEPTED = obj(
             "format": "uri",
             "description": "<base>/api/drift/runs/{instanceId}, with no key",
         },
+        "traceId": {**TRACE_ID, "description": "the trace of the RuntimeDriftRunRequested naming the caller"},
+        "actor": ref("Actor"),
     }
 )
 
@@ -265,14 +310,22 @@ def component_schemas() -> dict[str, Schema]:
         "Deployment": DEPLOYMENT,
         "Transition": TRANSITION,
         "ServiceProgress": SERVICE_PROGRESS,
-        "DeploymentList": listing("deployments", "Deployment"),
+        "DeploymentList": listing("deployments", "Deployment", continuation=CONTINUATION),
         "DeploymentAccepted": DEPLOYMENT_ACCEPTED,
-        "Signal": SIGNAL,
+        "OperatorReason": OPERATOR_REASON,
         "Actor": ACTOR,
         "Identity": IDENTITY,
         "SignalAccepted": SIGNAL_ACCEPTED,
         "Envelope": ENVELOPE,
         "EventList": listing("events", "Envelope", traceId=TRACE_ID),
+        "EventPage": listing(
+            "events",
+            "Envelope",
+            continuation=CONTINUATION,
+            since={"type": "string", "format": "date-time", "description": "the range's start used (inclusive)"},
+            until={"type": "string", "format": "date-time", "description": "the range's end used (exclusive)"},
+        ),
+        "EventsAnswer": {"oneOf": [ref("EventList"), ref("EventPage")]},
         "Finding": FINDING,
         "FindingList": listing("findings", "Finding"),
         "DriftPlan": DRIFT_PLAN,

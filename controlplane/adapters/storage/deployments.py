@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from controlplane.adapters.storage.documents import MAX_UPDATE_ATTEMPTS, Document, DocumentTables
-from controlplane.domain.deployment import Deployment
+from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.events import format_time
 from controlplane.errors import ConcurrencyConflict
 
@@ -48,8 +48,10 @@ class DocumentDeployments:
     def delete_deployment(self, deployment_id: str) -> None:
         self._tables.delete(TABLE, deployment_id, ROW)
 
-    def list_deployments(self, environment: str | None = None, service: str | None = None) -> list[Deployment]:
-        where = {"environment": environment} if environment else None
+    def list_deployments(
+        self, environment: str | None = None, service: str | None = None, state: DeploymentState | None = None
+    ) -> list[Deployment]:
+        where = ({"environment": environment} if environment else {}) | ({"state": state.value} if state else {})
         deployments = [
             Deployment.from_dict(document.body, etag=document.etag)
             for document in self._tables.query(TABLE, where=where)

@@ -8,7 +8,7 @@ Two implementations share one contract (``tests/contracts/documents.py``): Azure
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,6 +29,24 @@ class Document:
     body: Mapping[str, Any]
     index: Mapping[str, IndexValue] = field(default_factory=dict)
     etag: str | None = None
+
+
+@dataclass(frozen=True)
+class KeyRange:
+    """Where a :meth:`DocumentTables.scan` reads: one ``partition`` (or every partition, or those before
+    ``partitions_before``), rows from ``start`` (inclusive) to ``stop`` (exclusive); None leaves an end open."""
+
+    partition: str | None = None
+    partitions_before: str | None = None
+    start: str | None = None
+    stop: str | None = None
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """A scan's clause: true when any of its index columns equals its value. Clauses AND together."""
+
+    equals: tuple[tuple[str, IndexValue], ...]
 
 
 class DocumentTables(Protocol):
@@ -54,3 +72,7 @@ class DocumentTables(Protocol):
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:
         """Documents of one partition (or all) whose index columns equal every ``where`` value."""
+
+    def scan(self, table: str, keys: KeyRange, clauses: Sequence[AnyOf] = (), batch: int = 1000) -> Iterator[Document]:
+        """Documents in ``keys``' range satisfying every clause, in (partition, row) key order, read lazily
+        ``batch`` at a time: a caller that stops early reads no further (Table storage's primary-key range)."""

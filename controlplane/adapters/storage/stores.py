@@ -11,6 +11,7 @@ Tables and keys (each adapter module says more):
     ServiceClaims    PartitionKey=environment     RowKey=service        the deployment running for it
     EventLog         PartitionKey=traceid         RowKey=time|event id  every envelope emitted
     EventOutbox      PartitionKey=traceid         RowKey=time|event id  the emitted envelopes not yet published
+    EventAudit       PartitionKey=UTC day         RowKey=inverted time|id  every envelope, newest first, filterable
 
 Records travel with the etag they were read at; every conditional write names it, so a writer that
 lost a race gets ConcurrencyConflict instead of silently overwriting the winner.
@@ -52,6 +53,7 @@ TABLES = [
     claims.TABLE,
     event_log.TABLE,
     event_log.OUTBOX,
+    event_log.AUDIT,
 ]
 
 

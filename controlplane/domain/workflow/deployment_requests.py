@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 
+from controlplane.domain.access import Actor
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.event_catalog import EventData, EventType
 from controlplane.domain.rollout import Step, step_from_dict
@@ -60,16 +61,20 @@ class DeploymentRequest:
 class TransitionRequest(DeploymentRequest):
     """record_transition: move the deployment to ``to``; ``closing``: the catalog events that end it (a
     terminal state's RuntimeDeploymentCompleted / RolledBack / Failed and an incident), emitted with the state
-    change in one write, so a deployment is never terminal without its terminal event."""
+    change in one write, so a deployment is never terminal without its terminal event. ``actor``: the operator
+    whose approval or abort caused the transition."""
 
     to: DeploymentState
     reason: str = ""
     closing: tuple[EventData, ...] = ()
+    actor: Actor | None = None
 
     def _own(self) -> dict[str, Any]:
         own: dict[str, Any] = {"to": self.to.value, "reason": self.reason}
         if self.closing:
             own["closing"] = [_event_wire(event) for event in self.closing]
+        if self.actor:
+            own["actor"] = self.actor.to_dict()
         return own
 
     @classmethod
@@ -79,6 +84,7 @@ class TransitionRequest(DeploymentRequest):
             "to": fields.parsed("to", DeploymentState, "deployment state"),
             "reason": fields.text("reason", ""),
             "closing": closing or (),
+            "actor": fields.parsed("actor", Actor.from_dict, "actor") if fields.has("actor") else None,
         }
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from controlplane.domain.access import Actor
 from controlplane.domain.deployment import Deployment
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.domain.wire import WireFields
@@ -17,16 +18,27 @@ class DeploymentStart:
 
     ``pre_approved`` names who approved a prod promotion already (an operator's drift approval, the failure
     monitor restoring the last Completed release); without it, promotion to prod waits for an approval.
+    ``requested_by`` and ``four_eyes`` are the record's (``Deployment``): who asked, and whether an approval
+    needs someone else (the orchestration checks every approval signal against them).
     """
 
     deployment_id: str
     trace_id: str
     release: Release
     pre_approved: str | None = None
+    requested_by: Actor | None = None
+    four_eyes: bool = False
 
     @classmethod
     def of(cls, deployment: Deployment, pre_approved: str | None = None) -> DeploymentStart:
-        return cls(deployment.id, deployment.traceid, deployment.release, pre_approved)
+        return cls(
+            deployment.id,
+            deployment.traceid,
+            deployment.release,
+            pre_approved,
+            deployment.requested_by,
+            deployment.four_eyes,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         start: dict[str, Any] = {
@@ -34,7 +46,11 @@ class DeploymentStart:
             "traceId": self.trace_id,
             "release": self.release.to_dict(),
         }
-        return {**start, "preApproved": self.pre_approved} if self.pre_approved else start
+        if self.pre_approved:
+            start["preApproved"] = self.pre_approved
+        if self.requested_by:
+            start["requestedBy"] = self.requested_by.to_dict()
+        return {**start, "fourEyes": True} if self.four_eyes else start
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeploymentStart:
@@ -45,6 +61,8 @@ class DeploymentStart:
             trace_id=fields.text("traceId", ""),
             release=fields.parsed("release", parse_release, "release manifest"),  # type: ignore[arg-type]
             pre_approved=fields.optional_text("preApproved"),
+            requested_by=fields.parsed("requestedBy", Actor.from_dict, "actor") if fields.has("requestedBy") else None,
+            four_eyes=fields.boolean("fourEyes", False),
         )
         fields.check()
         return start

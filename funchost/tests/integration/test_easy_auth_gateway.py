@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from funchost.easy_auth import SESSION_COOKIE, EasyAuth
+from funchost.easy_auth import SESSION_COOKIE, EasyAuth, Principal
 from funchost.functions import FunctionIndex
 from funchost.http_gateway import build_http_app
 from funchost.keys import KeyStore
@@ -63,8 +63,13 @@ def index() -> FunctionIndex:
 
 
 @pytest.fixture(scope="module")
-def host(index: FunctionIndex, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    state = tmp_path_factory.mktemp("state")
+def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The host's state folder (its Easy Auth secret)."""
+    return tmp_path_factory.mktemp("state")
+
+
+@pytest.fixture(scope="module")
+def host(index: FunctionIndex, state: Path) -> Iterator[Host]:
     yield from _gateway(index, state, EasyAuth.from_settings({}, state))
 
 
@@ -128,6 +133,23 @@ def test_headers_a_client_forges_never_reach_the_function(host: Host) -> None:
     assert signed_in["x-ms-client-principal-name"] == "alice@contoso.com"
     assert "x-ms-token-aad-id-token" not in signed_in
     assert "Operator" not in base64.b64decode(signed_in["x-ms-client-principal"]).decode()
+
+
+def test_a_bearer_token_of_this_host_reaches_the_function_as_its_principal(host: Host, state: Path) -> None:
+    auth = EasyAuth.from_settings({}, state)
+    assert auth is not None
+    token = auth.bearer_token(Principal("aad", "oid-ci", "pipeline-ci", ("Deployer",)))
+    received = host.echoed(requests.Session(), {"Authorization": f"Bearer {token}"})
+    assert (received["x-ms-client-principal-id"], received["x-ms-client-principal-name"]) == ("oid-ci", "pipeline-ci")
+    principal = json.loads(base64.b64decode(received["x-ms-client-principal"]))
+    assert [claim["val"] for claim in principal["claims"] if claim["typ"] == "roles"] == ["Deployer"]
+
+
+@pytest.mark.parametrize("token", ["not-a-token", "eyJhbGciOiJub25lIn0.eyJyb2xlcyI6WyJPcGVyYXRvciJdfQ.", ""])
+def test_a_bearer_token_this_host_did_not_sign_is_401_before_any_function(host: Host, token: str) -> None:
+    """App Service answers a token Entra ID did not issue for the app with 401; the function never runs."""
+    reply = requests.get(f"{host.base}/api/headers", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert reply.status_code == 401 and 'error="invalid_token"' in reply.headers["WWW-Authenticate"]
 
 
 def test_an_edited_cookie_is_refused(host: Host) -> None:

@@ -134,3 +134,21 @@ def test_a_truncated_secret_is_named_and_app_services_setting_turns_it_off(tmp_p
     with pytest.raises(PermanentError, match=SECRET_FILE):
         EasyAuth.from_settings({}, tmp_path)
     assert EasyAuth.from_settings({"WEBSITE_AUTH_ENABLED": "False"}, tmp_path) is None
+
+
+def test_with_the_emulation_on_the_app_is_told_as_app_service_tells_it(tmp_path: Path) -> None:
+    settings: dict[str, str] = {}
+    assert EasyAuth.from_settings(settings, tmp_path) is not None
+    assert settings == {"WEBSITE_AUTH_ENABLED": "True"}
+
+
+def test_a_bearer_token_round_trips_until_it_expires_and_is_no_session() -> None:
+    clock = Clock()
+    auth = EasyAuth(b"k" * 32, clock)
+    token = auth.bearer_token(ALICE, seconds=600)
+    assert auth.principal_of_bearer(token) == ALICE
+    assert auth.principal_of(token) is None  # a token is not a cookie, nor the other way round
+    assert auth.principal_of_bearer(auth.session_cookie(ALICE)) is None
+    assert EasyAuth(b"o" * 32, clock).principal_of_bearer(token) is None  # another host's
+    clock.now += 600
+    assert auth.principal_of_bearer(token) is None

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from controlplane.adapters.storage.stores import Stores
-from controlplane.domain.deployment import DeploymentState, ServicePhase, ServiceProgress
+from controlplane.domain.access import Actor
+from controlplane.domain.deployment import Deployment, DeploymentState, Origin, ServicePhase, ServiceProgress
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 from controlplane.ports import Deployments
 from tests.builders import T0, deployment
@@ -33,6 +34,19 @@ class DeploymentsContract:
         ]
         assert read.transitions[1].at == T0
         assert read.release == deployment().release
+
+    def test_the_requester_and_the_operators_who_moved_it_read_back(self, deployments: Deployments) -> None:
+        ana, ben = Actor("ana", "oid-ana", ("Deployer",)), Actor("ben", "oid-ben", ("Approver", "Operator"))
+        requested = Deployment.request(
+            "dep-1", deployment().release, deployment().traceid, T0, Origin(ana, rollback_of="dep-0", four_eyes=True)
+        )
+        created = deployments.create_deployment(requested)
+        moved = deployments.update_deployment(
+            "dep-1", lambda current: current.advance(DeploymentState.FAILED, T0, "aborted by ben: x", ben)
+        )
+        read = deployments.get_deployment("dep-1")
+        assert read == moved and (read.requested_by, read.rollback_of, read.four_eyes) == (ana, "dep-0", True)
+        assert [t.actor for t in read.transitions] == [ana, ben] and created.requested_by == ana
 
     def test_creating_a_deployment_twice_is_refused(self, deployments: Deployments) -> None:
         deployments.create_deployment(deployment())
@@ -96,6 +110,12 @@ class DeploymentsContract:
         assert [d.id for d in deployments.list_deployments(environment="dev")] == ["d2", "d1"]
         assert [d.id for d in deployments.list_deployments(service="orders")] == ["d3", "d1"]
         assert [d.id for d in deployments.list_deployments(environment="dev", service="orders")] == ["d1"]
+        ended = deployments.get_deployment("d2").advance(DeploymentState.PROVISIONING, T0 + timedelta(minutes=3))
+        deployments.save_deployment(ended)
+        assert [d.id for d in deployments.list_deployments(state=DeploymentState.PROVISIONING)] == ["d2"]
+        assert [d.id for d in deployments.list_deployments(environment="dev", state=DeploymentState.REQUESTED)] == [
+            "d1"
+        ]
 
     def test_a_deployment_keeps_its_etag_out_of_equality(self, deployments: Deployments) -> None:
         created = deployments.create_deployment(deployment())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -17,7 +17,7 @@ from azure.core import MatchConditions
 from azure.data.tables import TableClient, TableEntity, TableServiceClient, UpdateMode
 
 from controlplane.adapters.azure.errors import translated
-from controlplane.adapters.storage.documents import Document, IndexValue
+from controlplane.adapters.storage.documents import AnyOf, Document, IndexValue, KeyRange
 from controlplane.errors import PermanentError
 
 CHUNK_CHARS = 30_000
@@ -96,6 +96,34 @@ class AzureTableDocuments:
                 entities = list(client.list_entities())
         return iter(_to_document(entity) for entity in entities)
 
+    def scan(self, table: str, keys: KeyRange, clauses: Sequence[AnyOf] = (), batch: int = 1000) -> Iterator[Document]:
+        """One OData filter: the key range (escaped as the keys are) and each clause as an ``or`` group; the
+        service pages the answer in key order and the pager fetches the next page only when it is read."""
+        parameters: dict[str, IndexValue] = {}
+
+        def parameter(value: IndexValue) -> str:
+            name = f"p{len(parameters)}"
+            parameters[name] = value
+            return f"@{name}"
+
+        bounds = (
+            ("PartitionKey eq", keys.partition),
+            ("PartitionKey lt", keys.partitions_before),
+            ("RowKey ge", keys.start),
+            ("RowKey lt", keys.stop),
+        )
+        terms = [f"{test} {parameter(escape_key(key))}" for test, key in bounds if key is not None]
+        for clause in clauses:
+            # Spaces around the parentheses: the SDK finds the @names by splitting the filter on spaces.
+            terms.append("( " + " or ".join(f"{name} eq {parameter(value)}" for name, value in clause.equals) + " )")
+        client = self._client(table)
+        with translated(f"{table} scan"):
+            if terms:
+                pages = client.query_entities(" and ".join(terms), parameters=parameters, results_per_page=batch)
+            else:
+                pages = client.list_entities(results_per_page=batch)
+        return _documents(pages, f"{table} scan")
+
     def _client(self, table: str) -> TableClient:
         client = self._clients.get(table)
         if client is None:
@@ -104,6 +132,13 @@ class AzureTableDocuments:
 
     def _name(self, table: str) -> str:
         return f"{self._prefix}{table}"
+
+
+def _documents(entities: Iterable[TableEntity], what: str) -> Iterator[Document]:
+    """The entities as documents; a page fetched while reading is translated like any other call."""
+    with translated(what):
+        for entity in entities:
+            yield _to_document(entity)
 
 
 def _to_entity(document: Document) -> dict[str, Any]:
