@@ -238,9 +238,9 @@ def signal_deployment(api: Api, args: argparse.Namespace, env: Mapping[str, str]
 
 
 def _by(answer: Mapping[str, Any]) -> str:
-    """`` by <name>``: who the app says acted (the token's caller), from its ``actor`` or ``by``; else nothing."""
+    """`` by <name>``: who the app says acted (its ``actor``, the token's caller); nothing if it names none."""
     actor = answer.get("actor")
-    name = actor.get("name") if isinstance(actor, Mapping) else answer.get("by")
+    name = actor.get("name") if isinstance(actor, Mapping) else None
     return f" by {name}" if name else ""
 
 
