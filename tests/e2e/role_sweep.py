@@ -27,7 +27,7 @@ import json
 import secrets
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -63,8 +63,12 @@ class Caller(StrEnum):
 
 KEYS = (Caller.MASTER_KEY, Caller.HOST_KEY, Caller.FUNCTION_KEY, Caller.SYSTEM_KEY)
 UNAUTHENTICATED = frozenset({Caller.NONE, *KEYS, Caller.FOREIGN_TOKEN, Caller.EXPIRED_TOKEN, Caller.FORGED_PRINCIPAL})
-ROLE_CALLERS = {Caller.READER: Role.READER, Caller.DEPLOYER: Role.DEPLOYER}
-ROLE_CALLERS |= {Caller.APPROVER: Role.APPROVER, Caller.OPERATOR: Role.OPERATOR}
+ROLE_CALLERS = {
+    Caller.READER: Role.READER,
+    Caller.DEPLOYER: Role.DEPLOYER,
+    Caller.APPROVER: Role.APPROVER,
+    Caller.OPERATOR: Role.OPERATOR,
+}
 
 
 def expected(caller: Caller, action: Action) -> int | str:
@@ -132,9 +136,10 @@ def route_actions(index: FunctionIndex) -> dict[str, Action]:
 def sweep_roles(host: HostProcess, routes: Iterable[HttpRoute], actions: Mapping[str, Action]) -> RoleSweep:
     """Call every route of the running product ``host`` (``routes``: ``compile_routes`` of its index; ``actions``:
     :func:`route_actions`) as every :class:`Caller`, keys by header and by ``?code=``. A few calls at a time."""
-    credentials = _Credentials(host)
+    calls = list(route_calls(routes))
+    credentials = _Credentials(host, {route.function for route, _, _ in calls})
     jobs: list[tuple[HttpRoute, str, str, Caller, str]] = []
-    for route, method, path in route_calls(routes):
+    for route, method, path in calls:
         for caller in Caller:
             for by in ("header", "code") if caller in KEYS else (_by(caller),):
                 jobs.append((route, method, f"{host.base_url}/api/{path}", caller, by))
@@ -160,10 +165,14 @@ def _by(caller: Caller) -> str:
 
 
 class _Credentials:
-    """The headers (and ``?code=``) each caller sends; one token per signed-in caller, made once."""
+    """The headers (and ``?code=``) each caller sends; every key and token made once, before the calls run in
+    threads (the key store creates a function's key file on first use)."""
 
-    def __init__(self, host: HostProcess) -> None:
-        self._keys = host.keys()
+    def __init__(self, host: HostProcess, functions: set[str]) -> None:
+        keys = host.keys()
+        self._keys = {Caller.MASTER_KEY: keys.master_key(), Caller.HOST_KEY: keys.host_key()}
+        self._keys[Caller.SYSTEM_KEY] = keys.system_key()
+        self._function_keys = {function: keys.function_key(function) for function in functions}
         everyone = tuple(role.value for role in Role)
         foreign = EasyAuth(secrets.token_bytes(32))  # right shape, another secret: as a token of another tenant
         self._tokens = {
@@ -174,17 +183,11 @@ class _Credentials:
         for caller, role in ROLE_CALLERS.items():
             self._tokens[caller] = host.bearer_token(f"sweep-{role.value.lower()}", (role.value,))
         self._forged_principal = Principal("aad", "sweep-forged", "sweep-forged", everyone).headers()
-        self._key_of: dict[Caller, Callable[[str], str]] = {
-            Caller.MASTER_KEY: lambda _: self._keys.master_key(),
-            Caller.HOST_KEY: lambda _: self._keys.host_key(),
-            Caller.FUNCTION_KEY: self._keys.function_key,
-            Caller.SYSTEM_KEY: lambda _: self._keys.system_key(),
-        }
 
     def of(self, caller: Caller, by: str, function: str) -> tuple[dict[str, str], str]:
         """The headers and the query string (``""`` or ``?code=...``) of one call."""
-        if caller in self._key_of:
-            key = self._key_of[caller](function)
+        if caller in KEYS:
+            key = self._function_keys[function] if caller is Caller.FUNCTION_KEY else self._keys[caller]
             return ({"x-functions-key": key}, "") if by == "header" else ({}, f"?code={quote(key, safe='')}")
         if caller is Caller.FORGED_PRINCIPAL:
             return dict(self._forged_principal), ""
