@@ -109,9 +109,9 @@ SECTIONS = (
         "auth",
         route_sweep,
         (
-            Row("auth_calls", "calls: every route x every key kind, header and code="),
-            Row("auth_leaks", "calls without the right key that got in", zero, "0"),
-            Row("auth_mismatches", "answers other than Azure's", zero, "0"),
+            Row("auth_calls", "calls: host surfaces x every key kind; product routes x keys, tokens, each role"),
+            Row("auth_leaks", "calls without the right key, token or role that got in", zero, "0"),
+            Row("auth_mismatches", "answers other than Azure's or the role table's", zero, "0"),
         ),
     ),
     Section(

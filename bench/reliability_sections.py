@@ -20,6 +20,7 @@ from tests.e2e.durability import deployment_survives_group_kill, drift_approval_
 from tests.e2e.fault_cases import run_bus_outage, run_storage_outage
 from tests.e2e.host_process import ROOT, HostProcess, product_settings
 from tests.e2e.idempotency_rounds import idempotency_rounds
+from tests.e2e.role_sweep import route_actions, sweep_roles
 from tests.product_app import index
 
 Figures = dict[str, Any]
@@ -61,10 +62,16 @@ def product_host(context: Context, name: str) -> Iterator[HostProcess]:
 
 
 def route_sweep(context: Context) -> Figures:
-    """Every route of the product's host with no key, a wrong key and each key kind (funchost's auth_sweep)."""
+    """The surfaces the product's host guards, with no key, a wrong key and each key kind (funchost's auth_sweep),
+    and every product route as every caller: keys, forged or expired tokens, each app role (the role sweep)."""
     with product_host(context, "auth") as host:
-        sweep = sweep_host(host.base_url, host.keys(), compile_routes(index()), host.rpc_origin)
-    return {"auth_calls": len(sweep.cases), "auth_leaks": len(sweep.leaks), "auth_mismatches": len(sweep.wrong)}
+        keyed = sweep_host(host.base_url, host.keys(), [], host.rpc_origin)
+        roles = sweep_roles(host, compile_routes(index()), route_actions(index()))
+    return {
+        "auth_calls": len(keyed.cases) + len(roles.cases),
+        "auth_leaks": len(keyed.leaks) + len(roles.leaks),
+        "auth_mismatches": len(keyed.wrong) + len(roles.wrong),
+    }
 
 
 def crash_trials(context: Context) -> Figures:

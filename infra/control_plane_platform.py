@@ -24,6 +24,7 @@ from infra.easy_auth import build_easy_auth
 from infra.environment import RuntimeEnvironment, RuntimeEnvironmentArgs
 from infra.function_site import Connections, build_function_app
 from infra.messaging import build_event_bus
+from infra.notifications import notification_settings
 from infra.observability import build_observability
 from infra.settings import PlatformSettings
 from infra.state_storage import build_state_storage
@@ -100,6 +101,7 @@ class ControlPlanePlatform(pulumi.ComponentResource):
                 "CONTROLPLANE_LOG_ANALYTICS_WORKSPACE_ID": observability.workspace.customer_id,
                 "CONTROLPLANE_LOG_ANALYTICS_WORKSPACE_RESOURCE_ID": observability.workspace.id,
                 "CONTROLPLANE_ENVIRONMENT_RESOURCE_GROUP": f"{prefix}-env-{{name}}",
+                **notification_settings(settings.notifications, vault.properties.apply(_vault_uri)),
             },
         )
         build_easy_auth(settings, group.name, site, client.tenant_id, self)
@@ -152,7 +154,7 @@ class ControlPlanePlatform(pulumi.ComponentResource):
             "serviceBusNamespace": bus.fully_qualified_namespace,
             "eventsTopic": bus.topic.name,
             "appInsightsConnectionString": pulumi.Output.secret(observability.insights.connection_string),
-            "keyVaultUri": vault.properties.apply(lambda properties: properties.vault_uri),
+            "keyVaultUri": vault.properties.apply(_vault_uri),
             "logAnalyticsWorkspaceId": observability.workspace.id,
             "workbookId": workbook.id,
             "alertActionGroupId": action_group.id,
@@ -186,6 +188,10 @@ def environment_placements(
         return json.dumps(found, sort_keys=True)
 
     return pulumi.Output.all(*values).apply(placements)
+
+
+def _vault_uri(properties: keyvault.outputs.VaultPropertiesResponse) -> str:
+    return properties.vault_uri
 
 
 def _principal_id(identity: web.outputs.ManagedServiceIdentityResponse | None) -> str:

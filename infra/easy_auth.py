@@ -29,11 +29,12 @@ from pulumi_azure_native import web
 from infra.settings import PlatformSettings
 
 # The app roles the app registration declares (value = the `roles` claim); the app enforces them per route.
+# As controlplane/domain/access.py's ALLOWED_ROLES; every role may read.
 APP_ROLES = {
     "Reader": "read deployments, findings, events and the Runtime Center",
-    "Deployer": "start deployments (pipelines)",
-    "Approver": "approve a promotion (prod) and drift remediation",
-    "Operator": "abort, roll back, dismiss findings, start drift runs",
+    "Deployer": "start deployments (pipelines) and roll them back",
+    "Approver": "approve a canary pause or a promotion (prod: not the requester), abort",
+    "Operator": "abort, roll back, approve or dismiss drift findings, start drift runs",
 }
 PROVIDER = "azureactivedirectory"
 

@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 
 from controlplane.config import SCHEDULE_DEFAULTS
+from infra.notifications import NotificationTargetConfig, notification_targets
 
 KINDS = ("containerapps", "aks")
 # Config key -> app setting; the defaults are the ones the app itself falls back to (controlplane/config.py).
@@ -48,6 +49,7 @@ OBJECT_KEYS = (
     "authExcludedPaths",
     "alertEmails",
     "alertWebhooks",
+    "notifications",
 )
 _PREFIX = re.compile(r"^[a-z][a-z0-9]{1,9}$")  # short: storage and vault names add a random suffix
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,30}$")  # as controlplane/config.py
@@ -96,6 +98,7 @@ class PlatformSettings:
     auth_excluded_paths: tuple[str, ...] = ()  # reachable without signing in (Easy Auth excludedPaths)
     alert_emails: tuple[str, ...] = ()
     alert_webhooks: tuple[str, ...] = ()
+    notifications: tuple[NotificationTargetConfig, ...] = ()  # the notifier's webhooks (infra/notifications.py)
 
 
 def settings_from_values(values: Mapping[str, Any]) -> PlatformSettings:
@@ -150,6 +153,7 @@ def settings_from_values(values: Mapping[str, Any]) -> PlatformSettings:
         if not url.startswith("https://"):
             # the value is not echoed: a webhook URL usually embeds its token
             problems.append(f"alertWebhooks[{index}]: an https:// URL")
+    notifications = notification_targets(values.get("notifications"), problems)
     if problems:
         raise InvalidConfig(problems)
     return PlatformSettings(
@@ -172,6 +176,7 @@ def settings_from_values(values: Mapping[str, Any]) -> PlatformSettings:
         auth_excluded_paths=tuple(excluded),
         alert_emails=tuple(emails),
         alert_webhooks=tuple(webhooks),
+        notifications=notifications,
     )
 
 

@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from typing import Any
 
 Credentials = Callable[[], dict[str, str]]
@@ -28,8 +29,9 @@ class ApiError(Exception):
         super().__init__(self.describe())
 
     def describe(self) -> str:
-        """``422 Invalid manifest: ...`` then one line per failing field the problem names."""
-        title = self.problem.get("title") or "HTTP error"
+        """``422 Invalid manifest: ...`` then one line per failing field the problem names (an answer without a
+        problem body, such as App Service's 401 for a token it refused, is named by its status's phrase)."""
+        title = self.problem.get("title") or _phrase(self.status)
         detail = self.problem.get("detail")
         lines = [f"{self.status} {title}" + (f": {detail}" if detail else "")]
         for error in self.problem.get("errors") or []:
@@ -46,13 +48,24 @@ class Unreachable(Exception):
     """No HTTP answer: the address is wrong, the network or TLS failed, or the server kept answering 503."""
 
 
-def key_credentials(key: str) -> Credentials:
-    """A Functions key (host or function key), sent as ``x-functions-key`` (never in the URL, so logs miss it)."""
-    return lambda: {"x-functions-key": key}
+class InvalidToken(ValueError):
+    """A bearer token that cannot be sent: empty, or with whitespace inside (a paste of two lines, a quoted JSON)."""
+
+
+def token_credentials(token: str) -> Credentials:
+    """A bearer token the caller already has, sent as ``Authorization: Bearer``: an Entra ID access token for the
+    app's audience (``az account get-access-token --resource api://<client id>``), or the local host's
+    (``python -m controlplane token``). Surrounding whitespace is dropped (a token read from a file ends in a
+    newline); InvalidToken when nothing is left or whitespace remains inside."""
+    token = token.strip()
+    if not token or any(char.isspace() for char in token):
+        raise InvalidToken("a bearer token is one word: no whitespace inside, not empty")
+    return lambda: {"Authorization": f"Bearer {token}"}
 
 
 def entra_credentials(audience: str) -> Credentials:
-    """An Entra ID access token for the app's audience from ``DefaultAzureCredential`` (the ``entra`` extra), as
+    """An Entra ID access token for the app's audience from ``DefaultAzureCredential`` (the ``entra`` extra: a
+    pipeline's managed identity, workload identity federation or service principal, or ``az login``), as
     ``Authorization: Bearer``; fetched again five minutes before it expires."""
     try:
         from azure.identity import DefaultAzureCredential  # only this path needs the extra
@@ -165,6 +178,13 @@ def retry_delay(retry_after: str | None, attempt: int, now: datetime) -> float:
     if moment.tzinfo is None:  # "-0000" or an obsolete zone: RFC 9110 dates are GMT
         moment = moment.replace(tzinfo=UTC)
     return min(max((moment - now).total_seconds(), 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "HTTP error"
 
 
 def _decoded(payload: bytes) -> Any:

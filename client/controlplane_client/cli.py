@@ -7,7 +7,16 @@ Exit codes (a pipeline step branches on them):
 | 0    | done; with ``--wait``/``watch`` the deployment Completed |
 | 1    | the deployment ended RolledBack or Failed |
 | 2    | the request was refused as invalid (400/413/415/422: a refused manifest, a bad field), or bad usage |
-| 3    | anything else: no credentials, 401/403, 404, 409 (busy, finished), the network, a ``--timeout`` |
+| 3    | anything else: no credentials, 404, 409 (busy, finished), the network, a ``--timeout`` |
+| 4    | not allowed: 401 (no or a refused token) or 403 (the caller's app roles do not allow it; the problem's |
+|      | detail names the roles needed) |
+
+Credentials: a bearer token, never a function key (the app's routes are anonymous at the host and check the
+caller's app roles; a key names no one, so it opens no route). Either ``--token``/``CONTROLPLANE_TOKEN``, a token
+you have (Azure: ``az account get-access-token --scope api://<client id>/.default``; the local host:
+``python -m controlplane token --name ci --roles Deployer``), or ``--audience``/``CONTROLPLANE_AUDIENCE``, for which
+``DefaultAzureCredential`` (the ``[entra]`` extra) gets one: a pipeline's managed identity, workload identity
+federation or service principal. A token given wins over the audience.
 """
 
 from __future__ import annotations
@@ -27,15 +36,23 @@ from controlplane_client.api import (
     ApiError,
     Credentials,
     CredentialsUnavailable,
+    InvalidToken,
     Unreachable,
     entra_credentials,
-    key_credentials,
+    token_credentials,
 )
 from controlplane_client.timeline import TimedOut, follow
 
-OK, ENDED_BADLY, REFUSED, ERROR = 0, 1, 2, 3
+OK, ENDED_BADLY, REFUSED, ERROR, DENIED = 0, 1, 2, 3, 4
 REFUSED_STATUSES = (400, 413, 415, 422)
+DENIED_STATUSES = (401, 403)
 YAML_SUFFIXES = (".yaml", ".yml")
+
+
+NOT_SIGNED_IN = (
+    "the app took no caller from the credentials: a token that expired, or one not issued for the app's audience "
+    "(api://<client id>); get a new one (--token) or let DefaultAzureCredential get it (--audience)"
+)
 
 
 class UsageError(Exception):
@@ -54,13 +71,17 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     try:
         if not args.url:
             raise UsageError("no app URL: set CONTROLPLANE_URL (--url)", ERROR)
-        api = Api(args.url, _credentials(args))
+        api = Api(args.url, _credentials(args, environ))
         return int(args.command(api, args, environ, stdout))
     except UsageError as error:
         print(f"cpctl: {error}", file=sys.stderr)
         return error.code
     except ApiError as error:
         print(f"cpctl: {error.describe()}", file=sys.stderr)
+        if error.status == 401 and not error.problem.get("detail"):  # App Service's own 401: the token was refused
+            print(f"cpctl: {NOT_SIGNED_IN}", file=sys.stderr)
+        if error.status in DENIED_STATUSES:
+            return DENIED
         return REFUSED if error.status in REFUSED_STATUSES else ERROR
     except (Unreachable, CredentialsUnavailable, TimedOut) as error:
         print(f"cpctl: {error}", file=sys.stderr)
@@ -71,15 +92,21 @@ def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="cpctl",
         description="The runtime control plane's remote CLI (exit codes: 0 Completed or done, 1 RolledBack/Failed, "
-        "2 refused request or manifest, 3 other errors).",
+        "2 refused request or manifest, 3 other errors, 4 not allowed: 401/403).",
     )
     root.add_argument("--url", default=env.get("CONTROLPLANE_URL"), help="the app's root URL (CONTROLPLANE_URL)")
-    root.add_argument("--key", default=env.get("CONTROLPLANE_KEY"), help="a host or function key (CONTROLPLANE_KEY)")
+    root.add_argument(
+        "--token",
+        default=env.get("CONTROLPLANE_TOKEN"),
+        help="a bearer token for the app (CONTROLPLANE_TOKEN; prefer the variable: a command line shows in process "
+        "lists). Azure: az account get-access-token --scope api://<client id>/.default; the local host: "
+        "python -m controlplane token --name NAME --roles Deployer",
+    )
     root.add_argument(
         "--audience",
         default=env.get("CONTROLPLANE_AUDIENCE"),
-        help="the app's Entra ID audience for a DefaultAzureCredential token, when no key is given "
-        "(CONTROLPLANE_AUDIENCE; needs the [entra] extra)",
+        help="the app's Entra ID audience (api://<client id>) for a DefaultAzureCredential token, when no token is "
+        "given (CONTROLPLANE_AUDIENCE; needs the [entra] extra)",
     )
     commands = root.add_subparsers(required=True, metavar="COMMAND")
 
@@ -99,14 +126,14 @@ def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     watch.set_defaults(command=watch_deployment)
 
     for name, verb in (("approve", "release a pause or approval wait of"), ("abort", "roll back at the next pause")):
-        signal = commands.add_parser(name, help=f"{verb} a deployment")
+        signal = commands.add_parser(name, help=f"{verb} a deployment (as the token's caller)")
         signal.add_argument("deployment")
-        signal.add_argument("--by", help="who (default: the signed-in principal)")
-        signal.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+        _add_reason(signal)
         signal.set_defaults(command=signal_deployment, signal=name)
 
     rollback = commands.add_parser("rollback", help="deploy again the last Completed release before this one")
     rollback.add_argument("deployment")
+    _add_reason(rollback)
     _add_key_and_wait(rollback)
     rollback.set_defaults(command=rollback_deployment)
 
@@ -118,9 +145,13 @@ def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     for name, decision in (("approve-finding", "approve"), ("dismiss-finding", "dismiss")):
         decide = commands.add_parser(name, help=f"{decision} a drift finding")
         decide.add_argument("finding")
-        decide.add_argument("--reason", required=True, help="why (kept with the finding)")
+        _add_reason(decide)
         decide.set_defaults(command=decide_finding, decision=decision)
     return root
+
+
+def _add_reason(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--reason", required=True, help="why (kept with the caller's name in the audit trail)")
 
 
 def _add_key_and_wait(command: argparse.ArgumentParser) -> None:
@@ -158,7 +189,8 @@ def deploy_release(api: Api, args: argparse.Namespace, env: Mapping[str, str], o
 def rollback_deployment(api: Api, args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     key = args.idempotency_key or ci_idempotency_key(env, f"rollback {args.deployment}".encode())
     headers = {"Idempotency-Key": key} if key else {}
-    accepted = api.post_json(f"{_deployment_path(args.deployment)}/rollback", headers=headers, repeatable=bool(key))
+    path = f"{_deployment_path(args.deployment)}/rollback"
+    accepted = api.post_json(path, {"reason": args.reason}, headers=headers, repeatable=bool(key))
     return _accepted(api, accepted, args, out)
 
 
@@ -200,10 +232,16 @@ def get_deployment(api: Api, args: argparse.Namespace, env: Mapping[str, str], o
 
 
 def signal_deployment(api: Api, args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
-    body = {"reason": args.reason, **({"by": args.by} if args.by else {})}
-    answer = api.post_json(f"{_deployment_path(args.deployment)}/{args.signal}", body)
-    print(f"{args.signal} sent to deployment {answer['deploymentId']} by {answer['by']}", file=out)
+    answer = api.post_json(f"{_deployment_path(args.deployment)}/{args.signal}", {"reason": args.reason})
+    print(f"{args.signal} sent to deployment {answer['deploymentId']}{_by(answer)}", file=out)
     return OK
+
+
+def _by(answer: Mapping[str, Any]) -> str:
+    """`` by <name>``: who the app says acted (its ``actor``, the token's caller); nothing if it names none."""
+    actor = answer.get("actor")
+    name = actor.get("name") if isinstance(actor, Mapping) else None
+    return f" by {name}" if name else ""
 
 
 def list_findings(api: Api, args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
@@ -221,7 +259,7 @@ def list_findings(api: Api, args: argparse.Namespace, env: Mapping[str, str], ou
 
 def decide_finding(api: Api, args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     path = f"/api/drift/findings/{quote(args.finding, safe='')}/{args.decision}"
-    finding = api.call("POST", path, query={"reason": args.reason})
+    finding = api.post_json(path, {"reason": args.reason})
     remediation = f"; {finding['remediation']}" if finding.get("remediation") else ""
     print(f"finding {finding['id']} {finding['status']}{remediation}", file=out)
     return OK
@@ -251,12 +289,18 @@ def ci_idempotency_key(env: Mapping[str, str], body: bytes) -> str | None:
     return None
 
 
-def _credentials(args: argparse.Namespace) -> Credentials:
-    if args.key:
-        return key_credentials(args.key)
+def _credentials(args: argparse.Namespace, env: Mapping[str, str]) -> Credentials:
+    if args.token:
+        try:
+            return token_credentials(args.token)
+        except InvalidToken as invalid:
+            raise UsageError(f"--token (CONTROLPLANE_TOKEN): {invalid}", REFUSED) from None
     if args.audience:
         return entra_credentials(args.audience)
-    raise UsageError("no credentials: set CONTROLPLANE_KEY (--key) or CONTROLPLANE_AUDIENCE (--audience)", ERROR)
+    message = "no credentials: set CONTROLPLANE_TOKEN (--token) or CONTROLPLANE_AUDIENCE (--audience)"
+    if env.get("CONTROLPLANE_KEY"):  # what cpctl took before tokens: say why it no longer does
+        message += "; CONTROLPLANE_KEY is not used: a function key names no one, so it opens no route"
+    raise UsageError(message, ERROR)
 
 
 def _deployment_path(deployment_id: str) -> str:

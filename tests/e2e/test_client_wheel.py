@@ -47,9 +47,10 @@ def test_the_client_wheel_installs_alone_and_runs_without_azure_modules(tmp_path
     commands = ("deploy", "get", "watch", "approve", "abort", "rollback", "findings", "approve-finding")
     commands += ("dismiss-finding",)
     assert all(command in helped.stdout for command in commands), helped.stdout
+    assert "--token" in helped.stdout and "--key" not in helped.stdout
     imported = subprocess.run([str(python), "-c", NO_AZURE], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert imported.stdout.strip() == "no azure", imported.stderr
-    # Where azure-identity is installed too (the app's venv), the key path still loads none of it.
+    # Where azure-identity is installed too (the app's venv), the --token path still loads none of it.
     beside = subprocess.run(
         [sys.executable, "-c", NO_AZURE], capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(source)}
     )
@@ -59,4 +60,4 @@ def test_the_client_wheel_installs_alone_and_runs_without_azure_modules(tmp_path
         [str(fresh / "bin" / "cpctl"), "--url", "http://127.0.0.1:9", "findings"],
         capture_output=True, text=True, timeout=60, cwd=tmp_path, env={"PATH": "/usr/bin:/bin"},
     )  # fmt: skip
-    assert bare.returncode == 3 and "no credentials" in bare.stderr
+    assert bare.returncode == 3 and "no credentials: set CONTROLPLANE_TOKEN" in bare.stderr

@@ -1,4 +1,5 @@
-"""cpctl (``python -m controlplane_client``, from client/) as a subprocess against the product's own host."""
+"""cpctl (``python -m controlplane_client``, from client/) as a subprocess against the product's own host, with
+bearer tokens the host's Easy Auth signs (as Entra ID's would be on Azure)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ from pathlib import Path
 
 import yaml
 
-from tests.e2e.host_process import KEY, ROOT, HostProcess
+from tests.e2e.host_process import ROOT, HostProcess
 
 FAST_GATE = {"intervalSeconds": 1, "successThreshold": 2, "failureThreshold": 2, "progressDeadlineSeconds": 60}
 
 
-def cpctl(host: HostProcess, *arguments: str) -> subprocess.CompletedProcess[str]:
+def cpctl(host: HostProcess, *arguments: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+    """cpctl as a pipeline runs it: ``token`` (default: a Deployer's, as a pipeline's identity holds) in
+    CONTROLPLANE_TOKEN."""
     env = {
         **{name: value for name, value in os.environ.items() if not name.startswith(("GITHUB_", "BUILD_"))},
         "PYTHONPATH": str(ROOT / "client"),
         "CONTROLPLANE_URL": host.base_url,
-        "CONTROLPLANE_KEY": KEY,
+        "CONTROLPLANE_TOKEN": token or host.bearer_token("e2e-pipeline", ["Deployer"]),
     }
     command = [sys.executable, "-m", "controlplane_client", *arguments]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
@@ -48,7 +51,12 @@ def test_deploy_wait_prints_the_timeline_and_exits_0_when_the_release_completes(
 
     shown = cpctl(product, "get", deployment_id)
     assert shown.returncode == 0 and "state        Completed" in shown.stdout
-    finished = cpctl(product, "approve", deployment_id, "--reason", "too late")
+    # The pipeline's Deployer may not approve: 403, the problem names the role, exit 4.
+    denied = cpctl(product, "approve", deployment_id, "--reason", "ship it")
+    assert denied.returncode == 4, denied.stderr
+    assert denied.stderr.startswith("cpctl: 403 Forbidden: approve needs the app role Approver; e2e-pipeline has")
+    approver = product.bearer_token("e2e-approver", ["Approver"])
+    finished = cpctl(product, "approve", deployment_id, "--reason", "too late", token=approver)
     assert finished.returncode == 3 and "409 Deployment finished" in finished.stderr
 
 
@@ -59,8 +67,15 @@ def test_a_refused_manifest_exits_2_naming_the_field(product: HostProcess) -> No
     assert "Traceback" not in refused.stderr and refused.stdout == ""
 
 
-def test_findings_reads_the_hosts_findings_and_a_wrong_key_exits_3(product: HostProcess) -> None:
-    listed = cpctl(product, "findings")
-    assert listed.returncode == 0 and listed.stdout.splitlines()[-1] == "0 finding(s)"
-    wrong = cpctl(product, "--key", "not-the-key", "findings")
-    assert wrong.returncode == 3 and wrong.stderr.startswith("cpctl: 401")
+def test_findings_with_a_local_token_of_the_controlplane_cli_and_a_token_not_signed_by_the_host_exits_4(
+    product: HostProcess,
+) -> None:
+    command = [sys.executable, "-m", "controlplane", "token", "--name", "e2e-reader", "--roles", "Reader"]
+    env = {**os.environ, **product.settings}  # the host's local folder, where its Easy Auth secret is
+    printed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True)
+    listed = cpctl(product, "findings", token=printed.stdout.strip())
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[-1] == "0 finding(s)"
+    refused = cpctl(product, "findings", token="not-a-token-of-this-host")
+    assert refused.returncode == 4 and refused.stderr.startswith("cpctl: 401 Unauthorized")
+    assert "Traceback" not in refused.stderr

@@ -12,12 +12,12 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-from controlplane_client.api import Api, ApiError, Unreachable, entra_credentials, key_credentials, retry_delay
+from controlplane_client.api import Api, ApiError, Unreachable, entra_credentials, retry_delay, token_credentials
 from controlplane_client.cli import ci_idempotency_key, main
 
 from tests.stubs.https_stub import Recorded, Reply, StubServer
 
-KEY = "cli-unit-key"
+TOKEN = "cli-unit-token"
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 DEPLOYMENT = "dep-1"
 YAML = b"apiVersion: controlplane.azure/v1\nkind: Release\nmetadata:\n  name: orders-v1\n"
@@ -32,7 +32,7 @@ def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubServer]:
 
 def run(stub: StubServer, *argv: str, **env: str) -> tuple[int, str]:
     out = io.StringIO()
-    code = main(list(argv), {"CONTROLPLANE_URL": stub.url, "CONTROLPLANE_KEY": KEY, **env}, out)
+    code = main(list(argv), {"CONTROLPLANE_URL": stub.url, "CONTROLPLANE_TOKEN": TOKEN, **env}, out)
     return code, out.getvalue()
 
 
@@ -68,7 +68,7 @@ def script_deployment(stub: StubServer, states: list[str], final_reason: str = "
     stub.route("GET", "/api/events", events)
 
 
-def test_deploy_wait_posts_yaml_with_a_ci_key_prints_each_event_once_and_exits_0_on_completed(
+def test_deploy_wait_posts_yaml_with_the_token_and_a_ci_key_prints_each_event_once_and_exits_0_on_completed(
     stub: StubServer, tmp_path: Path
 ) -> None:
     release = tmp_path / "release.yaml"
@@ -79,7 +79,7 @@ def test_deploy_wait_posts_yaml_with_a_ci_key_prints_each_event_once_and_exits_0
     assert code == 0, out
     (post,) = stub.calls("POST", "/api/deployments")
     assert post.headers["content-type"] == "application/yaml" and post.body == YAML
-    assert post.headers["x-functions-key"] == KEY
+    assert post.headers["authorization"] == f"Bearer {TOKEN}" and "x-functions-key" not in post.headers
     assert post.headers["idempotency-key"] == ci_idempotency_key(github, YAML)
     assert post.headers["idempotency-key"].startswith("gh-77-2-")
     lines = out.splitlines()
@@ -131,17 +131,17 @@ def test_other_errors_exit_3_busy_no_credentials_and_an_unreachable_app(
     assert "409 A deployment is already running: orders" in capsys.readouterr().err
     assert main(["get", DEPLOYMENT], {"CONTROLPLANE_URL": stub.url}, io.StringIO()) == 3
     assert "no credentials" in capsys.readouterr().err
-    assert main(["get", DEPLOYMENT], {"CONTROLPLANE_KEY": KEY}, io.StringIO()) == 3
+    assert main(["get", DEPLOYMENT], {"CONTROLPLANE_TOKEN": TOKEN}, io.StringIO()) == 3
     assert "no app URL" in capsys.readouterr().err
     # A POST without an Idempotency-Key is sent once: a network error ends the command.
-    closed = main(["deploy", str(release)], {"CONTROLPLANE_URL": "http://127.0.0.1:9", "CONTROLPLANE_KEY": KEY})
+    closed = main(["deploy", str(release)], {"CONTROLPLANE_URL": "http://127.0.0.1:9", "CONTROLPLANE_TOKEN": TOKEN})
     assert closed == 3 and "http://127.0.0.1:9/api/deployments" in capsys.readouterr().err
 
 
 def test_a_get_is_sent_again_after_network_errors_with_back_off() -> None:
     slept: list[float] = []
     with pytest.raises(Unreachable):
-        Api("http://127.0.0.1:9", key_credentials(KEY), retries=3, sleep=slept.append).get("/api/drift/findings")
+        Api("http://127.0.0.1:9", token_credentials(TOKEN), retries=3, sleep=slept.append).get("/api/drift/findings")
     assert slept == [1, 2, 4]
 
 
@@ -149,12 +149,12 @@ def test_503_is_retried_after_its_retry_after_until_the_retries_run_out(stub: St
     answers = iter([Reply(503, {"title": "Busy"}, {"Retry-After": "7"}), Reply(200, {"findings": []})])
     stub.route("GET", "/api/drift/findings", lambda _request, _match: next(answers))
     slept: list[float] = []
-    api = Api(stub.url, key_credentials(KEY), sleep=slept.append)
+    api = Api(stub.url, token_credentials(TOKEN), sleep=slept.append)
     assert api.get("/api/drift/findings") == {"findings": []}
     assert slept == [7.0]
     stub.route("GET", "/api/drift/findings", Reply(503, {"title": "Down"}))
     with pytest.raises(ApiError) as down:
-        Api(stub.url, key_credentials(KEY), retries=2, sleep=slept.append).get("/api/drift/findings")
+        Api(stub.url, token_credentials(TOKEN), retries=2, sleep=slept.append).get("/api/drift/findings")
     assert down.value.status == 503 and len(stub.calls("GET", "/api/drift/findings")) == 2 + 3
 
 
@@ -168,26 +168,63 @@ def test_retry_delay_reads_seconds_and_http_dates_and_caps_them() -> None:
     assert retry_delay("soon", 1, now) == 2
 
 
-def test_approve_and_abort_send_by_and_reason_as_json(stub: StubServer) -> None:
+def test_approve_and_abort_send_only_the_reason_the_actor_is_the_tokens_caller(stub: StubServer) -> None:
+    actor = {"name": "ana@contoso.com", "objectId": "0a1b", "roles": ["Approver"]}
     for signal in ("approve", "abort"):
-        answer = {"deploymentId": DEPLOYMENT, "signal": signal, "by": "ana", "reason": "checked"}
+        answer = {"deploymentId": DEPLOYMENT, "signal": signal, "actor": actor, "reason": "checked"}
         stub.route("POST", f"/api/deployments/{DEPLOYMENT}/{signal}", Reply(202, answer))
-        code, out = run(stub, signal, DEPLOYMENT, "--by", "ana", "--reason", "checked")
-        assert code == 0 and out == f"{signal} sent to deployment {DEPLOYMENT} by ana\n"
+        code, out = run(stub, signal, DEPLOYMENT, "--reason", "checked")
+        assert code == 0 and out == f"{signal} sent to deployment {DEPLOYMENT} by ana@contoso.com\n"
         (sent,) = stub.calls("POST", f"/api/deployments/{DEPLOYMENT}/{signal}")
-        assert sent.body == {"reason": "checked", "by": "ana"}
+        assert sent.body == {"reason": "checked"} and sent.headers["authorization"] == f"Bearer {TOKEN}"
     stub.route("POST", f"/api/deployments/{DEPLOYMENT}/approve", Reply(409, {"title": "Deployment finished"}))
     assert run(stub, "approve", DEPLOYMENT, "--reason", "late")[0] == 3
     assert stub.calls("POST", f"/api/deployments/{DEPLOYMENT}/approve")[-1].body == {"reason": "late"}
 
 
-def test_rollback_posts_with_a_key_and_follows_the_new_deployment(stub: StubServer) -> None:
+def test_401_and_403_exit_4_with_the_problems_detail_naming_the_roles_needed(
+    stub: StubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    detail = "approve needs the app role Approver; ci has Deployer"
+    forbidden = {"title": "Forbidden", "detail": detail, "requiredRoles": ["Approver"], "roles": ["Deployer"]}
+    stub.route("POST", f"/api/deployments/{DEPLOYMENT}/approve", Reply(403, forbidden))
+    assert run(stub, "approve", DEPLOYMENT, "--reason", "ship it")[0] == 4
+    assert f"cpctl: 403 Forbidden: {detail}" in capsys.readouterr().err
+    stub.route("GET", "/api/drift/findings", Reply(401, None))  # App Service's answer to a refused token: no body
+    assert run(stub, "findings")[0] == 4
+    err = capsys.readouterr().err
+    assert err.startswith("cpctl: 401 Unauthorized\n") and "not issued for the app's audience" in err
+    signed_out = {"title": "Sign-in required", "detail": "sign in at /.auth/login/aad, or send a bearer token"}
+    stub.route("GET", "/api/drift/findings", Reply(401, signed_out))  # the app's own 401 says what to do itself
+    assert run(stub, "findings")[0] == 4
+    assert capsys.readouterr().err == f"cpctl: 401 Sign-in required: {signed_out['detail']}\n"
+
+
+def test_a_token_is_sent_stripped_and_one_with_whitespace_inside_is_refused_before_any_request(
+    stub: StubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stub.route("GET", "/api/drift/findings", Reply(200, {"findings": []}))
+    assert run(stub, "findings", CONTROLPLANE_TOKEN=f"  {TOKEN}\n")[0] == 0
+    assert stub.calls("GET", "/api/drift/findings")[0].headers["authorization"] == f"Bearer {TOKEN}"
+    assert run(stub, "--token", "two words", "findings")[0] == 2
+    assert "--token (CONTROLPLANE_TOKEN): a bearer token is one word" in capsys.readouterr().err
+    assert len(stub.requests) == 1
+    # A function key is what cpctl took before tokens: it is not sent, and the message says why.
+    env = {"CONTROLPLANE_URL": stub.url, "CONTROLPLANE_KEY": "a-host-key"}
+    assert main(["findings"], env, io.StringIO()) == 3
+    assert "CONTROLPLANE_KEY is not used: a function key names no one" in capsys.readouterr().err
+    assert len(stub.requests) == 1
+
+
+def test_rollback_posts_its_reason_with_a_key_and_follows_the_new_deployment(stub: StubServer) -> None:
     script_deployment(stub, ["Completed"])
     accepted = {"deploymentId": DEPLOYMENT, "traceId": TRACE, "state": "Requested", "rollbackOf": "dep-0"}
     stub.route("POST", "/api/deployments/dep-0/rollback", Reply(202, accepted))
-    code, out = run(stub, "rollback", "dep-0", "--wait", "--interval", "0", "--idempotency-key", "rb-1")
+    arguments = ("--reason", "bad release", "--wait", "--interval", "0", "--idempotency-key", "rb-1")
+    code, out = run(stub, "rollback", "dep-0", *arguments)
     assert code == 0 and out.splitlines()[-1] == f"deployment {DEPLOYMENT} ended Completed"
-    assert stub.calls("POST", "/api/deployments/dep-0/rollback")[0].headers["idempotency-key"] == "rb-1"
+    (posted,) = stub.calls("POST", "/api/deployments/dep-0/rollback")
+    assert posted.headers["idempotency-key"] == "rb-1" and posted.body == {"reason": "bad release"}
 
 
 def test_get_prints_state_transitions_and_services(stub: StubServer) -> None:
@@ -224,8 +261,8 @@ def test_findings_list_and_decisions_carry_the_reason(stub: StubServer) -> None:
     code, out = run(stub, "approve-finding", "f1", "--reason", "fix it now")
     assert code == 0 and out == "finding f1 Approved; a drift run started\n"
     assert run(stub, "dismiss-finding", "f1", "--reason", "known")[1] == "finding f1 Dismissed\n"
-    assert stub.calls("POST", "/api/drift/findings/f1/approve")[0].query == {"reason": "fix it now"}
-    assert stub.calls("POST", "/api/drift/findings/f1/dismiss")[0].query == {"reason": "known"}
+    assert stub.calls("POST", "/api/drift/findings/f1/approve")[0].body == {"reason": "fix it now"}
+    assert stub.calls("POST", "/api/drift/findings/f1/dismiss")[0].body == {"reason": "known"}
 
 
 def test_the_ci_key_is_per_run_attempt_and_manifest_and_absent_outside_ci() -> None:
@@ -256,7 +293,7 @@ def fake_identity(monkeypatch: pytest.MonkeyPatch) -> type[FakeDefaultAzureCrede
     return FakeDefaultAzureCredential
 
 
-def test_without_a_key_an_entra_token_for_the_audience_is_sent_and_reused_until_near_expiry(
+def test_without_a_token_an_entra_token_for_the_audience_is_sent_and_reused_until_near_expiry(
     stub: StubServer, fake_identity: type[FakeDefaultAzureCredential], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stub.route("GET", "/api/drift/findings", Reply(200, {"findings": []}))
@@ -287,7 +324,7 @@ def test_the_entra_path_without_the_extra_says_what_to_install(
 
 
 def test_bad_usage_exits_2_before_any_request(stub: StubServer, capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["watch", DEPLOYMENT, "--interval", "-1"], ["approve", DEPLOYMENT], ["deploy"]):
+    for argv in (["watch", DEPLOYMENT, "--interval", "-1"], ["approve", DEPLOYMENT], ["deploy"], ["rollback", "d"]):
         with pytest.raises(SystemExit) as usage:
             run(stub, *argv)
         assert usage.value.code == 2

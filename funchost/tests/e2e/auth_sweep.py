@@ -42,6 +42,8 @@ SERVED = "served"
 DENIED = frozenset({401, 403, 404})
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _PARAMETER = re.compile(r"\{([^{}]*)\}")
+_ANY_FUNCTION = "sweep-any-function"  # whose function key a webhook call offers when no route takes one (no webhook
+# takes a function key, so any function's does)
 
 
 class Offered(StrEnum):
@@ -129,12 +131,14 @@ def sweep_host(
     """Call every route of the host at ``base_url`` (its function ``routes``, ``funchost.http_routes``
     ``compile_routes`` of its index) with every key kind; ``keys`` is the host's key store, ``rpc_origin`` its
     RPC listener (``HostProcess.rpc_origin``) and ``rpc_base_url``, when known, a client binding's
-    ``rpcBaseUrl`` (the right secret). Calls run a few at a time; the result holds every case."""
+    ``rpcBaseUrl`` (the right secret). ``routes`` may be empty: then only the surfaces the host itself guards are
+    swept (an app whose routes are anonymous at the host and authorize in the app has its own sweep). Calls run a
+    few at a time; the result holds every case."""
     routes = list(routes)
     keyed = sorted(route.function for route in routes if route.auth_level == "function")
     calls = [*_function_calls(base_url, routes, route_prefix), *_host_calls(base_url, rpc_origin, rpc_base_url)]
     jobs = [
-        (call, offered, by, _key(keys, offered, call.function or (keyed[0] if keyed else ""), keyed))
+        (call, offered, by, _key(keys, offered, call.function or (keyed[0] if keyed else _ANY_FUNCTION), keyed))
         for call in calls
         for offered in Offered
         for by in ("header", "code")
@@ -149,16 +153,23 @@ def sweep_host(
     )
 
 
-def _function_calls(base_url: str, routes: list[HttpRoute], prefix: str) -> Iterator[_Call]:
-    expected = {"function": FUNCTION_LEVEL, "admin": ADMIN_LEVEL, "anonymous": OPEN}
+def route_calls(routes: Iterable[HttpRoute]) -> Iterator[tuple[HttpRoute, str, str]]:
+    """Each route with each of its methods and a concrete path (placeholder values for its parameters), where it
+    is the route the host picks for that method and path (the first match in the compiled order)."""
+    routes = list(routes)
     for route in routes:
         path = _concrete(route)
         for method in sorted(route.methods) if route.methods else ALL_METHODS:
-            # Only where this route is the one the host picks (the first match in the compiled order).
             chosen = next((r for r in routes if r.allows(method) and r.match(path) is not None), None)
             if chosen is route:
-                url = f"{base_url}/{prefix}/{path}" if prefix else f"{base_url}/{path}"
-                yield _Call(f"function {route.function}", method, url, expected[route.auth_level], route.function)
+                yield route, method, path
+
+
+def _function_calls(base_url: str, routes: list[HttpRoute], prefix: str) -> Iterator[_Call]:
+    expected = {"function": FUNCTION_LEVEL, "admin": ADMIN_LEVEL, "anonymous": OPEN}
+    for route, method, path in route_calls(routes):
+        url = f"{base_url}/{prefix}/{path}" if prefix else f"{base_url}/{path}"
+        yield _Call(f"function {route.function}", method, url, expected[route.auth_level], route.function)
 
 
 def _host_calls(base_url: str, rpc_origin: str, rpc_base_url: str | None) -> Iterator[_Call]:
