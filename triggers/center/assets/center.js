@@ -49,12 +49,15 @@ async function show(me) {
       window.location.hash = hash;
     },
   };
+  current = null;
   fill(container, h("p", {class: "muted"}, "Loading…"));
   try {
     const view = await ROUTES[name].view(ctx, rest);
     if (mine === generation) current = view || null;
   } catch (error) {
-    if (mine === generation) showError(error);
+    if (mine !== generation) return;
+    showError(error);
+    fill(container, h("p", {class: "muted", testid: "view-failed"}, "This view could not be loaded."));
   }
 }
 
@@ -65,9 +68,9 @@ async function poll() {
   const mine = generation;
   try {
     await current.refresh();
-    if (mine === generation) clearError();
+    if (mine === generation) clearError("poll");
   } catch (error) {
-    if (mine === generation) showError(error);
+    if (mine === generation) showError(error, "poll");
   } finally {
     busy = false;
   }

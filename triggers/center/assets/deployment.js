@@ -84,12 +84,18 @@ function progress(deployment) {
     h("tbody", {}, rows));
 }
 
-function trafficPlot(deployment) {
+function trafficPlot(deployment, terminal) {
+  // Each share holds until the next change; the last one until the deployment ended, or now while it runs.
+  const transitions = deployment.transitions;
+  const until = terminal ? new Date(transitions[transitions.length - 1].at) : new Date();
+  const markers = [];
   const lines = Object.entries(deployment.services).map(([name, service], index) => {
     const points = (service.trafficHistory || []).map((point) => [new Date(point.at), point.percent]);
+    for (const [at, percent] of points) markers.push({at, value: percent, cls: "changed", title: `${name}: ${percent}% at ${when(at.toISOString())}`});
+    if (points.length && until > points[points.length - 1][0]) points.push([until, points[points.length - 1][1]]);
     return {label: name, cls: `metric metric-${index % 3}`, step: true, points};
   });
-  return timePlot({title: "Traffic to the new revision", testid: "traffic-plot", lines, leftMax: 100, leftLabel: "%"});
+  return timePlot({title: "Traffic to the new revision", testid: "traffic-plot", lines, markers, leftMax: 100, leftLabel: "%"});
 }
 
 function actions(ctx, deployment, redraw) {
@@ -146,7 +152,7 @@ export async function renderDeployment(ctx, deploymentId) {
       waiting(deployment, events),
       actions(ctx, deployment, draw),
       stateMachine(deployment),
-      h("h3", {}, "Rollout"), progress(deployment), trafficPlot(deployment),
+      h("h3", {}, "Rollout"), progress(deployment), trafficPlot(deployment, machine().terminal.includes(deployment.state)),
       h("h3", {}, "Timeline"), timeline(events),
       h("details", {}, h("summary", {}, "Release manifest"), json(deployment.release)),
     );

@@ -58,17 +58,23 @@ export function json(value) {
   return h("pre", {class: "json"}, JSON.stringify(value, null, 2));
 }
 
-/** The page's error box: an API problem's title and detail (never HTML). */
-export function showError(error) {
+/**
+ * The page's error box: an API problem's title and detail (never HTML). `source` is "poll" for a failed live
+ * update, which the next successful one clears; any other error stays until the user moves on.
+ */
+export function showError(error, source = "action") {
   const box = document.getElementById("error");
   const problem = error && error.problem;
   const title = problem && problem.title ? `${problem.title}: ` : "";
   fill(box, title + (error && error.message ? error.message : String(error)));
+  box.dataset.source = source;
   box.hidden = false;
 }
 
-export function clearError() {
+/** Hide the error box; with `source`, only when what it shows came from there. */
+export function clearError(source) {
   const box = document.getElementById("error");
+  if (source && box.dataset.source !== source) return;
   box.hidden = true;
   box.replaceChildren();
 }
