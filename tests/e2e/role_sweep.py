@@ -15,6 +15,10 @@ product route:
 | signed in, no app role | 403 |
 | signed in as Reader, Deployer, Approver or Operator | served if ``ALLOWED_ROLES[action]`` has the role, else 403 |
 
+The Runtime Center's page answers a caller nobody signed in with a 302 to ``/.auth/login/aad`` instead of
+401 (App Service's ``RedirectToLoginPage`` does the same before the app on Azure); the sweep follows no
+redirect and counts that answer as the 401 it stands for.
+
 "Served" means the function ran: any answer but 401 and 403 (the sweep's placeholder ids are often a 404 or a
 422 of the route's own). A 403 must be the app's problem naming the roles the action needs (``requiredRoles``).
 A **leak** is a call that should have been refused (401 or 403) and was not. Allowed callers run the functions
@@ -195,15 +199,28 @@ class _Credentials:
         return ({"Authorization": f"Bearer {token}"} if token else {}), ""
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Answers a redirect as it is (an HTTPError), so a sign-in redirect is seen, not the login form behind it."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+SIGN_IN_PATH = "/.auth/login/"
+
+
 def _answer(method: str, url: str, headers: Mapping[str, str]) -> tuple[int, tuple[str, ...] | None]:
-    """The status and, for a 403 problem, its ``requiredRoles``."""
+    """The status (a redirect to the sign-in counted as 401) and, for a 403 problem, its ``requiredRoles``."""
     request = urllib.request.Request(url, method=method, headers=dict(headers))
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with _OPENER.open(request, timeout=60) as response:
             response.read()
             return int(response.status), None
     except urllib.error.HTTPError as error:
         body = error.read()
+        if error.code in (302, 303) and (error.headers.get("Location") or "").startswith(SIGN_IN_PATH):
+            return 401, None
         if error.code != 403:
             return int(error.code), None
         try:
