@@ -58,7 +58,7 @@ demo: setup
 	$(PY) -m controlplane demo
 
 # Every benchmark, one after the other (about 20 minutes in all); each prints a table, then one JSON line.
-BENCHES := engine state_store drift scaling cold_import reliability
+BENCHES := engine state_store drift scaling cold_import audit reliability
 bench: setup
 	set -e; for name in $(BENCHES); do $(PY) bench/$$name.py; done
 
