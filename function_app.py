@@ -6,6 +6,7 @@ from activities.deployment import bp as deployment_activities
 from activities.drift import bp as drift_activities
 from orchestrators.deployment import bp as deployment_orchestrator
 from orchestrators.drift import bp as drift_orchestrator
+from triggers.center_api import bp as center_api
 from triggers.drift_api import bp as drift_api
 from triggers.http import bp as http_triggers
 from triggers.me_api import bp as me_api
@@ -24,6 +25,7 @@ for blueprint in (
     services_api,
     openapi_api,
     me_api,
+    center_api,
     timer_triggers,
     reconcile_triggers,
     event_relay,

@@ -117,7 +117,9 @@ def apply_step(request: dict) -> dict[str, str] | None:
     step = StepRequest.from_dict(request)
     wired = ports()
     try:
-        rollout.apply_step(wired.store.deployments, wired.compute, step.deployment_id, step.target, step.step)
+        rollout.apply_step(
+            wired.store.deployments, wired.compute, step.deployment_id, step.target, step.step, step.at
+        )
     except PermanentError as error:
         return {"error": str(error).strip().splitlines()[0]}
     return None

@@ -96,15 +96,43 @@ class ServicePhase(StrEnum):
     FAILED = "Failed"
 
 
+# Traffic changes a service's progress keeps (a plan has a few; a cap keeps a malformed one bounded).
+TRAFFIC_HISTORY_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class TrafficPoint:
+    """The new revision's share of the traffic from ``at`` on (what the Runtime Center plots over a rollout)."""
+
+    at: datetime
+    percent: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": format_time(self.at), "percent": self.percent}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrafficPoint:
+        return cls(parse_time(data["at"]), int(data["percent"]))
+
+
 @dataclass(frozen=True)
 class ServiceProgress:
-    """Where one service of a deployment stands: its new revision, the traffic it takes, the last word."""
+    """Where one service of a deployment stands: its new revision, the traffic it takes, the last word;
+    ``traffic_history`` is every change of that traffic, oldest first."""
 
     phase: ServicePhase = ServicePhase.PENDING
     revision: str | None = None
     traffic_percent: int = 0
     message: str = ""
     last_health: Mapping[str, Any] | None = None  # the latest gate probe: revision, status, summary, at
+    traffic_history: tuple[TrafficPoint, ...] = ()
+
+    def with_traffic(self, percent: int, at: datetime) -> ServiceProgress:
+        """The new revision takes ``percent`` from ``at`` on; the same share again (a retried step) adds no point."""
+        history = self.traffic_history
+        if not history or history[-1].percent != percent:
+            history = (*history, TrafficPoint(at, percent))[-TRAFFIC_HISTORY_LIMIT:]
+        return replace(self, traffic_percent=percent, traffic_history=history)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,6 +141,7 @@ class ServiceProgress:
             "trafficPercent": self.traffic_percent,
             "message": self.message,
             "lastHealth": dict(self.last_health) if self.last_health else None,
+            "trafficHistory": [point.to_dict() for point in self.traffic_history],
         }
 
     @classmethod
@@ -123,6 +152,7 @@ class ServiceProgress:
             traffic_percent=int(data.get("trafficPercent", 0)),
             message=data.get("message", ""),
             last_health=data.get("lastHealth"),
+            traffic_history=tuple(TrafficPoint.from_dict(point) for point in data.get("trafficHistory") or ()),
         )
 
 

@@ -1,6 +1,7 @@
 """What the scaling loop stores per service between evaluations: its policy state, the change it is applying,
-the last decision and the last change applied. Stored as ``to_dict()`` in a ``LoopRecord`` body; the JSON keys
-are the stored rows' keys, so rows written before this type existed read back unchanged.
+the last decision, the last change applied and the last ``HISTORY_LIMIT`` evaluations (what the Runtime Center
+plots: replicas, metric values and the policy's bounds over time). Stored as ``to_dict()`` in a ``LoopRecord``
+body; the JSON keys are the stored rows' keys, so rows written before this type existed read back unchanged.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from typing import Any
 
 from controlplane.domain.events import format_time, parse_time
 from controlplane.domain.scaling import ScalingState
+
+# Evaluations a record keeps: at the default 30-second scaling timer, about half an hour, in a few KiB of JSON.
+HISTORY_LIMIT = 60
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,46 @@ class LastDecision:
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """One evaluation as the loop saw and decided it: ``current`` replicas before, ``replicas`` decided (a change
+    when they differ), the metric values read, and the policy's bounds then."""
+
+    at: datetime
+    current: int
+    replicas: int
+    min_replicas: int
+    max_replicas: int
+    metrics: Mapping[str, float | None]
+    rule: str | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": format_time(self.at),
+            "current": self.current,
+            "replicas": self.replicas,
+            "minReplicas": self.min_replicas,
+            "maxReplicas": self.max_replicas,
+            "metrics": dict(self.metrics),
+            "rule": self.rule,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evaluation:
+        return cls(
+            at=parse_time(data["at"]),
+            current=int(data["current"]),
+            replicas=int(data["replicas"]),
+            min_replicas=int(data["minReplicas"]),
+            max_replicas=int(data["maxReplicas"]),
+            metrics=dict(data.get("metrics") or {}),
+            rule=data.get("rule"),
+            reason=data.get("reason", ""),
+        )
+
+
+@dataclass(frozen=True)
 class ScalingRecord:
     """The scaling loop's memory of one service; an empty body (never evaluated) reads as the default."""
 
@@ -97,6 +141,11 @@ class ScalingRecord:
     last: LastDecision | None = None
     desired: int | None = None
     last_applied: ScalingChange | None = None
+    history: tuple[Evaluation, ...] = ()
+
+    def with_evaluation(self, evaluation: Evaluation) -> tuple[Evaluation, ...]:
+        """The history with ``evaluation`` added: the newest ``HISTORY_LIMIT``, oldest first."""
+        return (*self.history, evaluation)[-HISTORY_LIMIT:]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +154,7 @@ class ScalingRecord:
             "last": self.last.to_dict() if self.last else None,
             "desired": self.desired,
             "lastApplied": self.last_applied.to_dict(with_lease=False) if self.last_applied else None,
+            "history": [evaluation.to_dict() for evaluation in self.history],
         }
 
     @classmethod
@@ -116,6 +166,7 @@ class ScalingRecord:
             last=LastDecision.from_dict(last) if last else None,
             desired=data.get("desired"),
             last_applied=ScalingChange.from_dict(applied) if applied else None,
+            history=tuple(Evaluation.from_dict(item) for item in data.get("history") or ()),
         )
 
     @property

@@ -63,8 +63,11 @@ def revision_spec(deployment: Deployment, service: str, revision: str, replicas:
     )
 
 
-def apply_step(deployments: Deployments, compute: Compute, deployment_id: str, target: Target, step: Step) -> None:
-    """Carry out one compute step of a rollout plan (gates, pauses and approvals are the orchestrator's)."""
+def apply_step(
+    deployments: Deployments, compute: Compute, deployment_id: str, target: Target, step: Step, at: datetime
+) -> None:
+    """Carry out one compute step of a rollout plan (gates, pauses and approvals are the orchestrator's);
+    ``at`` is when the orchestrator took it (the time of a traffic change in the service's progress)."""
     deployment = deployments.get_deployment(deployment_id)
     environment, service = deployment.environment, target.service
     if isinstance(step, ScaleRevision) and step.revision == "new":
@@ -81,7 +84,7 @@ def apply_step(deployments: Deployments, compute: Compute, deployment_id: str, t
             compute.scale(environment, service, target.stable_revision, 0)
     elif not isinstance(step, RunHealthGate | Pause | AwaitApproval):
         raise TypeError(f"unknown rollout step {step!r}")
-    traffic = step.new_percent if isinstance(step, SetTraffic) else None
+    traffic = (step.new_percent, at) if isinstance(step, SetTraffic) else None
     _progress(deployments, deployment_id, service, ServicePhase.ROLLING_OUT, target.new_revision, str(step), traffic)
 
 
@@ -163,7 +166,8 @@ def record_promotion(
         )
     )
     quarantine.lift_quarantine(deployment.environment, target.service, spec.image)  # deployed on purpose: trusted again
-    _progress(deployments, deployment_id, target.service, ServicePhase.PROMOTED, target.new_revision, "promoted", 100)
+    promoted = ServicePhase.PROMOTED
+    _progress(deployments, deployment_id, target.service, promoted, target.new_revision, "promoted", (100, at))
 
 
 def roll_back(
@@ -195,7 +199,7 @@ def roll_back(
                 compute.set_traffic(environment, service, {target.stable_revision: 100})
             elif isinstance(step, SetPreview):
                 compute.set_preview(environment, service, None)
-    _progress(deployments, deployment_id, service, ServicePhase.ROLLED_BACK, target.new_revision, reason, 0)
+    _progress(deployments, deployment_id, service, ServicePhase.ROLLED_BACK, target.new_revision, reason, (0, at))
 
 
 def _stable_image(catalog: Catalog, environment: str, service: str, target: Target) -> str | None:
@@ -223,14 +227,15 @@ def _progress(
     phase: ServicePhase,
     revision: str | None,
     message: str,
-    traffic_percent: int | None = None,
+    traffic: tuple[int, datetime] | None = None,
 ) -> None:
-    """Update one service's progress, keeping what is not changed (its traffic, its last health result)."""
+    """Update one service's progress, keeping what is not changed (its traffic, its last health result);
+    ``traffic`` is the new revision's share (None: unchanged) and when it took it."""
 
     def change(current: Deployment) -> Deployment:
-        progress = current.services[service]
-        traffic = progress.traffic_percent if traffic_percent is None else traffic_percent
-        updated = replace(progress, phase=phase, revision=revision, message=message, traffic_percent=traffic)
+        updated = replace(current.services[service], phase=phase, revision=revision, message=message)
+        if traffic is not None:
+            updated = updated.with_traffic(*traffic)
         return current.with_service(service, updated)
 
     deployments.update_deployment(deployment_id, change)

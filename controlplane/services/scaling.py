@@ -33,7 +33,7 @@ from controlplane.domain.events import Envelope, TraceContext, format_time, new_
 from controlplane.domain.loops import LoopRecord
 from controlplane.domain.runtime import LiveWorkload, MetricKind
 from controlplane.domain.scaling import decide
-from controlplane.domain.scaling_record import LastDecision, ScalingChange, ScalingRecord
+from controlplane.domain.scaling_record import Evaluation, LastDecision, ScalingChange, ScalingRecord
 from controlplane.errors import ConcurrencyConflict, ControlPlaneError, NotFound
 from controlplane.ports import Catalog, Compute, Deployments, EventBus, EventLog, LoopStates, Metrics, ProcessedEvents
 from controlplane.services import journal
@@ -144,12 +144,23 @@ class Scaler:
                 causationid=causationid,
                 lease_until=now + APPLY_LEASE,
             )
+        evaluation = Evaluation(
+            now,
+            serving.replicas,
+            decision.replicas,
+            policy.min_replicas,
+            policy.max_replicas,
+            dict(decision.metrics),
+            decision.rule,
+            decision.reason,
+        )
         decided = ScalingRecord(
             state=decision.state,
             pending=pending,
             last=LastDecision(now, decision.replicas, decision.reason),
             desired=decision.desired,
             last_applied=memory.last_applied,
+            history=memory.with_evaluation(evaluation),
         )
         try:
             record = self._store(record, decided)

@@ -1,4 +1,5 @@
-"""A publish ships the app and nothing else: host.json, requirements.txt and the files function_app.py imports.
+"""A publish ships the app and nothing else: host.json, requirements.txt, the files function_app.py imports and the
+Runtime Center's page assets.
 
 The package is built as Core Tools builds it (publish_package.py), and unpacked to show it imports on its own.
 """
@@ -21,10 +22,12 @@ from tests.conformance.publish_package import (
     package_files,
     publish_package,
 )
+from triggers.center.page import ASSET_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ("function_app.py", "host.json", "requirements.txt", "activities", "orchestrators", "triggers", "controlplane")
 LOCAL_HOST = "funchost/"
+PAGE_ASSETS = {f"triggers/center/assets/{name}" for name in ASSET_TYPES}  # read at run time, never imported
 
 # Runs in the unpacked package: every module it ships imports (so none needs the local host, which stays out).
 IMPORT_ALL = """
@@ -76,7 +79,7 @@ def test_a_publish_ships_the_app_files_and_nothing_else() -> None:
     files, _ = publish_package(ROOT)
 
     assert {path.split("/")[0] for path in files} == set(APP)
-    assert set(files) == imported_files("function_app") | {"host.json", "requirements.txt"}
+    assert set(files) == imported_files("function_app") | {"host.json", "requirements.txt"} | PAGE_ASSETS
     assert not [path for path in files if path.startswith(LOCAL_HOST) or "__pycache__" in path]
 
 

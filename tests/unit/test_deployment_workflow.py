@@ -66,6 +66,10 @@ def test_a_canary_shifts_traffic_by_its_steps_after_a_stable_release(world: Worl
     weights = [call[3].get(new) for call in world.compute.calls if call[0] == "set_traffic"]
     assert [w for w in weights if w is not None][-3:] == [20, 50, 100]
     assert {w.revision: w.replicas for w in world.compute.inventory("dev")}[new] == 2
+    # The progress keeps each traffic change once, in order, with its time: the Runtime Center's traffic plot.
+    history = world.store.deployments.get_deployment(deployment_id).services["orders"].traffic_history
+    assert [point.percent for point in history] == [20, 50, 100]
+    assert [point.at for point in history] == sorted(point.at for point in history)
 
 
 def test_a_failed_gate_rolls_traffic_back_to_the_stable_revision(world: World) -> None:
@@ -91,6 +95,8 @@ def test_a_failed_gate_rolls_traffic_back_to_the_stable_revision(world: World) -
     ]
     assert len(rolled_back) == 1 and rolled_back[0].data["restoredDeploymentId"] == first
     assert rolled_back[0].data["restoredHealth"] == {"orders": "Healthy"}
+    history = world.store.deployments.get_deployment(deployment_id).services["orders"].traffic_history
+    assert history[-1].percent == 0
     assert "Unhealthy by script" in rolled_back[0].data["reason"]
 
 

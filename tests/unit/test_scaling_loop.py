@@ -13,6 +13,7 @@ from controlplane.domain.events import TraceContext, new_event
 from controlplane.domain.manifest import parse_release
 from controlplane.errors import TransientError
 from controlplane.ports import Compute
+from controlplane.services.overview import overview, scaling_history
 from controlplane.services.scaling import APPLY_LEASE, Scaler
 from tests.workflow_world import World, release
 from triggers.loops import scaler_over
@@ -211,3 +212,22 @@ def test_a_health_check_whose_evaluation_failed_is_evaluated_again_when_redelive
     assert again is not None and "skipped" not in again
     assert replicas(world, revision) == 4
     assert loop.on_event(health_event("evt-1"), T + timedelta(seconds=2)) == {"skipped": "duplicate delivery of evt-1"}
+
+
+def test_every_evaluation_is_kept_with_its_metric_values_and_bounds_for_the_history(world: World) -> None:
+    deployed(world)
+    loop = scaler(world)
+    for tick, cpu in enumerate([100.0, 50.0, None]):
+        world.metrics.set("dev", "orders", cpu=cpu)
+        loop.evaluate("dev", "orders", T + timedelta(seconds=10 * tick))
+
+    history = scaling_history(world.store.catalog, world.store.deployments, world.store.loop_states, "dev", "orders")
+
+    assert history["policy"] == {"minReplicas": 1, "maxReplicas": 6, "rules": [{"metric": "cpu", "target": 50.0}]}
+    steps = [
+        (e["current"], e["replicas"], e["metrics"], e["minReplicas"], e["maxReplicas"]) for e in history["evaluations"]
+    ]
+    assert steps == [(2, 4, {"cpu": 100.0}, 1, 6), (4, 4, {"cpu": 50.0}, 1, 6), (4, 4, {"cpu": None}, 1, 6)]
+    assert "no data for cpu" in history["evaluations"][-1]["reason"]
+    [view] = overview(world.store.catalog, world.store.deployments, world.store.loop_states, world.compute)
+    assert "history" not in view["scaling"] and view["scaling"]["last"]["replicas"] == 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from controlplane.domain.scaling_record import ScalingRecord
+from controlplane.domain.scaling_record import HISTORY_LIMIT, Evaluation, ScalingRecord
 
 AT = "2026-11-26T12:00:00.000000Z"
 CHANGE = {
@@ -30,6 +30,18 @@ STORED: dict[str, Any] = {
     "last": {"at": AT, "replicas": 4, "reason": "cpu 100.0 > target 50"},
     "desired": 4,
     "lastApplied": {**CHANGE, **TRACE},
+    "history": [
+        {
+            "at": AT,
+            "current": 2,
+            "replicas": 4,
+            "minReplicas": 1,
+            "maxReplicas": 10,
+            "metrics": {"cpu": 100.0, "rps": None},
+            "rule": "cpu",
+            "reason": "cpu 100.0 > target 50",
+        }
+    ],
 }
 
 
@@ -55,3 +67,19 @@ def test_a_service_never_evaluated_has_the_default_record_and_is_not_asleep() ->
     record = ScalingRecord.from_dict({})
     assert record == ScalingRecord() and not record.asleep
     assert ScalingRecord.from_dict({**STORED, "last": {"at": AT, "replicas": 0, "reason": "idle"}}).asleep
+
+
+def test_a_row_written_before_the_history_reads_with_an_empty_one() -> None:
+    before = {key: value for key, value in STORED.items() if key != "history"}
+    assert ScalingRecord.from_dict(before).history == ()
+
+
+def test_the_history_keeps_the_newest_evaluations_oldest_first() -> None:
+    start = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    record = ScalingRecord()
+    for minute in range(HISTORY_LIMIT + 5):
+        at = start + timedelta(minutes=minute)
+        record = ScalingRecord(history=record.with_evaluation(Evaluation(at, 2, 2, 1, 10, {"cpu": 50.0}, None, "held")))
+    assert len(record.history) == HISTORY_LIMIT
+    assert record.history[0].at == start + timedelta(minutes=5)
+    assert record.history[-1].at == start + timedelta(minutes=HISTORY_LIMIT + 4)

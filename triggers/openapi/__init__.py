@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from triggers.openapi.center_paths import center_paths
 from triggers.openapi.paths import error_responses, paths
 from triggers.openapi.schemas import component_schemas
 
@@ -30,7 +31,7 @@ def api_document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Runtime control plane", "version": "1", "description": DESCRIPTION},
         "security": [{"entraBearer": []}, {"easyAuthSession": []}],
-        "paths": paths(),
+        "paths": {**paths(), **center_paths()},
         "components": {
             "schemas": component_schemas(),
             "responses": error_responses(),

@@ -77,6 +77,11 @@ SERVICE_PROGRESS = obj(
         "trafficPercent": {"type": "integer", "minimum": 0, "maximum": 100},
         "message": TEXT,
         "lastHealth": {"type": ["object", "null"], "description": "the latest gate probe: revision, status, at"},
+        "trafficHistory": {
+            "type": "array",
+            "items": obj({"at": TIME, "percent": {"type": "integer", "minimum": 0, "maximum": 100}}),
+            "description": "every change of the new revision's traffic share, oldest first",
+        },
     }
 )
 
@@ -246,6 +251,7 @@ SERVICE_OVERVIEW = obj(
         "unmanaged": {"type": "array", "items": TEXT},
         "monitor": {"type": ["object", "null"], "description": "the failure monitor's condition of the service"},
         "scaling": {"type": ["object", "null"], "description": "the scaling loop's last decision"},
+        "lastGate": {"type": ["object", "null"], "description": "the promoting deployment's last gate probe"},
     }
 )
 
