@@ -7,7 +7,6 @@ principal (a Deployer's bearer token), as four-eyes requires of a prod promotion
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -55,9 +54,10 @@ def test_a_reader_sees_no_approve_button_on_a_waiting_prod_promotion_and_the_api
     page = rita.page
     page.get_by_test_id("nav-deployments").click()
     page.get_by_test_id(f"deployment-row-{deployment_id}").click()
-    # The detail view has rendered the waiting deployment (its timeline ends asking for approval) ...
+    # The detail view has rendered the waiting deployment (the page says it waits; its timeline asked) ...
+    expect(page.get_by_test_id("approval-requested")).to_contain_text("promotion to prod")
     expect(page.get_by_test_id("timeline")).to_contain_text("RuntimeDeploymentApprovalRequested")
-    expect(page.get_by_test_id("state")).to_be_visible()
+    expect(page.get_by_test_id("state")).to_have_text("HealthGating")
     # ... with no button a Reader may not use.
     for action in ("approve", "abort", "rollback"):
         expect(page.get_by_test_id(action)).to_have_count(0)
@@ -83,7 +83,7 @@ def test_an_approver_approves_a_waiting_prod_promotion_with_a_reason_and_watches
     expect(row).to_contain_text(APPROVER_ENVIRONMENT)
     shots.take(page, "a prod deployment waits in the list")
     row.click()
-    expect(page.get_by_test_id("timeline")).to_contain_text("RuntimeDeploymentApprovalRequested")
+    expect(page.get_by_test_id("approval-requested")).to_contain_text("promotion to prod")
     shots.take(page, "the deployment waits for approval")
 
     page.get_by_test_id("approve").click()
@@ -91,13 +91,17 @@ def test_an_approver_approves_a_waiting_prod_promotion_with_a_reason_and_watches
     shots.take(page, "approve with a reason")
     page.get_by_test_id("confirm").click()
 
-    expect(page.get_by_test_id("state")).to_contain_text("Completed", timeout=SETTLE_SECONDS * 1000)
+    # The page follows the deployment live: Promoting, then Completed, with who approved it in the timeline.
+    expect(page.get_by_test_id("state")).to_have_text("Completed", timeout=SETTLE_SECONDS * 1000)
+    approved = page.get_by_test_id("timeline-event").filter(has_text="RuntimeDeploymentApproved")
+    expect(approved).to_contain_text("by ana")
+    expect(approved).to_contain_text("CHG-1234 reviewed")
     expect(page.get_by_test_id("timeline")).to_contain_text("RuntimeDeploymentCompleted")
     expect(page.get_by_test_id("approve")).to_have_count(0)
     shots.take(page, "the deployment completed")
     done = center_host.request("GET", f"/api/deployments/{deployment_id}")[1]
-    reasons = " ".join(transition.get("reason") or "" for transition in done["transitions"])
-    assert "ana" in reasons and "CHG-1234 reviewed" in reasons, done["transitions"]
+    promoting = next(transition for transition in done["transitions"] if transition["to"] == "Promoting")
+    assert promoting["actor"]["name"] == "ana" and "CHG-1234 reviewed" in promoting["reason"], promoting
 
 
 def test_an_operator_dismisses_a_finding_with_a_reason_and_the_audit_view_shows_who_did_it(
@@ -115,16 +119,22 @@ def test_an_operator_dismisses_a_finding_with_a_reason_and_the_audit_view_shows_
     page.get_by_test_id("reason-input").fill("orders retired in center-drift")
     shots.take(page, "dismiss with a reason")
     page.get_by_test_id("confirm").click()
+    expect(row).to_have_count(0)  # the list shows the Open findings: a dismissed one leaves it
+    page.get_by_test_id("filter-status").select_option("Dismissed")
     expect(row).to_contain_text("Dismissed")
+    expect(row.get_by_test_id("finding-note")).to_contain_text("dismissed by olga: orders retired in center-drift")
     expect(row.get_by_test_id("dismiss")).to_have_count(0)
     shots.take(page, "the finding is dismissed")
     assert center_host.request("GET", f"/api/drift/findings/{finding_id}")[1]["status"] == "Dismissed"
 
     page.get_by_test_id("nav-audit").click()
-    entry = page.get_by_test_id("audit-row").filter(has_text=finding_id).filter(has_text="olga")
+    page.get_by_test_id("filter-actor").fill("olga")
+    page.get_by_test_id("apply-filters").click()
+    entry = page.get_by_test_id("audit-row").filter(has_text="RuntimeDriftFindingDecided")
     expect(entry).to_have_count(1)
-    expect(entry).to_contain_text(re.compile("dismiss", re.IGNORECASE))
-    expect(entry).to_contain_text("orders retired in center-drift")
+    expect(entry).to_contain_text(f"{DRIFT_ENVIRONMENT}/orders")
+    expect(entry.get_by_test_id("audit-actor")).to_have_text("olga")
+    expect(entry.get_by_test_id("audit-reason")).to_have_text("orders retired in center-drift")
     shots.take(page, "the audit view shows who dismissed it")
 
 
