@@ -95,7 +95,7 @@ def run_demo(hold: bool = False) -> int:
             ok = valid and traffic_ok and all(o.state == o.expected for o in outcomes) and all(loops.values())
             print("\nDemo " + ("passed: every release ended as expected." if ok else "FAILED: see above."))
             if hold:
-                _hold(host)
+                _hold(host, _promotion_to_approve(host))
         finally:
             host.stop()
     return 0 if ok else 1
@@ -116,9 +116,24 @@ def _announce_center(host: HostProcess, hold: bool) -> None:
     )
 
 
-def _hold(host: HostProcess) -> None:
+def _promotion_to_approve(host: HostProcess) -> str:
+    """Something to do in the Runtime Center once the scenario is over: v1-rolling requested for prod by a
+    pipeline (a Deployer), which waits for an Approver; four-eyes lets anyone but the pipeline approve it."""
+    release = yaml.safe_load((RELEASES / "v1-rolling.yaml").read_text())
+    release["spec"]["environment"].update(name="prod", tier="prod")
+    pipeline = host.bearer_token("demo-pipeline", [Role.DEPLOYER.value])
+    code, accepted = host.request("POST", "/api/deployments", release, token=pipeline)
+    if code != 202:
+        raise RuntimeError(f"v1-rolling to prod: POST /api/deployments answered {code}: {accepted}")
+    return str(accepted["deploymentId"])
+
+
+def _hold(host: HostProcess, waiting: str) -> None:
     """Serve until Ctrl-C or SIGTERM (a terminal closing, a container stopping): the page stays usable."""
-    print(f"\nThe local host stays up: Runtime Center at {host.base_url}/api/center; press Ctrl-C to stop.", flush=True)
+    center = f"{host.base_url}/api/center"
+    print(f"\n{waiting}: v1-rolling to prod, requested by demo-pipeline, will wait for an Approver's approval;")
+    print(f"   sign in with the Approver role and approve it at {center}#/deployments/{waiting}")
+    print(f"The local host stays up: Runtime Center at {center}; press Ctrl-C to stop.", flush=True)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM ends the hold as Ctrl-C does
     try:
         while True:

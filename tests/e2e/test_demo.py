@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -39,9 +40,17 @@ def test_the_demo_deploys_releases_and_shows_every_loop_at_work_then_holds_the_r
         # Still up after the scenario: the sign-in form and the API answer, the Reader's token is accepted.
         with urllib.request.urlopen(f"{base}/.auth/login/aad?post_login_redirect_uri=/api/center", timeout=30) as form:
             assert form.status == 200 and 'name="userRoles"' in form.read().decode()
-        request = urllib.request.Request(f"{base}/api/me", headers={"Authorization": f"Bearer {token[1]}"})
-        with urllib.request.urlopen(request, timeout=30) as me:
+        reader = {"Authorization": f"Bearer {token[1]}"}
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/api/me", headers=reader), timeout=30) as me:
             assert me.status == 200 and b"demo-reader" in me.read()
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/api/center", headers=reader), timeout=30) as page:
+            assert page.status == 200 and page.headers.get_content_type() == "text/html"
+        # A prod promotion for whoever signs in as an Approver, requested by the demo's pipeline.
+        waiting = re.search(r"approve it at .*/api/center#/deployments/(dep-\w+)$", out, re.MULTILINE)
+        assert waiting, out
+        url = f"{base}/api/deployments/{waiting[1]}"
+        with urllib.request.urlopen(urllib.request.Request(url, headers=reader), timeout=30) as deployment:
+            assert json.load(deployment)["environment"] == "prod"
         demo.send_signal(signal.SIGINT)
         rest = demo.communicate(timeout=120)[0]
     finally:
