@@ -28,8 +28,7 @@ def table_prefix() -> str:
     return f"t{next(_prefixes)}x"
 
 
-
-_RUN_STARTED = pytest.StashKey[float]()
+_RUN_STARTED = pytest.StashKey[float]()  # the run's start (wall clock), to tell this run's screenshots
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -40,7 +39,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     """Where the browser tests (tests/browser) left their screenshots, when this run took any: one folder per
     test under artifacts/screenshots/, which CI keeps."""
     folder = PROJECT_ROOT / "artifacts" / "screenshots"
-    started = config.stash[_RUN_STARTED]
-    taken = [path for path in folder.glob("*/*.png") if path.stat().st_mtime >= started] if folder.is_dir() else []
+    started = config.stash.get(_RUN_STARTED, None)
+    if started is None or not folder.is_dir():
+        return
+    taken = [path for path in folder.glob("*/*.png") if path.stat().st_mtime >= started]
     if taken:
         terminalreporter.write_line(f"browser screenshots: {len(taken)} in {folder}")
