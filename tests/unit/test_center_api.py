@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import azure.functions as func
@@ -214,3 +215,15 @@ def test_the_history_of_a_service_never_promoted_is_a_404_problem(store: Stores)
     response = call("service_history", "/api/services/dev/nope/history", {"environment": "dev", "service": "nope"})
 
     assert response.status_code == 404 and "nope" in json.loads(response.get_body())["detail"]
+
+
+def test_the_services_overview_shows_the_last_gate_of_the_promoting_deployment(store: Stores) -> None:
+    done = completed(deployment("dep-1"), {"orders": "orders-r1"})
+    gate = {"revision": "orders-r1", "status": "Healthy", "summary": "2/2 probes passed", "at": "2026-11-26T12:00:00"}
+    done = done.with_service("orders", replace(done.services["orders"], last_health=gate))
+    store.deployments.create_deployment(done)
+    store.catalog.put_catalog_entry(promoted(done, "orders", "orders-r1"))
+
+    [service] = json.loads(call("list_services", "/api/services").get_body())["services"]
+
+    assert service["lastGate"] == gate and service["scaling"] is None

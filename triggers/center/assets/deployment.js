@@ -62,18 +62,27 @@ function stateMachine(deployment) {
   return graph;
 }
 
+/** A canary's planned traffic steps ("20% → 50% → 100%"); null for strategies without weights. */
+function plannedWeights(deployment) {
+  const strategy = deployment.release && deployment.release.spec ? deployment.release.spec.strategy : null;
+  const steps = strategy && Array.isArray(strategy.steps) ? strategy.steps : [];
+  const weights = steps.filter((step) => typeof step.weight === "number").map((step) => `${step.weight}%`);
+  return weights.length ? weights.join(" → ") : null;
+}
+
 function progress(deployment) {
   const rows = Object.entries(deployment.services).map(([name, service]) => {
     const bar = h("span", {class: "bar-fill"});
     bar.style.width = `${service.trafficPercent}%`; // CSSOM, which the CSP allows (an inline style attribute it would not)
     const batches = (service.trafficHistory || []).map((point) => `${point.percent}%`).join(" → ") || "—";
+    const planned = plannedWeights(deployment);
     const health = service.lastHealth;
     return h("tr", {testid: `service-progress-${name}`},
       h("td", {}, name),
       h("td", {}, badge(service.phase)),
       h("td", {}, service.revision || "—"),
       h("td", {}, h("span", {class: "bar", title: `${service.trafficPercent}%`}, bar), ` ${service.trafficPercent}%`),
-      h("td", {}, batches),
+      h("td", {}, batches, planned ? h("div", {class: "muted"}, `planned: ${planned}`) : null),
       h("td", {}, service.message),
       h("td", {}, health ? h("span", {title: health.summary || ""}, badge(health.status), " ", when(health.at)) : "—"),
     );
@@ -128,11 +137,19 @@ function actions(ctx, deployment, redraw) {
   return h("div", {class: "actions", testid: "actions"}, buttons);
 }
 
+/** The approval the deployment waits for: the last one asked for and not given since (events are in order). */
 function waiting(deployment, events) {
   if (machine().terminal.includes(deployment.state)) return null;
-  const asked = events.filter((event) => event.type === "RuntimeDeploymentApprovalRequested").pop();
-  return asked ? h("p", {class: "notice", testid: "approval-requested"},
-    `Waiting for approval since ${when(asked.time)}: ${asked.data.for || ""}`) : null;
+  let asked = null;
+  for (const event of events) {
+    if (event.type === "RuntimeDeploymentApprovalRequested") asked = event;
+    else if (event.type === "RuntimeDeploymentApproved") asked = null;
+  }
+  if (!asked) return null;
+  const fourEyes = deployment.fourEyes && deployment.requestedBy
+    ? ` (four-eyes: someone other than ${deployment.requestedBy.name} must approve)` : "";
+  return h("p", {class: "notice", testid: "approval-requested"},
+    `Waiting for approval since ${when(asked.time)}: ${asked.data.for || ""}${fourEyes}`);
 }
 
 export async function renderDeployment(ctx, deploymentId) {
@@ -148,6 +165,9 @@ export async function renderDeployment(ctx, deploymentId) {
         h("dt", {}, "State"), h("dd", {}, badge(deployment.state, "state")),
         h("dt", {}, "Environment"), h("dd", {}, deployment.environment),
         h("dt", {}, "Trace"), h("dd", {class: "mono", testid: "trace-id"}, deployment.traceId),
+        deployment.requestedBy ? [h("dt", {}, "Requested by"), h("dd", {testid: "requested-by"}, deployment.requestedBy.name)] : null,
+        deployment.rollbackOf ? [h("dt", {}, "Rollback of"),
+          h("dd", {}, h("a", {href: `#/deployments/${encodeURIComponent(deployment.rollbackOf)}`}, deployment.rollbackOf))] : null,
         strategy ? [h("dt", {}, "Strategy"), h("dd", {}, strategy)] : null),
       waiting(deployment, events),
       actions(ctx, deployment, draw),

@@ -20,6 +20,7 @@ function summary(event) {
   const parts = [];
   if (data.from !== undefined && data.to !== undefined) parts.push(`${data.from ?? "—"} → ${data.to}`);
   if (data.reason) parts.push(String(data.reason));
+  if (data.refusal) parts.push(`refused: ${data.refusal}`);
   return parts.join(": ");
 }
 
@@ -77,7 +78,8 @@ function auditRow(event) {
   return h("tr", {testid: "audit-row", "data-event-id": event.id},
     h("td", {}, when(event.time)),
     h("td", {}, event.type),
-    h("td", {}, where),
+    h("td", {}, data.deploymentId
+      ? h("a", {href: `#/deployments/${encodeURIComponent(data.deploymentId)}`}, where) : where),
     h("td", {testid: "audit-actor"}, actorOf(event)),
     h("td", {testid: "audit-reason"}, data.reason || ""),
     h("td", {class: "mono"}, event.traceid),

@@ -40,6 +40,7 @@ function findingRow(ctx, finding, redraw) {
     h("h3", {}, `${finding.environment}/${finding.service} · ${finding.kind} `, badge(finding.status, "finding-status"), " ",
       h("span", {class: "muted"}, `${finding.remedy}; first seen ${when(finding.firstSeen)}, last ${when(finding.lastSeen)}`)),
     finding.note ? h("p", {class: "note", testid: "finding-note"}, finding.note) : null,
+    finding.decidedBy ? h("p", {class: "muted", testid: "decided-by"}, `decided by ${finding.decidedBy.name}`) : null,
     diffTable(finding.diff),
     finding.deploymentId ? h("p", {}, "Corrective deployment ",
       h("a", {href: `#/deployments/${encodeURIComponent(finding.deploymentId)}`}, finding.deploymentId)) : null,
