@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
@@ -17,6 +17,8 @@ CENTER = "/api/center"
 # Generous: a 2-core CI machine runs two test workers, host processes and workloads at once.
 EXPECT_SECONDS = 30
 SETTLE_SECONDS = 120
+DRIFT_ENVIRONMENT = "center-drift"
+"""Desired in the test host's desired state, never deployed: drift finds its services missing (review-required)."""
 
 
 class Screenshots:
@@ -69,3 +71,7 @@ def sign_in(session: Session, name: str, roles: Sequence[str], shots: Screenshot
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(re.escape(CENTER)))
     expect(page.get_by_test_id("user")).to_contain_text(name)
+
+
+SignIn = Callable[[str, Sequence[str]], Session]
+"""``people(name, roles)``: that person signed in, in a browser context of their own."""

@@ -4,22 +4,27 @@ signed in to the Runtime Center, each in a browser context of their own."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 
 import pytest
 import yaml
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from funchost.azurite import Azurite
-from tests.browser.center import EXPECT_SECONDS, SCREENSHOTS, Screenshots, Session, open_session, sign_in
+from tests.browser.center import (
+    DRIFT_ENVIRONMENT,
+    EXPECT_SECONDS,
+    SCREENSHOTS,
+    Screenshots,
+    Session,
+    SignIn,
+    open_session,
+    sign_in,
+)
 from tests.e2e.host_process import HostProcess, product_settings
 from tests.e2e.test_deployments_api import example
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-DRIFT_ENVIRONMENT = "center-drift"
-"""Desired in the host's desired state, never deployed: a drift run finds its service missing (review-required)."""
-
-SignIn = Callable[[str, Sequence[str]], Session]
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +87,8 @@ def people(
     for session in sessions:
         session.context.close()
     print(f"screenshots: {shots.folder}")
-    assert not [error for session in sessions for error in session.script_errors]
+    errors = [error for session in sessions for error in session.script_errors]
+    assert not errors, errors
 
 
 @pytest.hookimpl(wrapper=True)

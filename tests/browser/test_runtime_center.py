@@ -13,8 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from funchost.tests.e2e.observe import wait_until
-from tests.browser.center import SETTLE_SECONDS, Screenshots
-from tests.browser.conftest import DRIFT_ENVIRONMENT, SignIn
+from tests.browser.center import DRIFT_ENVIRONMENT, SETTLE_SECONDS, Screenshots, SignIn
 from tests.e2e.host_process import HostProcess
 from tests.e2e.test_deployments_api import example
 
