@@ -1,5 +1,6 @@
 # Two commands: `make demo` and `make test`. Both set everything up first (virtualenv from the
-# requirements files, Azurite from package.json); re-running is quick when nothing changed.
+# requirements files, Azurite from package.json; for the tests, Debian's chromium); re-running is quick when
+# nothing changed.
 # While working: `make lint` (ruff, the type checker, the import contracts) and `make unit` (the pure tests:
 # no Azurite, no host process, no network; well under a minute).
 
