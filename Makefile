@@ -1,5 +1,6 @@
 # Two commands: `make demo` and `make test`. Both set everything up first (virtualenv from the
-# requirements files, Azurite from package.json); re-running is quick when nothing changed.
+# requirements files, Azurite from package.json; for the tests, Debian's chromium); re-running is quick when
+# nothing changed.
 # While working: `make lint` (ruff, the type checker, the import contracts) and `make unit` (the pure tests:
 # no Azurite, no host process, no network; well under a minute).
 
@@ -15,6 +16,11 @@ WORKER_LIB := azure-functions-runtime==1.3.0
 # funchost/tests/conformance the bad apps.
 WORKER_VENV := .venv-worker
 WORKER_STAMP := $(WORKER_VENV)/.installed
+# The browser tests (tests/browser) drive this headless Chromium through Playwright, never a browser Playwright
+# downloads: Debian's `chromium` package, installed by `make test` when missing. Elsewhere, point CHROMIUM at a
+# Chromium or Chrome binary (`make test CHROMIUM=/path/to/chrome`); the tests read it from the environment.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
 
 # The pure tests: `make unit` runs these directories without the tests marked `slow` (those that wait in real
 # time or import a heavy SDK); `make test` runs every test.
@@ -37,6 +43,17 @@ $(WORKER_STAMP): requirements.txt  # built anew, so it holds exactly what requir
 		$(WORKER_LIB) -r requirements.txt
 	touch $@
 
+# The binary is its own stamp. As root (CI, containers) apt-get installs it; otherwise sudo if it needs no
+# password; else stop with what to do, as the browser tests cannot run without it.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then sudo=; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "$@ is missing and cannot be installed without root: run 'sudo apt-get install chromium'," \
+		"or 'make test CHROMIUM=/path/to/chromium' (the browser tests in tests/browser need it)" >&2; exit 1; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get install -y -q chromium || { $$sudo apt-get update -q && $$sudo apt-get install -y -q chromium; }
+	test -x $@
+
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -48,14 +65,15 @@ lint: setup
 
 # Two workers, each taking whole modules (a module's host process and Azurite are started once): the end-to-end
 # tests mostly wait on hosts and workloads, so two workers halve the run on the 2-core CI machine.
-test: lint $(WORKER_STAMP)
+test: lint $(WORKER_STAMP) $(CHROMIUM)
 	$(PY) -m pytest -n 2 --dist loadfile
 
 unit: $(VENV_STAMP)
 	$(PY) -m pytest $(UNIT_TESTS) -m "not slow" -q -n auto
 
+# `make demo HOLD=1` keeps the local host (and the Runtime Center page) up after the scenario until Ctrl-C.
 demo: setup
-	$(PY) -m controlplane demo
+	$(PY) -m controlplane demo $(if $(filter 1 yes true,$(HOLD)),--hold)
 
 # Every benchmark, one after the other (about 20 minutes in all); each prints a table, then one JSON line.
 BENCHES := engine state_store drift scaling cold_import audit reliability
@@ -63,4 +81,4 @@ bench: setup
 	set -e; for name in $(BENCHES); do $(PY) bench/$$name.py; done
 
 clean:
-	rm -rf $(VENV) $(WORKER_VENV) node_modules .local .pytest_cache .ruff_cache .mypy_cache .import_linter_cache
+	rm -rf $(VENV) $(WORKER_VENV) node_modules .local artifacts .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

@@ -6,10 +6,15 @@ traffic back on v2), printing a live timeline of each deployment's events with i
 ``demo_loops`` shows drift repaired and reviewed, scaling up and down under load, and the failure monitor
 rolling back ``v4-degrades``. Everything it started is stopped at the end. Exit 0 only if every step ended
 as expected.
+
+The Runtime Center (``<host>/api/center``) is usable while the demo runs: its URL and how to sign in (the
+host's Easy Auth form, or a bearer token) are printed first. ``--hold`` keeps the host up after the scenario
+until Ctrl-C (or SIGTERM), with the exit status the scenario earned.
 """
 
 from __future__ import annotations
 
+import signal
 import tempfile
 import time
 import urllib.request
@@ -51,7 +56,7 @@ class Outcome:
     traceid: str
 
 
-def run_demo() -> int:
+def run_demo(hold: bool = False) -> int:
     print("Runtime control plane demo: releases and control loops through the local host\n")
     valid = _validate_examples()
     with Azurite(APP_ROOT) as azurite, tempfile.TemporaryDirectory(prefix="controlplane-demo-") as scratch:
@@ -67,7 +72,8 @@ def run_demo() -> int:
         host.start()
         # The demo's requests are one operator's, holding every app role (as a pipeline plus an on-call engineer).
         host.caller_token = host.bearer_token("demo-operator", [role.value for role in Role])
-        print(f"Local host on {host.base_url}; workloads are real processes (examples/workload/sample_service.py)\n")
+        print(f"Local host on {host.base_url}; workloads are real processes (examples/workload/sample_service.py)")
+        _announce_center(host, hold)
         try:
             outcomes = [_deploy(host, name, expected) for name, expected in SCENARIO]
             traffic_ok = _traffic_back_on(host, local, outcomes[1])
@@ -83,14 +89,57 @@ def run_demo() -> int:
                 "scaled up under load and back down": scaling_demo(host, local),
                 "degraded revision rolled back by the monitor": monitor_demo(host, deploy_and_record),
             }
+            _summary(outcomes)
+            for what, passed in loops.items():
+                print(f"{'ok  ' if passed else 'FAIL'} {what}")
+            ok = valid and traffic_ok and all(o.state == o.expected for o in outcomes) and all(loops.values())
+            print("\nDemo " + ("passed: every release ended as expected." if ok else "FAILED: see above."))
+            if hold:
+                _hold(host, _promotion_to_approve(host))
         finally:
             host.stop()
-    _summary(outcomes)
-    for what, passed in loops.items():
-        print(f"{'ok  ' if passed else 'FAIL'} {what}")
-    ok = valid and traffic_ok and all(o.state == o.expected for o in outcomes) and all(loops.values())
-    print("\nDemo " + ("passed: every release ended as expected." if ok else "FAILED: see above."))
     return 0 if ok else 1
+
+
+def _announce_center(host: HostProcess, hold: bool) -> None:
+    """Where the Runtime Center is and how to sign in to it; the host serves it for as long as the demo runs."""
+    center = f"{host.base_url}/api/center"
+    reader = host.bearer_token("demo-reader", [Role.READER.value])
+    print(f"\nRuntime Center: {center}")
+    print(f"   sign in: {host.base_url}/.auth/login/aad?post_login_redirect_uri=/api/center")
+    print("      any name; roles comma-separated from Reader, Deployer, Approver, Operator (buttons follow them)")
+    print(f"   API with a Reader's bearer token: curl -H 'Authorization: Bearer {reader}' {host.base_url}/api/me")
+    print(
+        "   the host stays up after the demo until Ctrl-C (--hold)\n"
+        if hold
+        else "   up while the demo runs; `make demo HOLD=1` (or --hold) keeps it up afterwards\n"
+    )
+
+
+def _promotion_to_approve(host: HostProcess) -> str:
+    """Something to do in the Runtime Center once the scenario is over: v1-rolling requested for prod by a
+    pipeline (a Deployer), which waits for an Approver; four-eyes lets anyone but the pipeline approve it."""
+    release = yaml.safe_load((RELEASES / "v1-rolling.yaml").read_text())
+    release["spec"]["environment"].update(name="prod", tier="prod")
+    pipeline = host.bearer_token("demo-pipeline", [Role.DEPLOYER.value])
+    code, accepted = host.request("POST", "/api/deployments", release, token=pipeline)
+    if code != 202:
+        raise RuntimeError(f"v1-rolling to prod: POST /api/deployments answered {code}: {accepted}")
+    return str(accepted["deploymentId"])
+
+
+def _hold(host: HostProcess, waiting: str) -> None:
+    """Serve until Ctrl-C or SIGTERM (a terminal closing, a container stopping): the page stays usable."""
+    center = f"{host.base_url}/api/center"
+    print(f"\n{waiting}: v1-rolling to prod, requested by demo-pipeline, will wait for an Approver's approval;")
+    print(f"   sign in with the Approver role and approve it at {center}#/deployments/{waiting}")
+    print(f"The local host stays up: Runtime Center at {center}; press Ctrl-C to stop.", flush=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM ends the hold as Ctrl-C does
+    try:
+        while True:
+            signal.pause()
+    except KeyboardInterrupt:
+        print("\nStopping the local host.")
 
 
 def _validate_examples() -> bool:

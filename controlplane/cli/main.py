@@ -29,7 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     validate.add_argument("files", nargs="+", type=Path)
     commands.add_parser("schema", help="print the release manifest JSON Schema")
     commands.add_parser("openapi", help="print the HTTP API's OpenAPI 3.1 document (schemas/openapi.json)")
-    commands.add_parser("demo", help="run the demo scenario on Azurite")
+    demo = commands.add_parser("demo", help="run the demo scenario on Azurite")
+    demo.add_argument("--hold", action="store_true", help="keep the local host (the Runtime Center) up until Ctrl-C")
     up = commands.add_parser("up", help="run the embedded local Functions host")
     up.add_argument("--port", type=int, default=7071)
     up.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
@@ -87,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "demo":
         from controlplane.cli.demo import run_demo
 
-        return run_demo()
+        return run_demo(hold=arguments.hold)
     if arguments.command == "compute":
         return queue_compute_edit(arguments, APP_ROOT, os.environ)
     return operate(arguments)
