@@ -7,9 +7,14 @@ from typing import Any
 
 
 def describe(event: dict[str, Any]) -> str:
-    """What an event says, in a few words (structured CloudEvent JSON in)."""
+    """What an event says, in a few words (structured CloudEvent JSON in); who acted, when an operator did."""
     data = event.get("data") or {}
-    kind = event.get("type", "")
+    actor = data.get("actor")
+    said = _said(event.get("type", ""), data)
+    return f"{said}  [by {actor['name']}]" if isinstance(actor, dict) and actor.get("name") else said
+
+
+def _said(kind: str, data: dict[str, Any]) -> str:
     if kind == "RuntimeDeploymentStateChanged":
         reason = f"  ({data['reason']})" if data.get("reason") else ""
         return f"{data.get('from')} -> {data.get('to')}{reason}"[:160]
@@ -36,4 +41,11 @@ def describe(event: dict[str, Any]) -> str:
     if kind == "RuntimeIncidentRaised":
         chain = data.get("chain") or {}
         return f"{data.get('incidentId')}: {data.get('reason')} ({len(chain.get('events') or [])} events chained)"[:160]
-    return json.dumps({k: v for k, v in data.items() if k != "deploymentId"})[:120]
+    if kind == "RuntimeDeploymentRequested":
+        return f"release {data.get('release')} -> {data.get('environment')}"[:160]
+    if kind == "RuntimeDeploymentApproved":
+        return f"approved ({data.get('for')}): {data.get('reason')}"[:160]
+    if kind == "RuntimeDriftFindingDecided":
+        decided = f"finding {data.get('findingId')} {data.get('decision')}"
+        return f"{data.get('service')}: {decided}: {data.get('reason')}"[:160]
+    return json.dumps({k: v for k, v in data.items() if k not in ("deploymentId", "actor")})[:120]

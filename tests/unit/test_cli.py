@@ -116,3 +116,18 @@ def test_validate_applies_the_api_limits_to_files(tmp_path: Path, capsys: pytest
     assert "release.json: JSON syntax error at line" in err
     assert "spec.services[0].configuration.DB_PASSWORD: looks like a credential" in err
     assert "hunter2" not in err
+
+
+def test_the_timeline_names_who_acted_and_says_what_the_new_operator_events_mean() -> None:
+    from controlplane.cli.timeline import describe
+
+    actor = {"name": "ana", "objectId": "oid-ana", "roles": ["Approver"]}
+    approved = {
+        "type": "RuntimeDeploymentApproved",
+        "data": {"for": "promotion to prod", "reason": "CHG-1", "actor": actor},
+    }
+    assert describe(approved) == "approved (promotion to prod): CHG-1  [by ana]"
+    requested = {"type": "RuntimeDeploymentRequested", "data": {"release": "v1", "environment": "prod", "actor": None}}
+    assert describe(requested) == "release v1 -> prod"
+    unknown = {"type": "SomethingNew", "data": {"deploymentId": "d1", "x": 1, "actor": actor}}
+    assert describe(unknown) == '{"x": 1}  [by ana]'

@@ -60,7 +60,7 @@ def test_a_decision_moves_a_finding_it_is_allowed_from_recording_who_and_why(
     findings.create_finding(replace(finding(status=status), traceid="b" * 32))
     decided = decider("f-1", decision, "ticket CHG-1")
     assert (decided.status, decided.last_seen) == (outcome, LATER)
-    assert decided.note == f"{decision}d by ana: ticket CHG-1"
+    assert decided.note == f"{outcome.value.lower()} by ana: ticket CHG-1"  # "dismissed", not "dismissd"
     assert (decided.decided_by, decided.decision_reason) == (ANA, "ticket CHG-1")
     assert findings.get_finding("f-1") == decided
     [event] = decider.bus.published

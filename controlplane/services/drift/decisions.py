@@ -47,7 +47,7 @@ def decide(
             f"finding {fid} is infrastructure drift: repair it with pulumi up --refresh on the stack of "
             f"{finding.environment}; {REPAIRED_BY_ITSELF}"
         )
-    note = f"{decision}d by {actor.name}: {reason}"
+    note = f"{decision.target.value.lower()} by {actor.name}: {reason}"
     decided = replace(finding.with_status(decision.target, now, note), decided_by=actor, decision_reason=reason)
     if finding.status is FindingStatus.REMEDIATION_FAILED and decision is Decision.APPROVE:
         # A retry is a new attempt: its own trace, so its corrective deployment is a new one too.
