@@ -27,10 +27,13 @@ from tests.e2e.test_deployments_api import example
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     """Headless Chromium from ``CHROMIUM`` (Debian's ``chromium`` package; ``make test`` installs it). Missing is
-    a failure, not a skip: the Runtime Center must be proven in a browser."""
+    a failure, not a skip: the Runtime Center must be proven in a browser.
+
+    Per module, never per session: Playwright's sync API keeps an event loop running on the main thread while it
+    is open, and the tests a pytest worker runs after this module start event loops of their own there."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"no Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium; `make test` does it "
