@@ -70,7 +70,13 @@ def _read(raw: bytes, params: Mapping[str, str], actor: Actor, required: bool) -
     unknown = sorted(set(body) - set(FIELDS))
     if unknown:
         raise InvalidSignal([FieldError(name, "unknown field (expected reason)") for name in unknown])
-    errors: list[FieldError] = []
+    errors = [
+        FieldError(name, f"string required (got {json.dumps(body[name])[:40]})")
+        for name in FIELDS
+        if name in body and not isinstance(body[name], str)
+    ]
+    if errors:
+        raise InvalidSignal(errors)
     by = body.get("by", params.get("by"))
     if by is not None and by not in (actor.name, actor.object_id):
         got = str(by)[:80]

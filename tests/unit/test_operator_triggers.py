@@ -154,6 +154,9 @@ def test_without_four_eyes_the_requester_may_approve(wired: Ports) -> None:
         ({"by": "someone-else", "reason": "x"}, {}, ["by"]),
         ({}, {"by": "someone-else", "reason": "x"}, ["by"]),
         ({"reason": "x", "who": "me"}, {}, ["who"]),
+        ({"by": None, "reason": "x"}, {"reason": "y"}, ["by"]),  # null is no string: the fuzz found it accepted
+        ({"reason": None}, {"reason": "y"}, ["reason"]),
+        ({"reason": 42}, {}, ["reason"]),
         ("a string", {}, [""]),
         (b"{not json", {}, [""]),
     ],
