@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from html.parser import HTMLParser
 
@@ -13,10 +12,7 @@ import azure.functions as func
 import pytest
 
 from controlplane.adapters.storage.stores import Stores
-from controlplane.bootstrap import use_ports
-from controlplane.bootstrap.testing import fake_ports
 from controlplane.domain.loops import LoopRecord
-from controlplane.testing.memory_documents import memory_stores
 from tests import product_app
 from tests.builders import completed, deployment, promoted
 from tests.principals import signed_in
@@ -35,14 +31,6 @@ SHELL_TESTIDS = {
     "cancel",
     *(f"nav-{view}" for view in ("services", "deployments", "findings", "incidents", "audit")),
 }
-
-
-@pytest.fixture
-def store() -> Iterator[Stores]:
-    store = memory_stores()
-    use_ports(fake_ports(store=store))
-    yield store
-    use_ports(None)
 
 
 def call(name: str, url: str, route: dict[str, str] | None = None, headers: dict[str, str] | None = None):

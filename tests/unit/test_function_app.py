@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import azure.functions as func
-import pytest
 
 from controlplane.adapters.storage.stores import Stores
-from controlplane.bootstrap import use_ports
-from controlplane.bootstrap.testing import fake_ports
 from controlplane.domain.access import Action
-from controlplane.testing.memory_documents import memory_stores
 from funchost.functions import HTTP
 from tests import product_app
 from tests.builders import deployment
 from tests.principals import signed_in
 from triggers.identity import authorized_action
-
-
-@pytest.fixture
-def store() -> Iterator[Stores]:
-    store = memory_stores()
-    use_ports(fake_ports(store=store))
-    yield store
-    use_ports(None)
 
 
 def _call(name: str, url: str, params: dict[str, str] | None = None, route: dict[str, str] | None = None):
