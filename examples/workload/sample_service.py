@@ -12,6 +12,7 @@ Standard library only, so any Python 3.11 runs it: ``PORT=8080 python examples/w
 | ``SAMPLE_CRASH_AFTER_SECONDS`` | crash-after: the process exits with code 1 then | ``10`` |
 | ``SAMPLE_DEGRADE_AFTER_SECONDS`` | any mode: at least Degraded from then on (a late failure) | never |
 | ``SAMPLE_LATENCY_MS`` | delay added to every request | ``0`` |
+| ``SAMPLE_ERROR_PERCENT`` | percent (0-100) of application requests answered 500 while health stays as set | ``0`` |
 | ``SAMPLE_QUEUE_LENGTH`` | queue length reported by ``/metrics`` | ``0`` |
 
 Times count from process start. An invalid value stops the process with exit code 2 and a message naming
@@ -20,11 +21,16 @@ the variable, as a misconfigured container would crash-loop.
 Endpoints:
 - ``GET /health``: the ASP.NET Core HealthChecks UI JSON report; 200 for Healthy/Degraded, 503 for Unhealthy.
 - ``GET /`` (and any other application path): ``{service, version, revision, replica}``.
-- ``GET /metrics``: ``{requests_total, rps_1m, queue_length, cpu_percent}``. Only application traffic counts
-  as requests: health probes, metric scrapes and admin calls would otherwise inflate the rps scaling reads.
+- ``GET /metrics``: ``{requests_total, errors_total, rps_1m, queue_length, cpu_percent}``. Only application
+  traffic counts as requests: health probes, metric scrapes and admin calls would otherwise inflate the rps
+  scaling reads.
 - ``POST /admin/health?mode=<mode>[&after=<seconds>]``: switch the mode now; "after" times then count
   from the switch, and the switch cancels ``SAMPLE_DEGRADE_AFTER_SECONDS`` (the operator's word wins).
 - ``POST /admin/queue?length=<n>``: change the reported queue length (drives queue-based scaling demos).
+
+Failures are spread evenly, not drawn at random: of every 100 application requests exactly
+``SAMPLE_ERROR_PERCENT`` fail (request n fails when ``n * p // 100`` steps up), so a test or a demo sees the
+same rate every run. Health probes never fail this way: the replica looks Healthy while its requests fail.
 
 One log line per request goes to stderr. SIGTERM (or SIGINT) stops accepting, lets in-flight requests
 finish and exits 0.
@@ -96,6 +102,9 @@ class Workload:
         if self.port > 65535:
             raise ConfigError(f"PORT must be a port number 0-65535 (got {self.port})")
         self.latency = _count("SAMPLE_LATENCY_MS", environ.get("SAMPLE_LATENCY_MS")) / 1000
+        self.error_percent = _count("SAMPLE_ERROR_PERCENT", environ.get("SAMPLE_ERROR_PERCENT"))
+        if self.error_percent > 100:
+            raise ConfigError(f"SAMPLE_ERROR_PERCENT must be a percentage 0-100 (got {self.error_percent})")
         self.started = time.monotonic()
         self._lock = threading.Lock()
         self._crash_timer: threading.Timer | None = None
@@ -111,6 +120,7 @@ class Workload:
         self._mode_since = self.started
         self._requests: collections.deque[float] = collections.deque()
         self._requests_total = 0
+        self._errors_total = 0
 
     def start(self) -> None:
         """Arm the crash timer of crash-after mode."""
@@ -134,12 +144,17 @@ class Workload:
         with self._lock:
             self._queue_length = length
 
-    def count_request(self) -> None:
+    def count_request(self) -> bool:
+        """Count an application request; whether it is one of the ``SAMPLE_ERROR_PERCENT`` that fail."""
         now = time.monotonic()
         with self._lock:
             self._requests_total += 1
             self._requests.append(now)
             self._trim(now)
+            number, percent = self._requests_total, self.error_percent
+            fails = number * percent // 100 > (number - 1) * percent // 100
+            self._errors_total += fails
+            return fails
 
     def health(self) -> tuple[int, dict[str, Any]]:
         """The HTTP status and HealthChecks UI JSON body of ``GET /health``."""
@@ -172,6 +187,7 @@ class Workload:
             window = max(1.0, min(RATE_WINDOW_SECONDS, now - self.started))
             return {
                 "requests_total": self._requests_total,
+                "errors_total": self._errors_total,
                 "rps_1m": round(len(self._requests) / window, 3),
                 "queue_length": self._queue_length,
                 "cpu_percent": round(100 * (times.user + times.system) / max(now - self.started, 1e-3), 2),
@@ -254,11 +270,13 @@ class Handler(BaseHTTPRequestHandler):
         began = time.perf_counter()
         workload = self.server.workload
         url = urlsplit(self.path)
-        if not url.path.startswith(_OPERATIONAL_PATHS):
-            workload.count_request()
+        fails = not url.path.startswith(_OPERATIONAL_PATHS) and workload.count_request()
         if workload.latency:
             time.sleep(workload.latency)
-        status, body = self._route(method, url.path, parse_qs(url.query), workload)
+        if fails:
+            status, body = 500, {"error": f"simulated failure (SAMPLE_ERROR_PERCENT={workload.error_percent})"}
+        else:
+            status, body = self._route(method, url.path, parse_qs(url.query), workload)
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -188,11 +188,22 @@ def test_metrics_count_application_requests_but_not_probes_or_scrapes(tmp_path: 
         second = workload.call("GET", "/metrics").json()
         workload.call("POST", "/admin/queue?length=12")
         third = workload.call("GET", "/metrics").json()
-    assert set(first) == {"requests_total", "rps_1m", "queue_length", "cpu_percent"}
+    assert set(first) == {"requests_total", "errors_total", "rps_1m", "queue_length", "cpu_percent"}
     assert first["requests_total"] == second["requests_total"] == 3
     assert first["rps_1m"] > 0
     assert (first["queue_length"], third["queue_length"]) == (7, 12)
     assert first["cpu_percent"] >= 0
+
+
+def test_an_error_percent_fails_exactly_that_share_of_requests_while_health_stays_healthy(tmp_path: Path) -> None:
+    """A canary Healthy by its checks while a fifth of its requests fail: what only metric analysis catches."""
+    with running_workload(tmp_path, SAMPLE_ERROR_PERCENT="20") as workload:
+        statuses = [workload.call("GET", "/orders").status for _ in range(50)]
+        assert workload.health() is HealthStatus.HEALTHY
+        metrics = workload.call("GET", "/metrics").json()
+    assert statuses.count(500) == 10 and statuses.count(200) == 40
+    assert statuses[:5] == [200, 200, 200, 200, 500]  # spread evenly: one in every five
+    assert (metrics["requests_total"], metrics["errors_total"]) == (50, 10)
 
 
 def test_the_admin_endpoint_switches_the_health_mode_at_runtime(tmp_path: Path) -> None:
@@ -236,6 +247,7 @@ def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(tmp_path: Path) -
         ("SAMPLE_HEALTH_MODE", "sideways"),
         ("SAMPLE_UNHEALTHY_AFTER_SECONDS", "soon"),
         ("SAMPLE_LATENCY_MS", "-5"),
+        ("SAMPLE_ERROR_PERCENT", "101"),
         ("PORT", "99999"),
     ],
 )
