@@ -36,7 +36,8 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+import uuid
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,13 @@ class Principal:
     user_id: str
     user_details: str
     roles: tuple[str, ...]
+
+    @classmethod
+    def named(cls, name: str, roles: Sequence[str], object_id: str | None = None) -> Principal:
+        """An Entra ID (``aad``) user called ``name`` with ``roles``; without ``object_id``, one derived from the
+        name (a UUID, as Entra's object ids are), so one name is one person across tokens and sessions."""
+        subject = object_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"funchost-local-user:{name}"))
+        return cls("aad", subject, name, tuple(roles))
 
     def claims(self) -> list[dict[str, str]]:
         """The claims App Service passes for this user: name, object id, preferred_username, one ``roles`` each."""
@@ -159,6 +167,12 @@ class EasyAuth:
         if environ.get(ENABLED_SETTING, "").strip().lower() == "false":
             return None
         environ[ENABLED_SETTING] = "True"
+        return cls.in_state_dir(state_dir)
+
+    @classmethod
+    def in_state_dir(cls, state_dir: Path) -> EasyAuth:
+        """The emulation signing with the host's secret under ``state_dir`` (created on first use): what a
+        tool beside the host uses to sign tokens that host accepts."""
         return cls(host_secret(state_dir / SECRET_FILE))
 
     def session_cookie(self, principal: Principal) -> str:

@@ -64,17 +64,14 @@ class HostProcess:
         return open_key_store(self._root, environ, self._state_dir)
 
     def bearer_token(self, name: str, roles: Sequence[str], object_id: str | None = None, seconds: int = 3600) -> str:
-        """A bearer token the host's Easy Auth emulation accepts for ``name`` with ``roles`` (``funchost.easy_auth``);
-        the object id defaults to one derived from the name, so one name is one person. The host must have
-        started once (it creates the secret)."""
-        import uuid
-
-        from funchost.easy_auth import SECRET_FILE, EasyAuth, Principal, host_secret
+        """A bearer token the host's Easy Auth emulation accepts for ``name`` with ``roles``
+        (``Principal.named``: one derived object id per name). The host must have started once (it creates the
+        secret)."""
+        from funchost.easy_auth import EasyAuth, Principal
         from funchost.settings import state_directory
 
-        auth = EasyAuth(host_secret(state_directory(self._root, self._state_dir) / SECRET_FILE))
-        subject = object_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"funchost-test-user:{name}"))
-        return auth.bearer_token(Principal("aad", subject, name, tuple(roles)), seconds)
+        auth = EasyAuth.in_state_dir(state_directory(self._root, self._state_dir))
+        return auth.bearer_token(Principal.named(name, roles, object_id), seconds)
 
     def start(self, timeout: float = 60) -> HostProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.settings}

@@ -4,7 +4,6 @@ Authentication injects (``funchost.easy_auth.Principal.headers``, App Service's 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 
 import pytest
@@ -18,8 +17,7 @@ ALL_ROLES = tuple(role.value for role in Role)
 
 def signed_in(name: str = "operator@contoso.com", roles: Sequence[str] = ALL_ROLES) -> dict[str, str]:
     """The request headers of ``name`` signed in with ``roles``; one object id per name."""
-    object_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"test-user:{name}"))
-    return Principal("aad", object_id, name, tuple(roles)).headers()
+    return Principal.named(name, roles).headers()
 
 
 def enable_easy_auth(monkeypatch: pytest.MonkeyPatch) -> None:

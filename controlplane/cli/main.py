@@ -163,19 +163,15 @@ def local_key(kind: KeyKind, function: str = "") -> str:
 
 def local_token(name: str, object_id: str | None, roles: Sequence[str], seconds: int) -> str:
     """A bearer token the local host accepts for ``name`` with ``roles`` (``funchost.easy_auth``), signed with
-    the host's Easy Auth secret under the product's local folder; the object id defaults to a UUID derived
-    from the name, so one name is one person across tokens."""
-    import uuid
-
+    the host's Easy Auth secret under the product's local folder; the object id defaults to one derived from
+    the name (``Principal.named``), so one name is one person across tokens."""
     from controlplane.config import load_settings
-    from funchost.easy_auth import SECRET_FILE, EasyAuth, Principal, host_secret
+    from funchost.easy_auth import EasyAuth, Principal
     from funchost.settings import apply_local_settings, state_directory
 
     apply_local_settings(APP_ROOT, os.environ)
-    local_dir = load_settings().local_dir
-    auth = EasyAuth(host_secret(state_directory(APP_ROOT, local_dir) / SECRET_FILE))
-    subject = object_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"controlplane-local-user:{name}"))
-    return auth.bearer_token(Principal("aad", subject, name, tuple(roles)), seconds)
+    auth = EasyAuth.in_state_dir(state_directory(APP_ROOT, load_settings().local_dir))
+    return auth.bearer_token(Principal.named(name, roles, object_id), seconds)
 
 
 def print_token(name: str, object_id: str | None, roles: str, minutes: int) -> int:

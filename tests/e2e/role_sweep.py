@@ -41,7 +41,7 @@ from controlplane.domain.access import ALLOWED_ROLES, Action, Role, required_rol
 from funchost.easy_auth import EasyAuth, Principal
 from funchost.functions import HTTP, FunctionIndex
 from funchost.http_routes import HttpRoute
-from funchost.tests.e2e.auth_sweep import route_calls
+from funchost.tests.e2e.auth_sweep import Sweep, route_calls
 from tests.e2e.host_process import HostProcess
 from triggers.identity import authorized_action
 
@@ -115,17 +115,8 @@ class Case:
         return f"{self.method} {self.url} [{self.function}: {self.action}] {self.caller} by {self.by}: {answer}"
 
 
-@dataclass(frozen=True)
-class RoleSweep:
-    cases: tuple[Case, ...]
-
-    @property
-    def leaks(self) -> list[Case]:
-        return [case for case in self.cases if case.leak]
-
-    @property
-    def wrong(self) -> list[Case]:
-        return [case for case in self.cases if not case.right]
+RoleSweep = Sweep[Case]
+"""The role sweep's calls and verdicts (the key sweep's container)."""
 
 
 def route_actions(index: FunctionIndex) -> dict[str, Action]:

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 from funchost.http_routes import HttpRoute
@@ -98,16 +99,31 @@ class Case:
         return f"{self.method} {self.url} [{self.surface}] {self.offered} by {self.by}: {answer}"
 
 
-@dataclass(frozen=True)
-class Sweep:
-    cases: tuple[Case, ...]
+class Judged(Protocol):
+    """A call of a sweep with its verdicts."""
 
     @property
-    def leaks(self) -> list[Case]:
+    def right(self) -> bool: ...
+
+    @property
+    def leak(self) -> bool: ...
+
+
+Judgement = TypeVar("Judgement", bound=Judged)
+
+
+@dataclass(frozen=True)
+class Sweep(Generic[Judgement]):
+    """The calls of one sweep (this key sweep's ``Case``s, or another sweep's own), and those it found wrong."""
+
+    cases: tuple[Judgement, ...]
+
+    @property
+    def leaks(self) -> list[Judgement]:
         return [case for case in self.cases if case.leak]
 
     @property
-    def wrong(self) -> list[Case]:
+    def wrong(self) -> list[Judgement]:
         return [case for case in self.cases if not case.right]
 
 
@@ -127,7 +143,7 @@ def sweep_host(
     rpc_origin: str,
     rpc_base_url: str | None = None,
     route_prefix: str = "api",
-) -> Sweep:
+) -> Sweep[Case]:
     """Call every route of the host at ``base_url`` (its function ``routes``, ``funchost.http_routes``
     ``compile_routes`` of its index) with every key kind; ``keys`` is the host's key store, ``rpc_origin`` its
     RPC listener (``HostProcess.rpc_origin``) and ``rpc_base_url``, when known, a client binding's
