@@ -150,17 +150,6 @@ def up(root: Path, port: int, app: str, trace_console: bool) -> int:
     return run_host(host_options(root, settings, port, app))
 
 
-def local_key(kind: KeyKind, function: str = "") -> str:
-    """One key of the local host, from the product's key folder (``CONTROLPLANE_LOCAL_DIR``)."""
-    from controlplane.config import load_settings
-    from funchost.keys import open_key_store
-    from funchost.settings import apply_local_settings
-
-    apply_local_settings(APP_ROOT, os.environ)
-    local_dir = load_settings().local_dir
-    return open_key_store(APP_ROOT, os.environ, Path(local_dir) if local_dir else None).key(kind, function)
-
-
 def local_token(name: str, object_id: str | None, roles: Sequence[str], seconds: int) -> str:
     """A bearer token the local host accepts for ``name`` with ``roles`` (``funchost.easy_auth``), signed with
     the host's Easy Auth secret under the product's local folder; the object id defaults to one derived from
