@@ -15,12 +15,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from controlplane.domain.analysis import Measurement, MetricQuery
 from controlplane.domain.audit import EventPage, EventQuery
 from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.events import Envelope
 from controlplane.domain.findings import DriftFinding, FindingStatus
 from controlplane.domain.health import HealthReport
+from controlplane.domain.hooks import HookCall, HookOutcome
 from controlplane.domain.loops import LoopRecord, QuarantinedImage
 from controlplane.domain.manifest import Release
 from controlplane.domain.notifications import WebhookAnswer
@@ -219,6 +221,27 @@ class Metrics(Protocol):
 
     def read(self, environment: str, service: str, metrics: Iterable[MetricKind]) -> list[MetricReading]:
         """One reading per metric asked for; failures become readings with ``value=None`` and an error."""
+
+
+class AnalysisProvider(Protocol):
+    """Measures one metric of one revision (``MetricQuery``) over its window.
+
+    Never raises: no traffic, no data, an unreachable or refusing source, or an answer it cannot read is a
+    ``Measurement`` with ``value=None`` and an ``error`` naming why (an inconclusive measurement, which holds a
+    rollout rather than deciding it). A provider that does not serve ``query.provider`` says so the same way.
+    """
+
+    def measure(self, query: MetricQuery) -> Measurement:
+        """The metric's value over the last ``query.window_seconds``, with the query text it ran."""
+
+
+class HookCaller(Protocol):
+    """Calls a rollout webhook (``HookCall``): POSTs its body, signed when it names a signing setting, within
+    its timeout, retrying a failed attempt (no answer, 408, 429, 5xx) up to ``retries`` times with backoff.
+    Never raises: the outcome says the last status and why it failed."""
+
+    def call(self, call: HookCall) -> HookOutcome:
+        """The outcome of the call after its attempts."""
 
 
 class HealthProbe(Protocol):

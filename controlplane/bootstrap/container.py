@@ -14,7 +14,17 @@ from typing import Generic, TypeVar, overload
 from controlplane.adapters.storage.stores import Stores
 from controlplane.config import Settings
 from controlplane.errors import NotConfigured
-from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner, WebhookPoster
+from controlplane.ports import (
+    AnalysisProvider,
+    Compute,
+    DesiredState,
+    EventBus,
+    HealthProbe,
+    HookCaller,
+    Metrics,
+    Provisioner,
+    WebhookPoster,
+)
 
 AdapterT = TypeVar("AdapterT")
 
@@ -70,3 +80,5 @@ class Ports:
     )
     metrics: Port[Metrics] = Port("metrics", "CONTROLPLANE_LOG_ANALYTICS_WORKSPACE_ID")
     webhooks: Port[WebhookPoster] = Port("webhook poster")
+    analysis: Port[AnalysisProvider] = Port("analysis provider")
+    hooks: Port[HookCaller] = Port("rollout webhook caller")

@@ -5,8 +5,20 @@ from __future__ import annotations
 from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap.container import Ports
 from controlplane.config import Settings
-from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner, WebhookPoster
+from controlplane.ports import (
+    AnalysisProvider,
+    Compute,
+    DesiredState,
+    EventBus,
+    HealthProbe,
+    HookCaller,
+    Metrics,
+    Provisioner,
+    WebhookPoster,
+)
+from controlplane.testing.analysis import ScriptedAnalysis
 from controlplane.testing.fakes import RecordingEventBus, RecordingProvisioner, ScriptedHealthProbe, ScriptedMetrics
+from controlplane.testing.hooks import ScriptedHooks
 from controlplane.testing.memory_compute import MemoryCompute
 from controlplane.testing.memory_desired_state import MemoryDesiredState
 from controlplane.testing.memory_documents import memory_stores
@@ -27,6 +39,8 @@ def fake_ports(
     desired_state: DesiredState | None = None,
     metrics: Metrics | None = None,
     webhooks: WebhookPoster | None = None,
+    analysis: AnalysisProvider | None = None,
+    hooks: HookCaller | None = None,
 ) -> Ports:
     """Every port configured: a fresh in-memory fake for each one not given by keyword (a test keeps the
     fakes it scripts or inspects and passes them in)."""
@@ -40,4 +54,6 @@ def fake_ports(
         desired_state=MemoryDesiredState() if desired_state is None else desired_state,
         metrics=ScriptedMetrics() if metrics is None else metrics,
         webhooks=ScriptedWebhooks() if webhooks is None else webhooks,
+        analysis=ScriptedAnalysis() if analysis is None else analysis,
+        hooks=ScriptedHooks() if hooks is None else hooks,
     )

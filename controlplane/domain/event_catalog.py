@@ -29,6 +29,15 @@ class EventType(StrEnum):
     SCALING_POLICY_VIOLATED = "ScalingPolicyViolated"
     RUNTIME_INCIDENT_RAISED = "RuntimeIncidentRaised"
     RUNTIME_SERVICE_CONDITION_CHANGED = "RuntimeServiceConditionChanged"
+    RUNTIME_HEALTH_GATE_COMPLETED = "RuntimeHealthGateCompleted"
+    RUNTIME_ANALYSIS_MEASURED = "RuntimeAnalysisMeasured"
+    RUNTIME_ANALYSIS_COMPLETED = "RuntimeAnalysisCompleted"
+    RUNTIME_ANALYSIS_HELD = "RuntimeAnalysisHeld"
+    RUNTIME_ANALYSIS_HOLD_RESOLVED = "RuntimeAnalysisHoldResolved"
+    RUNTIME_WEBHOOK_CALLED = "RuntimeWebhookCalled"
+    RUNTIME_PROMOTION_HELD = "RuntimePromotionHeld"
+    RUNTIME_RELEASE_WAVE_STARTED = "RuntimeReleaseWaveStarted"
+    RUNTIME_RELEASE_WAVE_COMPLETED = "RuntimeReleaseWaveCompleted"
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,45 @@ CATALOG: Mapping[EventType, EventSpec] = {
     EventType.RUNTIME_INCIDENT_RAISED: EventSpec(
         "automation could not restore health; an operator is needed (one shape from a deployment and the monitor)",
         ("incidentId", "environment", "services", "deploymentId", "reason", "chain"),
+    ),
+    EventType.RUNTIME_HEALTH_GATE_COMPLETED: EventSpec(
+        "a rollout gate's health probes decided: passed or failed, with the probe counts and the last report",
+        ("deploymentId", "service", "revision", "gate", "step", "verdict", "reason"),
+    ),
+    EventType.RUNTIME_ANALYSIS_MEASURED: EventSpec(
+        "one measurement of one analysis metric: the query run, the value (null without data), the threshold "
+        "and the measurement's verdict (passed, failed, inconclusive)",
+        ("deploymentId", "service", "revision", "gate", "metric", "provider", "query", "value", "threshold", "verdict"),
+    ),
+    EventType.RUNTIME_ANALYSIS_COMPLETED: EventSpec(
+        "a gate's metric analysis decided: passed, failed (rolls back) or inconclusive (holds), per metric",
+        ("deploymentId", "service", "revision", "gate", "step", "verdict", "reason", "metrics"),
+    ),
+    EventType.RUNTIME_ANALYSIS_HELD: EventSpec(
+        "an inconclusive analysis holds the rollout: an operator must approve (go on) or abort (roll back); "
+        "actionRequired is true",
+        ("deploymentId", "service", "gate", "step", "reason", "actionRequired", "timeoutSeconds", "onTimeout"),
+    ),
+    EventType.RUNTIME_ANALYSIS_HOLD_RESOLVED: EventSpec(
+        "an inconclusive hold ended: approved, aborted or timed out, and what the rollout does (continue, rollback)",
+        ("deploymentId", "service", "gate", "resolution", "action"),
+    ),
+    EventType.RUNTIME_WEBHOOK_CALLED: EventSpec(
+        "a rollout webhook answered (or did not): its type, the URL without query, the status, the attempts and "
+        "the effect on the rollout",
+        ("deploymentId", "hook", "hookType", "url", "status", "attempts", "outcome", "effect"),
+    ),
+    EventType.RUNTIME_PROMOTION_HELD: EventSpec(
+        "a confirm-promotion webhook did not confirm: promotion waits and asks again; actionRequired is false",
+        ("deploymentId", "service", "hook", "reason"),
+    ),
+    EventType.RUNTIME_RELEASE_WAVE_STARTED: EventSpec(
+        "a wave of a release with dependsOn starts: its services and the services of earlier waves it waited for",
+        ("deploymentId", "wave", "waves", "services", "waitsFor"),
+    ),
+    EventType.RUNTIME_RELEASE_WAVE_COMPLETED: EventSpec(
+        "a wave's services passed every gate (passed) or one failed (failed: the whole release rolls back)",
+        ("deploymentId", "wave", "waves", "services", "verdict"),
     ),
 }
 

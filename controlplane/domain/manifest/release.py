@@ -12,6 +12,7 @@ from pydantic_core import core_schema
 
 from controlplane.domain.manifest import fields as t
 from controlplane.domain.manifest import rules as manifest_rules
+from controlplane.domain.manifest.analysis import Analysis
 from controlplane.domain.manifest.errors import field_errors
 from controlplane.domain.manifest.loader import Syntax, read_document
 from controlplane.domain.manifest.service import (
@@ -21,6 +22,7 @@ from controlplane.domain.manifest.service import (
 from controlplane.domain.manifest.strategy import (
     Strategy,
 )
+from controlplane.domain.manifest.webhooks import Webhook, WebhookType
 from controlplane.errors import FieldError, InvalidManifest, NotFound
 
 
@@ -62,6 +64,8 @@ class ReleaseSpec(manifest_rules.RuledModel):
     environment: Environment
     strategy: Strategy
     health_gate: HealthGate = Field(default_factory=HealthGate)
+    analysis: Analysis | None = None
+    webhooks: Annotated[list[Webhook], Field(max_length=20)] = Field(default_factory=list)
     services: Annotated[list[ServiceSpec], Field(min_length=1, max_length=50)]
 
 
@@ -95,6 +99,14 @@ class Release(t.ManifestModel):
             if service.name == name:
                 return service
         raise NotFound(f'release "{self.metadata.name}" has no service "{name}"')
+
+    def analysis_of(self, name: str) -> Analysis | None:
+        """Service ``name``'s metric analysis: its own, else the release's, else None."""
+        return self.service(name).analysis or self.spec.analysis
+
+    def webhooks_of(self, name: str, kind: WebhookType) -> list[Webhook]:
+        """The webhooks of type ``kind`` that apply to service ``name``, in manifest order."""
+        return [hook for hook in self.spec.webhooks if hook.type == kind and hook.applies_to(name)]
 
     def health_endpoint(self, name: str) -> HealthEndpoint:
         """Where to probe service ``name``: its own health settings, else the gate's path and its port."""

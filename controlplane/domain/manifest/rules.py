@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from string import Formatter
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, model_validator
@@ -217,8 +218,140 @@ def service_errors(service: Mapping[str, Any]) -> list[FieldError]:
     return errors
 
 
+_LOOPBACK_HTTP = re.compile(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)")
+
+
+def provider_errors(provider: Mapping[str, Any]) -> list[FieldError]:
+    kind = _get(provider, "type")
+    workspace, endpoint = _get(provider, "workspaceId"), _get(provider, "endpoint")
+    errors = []
+    if kind == "applicationInsights" and workspace is None:
+        errors.append(FieldError("workspaceId", "provider applicationInsights needs the Log Analytics workspace id"))
+    if kind == "prometheus" and endpoint is None:
+        reason = "provider prometheus needs the query endpoint of the Azure Monitor workspace"
+        errors.append(FieldError("endpoint", reason))
+    if kind != "applicationInsights" and workspace is not None:
+        errors.append(FieldError("workspaceId", f"only for provider applicationInsights (got {t.shown(kind)})"))
+    if kind != "prometheus" and endpoint is not None:
+        errors.append(FieldError("endpoint", f"only for provider prometheus (got {t.shown(kind)})"))
+    if isinstance(endpoint, str) and endpoint.startswith("http://") and not _LOOPBACK_HTTP.match(endpoint):
+        errors.append(FieldError("endpoint", "must be https (plain http only on a loopback address); a token is sent"))
+    return errors
+
+
+def threshold_errors(threshold: Mapping[str, Any]) -> list[FieldError]:
+    low, high = _number(_get(threshold, "min")), _number(_get(threshold, "max"))
+    if _get(threshold, "min") is None and _get(threshold, "max") is None:
+        return [FieldError("", "a threshold needs min, max or both")]
+    if low is not None and high is not None and low > high:
+        return [FieldError("max", f"must be >= min (got {t.shown(high)} < {t.shown(low)})")]
+    return []
+
+
+def metric_errors(metric: Mapping[str, Any]) -> list[FieldError]:
+    builtin, query = _get(metric, "builtin"), _get(metric, "query")
+    errors = []
+    if (builtin is None) == (query is None):
+        errors.append(
+            FieldError("", "a metric needs exactly one of builtin (requestSuccessRate, requestLatency) or query")
+        )
+    if _get(metric, "percentile") is not None and builtin != "requestLatency":
+        errors.append(FieldError("percentile", "only for builtin requestLatency"))
+    provider = _mapping(_get(metric, "provider"))
+    if query is not None and provider is not None and _get(provider, "type") == "router":
+        reason = "the router answers builtin metrics only; a query needs provider applicationInsights or prometheus"
+        errors.append(FieldError("query", reason))
+    if isinstance(query, str):
+        errors += _placeholder_errors(query)
+    count, limit = _int(_get(metric, "count", 3)), _int(_get(metric, "failureLimit", 0))
+    if count is not None and limit is not None and limit >= count:
+        reason = f"must be below count (got {limit} >= {count}): the metric could never fail"
+        errors.append(FieldError("failureLimit", reason))
+    return errors
+
+
+def _placeholder_errors(query: str) -> list[FieldError]:
+    try:
+        names = {name for _, name, _, _ in Formatter().parse(query) if name is not None}
+    except ValueError as error:
+        return [FieldError("query", f"placeholders are {{name}}; write {{{{ and }}}} for braces ({error})")]
+    unknown = sorted(names - {"environment", "service", "revision", "window"})
+    if unknown:
+        shown = ", ".join("{" + name + "}" for name in unknown)
+        reason = f"unknown placeholder {shown}; use {{environment}}, {{service}}, {{revision}}, {{window}}"
+        return [FieldError("query", reason)]
+    return []
+
+
+def analysis_errors(analysis: Mapping[str, Any]) -> list[FieldError]:
+    metrics = _mappings(_get(analysis, "metrics"))
+    errors = _duplicates(metrics, "name", "metric name", "metrics")
+    default = _mapping(_get(analysis, "provider"))
+    for index, metric in metrics:
+        provider = _mapping(_get(metric, "provider")) or default
+        if provider is None:
+            errors.append(FieldError(f"metrics[{index}].provider", "no provider here nor in the analysis"))
+        elif _get(metric, "query") is not None and _get(provider, "type") == "router" and not _get(metric, "provider"):
+            reason = "the router answers builtin metrics only; a query needs provider applicationInsights or prometheus"
+            errors.append(FieldError(f"metrics[{index}].query", reason))
+    return errors
+
+
 def spec_errors(spec: Mapping[str, Any]) -> list[FieldError]:
-    return _duplicates(_mappings(_get(spec, "services")), "name", "service name", "services")
+    services = _mappings(_get(spec, "services"))
+    errors = _duplicates(services, "name", "service name", "services")
+    names = {name for _, service in services if isinstance(name := _get(service, "name"), str)}
+    for index, service in services:
+        for position, needed in enumerate(_strings(_get(service, "dependsOn"))):
+            where = f"services[{index}].dependsOn[{position}]"
+            if needed == _get(service, "name"):
+                errors.append(FieldError(where, f'service "{needed}" cannot depend on itself'))
+            elif needed not in names:
+                errors.append(FieldError(where, f'no service "{needed}" in this release'))
+    cycle = dependency_cycle({_get(s, "name"): _strings(_get(s, "dependsOn")) for _, s in services})
+    if cycle:
+        index = next(i for i, s in services if _get(s, "name") == cycle[0])
+        reason = f"dependency cycle: {' -> '.join(cycle)}; services {', '.join(sorted(set(cycle)))} wait for each other"
+        errors.append(FieldError(f"services[{index}].dependsOn", reason))
+    hooks = _mappings(_get(spec, "webhooks"))
+    errors += _duplicates(hooks, "name", "webhook name", "webhooks")
+    for index, hook in hooks:
+        for position, named in enumerate(_strings(_get(hook, "services"))):
+            if named not in names:
+                errors.append(
+                    FieldError(f"webhooks[{index}].services[{position}]", f'no service "{named}" in this release')
+                )
+    return errors
+
+
+def _strings(value: Any) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list | tuple) else []
+
+
+def dependency_cycle(graph: Mapping[Any, list[str]]) -> list[str]:
+    """The first dependency cycle found, as ``[a, b, ..., a]`` (depth-first in service order), or ``[]``.
+    Names that are not services (reported elsewhere) are ignored."""
+    state: dict[str, str] = {}
+    path: list[str] = []
+
+    def visit(name: str) -> list[str]:
+        state[name] = "open"
+        path.append(name)
+        for needed in graph.get(name, []):
+            if needed not in graph or needed == name:
+                continue
+            if state.get(needed) == "open":
+                return [*path[path.index(needed) :], needed]
+            if needed not in state and (found := visit(needed)):
+                return found
+        state[name] = "done"
+        path.pop()
+        return []
+
+    for name in graph:
+        if isinstance(name, str) and name not in state and (found := visit(name)):
+            return found
+    return []
 
 
 def release_rule_errors(document: Mapping[str, Any]) -> list[FieldError]:
@@ -240,14 +373,36 @@ def release_rule_errors(document: Mapping[str, Any]) -> list[FieldError]:
             pause = _mapping(_get(step, "pause"))
             if pause is not None:
                 errors += _under(f"spec.strategy.steps[{index}].pause", pause_errors(pause))
+    errors += _under("spec.analysis", _analysis_tree_errors(_mapping(_get(spec, "analysis"))))
     for index, service in _mappings(_get(spec, "services")):
         where = f"spec.services[{index}]"
         errors += _under(where, service_errors(service))
+        errors += _under(f"{where}.analysis", _analysis_tree_errors(_mapping(_get(service, "analysis"))))
         scaling = _mapping(_get(service, "scaling"))
         if scaling is not None:
             errors += _under(f"{where}.scaling", scaling_errors(scaling))
             for rule_index, rule in _mappings(_get(scaling, "rules")):
                 errors += _under(f"{where}.scaling.rules[{rule_index}]", scaling_rule_errors(rule))
+    return errors
+
+
+def _analysis_tree_errors(analysis: Mapping[str, Any] | None) -> list[FieldError]:
+    """The rules of an analysis and of its parts, paths relative to the analysis."""
+    if analysis is None:
+        return []
+    errors = analysis_errors(analysis)
+    default = _mapping(_get(analysis, "provider"))
+    if default is not None:
+        errors += _under("provider", provider_errors(default))
+    for index, metric in _mappings(_get(analysis, "metrics")):
+        where = f"metrics[{index}]"
+        errors += _under(where, metric_errors(metric))
+        provider = _mapping(_get(metric, "provider"))
+        if provider is not None:
+            errors += _under(f"{where}.provider", provider_errors(provider))
+        threshold = _mapping(_get(metric, "threshold"))
+        if threshold is not None:
+            errors += _under(f"{where}.threshold", threshold_errors(threshold))
     return errors
 
 

@@ -9,6 +9,7 @@ from pydantic import Field
 from controlplane.domain.config_hash import config_hash
 from controlplane.domain.manifest import fields as t
 from controlplane.domain.manifest import rules as manifest_rules
+from controlplane.domain.manifest.analysis import Analysis
 
 Replicas = Annotated[int, Field(ge=0, le=1000)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -84,6 +85,14 @@ class ServiceSpec(manifest_rules.RuledModel):
     health: ServiceHealth | None = None
     scaling: ScalingPolicy | None = None
     ignore_differences: Annotated[list[t.JsonPointer], Field(max_length=20)] = Field(default_factory=list)
+    depends_on: Annotated[list[t.DnsLabel], Field(max_length=50)] = Field(
+        default_factory=list,
+        description="Services of this release that must be rolled out and gated before this one starts "
+        "(release waves); a failure rolls back every service of the release.",
+    )
+    analysis: Analysis | None = Field(
+        default=None, description="This service's metric analysis; replaces spec.analysis for it."
+    )
 
     def config_hash(self) -> str:
         """sha256 hex of the configuration and secret references; independent of key and secret order.
