@@ -119,10 +119,10 @@ def test_the_metrics_endpoint_follows_the_environments_region() -> None:
     metrics = wired.metrics
     assert isinstance(metrics, AzureMonitorMetrics)
 
-    assert metrics._settings.metrics_endpoint == "https://{region}.metrics.monitor.azure.com"  # noqa: SLF001
-    resources = metrics._settings.resources_of("dev", "orders")  # noqa: SLF001
+    assert metrics._settings.metrics_endpoint == "https://{region}.metrics.monitor.azure.com"
+    resources = metrics._settings.resources_of("dev", "orders")
     assert resources is not None and resources.region == "westeurope"
-    assert metrics._settings.resources_of("prod", "orders") is None  # AKS: rps only  # noqa: SLF001
+    assert metrics._settings.resources_of("prod", "orders") is None  # AKS: rps only
 
 
 def test_analysis_and_metrics_settings_refuse_unknown_placeholders() -> None:
