@@ -62,7 +62,9 @@ class Story:
         return self
 
     def measured(self, where: dict, metric: str, *values: float | None, threshold: Threshold = SUCCESS_RATE) -> Story:
-        query = MetricQuery(metric, "router", None, "dev", where["service"], where["revision"], 30, "requestSuccessRate")
+        query = MetricQuery(
+            metric, "router", None, "dev", where["service"], where["revision"], 30, "requestSuccessRate"
+        )
         for number, value in enumerate(values, start=1):
             text = f"router: 1 - 5xx/requests of revision {where['revision']} over 30s"
             measurement = Measurement(value, text, None if value is not None else "no requests in 30s", 40)
@@ -89,9 +91,7 @@ def test_a_healthy_canary_whose_requests_fail_is_explained_by_its_analysis() -> 
     explanation = explain("dep-7", story.envelopes)
 
     assert (explanation.state, explanation.release, explanation.environment) == ("RolledBack", "dev-1-0-0", "dev")
-    assert explanation.reason == (
-        f"analysis failed for api at gate 1 ({STEP_1}): request-success-rate 0.8 < min 0.95"
-    )
+    assert explanation.reason == (f"analysis failed for api at gate 1 ({STEP_1}): request-success-rate 0.8 < min 0.95")
     [service] = explanation.services
     [checked] = service.gates
     assert (service.name, service.revision, checked.verdict) == ("api", "api-2", "failed")
@@ -102,7 +102,10 @@ def test_a_healthy_canary_whose_requests_fail_is_explained_by_its_analysis() -> 
     assert f"  gate 1  {STEP_1}" in text and text.splitlines()[2].endswith("FAILED")
     assert "    health    passed  3 passed, 0 failed in a row; probes: 3 Healthy; last Healthy (HTTP 200)" in text
     assert "      request-success-rate (router) >= 0.95  failed" in text
-    assert "        #1  0.8          failed        router: 1 - 5xx/requests of revision api-2 over 30s [40 samples]" in text
+    assert (
+        "        #1  0.8          failed        router: 1 - 5xx/requests of revision api-2 over 30s [40 samples]"
+        in text
+    )
 
 
 def test_an_inconclusive_analysis_holds_the_gate_until_an_operator_decides() -> None:
@@ -163,7 +166,9 @@ def test_waves_promotion_holds_and_approvals_are_the_deployments_own_lines() -> 
     story.tell(gate_events.wave_started(1, 2, ["orders"], []))
     orders = gate_events.gate_of("orders", "orders-2", 1, "rolling batch 1")
     story.tell(gate_events.health_gate_completed(orders, "passed", 2, 0, "2 Healthy probes"))
-    story.tell(gate_events.wave_completed(1, 2, ["orders"], "passed"), gate_events.wave_started(2, 2, ["api"], ["orders"]))
+    story.tell(
+        gate_events.wave_completed(1, 2, ["orders"], "passed"), gate_events.wave_started(2, 2, ["api"], ["orders"])
+    )
     api = gate_events.gate_of("api", "api-2", 1, "rolling batch 1")
     story.tell(gate_events.health_gate_completed(api, "passed", 2, 0, "2 Healthy probes"))
     story.tell(gate_events.wave_completed(2, 2, ["api"], "passed"))
