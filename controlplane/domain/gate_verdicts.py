@@ -62,10 +62,13 @@ def _failures(health: Health | None, analysis: Analysis | None, hooks: list[Hook
     if analysis and analysis.verdict == "failed":
         failures.append("analysis failed: " + _metric_lines(analysis, "failed", analysis.reason))
     if health and health.verdict == "failed":
-        failures.append(f"health failed: {health.reason}")
-    failures += [f"webhook {h.hook} ({h.type}) {answer(h)}: {h.effect}" for h in hooks if h.effect == "rolls back"]
+        last = f" (last probe: {health.last})" if health.last and health.last not in health.reason else ""
+        failures.append(f"health failed: {health.reason}{last}")
+    failures += [
+        f"webhook failed: {h.hook} ({h.type}) {answer(h)}, {h.effect}" for h in hooks if h.effect == "rolls back"
+    ]
     if hold and hold.action == "rollback":
-        failures.append(f"analysis inconclusive, held, then {hold.resolution}{_by(hold)}: rolled back")
+        failures.append(f"held: analysis inconclusive ({hold.reason}), then {hold.resolution}{_by(hold)}: rolled back")
     return failures
 
 

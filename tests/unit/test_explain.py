@@ -67,6 +67,15 @@ def test_an_inconclusive_analysis_holds_the_gate_until_an_operator_decides() -> 
     )
     assert "#1  no value     inconclusive  no requests in 30s: router: 1 - 5xx" in render(held)
 
+    aborted = Story()
+    aborted.envelopes = list(story.envelopes)
+    aborted.tell(gate_events.analysis_hold_resolved(gate, "aborted", "rollback", ALICE))
+    aborted.move(S.ROLLING_BACK, reason="aborted by alice@contoso.com")
+    assert explain("dep-7", aborted.envelopes).reason == (
+        f"held for api at gate 1 ({STEP_1}): analysis inconclusive (request-success-rate has no data), then aborted "
+        "by alice@contoso.com: rolled back"
+    )
+
     story.tell(gate_events.analysis_hold_resolved(gate, "approved", "continue", ALICE))
     approved = explain("dep-7", story.envelopes).services[0].gates[0]
     assert approved.verdict == "passed"
@@ -95,7 +104,7 @@ def test_a_failing_step_webhook_fails_its_gate_and_deployment_hooks_are_listed_o
     one, two = explanation.services[0].gates
     assert (one.number, one.verdict, two.number, two.verdict) == (1, "passed", 2, "failed")
     assert explanation.reason == (
-        f"webhook load-test (rollout) HTTP 500 after 3 attempts for api at gate 2 ({STEP_2}): rolls back"
+        f"webhook failed for api at gate 2 ({STEP_2}): load-test (rollout) HTTP 500 after 3 attempts, rolls back"
     )
     assert "    webhook   load-test (rollout)  HTTP 200  passed  https://hooks.example/load" in render(explanation)
 
