@@ -88,7 +88,7 @@ def start_local(context: HostContext) -> Callable[[], None]:
             desired_state=_desired_state(settings, local),
             metrics=LocalMetrics(compute, router),
             webhooks=HttpWebhookPoster(),
-            analysis=_analysis(router),
+            analysis=local_analysis(router),
         )
     )
 
@@ -99,7 +99,7 @@ def start_local(context: HostContext) -> Callable[[], None]:
     return shutdown
 
 
-def _analysis(router: LocalRouter) -> AnalysisByProvider:
+def local_analysis(router: LocalRouter) -> AnalysisByProvider:
     """Metric analysis on the local host: provider router reads the local router's per-revision counters."""
     return AnalysisByProvider(
         {"router": RouterAnalysis(router)},

@@ -11,6 +11,7 @@ import pytest
 
 from controlplane.adapters.local.analysis import RouterAnalysis, describe
 from controlplane.adapters.local.router import LocalRouter, routed_url
+from controlplane.bootstrap.local import local_analysis
 from controlplane.domain.analysis import MetricQuery
 from controlplane.errors import NotFound
 
@@ -58,3 +59,13 @@ def test_an_unknown_service_is_no_data_and_gets_no_route(router: LocalRouter, tm
     with pytest.raises(NotFound):
         routed_url(tmp_path / "router.json", "dev", "api")  # stats() would have allocated ports for it
     assert router.weights("dev", "api") == {}
+
+
+def test_the_local_host_measures_router_queries_and_says_why_azure_ones_are_not(router: LocalRouter) -> None:
+    analysis = local_analysis(router)
+
+    routed = analysis.measure(SUCCESS)
+    azure_only = analysis.measure(replace(SUCCESS, provider="applicationInsights", target="0" * 8))
+
+    assert routed.query == describe(SUCCESS) and "api-x" in (routed.error or "")
+    assert azure_only.value is None and "only in Azure" in (azure_only.error or "")

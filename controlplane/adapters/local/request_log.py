@@ -4,9 +4,11 @@ The router records every request it proxied to a revision: when it ended (``time
 was an error (status >= 500: the app's own 5xx answers, and the router's 502 when every replica of the
 revision refused or failed), and how long it took in milliseconds. A log keeps totals since the router
 started, plus one sample per request for the last ``horizon_seconds`` (the longest analysis window), at most
-``max_samples`` of them. Memory is therefore bounded per revision: a sample is a 3-tuple of about 120
-bytes with its deque slot, so the default 50 000 samples are at most about 6 MB per revision, whatever the
-traffic; at more than 50 000 requests an hour a window covers only the latest 50 000 requests, and says so.
+``max_samples`` of them. Memory is therefore bounded per revision: a sample is a 3-tuple of about 130
+bytes with its deque slot, so the default 50 000 samples are at most about 6.4 MB per revision, whatever the
+traffic (``bench/router_analysis.py``); at more than 50 000 requests an hour a window covers only the latest
+50 000 requests, and says so. Samples older than the horizon are dropped whenever the log is written or
+read (``stats`` reads every log), so a revision that no longer gets traffic lets go of them within an hour.
 
 Windows count the samples whose time is within the last ``seconds``, bounds included (``at >= now -
 seconds``). Latency percentiles use the nearest-rank method (``percentile``), so a percentile is always a
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -34,8 +36,8 @@ class Sample(NamedTuple):
 @dataclass(frozen=True)
 class RequestWindow:
     """A revision's requests over the last ``seconds``: how many, how many were errors (5xx), and their
-    durations in ms, sorted. ``truncated``: the sample cap dropped requests of the window, so it covers only
-    the latest ``requests`` of them."""
+    durations in ms in the order they were answered. ``truncated``: the sample cap dropped requests of the
+    window, so it covers only the latest ``requests`` of them."""
 
     seconds: float
     requests: int
@@ -80,7 +82,8 @@ class RequestLog:
         return count
 
     def window(self, now: float, seconds: float) -> RequestWindow:
-        """The requests of the last ``seconds`` (at most the horizon; a longer window is cut to it)."""
+        """The requests of the last ``seconds`` (at most the horizon; a longer window is cut to it). Linear in the
+        window's requests, and nothing sorted: the router holds its lock for this, so ``percentile`` sorts later."""
         seconds = min(seconds, self._horizon)
         since = now - seconds
         inside = []
@@ -88,20 +91,22 @@ class RequestLog:
             if sample.at < since:
                 break
             inside.append(sample)
+        inside.reverse()
         return RequestWindow(
             seconds=seconds,
             requests=len(inside),
             errors=sum(sample.error for sample in inside),
-            durations_ms=tuple(sorted(sample.duration_ms for sample in inside)),
+            durations_ms=tuple(sample.duration_ms for sample in inside),
             truncated=self._dropped_at is not None and self._dropped_at >= since,
         )
 
 
-def percentile(sorted_values: Sequence[float], percent: float) -> float:
-    """The nearest-rank ``percent`` percentile (0 < percent <= 100) of ascending values (at least one).
+def percentile(values: Iterable[float], percent: float) -> float:
+    """The nearest-rank ``percent`` percentile (0 < percent <= 100) of values (at least one, in any order).
 
-    The value at rank ``ceil(percent / 100 * n)`` (1-based): the smallest value that at least ``percent``
-    percent of the values are at or below, so "p95 <= 500 ms" reads "95 % of requests took 500 ms or less".
+    The value at rank ``ceil(percent / 100 * n)`` (1-based) of the values sorted ascending: the smallest value
+    that at least ``percent`` percent of the values are at or below, so "p95 <= 500 ms" reads "95 % of
+    requests took 500 ms or less".
     No interpolation: the answer is always a duration some request took. Worked examples:
 
         values (ms)               | percent | n  | rank = ceil(p/100*n) | value
@@ -114,6 +119,7 @@ def percentile(sorted_values: Sequence[float], percent: float) -> float:
         1..20                     | 99      | 20 | ceil(19.8) = 20      | 20
         7                         | 99.9    | 1  | ceil(0.999) = 1      | 7
     """
+    sorted_values = sorted(values)
     if not sorted_values:
         raise ValueError("a percentile of no values")
     if not 0 < percent <= 100:
