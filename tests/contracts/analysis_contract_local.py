@@ -39,7 +39,7 @@ def odd_queries(query: MetricQuery) -> list[MetricQuery]:
         replace(query, builtin="requestLatency", percentile=None),
         replace(query, builtin="requestLatency", percentile=150.0),
         replace(query, builtin="requestThroughput"),
-        replace(query, builtin=None, query="requests | where revision == '{revision}' | count"),
+        replace(query, builtin=None, query="requests | where revision == '{{ revision }}' | count"),
         replace(query, provider="nowhere"),
         replace(query, revision=""),
     ]
