@@ -13,6 +13,7 @@ from pathlib import Path
 from controlplane.adapters.azure.servicebus.mapping import SUBSCRIPTION_FILTERS
 from controlplane.adapters.git.desired_state import GitDesiredState
 from controlplane.adapters.http.health_probe import HttpHealthProbe
+from controlplane.adapters.http.hooks import SignedHookCaller
 from controlplane.adapters.http.webhook import HttpWebhookPoster
 from controlplane.adapters.local.compute import LocalCompute
 from controlplane.adapters.local.event_bus import TOPIC, LocalEventBus
@@ -86,6 +87,7 @@ def start_local(context: HostContext) -> Callable[[], None]:
             desired_state=_desired_state(settings, local),
             metrics=LocalMetrics(compute, router),
             webhooks=HttpWebhookPoster(),
+            hooks=SignedHookCaller(context.app_settings),
         )
     )
 
