@@ -9,19 +9,22 @@ unresolved Key Vault reference fails the call before anything is sent, naming th
 
 Retries: an attempt with no answer (refused, timed out, cut off), 408, 429 or 5xx is tried again, up to
 ``call.retries`` more times; any other answer is the receiver's word and ends the call (a 4xx is not retried,
-a 3xx is not followed: the manifest named the URL that answers). Between attempts::
+a 3xx is not followed: the manifest named the URL that answers). Before retry n the caller waits the backoff,
+or the answer's Retry-After (delay-seconds) when that is longer, up to 30 s::
 
-    retry   backoff (±25 % jitter, at most 8 s)   waits at least, when the answer had Retry-After
-    1       0.5 s                                 Retry-After, up to 30 s
+    retry   backoff (±25 % jitter, at most 8 s)
+    1       0.5 s
     2       1 s
     3       2 s
+    4       4 s
     5+      8 s
 
-Worst case: the call runs inside a Durable activity (``functionTimeout`` 10 minutes in host.json), so it has a
-budget of ``budget_seconds`` (default 300 s). An attempt takes at most ``timeout_seconds`` plus one second of
-grace (a receiver that trickles its answer is cut off there), and no retry starts that could end past the budget.
-So a call ends within ``min(budget, (retries + 1) * (timeout + 1) + the waits)``: with the manifest's defaults
-(10 s, 2 retries) within about 35 s; at its limits (60 s, 10 retries) within 300 s, after as many attempts as fit.
+Worst case: the call runs inside a Durable activity (``functionTimeout`` is 10 minutes in host.json), so it has a
+budget, ``budget_seconds`` (default 300 s). An attempt takes at most ``timeout_seconds`` plus one second of grace
+(a receiver that trickles its answer in is cut off there), and no retry starts that could end past the budget.
+A call therefore ends within ``min(budget, (retries + 1) * (timeout + 1) + waits)``, each wait at most 30 s:
+with the manifest's defaults (10 s, 2 retries) 33 s of attempts and under 2 s of backoff (up to 60 s of waits
+if the receiver sends Retry-After); at its limits (60 s, 10 retries) 300 s, after as many attempts as fit.
 """
 
 from __future__ import annotations
