@@ -14,6 +14,7 @@ from controlplane.adapters.azure.servicebus.mapping import SUBSCRIPTION_FILTERS
 from controlplane.adapters.by_provider import AnalysisByProvider
 from controlplane.adapters.git.desired_state import GitDesiredState
 from controlplane.adapters.http.health_probe import HttpHealthProbe
+from controlplane.adapters.http.hooks import SignedHookCaller
 from controlplane.adapters.http.webhook import HttpWebhookPoster
 from controlplane.adapters.local.analysis import RouterAnalysis
 from controlplane.adapters.local.compute import LocalCompute
@@ -89,6 +90,7 @@ def start_local(context: HostContext) -> Callable[[], None]:
             metrics=LocalMetrics(compute, router),
             webhooks=HttpWebhookPoster(),
             analysis=local_analysis(router),
+            hooks=SignedHookCaller(context.app_settings),
         )
     )
 
