@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from controlplane.adapters.by_environment.compute import ComputeByEnvironment
 from controlplane.adapters.http.health_probe import HttpHealthProbe
+from controlplane.adapters.http.hooks import SignedHookCaller
 from controlplane.adapters.http.webhook import HttpWebhookPoster
 from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.bootstrap.container import Ports
@@ -71,6 +72,7 @@ def azure_ports(
         desired_state=_desired_state(settings) if desired_state is None else desired_state,
         metrics=_metrics(settings, credential) if metrics is None else metrics,
         webhooks=HttpWebhookPoster() if webhooks is None else webhooks,
+        hooks=SignedHookCaller(),
     )
 
 
