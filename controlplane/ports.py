@@ -139,8 +139,9 @@ class EventLog(Protocol):
     def append_events(self, events: Sequence[Envelope]) -> None:
         """Keep events in the event log, pending publish; an id already logged is not stored (nor marked) again."""
 
-    def events_for_trace(self, traceid: str) -> list[Envelope]:
-        """The logged events of one trace, in time order."""
+    def events_for_trace(self, traceid: str, limit: int | None = None) -> list[Envelope]:
+        """The logged events of one trace, in time order; with ``limit``, the first ``limit`` of them (read no
+        further)."""
 
     def pending_events(self, limit: int, traceid: str | None = None) -> list[Envelope]:
         """At most ``limit`` events not yet published (of one trace, or all), by trace then time order."""

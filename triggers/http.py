@@ -20,7 +20,7 @@ from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidToken
 from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.domain.workflow.signals import ABORT, APPROVE, OperatorSignal
 from controlplane.errors import FieldError, NotFound
-from controlplane.services import deployment_list, deployments
+from controlplane.services import deployment_detail, deployment_list, deployments
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from triggers.guard import guarded
 from triggers.identity import actor_of, authorized
@@ -149,10 +149,12 @@ def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
 @guarded
 @authorized(Action.READ)
 def get_deployment(req: func.HttpRequest) -> func.HttpResponse:
-    """GET /api/deployments/{id}: state, transition history, per-service progress, traceId."""
+    """GET /api/deployments/{id}: state, transition history, per-service progress, traceId, and the explanation
+    of each gate's verdict (``services.deployment_detail``)."""
     deployment_id = req.route_params["deployment_id"]
+    store = ports().store
     try:
-        return json_response(ports().store.deployments.get_deployment(deployment_id).to_dict())
+        return json_response(deployment_detail.deployment_detail(store.deployments, store.event_log, deployment_id))
     except NotFound:
         return problem(404, "Deployment not found", f"no deployment with id {deployment_id!r}")
 

@@ -41,6 +41,7 @@ from controlplane_client.api import (
     entra_credentials,
     token_credentials,
 )
+from controlplane_client.explain import explained_lines
 from controlplane_client.timeline import TimedOut, follow
 
 OK, ENDED_BADLY, REFUSED, ERROR, DENIED = 0, 1, 2, 3, 4
@@ -119,6 +120,11 @@ def parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     get.add_argument("deployment")
     get.add_argument("--json", action="store_true", help="print the API's JSON as it is")
     get.set_defaults(command=get_deployment)
+
+    explain = commands.add_parser("explain", help="why a deployment's gates passed, failed or held")
+    explain.add_argument("deployment")
+    explain.add_argument("--json", action="store_true", help="print the API's explanation JSON as it is")
+    explain.set_defaults(command=explain_deployment)
 
     watch = commands.add_parser("watch", help="print a deployment's timeline until it ends")
     watch.add_argument("deployment")
@@ -228,6 +234,17 @@ def get_deployment(api: Api, args: argparse.Namespace, env: Mapping[str, str], o
     for name, progress in (deployment.get("services") or {}).items():
         revision = progress.get("revision") or "-"
         print(f"  {name}  {progress['phase']}  {revision}  {progress['trafficPercent']}%", file=out)
+    return OK
+
+
+def explain_deployment(api: Api, args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
+    explanation = api.get(_deployment_path(args.deployment)).get("explanation")
+    if explanation is None:
+        raise UsageError("the app's deployment detail has no explanation (an app older than cpctl explain)", ERROR)
+    if args.json:
+        print(json.dumps(explanation, indent=2), file=out)
+        return OK
+    print("\n".join(explained_lines(explanation)), file=out)
     return OK
 
 

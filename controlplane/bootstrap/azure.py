@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from controlplane.adapters.by_environment.compute import ComputeByEnvironment
 from controlplane.adapters.by_provider import AnalysisByProvider
 from controlplane.adapters.http.health_probe import HttpHealthProbe
+from controlplane.adapters.http.hooks import SignedHookCaller
 from controlplane.adapters.http.webhook import HttpWebhookPoster
 from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.bootstrap.container import Ports
@@ -83,6 +84,7 @@ def azure_ports(
         metrics=_metrics(settings, credential) if metrics is None else metrics,
         webhooks=HttpWebhookPoster() if webhooks is None else webhooks,
         analysis=_analysis(settings, credential) if analysis is None else analysis,
+        hooks=SignedHookCaller(),
     )
 
 

@@ -11,9 +11,12 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 
 from controlplane.adapters.azure.servicebus.mapping import SUBSCRIPTION_FILTERS
+from controlplane.adapters.by_provider import AnalysisByProvider
 from controlplane.adapters.git.desired_state import GitDesiredState
 from controlplane.adapters.http.health_probe import HttpHealthProbe
+from controlplane.adapters.http.hooks import SignedHookCaller
 from controlplane.adapters.http.webhook import HttpWebhookPoster
+from controlplane.adapters.local.analysis import RouterAnalysis
 from controlplane.adapters.local.compute import LocalCompute
 from controlplane.adapters.local.event_bus import TOPIC, LocalEventBus
 from controlplane.adapters.local.image_catalog import ImageCatalog
@@ -86,6 +89,8 @@ def start_local(context: HostContext) -> Callable[[], None]:
             desired_state=_desired_state(settings, local),
             metrics=LocalMetrics(compute, router),
             webhooks=HttpWebhookPoster(),
+            analysis=local_analysis(router),
+            hooks=SignedHookCaller(context.app_settings),
         )
     )
 
@@ -94,6 +99,20 @@ def start_local(context: HostContext) -> Callable[[], None]:
         router.close()
 
     return shutdown
+
+
+def local_analysis(router: LocalRouter) -> AnalysisByProvider:
+    """Metric analysis on the local host: provider router reads the local router's per-revision counters."""
+    return AnalysisByProvider(
+        {"router": RouterAnalysis(router)},
+        missing={
+            "applicationInsights": "provider applicationInsights reads a Log Analytics workspace, which exists only "
+            "in Azure: on the local host use provider router (the local router's counters of the revision)",
+            # The Prometheus adapter (adapters/azure/monitor/prometheus.py) takes this entry's place among the
+            # adapters above: PromQL over HTTP works from a laptop too.
+            "prometheus": "provider prometheus is not wired on the local host yet: use provider router here",
+        },
+    )
 
 
 def _fault_file(setting: str | None) -> Path | None:

@@ -53,7 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands.add_parser("deadletters", help="list dead-lettered Service Bus deliveries"),
         replay := commands.add_parser("replay", help="print a flow's timeline from its stored events"),
         commands.add_parser("stuck", help="list deployments whose orchestration is gone or ended (exit 1 if any)"),
+        explain := commands.add_parser("explain", help="print why a deployment's gates passed, failed or held"),
     ]
+    explain.add_argument("deployment_id")
+    explain.add_argument("--json", action="store_true", help="print the explanation as the API's JSON")
     replay.add_argument("traceid")
     status.add_argument("instance_id")
     events.add_argument("--trace", required=True, metavar="TRACEID")
@@ -133,6 +136,8 @@ def _operate(arguments: argparse.Namespace, root: Path) -> int:
         return operator.replay(arguments.traceid)
     if arguments.command == "stuck":
         return operator.stuck()
+    if arguments.command == "explain":
+        return operator.explain(arguments.deployment_id, arguments.json)
     return operator.dead_letters()
 
 

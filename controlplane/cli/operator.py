@@ -15,6 +15,7 @@ from controlplane.adapters.azure.storage.table_documents import AzureTableDocume
 from controlplane.adapters.storage.deployments import DocumentDeployments
 from controlplane.adapters.storage.event_log import DocumentEventLog
 from controlplane.bootstrap.azure import table_service
+from controlplane.cli.explain import print_explanation
 from controlplane.cli.timeline import describe
 from controlplane.config import load_settings
 from controlplane.domain.workflow.orchestration import OrchestrationStatus
@@ -104,6 +105,10 @@ class Operator:
             print(f"           id {envelope.id}  causation {envelope.causationid or '-'}  {envelope.subject or ''}")
         print(f"{len(events)} event(s) in trace {traceid} (correlation {events[0].correlationid})")
         return 0
+
+    def explain(self, deployment_id: str, as_json: bool) -> int:
+        """Why the deployment's gates passed, failed or held (``cli.explain``)."""
+        return print_explanation(DocumentDeployments(self._documents), self._event_log, deployment_id, as_json)
 
     def dead_letters(self) -> int:
         letters = self._bus().dead_letters()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 
@@ -15,6 +16,8 @@ def describe(event: dict[str, Any]) -> str:
 
 
 def _said(kind: str, data: dict[str, Any]) -> str:
+    if kind in _GATE_LINES:
+        return _GATE_LINES[kind](data)[:160]
     if kind == "RuntimeDeploymentStateChanged":
         reason = f"  ({data['reason']})" if data.get("reason") else ""
         return f"{data.get('from')} -> {data.get('to')}{reason}"[:160]
@@ -49,3 +52,36 @@ def _said(kind: str, data: dict[str, Any]) -> str:
         decided = f"finding {data.get('findingId')} {data.get('decision')}"
         return f"{data.get('service')}: {decided}: {data.get('reason')}"[:160]
     return json.dumps({k: v for k, v in data.items() if k not in ("deploymentId", "actor")})[:120]
+
+
+def _at(data: dict[str, Any]) -> str:
+    return f"{data.get('service')} gate {data.get('gate')}"
+
+
+def _measured(data: dict[str, Any]) -> str:
+    value = data.get("value")
+    shown = f"{value:.4g}" if isinstance(value, int | float) else f"no data ({data.get('error')})"
+    threshold = (data.get("threshold") or {}).get("shown")
+    measured = f"{data.get('metric')} #{data.get('measurement')} = {shown}"
+    return f"{_at(data)}: {measured} (want {threshold}): {data.get('verdict')}"
+
+
+_GATE_LINES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "RuntimeHealthGateCompleted": lambda d: f"{_at(d)} ({d.get('step')}): health {d.get('verdict')}",
+    "RuntimeAnalysisMeasured": _measured,
+    "RuntimeAnalysisCompleted": lambda d: f"{_at(d)}: analysis {d.get('verdict')}: {d.get('reason')}",
+    "RuntimeAnalysisHeld": lambda d: f"{_at(d)}: HELD, an operator must approve or abort: {d.get('reason')}",
+    "RuntimeAnalysisHoldResolved": lambda d: f"{_at(d)}: hold {d.get('resolution')} -> {d.get('action')}",
+    "RuntimeWebhookCalled": lambda d: (
+        f"{d.get('hookType')} webhook {d.get('hook')}: {d.get('status') or d.get('error')} "
+        f"after {d.get('attempts')} attempt(s): {d.get('effect')}"
+    ),
+    "RuntimePromotionHeld": lambda d: f"{d.get('service')}: promotion held by {d.get('hook')}: {d.get('reason')}",
+    "RuntimeReleaseWaveStarted": lambda d: (
+        f"wave {d.get('wave')}/{d.get('waves')}: {', '.join(d.get('services') or [])}"
+        + (f" (after {', '.join(d['waitsFor'])})" if d.get("waitsFor") else "")
+    ),
+    "RuntimeReleaseWaveCompleted": lambda d: (
+        f"wave {d.get('wave')}/{d.get('waves')} {d.get('verdict')}: {', '.join(d.get('services') or [])}"
+    ),
+}

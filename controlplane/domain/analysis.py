@@ -33,6 +33,7 @@ from enum import StrEnum
 from typing import Any
 
 from controlplane.domain.manifest.analysis import Analysis, AnalysisMetric, Threshold
+from controlplane.domain.manifest.fields import QUERY_PLACEHOLDER
 
 
 class Verdict(StrEnum):
@@ -79,11 +80,15 @@ class MetricQuery:
         )
 
     def filled(self) -> str:
-        """The custom query with its placeholders filled in (``{window}`` as ``<seconds>s``)."""
+        """The custom query with its ``{{ name }}`` placeholders filled in (``{{ window }}`` as ``<seconds>s``)."""
         assert self.query is not None
-        return self.query.format(
-            environment=self.environment, service=self.service, revision=self.revision, window=f"{self.window_seconds}s"
-        )
+        values = {
+            "environment": self.environment,
+            "service": self.service,
+            "revision": self.revision,
+            "window": f"{self.window_seconds}s",
+        }
+        return QUERY_PLACEHOLDER.sub(lambda match: values[match.group(1)], self.query)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,15 +1,19 @@
-"""A HookCaller fake: records every call and answers from a script per hook name (default 200)."""
+"""A HookCaller fake: records every call and answers from a script per hook name (default 200).
+
+It passes the HookCaller contract (``tests/contracts/hook_caller.py``) the HTTP caller passes: a 2xx takes one
+attempt, no answer or a retryable status (408, 429, 5xx) takes every attempt, any other status one."""
 
 from __future__ import annotations
 
 import threading
 
 from controlplane.domain.hooks import HookCall, HookOutcome
+from controlplane.domain.notifications import WebhookAnswer
 
 
 class ScriptedHooks:
-    """``script(hook, *statuses)`` queues HTTP statuses (None: no answer) for a hook; once used up, the last
-    one repeats. Records every call."""
+    """``script(hook, *statuses)`` queues HTTP statuses (None: no answer) for a hook, one per call (each the
+    answer to every attempt of that call); once used up, the last one repeats. Records every call."""
 
     def __init__(self) -> None:
         self.calls: list[HookCall] = []
@@ -27,8 +31,11 @@ class ScriptedHooks:
             status = queued.pop(0) if len(queued) > 1 else queued[0] if queued else 200
         if status is None:
             return HookOutcome(None, call.retries + 1, "connection refused (scripted)")
-        ok = 200 <= status < 300
-        return HookOutcome(status, 1 if ok else call.retries + 1, None if ok else f"HTTP {status}")
+        answer = WebhookAnswer(status)
+        if answer.delivered:
+            return HookOutcome(status, 1)
+        attempts = call.retries + 1 if answer.retryable else 1
+        return HookOutcome(status, attempts, f"HTTP {status} after {attempts} attempt(s) (scripted)")
 
     def called(self, hook: str) -> list[HookCall]:
         return [call for call in self.calls if call.hook == hook]

@@ -97,6 +97,10 @@ def test_an_approver_approves_a_waiting_prod_promotion_with_a_reason_and_watches
     expect(approved).to_contain_text("CHG-1234 reviewed")
     expect(page.get_by_test_id("timeline")).to_contain_text("RuntimeDeploymentCompleted")
     expect(page.get_by_test_id("approve")).to_have_count(0)
+    # Why: the explanation's outcome and one row per gate with its verdict.
+    expect(page.get_by_test_id("explanation-reason")).to_contain_text("Completed: every gate passed")
+    expect(page.get_by_test_id("explanation-reason")).to_contain_text("approved by ana")
+    expect(page.get_by_test_id("gates").locator("tbody tr").first).to_contain_text("passed")
     shots.take(page, "the deployment completed")
     done = center_host.request("GET", f"/api/deployments/{deployment_id}")[1]
     promoting = next(transition for transition in done["transitions"] if transition["to"] == "Promoting")

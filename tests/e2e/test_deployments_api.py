@@ -233,32 +233,35 @@ def test_a_manual_rollback_deploys_the_previous_release_again(product: HostProce
     assert code == 404 and "no Completed deployment" in problem["detail"]
 
 
-def test_replay_prints_a_flows_timeline_from_the_stored_events(product: HostProcess, azurite: Azurite) -> None:
+def test_replay_and_explain_print_a_flow_from_its_stored_events(product: HostProcess, azurite: Azurite) -> None:
     accepted = deploy(product, example("v1-rolling", "e2e5"))
     settle(product, accepted["deploymentId"])
     env = {**os.environ, **product.settings}
-    replay = subprocess.run(
-        [sys.executable, "-m", "controlplane", "replay", accepted["traceId"]],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+
+    def run(*arguments: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "controlplane", *arguments]
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+    replay = run("replay", accepted["traceId"])
     assert replay.returncode == 0, replay.stderr
     lines = replay.stdout.splitlines()
     assert "RuntimeDeploymentRequested" in lines[0]
     assert any("Promoting -> Completed" in line for line in lines)
     assert f"in trace {accepted['traceId']}" in lines[-1]
-    missing = subprocess.run(
-        [sys.executable, "-m", "controlplane", "replay", "0af7651916cd43dd8448eb211c80319c"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    missing = run("replay", "0af7651916cd43dd8448eb211c80319c")
     assert missing.returncode == 1 and "no stored events" in missing.stdout
+
+    explanation = product.request("GET", f"/api/deployments/{accepted['deploymentId']}")[1]["explanation"]
+    assert explanation["state"] == "Completed" and explanation["reason"].startswith("every gate passed")
+    assert [service["name"] for service in explanation["services"]] == ["orders", "payments"]
+    printed = run("explain", accepted["deploymentId"])
+    assert printed.returncode == 0, printed.stderr
+    head = f"deployment {accepted['deploymentId']} of {explanation['release']} to e2e5: Completed — every gate passed"
+    assert printed.stdout.startswith(head) and "\norders" in printed.stdout
+    explained = json.loads(run("explain", accepted["deploymentId"], "--json").stdout)
+    assert (explained["reason"], explained["services"]) == (explanation["reason"], explanation["services"])
+    unknown = run("explain", "no-such-deployment")
+    assert unknown.returncode == 1 and "no deployment 'no-such-deployment'" in unknown.stderr
 
 
 def test_the_deployments_endpoint_exists(azurite: Azurite, tmp_path: Path) -> None:

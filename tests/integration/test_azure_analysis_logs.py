@@ -35,7 +35,7 @@ def latency(percentile: float = 99.0) -> MetricQuery:
     return success_rate(metric="latency", builtin="requestLatency", percentile=percentile)
 
 
-def custom(text: str = "AppRequests | where AppRoleName == '{service}' | summarize avg(DurationMs)") -> MetricQuery:
+def custom(text: str = "AppRequests | where AppRoleName == '{{ service }}' | summarize avg(DurationMs)") -> MetricQuery:
     return success_rate(metric="custom", builtin=None, query=text)
 
 

@@ -34,7 +34,7 @@ def latency(endpoint: str, percentile: float = 95.0) -> MetricQuery:
     return success_rate(endpoint, metric="latency", builtin="requestLatency", percentile=percentile)
 
 
-def custom(endpoint: str, text: str = 'sum(up{{namespace="{environment}"}})') -> MetricQuery:
+def custom(endpoint: str, text: str = 'sum(up{namespace="{{ environment }}"})') -> MetricQuery:
     return success_rate(endpoint, metric="custom", builtin=None, query=text)
 
 

@@ -1,4 +1,5 @@
-"""The command line: `python -m controlplane validate` and `schema` (a pipeline calls them) and `compute` edits."""
+"""The command line: `python -m controlplane validate` and `schema` (a pipeline calls them), `compute` edits and
+`explain`."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from controlplane.cli.explain import print_explanation
 from controlplane.cli.main import main
+from controlplane.domain import gate_events
 from controlplane.domain.manifest import MAX_DOCUMENT_BYTES, MAX_NESTING, release_json_schema
+from controlplane.testing.memory_documents import memory_stores
+from tests.gate_story import STEP_1, Story
 
 RELEASES = Path(__file__).resolve().parents[2] / "examples" / "releases"
 
@@ -131,3 +136,22 @@ def test_the_timeline_names_who_acted_and_says_what_the_new_operator_events_mean
     assert describe(requested) == "release v1 -> prod"
     unknown = {"type": "SomethingNew", "data": {"deploymentId": "d1", "x": 1, "actor": actor}}
     assert describe(unknown) == '{"x": 1}  [by ana]'
+
+
+def test_explain_prints_the_gates_or_their_json_and_names_an_unknown_deployment(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stores = memory_stores()
+    story = Story().tell(
+        gate_events.health_gate_completed(gate_events.gate_of("api", "api-2", 1, STEP_1), "passed", 2, 0, "2 Healthy")
+    )
+    stores.deployments.create_deployment(story.deployment)
+    stores.event_log.append_events(story.envelopes)
+
+    assert print_explanation(stores.deployments, stores.event_log, "dep-7", as_json=False) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("deployment dep-7 of dev-1-0-0 to dev: RollingOut") and f"gate 1  {STEP_1}" in text
+    assert print_explanation(stores.deployments, stores.event_log, "dep-7", as_json=True) == 0
+    assert json.loads(capsys.readouterr().out)["services"][0]["gates"][0]["verdict"] == "passed"
+    assert print_explanation(stores.deployments, stores.event_log, "dep-x", as_json=False) == 1
+    assert capsys.readouterr().err == "explain: no deployment 'dep-x' in the local state\n"

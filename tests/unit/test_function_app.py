@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import azure.functions as func
 
 from controlplane.adapters.storage.stores import Stores
+from controlplane.domain import deployment_events, gate_events
 from controlplane.domain.access import Action
+from controlplane.domain.deployment import DeploymentState, Transition
+from controlplane.domain.deployment_events import deployment_envelope
+from controlplane.services.deployment_detail import explanation_of
 from funchost.functions import HTTP
 from tests import product_app
-from tests.builders import deployment
+from tests.builders import T0, deployment
 from tests.principals import signed_in
 from triggers.identity import authorized_action
 
@@ -61,3 +66,33 @@ def test_an_unknown_deployment_is_a_404_problem(store: Stores) -> None:
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
     assert "nope" in json.loads(response.get_body())["detail"]
+
+
+def test_a_deployment_carries_the_explanation_of_its_gates_from_its_trace(store: Stores) -> None:
+    record = store.deployments.create_deployment(deployment("d1", services=("api",)))
+    where = gate_events.gate_of("api", "api-2", 1, "canary step 1: 20% traffic on 1 replicas")
+    failed = gate_events.health_gate_completed(where, "failed", 0, 3, "3 Unhealthy probes in a row")
+    events = [
+        deployment_envelope(record, event, event_id=f"e-{n}", source="/tests", time=T0 + timedelta(seconds=n))
+        for n, event in enumerate([deployment_events.requested(record.release, None), failed], start=1)
+    ]
+    store.event_log.append_events(events)
+    body = json.loads(_call("get_deployment", "/api/deployments/d1", route={"deployment_id": "d1"}).get_body())
+    explanation = body["explanation"]
+    assert (explanation["deploymentId"], explanation["complete"], explanation["events"]) == ("d1", True, 2)
+    [gate] = explanation["services"][0]["gates"]
+    assert (gate["number"], gate["verdict"], gate["why"]) == (1, "failed", "health failed: 3 Unhealthy probes in a row")
+
+
+def test_an_explanation_reads_a_bounded_number_of_events_and_says_when_there_were_more(store: Stores) -> None:
+    record = store.deployments.create_deployment(deployment("d1"))
+    changed = deployment_events.state_changed(Transition(DeploymentState.REQUESTED, DeploymentState.PROVISIONING, T0))
+    store.event_log.append_events(
+        [
+            deployment_envelope(record, changed, event_id=f"e-{n}", source="/tests", time=T0 + timedelta(seconds=n))
+            for n in range(3)
+        ]
+    )
+    assert explanation_of(store.event_log, record, limit=3).complete
+    capped = explanation_of(store.event_log, record, limit=2)
+    assert (capped.complete, capped.events) == (False, 2)

@@ -98,6 +98,7 @@ def test_to_dict_is_camel_case_with_defaults_and_without_unset_optionals() -> No
         "configuration": {},
         "secrets": [],
         "ignoreDifferences": [],
+        "dependsOn": [],
     }
     assert json.loads(json.dumps(wire)) == wire
 

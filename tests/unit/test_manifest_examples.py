@@ -40,9 +40,9 @@ def load(example: Path) -> Release:
 
 
 def test_there_are_valid_and_invalid_examples() -> None:
-    names = ["v1-rolling.yaml", "v2-canary.yaml", "v3-unhealthy.yaml", "v4-degrades.yaml"]
+    names = ["v1-rolling.yaml", "v2-canary.yaml", "v3-unhealthy.yaml", "v4-degrades.yaml", "v5-failing-canary.yaml"]
     assert [p.name for p in VALID_EXAMPLES] == names
-    assert 8 <= len(INVALID_EXAMPLES) <= 12
+    assert 8 <= len(INVALID_EXAMPLES) <= 16
 
 
 @pytest.mark.parametrize("example", VALID_EXAMPLES, ids=lambda p: p.name)

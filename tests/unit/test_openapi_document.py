@@ -7,11 +7,17 @@ import json
 import re
 
 import schemathesis
+from jsonschema import Draft202012Validator
 
 from controlplane.config import APP_ROOT
+from controlplane.domain import gate_events
+from controlplane.domain.explain import explain
+from controlplane.domain.health import HealthStatus
+from controlplane.domain.hooks import HookCall, HookOutcome
 from controlplane.domain.idempotency import key_error
 from funchost.functions import FunctionIndex
 from tests import product_app
+from tests.gate_story import ALICE, STEP_1, Story
 from triggers.openapi import api_document
 from triggers.openapi.paths import ERRORS
 
@@ -91,3 +97,18 @@ def test_the_idempotency_key_pattern_is_the_rule_the_trigger_applies() -> None:
     for key in ["a", "run-7", "a b", " a", "a ", "é", "tab\there", "x" * 255, "x" * 256]:
         documented = re.fullmatch(schema["pattern"], key) is not None and len(key) <= schema["maxLength"]
         assert documented == (key_error(key) is None), key
+
+
+def test_a_deployment_detail_with_its_explanation_matches_the_documented_schema() -> None:
+
+    gate = gate_events.gate_of("api", "api-2", 1, STEP_1)
+    story = Story().measured(gate, "request-success-rate", 0.99, None)
+    hook = HookCall("smoke", "pre-rollout", "https://hooks.example/smoke", "d-1", 10, 2, None)
+    story.tell(gate_events.webhook_called(hook, HookOutcome(None, 3, "timed out"), "rolls back"))
+    story.tell(gate_events.analysis_hold_resolved(gate, "aborted", "rollback", ALICE))
+    story.tell(gate_events.wave_started(1, 1, ["api"], []), gate_events.promotion_held("api", "cw", "not yet"))
+    older = Story().probes("api", "api-2", HealthStatus.HEALTHY, HealthStatus.UNHEALTHY)  # no gate events
+    validator = Draft202012Validator({**api_document(), "$ref": "#/components/schemas/DeploymentDetail"})
+    for told in (story, older):
+        detail = {**told.deployment.to_dict(), "explanation": explain("dep-7", told.envelopes).to_dict()}
+        assert [error.message for error in validator.iter_errors(detail)] == []

@@ -246,6 +246,46 @@ def test_get_prints_state_transitions_and_services(stub: StubServer) -> None:
     assert run(stub, "get", DEPLOYMENT)[0] == 3
 
 
+def test_explain_prints_each_gates_verdict_and_why_from_the_apis_explanation(stub: StubServer) -> None:
+    measured = {"number": 1, "value": 0.8, "verdict": "failed", "query": "router: ...", "error": None, "samples": 40}
+    metric = {"metric": "request-success-rate", "provider": "router", "threshold": ">= 0.95", "verdict": "failed"}
+    gate = {
+        "number": 1,
+        "step": "canary step 1: 20% traffic on 1 replicas",
+        "verdict": "failed",
+        "why": "analysis failed: request-success-rate 0.8 < min 0.95",
+        "hooks": [{"hook": "load", "type": "rollout", "status": 200, "times": 1, "effect": "passed"}],
+        "analysis": {"verdict": "failed", "metrics": [{**metric, "measurements": [measured]}]},
+    }
+    explanation = {
+        "deploymentId": DEPLOYMENT,
+        "release": "shop",
+        "environment": "dev",
+        "state": "RolledBack",
+        "reason": "analysis failed for api at gate 1",
+        "services": [{"name": "api", "revision": "api-2", "gates": [gate]}],
+        "approvals": [{"for": "promotion to prod", "service": None, "by": None, "reason": None}],
+        "complete": False,
+        "events": 1000,
+    }
+    stub.route("GET", f"/api/deployments/{DEPLOYMENT}", Reply(200, {"id": DEPLOYMENT, "explanation": explanation}))
+    code, out = run(stub, "explain", DEPLOYMENT)
+    assert code == 0
+    assert out.splitlines() == [
+        f"deployment {DEPLOYMENT} of shop to dev: RolledBack — analysis failed for api at gate 1",
+        "approval of promotion to prod: waiting",
+        "api (api-2)",
+        "  gate 1  canary step 1: 20% traffic on 1 replicas  FAILED",
+        "    analysis failed: request-success-rate 0.8 < min 0.95",
+        "    webhook load (rollout) HTTP 200: passed",
+        "    request-success-rate (router) >= 0.95: failed: #1 0.8 failed",
+        "(explained from the first 1000 events only)",
+    ]
+    assert run(stub, "explain", DEPLOYMENT, "--json")[1].startswith('{\n  "deploymentId"')
+    stub.route("GET", f"/api/deployments/{DEPLOYMENT}", Reply(200, {"id": DEPLOYMENT}))
+    assert run(stub, "explain", DEPLOYMENT)[0] == 3
+
+
 def test_findings_list_and_decisions_carry_the_reason(stub: StubServer) -> None:
     finding = {
         "id": "f1", "status": "Open", "environment": "dev", "service": "orders", "kind": "image",

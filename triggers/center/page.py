@@ -27,6 +27,7 @@ ASSET_TYPES = {
     "deployment.js": "text/javascript; charset=utf-8",
     "findings.js": "text/javascript; charset=utf-8",
     "events.js": "text/javascript; charset=utf-8",
+    "explanation.js": "text/javascript; charset=utf-8",
 }
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "

@@ -8,6 +8,7 @@ import functools
 from typing import Any
 
 from triggers.openapi.center_paths import center_paths
+from triggers.openapi.explanation import explanation_schemas
 from triggers.openapi.paths import error_responses, paths
 from triggers.openapi.schemas import component_schemas
 
@@ -33,7 +34,7 @@ def api_document() -> dict[str, Any]:
         "security": [{"entraBearer": []}, {"easyAuthSession": []}],
         "paths": {**paths(), **center_paths()},
         "components": {
-            "schemas": component_schemas(),
+            "schemas": {**component_schemas(), **explanation_schemas()},
             "responses": error_responses(),
             "securitySchemes": {
                 "entraBearer": {

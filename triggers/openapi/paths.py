@@ -11,6 +11,7 @@ from controlplane.domain.event_catalog import EventType
 from controlplane.domain.findings import FindingStatus
 from controlplane.domain.idempotency import KEY_RULE, MAX_KEY_LENGTH
 from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
+from controlplane.services.deployment_detail import MAX_EXPLAINED_EVENTS
 from triggers.manifest_body import JSON_TYPES, YAML_TYPES
 from triggers.openapi.schemas import TRACE_ID, Schema, enum_of, ref
 from triggers.query_params import MAX_VALUE_CHARS
@@ -172,8 +173,15 @@ def paths() -> dict[str, dict[str, Any]]:
         "/api/deployments/{deployment_id}": {
             "get": operation(
                 "get_deployment",
-                "A deployment: state, transitions, per-service progress, traceId",
-                {200: ok("Deployment", "The deployment.")},
+                "A deployment: state, transitions, per-service progress, traceId, and why each gate passed, "
+                "failed or held",
+                {
+                    200: ok(
+                        "DeploymentDetail",
+                        f"The deployment, with its explanation (read from at most the first {MAX_EXPLAINED_EVENTS} "
+                        "events of its trace; complete is false beyond them).",
+                    )
+                },
                 (404,),
                 (DEPLOYMENT_ID,),
             ),

@@ -314,6 +314,10 @@ def component_schemas() -> dict[str, Schema]:
         "Problem": PROBLEM,
         "FieldError": FIELD_ERROR,
         "Deployment": DEPLOYMENT,
+        "DeploymentDetail": {
+            "allOf": [ref("Deployment"), obj({"explanation": ref("Explanation")})],
+            "description": "A deployment with the explanation of its gates.",
+        },
         "Transition": TRANSITION,
         "ServiceProgress": SERVICE_PROGRESS,
         "DeploymentList": listing("deployments", "Deployment", continuation=CONTINUATION),

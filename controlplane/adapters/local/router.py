@@ -7,6 +7,14 @@ skipped and its share spread over the others; with none left the answer is a 502
 and the preview choice are persisted in ``state_file`` so a restarted host serves the same URLs; replica
 addresses are not (Compute registers them again when it adopts its processes). The proxy runs on its own
 thread and event loop.
+
+Every request proxied to a revision, on either port, is counted in the revision's ``RequestLog``
+(``request_log``): its status as the client got it (the app's answer, or the router's 502 when every replica
+of the revision refused or failed) and its duration from the request's arrival until the backend's whole
+answer was read. ``stats`` reads totals and rps from the logs, ``window`` a revision's requests over an
+analysis window. A request no revision could take (a 502 "No healthy backend" before any revision was
+chosen) belongs to no revision: it is counted in ``unrouted`` only. Counters live in memory: a restarted
+router starts them afresh.
 """
 
 from __future__ import annotations
@@ -15,7 +23,6 @@ import asyncio
 import json
 import threading
 import time
-from collections import deque
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -27,6 +34,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from controlplane.adapters.local.loopback import free_port
+from controlplane.adapters.local.request_log import HORIZON_SECONDS, RequestLog, RequestWindow
 from controlplane.adapters.local.state_files import read_state
 from controlplane.domain.traffic import check_weights
 from controlplane.errors import NotFound, TransientError
@@ -70,13 +78,6 @@ def routed_url(state_file: Path, environment: str, service: str) -> str:
 
 
 @dataclass
-class _Counter:
-    requests: int = 0
-    errors: int = 0
-    recent: deque[float] = field(default_factory=deque)
-
-
-@dataclass
 class _Route:
     environment: str
     service: str
@@ -88,7 +89,7 @@ class _Route:
     cursors: dict[str, int] = field(default_factory=dict)
     current: dict[str, int] = field(default_factory=dict)
     candidates: tuple[str, ...] = ()
-    counters: dict[str, _Counter] = field(default_factory=dict)
+    counters: dict[str, RequestLog] = field(default_factory=dict)
     unrouted: int = 0
     runners: list[web.AppRunner] = field(default_factory=list)
 
@@ -109,6 +110,7 @@ class LocalRouter:
     def __init__(self, state_file: Path, rps_window: float = 10.0, request_timeout: float = 30.0) -> None:
         self._state_file = state_file
         self._rps_window = rps_window
+        self._horizon = max(HORIZON_SECONDS, rps_window)
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._lock = threading.RLock()  # guards route data; never held while waiting for the proxy loop
         self._setup_lock = threading.Lock()  # serialises start/close/new routes; the proxy loop never takes it
@@ -178,12 +180,12 @@ class LocalRouter:
         now = time.monotonic()
         with self._lock:
             revisions = {}
-            for name, counter in route.counters.items():
-                self._trim(counter, now)
+            for name, log in route.counters.items():
+                log.trim(now)
                 revisions[name] = {
-                    "requests": counter.requests,
-                    "errors": counter.errors,
-                    "rps": len(counter.recent) / self._rps_window,
+                    "requests": log.requests,
+                    "errors": log.errors,
+                    "rps": log.count_since(now - self._rps_window) / self._rps_window,
                 }
             return {
                 **route.persisted(),
@@ -192,6 +194,23 @@ class LocalRouter:
                 "requests": sum(item["requests"] for item in revisions.values()),
                 "rps": sum(item["rps"] for item in revisions.values()),
             }
+
+    def window(self, environment: str, service: str, revision: str, seconds: float) -> RequestWindow | None:
+        """A revision's requests over the last ``seconds`` (at most an hour), on both ports; an empty window for a
+        revision that has replicas, weight or the preview role but no request yet. None when the router has no
+        route for the service or does not know the revision. Only reads: never starts the router nor allocates
+        a route (as ``stats`` would)."""
+        now = time.monotonic()
+        with self._lock:
+            route = self._routes.get((environment, service))
+            if route is None:
+                return None
+            log = route.counters.get(revision)
+            if log is None:
+                if revision not in route.backends and revision not in route.weights and route.preview != revision:
+                    return None
+                log = RequestLog(self._horizon)  # known, never asked: its window is empty
+            return log.window(now, seconds)
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> LocalRouter:
@@ -303,19 +322,16 @@ class LocalRouter:
             route.cursors[revision] = cursor + 1
             return revision, replicas[cursor:] + replicas[:cursor]
 
-    def _count(self, route: _Route, revision: str, status: int) -> None:
+    def _count(self, route: _Route, revision: str, status: int, began: float) -> None:
+        now = time.monotonic()
         with self._lock:
-            counter = route.counters.setdefault(revision, _Counter())
-            counter.requests += 1
-            counter.errors += status >= 500
-            counter.recent.append(time.monotonic())
-            self._trim(counter, time.monotonic())
-
-    def _trim(self, counter: _Counter, now: float) -> None:
-        while counter.recent and counter.recent[0] < now - self._rps_window:
-            counter.recent.popleft()
+            log = route.counters.get(revision)
+            if log is None:
+                log = route.counters[revision] = RequestLog(self._horizon)
+            log.record(now, status, 1000 * (now - began))
 
     async def _proxy(self, route: _Route, preview: bool, request: web.Request) -> web.StreamResponse:
+        began = time.monotonic()
         choice = self._pick(route, preview)
         where = f"{route.environment}/{route.service}" + (" (preview)" if preview else "")
         if choice is None:
@@ -337,13 +353,13 @@ class LocalRouter:
             except aiohttp.ClientConnectorError:
                 continue  # nothing was sent, so another replica may safely take the request
             except (aiohttp.ClientError, TimeoutError) as error:
-                self._count(route, revision, 502)
+                self._count(route, revision, 502, began)
                 return _problem(502, "Backend failed", f"{where}: {revision} at {base}: {error!r}", revision)
             out = CIMultiDict((k, v) for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP)
             out[REVISION_HEADER] = revision
-            self._count(route, revision, answer.status)
+            self._count(route, revision, answer.status, began)
             return web.Response(status=answer.status, body=payload, headers=out)
-        self._count(route, revision, 502)
+        self._count(route, revision, 502, began)
         return _problem(502, "No healthy backend", f"{where}: every replica of {revision} refused", revision)
 
     def _save(self) -> None:

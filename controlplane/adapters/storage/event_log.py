@@ -14,6 +14,7 @@ in the log (keyed by trace) it would be a scan of everything.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from controlplane.errors import AlreadyExists
 TABLE = "EventLog"
 OUTBOX = "EventOutbox"
 AUDIT = "EventAudit"
+_BATCH = 1000  # rows per page: Table storage answers at most 1000
 
 
 class DocumentEventLog:
@@ -54,9 +56,10 @@ class DocumentEventLog:
                 if marked:
                     self._tables.delete(OUTBOX, document.partition, document.row)
 
-    def events_for_trace(self, traceid: str) -> list[Envelope]:
-        documents = sorted(self._tables.query(TABLE, partition=traceid), key=lambda document: document.row)
-        return [Envelope.from_dict(document.body) for document in documents]
+    def events_for_trace(self, traceid: str, limit: int | None = None) -> list[Envelope]:
+        """The trace's partition in row (time) order, read ``limit`` at a time so a capped read stops early."""
+        documents = self._tables.scan(TABLE, KeyRange(partition=traceid), batch=min(limit or _BATCH, _BATCH))
+        return [Envelope.from_dict(document.body) for document in itertools.islice(documents, limit)]
 
     def pending_events(self, limit: int, traceid: str | None = None) -> list[Envelope]:
         documents = sorted(

@@ -8,7 +8,9 @@ towards passing or failing. A metric passes after ``count`` conclusive measureme
 as more than ``inconclusiveLimit`` were inconclusive (``domain.analysis`` has the arithmetic and its table).
 
 Providers answer a builtin metric of the new revision only, or (Application Insights, Prometheus) a custom
-query whose ``{environment}``, ``{service}``, ``{revision}`` and ``{window}`` placeholders are filled in.
+query whose ``{{ environment }}``, ``{{ service }}``, ``{{ revision }}`` and ``{{ window }}`` placeholders are
+filled in, Flagger's syntax: double braces do not clash with PromQL's label selectors or KQL (``{{ window }}``
+becomes ``30s``, which both read as a duration).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from controlplane.domain.manifest import rules as manifest_rules
 
 ProviderType = Literal["router", "applicationInsights", "prometheus"]
 Builtin = Literal["requestSuccessRate", "requestLatency"]
-QUERY_PLACEHOLDERS = ("environment", "service", "revision", "window")
 DEFAULT_INTERVAL_SECONDS = 30
 
 

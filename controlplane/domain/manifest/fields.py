@@ -28,6 +28,8 @@ API_VERSION = "controlplane.azure/v1"
 KIND = "Release"
 STRATEGY_TYPES = ("RollingHealthGated", "Canary", "BlueGreen")
 LOCAL_REGION = "local"
+QUERY_PLACEHOLDERS = ("environment", "service", "revision", "window")  # of an analysis metric's custom query
+QUERY_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")  # Flagger's {{ name }}
 
 # Defaults that the cross-field rules (rules) must apply exactly as the models do.
 DEFAULT_REPLICAS = 1

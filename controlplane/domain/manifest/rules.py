@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from string import Formatter
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, model_validator
@@ -271,15 +270,11 @@ def metric_errors(metric: Mapping[str, Any]) -> list[FieldError]:
 
 
 def _placeholder_errors(query: str) -> list[FieldError]:
-    try:
-        names = {name for _, name, _, _ in Formatter().parse(query) if name is not None}
-    except ValueError as error:
-        return [FieldError("query", f"placeholders are {{name}}; write {{{{ and }}}} for braces ({error})")]
-    unknown = sorted(names - {"environment", "service", "revision", "window"})
+    unknown = sorted({name for name in t.QUERY_PLACEHOLDER.findall(query) if name not in t.QUERY_PLACEHOLDERS})
     if unknown:
-        shown = ", ".join("{" + name + "}" for name in unknown)
-        reason = f"unknown placeholder {shown}; use {{environment}}, {{service}}, {{revision}}, {{window}}"
-        return [FieldError("query", reason)]
+        shown = ", ".join("{{ " + name + " }}" for name in unknown)
+        known = ", ".join("{{ " + name + " }}" for name in t.QUERY_PLACEHOLDERS)
+        return [FieldError("query", f"unknown placeholder {shown}; use {known}")]
     return []
 
 

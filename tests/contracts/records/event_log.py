@@ -51,6 +51,11 @@ class EventLogContract:
         assert [e.id for e in event_log.events_for_trace(first.traceid)] == ["e-1", "e-2"]
         assert event_log.events_for_trace("0af7651916cd43dd8448eb211c80319c") == []
 
+    def test_a_capped_read_of_a_trace_answers_its_first_events(self, event_log: EventLog) -> None:
+        event_log.append_events([trace_event(f"e-{n}", seconds=n) for n in (3, 1, 2)])
+        assert [e.id for e in event_log.events_for_trace(TRACE, limit=2)] == ["e-1", "e-2"]
+        assert [e.id for e in event_log.events_for_trace(TRACE, limit=5)] == ["e-1", "e-2", "e-3"]
+
     def test_appended_events_are_pending_by_trace_then_time_until_marked_published(self, event_log: EventLog) -> None:
         other = "0af7651916cd43dd8448eb211c80319c"
         late, early = trace_event("e-2", seconds=2), trace_event("e-1", seconds=1)

@@ -1,11 +1,13 @@
-// One deployment: its state on the state machine, per-service rollout progress and traffic over time, the live
-// timeline of its trace (GET /api/events?traceId=), and Approve / Abort / Rollback where the state and the
-// user's roles allow them (the API refuses whatever the page shows).
+// One deployment: its state on the state machine, per-service rollout progress and traffic over time, why each
+// gate passed, failed or held (explanation.js), the live timeline of its trace (GET /api/events?traceId=), and
+// Approve / Abort / Rollback where the state and the user's roles allow them (the API refuses whatever the page
+// shows).
 
 import {get, path, post} from "./api.js";
 import {ask, badge, fill, h, json, s, showError, when} from "./dom.js";
 import {timePlot} from "./plots.js";
 import {timeline} from "./events.js";
+import {explanationView} from "./explanation.js";
 
 const NODE = {width: 104, height: 30, gapX: 116, rowY: [24, 104]};
 // Where the off-path states sit under the main path (columns of the main row); others line up after them.
@@ -173,6 +175,7 @@ export async function renderDeployment(ctx, deploymentId) {
       actions(ctx, deployment, draw),
       stateMachine(deployment),
       h("h3", {}, "Rollout"), progress(deployment), trafficPlot(deployment, machine().terminal.includes(deployment.state)),
+      explanationView(deployment.explanation),
       h("h3", {}, "Timeline"), timeline(events),
       h("details", {}, h("summary", {}, "Release manifest"), json(deployment.release)),
     );
