@@ -9,7 +9,10 @@ scripted fake) must do, as one reusable check.
 - a query of ``with_data`` has a finite value, no error, samples None or >= 0; a requestSuccessRate is 0..1
   and a requestLatency >= 0;
 - a query of ``without_data`` (no traffic, an empty result, an error, a refusal, a timeout, an unreachable
-  source, a malformed answer) has ``value`` None and an error saying why — never 0, never 1.
+  source, a malformed answer) has ``value`` None and an error saying why — never 0, never 1;
+- the odd variants of each ``with_data`` query (``analysis_contract_local.odd_queries``: no window, a
+  percentile of 150, an unknown builtin, no revision...) are answered, never raised, and without a value they
+  say why.
 
 A custom query's measurement names its filled-in text (``query.filled()``) when the provider ran it.
 """
@@ -23,6 +26,7 @@ import pytest
 
 from controlplane.domain.analysis import Measurement, MetricQuery
 from controlplane.ports import AnalysisProvider
+from tests.contracts.analysis_contract_local import odd_queries
 
 
 def measure(provider: AnalysisProvider, query: MetricQuery) -> Measurement:
@@ -64,5 +68,8 @@ def check_analysis_provider(
     for query in with_data:
         first = check_with_data(provider, query)
         assert measure(provider, query).query == first.query, f"{query.metric}: the query text changed"
+        for odd in odd_queries(query):
+            measurement = measure(provider, odd)
+            assert measurement.value is not None or measurement.error
     for query in without_data:
         check_without_data(provider, query)

@@ -245,3 +245,23 @@ def test_the_contract(stub: StubServer, workspace: Workspace) -> None:
         with_data=[success_rate(), latency(), custom()],
         without_data=[success_rate(revision="orders--idle"), success_rate(target=None)],
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"builtin": "requestThroughput"}, "unknown builtin 'requestThroughput'"),
+        ({"builtin": "requestLatency", "percentile": 150.0}, "percentile must be between 0 and 100 (got 150)"),
+        ({"window_seconds": 0}, "the window must be positive (got 0s)"),
+        (
+            {"builtin": None, "query": "AppRequests | where x == '{{ tier }}'"},
+            "the query names an unknown placeholder 'tier'",
+        ),
+    ],
+)
+def test_a_query_that_cannot_be_written_is_no_data_and_sends_nothing(
+    stub: StubServer, changes: dict[str, Any], why: str
+) -> None:
+    measurement = check_without_data(provider(stub.url, stub.ca_file), success_rate(**changes))
+    assert measurement.error is not None and measurement.error.startswith(f"errors of {REVISION}: {why}")
+    assert stub.calls("POST", LOGS_PATH) == []

@@ -242,3 +242,20 @@ def test_the_contract(stub: StubServer) -> None:
         with_data=[success_rate(stub.url), latency(stub.url), custom(stub.url)],
         without_data=[success_rate(stub.url, revision="orders--idle"), success_rate(stub.url, target=None)],
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"builtin": "requestThroughput"}, "unknown builtin 'requestThroughput'"),
+        ({"builtin": "requestLatency", "percentile": 150.0}, "percentile must be between 0 and 100 (got 150)"),
+        ({"window_seconds": 0}, "the window must be positive (got 0s)"),
+        ({"builtin": None, "query": 'up{job="{{ tier }}"}'}, "the query names an unknown placeholder 'tier'"),
+    ],
+)
+def test_a_query_that_cannot_be_written_is_no_data_and_sends_nothing(
+    stub: StubServer, changes: dict[str, Any], why: str
+) -> None:
+    measurement = check_without_data(provider(stub), success_rate(stub.url, **changes))
+    assert measurement.error is not None and measurement.error.startswith(f"errors of {REVISION}: {why}")
+    assert stub.calls("POST", QUERY_PATH) == []

@@ -41,7 +41,7 @@ from azure.core.exceptions import AzureError
 from azure.monitor.query import LogsQueryClient, LogsQueryPartialResult
 
 from controlplane.adapters.azure.monitor.failures import describe
-from controlplane.adapters.azure.monitor.selectors import check_template, fill
+from controlplane.adapters.azure.monitor.selectors import builtin_problem, check_template, fill
 from controlplane.domain.analysis import Measurement, MetricQuery
 
 ROLE = "Log Analytics Reader on the workspace"
@@ -75,23 +75,25 @@ class LogsAnalysis:
         self._settings = settings
 
     def measure(self, query: MetricQuery) -> Measurement:
+        kql = query.query or f"{query.builtin} of {query.revision}"  # until the KQL is written
         try:
-            kql = self.kql(query)
-        except _MALFORMED as error:  # a custom query with a placeholder MetricQuery cannot fill
-            why = f"{query.metric}: the query cannot be filled in ({error!r})"
-            return Measurement(None, query.query or query.metric, why)
-        if not query.target:
-            return Measurement(None, kql, f"{query.metric}: no workspaceId for provider applicationInsights")
-        try:
+            kql = self._kql(query)
+            if not query.target:
+                raise _NoData("no workspaceId for provider applicationInsights")
             value, samples = self._run(query, kql)
         except _NoData as missing:
             return Measurement(None, kql, f"{query.metric} of {query.revision}: {missing}")
         return Measurement(value, kql, samples=samples)
 
-    def kql(self, query: MetricQuery) -> str:
+    def _kql(self, query: MetricQuery) -> str:
         """The KQL sent for ``query``: the builtin's over the revision's requests, or the filled custom query."""
         if query.builtin is None:
-            return query.filled()
+            try:
+                return query.filled()
+            except KeyError as error:
+                raise _NoData(f"the query names an unknown placeholder {error}") from error
+        if problem := builtin_problem(query):
+            raise _NoData(problem)
         selector = fill(self._settings.selector, "'", query.environment, query.service, query.revision)
         end = self._settings.ingestion_delay_seconds
         start = end + query.window_seconds

@@ -43,7 +43,7 @@ from azure.core.pipeline import policies
 from azure.core.rest import HttpRequest
 
 from controlplane.adapters.azure.monitor.failures import describe
-from controlplane.adapters.azure.monitor.selectors import check_template, escaped, fill
+from controlplane.adapters.azure.monitor.selectors import builtin_problem, check_template, escaped, fill
 from controlplane.domain.analysis import Measurement, MetricQuery
 
 if TYPE_CHECKING:
@@ -91,21 +91,23 @@ class PrometheusAnalysis:
         self._clients: dict[str, PipelineClient[HttpRequest, Any]] = {}
 
     def measure(self, query: MetricQuery) -> Measurement:
+        promql = query.query or f"{query.builtin} of {query.revision}"  # until the PromQL is written
         try:
-            promql = self.promql(query)
-        except _MALFORMED as error:  # a custom query with a placeholder MetricQuery cannot fill
-            why = f"{query.metric}: the query cannot be filled in ({error!r})"
-            return Measurement(None, query.query or query.metric, why)
-        try:
+            promql = self._promql(query)
             value = self._value(query, promql)
         except _NoData as missing:
             return Measurement(None, promql, f"{query.metric} of {query.revision}: {missing}")
         return Measurement(value, promql)
 
-    def promql(self, query: MetricQuery) -> str:
+    def _promql(self, query: MetricQuery) -> str:
         """The PromQL sent for ``query`` (see the module table)."""
         if query.builtin is None:
-            return query.filled()
+            try:
+                return query.filled()
+            except KeyError as error:
+                raise _NoData(f"the query names an unknown placeholder {error}") from error
+        if problem := builtin_problem(query):
+            raise _NoData(problem)
         selector = fill(self._settings.selector, '"', query.environment, query.service, query.revision)
         window = f"[{query.window_seconds}s]"
         if query.builtin == "requestLatency":

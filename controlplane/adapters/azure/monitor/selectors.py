@@ -1,4 +1,5 @@
-"""Query text from templates: KQL string literals, and selector templates filled with escaped values.
+"""Query text from templates: KQL string literals, selector templates filled with escaped values, and what
+a builtin metric needs before it can be written as a query.
 
 KQL and PromQL strings both escape with a backslash; a value filled into a quoted placeholder of a template
 (``AppRoleName == '{service}'``, ``pod=~"{revision}-.*"``) is escaped for the template's quote, so a name can
@@ -7,6 +8,9 @@ never end the string and add a condition of its own.
 
 from __future__ import annotations
 
+from controlplane.domain.analysis import MetricQuery
+
+BUILTINS = ("requestSuccessRate", "requestLatency")
 PLACEHOLDERS = ("environment", "service", "revision")
 
 
@@ -32,4 +36,16 @@ def check_template(template: str, name: str) -> str | None:
         template.format(**dict.fromkeys(PLACEHOLDERS, ""))
     except (KeyError, IndexError, ValueError) as error:
         return f"{name} may use only {{environment}}, {{service}} and {{revision}} (got {template!r}: {error!r})"
+    return None
+
+
+def builtin_problem(query: MetricQuery) -> str | None:
+    """Why a builtin ``query`` cannot be measured (an unknown builtin, a percentile outside 0..100, no window),
+    or None. A newer manifest or a hand-made query gets a no-data answer, never a guessed query."""
+    if query.builtin not in BUILTINS:
+        return f"unknown builtin {query.builtin!r} (known: {', '.join(BUILTINS)})"
+    if query.builtin == "requestLatency" and not 0 < (query.percentile or 95.0) < 100:
+        return f"percentile must be between 0 and 100 (got {query.percentile:g})"
+    if query.window_seconds <= 0:
+        return f"the window must be positive (got {query.window_seconds}s)"
     return None
