@@ -96,7 +96,7 @@ def sent_promql(request: Recorded) -> str:
     return promql
 
 
-def test_the_success_rate_is_non_5xx_over_the_revisions_requests(stub: StubServer, prometheus: Prometheus) -> None:
+def test_the_success_rate_is_one_minus_the_revisions_5xx_share(stub: StubServer, prometheus: Prometheus) -> None:
     prometheus.answers = [vector("0.985")]
 
     measurement = provider(stub).measure(success_rate(stub.url))
@@ -108,7 +108,7 @@ def test_the_success_rate_is_non_5xx_over_the_revisions_requests(stub: StubServe
         sent_promql(request)
         == measurement.query
         == (
-            f'sum(rate(http_requests_total{{{SELECTOR},code!~"5.."}}[120s]))'
+            f'1 - (sum(rate(http_requests_total{{{SELECTOR},code=~"5.."}}[120s])) or vector(0))'
             f" / sum(rate(http_requests_total{{{SELECTOR}}}[120s]))"
         )
     )
@@ -144,7 +144,7 @@ def test_labels_and_the_status_label_are_settings_and_names_are_escaped(
     provider(stub, settings).measure(success_rate(stub.url, revision='r"1'))
 
     promql = sent_promql(stub.calls("POST", QUERY_PATH)[0])
-    assert 'http_requests_total{service="orders",revision="r\\"1",status!~"5.."}[120s]' in promql
+    assert 'http_requests_total{service="orders",revision="r\\"1",status=~"5.."}[120s]' in promql
 
 
 def test_a_loopback_http_endpoint_gets_no_token(plain_server: StubServer) -> None:

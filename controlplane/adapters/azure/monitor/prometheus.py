@@ -13,7 +13,9 @@ names them, ``namespace="{environment}",app_kubernetes_io_name="{service}",contr
 "{revision}"``), over ``[<window_seconds>s]``, from the conventional HTTP server metrics:
 
     requestSuccessRate (0..1), S the selector, W the window:
-        sum(rate(http_requests_total{S,code!~"5.."}[W])) / sum(rate(http_requests_total{S}[W]))
+        1 - (sum(rate(http_requests_total{S,code=~"5.."}[W])) or vector(0)) / sum(rate(http_requests_total{S}[W]))
+    (the failures, not the successes, are summed: a revision answering only 5xx has no success series, and an
+    empty numerator would read as no data where the answer is 0; ``or vector(0)`` makes no 5xx series a 1)
     requestLatency (milliseconds; the histogram is in seconds), q = percentile / 100:
         histogram_quantile(q, sum by (le) (rate(http_request_duration_seconds_bucket{S}[W]))) * 1000
 
@@ -115,8 +117,8 @@ class PrometheusAnalysis:
             buckets = f"rate(http_request_duration_seconds_bucket{{{selector}}}{window})"
             return f"histogram_quantile({quantile:g}, sum by (le) ({buckets})) * 1000"
         label = self._settings.status_label
-        good = f'sum(rate(http_requests_total{{{selector},{label}!~"5.."}}{window}))'
-        return f"{good} / sum(rate(http_requests_total{{{selector}}}{window}))"
+        failed = f'(sum(rate(http_requests_total{{{selector},{label}=~"5.."}}{window})) or vector(0))'
+        return f"1 - {failed} / sum(rate(http_requests_total{{{selector}}}{window}))"
 
     def _value(self, query: MetricQuery, promql: str) -> float:
         endpoint = (query.target or "").rstrip("/")
