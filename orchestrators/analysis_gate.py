@@ -16,7 +16,8 @@ query. Then:
                  | back); with ``inconclusive.timeoutSeconds``, ``onTimeout`` decides once that long has passed
 
 A hold never decides by itself before its timeout, and the progress deadline does not count the time spent
-measuring or held (``Flow.not_progressing``).
+measuring or held (``Flow.not_progressing``). An operator's abort between measurements rolls back at once, as it
+does during a pause.
 
 After promotion (``afterPromotionSeconds > 0``): once every service passed its last gate and takes all the
 production traffic, the services are measured together, as one more gate each, until that long has passed
@@ -130,7 +131,9 @@ def _judged(flow: Flow, lanes: list[_Lane]) -> Task:
     """Measure, report and (if inconclusive) hold ``lanes``; the time spent is not progress-deadline time."""
     started = flow.context.current_utc_datetime
     try:
-        series = yield from _measured(flow, lanes)
+        series, aborted = yield from _measured(flow, lanes)
+        if aborted is not None:
+            return aborted
         failure, held = yield from _completed(flow, lanes, series)
         if failure is None and held:
             failure = yield from _hold(flow, held)
@@ -140,7 +143,8 @@ def _judged(flow: Flow, lanes: list[_Lane]) -> Task:
 
 
 def _measured(flow: Flow, lanes: list[_Lane]) -> Task:
-    """Measure every lane's metrics until the lanes decided (or one failed); the series."""
+    """Measure every lane's metrics until the lanes decided (or one failed): (the series, None), or (the series,
+    the abort's reason) when an operator aborted between measurements."""
     context = flow.context
     now = context.current_utc_datetime
     series = [
@@ -151,11 +155,11 @@ def _measured(flow: Flow, lanes: list[_Lane]) -> Task:
     while True:
         verdicts = {id(lane): _lane_verdict(lane, series) for lane in lanes}
         if Verdict.FAILED in verdicts.values() or Verdict.MEASURING not in verdicts.values():
-            return series
+            return series, None
         active = [s for s in series if verdicts[id(s.lane)] is Verdict.MEASURING and s.verdict() is Verdict.MEASURING]
         at = min(s.due for s in active)
-        if at > context.current_utc_datetime:
-            yield context.create_timer(at)
+        if at > context.current_utc_datetime and (aborted := (yield from flow.wait(context.create_timer(at)))):
+            return series, aborted
         due = [s for s in active if s.due <= at]
         results = yield context.task_all(
             [context.call_activity_with_retry(measure_metric, RETRY, _request(flow, s)) for s in due]

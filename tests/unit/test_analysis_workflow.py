@@ -4,6 +4,7 @@ it keeps measuring before the stable revision is retired."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -223,3 +224,17 @@ def test_analysis_after_promotion_measures_until_its_time_is_up_then_retires_the
     logged = events(world, deployment_id)
     assert logged.index(completed) < logged.index(events(world, deployment_id, "RuntimeDeploymentCompleted")[0])
     assert live(world)[old][0] == 0
+
+
+def test_an_abort_between_measurements_rolls_back_without_waiting_for_the_next_one(world: World) -> None:
+    world.seed_completed(release("1.0.0"))
+    deployment_id = world.deploy(analysed("2.0.0", STRAIGHT, intervalSeconds=3600))
+    deadline = time.monotonic() + 10
+    while not events(world, deployment_id, "RuntimeHealthGateCompleted"):
+        assert time.monotonic() < deadline, "the health gate never decided"
+        time.sleep(0.02)
+    world.engine.raise_event(deployment_id, "abort", signal("ana", "enough"))
+    assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
+    assert not scripted().queries, "aborted before the first measurement was due"
+    [rolled_back] = events(world, deployment_id, "RuntimeDeploymentRolledBack")
+    assert rolled_back.data["reason"] == "aborted by ana: enough"
