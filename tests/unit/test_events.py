@@ -51,6 +51,15 @@ def test_the_catalog_names_every_event_type_of_the_design() -> None:
         "ScalingPolicyViolated",
         "RuntimeIncidentRaised",
         "RuntimeServiceConditionChanged",
+        "RuntimeHealthGateCompleted",
+        "RuntimeAnalysisMeasured",
+        "RuntimeAnalysisCompleted",
+        "RuntimeAnalysisHeld",
+        "RuntimeAnalysisHoldResolved",
+        "RuntimeWebhookCalled",
+        "RuntimePromotionHeld",
+        "RuntimeReleaseWaveStarted",
+        "RuntimeReleaseWaveCompleted",
     }
     assert set(CATALOG) == set(EventType)
 
