@@ -15,11 +15,12 @@ import pytest
 from controlplane.bootstrap import ports, use_ports
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.events import Envelope
-from controlplane.domain.manifest import Release
+from controlplane.domain.manifest import Release, parse_release
 from controlplane.testing.analysis import ScriptedAnalysis
 from funchost.durable.engine import DurableEngine
 from funchost.durable.store import DurableStore
 from tests import product_app
+from tests.builders import release_document
 from tests.unit.test_deployment_workflow import person, signal, states
 from tests.workflow_world import World, release
 
@@ -238,3 +239,30 @@ def test_an_abort_between_measurements_rolls_back_without_waiting_for_the_next_o
     assert not scripted().queries, "aborted before the first measurement was due"
     [rolled_back] = events(world, deployment_id, "RuntimeDeploymentRolledBack")
     assert rolled_back.data["reason"] == "aborted by ana: enough"
+
+
+def test_services_are_measured_together_after_promotion_and_one_failing_rolls_back_the_release(world: World) -> None:
+    def two_services(tag: str, **spec: Any) -> Release:
+        document = release_document(services=("orders", "billing"), tag=tag)
+        document["spec"].update(strategy=STRAIGHT, healthGate=NO_DEADLINE, **spec)
+        return parse_release(document)
+
+    stable = world.seed_completed(two_services("1.0.0")).id
+    metric = {"name": METRIC, "builtin": "requestSuccessRate", "threshold": {"min": 0.95}, "count": 1}
+    analysis = {"provider": {"type": "router"}, "intervalSeconds": 1, "metrics": [metric], "afterPromotionSeconds": 2}
+    scripted().script("orders", METRIC, 0.99)
+    scripted().script("billing", METRIC, 0.99, 0.5)  # billing's gate passes, its first measurement after fails
+    deployment_id = world.deploy(two_services("2.0.0", analysis=analysis))
+    assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
+    after = [e for e in events(world, deployment_id) if e.data.get("step", "").startswith("after promotion")]
+    # One round measures both; billing fails in it, so orders (passed, but its 2 s are not up) is measured no more.
+    measured = [(e.data["service"], e.data["measurement"]) for e in after if e.type == "RuntimeAnalysisMeasured"]
+    assert sorted(measured) == [("billing", 1), ("orders", 1)]
+    assert [e.type for e in after][2:] == ["RuntimeAnalysisCompleted", "RuntimeAnalysisCompleted"]
+    verdicts = {e.data["service"]: e.data["verdict"] for e in after if e.type == "RuntimeAnalysisCompleted"}
+    assert verdicts == {"orders": "measuring", "billing": "failed"}
+    [rolled_back] = events(world, deployment_id, "RuntimeDeploymentRolledBack")
+    assert rolled_back.data["reason"].startswith("analysis failed for billing at gate 2 (after promotion")
+    for service in ("orders", "billing"):
+        assert world.store.catalog.get_catalog_entry("dev", service).deployment_id == stable
+        assert live(world)[f"{service}--{stable.removeprefix('dep-')}"] == (2, 100)
