@@ -177,11 +177,11 @@ def analysis_verdict(verdicts: Iterable[Verdict]) -> Verdict:
 
 
 def metric_reason(metric: AnalysisMetric, tally: MetricTally, last: Measurement | None, verdict: Verdict) -> str:
-    """Why ``metric`` has ``verdict``, by its last measurement (the deciding one when it failed or holds):
+    """Why ``metric`` has ``verdict``, by its last measurement (the deciding one when it failed or holds), e.g.
 
-        request-success-rate 0.8 < min 0.95 (2 of 3 measurements failed, failureLimit 1); query: <query>
-        request-success-rate: no value (no data) (2 of 2 measurements inconclusive, inconclusiveLimit 1); query: ..
-        request-success-rate >= 0.95 in 3 of 3 measurements (last 0.99)
+    - ``request-success-rate 0.8 < min 0.95 (2 of 3 measurements failed, failureLimit 1); query: <query>``
+    - ``request-success-rate: no value (no data) (2 of 2 measurements inconclusive, inconclusiveLimit 1); query: ..``
+    - ``request-success-rate >= 0.95 in 3 of 3 measurements (last 0.99)``
     """
     if last is None:
         return f"{metric.name}: not measured"
