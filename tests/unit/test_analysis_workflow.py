@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,28 +28,38 @@ METRIC = "request-success-rate"
 CANARY = {"type": "Canary", "steps": [{"weight": 50}, {"weight": 100}]}
 STRAIGHT = {"type": "Canary", "steps": [{"weight": 100}]}  # one gate, all traffic on the new revision
 NO_DEADLINE = {"intervalSeconds": 1, "successThreshold": 1, "failureThreshold": 1, "progressDeadlineSeconds": 86400}
-SPEED = 30  # engine seconds per real second: a hold's 60 s timeout passes in about a second
 
 
-class FastWorld(World):
-    """The workflow world on an engine whose clock runs SPEED times faster than the wall clock (durable timers
-    fire by it), so holds with minutes-long timeouts end quickly; analysis never counts against the progress
-    deadline, and these releases set one of a day anyway."""
+class ClockWorld(World):
+    """The workflow world on an engine whose clock (by which durable timers fire) a test moves forward: a hold's
+    minutes-long timeout passes at once, and so does the progress deadline, which a hold must not cut short."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.ahead = timedelta(0)
+        super().__init__(tmp)
 
     def start_engine(self) -> DurableEngine:
-        began = datetime.now(UTC)
-
-        def fast() -> datetime:
-            return began + (datetime.now(UTC) - began) * SPEED
-
-        engine = DurableEngine(product_app.index(), DurableStore(self.history, "Workflow"), clock=fast)
+        engine = DurableEngine(product_app.index(), DurableStore(self.history, "Workflow"), clock=self.now)
         engine.start()
         return engine
 
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
+
+    def pass_hold(self, deployment_id: str, seconds: int, number: int = 1) -> None:
+        """Move the clock ``seconds`` on, as often as it takes, until hold ``number`` of ``deployment_id`` times
+        out (a move before the hold's timer exists is time the analysis spent, which no deadline counts)."""
+        deadline = time.monotonic() + 10
+        while len(events(self, deployment_id, "RuntimeAnalysisHoldResolved")) < number:
+            assert time.monotonic() < deadline, f"hold {number} of {deployment_id} never timed out"
+            if len(events(self, deployment_id, "RuntimeAnalysisHeld")) >= number:
+                self.ahead += timedelta(seconds=seconds)
+            time.sleep(0.2)
+
 
 @pytest.fixture
-def fast(tmp_path: Path) -> Iterator[FastWorld]:
-    world = FastWorld(tmp_path)
+def clocked(tmp_path: Path) -> Iterator[ClockWorld]:
+    world = ClockWorld(tmp_path)
     yield world
     world.engine.stop()
     use_ports(None)
@@ -172,15 +182,16 @@ def test_an_abort_of_a_hold_rolls_back(world: World) -> None:
 
 
 @pytest.mark.parametrize(("on_timeout", "ends"), [("rollback", "RolledBack"), ("continue", "Completed")])
-def test_a_hold_nobody_decides_ends_by_its_timeout_policy(fast: FastWorld, on_timeout: str, ends: str) -> None:
-    fast.seed_completed(release("1.0.0"))
+def test_a_hold_nobody_decides_ends_by_its_timeout_policy(clocked: ClockWorld, on_timeout: str, ends: str) -> None:
+    clocked.seed_completed(release("1.0.0"))
     scripted().down = True
     policy = {"timeoutSeconds": 60, "onTimeout": on_timeout}
-    deployment_id = fast.deploy(analysed("2.0.0", STRAIGHT, inconclusive=policy))
-    assert fast.finish(deployment_id).value == ends
-    [held] = events(fast, deployment_id, "RuntimeAnalysisHeld")
+    deployment_id = clocked.deploy(analysed("2.0.0", STRAIGHT, inconclusive=policy))
+    clocked.pass_hold(deployment_id, 61)
+    assert clocked.finish(deployment_id).value == ends
+    [held] = events(clocked, deployment_id, "RuntimeAnalysisHeld")
     assert (held.data["timeoutSeconds"], held.data["onTimeout"]) == (60, on_timeout)
-    [resolved] = events(fast, deployment_id, "RuntimeAnalysisHoldResolved")
+    [resolved] = events(clocked, deployment_id, "RuntimeAnalysisHoldResolved")
     assert (resolved.data["resolution"], resolved.data["action"], resolved.data["actor"]) == (
         "timed-out",
         on_timeout,
@@ -188,8 +199,24 @@ def test_a_hold_nobody_decides_ends_by_its_timeout_policy(fast: FastWorld, on_ti
     )
     assert held.time < resolved.time
     if on_timeout == "rollback":
-        [rolled_back] = events(fast, deployment_id, "RuntimeDeploymentRolledBack")
+        [rolled_back] = events(clocked, deployment_id, "RuntimeDeploymentRolledBack")
         assert "timed out after 60 s (onTimeout rollback)" in rolled_back.data["reason"]
+
+
+def test_the_progress_deadline_does_not_count_a_hold(clocked: ClockWorld) -> None:
+    clocked.seed_completed(release("1.0.0"))
+    scripted().down = True
+    gate = {**NO_DEADLINE, "progressDeadlineSeconds": 30}
+    canary = analysed("2.0.0", CANARY, inconclusive={"timeoutSeconds": 60, "onTimeout": "continue"})
+    deployment_id = clocked.deploy(
+        parse_release({**canary.to_dict(), "spec": {**canary.to_dict()["spec"], "healthGate": gate}})
+    )
+    clocked.pass_hold(deployment_id, 61)  # gate 1 holds twice the deadline, then goes on
+    clocked.pass_hold(deployment_id, 61, 2)  # gate 2, probed after the deadline passed on the clock, holds too
+    assert clocked.finish(deployment_id) is DeploymentState.COMPLETED
+    gates = [(e.data["gate"], e.data["verdict"]) for e in events(clocked, deployment_id, "RuntimeHealthGateCompleted")]
+    assert gates == [(1, "passed"), (2, "passed")]
+    assert len(events(clocked, deployment_id, "RuntimeAnalysisHoldResolved")) == 2
 
 
 def test_analysis_after_promotion_that_fails_rolls_back_before_the_stable_revision_is_retired(world: World) -> None:
