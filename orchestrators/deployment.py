@@ -6,12 +6,10 @@
 Each service's rollout plan (controlplane.domain.rollout) runs in RollingOut up to its last health gate,
 which runs in HealthGating; what follows (retiring the old revision) runs in Promoting. Gates probe
 until successThreshold consecutive passes or failureThreshold consecutive failures, within the progress
-deadline, then run the release's metric analysis (orchestrators.analysis_gate), which may hold for an operator;
-with ``afterPromotionSeconds`` it runs once more at the start of Promoting. A failed gate, a rollout error or an
-operator's abort rolls every service back to its stable revision. Every step is recorded and emitted by
-activities; this function only decides. Promotion to prod waits for an operator's approval, unless the start
-input says who approved it already (``preApproved``: a drift finding an operator approved, or the failure
-monitor restoring the last Completed release).
+deadline. A failed gate, a rollout error or an operator's abort rolls every service back to its stable
+revision. Every step is recorded and emitted by activities; this function only decides. Promotion to prod
+waits for an operator's approval, unless the start input says who approved it already (``preApproved``:
+a drift finding an operator approved, or the failure monitor restoring the last Completed release).
 
 Every deployment ends here, whatever fails: a step's failure is handled where it happens (provisioning and
 configuration fail the deployment, a rollout step rolls back, a probe that could not run is an Unhealthy probe),
