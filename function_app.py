@@ -2,6 +2,7 @@
 
 import azure.durable_functions as df
 
+from activities.analysis import bp as analysis_activities
 from activities.deployment import bp as deployment_activities
 from activities.drift import bp as drift_activities
 from orchestrators.deployment import bp as deployment_orchestrator
@@ -38,6 +39,7 @@ for blueprint in (
     deployment_orchestrator,
     drift_orchestrator,
     deployment_activities,
+    analysis_activities,
     drift_activities,
 ):
     app.register_functions(blueprint)

@@ -35,7 +35,7 @@ from activities.deployment import (
     promote,
     roll_back,
 )
-from controlplane.domain import deployment_events
+from controlplane.domain import deployment_events, gate_events
 from controlplane.domain.deployment import DEPLOYMENT_MACHINE, DeploymentState
 from controlplane.domain.health import HealthReport, ProbeFailure, report_for_probe_error
 from controlplane.domain.manifest import HealthGate, Release
@@ -50,6 +50,7 @@ from controlplane.domain.workflow.deployment_requests import (
     TargetRequest,
 )
 from controlplane.domain.workflow.deployment_start import DeploymentStart
+from orchestrators import analysis_gate
 from orchestrators.flow import Flow, Task
 
 bp = df.Blueprint()
@@ -112,6 +113,8 @@ def _deploy(flow: Flow, start: DeploymentStart) -> Task:
         return (yield from _roll_back(flow, targets, failure))
 
     yield from flow.move(S.PROMOTING)
+    if failure := (yield from analysis_gate.analyse_after_promotion(flow, [t for t in targets if plans[t.service][1]])):
+        return (yield from _roll_back(flow, targets, failure))
     delayed: list[tuple[Target, ScaleDownStableAfter]] = []
     for target in targets:
         for step in plans[target.service][2]:
@@ -178,20 +181,48 @@ def _run_steps(flow: Flow, target: Target, steps: list[Step], gate: HealthGate, 
 
 
 def _run_gate(flow: Flow, target: Target, gate: HealthGate, deadline: datetime) -> Task:
-    """Probe until the gate passes (None) or fails (the reason)."""
+    """The service's next gate (numbered, named by its plan step): probe until the health gate passes, then run
+    the metric analysis (analysis_gate); None when the gate passes, else the reason to roll back."""
+    where = analysis_gate.next_gate(flow, target)
+    failure = yield from _health_gate(flow, target, gate, deadline, where)
+    if failure is None:
+        failure = yield from analysis_gate.analyse(flow, target, where)
+    return failure
+
+
+def _health_gate(flow: Flow, target: Target, gate: HealthGate, deadline: datetime, where: dict[str, Any]) -> Task:
+    """Probe until the health gate passes (None) or fails (the reason); RuntimeHealthGateCompleted says which. The
+    progress deadline does not count the time spent in metric analysis and holds (``Flow.not_progressing``)."""
     context = flow.context
     tally = GateTally()
     while True:
-        if context.current_utc_datetime > deadline:
-            return f"progress deadline of {gate.progress_deadline_seconds} s exceeded while gating {target.service}"
+        if context.current_utc_datetime > deadline + flow.not_progressing:
+            failure = f"progress deadline of {gate.progress_deadline_seconds} s exceeded while gating {target.service}"
+            yield from _gate_decided(flow, where, GateVerdict.FAILED, tally, failure)
+            return failure
         report = yield from _probe(flow, target)
         tally = tally.after(report, gate)
         verdict = tally.verdict(gate)
+        if verdict is not GateVerdict.PROBING:
+            yield from _gate_decided(flow, where, verdict, tally, _probes_reason(report, tally, gate))
         if verdict is GateVerdict.PASSED:
             return None
         if verdict is GateVerdict.FAILED:
             return f"health gate failed for {target.service}: {report.summary()}"
         yield context.create_timer(context.current_utc_datetime + timedelta(seconds=gate.interval_seconds))
+
+
+def _gate_decided(flow: Flow, where: dict[str, Any], verdict: GateVerdict, tally: GateTally, reason: str) -> Task:
+    decided = gate_events.health_gate_completed(where, verdict.value, tally.successes, tally.failures, reason)
+    yield from flow.emit(decided)
+
+
+def _probes_reason(report: HealthReport, tally: GateTally, gate: HealthGate) -> str:
+    if tally.successes:
+        return (
+            f"{report.summary()} ({tally.successes} passing probes in a row, successThreshold {gate.success_threshold})"
+        )
+    return f"{report.summary()} ({tally.failures} failing probes in a row, failureThreshold {gate.failure_threshold})"
 
 
 def _probe(flow: Flow, target: Target, stable: bool = False) -> Task:

@@ -9,13 +9,18 @@ they are is exactly what the validation exists to keep out; the API refuses such
 signal that parses is judged again by the rules the API applied (``domain.approvals``: the Approver role,
 four-eyes for prod), since the webhook bypasses the API: the refusal is logged and shown in the custom
 status (``refused``), and the wait goes on.
+
+A wait may have a deadline (``wait_for_decision(..., until=...)``): a durable timer races the signals, and the
+decision says which came first (approved, aborted or timed-out), so a hold can apply its policy on timeout.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Generator, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeVar
 
 import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TimerTask
@@ -38,6 +43,22 @@ _LOGGED_PAYLOAD_CHARS = 300
 TERMINAL_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=1_000, max_number_of_attempts=5)
 Task = Generator[Any, Any, Any]
 Request = TypeVar("Request", bound=DeploymentRequest)
+Resolution = Literal["approved", "aborted", "timed-out"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """How a wait ended: an operator ``approved`` or ``aborted`` it (``actor``; ``reason`` is the abort's, e.g.
+    "aborted by ana: wrong build"), or its time ran out first (``timed-out``: a pause's timer, or a deadline)."""
+
+    resolution: Resolution
+    actor: Actor | None = None
+    reason: str = ""
+
+    @property
+    def abort(self) -> str | None:
+        """The abort's reason, or None if it was not aborted."""
+        return self.reason if self.resolution == "aborted" else None
 
 
 class Flow:
@@ -56,6 +77,10 @@ class Flow:
         self.promoted: list[str] = []  # services whose promotion is recorded in the catalog
         self._approvals: list[str] = []
         self._operator: Actor | None = None  # who approved or aborted since the last transition
+        self.gates: dict[str, int] = {}  # per service, the gates run so far (each numbered from 1)
+        # Time spent in metric analysis and inconclusive holds: the health gates' progress deadline does not count
+        # it, since waiting for an operator or measuring a step's traffic is no lack of progress of the rollout.
+        self.not_progressing = timedelta(0)
         self._clock = StepClock(context)
 
     def stamped(self, request: type[Request], **fields: Any) -> dict[str, Any]:
@@ -90,40 +115,56 @@ class Flow:
         abort's reason, or None. An approval is emitted (RuntimeDeploymentApproved) and recorded with the next
         transition. A signal that does not parse, or whose actor the rules refuse (``domain.approvals``), is
         refused and the wait goes on (``_accepted``)."""
+        return (yield from self._decided(waiting, what, service, None)).abort
+
+    def wait_for_approval(self, what: str, service: str | None = None) -> Task:
+        """Announce the wait (RuntimeDeploymentApprovalRequested, which notifications pick up) and wait for an
+        operator's approval of ``what`` (the custom status says it too); the abort's reason, or None."""
+        return (yield from self.wait_for_decision(what, service)).abort
+
+    def wait_for_decision(self, what: str, service: str | None = None, until: datetime | None = None) -> Task:
+        """As ``wait_for_approval``, but with an optional deadline ``until`` (a durable timer racing the signals):
+        the ``Decision``, timed-out if the deadline came first. The custom status shows the deadline while the
+        wait lasts and drops the wait once decided."""
+        environment = self.release.spec.environment.name
+        announced = deployment_events.approval_requested(environment, what, service, self.requested_by, self.four_eyes)
+        yield from self.emit(announced)
+        status = {"for": what} | ({"service": service} if service else {})
+        deadline = {"until": until.isoformat()} if until else {}
+        self.context.set_custom_status({"state": self.state.value, "waiting": APPROVE, **status, **deadline})
+        decision = yield from self._decided(self.context.wait_for_external_event(APPROVE), what, service, until)
+        self.context.set_custom_status({"state": self.state.value})
+        return decision
+
+    def _decided(self, waiting: TaskBase, what: str, service: str | None, until: datetime | None) -> Task:
+        """The ``Decision`` of ``waiting`` (a timer, or the approve event), an abort, or the ``until`` deadline,
+        whichever comes first; a timer still pending is cancelled."""
         context = self.context
         abort = context.wait_for_external_event(ABORT)
+        deadline = context.create_timer(until) if until is not None else None
         while True:
-            winner = yield context.task_any([waiting, abort])
+            winner = yield context.task_any([waiting, abort, *([deadline] if deadline else [])])
             if winner == abort:
                 signal = self._accepted(ABORT, abort.result)
                 if signal is None:
                     abort = context.wait_for_external_event(ABORT)
                     continue
-                if isinstance(waiting, TimerTask):
-                    waiting.cancel()
+                _cancel(waiting, deadline)
                 self._operator = signal.actor
-                return f"aborted by {signal.describe()}"
-            if isinstance(waiting, TimerTask):
-                return None
+                return Decision("aborted", signal.actor, f"aborted by {signal.describe()}")
+            if winner == deadline or isinstance(waiting, TimerTask):
+                _cancel(waiting, deadline)
+                return Decision("timed-out")
             signal = self._accepted(APPROVE, waiting.result)
             if signal is None:
                 waiting = context.wait_for_external_event(APPROVE)
                 continue
+            _cancel(deadline)
             environment = self.release.spec.environment.name
             yield from self.emit(deployment_events.approved(environment, what, service, signal.actor, signal.reason))
             self._approvals.append(f"approved by {signal.describe()}")
             self._operator = signal.actor
-            return None
-
-    def wait_for_approval(self, what: str, service: str | None = None) -> Task:
-        """Announce the wait (RuntimeDeploymentApprovalRequested, which notifications pick up) and wait for an
-        operator's approval of ``what`` (the custom status says it too); the abort's reason, or None."""
-        environment = self.release.spec.environment.name
-        announced = deployment_events.approval_requested(environment, what, service, self.requested_by, self.four_eyes)
-        yield from self.emit(announced)
-        status = {"for": what} | ({"service": service} if service else {})
-        self.context.set_custom_status({"state": self.state.value, "waiting": APPROVE, **status})
-        return (yield from self.wait(self.context.wait_for_external_event(APPROVE), what, service))
+            return Decision("approved", signal.actor)
 
     def _accepted(self, name: str, data: object) -> OperatorSignal | None:
         """The signal ``data`` carries if it parses and its actor may send it, else None: logged, and a refusal
@@ -156,6 +197,14 @@ class Flow:
                 name,
                 why[:_LOGGED_PAYLOAD_CHARS],
             )
+
+
+def _cancel(*tasks: TaskBase | None) -> None:
+    """Cancel the timers among ``tasks`` that have not fired (Durable cancels a pending timer; an event wait needs
+    nothing)."""
+    for task in tasks:
+        if isinstance(task, TimerTask) and not task.is_completed:
+            task.cancel()
 
 
 def _brief(text: str) -> str:

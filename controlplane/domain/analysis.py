@@ -179,3 +179,41 @@ def analysis_verdict(verdicts: Iterable[Verdict]) -> Verdict:
         if verdict in seen:
             return verdict
     return Verdict.PASSED
+
+
+def metric_reason(metric: AnalysisMetric, tally: MetricTally, last: Measurement | None, verdict: Verdict) -> str:
+    """Why ``metric`` has ``verdict``, by its last measurement (the deciding one when it failed or holds), e.g.
+
+    - ``request-success-rate 0.8 < min 0.95 (2 of 3 measurements failed, failureLimit 1); query: <query>``
+    - ``request-success-rate: no value (no data) (2 of 2 measurements inconclusive, inconclusiveLimit 1); query: ..``
+    - ``request-success-rate >= 0.95 in 3 of 3 measurements (last 0.99)``
+    """
+    if last is None:
+        return f"{metric.name}: not measured"
+    total = tally.passed + tally.failed + tally.inconclusive
+    query = " ".join(last.query.split())  # a multi-line KQL or PromQL query on one line
+    if verdict is Verdict.FAILED:
+        counts = f"{tally.failed} of {total} measurements failed, failureLimit {metric.failure_limit}"
+        return f"{metric.name} {_value(last)} {_violated(last, metric.threshold)} ({counts}); query: {query}"
+    if verdict is Verdict.INCONCLUSIVE:
+        limit = metric.inconclusive_limit
+        counts = f"{tally.inconclusive} of {total} measurements inconclusive, inconclusiveLimit {limit}"
+        return f"{metric.name}: no value ({last.error}) ({counts}); query: {query}"
+    counts = f"{tally.passed} of {total} measurements (last {_value(last)})"
+    if verdict is Verdict.PASSED:
+        return f"{metric.name} {describe_threshold(metric.threshold)} in {counts}"
+    return f"{metric.name}: not decided, {describe_threshold(metric.threshold)} in {counts}"
+
+
+def _value(measurement: Measurement) -> str:
+    return "no value" if measurement.value is None else f"{measurement.value:g}"
+
+
+def _violated(measurement: Measurement, threshold: Threshold) -> str:
+    """Which bound the value broke: ``< min 0.95`` or ``> max 500``; for a last value within bounds, the threshold."""
+    value = measurement.value
+    if value is not None and threshold.min is not None and value < threshold.min:
+        return f"< min {threshold.min:g}"
+    if value is not None and threshold.max is not None and value > threshold.max:
+        return f"> max {threshold.max:g}"
+    return f"(threshold {describe_threshold(threshold)})"

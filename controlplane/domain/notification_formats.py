@@ -23,6 +23,7 @@ from controlplane.domain.notifications import WebhookFormat
 
 _TITLES = {
     EventType.RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED: "Approval needed",
+    EventType.RUNTIME_ANALYSIS_HELD: "Rollout held: metric analysis inconclusive",
     EventType.RUNTIME_DEPLOYMENT_COMPLETED: "Deployment completed",
     EventType.RUNTIME_DEPLOYMENT_ROLLED_BACK: "Deployment rolled back",
     EventType.RUNTIME_DEPLOYMENT_FAILED: "Deployment failed",
@@ -31,7 +32,9 @@ _TITLES = {
 }
 # Good news green, a decision to make amber, bad news red: Adaptive Card text colors / Slack has none in blocks.
 _GOOD = frozenset({EventType.RUNTIME_DEPLOYMENT_COMPLETED})
-_ATTENTION = frozenset({EventType.RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED, EventType.RUNTIME_DRIFT_DETECTED})
+_ATTENTION = frozenset(
+    {EventType.RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED, EventType.RUNTIME_ANALYSIS_HELD, EventType.RUNTIME_DRIFT_DETECTED}
+)
 # Data keys worth a line, in this order, with their labels; anything else stays in the JSON format only.
 _FACTS = (
     ("environment", "Environment"),
@@ -40,6 +43,7 @@ _FACTS = (
     ("findingId", "Finding"),
     ("incidentId", "Incident"),
     ("kind", "Drift"),
+    ("step", "Gate"),
     ("for", "Waiting for"),
     ("requestedBy", "Requested by"),
     ("actor", "By"),

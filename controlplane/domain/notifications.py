@@ -13,9 +13,10 @@ The setting is a JSON list; each target is ``{"name", "urlSetting", "format", "e
 | ``environments`` | environment names; absent or empty: every environment |
 | ``eventTypes`` | a subset of ``NOTIFIABLE``; absent or empty: all of them |
 
-An event is *notifiable* when an operator would want to hear of it: a deployment's outcome, an incident, and a
-drift finding left ``Open`` for an operator's decision (the scan emits RuntimeDriftDetected for every finding;
-those policy approved or that repeat a decided one are audit, not news).
+An event is *notifiable* when an operator would want to hear of it: a deployment's outcome, an incident, a
+rollout an inconclusive metric analysis holds for an operator (its approval request follows, and says what to
+approve; the hold says why), and a drift finding left ``Open`` for an operator's decision (the scan emits
+RuntimeDriftDetected for every finding; those policy approved or that repeat a decided one are audit, not news).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ SETTING = "CONTROLPLANE_NOTIFICATIONS"
 
 NOTIFIABLE = (
     EventType.RUNTIME_DEPLOYMENT_APPROVAL_REQUESTED,
+    EventType.RUNTIME_ANALYSIS_HELD,
     EventType.RUNTIME_DEPLOYMENT_COMPLETED,
     EventType.RUNTIME_DEPLOYMENT_ROLLED_BACK,
     EventType.RUNTIME_DEPLOYMENT_FAILED,

@@ -15,6 +15,7 @@ def product(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Itera
     """The product's host for one test module: its own tables, task hub and local folder on the shared Azurite."""
     local = tmp_path_factory.mktemp("product")
     host = HostProcess(azurite.connection_string, "function_app:app", local, product_settings(local))
+    host.local_dir = local
     host.start()
     yield host
     host.stop()

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from controlplane.domain import deployment_events, loop_events
+from controlplane.domain import deployment_events, gate_events, loop_events
 from controlplane.domain.access import Actor
+from controlplane.domain.analysis import Measurement, MetricQuery, MetricTally, Verdict
 from controlplane.domain.deployment import DeploymentState, Transition
-from controlplane.domain.event_catalog import EventType, check_data
+from controlplane.domain.event_catalog import EventData, EventType, check_data
 from controlplane.domain.health import HealthReport, HealthStatus
+from controlplane.domain.hooks import HookCall, HookOutcome
+from controlplane.domain.manifest.analysis import InconclusivePolicy, Threshold
 from controlplane.domain.runtime import EnvironmentOutputs
 from tests.builders import finding, release
 
@@ -59,9 +62,31 @@ def test_an_incident_inlines_at_most_its_limit_of_events() -> None:
 ANA = Actor("ana", "oid-ana", ("Approver", "Operator"))
 
 
+def gate_built() -> list[EventData]:
+    """The gate events' builders (controlplane.domain.gate_events), one call each."""
+    where = gate_events.gate_of("orders", "orders--2", 1, "canary step 1: 10% traffic on 1 replicas")
+    query = MetricQuery("success", "router", None, "dev", "orders", "orders--2", 30, builtin="requestSuccessRate")
+    tally = MetricTally("success", passed=1, failed=2)
+    call = HookCall("smoke", "rollout", "https://hooks.example.com/x?token=secret", "d-1", 10, 2, None, {})
+    return [
+        gate_events.health_gate_completed(where, "passed", 2, 0, "Healthy (2 passing probes in a row)"),
+        gate_events.analysis_measured(
+            where, query, Measurement(0.8, "router counters"), Threshold(min=0.95), Verdict.FAILED, 1
+        ),
+        gate_events.analysis_completed(where, Verdict.FAILED, "success 0.8 < min 0.95", [(tally, Verdict.FAILED)]),
+        gate_events.analysis_held(where, "success: no value", InconclusivePolicy(timeout_seconds=600)),
+        gate_events.analysis_hold_resolved(where, "approved", "continue", ANA),
+        gate_events.webhook_called(call, HookOutcome(200, 1), "passed", where),
+        gate_events.promotion_held("orders", "confirm", "not confirmed yet"),
+        gate_events.wave_started(1, 2, ["orders"], []),
+        gate_events.wave_completed(1, 2, ["orders"], "passed"),
+    ]
+
+
 def test_every_builder_makes_data_its_catalog_entry_accepts() -> None:
     report = HealthReport(HealthStatus.HEALTHY)
     built = [
+        *gate_built(),
         deployment_events.requested(release(), ANA),
         deployment_events.requested(release(), None),  # the control plane asked itself
         deployment_events.state_changed(Transition(DeploymentState.REQUESTED, DeploymentState.PROVISIONING, T0)),
@@ -108,4 +133,4 @@ def test_every_builder_makes_data_its_catalog_entry_accepts() -> None:
         check_data(event.type, {**deployment_data, **event.data})
     assert {event.type for event in built} == set(EventType)
     operators = [event.data["actor"] for event in built if event.data.get("actor") is not None]
-    assert len(operators) == 5 and all(actor == ANA.to_dict() for actor in operators)
+    assert len(operators) == 6 and all(actor == ANA.to_dict() for actor in operators)

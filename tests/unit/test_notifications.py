@@ -227,3 +227,24 @@ def test_an_actor_is_shown_by_name() -> None:
     _, facts, _ = render(asked, WebhookFormat.TEAMS)["attachments"][0]["content"]["body"]
     assert {"title": "Requested by", "value": "ana@contoso.com"} in facts["facts"]
     assert "oid-ana" not in json.dumps(render(asked, WebhookFormat.SLACK))
+
+
+def test_an_analysis_hold_asks_an_operator_in_amber_why_the_rollout_waits() -> None:
+    held = event(
+        EventType.RUNTIME_ANALYSIS_HELD,
+        deploymentId="dep-1",
+        environment="prod",
+        service="orders",
+        gate=1,
+        step="canary step 1: 10% traffic on 1 replicas",
+        reason="request-success-rate: no value (router unreachable)",
+        actionRequired=True,
+        timeoutSeconds=None,
+        onTimeout="rollback",
+    )
+    (everything,) = targets({"name": "all", "urlSetting": "TEAMS_URL", "format": "teams"})
+    assert select_targets([everything], held, "prod") == [everything]
+    title, facts, _ = render(held, WebhookFormat.TEAMS)["attachments"][0]["content"]["body"]
+    assert (title["text"], title["color"]) == ("Rollout held: metric analysis inconclusive", "Warning")
+    assert {"title": "Gate", "value": "canary step 1: 10% traffic on 1 replicas"} in facts["facts"]
+    assert {"title": "Reason", "value": "request-success-rate: no value (router unreachable)"} in facts["facts"]

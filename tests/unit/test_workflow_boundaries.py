@@ -12,6 +12,7 @@ from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.event_catalog import EventData, EventType
 from controlplane.domain.rollout import ScaleRevision, SetTraffic
 from controlplane.domain.rollout.target import Target
+from controlplane.domain.workflow.analysis_requests import MeasureRequest
 from controlplane.domain.workflow.deployment_requests import (
     DeploymentRequest,
     EmitRequest,
@@ -84,6 +85,10 @@ REQUESTS = [
     (
         RollBackRequest(**STAMP_FIELDS, target=TARGET, reason="gate failed"),
         {**STAMP, "target": TARGET_WIRE, "reason": "gate failed"},
+    ),
+    (
+        MeasureRequest(**STAMP_FIELDS, target=TARGET, gate=2, step="canary step 2", metric="errors", number=3),
+        {**STAMP, "target": TARGET_WIRE, "gate": 2, "gateStep": "canary step 2", "metric": "errors", "number": 3},
     ),
     (ScanRequest(AT), {"at": AT.isoformat()}),
     (FindingRequest("drift-1", AT), {"findingId": "drift-1", "at": AT.isoformat()}),
