@@ -13,12 +13,23 @@ one reader of environment variables.
 | ``CONTROLPLANE_PULUMI_SECRETS_PROVIDER`` | e.g. ``azurekeyvault://<vault>.vault.azure.net/keys/<key>`` | |
 | ``CONTROLPLANE_ENVIRONMENT_RESOURCE_GROUP`` | group of an environment the Provisioner builds | ``cp-env-{name}`` |
 | ``CONTROLPLANE_LOG_ANALYTICS_WORKSPACE_RESOURCE_ID`` | the workspace's ARM id, for environments' logs | |
+| ``CONTROLPLANE_METRICS_ENDPOINT`` | platform metrics endpoint; ``{region}``: an environment's ``location`` | below |
+| ``CONTROLPLANE_ANALYSIS_KQL_SELECTOR`` | KQL condition picking a revision's ``AppRequests`` | below |
+| ``CONTROLPLANE_ANALYSIS_PROMQL_SELECTOR`` | PromQL label matchers picking a revision's series | below |
+| ``CONTROLPLANE_ANALYSIS_PROMQL_STATUS_LABEL`` | the status-code label of ``http_requests_total`` | ``code`` |
 
 ``CONTROLPLANE_ENVIRONMENTS``, for example::
 
     {"dev":  {"compute": "containerapps", "subscriptionId": "...", "resourceGroup": "cp-env-dev",
               "managedEnvironmentId": "/subscriptions/.../managedEnvironments/dev", "location": "westeurope"},
      "prod": {"compute": "aks", "subscriptionId": "...", "resourceGroup": "cp-env-prod", "cluster": "prod"}}
+
+Defaults: ``METRICS_ENDPOINT``, ``KQL_SELECTOR`` and ``PROMQL_SELECTOR`` below. The analysis selectors fill in
+``{environment}``, ``{service}`` and ``{revision}``, escaped for a quoted string (write the quotes around them).
+The KQL default matches a revision's replicas: Container Apps replicas and AKS pods are named
+``<revision>-<suffix>`` and Application Insights records the host name as ``AppRoleInstance`` (set
+``OTEL_SERVICE_NAME`` to the service for ``AppRoleName``). The PromQL default matches the AKS adapter's pod
+labels as a ``labelmap`` relabeling of ``__meta_kubernetes_pod_label_(.+)`` names them.
 """
 
 from __future__ import annotations
@@ -32,6 +43,11 @@ from typing import Any
 from controlplane.errors import FieldError
 
 COMPUTES = ("containerapps", "aks")
+METRICS_ENDPOINT = "https://{region}.metrics.monitor.azure.com"
+KQL_SELECTOR = "AppRoleName == '{service}' and AppRoleInstance startswith '{revision}-'"
+PROMQL_SELECTOR = (
+    'namespace="{environment}",app_kubernetes_io_name="{service}",controlplane_azure_revision="{revision}"'
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +73,10 @@ class AzureSettings:
     pulumi_secrets_provider: str | None = None
     environment_resource_group: str = "cp-env-{name}"
     log_analytics_workspace_resource_id: str | None = None
+    metrics_endpoint: str = METRICS_ENDPOINT
+    analysis_kql_selector: str = KQL_SELECTOR
+    analysis_promql_selector: str = PROMQL_SELECTOR
+    analysis_promql_status_label: str = "code"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str], errors: list[FieldError]) -> AzureSettings:
@@ -71,7 +91,26 @@ class AzureSettings:
             pulumi_secrets_provider=environ.get("CONTROLPLANE_PULUMI_SECRETS_PROVIDER") or None,
             environment_resource_group=environ.get("CONTROLPLANE_ENVIRONMENT_RESOURCE_GROUP") or "cp-env-{name}",
             log_analytics_workspace_resource_id=environ.get("CONTROLPLANE_LOG_ANALYTICS_WORKSPACE_RESOURCE_ID") or None,
+            metrics_endpoint=_template(environ, "CONTROLPLANE_METRICS_ENDPOINT", METRICS_ENDPOINT, errors, "region"),
+            analysis_kql_selector=_template(environ, "CONTROLPLANE_ANALYSIS_KQL_SELECTOR", KQL_SELECTOR, errors),
+            analysis_promql_selector=_template(
+                environ, "CONTROLPLANE_ANALYSIS_PROMQL_SELECTOR", PROMQL_SELECTOR, errors
+            ),
+            analysis_promql_status_label=environ.get("CONTROLPLANE_ANALYSIS_PROMQL_STATUS_LABEL") or "code",
         )
+
+
+def _template(environ: Mapping[str, str], name: str, default: str, errors: list[FieldError], *fields: str) -> str:
+    """A setting with ``{placeholders}``: refused (and the default kept) if it names any but ``fields``."""
+    text = environ.get(name) or default
+    allowed = fields or ("environment", "service", "revision")
+    try:
+        text.format(**dict.fromkeys(allowed, ""))
+    except (KeyError, IndexError, ValueError) as error:
+        shown = ", ".join("{" + field + "}" for field in allowed)
+        errors.append(FieldError(name, f"may use only {shown} (got {text!r}: {error!r})"))
+        return default
+    return text
 
 
 def _placements(text: str | None, errors: list[FieldError]) -> dict[str, Placement]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from controlplane.adapters.by_environment.compute import ComputeByEnvironment
+from controlplane.adapters.by_provider import AnalysisByProvider
 from controlplane.adapters.http.health_probe import HttpHealthProbe
 from controlplane.adapters.http.hooks import SignedHookCaller
 from controlplane.adapters.http.webhook import HttpWebhookPoster
@@ -20,7 +21,16 @@ from controlplane.bootstrap.container import Ports
 from controlplane.config import APP_ROOT, InvalidSettings, Settings
 from controlplane.config_azure import Placement
 from controlplane.errors import FieldError, PermanentError
-from controlplane.ports import Compute, DesiredState, EventBus, HealthProbe, Metrics, Provisioner, WebhookPoster
+from controlplane.ports import (
+    AnalysisProvider,
+    Compute,
+    DesiredState,
+    EventBus,
+    HealthProbe,
+    Metrics,
+    Provisioner,
+    WebhookPoster,
+)
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -47,6 +57,7 @@ def azure_ports(
     desired_state: DesiredState | None = None,
     metrics: Metrics | None = None,
     webhooks: WebhookPoster | None = None,
+    analysis: AnalysisProvider | None = None,
 ) -> Ports:
     """Ports over Azure: Table storage, Service Bus, Container Apps / AKS per environment, Azure Monitor,
     Pulumi (its work dir under ``root``), Git. A port given by keyword is used instead of being built."""
@@ -72,6 +83,7 @@ def azure_ports(
         desired_state=_desired_state(settings) if desired_state is None else desired_state,
         metrics=_metrics(settings, credential) if metrics is None else metrics,
         webhooks=HttpWebhookPoster() if webhooks is None else webhooks,
+        analysis=_analysis(settings, credential) if analysis is None else analysis,
         hooks=SignedHookCaller(),
     )
 
@@ -182,7 +194,8 @@ def _desired_state(settings: Settings) -> DesiredState | None:
 def _metrics(settings: Settings, credential: TokenCredential) -> Metrics | None:
     if not settings.azure.log_analytics_workspace_id:
         return None
-    from azure.monitor.query import LogsQueryClient, MetricsQueryClient
+    from azure.monitor.query import LogsQueryClient
+    from azure.monitor.querymetrics import MetricsClient
 
     from controlplane.adapters.azure.monitor.metrics import AzureMonitorMetrics, AzureMonitorSettings, ServiceResources
 
@@ -196,10 +209,33 @@ def _metrics(settings: Settings, credential: TokenCredential) -> Metrics | None:
             f"/subscriptions/{placement.subscription_id}/resourceGroups/{placement.resource_group}"
             f"/providers/Microsoft.App/containerApps/{service}"
         )
-        return ServiceResources(container_app_id=app)
+        return ServiceResources(container_app_id=app, region=placement.location or None)
 
     return AzureMonitorMetrics(
         LogsQueryClient(credential),
-        MetricsQueryClient(credential),
-        AzureMonitorSettings(settings.azure.log_analytics_workspace_id, resources=resources),
+        lambda endpoint: MetricsClient(endpoint, credential),
+        AzureMonitorSettings(
+            settings.azure.log_analytics_workspace_id,
+            resources=resources,
+            metrics_endpoint=settings.azure.metrics_endpoint,
+        ),
+    )
+
+
+def _analysis(settings: Settings, credential: TokenCredential) -> AnalysisProvider:
+    """Application Insights (KQL on the manifest's workspace) and managed Prometheus (PromQL on its endpoint)."""
+    from azure.monitor.query import LogsQueryClient
+
+    from controlplane.adapters.azure.monitor.analysis_logs import LogsAnalysis, LogsAnalysisSettings
+    from controlplane.adapters.azure.monitor.prometheus import PrometheusAnalysis, PrometheusSettings
+
+    azure = settings.azure
+    logs = LogsAnalysis(LogsQueryClient(credential), LogsAnalysisSettings(selector=azure.analysis_kql_selector))
+    prometheus = PrometheusAnalysis(
+        PrometheusSettings(selector=azure.analysis_promql_selector, status_label=azure.analysis_promql_status_label),
+        credential,
+    )
+    return AnalysisByProvider(
+        {"applicationInsights": logs, "prometheus": prometheus},
+        missing={"router": "the router provider only runs on local compute"},
     )

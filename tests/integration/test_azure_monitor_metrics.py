@@ -1,10 +1,11 @@
 """The Azure Monitor Metrics adapter with real SDK clients against a TLS stub of Log Analytics and ARM metrics.
 
-``LogsQueryClient`` and ``MetricsQueryClient`` of azure-monitor-query 1.4.1 talk to the stub, which answers in
-the services' own response shapes: Log Analytics ``tables/columns/rows`` (with a ``PartialError``), ARM
-``value[].timeseries[].data[]`` (a minute without data has no ``average``). The stub answers 400 to a metrics
-request whose api-version, metricnames, timespan, interval, aggregation or queue ``$filter`` is not what the
-adapter must send, so every test checks them.
+``LogsQueryClient`` (azure-monitor-query 2.0.0) and ``MetricsClient`` (azure-monitor-querymetrics 1.0.0) talk
+to the stub, which answers in the services' own response shapes: Log Analytics ``tables/columns/rows`` (with a
+``PartialError``), the regional metrics batch API ``values[].value[].timeseries[].data[]`` (a minute without
+data has no ``average``). The stub answers 400 to a metrics request whose api-version, resource ids,
+metricnames, starttime/endtime, interval, aggregation or queue ``filter`` is not what the adapter must send,
+so every test checks them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import pytest
-from azure.monitor.query import LogsQueryClient, MetricsQueryClient
+from azure.monitor.query import LogsQueryClient
+from azure.monitor.querymetrics import MetricsClient
 
 from controlplane.adapters.azure.monitor.metrics import (
     AzureMonitorMetrics,
@@ -33,9 +35,11 @@ from tests.stubs.https_stub import Recorded, Reply, StaticToken, StubServer
 GROUP = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-dev/providers"
 WORKSPACE = "11111111-2222-3333-4444-555555555555"
 NAMESPACE_ID = f"{GROUP}/Microsoft.ServiceBus/namespaces/sb-dev"
-METRICS_PATH = r"(/subscriptions/.+)/providers/Microsoft\.Insights/metrics"
-METRICS_API_VERSION = "2024-02-01"  # what MetricsQueryClient 1.4.1 sends
-TIMESPAN = "2026-11-26T11:55:00.000Z/2026-11-26T12:00:00.000Z"  # the window ending at T0, as 1.4.1 writes it
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
+METRICS_PATH = rf"/subscriptions/{SUBSCRIPTION}/metrics:getBatch"
+METRICS_API_VERSION = "2024-02-01"  # what MetricsClient 1.0.0 sends
+WINDOW = {"starttime": "2026-11-26T11:55:00.000Z", "endtime": "2026-11-26T12:00:00.000Z"}  # ending at T0
+REGION = "westeurope"
 LOGS_PATH = rf"/v1/workspaces/{WORKSPACE}/query"
 COLUMNS = [
     {"name": "AppRoleName", "type": "string"},
@@ -49,7 +53,7 @@ def app_id(service: str) -> str:
 
 
 def resources(service: str, cpu_cores: float | None = None) -> ServiceResources:
-    return ServiceResources(app_id(service), cpu_cores, NAMESPACE_ID, f"{service}-jobs")
+    return ServiceResources(app_id(service), cpu_cores, NAMESPACE_ID, f"{service}-jobs", REGION)
 
 
 def requests_table(*rows: tuple[str, int]) -> dict:
@@ -73,17 +77,17 @@ def timeseries(
     entity: str | None = None,
     metric_error: tuple[str, str] | None = None,
 ) -> dict:
-    """An ARM metrics answer: one datapoint a minute, ``None`` a minute without data; ``entity`` is the EntityName
-    of a filtered series, ``metric_error`` its (errorCode, errorMessage)."""
+    """A metrics batch answer for one resource: one datapoint a minute, ``None`` a minute without data;
+    ``entity`` is the EntityName of a filtered series, ``metric_error`` its (errorCode, errorMessage)."""
     dimension = {"name": {"value": "entityname", "localizedValue": "entityname"}, "value": entity}
     code, message = metric_error or ("Success", "")
     data = [
         {"timeStamp": f"2026-11-26T11:5{5 + minute}:00Z", **({} if value is None else {"average": value})}
         for minute, value in enumerate(values)
     ]
-    return {
-        "cost": 59,
-        "timespan": "2026-11-26T11:55:00Z/2026-11-26T12:00:00Z",
+    answer = {
+        "starttime": "2026-11-26T11:55:00.000Z",
+        "endtime": "2026-11-26T12:00:00.000Z",
         "interval": "PT1M",
         "value": [
             {
@@ -98,8 +102,10 @@ def timeseries(
             }
         ],
         "namespace": namespace,
-        "resourceregion": "westeurope",
+        "resourceregion": REGION,
+        "resourceid": resource,
     }
+    return {"values": [answer]}
 
 
 def error(status: int, code: str, message: str, **headers: str) -> Reply:
@@ -117,18 +123,19 @@ class Monitor:
 
     def __post_init__(self) -> None:
         self.stub.route("POST", LOGS_PATH, self._query)
-        self.stub.route("GET", METRICS_PATH, self._metric)
+        self.stub.route("POST", METRICS_PATH, self._metric)
 
     def _query(self, request: Recorded, _match: re.Match[str]) -> Reply:
         self._wait()
         role = re.search(r"AppRoleName == '([^']*)'", request.body["query"])
         return _next(self.logs.get(role.group(1) if role else "", []))
 
-    def _metric(self, request: Recorded, match: re.Match[str]) -> Reply:
+    def _metric(self, request: Recorded, _match: re.Match[str]) -> Reply:
         self._wait()
         if problem := _metrics_request_problem(request):
             return error(400, "BadRequest", problem)
-        return _next(self.metrics.get((match.group(1), request.query.get("metricnames", "")), []))
+        [resource] = request.body["resourceids"]
+        return _next(self.metrics.get((resource, request.query.get("metricnames", "")), []))
 
     def _wait(self) -> None:
         if self.hold is not None:
@@ -151,14 +158,21 @@ class Monitor:
 def _metrics_request_problem(request: Recorded) -> str | None:
     """What the adapter's metrics request lacks, as the service would refuse it (None: nothing)."""
     query = request.query
-    expected = {"api-version": METRICS_API_VERSION, "timespan": TIMESPAN, "interval": "PT1M", "aggregation": "Average"}
+    expected = {"api-version": METRICS_API_VERSION, **WINDOW, "interval": "PT1M", "aggregation": "Average"}
     wrong = [
         f"{name}={query.get(name)!r}, not {value!r}" for name, value in expected.items() if query.get(name) != value
     ]
     if query.get("metricnames") not in ("CpuPercentage", "UsageNanoCores", "ActiveMessages"):
         wrong.append(f"metricnames={query.get('metricnames')!r}")
-    if query.get("metricnames") == "ActiveMessages" and not query.get("$filter", "").startswith("EntityName eq '"):
-        wrong.append(f"$filter={query.get('$filter')!r} (no EntityName)")
+    if query.get("metricnames") == "ActiveMessages" and not query.get("filter", "").startswith("EntityName eq '"):
+        wrong.append(f"filter={query.get('filter')!r} (no EntityName)")
+    resources = (request.body or {}).get("resourceids")
+    if not (
+        isinstance(resources, list)
+        and len(resources) == 1
+        and resources[0].startswith(f"/subscriptions/{SUBSCRIPTION}/")
+    ):
+        wrong.append(f"resourceids={resources!r}")
     return "; ".join(wrong) or None
 
 
@@ -195,11 +209,19 @@ def monitor(stub: StubServer) -> Monitor:
     return Monitor(stub)  # its routes are added last, so they win over those of earlier tests
 
 
-def adapter(stub: StubServer, settings: AzureMonitorSettings = SETTINGS) -> AzureMonitorMetrics:
+def adapter(
+    stub: StubServer, settings: AzureMonitorSettings = SETTINGS, endpoints: list[str] | None = None
+) -> AzureMonitorMetrics:
+    """The adapter over the stub; every regional endpoint it asks a MetricsClient for is added to ``endpoints``
+    and served by the stub."""
     options = {"connection_verify": stub.ca_file, "retry_backoff_factor": 0.01}
     logs = LogsQueryClient(StaticToken(), endpoint=stub.url + "/v1", **options)
-    metrics = MetricsQueryClient(StaticToken(), endpoint=stub.url, **options)
-    return AzureMonitorMetrics(logs, metrics, settings, clock=lambda: T0)
+
+    def regional(endpoint: str) -> MetricsClient:
+        (endpoints if endpoints is not None else []).append(endpoint)
+        return MetricsClient(stub.url, StaticToken(), **options)
+
+    return AzureMonitorMetrics(logs, regional, settings, clock=lambda: T0)
 
 
 def read(metrics: AzureMonitorMetrics, service: str, kinds: list[MetricKind] = ALL) -> dict[MetricKind, MetricReading]:
@@ -258,22 +280,36 @@ def test_rps_is_a_kql_count_over_the_window_of_the_services_requests(stub: StubS
 def test_cpu_and_queue_are_platform_metrics_of_the_app_and_the_namespace(stub: StubServer, monitor: Monitor) -> None:
     monitor.script_service("orders", cpu=[30.0, 50.0, None], queue=[3.0, None, 12.0, None])
 
-    readings = read(adapter(stub), "orders", [MetricKind.CPU, MetricKind.QUEUE])
+    endpoints: list[str] = []
+    readings = read(adapter(stub, endpoints=endpoints), "orders", [MetricKind.CPU, MetricKind.QUEUE])
 
     assert readings[MetricKind.CPU] == MetricReading(MetricKind.CPU, 40.0)
     assert readings[MetricKind.QUEUE] == MetricReading(MetricKind.QUEUE, 12.0)  # the latest minute with data
-    cpu, queue = stub.calls("GET", METRICS_PATH)
-    assert cpu.path == app_id("orders") + "/providers/Microsoft.Insights/metrics"
-    assert queue.path == NAMESPACE_ID + "/providers/Microsoft.Insights/metrics"
-    common = {"api-version": METRICS_API_VERSION, "timespan": TIMESPAN, "interval": "PT1M", "aggregation": "Average"}
+    assert endpoints == ["https://westeurope.metrics.monitor.azure.com"]  # one regional client, made once
+    cpu, queue = stub.calls("POST", METRICS_PATH)
+    assert cpu.body == {"resourceids": [app_id("orders")]}
+    assert queue.body == {"resourceids": [NAMESPACE_ID]}
+    common = {"api-version": METRICS_API_VERSION, **WINDOW, "interval": "PT1M", "aggregation": "Average"}
     assert cpu.query == {**common, "metricnames": "CpuPercentage", "metricnamespace": "Microsoft.App/containerApps"}
     assert queue.query == {
         **common,
         "metricnames": "ActiveMessages",
         "metricnamespace": "Microsoft.ServiceBus/namespaces",
-        "$filter": "EntityName eq 'orders-jobs'",
+        "filter": "EntityName eq 'orders-jobs'",
     }
     assert cpu.headers["authorization"] == queue.headers["authorization"] == "Bearer stub-token"
+
+
+def test_a_service_without_a_region_has_no_platform_metrics_naming_the_fix(stub: StubServer, monitor: Monitor) -> None:
+    settings = replace(SETTINGS, resources={("dev", "orders"): replace(resources("orders"), region=None)})
+
+    reading = read(adapter(stub, settings), "orders", [MetricKind.CPU])[MetricKind.CPU]
+
+    assert reading.value is None
+    assert reading.error == (
+        "dev/orders cpu: no region configured for this service's resources (set its region: metrics are regional)"
+    )
+    assert stub.calls("POST", METRICS_PATH) == []
 
 
 def test_a_metric_error_code_without_data_is_no_data_naming_it(stub: StubServer, monitor: Monitor) -> None:
@@ -293,7 +329,7 @@ def test_a_metric_error_code_without_data_is_no_data_naming_it(stub: StubServer,
 
 def test_an_answer_not_in_the_metrics_shape_is_no_data(stub: StubServer, monitor: Monitor) -> None:
     broken = timeseries(app_id("orders"), "CpuPercentage", [12.0], "Microsoft.App/containerApps")
-    broken["value"][0]["timeseries"][0]["data"][0]["timeStamp"] = "yesterday"
+    broken["values"][0]["value"][0]["timeseries"][0]["data"][0]["timeStamp"] = "yesterday"
     monitor.metrics[(app_id("orders"), "CpuPercentage")] = [Reply(200, broken)]
 
     reading = read(adapter(stub), "orders", [MetricKind.CPU])[MetricKind.CPU]
@@ -359,7 +395,7 @@ def test_throttling_is_retried_after_retry_after(stub: StubServer, monitor: Moni
     assert readings[MetricKind.RPS] == MetricReading(MetricKind.RPS, 1.0)
     assert readings[MetricKind.CPU] == MetricReading(MetricKind.CPU, 20.0)
     assert len(stub.calls("POST", LOGS_PATH)) == 2
-    assert len(stub.calls("GET", METRICS_PATH)) == 2
+    assert len(stub.calls("POST", METRICS_PATH)) == 2
 
 
 def test_a_persisting_server_error_is_no_data_after_the_retries(stub: StubServer, monitor: Monitor) -> None:
@@ -373,7 +409,7 @@ def test_a_persisting_server_error_is_no_data_after_the_retries(stub: StubServer
     assert rps.error is not None and "dev/orders rps: Log Analytics query failed: HTTP 500" in rps.error
     assert cpu.error is not None and "HTTP 500" in cpu.error and "(InternalServerError) metrics are down" in cpu.error
     assert len(stub.calls("POST", LOGS_PATH)) > 1
-    assert len(stub.calls("GET", METRICS_PATH)) > 1
+    assert len(stub.calls("POST", METRICS_PATH)) > 1
 
 
 def test_a_hanging_service_is_no_data_within_the_timeout(stub: StubServer, monitor: Monitor) -> None:
@@ -419,7 +455,7 @@ def test_a_service_without_configured_resources_names_the_fix(stub: StubServer, 
     assert readings[MetricKind.QUEUE].error == (
         "dev/catalog queue: no Service Bus queue configured for this service (set queue_namespace_id and queue_name)"
     )
-    assert stub.calls("GET", METRICS_PATH) == []
+    assert stub.calls("POST", METRICS_PATH) == []
 
 
 def test_a_resolver_function_and_a_role_name_per_environment() -> None:
@@ -459,3 +495,5 @@ def test_settings_refuse_what_the_queries_cannot_use() -> None:
         replace(SETTINGS, window=timedelta(seconds=90), timeout_seconds=0, role_name="{svc}")
     assert "timeout_seconds must be positive (got 0)" in str(raised.value)
     assert "role_name may use only {environment} and {service} (got '{svc}')" in str(raised.value)
+    with pytest.raises(ValueError, match=r"metrics_endpoint may use only \{region\}"):
+        replace(SETTINGS, metrics_endpoint="https://{location}.metrics.monitor.azure.com")

@@ -53,17 +53,19 @@ Handler = Callable[[Recorded, re.Match[str]], Reply]
 class StubServer:
     """Start with ``with StubServer() as stub:``; add routes with ``stub.route(method, pattern, handler)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: bool = True) -> None:
+        """``tls=False`` serves plain HTTP (a loopback endpoint of the local host)."""
         self.requests: list[Recorded] = []
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         cert, key = _certificate()
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.ca_file = str(cert)
-        self.url = f"https://127.0.0.1:{self._server.server_address[1]}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self._server.server_address[1]}"
 
     def route(self, method: str, pattern: str, handler: Handler | Reply) -> None:
         """Answer ``method`` on paths matching ``pattern`` (full match); later routes win over earlier ones."""

@@ -14,13 +14,15 @@ from controlplane.adapters.azure.placed.provisioner import PlacedEnvironments
 from controlplane.adapters.azure.pulumi.provisioner import PulumiProvisioner
 from controlplane.adapters.azure.servicebus.event_bus import ServiceBusEventBus
 from controlplane.adapters.by_environment.compute import ComputeByEnvironment
+from controlplane.adapters.by_provider import AnalysisByProvider
 from controlplane.adapters.git.desired_state import GitDesiredState
 from controlplane.adapters.http.health_probe import HttpHealthProbe
 from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap.azure import azure_ports
 from controlplane.config import Settings
+from controlplane.domain.analysis import MetricQuery
 from controlplane.domain.manifest import Release, parse_release
-from controlplane.errors import NotFound, PermanentError
+from controlplane.errors import InvalidInput, NotFound, PermanentError
 from controlplane.testing.fakes import RecordingProvisioner
 from controlplane.testing.memory_compute import MemoryCompute
 from controlplane.testing.memory_documents import MemoryDocumentTables
@@ -59,6 +61,7 @@ def test_every_port_gets_its_azure_adapter_from_settings() -> None:
     assert isinstance(wired.compute.of("dev"), ContainerAppsCompute)
     assert isinstance(wired.compute.of("prod"), AksCompute)
     assert isinstance(wired.metrics, AzureMonitorMetrics)
+    assert isinstance(wired.analysis, AnalysisByProvider)
     assert isinstance(wired.provisioner, PulumiProvisioner)
     assert isinstance(wired.desired_state, GitDesiredState)
     with pytest.raises(NotFound, match="CONTROLPLANE_ENVIRONMENTS"):
@@ -99,6 +102,40 @@ def test_without_a_pulumi_backend_releases_go_to_the_environments_the_platform_b
         provisioner.ensure_environment(release("staging", "aks"))
     with pytest.raises(NotFound):
         provisioner.outputs("staging")
+
+
+def test_analysis_routes_by_provider_and_says_the_router_is_local_only() -> None:
+    analysis = azure_ports(Settings.from_environment(AZURE), root=ROOT, store=store()).analysis
+    query = MetricQuery("errors", "router", None, "dev", "orders", "orders--abc", 60, builtin="requestSuccessRate")
+
+    measurement = analysis.measure(query)  # no network: the router has no adapter on Azure
+
+    assert measurement.value is None
+    assert measurement.error == "the router provider only runs on local compute"
+
+
+def test_the_metrics_endpoint_follows_the_environments_region() -> None:
+    wired = azure_ports(Settings.from_environment(AZURE), root=ROOT, store=store())
+    metrics = wired.metrics
+    assert isinstance(metrics, AzureMonitorMetrics)
+
+    assert metrics._settings.metrics_endpoint == "https://{region}.metrics.monitor.azure.com"
+    resources = metrics._settings.resources_of("dev", "orders")
+    assert resources is not None and resources.region == "westeurope"
+    assert metrics._settings.resources_of("prod", "orders") is None  # AKS: rps only
+
+
+def test_analysis_and_metrics_settings_refuse_unknown_placeholders() -> None:
+    bad = {
+        **AZURE,
+        "CONTROLPLANE_METRICS_ENDPOINT": "https://{location}.metrics.monitor.azure.com",
+        "CONTROLPLANE_ANALYSIS_KQL_SELECTOR": "AppRoleName == '{app}'",
+    }
+    with pytest.raises(InvalidInput) as raised:
+        Settings.from_environment(bad)
+    text = str(raised.value)
+    assert "CONTROLPLANE_METRICS_ENDPOINT: may use only {region}" in text
+    assert "CONTROLPLANE_ANALYSIS_KQL_SELECTOR: may use only {environment}, {service}, {revision}" in text
 
 
 def release(environment: str, compute: str) -> Release:
