@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
 
+from controlplane.adapters.azure.monitor.prometheus import PrometheusAnalysis, PrometheusSettings
 from controlplane.adapters.azure.servicebus.mapping import SUBSCRIPTION_FILTERS
 from controlplane.adapters.by_provider import AnalysisByProvider
 from controlplane.adapters.git.desired_state import GitDesiredState
@@ -102,15 +103,14 @@ def start_local(context: HostContext) -> Callable[[], None]:
 
 
 def local_analysis(router: LocalRouter) -> AnalysisByProvider:
-    """Metric analysis on the local host: provider router reads the local router's per-revision counters."""
+    """Metric analysis on the local host: provider router reads the local router's per-revision counters;
+    provider prometheus queries a Prometheus HTTP API without a token (a Prometheus on loopback: an Azure
+    Monitor workspace's endpoint needs the Function App's identity, so it answers no data here, saying why)."""
     return AnalysisByProvider(
-        {"router": RouterAnalysis(router)},
+        {"router": RouterAnalysis(router), "prometheus": PrometheusAnalysis(PrometheusSettings())},
         missing={
             "applicationInsights": "provider applicationInsights reads a Log Analytics workspace, which exists only "
             "in Azure: on the local host use provider router (the local router's counters of the revision)",
-            # The Prometheus adapter (adapters/azure/monitor/prometheus.py) takes this entry's place among the
-            # adapters above: PromQL over HTTP works from a laptop too.
-            "prometheus": "provider prometheus is not wired on the local host yet: use provider router here",
         },
     )
 

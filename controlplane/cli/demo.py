@@ -3,9 +3,10 @@
 Starts Azurite and the local host (``python -m controlplane up``), then as a pipeline would: POSTs
 ``v1-rolling`` (expected Completed), ``v2-canary`` (Completed) and ``v3-unhealthy`` (RolledBack, with all
 traffic back on v2), printing a live timeline of each deployment's events with its one traceId. Then
-``demo_loops`` shows drift repaired and reviewed, scaling up and down under load, and the failure monitor
-rolling back ``v4-degrades``. Everything it started is stopped at the end. Exit 0 only if every step ended
-as expected.
+``demo_analysis`` deploys ``v5-failing-canary`` (Healthy, 20 % of requests failing) under load: metric
+analysis rolls it back and ``explain`` prints why. ``demo_loops`` shows drift repaired and reviewed, scaling
+up and down under load, and the failure monitor rolling back ``v4-degrades``. Everything it started is
+stopped at the end. Exit 0 only if every step ended as expected.
 
 The Runtime Center (``<host>/api/center``) is usable while the demo runs: its URL and how to sign in (the
 host's Easy Auth form, or a bearer token) are printed first. ``--hold`` keeps the host up after the scenario
@@ -24,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from controlplane.adapters.local.router import routed_url
+from controlplane.cli.demo_analysis import analysis_demo
 from controlplane.cli.demo_loops import (
     LOOP_SETTINGS,
     desired_state_repository,
@@ -85,6 +87,9 @@ def run_demo(hold: bool = False) -> int:
                 return outcome
 
             loops = {
+                "Healthy canary failing 20 % of requests rolled back by analysis": analysis_demo(
+                    host, local, storage, deploy_and_record
+                ),
                 "drift repaired, unmanaged process reviewed": drift_demo(host, local),
                 "scaled up under load and back down": scaling_demo(host, local),
                 "degraded revision rolled back by the monitor": monitor_demo(host, deploy_and_record),

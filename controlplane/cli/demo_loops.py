@@ -79,7 +79,7 @@ def _operator(local: Path, *arguments: str) -> None:
 
 
 def drift_demo(host: HostProcess, local: Path) -> bool:
-    print("4. Drift: desired state from a Git repository (examples/desired-state, committed in a scratch repo)")
+    print("5. Drift: desired state from a Git repository (examples/desired-state, committed in a scratch repo)")
     plan = host.request("GET", "/api/drift/plan")[1]
     print(f"   GET /api/drift/plan at {plan['desiredRevision'][:12]}: {len(plan['findings'])} finding(s)")
     serving = orders(host)["revision"]
@@ -144,7 +144,7 @@ class Load:
 
 
 def scaling_demo(host: HostProcess, local: Path) -> bool:
-    print("5. Scaling: orders scales on requests per second (40 per replica, 1..4 replicas)")
+    print("6. Scaling: orders scales on requests per second (40 per replica, 1..4 replicas)")
     start = orders(host)
     before = (start["scaling"] or {}).get("lastApplied")
     url = routed_url(local / "router.json", "dev", "orders")
@@ -168,7 +168,7 @@ def scaling_demo(host: HostProcess, local: Path) -> bool:
 
 
 def monitor_demo(host: HostProcess, deploy: Callable[[str, str], Any]) -> bool:
-    print("6. Failure monitor: orders 2.1.0 passes its gate, then degrades after promotion")
+    print("7. Failure monitor: orders 2.1.0 passes its gate, then degrades after promotion")
     outcome = deploy("v4-degrades", "Completed")
     seen: list[str] = []
 
