@@ -1,75 +1,120 @@
-"""The AnalysisProvider contract: what every provider (Application Insights, Prometheus, the router, the
-scripted fake) must do, as one reusable check.
+"""The AnalysisProvider contract: the router provider, the scripted fake, Application Insights and Prometheus
+(the last two against their request-checking stubs) all pass it.
 
-``check_analysis_provider(provider, with_data=[...], without_data=[...])`` measures each query and asserts:
+Subclasses provide an ``analysis`` fixture (the provider) and an ``arranged`` fixture (``Arranged``):
 
-- ``measure`` never raises, whatever the source does;
-- every measurement names the query text it ran (non-empty), and asking the same query twice names the same
-  text (the text is the query, not a log line);
-- a query of ``with_data`` has a finite value, no error, samples None or >= 0; a requestSuccessRate is 0..1
-  and a requestLatency >= 0;
-- a query of ``without_data`` (no traffic, an empty result, an error, a refusal, a timeout, an unreachable
-  source, a malformed answer) has ``value`` None and an error saying why — never 0, never 1;
-- the odd variants of each ``with_data`` query (``analysis_contract_local.odd_queries``: no window, a
-  percentile of 150, an unknown builtin, no revision...) are answered, never raised, and without a value they
-  say why.
+- ``measured``: queries with data, each with the value the provider must measure; at least one is a
+  requestSuccessRate. A custom query among them (a provider that runs custom queries) checks its text;
+- ``no_data``: queries without data: a known revision with no traffic, a service the provider knows nothing
+  of, or whatever else the provider can be arranged to have nothing for (no workspace, an empty result).
 
-A custom query's measurement names its filled-in text (``query.filled()``) when the provider ran it.
+What every provider promises (``controlplane.ports.AnalysisProvider``), checked on every measurement here:
+``measure`` never raises; the query text says what was read (non-empty, the same for the same query, the
+filled-in text of a custom query it ran); a value is finite, with no error, and a success rate is 0..1 and
+a latency is >= 0; no value comes with an error (and for no data, one naming the revision), never a made-up 0
+or 1; ``samples`` is optional (Prometheus cannot count requests) but > 0 when reported with a value; the
+measurement survives the trip through an activity (JSON). Queries a provider may be handed by mistake or by
+a newer manifest (``odd_queries``) are answered, never raised.
+
+``measure`` and ``check_no_data`` are for an adapter's own tests of what the contract cannot arrange
+(outages, refusals, malformed answers): the same checks on one measurement.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import pytest
 
 from controlplane.domain.analysis import Measurement, MetricQuery
 from controlplane.ports import AnalysisProvider
-from tests.contracts.analysis_contract_local import odd_queries
+
+
+@dataclass(frozen=True)
+class Arranged:
+    measured: Mapping[MetricQuery, float]
+    no_data: Sequence[MetricQuery]
+
+
+def odd_queries(query: MetricQuery) -> list[MetricQuery]:
+    """Queries a provider may be handed by mistake or by a newer manifest: each must be answered, not raised."""
+    return [
+        replace(query, window_seconds=0),
+        replace(query, window_seconds=10**9),
+        replace(query, builtin="requestLatency", percentile=None),
+        replace(query, builtin="requestLatency", percentile=150.0),
+        replace(query, builtin="requestThroughput"),
+        replace(query, builtin=None, query="requests | where revision == '{{ revision }}' | count"),
+        replace(query, provider="nowhere"),
+        replace(query, revision=""),
+    ]
 
 
 def measure(provider: AnalysisProvider, query: MetricQuery) -> Measurement:
-    """``provider.measure(query)``, failing the test (not erroring it) if it raises."""
+    """``provider.measure(query)``, failing the test (not erroring it) if it raises, and checked as the module
+    says every measurement must be."""
     try:
         measurement = provider.measure(query)
     except Exception as error:  # the contract: never raises
         pytest.fail(f"measure raised for {query.metric} of {query.revision}: {error!r}")
+    asked = f"{query.metric} of {query.revision!r}"
     assert isinstance(measurement, Measurement)
-    assert measurement.query.strip(), f"{query.metric}: the measurement names no query text"
-    return measurement
-
-
-def check_with_data(provider: AnalysisProvider, query: MetricQuery) -> Measurement:
-    measurement = measure(provider, query)
-    assert measurement.error is None, f"{query.metric}: {measurement.error}"
-    assert measurement.value is not None and math.isfinite(measurement.value)
-    assert measurement.samples is None or measurement.samples >= 0
+    assert measurement.query.strip(), f"{asked}: the measurement names no query text"
+    assert json.loads(json.dumps(measurement.to_dict())) == measurement.to_dict()
+    assert Measurement.from_dict(measurement.to_dict()) == measurement
+    assert measurement.samples is None or measurement.samples >= 0, f"{asked}: {measurement}"
+    if measurement.value is None:
+        assert measurement.error, f"{asked}: no value needs a reason"
+        return measurement
+    assert math.isfinite(measurement.value) and measurement.error is None, f"{asked}: {measurement}"
+    assert measurement.samples is None or measurement.samples > 0, f"{asked}: a value from no samples"
     if query.builtin == "requestSuccessRate":
-        assert 0.0 <= measurement.value <= 1.0
+        assert 0.0 <= measurement.value <= 1.0, f"{asked}: a success rate is a share, got {measurement.value}"
     if query.builtin == "requestLatency":
-        assert measurement.value >= 0.0
-    if query.query is not None:
-        assert query.filled() in measurement.query
+        assert measurement.value >= 0.0, f"{asked}: a negative latency {measurement.value}"
     return measurement
 
 
-def check_without_data(provider: AnalysisProvider, query: MetricQuery) -> Measurement:
+def check_no_data(provider: AnalysisProvider, query: MetricQuery) -> Measurement:
+    """``measure(provider, query)`` that must be no data: value None, never 0 or 1, and an error naming the
+    revision."""
     measurement = measure(provider, query)
     assert measurement.value is None, f"{query.metric}: no data must be None, got {measurement.value}"
-    assert measurement.error, f"{query.metric}: no data without an error saying why"
+    assert measurement.error and query.revision in measurement.error, f"{query.metric}: {measurement.error}"
     return measurement
 
 
-def check_analysis_provider(
-    provider: AnalysisProvider, with_data: Iterable[MetricQuery], without_data: Iterable[MetricQuery]
-) -> None:
-    """Every query of ``with_data`` has a value and every one of ``without_data`` is no data (see the module)."""
-    for query in with_data:
-        first = check_with_data(provider, query)
-        assert measure(provider, query).query == first.query, f"{query.metric}: the query text changed"
-        for odd in odd_queries(query):
-            measurement = measure(provider, odd)
-            assert measurement.value is not None or measurement.error
-    for query in without_data:
-        check_without_data(provider, query)
+class AnalysisProviderContract:
+    def test_a_measured_query_has_its_value_and_no_error(self, analysis: AnalysisProvider, arranged: Arranged) -> None:
+        assert arranged.measured, "the contract needs a query with data"
+        for query, value in arranged.measured.items():
+            measurement = measure(analysis, query)
+            assert measurement.value == pytest.approx(value), f"{query.metric} of {query.revision}: {measurement}"
+            if query.query is not None:
+                assert query.filled() in measurement.query
+
+    def test_a_success_rate_is_a_share(self, analysis: AnalysisProvider, arranged: Arranged) -> None:
+        rates = [query for query in arranged.measured if query.builtin == "requestSuccessRate"]
+        assert rates, "the contract needs a measured requestSuccessRate"
+        for query in rates:
+            measurement = measure(analysis, query)
+            assert measurement.value is not None and 0 <= measurement.value <= 1
+
+    def test_the_same_query_names_the_same_text(self, analysis: AnalysisProvider, arranged: Arranged) -> None:
+        for query in [*arranged.measured, *arranged.no_data]:
+            assert measure(analysis, query).query == measure(analysis, query).query, f"{query.metric}: text changed"
+
+    def test_no_data_is_none_with_an_error_naming_the_revision(
+        self, analysis: AnalysisProvider, arranged: Arranged
+    ) -> None:
+        assert arranged.no_data, "the contract needs a query without data"
+        for query in arranged.no_data:
+            check_no_data(analysis, query)
+
+    def test_odd_queries_are_answered_never_raised(self, analysis: AnalysisProvider, arranged: Arranged) -> None:
+        for query in arranged.measured:
+            for odd in odd_queries(query):
+                measure(analysis, odd)

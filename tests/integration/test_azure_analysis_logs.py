@@ -15,7 +15,7 @@ from azure.monitor.query import LogsQueryClient
 
 from controlplane.adapters.azure.monitor.analysis_logs import LogsAnalysis, LogsAnalysisSettings
 from controlplane.domain.analysis import MetricQuery
-from tests.contracts.analysis_provider import check_analysis_provider, check_without_data
+from tests.contracts.analysis_provider import AnalysisProviderContract, Arranged, check_no_data
 from tests.stubs.https_stub import Recorded, Reply, StaticToken, StubServer
 
 WORKSPACE = "11111111-2222-3333-4444-555555555555"
@@ -157,11 +157,11 @@ def test_the_revision_selector_is_a_setting_and_escapes_names(stub: StubServer, 
 
 def test_no_traffic_is_no_data_never_a_perfect_rate(stub: StubServer, workspace: Workspace) -> None:
     workspace.answers = [counts(0, 0)]
-    measurement = check_without_data(provider(stub.url, stub.ca_file), success_rate())
+    measurement = check_no_data(provider(stub.url, stub.ca_file), success_rate())
     assert measurement.error == f"errors of {REVISION}: no traffic: no request of the revision in the last 120s"
 
     workspace.answers = [table([("Requests", "long"), ("Failed", "long")])]  # no row at all
-    assert "no traffic" in (check_without_data(provider(stub.url, stub.ca_file), success_rate()).error or "")
+    assert "no traffic" in (check_no_data(provider(stub.url, stub.ca_file), success_rate()).error or "")
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ def test_no_traffic_is_no_data_never_a_perfect_rate(stub: StubServer, workspace:
 )
 def test_a_custom_query_must_return_one_number(stub: StubServer, workspace: Workspace, answer: Reply, why: str) -> None:
     workspace.answers = [answer]
-    measurement = check_without_data(provider(stub.url, stub.ca_file), custom())
+    measurement = check_no_data(provider(stub.url, stub.ca_file), custom())
     assert why in (measurement.error or "")
 
 
@@ -184,7 +184,7 @@ def test_a_partial_result_is_not_judged(stub: StubServer, workspace: Workspace) 
     error = {"code": "PartialError", "message": "There were some errors", "details": [{"code": "EngineError"}]}
     workspace.answers = [table([("Requests", "long"), ("Failed", "long")], [90, 0], error=error)]
 
-    measurement = check_without_data(provider(stub.url, stub.ca_file), success_rate())
+    measurement = check_no_data(provider(stub.url, stub.ca_file), success_rate())
 
     assert "partial result (PartialError: There were some errors)" in (measurement.error or "")
 
@@ -207,7 +207,7 @@ def test_errors_refusals_and_malformed_answers_are_no_data(
     stub: StubServer, workspace: Workspace, answer: Reply, why: str
 ) -> None:
     workspace.answers = [answer]
-    measurement = check_without_data(provider(stub.url, stub.ca_file), success_rate())
+    measurement = check_no_data(provider(stub.url, stub.ca_file), success_rate())
     assert why in (measurement.error or "")
 
 
@@ -216,7 +216,7 @@ def test_a_hanging_workspace_is_no_data_within_the_timeout(stub: StubServer, wor
     workspace.hold = threading.Event()
     settings = replace(SETTINGS, timeout_seconds=0.5)
 
-    measurement = check_without_data(provider(stub.url, stub.ca_file, settings), success_rate())
+    measurement = check_no_data(provider(stub.url, stub.ca_file, settings), success_rate())
     workspace.hold.set()
 
     assert "no answer within 0.5s" in (measurement.error or "")
@@ -226,25 +226,32 @@ def test_an_unreachable_workspace_is_no_data(stub: StubServer) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    measurement = check_without_data(provider(f"https://127.0.0.1:{port}", stub.ca_file), success_rate())
+    measurement = check_no_data(provider(f"https://127.0.0.1:{port}", stub.ca_file), success_rate())
     assert "Log Analytics query failed" in (measurement.error or "")
 
 
-def test_the_contract(stub: StubServer, workspace: Workspace) -> None:
-    def answer(request: Recorded, _match: Any) -> Reply:
-        text = request.body["query"]
-        if "percentile" in text:
-            return table([("Requests", "long"), ("Value", "real")], [40, 120.0])
-        if REVISION not in text and "summarize avg" not in text:
-            return counts(0, 0)  # another revision: no traffic
-        return counts(100, 1) if "sumif" in text else table([("x", "real")], [3.0])
+class TestLogsAnalysisContract(AnalysisProviderContract):
+    """Against a stub answering by the KQL it gets: a revision other than ``REVISION`` has no traffic."""
 
-    stub.route("POST", LOGS_PATH, answer)
-    check_analysis_provider(
-        provider(stub.url, stub.ca_file),
-        with_data=[success_rate(), latency(), custom()],
-        without_data=[success_rate(revision="orders--idle"), success_rate(target=None)],
-    )
+    @pytest.fixture
+    def analysis(self, stub: StubServer) -> LogsAnalysis:
+        def answer(request: Recorded, _match: Any) -> Reply:
+            text = request.body["query"]
+            if "percentile" in text:
+                return table([("Requests", "long"), ("Value", "real")], [40, 120.0])
+            if REVISION not in text and "summarize avg" not in text:
+                return counts(0, 0)  # another revision: no traffic
+            return counts(100, 1) if "sumif" in text else table([("x", "real")], [3.0])
+
+        stub.route("POST", LOGS_PATH, answer)
+        return provider(stub.url, stub.ca_file)
+
+    @pytest.fixture
+    def arranged(self) -> Arranged:
+        return Arranged(
+            measured={success_rate(): 0.99, latency(): 120.0, custom(): 3.0},
+            no_data=[success_rate(revision="orders--idle"), success_rate(target=None)],
+        )
 
 
 @pytest.mark.parametrize(
@@ -262,6 +269,6 @@ def test_the_contract(stub: StubServer, workspace: Workspace) -> None:
 def test_a_query_that_cannot_be_written_is_no_data_and_sends_nothing(
     stub: StubServer, changes: dict[str, Any], why: str
 ) -> None:
-    measurement = check_without_data(provider(stub.url, stub.ca_file), success_rate(**changes))
+    measurement = check_no_data(provider(stub.url, stub.ca_file), success_rate(**changes))
     assert measurement.error is not None and measurement.error.startswith(f"errors of {REVISION}: {why}")
     assert stub.calls("POST", LOGS_PATH) == []

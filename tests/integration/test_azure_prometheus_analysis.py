@@ -16,7 +16,7 @@ import pytest
 
 from controlplane.adapters.azure.monitor.prometheus import PrometheusAnalysis, PrometheusSettings
 from controlplane.domain.analysis import MetricQuery
-from tests.contracts.analysis_provider import check_analysis_provider, check_without_data
+from tests.contracts.analysis_provider import AnalysisProviderContract, Arranged, check_no_data
 from tests.stubs.https_stub import Recorded, Reply, StaticToken, StubServer
 
 QUERY_PATH = r"/api/v1/query"
@@ -158,9 +158,9 @@ def test_a_loopback_http_endpoint_gets_no_token(plain_server: StubServer) -> Non
 
 
 def test_a_token_never_goes_over_plain_http_and_https_needs_a_credential(stub: StubServer) -> None:
-    remote = check_without_data(provider(stub), success_rate("http://prometheus.example.com"))
+    remote = check_no_data(provider(stub), success_rate("http://prometheus.example.com"))
     assert "must be https" in (remote.error or "")
-    anonymous = check_without_data(PrometheusAnalysis(SETTINGS), success_rate(stub.url))
+    anonymous = check_no_data(PrometheusAnalysis(SETTINGS), success_rate(stub.url))
     assert "no credential for" in (anonymous.error or "")
     assert stub.calls("POST", QUERY_PATH) == []
 
@@ -195,7 +195,7 @@ def test_every_answer_without_one_number_is_no_data(
     stub: StubServer, prometheus: Prometheus, answer: Reply, why: str
 ) -> None:
     prometheus.answers = [answer]
-    measurement = check_without_data(provider(stub), success_rate(stub.url))
+    measurement = check_no_data(provider(stub), success_rate(stub.url))
     assert why in (measurement.error or "")
 
 
@@ -204,7 +204,7 @@ def test_server_errors_are_retried_then_no_data(stub: StubServer, prometheus: Pr
     assert provider(stub).measure(success_rate(stub.url)).value == 0.99
 
     prometheus.answers = [api_error(500, "internal", "down")]
-    measurement = check_without_data(provider(stub), success_rate(stub.url))
+    measurement = check_no_data(provider(stub), success_rate(stub.url))
     assert "HTTP 500 internal: down" in (measurement.error or "")
     assert len(stub.calls("POST", QUERY_PATH)) == 2 + 1 + SETTINGS.retries
 
@@ -214,7 +214,7 @@ def test_a_hanging_endpoint_is_no_data_within_the_timeout(stub: StubServer, prom
     prometheus.hold = threading.Event()
     settings = replace(SETTINGS, timeout_seconds=0.5, retries=0)
 
-    measurement = check_without_data(provider(stub, settings), success_rate(stub.url))
+    measurement = check_no_data(provider(stub, settings), success_rate(stub.url))
     prometheus.hold.set()
 
     assert "no answer within 0.5s" in (measurement.error or "")
@@ -224,24 +224,31 @@ def test_an_unreachable_endpoint_is_the_metric_source_down(stub: StubServer) -> 
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    measurement = check_without_data(provider(stub), success_rate(f"https://127.0.0.1:{port}"))
+    measurement = check_no_data(provider(stub), success_rate(f"https://127.0.0.1:{port}"))
     assert f"Prometheus at https://127.0.0.1:{port} did not answer" in (measurement.error or "")
     assert "Connection refused" in (measurement.error or "")
 
 
-def test_the_contract(stub: StubServer) -> None:
-    def answer(request: Recorded, _match: Any) -> Reply:
-        promql = sent_promql(request)
-        if "idle" in promql:
-            return vector()
-        return vector("250") if "histogram_quantile" in promql else vector("0.97")
+class TestPrometheusAnalysisContract(AnalysisProviderContract):
+    """Against a stub answering by the PromQL it gets: an ``idle`` revision has no series."""
 
-    stub.route("POST", QUERY_PATH, answer)
-    check_analysis_provider(
-        provider(stub),
-        with_data=[success_rate(stub.url), latency(stub.url), custom(stub.url)],
-        without_data=[success_rate(stub.url, revision="orders--idle"), success_rate(stub.url, target=None)],
-    )
+    @pytest.fixture
+    def analysis(self, stub: StubServer) -> PrometheusAnalysis:
+        def answer(request: Recorded, _match: Any) -> Reply:
+            promql = sent_promql(request)
+            if "idle" in promql:
+                return vector()
+            return vector("250") if "histogram_quantile" in promql else vector("0.97")
+
+        stub.route("POST", QUERY_PATH, answer)
+        return provider(stub)
+
+    @pytest.fixture
+    def arranged(self, stub: StubServer) -> Arranged:
+        return Arranged(
+            measured={success_rate(stub.url): 0.97, latency(stub.url): 250.0, custom(stub.url): 0.97},
+            no_data=[success_rate(stub.url, revision="orders--idle"), success_rate(stub.url, target=None)],
+        )
 
 
 @pytest.mark.parametrize(
@@ -256,6 +263,6 @@ def test_the_contract(stub: StubServer) -> None:
 def test_a_query_that_cannot_be_written_is_no_data_and_sends_nothing(
     stub: StubServer, changes: dict[str, Any], why: str
 ) -> None:
-    measurement = check_without_data(provider(stub), success_rate(stub.url, **changes))
+    measurement = check_no_data(provider(stub), success_rate(stub.url, **changes))
     assert measurement.error is not None and measurement.error.startswith(f"errors of {REVISION}: {why}")
     assert stub.calls("POST", QUERY_PATH) == []

@@ -26,7 +26,7 @@ from controlplane.adapters.local.loopback import free_port
 from controlplane.adapters.local.router import LocalRouter
 from controlplane.domain.analysis import MetricQuery
 from controlplane.domain.runtime import RevisionSpec
-from tests.contracts.analysis_contract_local import AnalysisContract, Arranged
+from tests.contracts.analysis_provider import AnalysisProviderContract, Arranged
 
 CATALOG = Path(__file__).resolve().parents[2] / "examples" / "image-catalog.yaml"
 WINDOW = 600
@@ -91,7 +91,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         router.close()
 
 
-class TestRouterAnalysisContract(AnalysisContract):
+class TestRouterAnalysisContract(AnalysisProviderContract):
     @pytest.fixture
     def analysis(self, world: World) -> RouterAnalysis:
         return RouterAnalysis(world.router)
@@ -99,10 +99,12 @@ class TestRouterAnalysisContract(AnalysisContract):
     @pytest.fixture
     def arranged(self) -> Arranged:
         return Arranged(
-            measured=SUCCESS,
-            value=0.8,
-            silent=replace(SUCCESS, revision="api-v3"),
-            unknown=replace(SUCCESS, service="payments", revision="payments-v1"),
+            measured={
+                SUCCESS: 0.8,
+                replace(SUCCESS, revision="api-v1"): 1.0,
+                replace(SUCCESS, service="broken", revision="broken-v1"): 0.0,  # a true 0 is data
+            },
+            no_data=[replace(SUCCESS, revision="api-v3"), replace(SUCCESS, service="payments", revision="payments-v1")],
         )
 
 
