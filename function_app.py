@@ -4,6 +4,7 @@ import azure.durable_functions as df
 
 from activities.deployment import bp as deployment_activities
 from activities.drift import bp as drift_activities
+from activities.hooks import bp as hook_activities
 from orchestrators.deployment import bp as deployment_orchestrator
 from orchestrators.drift import bp as drift_orchestrator
 from triggers.center_api import bp as center_api
@@ -39,5 +40,6 @@ for blueprint in (
     drift_orchestrator,
     deployment_activities,
     drift_activities,
+    hook_activities,
 ):
     app.register_functions(blueprint)
