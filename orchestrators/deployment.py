@@ -180,7 +180,7 @@ def _roll_out_wave(
 def _run_steps(flow: Flow, target: Target, steps: list[Step], gate: HealthGate, deadline: datetime) -> Task:
     """Run plan steps; return the reason to roll back, or None."""
     context = flow.context
-    gates = 0
+    gates = 0  # the gate's number among the plan's gates, from 1
     for step in steps:
         if isinstance(step, RunHealthGate):
             gates += 1
@@ -231,8 +231,9 @@ def _probe(flow: Flow, target: Target, stable: bool = False) -> Task:
 
 
 def _roll_back(flow: Flow, targets: list[Target], reason: str) -> Task:
-    """Put ``targets`` back on their stable revisions (a service a later wave never started too: nothing of it
-    changed, and its progress says so), probe those, end RolledBack (or Failed), then call post-rollout hooks."""
+    """Put ``targets`` back on their stable revisions (a service of a wave that never started stays as it runs),
+    probe those, end RolledBack (or Failed: nothing to restore, or the rollback failed), then call the
+    post-rollout hooks."""
     ended = yield from _restore(flow, targets, reason)
     yield from webhook_calls.post_rollout(flow, flow.state)
     return ended

@@ -5,7 +5,8 @@ Within a wave, every service runs its plan's steps up to its last gate, then eve
 (what a release without ``dependsOn`` always did: it is one wave). What follows the last gate (the traffic
 switch of blue-green, retiring the stable revision) waits for promotion, which takes every service of the
 release together: until then each wave's stable revisions keep running, so a failure in a later wave can
-still put every service back on its stable revision.
+still put every service back on its stable revision. The progress deadline (``progressDeadlineSeconds``) runs
+from the start of the rollout over every wave, as it runs over every service of a release without waves.
 
 A release of more than one wave announces each wave (RuntimeReleaseWaveStarted, with the services of the
 earlier waves it waited for) and its end (RuntimeReleaseWaveCompleted, passed or failed); a single wave
