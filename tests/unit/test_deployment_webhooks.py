@@ -146,6 +146,19 @@ def test_a_confirm_promotion_hook_holds_promotion_until_it_confirms(world: World
     assert kinds.index("HealthGating") < kinds.index("RuntimePromotionHeld") < kinds.index("Promoting")
 
 
+def test_a_rollback_hook_polled_while_promotion_is_held_can_end_the_hold(world: World) -> None:
+    world.finish(world.deploy(release("1.0.0")))
+    world.hooks.script("go-live", 503)
+    world.hooks.script("kill-switch", 404, 404, 200)  # no at both gates, yes once promotion is held
+    rollout_hooks = (hook("go-live", "confirm-promotion", intervalSeconds=3600), hook("kill-switch", "rollback"))
+    deployment_id = world.deploy(hooked("2.0.0", *rollout_hooks))
+
+    assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
+    assert reason(world, deployment_id) == "rollback webhook kill-switch asked for a rollback of orders (HTTP 200)"
+    assert states(world, deployment_id)[-3:] == ["HealthGating", "RollingBack", "RolledBack"]
+    assert [c["effect"] for c in calls(world, deployment_id)][-2:] == ["holds promotion", "asks for a rollback"]
+
+
 def test_an_abort_while_promotion_is_held_rolls_back(world: World) -> None:
     world.finish(world.deploy(release("1.0.0")))
     world.hooks.script("go-live", 503)

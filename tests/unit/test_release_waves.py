@@ -17,10 +17,11 @@ from tests.workflow_world import FAST_GATE, World
 COMPLETED_PATH = ["Requested", "Provisioning", "Configuring", "RollingOut", "HealthGating", "Promoting", "Completed"]
 
 
-def shop(tag: str, depends: bool = True) -> Release:
+def shop(tag: str, depends: bool = True, webhooks: list[dict[str, Any]] | None = None) -> Release:
     """api (dependsOn db) and db, in that manifest order: db's wave comes first."""
     document = copy.deepcopy(release_document(services=("api", "db"), tag=tag))
     document["spec"]["healthGate"] = dict(FAST_GATE)
+    document["spec"]["webhooks"] = webhooks or []
     if depends:
         document["spec"]["services"][0]["dependsOn"] = ["db"]
     return parse_release(document)
@@ -41,7 +42,13 @@ def service_of(call: tuple[Any, ...]) -> str:
 
 
 def test_a_two_wave_release_rolls_out_db_whole_before_api_starts(world: World) -> None:
-    deployment_id = world.deploy(shop("1.0.0"))
+    api_only = {
+        "name": "schema-check",
+        "type": "pre-rollout",
+        "url": "https://hooks.example.com/c",
+        "services": ["api"],
+    }
+    deployment_id = world.deploy(shop("1.0.0", webhooks=[api_only]))
     assert world.finish(deployment_id) is DeploymentState.COMPLETED
     assert states(world, deployment_id) == COMPLETED_PATH
 
@@ -56,6 +63,9 @@ def test_a_two_wave_release_rolls_out_db_whole_before_api_starts(world: World) -
     api_checks = [i for i, (kind, service) in enumerate(order) if kind == "HealthCheckCompleted" and service == "api"]
     wave_two = order.index(("RuntimeReleaseWaveStarted", 2))
     assert max(db_checks) < order.index(("RuntimeReleaseWaveCompleted", 1)) < wave_two < min(api_checks)
+    # api's pre-rollout hook ran once api's wave started, before its first step.
+    assert [call.body["service"] for call in world.hooks.calls] == ["api"], "called for the service it names"
+    assert wave_two < order.index(("RuntimeWebhookCalled", "api")) < min(api_checks)
     # Wave 1's gates ran in RollingOut; the last wave's last gate in HealthGating, as a release without waves.
     assert max(db_checks) < order.index(("RuntimeDeploymentStateChanged", "HealthGating")) < max(api_checks)
 
