@@ -16,8 +16,9 @@ HookCaller behind it makes the HTTP retries, so an activity that still fails (it
 counts as a call that got no answer.
 
 A confirm-promotion hold has no timeout (as in Flagger): it ends when the hook confirms, a rollback hook asks
-for a rollback, or an operator aborts. Each round of a hold adds a few history events (a call per hook, a
-timer), a few thousand a day at the default 30 s.
+for a rollback, or an operator aborts. Each round of a hold adds a handful of history events (a call per hook,
+a timer) that every later episode replays: 2,880 rounds a day at the default 30 s, so a hold meant to last days
+wants a longer ``intervalSeconds``.
 """
 
 from __future__ import annotations
