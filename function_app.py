@@ -5,6 +5,7 @@ import azure.durable_functions as df
 from activities.analysis import bp as analysis_activities
 from activities.deployment import bp as deployment_activities
 from activities.drift import bp as drift_activities
+from activities.hooks import bp as hook_activities
 from orchestrators.deployment import bp as deployment_orchestrator
 from orchestrators.drift import bp as drift_orchestrator
 from triggers.center_api import bp as center_api
@@ -41,5 +42,6 @@ for blueprint in (
     deployment_activities,
     analysis_activities,
     drift_activities,
+    hook_activities,
 ):
     app.register_functions(blueprint)

@@ -39,7 +39,6 @@ from activities.analysis import measure_metric
 from controlplane.domain import gate_events
 from controlplane.domain.analysis import Measurement, MetricTally, Verdict, analysis_verdict, metric_reason
 from controlplane.domain.manifest.analysis import Analysis, AnalysisMetric
-from controlplane.domain.rollout import RunHealthGate, plan_rollout
 from controlplane.domain.rollout.target import Target
 from controlplane.domain.workflow.analysis_requests import MeasureRequest
 from orchestrators.flow import Decision, Flow, Task
@@ -84,18 +83,6 @@ class _Series:
 
     def reason(self) -> str:
         return metric_reason(self.metric, self.tally, self.last, self.verdict())
-
-
-def next_gate(flow: Flow, target: Target) -> dict[str, Any]:
-    """Number the service's next gate (from 1) and name it by the plan's RunHealthGate step of that number."""
-    number = flow.gates.get(target.service, 0) + 1
-    flow.gates[target.service] = number
-    spec = flow.release.spec
-    plan = plan_rollout(spec.strategy, target.desired, target.stable_replicas, spec.environment.compute)
-    steps = [step.reason for step in plan if isinstance(step, RunHealthGate)]
-    return gate_events.gate_of(
-        target.service, target.new_revision, number, steps[number - 1] if number <= len(steps) else f"gate {number}"
-    )
 
 
 def analyse(flow: Flow, target: Target, where: dict[str, Any]) -> Task:

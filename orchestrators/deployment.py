@@ -4,9 +4,12 @@
                  Provisioning -> Failed;  RollingOut | HealthGating -> RollingBack -> RolledBack
 
 Each service's rollout plan (controlplane.domain.rollout) runs in RollingOut up to its last health gate,
-which runs in HealthGating; what follows (retiring the old revision) runs in Promoting. Gates probe
-until successThreshold consecutive passes or failureThreshold consecutive failures, within the progress
-deadline. A failed gate, a rollout error or an operator's abort rolls every service back to its stable
+which runs in HealthGating; what follows (retiring the old revision) runs in Promoting. Services with
+``dependsOn`` roll out in waves (orchestrators.waves): a wave's services run their steps and last gates before
+the next wave starts, in RollingOut but for the last wave's last gates. Gates probe until successThreshold
+consecutive passes or failureThreshold consecutive failures, within the progress deadline, then call their
+webhooks (orchestrators.webhook_calls, as are pre-rollout, confirm-promotion and post-rollout hooks). A failed
+gate or webhook, a rollout error or an operator's abort rolls every service of the release back to its stable
 revision. Every step is recorded and emitted by activities; this function only decides. Promotion to prod
 waits for an operator's approval, unless the start input says who approved it already (``preApproved``:
 a drift finding an operator approved, or the failure monitor restoring the last Completed release).
@@ -38,8 +41,8 @@ from activities.deployment import (
 from controlplane.domain import deployment_events, gate_events
 from controlplane.domain.deployment import DEPLOYMENT_MACHINE, DeploymentState
 from controlplane.domain.health import HealthReport, ProbeFailure, report_for_probe_error
-from controlplane.domain.manifest import HealthGate, Release
-from controlplane.domain.rollout import AwaitApproval, Pause, RunHealthGate, ScaleDownStableAfter, Step, plan_rollout
+from controlplane.domain.manifest import HealthGate
+from controlplane.domain.rollout import AwaitApproval, Pause, RunHealthGate, ScaleDownStableAfter, Step
 from controlplane.domain.rollout.gate import GateTally, GateVerdict
 from controlplane.domain.rollout.target import Target
 from controlplane.domain.workflow.deployment_requests import (
@@ -50,8 +53,9 @@ from controlplane.domain.workflow.deployment_requests import (
     TargetRequest,
 )
 from controlplane.domain.workflow.deployment_start import DeploymentStart
-from orchestrators import analysis_gate
+from orchestrators import analysis_gate, webhook_calls
 from orchestrators.flow import Flow, Task
+from orchestrators.waves import ServicePlan, roll_out_in_waves
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
@@ -90,34 +94,29 @@ def _deploy(flow: Flow, start: DeploymentStart) -> Task:
     except Exception as error:  # nothing rolled out yet: end the deployment (and free its services) cleanly
         return (yield from _fail(flow, f"configuration failed: {_first_line(error)}"))
     flow.targets = targets
-    plans = {t.service: _split(_plan(release, t)) for t in targets}
+    plans = {t.service: ServicePlan.of(release, t) for t in targets}
     gate = release.spec.health_gate
     deadline = context.current_utc_datetime + timedelta(seconds=gate.progress_deadline_seconds)
 
+    def roll_out_wave(wave: list[Target], last: bool) -> Task:
+        return _roll_out_wave(flow, wave, plans, gate, deadline, last)
+
     yield from flow.move(S.ROLLING_OUT)
-    failure = None
-    for target in targets:
-        failure = yield from _run_steps(flow, target, plans[target.service][0], gate, deadline)
-        if failure:
-            break
+    failure = yield from roll_out_in_waves(flow, targets, roll_out_wave)
     if failure is None:
-        yield from flow.move(S.HEALTH_GATING)
-        for target in targets:
-            if plans[target.service][1]:
-                failure = yield from _run_gate(flow, target, gate, deadline)
-                if failure:
-                    break
+        failure = yield from webhook_calls.confirm_promotion(flow, targets)
     if failure is None and release.spec.environment.tier == "prod" and not start.pre_approved:
         failure = yield from flow.wait_for_approval("promotion to prod")
     if failure is not None:
         return (yield from _roll_back(flow, targets, failure))
 
     yield from flow.move(S.PROMOTING)
-    if failure := (yield from analysis_gate.analyse_after_promotion(flow, [t for t in targets if plans[t.service][1]])):
+    gated = [target for target in targets if plans[target.service].last_gate is not None]
+    if failure := (yield from analysis_gate.analyse_after_promotion(flow, gated)):
         return (yield from _roll_back(flow, targets, failure))
     delayed: list[tuple[Target, ScaleDownStableAfter]] = []
     for target in targets:
-        for step in plans[target.service][2]:
+        for step in plans[target.service].after:
             if isinstance(step, ScaleDownStableAfter):
                 delayed.append((target, step))
             elif not isinstance(step, Pause | AwaitApproval | RunHealthGate):
@@ -126,6 +125,7 @@ def _deploy(flow: Flow, start: DeploymentStart) -> Task:
         flow.promoted.append(target.service)
     completed = deployment_events.completed(environment, {t.service: t.new_revision for t in targets})
     yield from flow.move(S.COMPLETED, closing=[completed])
+    yield from webhook_calls.post_rollout(flow, S.COMPLETED)
     for target, step in delayed:  # blue-green keeps the old revision a while, so a rollback is instant
         yield context.create_timer(context.current_utc_datetime + timedelta(seconds=step.seconds))
         yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
@@ -158,12 +158,36 @@ def _end_after(flow: Flow, error: Exception) -> Task:
     return (yield from _fail(flow, reason))
 
 
+def _roll_out_wave(
+    flow: Flow, wave: list[Target], plans: dict[str, ServicePlan], gate: HealthGate, deadline: datetime, last: bool
+) -> Task:
+    """Roll out one wave (orchestrators.waves): each service's pre-rollout hooks and steps up to its last gate,
+    then (in HealthGating for the last wave) each service's last gate; the reason to roll back, or None."""
+    for target in wave:
+        failure = yield from webhook_calls.pre_rollout(flow, target)
+        if not failure:
+            failure = yield from _run_steps(flow, target, plans[target.service].steps, gate, deadline)
+        if failure:
+            return failure
+    if last:
+        yield from flow.move(S.HEALTH_GATING)
+    for target in wave:
+        plan = plans[target.service]
+        if plan.last_gate:
+            failure = yield from _run_gate(flow, target, plan.last_gate, plan.last_gate_number, gate, deadline)
+            if failure:
+                return failure
+    return None
+
+
 def _run_steps(flow: Flow, target: Target, steps: list[Step], gate: HealthGate, deadline: datetime) -> Task:
     """Run plan steps; return the reason to roll back, or None."""
     context = flow.context
+    gates = 0  # the gate's number among the plan's gates, from 1
     for step in steps:
         if isinstance(step, RunHealthGate):
-            failure = yield from _run_gate(flow, target, gate, deadline)
+            gates += 1
+            failure = yield from _run_gate(flow, target, step, gates, gate, deadline)
         elif isinstance(step, Pause):
             until = context.current_utc_datetime + timedelta(seconds=step.seconds)
             failure = yield from flow.wait(context.create_timer(until))
@@ -180,11 +204,17 @@ def _run_steps(flow: Flow, target: Target, steps: list[Step], gate: HealthGate, 
     return None
 
 
-def _run_gate(flow: Flow, target: Target, gate: HealthGate, deadline: datetime) -> Task:
-    """The service's next gate (numbered, named by its plan step): probe until the health gate passes, then run
-    the metric analysis (analysis_gate); None when the gate passes, else the reason to roll back."""
-    where = analysis_gate.next_gate(flow, target)
+def _run_gate(
+    flow: Flow, target: Target, step: RunHealthGate, number: int, gate: HealthGate, deadline: datetime
+) -> Task:
+    """Gate ``number`` of the service's plan, named by its step: probe until the health gate passes, then its
+    webhooks (webhook_calls), then the metric analysis (analysis_gate); None when the gate passes, else the
+    reason to roll back."""
+    flow.gates[target.service] = number  # an after-promotion analysis is numbered after the service's last gate
+    where = gate_events.gate_of(target.service, target.new_revision, number, step.reason)
     failure = yield from _health_gate(flow, target, gate, deadline, where)
+    if failure is None:
+        failure = yield from webhook_calls.at_gate(flow, target, number, step.reason)
     if failure is None:
         failure = yield from analysis_gate.analyse(flow, target, where)
     return failure
@@ -235,6 +265,15 @@ def _probe(flow: Flow, target: Target, stable: bool = False) -> Task:
 
 
 def _roll_back(flow: Flow, targets: list[Target], reason: str) -> Task:
+    """Put ``targets`` back on their stable revisions (a service of a wave that never started stays as it runs),
+    probe those, end RolledBack (or Failed: nothing to restore, or the rollback failed), then call the
+    post-rollout hooks."""
+    ended = yield from _restore(flow, targets, reason)
+    yield from webhook_calls.post_rollout(flow, flow.state)
+    return ended
+
+
+def _restore(flow: Flow, targets: list[Target], reason: str) -> Task:
     context = flow.context
     yield from flow.move(S.ROLLING_BACK, reason)
     for target in targets:
@@ -276,18 +315,6 @@ def _fail(flow: Flow, reason: str, incident: bool = False) -> Task:
         )
     yield from flow.move(S.FAILED, reason, closing=closing)
     return {"state": S.FAILED.value, "reason": reason}
-
-
-def _plan(release: Release, target: Target) -> list[Step]:
-    return plan_rollout(release.spec.strategy, target.desired, target.stable_replicas, release.spec.environment.compute)
-
-
-def _split(plan: list[Step]) -> tuple[list[Step], bool, list[Step]]:
-    """(steps up to the last gate, whether there is a last gate, steps after it)."""
-    gates = [index for index, step in enumerate(plan) if isinstance(step, RunHealthGate)]
-    if not gates:
-        return plan, False, []
-    return plan[: gates[-1]], True, plan[gates[-1] + 1 :]
 
 
 def _step_request(flow: Flow, target: Target, step: Step) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 from controlplane.adapters.local.provisioner import LocalProvisioner
 from controlplane.bootstrap import use_ports
 from controlplane.bootstrap.testing import fake_ports
-from controlplane.domain.deployment import Deployment, DeploymentState, Origin
+from controlplane.domain.deployment import Deployment, DeploymentState, Origin, ServicePhase, ServiceProgress
 from controlplane.domain.manifest import Release, parse_release
 from controlplane.domain.rollout.target import revision_name
 from controlplane.domain.workflow.deployment_start import DeploymentStart
@@ -21,6 +21,7 @@ from controlplane.errors import NotFound
 from controlplane.services import deployments
 from controlplane.services.rollout import revision_spec
 from controlplane.testing.fakes import RecordingEventBus, ScriptedHealthProbe, ScriptedMetrics
+from controlplane.testing.hooks import ScriptedHooks
 from controlplane.testing.memory_compute import MemoryCompute
 from controlplane.testing.memory_desired_state import MemoryDesiredState
 from controlplane.testing.memory_documents import memory_stores
@@ -45,6 +46,7 @@ class World:
         self.bus = RecordingEventBus()
         self.desired = MemoryDesiredState()
         self.metrics = ScriptedMetrics()
+        self.hooks = ScriptedHooks()
         self.provisioner = LocalProvisioner(tmp)
         use_ports(
             fake_ports(
@@ -55,6 +57,7 @@ class World:
                 provisioner=self.provisioner,
                 desired_state=self.desired,
                 metrics=self.metrics,
+                hooks=self.hooks,
             )
         )
         self.history = MemoryTables()
@@ -99,7 +102,8 @@ class World:
 
     def seed_in_flight(self, release: Release, new_percent: int) -> Deployment:
         """A deployment of ``release`` paused mid-rollout, without running one: accepted (its services
-        claimed), RollingOut, each service's new revision live with ``new_percent`` of the traffic."""
+        claimed), RollingOut, each service's new revision live with ``new_percent`` of the traffic and its
+        progress recorded as the rollout's steps record it."""
         accepted = self.accept(release).deployment
         rolling = self.store.deployments.update_deployment(
             accepted.id, lambda requested: walked(requested, ROLLING_OUT_PATH)
@@ -110,6 +114,10 @@ class World:
             self.compute.deploy_revision(revision_spec(rolling, service.name, revision, 1))
             weights = {revision: new_percent, stable: 100 - new_percent}
             self.compute.set_traffic(rolling.environment, service.name, weights)
+            progress = ServiceProgress(ServicePhase.ROLLING_OUT, revision, new_percent, f"traffic={new_percent}")
+            rolling = self.store.deployments.update_deployment(
+                rolling.id, lambda current, name=service.name, step=progress: current.with_service(name, step)
+            )
         return rolling
 
     def finish(self, deployment_id: str) -> DeploymentState:

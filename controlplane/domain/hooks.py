@@ -138,3 +138,22 @@ def verify(
         return False
     expected = signature(secret, timestamp, body).encode("ascii")
     return hmac.compare_digest(expected, signature_header.strip().encode("utf-8", "replace"))
+
+
+# What a call's answer does to the rollout, per webhook type: (on a 2xx, otherwise); the table in
+# controlplane.domain.manifest.webhooks says why. RuntimeWebhookCalled carries it as ``effect``.
+_EFFECTS: Mapping[str, tuple[str, str]] = {
+    "pre-rollout": ("passed", "rolls back"),
+    "rollout": ("passed", "rolls back"),
+    "confirm-promotion": ("confirms promotion", "holds promotion"),
+    "post-rollout": ("recorded", "recorded"),
+    "rollback": ("asks for a rollback", "no rollback asked"),
+}
+
+
+def hook_effect(hook_type: str, outcome: HookOutcome) -> str:
+    """What ``outcome`` of a ``hook_type`` webhook does: a rollback hook's 2xx *asks* for a rollback, every other
+    type's 2xx lets the rollout go on; a post-rollout hook's answer is only recorded. Raises KeyError for a type
+    the manifest does not know."""
+    on_success, otherwise = _EFFECTS[hook_type]
+    return on_success if outcome.succeeded else otherwise

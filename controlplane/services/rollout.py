@@ -181,12 +181,22 @@ def roll_back(
     at: datetime,
 ) -> None:
     """Put all traffic back on the stable revision (restored to its replicas), the new one to zero, and
-    quarantine the new image: the drift loop must not deploy it again by itself."""
+    quarantine the new image: the drift loop must not deploy it again by itself.
+
+    A service that never started (a later wave of a release that failed earlier: no step of it was recorded)
+    keeps its stable revision as it runs, replicas included; only a new revision a crashed first step may have
+    left is scaled to zero. Its image is quarantined all the same, since the release it belongs to was rolled
+    back whole, and its progress says it was rolled back before it started."""
     deployment = deployments.get_deployment(deployment_id)
     environment, service = deployment.environment, target.service
     image = deployment.release.service(service).image
     if image != _stable_image(catalog, environment, service, target):
         quarantine.quarantine(QuarantinedImage(environment, service, image, reason, at, deployment_id))
+    if deployment.services[service].revision is None:  # no step recorded: bind_configuration's Pending progress
+        _scale_if_started(compute, environment, service, target.new_revision)
+        message = f"rolled back before it started, nothing to undo: {reason}"
+        _progress(deployments, deployment_id, service, ServicePhase.ROLLED_BACK, None, message)
+        return
     if target.stable_revision is None:
         _scale_if_started(compute, environment, service, target.new_revision)
     else:
