@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from controlplane.cli.explain_text import render
 from controlplane.domain import deployment_events, gate_events
 from controlplane.domain.access import Actor
 from controlplane.domain.analysis import Measurement, MetricQuery, Verdict
@@ -13,7 +14,6 @@ from controlplane.domain.deployment import Deployment, DeploymentState, Transiti
 from controlplane.domain.event_catalog import EventData
 from controlplane.domain.events import Envelope
 from controlplane.domain.explain import explain
-from controlplane.domain.explain_text import render
 from controlplane.domain.health import HealthReport, HealthStatus
 from controlplane.domain.manifest.analysis import Threshold
 from tests.builders import T0, deployment

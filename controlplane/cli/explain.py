@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TextIO
 
-from controlplane.domain.explain_text import render
+from controlplane.cli.explain_text import render
 from controlplane.errors import NotFound
 from controlplane.ports import Deployments, EventLog
 from controlplane.services.deployment_detail import explanation_of

@@ -1,7 +1,7 @@
 """Why a deployment ended as it did: its envelopes read back into its outcome and, per service in rollout order,
 its gates with their verdicts (``gate_verdicts``), plus what the deployment as a whole waited for: release waves,
 webhooks outside a gate (pre-rollout, confirm-promotion, post-rollout, rollback), promotion holds and approvals.
-``explain_text.render`` prints an ``Explanation``; ``to_dict`` is the API's ``explanation``.
+``controlplane.cli.explain_text.render`` prints an ``Explanation``; ``to_dict`` is the API's ``explanation``.
 
 A gate is one service's ``(gate number, step)`` of ``gate_events``; its health part counts the service's
 HealthCheckCompleted probes since its previous gate. Deployments from before gate events (no

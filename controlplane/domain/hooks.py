@@ -3,8 +3,11 @@
 The request body a webhook receives (JSON, ``POST``)::
 
     {"hook": "load-test", "type": "rollout", "deploymentId": "...", "traceId": "...", "release": "shop",
-     "environment": "dev", "service": "api", "revision": "api-...", "gate": "canary step 1: ...",
+     "environment": "dev", "service": "api", "revision": "api-...", "gate": 1, "step": "canary step 1: ...",
      "metadata": {...}}
+
+``gate`` is null outside a gate, where ``step`` names the point instead (before rollout, before promotion,
+after rollout); a post-rollout call also carries ``state``, how the deployment ended.
 
 Signed (when the webhook names a signing secret) like Stripe's and GitHub's: ``X-ControlPlane-Timestamp`` is the
 Unix time of the attempt and ``X-ControlPlane-Signature`` is ``sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
+from controlplane.cli.explain_text import render
 from controlplane.domain import deployment_events, gate_events
 from controlplane.domain.analysis import MetricTally, Verdict
 from controlplane.domain.explain import explain
-from controlplane.domain.explain_text import render
 from controlplane.domain.health import HealthStatus
 from controlplane.domain.hooks import HookCall, HookOutcome
 from controlplane.domain.manifest.analysis import InconclusivePolicy
