@@ -81,6 +81,7 @@ class Flow:
         # Time spent in metric analysis and inconclusive holds: the health gates' progress deadline does not count
         # it, since waiting for an operator or measuring a step's traffic is no lack of progress of the rollout.
         self.not_progressing = timedelta(0)
+        self._abort: TaskBase | None = None  # the one open wait for an abort, shared by every wait (``_abort_wait``)
         self._clock = StepClock(context)
 
     def stamped(self, request: type[Request], **fields: Any) -> dict[str, Any]:
@@ -140,14 +141,15 @@ class Flow:
         """The ``Decision`` of ``waiting`` (a timer, or the approve event), an abort, or the ``until`` deadline,
         whichever comes first; a timer still pending is cancelled."""
         context = self.context
-        abort = context.wait_for_external_event(ABORT)
+        abort = self._abort_wait()
         deadline = context.create_timer(until) if until is not None else None
         while True:
             winner = yield context.task_any([waiting, abort, *([deadline] if deadline else [])])
             if winner == abort:
+                self._abort = None  # this abort is read: the next wait opens a new one
                 signal = self._accepted(ABORT, abort.result)
                 if signal is None:
-                    abort = context.wait_for_external_event(ABORT)
+                    abort = self._abort_wait()
                     continue
                 _cancel(waiting, deadline)
                 self._operator = signal.actor
@@ -165,6 +167,15 @@ class Flow:
             self._approvals.append(f"approved by {signal.describe()}")
             self._operator = signal.actor
             return Decision("approved", signal.actor)
+
+    def _abort_wait(self) -> TaskBase:
+        """The open wait for an abort, the same across waits until an abort arrives. A fresh wait per pause would
+        leave the earlier ones open, and the SDK hands an event that arrives while no wait is being yielded (the
+        orchestration is running an activity between two waits) to the newest open one: an abandoned wait,
+        where nobody would read it. One shared wait catches an abort whenever it comes."""
+        if self._abort is None:
+            self._abort = self.context.wait_for_external_event(ABORT)
+        return self._abort
 
     def _accepted(self, name: str, data: object) -> OperatorSignal | None:
         """The signal ``data`` carries if it parses and its actor may send it, else None: logged, and a refusal

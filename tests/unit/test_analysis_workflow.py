@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -293,3 +294,29 @@ def test_services_are_measured_together_after_promotion_and_one_failing_rolls_ba
     for service in ("orders", "billing"):
         assert world.store.catalog.get_catalog_entry("dev", service).deployment_id == stable
         assert live(world)[f"{service}--{stable.removeprefix('dep-')}"] == (2, 100)
+
+
+class AbortWhileMeasuring(ScriptedAnalysis):
+    """No data, and an operator's abort raised while the measurement runs: it reaches the orchestration while it
+    runs an activity between two waits, after an interval's wait was abandoned for its timer."""
+
+    def __init__(self, world: World) -> None:
+        super().__init__()
+        self.world = world
+        self.deployment_id = ""
+
+    def measure(self, query: Any) -> Any:
+        if not self.queries:
+            self.world.engine.raise_event(self.deployment_id, "abort", signal("ana", "stop it"))
+        return super().measure(query)
+
+
+def test_an_abort_that_arrives_between_two_waits_is_not_lost(world: World) -> None:
+    world.seed_completed(release("1.0.0"))
+    analysis = AbortWhileMeasuring(world)
+    use_ports(replace(ports(), analysis=analysis))
+    deployment_id = world.deploy(analysed("2.0.0", STRAIGHT))
+    analysis.deployment_id = deployment_id  # the first measurement comes an interval (1 s) after the health gate
+    assert world.finish(deployment_id) is DeploymentState.ROLLED_BACK
+    [rolled_back] = events(world, deployment_id, "RuntimeDeploymentRolledBack")
+    assert rolled_back.data["reason"].startswith("aborted by ana: stop it")
