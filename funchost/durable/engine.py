@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from funchost.durable import suspension
 from funchost.durable.client_ops import TERMINATE, ClientOperations
 from funchost.durable.dispatch import Stamp, WorkDispatcher
-from funchost.durable.episodes import Decision, EpisodeRunner, closing_events
+from funchost.durable.episodes import Decision, EpisodeReport, EpisodeRunner, closing_events
 from funchost.durable.history import (
     SCHEDULING,
     Event,
@@ -79,9 +79,13 @@ class DurableEngine(ClientOperations):
         concurrency: DurableConcurrency = DurableConcurrency(),  # noqa: B008 - immutable
         worker: WorkerPool | None = None,
         limits: TimerLimits = TimerLimits(),  # noqa: B008 - immutable
+        observer: Callable[[EpisodeReport], None] | None = None,
     ) -> None:
         """``worker``: where function code runs; without it, a pool of the worker's default size of its own,
-        shut down with the engine."""
+        shut down with the engine. ``observer``: called with every decided episode, on the orchestrator thread
+        that decided it, before its work is dispatched (so an episode is reported before any episode its work
+        causes, a child's included); it must be quick, thread-safe and must not raise. It changes nothing the
+        engine does: bench/deployment_cost.py counts replayed events and round trips with it."""
         self._index = index
         self._store = store
         self._clock = clock
@@ -107,6 +111,7 @@ class DurableEngine(ClientOperations):
         self._last_forget = 0.0
         self._incarnations = itertools.count(1)
         self._reload: set[str] = set()
+        self._observer = observer
 
     # Lifecycle
 
@@ -205,15 +210,19 @@ class DurableEngine(ClientOperations):
         now = self._clock()
         episode = [event(EventType.ORCHESTRATOR_STARTED, now), *inbound]
         terminate = next((e for e in inbound if e.get("Kind") == TERMINATE), None)
+        replayed = 0
         if terminate is not None:
             episode = [episode[0], terminate]
             decision = Decision(RuntimeStatus.TERMINATED, terminate.get("Input"), NewWork([]))
         elif live.suspended:
             decision = Decision(RuntimeStatus.SUSPENDED, None, NewWork([]))
         else:
+            replayed = len(live.history) + len(episode)
             decision = self._worker.call(self._runner.decide, live, episode, now)  # the replay runs the function
         episode.extend(decision.work.events)
         episode.extend(closing_events(decision, now, live.custom_status))
+        if self._observer is not None:
+            self._observer(EpisodeReport(live.record, live.generation, replayed, tuple(episode)))
         with self._lock:
             live.history.extend(episode)
             live.completed |= completed_ids(episode)

@@ -11,6 +11,7 @@ from typing import Any
 from funchost.durable.history import Event, EventType, RuntimeStatus, event
 from funchost.durable.live import Live, encode
 from funchost.durable.replay import OrchestrationReplay, TimerLimits
+from funchost.durable.store import InstanceRecord
 from funchost.durable.work import NewWork, NonDeterminism, Unsupported, new_work
 from funchost.functions import ORCHESTRATION, FunctionIndex
 
@@ -20,6 +21,23 @@ class Decision:
     status: RuntimeStatus
     output: str | None
     work: NewWork
+
+
+@dataclass(frozen=True)
+class EpisodeReport:
+    """One decided episode, as the engine's optional observer receives it (benchmarks, diagnostics).
+
+    ``replayed`` is how many history events the orchestrator's replay walked: the history before the episode
+    plus its OrchestratorStarted and inbound events (0 when no replay ran: a terminate, or a suspended
+    instance). ``events`` is the episode as it is appended to history: OrchestratorStarted, the inbound
+    events, the new scheduling events and the closing events. A decided episode whose write fails is decided
+    again after the reload, and reported again: that replay is real work too.
+    """
+
+    instance: InstanceRecord
+    generation: int
+    replayed: int
+    events: tuple[Event, ...]
 
 
 class EpisodeRunner:

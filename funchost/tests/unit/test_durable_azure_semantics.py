@@ -12,6 +12,7 @@ import azure.durable_functions as df
 import pytest
 
 from funchost.durable.engine import DurableEngine
+from funchost.durable.episodes import EpisodeReport
 from funchost.durable.history import EventType, RuntimeStatus, kind_of
 from funchost.durable.store import DurableStore, InstanceRecord
 from funchost.functions import FunctionIndex
@@ -182,3 +183,23 @@ def test_extended_sessions_in_host_json_are_ignored_with_the_extension_s_warning
         "Durable Functions does not work with extendedSessions = true for non-.NET languages. "
         "This value is being set to false instead."
     )
+
+
+def test_an_observer_is_told_every_episode_and_the_history_its_replay_walked() -> None:
+    reports: list[EpisodeReport] = []
+    engine = DurableEngine(_index, DurableStore(MemoryTables(), "Observed"), observer=reports.append)
+    engine.start()
+    try:
+        record = run(engine, "counted")
+        history = engine.history(record.instance_id)
+    finally:
+        engine.stop()
+
+    episodes = [report for report in reports if report.instance.instance_id == record.instance_id]
+    # The episodes, one after the other, are the history; each replay walked what came before plus its own
+    # OrchestratorStarted and inbound event (the start, then each activity's result).
+    assert [(e["EventType"], e["EventId"]) for r in episodes for e in r.events] == [
+        (e["EventType"], e["EventId"]) for e in history
+    ]
+    assert [report.replayed for report in episodes] == [2, 4 + 2, 8 + 2, 12 + 2]
+    assert {report.generation for report in episodes} == {0}
