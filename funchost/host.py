@@ -51,6 +51,7 @@ from funchost.settings import (
 )
 from funchost.storage.account import StorageAccount
 from funchost.storage.azure_tables import AzureTables
+from funchost.storage_provider import announce_stand_in, storage_provider
 from funchost.timers import TimerScheduler, check_schedules
 from funchost.worker_pool import WorkerPool
 
@@ -105,6 +106,7 @@ class LocalHost:
         bus_options = ServiceBusOptions.from_host_json(options.root)
         concurrency = DurableConcurrency.from_host_json(options.root)
         timeout = function_timeout(options.root)
+        provider = storage_provider(options.root, os.environ)  # an unknown provider refuses start-up, as in Azure
         self.hub = options.task_hub or task_hub(options.root, os.environ)
         prefix = host_table_prefix(os.environ) if options.table_prefix is None else options.table_prefix
         # Every sync function of every trigger runs on this one pool, as on the Python worker; every invocation
@@ -137,6 +139,7 @@ class LocalHost:
         self.easy_auth = EasyAuth.from_settings(os.environ, self.state_dir)
         self.keys.system_key()  # created at start, as the host does when the Durable extension registers its webhook
         ignore_extended_sessions(options.root)
+        announce_stand_in(provider, self.hub, os.environ)
         self.base_url = f"http://127.0.0.1:{options.port}"
         self._rpc_secret = rpc.new_rpc_secret()
         self.rpc_base_url = ""  # known once serve() has bound the RPC listener

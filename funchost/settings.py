@@ -20,7 +20,7 @@ from funchost.function_timeout import (
     UNBOUNDED,
     timespan_text,
 )
-from funchost.host_json import InvalidHostJson, extension_section, load_host_json
+from funchost.host_json import InvalidHostJson, extension_section, load_host_json, overridden_section
 from funchost.name_resolver import resolve_whole_string
 from funchost.storage.account import DEVELOPMENT_STORAGE, STORAGE, TABLE_SERVICE_URI
 from funchost.timespan import parse_timespan_setting
@@ -71,9 +71,11 @@ def task_hub(root: Path, app_settings: Mapping[str, str]) -> str:
     ``app_settings`` as the Durable extension resolves them (``DurableTaskExtension``'s
     ``nameResolver.TryResolveWholeString(Options.HubName)``, Azure/azure-functions-durable-extension: every
     ``%NAME%`` through the host's name resolver, ``funchost.name_resolver``; when one does not resolve the name
-    stays as written). InvalidHostJson with the extension's message when the result is not a name the Azure
-    Storage provider accepts (``AzureStorageOptions.ValidateHubName``, which refuses it at start-up)."""
-    configured = durable_task_options(root).get("hubName")
+    stays as written). The app setting ``AzureFunctionsJobHost__extensions__durableTask__hubName`` overrides
+    host.json's (``host_json.overridden_section``). InvalidHostJson with the extension's message when the result is
+    not a name the Azure Storage provider accepts (``AzureStorageOptions.ValidateHubName``, which refuses it at
+    start-up)."""
+    configured = overridden_section(root, ("extensions", "durableTask"), app_settings).get("hubname")
     if not configured:
         return DEFAULT_HUB
     try:

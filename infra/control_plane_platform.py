@@ -1,6 +1,7 @@
 """``ControlPlanePlatform``: everything the control plane's Function App runs on, and what its identity may do.
 
-Resource group -> Log Analytics + Application Insights -> storage (host, task hub, state) -> Service Bus
+Resource group -> Log Analytics + Application Insights -> storage (host, task hub, state) -> the Durable Task
+Scheduler when ``durableBackend`` selects it (``durable_backend.py``) -> Service Bus
 (``events`` + one filtered subscription per consumer) -> Key Vault -> Function App (Flex Consumption) with
 Easy Auth (Entra ID) -> the runtime environments in config -> least-privilege role assignments for the app's
 identity -> the portal workbook, the alert rules and their action group.
@@ -20,6 +21,7 @@ from pulumi_azure_native import authorization, keyvault, resources, web
 from infra import roles
 from infra.alerts import build_action_group, build_alerts
 from infra.dashboards import build_workbook
+from infra.durable_backend import AZURE_STORAGE, DURABLE_TASK_SCHEDULER, build_durable_task_scheduler
 from infra.easy_auth import build_easy_auth
 from infra.environment import RuntimeEnvironment, RuntimeEnvironmentArgs
 from infra.function_site import Connections, build_function_app
@@ -46,7 +48,12 @@ class ControlPlanePlatform(pulumi.ComponentResource):
         group = resources.ResourceGroup(f"{prefix}-platform", location=location, opts=child)
 
         observability = build_observability(prefix, group.name, location, self)
-        state = build_state_storage(prefix, group.name, location, settings.table_prefix, self)
+        scheduler_spec = settings.durable_task_scheduler
+        on_storage = scheduler_spec is None  # Azure Storage keeps the task hub: its tables, queues and leases
+        state = build_state_storage(prefix, group.name, location, settings.table_prefix, self, on_storage)
+        scheduler = None
+        if scheduler_spec is not None:
+            scheduler = build_durable_task_scheduler(prefix, group.name, location, scheduler_spec, self)
         bus = build_event_bus(prefix, group.name, location, self)
         vault = keyvault.Vault(
             f"{prefix}-kv",
@@ -102,6 +109,7 @@ class ControlPlanePlatform(pulumi.ComponentResource):
                 "CONTROLPLANE_LOG_ANALYTICS_WORKSPACE_RESOURCE_ID": observability.workspace.id,
                 "CONTROLPLANE_ENVIRONMENT_RESOURCE_GROUP": f"{prefix}-env-{{name}}",
                 **notification_settings(settings.notifications, vault.properties.apply(_vault_uri)),
+                **(scheduler.app_settings if scheduler else {}),
             },
         )
         build_easy_auth(settings, group.name, site, client.tenant_id, self)
@@ -120,9 +128,16 @@ class ControlPlanePlatform(pulumi.ComponentResource):
 
         grant("bus-send", roles.SERVICE_BUS_DATA_SENDER, bus.topic.id, "publish envelopes to the events topic")
         grant("bus-receive", roles.SERVICE_BUS_DATA_RECEIVER, bus.topic.id, "Service Bus triggers on events")
-        grant("tables", roles.STORAGE_TABLE_DATA_CONTRIBUTOR, state.account.id, "state tables, task hub tables")
-        grant("queues", roles.STORAGE_QUEUE_DATA_CONTRIBUTOR, state.account.id, "durable task hub queues")
-        grant("blobs", roles.STORAGE_BLOB_DATA_CONTRIBUTOR, state.account.id, "task hub leases, host, package")
+        # On the Durable Task Scheduler the task hub is not in storage: no task hub queues, tables or leases there.
+        hub_tables = ", task hub tables" if scheduler is None else ""
+        grant("tables", roles.STORAGE_TABLE_DATA_CONTRIBUTOR, state.account.id, f"state tables{hub_tables}")
+        if scheduler is None:
+            grant("queues", roles.STORAGE_QUEUE_DATA_CONTRIBUTOR, state.account.id, "durable task hub queues")
+        else:
+            hub = scheduler.task_hub.id
+            grant("durable-tasks", roles.DURABLE_TASK_DATA_CONTRIBUTOR, hub, "orchestrations in the task hub")
+        leases = "task hub leases, " if scheduler is None else ""
+        grant("blobs", roles.STORAGE_BLOB_DATA_CONTRIBUTOR, state.account.id, f"{leases}host, package")
         grant("logs-read", roles.MONITORING_READER, observability.workspace.id, "metrics and logs for scaling")
         grant("telemetry", roles.MONITORING_METRICS_PUBLISHER, observability.insights.id, "Entra ID telemetry")
         grant("secrets", roles.KEY_VAULT_SECRETS_USER, vault.id, "read secrets for SecretBinding")
@@ -160,6 +175,8 @@ class ControlPlanePlatform(pulumi.ComponentResource):
             "alertActionGroupId": action_group.id,
             "environmentResourceGroups": pulumi.Output.all(*contributor_groups),
             "environments": {name: env.stack_outputs for name, env in self.environments.items()},
+            "durableBackend": AZURE_STORAGE if scheduler is None else DURABLE_TASK_SCHEDULER,
+            **(scheduler.stack_outputs if scheduler else {}),
         }
         self.register_outputs(self.stack_outputs)
 

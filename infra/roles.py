@@ -47,6 +47,9 @@ KEY_VAULT_SECRETS_USER = Role("Key Vault Secrets User", "4633458b-17de-408a-b874
 # Kubernetes API access on an AKS environment (Azure RBAC for Kubernetes): Contributor on its group gives
 # no data-plane rights, and controlplane/adapters/azure/aks/credentials.py rolls out through the API server.
 AKS_RBAC_WRITER = Role("Azure Kubernetes Service RBAC Writer", "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb")
+# Start, run, query and purge orchestrations in the Durable Task Scheduler's task hub (durableBackend
+# durableTaskScheduler): https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/integration#durable-task-data-contributor
+DURABLE_TASK_DATA_CONTRIBUTOR = Role("Durable Task Data Contributor", "0ad04412-c4d5-4796-b79c-f76d14c8d402")
 # Create and change environments and workloads (Provisioner, Compute ports); only on environment groups.
 CONTRIBUTOR = Role("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c")
 

@@ -14,6 +14,14 @@ from typing import Any
 import pulumi
 
 from controlplane.config import SCHEDULE_DEFAULTS
+from infra.durable_backend import (
+    AZURE_STORAGE,
+    BACKENDS,
+    DURABLE_TASK_SCHEDULER,
+    MAX_CAPACITY_UNITS,
+    SKUS,
+    SchedulerSpec,
+)
 from infra.notifications import NotificationTargetConfig, notification_targets
 
 KINDS = ("containerapps", "aks")
@@ -41,6 +49,9 @@ KEYS = (
     "functionInstanceMemoryMb",
     "authClientId",
     "authTenantId",
+    "durableBackend",
+    "durableTaskSchedulerSku",
+    "durableTaskSchedulerCapacity",
 )
 OBJECT_KEYS = (
     "environments",
@@ -99,6 +110,8 @@ class PlatformSettings:
     alert_emails: tuple[str, ...] = ()
     alert_webhooks: tuple[str, ...] = ()
     notifications: tuple[NotificationTargetConfig, ...] = ()  # the notifier's webhooks (infra/notifications.py)
+    # The Durable Functions storage provider (infra/durable_backend.py): None is Azure Storage, host.json's default.
+    durable_task_scheduler: SchedulerSpec | None = None
 
 
 def settings_from_values(values: Mapping[str, Any]) -> PlatformSettings:
@@ -154,6 +167,7 @@ def settings_from_values(values: Mapping[str, Any]) -> PlatformSettings:
             # the value is not echoed: a webhook URL usually embeds its token
             problems.append(f"alertWebhooks[{index}]: an https:// URL")
     notifications = notification_targets(values.get("notifications"), problems)
+    scheduler = _durable_backend(values, problems)
     if problems:
         raise InvalidConfig(problems)
     return PlatformSettings(
@@ -177,6 +191,7 @@ def settings_from_values(values: Mapping[str, Any]) -> PlatformSettings:
         alert_emails=tuple(emails),
         alert_webhooks=tuple(webhooks),
         notifications=notifications,
+        durable_task_scheduler=scheduler,
     )
 
 
@@ -219,6 +234,30 @@ def _environments(raw: Any, problems: list[str]) -> tuple[EnvironmentSpec, ...]:
             )
         )
     return tuple(specs)
+
+
+def _durable_backend(values: Mapping[str, Any], problems: list[str]) -> SchedulerSpec | None:
+    """The scheduler to build when ``durableBackend`` is durableTaskScheduler; None for Azure Storage (the default).
+    The SKU keys mean nothing for Azure Storage, so setting them there is refused rather than ignored."""
+    backend = values.get("durableBackend") or AZURE_STORAGE
+    sku = values.get("durableTaskSchedulerSku") or "Consumption"
+    raw_capacity = values.get("durableTaskSchedulerCapacity")
+    if backend not in BACKENDS:
+        problems.append(f"durableBackend: {' or '.join(map(repr, BACKENDS))} (got {backend!r})")
+        return None
+    if backend == AZURE_STORAGE:
+        for key in ("durableTaskSchedulerSku", "durableTaskSchedulerCapacity"):
+            if values.get(key) is not None:
+                problems.append(f"{key}: only with durableBackend {DURABLE_TASK_SCHEDULER!r} (got {backend!r})")
+        return None
+    capacity = _integer(values, "durableTaskSchedulerCapacity", 1, problems)
+    if sku not in SKUS:
+        problems.append(f"durableTaskSchedulerSku: {' or '.join(map(repr, SKUS))} (got {sku!r})")
+    elif sku == "Consumption" and raw_capacity is not None:
+        problems.append("durableTaskSchedulerCapacity: capacity units are for the Dedicated SKU only")
+    elif capacity > MAX_CAPACITY_UNITS:
+        problems.append(f"durableTaskSchedulerCapacity: 1 to {MAX_CAPACITY_UNITS} capacity units (got {capacity})")
+    return SchedulerSpec(sku=sku, capacity=capacity)
 
 
 def _strings(values: Mapping[str, Any], key: str, problems: list[str]) -> list[str]:

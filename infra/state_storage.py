@@ -38,8 +38,15 @@ class StateStorage:
 
 
 def build_state_storage(
-    name_prefix: str, resource_group: pulumi.Input[str], location: str, table_prefix: str, parent: pulumi.Resource
+    name_prefix: str,
+    resource_group: pulumi.Input[str],
+    location: str,
+    table_prefix: str,
+    parent: pulumi.Resource,
+    task_hub_tables: bool = True,
 ) -> StateStorage:
+    """The account, its state tables, the package container; the task hub tables only when ``task_hub_tables``
+    (Azure Storage is the Durable backend; the Durable Task Scheduler keeps its state itself)."""
     child = pulumi.ResourceOptions(parent=parent)
     account = storage.StorageAccount(
         f"{name_prefix}state",  # storage names are lowercase letters and digits; Pulumi adds a random suffix
@@ -56,7 +63,8 @@ def build_state_storage(
         minimum_tls_version="TLS1_2",
         opts=child,
     )
-    for table in (*(f"{table_prefix}{table}" for table in STATE_TABLES), *TASK_HUB_TABLES):
+    hub_tables = TASK_HUB_TABLES if task_hub_tables else ()
+    for table in (*(f"{table_prefix}{table}" for table in STATE_TABLES), *hub_tables):
         storage.Table(
             f"{name_prefix}-table-{table}",
             resource_group_name=resource_group,

@@ -71,6 +71,7 @@ _NAME_INPUTS = {
     "storage:Table": "tableName",
     "storage:BlobContainer": "containerName",
     "applicationinsights:Workbook": "resourceName",
+    "durabletask:TaskHub": "taskHubName",
 }
 
 
@@ -136,6 +137,11 @@ def _computed(kind: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return {"properties": {**inputs["properties"], "vaultUri": f"https://{name}.vault.azure.net/"}}
     if kind == "app:ManagedEnvironment":
         return {"defaultDomain": f"{name}.westeurope.azurecontainerapps.io"}
+    if kind == "durabletask:Scheduler":
+        return {"properties": {**inputs["properties"], "endpoint": f"https://{name}.westeurope.durabletask.io"}}
+    if kind == "durabletask:TaskHub":
+        dashboard = f"https://dashboard.durabletask.io/subscriptions/{SUBSCRIPTION}/schedulers/s/taskhubs/{name}"
+        return {"properties": {"dashboardUrl": dashboard, "provisioningState": "Succeeded"}}
     if kind == "containerservice:ManagedCluster":
         return {
             "fqdn": f"{name}.hcp.westeurope.azmk8s.io",
