@@ -128,6 +128,11 @@ class Claims(Protocol):
     def release_services(self, environment: str, services: Sequence[str], deployment_id: str) -> None:
         """Give back the services ``deployment_id`` holds; claims of other deployments are left alone."""
 
+    def holder(self, environment: str, service: str, now: datetime) -> str | None:
+        """The unfinished deployment holding ``service``, or None (the loops' in-flight check): a point read of
+        the service's claim, and of its holder's deployment when there is a claim. Counts a holder as
+        ``claim_services`` does."""
+
 
 class EventLog(Protocol):
     """Every envelope emitted, kept per trace: the replayable record of a flow, and the outbox of the bus.

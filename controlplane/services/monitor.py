@@ -12,11 +12,18 @@ Each tick observes each service of the catalog once (``observe``) and moves its 
 - A newly Completed deployment of the service starts a fresh watch (an incident is resolved by a deploy).
 
 Every change is saved with the etag it was read at, so two overlapping ticks cannot both roll back.
+
+A tick observes ``limits.concurrency`` services at once (``services.tick``); what it reads per service is a
+constant few point reads (its watch, its claim, the scaling loop's record, the watched deployment), never a
+scan. A probe still running at the tick's deadline is no reading: the watch stays as it was (no check event,
+no condition change), so a hung endpoint neither delays the other services nor counts as a failed check; the
+next tick probes it again. A service whose work fails is logged and the others' outcomes are kept.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import logging
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from controlplane.domain import deployment_events, loop_events
@@ -25,6 +32,7 @@ from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.event_catalog import EventData, EventType
 from controlplane.domain.events import TraceContext, format_time, new_event
 from controlplane.domain.failure import ServiceCondition, Watch, after_check
+from controlplane.domain.health import HealthReport
 from controlplane.domain.loops import LoopRecord, QuarantinedImage
 from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.errors import ConcurrencyConflict, NotFound
@@ -39,15 +47,11 @@ from controlplane.ports import (
     Quarantine,
 )
 from controlplane.services import journal, scaling
-from controlplane.services.deployments import (
-    NotRollbackable,
-    ServiceBusy,
-    accept,
-    previous_completed,
-    services_in_flight,
-)
+from controlplane.services.deployments import NotRollbackable, ServiceBusy, accept, previous_completed
+from controlplane.services.tick import Tick, TickLimits
 from controlplane.telemetry import traced
 
+log = logging.getLogger(__name__)
 LOOP = "monitor"
 C = ServiceCondition
 # One tick can emit a check, up to three condition changes and an incident at one ``now``; a microsecond
@@ -83,17 +87,23 @@ class Monitor:
     health: HealthProbe
     source: str
     degraded_for: timedelta
+    limits: TickLimits = field(default_factory=TickLimits)
 
     def tick(self, now: datetime) -> list[Restore]:
-        """Observe every service of the catalog; the rollback deployments to run."""
+        """Observe every service of the catalog, ``limits.concurrency`` at a time; the rollback deployments to run."""
+        entries = self.catalog.list_catalog()
+        with Tick(self.limits) as tick:
+            outcomes = tick.each(entries, lambda entry: self.observe(entry, now, tick))
         restores = []
-        for entry in self.catalog.list_catalog():
-            restore = self.observe(entry, now)
-            if restore is not None:
-                restores.append(restore)
+        for entry, outcome in zip(entries, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                where = f"{entry.environment}/{entry.service}"
+                log.error("failure monitor: observing %s failed", where, exc_info=outcome)
+            elif outcome is not None:
+                restores.append(outcome)
         return restores
 
-    def observe(self, entry: CatalogEntry, now: datetime) -> Restore | None:
+    def observe(self, entry: CatalogEntry, now: datetime, tick: Tick) -> Restore | None:
         key = f"{entry.environment}/{entry.service}"
         fresh = LoopRecord(LOOP, key, Watch(entry.deployment_id).to_dict())
         record = self.loop_states.get_loop_state(LOOP, key) or fresh
@@ -103,9 +113,10 @@ class Monitor:
         if watch.condition is C.RESTORING:
             updated, restore = self._restoring(entry, watch, now)
         elif watch.condition in (C.HEALTHY, C.DEGRADED):
-            if self._deploying(entry) or scaling.scaled_to_zero(self.loop_states, entry.environment, entry.service):
+            asleep = scaling.scaled_to_zero(self.loop_states, entry.environment, entry.service)
+            if asleep or self._deploying(entry, now):
                 return None  # a rollout owns the service now, or it sleeps at zero replicas by policy
-            updated, restore = self._checked(entry, watch, now), None
+            updated, restore = self._checked(entry, watch, now, tick), None
             if updated.condition is C.ROLLBACK:
                 updated, restore = self._roll_back(entry, updated, now)
         else:
@@ -118,13 +129,17 @@ class Monitor:
         return restore
 
     # -- conditions ----------------------------------------------------------------------------------------------
-    def _checked(self, entry: CatalogEntry, watch: Watch, now: datetime) -> Watch:
+    def _checked(self, entry: CatalogEntry, watch: Watch, now: datetime, tick: Tick) -> Watch:
+        """The watch after probing the service: unchanged when the probe gave no reading by the deadline."""
         deployment = self.deployments.get_deployment(entry.deployment_id)
         release = deployment.release
         traceid = watch.traceid or journal.stable_trace(LOOP, entry.environment, entry.service, format_time(now))
         path = release.health_endpoint(entry.service).path
-        with traced("monitor check", traceid, environment=entry.environment, service=entry.service):
-            report = self.health.probe(entry.environment, entry.service, entry.revision, path)
+        with traced("monitor check", traceid, environment=entry.environment, service=entry.service) as span:
+            report = tick.within(lambda: self._probe(entry, path))
+            span.set_attribute("health.reading", "none by the deadline" if report is None else report.status.value)
+        if report is None:
+            return watch
         passed = report.passed(release.spec.health_gate.allow_degraded)
         checked = deployment_events.health_check_completed(entry.environment, entry.service, entry.revision, report)
         self._emit(checked, entry, traceid, now)
@@ -187,8 +202,11 @@ class Monitor:
         return incident
 
     # -- helpers -------------------------------------------------------------------------------------------------
-    def _deploying(self, entry: CatalogEntry) -> bool:
-        return entry.service in services_in_flight(self.deployments, entry.environment, entry.service)
+    def _probe(self, entry: CatalogEntry, path: str) -> HealthReport:
+        return self.health.probe(entry.environment, entry.service, entry.revision, path)
+
+    def _deploying(self, entry: CatalogEntry, now: datetime) -> bool:
+        return self.claims.holder(entry.environment, entry.service, now) is not None
 
     def _restore(self, deployment: Deployment, entry: CatalogEntry) -> Restore:
         why = f"failure monitor: {entry.environment}/{entry.service} degraded"
