@@ -13,16 +13,17 @@ Each tick observes each service of the catalog once (``observe``) and moves its 
 
 Every change is saved with the etag it was read at, so two overlapping ticks cannot both roll back.
 
-A tick observes ``limits.concurrency`` services at once (``services.tick``); what it reads per service is a
-constant few point reads (its watch, its claim, the scaling loop's record, the watched deployment), never a
-scan. A probe still running at the tick's deadline is no reading: the watch stays as it was (no check event,
-no condition change), so a hung endpoint neither delays the other services nor counts as a failed check; the
-next tick probes it again. A service whose work fails is logged and the others' outcomes are kept.
+A tick observes ``limits.concurrency`` services at once (``services.tick``). It reads every watch and the
+scaling loop's records in one query each, then per service a constant few point reads (its claim, the watched
+deployment), never a scan. A probe still running at the tick's deadline is no reading: the watch stays as it
+was (no check event, no condition change), so a hung endpoint neither delays the other services nor counts as
+a failed check; the next tick probes it again. A service whose work fails is logged and the others' outcomes are kept.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -76,6 +77,15 @@ class Restore:
 
 
 @dataclass(frozen=True)
+class TickReads:
+    """What a tick reads once for all services: every watch (with its etag) by key, and the keys of the
+    services the scaling loop put to sleep at zero replicas."""
+
+    watches: Mapping[str, LoopRecord]
+    asleep: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Monitor:
     catalog: Catalog
     deployments: Deployments
@@ -92,8 +102,11 @@ class Monitor:
     def tick(self, now: datetime) -> list[Restore]:
         """Observe every service of the catalog, ``limits.concurrency`` at a time; the rollback deployments to run."""
         entries = self.catalog.list_catalog()
+        known = TickReads(
+            {record.key: record for record in self.loop_states.list_loop_states(LOOP)}, scaling.asleep(self.loop_states)
+        )
         with Tick(self.limits) as tick:
-            outcomes = tick.each(entries, lambda entry: self.observe(entry, now, tick))
+            outcomes = tick.each(entries, lambda entry: self.observe(entry, now, tick, known))
         restores = []
         for entry, outcome in zip(entries, outcomes, strict=True):
             if isinstance(outcome, Exception):
@@ -103,18 +116,17 @@ class Monitor:
                 restores.append(outcome)
         return restores
 
-    def observe(self, entry: CatalogEntry, now: datetime, tick: Tick) -> Restore | None:
+    def observe(self, entry: CatalogEntry, now: datetime, tick: Tick, known: TickReads) -> Restore | None:
         key = f"{entry.environment}/{entry.service}"
         fresh = LoopRecord(LOOP, key, Watch(entry.deployment_id).to_dict())
-        record = self.loop_states.get_loop_state(LOOP, key) or fresh
+        record = known.watches.get(key) or fresh
         watch = Watch.from_dict(record.body)
         if watch.deployment_id != entry.deployment_id and watch.condition is not C.RESTORING:
             watch = Watch(entry.deployment_id)  # a new deployment completed: watch it afresh
         if watch.condition is C.RESTORING:
             updated, restore = self._restoring(entry, watch, now)
         elif watch.condition in (C.HEALTHY, C.DEGRADED):
-            asleep = scaling.scaled_to_zero(self.loop_states, entry.environment, entry.service)
-            if asleep or self._deploying(entry, now):
+            if key in known.asleep or self._deploying(entry, now):
                 return None  # a rollout owns the service now, or it sleeps at zero replicas by policy
             updated, restore = self._checked(entry, watch, now, tick), None
             if updated.condition is C.ROLLBACK:

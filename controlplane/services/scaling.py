@@ -18,11 +18,11 @@ first. Scaling to a count and emitting an event with a fixed id are both safe to
 lost, and none is applied twice by evaluations that overlap. A service with a deployment in flight (it has a
 claim, ``Claims.holder``) is skipped: its rollout owns the replicas.
 
-A timer tick evaluates ``limits.concurrency`` services at once (``services.tick``) and reads each
-environment's compute inventory once for all its services; per service it makes a constant few point reads
-and writes, never a scan. A metric read still running at the tick's deadline is no reading: the service is
-skipped this tick, nothing decided or stored. A service whose evaluation fails is reported in its outcome
-(and logged); the others are evaluated as usual.
+A timer tick evaluates ``limits.concurrency`` services at once (``services.tick``), reads every service's
+record in one query and each environment's compute inventory once for all its services; per service it makes
+a constant few point reads and writes, never a scan. A metric read still running at the tick's deadline is no
+reading: the service is skipped this tick, nothing decided or stored. A service whose evaluation fails is
+reported in its outcome (and logged); the others are evaluated as usual.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,10 +67,9 @@ PROCESSED_TTL = timedelta(days=1)
 APPLY_LEASE = timedelta(minutes=1)
 
 
-def scaled_to_zero(loop_states: LoopStates, environment: str, service: str) -> bool:
-    """True when the scaling loop's last decision for the service was zero replicas (asleep, not failing)."""
-    record = loop_states.get_loop_state(LOOP, f"{environment}/{service}")
-    return record is not None and ScalingRecord.from_dict(record.body).asleep
+def asleep(loop_states: LoopStates) -> frozenset[str]:
+    """The ``environment/service`` keys whose last scaling decision was zero replicas (asleep, not failing)."""
+    return frozenset(r.key for r in loop_states.list_loop_states(LOOP) if ScalingRecord.from_dict(r.body).asleep)
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,10 @@ class Scaler:
         """Evaluate every service of the catalog that has a scaling policy, ``limits.concurrency`` at a time."""
         entries = self.catalog.list_catalog()
         inventories = {name: _Inventory(self.compute, name) for name in {entry.environment for entry in entries}}
+        records = {record.key: record for record in self.loop_states.list_loop_states(LOOP)}
         with Tick(self.limits) as tick:
             outcomes = tick.each(
-                entries, lambda entry: self._traced(entry, now, None, tick, inventories[entry.environment])
+                entries, lambda entry: self._traced(entry, now, None, tick, inventories[entry.environment], records)
             )
         return [_outcome(entry, outcome) for entry, outcome in zip(entries, outcomes, strict=True)]
 
@@ -120,17 +121,30 @@ class Scaler:
             return self._traced(entry, now, cause, tick, _Inventory(self.compute, environment))
 
     def _traced(
-        self, entry: CatalogEntry, now: datetime, cause: Envelope | None, tick: Tick, inventory: _Inventory
+        self,
+        entry: CatalogEntry,
+        now: datetime,
+        cause: Envelope | None,
+        tick: Tick,
+        inventory: _Inventory,
+        records: Mapping[str, LoopRecord] | None = None,
     ) -> dict[str, Any]:
         traceid = cause.traceid if cause else None
         with traced("scaling evaluate", traceid, environment=entry.environment, service=entry.service) as span:
-            outcome = self._evaluate(entry, now, cause, tick, inventory)
+            outcome = self._evaluate(entry, now, cause, tick, inventory, records)
             span.set_attribute("scaling.outcome", str(outcome.get("reason") or outcome.get("skipped")))
             return outcome
 
     def _evaluate(
-        self, entry: CatalogEntry, now: datetime, cause: Envelope | None, tick: Tick, inventory: _Inventory
+        self,
+        entry: CatalogEntry,
+        now: datetime,
+        cause: Envelope | None,
+        tick: Tick,
+        inventory: _Inventory,
+        records: Mapping[str, LoopRecord] | None,
     ) -> dict[str, Any]:
+        """``records``: every service's record as the tick read them (one query); None reads this one's."""
         environment, service = entry.environment, entry.service
         where = {"environment": environment, "service": service}
         release = self.deployments.get_deployment(entry.deployment_id).release
@@ -142,7 +156,8 @@ class Scaler:
         if self.claims.holder(environment, service, now) is not None:
             return {**where, "skipped": "a deployment is in flight"}
         key = f"{environment}/{service}"
-        record = self.loop_states.get_loop_state(LOOP, key) or LoopRecord(LOOP, key, {})
+        stored = self.loop_states.get_loop_state(LOOP, key) if records is None else records.get(key)
+        record = stored or LoopRecord(LOOP, key, {})
         memory = ScalingRecord.from_dict(record.body)
         unfinished = memory.pending
         if unfinished:
