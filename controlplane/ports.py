@@ -44,6 +44,10 @@ class Deployments(Protocol):
     def get_deployment(self, deployment_id: str) -> Deployment:
         """The stored deployment with its etag; NotFound if there is none."""
 
+    def get_release(self, deployment_id: str) -> Release:
+        """The release a deployment deploys; NotFound if there is none. A finished deployment's release never
+        changes (and the deployment is never deleted), so an adapter may read it once and keep it."""
+
     def save_deployment(self, deployment: Deployment) -> Deployment:
         """Replace the stored version the object was read as; ConcurrencyConflict if it changed since."""
 

@@ -143,8 +143,7 @@ class Monitor:
     # -- conditions ----------------------------------------------------------------------------------------------
     def _checked(self, entry: CatalogEntry, watch: Watch, now: datetime, tick: Tick) -> Watch:
         """The watch after probing the service: unchanged when the probe gave no reading by the deadline."""
-        deployment = self.deployments.get_deployment(entry.deployment_id)
-        release = deployment.release
+        release = self.deployments.get_release(entry.deployment_id)
         traceid = watch.traceid or journal.stable_trace(LOOP, entry.environment, entry.service, format_time(now))
         path = release.health_endpoint(entry.service).path
         with traced("monitor check", traceid, environment=entry.environment, service=entry.service) as span:

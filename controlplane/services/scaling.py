@@ -147,7 +147,7 @@ class Scaler:
         """``records``: every service's record as the tick read them (one query); None reads this one's."""
         environment, service = entry.environment, entry.service
         where = {"environment": environment, "service": service}
-        release = self.deployments.get_deployment(entry.deployment_id).release
+        release = self.deployments.get_release(entry.deployment_id)
         policy = release.service(service).scaling
         if policy is None:
             return {**where, "skipped": "no scaling policy"}
