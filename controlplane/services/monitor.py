@@ -106,7 +106,7 @@ class Monitor:
             {record.key: record for record in self.loop_states.list_loop_states(LOOP)}, scaling.asleep(self.loop_states)
         )
         with Tick(self.limits) as tick:
-            outcomes = tick.each(entries, lambda entry: self.observe(entry, now, tick, known))
+            outcomes = tick.each(entries, lambda entry: self.observe(entry, now, tick, known), format_time(now))
         restores = []
         for entry, outcome in zip(entries, outcomes, strict=True):
             if isinstance(outcome, Exception):

@@ -93,7 +93,9 @@ class Scaler:
         records = {record.key: record for record in self.loop_states.list_loop_states(LOOP)}
         with Tick(self.limits) as tick:
             outcomes = tick.each(
-                entries, lambda entry: self._traced(entry, now, None, tick, inventories[entry.environment], records)
+                entries,
+                lambda entry: self._traced(entry, now, None, tick, inventories[entry.environment], records),
+                format_time(now),
             )
         return [_outcome(entry, outcome) for entry, outcome in zip(entries, outcomes, strict=True)]
 

@@ -11,6 +11,11 @@ keeps its thread until its own timeout ends it; it is never waited for.
     one probe hangs: that service has no reading this tick; the 999 others are decided as usual.
     deadline passed before a service's turn: no call is made; the service has no reading this tick.
 
+When a tick runs short of time (its storage is slow, or there are more services than the deadline allows),
+the services it reaches too late have no reading. ``each`` starts them in an order that changes every tick
+(shuffled with the tick's ``seed``, its time), so the ones left without a reading differ from tick to tick
+and no service is starved by its place in the catalog.
+
 Each service's work runs to its end (its reads and conditional writes are short storage calls); only the
 calls passed to ``within`` are cut at the deadline. An error in one service's work is returned in its slot,
 not raised, so the others' outcomes are kept. Work and calls run in a copy of the caller's context (the
@@ -20,6 +25,7 @@ current span, the log fields), as if they ran on the caller's thread.
 from __future__ import annotations
 
 import contextvars
+import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -58,12 +64,16 @@ class Tick:
     ) -> None:
         self._calls.shutdown(wait=False, cancel_futures=True)  # never wait for a hung call
 
-    def each(self, items: Sequence[Item], work: Callable[[Item], Result]) -> list[Result | Exception]:
-        """``work`` of every item, at most ``concurrency`` at a time; results (or the error raised) in order."""
+    def each(self, items: Sequence[Item], work: Callable[[Item], Result], seed: str = "") -> list[Result | Exception]:
+        """``work`` of every item, at most ``concurrency`` at a time, started in an order shuffled by ``seed``
+        (as given when it is empty); results (or the error raised) in the items' order."""
+        turns = list(range(len(items)))
+        if seed:
+            random.Random(seed).shuffle(turns)
         with ThreadPoolExecutor(self._limits.concurrency, thread_name_prefix="tick") as workers:
-            futures = [workers.submit(contextvars.copy_context().run, work, item) for item in items]
+            started = {turn: workers.submit(contextvars.copy_context().run, work, items[turn]) for turn in turns}
             outcomes: list[Result | Exception] = []
-            for future in futures:
+            for future in (started[index] for index in range(len(items))):
                 error = future.exception()
                 if error is not None and not isinstance(error, Exception):
                     raise error  # SystemExit, KeyboardInterrupt: the process is going down, not one service

@@ -70,3 +70,26 @@ def test_an_error_of_a_call_in_time_reaches_its_caller() -> None:
 
     with Tick(TickLimits()) as tick, pytest.raises(ValueError, match="no answer"):
         tick.within(fails)
+
+
+def test_a_tick_short_of_time_leaves_different_services_without_a_reading_each_time() -> None:
+    """With one worker the services run in the order they are started: a tick that runs out of time leaves the
+    last ones without a reading, and those differ from tick to tick."""
+
+    def first_reached(seed: str) -> list[str]:
+        items = [f"svc{n}" for n in range(20)]
+        with Tick(TickLimits(concurrency=1, deadline=timedelta(seconds=5))) as tick:
+            reached: list[str] = []
+
+            def work(item: str) -> str | None:
+                reached.append(item)
+                return item
+
+            outcomes = tick.each(items, work, seed)
+        assert outcomes == items, "outcomes come back in the items' order whatever order they ran in"
+        return reached[:3]
+
+    assert first_reached("") == ["svc0", "svc1", "svc2"]
+    orders = {tuple(first_reached(f"2026-12-06T12:00:{second:02d}Z")) for second in range(0, 60, 10)}
+    assert len(orders) > 1, "each tick starts the services in another order"
+    assert first_reached("seed") == first_reached("seed"), "the order is the tick's: the same seed, the same order"
