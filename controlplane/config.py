@@ -129,6 +129,8 @@ class Settings:
         retention = _number(environ, "CONTROLPLANE_EVENT_RETENTION_DAYS", "90", int, errors)
         concurrency = _number(environ, "CONTROLPLANE_LOOP_CONCURRENCY", "64", int, errors)
         deadline = _number(environ, "CONTROLPLANE_LOOP_DEADLINE_SECONDS", "8", float, errors)
+        if deadline == 0:  # no probe would ever answer in time: the monitor would never see a failure
+            errors.append(FieldError("CONTROLPLANE_LOOP_DEADLINE_SECONDS", "must be more than 0 (got '0')"))
         endpoint_cache = _number(environ, "CONTROLPLANE_ENDPOINT_CACHE_SECONDS", "30", float, errors)
         backoff = _number(environ, "CONTROLPLANE_NOTIFICATIONS_BACKOFF_SECONDS", "1", float, errors)
         notifications = _notifications(environ, errors)

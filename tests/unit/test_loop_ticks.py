@@ -14,6 +14,7 @@ from types import ModuleType
 import pytest
 
 from controlplane.adapters.storage.stores import Stores, create_tables
+from controlplane.config import InvalidSettings, Settings
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.failure import ServiceCondition, Watch
 from controlplane.domain.health import HealthReport, HealthStatus
@@ -26,7 +27,7 @@ from controlplane.testing.memory_compute import MemoryCompute
 from controlplane.testing.memory_documents import MemoryDocumentTables
 from tests.builders import release_document
 from tests.workflow_world import FAST_GATE, World
-from triggers.loops import monitor_over, scaler_over
+from triggers.loops import monitor_over, scaler_over, tick_limits
 
 T = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 SERVICES = ("billing", "orders", "payments")
@@ -218,3 +219,14 @@ def test_the_bench_reports_the_figures_the_issue_names(bench: ModuleType) -> Non
     report = bench.report(figures, 5)
     assert {"monitor_tick_5_s", "scaling_tick_5_s", "table_ops_per_service_tick"} <= set(report)
     assert report["services_covered_per_tick"] == 5
+
+
+def test_the_loop_settings_have_defaults_and_a_zero_deadline_is_refused() -> None:
+    storage = {"CONTROLPLANE_STORAGE": "UseDevelopmentStorage=true"}
+    limits = tick_limits(Settings.from_environment(storage))
+    assert limits == TickLimits(concurrency=64, deadline=timedelta(seconds=8))
+    tuned = {**storage, "CONTROLPLANE_LOOP_CONCURRENCY": "16", "CONTROLPLANE_LOOP_DEADLINE_SECONDS": "4.5"}
+    assert tick_limits(Settings.from_environment(tuned)) == TickLimits(16, timedelta(seconds=4.5))
+    with pytest.raises(InvalidSettings) as refused:
+        Settings.from_environment({**storage, "CONTROLPLANE_LOOP_DEADLINE_SECONDS": "0"})
+    assert [error.path for error in refused.value.errors] == ["CONTROLPLANE_LOOP_DEADLINE_SECONDS"]
