@@ -94,7 +94,7 @@ class Scaler:
         with Tick(self.limits) as tick:
             outcomes = tick.each(
                 entries,
-                lambda entry: self._traced(entry, now, None, tick, inventories[entry.environment], records),
+                lambda entry: self._traced(entry, now, None, _Reads(tick, inventories[entry.environment], records)),
                 format_time(now),
             )
         return [_outcome(entry, outcome) for entry, outcome in zip(entries, outcomes, strict=True)]
@@ -120,34 +120,18 @@ class Scaler:
         except NotFound:
             return {"environment": environment, "service": service, "skipped": "not deployed"}
         with Tick(self.limits) as tick:
-            return self._traced(entry, now, cause, tick, _Inventory(self.compute, environment))
+            return self._traced(entry, now, cause, _Reads(tick, _Inventory(self.compute, environment)))
 
-    def _traced(
-        self,
-        entry: CatalogEntry,
-        now: datetime,
-        cause: Envelope | None,
-        tick: Tick,
-        inventory: _Inventory,
-        records: Mapping[str, LoopRecord] | None = None,
-    ) -> dict[str, Any]:
+    def _traced(self, entry: CatalogEntry, now: datetime, cause: Envelope | None, reads: _Reads) -> dict[str, Any]:
         traceid = cause.traceid if cause else None
         with traced("scaling evaluate", traceid, environment=entry.environment, service=entry.service) as span:
-            outcome = self._evaluate(entry, now, cause, tick, inventory, records)
+            outcome = self._evaluate(entry, now, cause, reads)
             span.set_attribute("scaling.outcome", str(outcome.get("reason") or outcome.get("skipped")))
             return outcome
 
-    def _evaluate(
-        self,
-        entry: CatalogEntry,
-        now: datetime,
-        cause: Envelope | None,
-        tick: Tick,
-        inventory: _Inventory,
-        records: Mapping[str, LoopRecord] | None,
-    ) -> dict[str, Any]:
-        """``records``: every service's record as the tick read them (one query); None reads this one's."""
+    def _evaluate(self, entry: CatalogEntry, now: datetime, cause: Envelope | None, reads: _Reads) -> dict[str, Any]:
         environment, service = entry.environment, entry.service
+        records, inventory = reads.records, reads.inventory
         where = {"environment": environment, "service": service}
         release = self.deployments.get_release(entry.deployment_id)
         policy = release.service(service).scaling
@@ -177,7 +161,7 @@ class Scaler:
         if serving is None:
             return {**where, "skipped": "no serving revision"}
         kinds = {MetricKind(rule.metric) for rule in policy.rules}
-        readings: list[MetricReading] | None = tick.within(lambda: self.metrics.read(environment, service, kinds))
+        readings: list[MetricReading] | None = reads.tick.within(lambda: self.metrics.read(environment, service, kinds))
         if readings is None:
             return {**where, "skipped": "no metric readings by the tick's deadline"}
         decision = decide(policy, serving.replicas, readings, memory.state, now)
@@ -292,6 +276,16 @@ class Scaler:
             causationid=causationid,
         )
         journal.record(self.event_log, self.bus, [envelope])
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """What an evaluation reads through its tick: the deadline-bound calls, its environment's inventory, and
+    every service's record as the tick read them (one query; None: the evaluation reads its own)."""
+
+    tick: Tick
+    inventory: _Inventory
+    records: Mapping[str, LoopRecord] | None = None
 
 
 class _Inventory:

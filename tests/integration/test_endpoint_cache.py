@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from controlplane.adapters.http.endpoints import CachedEndpoints
 from controlplane.adapters.http.health_probe import HttpHealthProbe
 from controlplane.domain.health import HealthStatus, ProbeFailure
+from tests.integration.test_health_probe_limits import HEALTHY, serving
 
 
 class Resolver:
@@ -63,31 +60,6 @@ def test_without_a_ttl_every_probe_resolves() -> None:
     assert resolve.asked == ["r1", "r1"]
 
 
-class _Healthy(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b'{"status": "Healthy", "totalDuration": "00:00:00.0010000", "entries": {}}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *arguments: object) -> None:
-        pass
-
-
-@contextmanager
-def healthy_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Healthy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def refused_url() -> str:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
@@ -95,7 +67,7 @@ def refused_url() -> str:
 
 
 def test_a_replica_that_moved_is_probed_where_it_is_now_not_where_it_was() -> None:
-    with healthy_server() as live:
+    with serving({"/health": (200, {"Content-Type": "application/json"}, HEALTHY)}) as live:
         resolve = Resolver(r1=[refused_url()])
         probe = HttpHealthProbe(resolve, timeout_seconds=2, endpoint_ttl_seconds=300)
         gone = probe.probe("dev", "orders", "r1", "/health")
