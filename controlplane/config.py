@@ -14,6 +14,9 @@
 | ``CONTROLPLANE_DESIRED_STATE_REF`` | drift: the branch, tag or commit to compare with | ``HEAD`` |
 | ``CONTROLPLANE_DESIRED_STATE_PATH`` | drift: the folder of release manifests inside the repository | (root) |
 | ``CONTROLPLANE_MONITOR_DEGRADED_SECONDS`` | failure monitor: degraded this long -> roll back | ``60`` |
+| ``CONTROLPLANE_LOOP_CONCURRENCY`` | loop ticks: services probed / measured at once | ``64`` |
+| ``CONTROLPLANE_LOOP_DEADLINE_SECONDS`` | loop ticks: a probe or metric read still out then is no reading | ``8`` |
+| ``CONTROLPLANE_ENDPOINT_CACHE_SECONDS`` | probes reuse replica endpoints this long (re-resolved on failure) | ``30`` |
 | ``CONTROLPLANE_DRIFT_SCHEDULE`` | drift timer (NCRONTAB; read by the Functions host) | every 5 minutes |
 | ``CONTROLPLANE_SCALING_SCHEDULE`` | scaling timer (NCRONTAB; read by the Functions host) | every 30 s |
 | ``CONTROLPLANE_MONITOR_SCHEDULE`` | failure monitor timer (NCRONTAB; read by the Functions host) | every 10 s |
@@ -83,6 +86,9 @@ class Settings:
     desired_state_ref: str = "HEAD"
     desired_state_path: str = ""
     monitor_degraded_seconds: float = 60.0
+    loop_concurrency: int = 64
+    loop_deadline_seconds: float = 8.0
+    endpoint_cache_seconds: float = 30.0
     event_retention_days: int = 90
     local_bus_fault_file: str | None = None
     app_insights_connection: str | None = None
@@ -121,6 +127,11 @@ class Settings:
         deliveries = _number(environ, "CONTROLPLANE_BUS_MAX_DELIVERIES", "10", int, errors)
         degraded = _number(environ, "CONTROLPLANE_MONITOR_DEGRADED_SECONDS", "60", float, errors)
         retention = _number(environ, "CONTROLPLANE_EVENT_RETENTION_DAYS", "90", int, errors)
+        concurrency = _number(environ, "CONTROLPLANE_LOOP_CONCURRENCY", "64", int, errors)
+        deadline = _number(environ, "CONTROLPLANE_LOOP_DEADLINE_SECONDS", "8", float, errors)
+        if deadline == 0:  # no probe would ever answer in time: the monitor would never see a failure
+            errors.append(FieldError("CONTROLPLANE_LOOP_DEADLINE_SECONDS", "must be more than 0 (got '0')"))
+        endpoint_cache = _number(environ, "CONTROLPLANE_ENDPOINT_CACHE_SECONDS", "30", float, errors)
         backoff = _number(environ, "CONTROLPLANE_NOTIFICATIONS_BACKOFF_SECONDS", "1", float, errors)
         notifications = _notifications(environ, errors)
         four_eyes = _switch(environ, FOUR_EYES_SETTING, True, errors)
@@ -140,6 +151,9 @@ class Settings:
             desired_state_ref=environ.get("CONTROLPLANE_DESIRED_STATE_REF") or "HEAD",
             desired_state_path=environ.get("CONTROLPLANE_DESIRED_STATE_PATH", ""),
             monitor_degraded_seconds=degraded,
+            loop_concurrency=concurrency,
+            loop_deadline_seconds=deadline,
+            endpoint_cache_seconds=endpoint_cache,
             event_retention_days=retention,
             local_bus_fault_file=environ.get("CONTROLPLANE_LOCAL_BUS_FAULT_FILE") or None,
             app_insights_connection=environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,

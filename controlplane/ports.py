@@ -44,6 +44,10 @@ class Deployments(Protocol):
     def get_deployment(self, deployment_id: str) -> Deployment:
         """The stored deployment with its etag; NotFound if there is none."""
 
+    def get_release(self, deployment_id: str) -> Release:
+        """The release a deployment deploys; NotFound if there is none. A finished deployment's release never
+        changes (and the deployment is never deleted), so an adapter may read it once and keep it."""
+
     def save_deployment(self, deployment: Deployment) -> Deployment:
         """Replace the stored version the object was read as; ConcurrencyConflict if it changed since."""
 
@@ -127,6 +131,11 @@ class Claims(Protocol):
 
     def release_services(self, environment: str, services: Sequence[str], deployment_id: str) -> None:
         """Give back the services ``deployment_id`` holds; claims of other deployments are left alone."""
+
+    def holder(self, environment: str, service: str, now: datetime) -> str | None:
+        """The unfinished deployment holding ``service``, or None (the loops' in-flight check): a point read of
+        the service's claim, and of its holder's deployment when there is a claim. Counts a holder as
+        ``claim_services`` does."""
 
 
 class EventLog(Protocol):

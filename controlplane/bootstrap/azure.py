@@ -72,7 +72,9 @@ def azure_ports(
             }
         )
         compute = environments if compute is None else compute
-        health = HttpHealthProbe(environments.endpoints) if health is None else health
+        # Endpoints come from Resource Manager or a cluster's API server: reused for a while, not read per probe.
+        if health is None:
+            health = HttpHealthProbe(environments.endpoints, endpoint_ttl_seconds=settings.endpoint_cache_seconds)
     return Ports(
         settings=settings,
         store=table_stores(settings) if store is None else store,

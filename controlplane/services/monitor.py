@@ -12,11 +12,21 @@ Each tick observes each service of the catalog once (``observe``) and moves its 
 - A newly Completed deployment of the service starts a fresh watch (an incident is resolved by a deploy).
 
 Every change is saved with the etag it was read at, so two overlapping ticks cannot both roll back.
+
+A tick observes ``limits.concurrency`` services at once (``services.tick``). It reads every watch and the
+scaling loop's records in one query each, then per service a constant few point reads (its claim, the watched
+deployment's release), never a scan. It probes every watched service first, then does the table work with the
+readings, so a slow store never pushes a probe past the deadline. A probe still running at the tick's deadline
+is no reading: the watch stays as it was (no check event, no condition change), so a hung endpoint neither
+delays the other services nor counts as a failed check; the next tick probes it again. A service whose work
+fails is logged and the others' outcomes are kept.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from controlplane.domain import deployment_events, loop_events
@@ -25,6 +35,7 @@ from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.event_catalog import EventData, EventType
 from controlplane.domain.events import TraceContext, format_time, new_event
 from controlplane.domain.failure import ServiceCondition, Watch, after_check
+from controlplane.domain.health import HealthReport
 from controlplane.domain.loops import LoopRecord, QuarantinedImage
 from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.errors import ConcurrencyConflict, NotFound
@@ -39,15 +50,11 @@ from controlplane.ports import (
     Quarantine,
 )
 from controlplane.services import journal, scaling
-from controlplane.services.deployments import (
-    NotRollbackable,
-    ServiceBusy,
-    accept,
-    previous_completed,
-    services_in_flight,
-)
+from controlplane.services.deployments import NotRollbackable, ServiceBusy, accept, previous_completed
+from controlplane.services.tick import Tick, TickLimits
 from controlplane.telemetry import traced
 
+log = logging.getLogger(__name__)
 LOOP = "monitor"
 C = ServiceCondition
 # One tick can emit a check, up to three condition changes and an incident at one ``now``; a microsecond
@@ -72,6 +79,15 @@ class Restore:
 
 
 @dataclass(frozen=True)
+class TickReads:
+    """What a tick reads once for all services: every watch (with its etag) by key, and the keys of the
+    services the scaling loop put to sleep at zero replicas."""
+
+    watches: Mapping[str, LoopRecord]
+    asleep: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Monitor:
     catalog: Catalog
     deployments: Deployments
@@ -83,29 +99,61 @@ class Monitor:
     health: HealthProbe
     source: str
     degraded_for: timedelta
+    limits: TickLimits = field(default_factory=TickLimits)
 
     def tick(self, now: datetime) -> list[Restore]:
-        """Observe every service of the catalog; the rollback deployments to run."""
+        """Observe every service of the catalog, ``limits.concurrency`` at a time; the rollback deployments to run."""
+        entries = self.catalog.list_catalog()
+        known = TickReads(
+            {record.key: record for record in self.loop_states.list_loop_states(LOOP)}, scaling.asleep(self.loop_states)
+        )
+        seed = format_time(now)
+        with Tick(self.limits) as tick:
+            # Every probe first: the deadline bounds network waits only, and the table work that follows (slow on a
+            # loaded store) never pushes a probe past it.
+            readings = tick.each(entries, lambda entry: self._reading(entry, now, tick, known), seed)
+            probed = [(entry, reading) for entry, reading in zip(entries, readings, strict=True)]
+            outcomes = tick.each(probed, lambda pair: self._observe_read(pair[0], now, known, pair[1]), seed)
         restores = []
-        for entry in self.catalog.list_catalog():
-            restore = self.observe(entry, now)
-            if restore is not None:
-                restores.append(restore)
+        for entry, outcome in zip(entries, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                where = f"{entry.environment}/{entry.service}"
+                log.error("failure monitor: observing %s failed", where, exc_info=outcome)
+            elif outcome is not None:
+                restores.append(outcome)
         return restores
 
-    def observe(self, entry: CatalogEntry, now: datetime) -> Restore | None:
-        key = f"{entry.environment}/{entry.service}"
-        fresh = LoopRecord(LOOP, key, Watch(entry.deployment_id).to_dict())
-        record = self.loop_states.get_loop_state(LOOP, key) or fresh
-        watch = Watch.from_dict(record.body)
-        if watch.deployment_id != entry.deployment_id and watch.condition is not C.RESTORING:
-            watch = Watch(entry.deployment_id)  # a new deployment completed: watch it afresh
+    def _observe_read(
+        self, entry: CatalogEntry, now: datetime, known: TickReads, reading: HealthReport | Exception | None
+    ) -> Restore | None:
+        if isinstance(reading, Exception):
+            raise reading
+        return self.observe(entry, now, known, reading)
+
+    def _reading(self, entry: CatalogEntry, now: datetime, tick: Tick, known: TickReads) -> HealthReport | None:
+        """The service's probe report if it is watched (Healthy or Degraded, not asleep) and the probe answered
+        by the tick's deadline; None otherwise."""
+        _, watch = _watch(entry, known)
+        if watch.condition not in (C.HEALTHY, C.DEGRADED) or _key(entry) in known.asleep:
+            return None
+        path = self.deployments.get_release(entry.deployment_id).health_endpoint(entry.service).path
+        traceid = watch.traceid or journal.stable_trace(LOOP, entry.environment, entry.service, format_time(now))
+        with traced("monitor check", traceid, environment=entry.environment, service=entry.service) as span:
+            report = tick.within(lambda: self._probe(entry, path))
+            span.set_attribute("health.reading", "none by the deadline" if report is None else report.status.value)
+        return report
+
+    def observe(
+        self, entry: CatalogEntry, now: datetime, known: TickReads, reading: HealthReport | None
+    ) -> Restore | None:
+        """Move the service's watch on with the tick's ``reading`` (None: no reading this tick)."""
+        record, watch = _watch(entry, known)
         if watch.condition is C.RESTORING:
             updated, restore = self._restoring(entry, watch, now)
         elif watch.condition in (C.HEALTHY, C.DEGRADED):
-            if self._deploying(entry) or scaling.scaled_to_zero(self.loop_states, entry.environment, entry.service):
-                return None  # a rollout owns the service now, or it sleeps at zero replicas by policy
-            updated, restore = self._checked(entry, watch, now), None
+            if _key(entry) in known.asleep or self._deploying(entry, now):
+                return None  # a rollout owns the service now (its reading is dropped), or it sleeps at zero replicas
+            updated, restore = self._checked(entry, watch, now, reading), None
             if updated.condition is C.ROLLBACK:
                 updated, restore = self._roll_back(entry, updated, now)
         else:
@@ -118,13 +166,12 @@ class Monitor:
         return restore
 
     # -- conditions ----------------------------------------------------------------------------------------------
-    def _checked(self, entry: CatalogEntry, watch: Watch, now: datetime) -> Watch:
-        deployment = self.deployments.get_deployment(entry.deployment_id)
-        release = deployment.release
+    def _checked(self, entry: CatalogEntry, watch: Watch, now: datetime, report: HealthReport | None) -> Watch:
+        """The watch after the service's check: unchanged when there was no reading."""
+        if report is None:
+            return watch
+        release = self.deployments.get_release(entry.deployment_id)
         traceid = watch.traceid or journal.stable_trace(LOOP, entry.environment, entry.service, format_time(now))
-        path = release.health_endpoint(entry.service).path
-        with traced("monitor check", traceid, environment=entry.environment, service=entry.service):
-            report = self.health.probe(entry.environment, entry.service, entry.revision, path)
         passed = report.passed(release.spec.health_gate.allow_degraded)
         checked = deployment_events.health_check_completed(entry.environment, entry.service, entry.revision, report)
         self._emit(checked, entry, traceid, now)
@@ -187,8 +234,11 @@ class Monitor:
         return incident
 
     # -- helpers -------------------------------------------------------------------------------------------------
-    def _deploying(self, entry: CatalogEntry) -> bool:
-        return entry.service in services_in_flight(self.deployments, entry.environment, entry.service)
+    def _probe(self, entry: CatalogEntry, path: str) -> HealthReport:
+        return self.health.probe(entry.environment, entry.service, entry.revision, path)
+
+    def _deploying(self, entry: CatalogEntry, now: datetime) -> bool:
+        return self.claims.holder(entry.environment, entry.service, now) is not None
 
     def _restore(self, deployment: Deployment, entry: CatalogEntry) -> Restore:
         why = f"failure monitor: {entry.environment}/{entry.service} degraded"
@@ -221,3 +271,16 @@ class Monitor:
             data=event.data,
         )
         journal.record(self.event_log, self.bus, [envelope])
+
+
+def _key(entry: CatalogEntry) -> str:
+    return f"{entry.environment}/{entry.service}"
+
+
+def _watch(entry: CatalogEntry, known: TickReads) -> tuple[LoopRecord, Watch]:
+    """The service's stored watch record (a fresh one if none) and the watch to go on from."""
+    record = known.watches.get(_key(entry)) or LoopRecord(LOOP, _key(entry), Watch(entry.deployment_id).to_dict())
+    watch = Watch.from_dict(record.body)
+    if watch.deployment_id != entry.deployment_id and watch.condition is not C.RESTORING:
+        watch = Watch(entry.deployment_id)  # a new deployment completed: watch it afresh
+    return record, watch

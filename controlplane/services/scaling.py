@@ -15,14 +15,23 @@ An evaluation that finds a ``pending`` change whose lease is current skips: the 
 and applying it a second time could undo a newer one. A failure in 2 gives the lease back and a crash lets
 it run out; the next evaluation then takes the change over (etag-guarded, so only one does) and finishes it
 first. Scaling to a count and emitting an event with a fixed id are both safe to repeat, so no decision is
-lost, and none is applied twice by evaluations that overlap. A service with a deployment in flight is
-skipped: its rollout owns the replicas.
+lost, and none is applied twice by evaluations that overlap. A service with a deployment in flight (it has a
+claim, ``Claims.holder``) is skipped: its rollout owns the replicas.
+
+A timer tick evaluates ``limits.concurrency`` services at once (``services.tick``), reads every service's
+record in one query and each environment's compute inventory once for all its services; per service it makes
+a constant few point reads and writes, never a scan. A metric read still running at the tick's deadline is no
+reading: the service is skipped this tick, nothing decided or stored. A service whose evaluation fails is
+reported in its outcome (and logged); the others are evaluated as usual.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, replace
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,15 +40,26 @@ from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.event_catalog import EventData, EventType
 from controlplane.domain.events import Envelope, TraceContext, format_time, new_event
 from controlplane.domain.loops import LoopRecord
-from controlplane.domain.runtime import LiveWorkload, MetricKind
+from controlplane.domain.runtime import LiveWorkload, MetricKind, MetricReading
 from controlplane.domain.scaling import decide
 from controlplane.domain.scaling_record import Evaluation, LastDecision, ScalingChange, ScalingRecord
 from controlplane.errors import ConcurrencyConflict, ControlPlaneError, NotFound
-from controlplane.ports import Catalog, Compute, Deployments, EventBus, EventLog, LoopStates, Metrics, ProcessedEvents
+from controlplane.ports import (
+    Catalog,
+    Claims,
+    Compute,
+    Deployments,
+    EventBus,
+    EventLog,
+    LoopStates,
+    Metrics,
+    ProcessedEvents,
+)
 from controlplane.services import journal
-from controlplane.services.deployments import services_in_flight
+from controlplane.services.tick import Tick, TickLimits
 from controlplane.telemetry import traced
 
+log = logging.getLogger(__name__)
 LOOP = "scaling"
 CONSUMER = "scaling"
 PROCESSED_TTL = timedelta(days=1)
@@ -47,16 +67,16 @@ PROCESSED_TTL = timedelta(days=1)
 APPLY_LEASE = timedelta(minutes=1)
 
 
-def scaled_to_zero(loop_states: LoopStates, environment: str, service: str) -> bool:
-    """True when the scaling loop's last decision for the service was zero replicas (asleep, not failing)."""
-    record = loop_states.get_loop_state(LOOP, f"{environment}/{service}")
-    return record is not None and ScalingRecord.from_dict(record.body).asleep
+def asleep(loop_states: LoopStates) -> frozenset[str]:
+    """The ``environment/service`` keys whose last scaling decision was zero replicas (asleep, not failing)."""
+    return frozenset(r.key for r in loop_states.list_loop_states(LOOP) if ScalingRecord.from_dict(r.body).asleep)
 
 
 @dataclass(frozen=True)
 class Scaler:
     catalog: Catalog
     deployments: Deployments
+    claims: Claims
     loop_states: LoopStates
     processed_events: ProcessedEvents
     event_log: EventLog
@@ -64,10 +84,20 @@ class Scaler:
     compute: Compute
     metrics: Metrics
     source: str
+    limits: TickLimits = field(default_factory=TickLimits)
 
     def tick(self, now: datetime) -> list[dict[str, Any]]:
-        """Evaluate every service of the catalog that has a scaling policy."""
-        return [self._traced(entry, now, None) for entry in self.catalog.list_catalog()]
+        """Evaluate every service of the catalog that has a scaling policy, ``limits.concurrency`` at a time."""
+        entries = self.catalog.list_catalog()
+        inventories = {name: _Inventory(self.compute, name) for name in {entry.environment for entry in entries}}
+        records = {record.key: record for record in self.loop_states.list_loop_states(LOOP)}
+        with Tick(self.limits) as tick:
+            outcomes = tick.each(
+                entries,
+                lambda entry: self._traced(entry, now, None, _Reads(tick, inventories[entry.environment], records)),
+                format_time(now),
+            )
+        return [_outcome(entry, outcome) for entry, outcome in zip(entries, outcomes, strict=True)]
 
     def on_event(self, envelope: Envelope, now: datetime) -> dict[str, Any] | None:
         """React to a HealthCheckCompleted (other types are ignored); a duplicate delivery is dropped, and a
@@ -89,28 +119,31 @@ class Scaler:
             entry = self.catalog.get_catalog_entry(environment, service)
         except NotFound:
             return {"environment": environment, "service": service, "skipped": "not deployed"}
-        return self._traced(entry, now, cause)
+        with Tick(self.limits) as tick:
+            return self._traced(entry, now, cause, _Reads(tick, _Inventory(self.compute, environment)))
 
-    def _traced(self, entry: CatalogEntry, now: datetime, cause: Envelope | None) -> dict[str, Any]:
+    def _traced(self, entry: CatalogEntry, now: datetime, cause: Envelope | None, reads: _Reads) -> dict[str, Any]:
         traceid = cause.traceid if cause else None
         with traced("scaling evaluate", traceid, environment=entry.environment, service=entry.service) as span:
-            outcome = self._evaluate(entry, now, cause)
+            outcome = self._evaluate(entry, now, cause, reads)
             span.set_attribute("scaling.outcome", str(outcome.get("reason") or outcome.get("skipped")))
             return outcome
 
-    def _evaluate(self, entry: CatalogEntry, now: datetime, cause: Envelope | None) -> dict[str, Any]:
+    def _evaluate(self, entry: CatalogEntry, now: datetime, cause: Envelope | None, reads: _Reads) -> dict[str, Any]:
         environment, service = entry.environment, entry.service
+        records, inventory = reads.records, reads.inventory
         where = {"environment": environment, "service": service}
-        release = self.deployments.get_deployment(entry.deployment_id).release
+        release = self.deployments.get_release(entry.deployment_id)
         policy = release.service(service).scaling
         if policy is None:
             return {**where, "skipped": "no scaling policy"}
         if release.spec.environment.compute == "containerapps":
             return {**where, "skipped": "Container Apps revisions cannot be resized; their scale rules scale them"}
-        if service in services_in_flight(self.deployments, environment, service):
+        if self.claims.holder(environment, service, now) is not None:
             return {**where, "skipped": "a deployment is in flight"}
         key = f"{environment}/{service}"
-        record = self.loop_states.get_loop_state(LOOP, key) or LoopRecord(LOOP, key, {})
+        stored = self.loop_states.get_loop_state(LOOP, key) if records is None else records.get(key)
+        record = stored or LoopRecord(LOOP, key, {})
         memory = ScalingRecord.from_dict(record.body)
         unfinished = memory.pending
         if unfinished:
@@ -123,10 +156,14 @@ class Scaler:
                 return {**where, "skipped": "an overlapping evaluation took over the unfinished change"}
             record = self._finish(record)
             memory = ScalingRecord.from_dict(record.body)
-        serving = _serving(self.compute.inventory(environment), entry)
+            inventory = _Inventory(self.compute, environment)  # the tick's was read before this change applied
+        serving = _serving(inventory.workloads(), entry)
         if serving is None:
             return {**where, "skipped": "no serving revision"}
-        readings = self.metrics.read(environment, service, {MetricKind(rule.metric) for rule in policy.rules})
+        kinds = {MetricKind(rule.metric) for rule in policy.rules}
+        readings: list[MetricReading] | None = reads.tick.within(lambda: self.metrics.read(environment, service, kinds))
+        if readings is None:
+            return {**where, "skipped": "no metric readings by the tick's deadline"}
         decision = decide(policy, serving.replicas, readings, memory.state, now)
         traceid, causationid = _trace(cause, key, now)
         pending = None
@@ -239,6 +276,42 @@ class Scaler:
             causationid=causationid,
         )
         journal.record(self.event_log, self.bus, [envelope])
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """What an evaluation reads through its tick: the deadline-bound calls, its environment's inventory, and
+    every service's record as the tick read them (one query; None: the evaluation reads its own)."""
+
+    tick: Tick
+    inventory: _Inventory
+    records: Mapping[str, LoopRecord] | None = None
+
+
+class _Inventory:
+    """An environment's compute inventory, read once on first use by whichever evaluation needs it first
+    (services of one environment share it during a tick; one without a policy never reads it)."""
+
+    def __init__(self, compute: Compute, environment: str) -> None:
+        self._compute = compute
+        self._environment = environment
+        self._lock = threading.Lock()
+        self._read: list[LiveWorkload] | None = None
+
+    def workloads(self) -> list[LiveWorkload]:
+        with self._lock:  # concurrent evaluations wait for the one read rather than each reading
+            if self._read is None:
+                self._read = self._compute.inventory(self._environment)
+            return self._read
+
+
+def _outcome(entry: CatalogEntry, outcome: dict[str, Any] | Exception) -> dict[str, Any]:
+    """A tick's outcome for one service; an evaluation that raised is logged and reported as failed."""
+    if not isinstance(outcome, Exception):
+        return outcome
+    log.error("scaling: evaluating %s/%s failed", entry.environment, entry.service, exc_info=outcome)
+    failed = f"{type(outcome).__name__}: {outcome}"
+    return {"environment": entry.environment, "service": entry.service, "failed": failed}
 
 
 def _serving(inventory: list[LiveWorkload], entry: CatalogEntry) -> LiveWorkload | None:

@@ -19,6 +19,10 @@ instead (HTTPS redirection, a login page, a moved route), and following it read 
 Healthy. Kubernetes' kubelet follows redirects to the same host and counts one to another host as a success
 with a warning; a gate that promotes a release is stricter than a liveness check, so neither is followed here.
 
+Endpoints are resolved through ``CachedEndpoints`` (``endpoints.py``) when ``endpoint_ttl_seconds`` is set:
+a report from reused endpoints that is not Healthy is never trusted as it is; the revision is resolved afresh and,
+if its endpoints changed, those are probed and their report is the answer.
+
 What a report keeps is capped (``controlplane.domain.health_cap``): a body of up to 1 MiB is judged whole, and
 the report stored in the event log and the deployment record always fits them.
 """
@@ -29,13 +33,13 @@ import http.client
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from email.message import Message
 
 from opentelemetry.trace import SpanKind
 
+from controlplane.adapters.http.endpoints import CachedEndpoints, Resolve
 from controlplane.domain.health import (
     MAX_BODY_BYTES,
     HealthReport,
@@ -48,7 +52,6 @@ from controlplane.domain.health_cap import capped
 from controlplane.errors import NotFound
 from controlplane.telemetry import traced
 
-Resolve = Callable[[str, str, str], list[str]]
 _MAX_THREADS = 32
 # Past the socket timeout, how long a response that is still trickling in may take before it counts as hung.
 _DEADLINE_GRACE_SECONDS = 1.0
@@ -61,10 +64,11 @@ class HttpHealthProbe:
     ``resolve(environment, service, revision)`` returns the replicas' base URLs, e.g.
     ``["http://127.0.0.1:40123"]``. Probe failures (timeouts, refused connections, bad bodies) are
     Unhealthy reports, never exceptions; errors of ``resolve`` itself other than ``NotFound`` propagate.
+    ``endpoint_ttl_seconds``: how long a revision's resolved endpoints are reused (0: resolved for every probe).
     """
 
-    def __init__(self, resolve: Resolve, timeout_seconds: float = 2.0) -> None:
-        self._resolve = resolve
+    def __init__(self, resolve: Resolve, timeout_seconds: float = 2.0, endpoint_ttl_seconds: float = 0.0) -> None:
+        self._endpoints = CachedEndpoints(resolve, endpoint_ttl_seconds)
         self._timeout = timeout_seconds
         # No proxies: a health probe must reach the replica itself, whatever HTTP_PROXY says. No redirects either.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
@@ -77,13 +81,33 @@ class HttpHealthProbe:
             return report
 
     def _probe(self, environment: str, service: str, revision: str, path: str) -> HealthReport:
+        found = self._bases(environment, service, revision)
+        if isinstance(found, HealthReport):
+            return found
+        bases, reused = found
+        report = self._probe_bases(bases, path)
+        if not reused or report.status is HealthStatus.HEALTHY:
+            return report
+        # The replicas may have moved since they were resolved: a failing check is judged on endpoints read now.
+        self._endpoints.forget(environment, service, revision)
+        found = self._bases(environment, service, revision)
+        if isinstance(found, HealthReport):
+            return found
+        fresh, _ = found
+        return report if sorted(fresh) == sorted(bases) else self._probe_bases(fresh, path)
+
+    def _bases(self, environment: str, service: str, revision: str) -> tuple[list[str], bool] | HealthReport:
+        """The replicas' base URLs and whether they were reused, or the report when there is nothing to probe."""
         what = f"revision {revision} of {service} in {environment}"
         try:
-            bases = list(self._resolve(environment, service, revision))
+            bases, reused = self._endpoints.resolve(environment, service, revision)
         except NotFound as error:
             return report_for_probe_error(ProbeFailure.CONNECTION_ERROR, f"{what} has no replicas to probe: {error}")
         if not bases:
             return report_for_probe_error(ProbeFailure.CONNECTION_ERROR, f"{what} has no running replicas to probe")
+        return bases, reused
+
+    def _probe_bases(self, bases: list[str], path: str) -> HealthReport:
         urls = [_join(base, path) for base in bases]
         return _worst_of(urls, self._probe_all(urls))
 

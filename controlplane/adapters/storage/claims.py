@@ -68,6 +68,14 @@ class DocumentClaims:
         except NotFound:
             return claimed_at is None or now - parse_time(claimed_at) > UNSTORED_GRACE
 
+    def holder(self, environment: str, service: str, now: datetime) -> str | None:
+        try:
+            held = self._tables.get(TABLE, environment, service)
+        except NotFound:
+            return None
+        holder: str = held.body["deploymentId"]
+        return None if self._finished(holder, held.body.get("claimedAt"), now) else holder
+
     def release_services(self, environment: str, services: Sequence[str], deployment_id: str) -> None:
         for service in services:
             try:

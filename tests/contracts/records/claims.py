@@ -65,3 +65,23 @@ class ClaimsContract:
         assert claims.claim_services("dev", ["orders"], "d2", T0 + UNSTORED_GRACE) == "unstored"
         assert claims.claim_services("dev", ["orders"], "unstored", T0 + UNSTORED_GRACE) is None, "still its own"
         assert claims.claim_services("dev", ["orders"], "d2", T0 + 2 * UNSTORED_GRACE + timedelta(seconds=1)) is None
+
+    def test_the_holder_is_the_unfinished_deployment_that_claimed_the_service(
+        self, claims: Claims, deployments: Deployments
+    ) -> None:
+        deployments.create_deployment(deployment("d1"))
+        assert claims.holder("dev", "orders", T0) is None, "never claimed"
+        claims.claim_services("dev", ["orders"], "d1", T0)
+        assert claims.holder("dev", "orders", T0) == "d1"
+        assert claims.holder("prod", "orders", T0) is None, "environments are separate"
+        deployments.update_deployment(
+            "d1", lambda held: held.advance(DeploymentState.PROVISIONING, T0).advance(DeploymentState.FAILED, T0)
+        )
+        assert claims.holder("dev", "orders", T0) is None, "a finished holder holds nothing, released or not"
+        claims.release_services("dev", ["orders"], "d1")
+        assert claims.holder("dev", "orders", T0) is None
+
+    def test_a_holder_not_yet_stored_holds_for_its_grace_period(self, claims: Claims) -> None:
+        claims.claim_services("dev", ["orders"], "unstored", T0)
+        assert claims.holder("dev", "orders", T0 + UNSTORED_GRACE) == "unstored"
+        assert claims.holder("dev", "orders", T0 + UNSTORED_GRACE + timedelta(seconds=1)) is None

@@ -120,3 +120,22 @@ class DeploymentsContract:
     def test_a_deployment_keeps_its_etag_out_of_equality(self, deployments: Deployments) -> None:
         created = deployments.create_deployment(deployment())
         assert replace(created, etag=None) == created
+
+    def test_the_release_of_a_deployment_is_the_one_it_was_requested_with(self, deployments: Deployments) -> None:
+        requested = deployments.create_deployment(deployment())
+        assert deployments.get_release("dep-1") == requested.release
+        deployments.update_deployment(
+            "dep-1", lambda held: held.advance(DeploymentState.PROVISIONING, T0).advance(DeploymentState.FAILED, T0)
+        )
+        assert deployments.get_release("dep-1") == deployments.get_release("dep-1") == requested.release
+        with pytest.raises(NotFound):
+            deployments.get_release("nope")
+
+    def test_the_release_of_an_unfinished_deployment_deleted_and_requested_again_is_the_new_one(
+        self, deployments: Deployments
+    ) -> None:
+        deployments.create_deployment(deployment())
+        deployments.get_release("dep-1")
+        deployments.delete_deployment("dep-1")
+        again = deployments.create_deployment(deployment(services=("payments",)))
+        assert deployments.get_release("dep-1") == again.release
