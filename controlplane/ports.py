@@ -19,6 +19,7 @@ from controlplane.domain.analysis import Measurement, MetricQuery
 from controlplane.domain.audit import EventPage, EventQuery
 from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.deployment import Deployment, DeploymentState
+from controlplane.domain.deployment_summary import DeploymentPage, DeploymentQuery
 from controlplane.domain.events import Envelope
 from controlplane.domain.findings import DriftFinding, FindingStatus
 from controlplane.domain.health import HealthReport
@@ -57,6 +58,11 @@ class Deployments(Protocol):
         self, environment: str | None = None, service: str | None = None, state: DeploymentState | None = None
     ) -> list[Deployment]:
         """Deployments matching the filters, newest first (by creation time, then id)."""
+
+    def page_deployments(self, query: DeploymentQuery) -> DeploymentPage:
+        """Summaries (``domain.deployment_summary``) of the deployments ``query`` matches, newest first, at most
+        ``query.limit`` from ``query.start`` on, and where the next page starts (None when no more match). Reads
+        about one page of an index, however many deployments are stored."""
 
 
 class Catalog(Protocol):

@@ -1,39 +1,59 @@
-"""Deployments over document tables: PartitionKey=deployment id, RowKey="deployment", indexed by
-environment, state and createdAt. Every write names the etag it read, so a lost race is a conflict."""
+"""Deployments over document tables, and the index their listing reads.
+
+    Deployments      PartitionKey=deployment id   RowKey="deployment"               the record; index columns
+                                                                                     environment, state, createdAt
+    DeploymentIndex  PartitionKey="*" (every one) RowKey=inverted createdAt|id     the summary (the listing's
+                     or "s|<service>" (its own)                                     view), columns environment, state
+
+Every write of a record names the etag it read, so a lost race is a conflict. The index holds one summary per
+deployment in the partition of all deployments and one in the partition of each of its services, so a page of
+the listing (newest first: the row key inverts the time) is one key-range read of one partition, filtered on the
+environment and state columns by the table service. A summary is written after its record, then the record is
+read again: a writer whose record was overtaken meanwhile writes the newer summary, so the last write of a
+summary is never an older version's. A crash between the two writes leaves the summary one save behind until
+the next save of the deployment.
+"""
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from controlplane.adapters.storage.documents import MAX_UPDATE_ATTEMPTS, Document, DocumentTables
+from controlplane.adapters.storage.documents import MAX_UPDATE_ATTEMPTS, AnyOf, Document, DocumentTables, KeyRange
+from controlplane.domain.audit import audit_row
 from controlplane.domain.deployment import Deployment, DeploymentState
-from controlplane.domain.events import format_time
-from controlplane.errors import ConcurrencyConflict
+from controlplane.domain.deployment_summary import DeploymentPage, DeploymentPosition, DeploymentQuery, summary_of
+from controlplane.domain.events import format_time, parse_time
+from controlplane.errors import ConcurrencyConflict, NotFound
 
 TABLE = "Deployments"
+INDEX = "DeploymentIndex"
 ROW = "deployment"
+_EVERY = "*"
 
 
 class DocumentDeployments:
-    """The Deployments port over any DocumentTables (its table created by ``create_tables``)."""
+    """The Deployments port over any DocumentTables (its tables created by ``create_tables``)."""
 
     def __init__(self, tables: DocumentTables) -> None:
         self._tables = tables
 
     def create_deployment(self, deployment: Deployment) -> Deployment:
-        etag = self._tables.insert(TABLE, _document(deployment))
-        return replace(deployment, etag=etag)
+        created = replace(deployment, etag=self._tables.insert(TABLE, _document(deployment)))
+        self._index(created)
+        return created
 
     def get_deployment(self, deployment_id: str) -> Deployment:
         document = self._tables.get(TABLE, deployment_id, ROW)
         return Deployment.from_dict(document.body, etag=document.etag)
 
     def save_deployment(self, deployment: Deployment) -> Deployment:
-        etag = self._tables.replace(TABLE, _document(deployment))
-        return replace(deployment, etag=etag)
+        saved = replace(deployment, etag=self._tables.replace(TABLE, _document(deployment)))
+        self._index(saved)
+        return saved
 
     def update_deployment(self, deployment_id: str, change: Callable[[Deployment], Deployment]) -> Deployment:
         for attempt in range(MAX_UPDATE_ATTEMPTS):
@@ -46,6 +66,13 @@ class DocumentDeployments:
         raise ConcurrencyConflict(f"deployment {deployment_id}: gave up after {MAX_UPDATE_ATTEMPTS} lost races")
 
     def delete_deployment(self, deployment_id: str) -> None:
+        """The index first: a crash in between leaves a record no listing shows (as before it was indexed)."""
+        try:
+            stored = self.get_deployment(deployment_id)
+        except NotFound:
+            return
+        for partition in _partitions(stored):
+            self._tables.delete(INDEX, partition, _row(DeploymentPosition.of(stored)))
         self._tables.delete(TABLE, deployment_id, ROW)
 
     def list_deployments(
@@ -59,6 +86,49 @@ class DocumentDeployments:
         if service:
             deployments = [deployment for deployment in deployments if service in deployment.services]
         return sorted(deployments, key=lambda deployment: (deployment.created_at, deployment.id), reverse=True)
+
+    def page_deployments(self, query: DeploymentQuery) -> DeploymentPage:
+        """One partition of the index from the start row on, ``limit + 1`` rows at most: the extra one is where
+        the next page starts."""
+        partition = _EVERY if query.service is None else _service_partition(query.service)
+        clauses = [AnyOf(((name, value),)) for name, value in _columns(query).items()]
+        start = _row(query.start) if query.start is not None else None
+        documents = self._tables.scan(INDEX, KeyRange(partition=partition, start=start), clauses, query.limit + 1)
+        found = list(itertools.islice(documents, query.limit + 1))
+        following = None
+        if len(found) > query.limit:
+            following = DeploymentPosition(found[-1].body["createdAt"], found[-1].body["id"])
+        return DeploymentPage([document.body for document in found[: query.limit]], following)
+
+    def _index(self, deployment: Deployment) -> None:
+        for _ in range(MAX_UPDATE_ATTEMPTS):
+            summary = summary_of(deployment)
+            columns = {"environment": deployment.environment, "state": deployment.state.value}
+            row = _row(DeploymentPosition.of(deployment))
+            for partition in _partitions(deployment):
+                self._tables.upsert(INDEX, Document(partition, row, summary, index=columns))
+            stored = self._tables.get(TABLE, deployment.id, ROW)
+            if stored.etag == deployment.etag:
+                return
+            deployment = Deployment.from_dict(stored.body, etag=stored.etag)
+        raise ConcurrencyConflict(f"deployment {deployment.id}: index overtaken {MAX_UPDATE_ATTEMPTS} times")
+
+
+def _partitions(deployment: Deployment) -> list[str]:
+    return [_EVERY, *(_service_partition(service) for service in deployment.services)]
+
+
+def _service_partition(service: str) -> str:
+    return f"s|{service}"
+
+
+def _row(position: DeploymentPosition) -> str:
+    return audit_row(parse_time(position.created_at), position.id)
+
+
+def _columns(query: DeploymentQuery) -> dict[str, str]:
+    columns = {"environment": query.environment} if query.environment is not None else {}
+    return columns | ({"state": query.state.value} if query.state is not None else {})
 
 
 def _document(deployment: Deployment) -> Document:

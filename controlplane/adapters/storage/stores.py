@@ -3,6 +3,7 @@
 Tables and keys (each adapter module says more):
 
     Deployments      PartitionKey=deployment id   RowKey="deployment"   index: environment, state, createdAt
+    DeploymentIndex  PartitionKey="*" or s|service RowKey=inverted time|id  the listing's summaries, newest first
     Catalog          PartitionKey=environment     RowKey=service
     Findings         PartitionKey=finding id      RowKey="finding"      index: status
     LoopState        PartitionKey=loop            RowKey=key            a loop's memory of one service
@@ -45,6 +46,7 @@ from controlplane.ports import (
 
 TABLES = [
     deployments.TABLE,
+    deployments.INDEX,
     catalog.TABLE,
     findings.TABLE,
     loop_states.TABLE,
