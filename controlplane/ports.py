@@ -24,9 +24,11 @@ from controlplane.domain.events import Envelope
 from controlplane.domain.findings import DriftFinding, FindingStatus
 from controlplane.domain.health import HealthReport
 from controlplane.domain.hooks import HookCall, HookOutcome
+from controlplane.domain.listing_pages import CatalogPage, FindingPage, FindingPosition, ServicePosition
 from controlplane.domain.loops import LoopRecord, QuarantinedImage
 from controlplane.domain.manifest import Release
 from controlplane.domain.notifications import WebhookAnswer
+from controlplane.domain.paging import DEFAULT_LIMIT
 from controlplane.domain.runtime import (
     EnvironmentOutputs,
     LiveWorkload,
@@ -77,6 +79,12 @@ class Catalog(Protocol):
     def list_catalog(self, environment: str | None = None) -> list[CatalogEntry]:
         """Inventory entries, ordered by environment then service."""
 
+    def page_catalog(
+        self, environment: str | None = None, limit: int = DEFAULT_LIMIT, start: ServicePosition | None = None
+    ) -> CatalogPage:
+        """At most ``limit`` entries (of one environment, or all) by environment then service, from ``start`` on,
+        and where the next page starts (None when there is no more); reads about one page."""
+
 
 class Findings(Protocol):
     """The drift findings, versioned: a stale write is refused."""
@@ -92,6 +100,12 @@ class Findings(Protocol):
 
     def list_findings(self, status: FindingStatus | None = None) -> list[DriftFinding]:
         """Findings with the given status (all when None), oldest first."""
+
+    def page_findings(
+        self, status: FindingStatus | None = None, limit: int = DEFAULT_LIMIT, start: FindingPosition | None = None
+    ) -> FindingPage:
+        """At most ``limit`` findings with the given status (all when None), oldest first, from ``start`` on, and
+        where the next page starts (None when there is no more)."""
 
 
 class LoopStates(Protocol):
