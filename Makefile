@@ -76,7 +76,7 @@ demo: setup
 	$(PY) -m controlplane demo $(if $(filter 1 yes true,$(HOLD)),--hold)
 
 # Every benchmark, one after the other (about 20 minutes in all); each prints a table, then one JSON line.
-BENCHES := engine state_store drift scaling cold_import audit router_analysis reliability
+BENCHES := engine state_store drift scaling cold_import audit router_analysis reliability api
 bench: setup
 	set -e; for name in $(BENCHES); do $(PY) bench/$$name.py; done
 

@@ -25,14 +25,19 @@ _POSITION = {
     "createdAt": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z"),
     "id": re.compile(r"[^\x00-\x1f]{1,200}"),
 }
-_PROGRESS_KEYS = ("phase", "revision", "trafficPercent", "message")
+SUMMARY_PROGRESS = (  # what a summary keeps of each service's progress
+    "phase",
+    "revision",
+    "trafficPercent",
+    "message",
+)
 
 
 def summary_of(deployment: Deployment) -> dict[str, Any]:
     """The listing's view of ``deployment`` (see the module's docstring)."""
     full = deployment.to_dict()
     release = {key: value for key, value in full["release"].items() if key != "spec"}
-    services = {name: {key: progress[key] for key in _PROGRESS_KEYS} for name, progress in full["services"].items()}
+    services = {name: {key: progress[key] for key in SUMMARY_PROGRESS} for name, progress in full["services"].items()}
     return {
         **full,
         "release": release,

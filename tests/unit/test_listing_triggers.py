@@ -9,6 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import azure.functions as func
 import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from controlplane.bootstrap import use_ports
 from controlplane.bootstrap.testing import fake_ports
@@ -20,6 +23,7 @@ from tests import product_app
 from tests.builders import deployment
 from tests.contracts.records.event_log import ALICE, TRACE, _event
 from tests.principals import signed_in
+from triggers.openapi import api_document
 
 
 @pytest.fixture
@@ -151,6 +155,9 @@ def test_deployments_page_by_top_and_list_summaries(stored_deployments: None) ->
     listed = first["deployments"][0]
     assert "spec" not in listed["release"] and listed["release"]["metadata"]["name"]
     assert listed["createdAt"] == listed["transitions"][0]["at"] and set(listed["services"]) == {"orders"}
+    registry = Registry().with_resource("urn:api", Resource(api_document(), DRAFT202012))
+    described = Draft202012Validator({"$ref": "urn:api#/components/schemas/DeploymentList"}, registry=registry)
+    assert not [error.message for error in described.iter_errors(first)]
 
 
 @pytest.mark.parametrize(
