@@ -139,7 +139,7 @@ def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     if refused is not None:
         return refused
     state = DeploymentState(next(iter(states))) if states else None
-    query = DeploymentQuery(environment, service, state, limit, start)
+    query = DeploymentQuery(environment, service, state, limit, start, datetime.now(UTC))
     page = ports().store.deployments.page_deployments(query)
     return json_response(
         {"deployments": list(page.deployments), "continuation": page.next.token() if page.next else None}

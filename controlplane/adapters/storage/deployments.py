@@ -23,10 +23,15 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from controlplane.adapters.storage.documents import MAX_UPDATE_ATTEMPTS, AnyOf, Document, DocumentTables, KeyRange
-from controlplane.domain.audit import audit_row
 from controlplane.domain.deployment import Deployment, DeploymentState
-from controlplane.domain.deployment_summary import DeploymentPage, DeploymentPosition, DeploymentQuery, summary_of
-from controlplane.domain.events import format_time, parse_time
+from controlplane.domain.deployment_summary import (
+    DeploymentPage,
+    DeploymentPosition,
+    DeploymentQuery,
+    index_row,
+    summary_of,
+)
+from controlplane.domain.events import format_time
 from controlplane.errors import ConcurrencyConflict, NotFound
 
 TABLE = "Deployments"
@@ -72,7 +77,7 @@ class DocumentDeployments:
         except NotFound:
             return
         for partition in _partitions(stored):
-            self._tables.delete(INDEX, partition, _row(DeploymentPosition.of(stored)))
+            self._tables.delete(INDEX, partition, index_row(DeploymentPosition.of(stored)))
         self._tables.delete(TABLE, deployment_id, ROW)
 
     def list_deployments(
@@ -88,13 +93,17 @@ class DocumentDeployments:
         return sorted(deployments, key=lambda deployment: (deployment.created_at, deployment.id), reverse=True)
 
     def page_deployments(self, query: DeploymentQuery) -> DeploymentPage:
-        """One partition of the index from the start row on, ``limit + 1`` rows at most: the extra one is where
-        the next page starts."""
+        """One partition of the index, window by window (``DeploymentQuery.row_ranges``) until ``limit + 1`` rows
+        are found: the extra one is where the next page starts."""
         partition = _EVERY if query.service is None else _service_partition(query.service)
         clauses = [AnyOf(((name, value),)) for name, value in _columns(query).items()]
-        start = _row(query.start) if query.start is not None else None
-        documents = self._tables.scan(INDEX, KeyRange(partition=partition, start=start), clauses, query.limit + 1)
-        found = list(itertools.islice(documents, query.limit + 1))
+        found: list[Document] = []
+        for start, stop in query.row_ranges():
+            wanted = query.limit + 1 - len(found)
+            keys = KeyRange(partition=partition, start=start, stop=stop)
+            found.extend(itertools.islice(self._tables.scan(INDEX, keys, clauses, wanted), wanted))
+            if len(found) > query.limit:
+                break
         following = None
         if len(found) > query.limit:
             following = DeploymentPosition(found[-1].body["createdAt"], found[-1].body["id"])
@@ -104,7 +113,7 @@ class DocumentDeployments:
         for _ in range(MAX_UPDATE_ATTEMPTS):
             summary = summary_of(deployment)
             columns = {"environment": deployment.environment, "state": deployment.state.value}
-            row = _row(DeploymentPosition.of(deployment))
+            row = index_row(DeploymentPosition.of(deployment))
             for partition in _partitions(deployment):
                 self._tables.upsert(INDEX, Document(partition, row, summary, index=columns))
             stored = self._tables.get(TABLE, deployment.id, ROW)
@@ -121,10 +130,6 @@ def _partitions(deployment: Deployment) -> list[str]:
 
 def _service_partition(service: str) -> str:
     return f"s|{service}"
-
-
-def _row(position: DeploymentPosition) -> str:
-    return audit_row(parse_time(position.created_at), position.id)
 
 
 def _columns(query: DeploymentQuery) -> dict[str, str]:

@@ -101,6 +101,15 @@ class DeploymentPagesContract:
                 "payments": rounds,
             }
 
+    def test_pages_read_window_by_window_from_now_reach_every_age(self, deployments: Deployments) -> None:
+        ages = {"a": timedelta(minutes=5), "b": timedelta(hours=2), "c": timedelta(days=2), "d": timedelta(days=60)}
+        ages |= {"e": timedelta(days=5000), "f": timedelta(minutes=-30)}  # f: another instance's clock runs ahead
+        for name, age in ages.items():
+            deployments.create_deployment(deployment(name, "dev", ("orders",), T0 - age))
+        assert _every_page(deployments, DeploymentQuery(limit=2, now=T0)) == [["f", "a"], ["b", "c"], ["d", "e"]]
+        assert _every_page(deployments, DeploymentQuery(limit=4, now=T0)) == [["f", "a", "b", "c"], ["d", "e"]]
+        assert _every_page(deployments, DeploymentQuery(service="orders", limit=6, now=T0)) == [list("fabcde")]
+
     def test_a_deleted_deployment_leaves_every_listing(self, five: Deployments) -> None:
         five.delete_deployment("d3")
         assert _every_page(five, DeploymentQuery()) == [["d4", "d2", "d1", "d0"]]
