@@ -1,11 +1,11 @@
 """Container image references: their parts and the version they stand for.
 
-image                                        | split_image                          | image_version | short_version
--------------------------------------------- | ------------------------------------ | ------------- | -------------
-reg.io/orders:1.2.0                          | (reg.io/orders, 1.2.0, None)         | 1.2.0         | 1.2.0
-reg.io/orders@sha256:ab12…                   | (reg.io/orders, None, sha256:ab12…)  | sha256:ab12…  | ab12… (12 hex)
-reg.io/orders:1.2.0@sha256:ab12…             | (reg.io/orders, 1.2.0, sha256:ab12…) | sha256:ab12…  | 1.2.0
-localhost:5000/orders                        | (localhost:5000/orders, None, None)  | latest        | PermanentError
+    image                                        | split_image                          | image_version | short_version
+    -------------------------------------------- | ------------------------------------ | ------------- | -------------
+    reg.io/orders:1.2.0                          | (reg.io/orders, 1.2.0, None)         | 1.2.0         | 1.2.0
+    reg.io/orders@sha256:ab12…                   | (reg.io/orders, None, sha256:ab12…)  | sha256:ab12…  | ab12… (12 hex)
+    reg.io/orders:1.2.0@sha256:ab12…             | (reg.io/orders, 1.2.0, sha256:ab12…) | sha256:ab12…  | 1.2.0
+    localhost:5000/orders                        | (localhost:5000/orders, None, None)  | latest        | PermanentError
 """
 
 from __future__ import annotations

@@ -356,21 +356,13 @@ def test_a_preview_before_any_traffic_creates_the_ingress_on_the_probe_port(
 def test_apps_without_the_tag_are_unmanaged_and_left_alone(rp: ContainerAppsRP, compute: ContainerAppsCompute) -> None:
     secrets = [{"name": "db", "keyVaultUrl": DB_URI, "identity": "System"}]
     env = [{"name": "MODE", "value": "fast"}, {"name": "DB_PASSWORD", "secretRef": "db"}]
-    legacy = {
-        "name": "legacy",
-        "tags": {"owner": "team-x"},
-        "properties": {
-            "environmentId": ENV_IDS["dev"],
-            "configuration": {"activeRevisionsMode": "Multiple", "secrets": secrets},
-        },
-    }
+    legacy = {"name": "legacy", "tags": {"owner": "team-x"}, "properties": {
+        "environmentId": ENV_IDS["dev"], "configuration": {"activeRevisionsMode": "Multiple", "secrets": secrets}}}
     rp.seed_app("rg-dev", legacy, app_template("v7", "legacy:7", env))
     rp.out_of_band_update("rg-dev", "legacy", app_template("v6", "legacy:6", env), weight_to_new=False)
     rp.revisions[("rg-dev", "legacy")]["legacy--v6"]["properties"]["active"] = False
-    elsewhere = {
-        "name": "other-env",
-        "properties": {"environmentId": ENV_IDS["test"], "configuration": {"activeRevisionsMode": "Multiple"}},
-    }
+    elsewhere = {"name": "other-env", "properties": {
+        "environmentId": ENV_IDS["test"], "configuration": {"activeRevisionsMode": "Multiple"}}}
     rp.seed_app("rg-dev", elsewhere, app_template("v1", "other:1", []))
     compute.deploy_revision(spec("orders-v1"))
     legacy_hash = config_hash({"MODE": "fast"}, {"DB_PASSWORD": DB_URI})

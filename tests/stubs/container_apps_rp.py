@@ -159,11 +159,8 @@ class ContainerAppsRP:
 
     def _get_app(self, request: Recorded, rg: str, app: str) -> Reply:
         if (rg, app) not in self.apps:
-            return error(
-                404,
-                "ResourceNotFound",
-                f"The Resource 'Microsoft.App/containerApps/{app}' under resource group '{rg}' was not found.",
-            )
+            return error(404, "ResourceNotFound", f"The Resource 'Microsoft.App/containerApps/{app}' under resource "
+                         f"group '{rg}' was not found.")
         return Reply(200, self._app_view(rg, app))
 
     def _put_app(self, request: Recorded, rg: str, app: str) -> Reply:
@@ -270,10 +267,8 @@ class ContainerAppsRP:
         if not _SUFFIX.fullmatch(suffix) or "--" in suffix or len(name) > 54:
             raise _Invalid("ContainerAppInvalidRevisionName", f"Revision name has an invalid value '{name}'")
         if name in self.revisions.get((rg, app), {}):
-            raise _Invalid(
-                "InvalidParameterValueInContainerTemplate",
-                f"Field 'template.revisionsuffix' is invalid: revision with suffix {suffix} already exists",
-            )
+            raise _Invalid("InvalidParameterValueInContainerTemplate",
+                           f"Field 'template.revisionsuffix' is invalid: revision with suffix {suffix} already exists")
         scale = template.get("scale") or {}
         if scale.get("maxReplicas", 10) < max(1, scale.get("minReplicas", 0)):
             raise _Invalid("InvalidScale", f"scale {scale}: maxReplicas must be >= max(1, minReplicas)")

@@ -57,3 +57,5 @@ def _console() -> None:
     provider = TracerProvider(resource=Resource.create({"service.name": "runtime-control-plane"}))
     provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
     trace.set_tracer_provider(provider)
+
+

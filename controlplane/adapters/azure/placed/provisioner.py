@@ -33,7 +33,8 @@ class PlacedEnvironments:
             )
         if placement.compute != environment.compute:
             raise PermanentError(
-                f"spec.environment.compute: {environment.name!r} runs {placement.compute} (got {environment.compute!r})"
+                f"spec.environment.compute: {environment.name!r} runs {placement.compute} "
+                f"(got {environment.compute!r})"
             )
         return EnvironmentOutputs(environment.name, _outputs(placement), changed=False)
 
@@ -42,6 +43,7 @@ class PlacedEnvironments:
         if placement is None:
             raise NotFound(f"environment {environment!r} is not one of the platform's")
         return EnvironmentOutputs(environment, _outputs(placement), changed=False)
+
 
     def drift(self, environment: str) -> list[str]:
         """The platform stack owns these environments (``pulumi refresh`` there): nothing to report here."""
