@@ -15,6 +15,7 @@ from pulumi_azure_native import storage
 STATE_TABLES = (
     "Deployments",
     "DeploymentIndex",
+    "DeploymentServiceIndex",
     "Catalog",
     "Findings",
     "LoopState",

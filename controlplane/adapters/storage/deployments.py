@@ -1,13 +1,15 @@
 """Deployments over document tables, and the index their listing reads.
 
-    Deployments      PartitionKey=deployment id   RowKey="deployment"               the record; index columns
-                                                                                     environment, state, createdAt
-    DeploymentIndex  PartitionKey="*" (every one) RowKey=inverted createdAt|id     the summary (the listing's
-                     or "s|<service>" (its own)                                     view), columns environment, state
+    Deployments             PartitionKey=deployment id  RowKey="deployment"            the record; index columns
+                                                                                        environment, state, createdAt
+    DeploymentIndex         PartitionKey="*"            RowKey=inverted createdAt|id  every deployment's summary (the
+                                                                                        listing's view), columns
+    DeploymentServiceIndex  PartitionKey=service        RowKey=inverted createdAt|id  environment and state
 
 Every write of a record names the etag it read, so a lost race is a conflict. The index holds one summary per
-deployment in the partition of all deployments and one in the partition of each of its services, so a page of
-the listing (newest first: the row key inverts the time) is one key-range read of one partition, filtered on the
+deployment in DeploymentIndex and one in the partition of each of its services in DeploymentServiceIndex (two
+tables: Azurite reads a whole table for any query, so the listing of everything reads no service's rows), so a
+page of the listing (newest first: the row key inverts the time) is one key-range read of one partition, filtered on the
 environment and state columns by the table service. A summary is written after its record, then the record is
 read again: a writer whose record was overtaken meanwhile writes the newer summary, so the last write of a
 summary is never an older version's. A crash between the two writes leaves the summary one save behind until
@@ -36,6 +38,7 @@ from controlplane.errors import ConcurrencyConflict, NotFound
 
 TABLE = "Deployments"
 INDEX = "DeploymentIndex"
+SERVICE_INDEX = "DeploymentServiceIndex"
 ROW = "deployment"
 _EVERY = "*"
 
@@ -76,8 +79,8 @@ class DocumentDeployments:
             stored = self.get_deployment(deployment_id)
         except NotFound:
             return
-        for partition in _partitions(stored):
-            self._tables.delete(INDEX, partition, index_row(DeploymentPosition.of(stored)))
+        for table, partition in _places(stored):
+            self._tables.delete(table, partition, index_row(DeploymentPosition.of(stored)))
         self._tables.delete(TABLE, deployment_id, ROW)
 
     def list_deployments(
@@ -95,13 +98,13 @@ class DocumentDeployments:
     def page_deployments(self, query: DeploymentQuery) -> DeploymentPage:
         """One partition of the index, window by window (``DeploymentQuery.row_ranges``) until ``limit + 1`` rows
         are found: the extra one is where the next page starts."""
-        partition = _EVERY if query.service is None else _service_partition(query.service)
+        table, partition = (INDEX, _EVERY) if query.service is None else (SERVICE_INDEX, query.service)
         clauses = [AnyOf(((name, value),)) for name, value in _columns(query).items()]
         found: list[Document] = []
         for start, stop in query.row_ranges():
             wanted = query.limit + 1 - len(found)
             keys = KeyRange(partition=partition, start=start, stop=stop)
-            found.extend(itertools.islice(self._tables.scan(INDEX, keys, clauses, wanted), wanted))
+            found.extend(itertools.islice(self._tables.scan(table, keys, clauses, wanted), wanted))
             if len(found) > query.limit:
                 break
         following = None
@@ -114,8 +117,8 @@ class DocumentDeployments:
             summary = summary_of(deployment)
             columns = {"environment": deployment.environment, "state": deployment.state.value}
             row = index_row(DeploymentPosition.of(deployment))
-            for partition in _partitions(deployment):
-                self._tables.upsert(INDEX, Document(partition, row, summary, index=columns))
+            for table, partition in _places(deployment):
+                self._tables.upsert(table, Document(partition, row, summary, index=columns))
             stored = self._tables.get(TABLE, deployment.id, ROW)
             if stored.etag == deployment.etag:
                 return
@@ -124,12 +127,9 @@ class DocumentDeployments:
         # conflict: this record's write stands (a caller retrying it would apply its change twice).
 
 
-def _partitions(deployment: Deployment) -> list[str]:
-    return [_EVERY, *(_service_partition(service) for service in deployment.services)]
-
-
-def _service_partition(service: str) -> str:
-    return f"s|{service}"
+def _places(deployment: Deployment) -> list[tuple[str, str]]:
+    """The (table, partition) of each of the deployment's summaries."""
+    return [(INDEX, _EVERY), *((SERVICE_INDEX, service) for service in deployment.services)]
 
 
 def _columns(query: DeploymentQuery) -> dict[str, str]:
