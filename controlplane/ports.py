@@ -19,13 +19,16 @@ from controlplane.domain.analysis import Measurement, MetricQuery
 from controlplane.domain.audit import EventPage, EventQuery
 from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.deployment import Deployment, DeploymentState
+from controlplane.domain.deployment_summary import DeploymentPage, DeploymentQuery
 from controlplane.domain.events import Envelope
 from controlplane.domain.findings import DriftFinding, FindingStatus
 from controlplane.domain.health import HealthReport
 from controlplane.domain.hooks import HookCall, HookOutcome
+from controlplane.domain.listing_pages import CatalogPage, FindingPage, FindingPosition, ServicePosition
 from controlplane.domain.loops import LoopRecord, QuarantinedImage
 from controlplane.domain.manifest import Release
 from controlplane.domain.notifications import WebhookAnswer
+from controlplane.domain.paging import DEFAULT_LIMIT
 from controlplane.domain.runtime import (
     EnvironmentOutputs,
     LiveWorkload,
@@ -62,6 +65,11 @@ class Deployments(Protocol):
     ) -> list[Deployment]:
         """Deployments matching the filters, newest first (by creation time, then id)."""
 
+    def page_deployments(self, query: DeploymentQuery) -> DeploymentPage:
+        """Summaries (``domain.deployment_summary``) of the deployments ``query`` matches, newest first, at most
+        ``query.limit`` from ``query.start`` on, and where the next page starts (None when no more match). Reads
+        about one page of an index, however many deployments are stored."""
+
 
 class Catalog(Protocol):
     """The service catalog inventory: what each service of an environment last promoted."""
@@ -74,6 +82,12 @@ class Catalog(Protocol):
 
     def list_catalog(self, environment: str | None = None) -> list[CatalogEntry]:
         """Inventory entries, ordered by environment then service."""
+
+    def page_catalog(
+        self, environment: str | None = None, limit: int = DEFAULT_LIMIT, start: ServicePosition | None = None
+    ) -> CatalogPage:
+        """At most ``limit`` entries (of one environment, or all) by environment then service, from ``start`` on,
+        and where the next page starts (None when there is no more); reads about one page."""
 
 
 class Findings(Protocol):
@@ -90,6 +104,12 @@ class Findings(Protocol):
 
     def list_findings(self, status: FindingStatus | None = None) -> list[DriftFinding]:
         """Findings with the given status (all when None), oldest first."""
+
+    def page_findings(
+        self, status: FindingStatus | None = None, limit: int = DEFAULT_LIMIT, start: FindingPosition | None = None
+    ) -> FindingPage:
+        """At most ``limit`` findings with the given status (all when None), oldest first, from ``start`` on, and
+        where the next page starts (None when there is no more)."""
 
 
 class LoopStates(Protocol):

@@ -14,6 +14,8 @@ from pulumi_azure_native import storage
 # controlplane/adapters/storage/stores.py TABLES, created there too (create_tables); pinned by the infra tests.
 STATE_TABLES = (
     "Deployments",
+    "DeploymentIndex",
+    "DeploymentServiceIndex",
     "Catalog",
     "Findings",
     "LoopState",

@@ -11,15 +11,18 @@ import azure.functions as func
 
 from controlplane.bootstrap import ports
 from controlplane.domain.access import Action
-from controlplane.domain.findings import Decision
-from controlplane.errors import NotConfigured, NotFound, PermanentError
+from controlplane.domain.findings import Decision, FindingStatus
+from controlplane.domain.listing_pages import FindingPosition
+from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidToken
+from controlplane.errors import FieldError, NotConfigured, NotFound, PermanentError
 from controlplane.services.drift.decisions import Undecidable, decide, record_run_request
-from controlplane.services.drift.views import listed, plan
+from controlplane.services.drift.views import plan
 from orchestrators.drift import DRIFT_ORCHESTRATOR, INSTANCE_ID
 from triggers.guard import guarded
 from triggers.identity import actor_of, authorized
 from triggers.links import api_url
 from triggers.operator_input import optional_reason, required_reason
+from triggers.query_params import QueryParams
 from triggers.responses import json_response, problem
 from triggers.singleton import start_singleton
 
@@ -30,12 +33,30 @@ bp = df.Blueprint()
 @guarded
 @authorized(Action.READ)
 def list_findings(req: func.HttpRequest) -> func.HttpResponse:
-    """GET /api/drift/findings?status=Open: findings oldest first (every status when none is given)."""
-    try:
-        found = listed(ports().store.findings, req.params.get("status"))
-    except ValueError as error:
-        return problem(400, "Invalid status", f"query parameter status: {error}")
-    return json_response({"findings": [finding.to_dict() for finding in found]})
+    """GET /api/drift/findings?status=Open&top=&continuation= : findings oldest first (every status when none is
+    given), a page at a time; ``continuation`` is the previous page's, sent with the same ``status``."""
+    params = QueryParams(req, ("status", "top", "limit", "continuation"))
+    statuses = params.choices("status", [status.value for status in FindingStatus])
+    if len(statuses) > 1:
+        params.errors.append(FieldError("status", "one status"))
+    start = None
+    token = params.text("continuation")
+    if token is not None:
+        try:
+            start = FindingPosition.from_token(token)
+        except InvalidToken as error:
+            params.refused_token(error)
+    limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)
+    refused = params.problem()
+    if refused is not None:
+        return refused
+    status = FindingStatus(next(iter(statuses))) if statuses else None
+    page = ports().store.findings.page_findings(status, limit, start)
+    body = {
+        "findings": [finding.to_dict() for finding in page.findings],
+        "continuation": page.next.token() if page.next else None,
+    }
+    return json_response(body)
 
 
 @bp.route(route="drift/findings/{finding_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

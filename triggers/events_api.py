@@ -1,7 +1,7 @@
 """HTTP trigger of the event log: one flow's events by trace id, or the audit of every flow, filtered and paged.
 
     GET /api/events?traceId=T                      the flow's envelopes, oldest first
-    GET /api/events?service=&environment=&type=&actor=&since=&until=&limit=&continuation=
+    GET /api/events?service=&environment=&type=&actor=&since=&until=&top=&continuation=
                                                    every flow's envelopes, newest first, a page at a time
 
 The audit's time range is ``since`` (inclusive) to ``until`` (exclusive), RFC 3339. ``since`` defaults to,
@@ -30,7 +30,7 @@ from triggers.query_params import QueryParams
 from triggers.responses import json_response, problem
 
 bp = df.Blueprint()
-AUDIT_PARAMETERS = ("service", "environment", "type", "actor", "since", "until", "limit", "continuation")
+AUDIT_PARAMETERS = ("service", "environment", "type", "actor", "since", "until", "top", "limit", "continuation")
 _FUTURE_SCAN = timedelta(days=1)
 
 

@@ -15,12 +15,13 @@ from controlplane.bootstrap import ports
 from controlplane.domain.access import Action
 from controlplane.domain.approvals import FOUR_EYES_RULE, FOUR_EYES_SETTING, approval_refusal, four_eyes_applies
 from controlplane.domain.deployment import Deployment, DeploymentState, Origin
+from controlplane.domain.deployment_summary import DeploymentPosition, DeploymentQuery
 from controlplane.domain.manifest import Release
 from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidToken
 from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.domain.workflow.signals import ABORT, APPROVE, OperatorSignal
 from controlplane.errors import FieldError, NotFound
-from controlplane.services import deployment_detail, deployment_list, deployments
+from controlplane.services import deployment_detail, deployments
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from triggers.guard import guarded
 from triggers.identity import actor_of, authorized
@@ -118,9 +119,10 @@ async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestra
 @guarded
 @authorized(Action.READ)
 def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
-    """GET /api/deployments?environment=&service=&state=&limit=&continuation= : newest first, a page at a time
-    (``continuation`` is the previous page's, sent with the same filters; null on the last page)."""
-    params = QueryParams(req, ("environment", "service", "state", "limit", "continuation"))
+    """GET /api/deployments?environment=&service=&state=&top=&continuation= : summaries, newest first, a page at
+    a time (``top``, or ``limit``, deployments a page; ``continuation`` is the previous page's, sent with the same
+    filters; null on the last page). ``GET /api/deployments/{id}`` answers a whole deployment."""
+    params = QueryParams(req, ("environment", "service", "state", "top", "limit", "continuation"))
     states = params.choices("state", [state.value for state in DeploymentState])
     if len(states) > 1:
         params.errors.append(FieldError("state", "one state"))
@@ -128,21 +130,20 @@ def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     token = params.text("continuation")
     if token is not None:
         try:
-            start = deployment_list.DeploymentPosition.from_token(token)
+            start = DeploymentPosition.from_token(token)
         except InvalidToken as error:
             params.refused_token(error)
-    filters = {"environment": params.text("environment"), "service": params.text("service")}
+    environment, service = params.text("environment"), params.text("service")
     limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)
     refused = params.problem()
     if refused is not None:
         return refused
     state = DeploymentState(next(iter(states))) if states else None
-    page = deployment_list.page_deployments(ports().store.deployments, **filters, state=state, limit=limit, start=start)
-    body = {
-        "deployments": [deployment.to_dict() for deployment in page.deployments],
-        "continuation": page.next.token() if page.next else None,
-    }
-    return json_response(body)
+    query = DeploymentQuery(environment, service, state, limit, start, datetime.now(UTC))
+    page = ports().store.deployments.page_deployments(query)
+    return json_response(
+        {"deployments": list(page.deployments), "continuation": page.next.token() if page.next else None}
+    )
 
 
 @bp.route(route="deployments/{deployment_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

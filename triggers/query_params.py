@@ -79,11 +79,17 @@ class QueryParams:
             return None
 
     def limit(self, default: int, maximum: int) -> int:
-        if "limit" not in self._params:
+        """The page size: ``top`` (issue 15's name) or ``limit`` (the older one), not both; ``default`` when
+        neither is given."""
+        given = [name for name in ("top", "limit") if name in self._params]
+        if len(given) > 1:
+            self.errors.append(FieldError("top", "give top or limit, not both (they name the same page size)"))
             return default
-        value = self._params["limit"]
+        if not given:
+            return default
+        name, value = given[0], self._params[given[0]]
         if not re.fullmatch(r"[0-9]{1,6}", value) or not 1 <= int(value) <= maximum:
-            self.errors.append(FieldError("limit", f"an integer from 1 to {maximum} (got {value[:20]!r})"))
+            self.errors.append(FieldError(name, f"an integer from 1 to {maximum} (got {value[:20]!r})"))
             return default
         return int(value)
 

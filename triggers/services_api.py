@@ -8,10 +8,13 @@ import azure.functions as func
 
 from controlplane.bootstrap import ports
 from controlplane.domain.access import Action
+from controlplane.domain.listing_pages import ServicePosition
+from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidToken
 from controlplane.errors import NotFound
 from controlplane.services.overview import overview, scaling_history
 from triggers.guard import guarded
 from triggers.identity import authorized
+from triggers.query_params import QueryParams
 from triggers.responses import json_response, problem
 
 bp = df.Blueprint()
@@ -21,19 +24,26 @@ bp = df.Blueprint()
 @guarded
 @authorized(Action.READ)
 def list_services(req: func.HttpRequest) -> func.HttpResponse:
-    """GET /api/services?environment=: catalog entry, live revisions, monitor condition, last scaling decision."""
+    """GET /api/services?environment=&top=&continuation= : per promoted service, by environment then service, a page
+    at a time: catalog entry, live revisions, monitor condition, last scaling decision. ``continuation`` is the
+    previous page's, sent with the same ``environment``; null on the last page."""
+    params = QueryParams(req, ("environment", "top", "limit", "continuation"))
+    start = None
+    token = params.text("continuation")
+    if token is not None:
+        try:
+            start = ServicePosition.from_token(token)
+        except InvalidToken as error:
+            params.refused_token(error)
+    environment = params.text("environment")
+    limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)
+    refused = params.problem()
+    if refused is not None:
+        return refused
     wired = ports()
-    return json_response(
-        {
-            "services": overview(
-                wired.store.catalog,
-                wired.store.deployments,
-                wired.store.loop_states,
-                wired.compute,
-                req.params.get("environment") or None,
-            )
-        }
-    )
+    page = wired.store.catalog.page_catalog(environment, limit, start)
+    views = overview(page.entries, wired.store.deployments, wired.store.loop_states, wired.compute)
+    return json_response({"services": views, "continuation": page.next.token() if page.next else None})
 
 
 @bp.route(route="services/{environment}/{service}/history", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

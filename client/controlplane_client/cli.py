@@ -262,7 +262,14 @@ def _by(answer: Mapping[str, Any]) -> str:
 
 
 def list_findings(api: Api, args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
-    found = api.get("/api/drift/findings", {"status": args.status} if args.status else None)["findings"]
+    query = {"top": "200", **({"status": args.status} if args.status else {})}
+    found: list[dict[str, Any]] = []
+    while True:  # the listing answers a page at a time; the last page's continuation is null
+        page = api.get("/api/drift/findings", query)
+        found.extend(page["findings"])
+        if not page.get("continuation"):
+            break
+        query = {**query, "continuation": page["continuation"]}
     if args.json:
         print(json.dumps(found, indent=2), file=out)
         return OK

@@ -3,8 +3,10 @@ scaling loop's recent evaluations."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.runtime import LiveWorkload
 from controlplane.domain.scaling_record import ScalingRecord
 from controlplane.errors import NotFound
@@ -17,17 +19,16 @@ _INTERNAL = frozenset({"state", "history"})
 
 
 def overview(
-    catalog: Catalog,
+    entries: Iterable[CatalogEntry],
     deployments: Deployments,
     loop_states: LoopStates,
     compute: Compute,
-    environment: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One entry per promoted service (``GET /api/services``), ordered by environment then service; ``lastGate``
-    is the last health-gate probe of the deployment that promoted it."""
+    """One view per catalog entry (``GET /api/services``: a page of the catalog), in their order; ``lastGate`` is
+    the last health-gate probe of the deployment that promoted it. Each environment's inventory is read once."""
     inventories: dict[str, list[LiveWorkload]] = {}
     views = []
-    for entry in catalog.list_catalog(environment):
+    for entry in entries:
         live = inventories.setdefault(entry.environment, compute.inventory(entry.environment))
         serving = [w for w in live if w.service == entry.service and w.managed and w.traffic_percent > 0]
         key = f"{entry.environment}/{entry.service}"

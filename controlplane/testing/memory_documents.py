@@ -100,6 +100,7 @@ def _in_range(keys: KeyRange, partition: str, row: str) -> bool:
     return (
         (keys.partition is None or partition == keys.partition)
         and (keys.partitions_before is None or partition < keys.partitions_before)
+        and (keys.partitions_after is None or partition > keys.partitions_after)
         and (keys.start is None or row >= keys.start)
         and (keys.stop is None or row < keys.stop)
     )

@@ -98,6 +98,7 @@ class DocumentTablesContract:
         assert scanned(KeyRange(partition="2026-01-02", start="b")) == ["2026-01-02/b", "2026-01-02/c"]
         assert scanned(KeyRange(partition="2026-01-02", stop="b")) == ["2026-01-02/a"]
         assert scanned(KeyRange(partitions_before="2026-01-02", start="b", stop="c")) == ["2026-01-01/b"]
+        assert scanned(KeyRange(partitions_after="2026-01-01", stop="b")) == ["2026-01-02/a", "2026-01-03/a"]
         assert scanned(KeyRange(stop="b")) == ["2026-01-01/a", "2026-01-02/a", "2026-01-03/a"]
         assert len(scanned(KeyRange())) == 9
 

@@ -14,6 +14,7 @@ from tests.builders import deployment
 from tests.contracts.documents import DocumentTablesContract
 from tests.contracts.records.catalog import CatalogContract
 from tests.contracts.records.claims import ClaimsContract
+from tests.contracts.records.deployment_pages import DeploymentPagesContract
 from tests.contracts.records.deployments import DeploymentsContract
 from tests.contracts.records.event_log import EventLogContract
 from tests.contracts.records.findings import FindingsContract
@@ -45,6 +46,10 @@ class OnAzurite:
 
 
 class TestTableDeployments(OnAzurite, DeploymentsContract):
+    pass
+
+
+class TestTableDeploymentPages(OnAzurite, DeploymentPagesContract):
     pass
 
 

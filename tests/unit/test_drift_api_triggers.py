@@ -21,7 +21,7 @@ from controlplane.bootstrap.testing import fake_ports
 from controlplane.domain.runtime import LiveWorkload
 from controlplane.testing.memory_desired_state import MemoryDesiredState
 from tests import product_app
-from tests.builders import release
+from tests.builders import catalog_entry, finding, release
 from tests.principals import signed_in
 from triggers.openapi import api_document
 
@@ -84,7 +84,40 @@ def test_with_a_desired_state_the_plan_lists_what_the_next_run_would_do_as_the_d
 def test_the_findings_filter_takes_a_status_and_refuses_an_empty_one() -> None:
     use_ports(fake_ports())
 
-    assert get("list_findings", "drift/findings") == (200, {"findings": []})
-    assert get("list_findings", "drift/findings", {"status": "Open"}) == (200, {"findings": []})
-    status, body = get("list_findings", "drift/findings", {"status": ""})
-    assert status == 400 and body["detail"].startswith("query parameter status: status must be one of Open, ")
+    assert get("list_findings", "drift/findings") == (200, {"findings": [], "continuation": None})
+    assert get("list_findings", "drift/findings", {"status": "Open"}) == (200, {"findings": [], "continuation": None})
+    for params in ({"status": ""}, {"status": "Open,Dismissed"}, {"top": "0"}, {"continuation": "AAAA"}):
+        status, body = get("list_findings", "drift/findings", params)
+        assert status == 400 and [error["path"] for error in body["errors"]] == [next(iter(params))]
+
+
+def test_findings_page_by_top_with_the_status_sent_again() -> None:
+    wired = fake_ports()
+    for number in range(3):
+        wired.store.findings.create_finding(finding(f"f-{number}", age=number))
+    use_ports(wired)
+
+    status, first = get("list_findings", "drift/findings", {"status": "Open", "top": "2"})
+    assert status == 200 and [f["id"] for f in first["findings"]] == ["f-0", "f-1"]
+    _, rest = get(
+        "list_findings", "drift/findings", {"status": "Open", "top": "2", "continuation": first["continuation"]}
+    )
+    assert [f["id"] for f in rest["findings"]] == ["f-2"] and rest["continuation"] is None
+
+
+def test_services_page_by_top_with_the_environment_sent_again() -> None:
+    wired = fake_ports()
+    for service in ("orders", "payments", "billing"):
+        wired.store.catalog.put_catalog_entry(catalog_entry("dev", service))
+    wired.store.catalog.put_catalog_entry(catalog_entry("prod", "orders"))
+    use_ports(wired)
+
+    status, first = get("list_services", "services", {"environment": "dev", "top": "2"})
+    assert status == 200 and [v["service"] for v in first["services"]] == ["billing", "orders"]
+    _, rest = get(
+        "list_services", "services", {"environment": "dev", "top": "2", "continuation": first["continuation"]}
+    )
+    assert [v["service"] for v in rest["services"]] == ["payments"] and rest["continuation"] is None
+    assert len(get("list_services", "services")[1]["services"]) == 4  # no top: the default page
+    status, body = get("list_services", "services", {"continuation": first["continuation"][:-2]})
+    assert status == 400 and body["errors"][0]["path"] == "continuation"

@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -15,7 +15,7 @@ import azure.functions as func
 import pytest
 from aiohttp import web
 
-from controlplane.adapters.storage.documents import Document, IndexValue
+from controlplane.adapters.storage.documents import AnyOf, Document, IndexValue, KeyRange
 from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap import use_ports
 from controlplane.bootstrap.testing import fake_ports
@@ -42,6 +42,9 @@ class UnreachableTables:
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:
+        return self._down()
+
+    def scan(self, table: str, keys: KeyRange, clauses: Sequence[AnyOf] = (), batch: int = 1000) -> Iterator[Document]:
         return self._down()
 
 

@@ -9,6 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import azure.functions as func
 import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from controlplane.bootstrap import use_ports
 from controlplane.bootstrap.testing import fake_ports
@@ -20,6 +23,7 @@ from tests import product_app
 from tests.builders import deployment
 from tests.contracts.records.event_log import ALICE, TRACE, _event
 from tests.principals import signed_in
+from triggers.openapi import api_document
 
 
 @pytest.fixture
@@ -143,6 +147,19 @@ def test_deployments_page_newest_first_with_the_filters_sent_again(stored_deploy
     assert len(get({}, "list_deployments")[1]["deployments"]) == 4  # old callers: the newest page
 
 
+def test_deployments_page_by_top_and_list_summaries(stored_deployments: None) -> None:
+    status, first = get({"service": "orders", "top": "3"}, "list_deployments")
+    assert status == 200 and [d["id"] for d in first["deployments"]] == ["d3", "d2", "d1"]
+    _, rest = get({"service": "orders", "top": "3", "continuation": first["continuation"]}, "list_deployments")
+    assert [d["id"] for d in rest["deployments"]] == ["d0"] and rest["continuation"] is None
+    listed = first["deployments"][0]
+    assert "spec" not in listed["release"] and listed["release"]["metadata"]["name"]
+    assert listed["createdAt"] == listed["transitions"][0]["at"] and set(listed["services"]) == {"orders"}
+    registry = Registry().with_resource("urn:api", Resource(api_document(), DRAFT202012))
+    described = Draft202012Validator({"$ref": "urn:api#/components/schemas/DeploymentList"}, registry=registry)
+    assert not [error.message for error in described.iter_errors(first)]
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
@@ -150,6 +167,8 @@ def test_deployments_page_newest_first_with_the_filters_sent_again(stored_deploy
         ({"state": ""}, "state"),
         ({"state": "Completed,Failed"}, "state"),
         ({"limit": "500"}, "limit"),
+        ({"top": "0"}, "top"),
+        ({"top": "2", "limit": "2"}, "top"),
         ({"continuation": "AAAA"}, "continuation"),
         ({"status": "Completed"}, "status"),
     ],

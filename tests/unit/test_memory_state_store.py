@@ -9,6 +9,7 @@ from controlplane.testing.memory_documents import MemoryDocumentTables, memory_s
 from tests.contracts.documents import DocumentTablesContract
 from tests.contracts.records.catalog import CatalogContract
 from tests.contracts.records.claims import ClaimsContract
+from tests.contracts.records.deployment_pages import DeploymentPagesContract
 from tests.contracts.records.deployments import DeploymentsContract
 from tests.contracts.records.event_log import EventLogContract
 from tests.contracts.records.findings import FindingsContract
@@ -32,6 +33,10 @@ class InMemory:
 
 
 class TestMemoryDeployments(InMemory, DeploymentsContract):
+    pass
+
+
+class TestMemoryDeploymentPages(InMemory, DeploymentPagesContract):
     pass
 
 

@@ -294,7 +294,7 @@ def test_findings_list_and_decisions_carry_the_reason(stub: StubServer) -> None:
     stub.route("GET", "/api/drift/findings", Reply(200, {"findings": [finding]}))
     code, out = run(stub, "findings", "--status", "Open")
     assert code == 0 and out.splitlines() == ["f1  Open  dev  orders  image  AutoRemediable  /image", "1 finding(s)"]
-    assert stub.calls("GET", "/api/drift/findings")[0].query == {"status": "Open"}
+    assert stub.calls("GET", "/api/drift/findings")[0].query == {"top": "200", "status": "Open"}
     approved = {**finding, "status": "Approved", "remediation": "a drift run started"}
     stub.route("POST", "/api/drift/findings/f1/approve", Reply(202, approved))
     stub.route("POST", "/api/drift/findings/f1/dismiss", Reply(200, {**finding, "status": "Dismissed"}))

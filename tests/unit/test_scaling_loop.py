@@ -229,5 +229,7 @@ def test_every_evaluation_is_kept_with_its_metric_values_and_bounds_for_the_hist
     ]
     assert steps == [(2, 4, {"cpu": 100.0}, 1, 6), (4, 4, {"cpu": 50.0}, 1, 6), (4, 4, {"cpu": None}, 1, 6)]
     assert "no data for cpu" in history["evaluations"][-1]["reason"]
-    [view] = overview(world.store.catalog, world.store.deployments, world.store.loop_states, world.compute)
+    [view] = overview(
+        world.store.catalog.list_catalog(), world.store.deployments, world.store.loop_states, world.compute
+    )
     assert "history" not in view["scaling"] and view["scaling"]["last"]["replicas"] == 4

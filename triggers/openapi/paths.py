@@ -101,7 +101,9 @@ IDEMPOTENCY_KEY = {
 }
 FILTER_TEXT = {"type": "string", "maxLength": MAX_VALUE_CHARS}
 TIME = {"type": "string", "format": "date-time"}
-LIMIT = query("limit", f"page size (default {DEFAULT_LIMIT})", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})
+PAGE_SIZE = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}
+TOP = query("top", f"page size (default {DEFAULT_LIMIT}); not with limit", PAGE_SIZE)
+LIMIT = query("limit", "page size, the older name of top", PAGE_SIZE)
 CONTINUATION = query("continuation", "the previous page's continuation (send the same filters with it)")
 DEPLOYMENT_ID = path_parameter("deployment_id", "the deployment's id")
 FINDING_ID = path_parameter("finding_id", "the drift finding's id")
@@ -158,13 +160,14 @@ def paths() -> dict[str, dict[str, Any]]:
             ),
             "get": operation(
                 "list_deployments",
-                "List deployments, newest first, a page at a time",
+                "List deployments (summaries), newest first, a page at a time",
                 {200: ok("DeploymentList", "The deployments that match, and where the next page starts.")},
                 (400,),
                 (
                     query("environment", "only this environment", FILTER_TEXT),
                     query("service", "only deployments of this service", FILTER_TEXT),
                     query("state", "only deployments in this state", enum_of(DeploymentState)),
+                    TOP,
                     LIMIT,
                     CONTINUATION,
                 ),
@@ -236,6 +239,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     query("actor", "events an operator caused: data.actor's name or object id", FILTER_TEXT),
                     query("since", "from this time (RFC 3339, inclusive); default and minimum: the retention", TIME),
                     query("until", "up to this time (RFC 3339, exclusive); default: now", TIME),
+                    TOP,
                     LIMIT,
                     CONTINUATION,
                 ),
@@ -244,10 +248,10 @@ def paths() -> dict[str, dict[str, Any]]:
         "/api/drift/findings": {
             "get": operation(
                 "list_findings",
-                "Drift findings, oldest first",
+                "Drift findings, oldest first, a page at a time",
                 {200: ok("FindingList", "The findings of that status (every status when none is given).")},
                 (400,),
-                (query("status", "only findings of this status", enum_of(FindingStatus)),),
+                (query("status", "only findings of this status", enum_of(FindingStatus)), TOP, LIMIT, CONTINUATION),
             ),
         },
         "/api/drift/findings/{finding_id}": {
@@ -291,9 +295,10 @@ def paths() -> dict[str, dict[str, Any]]:
         "/api/services": {
             "get": operation(
                 "list_services",
-                "What each promoted service runs and how the control loops see it",
-                {200: ok("ServiceList", "One entry per promoted service.")},
-                parameters=(query("environment", "only this environment"),),
+                "What each promoted service runs and how the control loops see it, a page at a time",
+                {200: ok("ServiceList", "One entry per promoted service, by environment then service.")},
+                (400,),
+                (query("environment", "only this environment", FILTER_TEXT), TOP, LIMIT, CONTINUATION),
             ),
         },
         "/api/me": {

@@ -11,6 +11,7 @@ from typing import Any
 
 from controlplane.domain.access import Action
 from controlplane.domain.deployment import DeploymentState, ServicePhase
+from controlplane.domain.deployment_summary import SUMMARY_PROGRESS
 from controlplane.domain.findings import FindingStatus, Remedy
 from controlplane.domain.manifest import release_json_schema
 
@@ -111,6 +112,26 @@ DEPLOYMENT = obj(
         "rollbackOf": {**NULLABLE_TEXT, "description": "the deployment this one rolls back, if it is a rollback"},
         "fourEyes": {"type": "boolean", "description": "approving it needs someone other than requestedBy"},
     }
+)
+
+DEPLOYMENT_SUMMARY = obj(
+    {
+        **{
+            key: DEPLOYMENT["properties"][key] for key in DEPLOYMENT["properties"] if key not in ("release", "services")
+        },
+        "release": obj(
+            {"apiVersion": TEXT, "kind": TEXT, "metadata": ref("Metadata")},
+            description="the release's identity; GET /api/deployments/{id} answers the whole manifest",
+        ),
+        "services": {
+            "type": "object",
+            "additionalProperties": obj({key: SERVICE_PROGRESS["properties"][key] for key in SUMMARY_PROGRESS}),
+            "description": "each service's progress without its probe and traffic history",
+        },
+        "createdAt": TIME,
+        "updatedAt": TIME,
+    },
+    description="A deployment as the list shows it: every key of a Deployment, the heavy values cut down.",
 )
 
 STATUS_URL = {
@@ -320,7 +341,8 @@ def component_schemas() -> dict[str, Schema]:
         },
         "Transition": TRANSITION,
         "ServiceProgress": SERVICE_PROGRESS,
-        "DeploymentList": listing("deployments", "Deployment", continuation=CONTINUATION),
+        "DeploymentSummary": DEPLOYMENT_SUMMARY,
+        "DeploymentList": listing("deployments", "DeploymentSummary", continuation=CONTINUATION),
         "DeploymentAccepted": DEPLOYMENT_ACCEPTED,
         "OperatorReason": OPERATOR_REASON,
         "Actor": ACTOR,
@@ -337,14 +359,14 @@ def component_schemas() -> dict[str, Schema]:
         ),
         "EventsAnswer": {"oneOf": [ref("EventList"), ref("EventPage")]},
         "Finding": FINDING,
-        "FindingList": listing("findings", "Finding"),
+        "FindingList": listing("findings", "Finding", continuation=CONTINUATION),
         "DriftPlan": DRIFT_PLAN,
         "DriftPlanEntry": PLAN_ENTRY,
         "DriftRunAccepted": DRIFT_RUN_ACCEPTED,
         "DriftRunStatus": DRIFT_RUN_STATUS,
         "LiveWorkload": LIVE_WORKLOAD,
         "ServiceOverview": SERVICE_OVERVIEW,
-        "ServiceList": listing("services", "ServiceOverview"),
+        "ServiceList": listing("services", "ServiceOverview", continuation=CONTINUATION),
     }
     clash = manifest.keys() & own.keys()
     if clash:

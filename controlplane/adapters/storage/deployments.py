@@ -1,12 +1,28 @@
-"""Deployments over document tables: PartitionKey=deployment id, RowKey="deployment", indexed by
-environment, state and createdAt. Every write names the etag it read, so a lost race is a conflict.
+"""Deployments over document tables, and the index their listing reads.
+
+    Deployments             PartitionKey=deployment id  RowKey="deployment"            the record; index columns
+                                                                                        environment, state, createdAt
+    DeploymentIndex         PartitionKey="*"            RowKey=inverted createdAt|id  every deployment's summary (the
+                                                                                        listing's view), columns
+    DeploymentServiceIndex  PartitionKey=service        RowKey=inverted createdAt|id  environment and state
+
+Every write of a record names the etag it read, so a lost race is a conflict. The index holds one summary per
+deployment in DeploymentIndex and one in the partition of each of its services in DeploymentServiceIndex (two
+tables: Azurite reads a whole table for any query, so the listing of everything reads no service's rows), so a
+page of the listing (newest first: the row key inverts the time) is one key-range read of one partition, filtered on the
+environment and state columns by the table service. A summary is written after its record, then the record is
+read again: a writer whose record was overtaken meanwhile writes the newer summary, so the last write of a
+summary is never an older version's. A crash between the two writes leaves the summary one save behind until
+the next save of the deployment.
 
 The releases of finished deployments are kept in memory (``RELEASES_KEPT``, least recently used dropped): the
 control loops read the release of every promoted service on every tick, and a finished deployment's release
-can never change, so after the first tick that read costs no table operation."""
+can never change, so after the first tick that read costs no table operation.
+"""
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -14,19 +30,29 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 
-from controlplane.adapters.storage.documents import MAX_UPDATE_ATTEMPTS, Document, DocumentTables
+from controlplane.adapters.storage.documents import MAX_UPDATE_ATTEMPTS, AnyOf, Document, DocumentTables, KeyRange
 from controlplane.domain.deployment import Deployment, DeploymentState
+from controlplane.domain.deployment_summary import (
+    DeploymentPage,
+    DeploymentPosition,
+    DeploymentQuery,
+    index_row,
+    summary_of,
+)
 from controlplane.domain.events import format_time
 from controlplane.domain.manifest import Release
-from controlplane.errors import ConcurrencyConflict
+from controlplane.errors import ConcurrencyConflict, NotFound
 
 TABLE = "Deployments"
+INDEX = "DeploymentIndex"
+SERVICE_INDEX = "DeploymentServiceIndex"
 ROW = "deployment"
 RELEASES_KEPT = 10_000  # a few KB each: tens of MB at most, for 10,000 services' promoted releases
+_EVERY = "*"
 
 
 class DocumentDeployments:
-    """The Deployments port over any DocumentTables (its table created by ``create_tables``)."""
+    """The Deployments port over any DocumentTables (its tables created by ``create_tables``)."""
 
     def __init__(self, tables: DocumentTables) -> None:
         self._tables = tables
@@ -34,8 +60,9 @@ class DocumentDeployments:
         self._lock = threading.Lock()
 
     def create_deployment(self, deployment: Deployment) -> Deployment:
-        etag = self._tables.insert(TABLE, _document(deployment))
-        return replace(deployment, etag=etag)
+        created = replace(deployment, etag=self._tables.insert(TABLE, _document(deployment)))
+        self._index(created)
+        return created
 
     def get_deployment(self, deployment_id: str) -> Deployment:
         document = self._tables.get(TABLE, deployment_id, ROW)
@@ -56,8 +83,9 @@ class DocumentDeployments:
         return deployment.release
 
     def save_deployment(self, deployment: Deployment) -> Deployment:
-        etag = self._tables.replace(TABLE, _document(deployment))
-        return replace(deployment, etag=etag)
+        saved = replace(deployment, etag=self._tables.replace(TABLE, _document(deployment)))
+        self._index(saved)
+        return saved
 
     def update_deployment(self, deployment_id: str, change: Callable[[Deployment], Deployment]) -> Deployment:
         for attempt in range(MAX_UPDATE_ATTEMPTS):
@@ -70,6 +98,13 @@ class DocumentDeployments:
         raise ConcurrencyConflict(f"deployment {deployment_id}: gave up after {MAX_UPDATE_ATTEMPTS} lost races")
 
     def delete_deployment(self, deployment_id: str) -> None:
+        """The index first: a crash in between leaves a record no listing shows (as before it was indexed)."""
+        try:
+            stored = self.get_deployment(deployment_id)
+        except NotFound:
+            return
+        for table, partition in _places(stored):
+            self._tables.delete(table, partition, index_row(DeploymentPosition.of(stored)))
         self._tables.delete(TABLE, deployment_id, ROW)
 
     def list_deployments(
@@ -83,6 +118,47 @@ class DocumentDeployments:
         if service:
             deployments = [deployment for deployment in deployments if service in deployment.services]
         return sorted(deployments, key=lambda deployment: (deployment.created_at, deployment.id), reverse=True)
+
+    def page_deployments(self, query: DeploymentQuery) -> DeploymentPage:
+        """One partition of the index, window by window (``DeploymentQuery.row_ranges``) until ``limit + 1`` rows
+        are found: the extra one is where the next page starts."""
+        table, partition = (INDEX, _EVERY) if query.service is None else (SERVICE_INDEX, query.service)
+        clauses = [AnyOf(((name, value),)) for name, value in _columns(query).items()]
+        found: list[Document] = []
+        for start, stop in query.row_ranges():
+            wanted = query.limit + 1 - len(found)
+            keys = KeyRange(partition=partition, start=start, stop=stop)
+            found.extend(itertools.islice(self._tables.scan(table, keys, clauses, wanted), wanted))
+            if len(found) > query.limit:
+                break
+        following = None
+        if len(found) > query.limit:
+            following = DeploymentPosition(found[-1].body["createdAt"], found[-1].body["id"])
+        return DeploymentPage([document.body for document in found[: query.limit]], following)
+
+    def _index(self, deployment: Deployment) -> None:
+        for _ in range(MAX_UPDATE_ATTEMPTS):
+            summary = summary_of(deployment)
+            columns = {"environment": deployment.environment, "state": deployment.state.value}
+            row = index_row(DeploymentPosition.of(deployment))
+            for table, partition in _places(deployment):
+                self._tables.upsert(table, Document(partition, row, summary, index=columns))
+            stored = self._tables.get(TABLE, deployment.id, ROW)
+            if stored.etag == deployment.etag:
+                return
+            deployment = Deployment.from_dict(stored.body, etag=stored.etag)
+        # Still overtaken: writers keep saving, and the last of them indexes its own version after it. Not a
+        # conflict: this record's write stands (a caller retrying it would apply its change twice).
+
+
+def _places(deployment: Deployment) -> list[tuple[str, str]]:
+    """The (table, partition) of each of the deployment's summaries."""
+    return [(INDEX, _EVERY), *((SERVICE_INDEX, service) for service in deployment.services)]
+
+
+def _columns(query: DeploymentQuery) -> dict[str, str]:
+    columns = {"environment": query.environment} if query.environment is not None else {}
+    return columns | ({"state": query.state.value} if query.state is not None else {})
 
 
 def _document(deployment: Deployment) -> Document:

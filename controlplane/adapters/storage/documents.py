@@ -34,10 +34,12 @@ class Document:
 @dataclass(frozen=True)
 class KeyRange:
     """Where a :meth:`DocumentTables.scan` reads: one ``partition`` (or every partition, or those before
-    ``partitions_before``), rows from ``start`` (inclusive) to ``stop`` (exclusive); None leaves an end open."""
+    ``partitions_before``, or those after ``partitions_after``), rows from ``start`` (inclusive) to ``stop``
+    (exclusive); None leaves an end open."""
 
     partition: str | None = None
     partitions_before: str | None = None
+    partitions_after: str | None = None
     start: str | None = None
     stop: str | None = None
 

@@ -3,6 +3,8 @@
 Tables and keys (each adapter module says more):
 
     Deployments      PartitionKey=deployment id   RowKey="deployment"   index: environment, state, createdAt
+    DeploymentIndex  PartitionKey="*"             RowKey=inverted time|id  the listing's summaries, newest first
+    DeploymentServiceIndex  PartitionKey=service  RowKey=inverted time|id  the same, per service of each
     Catalog          PartitionKey=environment     RowKey=service
     Findings         PartitionKey=finding id      RowKey="finding"      index: status
     LoopState        PartitionKey=loop            RowKey=key            a loop's memory of one service
@@ -45,6 +47,8 @@ from controlplane.ports import (
 
 TABLES = [
     deployments.TABLE,
+    deployments.INDEX,
+    deployments.SERVICE_INDEX,
     catalog.TABLE,
     findings.TABLE,
     loop_states.TABLE,

@@ -1,25 +1,13 @@
-"""Read-only views of drift for the HTTP API: the findings list and the dry-run plan; they change nothing."""
+"""Read-only views of drift for the HTTP API: the dry-run plan; it changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from controlplane.domain.findings import DriftFinding, FindingStatus
+from controlplane.domain.findings import FindingStatus
 from controlplane.ports import Catalog, Compute, Deployments, DesiredState, Findings, Provisioner, Quarantine
 from controlplane.services.drift.decisions import REPAIRED_BY_ITSELF
 from controlplane.services.drift.survey import survey
-
-
-def listed(findings: Findings, status: str | None) -> Iterable[DriftFinding]:
-    """Findings for ``GET /api/drift/findings?status=`` (every status when None); ValueError naming the valid
-    statuses, for an empty one too (``status=`` filters nothing out only by mistake)."""
-    if status is None:
-        return findings.list_findings()
-    try:
-        return findings.list_findings(FindingStatus(status))
-    except ValueError:
-        raise ValueError(f"status must be one of {', '.join(s.value for s in FindingStatus)}") from None
 
 
 def plan(

@@ -31,3 +31,18 @@ class CatalogContract:
         assert [e.service for e in catalog.list_catalog("dev")] == ["orders", "payments"]
         with pytest.raises(NotFound):
             catalog.get_catalog_entry("dev", "billing")
+
+    def test_the_catalog_pages_by_environment_then_service(self, catalog: Catalog) -> None:
+        for environment, service in (("prod", "orders"), ("dev", "payments"), ("dev", "orders"), ("qa", "orders")):
+            catalog.put_catalog_entry(catalog_entry(environment, service))
+
+        def pages(environment: str | None, limit: int) -> list[list[str]]:
+            found = [catalog.page_catalog(environment, limit)]
+            while found[-1].next is not None:
+                found.append(catalog.page_catalog(environment, limit, found[-1].next))
+            return [[f"{e.environment}/{e.service}" for e in page.entries] for page in found]
+
+        assert pages(None, 3) == [["dev/orders", "dev/payments", "prod/orders"], ["qa/orders"]]
+        assert pages(None, 1) == [["dev/orders"], ["dev/payments"], ["prod/orders"], ["qa/orders"]]
+        assert pages("dev", 1) == [["dev/orders"], ["dev/payments"]]
+        assert pages("staging", 5) == [[]]

@@ -34,3 +34,13 @@ class FindingsContract:
         assert findings.get_finding("f-1").status == FindingStatus.APPROVED
         with pytest.raises(AlreadyExists):
             findings.create_finding(finding())
+
+    def test_findings_page_oldest_first_by_status(self, findings: Findings) -> None:
+        for number, age in enumerate((3, 1, 2, 0)):
+            findings.create_finding(finding(f"f-{number}", age=age))
+        findings.create_finding(finding("f-9", FindingStatus.DISMISSED, age=5))
+        first = findings.page_findings(FindingStatus.OPEN, 3)
+        assert [f.id for f in first.findings] == ["f-3", "f-1", "f-2"]
+        rest = findings.page_findings(FindingStatus.OPEN, 3, first.next)
+        assert [f.id for f in rest.findings] == ["f-0"] and rest.next is None
+        assert [f.id for f in findings.page_findings(limit=10).findings] == ["f-3", "f-1", "f-2", "f-0", "f-9"]

@@ -47,6 +47,18 @@ async function call(method, path, query, body) {
 export const get = (path, query) => call("GET", path, query);
 export const post = (path, body, query) => call("POST", path, query, body);
 
+/** Every item of a paged listing (`key` names the answer's list), following its continuation to the last page. */
+export async function getAll(path, query, key) {
+  const items = [];
+  let continuation = "";
+  do {
+    const answer = await get(path, {...query, top: 200, continuation});
+    items.push(...answer[key]);
+    continuation = answer.continuation || "";
+  } while (continuation);
+  return items;
+}
+
 /** path segments, each escaped for a URL path. */
 export function path(...segments) {
   return segments.map((segment) => encodeURIComponent(segment)).join("/");

@@ -1,7 +1,7 @@
 // Drift: the findings with their diff (JSON pointer -> desired / actual), Approve and Dismiss with a reason, the
 // dry-run plan of the next drift run (GET /api/drift/plan), and a drift run on demand.
 
-import {get, path, post} from "./api.js";
+import {get, getAll, path, post} from "./api.js";
 import {ask, badge, fill, h, showError, when} from "./dom.js";
 
 const DECIDABLE = new Set(["Open", "RemediationFailed"]);
@@ -73,7 +73,7 @@ export async function renderFindings(ctx) {
   // The plan surveys every environment: read again on demand and after a decision, not on every poll.
   const drawPlan = async () => fill(plan, await planSection());
   const drawList = async () => {
-    const {findings} = await get("drift/findings", {status: status.value});
+    const findings = await getAll("drift/findings", {status: status.value}, "findings");
     if (ctx.stale()) return;
     fill(list, findings.length ? findings.map((finding) => findingRow(ctx, finding, draw)) : h("p", {class: "muted"}, "No finding."));
   };

@@ -1,7 +1,7 @@
 // Environments and services (GET /api/services), and one service's scaling history as a plot
 // (GET /api/services/{environment}/{service}/history).
 
-import {get, path} from "./api.js";
+import {get, getAll, path} from "./api.js";
 import {badge, fill, h, when} from "./dom.js";
 import {timePlot} from "./plots.js";
 
@@ -41,7 +41,7 @@ function row(entry) {
 export async function renderServices(ctx) {
   const table = h("tbody", {});
   const draw = async () => {
-    const {services} = await get("services");
+    const services = await getAll("services", {}, "services");
     if (ctx.stale()) return;
     fill(table, services.length ? services.map(row) : h("tr", {}, h("td", {colspan: 8, class: "muted"}, "No service is deployed yet.")));
   };

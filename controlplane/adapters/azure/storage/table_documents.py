@@ -109,6 +109,7 @@ class AzureTableDocuments:
         bounds = (
             ("PartitionKey eq", keys.partition),
             ("PartitionKey lt", keys.partitions_before),
+            ("PartitionKey gt", keys.partitions_after),
             ("RowKey ge", keys.start),
             ("RowKey lt", keys.stop),
         )
