@@ -41,7 +41,7 @@ from azure.core.exceptions import AzureError
 from azure.monitor.query import LogsQueryClient, LogsQueryPartialResult
 
 from controlplane.adapters.azure.monitor.failures import describe
-from controlplane.adapters.azure.monitor.selectors import builtin_problem, check_template, fill
+from controlplane.adapters.azure.monitor.selectors import check_template, fill, unmeasurable
 from controlplane.domain.analysis import Measurement, MetricQuery
 
 ROLE = "Log Analytics Reader on the workspace"
@@ -87,13 +87,10 @@ class LogsAnalysis:
 
     def _kql(self, query: MetricQuery) -> str:
         """The KQL sent for ``query``: the builtin's over the revision's requests, or the filled custom query."""
-        if query.builtin is None:
-            try:
-                return query.filled()
-            except KeyError as error:
-                raise _NoData(f"the query names an unknown placeholder {error}") from error
-        if problem := builtin_problem(query):
+        if problem := unmeasurable(query):
             raise _NoData(problem)
+        if query.builtin is None:
+            return query.filled()
         selector = fill(self._settings.selector, "'", query.environment, query.service, query.revision)
         end = self._settings.ingestion_delay_seconds
         start = end + query.window_seconds

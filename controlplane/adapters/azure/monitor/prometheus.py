@@ -45,7 +45,7 @@ from azure.core.pipeline import policies
 from azure.core.rest import HttpRequest
 
 from controlplane.adapters.azure.monitor.failures import describe
-from controlplane.adapters.azure.monitor.selectors import builtin_problem, check_template, escaped, fill
+from controlplane.adapters.azure.monitor.selectors import check_template, escaped, fill, unmeasurable
 from controlplane.domain.analysis import Measurement, MetricQuery
 
 if TYPE_CHECKING:
@@ -103,13 +103,10 @@ class PrometheusAnalysis:
 
     def _promql(self, query: MetricQuery) -> str:
         """The PromQL sent for ``query`` (see the module table)."""
-        if query.builtin is None:
-            try:
-                return query.filled()
-            except KeyError as error:
-                raise _NoData(f"the query names an unknown placeholder {error}") from error
-        if problem := builtin_problem(query):
+        if problem := unmeasurable(query):
             raise _NoData(problem)
+        if query.builtin is None:
+            return query.filled()
         selector = fill(self._settings.selector, '"', query.environment, query.service, query.revision)
         window = f"[{query.window_seconds}s]"
         if query.builtin == "requestLatency":

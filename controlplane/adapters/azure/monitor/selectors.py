@@ -9,6 +9,7 @@ never end the string and add a condition of its own.
 from __future__ import annotations
 
 from controlplane.domain.analysis import MetricQuery
+from controlplane.domain.manifest.fields import QUERY_PLACEHOLDER, QUERY_PLACEHOLDERS
 
 BUILTINS = ("requestSuccessRate", "requestLatency")
 PLACEHOLDERS = ("environment", "service", "revision")
@@ -37,6 +38,15 @@ def check_template(template: str, name: str) -> str | None:
     except (KeyError, IndexError, ValueError) as error:
         return f"{name} may use only {{environment}}, {{service}} and {{revision}} (got {template!r}: {error!r})"
     return None
+
+
+def unmeasurable(query: MetricQuery) -> str | None:
+    """Why ``query`` cannot be sent as asked, or None: a custom query naming a placeholder ``MetricQuery.filled``
+    cannot fill (the manifest refuses those; a hand-made query may not), or a builtin ``builtin_problem`` names."""
+    if query.builtin is None:
+        unknown = [name for name in QUERY_PLACEHOLDER.findall(query.query or "") if name not in QUERY_PLACEHOLDERS]
+        return f"the query names an unknown placeholder {unknown[0]!r}" if unknown else None
+    return builtin_problem(query)
 
 
 def builtin_problem(query: MetricQuery) -> str | None:
