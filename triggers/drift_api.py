@@ -13,8 +13,8 @@ from controlplane.bootstrap import ports
 from controlplane.domain.access import Action
 from controlplane.domain.findings import Decision, FindingStatus
 from controlplane.domain.listing_pages import FindingPosition
-from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidToken
-from controlplane.errors import FieldError, NotConfigured, NotFound, PermanentError
+from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
+from controlplane.errors import NotConfigured, NotFound, PermanentError
 from controlplane.services.drift.decisions import Undecidable, decide, record_run_request
 from controlplane.services.drift.views import plan
 from orchestrators.drift import DRIFT_ORCHESTRATOR, INSTANCE_ID
@@ -36,21 +36,13 @@ def list_findings(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/drift/findings?status=Open&top=&continuation= : findings oldest first (every status when none is
     given), a page at a time; ``continuation`` is the previous page's, sent with the same ``status``."""
     params = QueryParams(req, ("status", "top", "limit", "continuation"))
-    statuses = params.choices("status", [status.value for status in FindingStatus])
-    if len(statuses) > 1:
-        params.errors.append(FieldError("status", "one status"))
-    start = None
-    token = params.text("continuation")
-    if token is not None:
-        try:
-            start = FindingPosition.from_token(token)
-        except InvalidToken as error:
-            params.refused_token(error)
+    chosen = params.choice("status", [status.value for status in FindingStatus])
+    start = params.position(FindingPosition.from_token)
     limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)
     refused = params.problem()
     if refused is not None:
         return refused
-    status = FindingStatus(next(iter(statuses))) if statuses else None
+    status = FindingStatus(chosen) if chosen else None
     page = ports().store.findings.page_findings(status, limit, start)
     body = {
         "findings": [finding.to_dict() for finding in page.findings],

@@ -22,7 +22,7 @@ from controlplane.domain.access import Action
 from controlplane.domain.audit import AuditPosition, EventQuery
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import format_time, is_trace_id
-from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidToken
+from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 from controlplane.errors import FieldError
 from triggers.guard import guarded
 from triggers.identity import authorized
@@ -75,13 +75,7 @@ def _audit_query(params: QueryParams, now: datetime, retention: timedelta) -> Ev
     since, until = params.time("since"), params.time("until")
     if since is not None and until is not None and since >= until:
         params.errors.append(FieldError("since", f"must be before until ({format_time(until)})"))
-    start = None
-    token = params.text("continuation")
-    if token is not None:
-        try:
-            start = AuditPosition.from_token(token)
-        except InvalidToken as error:
-            params.refused_token(error)
+    start = params.position(AuditPosition.from_token)
     types = params.choices("type", [event_type.value for event_type in EventType])
     environment, service, actor = params.text("environment"), params.text("service"), params.text("actor")
     limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)

@@ -17,10 +17,10 @@ from controlplane.domain.approvals import FOUR_EYES_RULE, FOUR_EYES_SETTING, app
 from controlplane.domain.deployment import Deployment, DeploymentState, Origin
 from controlplane.domain.deployment_summary import DeploymentPosition, DeploymentQuery
 from controlplane.domain.manifest import Release
-from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidToken
+from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.domain.workflow.signals import ABORT, APPROVE, OperatorSignal
-from controlplane.errors import FieldError, NotFound
+from controlplane.errors import NotFound
 from controlplane.services import deployment_detail, deployments
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from triggers.guard import guarded
@@ -123,22 +123,14 @@ def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     a time (``top``, or ``limit``, deployments a page; ``continuation`` is the previous page's, sent with the same
     filters; null on the last page). ``GET /api/deployments/{id}`` answers a whole deployment."""
     params = QueryParams(req, ("environment", "service", "state", "top", "limit", "continuation"))
-    states = params.choices("state", [state.value for state in DeploymentState])
-    if len(states) > 1:
-        params.errors.append(FieldError("state", "one state"))
-    start = None
-    token = params.text("continuation")
-    if token is not None:
-        try:
-            start = DeploymentPosition.from_token(token)
-        except InvalidToken as error:
-            params.refused_token(error)
+    chosen = params.choice("state", [state.value for state in DeploymentState])
+    start = params.position(DeploymentPosition.from_token)
     environment, service = params.text("environment"), params.text("service")
     limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)
     refused = params.problem()
     if refused is not None:
         return refused
-    state = DeploymentState(next(iter(states))) if states else None
+    state = DeploymentState(chosen) if chosen else None
     query = DeploymentQuery(environment, service, state, limit, start, datetime.now(UTC))
     page = ports().store.deployments.page_deployments(query)
     return json_response(

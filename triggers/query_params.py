@@ -9,8 +9,9 @@ would otherwise answer everything.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
+from typing import TypeVar
 
 import azure.functions as func
 
@@ -24,6 +25,7 @@ _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
 _IGNORED = frozenset({"code"})
+Position = TypeVar("Position")
 
 
 class QueryParams:
@@ -93,8 +95,24 @@ class QueryParams:
             return default
         return int(value)
 
-    def refused_token(self, error: InvalidToken) -> None:
-        self.errors.append(FieldError("continuation", f"{error}: send back the continuation of the previous page"))
+    def choice(self, name: str, allowed: Collection[str]) -> str | None:
+        """The one value of a parameter that names one of ``allowed`` (None when not given); several are refused."""
+        values = self.choices(name, allowed)
+        if len(values) > 1:
+            self.errors.append(FieldError(name, f"one {name}"))
+        return next(iter(values)) if len(values) == 1 else None
+
+    def position(self, parse: Callable[[str], Position]) -> Position | None:
+        """Where the page starts: ``continuation`` read by ``parse`` (a position's ``from_token``), None when not
+        given; a token ``parse`` refuses is refused naming the parameter."""
+        token = self.text("continuation")
+        if token is None:
+            return None
+        try:
+            return parse(token)
+        except InvalidToken as error:
+            self.errors.append(FieldError("continuation", f"{error}: send back the continuation of the previous page"))
+            return None
 
     def problem(self) -> func.HttpResponse | None:
         """400 problem+json naming every bad parameter, or None when all were good."""

@@ -9,7 +9,7 @@ import azure.functions as func
 from controlplane.bootstrap import ports
 from controlplane.domain.access import Action
 from controlplane.domain.listing_pages import ServicePosition
-from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidToken
+from controlplane.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 from controlplane.errors import NotFound
 from controlplane.services.overview import overview, scaling_history
 from triggers.guard import guarded
@@ -28,13 +28,7 @@ def list_services(req: func.HttpRequest) -> func.HttpResponse:
     at a time: catalog entry, live revisions, monitor condition, last scaling decision. ``continuation`` is the
     previous page's, sent with the same ``environment``; null on the last page."""
     params = QueryParams(req, ("environment", "top", "limit", "continuation"))
-    start = None
-    token = params.text("continuation")
-    if token is not None:
-        try:
-            start = ServicePosition.from_token(token)
-        except InvalidToken as error:
-            params.refused_token(error)
+    start = params.position(ServicePosition.from_token)
     environment = params.text("environment")
     limit = params.limit(DEFAULT_LIMIT, MAX_LIMIT)
     refused = params.problem()
