@@ -32,21 +32,18 @@ naming the role: Log Analytics Reader on the workspace) and a timeout are each `
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from azure.core.exceptions import AzureError
-from azure.monitor.query import LogsQueryClient, LogsQueryPartialResult
+from azure.monitor.query import LogsQueryClient
 
-from controlplane.adapters.azure.monitor.failures import describe
+from controlplane.adapters.azure.monitor.failures import MALFORMED, NoData, query_workspace
 from controlplane.adapters.azure.monitor.selectors import check_template, fill, unmeasurable
 from controlplane.domain.analysis import Measurement, MetricQuery
 
 ROLE = "Log Analytics Reader on the workspace"
 DEFAULT_SELECTOR = "AppRoleName == '{service}' and AppRoleInstance startswith '{revision}-'"
-_MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)  # an answer not in the expected shape
 
 
 @dataclass(frozen=True)
@@ -79,16 +76,16 @@ class LogsAnalysis:
         try:
             kql = self._kql(query)
             if not query.target:
-                raise _NoData("no workspaceId for provider applicationInsights")
+                raise NoData("no workspaceId for provider applicationInsights")
             value, samples = self._run(query, kql)
-        except _NoData as missing:
+        except NoData as missing:
             return Measurement(None, kql, f"{query.metric} of {query.revision}: {missing}")
         return Measurement(value, kql, samples=samples)
 
     def _kql(self, query: MetricQuery) -> str:
         """The KQL sent for ``query``: the builtin's over the revision's requests, or the filled custom query."""
         if problem := unmeasurable(query):
-            raise _NoData(problem)
+            raise NoData(problem)
         if query.builtin is None:
             return query.filled()
         selector = fill(self._settings.selector, "'", query.environment, query.service, query.revision)
@@ -110,27 +107,12 @@ class LogsAnalysis:
     def _run(self, query: MetricQuery, kql: str) -> tuple[float, int | None]:
         assert query.target is not None
         settings = self._settings
-        try:
-            result = self._logs.query_workspace(
-                query.target,
-                kql,
-                timespan=timedelta(seconds=query.window_seconds + settings.ingestion_delay_seconds),
-                server_timeout=max(1, math.ceil(settings.timeout_seconds)),
-                timeout=settings.timeout_seconds,  # azure-core: the operation across retries, and each read
-                read_timeout=settings.timeout_seconds,
-            )
-        except AzureError as error:
-            raise _NoData(f"Log Analytics query failed: {describe(error, settings.timeout_seconds, ROLE)}") from error
-        except _MALFORMED as error:  # an answer the SDK could not read
-            raise _NoData(f"unexpected Log Analytics answer: {error!r}") from error
-        if isinstance(result, LogsQueryPartialResult):
-            failure = result.partial_error
-            detail = f"{failure.code}: {failure.message}" if failure is not None else "no detail"
-            raise _NoData(f"Log Analytics returned a partial result ({detail}); a partial result is not judged")
+        timespan = timedelta(seconds=query.window_seconds + settings.ingestion_delay_seconds)
+        result = query_workspace(self._logs, query.target, kql, timespan, settings.timeout_seconds, ROLE)
         try:
             tables = [(list(table.columns), [list(row) for row in table.rows]) for table in result.tables]
-        except _MALFORMED as error:
-            raise _NoData(f"unexpected Log Analytics answer: {error!r}") from error
+        except MALFORMED as error:
+            raise NoData(f"unexpected Log Analytics answer: {error!r}") from error
         if query.builtin is None:
             return _single_number(tables), None
         return _builtin(query, tables)
@@ -142,14 +124,14 @@ def _builtin(query: MetricQuery, tables: list[tuple[list[str], list[list[Any]]]]
         requests = sum(int(row["Requests"] or 0) for row in rows)
         failed = sum(int(row["Failed"] or 0) for row in rows) if query.builtin == "requestSuccessRate" else 0
         latency = [row["Value"] for row in rows] if query.builtin == "requestLatency" else []
-    except _MALFORMED as error:
-        raise _NoData(f"unexpected Log Analytics result (columns {_columns(tables)}): {error!r}") from error
+    except MALFORMED as error:
+        raise NoData(f"unexpected Log Analytics result (columns {_columns(tables)}): {error!r}") from error
     if requests <= 0:
-        raise _NoData(f"no traffic: no request of the revision in the last {query.window_seconds}s")
+        raise NoData(f"no traffic: no request of the revision in the last {query.window_seconds}s")
     if query.builtin == "requestSuccessRate":
         return 1.0 - failed / requests, requests
     if len(latency) != 1 or not isinstance(latency[0], int | float):
-        raise _NoData(f"no latency percentile in the result (got {latency!r})")
+        raise NoData(f"no latency percentile in the result (got {latency!r})")
     return float(latency[0]), requests
 
 
@@ -159,16 +141,13 @@ def _single_number(tables: list[tuple[list[str], list[list[Any]]]]) -> float:
     if len(rows) != 1 or len(rows[0]) != 1:
         shape = f"{len(rows)} rows" if len(rows) != 1 else f"1 row of {len(rows[0])} columns {_columns(tables)}"
         why = "no traffic or nothing matched" if not rows else "a query must return one row of one numeric column"
-        raise _NoData(f"the query returned {shape} ({why})")
+        raise NoData(f"the query returned {shape} ({why})")
     [cell] = rows[0]
     if isinstance(cell, bool) or not isinstance(cell, int | float):
-        raise _NoData(f"the query's value is not a number (got {cell!r})")
+        raise NoData(f"the query's value is not a number (got {cell!r})")
     return float(cell)
 
 
 def _columns(tables: list[tuple[list[str], list[list[Any]]]]) -> list[str]:
     return [column for columns, _ in tables for column in columns]
 
-
-class _NoData(Exception):
-    """Why a metric has no value; ``measure`` turns it into a measurement."""

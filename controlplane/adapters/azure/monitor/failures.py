@@ -1,8 +1,47 @@
-"""One line for a failed Azure Monitor call: a refusal names the role to grant, a timeout the bound it hit."""
+"""Why an Azure Monitor read has no value: ``NoData`` (each adapter turns it into its reading or measurement), one
+line for a failed call (a refusal names the role to grant, a timeout the bound it hit), and the Log Analytics
+query both the Metrics port's rps and the Application Insights analysis run."""
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+from typing import Any
+
 from azure.core.exceptions import AzureError, HttpResponseError, ServiceRequestTimeoutError, ServiceResponseError
+from azure.monitor.query import LogsQueryClient, LogsQueryPartialResult, LogsQueryResult
+
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)  # an answer not in the expected shape
+
+
+class NoData(Exception):
+    """Why a metric has no value; never a zero."""
+
+
+def query_workspace(
+    logs: LogsQueryClient, workspace_id: str, kql: str, timespan: timedelta, timeout: float, role: str
+) -> LogsQueryResult:
+    """Run ``kql`` on a Log Analytics workspace within ``timeout`` seconds (the server timeout, the operation across
+    the SDK's retries, and each read). A failed call, an answer the SDK could not read, or a partial result (which
+    reads low, and a low reading would scale down or pass a gate on bad data) raises ``NoData`` naming why."""
+    try:
+        result = logs.query_workspace(
+            workspace_id,
+            kql,
+            timespan=timespan,
+            server_timeout=max(1, math.ceil(timeout)),
+            timeout=timeout,
+            read_timeout=timeout,
+        )
+    except AzureError as error:
+        raise NoData(f"Log Analytics query failed: {describe(error, timeout, role)}") from error
+    except MALFORMED as error:
+        raise NoData(f"unexpected Log Analytics answer: {error!r}") from error
+    if isinstance(result, LogsQueryPartialResult):
+        failure = result.partial_error
+        detail: Any = f"{failure.code}: {failure.message}" if failure is not None else "no detail"
+        raise NoData(f"Log Analytics returned a partial result ({detail}); a partial result is not used")
+    return result
 
 
 def describe(error: AzureError, timeout: float, role: str) -> str:

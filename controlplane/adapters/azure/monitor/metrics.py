@@ -28,7 +28,6 @@ minute and a window ending now would count low.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,17 +35,16 @@ from typing import Any
 
 from azure.core.exceptions import AzureError
 from azure.core.pipeline import PipelineResponse
-from azure.monitor.query import LogsQueryClient, LogsQueryPartialResult
+from azure.monitor.query import LogsQueryClient
 from azure.monitor.querymetrics import MetricAggregationType, MetricsClient
 
-from controlplane.adapters.azure.monitor.failures import describe
+from controlplane.adapters.azure.monitor.failures import MALFORMED, NoData, describe, query_workspace
 from controlplane.adapters.azure.monitor.selectors import kql_string
 from controlplane.domain.runtime import MetricKind, MetricReading
 
 GRAIN = timedelta(minutes=1)  # the metrics' time grain: the window is whole minutes
 CONTAINER_APPS = "Microsoft.App/containerApps"
 SERVICE_BUS = "Microsoft.ServiceBus/namespaces"
-_MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)  # an answer not in the expected shape
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,7 @@ class AzureMonitorMetrics:
         for kind in dict.fromkeys(kinds):
             try:
                 readings[kind] = MetricReading(kind, self._value(kind, environment, service))
-            except _NoData as missing:
+            except NoData as missing:
                 readings[kind] = MetricReading(kind, None, f"{environment}/{service} {kind}: {missing}")
         return [readings[kind] for kind in kinds]
 
@@ -149,14 +147,14 @@ class AzureMonitorMetrics:
         resources = self._settings.resources_of(environment, service) or ServiceResources()
         if kind is MetricKind.CPU:
             if not resources.container_app_id:
-                raise _NoData("no Container App configured for this service (set its container_app_id)")
+                raise NoData("no Container App configured for this service (set its container_app_id)")
             cores = resources.cpu_cores
             name = "UsageNanoCores" if cores else "CpuPercentage"
             points = self._points(resources, resources.container_app_id, name, CONTAINER_APPS, None)
             mean = sum(value for _, value in points) / len(points)
             return mean / (cores * 1e9) * 100 if cores else mean
         if not (resources.queue_namespace_id and resources.queue_name):
-            raise _NoData("no Service Bus queue configured for this service (set queue_namespace_id and queue_name)")
+            raise NoData("no Service Bus queue configured for this service (set queue_namespace_id and queue_name)")
         entity = f"EntityName eq {_odata(resources.queue_name)}"
         points = self._points(resources, resources.queue_namespace_id, "ActiveMessages", SERVICE_BUS, entity)
         return max(points)[1]  # the latest minute: a queue length is a level, not a rate
@@ -165,42 +163,25 @@ class AzureMonitorMetrics:
         settings = self._settings
         query = requests_query(environment, service, settings)
         lookback = timedelta(seconds=_lookback_seconds(settings))
-        try:
-            result = self._logs.query_workspace(
-                settings.workspace_id,
-                query,
-                timespan=lookback,
-                server_timeout=max(1, math.ceil(settings.timeout_seconds)),
-                **self._call_options,
-            )
-        except AzureError as error:
-            reason = describe(
-                error, settings.timeout_seconds, "Monitoring Reader (or Log Analytics Reader) on the workspace"
-            )
-            raise _NoData(f"Log Analytics query failed: {reason}") from error
-        except _MALFORMED as error:  # an answer the SDK could not read
-            raise _NoData(f"unexpected Log Analytics answer: {error!r}") from error
-        if isinstance(result, LogsQueryPartialResult):
-            failure = result.partial_error
-            detail = f"{failure.code}: {failure.message}" if failure is not None else "no detail"
-            raise _NoData(f"Log Analytics returned a partial result ({detail}); a partial count is not used")
+        role = "Monitoring Reader (or Log Analytics Reader) on the workspace"
+        result = query_workspace(self._logs, settings.workspace_id, query, lookback, settings.timeout_seconds, role)
         rows = [row for table in result.tables for row in table.rows]
         if not rows:
-            raise _NoData(
+            raise NoData(
                 f"no request logged in AppRequests of workspace {settings.workspace_id} within "
                 f"{int(lookback.total_seconds())}s: the service is idle or its telemetry does not reach the workspace"
                 f" (AppRoleName {settings.role_name.format(environment=environment, service=service)!r})"
             )
         try:
             requests = sum(float(row["Requests"]) for row in rows)
-        except _MALFORMED as error:
-            raise _NoData(f"unexpected Log Analytics result (no numeric Requests column): {error!r}") from error
+        except MALFORMED as error:
+            raise NoData(f"unexpected Log Analytics result (no numeric Requests column): {error!r}") from error
         return requests / settings.window.total_seconds()
 
     def _client(self, resources: ServiceResources) -> MetricsClient:
         template = self._settings.metrics_endpoint
         if "{region}" in template and not resources.region:
-            raise _NoData("no region configured for this service's resources (set its region: metrics are regional)")
+            raise NoData("no region configured for this service's resources (set its region: metrics are regional)")
         endpoint = template.format(region=resources.region or "")
         if endpoint not in self._regional:
             self._regional[endpoint] = self._metrics(endpoint)
@@ -236,13 +217,13 @@ class AzureMonitorMetrics:
             )
         except AzureError as error:
             reason = describe(error, self._settings.timeout_seconds, "Monitoring Reader on the resource")
-            raise _NoData(f"Azure Monitor metric {name} of {resource_id} failed: {reason}") from error
-        except _MALFORMED as error:  # a body not in the metrics response shape
-            raise _NoData(f"unexpected Azure Monitor answer for {name} of {resource_id}: {error!r}") from error
+            raise NoData(f"Azure Monitor metric {name} of {resource_id} failed: {reason}") from error
+        except MALFORMED as error:  # a body not in the metrics response shape
+            raise NoData(f"unexpected Azure Monitor answer for {name} of {resource_id}: {error!r}") from error
         if not points:
             window = int(self._settings.window.total_seconds())
             why = "; ".join(_metric_errors(answers[-1:], name)) or f"no datapoint in the last {window}s"
-            raise _NoData(f"Azure Monitor metric {name} of {resource_id}: {why}")
+            raise NoData(f"Azure Monitor metric {name} of {resource_id}: {why}")
         return points
 
 
@@ -265,9 +246,6 @@ def requests_query(environment: str, service: str, settings: AzureMonitorSetting
         ]
     )
 
-
-class _NoData(Exception):
-    """Why a metric has no value; ``read`` turns it into a reading."""
 
 
 def _lookback_seconds(settings: AzureMonitorSettings) -> int:
@@ -297,5 +275,5 @@ def _metric_errors(answers: list[PipelineResponse[Any, Any]], name: str) -> list
             for item in items
             if item["name"]["value"].lower() == name.lower() and item.get("errorCode") not in (None, "Success")
         ]
-    except _MALFORMED:  # the readings say "no datapoint" instead
+    except MALFORMED:  # the readings say "no datapoint" instead
         return []

@@ -44,7 +44,7 @@ from azure.core.exceptions import AzureError, HttpResponseError
 from azure.core.pipeline import policies
 from azure.core.rest import HttpRequest
 
-from controlplane.adapters.azure.monitor.failures import describe
+from controlplane.adapters.azure.monitor.failures import MALFORMED, NoData, describe
 from controlplane.adapters.azure.monitor.selectors import check_template, escaped, fill, unmeasurable
 from controlplane.domain.analysis import Measurement, MetricQuery
 
@@ -56,7 +56,6 @@ ROLE = "Monitoring Data Reader on the Azure Monitor workspace"
 DEFAULT_SELECTOR = (
     'namespace="{environment}",app_kubernetes_io_name="{service}",controlplane_azure_revision="{revision}"'
 )
-_MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
 @dataclass(frozen=True)
@@ -97,14 +96,14 @@ class PrometheusAnalysis:
         try:
             promql = self._promql(query)
             value = self._value(query, promql)
-        except _NoData as missing:
+        except NoData as missing:
             return Measurement(None, promql, f"{query.metric} of {query.revision}: {missing}")
         return Measurement(value, promql)
 
     def _promql(self, query: MetricQuery) -> str:
         """The PromQL sent for ``query`` (see the module table)."""
         if problem := unmeasurable(query):
-            raise _NoData(problem)
+            raise NoData(problem)
         if query.builtin is None:
             return query.filled()
         selector = fill(self._settings.selector, '"', query.environment, query.service, query.revision)
@@ -120,7 +119,7 @@ class PrometheusAnalysis:
     def _value(self, query: MetricQuery, promql: str) -> float:
         endpoint = (query.target or "").rstrip("/")
         if not endpoint:
-            raise _NoData("no endpoint for provider prometheus")
+            raise NoData("no endpoint for provider prometheus")
         client = self._client(endpoint)
         request = HttpRequest("POST", f"{endpoint}/api/v1/query", data={"query": promql})
         seconds = self._settings.timeout_seconds
@@ -129,11 +128,11 @@ class PrometheusAnalysis:
             response.raise_for_status()
             body = response.json()
         except HttpResponseError as error:
-            raise _NoData(f"Prometheus query failed: {_refusal(error) or describe(error, seconds, ROLE)}") from error
+            raise NoData(f"Prometheus query failed: {_refusal(error) or describe(error, seconds, ROLE)}") from error
         except AzureError as error:
-            raise _NoData(f"Prometheus at {endpoint} did not answer: {describe(error, seconds, ROLE)}") from error
+            raise NoData(f"Prometheus at {endpoint} did not answer: {describe(error, seconds, ROLE)}") from error
         except ValueError as error:  # not JSON
-            raise _NoData(f"unexpected Prometheus answer (not JSON): {error}") from error
+            raise NoData(f"unexpected Prometheus answer (not JSON): {error}") from error
         return _sample(body)
 
     def _client(self, endpoint: str) -> PipelineClient[HttpRequest, Any]:
@@ -142,9 +141,9 @@ class PrometheusAnalysis:
         parts = urlsplit(endpoint)
         local = parts.scheme == "http" and _loopback(parts.hostname or "")
         if parts.scheme != "https" and not local:
-            raise _NoData(f"endpoint {endpoint} must be https (http only on loopback: no token goes in the clear)")
+            raise NoData(f"endpoint {endpoint} must be https (http only on loopback: no token goes in the clear)")
         if not local and self._credential is None:
-            raise _NoData(f"no credential for {endpoint} (the token of {SCOPE})")
+            raise NoData(f"no credential for {endpoint} (the token of {SCOPE})")
         settings = self._settings
         chain: list[Any] = [
             policies.HeadersPolicy({"Accept": "application/json"}),
@@ -167,24 +166,24 @@ def _sample(body: Any) -> float:
     """The one value of an instant query's answer (see the module docstring for what is no data)."""
     try:
         if body.get("status") != "success":
-            raise _NoData(f"Prometheus answered {body.get('errorType') or 'error'}: {body.get('error') or body}")
+            raise NoData(f"Prometheus answered {body.get('errorType') or 'error'}: {body.get('error') or body}")
         data = body["data"]
         kind, result = data["resultType"], data["result"]
         if kind == "scalar":
             value = float(result[1])
         elif kind == "vector":
             if not result:
-                raise _NoData("no series matched (no traffic, or the selector matches nothing)")
+                raise NoData("no series matched (no traffic, or the selector matches nothing)")
             if len(result) > 1:
                 shown = ", ".join(_labels(series["metric"]) for series in result[:3])
-                raise _NoData(f"the query returned {len(result)} series ({shown}); it must aggregate to one")
+                raise NoData(f"the query returned {len(result)} series ({shown}); it must aggregate to one")
             value = float(result[0]["value"][1])
         else:
-            raise _NoData(f"the query returned a {kind}; it must return a vector of one sample or a scalar")
-    except _MALFORMED as error:
-        raise _NoData(f"unexpected Prometheus answer: {error!r}") from error
+            raise NoData(f"the query returned a {kind}; it must return a vector of one sample or a scalar")
+    except MALFORMED as error:
+        raise NoData(f"unexpected Prometheus answer: {error!r}") from error
     if math.isnan(value):
-        raise _NoData("NaN: no request in the window (no traffic)")
+        raise NoData("NaN: no request in the window (no traffic)")
     return value
 
 
@@ -214,6 +213,3 @@ def _loopback(host: str) -> bool:
     except ValueError:
         return False
 
-
-class _NoData(Exception):
-    """Why a metric has no value; ``measure`` turns it into a measurement."""
