@@ -3,6 +3,7 @@
 Tables and keys (each adapter module says more):
 
     Deployments      PartitionKey=deployment id   RowKey="deployment"   index: environment, state, createdAt
+                     PartitionKey=deployment id   RowKey="service|<name>"  that service's progress
     DeploymentIndex  PartitionKey="*"             RowKey=inverted time|id  the listing's summaries, newest first
     DeploymentServiceIndex  PartitionKey=service  RowKey=inverted time|id  the same, per service of each
     Catalog          PartitionKey=environment     RowKey=service
