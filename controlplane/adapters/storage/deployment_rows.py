@@ -16,7 +16,9 @@ service into its row in the same transaction (its rows written by then stay: a r
 
 A deployment read from here carries a composite etag (``Version``): for its document and for each service, the
 etag read and a digest of the value read, so a save writes only the parts the caller changed (their digest
-differs) and knows whether a part changed under it (its etag differs).
+differs) and knows whether a part changed under it (its etag differs). Each part also counts its writes
+(``sequence``, 0 when created or stored before the count): the listing's summaries compare what they were built
+from by these counts (``Partition.sequences``).
 """
 
 from __future__ import annotations
@@ -82,7 +84,9 @@ class Version:
 
 
 def digest(value: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
+    """Of a part's value, its write count left out."""
+    kept = {key: item for key, item in value.items() if key != "sequence"}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,11 @@ class Partition:
         document = Read(self.document.etag, digest(document_of(assembled).body))
         return replace(assembled, etag=Version(document, services).token())
 
+    def sequences(self) -> dict[str, int]:
+        """How many times each part was written (by its row key; a part missing: never)."""
+        parts = [self.document, *self.rows.values()]
+        return {part.row: sequence_of(part) for part in parts}
+
     def written(self, documents: Iterable[Document]) -> Partition:
         """The partition after ``documents`` (with their new etags) were written."""
         partition = self
@@ -167,29 +176,29 @@ def save_writes(deployment: Deployment, stored: Partition) -> list[Write]:
     """
     read = Version.parse(deployment.etag)
     writes = []
-    document = document_of(deployment, read.document.etag)
-    if stored.legacy or digest(document.body) != read.document.digest:
+    if stored.legacy or digest(document_of(deployment).body) != read.document.digest:
         if stored.document.etag != read.document.etag:
             raise ConcurrencyConflict(f"deployment {deployment.id} changed since it was read")
-        writes.append(Write("replace", document))
+        writes.append(Write("replace", document_of(deployment, read.document.etag, sequence_of(stored.document) + 1)))
     for service, progress in deployment.services.items():
         row, was = stored.rows.get(service), read.services[service]
         if row is None:  # stored before rows: it moves out of the document now (a new row meanwhile: a conflict)
-            writes.append(Write("insert", row_of(deployment.id, service, progress)))
+            writes.append(Write("insert", row_of(deployment.id, service, progress, sequence=1)))
         elif digest(progress.to_dict()) != was.digest:
             if row.etag != was.etag:
                 raise ConcurrencyConflict(f"deployment {deployment.id}: {service}'s progress changed since it was read")
-            writes.append(Write("replace", row_of(deployment.id, service, progress, row.etag)))
+            writes.append(Write("replace", row_of(deployment.id, service, progress, row.etag, sequence_of(row) + 1)))
     return writes
 
 
-def document_of(deployment: Deployment, etag: str | None = None) -> Document:
-    """The deployment's document: everything but its services' progress, which their rows hold."""
+def document_of(deployment: Deployment, etag: str | None = None, sequence: int = 0) -> Document:
+    """The deployment's document: everything but its services' progress, which their rows hold; its ``sequence``th
+    write."""
     body = {key: value for key, value in deployment.to_dict().items() if key != "services"}
     return Document(
         deployment.id,
         ROW,
-        {**body, "serviceNames": list(deployment.services)},
+        {**body, "serviceNames": list(deployment.services), "sequence": sequence},
         index={
             "environment": deployment.environment,
             "state": deployment.state.value,
@@ -199,5 +208,13 @@ def document_of(deployment: Deployment, etag: str | None = None) -> Document:
     )
 
 
-def row_of(deployment_id: str, service: str, progress: ServiceProgress, etag: str | None = None) -> Document:
-    return Document(deployment_id, progress_row(service), progress.to_dict(), etag=etag)
+def row_of(
+    deployment_id: str, service: str, progress: ServiceProgress, etag: str | None = None, sequence: int = 0
+) -> Document:
+    """A service's progress row, its ``sequence``th write."""
+    return Document(deployment_id, progress_row(service), {**progress.to_dict(), "sequence": sequence}, etag=etag)
+
+
+def sequence_of(part: Document) -> int:
+    """How many times the part was written (0: never since created, or stored before the count)."""
+    return int(part.body.get("sequence", 0))

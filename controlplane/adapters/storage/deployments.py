@@ -6,7 +6,7 @@
                             PartitionKey=deployment id  RowKey="service|<name>"        one service's progress
     DeploymentIndex         PartitionKey="*"            RowKey=inverted createdAt|id  every deployment's summary (the
                                                                                         listing's view), columns
-    DeploymentServiceIndex  PartitionKey=service        RowKey=inverted createdAt|id  environment and state
+    DeploymentServiceIndex  PartitionKey=service        RowKey=inverted createdAt|id  environment, state, sequences
 
 A record is its partition of Deployments (``deployment_rows`` says why a row per service, and how records stored
 before the rows read): one query reads it, one transaction creates it, and a save writes only the parts it
@@ -17,10 +17,10 @@ The index holds one summary per deployment in DeploymentIndex and one in the par
 DeploymentServiceIndex (two tables: Azurite reads a whole table for any query, so the listing of everything reads
 no service's rows), so a page of the listing (newest first: the row key inverts the time) is one key-range read of
 one partition, filtered on the environment and state columns by the table service. A summary is written after its
-record, then the record is read again: a writer whose record was overtaken meanwhile (by a write of any of its
-parts) writes the newer summary, so the last write of a summary is never an older version's. A crash between the
-two writes leaves the summary one write behind until the next write of the deployment. A progress write that
-changes nothing a summary shows (a probe's result) writes no summary.
+record, and only over an older one (``deployment_summaries``: every writer of a deployment writes them, concurrently),
+so the summary in each place ends as the newest record's. A crash between the two writes leaves the summary one write
+behind until the next write of the deployment. A progress write that changes nothing a summary shows (a probe's
+result) writes no summary.
 
 The releases of finished deployments are kept in memory (``RELEASES_KEPT``, least recently used dropped): the
 control loops read the release of every promoted service on every tick, and a finished deployment's release
@@ -46,7 +46,9 @@ from controlplane.adapters.storage.deployment_rows import (
     document_of,
     row_of,
     save_writes,
+    sequence_of,
 )
+from controlplane.adapters.storage.deployment_summaries import EVERY, INDEX, SERVICE_INDEX, places, write_summaries
 from controlplane.adapters.storage.documents import (
     MAX_UPDATE_ATTEMPTS,
     AnyOf,
@@ -62,16 +64,12 @@ from controlplane.domain.deployment_summary import (
     DeploymentPosition,
     DeploymentQuery,
     index_row,
-    summary_of,
 )
 from controlplane.domain.manifest import Release
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
 TABLE = "Deployments"
-INDEX = "DeploymentIndex"
-SERVICE_INDEX = "DeploymentServiceIndex"
 RELEASES_KEPT = 10_000  # a few KB each: tens of MB at most, for 10,000 services' promoted releases
-_EVERY = "*"
 
 
 class DocumentDeployments:
@@ -91,9 +89,8 @@ class DocumentDeployments:
         writes = [Write("insert", document_of(deployment)), *rows]
         etags = self._tables.transact(TABLE, writes)
         stored = Partition.of(deployment.id, [replace(w.document, etag=e) for w, e in zip(writes, etags, strict=True)])
-        created = replace(deployment, etag=stored.deployment().etag)
-        self._index(created)
-        return created
+        self._index(stored)
+        return replace(deployment, etag=stored.deployment().etag)
 
     def get_deployment(self, deployment_id: str) -> Deployment:
         return self._read(deployment_id).deployment()
@@ -135,14 +132,17 @@ class DocumentDeployments:
             if updated == current:
                 return current
             row = stored.rows.get(service)
-            written = row_of(deployment_id, service, updated, row.etag if row else None)
+            if row is None:  # stored before rows: its first row (a concurrent first write makes this one retry)
+                written = row_of(deployment_id, service, updated, sequence=1)
+            else:
+                written = row_of(deployment_id, service, updated, row.etag, sequence_of(row) + 1)
             try:
                 etag = self._tables.replace(TABLE, written) if row else self._tables.insert(TABLE, written)
             except (ConcurrencyConflict, AlreadyExists):
                 _back_off(attempt)
                 continue
             if _summarised(current) != _summarised(updated):
-                self._index(stored.written([replace(written, etag=etag)]).deployment())
+                self._index(stored.written([replace(written, etag=etag)]))
             return updated
         raise ConcurrencyConflict(
             f"deployment {deployment_id}: {service} gave up after {MAX_UPDATE_ATTEMPTS} lost races"
@@ -156,7 +156,7 @@ class DocumentDeployments:
         except NotFound:
             return
         deployment = stored.deployment()
-        for table, partition in _places(deployment):
+        for table, partition in places(deployment):
             self._tables.delete(table, partition, index_row(DeploymentPosition.of(deployment)))
         self._tables.delete(TABLE, deployment_id, ROW)
         for row in stored.rows.values():
@@ -186,7 +186,7 @@ class DocumentDeployments:
     def page_deployments(self, query: DeploymentQuery) -> DeploymentPage:
         """One partition of the index, window by window (``DeploymentQuery.row_ranges``) until ``limit + 1`` rows
         are found: the extra one is where the next page starts."""
-        table, partition = (INDEX, _EVERY) if query.service is None else (SERVICE_INDEX, query.service)
+        table, partition = (INDEX, EVERY) if query.service is None else (SERVICE_INDEX, query.service)
         clauses = [AnyOf(((name, value),)) for name, value in _columns(query).items()]
         found: list[Document] = []
         for start, stop in query.row_ranges():
@@ -213,24 +213,12 @@ class DocumentDeployments:
             etags = self._tables.transact(TABLE, writes)
         except AlreadyExists as error:  # a service's first row, written by update_service meanwhile
             raise ConcurrencyConflict(f"deployment {deployment.id} changed since it was read") from error
-        written = (replace(write.document, etag=etag) for write, etag in zip(writes, etags, strict=True))
-        saved = replace(deployment, etag=Version.parse(deployment.etag).written(written).token())
-        self._index(saved)
-        return saved
+        written = [replace(write.document, etag=etag) for write, etag in zip(writes, etags, strict=True)]
+        self._index(stored.written(written))
+        return replace(deployment, etag=Version.parse(deployment.etag).written(written).token())
 
-    def _index(self, deployment: Deployment) -> None:
-        for _ in range(MAX_UPDATE_ATTEMPTS):
-            summary = summary_of(deployment)
-            columns = {"environment": deployment.environment, "state": deployment.state.value}
-            row = index_row(DeploymentPosition.of(deployment))
-            for table, partition in _places(deployment):
-                self._tables.upsert(table, Document(partition, row, summary, index=columns))
-            stored = self._read(deployment.id).deployment()
-            if stored.etag == deployment.etag:
-                return
-            deployment = stored
-        # Still overtaken: writers keep saving, and the last of them indexes its own version after it. Not a
-        # conflict: this record's write stands (a caller retrying it would apply its change twice).
+    def _index(self, stored: Partition) -> None:
+        write_summaries(self._tables, stored, self._read)
 
 
 def _back_off(attempt: int) -> None:
@@ -242,11 +230,6 @@ def _summarised(progress: ServiceProgress) -> dict[str, object]:
     """What the listing's summary shows of a service's progress."""
     shown = progress.to_dict()
     return {key: shown[key] for key in SUMMARY_PROGRESS}
-
-
-def _places(deployment: Deployment) -> list[tuple[str, str]]:
-    """The (table, partition) of each of the deployment's summaries."""
-    return [(INDEX, _EVERY), *((SERVICE_INDEX, service) for service in deployment.services)]
 
 
 def _columns(query: DeploymentQuery) -> dict[str, str]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from controlplane.adapters.storage import (
     catalog,
     claims,
+    deployment_summaries,
     deployments,
     event_log,
     findings,
@@ -48,8 +49,8 @@ from controlplane.ports import (
 
 TABLES = [
     deployments.TABLE,
-    deployments.INDEX,
-    deployments.SERVICE_INDEX,
+    deployment_summaries.INDEX,
+    deployment_summaries.SERVICE_INDEX,
     catalog.TABLE,
     findings.TABLE,
     loop_states.TABLE,
