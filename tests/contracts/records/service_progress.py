@@ -20,7 +20,7 @@ from controlplane.errors import ConcurrencyConflict, NotFound
 from controlplane.ports import Deployments
 from tests.builders import ROLLING_OUT_PATH, T0, deployment, walked
 
-ROUNDS = 12
+ROUNDS = 8
 
 
 def _appended(step: int) -> Callable[[ServiceProgress], ServiceProgress]:
