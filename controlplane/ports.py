@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from controlplane.domain.analysis import Measurement, MetricQuery
 from controlplane.domain.audit import EventPage, EventQuery
 from controlplane.domain.catalog import CatalogEntry
-from controlplane.domain.deployment import Deployment, DeploymentState
+from controlplane.domain.deployment import Deployment, DeploymentState, ServiceProgress
 from controlplane.domain.deployment_summary import DeploymentPage, DeploymentQuery
 from controlplane.domain.events import Envelope
 from controlplane.domain.findings import DriftFinding, FindingStatus
@@ -39,7 +39,8 @@ from controlplane.domain.runtime import (
 
 
 class Deployments(Protocol):
-    """The deployment records. Writes use optimistic concurrency; no update is ever lost."""
+    """The deployment records. Writes use optimistic concurrency; no update is ever lost. Each service's progress
+    is a part of its own: writing it (``update_service``) races only with writes of that service's progress."""
 
     def create_deployment(self, deployment: Deployment) -> Deployment:
         """Insert a new deployment and return it with its etag; AlreadyExists if the id is taken."""
@@ -52,10 +53,21 @@ class Deployments(Protocol):
         changes (and the deployment is never deleted), so an adapter may read it once and keep it."""
 
     def save_deployment(self, deployment: Deployment) -> Deployment:
-        """Replace the stored version the object was read as; ConcurrencyConflict if it changed since."""
+        """Write what the object changed of the version it was read as; ConcurrencyConflict if a part it changed
+        (the record's own fields, a service's progress) changed since. Parts it did not change keep what others
+        wrote meanwhile."""
 
     def update_deployment(self, deployment_id: str, change: Callable[[Deployment], Deployment]) -> Deployment:
-        """Read, apply ``change``, write; on a lost race re-read and re-apply. ``change`` must be pure."""
+        """Read, apply ``change``, write; on a lost race re-read and re-apply. ``change`` must be pure. A change
+        that leaves the services' progress alone never races with ``update_service``."""
+
+    def update_service(
+        self, deployment_id: str, service: str, change: Callable[[ServiceProgress], ServiceProgress]
+    ) -> ServiceProgress:
+        """Read one service's progress, apply ``change``, write it alone; on a lost race (a write of the same
+        service's progress) re-read and re-apply. Writes of other services and transitions never make it retry,
+        nor it them. ``change`` must be pure; a change that changes nothing writes nothing. Returns the progress
+        now stored; NotFound if there is no such deployment or it has no such service."""
 
     def delete_deployment(self, deployment_id: str) -> None:
         """Remove a deployment that never started (a refused request); absent is not an error."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from controlplane.domain import deployment_events
 from controlplane.domain.catalog import CatalogEntry
-from controlplane.domain.deployment import Deployment, ServicePhase
+from controlplane.domain.deployment import Deployment, ServicePhase, ServiceProgress
 from controlplane.domain.loops import QuarantinedImage
 from controlplane.domain.rollout import (
     AwaitApproval,
@@ -116,12 +116,7 @@ def probe(
     checked = deployment_events.health_check_completed(deployment.environment, target.service, revision, report)
     emit(deployments, event_log, bus, source, deployment_id, checked, at, event_id)
     result = {"revision": revision, "status": report.status.value, "summary": report.summary(), "at": at.isoformat()}
-    deployments.update_deployment(
-        deployment_id,
-        lambda current: current.with_service(
-            target.service, replace(current.services[target.service], last_health=result)
-        ),
-    )
+    deployments.update_service(deployment_id, target.service, lambda progress: replace(progress, last_health=result))
     return report.to_dict()
 
 
@@ -240,12 +235,11 @@ def _progress(
     traffic: tuple[int, datetime] | None = None,
 ) -> None:
     """Update one service's progress, keeping what is not changed (its traffic, its last health result);
-    ``traffic`` is the new revision's share (None: unchanged) and when it took it."""
+    ``traffic`` is the new revision's share (None: unchanged) and when it took it. Writes that service's progress
+    alone: the services of a wave, rolling out in parallel, never race for one record."""
 
-    def change(current: Deployment) -> Deployment:
-        updated = replace(current.services[service], phase=phase, revision=revision, message=message)
-        if traffic is not None:
-            updated = updated.with_traffic(*traffic)
-        return current.with_service(service, updated)
+    def change(current: ServiceProgress) -> ServiceProgress:
+        updated = replace(current, phase=phase, revision=revision, message=message)
+        return updated.with_traffic(*traffic) if traffic is not None else updated
 
-    deployments.update_deployment(deployment_id, change)
+    deployments.update_service(deployment_id, service, change)

@@ -1,8 +1,8 @@
 """Document tables that count what is asked of them: how tests and benchmarks see a loop's table cost.
 
-Every call is one operation (a point read or write, or one query or scan however many rows it returns); rows
-read counts the documents point reads, queries and scans hand back. Table storage pages a query at 1,000
-entities, so a query is one request per 1,000 rows read: both figures matter.
+Every call is one operation (a point read or write, a transaction however many writes it holds, or one query or
+scan however many rows it returns); rows read counts the documents point reads, queries and scans hand back. Table
+storage pages a query at 1,000 entities, so a query is one request per 1,000 rows read: both figures matter.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 
-from controlplane.adapters.storage.documents import AnyOf, Document, DocumentTables, IndexValue, KeyRange
+from controlplane.adapters.storage.documents import AnyOf, Document, DocumentTables, IndexValue, KeyRange, Write
 
 
 class CountingDocumentTables:
@@ -57,6 +57,10 @@ class CountingDocumentTables:
     def delete(self, table: str, partition: str, row: str, etag: str | None = None) -> None:
         self._count("delete")
         self._tables.delete(table, partition, row, etag)
+
+    def transact(self, table: str, writes: Sequence[Write]) -> list[str]:
+        self._count("transact")  # one request to Table storage, however many writes it holds
+        return self._tables.transact(table, writes)
 
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None

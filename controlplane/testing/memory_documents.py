@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
-from controlplane.adapters.storage.documents import AnyOf, Document, IndexValue, KeyRange
+from controlplane.adapters.storage.documents import AnyOf, Document, IndexValue, KeyRange, Write, check_transaction
 from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
@@ -61,6 +61,21 @@ class MemoryDocumentTables:
             if etag is not None and stored.etag != etag:
                 raise ConcurrencyConflict(f"{table}: {partition}/{row} changed since read")
             del rows[(partition, row)]
+
+    def transact(self, table: str, writes: Sequence[Write]) -> list[str]:
+        check_transaction(writes)
+        with self._lock:
+            rows = self._table(table)
+            for write in writes:  # every condition holds before anything is written: all or none
+                key = (write.document.partition, write.document.row)
+                stored = rows.get(key)
+                if write.kind == "insert" and stored is not None:
+                    raise AlreadyExists(f"{table}: {key[0]}/{key[1]} exists")
+                if write.kind == "replace" and stored is None:
+                    raise NotFound(f"{table}: no document {key[0]}/{key[1]}")
+                if write.kind == "replace" and stored is not None and stored.etag != write.document.etag:
+                    raise ConcurrencyConflict(f"{table}: {key[0]}/{key[1]} changed since read")
+            return [self._store(rows, write.document) for write in writes]
 
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.adapters.storage.documents import AnyOf, Document, DocumentTables, KeyRange
+from controlplane.adapters.storage.documents import AnyOf, Document, DocumentTables, KeyRange, Write
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
 
@@ -65,6 +65,48 @@ class DocumentTablesContract:
         with pytest.raises(ConcurrencyConflict):
             tables.delete("Things", "p", "r", etag=stale.etag)
         assert tables.get("Things", "p", "r").body == {"v": 2}
+
+    def test_a_transaction_writes_all_and_answers_each_etag(self, tables: DocumentTables) -> None:
+        tables.insert("Things", Document("p", "old", {"v": 1}))
+        read = tables.get("Things", "p", "old")
+        etags = tables.transact(
+            "Things",
+            [
+                Write("insert", Document("p", "new", {"v": 1}, {"kind": "x"})),
+                Write("replace", Document("p", "old", {"v": 2}, etag=read.etag)),
+                Write("upsert", Document("p", "any", {"v": 3})),
+            ],
+        )
+        stored = [tables.get("Things", "p", row) for row in ("new", "old", "any")]
+        assert [(document.body["v"], document.etag) for document in stored] == list(zip([1, 2, 3], etags, strict=True))
+        assert stored[0].index == {"kind": "x"}
+
+    @pytest.mark.parametrize(
+        ("failing", "error"),
+        [
+            (Write("insert", Document("p", "taken", {"v": 9})), AlreadyExists),
+            (Write("replace", Document("p", "taken", {"v": 9}, etag='W/"stale"')), ConcurrencyConflict),
+            (Write("replace", Document("p", "gone", {"v": 9}, etag='W/"1"')), NotFound),
+        ],
+    )
+    def test_a_transaction_with_a_failing_write_writes_nothing(
+        self, tables: DocumentTables, failing: Write, error: type[Exception]
+    ) -> None:
+        tables.insert("Things", Document("p", "taken", {"v": 1}))
+        with pytest.raises(error):
+            tables.transact("Things", [Write("insert", Document("p", "first", {})), failing])
+        assert [document.row for document in tables.query("Things")] == ["taken"]
+        assert tables.get("Things", "p", "taken").body == {"v": 1}
+
+    def test_a_transaction_is_refused_across_partitions_or_twice_on_a_row(self, tables: DocumentTables) -> None:
+        for writes in (
+            [Write("insert", Document("p", "a", {})), Write("insert", Document("q", "a", {}))],
+            [Write("insert", Document("p", "a", {})), Write("upsert", Document("p", "a", {}))],
+            [],
+        ):
+            with pytest.raises(ValueError):
+                tables.transact("Things", writes)
+        assert list(tables.query("Things")) == []
 
     def test_query_filters_by_partition_and_index_equality(self, tables: DocumentTables) -> None:
         tables.insert("Things", Document("a", "1", {"n": 1}, {"colour": "red"}))

@@ -21,6 +21,7 @@ from tests.contracts.records.findings import FindingsContract
 from tests.contracts.records.loop_states import LoopStatesContract
 from tests.contracts.records.processed_events import ProcessedEventsContract
 from tests.contracts.records.quarantine import QuarantineContract
+from tests.contracts.records.service_progress import ServiceProgressContract
 
 pytestmark = pytest.mark.azurite
 
@@ -39,9 +40,13 @@ class TestAzureTableDocuments(DocumentTablesContract):
 
 class OnAzurite:
     @pytest.fixture
-    def stores(self, azurite: Azurite, table_prefix: str) -> Stores:
+    def tables(self, azurite: Azurite, table_prefix: str) -> AzureTableDocuments:
         tables = _documents(azurite, table_prefix)
         create_tables(tables)
+        return tables
+
+    @pytest.fixture
+    def stores(self, tables: AzureTableDocuments) -> Stores:
         return Stores.over(tables)
 
 
@@ -50,6 +55,10 @@ class TestTableDeployments(OnAzurite, DeploymentsContract):
 
 
 class TestTableDeploymentPages(OnAzurite, DeploymentPagesContract):
+    pass
+
+
+class TestTableServiceProgress(OnAzurite, ServiceProgressContract):
     pass
 
 

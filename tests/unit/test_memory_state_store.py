@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.adapters.storage.stores import Stores
-from controlplane.testing.memory_documents import MemoryDocumentTables, memory_stores
+from controlplane.adapters.storage.stores import Stores, create_tables
+from controlplane.testing.memory_documents import MemoryDocumentTables
 from tests.contracts.documents import DocumentTablesContract
 from tests.contracts.records.catalog import CatalogContract
 from tests.contracts.records.claims import ClaimsContract
@@ -16,6 +16,7 @@ from tests.contracts.records.findings import FindingsContract
 from tests.contracts.records.loop_states import LoopStatesContract
 from tests.contracts.records.processed_events import ProcessedEventsContract
 from tests.contracts.records.quarantine import QuarantineContract
+from tests.contracts.records.service_progress import ServiceProgressContract
 
 
 class TestMemoryDocumentTables(DocumentTablesContract):
@@ -28,8 +29,14 @@ class TestMemoryDocumentTables(DocumentTablesContract):
 
 class InMemory:
     @pytest.fixture
-    def stores(self) -> Stores:
-        return memory_stores()
+    def tables(self) -> MemoryDocumentTables:
+        tables = MemoryDocumentTables()
+        create_tables(tables)
+        return tables
+
+    @pytest.fixture
+    def stores(self, tables: MemoryDocumentTables) -> Stores:
+        return Stores.over(tables)
 
 
 class TestMemoryDeployments(InMemory, DeploymentsContract):
@@ -37,6 +44,10 @@ class TestMemoryDeployments(InMemory, DeploymentsContract):
 
 
 class TestMemoryDeploymentPages(InMemory, DeploymentPagesContract):
+    pass
+
+
+class TestMemoryServiceProgress(InMemory, ServiceProgressContract):
     pass
 
 

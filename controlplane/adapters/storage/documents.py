@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 IndexValue = str | int | bool
 # Lost races a conditional read-modify-write retries before it gives up with ConcurrencyConflict.
 MAX_UPDATE_ATTEMPTS = 50
+# Writes one transaction holds at most (Table storage's entity group transaction: 100 operations).
+MAX_TRANSACTION_WRITES = 100
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,28 @@ class AnyOf:
     equals: tuple[tuple[str, IndexValue], ...]
 
 
+@dataclass(frozen=True)
+class Write:
+    """One write of a :meth:`DocumentTables.transact`: ``insert`` (the key must be free), ``replace`` (the version
+    ``document.etag`` names) or ``upsert`` (unconditional), as the single-document methods of those names."""
+
+    kind: Literal["insert", "replace", "upsert"]
+    document: Document
+
+
+def check_transaction(writes: Sequence[Write]) -> None:
+    """ValueError unless ``writes`` can be one transaction: 1 to 100 writes, one partition, each row once (Table
+    storage refuses the others whole)."""
+    if not 1 <= len(writes) <= MAX_TRANSACTION_WRITES:
+        raise ValueError(f"a transaction holds 1 to {MAX_TRANSACTION_WRITES} writes (got {len(writes)})")
+    if len({write.document.partition for write in writes}) > 1:
+        raise ValueError("a transaction writes one partition")
+    if len({write.document.row for write in writes}) < len(writes):
+        raise ValueError("a transaction writes each row once")
+    if any(write.kind == "replace" and write.document.etag is None for write in writes):
+        raise ValueError("replace needs the etag of the version that was read")
+
+
 class DocumentTables(Protocol):
     def create_tables(self, tables: list[str]) -> None:
         """Make sure the tables exist; idempotent."""
@@ -69,6 +93,11 @@ class DocumentTables(Protocol):
 
     def delete(self, table: str, partition: str, row: str, etag: str | None = None) -> None:
         """Remove a document (only the version ``etag`` names, when given); absent is not an error."""
+
+    def transact(self, table: str, writes: Sequence[Write]) -> list[str]:
+        """Apply ``writes`` (``check_transaction``: one partition) all or none, and return each one's new etag in
+        order; if one fails, nothing is written and it raises what that write alone would (AlreadyExists,
+        ConcurrencyConflict, NotFound)."""
 
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None

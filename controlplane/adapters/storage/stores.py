@@ -3,6 +3,7 @@
 Tables and keys (each adapter module says more):
 
     Deployments      PartitionKey=deployment id   RowKey="deployment"   index: environment, state, createdAt
+                     PartitionKey=deployment id   RowKey="service|<name>"  that service's progress
     DeploymentIndex  PartitionKey="*"             RowKey=inverted time|id  the listing's summaries, newest first
     DeploymentServiceIndex  PartitionKey=service  RowKey=inverted time|id  the same, per service of each
     Catalog          PartitionKey=environment     RowKey=service
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from controlplane.adapters.storage import (
     catalog,
     claims,
+    deployment_summaries,
     deployments,
     event_log,
     findings,
@@ -47,8 +49,8 @@ from controlplane.ports import (
 
 TABLES = [
     deployments.TABLE,
-    deployments.INDEX,
-    deployments.SERVICE_INDEX,
+    deployment_summaries.INDEX,
+    deployment_summaries.SERVICE_INDEX,
     catalog.TABLE,
     findings.TABLE,
     loop_states.TABLE,

@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, unquote
 
 from azure.core import MatchConditions
-from azure.data.tables import TableClient, TableEntity, TableServiceClient, UpdateMode
+from azure.data.tables import TableClient, TableEntity, TableServiceClient, TableTransactionError, UpdateMode
 
 from controlplane.adapters.azure.errors import translated
-from controlplane.adapters.storage.documents import AnyOf, Document, IndexValue, KeyRange
-from controlplane.errors import PermanentError
+from controlplane.adapters.storage.documents import AnyOf, Document, IndexValue, KeyRange, Write, check_transaction
+from controlplane.errors import AlreadyExists, NotFound, PermanentError
 
 CHUNK_CHARS = 30_000
 MAX_CHUNKS = 15  # an entity holds at most 1 MiB
@@ -80,6 +81,15 @@ class AzureTableDocuments:
                 escape_key(partition), escape_key(row), etag=etag, match_condition=condition
             )
 
+    def transact(self, table: str, writes: Sequence[Write]) -> list[str]:
+        """One entity group transaction (``submit_transaction``): the service applies it all or none."""
+        check_transaction(writes)
+        operations = [_operation(write) for write in writes]
+        what = f"{table} transaction of {len(writes)} in {writes[0].document.partition}"
+        with translated(what), _failed_write(what, writes):
+            results = self._client(table).submit_transaction(operations)
+        return [result["etag"] for result in results]
+
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:
@@ -133,6 +143,33 @@ class AzureTableDocuments:
 
     def _name(self, table: str) -> str:
         return f"{self._prefix}{table}"
+
+
+def _operation(write: Write) -> tuple[Any, ...]:
+    entity = _to_entity(write.document)
+    if write.kind == "insert":
+        return ("create", entity)
+    if write.kind == "upsert":
+        return ("upsert", entity, {"mode": UpdateMode.REPLACE})
+    condition = {"etag": write.document.etag, "match_condition": MatchConditions.IfNotModified}
+    return ("update", entity, {"mode": UpdateMode.REPLACE, **condition})
+
+
+@contextmanager
+def _failed_write(what: str, writes: Sequence[Write]) -> Iterator[None]:
+    """A refused transaction as the failing write alone fails: the service answers one error for the whole batch
+    (``TableTransactionError``, its status the failing operation's), which the SDK does not map to
+    ResourceExistsError / ResourceNotFoundError as it does for a single write. 412 stays with ``translated``."""
+    try:
+        yield
+    except TableTransactionError as error:
+        failing = writes[error.index].document if 0 <= error.index < len(writes) else writes[0].document
+        where = f"{what}: {failing.partition}/{failing.row}"
+        if error.status_code == 409 and getattr(error, "error_code", None) == "EntityAlreadyExists":
+            raise AlreadyExists(f"{where} already exists") from error
+        if error.status_code == 404:
+            raise NotFound(f"{where} not found") from error
+        raise
 
 
 def _documents(entities: Iterable[TableEntity], what: str) -> Iterator[Document]:
