@@ -188,18 +188,21 @@ class EventLog(Protocol):
 
 
 class ProcessedEvents(Protocol):
-    """The event ids idempotent consumers handled, each kept for a ttl."""
+    """The event ids idempotent consumers handled, each kept for a ttl: the consumer's duplicate window, at least as
+    long as the bus may deliver the event again after it was handled."""
 
-    def mark_processed(self, consumer: str, event_id: str, now: datetime, ttl: timedelta) -> bool:
-        """Record that ``consumer`` handled ``event_id``: True the first time, False for a duplicate
-        still within its ``ttl``. Exactly one of several concurrent callers gets True."""
+    def mark_processed(self, consumer: str, event_id: str, sent: datetime, now: datetime, ttl: timedelta) -> bool:
+        """Record that ``consumer`` handled ``event_id`` (sent at ``sent``: the event's own time, the same on every
+        delivery): True the first time, False for a duplicate still within its ``ttl``. Exactly one of several
+        concurrent callers gets True."""
 
-    def forget_processed(self, consumer: str, event_id: str) -> None:
-        """Forget that ``consumer`` handled ``event_id`` (the handling failed: a redelivery must redo it);
-        forgetting an unknown id does nothing."""
+    def forget_processed(self, consumer: str, event_id: str, sent: datetime, ttl: timedelta) -> None:
+        """Forget that ``consumer`` handled ``event_id`` (marked with ``sent`` and ``ttl``: the handling failed, a
+        redelivery must redo it); forgetting an unknown id does nothing."""
 
-    def purge_processed(self, now: datetime) -> int:
-        """Forget processed-event records whose ttl has passed; return how many were removed."""
+    def purge_processed(self, now: datetime, limit: int) -> int:
+        """Forget at most ``limit`` records whose ttl has passed; return how many were removed (fewer than
+        ``limit``: none is left to remove). A record renewed meanwhile is kept."""
 
 
 class EventBus(Protocol):

@@ -58,6 +58,10 @@ class CountingDocumentTables:
         self._count("delete")
         self._tables.delete(table, partition, row, etag)
 
+    def delete_rows(self, table: str, partition: str, rows: Sequence[tuple[str, str | None]]) -> None:
+        self._count("delete_rows")
+        self._tables.delete_rows(table, partition, rows)
+
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:

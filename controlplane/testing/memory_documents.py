@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
-from controlplane.adapters.storage.documents import AnyOf, Document, IndexValue, KeyRange
+from controlplane.adapters.storage.documents import TRANSACTION_ROWS, AnyOf, Document, IndexValue, KeyRange
 from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
@@ -61,6 +61,20 @@ class MemoryDocumentTables:
             if etag is not None and stored.etag != etag:
                 raise ConcurrencyConflict(f"{table}: {partition}/{row} changed since read")
             del rows[(partition, row)]
+
+    def delete_rows(self, table: str, partition: str, rows: Sequence[tuple[str, str | None]]) -> None:
+        if len(rows) > TRANSACTION_ROWS:
+            raise ValueError(f"a transaction deletes at most {TRANSACTION_ROWS} rows, not {len(rows)}")
+        with self._lock:
+            stored = self._table(table)
+            for row, etag in rows:
+                document = stored.get((partition, row))
+                if document is None:
+                    raise NotFound(f"{table}: no document {partition}/{row}")
+                if etag is not None and document.etag != etag:
+                    raise ConcurrencyConflict(f"{table}: {partition}/{row} changed since read")
+            for row, _ in rows:
+                del stored[(partition, row)]
 
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None

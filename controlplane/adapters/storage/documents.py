@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 IndexValue = str | int | bool
+# Rows one delete_rows call takes: an entity group transaction holds at most 100 operations.
+TRANSACTION_ROWS = 100
 # Lost races a conditional read-modify-write retries before it gives up with ConcurrencyConflict.
 MAX_UPDATE_ATTEMPTS = 50
 
@@ -69,6 +71,11 @@ class DocumentTables(Protocol):
 
     def delete(self, table: str, partition: str, row: str, etag: str | None = None) -> None:
         """Remove a document (only the version ``etag`` names, when given); absent is not an error."""
+
+    def delete_rows(self, table: str, partition: str, rows: Sequence[tuple[str, str | None]]) -> None:
+        """Delete at most ``TRANSACTION_ROWS`` (row, etag) of one partition as one transaction: all or none. NotFound
+        if one is absent, ConcurrencyConflict if one's etag (when not None) names a version no longer stored; then
+        nothing is deleted (Table storage's entity group transaction: one request for up to 100 deletes)."""
 
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, unquote
 
 from azure.core import MatchConditions
-from azure.data.tables import TableClient, TableEntity, TableServiceClient, UpdateMode
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableClient, TableTransactionError, TableEntity, TableServiceClient, UpdateMode
 
 from controlplane.adapters.azure.errors import translated
-from controlplane.adapters.storage.documents import AnyOf, Document, IndexValue, KeyRange
+from controlplane.adapters.storage.documents import TRANSACTION_ROWS, AnyOf, Document, IndexValue, KeyRange
 from controlplane.errors import PermanentError
 
 CHUNK_CHARS = 30_000
@@ -80,6 +82,27 @@ class AzureTableDocuments:
                 escape_key(partition), escape_key(row), etag=etag, match_condition=condition
             )
 
+    def delete_rows(self, table: str, partition: str, rows: Sequence[tuple[str, str | None]]) -> None:
+        """One entity group transaction; the service refuses all of it with the status of the operation that failed
+        (404 absent, 412 changed), which ``translated`` turns into NotFound / ConcurrencyConflict."""
+        if len(rows) > TRANSACTION_ROWS:
+            raise ValueError(f"a transaction deletes at most {TRANSACTION_ROWS} rows, not {len(rows)}")
+        if not rows:
+            return
+        key = escape_key(partition)
+        operations: list[Any] = [
+            (
+                "delete",
+                {"PartitionKey": key, "RowKey": escape_key(row)},
+                {"etag": etag, "match_condition": MatchConditions.IfNotModified}
+                if etag
+                else {"match_condition": MatchConditions.Unconditionally},
+            )
+            for row, etag in rows
+        ]
+        with translated(f"{table} delete {len(rows)} rows of {partition}"), _transaction_status():
+            self._client(table).submit_transaction(operations)
+
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:
@@ -133,6 +156,17 @@ class AzureTableDocuments:
 
     def _name(self, table: str) -> str:
         return f"{self._prefix}{table}"
+
+
+@contextmanager
+def _transaction_status() -> Iterator[None]:
+    """A refused transaction as the error of the operation that failed: its status is the batch's."""
+    try:
+        yield
+    except TableTransactionError as error:
+        if error.status_code == 404:
+            raise ResourceNotFoundError(message=error.message, response=error.response) from error
+        raise
 
 
 def _documents(entities: Iterable[TableEntity], what: str) -> Iterator[Document]:
