@@ -4,14 +4,14 @@ Each method's docstring is its contract. Adapters (``controlplane/adapters``) im
 Azure, the embedded local host, or in memory for tests; every implementation of a port passes the same
 contract tests. Adapters raise only ``controlplane.errors`` types.
 
-Stored state has one port per record (Deployments, Catalog, Findings, LoopStates, Quarantine, Claims,
-EventLog, ProcessedEvents): a handler names the few it reads or writes. Writes use
+Stored state has one port per record (Deployments and their DeploymentRetention, Catalog, Findings, LoopStates,
+Quarantine, Claims, EventLog, ProcessedEvents): a handler names the few it reads or writes. Writes use
 optimistic concurrency: a record travels with the etag it was read at, and no update is ever lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -49,7 +49,8 @@ class Deployments(Protocol):
 
     def get_release(self, deployment_id: str) -> Release:
         """The release a deployment deploys; NotFound if there is none. A finished deployment's release never
-        changes (and the deployment is never deleted), so an adapter may read it once and keep it."""
+        changes (and retention never deletes one the catalog names, see ``DeploymentRetention``), so an adapter may
+        read it once and keep it."""
 
     def save_deployment(self, deployment: Deployment) -> Deployment:
         """Replace the stored version the object was read as; ConcurrencyConflict if it changed since."""
@@ -69,6 +70,17 @@ class Deployments(Protocol):
         """Summaries (``domain.deployment_summary``) of the deployments ``query`` matches, newest first, at most
         ``query.limit`` from ``query.start`` on, and where the next page starts (None when no more match). Reads
         about one page of an index, however many deployments are stored."""
+
+
+class DeploymentRetention(Protocol):
+    """Deleting finished deployments past their retention (the records of ``Deployments`` and their index)."""
+
+    def purge_deployments(self, before: datetime, keep: Collection[str], limit: int) -> int:
+        """Delete at most ``limit`` terminal deployments created and finished before ``before``, each with all it
+        stores (its record, whatever else is kept under its id, its listing summaries); never one named in
+        ``keep``, nor one of the two newest Completed deployments of any of its services (the service's current
+        release and what a rollback of it deploys again). Return how many were deleted (fewer than ``limit``:
+        none is left to delete)."""
 
 
 class Catalog(Protocol):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.adapters.storage.stores import Stores
+from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.testing.memory_documents import MemoryDocumentTables, memory_stores
 from tests.contracts.documents import DocumentTablesContract
 from tests.contracts.records.catalog import CatalogContract
 from tests.contracts.records.claims import ClaimsContract
 from tests.contracts.records.deployment_pages import DeploymentPagesContract
+from tests.contracts.records.deployment_retention import DeploymentRetentionContract
 from tests.contracts.records.deployments import DeploymentsContract
 from tests.contracts.records.event_log import EventLogContract
 from tests.contracts.records.findings import FindingsContract
@@ -66,3 +67,15 @@ class TestMemoryClaims(InMemory, ClaimsContract):
 
 class TestMemoryEventLog(InMemory, EventLogContract):
     pass
+
+
+class TestMemoryDeploymentRetention(DeploymentRetentionContract):
+    @pytest.fixture
+    def tables(self) -> MemoryDocumentTables:
+        tables = MemoryDocumentTables()
+        create_tables(tables)
+        return tables
+
+    @pytest.fixture
+    def stores(self, tables: MemoryDocumentTables) -> Stores:
+        return Stores.over(tables)
