@@ -20,7 +20,7 @@ from tests.contracts.records.deployments import DeploymentsContract
 from tests.contracts.records.event_log import EventLogContract
 from tests.contracts.records.findings import FindingsContract
 from tests.contracts.records.loop_states import LoopStatesContract
-from tests.contracts.records.processed_events import ProcessedEventsContract
+from tests.contracts.records.processed_events import ProcessedEventsContract, ProcessedEventsUpgradeContract
 from tests.contracts.records.quarantine import QuarantineContract
 
 pytestmark = pytest.mark.azurite
@@ -93,7 +93,7 @@ def test_bootstrap_builds_working_stores_from_settings(azurite: Azurite, table_p
     assert f"{table_prefix}Deployments" in {table.name for table in service.list_tables()}
 
 
-class TestTableDeploymentRetention(DeploymentRetentionContract):
+class TestTableRetentionLayouts(DeploymentRetentionContract, ProcessedEventsUpgradeContract):
     @pytest.fixture
     def tables(self, azurite: Azurite, table_prefix: str) -> AzureTableDocuments:
         tables = _documents(azurite, table_prefix)

@@ -15,7 +15,7 @@ from tests.contracts.records.deployments import DeploymentsContract
 from tests.contracts.records.event_log import EventLogContract
 from tests.contracts.records.findings import FindingsContract
 from tests.contracts.records.loop_states import LoopStatesContract
-from tests.contracts.records.processed_events import ProcessedEventsContract
+from tests.contracts.records.processed_events import ProcessedEventsContract, ProcessedEventsUpgradeContract
 from tests.contracts.records.quarantine import QuarantineContract
 
 
@@ -69,7 +69,7 @@ class TestMemoryEventLog(InMemory, EventLogContract):
     pass
 
 
-class TestMemoryDeploymentRetention(DeploymentRetentionContract):
+class TestMemoryRetentionLayouts(DeploymentRetentionContract, ProcessedEventsUpgradeContract):
     @pytest.fixture
     def tables(self) -> MemoryDocumentTables:
         tables = MemoryDocumentTables()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from controlplane.adapters.storage import processed_events
+from controlplane.adapters.storage.documents import Document, DocumentTables, KeyRange
 from controlplane.adapters.storage.stores import Stores
+from controlplane.domain.events import format_time
 from controlplane.ports import ProcessedEvents
 from tests.builders import T0
 
@@ -66,3 +69,28 @@ class ProcessedEventsContract:
         later = T0 + timedelta(hours=2)
         assert processed_events.purge_processed(later, 3) == 3
         assert processed_events.purge_processed(later, 3) == 2
+
+
+class ProcessedEventsUpgradeContract:
+    """Rows of the layout before expiry-hour partitions (PartitionKey=consumer) are still read and purged.
+    Subclasses provide ``tables`` (the record tables created, empty) and ``stores`` over them."""
+
+    @staticmethod
+    def _old_row(tables: DocumentTables, consumer: str, event_id: str, expires: datetime) -> None:
+        at = format_time(expires)
+        tables.insert(processed_events.TABLE, Document(consumer, event_id, {"expiresAt": at}, {"expiresAt": at}))
+
+    def test_an_event_handled_before_the_upgrade_is_still_a_duplicate(
+        self, tables: DocumentTables, stores: Stores
+    ) -> None:
+        self._old_row(tables, "notify-ops", "evt-1", T0 + timedelta(days=15))
+        assert stores.processed_events.mark_processed("notify-ops", "evt-1", T0, T0, timedelta(days=15)) is False
+        assert stores.processed_events.mark_processed("notify-ops", "evt-2", T0, T0, timedelta(days=15)) is True
+
+    def test_old_rows_are_purged_once_expired(self, tables: DocumentTables, stores: Stores) -> None:
+        self._old_row(tables, "scaling", "old", T0 + timedelta(hours=1))
+        self._old_row(tables, "scaling", "live", T0 + timedelta(days=1))
+        stores.processed_events.mark_processed("scaling", "new", T0, T0, timedelta(minutes=1))
+        assert stores.processed_events.purge_processed(T0 + timedelta(hours=2), 100) == 2
+        kept = [(d.partition, d.row) for d in tables.scan(processed_events.TABLE, KeyRange())]
+        assert kept == [("scaling", "live")]
