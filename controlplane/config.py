@@ -137,6 +137,8 @@ class Settings:
         loop_history_retention = _number(environ, "CONTROLPLANE_LOOP_HISTORY_RETENTION_DAYS", "7", int, errors)
         # Within host.json's functionTimeout (10 minutes), with room for the batch under way.
         retention_budget = _number(environ, "CONTROLPLANE_RETENTION_BUDGET_SECONDS", "480", float, errors)
+        if retention_budget == 0:  # a run would delete nothing, and the stores grow for ever
+            errors.append(FieldError("CONTROLPLANE_RETENTION_BUDGET_SECONDS", "must be more than 0 (got '0')"))
         concurrency = _number(environ, "CONTROLPLANE_LOOP_CONCURRENCY", "64", int, errors)
         deadline = _number(environ, "CONTROLPLANE_LOOP_DEADLINE_SECONDS", "8", float, errors)
         if deadline == 0:  # no probe would ever answer in time: the monitor would never see a failure

@@ -15,6 +15,7 @@ import pytest
 from controlplane.adapters.storage.stores import Stores
 from controlplane.bootstrap import use_ports
 from controlplane.bootstrap.testing import fake_ports
+from controlplane.config import InvalidSettings, Settings
 from controlplane.domain.audit import EventQuery
 from controlplane.domain.failure import ServiceCondition, Watch
 from controlplane.domain.findings import FindingStatus
@@ -166,3 +167,18 @@ def test_the_timer_runs_with_the_configured_retention_and_logs_what_it_deleted(
         "unfinished": [],
     }
     assert line.__dict__["retention_deleted_events"] == 1
+
+
+def test_the_retention_settings_have_defaults_and_bad_values_are_named() -> None:
+    storage = {"CONTROLPLANE_STORAGE": "UseDevelopmentStorage=true"}
+    defaults = Settings.from_environment(storage)
+    assert (defaults.deployment_retention_days, defaults.loop_history_retention_days) == (90, 7)
+    assert defaults.retention_budget_seconds == 480.0
+    bad = {
+        "CONTROLPLANE_DEPLOYMENT_RETENTION_DAYS": "0",
+        "CONTROLPLANE_LOOP_HISTORY_RETENTION_DAYS": "a week",
+        "CONTROLPLANE_RETENTION_BUDGET_SECONDS": "0",
+    }
+    with pytest.raises(InvalidSettings) as refused:
+        Settings.from_environment({**storage, **bad})
+    assert [error.path for error in refused.value.errors] == list(bad)
