@@ -18,6 +18,7 @@ budget.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -132,12 +133,10 @@ def _processed(processed_events: ProcessedEvents, now: datetime) -> Batch:
 
 def _deployments(stores: RetentionStores, horizon: datetime) -> Batch:
     """Batches of expired deployments, keeping those something still reads (read once, at the first batch)."""
-    kept: list[frozenset[str]] = []
+    kept = functools.cache(lambda: in_use(stores))
 
     def batch() -> tuple[int, bool]:
-        if not kept:
-            kept.append(in_use(stores))
-        deleted = stores.deployment_retention.purge_deployments(horizon, kept[0], DEPLOYMENT_BATCH)
+        deleted = stores.deployment_retention.purge_deployments(horizon, kept(), DEPLOYMENT_BATCH)
         return deleted, deleted < DEPLOYMENT_BATCH
 
     return batch
