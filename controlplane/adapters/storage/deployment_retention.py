@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Collection, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 from controlplane.adapters.storage.deployments import INDEX, SERVICE_INDEX, TABLE
 from controlplane.adapters.storage.documents import TRANSACTION_ROWS, AnyOf, Document, DocumentTables, KeyRange
-from controlplane.adapters.storage.purging import delete_documents
+from controlplane.adapters.storage.purging import CONCURRENCY, delete_documents
 from controlplane.domain.audit import row_bound
 from controlplane.domain.deployment import DEPLOYMENT_MACHINE, DeploymentState
 from controlplane.domain.events import parse_time
@@ -39,38 +40,44 @@ class DocumentDeploymentRetention:
         self._tables = tables
 
     def purge_deployments(self, before: datetime, keep: Collection[str], limit: int) -> int:
-        """The expired deployments in index order (the newest of them first), ``TRANSACTION_ROWS`` at a time."""
+        """The expired deployments in index order (the newest of them first), ``TRANSACTION_ROWS`` candidates at a
+        time: their services' floors and their partitions read ``CONCURRENCY`` at once, then deleted."""
         floors: dict[str, str | None] = {}
-        expired = (
+        candidates = (
             summary
             for summary in self._tables.scan(INDEX, KeyRange(partition=_EVERY, start=row_bound(before)))
-            if _finished_before(summary.body, before)
-            and summary.body["id"] not in keep
-            and not (
-                summary.body["state"] == DeploymentState.COMPLETED.value
-                and any(self._restorable(service, summary.row, floors) for service in summary.body["services"])
-            )
+            if _finished_before(summary.body, before) and summary.body["id"] not in keep
         )
         deleted = 0
-        while chunk := list(itertools.islice(expired, min(TRANSACTION_ROWS, limit - deleted))):
-            for summary in chunk:
-                partition = self._tables.scan(TABLE, KeyRange(partition=summary.body["id"]))
-                delete_documents(self._tables, TABLE, partition, conditional=False)
-            by_service = sorted((service, summary.row) for summary in chunk for service in summary.body["services"])
-            delete_documents(self._tables, SERVICE_INDEX, _rows(by_service), conditional=False)
-            delete_documents(self._tables, INDEX, chunk, conditional=False)
-            deleted += len(chunk)
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            while deleted < limit and (batch := list(itertools.islice(candidates, TRANSACTION_ROWS))):
+                unread = {service for summary in batch for service in summary.body["services"]} - floors.keys()
+                floors.update(zip(unread, pool.map(self._floor, unread), strict=True))
+                chunk = [summary for summary in batch if not _restorable(summary, floors)][: limit - deleted]
+                partitions = pool.map(lambda summary: list(self._partition(summary.body["id"])), chunk)
+                delete_documents(self._tables, TABLE, itertools.chain.from_iterable(partitions), conditional=False)
+                by_service = sorted((service, summary.row) for summary in chunk for service in summary.body["services"])
+                delete_documents(self._tables, SERVICE_INDEX, _rows(by_service), conditional=False)
+                delete_documents(self._tables, INDEX, chunk, conditional=False)
+                deleted += len(chunk)
         return deleted
 
-    def _restorable(self, service: str, row: str, floors: dict[str, str | None]) -> bool:
-        """Whether the Completed deployment at index ``row`` is one of ``service``'s ``COMPLETED_KEPT`` newest
-        Completed ones (the floor: the row of the last of them, read once per purge and service)."""
-        if service not in floors:
-            newest = self._tables.scan(SERVICE_INDEX, KeyRange(partition=service), [_COMPLETED], COMPLETED_KEPT)
-            kept = list(itertools.islice(newest, COMPLETED_KEPT))
-            floors[service] = kept[-1].row if len(kept) == COMPLETED_KEPT else None
-        floor = floors[service]
-        return floor is None or row <= floor
+    def _partition(self, deployment_id: str) -> Iterator[Document]:
+        return self._tables.scan(TABLE, KeyRange(partition=deployment_id))
+
+    def _floor(self, service: str) -> str | None:
+        """The index row of ``service``'s ``COMPLETED_KEPT``-th newest Completed deployment (None: it has fewer)."""
+        newest = self._tables.scan(SERVICE_INDEX, KeyRange(partition=service), [_COMPLETED], COMPLETED_KEPT)
+        kept = list(itertools.islice(newest, COMPLETED_KEPT))
+        return kept[-1].row if len(kept) == COMPLETED_KEPT else None
+
+
+def _restorable(summary: Document, floors: Mapping[str, str | None]) -> bool:
+    """Whether the deployment is Completed and one of the ``COMPLETED_KEPT`` newest Completed of one of its services
+    (at or above the service's floor: the index's rows run newest first)."""
+    if summary.body["state"] != DeploymentState.COMPLETED.value:
+        return False
+    return any((floor := floors[service]) is None or summary.row <= floor for service in summary.body["services"])
 
 
 def _finished_before(summary: Mapping[str, Any], before: datetime) -> bool:

@@ -97,7 +97,7 @@ class DocumentEventLog:
         outbox (read once: it holds only what a failed publish left) is kept until it is published."""
         pending = {(mark.partition, mark.row) for mark in self._tables.scan(OUTBOX, KeyRange(stop=format_time(before)))}
         expired = self._tables.scan(AUDIT, KeyRange(partitions_before=audit.day_of(before)), batch=min(limit, 1000))
-        indexed = []
+        indexed: list[tuple[Document, Document]] = []
         for document in expired:
             if len(indexed) == limit:
                 break
