@@ -72,6 +72,8 @@ class Budget:
 
 @dataclass(frozen=True)
 class RetentionStores:
+    """The ports a run deletes through, and those it reads to know which deployments are in use."""
+
     event_log: EventLog
     processed_events: ProcessedEvents
     deployment_retention: DeploymentRetention
