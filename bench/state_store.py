@@ -77,7 +77,7 @@ def measure(tables: DocumentTables, operations: int) -> dict[str, float]:
         "update_deployment_per_s": rate(operations, lambda n: deployments.update_deployment(f"d{n}", touch)),
         "contended_update_per_s": contended_rate(deployments, operations),
         "mark_processed_per_s": rate(
-            operations, lambda n: processed.mark_processed("c", f"e{n}", T0, timedelta(hours=1))
+            operations, lambda n: processed.mark_processed("c", f"e{n}", T0, T0, timedelta(hours=1))
         ),
     }
 

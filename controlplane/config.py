@@ -20,11 +20,13 @@
 | ``CONTROLPLANE_DRIFT_SCHEDULE`` | drift timer (NCRONTAB; read by the Functions host) | every 5 minutes |
 | ``CONTROLPLANE_SCALING_SCHEDULE`` | scaling timer (NCRONTAB; read by the Functions host) | every 30 s |
 | ``CONTROLPLANE_MONITOR_SCHEDULE`` | failure monitor timer (NCRONTAB; read by the Functions host) | every 10 s |
-| ``CONTROLPLANE_HOUSEKEEPING_SCHEDULE`` | forgetting expired processed-event ids (NCRONTAB) | daily 03:17 |
 | ``CONTROLPLANE_RECONCILER_SCHEDULE`` | ending deployments nobody runs any more (NCRONTAB) | every minute |
 | ``CONTROLPLANE_RELAY_SCHEDULE`` | publishing events a failed publish left pending (NCRONTAB) | every 30 s |
 | ``CONTROLPLANE_EVENT_RETENTION_DAYS`` | days the event log and its audit index keep an event | ``90`` |
-| ``CONTROLPLANE_RETENTION_SCHEDULE`` | deleting events past their retention (NCRONTAB) | daily 03:47 |
+| ``CONTROLPLANE_DEPLOYMENT_RETENTION_DAYS`` | days a finished deployment is kept (a few always are) | ``90`` |
+| ``CONTROLPLANE_LOOP_HISTORY_RETENTION_DAYS`` | days scaling evaluations are kept (state rows stay) | ``7`` |
+| ``CONTROLPLANE_RETENTION_SCHEDULE`` | retention runs (``services/retention.py``; NCRONTAB) | hourly at :47 |
+| ``CONTROLPLANE_RETENTION_BUDGET_SECONDS`` | a retention run starts no batch after this; the next goes on | ``480`` |
 | ``CONTROLPLANE_NOTIFICATIONS`` | webhooks told of chosen events (JSON list: ``domain/notifications.py``) | |
 | ``CONTROLPLANE_NOTIFICATIONS_BACKOFF_SECONDS`` | notifications: first wait between retries of one POST | ``1`` |
 | ``CONTROLPLANE_FOUR_EYES`` | prod approvals need someone but the requester (``domain/approvals``) | ``true`` |
@@ -60,10 +62,11 @@ SCHEDULE_DEFAULTS = {
     "CONTROLPLANE_DRIFT_SCHEDULE": "0 */5 * * * *",
     "CONTROLPLANE_SCALING_SCHEDULE": "*/30 * * * * *",
     "CONTROLPLANE_MONITOR_SCHEDULE": "*/10 * * * * *",
-    "CONTROLPLANE_HOUSEKEEPING_SCHEDULE": "0 17 3 * * *",
     "CONTROLPLANE_RECONCILER_SCHEDULE": "0 * * * * *",
     "CONTROLPLANE_RELAY_SCHEDULE": "*/30 * * * * *",
-    "CONTROLPLANE_RETENTION_SCHEDULE": "0 47 3 * * *",
+    # Hourly: at 1,000 services the event log and the processed ids grow by about 100 rows a second, a day of which
+    # is more than one run (within the Functions timeout) deletes; an hour's is not.
+    "CONTROLPLANE_RETENTION_SCHEDULE": "0 47 * * * *",
 }
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,30}$")
 
@@ -90,6 +93,9 @@ class Settings:
     loop_deadline_seconds: float = 8.0
     endpoint_cache_seconds: float = 30.0
     event_retention_days: int = 90
+    deployment_retention_days: int = 90
+    loop_history_retention_days: int = 7
+    retention_budget_seconds: float = 480.0
     local_bus_fault_file: str | None = None
     app_insights_connection: str | None = None
     app_insights_aad: bool = False
@@ -127,6 +133,12 @@ class Settings:
         deliveries = _number(environ, "CONTROLPLANE_BUS_MAX_DELIVERIES", "10", int, errors)
         degraded = _number(environ, "CONTROLPLANE_MONITOR_DEGRADED_SECONDS", "60", float, errors)
         retention = _number(environ, "CONTROLPLANE_EVENT_RETENTION_DAYS", "90", int, errors)
+        deployment_retention = _number(environ, "CONTROLPLANE_DEPLOYMENT_RETENTION_DAYS", "90", int, errors)
+        loop_history_retention = _number(environ, "CONTROLPLANE_LOOP_HISTORY_RETENTION_DAYS", "7", int, errors)
+        # Within host.json's functionTimeout (10 minutes), with room for the batch under way.
+        retention_budget = _number(environ, "CONTROLPLANE_RETENTION_BUDGET_SECONDS", "480", float, errors)
+        if retention_budget == 0:  # a run would delete nothing, and the stores grow for ever
+            errors.append(FieldError("CONTROLPLANE_RETENTION_BUDGET_SECONDS", "must be more than 0 (got '0')"))
         concurrency = _number(environ, "CONTROLPLANE_LOOP_CONCURRENCY", "64", int, errors)
         deadline = _number(environ, "CONTROLPLANE_LOOP_DEADLINE_SECONDS", "8", float, errors)
         if deadline == 0:  # no probe would ever answer in time: the monitor would never see a failure
@@ -155,6 +167,9 @@ class Settings:
             loop_deadline_seconds=deadline,
             endpoint_cache_seconds=endpoint_cache,
             event_retention_days=retention,
+            deployment_retention_days=deployment_retention,
+            loop_history_retention_days=loop_history_retention,
+            retention_budget_seconds=retention_budget,
             local_bus_fault_file=environ.get("CONTROLPLANE_LOCAL_BUS_FAULT_FILE") or None,
             app_insights_connection=environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
             app_insights_aad="Authorization=AAD" in environ.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", ""),

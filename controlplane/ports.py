@@ -4,14 +4,14 @@ Each method's docstring is its contract. Adapters (``controlplane/adapters``) im
 Azure, the embedded local host, or in memory for tests; every implementation of a port passes the same
 contract tests. Adapters raise only ``controlplane.errors`` types.
 
-Stored state has one port per record (Deployments, Catalog, Findings, LoopStates, Quarantine, Claims,
-EventLog, ProcessedEvents): a handler names the few it reads or writes. Writes use
+Stored state has one port per record (Deployments and their DeploymentRetention, Catalog, Findings, LoopStates,
+Quarantine, Claims, EventLog, ProcessedEvents): a handler names the few it reads or writes. Writes use
 optimistic concurrency: a record travels with the etag it was read at, and no update is ever lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -50,7 +50,8 @@ class Deployments(Protocol):
 
     def get_release(self, deployment_id: str) -> Release:
         """The release a deployment deploys; NotFound if there is none. A finished deployment's release never
-        changes (and the deployment is never deleted), so an adapter may read it once and keep it."""
+        changes (and retention never deletes one the catalog names, see ``DeploymentRetention``), so an adapter may
+        read it once and keep it."""
 
     def save_deployment(self, deployment: Deployment) -> Deployment:
         """Write what the object changed of the version it was read as; ConcurrencyConflict if a part it changed
@@ -81,6 +82,17 @@ class Deployments(Protocol):
         """Summaries (``domain.deployment_summary``) of the deployments ``query`` matches, newest first, at most
         ``query.limit`` from ``query.start`` on, and where the next page starts (None when no more match). Reads
         about one page of an index, however many deployments are stored."""
+
+
+class DeploymentRetention(Protocol):
+    """Deleting finished deployments past their retention (the records of ``Deployments`` and their index)."""
+
+    def purge_deployments(self, before: datetime, keep: Collection[str], limit: int) -> int:
+        """Delete at most ``limit`` terminal deployments created and finished before ``before``, each with all it
+        stores (its record, whatever else is kept under its id, its listing summaries); never one named in
+        ``keep``, nor one of the two newest Completed deployments of any of its services (the service's current
+        release and what a rollback of it deploys again). Return how many were deleted (fewer than ``limit``:
+        none is left to delete)."""
 
 
 class Catalog(Protocol):
@@ -200,18 +212,21 @@ class EventLog(Protocol):
 
 
 class ProcessedEvents(Protocol):
-    """The event ids idempotent consumers handled, each kept for a ttl."""
+    """The event ids idempotent consumers handled, each kept for a ttl: the consumer's duplicate window, at least as
+    long as the bus may deliver the event again after it was handled."""
 
-    def mark_processed(self, consumer: str, event_id: str, now: datetime, ttl: timedelta) -> bool:
-        """Record that ``consumer`` handled ``event_id``: True the first time, False for a duplicate
-        still within its ``ttl``. Exactly one of several concurrent callers gets True."""
+    def mark_processed(self, consumer: str, event_id: str, sent: datetime, now: datetime, ttl: timedelta) -> bool:
+        """Record that ``consumer`` handled ``event_id`` (sent at ``sent``: the event's own time, the same on every
+        delivery): True the first time, False for a duplicate still within its ``ttl``. Exactly one of several
+        concurrent callers gets True."""
 
-    def forget_processed(self, consumer: str, event_id: str) -> None:
-        """Forget that ``consumer`` handled ``event_id`` (the handling failed: a redelivery must redo it);
-        forgetting an unknown id does nothing."""
+    def forget_processed(self, consumer: str, event_id: str, sent: datetime, ttl: timedelta) -> None:
+        """Forget that ``consumer`` handled ``event_id`` (marked with ``sent`` and ``ttl``: the handling failed, a
+        redelivery must redo it); forgetting an unknown id does nothing."""
 
-    def purge_processed(self, now: datetime) -> int:
-        """Forget processed-event records whose ttl has passed; return how many were removed."""
+    def purge_processed(self, now: datetime, limit: int) -> int:
+        """Forget at most ``limit`` records whose ttl has passed; return how many were removed (fewer than
+        ``limit``: none is left to remove). A record renewed meanwhile is kept."""
 
 
 class EventBus(Protocol):

@@ -30,7 +30,6 @@ SCHEDULE_KEYS = {
     "driftSchedule": "CONTROLPLANE_DRIFT_SCHEDULE",
     "scalingSchedule": "CONTROLPLANE_SCALING_SCHEDULE",
     "monitorSchedule": "CONTROLPLANE_MONITOR_SCHEDULE",
-    "housekeepingSchedule": "CONTROLPLANE_HOUSEKEEPING_SCHEDULE",
     "reconcilerSchedule": "CONTROLPLANE_RECONCILER_SCHEDULE",
     "relaySchedule": "CONTROLPLANE_RELAY_SCHEDULE",
     "retentionSchedule": "CONTROLPLANE_RETENTION_SCHEDULE",

@@ -1,4 +1,5 @@
-"""Timer triggers of the control loops: drift (a singleton orchestration), scaling, and the failure monitor.
+"""Timer triggers of the control loops: drift (a singleton orchestration), scaling, and the failure monitor
+(retention has its own module, ``triggers.retention``).
 
 Schedules are app settings (``%CONTROLPLANE_*_SCHEDULE%``, defaults in ``controlplane.config``).
 """
@@ -12,7 +13,6 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
-from controlplane.bootstrap import ports
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from orchestrators.drift import DRIFT_ORCHESTRATOR
 from orchestrators.drift import INSTANCE_ID as DRIFT_INSTANCE
@@ -47,10 +47,3 @@ async def failure_monitor_timer(timer: func.TimerRequest, client: df.DurableOrch
             continue  # started already: a tick offers the restore again until its deployment ends
         log.warning("failure monitor: starting rollback deployment %s", restore.deployment_id)
         await client.start_new(DEPLOYMENT_ORCHESTRATOR, restore.deployment_id, restore.start.to_dict())
-
-
-@bp.timer_trigger(schedule="%CONTROLPLANE_HOUSEKEEPING_SCHEDULE%", arg_name="timer")
-def housekeeping_timer(timer: func.TimerRequest) -> None:
-    """Forget processed-event ids past their expiry (the consumers' duplicate window)."""
-    removed = ports().store.processed_events.purge_processed(datetime.now(UTC))
-    log.info("housekeeping: forgot %d expired processed-event ids", removed)

@@ -70,13 +70,13 @@ class Notifier:
         failures: dict[str, str] = {}
         for target in chosen:
             consumer = f"notify-{target.name}"
-            if not self.processed_events.mark_processed(consumer, envelope.id, now, PROCESSED_TTL):
+            if not self.processed_events.mark_processed(consumer, envelope.id, envelope.time, now, PROCESSED_TTL):
                 continue
             answer = self._deliver(target, envelope)
             if answer.delivered:
                 delivered.append(target.name)
                 continue
-            self.processed_events.forget_processed(consumer, envelope.id)
+            self.processed_events.forget_processed(consumer, envelope.id, envelope.time, PROCESSED_TTL)
             failures[target.name] = answer.describe()
         if failures:
             raise NotificationFailed(envelope.id, failures)

@@ -104,13 +104,13 @@ class Scaler:
         failed one is forgotten, so that its redelivery evaluates again."""
         if envelope.type != EventType.HEALTH_CHECK_COMPLETED.value:
             return None
-        if not self.processed_events.mark_processed(CONSUMER, envelope.id, now, PROCESSED_TTL):
+        if not self.processed_events.mark_processed(CONSUMER, envelope.id, envelope.time, now, PROCESSED_TTL):
             return {"skipped": f"duplicate delivery of {envelope.id}"}
         try:
             return self.evaluate(envelope.data["environment"], envelope.data["service"], now, envelope)
         except Exception:
             # The message is abandoned and delivered again at once: that delivery must evaluate, not skip.
-            self.processed_events.forget_processed(CONSUMER, envelope.id)
+            self.processed_events.forget_processed(CONSUMER, envelope.id, envelope.time, PROCESSED_TTL)
             raise
 
     def evaluate(self, environment: str, service: str, now: datetime, cause: Envelope | None = None) -> dict[str, Any]:

@@ -62,6 +62,10 @@ class CountingDocumentTables:
         self._count("transact")  # one request to Table storage, however many writes it holds
         return self._tables.transact(table, writes)
 
+    def delete_rows(self, table: str, partition: str, rows: Sequence[tuple[str, str | None]]) -> None:
+        self._count("delete_rows")
+        self._tables.delete_rows(table, partition, rows)
+
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:

@@ -8,7 +8,15 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
-from controlplane.adapters.storage.documents import AnyOf, Document, IndexValue, KeyRange, Write, check_transaction
+from controlplane.adapters.storage.documents import (
+    MAX_TRANSACTION_WRITES,
+    AnyOf,
+    Document,
+    IndexValue,
+    KeyRange,
+    Write,
+    check_transaction,
+)
 from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
@@ -76,6 +84,20 @@ class MemoryDocumentTables:
                 if write.kind == "replace" and stored is not None and stored.etag != write.document.etag:
                     raise ConcurrencyConflict(f"{table}: {key[0]}/{key[1]} changed since read")
             return [self._store(rows, write.document) for write in writes]
+
+    def delete_rows(self, table: str, partition: str, rows: Sequence[tuple[str, str | None]]) -> None:
+        if len(rows) > MAX_TRANSACTION_WRITES:
+            raise ValueError(f"a transaction deletes at most {MAX_TRANSACTION_WRITES} rows, not {len(rows)}")
+        with self._lock:
+            stored = self._table(table)
+            for row, etag in rows:
+                document = stored.get((partition, row))
+                if document is None:
+                    raise NotFound(f"{table}: no document {partition}/{row}")
+                if etag is not None and document.etag != etag:
+                    raise ConcurrencyConflict(f"{table}: {partition}/{row} changed since read")
+            for row, _ in rows:
+                del stored[(partition, row)]
 
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None

@@ -157,3 +157,22 @@ class DocumentTablesContract:
             tables.insert("Things", Document("p", str(row), {"n": row}))
         scan = tables.scan("Things", KeyRange(partition="p"), batch=2)
         assert [next(scan).row, next(scan).row, next(scan).row] == ["0", "1", "2"]
+
+    def test_delete_rows_deletes_a_partitions_rows_in_one_transaction(self, tables: DocumentTables) -> None:
+        for row in ("a", "b", "c"):
+            tables.insert("Things", Document("p", row, {}))
+        tables.insert("Things", Document("q", "a", {}))
+        etag = tables.get("Things", "p", "b").etag
+        tables.delete_rows("Things", "p", [("a", None), ("b", etag)])
+        assert [(d.partition, d.row) for d in tables.scan("Things", KeyRange())] == [("p", "c"), ("q", "a")]
+
+    def test_delete_rows_deletes_nothing_when_one_row_is_gone_or_changed(self, tables: DocumentTables) -> None:
+        tables.insert("Things", Document("p", "a", {}))
+        stale = tables.get("Things", "p", "a").etag
+        tables.replace("Things", Document("p", "a", {"v": 2}, etag=stale))
+        tables.insert("Things", Document("p", "b", {}))
+        with pytest.raises(NotFound):
+            tables.delete_rows("Things", "p", [("b", None), ("gone", None)])
+        with pytest.raises(ConcurrencyConflict):
+            tables.delete_rows("Things", "p", [("b", None), ("a", stale)])
+        assert [d.row for d in tables.scan("Things", KeyRange(partition="p"))] == ["a", "b"]

@@ -15,11 +15,12 @@ from tests.contracts.documents import DocumentTablesContract
 from tests.contracts.records.catalog import CatalogContract
 from tests.contracts.records.claims import ClaimsContract
 from tests.contracts.records.deployment_pages import DeploymentPagesContract
+from tests.contracts.records.deployment_retention import DeploymentRetentionContract
 from tests.contracts.records.deployments import DeploymentsContract
 from tests.contracts.records.event_log import EventLogContract
 from tests.contracts.records.findings import FindingsContract
 from tests.contracts.records.loop_states import LoopStatesContract
-from tests.contracts.records.processed_events import ProcessedEventsContract
+from tests.contracts.records.processed_events import ProcessedEventsContract, ProcessedEventsUpgradeContract
 from tests.contracts.records.quarantine import QuarantineContract
 from tests.contracts.records.service_progress import ServiceProgressContract
 
@@ -99,3 +100,15 @@ def test_bootstrap_builds_working_stores_from_settings(azurite: Azurite, table_p
     assert stores.deployments.get_deployment("dep-1").id == "dep-1"
     service = TableServiceClient.from_connection_string(azurite.connection_string)
     assert f"{table_prefix}Deployments" in {table.name for table in service.list_tables()}
+
+
+class TestTableRetentionLayouts(DeploymentRetentionContract, ProcessedEventsUpgradeContract):
+    @pytest.fixture
+    def tables(self, azurite: Azurite, table_prefix: str) -> AzureTableDocuments:
+        tables = _documents(azurite, table_prefix)
+        create_tables(tables)
+        return tables
+
+    @pytest.fixture
+    def stores(self, tables: AzureTableDocuments) -> Stores:
+        return Stores.over(tables)

@@ -58,7 +58,6 @@ def test_schedule_defaults_keep_monitoring_where_azure_does() -> None:
         "CONTROLPLANE_DRIFT_SCHEDULE": True,
         "CONTROLPLANE_SCALING_SCHEDULE": False,
         "CONTROLPLANE_MONITOR_SCHEDULE": False,
-        "CONTROLPLANE_HOUSEKEEPING_SCHEDULE": True,
         "CONTROLPLANE_RECONCILER_SCHEDULE": True,
         "CONTROLPLANE_RELAY_SCHEDULE": False,
         "CONTROLPLANE_RETENTION_SCHEDULE": True,

@@ -10,11 +10,12 @@ from tests.contracts.documents import DocumentTablesContract
 from tests.contracts.records.catalog import CatalogContract
 from tests.contracts.records.claims import ClaimsContract
 from tests.contracts.records.deployment_pages import DeploymentPagesContract
+from tests.contracts.records.deployment_retention import DeploymentRetentionContract
 from tests.contracts.records.deployments import DeploymentsContract
 from tests.contracts.records.event_log import EventLogContract
 from tests.contracts.records.findings import FindingsContract
 from tests.contracts.records.loop_states import LoopStatesContract
-from tests.contracts.records.processed_events import ProcessedEventsContract
+from tests.contracts.records.processed_events import ProcessedEventsContract, ProcessedEventsUpgradeContract
 from tests.contracts.records.quarantine import QuarantineContract
 from tests.contracts.records.service_progress import ServiceProgressContract
 
@@ -77,3 +78,15 @@ class TestMemoryClaims(InMemory, ClaimsContract):
 
 class TestMemoryEventLog(InMemory, EventLogContract):
     pass
+
+
+class TestMemoryRetentionLayouts(DeploymentRetentionContract, ProcessedEventsUpgradeContract):
+    @pytest.fixture
+    def tables(self) -> MemoryDocumentTables:
+        tables = MemoryDocumentTables()
+        create_tables(tables)
+        return tables
+
+    @pytest.fixture
+    def stores(self, tables: MemoryDocumentTables) -> Stores:
+        return Stores.over(tables)

@@ -99,6 +99,11 @@ class DocumentTables(Protocol):
         order; if one fails, nothing is written and it raises what that write alone would (AlreadyExists,
         ConcurrencyConflict, NotFound)."""
 
+    def delete_rows(self, table: str, partition: str, rows: Sequence[tuple[str, str | None]]) -> None:
+        """Delete at most ``MAX_TRANSACTION_WRITES`` (row, etag) of one partition as one transaction: all or none.
+        NotFound if one is absent, ConcurrencyConflict if one's etag (when not None) names a version no longer
+        stored; then nothing is deleted (Table storage's entity group transaction: one request for up to 100)."""
+
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from controlplane.adapters.storage.documents import AnyOf, Document, DocumentTables, KeyRange
+from controlplane.adapters.storage.purging import delete_documents
 from controlplane.domain import audit
 from controlplane.domain.audit import EventPage, EventQuery
 from controlplane.domain.events import Envelope, format_time
@@ -90,22 +91,23 @@ class DocumentEventLog:
         return EventPage(found, None)
 
     def purge_events(self, before: datetime, limit: int) -> int:
-        """Oldest day first: the log's row, then the index's (the index is how the purge finds the log's row,
-        so it goes last: a crash in between leaves an index row the next purge finishes). What is pending in
-        the outbox (read once: it holds only what a failed publish left) is kept until it is published."""
+        """Oldest day first: the log's rows, then the index's (the index is how the purge finds the log's rows,
+        so it goes last: a crash in between leaves index rows the next purge finishes), each a transaction of up
+        to 100 rows of a partition (the index's day; the log's trace, when it has several). What is pending in the
+        outbox (read once: it holds only what a failed publish left) is kept until it is published."""
         pending = {(mark.partition, mark.row) for mark in self._tables.scan(OUTBOX, KeyRange(stop=format_time(before)))}
-        deleted = 0
         expired = self._tables.scan(AUDIT, KeyRange(partitions_before=audit.day_of(before)), batch=min(limit, 1000))
+        indexed: list[tuple[Document, Document]] = []
         for document in expired:
-            if deleted == limit:
+            if len(indexed) == limit:
                 break
             envelope = Envelope.from_dict(document.body)
-            if (envelope.traceid, _row(envelope)) in pending:
-                continue
-            self._tables.delete(TABLE, envelope.traceid, _row(envelope))
-            self._tables.delete(AUDIT, document.partition, document.row)
-            deleted += 1
-        return deleted
+            if (envelope.traceid, _row(envelope)) not in pending:
+                indexed.append((document, Document(envelope.traceid, _row(envelope), {})))
+        logged = sorted((entry for _, entry in indexed), key=lambda entry: (entry.partition, entry.row))
+        delete_documents(self._tables, TABLE, logged, conditional=False)
+        delete_documents(self._tables, AUDIT, [document for document, _ in indexed], conditional=False)
+        return len(indexed)
 
 
 def _row(envelope: Envelope) -> str:

@@ -10,7 +10,7 @@ Tables and keys (each adapter module says more):
     Findings         PartitionKey=finding id      RowKey="finding"      index: status
     LoopState        PartitionKey=loop            RowKey=key            a loop's memory of one service
     Quarantine       PartitionKey=environment     RowKey=service|image  images a rollback took out
-    ProcessedEvents  PartitionKey=consumer        RowKey=event id       index: expiresAt
+    ProcessedEvents  PartitionKey=expiry hour|consumer  RowKey=event id  (older rows: PartitionKey=consumer)
     ServiceClaims    PartitionKey=environment     RowKey=service        the deployment running for it
     EventLog         PartitionKey=traceid         RowKey=time|event id  every envelope emitted
     EventOutbox      PartitionKey=traceid         RowKey=time|event id  the emitted envelopes not yet published
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from controlplane.adapters.storage import (
     catalog,
     claims,
+    deployment_retention,
     deployment_summaries,
     deployments,
     event_log,
@@ -39,6 +40,7 @@ from controlplane.adapters.storage.documents import DocumentTables
 from controlplane.ports import (
     Catalog,
     Claims,
+    DeploymentRetention,
     Deployments,
     EventLog,
     Findings,
@@ -68,6 +70,7 @@ class Stores:
     """One port per stored record; a handler takes the few it uses (``ports.store.deployments``, ...)."""
 
     deployments: Deployments
+    deployment_retention: DeploymentRetention
     catalog: Catalog
     findings: Findings
     loop_states: LoopStates
@@ -82,6 +85,7 @@ class Stores:
         records = deployments.DocumentDeployments(tables)
         return cls(
             deployments=records,
+            deployment_retention=deployment_retention.DocumentDeploymentRetention(tables),
             catalog=catalog.DocumentCatalog(tables),
             findings=findings.DocumentFindings(tables),
             loop_states=loop_states.DocumentLoopStates(tables),

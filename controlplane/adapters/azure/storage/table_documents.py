@@ -15,10 +15,19 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from azure.core import MatchConditions
+from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, TableEntity, TableServiceClient, TableTransactionError, UpdateMode
 
 from controlplane.adapters.azure.errors import translated
-from controlplane.adapters.storage.documents import AnyOf, Document, IndexValue, KeyRange, Write, check_transaction
+from controlplane.adapters.storage.documents import (
+    MAX_TRANSACTION_WRITES,
+    AnyOf,
+    Document,
+    IndexValue,
+    KeyRange,
+    Write,
+    check_transaction,
+)
 from controlplane.errors import AlreadyExists, NotFound, PermanentError
 
 CHUNK_CHARS = 30_000
@@ -89,6 +98,27 @@ class AzureTableDocuments:
         with translated(what), _failed_write(what, writes):
             results = self._client(table).submit_transaction(operations)
         return [result["etag"] for result in results]
+
+    def delete_rows(self, table: str, partition: str, rows: Sequence[tuple[str, str | None]]) -> None:
+        """One entity group transaction; the service refuses all of it with the status of the operation that failed
+        (404 absent, 412 changed), which ``translated`` turns into NotFound / ConcurrencyConflict."""
+        if len(rows) > MAX_TRANSACTION_WRITES:
+            raise ValueError(f"a transaction deletes at most {MAX_TRANSACTION_WRITES} rows, not {len(rows)}")
+        if not rows:
+            return
+        key = escape_key(partition)
+        operations: list[Any] = [
+            (
+                "delete",
+                {"PartitionKey": key, "RowKey": escape_key(row)},
+                {"etag": etag, "match_condition": MatchConditions.IfNotModified}
+                if etag
+                else {"match_condition": MatchConditions.Unconditionally},
+            )
+            for row, etag in rows
+        ]
+        with translated(f"{table} delete {len(rows)} rows of {partition}"), _transaction_status():
+            self._client(table).submit_transaction(operations)
 
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
@@ -169,6 +199,16 @@ def _failed_write(what: str, writes: Sequence[Write]) -> Iterator[None]:
             raise AlreadyExists(f"{where} already exists") from error
         if error.status_code == 404:
             raise NotFound(f"{where} not found") from error
+
+
+@contextmanager
+def _transaction_status() -> Iterator[None]:
+    """A refused transaction as the error of the operation that failed: its status is the batch's."""
+    try:
+        yield
+    except TableTransactionError as error:
+        if error.status_code == 404:
+            raise ResourceNotFoundError(message=error.message, response=error.response) from error
         raise
 
 
