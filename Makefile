@@ -76,7 +76,7 @@ demo: setup
 	$(PY) -m controlplane demo $(if $(filter 1 yes true,$(HOLD)),--hold)
 
 # Every benchmark, one after the other (about 35 minutes in all); each prints a table, then one JSON line.
-BENCHES := engine state_store drift scaling loops cold_import audit router_analysis reliability deployment_cost api retention
+BENCHES := engine state_store drift drift_run scaling loops cold_import audit router_analysis reliability deployment_cost api retention
 bench: setup
 	set -e; for name in $(BENCHES); do $(PY) bench/$$name.py; done
 

@@ -107,10 +107,11 @@ class CostCounter:
         instance.history += len(report.events)
         instance.longest = max(instance.longest, instance.history)
 
-    def figures(self, instance_id: str) -> Figures:
-        """The figures of ``instance_id`` and its sub-orchestrations, as far as they have run."""
+    def figures(self, instance_id: str, tree_of: bool = True) -> Figures:
+        """The figures of ``instance_id`` and its sub-orchestrations (only its own with ``tree_of=False``), as
+        far as they have run."""
         with self._lock:
-            tree = self._tree(instance_id)
+            tree = self._tree(instance_id) if tree_of else [self._instances[instance_id]]
             root = self._instances[instance_id]
             return Figures(
                 instances=len(tree),

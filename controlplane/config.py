@@ -18,6 +18,7 @@
 | ``CONTROLPLANE_LOOP_DEADLINE_SECONDS`` | loop ticks: a probe or metric read still out then is no reading | ``8`` |
 | ``CONTROLPLANE_ENDPOINT_CACHE_SECONDS`` | probes reuse replica endpoints this long (re-resolved on failure) | ``30`` |
 | ``CONTROLPLANE_DRIFT_SCHEDULE`` | drift timer (NCRONTAB; read by the Functions host) | every 5 minutes |
+| ``CONTROLPLANE_DRIFT_MAX_REMEDIATIONS_PER_RUN`` | drift: findings one execution takes (more: continues as new) | 50 |
 | ``CONTROLPLANE_SCALING_SCHEDULE`` | scaling timer (NCRONTAB; read by the Functions host) | every 30 s |
 | ``CONTROLPLANE_MONITOR_SCHEDULE`` | failure monitor timer (NCRONTAB; read by the Functions host) | every 10 s |
 | ``CONTROLPLANE_RECONCILER_SCHEDULE`` | ending deployments nobody runs any more (NCRONTAB) | every minute |
@@ -92,6 +93,7 @@ class Settings:
     loop_concurrency: int = 64
     loop_deadline_seconds: float = 8.0
     endpoint_cache_seconds: float = 30.0
+    drift_max_remediations_per_run: int = 50
     event_retention_days: int = 90
     deployment_retention_days: int = 90
     loop_history_retention_days: int = 7
@@ -144,6 +146,7 @@ class Settings:
         if deadline == 0:  # no probe would ever answer in time: the monitor would never see a failure
             errors.append(FieldError("CONTROLPLANE_LOOP_DEADLINE_SECONDS", "must be more than 0 (got '0')"))
         endpoint_cache = _number(environ, "CONTROLPLANE_ENDPOINT_CACHE_SECONDS", "30", float, errors)
+        drift_batch = _number(environ, "CONTROLPLANE_DRIFT_MAX_REMEDIATIONS_PER_RUN", "50", int, errors)
         backoff = _number(environ, "CONTROLPLANE_NOTIFICATIONS_BACKOFF_SECONDS", "1", float, errors)
         notifications = _notifications(environ, errors)
         four_eyes = _switch(environ, FOUR_EYES_SETTING, True, errors)
@@ -166,6 +169,7 @@ class Settings:
             loop_concurrency=concurrency,
             loop_deadline_seconds=deadline,
             endpoint_cache_seconds=endpoint_cache,
+            drift_max_remediations_per_run=drift_batch,
             event_retention_days=retention,
             deployment_retention_days=deployment_retention,
             loop_history_retention_days=loop_history_retention,

@@ -24,6 +24,7 @@ from aiohttp import web
 from funchost.azurite import Azurite, emulator_ports
 from funchost.azurite_record import start_or_adopt, stop_and_forget
 from funchost.durable import rpc
+from funchost.durable.backend_limits import backend_limits
 from funchost.durable.blobs import BlobContainer
 from funchost.durable.engine import DurableEngine
 from funchost.durable.large_payloads import LargePayloads
@@ -145,7 +146,8 @@ class LocalHost:
         self.rpc_base_url = ""  # known once serve() has bound the RPC listener
         payloads = LargePayloads(BlobContainer.for_hub(account, self.hub))
         store = DurableStore(AzureTables(service), self.hub, payloads)
-        self.engine = DurableEngine(self.index, store, concurrency=concurrency, worker=self.worker)
+        backend = backend_limits(provider.type)  # azureManaged: the scheduler's payload and instance-id limits
+        self.engine = DurableEngine(self.index, store, concurrency=concurrency, worker=self.worker, backend=backend)
         self.timers = TimerScheduler(
             self.index.of_type(TIMER),
             lambda entry, info: invoke(entry, info.to_request()),

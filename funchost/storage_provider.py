@@ -15,7 +15,9 @@ bundle 4.32 and later registers four: Azure Storage, MSSQL, Netherite and the Du
 | anything else                           | the extension does not start   | refuses to start, in the same words  |
 
 The local host never contacts a scheduler, a SQL database or Event Hubs: one engine on Azurite stands in for
-every backend, so an app configured for the scheduler runs locally unchanged.
+every backend, so an app configured for the scheduler runs locally unchanged. It is never more lenient than the
+backend, though: under ``azureManaged`` the engine holds payloads and instance ids to the scheduler's published
+limits (``funchost/durable/backend_limits.py``).
 """
 
 from __future__ import annotations

@@ -7,7 +7,11 @@ import logging
 import azure.durable_functions as df
 
 log = logging.getLogger(__name__)
-IN_FLIGHT = {df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending}
+IN_FLIGHT = {
+    df.OrchestrationRuntimeStatus.Running,
+    df.OrchestrationRuntimeStatus.Pending,
+    df.OrchestrationRuntimeStatus.ContinuedAsNew,  # between two executions of a run (the drift run continues as new)
+}
 
 
 async def start_singleton(client: df.DurableOrchestrationClient, orchestrator: str, instance_id: str) -> bool:

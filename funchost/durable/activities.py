@@ -14,7 +14,8 @@ from typing import Any
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
-from funchost.durable.history import Event, EventType, event
+from funchost.durable.backend_limits import BackendLimits
+from funchost.durable.history import Event, EventType, event, kind_of
 from funchost.function_timeout import FunctionTimeoutError
 from funchost.functions import FunctionEntry
 
@@ -38,6 +39,21 @@ def run_activity(entry: FunctionEntry, scheduled: Event, clock: Callable[[], dat
         reason, details = activity_failure(scheduled["Name"], error)
         return event(EventType.TASK_FAILED, clock(), TaskScheduledId=task_id, Reason=reason, Details=details)
     return event(EventType.TASK_COMPLETED, clock(), TaskScheduledId=task_id, Result=encoded)
+
+
+def refused_output(done: Event, name: str, backend: BackendLimits, clock: Callable[[], datetime]) -> Event:
+    """``done``, or a TaskFailed if the backend refuses the activity's output (``backend_limits.py``): the output
+    never reaches the orchestration, which sees the activity fail and may handle it."""
+    if kind_of(done) is not EventType.TASK_COMPLETED:
+        return done
+    try:
+        backend.check_payload(f"output of activity '{name}'", done.get("Result"))
+    except ValueError as refused:
+        reason = f"Activity function '{name}' failed: {refused}"
+        details = _serialized("System.InvalidOperationException, System.Private.CoreLib", str(refused))
+        task_id = done["TaskScheduledId"]
+        return event(EventType.TASK_FAILED, clock(), TaskScheduledId=task_id, Reason=reason, Details=details)
+    return done
 
 
 def activity_failure(name: str, error: BaseException) -> tuple[str, str]:

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from funchost.durable.backend_limits import BackendLimits, InvalidInstanceId
 from funchost.durable.history import Event, EventType, RuntimeStatus, event, execution_started, timestamp
 from funchost.durable.instance_query import InstanceQuery
 from funchost.durable.live import Live
@@ -32,10 +33,6 @@ if TYPE_CHECKING:
     from funchost.durable.status_writer import StatusWriter
     from funchost.durable.store import DurableStore
     from funchost.functions import FunctionIndex
-
-
-class InvalidInstanceId(ValueError):
-    """An instance id the extension refuses to start; the message is the ArgumentException's."""
 
 
 def check_instance_id(instance_id: str) -> None:
@@ -65,17 +62,21 @@ class ClientOperations:
     _lock: threading.RLock
     _live: dict[str, Live]
     _status: StatusWriter
+    _backend: BackendLimits
 
     def _send(self, message: Message) -> None:
         raise NotImplementedError
 
     def start_new(self, name: str, instance_id: str | None, input_json: str | None) -> str:
-        """Create an instance; KeyError for an unknown orchestrator, InvalidInstanceId for an id the extension
-        refuses, AlreadyExists if it is still running. ``name`` is kept as sent: orchestrator names match
-        in any case, as function names do on Azure (the extension's FunctionName compares OrdinalIgnoreCase)."""
+        """Create an instance; KeyError for an unknown orchestrator, InvalidInstanceId for an id the extension or
+        the backend refuses, PayloadTooLarge for an input the backend refuses (``backend_limits.py``),
+        AlreadyExists if it is still running. ``name`` is kept as sent: orchestrator names match in any case, as
+        function names do on Azure (the extension's FunctionName compares OrdinalIgnoreCase)."""
         self._require_orchestrator(name)
         if instance_id:
             check_instance_id(instance_id)
+            self._backend.check_instance_id(instance_id)
+        self._backend.check_payload("orchestration input", input_json)
         instance_id = instance_id or uuid.uuid4().hex
         now = timestamp(self._clock())
         try:
@@ -112,7 +113,9 @@ class ClientOperations:
         )
 
     def raise_event(self, instance_id: str, name: str, data_json: str | None) -> None:
-        """Deliver an external event; NotFound if no such instance, AlreadyExists-free for finished ones."""
+        """Deliver an external event; NotFound if no such instance, AlreadyExists-free for finished ones;
+        PayloadTooLarge for data the backend refuses."""
+        self._backend.check_payload(f"data of external event '{name}'", data_json)
         record = self.get_record(instance_id)
         if record.status.is_terminal:
             raise NotFound(f"instance {instance_id} is {record.status.value}; it takes no more events")

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from funchost.durable.activities import run_activity
+from funchost.durable.activities import refused_output, run_activity
+from funchost.durable.backend_limits import AZURE_STORAGE_LIMITS, BackendLimits
 from funchost.durable.history import (
     Event,
     EventType,
@@ -46,6 +47,7 @@ class WorkDispatcher:
         stats: dict[str, int],
         worker: WorkerPool,
         max_activities: int,
+        backend: BackendLimits = AZURE_STORAGE_LIMITS,
     ) -> None:
         self._index = index
         self._store = store
@@ -54,6 +56,7 @@ class WorkDispatcher:
         self._send = send
         self._stats = stats
         self._worker = worker
+        self._backend = backend
         self._activities = ThreadPoolExecutor(max_activities, thread_name_prefix="activity")
         self._timers: list[tuple[datetime, str, Stamp, int]] = []
         self._timer_wake = threading.Condition()
@@ -107,6 +110,7 @@ class WorkDispatcher:
 
     def _run_activity(self, instance_id: str, stamp: Stamp, scheduled: Event) -> None:
         done = run_activity(self._index.get(scheduled["Name"], ACTIVITY), scheduled, self._clock, self._worker.invoke)
+        done = refused_output(done, scheduled["Name"], self._backend, self._clock)
         self._stats["activities"] += 1
         self._deliver(instance_id, stamp, done)
 

@@ -36,6 +36,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from funchost.durable import suspension
+from funchost.durable.backend_limits import AZURE_STORAGE_LIMITS, BackendLimits
 from funchost.durable.client_ops import TERMINATE, ClientOperations
 from funchost.durable.dispatch import Stamp, WorkDispatcher
 from funchost.durable.episodes import Decision, EpisodeReport, EpisodeRunner, closing_events
@@ -80,12 +81,14 @@ class DurableEngine(ClientOperations):
         worker: WorkerPool | None = None,
         limits: TimerLimits = TimerLimits(),  # noqa: B008 - immutable
         observer: Callable[[EpisodeReport], None] | None = None,
+        backend: BackendLimits = AZURE_STORAGE_LIMITS,
     ) -> None:
         """``worker``: where function code runs; without it, a pool of the worker's default size of its own,
         shut down with the engine. ``observer``: called with every decided episode, on the orchestrator thread
         that decided it, before its work is dispatched (so an episode is reported before any episode its work
         causes, a child's included); it must be quick, thread-safe and must not raise. It changes nothing the
-        engine does: bench/deployment_cost.py counts replayed events and round trips with it."""
+        engine does: bench/deployment_cost.py counts replayed events and round trips with it. ``backend``: what the
+        backend the app selects refuses beyond the extension's checks (``backend_limits.py``)."""
         self._index = index
         self._store = store
         self._clock = clock
@@ -94,11 +97,12 @@ class DurableEngine(ClientOperations):
         self._queued: set[str] = set()
         self._ready: queue.Queue[str | None] = queue.Queue()
         self.stats = {"episodes": 0, "replays": 0, "activities": 0}
-        self._runner = EpisodeRunner(index, limits, self.stats)
+        self._backend = backend
+        self._runner = EpisodeRunner(index, limits, self.stats, backend)
         self._own_worker = worker is None
         self._worker = worker or WorkerPool()
         self._work = WorkDispatcher(
-            index, store, clock, self._deliver, self._send, self.stats, self._worker, concurrency.activities
+            index, store, clock, self._deliver, self._send, self.stats, self._worker, concurrency.activities, backend
         )
         self._writer = HistoryWriter(store, self._durable, self._write_failed)
         self._background = ThreadPoolExecutor(2, thread_name_prefix="durable-io")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from funchost.durable.backend_limits import AZURE_STORAGE_LIMITS, BackendLimits
 from funchost.durable.history import Event, EventType, RuntimeStatus, event
 from funchost.durable.live import Live, encode
 from funchost.durable.replay import OrchestrationReplay, TimerLimits
@@ -41,10 +42,17 @@ class EpisodeReport:
 
 
 class EpisodeRunner:
-    def __init__(self, index: FunctionIndex, limits: TimerLimits, stats: dict[str, int]) -> None:
+    def __init__(
+        self,
+        index: FunctionIndex,
+        limits: TimerLimits,
+        stats: dict[str, int],
+        backend: BackendLimits = AZURE_STORAGE_LIMITS,
+    ) -> None:
         self._index = index
         self._limits = limits
         self._stats = stats
+        self._backend = backend
 
     def decide(self, live: Live, episode: list[Event], now: datetime) -> Decision:
         """Replay the orchestrator over its history plus ``episode`` (OrchestratorStarted + inbound events)."""
@@ -65,6 +73,13 @@ class EpisodeRunner:
             return Decision(RuntimeStatus.FAILED, str(error), NewWork([]))
         if outcome.failed:
             return Decision(RuntimeStatus.FAILED, orchestrator_failure(name, outcome.error), work)
+        try:  # what the backend refuses fails the orchestration, and nothing it asked for runs
+            continued = work.continue_as_new[1] if work.continue_as_new[0] else None
+            continued_json = continued if isinstance(continued, str | None) else encode(continued)
+            output = encode(outcome.output) if outcome.is_done else None
+            self._backend.check_episode(work.events, output, continued_json)
+        except ValueError as refused:
+            return Decision(RuntimeStatus.FAILED, orchestrator_failure(name, str(refused)), NewWork([]))
         if work.continue_as_new[0]:
             return Decision(RuntimeStatus.CONTINUED_AS_NEW, None, work)
         if outcome.is_done:

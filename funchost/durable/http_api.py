@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from multidict import MultiMapping
 
-from funchost.durable.client_ops import InvalidInstanceId
+from funchost.durable.backend_limits import InvalidInstanceId, PayloadTooLarge
 from funchost.durable.engine import DurableEngine
 from funchost.durable.history import RuntimeStatus
 from funchost.durable.instance_query import (
@@ -77,7 +77,7 @@ class DurableHttpApi:
             return _error(400, "Invalid JSON content", str(error))
         try:
             instance_id = await self._call(self._engine.start_new, name, instance_id, input_json)
-        except (KeyError, InvalidInstanceId) as error:
+        except (KeyError, InvalidInstanceId, PayloadTooLarge) as error:
             return _error(400, ARGUMENT_ERROR, error.args[0])
         except AlreadyExists as error:
             return _error(409, str(error))
@@ -212,6 +212,8 @@ class DurableHttpApi:
             await self._call(self._engine.raise_event, instance_id, event, data_json)
         except NotFound:  # it finished meanwhile
             return web.Response(status=410)
+        except PayloadTooLarge as error:  # the Durable Task Scheduler's 1 MB (backend_limits.py)
+            return _error(400, ARGUMENT_ERROR, str(error))
         return web.Response(status=202)
 
     async def operation(self, request: web.Request, instance_id: str, operation: str) -> web.StreamResponse:

@@ -10,6 +10,7 @@ import pytest
 
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.event_catalog import EventData, EventType
+from controlplane.domain.listing_pages import FindingPosition
 from controlplane.domain.rollout import ScaleRevision, SetTraffic
 from controlplane.domain.rollout.target import Target
 from controlplane.domain.workflow.analysis_requests import MeasureRequest
@@ -23,7 +24,13 @@ from controlplane.domain.workflow.deployment_requests import (
     TransitionRequest,
 )
 from controlplane.domain.workflow.deployment_start import DeploymentStart
-from controlplane.domain.workflow.drift_requests import FindingRequest, ScanRequest
+from controlplane.domain.workflow.drift_requests import (
+    ApprovedBatch,
+    BatchRequest,
+    DriftRun,
+    FindingsRequest,
+    ScanRequest,
+)
 from controlplane.errors import InvalidInput
 from tests.builders import deployment, release
 
@@ -51,6 +58,7 @@ TARGET_WIRE = {
     "stable_deployment": "dep-old",
 }
 
+POSITION = FindingPosition("2026-03-01T12:00:00.000000Z", "drift-3")
 REQUESTS = [
     (DeploymentRequest(**STAMP_FIELDS), STAMP),
     (
@@ -91,7 +99,8 @@ REQUESTS = [
         {**STAMP, "target": TARGET_WIRE, "gate": 2, "gateStep": "canary step 2", "metric": "errors", "number": 3},
     ),
     (ScanRequest(AT), {"at": AT.isoformat()}),
-    (FindingRequest("drift-1", AT), {"findingId": "drift-1", "at": AT.isoformat()}),
+    (FindingsRequest(("drift-1", "drift-2"), AT), {"findingIds": ["drift-1", "drift-2"], "at": AT.isoformat()}),
+    (BatchRequest(POSITION), {"start": POSITION.token()}),
 ]
 
 
@@ -100,6 +109,23 @@ def test_activity_requests_keep_their_wire_keys_in_order_and_round_trip(request_
     assert request_.to_dict() == wire
     assert list(request_.to_dict()) == list(wire)  # the stamp first, as running instances recorded it
     assert type(request_).from_dict(wire) == request_
+
+
+def test_a_drift_batch_and_a_drift_run_round_trip_and_the_first_execution_has_no_input() -> None:
+    last, more = ApprovedBatch(("drift-1",)), ApprovedBatch(("drift-1", "drift-2"), POSITION)
+    assert last.to_dict() == {"findingIds": ["drift-1"]}
+    assert ApprovedBatch.from_dict(more.to_dict()) == more and ApprovedBatch.from_dict(last.to_dict()) == last
+    assert DriftRun.from_input(None) == DriftRun()
+    following = DriftRun().following(("drift-1", "drift-2"), {"drift-1": "Remediated"}, POSITION)
+    wire = {"generation": 2, "taken": 2, "outcomes": {"Remediated": 1}, "start": POSITION.token()}
+    assert following.to_dict() == wire
+    assert DriftRun.from_input(following.to_dict()) == following
+
+
+def test_a_bad_drift_run_input_names_each_field() -> None:
+    with pytest.raises(InvalidInput) as error:
+        DriftRun.from_input({"generation": "2", "taken": 1, "outcomes": {"Remediated": "1"}, "start": "AAAA"})
+    assert set(reasons(error)) == {"generation", "outcomes.Remediated", "start"}
 
 
 def test_a_target_round_trips_with_its_field_names_as_wire_keys() -> None:
@@ -166,8 +192,8 @@ def test_unknown_states_event_types_and_times_without_offset_are_refused() -> No
         EmitRequest.from_dict({**STAMP, "type": "SomethingHappened", "data": []})
     assert set(reasons(error)) == {"type", "data"}
     with pytest.raises(InvalidInput) as error:
-        FindingRequest.from_dict({"at": "2026-03-01T12:00:00"})
-    assert set(reasons(error)) == {"findingId", "at"}
+        FindingsRequest.from_dict({"findingIds": ["drift-1", 2], "at": "2026-03-01T12:00:00"})
+    assert set(reasons(error)) == {"findingIds[1]", "at"}
     with pytest.raises(InvalidInput) as error:
         ScanRequest.from_dict({})
     assert reasons(error) == {"at": "ISO 8601 time required"}
