@@ -39,9 +39,13 @@ class TestAzureTableDocuments(DocumentTablesContract):
 
 class OnAzurite:
     @pytest.fixture
-    def stores(self, azurite: Azurite, table_prefix: str) -> Stores:
+    def tables(self, azurite: Azurite, table_prefix: str) -> AzureTableDocuments:
         tables = _documents(azurite, table_prefix)
         create_tables(tables)
+        return tables
+
+    @pytest.fixture
+    def stores(self, tables: AzureTableDocuments) -> Stores:
         return Stores.over(tables)
 
 

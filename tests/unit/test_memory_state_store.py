@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.adapters.storage.stores import Stores
-from controlplane.testing.memory_documents import MemoryDocumentTables, memory_stores
+from controlplane.adapters.storage.stores import Stores, create_tables
+from controlplane.testing.memory_documents import MemoryDocumentTables
 from tests.contracts.documents import DocumentTablesContract
 from tests.contracts.records.catalog import CatalogContract
 from tests.contracts.records.claims import ClaimsContract
@@ -28,8 +28,14 @@ class TestMemoryDocumentTables(DocumentTablesContract):
 
 class InMemory:
     @pytest.fixture
-    def stores(self) -> Stores:
-        return memory_stores()
+    def tables(self) -> MemoryDocumentTables:
+        tables = MemoryDocumentTables()
+        create_tables(tables)
+        return tables
+
+    @pytest.fixture
+    def stores(self, tables: MemoryDocumentTables) -> Stores:
+        return Stores.over(tables)
 
 
 class TestMemoryDeployments(InMemory, DeploymentsContract):

@@ -15,6 +15,11 @@ read again: a writer whose record was overtaken meanwhile writes the newer summa
 summary is never an older version's. A crash between the two writes leaves the summary one save behind until
 the next save of the deployment.
 
+A page is served from this instance's memory while nothing listed changed (``listing_cache``: every write of the
+index bumps the listing's version row after its rows, so a request costs one point read when nothing changed, and a
+pipeline that creates then lists, on any instance, sees what it created). ``python -m controlplane reindex``
+(``reindex``) writes the index of deployments stored before it existed.
+
 The releases of finished deployments are kept in memory (``RELEASES_KEPT``, least recently used dropped): the
 control loops read the release of every promoted service on every tick, and a finished deployment's release
 can never change, so after the first tick that read costs no table operation.
@@ -27,10 +32,11 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from controlplane.adapters.storage.documents import MAX_UPDATE_ATTEMPTS, AnyOf, Document, DocumentTables, KeyRange
+from controlplane.adapters.storage.listing_cache import ListingCache
 from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.deployment_summary import (
     DeploymentPage,
@@ -58,6 +64,7 @@ class DocumentDeployments:
         self._tables = tables
         self._releases: OrderedDict[str, Release] = OrderedDict()
         self._lock = threading.Lock()
+        self._pages: ListingCache[DeploymentPage] = ListingCache(tables, "deployments")
 
     def create_deployment(self, deployment: Deployment) -> Deployment:
         created = replace(deployment, etag=self._tables.insert(TABLE, _document(deployment)))
@@ -103,8 +110,9 @@ class DocumentDeployments:
             stored = self.get_deployment(deployment_id)
         except NotFound:
             return
-        for table, partition in _places(stored):
+        for table, partition in summary_places(stored):
             self._tables.delete(table, partition, index_row(DeploymentPosition.of(stored)))
+        self._pages.changed()
         self._tables.delete(TABLE, deployment_id, ROW)
 
     def list_deployments(
@@ -120,6 +128,11 @@ class DocumentDeployments:
         return sorted(deployments, key=lambda deployment: (deployment.created_at, deployment.id), reverse=True)
 
     def page_deployments(self, query: DeploymentQuery) -> DeploymentPage:
+        """The page kept since the listing last changed (``now`` only anchors how the index is read), or read."""
+        key = (query.environment, query.service, query.state, query.limit, query.start)
+        return self._pages.page(key, lambda: self._read_page(query))
+
+    def _read_page(self, query: DeploymentQuery) -> DeploymentPage:
         """One partition of the index, window by window (``DeploymentQuery.row_ranges``) until ``limit + 1`` rows
         are found: the extra one is where the next page starts."""
         table, partition = (INDEX, _EVERY) if query.service is None else (SERVICE_INDEX, query.service)
@@ -136,13 +149,20 @@ class DocumentDeployments:
             following = DeploymentPosition(found[-1].body["createdAt"], found[-1].body["id"])
         return DeploymentPage([document.body for document in found[: query.limit]], following)
 
+    def reindex(self, deployments: Iterable[Deployment]) -> None:
+        """Write the summaries of stored ``deployments`` as a save would (``reindex``), then bump the listing once."""
+        for deployment in deployments:
+            self._write_summaries(deployment)
+        self._pages.changed()
+
     def _index(self, deployment: Deployment) -> None:
+        self._write_summaries(deployment)
+        self._pages.changed()
+
+    def _write_summaries(self, deployment: Deployment) -> None:
         for _ in range(MAX_UPDATE_ATTEMPTS):
-            summary = summary_of(deployment)
-            columns = {"environment": deployment.environment, "state": deployment.state.value}
-            row = index_row(DeploymentPosition.of(deployment))
-            for table, partition in _places(deployment):
-                self._tables.upsert(table, Document(partition, row, summary, index=columns))
+            for table, summary in summary_documents(deployment):
+                self._tables.upsert(table, summary)
             stored = self._tables.get(TABLE, deployment.id, ROW)
             if stored.etag == deployment.etag:
                 return
@@ -151,9 +171,19 @@ class DocumentDeployments:
         # conflict: this record's write stands (a caller retrying it would apply its change twice).
 
 
-def _places(deployment: Deployment) -> list[tuple[str, str]]:
+def summary_places(deployment: Deployment) -> list[tuple[str, str]]:
     """The (table, partition) of each of the deployment's summaries."""
     return [(INDEX, _EVERY), *((SERVICE_INDEX, service) for service in deployment.services)]
+
+
+def summary_documents(deployment: Deployment) -> list[tuple[str, Document]]:
+    """The deployment's summaries as the index holds them, each with its table."""
+    summary = summary_of(deployment)
+    columns = {"environment": deployment.environment, "state": deployment.state.value}
+    row = index_row(DeploymentPosition.of(deployment))
+    return [
+        (table, Document(partition, row, summary, index=columns)) for table, partition in summary_places(deployment)
+    ]
 
 
 def _columns(query: DeploymentQuery) -> dict[str, str]:

@@ -5,8 +5,10 @@ Tables and keys (each adapter module says more):
     Deployments      PartitionKey=deployment id   RowKey="deployment"   index: environment, state, createdAt
     DeploymentIndex  PartitionKey="*"             RowKey=inverted time|id  the listing's summaries, newest first
     DeploymentServiceIndex  PartitionKey=service  RowKey=inverted time|id  the same, per service of each
+    ListingVersions  PartitionKey=listing         RowKey="version"      bumped by every write a listing shows
     Catalog          PartitionKey=environment     RowKey=service
     Findings         PartitionKey=finding id      RowKey="finding"      index: status
+    FindingIndex     PartitionKey=status, and "*" RowKey=firstSeen|id   the listing's findings, oldest first
     LoopState        PartitionKey=loop            RowKey=key            a loop's memory of one service
     Quarantine       PartitionKey=environment     RowKey=service|image  images a rollback took out
     ProcessedEvents  PartitionKey=consumer        RowKey=event id       index: expiresAt
@@ -29,6 +31,7 @@ from controlplane.adapters.storage import (
     deployments,
     event_log,
     findings,
+    listing_cache,
     loop_states,
     processed_events,
     quarantine,
@@ -49,8 +52,10 @@ TABLES = [
     deployments.TABLE,
     deployments.INDEX,
     deployments.SERVICE_INDEX,
+    listing_cache.TABLE,
     catalog.TABLE,
     findings.TABLE,
+    findings.INDEX,
     loop_states.TABLE,
     quarantine.TABLE,
     processed_events.TABLE,
