@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from controlplane.adapters.storage import listing_cache
+from controlplane.adapters.storage.documents import Document
 from controlplane.adapters.storage.listing_cache import ListingCache
 from controlplane.adapters.storage.stores import create_tables
 from controlplane.errors import TransientError
@@ -90,3 +91,41 @@ def test_requests_missing_one_page_together_share_one_read(tables: MemoryDocumen
     for thread in [leader, *followers]:
         thread.join()
     assert answers == [1, 1, 1, 1] and reads.count == 1
+
+
+class HeldReads(MemoryDocumentTables):
+    """Tables whose first read of a version row is held, after it read the row, until ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading, self.release, self._held = threading.Event(), threading.Event(), False
+
+    def get(self, table: str, partition: str, row: str) -> Document:
+        try:
+            return super().get(table, partition, row)
+        finally:
+            if table == listing_cache.TABLE and not self._held:
+                self._held = True
+                self.reading.set()
+                self.release.wait()
+
+
+def test_a_request_never_shares_a_version_read_that_began_before_it_arrived() -> None:
+    """A version read under way when a write finishes may have missed it: a request arriving after the write waits
+    for the next read instead (and those arriving together share that one)."""
+    tables = HeldReads()
+    create_tables(tables)
+    mine, reads, answers = ListingCache[int](tables, "things"), Reads(), {}
+    early = threading.Thread(target=lambda: answers.update(early=mine.page("p1", reads)))
+    early.start()
+    tables.reading.wait()  # the early request's version read is under way, the version as it was
+    ListingCache[int](tables, "things").changed()  # a pipeline's write finishes on another instance
+    late = [threading.Thread(target=lambda n=n: answers.update({n: mine.page("p1", reads)})) for n in range(3)]
+    for thread in late:
+        thread.start()
+    for thread in late:  # let them reach the version read (sharing the early one, they would end here)
+        thread.join(timeout=0.2)
+    tables.release.set()
+    for thread in [early, *late]:
+        thread.join()
+    assert answers == {"early": 1, 0: 2, 1: 2, 2: 2}
