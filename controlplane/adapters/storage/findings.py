@@ -80,15 +80,16 @@ class DocumentFindings:
         for finding in findings:
             self._index(finding, None)
 
-    def drop_index_row(self, partition: str, row: str) -> None:
-        """Delete an index row no stored finding has (``reindex``), then read the finding it names again and write
-        its rows, in case a save made the row its own meanwhile."""
+    def drop_index_row(self, partition: str, row: str) -> bool:
+        """Delete an index row no stored finding had (``reindex``), then read the finding it names again and write
+        its rows, in case a save made the row its own meanwhile; whether the row is gone."""
         self._tables.delete(INDEX, partition, row)
         try:
             current = self.get_finding(row.partition("|")[2])
         except NotFound:
-            return
+            return True
         self._index(current, None)
+        return (partition, row) not in {(document.partition, document.row) for document in index_documents(current)}
 
     def _index(self, finding: DriftFinding, replaced: DriftFinding | None) -> None:
         for _ in range(MAX_UPDATE_ATTEMPTS):

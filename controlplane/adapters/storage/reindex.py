@@ -54,19 +54,16 @@ def reindex(tables: DocumentTables, batch: int = BATCH, progress: Callable[[str]
     """Both listings' passes; ``progress`` is told each batch written and each listing's totals."""
     if batch < 1:
         raise ValueError(f"batch must be at least 1 (got {batch})")
-    store = deployments.DocumentDeployments(tables)
-    done = [
+    deployment_store, finding_store = deployments.DocumentDeployments(tables), findings.DocumentFindings(tables)
+    return [
         _Pass[Deployment](
             "deployments",
             tables,
             [deployments.INDEX, deployments.SERVICE_INDEX],
             deployments.summary_documents,
-            store.reindex,
-            lambda place: _deployment_row_checked(tables, store, place),
+            deployment_store.reindex,
+            lambda place: _drop_deployment_row(tables, deployment_store, place),
         ).run(_records(tables, deployments.TABLE, deployments.ROW, Deployment.from_dict), batch, progress),
-    ]
-    finding_store = findings.DocumentFindings(tables)
-    done.append(
         _Pass[DriftFinding](
             "findings",
             tables,
@@ -74,9 +71,8 @@ def reindex(tables: DocumentTables, batch: int = BATCH, progress: Callable[[str]
             lambda finding: [(findings.INDEX, row) for row in findings.index_documents(finding)],
             finding_store.reindex,
             lambda place: finding_store.drop_index_row(place[1], place[2]),
-        ).run(_records(tables, findings.TABLE, findings.ROW, DriftFinding.from_dict), batch, progress)
-    )
-    return done
+        ).run(_records(tables, findings.TABLE, findings.ROW, DriftFinding.from_dict), batch, progress),
+    ]
 
 
 @dataclass(frozen=True)
@@ -86,7 +82,7 @@ class _Pass(Generic[Record]):
     index_tables: list[str]
     rows_of: Callable[[Record], list[tuple[str, Document]]]
     write: Callable[[list[Record]], None]
-    drop: Callable[[_Place], None]
+    drop: Callable[[_Place], bool]  # deletes a row no record read had, unless its record has it now; whether it did
 
     def run(self, records: Iterable[Record], batch: int, progress: Callable[[str], None]) -> Reindexed:
         stored = {
@@ -105,10 +101,8 @@ class _Pass(Generic[Record]):
             if len(pending) == batch:
                 rewritten += self._flush(pending, rewritten, progress)
         rewritten += self._flush(pending, rewritten, progress)
-        strays = [place for place in stored if place not in expected]
-        for place in strays:
-            self.drop(place)
-        result = Reindexed(self.listing, count, rewritten, len(strays))
+        dropped = sum(self.drop(place) for place in stored if place not in expected)
+        result = Reindexed(self.listing, count, rewritten, dropped)
         progress(result.line())
         return result
 
@@ -130,15 +124,17 @@ def _records(tables: DocumentTables, table: str, row: str, parse: Callable[..., 
             yield parse(document.body, etag=document.etag)
 
 
-def _deployment_row_checked(tables: DocumentTables, store: deployments.DocumentDeployments, place: _Place) -> None:
-    """A deployment index row no record had: deleted unless its deployment exists now (then indexed again)."""
+def _drop_deployment_row(tables: DocumentTables, store: deployments.DocumentDeployments, place: _Place) -> bool:
+    """A deployment index row no record read had: deleted unless its deployment exists now (stored after the
+    records were read: then indexed again)."""
     table, partition, row = place
-    deployment_id = row.partition("|")[2]
     try:
-        store.reindex([store.get_deployment(deployment_id)])
+        store.reindex([store.get_deployment(row.partition("|")[2])])
+        return False
     except NotFound:
         tables.delete(table, partition, row)
         store.reindex([])  # the listing's version bumped: pages kept with the row are stale
+        return True
 
 
 def _digest(document: Document) -> str:
