@@ -133,7 +133,7 @@ class Findings(Protocol):
         self, status: FindingStatus | None = None, limit: int = DEFAULT_LIMIT, start: FindingPosition | None = None
     ) -> FindingPage:
         """At most ``limit`` findings with the given status (all when None), oldest first, from ``start`` on, and
-        where the next page starts (None when there is no more)."""
+        where the next page starts (None when there is no more); reads about one page, however many are stored."""
 
 
 class LoopStates(Protocol):

@@ -133,9 +133,7 @@ def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     state = DeploymentState(chosen) if chosen else None
     query = DeploymentQuery(environment, service, state, limit, start, datetime.now(UTC))
     page = ports().store.deployments.page_deployments(query)
-    return json_response(
-        {"deployments": list(page.deployments), "continuation": page.next.token() if page.next else None}
-    )
+    return func.HttpResponse(page.encoded, status_code=200, mimetype="application/json")
 
 
 @bp.route(route="deployments/{deployment_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

@@ -72,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "--token", help="a bearer token (default: a local token for --by with the Approver and Operator roles)"
         )
         signalled.add_argument("--app", default="function_app:app", help="module:attribute of the function app")
+    reindexing = commands.add_parser(
+        "reindex", help="write the listings' indexes from the stored deployments and findings (idempotent)"
+    )
+    reindexing.add_argument("--batch", type=int, default=100, help="records indexed between progress lines (100)")
     add_compute_parser(commands)
     arguments = parser.parse_args(argv)
     if arguments.command == "key" and (arguments.kind == KeyKind.FUNCTION) != bool(arguments.function):
@@ -92,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from controlplane.cli.demo import run_demo
 
         return run_demo(hold=arguments.hold)
+    if arguments.command == "reindex":
+        from controlplane.cli.reindex import run_reindex
+
+        return run_reindex(arguments.batch)
     if arguments.command == "compute":
         return queue_compute_edit(arguments, APP_ROOT, os.environ)
     return operate(arguments)

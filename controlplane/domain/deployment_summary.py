@@ -12,10 +12,12 @@ The listing is newest first, keyed by (creation time, id), so a page boundary ho
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from controlplane.domain.audit import audit_row, row_bound
@@ -139,3 +141,11 @@ class DeploymentPage:
 
     deployments: Sequence[Mapping[str, Any]]
     next: DeploymentPosition | None
+
+    @cached_property
+    def encoded(self) -> str:
+        """The page as ``GET /api/deployments`` answers it, encoded once: a page kept in memory (the store's cache)
+        is served to many requests, and encoding 50 summaries is most of what serving it costs."""
+        return json.dumps(
+            {"deployments": list(self.deployments), "continuation": self.next.token() if self.next else None}
+        )

@@ -20,15 +20,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from controlplane.adapters.storage.deployment_summaries import INDEX, SERVICE_INDEX
-from controlplane.adapters.storage.deployments import TABLE
+from controlplane.adapters.storage.deployment_summaries import EVERY, INDEX, SERVICE_INDEX
+from controlplane.adapters.storage.deployments import LISTING, TABLE
 from controlplane.adapters.storage.documents import MAX_TRANSACTION_WRITES, AnyOf, Document, DocumentTables, KeyRange
+from controlplane.adapters.storage.listing_cache import bump_version
 from controlplane.adapters.storage.purging import CONCURRENCY, delete_documents
 from controlplane.domain.audit import row_bound
 from controlplane.domain.deployment import DEPLOYMENT_MACHINE, DeploymentState
 from controlplane.domain.events import parse_time
 
-_EVERY = "*"
 _COMPLETED = AnyOf((("state", DeploymentState.COMPLETED.value),))
 # Completed deployments of a service that are never expired: its current one and what a rollback restores.
 COMPLETED_KEPT = 2
@@ -46,7 +46,7 @@ class DocumentDeploymentRetention:
         floors: dict[str, str | None] = {}
         candidates = (
             summary
-            for summary in self._tables.scan(INDEX, KeyRange(partition=_EVERY, start=row_bound(before)))
+            for summary in self._tables.scan(INDEX, KeyRange(partition=EVERY, start=row_bound(before)))
             if _finished_before(summary.body, before) and summary.body["id"] not in keep
         )
         deleted = 0
@@ -60,6 +60,7 @@ class DocumentDeploymentRetention:
                 by_service = sorted((service, summary.row) for summary in chunk for service in summary.body["services"])
                 delete_documents(self._tables, SERVICE_INDEX, _rows(by_service), conditional=False)
                 delete_documents(self._tables, INDEX, chunk, conditional=False)
+                bump_version(self._tables, LISTING)  # pages other instances kept may show what went
                 deleted += len(chunk)
         return deleted
 

@@ -22,6 +22,11 @@ so the summary in each place ends as the newest record's. A crash between the tw
 behind until the next write of the deployment. A progress write that changes nothing a summary shows (a probe's
 result) writes no summary.
 
+A page is served from this instance's memory while nothing listed changed (``listing_cache``: every write of the
+index bumps the listing's version row after its rows, so a request costs one point read when nothing changed, and a
+pipeline that creates then lists, on any instance, sees what it created). ``python -m controlplane reindex``
+(``reindex``) writes the index of deployments stored before it existed.
+
 The releases of finished deployments are kept in memory (``RELEASES_KEPT``, least recently used dropped): the
 control loops read the release of every promoted service on every tick, and a finished deployment's release
 can never change, so after the first tick that read costs no table operation.
@@ -34,7 +39,7 @@ import random
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from controlplane.adapters.storage.deployment_rows import (
@@ -57,6 +62,7 @@ from controlplane.adapters.storage.documents import (
     KeyRange,
     Write,
 )
+from controlplane.adapters.storage.listing_cache import ListingCache
 from controlplane.domain.deployment import Deployment, DeploymentState, ServiceProgress
 from controlplane.domain.deployment_summary import (
     SUMMARY_PROGRESS,
@@ -69,6 +75,7 @@ from controlplane.domain.manifest import Release
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
 TABLE = "Deployments"
+LISTING = "deployments"  # the listing's name in ListingVersions
 RELEASES_KEPT = 10_000  # a few KB each: tens of MB at most, for 10,000 services' promoted releases
 
 
@@ -79,6 +86,7 @@ class DocumentDeployments:
         self._tables = tables
         self._releases: OrderedDict[str, Release] = OrderedDict()
         self._lock = threading.Lock()
+        self._pages: ListingCache[DeploymentPage] = ListingCache(tables, LISTING)
 
     def create_deployment(self, deployment: Deployment) -> Deployment:
         """The document and every row in one transaction; rows are upserted, so rows a crashed
@@ -93,7 +101,7 @@ class DocumentDeployments:
         return replace(deployment, etag=stored.deployment().etag)
 
     def get_deployment(self, deployment_id: str) -> Deployment:
-        return self._read(deployment_id).deployment()
+        return self.read_partition(deployment_id).deployment()
 
     def get_release(self, deployment_id: str) -> Release:
         with self._lock:
@@ -110,11 +118,11 @@ class DocumentDeployments:
         return deployment.release
 
     def save_deployment(self, deployment: Deployment) -> Deployment:
-        return self._save(deployment, self._read(deployment.id))
+        return self._save(deployment, self.read_partition(deployment.id))
 
     def update_deployment(self, deployment_id: str, change: Callable[[Deployment], Deployment]) -> Deployment:
         for attempt in range(MAX_UPDATE_ATTEMPTS):
-            stored = self._read(deployment_id)
+            stored = self.read_partition(deployment_id)
             try:
                 return self._save(change(stored.deployment()), stored)
             except ConcurrencyConflict:
@@ -126,7 +134,7 @@ class DocumentDeployments:
     ) -> ServiceProgress:
         """One query and one write of the service's row; the summaries too when what they show changed."""
         for attempt in range(MAX_UPDATE_ATTEMPTS):
-            stored = self._read(deployment_id)
+            stored = self.read_partition(deployment_id)
             current = stored.progress(service)
             updated = change(current)
             if updated == current:
@@ -152,12 +160,13 @@ class DocumentDeployments:
         """The index first: a crash in between leaves a record no listing shows (as before it was indexed); then
         the document, then the rows (left behind by a crash, they are overwritten when the id is used again)."""
         try:
-            stored = self._read(deployment_id)
+            stored = self.read_partition(deployment_id)
         except NotFound:
             return
         deployment = stored.deployment()
         for table, partition in places(deployment):
             self._tables.delete(table, partition, index_row(DeploymentPosition.of(deployment)))
+        self._pages.changed()
         self._tables.delete(TABLE, deployment_id, ROW)
         for row in stored.rows.values():
             self._tables.delete(TABLE, deployment_id, row.row)
@@ -184,6 +193,11 @@ class DocumentDeployments:
         return sorted(deployments, key=lambda deployment: (deployment.created_at, deployment.id), reverse=True)
 
     def page_deployments(self, query: DeploymentQuery) -> DeploymentPage:
+        """The page kept since the listing last changed, or read."""
+        key = (query.environment, query.service, query.state, query.limit, query.start)
+        return self._pages.page(key, lambda: self._read_page(query))
+
+    def _read_page(self, query: DeploymentQuery) -> DeploymentPage:
         """One partition of the index, window by window (``DeploymentQuery.row_ranges``) until ``limit + 1`` rows
         are found: the extra one is where the next page starts."""
         table, partition = (INDEX, EVERY) if query.service is None else (SERVICE_INDEX, query.service)
@@ -200,7 +214,8 @@ class DocumentDeployments:
             following = DeploymentPosition(found[-1].body["createdAt"], found[-1].body["id"])
         return DeploymentPage([document.body for document in found[: query.limit]], following)
 
-    def _read(self, deployment_id: str) -> Partition:
+    def read_partition(self, deployment_id: str) -> Partition:
+        """A deployment's partition as stored: its document and its services' rows (one query)."""
         return Partition.of(deployment_id, self._tables.query(TABLE, partition=deployment_id))
 
     def _save(self, deployment: Deployment, stored: Partition) -> Deployment:
@@ -217,8 +232,15 @@ class DocumentDeployments:
         self._index(stored.written(written))
         return replace(deployment, etag=Version.parse(deployment.etag).written(written).token())
 
+    def reindex(self, stored: Iterable[Partition]) -> None:
+        """Write the summaries of stored records as a save would (``reindex``), then bump the listing once."""
+        for partition in stored:
+            write_summaries(self._tables, partition, self.read_partition)
+        self._pages.changed()
+
     def _index(self, stored: Partition) -> None:
-        write_summaries(self._tables, stored, self._read)
+        write_summaries(self._tables, stored, self.read_partition)
+        self._pages.changed()
 
 
 def _back_off(attempt: int) -> None:

@@ -6,8 +6,10 @@ Tables and keys (each adapter module says more):
                      PartitionKey=deployment id   RowKey="service|<name>"  that service's progress
     DeploymentIndex  PartitionKey="*"             RowKey=inverted time|id  the listing's summaries, newest first
     DeploymentServiceIndex  PartitionKey=service  RowKey=inverted time|id  the same, per service of each
+    ListingVersions  PartitionKey=listing         RowKey="version"      bumped by every write a listing shows
     Catalog          PartitionKey=environment     RowKey=service
     Findings         PartitionKey=finding id      RowKey="finding"      index: status
+    FindingIndex     PartitionKey=status, and "*" RowKey=firstSeen|id   the listing's findings, oldest first
     LoopState        PartitionKey=loop            RowKey=key            a loop's memory of one service
     Quarantine       PartitionKey=environment     RowKey=service|image  images a rollback took out
     ProcessedEvents  PartitionKey=expiry hour|consumer  RowKey=event id  (older rows: PartitionKey=consumer)
@@ -32,6 +34,7 @@ from controlplane.adapters.storage import (
     deployments,
     event_log,
     findings,
+    listing_cache,
     loop_states,
     processed_events,
     quarantine,
@@ -53,8 +56,10 @@ TABLES = [
     deployments.TABLE,
     deployment_summaries.INDEX,
     deployment_summaries.SERVICE_INDEX,
+    listing_cache.TABLE,
     catalog.TABLE,
     findings.TABLE,
+    findings.INDEX,
     loop_states.TABLE,
     quarantine.TABLE,
     processed_events.TABLE,

@@ -8,10 +8,12 @@ from datetime import timedelta
 
 import pytest
 
+from controlplane.adapters.storage.documents import DocumentTables
 from controlplane.adapters.storage.stores import Stores
 from controlplane.domain.deployment import DeploymentState, ServicePhase, ServiceProgress
 from controlplane.domain.deployment_summary import DeploymentPage, DeploymentQuery
 from controlplane.ports import Deployments
+from controlplane.testing.counting_documents import CountingDocumentTables
 from tests.builders import T0, deployment
 
 
@@ -27,7 +29,7 @@ def _every_page(deployments: Deployments, query: DeploymentQuery) -> list[list[s
 
 
 class DeploymentPagesContract:
-    """Subclasses provide a ``stores`` fixture: every stored record over empty tables, their tables created."""
+    """Subclasses provide ``tables`` (empty, every record's table created) and ``stores`` over them."""
 
     @pytest.fixture
     def deployments(self, stores: Stores) -> Deployments:
@@ -114,3 +116,29 @@ class DeploymentPagesContract:
         five.delete_deployment("d3")
         assert _every_page(five, DeploymentQuery()) == [["d4", "d2", "d1", "d0"]]
         assert _every_page(five, DeploymentQuery(service="payments")) == [["d4"]]
+
+    def test_a_page_another_instance_kept_shows_what_was_written_since(
+        self, tables: DocumentTables, five: Deployments
+    ) -> None:
+        """Read-your-writes across instances: a pipeline creates through one, then lists through another that had
+        the page in memory; so too a change of state and a deletion."""
+        other = Stores.over(tables).deployments
+        assert _ids(other.page_deployments(DeploymentQuery(limit=2))) == ["d4", "d3"]
+        five.create_deployment(deployment("d5", "dev", ("orders",), T0 + timedelta(minutes=5)))
+        assert _ids(other.page_deployments(DeploymentQuery(limit=2))) == ["d5", "d4"]
+        five.update_deployment("d5", lambda current: current.advance(DeploymentState.PROVISIONING, T0))
+        assert _every_page(other, DeploymentQuery(state=DeploymentState.PROVISIONING)) == [["d5"]]
+        five.delete_deployment("d5")
+        assert _ids(other.page_deployments(DeploymentQuery(limit=2))) == ["d4", "d3"]
+
+    def test_a_page_is_read_once_while_nothing_listed_changes(self, tables: DocumentTables, five: Deployments) -> None:
+        counting = CountingDocumentTables(tables)
+        instance = Stores.over(counting).deployments
+        first = instance.page_deployments(DeploymentQuery(limit=2))
+        counting.reset()
+        assert instance.page_deployments(DeploymentQuery(limit=2, now=T0)) == first
+        assert counting.operations == {"get": 1}  # the listing's version row: nothing else
+        five.create_deployment(deployment("d5", "dev", ("orders",), T0 + timedelta(minutes=5)))
+        counting.reset()
+        assert _ids(instance.page_deployments(DeploymentQuery(limit=2))) == ["d5", "d4"]
+        assert counting.operations["scan"] >= 1
