@@ -1,6 +1,7 @@
 """Document tables that count what is asked of them: how tests and benchmarks see a loop's table cost.
 
-Every call is one operation (a point read or write, or one query or scan however many rows it returns); rows
+Every call is one operation (a point read or write, a batch of writes to one partition in one transaction, or one
+query or scan however many rows it returns); rows
 read counts the documents point reads, queries and scans hand back. Table storage pages a query at 1,000
 entities, so a query is one request per 1,000 rows read: both figures matter.
 """
@@ -57,6 +58,14 @@ class CountingDocumentTables:
     def delete(self, table: str, partition: str, row: str, etag: str | None = None) -> None:
         self._count("delete")
         self._tables.delete(table, partition, row, etag)
+
+    def insert_batch(self, table: str, documents: Sequence[Document]) -> None:
+        self._count("insert_batch")
+        self._tables.insert_batch(table, documents)
+
+    def delete_batch(self, table: str, partition: str, rows: Sequence[str]) -> None:
+        self._count("delete_batch")
+        self._tables.delete_batch(table, partition, rows)
 
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None

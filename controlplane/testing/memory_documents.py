@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
-from controlplane.adapters.storage.documents import AnyOf, Document, IndexValue, KeyRange
+from controlplane.adapters.storage.documents import BATCH_LIMIT, AnyOf, Document, IndexValue, KeyRange
 from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
@@ -62,6 +62,24 @@ class MemoryDocumentTables:
                 raise ConcurrencyConflict(f"{table}: {partition}/{row} changed since read")
             del rows[(partition, row)]
 
+    def insert_batch(self, table: str, documents: Sequence[Document]) -> None:
+        _check_batch(documents)
+        with self._lock:
+            rows = self._table(table)
+            taken = [f"{d.partition}/{d.row}" for d in documents if (d.partition, d.row) in rows]
+            if taken:
+                raise AlreadyExists(f"{table}: {', '.join(taken)} exist")
+            for document in documents:
+                self._store(rows, document)
+
+    def delete_batch(self, table: str, partition: str, rows: Sequence[str]) -> None:
+        if len(rows) > BATCH_LIMIT:
+            raise ValueError(f"a batch holds at most {BATCH_LIMIT} operations (got {len(rows)})")
+        with self._lock:
+            stored = self._table(table)
+            for row in rows:
+                stored.pop((partition, row), None)
+
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:
@@ -94,6 +112,14 @@ class MemoryDocumentTables:
         etag = f'W/"{next(self._versions)}"'
         rows[(document.partition, document.row)] = replace(copy.deepcopy(document), etag=etag)
         return etag
+
+
+def _check_batch(documents: Sequence[Document]) -> None:
+    """What Table storage refuses in a transaction: more than ``BATCH_LIMIT`` operations, or two partitions."""
+    if len(documents) > BATCH_LIMIT:
+        raise ValueError(f"a batch holds at most {BATCH_LIMIT} operations (got {len(documents)})")
+    if len({document.partition for document in documents}) > 1:
+        raise ValueError("a batch's documents must share one partition")
 
 
 def _in_range(keys: KeyRange, partition: str, row: str) -> bool:

@@ -8,6 +8,7 @@ Two implementations share one contract (``tests/contracts/documents.py``): Azure
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -15,6 +16,10 @@ from typing import Any, Protocol
 IndexValue = str | int | bool
 # Lost races a conditional read-modify-write retries before it gives up with ConcurrencyConflict.
 MAX_UPDATE_ATTEMPTS = 50
+# An entity group transaction holds at most 100 operations of one partition and 4 MiB of payload (Azure Table
+# storage, "Performing entity group transactions"); the body budget leaves room for the multipart framing.
+BATCH_LIMIT = 100
+BATCH_BODY_CHARS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,13 @@ class DocumentTables(Protocol):
     def delete(self, table: str, partition: str, row: str, etag: str | None = None) -> None:
         """Remove a document (only the version ``etag`` names, when given); absent is not an error."""
 
+    def insert_batch(self, table: str, documents: Sequence[Document]) -> None:
+        """Store new documents of one partition (one ``batches`` group) all or none, in one request;
+        AlreadyExists if any key is taken (then none is stored)."""
+
+    def delete_batch(self, table: str, partition: str, rows: Sequence[str]) -> None:
+        """Remove rows of one partition (at most ``BATCH_LIMIT``), unconditionally; absent rows are not an error."""
+
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:
@@ -78,3 +90,22 @@ class DocumentTables(Protocol):
     def scan(self, table: str, keys: KeyRange, clauses: Sequence[AnyOf] = (), batch: int = 1000) -> Iterator[Document]:
         """Documents in ``keys``' range satisfying every clause, in (partition, row) key order, read lazily
         ``batch`` at a time: a caller that stops early reads no further (Table storage's primary-key range)."""
+
+
+def batches(documents: Sequence[Document]) -> Iterator[list[Document]]:
+    """``documents`` in groups that one ``insert_batch`` takes: one partition each, at most ``BATCH_LIMIT``
+    documents and about ``BATCH_BODY_CHARS`` of body; in their order within each partition."""
+    by_partition: dict[str, list[Document]] = {}
+    for document in documents:
+        by_partition.setdefault(document.partition, []).append(document)
+    for group in by_partition.values():
+        batch: list[Document] = []
+        size = 0
+        for document in group:
+            chars = len(json.dumps(document.body, separators=(",", ":")))
+            if batch and (len(batch) == BATCH_LIMIT or size + chars > BATCH_BODY_CHARS):
+                yield batch
+                batch, size = [], 0
+            batch.append(document)
+            size += chars
+        yield batch

@@ -14,11 +14,18 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from azure.core import MatchConditions
-from azure.data.tables import TableClient, TableEntity, TableServiceClient, UpdateMode
+from azure.data.tables import (
+    TableClient,
+    TableEntity,
+    TableErrorCode,
+    TableServiceClient,
+    TableTransactionError,
+    UpdateMode,
+)
 
 from controlplane.adapters.azure.errors import translated
 from controlplane.adapters.storage.documents import AnyOf, Document, IndexValue, KeyRange
-from controlplane.errors import PermanentError
+from controlplane.errors import AlreadyExists, PermanentError
 
 CHUNK_CHARS = 30_000
 MAX_CHUNKS = 15  # an entity holds at most 1 MiB
@@ -79,6 +86,38 @@ class AzureTableDocuments:
             self._client(table).delete_entity(
                 escape_key(partition), escape_key(row), etag=etag, match_condition=condition
             )
+
+    def insert_batch(self, table: str, documents: Sequence[Document]) -> None:
+        """One entity group transaction of ``create`` operations (atomic in Table storage)."""
+        if not documents:
+            return
+        what = f"{table} insert of {len(documents)} in {documents[0].partition}"
+        operations: list[tuple[str, dict[str, Any]]] = [("create", _to_entity(document)) for document in documents]
+        with translated(what):
+            try:
+                self._client(table).submit_transaction(operations)
+            except TableTransactionError as error:
+                if error.error_code == TableErrorCode.ENTITY_ALREADY_EXISTS:
+                    raise AlreadyExists(f"{what}: a key already exists") from error
+                raise
+
+    def delete_batch(self, table: str, partition: str, rows: Sequence[str]) -> None:
+        """One transaction of ``delete`` operations; one row already gone fails a transaction as a whole, so
+        then each row is deleted on its own (a retry, or a row another caller removed: rare)."""
+        if not rows:
+            return
+        operations: list[tuple[str, dict[str, Any]]] = [
+            ("delete", {"PartitionKey": escape_key(partition), "RowKey": escape_key(row)}) for row in rows
+        ]
+        with translated(f"{table} delete of {len(rows)} in {partition}"):
+            try:
+                self._client(table).submit_transaction(operations)
+                return
+            except TableTransactionError as error:
+                if error.error_code != TableErrorCode.RESOURCE_NOT_FOUND:
+                    raise
+        for row in rows:
+            self.delete(table, partition, row)
 
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
