@@ -139,4 +139,9 @@ class DocumentTablesContract:
     def test_batches_group_by_partition_within_the_transaction_limit(self) -> None:
         documents = [Document(f"p{n % 2}", f"r{n:03d}", {}) for n in range(250)]
         groups = list(batches(documents))
-        assert [(group[0].partition, len(group)) for group in groups] == [("p0", 100), ("p0", 25), ("p1", 100), ("p1", 25)]
+        assert [(group[0].partition, len(group)) for group in groups] == [
+            ("p0", 100),
+            ("p0", 25),
+            ("p1", 100),
+            ("p1", 25),
+        ]

@@ -97,7 +97,7 @@ class AzureTableDocuments:
             try:
                 self._client(table).submit_transaction(operations)
             except TableTransactionError as error:
-                if error.error_code == TableErrorCode.ENTITY_ALREADY_EXISTS:
+                if _code(error) == TableErrorCode.ENTITY_ALREADY_EXISTS:
                     raise AlreadyExists(f"{what}: a key already exists") from error
                 raise
 
@@ -114,7 +114,7 @@ class AzureTableDocuments:
                 self._client(table).submit_transaction(operations)
                 return
             except TableTransactionError as error:
-                if error.error_code != TableErrorCode.RESOURCE_NOT_FOUND:
+                if _code(error) != TableErrorCode.RESOURCE_NOT_FOUND:
                     raise
         for row in rows:
             self.delete(table, partition, row)
@@ -172,6 +172,12 @@ class AzureTableDocuments:
 
     def _name(self, table: str) -> str:
         return f"{self._prefix}{table}"
+
+
+def _code(error: TableTransactionError) -> str | None:
+    """The failed operation's Table error code (the SDK sets it while decoding the response)."""
+    code: str | None = getattr(error, "error_code", None)
+    return code
 
 
 def _documents(entities: Iterable[TableEntity], what: str) -> Iterator[Document]:
