@@ -18,10 +18,11 @@ first. Scaling to a count and emitting an event with a fixed id are both safe to
 lost, and none is applied twice by evaluations that overlap. A service with a deployment in flight (it has a
 claim, ``Claims.holder``) is skipped: its rollout owns the replicas.
 
-A timer tick evaluates ``limits.concurrency`` services at once (``services.tick``), reads every service's
-record in one query and each environment's compute inventory once for all its services; per service it makes
-a constant few point reads and writes, never a scan. A metric read still running at the tick's deadline is no
-reading: the service is skipped this tick, nothing decided or stored. A service whose evaluation fails is
+A timer tick works on ``limits.concurrency`` services at once (``services.tick``): first it reads every
+policy's metrics, then it evaluates each service with its readings, so table work never delays a metric read
+past the deadline. It reads every service's record in one query and each environment's compute inventory once
+for all its services; per service it makes a constant few point reads and writes, never a scan. A metric read
+still running at the tick's deadline is no reading: the service is skipped this tick, nothing decided or stored. A service whose evaluation fails is
 reported in its outcome (and logged); the others are evaluated as usual.
 """
 
@@ -91,13 +92,30 @@ class Scaler:
         entries = self.catalog.list_catalog()
         inventories = {name: _Inventory(self.compute, name) for name in {entry.environment for entry in entries}}
         records = {record.key: record for record in self.loop_states.list_loop_states(LOOP)}
+        seed = format_time(now)
         with Tick(self.limits) as tick:
+            # Every metric read first, concurrently: the deadline bounds network waits only, and the table work
+            # that follows (slow on a loaded store) never pushes a read past it.
+            readings = tick.each(entries, lambda entry: self._metric_readings(entry, tick), seed)
+            read = dict(zip(map(_key, entries), readings, strict=True))
             outcomes = tick.each(
                 entries,
-                lambda entry: self._traced(entry, now, None, _Reads(tick, inventories[entry.environment], records)),
-                format_time(now),
+                lambda entry: self._traced(
+                    entry, now, None, _Reads(tick, inventories[entry.environment], records, read)
+                ),
+                seed,
             )
         return [_outcome(entry, outcome) for entry, outcome in zip(entries, outcomes, strict=True)]
+
+    def _metric_readings(self, entry: CatalogEntry, tick: Tick) -> list[MetricReading] | None:
+        """The readings of the metrics the service's policy names, if it has one that applies and they are read
+        by the tick's deadline; None otherwise."""
+        release = self.deployments.get_release(entry.deployment_id)
+        policy = release.service(entry.service).scaling
+        if policy is None or release.spec.environment.compute == "containerapps":
+            return None
+        kinds = {MetricKind(rule.metric) for rule in policy.rules}
+        return tick.within(lambda: self.metrics.read(entry.environment, entry.service, kinds))
 
     def on_event(self, envelope: Envelope, now: datetime) -> dict[str, Any] | None:
         """React to a HealthCheckCompleted (other types are ignored); a duplicate delivery is dropped, and a
@@ -141,7 +159,7 @@ class Scaler:
             return {**where, "skipped": "Container Apps revisions cannot be resized; their scale rules scale them"}
         if self.claims.holder(environment, service, now) is not None:
             return {**where, "skipped": "a deployment is in flight"}
-        key = f"{environment}/{service}"
+        key = _key(entry)
         stored = self.loop_states.get_loop_state(LOOP, key) if records is None else records.get(key)
         record = stored or LoopRecord(LOOP, key, {})
         memory = ScalingRecord.from_dict(record.body)
@@ -160,8 +178,7 @@ class Scaler:
         serving = _serving(inventory.workloads(), entry)
         if serving is None:
             return {**where, "skipped": "no serving revision"}
-        kinds = {MetricKind(rule.metric) for rule in policy.rules}
-        readings: list[MetricReading] | None = reads.tick.within(lambda: self.metrics.read(environment, service, kinds))
+        readings = reads.readings(key) if reads.metrics is not None else self._metric_readings(entry, reads.tick)
         if readings is None:
             return {**where, "skipped": "no metric readings by the tick's deadline"}
         decision = decide(policy, serving.replicas, readings, memory.state, now)
@@ -280,12 +297,22 @@ class Scaler:
 
 @dataclass(frozen=True)
 class _Reads:
-    """What an evaluation reads through its tick: the deadline-bound calls, its environment's inventory, and
-    every service's record as the tick read them (one query; None: the evaluation reads its own)."""
+    """What an evaluation reads through its tick: the deadline-bound calls, its environment's inventory, every
+    service's record as the tick read them (one query) and the metric readings it took first (by service key;
+    None: the evaluation reads its own records and metrics)."""
 
     tick: Tick
     inventory: _Inventory
     records: Mapping[str, LoopRecord] | None = None
+    metrics: Mapping[str, list[MetricReading] | Exception | None] | None = None
+
+    def readings(self, key: str) -> list[MetricReading] | None:
+        """The tick's readings of the service (None: none by the deadline); a read that failed raises here."""
+        assert self.metrics is not None
+        readings = self.metrics[key]
+        if isinstance(readings, Exception):
+            raise readings
+        return readings
 
 
 class _Inventory:
@@ -312,6 +339,10 @@ def _outcome(entry: CatalogEntry, outcome: dict[str, Any] | Exception) -> dict[s
     log.error("scaling: evaluating %s/%s failed", entry.environment, entry.service, exc_info=outcome)
     failed = f"{type(outcome).__name__}: {outcome}"
     return {"environment": entry.environment, "service": entry.service, "failed": failed}
+
+
+def _key(entry: CatalogEntry) -> str:
+    return f"{entry.environment}/{entry.service}"
 
 
 def _serving(inventory: list[LiveWorkload], entry: CatalogEntry) -> LiveWorkload | None:
