@@ -28,7 +28,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from controlplane.domain import deployment_events, loop_events
 from controlplane.domain.catalog import CatalogEntry
@@ -38,6 +38,7 @@ from controlplane.domain.events import Envelope, TraceContext, format_time, new_
 from controlplane.domain.failure import ServiceCondition, Watch, after_check
 from controlplane.domain.health import HealthReport
 from controlplane.domain.loops import LoopRecord, QuarantinedImage
+from controlplane.domain.shards import Shard
 from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.errors import ConcurrencyConflict, NotFound
 from controlplane.ports import (
@@ -78,6 +79,13 @@ class Restore:
     deployment_id: str
     start: DeploymentStart
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"deploymentId": self.deployment_id, "start": self.start.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Restore:
+        return cls(str(data["deploymentId"]), DeploymentStart.from_dict(data["start"]))
+
 
 @dataclass(frozen=True)
 class Observed:
@@ -112,12 +120,12 @@ class Monitor:
     degraded_for: timedelta
     limits: TickLimits = field(default_factory=TickLimits)
 
-    def tick(self, now: datetime) -> list[Restore]:
-        """Observe every service of the catalog, ``limits.concurrency`` at a time; the rollback deployments to run."""
-        entries = self.catalog.list_catalog()
-        known = TickReads(
-            {record.key: record for record in self.loop_states.list_loop_states(LOOP)}, scaling.asleep(self.loop_states)
-        )
+    def tick(self, now: datetime, shard: Shard | None = None) -> list[Restore]:
+        """Observe every service of the catalog (of one ``shard`` of it), ``limits.concurrency`` at a time; the
+        rollback deployments to run."""
+        entries = self.catalog.list_catalog() if shard is None else self.catalog.list_shard(shard)
+        watches = self.loop_states.list_loop_states(LOOP, shard)
+        known = TickReads({record.key: record for record in watches}, scaling.asleep(self.loop_states, shard))
         seed = format_time(now)
         with Tick(self.limits) as tick:
             # Every probe first: the deadline bounds network waits only, and the table work that follows (slow on a

@@ -22,8 +22,8 @@ A timer tick works on ``limits.concurrency`` services at once (``services.tick``
 policy's metrics, then it evaluates each service with its readings, so table work never delays a metric read
 past the deadline. It reads every service's record in one query and each environment's compute inventory once
 for all its services; per service it makes a constant few point reads and writes, never a scan. A metric read
-still running at the tick's deadline is no reading: the service is skipped this tick, nothing decided or stored. A service whose evaluation fails is
-reported in its outcome (and logged); the others are evaluated as usual.
+still running at the tick's deadline is no reading: the service is skipped this tick, nothing decided or stored.
+A service whose evaluation fails is reported in its outcome (and logged); the others are evaluated as usual.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from controlplane.domain.loops import LoopRecord
 from controlplane.domain.runtime import LiveWorkload, MetricKind, MetricReading
 from controlplane.domain.scaling import decide
 from controlplane.domain.scaling_record import Evaluation, LastDecision, ScalingChange, ScalingRecord
+from controlplane.domain.shards import Shard
 from controlplane.errors import ConcurrencyConflict, ControlPlaneError, NotFound
 from controlplane.ports import (
     Catalog,
@@ -68,9 +69,11 @@ PROCESSED_TTL = timedelta(days=1)
 APPLY_LEASE = timedelta(minutes=1)
 
 
-def asleep(loop_states: LoopStates) -> frozenset[str]:
-    """The ``environment/service`` keys whose last scaling decision was zero replicas (asleep, not failing)."""
-    return frozenset(r.key for r in loop_states.list_loop_states(LOOP) if ScalingRecord.from_dict(r.body).asleep)
+def asleep(loop_states: LoopStates, shard: Shard | None = None) -> frozenset[str]:
+    """The ``environment/service`` keys (of ``shard``'s services) whose last scaling decision was zero replicas
+    (asleep, not failing)."""
+    records = loop_states.list_loop_states(LOOP, shard)
+    return frozenset(r.key for r in records if ScalingRecord.from_dict(r.body).asleep)
 
 
 @dataclass(frozen=True)
@@ -87,11 +90,12 @@ class Scaler:
     source: str
     limits: TickLimits = field(default_factory=TickLimits)
 
-    def tick(self, now: datetime) -> list[dict[str, Any]]:
-        """Evaluate every service of the catalog that has a scaling policy, ``limits.concurrency`` at a time."""
-        entries = self.catalog.list_catalog()
+    def tick(self, now: datetime, shard: Shard | None = None) -> list[dict[str, Any]]:
+        """Evaluate every service of the catalog (of one ``shard`` of it) that has a scaling policy,
+        ``limits.concurrency`` at a time."""
+        entries = self.catalog.list_catalog() if shard is None else self.catalog.list_shard(shard)
         inventories = {name: _Inventory(self.compute, name) for name in {entry.environment for entry in entries}}
-        records = {record.key: record for record in self.loop_states.list_loop_states(LOOP)}
+        records = {record.key: record for record in self.loop_states.list_loop_states(LOOP, shard)}
         seed = format_time(now)
         with Tick(self.limits) as tick:
             # Every metric read first, concurrently: the deadline bounds network waits only, and the table work
