@@ -3,10 +3,14 @@ activity per shard), covering every service once, cut at the tick's one deadline
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
+import azure.durable_functions as df
 import pytest
 
 from controlplane.bootstrap import ports, use_ports
@@ -18,7 +22,9 @@ from controlplane.domain.workflow.loop_tick_requests import LoopTickPlan, ShardR
 from controlplane.errors import InvalidInput
 from controlplane.services.monitor import Restore
 from funchost.durable.history import RuntimeStatus
+from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from orchestrators.loop_ticks import LOOP_TICK_ORCHESTRATOR, instance_id
+from tests import product_app
 from tests.builders import release_document
 from tests.workflow_world import FAST_GATE, World
 from triggers import loops
@@ -105,6 +111,41 @@ def test_a_shard_past_the_ticks_deadline_makes_no_call(world: World) -> None:
     assert checks(world) == [] and world.health.probes == []
 
 
+@dataclass
+class LoopClient:
+    """The durable client as the loop timers use it: statuses by instance id, starts recorded (and then pending)."""
+
+    statuses: dict[str, Any] = field(default_factory=dict)
+    started: list[tuple[str, str]] = field(default_factory=list)
+
+    async def get_status(self, instance_id: str, **_: Any) -> Any:
+        return self.statuses.get(instance_id)
+
+    async def start_new(self, orchestrator: str, instance_id: str, data: Any = None) -> str:
+        self.started.append((orchestrator, instance_id))
+        self.statuses[instance_id] = SimpleNamespace(runtime_status=df.OrchestrationRuntimeStatus.Pending, output=None)
+        return instance_id
+
+
+def fire(timer: str, client: LoopClient) -> None:
+    handler = product_app.index().get(timer).handler
+    asyncio.run(handler.__wrapped__(timer=None, client=client))  # under the SDK's wrapper that builds the client
+
+
+def test_the_monitor_timer_ticks_a_small_catalog_itself_and_starts_one_fanned_out_run_of_a_larger(world: World) -> None:
+    seed(world, "1.0.0")
+    client = LoopClient()
+    fire("failure_monitor_timer", client)
+    assert client.started == [] and checks(world) == list(SERVICES)
+    shard_size(2)
+    fire("failure_monitor_timer", client)
+    fire("failure_monitor_timer", client)  # the first run is still in flight: no second one
+    assert client.started == [(LOOP_TICK_ORCHESTRATOR, instance_id("monitor"))]
+    assert checks(world) == []
+    fire("scaling_timer", client)
+    assert client.started[-1] == (LOOP_TICK_ORCHESTRATOR, instance_id("scaling"))
+
+
 def test_the_rollback_a_shard_decides_on_comes_back_in_the_runs_output(world: World) -> None:
     seed(world, "1.0.0")
     seed(world, "2.0.0")
@@ -112,7 +153,14 @@ def test_the_rollback_a_shard_decides_on_comes_back_in_the_runs_output(world: Wo
     world.health.statuses[failing] = HealthStatus.UNHEALTHY
     assert run(world, "monitor", T)["restores"] == []  # degraded now
     later = T + timedelta(seconds=ports().settings.monitor_degraded_seconds + 1)
-    restores = [Restore.from_dict(restore) for restore in run(world, "monitor", later)["restores"]]
+    outcome = run(world, "monitor", later)
+    restores = [Restore.from_dict(restore) for restore in outcome["restores"]]
     assert len(restores) == 1
     restored = world.store.deployments.get_deployment(restores[0].deployment_id)
     assert restored.release.service("delta").image.endswith(":1.0.0")
+    # The monitor timer's next firing starts it, once.
+    completed = df.OrchestrationRuntimeStatus.Completed
+    client = LoopClient({instance_id("monitor"): SimpleNamespace(runtime_status=completed, output=outcome)})
+    fire("failure_monitor_timer", client)
+    fire("failure_monitor_timer", client)
+    assert client.started == [(DEPLOYMENT_ORCHESTRATOR, restores[0].deployment_id)]
