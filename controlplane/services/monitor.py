@@ -16,10 +16,13 @@ Every change is saved with the etag it was read at, so two overlapping ticks can
 A tick observes ``limits.concurrency`` services at once (``services.tick``). It reads every watch and the
 scaling loop's records in one query each, then per service a constant few point reads (its claim, the watched
 deployment's release), never a scan. It probes every watched service first, then does the table work with the
-readings, so a slow store never pushes a probe past the deadline. A probe still running at the tick's deadline
-is no reading: the watch stays as it was (no check event, no condition change), so a hung endpoint neither
-delays the other services nor counts as a failed check; the next tick probes it again. A service whose work
-fails is logged and the others' outcomes are kept.
+readings, so a slow store never pushes a probe past the deadline. Every service's events are recorded in one
+journal record (the event log writes them a hundred per transaction) before any watch is written, so a crash
+in between leaves no change without its events and the next tick decides again. A probe still running at the
+tick's deadline is no reading: the watch stays as it was (no check event, no condition change), so a hung
+endpoint neither delays the other services nor counts as a failed check; the next tick probes it again. A
+service whose work fails is logged and the others' outcomes are kept. ``tick`` takes a ``Shard`` to observe
+one key range of the catalog (a fanned-out tick's activity, ``orchestrators/loop_ticks.py``).
 """
 
 from __future__ import annotations
