@@ -23,6 +23,7 @@ from controlplane.domain.health import HealthReport, HealthStatus
 from controlplane.domain.loops import LoopRecord
 from controlplane.domain.manifest import parse_release
 from controlplane.domain.runtime import LiveWorkload, MetricKind, MetricReading
+from controlplane.domain.shards import Shard
 from controlplane.ports import LoopStates
 from controlplane.services.tick import TickLimits
 from controlplane.testing.counting_documents import CountingDocumentTables
@@ -200,8 +201,8 @@ def test_a_monitor_tick_logs_its_events_before_it_writes_any_watch(world: World)
         def get_loop_state(self, loop: str, key: str) -> LoopRecord | None:
             return self.stored.get_loop_state(loop, key)
 
-        def list_loop_states(self, loop: str) -> list[LoopRecord]:
-            return self.stored.list_loop_states(loop)
+        def list_loop_states(self, loop: str, shard: Shard | None = None) -> list[LoopRecord]:
+            return self.stored.list_loop_states(loop, shard)
 
         def put_loop_state(self, record: LoopRecord) -> LoopRecord:
             logged = world.store.event_log.query_events(EventQuery(since=T, until=T + timedelta(seconds=1)))
