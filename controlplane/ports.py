@@ -161,6 +161,10 @@ class Claims(Protocol):
         the service's claim, and of its holder's deployment when there is a claim. Counts a holder as
         ``claim_services`` does."""
 
+    def in_flight(self, now: datetime, environment: str | None = None) -> dict[str, str]:
+        """``holder`` of every claimed service (of one environment) at once, by ``environment/service``: one query
+        of the claims (only services being deployed have one) and a point read per holding deployment."""
+
 
 class EventLog(Protocol):
     """Every envelope emitted, kept per trace: the replayable record of a flow, and the outbox of the bus.

@@ -14,8 +14,9 @@ Each tick observes each service of the catalog once (``observe``) and moves its 
 Every change is saved with the etag it was read at, so two overlapping ticks cannot both roll back.
 
 A tick observes ``limits.concurrency`` services at once (``services.tick``). It reads every watch and the
-scaling loop's records in one query each, then per service a constant few point reads (its claim, the watched
-deployment's release), never a scan. It probes every watched service first, then does the table work with the
+scaling loop's records in one query each, after its probes the claims of the services being deployed in one
+more (``Claims.in_flight``), then per service a point read of the watched deployment's release (kept once
+finished), never a scan. It probes every watched service first, then does the table work with the
 readings, so a slow store never pushes a probe past the deadline. Every service's events are recorded in one
 journal record (the event log writes them a hundred per transaction) before any watch is written, so a crash
 in between leaves no change without its events and the next tick decides again. A probe still running at the
@@ -103,10 +104,11 @@ class Observed:
 @dataclass(frozen=True)
 class TickReads:
     """What a tick reads once for all services: every watch (with its etag) by key, and the keys of the
-    services the scaling loop put to sleep at zero replicas."""
+    services the scaling loop put to sleep at zero replicas; after the probes, the services being deployed."""
 
     watches: Mapping[str, LoopRecord]
     asleep: frozenset[str]
+    deploying: Mapping[str, str] = field(default_factory=dict)  # Claims.in_flight, read after the probes
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,9 @@ class Monitor:
             # loaded store) never pushes a probe past it.
             readings = tick.each(entries, lambda entry: self._reading(entry, now, tick, known), seed)
             probed = [(entry, reading) for entry, reading in zip(entries, readings, strict=True)]
+            # Read after the probes: a rollout claims its services before it touches them, so a claim made since
+            # a probe began is seen here (one query however many services; a point read each would be 1,000).
+            known = replace(known, deploying=self.claims.in_flight(now, shard.environment if shard else None))
             observed = tick.each(probed, lambda pair: self._observe_read(pair[0], now, known, pair[1]), seed)
             decided = [(entry, outcome) for entry, outcome in _succeeded(entries, observed) if outcome is not None]
             # The tick's events in one journal record (transactions of a hundred rows rather than a few writes
@@ -183,7 +188,7 @@ class Monitor:
         if watch.condition is C.RESTORING:
             updated, restore = self._restoring(entry, watch, now, events)
         elif watch.condition in (C.HEALTHY, C.DEGRADED):
-            if _key(entry) in known.asleep or self._deploying(entry, now):
+            if _key(entry) in known.asleep or self._deploying(entry, known):
                 return None  # a rollout owns the service now (its reading is dropped), or it sleeps at zero replicas
             updated, restore = self._checked(entry, watch, now, reading, events), None
             if updated.condition is C.ROLLBACK:
@@ -275,8 +280,8 @@ class Monitor:
     def _probe(self, entry: CatalogEntry, path: str) -> HealthReport:
         return self.health.probe(entry.environment, entry.service, entry.revision, path)
 
-    def _deploying(self, entry: CatalogEntry, now: datetime) -> bool:
-        return self.claims.holder(entry.environment, entry.service, now) is not None
+    def _deploying(self, entry: CatalogEntry, known: TickReads) -> bool:
+        return _key(entry) in known.deploying
 
     def _restore(self, deployment: Deployment, entry: CatalogEntry) -> Restore:
         why = f"failure monitor: {entry.environment}/{entry.service} degraded"

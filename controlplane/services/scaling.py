@@ -21,7 +21,8 @@ claim, ``Claims.holder``) is skipped: its rollout owns the replicas.
 A timer tick works on ``limits.concurrency`` services at once (``services.tick``): first it reads every
 policy's metrics, then it evaluates each service with its readings, so table work never delays a metric read
 past the deadline. It reads every service's record in one query and each environment's compute inventory once
-for all its services; per service it makes a constant few point reads and writes, never a scan. A metric read
+for all its services, and the claims of the services being deployed once, after the metric reads
+(``Claims.in_flight``); per service it makes a constant few point reads and writes, never a scan. A metric read
 still running at the tick's deadline is no reading: the service is skipped this tick, nothing decided or stored.
 A service whose evaluation fails is reported in its outcome (and logged); the others are evaluated as usual.
 """
@@ -102,10 +103,12 @@ class Scaler:
             # that follows (slow on a loaded store) never pushes a read past it.
             readings = tick.each(entries, lambda entry: self._metric_readings(entry, tick), seed)
             read = dict(zip(map(_key, entries), readings, strict=True))
+            # The services being deployed, in one query after the metric reads (rather than a point read each).
+            deploying = self.claims.in_flight(now, shard.environment if shard else None)
             outcomes = tick.each(
                 entries,
                 lambda entry: self._traced(
-                    entry, now, None, _Reads(tick, inventories[entry.environment], records, read)
+                    entry, now, None, _Reads(tick, inventories[entry.environment], records, read, deploying)
                 ),
                 seed,
             )
@@ -161,7 +164,7 @@ class Scaler:
             return {**where, "skipped": "no scaling policy"}
         if release.spec.environment.compute == "containerapps":
             return {**where, "skipped": "Container Apps revisions cannot be resized; their scale rules scale them"}
-        if self.claims.holder(environment, service, now) is not None:
+        if reads.deploying(entry, self.claims, now):
             return {**where, "skipped": "a deployment is in flight"}
         key = _key(entry)
         stored = self.loop_states.get_loop_state(LOOP, key) if records is None else records.get(key)
@@ -302,13 +305,20 @@ class Scaler:
 @dataclass(frozen=True)
 class _Reads:
     """What an evaluation reads through its tick: the deadline-bound calls, its environment's inventory, every
-    service's record as the tick read them (one query) and the metric readings it took first (by service key;
-    None: the evaluation reads its own records and metrics)."""
+    service's record as the tick read them (one query), the metric readings it took first (by service key) and the
+    services in flight (one query of the claims); None: the evaluation reads its own."""
 
     tick: Tick
     inventory: _Inventory
     records: Mapping[str, LoopRecord] | None = None
     metrics: Mapping[str, list[MetricReading] | Exception | None] | None = None
+    in_flight: Mapping[str, str] | None = None
+
+    def deploying(self, entry: CatalogEntry, claims: Claims, now: datetime) -> bool:
+        """Whether a deployment holds the service: as the tick read the claims, or a point read of its claim."""
+        if self.in_flight is not None:
+            return _key(entry) in self.in_flight
+        return claims.holder(entry.environment, entry.service, now) is not None
 
     def readings(self, key: str) -> list[MetricReading] | None:
         """The tick's readings of the service (None: none by the deadline); a read that failed raises here."""
