@@ -6,8 +6,10 @@ from activities.analysis import bp as analysis_activities
 from activities.deployment import bp as deployment_activities
 from activities.drift import bp as drift_activities
 from activities.hooks import bp as hook_activities
+from activities.loop_ticks import bp as loop_tick_activities
 from orchestrators.deployment import bp as deployment_orchestrator
 from orchestrators.drift import bp as drift_orchestrator
+from orchestrators.loop_ticks import bp as loop_tick_orchestrator
 from triggers.center_api import bp as center_api
 from triggers.drift_api import bp as drift_api
 from triggers.events_api import bp as events_api
@@ -39,9 +41,11 @@ for blueprint in (
     notification_triggers,
     deployment_orchestrator,
     drift_orchestrator,
+    loop_tick_orchestrator,
     deployment_activities,
     analysis_activities,
     drift_activities,
     hook_activities,
+    loop_tick_activities,
 ):
     app.register_functions(blueprint)

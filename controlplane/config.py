@@ -16,6 +16,7 @@
 | ``CONTROLPLANE_MONITOR_DEGRADED_SECONDS`` | failure monitor: degraded this long -> roll back | ``60`` |
 | ``CONTROLPLANE_LOOP_CONCURRENCY`` | loop ticks: services probed / measured at once | ``64`` |
 | ``CONTROLPLANE_LOOP_DEADLINE_SECONDS`` | loop ticks: a probe or metric read still out then is no reading | ``8`` |
+| ``CONTROLPLANE_LOOP_SHARD_SIZE`` | loop ticks: past this many services, one activity per this many | ``500`` |
 | ``CONTROLPLANE_ENDPOINT_CACHE_SECONDS`` | probes reuse replica endpoints this long (re-resolved on failure) | ``30`` |
 | ``CONTROLPLANE_DRIFT_SCHEDULE`` | drift timer (NCRONTAB; read by the Functions host) | every 5 minutes |
 | ``CONTROLPLANE_DRIFT_MAX_REMEDIATIONS_PER_RUN`` | drift: findings one execution takes (more: continues as new) | 50 |
@@ -92,6 +93,7 @@ class Settings:
     monitor_degraded_seconds: float = 60.0
     loop_concurrency: int = 64
     loop_deadline_seconds: float = 8.0
+    loop_shard_size: int = 500
     endpoint_cache_seconds: float = 30.0
     drift_max_remediations_per_run: int = 50
     event_retention_days: int = 90
@@ -145,6 +147,7 @@ class Settings:
         deadline = _number(environ, "CONTROLPLANE_LOOP_DEADLINE_SECONDS", "8", float, errors)
         if deadline == 0:  # no probe would ever answer in time: the monitor would never see a failure
             errors.append(FieldError("CONTROLPLANE_LOOP_DEADLINE_SECONDS", "must be more than 0 (got '0')"))
+        shard_size = _number(environ, "CONTROLPLANE_LOOP_SHARD_SIZE", "500", int, errors)
         endpoint_cache = _number(environ, "CONTROLPLANE_ENDPOINT_CACHE_SECONDS", "30", float, errors)
         drift_batch = _number(environ, "CONTROLPLANE_DRIFT_MAX_REMEDIATIONS_PER_RUN", "50", int, errors)
         backoff = _number(environ, "CONTROLPLANE_NOTIFICATIONS_BACKOFF_SECONDS", "1", float, errors)
@@ -168,6 +171,7 @@ class Settings:
             monitor_degraded_seconds=degraded,
             loop_concurrency=concurrency,
             loop_deadline_seconds=deadline,
+            loop_shard_size=shard_size,
             endpoint_cache_seconds=endpoint_cache,
             drift_max_remediations_per_run=drift_batch,
             event_retention_days=retention,

@@ -36,6 +36,7 @@ from controlplane.domain.runtime import (
     MetricReading,
     RevisionSpec,
 )
+from controlplane.domain.shards import Shard
 
 
 class Deployments(Protocol):
@@ -107,6 +108,9 @@ class Catalog(Protocol):
     def list_catalog(self, environment: str | None = None) -> list[CatalogEntry]:
         """Inventory entries, ordered by environment then service."""
 
+    def list_shard(self, shard: Shard) -> list[CatalogEntry]:
+        """The entries of one shard (one key range), ordered by service."""
+
     def page_catalog(
         self, environment: str | None = None, limit: int = DEFAULT_LIMIT, start: ServicePosition | None = None
     ) -> CatalogPage:
@@ -146,8 +150,8 @@ class LoopStates(Protocol):
         """Store a record: insert when its etag is None, else replace that version. ConcurrencyConflict
         if another writer got there first (inserted meanwhile, or changed it since it was read)."""
 
-    def list_loop_states(self, loop: str) -> list[LoopRecord]:
-        """Every record of ``loop``, ordered by key."""
+    def list_loop_states(self, loop: str, shard: Shard | None = None) -> list[LoopRecord]:
+        """Every record of ``loop`` (of one shard's services: one key range), ordered by key."""
 
 
 class Quarantine(Protocol):
@@ -180,6 +184,10 @@ class Claims(Protocol):
         """The unfinished deployment holding ``service``, or None (the loops' in-flight check): a point read of
         the service's claim, and of its holder's deployment when there is a claim. Counts a holder as
         ``claim_services`` does."""
+
+    def in_flight(self, now: datetime, environment: str | None = None) -> dict[str, str]:
+        """``holder`` of every claimed service (of one environment) at once, by ``environment/service``: one query
+        of the claims (only services being deployed have one) and a point read per holding deployment."""
 
 
 class EventLog(Protocol):

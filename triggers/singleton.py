@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import azure.durable_functions as df
 
@@ -14,8 +15,11 @@ IN_FLIGHT = {
 }
 
 
-async def start_singleton(client: df.DurableOrchestrationClient, orchestrator: str, instance_id: str) -> bool:
-    """Start ``orchestrator`` as ``instance_id`` unless a run of it is in flight; True if it started.
+async def start_singleton(
+    client: df.DurableOrchestrationClient, orchestrator: str, instance_id: str, start: dict[str, Any] | None = None
+) -> bool:
+    """Start ``orchestrator`` as ``instance_id`` (with input ``start``) unless a run of it is in flight; True if
+    it started.
 
     Two callers racing past the status check both call start; the host refuses the second start of a
     running instance, which counts as "in flight" here.
@@ -25,7 +29,7 @@ async def start_singleton(client: df.DurableOrchestrationClient, orchestrator: s
         log.info("%s is %s; not starting another run", instance_id, status.runtime_status.value)
         return False
     try:
-        await client.start_new(orchestrator, instance_id, None)
+        await client.start_new(orchestrator, instance_id, start)
     except Exception as error:  # the SDK raises a bare Exception for a refused start
         log.info("%s: start refused (%s); a run is in flight", instance_id, error)
         return False

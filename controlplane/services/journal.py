@@ -1,7 +1,8 @@
 """Emitting events: the event log is the outbox of the bus (the transactional outbox pattern).
 
 ``record`` logs each envelope pending publish, then publishes the trace's pending events and marks them
-published. A publish that fails leaves them pending (the caller goes on: nothing is lost), and they are
+published (many traces at once: what a loop's tick emits, recorded together, is read back and published in
+one go). A publish that fails leaves them pending (the caller goes on: nothing is lost), and they are
 published later by the next ``record`` of the same trace or by ``relay`` (the relay timer). Publishing
 is in time order per trace and a trace's pending events go out together, oldest first, so a later event
 never overtakes an earlier one. Delivery is at least once: a publish whose mark did not get written is
@@ -59,8 +60,13 @@ def record(event_log: EventLog, bus: EventBus, envelopes: Sequence[Envelope]) ->
         subject=first.subject,
     ):
         event_log.append_events(envelopes)
-        for traceid in dict.fromkeys(envelope.traceid for envelope in envelopes):
-            _publish(event_log, bus, event_log.pending_events(RELAY_BATCH, traceid))
+        traces = dict.fromkeys(envelope.traceid for envelope in envelopes)
+        if len(traces) == 1:
+            _publish(event_log, bus, event_log.pending_events(RELAY_BATCH, envelopes[0].traceid))
+            return
+        # Many traces (a loop's tick): the outbox read once, and their pending events in one publish.
+        pending = event_log.pending_events(len(envelopes) + RELAY_BATCH)
+        _publish(event_log, bus, [envelope for envelope in pending if envelope.traceid in traces])
 
 
 def relay(event_log: EventLog, bus: EventBus, limit: int = RELAY_BATCH) -> RelayOutcome:
@@ -83,7 +89,7 @@ def relay(event_log: EventLog, bus: EventBus, limit: int = RELAY_BATCH) -> Relay
 
 
 def _publish(event_log: EventLog, bus: EventBus, events: Sequence[Envelope]) -> bool:
-    """Publish one trace's pending events in order and mark them; False (logged) if the bus failed."""
+    """Publish pending events (each trace's in time order) and mark them; False (logged) if the bus failed."""
     if not events:
         return True
     try:

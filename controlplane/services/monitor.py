@@ -14,29 +14,35 @@ Each tick observes each service of the catalog once (``observe``) and moves its 
 Every change is saved with the etag it was read at, so two overlapping ticks cannot both roll back.
 
 A tick observes ``limits.concurrency`` services at once (``services.tick``). It reads every watch and the
-scaling loop's records in one query each, then per service a constant few point reads (its claim, the watched
-deployment's release), never a scan. It probes every watched service first, then does the table work with the
-readings, so a slow store never pushes a probe past the deadline. A probe still running at the tick's deadline
-is no reading: the watch stays as it was (no check event, no condition change), so a hung endpoint neither
-delays the other services nor counts as a failed check; the next tick probes it again. A service whose work
-fails is logged and the others' outcomes are kept.
+scaling loop's records in one query each, after its probes the claims of the services being deployed in one
+more (``Claims.in_flight``), then per service a point read of the watched deployment's release (kept once
+finished), never a scan. It probes every watched service first, then does the table work with the
+readings, so a slow store never pushes a probe past the deadline. Every service's events are recorded in one
+journal record (the event log writes them a hundred per transaction) before any watch is written, so a crash
+in between leaves no change without its events and the next tick decides again. A probe still running at the
+tick's deadline is no reading: the watch stays as it was (no check event, no condition change), so a hung
+endpoint neither delays the other services nor counts as a failed check; the next tick probes it again. A
+service whose work fails is logged and the others' outcomes are kept. ``tick`` takes a ``Shard`` to observe
+one key range of the catalog (a fanned-out tick's activity, ``orchestrators/loop_ticks.py``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from controlplane.domain import deployment_events, loop_events
 from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.deployment import Deployment, DeploymentState
 from controlplane.domain.event_catalog import EventData, EventType
-from controlplane.domain.events import TraceContext, format_time, new_event
+from controlplane.domain.events import Envelope, TraceContext, format_time, new_event
 from controlplane.domain.failure import ServiceCondition, Watch, after_check
 from controlplane.domain.health import HealthReport
 from controlplane.domain.loops import LoopRecord, QuarantinedImage
+from controlplane.domain.shards import Shard
 from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.errors import ConcurrencyConflict, NotFound
 from controlplane.ports import (
@@ -77,14 +83,32 @@ class Restore:
     deployment_id: str
     start: DeploymentStart
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"deploymentId": self.deployment_id, "start": self.start.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Restore:
+        return cls(str(data["deploymentId"]), DeploymentStart.from_dict(data["start"]))
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One service's observation in a tick: the events it emits, the watch to write (None: unchanged; with the
+    etag it was read at) and the rollback deployment to run, if any."""
+
+    events: list[Envelope]
+    write: LoopRecord | None
+    restore: Restore | None
+
 
 @dataclass(frozen=True)
 class TickReads:
     """What a tick reads once for all services: every watch (with its etag) by key, and the keys of the
-    services the scaling loop put to sleep at zero replicas."""
+    services the scaling loop put to sleep at zero replicas; after the probes, the services being deployed."""
 
     watches: Mapping[str, LoopRecord]
     asleep: frozenset[str]
+    deploying: Mapping[str, str] = field(default_factory=dict)  # Claims.in_flight, read after the probes
 
 
 @dataclass(frozen=True)
@@ -101,31 +125,42 @@ class Monitor:
     degraded_for: timedelta
     limits: TickLimits = field(default_factory=TickLimits)
 
-    def tick(self, now: datetime) -> list[Restore]:
-        """Observe every service of the catalog, ``limits.concurrency`` at a time; the rollback deployments to run."""
-        entries = self.catalog.list_catalog()
-        known = TickReads(
-            {record.key: record for record in self.loop_states.list_loop_states(LOOP)}, scaling.asleep(self.loop_states)
-        )
+    def tick(self, now: datetime, shard: Shard | None = None) -> list[Restore]:
+        """Observe every service of the catalog (of one ``shard`` of it), ``limits.concurrency`` at a time; the
+        rollback deployments to run."""
+        entries = self.catalog.list_catalog() if shard is None else self.catalog.list_shard(shard)
+        watches = self.loop_states.list_loop_states(LOOP, shard)
+        known = TickReads({record.key: record for record in watches}, scaling.asleep(self.loop_states, shard))
         seed = format_time(now)
         with Tick(self.limits) as tick:
             # Every probe first: the deadline bounds network waits only, and the table work that follows (slow on a
             # loaded store) never pushes a probe past it.
             readings = tick.each(entries, lambda entry: self._reading(entry, now, tick, known), seed)
             probed = [(entry, reading) for entry, reading in zip(entries, readings, strict=True)]
-            outcomes = tick.each(probed, lambda pair: self._observe_read(pair[0], now, known, pair[1]), seed)
-        restores = []
-        for entry, outcome in zip(entries, outcomes, strict=True):
-            if isinstance(outcome, Exception):
-                where = f"{entry.environment}/{entry.service}"
-                log.error("failure monitor: observing %s failed", where, exc_info=outcome)
-            elif outcome is not None:
-                restores.append(outcome)
-        return restores
+            # Read after the probes: a rollout claims its services before it touches them, so a claim made since
+            # a probe began is seen here (one query however many services; a point read each would be 1,000).
+            known = replace(known, deploying=self.claims.in_flight(now, shard.environment if shard else None))
+            observed = tick.each(probed, lambda pair: self._observe_read(pair[0], now, known, pair[1]), seed)
+            decided = [(entry, outcome) for entry, outcome in _succeeded(entries, observed) if outcome is not None]
+            # The tick's events in one journal record (transactions of a hundred rows rather than a few writes
+            # per event), before any watch is written: a crash in between leaves no change without its events.
+            journal.record(self.event_log, self.bus, [event for _, done in decided for event in done.events])
+            commits = tick.each(decided, lambda pair: self._commit(pair[1]), seed)
+        done = [entry for entry, _ in decided]
+        return [restore for _, restore in _succeeded(done, commits) if restore is not None]
+
+    def _commit(self, observed: Observed) -> Restore | None:
+        """Write the watch as the observation left it (unless an overlapping tick decided first): its restore."""
+        if observed.write is not None:
+            try:
+                self.loop_states.put_loop_state(observed.write)
+            except ConcurrencyConflict:
+                return None  # an overlapping tick decided first
+        return observed.restore
 
     def _observe_read(
         self, entry: CatalogEntry, now: datetime, known: TickReads, reading: HealthReport | Exception | None
-    ) -> Restore | None:
+    ) -> Observed | None:
         if isinstance(reading, Exception):
             raise reading
         return self.observe(entry, now, known, reading)
@@ -145,28 +180,28 @@ class Monitor:
 
     def observe(
         self, entry: CatalogEntry, now: datetime, known: TickReads, reading: HealthReport | None
-    ) -> Restore | None:
-        """Move the service's watch on with the tick's ``reading`` (None: no reading this tick)."""
+    ) -> Observed | None:
+        """Where the tick's ``reading`` (None: no reading this tick) moves the service's watch, with the events
+        to record before the watch is written; None when the service is not watched this tick."""
         record, watch = _watch(entry, known)
+        events: list[Envelope] = []
         if watch.condition is C.RESTORING:
-            updated, restore = self._restoring(entry, watch, now)
+            updated, restore = self._restoring(entry, watch, now, events)
         elif watch.condition in (C.HEALTHY, C.DEGRADED):
-            if _key(entry) in known.asleep or self._deploying(entry, now):
+            if _key(entry) in known.asleep or self._deploying(entry, known):
                 return None  # a rollout owns the service now (its reading is dropped), or it sleeps at zero replicas
-            updated, restore = self._checked(entry, watch, now, reading), None
+            updated, restore = self._checked(entry, watch, now, reading, events), None
             if updated.condition is C.ROLLBACK:
-                updated, restore = self._roll_back(entry, updated, now)
+                updated, restore = self._roll_back(entry, updated, now, events)
         else:
             return None  # Incident: an operator (or the next deployment) moves it on
-        if record.etag is None or updated != Watch.from_dict(record.body):
-            try:
-                self.loop_states.put_loop_state(replace(record, body=updated.to_dict()))
-            except ConcurrencyConflict:
-                return None  # an overlapping tick decided first
-        return restore
+        changed = record.etag is None or updated != Watch.from_dict(record.body)
+        return Observed(events, replace(record, body=updated.to_dict()) if changed else None, restore)
 
     # -- conditions ----------------------------------------------------------------------------------------------
-    def _checked(self, entry: CatalogEntry, watch: Watch, now: datetime, report: HealthReport | None) -> Watch:
+    def _checked(
+        self, entry: CatalogEntry, watch: Watch, now: datetime, report: HealthReport | None, events: list[Envelope]
+    ) -> Watch:
         """The watch after the service's check: unchanged when there was no reading."""
         if report is None:
             return watch
@@ -174,14 +209,16 @@ class Monitor:
         traceid = watch.traceid or journal.stable_trace(LOOP, entry.environment, entry.service, format_time(now))
         passed = report.passed(release.spec.health_gate.allow_degraded)
         checked = deployment_events.health_check_completed(entry.environment, entry.service, entry.revision, report)
-        self._emit(checked, entry, traceid, now)
+        events.append(self._envelope(checked, entry, traceid, now))
         updated = after_check(replace(watch, traceid=traceid), passed, report.summary(), now, self.degraded_for)
         if updated.condition is C.HEALTHY and watch.condition is C.HEALTHY:
             return replace(updated, traceid="")
-        self._changed(entry, watch, updated, now)
+        self._changed(entry, watch, updated, now, events)
         return updated
 
-    def _roll_back(self, entry: CatalogEntry, watch: Watch, now: datetime) -> tuple[Watch, Restore | None]:
+    def _roll_back(
+        self, entry: CatalogEntry, watch: Watch, now: datetime, events: list[Envelope]
+    ) -> tuple[Watch, Restore | None]:
         """Degraded too long: deploy the last Completed release again, pre-approved, in the episode's trace."""
         self.quarantine.quarantine(
             QuarantinedImage(entry.environment, entry.service, entry.image, watch.reason, now, entry.deployment_id)
@@ -190,8 +227,8 @@ class Monitor:
             previous = previous_completed(self.deployments, entry.deployment_id)
         except (NotFound, NotRollbackable) as missing:
             restoring = watch.moved(C.RESTORING, now, f"nothing to restore: {missing}")
-            self._changed(entry, watch, restoring, now)
-            return self._incident(entry, restoring, now, restoring.reason), None
+            self._changed(entry, watch, restoring, now, events)
+            return self._incident(entry, restoring, now, restoring.reason, events), None
         key = f"monitor/{entry.environment}/{entry.service}/{watch.traceid}"
         try:
             accepted = accept(self.deployments, self.claims, previous.release, now, key, watch.traceid)
@@ -203,24 +240,30 @@ class Monitor:
             f"restoring deployment {previous.id} as {accepted.deployment.id}",
             restore_deployment_id=accepted.deployment.id,
         )
-        self._changed(entry, watch, restoring, now)
+        self._changed(entry, watch, restoring, now, events)
         return restoring, self._restore(accepted.deployment, entry)
 
-    def _restoring(self, entry: CatalogEntry, watch: Watch, now: datetime) -> tuple[Watch, Restore | None]:
+    def _restoring(
+        self, entry: CatalogEntry, watch: Watch, now: datetime, events: list[Envelope]
+    ) -> tuple[Watch, Restore | None]:
         assert watch.restore_deployment_id is not None
         restore = self.deployments.get_deployment(watch.restore_deployment_id)
         if not restore.is_terminal:
             return watch, self._restore(restore, entry)  # started again if the first start was lost
         if restore.state is DeploymentState.COMPLETED:
             healthy = watch.moved(C.HEALTHY, now, f"restored by {restore.id}; its health gate passed")
-            self._changed(entry, watch, healthy, now)
+            self._changed(entry, watch, healthy, now, events)
             return Watch(restore.id, reason=healthy.reason), None
         reason = f"restore {restore.id} ended {restore.state.value}: {restore.transitions[-1].reason}"
-        return self._incident(entry, watch, now, reason), None
+        return self._incident(entry, watch, now, reason, events), None
 
-    def _incident(self, entry: CatalogEntry, watch: Watch, now: datetime, reason: str) -> Watch:
+    def _incident(self, entry: CatalogEntry, watch: Watch, now: datetime, reason: str, events: list[Envelope]) -> Watch:
         incident = watch.moved(C.INCIDENT, now, reason)
-        self._changed(entry, watch, incident, now)
+        self._changed(entry, watch, incident, now, events)
+        # The episode as logged, and what this observation emitted (recorded with the tick's events).
+        episode = self.event_log.events_for_trace(watch.traceid)
+        logged = {envelope.id for envelope in episode}
+        episode += [envelope for envelope in events if envelope.traceid == watch.traceid and envelope.id not in logged]
         raised = deployment_events.incident_raised(
             incident_id=f"incident-{journal.stable_id(watch.traceid, 'incident')[:12]}",
             reason=reason,
@@ -228,23 +271,23 @@ class Monitor:
             services=[entry.service],
             deployment_id=entry.deployment_id,
             traceid=watch.traceid,
-            chain=[envelope.to_dict() for envelope in self.event_log.events_for_trace(watch.traceid)],
+            chain=[envelope.to_dict() for envelope in episode],
         )
-        self._emit(raised, entry, watch.traceid, now)
+        events.append(self._envelope(raised, entry, watch.traceid, now))
         return incident
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _probe(self, entry: CatalogEntry, path: str) -> HealthReport:
         return self.health.probe(entry.environment, entry.service, entry.revision, path)
 
-    def _deploying(self, entry: CatalogEntry, now: datetime) -> bool:
-        return self.claims.holder(entry.environment, entry.service, now) is not None
+    def _deploying(self, entry: CatalogEntry, known: TickReads) -> bool:
+        return _key(entry) in known.deploying
 
     def _restore(self, deployment: Deployment, entry: CatalogEntry) -> Restore:
         why = f"failure monitor: {entry.environment}/{entry.service} degraded"
         return Restore(deployment.id, DeploymentStart.of(deployment, pre_approved=why))
 
-    def _changed(self, entry: CatalogEntry, before: Watch, after: Watch, now: datetime) -> None:
+    def _changed(self, entry: CatalogEntry, before: Watch, after: Watch, now: datetime, events: list[Envelope]) -> None:
         if before.condition is after.condition:
             return
         changed = loop_events.condition_changed(
@@ -256,12 +299,12 @@ class Monitor:
             entry.deployment_id,
         )
         traceid = after.traceid or before.traceid
-        self._emit(changed, entry, traceid, now, after.condition.value)
+        events.append(self._envelope(changed, entry, traceid, now, after.condition.value))
 
-    def _emit(
+    def _envelope(
         self, event: EventData, entry: CatalogEntry, traceid: str, now: datetime, discriminator: str = ""
-    ) -> None:
-        envelope = new_event(
+    ) -> Envelope:
+        return new_event(
             event.type,
             event_id=journal.stable_id(LOOP, traceid, event.type.value, format_time(now), discriminator),
             source=self.source,
@@ -270,7 +313,22 @@ class Monitor:
             trace=TraceContext(traceid, f"{entry.environment}/{entry.service}"),
             data=event.data,
         )
-        journal.record(self.event_log, self.bus, [envelope])
+
+
+Outcome = TypeVar("Outcome")
+
+
+def _succeeded(
+    entries: Sequence[CatalogEntry], outcomes: Sequence[Outcome | Exception]
+) -> list[tuple[CatalogEntry, Outcome]]:
+    """The services whose work succeeded, with its outcome; each failure is logged (the others are kept)."""
+    succeeded = []
+    for entry, outcome in zip(entries, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            log.error("failure monitor: observing %s/%s failed", entry.environment, entry.service, exc_info=outcome)
+        else:
+            succeeded.append((entry, outcome))
+    return succeeded
 
 
 def _key(entry: CatalogEntry) -> str:

@@ -18,11 +18,13 @@ first. Scaling to a count and emitting an event with a fixed id are both safe to
 lost, and none is applied twice by evaluations that overlap. A service with a deployment in flight (it has a
 claim, ``Claims.holder``) is skipped: its rollout owns the replicas.
 
-A timer tick evaluates ``limits.concurrency`` services at once (``services.tick``), reads every service's
-record in one query and each environment's compute inventory once for all its services; per service it makes
-a constant few point reads and writes, never a scan. A metric read still running at the tick's deadline is no
-reading: the service is skipped this tick, nothing decided or stored. A service whose evaluation fails is
-reported in its outcome (and logged); the others are evaluated as usual.
+A timer tick works on ``limits.concurrency`` services at once (``services.tick``): first it reads every
+policy's metrics, then it evaluates each service with its readings, so table work never delays a metric read
+past the deadline. It reads every service's record in one query and each environment's compute inventory once
+for all its services, and the claims of the services being deployed once, after the metric reads
+(``Claims.in_flight``); per service it makes a constant few point reads and writes, never a scan. A metric read
+still running at the tick's deadline is no reading: the service is skipped this tick, nothing decided or stored.
+A service whose evaluation fails is reported in its outcome (and logged); the others are evaluated as usual.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from controlplane.domain.loops import LoopRecord
 from controlplane.domain.runtime import LiveWorkload, MetricKind, MetricReading
 from controlplane.domain.scaling import decide
 from controlplane.domain.scaling_record import Evaluation, LastDecision, ScalingChange, ScalingRecord
+from controlplane.domain.shards import Shard
 from controlplane.errors import ConcurrencyConflict, ControlPlaneError, NotFound
 from controlplane.ports import (
     Catalog,
@@ -67,9 +70,11 @@ PROCESSED_TTL = timedelta(days=1)
 APPLY_LEASE = timedelta(minutes=1)
 
 
-def asleep(loop_states: LoopStates) -> frozenset[str]:
-    """The ``environment/service`` keys whose last scaling decision was zero replicas (asleep, not failing)."""
-    return frozenset(r.key for r in loop_states.list_loop_states(LOOP) if ScalingRecord.from_dict(r.body).asleep)
+def asleep(loop_states: LoopStates, shard: Shard | None = None) -> frozenset[str]:
+    """The ``environment/service`` keys (of ``shard``'s services) whose last scaling decision was zero replicas
+    (asleep, not failing)."""
+    records = loop_states.list_loop_states(LOOP, shard)
+    return frozenset(r.key for r in records if ScalingRecord.from_dict(r.body).asleep)
 
 
 @dataclass(frozen=True)
@@ -86,18 +91,38 @@ class Scaler:
     source: str
     limits: TickLimits = field(default_factory=TickLimits)
 
-    def tick(self, now: datetime) -> list[dict[str, Any]]:
-        """Evaluate every service of the catalog that has a scaling policy, ``limits.concurrency`` at a time."""
-        entries = self.catalog.list_catalog()
+    def tick(self, now: datetime, shard: Shard | None = None) -> list[dict[str, Any]]:
+        """Evaluate every service of the catalog (of one ``shard`` of it) that has a scaling policy,
+        ``limits.concurrency`` at a time."""
+        entries = self.catalog.list_catalog() if shard is None else self.catalog.list_shard(shard)
         inventories = {name: _Inventory(self.compute, name) for name in {entry.environment for entry in entries}}
-        records = {record.key: record for record in self.loop_states.list_loop_states(LOOP)}
+        records = {record.key: record for record in self.loop_states.list_loop_states(LOOP, shard)}
+        seed = format_time(now)
         with Tick(self.limits) as tick:
+            # Every metric read first, concurrently: the deadline bounds network waits only, and the table work
+            # that follows (slow on a loaded store) never pushes a read past it.
+            readings = tick.each(entries, lambda entry: self._metric_readings(entry, tick), seed)
+            read = dict(zip(map(_key, entries), readings, strict=True))
+            # The services being deployed, in one query after the metric reads (rather than a point read each).
+            deploying = self.claims.in_flight(now, shard.environment if shard else None)
             outcomes = tick.each(
                 entries,
-                lambda entry: self._traced(entry, now, None, _Reads(tick, inventories[entry.environment], records)),
-                format_time(now),
+                lambda entry: self._traced(
+                    entry, now, None, _Reads(tick, inventories[entry.environment], records, read, deploying)
+                ),
+                seed,
             )
         return [_outcome(entry, outcome) for entry, outcome in zip(entries, outcomes, strict=True)]
+
+    def _metric_readings(self, entry: CatalogEntry, tick: Tick) -> list[MetricReading] | None:
+        """The readings of the metrics the service's policy names, if it has one that applies and they are read
+        by the tick's deadline; None otherwise."""
+        release = self.deployments.get_release(entry.deployment_id)
+        policy = release.service(entry.service).scaling
+        if policy is None or release.spec.environment.compute == "containerapps":
+            return None
+        kinds = {MetricKind(rule.metric) for rule in policy.rules}
+        return tick.within(lambda: self.metrics.read(entry.environment, entry.service, kinds))
 
     def on_event(self, envelope: Envelope, now: datetime) -> dict[str, Any] | None:
         """React to a HealthCheckCompleted (other types are ignored); a duplicate delivery is dropped, and a
@@ -139,9 +164,9 @@ class Scaler:
             return {**where, "skipped": "no scaling policy"}
         if release.spec.environment.compute == "containerapps":
             return {**where, "skipped": "Container Apps revisions cannot be resized; their scale rules scale them"}
-        if self.claims.holder(environment, service, now) is not None:
+        if reads.deploying(entry, self.claims, now):
             return {**where, "skipped": "a deployment is in flight"}
-        key = f"{environment}/{service}"
+        key = _key(entry)
         stored = self.loop_states.get_loop_state(LOOP, key) if records is None else records.get(key)
         record = stored or LoopRecord(LOOP, key, {})
         memory = ScalingRecord.from_dict(record.body)
@@ -160,8 +185,7 @@ class Scaler:
         serving = _serving(inventory.workloads(), entry)
         if serving is None:
             return {**where, "skipped": "no serving revision"}
-        kinds = {MetricKind(rule.metric) for rule in policy.rules}
-        readings: list[MetricReading] | None = reads.tick.within(lambda: self.metrics.read(environment, service, kinds))
+        readings = reads.readings(key) if reads.metrics is not None else self._metric_readings(entry, reads.tick)
         if readings is None:
             return {**where, "skipped": "no metric readings by the tick's deadline"}
         decision = decide(policy, serving.replicas, readings, memory.state, now)
@@ -280,12 +304,29 @@ class Scaler:
 
 @dataclass(frozen=True)
 class _Reads:
-    """What an evaluation reads through its tick: the deadline-bound calls, its environment's inventory, and
-    every service's record as the tick read them (one query; None: the evaluation reads its own)."""
+    """What an evaluation reads through its tick: the deadline-bound calls, its environment's inventory, every
+    service's record as the tick read them (one query), the metric readings it took first (by service key) and the
+    services in flight (one query of the claims); None: the evaluation reads its own."""
 
     tick: Tick
     inventory: _Inventory
     records: Mapping[str, LoopRecord] | None = None
+    metrics: Mapping[str, list[MetricReading] | Exception | None] | None = None
+    in_flight: Mapping[str, str] | None = None
+
+    def deploying(self, entry: CatalogEntry, claims: Claims, now: datetime) -> bool:
+        """Whether a deployment holds the service: as the tick read the claims, or a point read of its claim."""
+        if self.in_flight is not None:
+            return _key(entry) in self.in_flight
+        return claims.holder(entry.environment, entry.service, now) is not None
+
+    def readings(self, key: str) -> list[MetricReading] | None:
+        """The tick's readings of the service (None: none by the deadline); a read that failed raises here."""
+        assert self.metrics is not None
+        readings = self.metrics[key]
+        if isinstance(readings, Exception):
+            raise readings
+        return readings
 
 
 class _Inventory:
@@ -312,6 +353,10 @@ def _outcome(entry: CatalogEntry, outcome: dict[str, Any] | Exception) -> dict[s
     log.error("scaling: evaluating %s/%s failed", entry.environment, entry.service, exc_info=outcome)
     failed = f"{type(outcome).__name__}: {outcome}"
     return {"environment": entry.environment, "service": entry.service, "failed": failed}
+
+
+def _key(entry: CatalogEntry) -> str:
+    return f"{entry.environment}/{entry.service}"
 
 
 def _serving(inventory: list[LiveWorkload], entry: CatalogEntry) -> LiveWorkload | None:

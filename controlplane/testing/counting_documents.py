@@ -66,6 +66,14 @@ class CountingDocumentTables:
         self._count("delete_rows")
         self._tables.delete_rows(table, partition, rows)
 
+    def insert_batch(self, table: str, documents: Sequence[Document]) -> None:
+        self._count("insert_batch")
+        self._tables.insert_batch(table, documents)
+
+    def delete_batch(self, table: str, partition: str, rows: Sequence[str]) -> None:
+        self._count("delete_batch")
+        self._tables.delete_batch(table, partition, rows)
+
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:

@@ -99,6 +99,24 @@ class MemoryDocumentTables:
             for row, _ in rows:
                 del stored[(partition, row)]
 
+    def insert_batch(self, table: str, documents: Sequence[Document]) -> None:
+        _check_batch(documents)
+        with self._lock:
+            rows = self._table(table)
+            taken = [f"{d.partition}/{d.row}" for d in documents if (d.partition, d.row) in rows]
+            if taken:
+                raise AlreadyExists(f"{table}: {', '.join(taken)} exist")
+            for document in documents:
+                self._store(rows, document)
+
+    def delete_batch(self, table: str, partition: str, rows: Sequence[str]) -> None:
+        if len(rows) > MAX_TRANSACTION_WRITES:
+            raise ValueError(f"a batch holds at most {MAX_TRANSACTION_WRITES} operations (got {len(rows)})")
+        with self._lock:
+            stored = self._table(table)
+            for row in rows:
+                stored.pop((partition, row), None)
+
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:
@@ -131,6 +149,15 @@ class MemoryDocumentTables:
         etag = f'W/"{next(self._versions)}"'
         rows[(document.partition, document.row)] = replace(copy.deepcopy(document), etag=etag)
         return etag
+
+
+def _check_batch(documents: Sequence[Document]) -> None:
+    """What Table storage refuses in a transaction: more than ``MAX_TRANSACTION_WRITES`` operations, or two
+    partitions."""
+    if len(documents) > MAX_TRANSACTION_WRITES:
+        raise ValueError(f"a batch holds at most {MAX_TRANSACTION_WRITES} operations (got {len(documents)})")
+    if len({document.partition for document in documents}) > 1:
+        raise ValueError("a batch's documents must share one partition")
 
 
 def _in_range(keys: KeyRange, partition: str, row: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.adapters.storage.documents import AnyOf, Document, DocumentTables, KeyRange, Write
+from controlplane.adapters.storage.documents import AnyOf, Document, DocumentTables, KeyRange, Write, batches
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
 
@@ -176,3 +176,33 @@ class DocumentTablesContract:
         with pytest.raises(ConcurrencyConflict):
             tables.delete_rows("Things", "p", [("b", None), ("a", stale)])
         assert [d.row for d in tables.scan("Things", KeyRange(partition="p"))] == ["a", "b"]
+
+    def test_insert_batch_stores_every_document_of_the_partition(self, tables: DocumentTables) -> None:
+        tables.insert_batch("Things", [Document("p/1", f"r{n}", {"n": n}, {"kind": "x"}) for n in range(3)])
+        assert [(d.row, d.body["n"]) for d in tables.scan("Things", KeyRange(partition="p/1"))] == [
+            ("r0", 0),
+            ("r1", 1),
+            ("r2", 2),
+        ]
+
+    def test_insert_batch_with_a_taken_key_stores_none(self, tables: DocumentTables) -> None:
+        tables.insert("Things", Document("p", "r1", {"first": True}))
+        with pytest.raises(AlreadyExists):
+            tables.insert_batch("Things", [Document("p", "r0", {}), Document("p", "r1", {}), Document("p", "r2", {})])
+        assert [(d.row, d.body) for d in tables.query("Things", "p")] == [("r1", {"first": True})]
+
+    def test_delete_batch_removes_rows_and_tolerates_absent_ones(self, tables: DocumentTables) -> None:
+        tables.insert_batch("Things", [Document("p", f"r{n}", {}) for n in range(4)])
+        tables.delete_batch("Things", "p", ["r0", "r2"])
+        tables.delete_batch("Things", "p", ["r1", "r2", "gone"])
+        assert [d.row for d in tables.query("Things", "p")] == ["r3"]
+
+    def test_batches_group_by_partition_within_the_transaction_limit(self) -> None:
+        documents = [Document(f"p{n % 2}", f"r{n:03d}", {}) for n in range(250)]
+        groups = list(batches(documents))
+        assert [(group[0].partition, len(group)) for group in groups] == [
+            ("p0", 100),
+            ("p0", 25),
+            ("p1", 100),
+            ("p1", 25),
+        ]

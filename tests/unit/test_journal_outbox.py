@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from controlplane.adapters.storage.documents import Document
-from controlplane.adapters.storage.event_log import OUTBOX
+from controlplane.adapters.storage.event_log import OUTBOX, outbox_mark
 from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.domain.audit import EventQuery
-from controlplane.domain.events import format_time
 from controlplane.services import journal
 from controlplane.testing.event_order import lost_events
 from controlplane.testing.fakes import FailingEventBus
@@ -79,7 +77,7 @@ def test_the_relay_logs_and_publishes_an_event_whose_append_stopped_after_its_pe
     create_tables(tables)
     log, bus = Stores.over(tables).event_log, FailingEventBus()
     event = trace_event("a-1", 1)
-    tables.insert(OUTBOX, Document(event.traceid, f"{format_time(event.time)}|{event.id}", event.to_dict()))
+    tables.insert(OUTBOX, outbox_mark(event))
     assert journal.relay(log, bus).published == 1
     assert [e.id for e in log.events_for_trace(TRACE_A)] == ["a-1"]
     assert [e.id for e in bus.published] == ["a-1"]

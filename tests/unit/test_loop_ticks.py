@@ -7,6 +7,7 @@ import importlib
 import sys
 import threading
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -15,11 +16,15 @@ import pytest
 
 from controlplane.adapters.storage.stores import Stores, create_tables
 from controlplane.config import InvalidSettings, Settings
+from controlplane.domain.audit import EventQuery
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.failure import ServiceCondition, Watch
 from controlplane.domain.health import HealthReport, HealthStatus
+from controlplane.domain.loops import LoopRecord
 from controlplane.domain.manifest import parse_release
 from controlplane.domain.runtime import LiveWorkload, MetricKind, MetricReading
+from controlplane.domain.shards import Shard
+from controlplane.ports import LoopStates
 from controlplane.services.tick import TickLimits
 from controlplane.testing.counting_documents import CountingDocumentTables
 from controlplane.testing.fakes import RecordingEventBus, ScriptedHealthProbe
@@ -183,6 +188,48 @@ def test_a_scaling_tick_reads_the_inventory_once_and_a_hung_metric_read_skips_on
     assert by_service["payments"]["skipped"] == "no metric readings by the tick's deadline"
     assert "replicas" in by_service["orders"] and "replicas" in by_service["billing"]
     assert compute.inventories == 1
+
+
+def test_a_monitor_tick_logs_its_events_before_it_writes_any_watch(world: World) -> None:
+    seed_services(world)
+    written: list[int] = []  # the checks logged when each watch was written
+
+    class WatchesAfterEvents:
+        def __init__(self, stored: LoopStates) -> None:
+            self.stored = stored
+
+        def get_loop_state(self, loop: str, key: str) -> LoopRecord | None:
+            return self.stored.get_loop_state(loop, key)
+
+        def list_loop_states(self, loop: str, shard: Shard | None = None) -> list[LoopRecord]:
+            return self.stored.list_loop_states(loop, shard)
+
+        def put_loop_state(self, record: LoopRecord) -> LoopRecord:
+            logged = world.store.event_log.query_events(EventQuery(since=T, until=T + timedelta(seconds=1)))
+            written.append(sum(e.type == EventType.HEALTH_CHECK_COMPLETED.value for e in logged.events))
+            return self.stored.put_loop_state(record)
+
+    store = replace(world.store, loop_states=WatchesAfterEvents(world.store.loop_states))
+    monitor_over(store, world.bus, world.health, "/tests/monitor", timedelta(seconds=30)).tick(T)
+    assert written == [len(SERVICES)] * len(SERVICES)  # every check logged before the first watch is written
+    assert checked(world) == sorted(SERVICES)
+    assert world.store.event_log.pending_events(10) == []
+
+
+def test_a_scaling_tick_reads_every_metric_before_it_stores_any_decision(world: World) -> None:
+    seed_services(world)
+    stored_at_reads: list[int] = []
+
+    class MetricsBeforeDecisions:
+        def read(self, environment: str, service: str, metrics: Iterable[MetricKind]) -> list[MetricReading]:
+            stored_at_reads.append(len(world.store.loop_states.list_loop_states("scaling")))
+            return [MetricReading(MetricKind(kind), 50.0) for kind in metrics]
+
+    one_at_a_time = TickLimits(concurrency=1)
+    outcomes = scaler_over(world.store, world.bus, world.compute, MetricsBeforeDecisions(), "/s", one_at_a_time).tick(T)
+    assert stored_at_reads == [0, 0, 0]
+    assert all("replicas" in outcome for outcome in outcomes)
+    assert len(world.store.loop_states.list_loop_states("scaling")) == len(SERVICES)
 
 
 def tick_costs(bench: ModuleType, services: int) -> tuple[tuple[int, int], tuple[int, int]]:

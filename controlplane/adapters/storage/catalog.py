@@ -10,6 +10,7 @@ from controlplane.adapters.storage.documents import Document, DocumentTables, Ke
 from controlplane.domain.catalog import CatalogEntry
 from controlplane.domain.listing_pages import CatalogPage, ServicePosition
 from controlplane.domain.paging import DEFAULT_LIMIT
+from controlplane.domain.shards import Shard
 
 TABLE = "Catalog"
 
@@ -34,6 +35,12 @@ class DocumentCatalog:
             for document in self._tables.query(TABLE, partition=environment)
         ]
         return sorted(entries, key=lambda entry: (entry.environment, entry.service))
+
+    def list_shard(self, shard: Shard) -> list[CatalogEntry]:
+        keys = KeyRange(partition=shard.environment, start=shard.first, stop=shard.stop)
+        return [
+            CatalogEntry.from_dict(document.body, etag=document.etag) for document in self._tables.scan(TABLE, keys)
+        ]
 
     def page_catalog(
         self, environment: str | None = None, limit: int = DEFAULT_LIMIT, start: ServicePosition | None = None

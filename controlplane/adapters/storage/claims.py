@@ -76,6 +76,17 @@ class DocumentClaims:
         holder: str = held.body["deploymentId"]
         return None if self._finished(holder, held.body.get("claimedAt"), now) else holder
 
+    def in_flight(self, now: datetime, environment: str | None = None) -> dict[str, str]:
+        finished: dict[str, bool] = {}  # a deployment holds all its services: read it once
+        holders = {}
+        for held in self._tables.query(TABLE, partition=environment):
+            holder: str = held.body["deploymentId"]
+            if holder not in finished:
+                finished[holder] = self._finished(holder, held.body.get("claimedAt"), now)
+            if not finished[holder]:
+                holders[f"{held.partition}/{held.row}"] = holder
+        return holders
+
     def release_services(self, environment: str, services: Sequence[str], deployment_id: str) -> None:
         for service in services:
             try:

@@ -8,6 +8,7 @@ Two implementations share one contract (``tests/contracts/documents.py``): Azure
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -15,8 +16,10 @@ from typing import Any, Literal, Protocol
 IndexValue = str | int | bool
 # Lost races a conditional read-modify-write retries before it gives up with ConcurrencyConflict.
 MAX_UPDATE_ATTEMPTS = 50
-# Writes one transaction holds at most (Table storage's entity group transaction: 100 operations).
+# An entity group transaction holds at most 100 operations of one partition and 4 MiB of payload (Azure Table
+# storage, "Performing entity group transactions"); the body budget leaves room for the multipart framing.
 MAX_TRANSACTION_WRITES = 100
+BATCH_BODY_CHARS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,14 @@ class DocumentTables(Protocol):
         NotFound if one is absent, ConcurrencyConflict if one's etag (when not None) names a version no longer
         stored; then nothing is deleted (Table storage's entity group transaction: one request for up to 100)."""
 
+    def insert_batch(self, table: str, documents: Sequence[Document]) -> None:
+        """Store new documents of one partition (one ``batches`` group) all or none, in one request;
+        AlreadyExists if any key is taken (then none is stored)."""
+
+    def delete_batch(self, table: str, partition: str, rows: Sequence[str]) -> None:
+        """Remove rows of one partition (at most ``MAX_TRANSACTION_WRITES``), unconditionally; absent rows are no
+        error."""
+
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:
@@ -112,3 +123,22 @@ class DocumentTables(Protocol):
     def scan(self, table: str, keys: KeyRange, clauses: Sequence[AnyOf] = (), batch: int = 1000) -> Iterator[Document]:
         """Documents in ``keys``' range satisfying every clause, in (partition, row) key order, read lazily
         ``batch`` at a time: a caller that stops early reads no further (Table storage's primary-key range)."""
+
+
+def batches(documents: Sequence[Document]) -> Iterator[list[Document]]:
+    """``documents`` in groups that one ``insert_batch`` takes: one partition each, at most ``MAX_TRANSACTION_WRITES``
+    documents and about ``BATCH_BODY_CHARS`` of body; in their order within each partition."""
+    by_partition: dict[str, list[Document]] = {}
+    for document in documents:
+        by_partition.setdefault(document.partition, []).append(document)
+    for group in by_partition.values():
+        batch: list[Document] = []
+        size = 0
+        for document in group:
+            chars = len(json.dumps(document.body, separators=(",", ":")))
+            if batch and (len(batch) == MAX_TRANSACTION_WRITES or size + chars > BATCH_BODY_CHARS):
+                yield batch
+                batch, size = [], 0
+            batch.append(document)
+            size += chars
+        yield batch

@@ -1,24 +1,28 @@
 """The event log over document tables, with its outbox of events pending publish and its audit index.
 
     EventLog     PartitionKey=traceid  RowKey=time|event id            every envelope emitted (time order per trace)
-    EventOutbox  PartitionKey=traceid  RowKey=time|event id            the envelopes not yet published
+    EventOutbox  PartitionKey=UTC day  RowKey=time|event id            the envelopes not yet published (TraceId column)
     EventAudit   PartitionKey=UTC day  RowKey=inverted time|event id   every envelope, newest first per day, with
                                                                        the columns the audit filters on
 
 The pending mark is a row of its own table rather than a column of the log, so the relay reads only what
 is pending: on Azure Table storage a filter on a non-key column scans the whole (ever growing) log. For the
 same reason the audit reads its own index by day: a time range across traces is a key range there, where
-in the log (keyed by trace) it would be a scan of everything.
+in the log (keyed by trace) it would be a scan of everything. The outbox is keyed by day, not by trace, so
+that the events of one loop tick (a trace per service) are marked and unmarked a hundred per transaction; it
+holds only what is pending, so reading one trace's marks by its column stays small.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from controlplane.adapters.storage.documents import AnyOf, Document, DocumentTables, KeyRange
+from controlplane.adapters.storage.documents import AnyOf, Document, DocumentTables, KeyRange, batches
 from controlplane.adapters.storage.purging import delete_documents
 from controlplane.domain import audit
 from controlplane.domain.audit import EventPage, EventQuery
@@ -28,6 +32,8 @@ from controlplane.errors import AlreadyExists
 TABLE = "EventLog"
 OUTBOX = "EventOutbox"
 AUDIT = "EventAudit"
+_WRITERS = 16  # a tick's log rows (a partition each) written at once: enough to keep Table storage busy
+TRACE_ID = "TraceId"  # the outbox's column of the event's trace
 _BATCH = 1000  # rows per page: Table storage answers at most 1000
 
 
@@ -38,24 +44,22 @@ class DocumentEventLog:
         self._tables = tables
 
     def append_events(self, events: Sequence[Envelope]) -> None:
-        """Mark pending, index, then log: a crash before the log leaves a pending mark (the relay appends the
-        event again, which completes the index and the log), so an event is never logged unpublished or
-        unindexed. A mark created for an event already in the log is the retry of an append whose event was
-        published since: it is taken back."""
-        for envelope in events:
-            document = Document(envelope.traceid, _row(envelope), envelope.to_dict())
-            try:
-                self._tables.insert(OUTBOX, document)
-                marked = True
-            except AlreadyExists:
-                marked = False  # still pending from an earlier append
-            with contextlib.suppress(AlreadyExists):  # indexed by an earlier append
-                self._tables.insert(AUDIT, _audit_document(envelope))
-            try:
-                self._tables.insert(TABLE, document)
-            except AlreadyExists:
-                if marked:
-                    self._tables.delete(OUTBOX, document.partition, document.row)
+        """Mark pending, index, then log, each table's rows in transactions of one partition: a crash before
+        the log leaves the pending marks (the relay appends those events again, which completes the index and
+        the log), so an event is never logged unpublished or unindexed. A mark created for an event already in
+        the log is the retry of an append whose event was published since: it is taken back."""
+        unique = list({(envelope.traceid, envelope.id): envelope for envelope in events}.values())
+        marks = [outbox_mark(envelope) for envelope in unique]
+        marked = self._insert_new(OUTBOX, marks)
+        self._insert_new(AUDIT, [_audit_document(envelope) for envelope in unique])
+        entries = [Document(envelope.traceid, _row(envelope), envelope.to_dict()) for envelope in unique]
+        logged = self._insert_new(TABLE, entries)
+        taken_back = [
+            mark
+            for mark, entry in zip(marks, entries, strict=True)
+            if _key(mark) in marked and _key(entry) not in logged
+        ]
+        self._delete(OUTBOX, taken_back)
 
     def events_for_trace(self, traceid: str, limit: int | None = None) -> list[Envelope]:
         """The trace's partition in row (time) order, read ``limit`` at a time so a capped read stops early."""
@@ -63,14 +67,13 @@ class DocumentEventLog:
         return [Envelope.from_dict(document.body) for document in itertools.islice(documents, limit)]
 
     def pending_events(self, limit: int, traceid: str | None = None) -> list[Envelope]:
-        documents = sorted(
-            self._tables.query(OUTBOX, partition=traceid), key=lambda document: (document.partition, document.row)
-        )
-        return [Envelope.from_dict(document.body) for document in documents[:limit]]
+        """The outbox holds only what is pending, so reading all of it (or its rows of one trace) stays small."""
+        where = None if traceid is None else {TRACE_ID: traceid}
+        envelopes = [Envelope.from_dict(document.body) for document in self._tables.query(OUTBOX, where=where)]
+        return sorted(envelopes, key=lambda envelope: (envelope.traceid, _row(envelope)))[:limit]
 
     def mark_published(self, events: Sequence[Envelope]) -> None:
-        for envelope in events:
-            self._tables.delete(OUTBOX, envelope.traceid, _row(envelope))
+        self._delete(OUTBOX, [outbox_mark(envelope) for envelope in events])
 
     def query_events(self, query: EventQuery) -> EventPage:
         """Day by day, newest first, each day's row range filtered on the index's columns by the service; the
@@ -95,19 +98,65 @@ class DocumentEventLog:
         so it goes last: a crash in between leaves index rows the next purge finishes), each a transaction of up
         to 100 rows of a partition (the index's day; the log's trace, when it has several). What is pending in the
         outbox (read once: it holds only what a failed publish left) is kept until it is published."""
-        pending = {(mark.partition, mark.row) for mark in self._tables.scan(OUTBOX, KeyRange(stop=format_time(before)))}
-        expired = self._tables.scan(AUDIT, KeyRange(partitions_before=audit.day_of(before)), batch=min(limit, 1000))
+        days = KeyRange(partitions_before=audit.day_of(before))
+        pending = {(mark.partition, mark.row) for mark in self._tables.scan(OUTBOX, days)}
+        expired = self._tables.scan(AUDIT, days, batch=min(limit, 1000))
         indexed: list[tuple[Document, Document]] = []
         for document in expired:
             if len(indexed) == limit:
                 break
             envelope = Envelope.from_dict(document.body)
-            if (envelope.traceid, _row(envelope)) not in pending:
+            if _key(outbox_mark(envelope)) not in pending:
                 indexed.append((document, Document(envelope.traceid, _row(envelope), {})))
         logged = sorted((entry for _, entry in indexed), key=lambda entry: (entry.partition, entry.row))
         delete_documents(self._tables, TABLE, logged, conditional=False)
         delete_documents(self._tables, AUDIT, [document for document, _ in indexed], conditional=False)
         return len(indexed)
+
+    def _insert_new(self, table: str, documents: Sequence[Document]) -> set[tuple[str, str]]:
+        """Insert what is not stored yet, a partition's documents in one transaction where none is stored (the
+        usual case) and one by one where some are (a retry); the groups concurrently (a tick's events are a
+        trace, a partition of the log, per service). The keys this call inserted."""
+        groups = list(batches(documents))
+        if len(groups) <= 1:
+            return set().union(*(self._insert_group(table, group) for group in groups))
+        with ThreadPoolExecutor(min(len(groups), _WRITERS), thread_name_prefix="event-log") as writers:
+            # In the caller's context: the storage calls' spans are children of the caller's.
+            inserted = [
+                writers.submit(contextvars.copy_context().run, self._insert_group, table, group) for group in groups
+            ]
+            return set().union(*(future.result() for future in inserted))
+
+    def _insert_group(self, table: str, batch: list[Document]) -> set[tuple[str, str]]:
+        if len(batch) > 1:
+            try:
+                self._tables.insert_batch(table, batch)
+                return {_key(document) for document in batch}
+            except AlreadyExists:
+                pass  # some are stored: insert the others one at a time
+        inserted: set[tuple[str, str]] = set()
+        for document in batch:
+            with contextlib.suppress(AlreadyExists):
+                self._tables.insert(table, document)
+                inserted.add(_key(document))
+        return inserted
+
+    def _delete(self, table: str, documents: Sequence[Document]) -> None:
+        for batch in batches(documents):
+            if len(batch) == 1:
+                self._tables.delete(table, batch[0].partition, batch[0].row)
+            else:
+                self._tables.delete_batch(table, batch[0].partition, [document.row for document in batch])
+
+
+def _key(document: Document) -> tuple[str, str]:
+    return document.partition, document.row
+
+
+def outbox_mark(envelope: Envelope) -> Document:
+    """The outbox's row of a pending event (what a crashed append leaves): by UTC day, so one tick's events share
+    a partition (a transaction per hundred); the trace is a column, read by the journal's publish of one trace."""
+    return Document(audit.day_of(envelope.time), _row(envelope), envelope.to_dict(), index={TRACE_ID: envelope.traceid})
 
 
 def _row(envelope: Envelope) -> str:

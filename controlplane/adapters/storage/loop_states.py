@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from controlplane.adapters.storage.documents import Document, DocumentTables
+from controlplane.adapters.storage.documents import Document, DocumentTables, KeyRange
 from controlplane.domain.loops import LoopRecord
+from controlplane.domain.shards import Shard
 from controlplane.errors import AlreadyExists, ConcurrencyConflict, NotFound
 
 TABLE = "LoopState"
@@ -38,6 +39,16 @@ class DocumentLoopStates:
                 raise ConcurrencyConflict(f"{record.loop}/{record.key} was removed meanwhile") from error
         return replace(record, etag=etag)
 
-    def list_loop_states(self, loop: str) -> list[LoopRecord]:
-        records = [LoopRecord(loop, d.row, d.body, etag=d.etag) for d in self._tables.query(TABLE, partition=loop)]
+    def list_loop_states(self, loop: str, shard: Shard | None = None) -> list[LoopRecord]:
+        if shard is None:
+            documents = self._tables.query(TABLE, partition=loop)
+        else:
+            # Keys are "environment/service"; the range's end past the environment's last service is "/~" (after
+            # every character a service name may hold), and what a key range cannot say exactly, ``holds`` does.
+            prefix = f"{shard.environment}/"
+            stop = prefix + (shard.stop if shard.stop is not None else "~")
+            documents = self._tables.scan(TABLE, KeyRange(partition=loop, start=prefix + shard.first, stop=stop))
+        records = [LoopRecord(loop, d.row, d.body, etag=d.etag) for d in documents]
+        if shard is not None:
+            records = [record for record in records if shard.holds(*record.key.split("/", 1))]
         return sorted(records, key=lambda record: record.key)

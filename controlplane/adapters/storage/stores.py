@@ -15,7 +15,7 @@ Tables and keys (each adapter module says more):
     ProcessedEvents  PartitionKey=expiry hour|consumer  RowKey=event id  (older rows: PartitionKey=consumer)
     ServiceClaims    PartitionKey=environment     RowKey=service        the deployment running for it
     EventLog         PartitionKey=traceid         RowKey=time|event id  every envelope emitted
-    EventOutbox      PartitionKey=traceid         RowKey=time|event id  the emitted envelopes not yet published
+    EventOutbox      PartitionKey=UTC day         RowKey=time|event id  envelopes not yet published (TraceId)
     EventAudit       PartitionKey=UTC day         RowKey=inverted time|id  every envelope, newest first, filterable
 
 Records travel with the etag they were read at; every conditional write names it, so a writer that

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from controlplane.adapters.storage.stores import Stores
+from controlplane.domain.shards import Shard
 from controlplane.errors import NotFound
 from controlplane.ports import Catalog
 from tests.builders import catalog_entry
@@ -31,6 +32,17 @@ class CatalogContract:
         assert [e.service for e in catalog.list_catalog("dev")] == ["orders", "payments"]
         with pytest.raises(NotFound):
             catalog.get_catalog_entry("dev", "billing")
+
+    def test_a_shard_lists_its_environment_from_its_first_service_to_its_stop(self, catalog: Catalog) -> None:
+        for environment, service in (("dev", "a"), ("dev", "b"), ("dev", "c"), ("dev-eu", "a"), ("prod", "b")):
+            catalog.put_catalog_entry(catalog_entry(environment, service))
+
+        def listed(shard: Shard) -> list[str]:
+            return [f"{entry.environment}/{entry.service}" for entry in catalog.list_shard(shard)]
+
+        assert listed(Shard("dev", "a", "c")) == ["dev/a", "dev/b"]
+        assert listed(Shard("dev", "b")) == ["dev/b", "dev/c"]
+        assert listed(Shard("prod", "a")) == ["prod/b"]
 
     def test_the_catalog_pages_by_environment_then_service(self, catalog: Catalog) -> None:
         for environment, service in (("prod", "orders"), ("dev", "payments"), ("dev", "orders"), ("qa", "orders")):

@@ -81,6 +81,22 @@ class ClaimsContract:
         claims.release_services("dev", ["orders"], "d1")
         assert claims.holder("dev", "orders", T0) is None
 
+    def test_the_services_in_flight_are_read_at_once_as_holder_reads_them_one_by_one(
+        self, claims: Claims, deployments: Deployments
+    ) -> None:
+        deployments.create_deployment(deployment("d1", services=("orders", "billing")))
+        finished = deployment("d2").advance(DeploymentState.PROVISIONING, T0).advance(DeploymentState.FAILED, T0)
+        deployments.create_deployment(finished)
+        assert claims.claim_services("dev", ["orders", "billing"], "d1", T0) is None
+        assert claims.claim_services("prod", ["orders"], "d2", T0) is None
+        assert claims.claim_services("qa", ["orders"], "unstored", T0) is None
+        assert claims.in_flight(T0) == {"dev/billing": "d1", "dev/orders": "d1", "qa/orders": "unstored"}
+        assert claims.in_flight(T0, "prod") == {}
+        assert claims.in_flight(T0 + UNSTORED_GRACE + timedelta(seconds=1), "qa") == {}
+        for key, holder in claims.in_flight(T0).items():
+            environment, service = key.split("/")
+            assert claims.holder(environment, service, T0) == holder
+
     def test_a_holder_not_yet_stored_holds_for_its_grace_period(self, claims: Claims) -> None:
         claims.claim_services("dev", ["orders"], "unstored", T0)
         assert claims.holder("dev", "orders", T0 + UNSTORED_GRACE) == "unstored"

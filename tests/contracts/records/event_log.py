@@ -77,6 +77,20 @@ class EventLogContract:
         assert event_log.pending_events(10) == []
         assert [e.id for e in event_log.events_for_trace(event.traceid)] == ["e-1"]
 
+    def test_a_tick_of_many_traces_is_logged_indexed_and_pending_and_its_retry_adds_nothing(
+        self, event_log: EventLog
+    ) -> None:
+        traces = [f"{n:032x}" for n in range(1, 131)]  # more than one transaction's worth of one day
+        tick = [_event(f"t-{n}", T0 + timedelta(microseconds=n), traceid=trace) for n, trace in enumerate(traces)]
+        event_log.append_events(tick[:40])
+        event_log.mark_published(tick[:20])
+        event_log.append_events(tick)  # a retried tick: the first 40 are logged (20 of them published since)
+        assert [e.id for e in event_log.events_for_trace(traces[7])] == ["t-7"]
+        assert sorted(e.id for e in event_log.pending_events(500)) == sorted(e.id for e in tick[20:])
+        assert len(_ids(event_log, EventQuery(since=T0, until=T0 + timedelta(seconds=1), limit=200))) == 130
+        event_log.mark_published(tick)
+        assert event_log.pending_events(500) == []
+
     def test_a_query_answers_the_range_newest_first_across_days_and_traces(self, event_log: EventLog) -> None:
         day = timedelta(days=1)
         event_log.append_events(

@@ -8,6 +8,7 @@ import pytest
 
 from controlplane.adapters.storage.stores import Stores
 from controlplane.domain.loops import LoopRecord
+from controlplane.domain.shards import Shard
 from controlplane.errors import ConcurrencyConflict
 from controlplane.ports import LoopStates
 
@@ -18,6 +19,19 @@ class LoopStatesContract:
     @pytest.fixture
     def loop_states(self, stores: Stores) -> LoopStates:
         return stores.loop_states
+
+    def test_a_shard_lists_the_records_of_its_services_only(self, loop_states: LoopStates) -> None:
+        for key in ("dev/a", "dev/b", "dev/c", "dev-eu/a", "devx/a", "prod/b"):
+            loop_states.put_loop_state(LoopRecord("monitor", key, {}))
+        loop_states.put_loop_state(LoopRecord("scaling", "dev/b", {}))
+
+        def listed(shard: Shard, loop: str = "monitor") -> list[str]:
+            return [record.key for record in loop_states.list_loop_states(loop, shard)]
+
+        assert listed(Shard("dev", "a", "c")) == ["dev/a", "dev/b"]
+        assert listed(Shard("dev", "b")) == ["dev/b", "dev/c"]
+        assert listed(Shard("dev", "a"), "scaling") == ["dev/b"]
+        assert len(loop_states.list_loop_states("monitor")) == 6
 
     def test_loop_state_is_versioned_so_two_writers_conflict(self, loop_states: LoopStates) -> None:
         assert loop_states.get_loop_state("scaling", "dev/orders") is None

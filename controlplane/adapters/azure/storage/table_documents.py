@@ -16,7 +16,14 @@ from urllib.parse import quote, unquote
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableClient, TableEntity, TableServiceClient, TableTransactionError, UpdateMode
+from azure.data.tables import (
+    TableClient,
+    TableEntity,
+    TableErrorCode,
+    TableServiceClient,
+    TableTransactionError,
+    UpdateMode,
+)
 
 from controlplane.adapters.azure.errors import translated
 from controlplane.adapters.storage.documents import (
@@ -120,6 +127,38 @@ class AzureTableDocuments:
         with translated(f"{table} delete {len(rows)} rows of {partition}"), _transaction_status():
             self._client(table).submit_transaction(operations)
 
+    def insert_batch(self, table: str, documents: Sequence[Document]) -> None:
+        """One entity group transaction of ``create`` operations (atomic in Table storage)."""
+        if not documents:
+            return
+        what = f"{table} insert of {len(documents)} in {documents[0].partition}"
+        operations: list[tuple[str, dict[str, Any]]] = [("create", _to_entity(document)) for document in documents]
+        with translated(what):
+            try:
+                self._client(table).submit_transaction(operations)
+            except TableTransactionError as error:
+                if _code(error) == TableErrorCode.ENTITY_ALREADY_EXISTS:
+                    raise AlreadyExists(f"{what}: a key already exists") from error
+                raise
+
+    def delete_batch(self, table: str, partition: str, rows: Sequence[str]) -> None:
+        """One transaction of ``delete`` operations; one row already gone fails a transaction as a whole, so
+        then each row is deleted on its own (a retry, or a row another caller removed: rare)."""
+        if not rows:
+            return
+        operations: list[tuple[str, dict[str, Any]]] = [
+            ("delete", {"PartitionKey": escape_key(partition), "RowKey": escape_key(row)}) for row in rows
+        ]
+        with translated(f"{table} delete of {len(rows)} in {partition}"):
+            try:
+                self._client(table).submit_transaction(operations)
+                return
+            except TableTransactionError as error:
+                if _code(error) != TableErrorCode.RESOURCE_NOT_FOUND:
+                    raise
+        for row in rows:
+            self.delete(table, partition, row)
+
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:
@@ -210,6 +249,12 @@ def _transaction_status() -> Iterator[None]:
         if error.status_code == 404:
             raise ResourceNotFoundError(message=error.message, response=error.response) from error
         raise
+
+
+def _code(error: TableTransactionError) -> str | None:
+    """The failed operation's Table error code (the SDK sets it while decoding the response)."""
+    code: str | None = getattr(error, "error_code", None)
+    return code
 
 
 def _documents(entities: Iterable[TableEntity], what: str) -> Iterator[Document]:
