@@ -8,6 +8,8 @@ from activities.drift import bp as drift_activities
 from activities.hooks import bp as hook_activities
 from orchestrators.deployment import bp as deployment_orchestrator
 from orchestrators.drift import bp as drift_orchestrator
+from orchestrators.service_group import bp as service_group_orchestrator
+from orchestrators.service_rollout import bp as service_rollout_orchestrator
 from triggers.center_api import bp as center_api
 from triggers.drift_api import bp as drift_api
 from triggers.events_api import bp as events_api
@@ -39,6 +41,8 @@ for blueprint in (
     notification_triggers,
     deployment_orchestrator,
     drift_orchestrator,
+    service_rollout_orchestrator,
+    service_group_orchestrator,
     deployment_activities,
     analysis_activities,
     drift_activities,

@@ -81,11 +81,12 @@ class DurableEngine(ClientOperations):
         limits: TimerLimits = TimerLimits(),  # noqa: B008 - immutable
         observer: Callable[[EpisodeReport], None] | None = None,
     ) -> None:
-        """``worker``: where function code runs; without it, a pool of the worker's default size of its own,
-        shut down with the engine. ``observer``: called with every decided episode, on the orchestrator thread
-        that decided it, before its work is dispatched (so an episode is reported before any episode its work
-        causes, a child's included); it must be quick, thread-safe and must not raise. It changes nothing the
-        engine does: bench/deployment_cost.py counts replayed events and round trips with it."""
+        """``worker``: where function code runs; without it, a pool of the worker's default size of its own, with
+        an event loop of its own for async functions, shut down with the engine. ``observer``: called with every
+        decided episode, on the orchestrator thread that decided it, before its work is dispatched (so an episode
+        is reported before any episode its work causes, a child's included); it must be quick, thread-safe and
+        must not raise. It changes nothing the engine does: bench/deployment_cost.py counts replayed events and
+        round trips with it."""
         self._index = index
         self._store = store
         self._clock = clock
@@ -97,6 +98,8 @@ class DurableEngine(ClientOperations):
         self._runner = EpisodeRunner(index, limits, self.stats)
         self._own_worker = worker is None
         self._worker = worker or WorkerPool()
+        if self._own_worker:
+            self._worker.run_own_loop()
         self._work = WorkDispatcher(
             index, store, clock, self._deliver, self._send, self.stats, self._worker, concurrency.activities
         )
