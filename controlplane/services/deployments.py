@@ -167,9 +167,9 @@ def transition(
     only_from: Collection[DeploymentState] = (),
 ) -> dict[str, Any]:
     """Move the deployment to ``target`` (because ``actor`` said so, if an operator did; a repeat of the same
-    step is a no-op; with ``only_from``, only from one of those states, else nothing happens) and emit the change, then the
-    ``closing`` events (a terminal state's own) in the same journal write; their ids derive from ``event_id``,
-    so a repeat emits the same ones."""
+    step is a no-op; with ``only_from``, only from one of those states, else nothing happens) and emit the
+    change, then the ``closing`` events (a terminal state's own) in the same journal write; their ids derive from
+    ``event_id``, so a repeat emits the same ones."""
 
     def change(current: Deployment) -> Deployment:
         if current.state is target or (only_from and current.state not in only_from):

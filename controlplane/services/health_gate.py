@@ -9,9 +9,9 @@ tally, and the orchestrator calls again, so no call runs near the host's ``funct
 A last gate of the release's last wave first records the move to HealthGating (the first of them to run does;
 the others find it done). The activity records what it decides: each probe's HealthCheckCompleted
 (``rollout.probe``) and the verdict's RuntimeHealthGateCompleted. Their event ids derive from the request's (the
-probe's number, "decided"), so a call the Durable runtime runs again after a crash records the same events. The gate stops without a
-verdict once the deployment is no longer rolling out (another service failed, or an operator aborted, and the
-release orchestration is rolling back): ``stopped``.
+probe's number, "decided"), so a call the Durable runtime runs again after a crash records the same events. The
+gate stops without a verdict once the deployment is no longer rolling out (another service failed, or an operator
+aborted, and the release orchestration is rolling back): ``stopped``.
 
 A probe that cannot run (the store or the network failed) is an Unhealthy probe, a measurement error, as it
 was when the orchestrator probed.
