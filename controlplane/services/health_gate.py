@@ -67,22 +67,25 @@ async def run_gate(
     tally = GateTally(request.successes, request.failures)
     probes = request.probes
     if request.gating is not None:
-        await asyncio.to_thread(_enter_health_gating, stores, request, started)
+        await asyncio.to_thread(_enter_health_gating, stores, request, request.at)
     while True:
         if not await rollout_wait.in_state(stores.deployments, request.deployment_id, rollout_wait.ROLLING_OUT):
             return _answer(STOPPED, tally, probes, "the deployment is no longer rolling out")
         if now() > deadline:
             seconds, service = gate.progress_deadline_seconds, request.target.service
             reason = f"progress deadline of {seconds} s exceeded while gating {service}"
-            await asyncio.to_thread(_decided, stores, request, GateVerdict.FAILED, tally, reason, probes, now())
+            at = _recorded_at(request, probes - request.probes, gate.interval_seconds)
+            await asyncio.to_thread(_decided, stores, request, GateVerdict.FAILED, tally, reason, probes, at)
             return _answer(GateVerdict.FAILED, tally, probes, reason)
         probes += 1
-        report = await asyncio.to_thread(_probe, stores, request, probes, now())
+        at = _recorded_at(request, probes - request.probes - 1, gate.interval_seconds)
+        report = await asyncio.to_thread(_probe, stores, request, probes, at)
         tally = tally.after(report, gate)
         verdict = tally.verdict(gate)
         if verdict is not GateVerdict.PROBING:
             why = _probes_reason(report, tally, gate)
-            await asyncio.to_thread(_decided, stores, request, verdict, tally, why, probes, now())
+            decided_at = at + timedelta(microseconds=1)  # right after its last probe, in the log's order
+            await asyncio.to_thread(_decided, stores, request, verdict, tally, why, probes, decided_at)
             reason = f"health gate failed for {request.target.service}: {report.summary()}"
             return _answer(verdict, tally, probes, reason if verdict is GateVerdict.FAILED else "")
         next_probe = now() + timedelta(seconds=gate.interval_seconds)
@@ -109,6 +112,15 @@ def _enter_health_gating(stores: GateStores, request: GateRequest, at: datetime)
         actor=request.gating.actor,
         only_from=(DeploymentState.ROLLING_OUT,),
     )
+
+
+def _recorded_at(request: GateRequest, earlier: int, interval_seconds: int) -> datetime:
+    """The time an event of this call records: when its probe was due on the orchestration's clock (the request's
+    stamp, plus an interval for each probe this call made before; a microsecond after the stamp, which the
+    HealthGating transition the call may record takes). Not the wall clock: a call the Durable runtime runs again
+    after a crash must record the same rows (the log keys an event by its time and id), not a second copy of each
+    event at another time."""
+    return request.at + timedelta(seconds=interval_seconds * earlier, microseconds=1)
 
 
 def _probe(stores: GateStores, request: GateRequest, number: int, at: datetime) -> HealthReport:
