@@ -10,6 +10,8 @@ from activities.loop_ticks import bp as loop_tick_activities
 from orchestrators.deployment import bp as deployment_orchestrator
 from orchestrators.drift import bp as drift_orchestrator
 from orchestrators.loop_ticks import bp as loop_tick_orchestrator
+from orchestrators.service_group import bp as service_group_orchestrator
+from orchestrators.service_rollout import bp as service_rollout_orchestrator
 from triggers.center_api import bp as center_api
 from triggers.drift_api import bp as drift_api
 from triggers.events_api import bp as events_api
@@ -42,6 +44,8 @@ for blueprint in (
     deployment_orchestrator,
     drift_orchestrator,
     loop_tick_orchestrator,
+    service_rollout_orchestrator,
+    service_group_orchestrator,
     deployment_activities,
     analysis_activities,
     drift_activities,

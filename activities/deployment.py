@@ -10,20 +10,22 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from activities.tracing import traced_activity
+from activities.tracing import traced_activity, traced_async_activity
 from controlplane.bootstrap import ports
 from controlplane.domain import deployment_events
 from controlplane.domain.workflow.deployment_requests import (
     DeploymentRequest,
     EmitRequest,
+    GateRequest,
     ProbeRequest,
+    PromotionRequest,
     RollBackRequest,
     StepRequest,
-    TargetRequest,
+    StepsRequest,
     TransitionRequest,
 )
 from controlplane.errors import PermanentError
-from controlplane.services import deployments, rollout
+from controlplane.services import deployments, health_gate, rollout
 
 bp = df.Blueprint()
 
@@ -51,6 +53,7 @@ def record_transition(request: dict) -> dict[str, Any]:
         transition.event_id,
         closing=transition.closing,
         actor=transition.actor,
+        only_from=transition.only_from,
     )
 
 
@@ -118,12 +121,40 @@ def apply_step(request: dict) -> dict[str, str] | None:
     step = StepRequest.from_dict(request)
     wired = ports()
     try:
-        rollout.apply_step(
-            wired.store.deployments, wired.compute, step.deployment_id, step.target, step.step, step.at
-        )
+        rollout.apply_step(wired.store.deployments, wired.compute, step.deployment_id, step.target, step.step, step.at)
     except PermanentError as error:
         return {"error": str(error).strip().splitlines()[0]}
     return None
+
+
+@bp.activity_trigger(input_name="request")
+@traced_activity
+def apply_steps(request: dict) -> dict[str, Any]:
+    """A batch of compute steps: ``{"applied": true}``; ``{"applied": false}`` when the deployment is no longer
+    rolling out (nothing done); ``{"error"}`` for a permanent failure (no retry can fix it); others raise."""
+    batch = StepsRequest.from_dict(request)
+    wired = ports()
+    try:
+        applied = rollout.apply_steps(
+            wired.store.deployments, wired.compute, batch.deployment_id, batch.target, batch.steps, batch.at
+        )
+    except PermanentError as error:
+        return {"error": str(error).strip().splitlines()[0]}
+    return {"applied": applied}
+
+
+@bp.activity_trigger(input_name="request")
+@traced_async_activity
+async def run_health_gate(request: dict) -> dict[str, Any]:
+    """Probe the new revision until its health gate decides (controlplane.services.health_gate); emits each
+    HealthCheckCompleted and the RuntimeHealthGateCompleted of the verdict."""
+    gate = GateRequest.from_dict(request)
+    wired = ports()
+    store = wired.store
+    stores = health_gate.GateStores(
+        store.deployments, store.claims, store.event_log, wired.events, wired.health, _source()
+    )
+    return await health_gate.run_gate(stores, gate)
 
 
 @bp.activity_trigger(input_name="request")
@@ -148,12 +179,21 @@ def probe_revision(request: dict) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="request")
 @traced_activity
-def promote(request: dict) -> None:
-    """Record the new revision in the service catalog."""
-    promotion = TargetRequest.from_dict(request)
-    store = ports().store
-    rollout.record_promotion(
-        store.deployments, store.catalog, store.quarantine, promotion.deployment_id, promotion.target, promotion.at
+def promote(request: dict) -> dict[str, Any]:
+    """Promote the release's services in order: each takes its steps after the last gate, then its new revision
+    is recorded in the service catalog. ``{"promoted": [...]}``, with ``"error"`` when one failed (the services
+    before it stay promoted; calling again is safe: every step and catalog write is idempotent)."""
+    promotion = PromotionRequest.from_dict(request)
+    wired = ports()
+    store = wired.store
+    return rollout.promote_all(
+        store.deployments,
+        store.catalog,
+        store.quarantine,
+        wired.compute,
+        promotion.deployment_id,
+        promotion.promotions,
+        promotion.at,
     )
 
 

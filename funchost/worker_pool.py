@@ -27,6 +27,7 @@ import asyncio
 import concurrent.futures
 import functools
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +78,7 @@ class WorkerPool:
     ) -> None:
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="python-worker")
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._own_loop: asyncio.AbstractEventLoop | None = None
         self.function_timeout = function_timeout
 
     @classmethod
@@ -127,6 +129,15 @@ class WorkerPool:
             raise timed_out(entry.name, timeout, str(uuid.uuid4()))
         return task.result()
 
+    def run_own_loop(self) -> None:
+        """Run an event loop of the pool's own on a thread, for a host with no event loop of its own to lend (the
+        durable engine on its own): the worker always has one, so async functions always run."""
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, name="python-worker-loop", daemon=True).start()
+        self.loop, self._own_loop = loop, loop
+
     def shutdown(self) -> None:
         """Stop taking work; what runs finishes in the background, what waits is cancelled."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._own_loop is not None:
+            self._own_loop.call_soon_threadsafe(self._own_loop.stop)

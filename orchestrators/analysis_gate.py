@@ -41,6 +41,7 @@ from controlplane.domain.analysis import Measurement, MetricTally, Verdict, anal
 from controlplane.domain.manifest.analysis import Analysis, AnalysisMetric
 from controlplane.domain.rollout.target import Target
 from controlplane.domain.workflow.analysis_requests import MeasureRequest
+from controlplane.domain.workflow.service_segments import HeldGate
 from orchestrators.flow import Decision, Flow, Task
 
 RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=1_000, max_number_of_attempts=3)
@@ -86,12 +87,23 @@ class _Series:
 
 
 def analyse(flow: Flow, target: Target, where: dict[str, Any]) -> Task:
-    """The analysis of the gate ``where`` after its health probes passed: None when the gate passes, else the
-    reason to roll back. Nothing to do when the service has no analysis."""
+    """The analysis of the gate ``where`` after its health probes passed, run in the service's sub-orchestration:
+    ``(None, ())`` when the gate passes, ``(reason, ())`` to roll back, ``(None, held)`` when it is inconclusive
+    (the release orchestration holds it: ``hold``). Nothing to do when the service has no analysis."""
     analysis = flow.release.analysis_of(target.service)
     if analysis is None:
+        return None, ()
+    failure, held = yield from _decided(flow, [_Lane(target, where, analysis)])
+    return failure, tuple(HeldGate(lane.where, reason) for lane, reason in held)
+
+
+def hold(flow: Flow, target: Target, held: Sequence[HeldGate]) -> Task:
+    """Hold the inconclusive gates ``held`` of ``target``'s service for an operator (the table above): None to go
+    on, else the reason to roll back."""
+    analysis = flow.release.analysis_of(target.service)
+    if analysis is None:  # the release says what was analysed: never the case for a gate that was held
         return None
-    return (yield from _judged(flow, [_Lane(target, where, analysis)]))
+    return (yield from _hold(flow, [(_Lane(target, gate.where, analysis), gate.reason) for gate in held]))
 
 
 def analyse_after_promotion(flow: Flow, targets: Sequence[Target]) -> Task:
@@ -116,15 +128,25 @@ def analyse_after_promotion(flow: Flow, targets: Sequence[Target]) -> Task:
 
 def _judged(flow: Flow, lanes: list[_Lane]) -> Task:
     """Measure, report and (if inconclusive) hold ``lanes``; the time spent is not progress-deadline time."""
+    failure, held = yield from _decided(flow, lanes)
+    if failure is None and held:
+        started = flow.context.current_utc_datetime
+        try:
+            failure = yield from _hold(flow, held)
+        finally:
+            flow.not_progressing += flow.context.current_utc_datetime - started
+    return failure
+
+
+def _decided(flow: Flow, lanes: list[_Lane]) -> Task:
+    """Measure and report ``lanes``: (the reason to roll back or None, the held lanes and why); the time spent is
+    not progress-deadline time."""
     started = flow.context.current_utc_datetime
     try:
         series, aborted = yield from _measured(flow, lanes)
         if aborted is not None:
-            return aborted
-        failure, held = yield from _completed(flow, lanes, series)
-        if failure is None and held:
-            failure = yield from _hold(flow, held)
-        return failure
+            return aborted, []
+        return (yield from _completed(flow, lanes, series))
     finally:
         flow.not_progressing += flow.context.current_utc_datetime - started
 
@@ -145,12 +167,16 @@ def _measured(flow: Flow, lanes: list[_Lane]) -> Task:
             return series, None
         active = [s for s in series if verdicts[id(s.lane)] is Verdict.MEASURING and s.verdict() is Verdict.MEASURING]
         at = min(s.due for s in active)
-        if at > context.current_utc_datetime and (aborted := (yield from flow.wait(context.create_timer(at)))):
-            return series, aborted
+        due_in_activity = None  # a service's segment holds no signals: its activities wait, watching for a stop
+        if at > context.current_utc_datetime:
+            if not flow.takes_signals:
+                due_in_activity = at
+            elif aborted := (yield from flow.wait(context.create_timer(at))):
+                return series, aborted
         due = [s for s in active if s.due <= at]
-        results = yield context.task_all(
-            [context.call_activity_with_retry(measure_metric, RETRY, _request(flow, s)) for s in due]
-        )
+        results = yield from _measurements(flow, due, due_in_activity)
+        if results is None:
+            return series, "stopped: the release is rolling back"
         for measured, result in zip(due, results, strict=True):
             measured.tally = measured.tally.after(Verdict(result["verdict"]))
             measured.last = Measurement.from_dict(result["measurement"])
@@ -158,7 +184,23 @@ def _measured(flow: Flow, lanes: list[_Lane]) -> Task:
             measured.due = at + timedelta(seconds=measured.lane.analysis.interval_of(measured.metric))
 
 
-def _request(flow: Flow, series: _Series) -> dict[str, Any]:
+def _measurements(flow: Flow, due: list[_Series], at: datetime | None) -> Task:
+    """Measure the ``due`` series in parallel (each activity waiting until ``at`` first, if given, and called again
+    while it still waits): their results in order, or None once the release stopped rolling out."""
+    context = flow.context
+    results: dict[int, dict[str, Any]] = {}
+    waiting = list(range(len(due)))
+    while waiting:
+        calls = [context.call_activity_with_retry(measure_metric, RETRY, _request(flow, due[i], at)) for i in waiting]
+        answers = yield context.task_all(calls)
+        if any(answer.get("stopped") for answer in answers):
+            return None
+        results.update((i, answer) for i, answer in zip(waiting, answers, strict=True) if not answer.get("waiting"))
+        waiting = [i for i, answer in zip(waiting, answers, strict=True) if answer.get("waiting")]
+    return [results[i] for i in range(len(due))]
+
+
+def _request(flow: Flow, series: _Series, due: datetime | None) -> dict[str, Any]:
     where, tally = series.lane.where, series.tally
     number = tally.passed + tally.failed + tally.inconclusive + 1
     return flow.stamped(
@@ -168,6 +210,7 @@ def _request(flow: Flow, series: _Series) -> dict[str, Any]:
         step=where["step"],
         metric=series.metric.name,
         number=number,
+        due=due,
     )
 
 

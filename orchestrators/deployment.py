@@ -24,10 +24,11 @@ outside (terminate, purge) is the reconciler's (controlplane.services.reconciler
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
+from azure.durable_functions.models.Task import TaskBase
 
 from activities.deployment import (
     apply_step,
@@ -38,23 +39,24 @@ from activities.deployment import (
     promote,
     roll_back,
 )
-from controlplane.domain import deployment_events, gate_events
+from controlplane.domain import deployment_events
 from controlplane.domain.deployment import DEPLOYMENT_MACHINE, DeploymentState
 from controlplane.domain.health import HealthReport, ProbeFailure, report_for_probe_error
-from controlplane.domain.manifest import HealthGate
-from controlplane.domain.rollout import AwaitApproval, Pause, RunHealthGate, ScaleDownStableAfter, Step
-from controlplane.domain.rollout.gate import GateTally, GateVerdict
+from controlplane.domain.rollout import ScaleDownStableAfter, Step
+from controlplane.domain.rollout.segments import LaneItem, Segment, lane_items
 from controlplane.domain.rollout.target import Target
 from controlplane.domain.workflow.deployment_requests import (
     DeploymentRequest,
     ProbeRequest,
+    Promotion,
+    PromotionRequest,
     RollBackRequest,
     StepRequest,
-    TargetRequest,
 )
 from controlplane.domain.workflow.deployment_start import DeploymentStart
 from orchestrators import analysis_gate, webhook_calls
-from orchestrators.flow import Flow, Task
+from orchestrators.flow import Flow, Task, failure_of, first_line, settled
+from orchestrators.lanes import Lane, Lanes
 from orchestrators.waves import ServicePlan, roll_out_in_waves
 
 bp = df.Blueprint()
@@ -62,6 +64,7 @@ log = logging.getLogger(__name__)
 DEPLOYMENT_ORCHESTRATOR = "deployment"
 S = DeploymentState
 RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=1_000, max_number_of_attempts=3)
+PROMOTION_ATTEMPTS = 3
 ROLLED_OUT = frozenset({S.ROLLING_OUT, S.HEALTH_GATING, S.PROMOTING})
 
 
@@ -85,21 +88,21 @@ def _deploy(flow: Flow, start: DeploymentStart) -> Task:
     try:
         yield context.call_activity_with_retry(ensure_environment, RETRY, flow.stamped(DeploymentRequest))
     except Exception as error:
-        return (yield from _fail(flow, f"provisioning failed: {_first_line(error)}"))
+        return (yield from _fail(flow, f"provisioning failed: {first_line(error)}"))
     yield from flow.move(S.CONFIGURING)
     try:
         yield context.call_activity_with_retry(bind_configuration, RETRY, flow.stamped(DeploymentRequest))
         planned = yield context.call_activity(plan_targets, flow.stamped(DeploymentRequest))
         targets = [Target.from_dict(t) for t in planned]
     except Exception as error:  # nothing rolled out yet: end the deployment (and free its services) cleanly
-        return (yield from _fail(flow, f"configuration failed: {_first_line(error)}"))
+        return (yield from _fail(flow, f"configuration failed: {first_line(error)}"))
     flow.targets = targets
     plans = {t.service: ServicePlan.of(release, t) for t in targets}
-    gate = release.spec.health_gate
-    deadline = context.current_utc_datetime + timedelta(seconds=gate.progress_deadline_seconds)
+    progress_deadline = timedelta(seconds=release.spec.health_gate.progress_deadline_seconds)
+    lanes = Lanes(flow, context.current_utc_datetime + progress_deadline)
 
     def roll_out_wave(wave: list[Target], last: bool) -> Task:
-        return _roll_out_wave(flow, wave, plans, gate, deadline, last)
+        return _roll_out_wave(flow, lanes, wave, plans, last)
 
     yield from flow.move(S.ROLLING_OUT)
     failure = yield from roll_out_in_waves(flow, targets, roll_out_wave)
@@ -114,21 +117,19 @@ def _deploy(flow: Flow, start: DeploymentStart) -> Task:
     gated = [target for target in targets if plans[target.service].last_gate is not None]
     if failure := (yield from analysis_gate.analyse_after_promotion(flow, gated)):
         return (yield from _roll_back(flow, targets, failure))
-    delayed: list[tuple[Target, ScaleDownStableAfter]] = []
-    for target in targets:
-        for step in plans[target.service].after:
-            if isinstance(step, ScaleDownStableAfter):
-                delayed.append((target, step))
-            elif not isinstance(step, Pause | AwaitApproval | RunHealthGate):
-                yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
-        yield context.call_activity(promote, flow.stamped(TargetRequest, target=target))
-        flow.promoted.append(target.service)
+    delayed = [
+        (target, step)
+        for target in targets
+        for step in plans[target.service].after
+        if isinstance(step, ScaleDownStableAfter)
+    ]
+    yield from _promote(flow, targets, plans)
     completed = deployment_events.completed(environment, {t.service: t.new_revision for t in targets})
     yield from flow.move(S.COMPLETED, closing=[completed])
     yield from webhook_calls.post_rollout(flow, S.COMPLETED)
     for target, step in delayed:  # blue-green keeps the old revision a while, so a rollback is instant
         yield context.create_timer(context.current_utc_datetime + timedelta(seconds=step.seconds))
-        yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
+        yield context.call_activity_with_retry(apply_step, RETRY, flow.stamped(StepRequest, target=target, step=step))
     return {"state": S.COMPLETED.value}
 
 
@@ -143,7 +144,7 @@ def _end_after(flow: Flow, error: Exception) -> Task:
     Completed, RolledBack, Failed        | stays: the failure came after the end (a delayed scale-down)
     """
     state = flow.state
-    reason = f"{state.value} failed: {_first_line(error)}"
+    reason = f"{state.value} failed: {first_line(error)}"
     if not flow.context.is_replaying:
         log.error("deployment %s (trace %s): %s", flow.deployment_id, flow.traceid, reason)
     if DEPLOYMENT_MACHINE.is_terminal(state):
@@ -154,114 +155,67 @@ def _end_after(flow: Flow, error: Exception) -> Task:
         unpromoted = [target for target in flow.targets if target.service not in flow.promoted]
         return (yield from _roll_back(flow, unpromoted, reason))
     if state is S.ROLLING_BACK:
-        return (yield from _fail(flow, f"rollback failed: {_first_line(error)}", incident=True))
+        return (yield from _fail(flow, f"rollback failed: {first_line(error)}", incident=True))
     return (yield from _fail(flow, reason))
 
 
-def _roll_out_wave(
-    flow: Flow, wave: list[Target], plans: dict[str, ServicePlan], gate: HealthGate, deadline: datetime, last: bool
-) -> Task:
-    """Roll out one wave (orchestrators.waves): each service's pre-rollout hooks and steps up to its last gate,
-    then (in HealthGating for the last wave) each service's last gate; the reason to roll back, or None."""
-    for target in wave:
-        failure = yield from webhook_calls.pre_rollout(flow, target)
-        if not failure:
-            failure = yield from _run_steps(flow, target, plans[target.service].steps, gate, deadline)
-        if failure:
-            return failure
-    if last:
-        yield from flow.move(S.HEALTH_GATING)
+def _roll_out_wave(flow: Flow, lanes: Lanes, wave: list[Target], plans: dict[str, ServicePlan], last: bool) -> Task:
+    """Roll out one wave (orchestrators.waves): every service's steps up to and including its last gate, in
+    parallel (its lane, orchestrators.lanes); the reason to roll back (RollingBack recorded), or None. In the
+    last wave, the first last gate to run records HealthGating (the state of the release while its last gates
+    decide); a last wave with no gate at all records it once its steps are done."""
+    wave_lanes = []
     for target in wave:
         plan = plans[target.service]
-        if plan.last_gate:
-            failure = yield from _run_gate(flow, target, plan.last_gate, plan.last_gate_number, gate, deadline)
-            if failure:
-                return failure
+        steps = [*plan.steps, plan.last_gate] if plan.last_gate is not None else plan.steps
+        gating_gate = plan.last_gate_number if last and plan.last_gate is not None else 0
+        wave_lanes.append(Lane(target, _lane_items(flow, target, steps), gating_gate))
+    if failure := (yield from lanes.run([lane for lane in wave_lanes if lane.items])):
+        return failure
+    if last and any(lane.gating_gate for lane in wave_lanes):
+        flow.entered(S.HEALTH_GATING)
+    elif last:
+        yield from flow.move(S.HEALTH_GATING)
     return None
 
 
-def _run_steps(flow: Flow, target: Target, steps: list[Step], gate: HealthGate, deadline: datetime) -> Task:
-    """Run plan steps; return the reason to roll back, or None."""
-    context = flow.context
-    gates = 0  # the gate's number among the plan's gates, from 1
-    for step in steps:
-        if isinstance(step, RunHealthGate):
-            gates += 1
-            failure = yield from _run_gate(flow, target, step, gates, gate, deadline)
-        elif isinstance(step, Pause):
-            until = context.current_utc_datetime + timedelta(seconds=step.seconds)
-            failure = yield from flow.wait(context.create_timer(until))
-        elif isinstance(step, AwaitApproval):
-            failure = yield from flow.wait_for_approval(f"the next rollout step of {target.service}", target.service)
-        else:
-            try:
-                outcome = yield context.call_activity_with_retry(apply_step, RETRY, _step_request(flow, target, step))
-                failure = f"rollout of {target.service} failed at {step}: {outcome['error']}" if outcome else None
-            except Exception as error:  # still failing after the retries for transient errors
-                failure = f"rollout of {target.service} failed at {step}: {_first_line(error)}"
-        if failure:
-            return failure
-    return None
+def _lane_items(flow: Flow, target: Target, steps: list[Step]) -> list[LaneItem]:
+    """The service's steps before its last gate as lane items; its pre-rollout webhooks run with its first segment,
+    which an empty one stands for when the plan starts with a wait."""
+    items = lane_items(steps)
+    if items and not isinstance(items[0], Segment) and flow.release.webhooks_of(target.service, "pre-rollout"):
+        items.insert(0, Segment((), 1))
+    return items
 
 
-def _run_gate(
-    flow: Flow, target: Target, step: RunHealthGate, number: int, gate: HealthGate, deadline: datetime
-) -> Task:
-    """Gate ``number`` of the service's plan, named by its step: probe until the health gate passes, then its
-    webhooks (webhook_calls), then the metric analysis (analysis_gate); None when the gate passes, else the
-    reason to roll back."""
-    flow.gates[target.service] = number  # an after-promotion analysis is numbered after the service's last gate
-    where = gate_events.gate_of(target.service, target.new_revision, number, step.reason)
-    failure = yield from _health_gate(flow, target, gate, deadline, where)
-    if failure is None:
-        failure = yield from webhook_calls.at_gate(flow, target, number, step.reason)
-    if failure is None:
-        failure = yield from analysis_gate.analyse(flow, target, where)
-    return failure
+def _promote(flow: Flow, targets: list[Target], plans: dict[str, ServicePlan]) -> Task:
+    """Promote every service in one activity: each takes its steps after the last gate (but a delayed scale-down)
+    and records its new revision in the catalog. A failure is tried again (every step and write is idempotent),
+    then raised: the services promoted by then stay promoted (``Flow.promoted``), the others roll back."""
+    promotions = tuple(
+        Promotion(t, tuple(s for s in plans[t.service].after if not isinstance(s, ScaleDownStableAfter)))
+        for t in targets
+    )
+    outcome: dict[str, Any] = {}
+    for _ in range(PROMOTION_ATTEMPTS):
+        request = flow.stamped(PromotionRequest, promotions=promotions)
+        outcome = yield flow.context.call_activity_with_retry(promote, RETRY, request)
+        if "error" not in outcome:
+            break
+    flow.promoted.extend(outcome["promoted"])
+    if "error" in outcome:
+        raise PromotionFailed(outcome["error"])
 
 
-def _health_gate(flow: Flow, target: Target, gate: HealthGate, deadline: datetime, where: dict[str, Any]) -> Task:
-    """Probe until the health gate passes (None) or fails (the reason); RuntimeHealthGateCompleted says which. The
-    progress deadline does not count the time spent in metric analysis and holds (``Flow.not_progressing``)."""
-    context = flow.context
-    tally = GateTally()
-    while True:
-        if context.current_utc_datetime > deadline + flow.not_progressing:
-            failure = f"progress deadline of {gate.progress_deadline_seconds} s exceeded while gating {target.service}"
-            yield from _gate_decided(flow, where, GateVerdict.FAILED, tally, failure)
-            return failure
-        report = yield from _probe(flow, target)
-        tally = tally.after(report, gate)
-        verdict = tally.verdict(gate)
-        if verdict is not GateVerdict.PROBING:
-            yield from _gate_decided(flow, where, verdict, tally, _probes_reason(report, tally, gate))
-        if verdict is GateVerdict.PASSED:
-            return None
-        if verdict is GateVerdict.FAILED:
-            return f"health gate failed for {target.service}: {report.summary()}"
-        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=gate.interval_seconds))
+class PromotionFailed(Exception):
+    """Promotion failed after its attempts (the message says at which service and why)."""
 
 
-def _gate_decided(flow: Flow, where: dict[str, Any], verdict: GateVerdict, tally: GateTally, reason: str) -> Task:
-    decided = gate_events.health_gate_completed(where, verdict.value, tally.successes, tally.failures, reason)
-    yield from flow.emit(decided)
-
-
-def _probes_reason(report: HealthReport, tally: GateTally, gate: HealthGate) -> str:
-    if tally.successes:
-        return (
-            f"{report.summary()} ({tally.successes} passing probes in a row, successThreshold {gate.success_threshold})"
-        )
-    return f"{report.summary()} ({tally.failures} failing probes in a row, failureThreshold {gate.failure_threshold})"
-
-
-def _probe(flow: Flow, target: Target, stable: bool = False) -> Task:
-    """One probe's report; a probe activity that failed is an Unhealthy probe (a measurement error), not a crash."""
-    try:
-        request = flow.stamped(ProbeRequest, target=target, stable=stable)
-        return HealthReport.from_dict((yield flow.context.call_activity(probe_revision, request)))
-    except Exception as error:
-        return report_for_probe_error(ProbeFailure.CONNECTION_ERROR, f"probe failed: {_first_line(error)}")
+def _report(probe: TaskBase) -> HealthReport:
+    """A settled probe's report; a probe activity that failed is an Unhealthy probe (a measurement error)."""
+    if (error := failure_of(probe)) is not None:
+        return report_for_probe_error(ProbeFailure.CONNECTION_ERROR, f"probe failed: {first_line(error)}")
+    return HealthReport.from_dict(probe.result)
 
 
 def _roll_back(flow: Flow, targets: list[Target], reason: str) -> Task:
@@ -274,19 +228,29 @@ def _roll_back(flow: Flow, targets: list[Target], reason: str) -> Task:
 
 
 def _restore(flow: Flow, targets: list[Target], reason: str) -> Task:
+    """Roll every service back at once, then probe the stable revisions at once (RollingBack is recorded first,
+    unless the lanes recorded it already to stop the services)."""
     context = flow.context
-    yield from flow.move(S.ROLLING_BACK, reason)
-    for target in targets:
-        request = flow.stamped(RollBackRequest, target=target, reason=reason)
-        try:
-            yield context.call_activity_with_retry(roll_back, RETRY, request)
-        except Exception as error:
-            failure = f"rollback of {target.service} failed: {_first_line(error)}; it was rolling back because {reason}"
+    if flow.state is not S.ROLLING_BACK:
+        yield from flow.move(S.ROLLING_BACK, reason)
+    rollbacks = [
+        context.call_activity_with_retry(roll_back, RETRY, flow.stamped(RollBackRequest, target=target, reason=reason))
+        for target in targets
+    ]
+    yield from settled(context, rollbacks)
+    for target, task in zip(targets, rollbacks, strict=True):
+        if (error := failure_of(task)) is not None:
+            failure = f"rollback of {target.service} failed: {first_line(error)}; it was rolling back because {reason}"
             return (yield from _fail(flow, failure, incident=True))
-    restored_health = {}
-    for target in targets:
-        if target.stable_revision is not None:
-            restored_health[target.service] = (yield from _probe(flow, target, stable=True)).status.value
+    restorable = [target for target in targets if target.stable_revision is not None]
+    probes = [
+        context.call_activity(probe_revision, flow.stamped(ProbeRequest, target=target, stable=True))
+        for target in restorable
+    ]
+    yield from settled(context, probes)
+    restored_health = {
+        target.service: _report(task).status.value for target, task in zip(restorable, probes, strict=True)
+    }
     restored = next((t.stable_deployment for t in targets if t.stable_deployment), None)
     unrestored = [t.service for t in targets if t.stable_revision is None]
     if restored is None:
@@ -315,13 +279,3 @@ def _fail(flow: Flow, reason: str, incident: bool = False) -> Task:
         )
     yield from flow.move(S.FAILED, reason, closing=closing)
     return {"state": S.FAILED.value, "reason": reason}
-
-
-def _step_request(flow: Flow, target: Target, step: Step) -> dict[str, Any]:
-    return flow.stamped(StepRequest, target=target, step=step)
-
-
-def _first_line(error: Exception) -> str:
-    """The failure's first line: the SDK joins the extension's reason and details as "{reason} \n {details}"."""
-    text = str(error).strip()
-    return text.splitlines()[0].rstrip() if text else type(error).__name__

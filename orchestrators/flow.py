@@ -16,6 +16,7 @@ decision says which came first (approved, aborted or timed-out), so a hold can a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 import azure.durable_functions as df
-from azure.durable_functions.models.Task import TaskBase, TimerTask
+from azure.durable_functions.models.Task import TaskBase, TaskState, TimerTask
 
 from activities.deployment import emit_event, record_transition
 from controlplane.domain import deployment_events
@@ -32,7 +33,7 @@ from controlplane.domain.approvals import abort_refusal, approval_refusal
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.event_catalog import EventData
 from controlplane.domain.rollout.target import Target
-from controlplane.domain.workflow.deployment_requests import DeploymentRequest, EmitRequest, TransitionRequest
+from controlplane.domain.workflow.deployment_requests import DeploymentRequest, EmitRequest, Gating, TransitionRequest
 from controlplane.domain.workflow.deployment_start import DeploymentStart
 from controlplane.domain.workflow.signals import ABORT, APPROVE, InvalidSignal, OperatorSignal
 from orchestrators.clock import StepClock
@@ -65,8 +66,15 @@ class Flow:
     """Stamps every activity request with the deployment and trace ids, a deterministic time and event id;
     remembers the last state recorded, the targets once planned, and the operator signals not yet recorded."""
 
-    def __init__(self, context: df.DurableOrchestrationContext, start: DeploymentStart) -> None:
+    def __init__(
+        self, context: df.DurableOrchestrationContext, start: DeploymentStart, takes_signals: bool = True
+    ) -> None:
+        """``takes_signals``: False for a service's segment (orchestrators.service_rollout), which operators'
+        signals never reach: its activities wait instead of its timers, so the segment stops when the release
+        orchestration records a rollback."""
         self.context = context
+        self.takes_signals = takes_signals
+        self.start = start
         self.deployment_id = start.deployment_id
         self.traceid = start.trace_id
         self.release = start.release
@@ -76,6 +84,7 @@ class Flow:
         self.targets: list[Target] = []
         self.promoted: list[str] = []  # services whose promotion is recorded in the catalog
         self._approvals: list[str] = []
+        self._handed = 0  # approvals handed over to the activities that record HealthGating (``hand_over``)
         self._operator: Actor | None = None  # who approved or aborted since the last transition
         self.gates: dict[str, int] = {}  # per service, the gates run so far (each numbered from 1)
         # Time spent in metric analysis and inconclusive holds: the health gates' progress deadline does not count
@@ -90,16 +99,30 @@ class Flow:
         stamp = request(self.deployment_id, self.traceid, at, self.context.new_uuid(), **fields)
         return stamp.to_dict()
 
-    def move(self, state: DeploymentState, reason: str = "", closing: Sequence[EventData] = ()) -> Task:
+    def move(
+        self,
+        state: DeploymentState,
+        reason: str = "",
+        closing: Sequence[EventData] = (),
+        only_from: tuple[DeploymentState, ...] = (),
+    ) -> Task:
         """Record the transition; its reason starts with the approvals given since the last one, and its actor
         is the operator whose approval or abort led to it (the last one, when several approved steps in a
         row: each approval has its own RuntimeDeploymentApproved). ``closing``: a terminal state's events,
-        recorded with it in one activity (retried: the deployment must not stay terminal without them)."""
+        recorded with it in one activity (retried: the deployment must not stay terminal without them).
+        ``only_from``: record it only from one of these states (else it is recorded already, or moot)."""
         reason = "; ".join([*self._approvals, reason] if reason else self._approvals)
         # The custom status must stay under the extension's 16 KB or the orchestration fails: the reason is cut
         # short there; the transition records all of it.
         self.context.set_custom_status({"state": state.value, "reason": _brief(reason)})
-        request = self.stamped(TransitionRequest, to=state, reason=reason, closing=tuple(closing), actor=self._operator)
+        request = self.stamped(
+            TransitionRequest,
+            to=state,
+            reason=reason,
+            closing=tuple(closing),
+            actor=self._operator,
+            only_from=only_from,
+        )
         if closing:
             yield self.context.call_activity_with_retry(record_transition, TERMINAL_RETRY, request)
         else:
@@ -107,6 +130,24 @@ class Flow:
         self.state = state  # only once recorded: a failed record leaves the stored state where it was
         self._approvals.clear()
         self._operator = None
+
+    def hand_over(self) -> Gating:
+        """The HealthGating transition as ``move`` would record it now, for the gate activities that record it
+        (``entered`` once they did): its reason holds the approvals given so far. When several gates may record
+        it, the first to run does, with what it was handed; an approval given later goes to the next transition
+        (each approval has its own RuntimeDeploymentApproved, whichever transition names it)."""
+        self._handed = len(self._approvals)
+        return Gating("; ".join(self._approvals), self._operator)
+
+    def entered(self, state: DeploymentState) -> None:
+        """``state`` was recorded by an activity, as ``hand_over`` said: approvals given since stay for the next
+        transition."""
+        self.context.set_custom_status({"state": state.value})
+        self.state = state
+        del self._approvals[: self._handed]
+        self._handed = 0
+        if not self._approvals:
+            self._operator = None
 
     def emit(self, event: EventData) -> Task:
         yield self.context.call_activity(emit_event, self.stamped(EmitRequest, event=event))
@@ -168,6 +209,20 @@ class Flow:
             self._operator = signal.actor
             return Decision("approved", signal.actor)
 
+    def first(self, tasks: Sequence[TaskBase]) -> Task:
+        """The first of ``tasks`` to complete, or an operator's abort if it comes first (its ``Decision``); a
+        refused abort is logged and the race goes on."""
+        while True:
+            abort = self._abort_wait()
+            winner = yield self.context.task_any([*tasks, abort])
+            if winner != abort:
+                return winner
+            self._abort = None
+            signal = self._accepted(ABORT, abort.result)
+            if signal is not None:
+                self._operator = signal.actor
+                return Decision("aborted", signal.actor, f"aborted by {signal.describe()}")
+
     def _abort_wait(self) -> TaskBase:
         """The open wait for an abort, the same across waits until an abort arrives. A fresh wait per pause would
         leave the earlier ones open, and the SDK hands an event that arrives while no wait is being yielded (the
@@ -220,3 +275,26 @@ def _cancel(*tasks: TaskBase | None) -> None:
 
 def _brief(text: str) -> str:
     return text if len(text) <= STATUS_REASON_CHARS else text[: STATUS_REASON_CHARS - 1] + "…"
+
+
+def first_line(error: Exception) -> str:
+    """The failure's first line: the SDK joins the extension's reason and details as "{reason} \n {details}"."""
+    text = str(error).strip()
+    return text.splitlines()[0].rstrip() if text else type(error).__name__
+
+
+def settled(context: df.DurableOrchestrationContext, tasks: Sequence[TaskBase]) -> Task:
+    """Wait for every one of ``tasks`` (scheduled together), failed ones included: ``task_all`` ends at the first
+    failure, while the others still run. Each task's state and result say how it ended."""
+    try:
+        yield context.task_all(list(tasks))
+    except Exception:
+        for task in tasks:
+            if not task.is_completed:
+                with contextlib.suppress(Exception):
+                    yield task
+
+
+def failure_of(task: TaskBase) -> Exception | None:
+    """The exception a settled task ended with, or None if it succeeded."""
+    return task.result if task.state is TaskState.FAILED and isinstance(task.result, Exception) else None

@@ -7,7 +7,7 @@ values, so the HTTP trigger, the activities and the tests call the same code.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -164,18 +164,21 @@ def transition(
     event_id: str,
     closing: Sequence[EventData] = (),
     actor: Actor | None = None,
+    only_from: Collection[DeploymentState] = (),
 ) -> dict[str, Any]:
     """Move the deployment to ``target`` (because ``actor`` said so, if an operator did; a repeat of the same
-    step is a no-op) and emit the change, then the
-    ``closing`` events (a terminal state's own) in the same journal write; their ids derive from ``event_id``,
-    so a repeat emits the same ones."""
+    step is a no-op; with ``only_from``, only from one of those states, else nothing happens) and emit the
+    change, then the ``closing`` events (a terminal state's own) in the same journal write; their ids derive from
+    ``event_id``, so a repeat emits the same ones."""
 
     def change(current: Deployment) -> Deployment:
-        if current.state is target:
+        if current.state is target or (only_from and current.state not in only_from):
             return current
         return current.advance(target, at, reason, actor)
 
     deployment = deployments.update_deployment(deployment_id, change)
+    if not any(t.target is target for t in deployment.transitions):  # ``only_from`` did not hold: nothing to emit
+        return {"state": deployment.state.value}
     step = next(t for t in reversed(deployment.transitions) if t.target is target)
     changed = deployment_events.state_changed(step)
     # The log orders a trace's events by time, then id: each closing event is a microsecond after the one before.

@@ -6,6 +6,7 @@ scaling to a count, setting weights, probing, and writing the catalog are all id
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -27,9 +28,11 @@ from controlplane.domain.rollout import (
 )
 from controlplane.domain.rollout.target import Target, revision_name
 from controlplane.domain.runtime import RevisionSpec
+from controlplane.domain.workflow.deployment_requests import Promotion
 from controlplane.errors import NotFound, PermanentError
 from controlplane.ports import Catalog, Compute, Deployments, EventBus, EventLog, HealthProbe, Quarantine
 from controlplane.services.deployments import emit
+from controlplane.services.rollout_wait import ROLLING_OUT
 
 
 def targets(deployments: Deployments, catalog: Catalog, deployment_id: str) -> list[Target]:
@@ -86,6 +89,19 @@ def apply_step(
         raise TypeError(f"unknown rollout step {step!r}")
     traffic = (step.new_percent, at) if isinstance(step, SetTraffic) else None
     _progress(deployments, deployment_id, service, ServicePhase.ROLLING_OUT, target.new_revision, str(step), traffic)
+
+
+def apply_steps(
+    deployments: Deployments, compute: Compute, deployment_id: str, target: Target, steps: Sequence[Step], at: datetime
+) -> bool:
+    """Carry out a batch of compute steps in order (one activity for a real step of the rollout); False, with
+    nothing done, once the deployment is no longer rolling out: the release is rolling back (another service
+    failed, an operator aborted) or has ended, and the service must not move on."""
+    if deployments.get_deployment(deployment_id).state not in ROLLING_OUT:
+        return False
+    for step in steps:
+        apply_step(deployments, compute, deployment_id, target, step, at)
+    return True
 
 
 def _weights(target: Target, new_percent: int) -> dict[str, int]:
@@ -163,6 +179,31 @@ def record_promotion(
     quarantine.lift_quarantine(deployment.environment, target.service, spec.image)  # deployed on purpose: trusted again
     promoted = ServicePhase.PROMOTED
     _progress(deployments, deployment_id, target.service, promoted, target.new_revision, "promoted", (100, at))
+
+
+def promote_all(
+    deployments: Deployments,
+    catalog: Catalog,
+    quarantine: Quarantine,
+    compute: Compute,
+    deployment_id: str,
+    promotions: Sequence[Promotion],
+    at: datetime,
+) -> dict[str, Any]:
+    """Promote each service in order (its steps after the last gate, then its catalog entry): ``{"promoted":
+    [services]}``, with ``"error"`` at the first that failed (the ones before it stay promoted)."""
+    promoted: list[str] = []
+    for promotion in promotions:
+        target = promotion.target
+        try:
+            for step in promotion.steps:
+                apply_step(deployments, compute, deployment_id, target, step, at)
+            record_promotion(deployments, catalog, quarantine, deployment_id, target, at)
+        except Exception as error:  # the orchestrator decides: call again, or roll back what is not promoted
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            return {"promoted": promoted, "error": f"promotion of {target.service} failed: {first}"}
+        promoted.append(target.service)
+    return {"promoted": promoted}
 
 
 def roll_back(

@@ -83,12 +83,13 @@ class DurableEngine(ClientOperations):
         observer: Callable[[EpisodeReport], None] | None = None,
         backend: BackendLimits = AZURE_STORAGE_LIMITS,
     ) -> None:
-        """``worker``: where function code runs; without it, a pool of the worker's default size of its own,
-        shut down with the engine. ``observer``: called with every decided episode, on the orchestrator thread
-        that decided it, before its work is dispatched (so an episode is reported before any episode its work
-        causes, a child's included); it must be quick, thread-safe and must not raise. It changes nothing the
-        engine does: bench/deployment_cost.py counts replayed events and round trips with it. ``backend``: what the
-        backend the app selects refuses beyond the extension's checks (``backend_limits.py``)."""
+        """``worker``: where function code runs; without it, a pool of the worker's default size of its own, with
+        an event loop of its own for async functions, shut down with the engine. ``observer``: called with every
+        decided episode, on the orchestrator thread that decided it, before its work is dispatched (so an episode
+        is reported before any episode its work causes, a child's included); it must be quick, thread-safe and
+        must not raise. It changes nothing the engine does: bench/deployment_cost.py counts replayed events and
+        round trips with it. ``backend``: what the backend the app selects refuses beyond the extension's checks
+        (``backend_limits.py``)."""
         self._index = index
         self._store = store
         self._clock = clock
@@ -101,6 +102,8 @@ class DurableEngine(ClientOperations):
         self._runner = EpisodeRunner(index, limits, self.stats, backend)
         self._own_worker = worker is None
         self._worker = worker or WorkerPool()
+        if self._own_worker:
+            self._worker.run_own_loop()
         self._work = WorkDispatcher(
             index, store, clock, self._deliver, self._send, self.stats, self._worker, concurrency.activities, backend
         )

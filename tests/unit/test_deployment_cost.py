@@ -126,9 +126,9 @@ def test_a_release_s_figures_are_positive_and_consistent(bench: ModuleType, tmp_
 
     assert measured.state == "Completed"
     figures = measured.figures
-    assert figures.instances == 1 and figures.activities > 0 and figures.timers > 0
-    # v1's gate (successThreshold 3) probes 3 times per service: 2 timers between the probes of each.
-    assert figures.timers >= 2 * 2
-    assert figures.replayed >= figures.history >= 2 * figures.episodes
-    # One orchestration that waits for one thing at a time: every episode but the first ends one round trip.
-    assert figures.round_trips == figures.episodes - 1 == figures.activities + figures.timers
+    # The release and one sub-orchestration per service; gates probe inside their activities: no timers.
+    assert figures.instances == 3 and figures.activities > 0 and figures.timers == 0
+    assert figures.replayed >= figures.history
+    assert figures.replayed >= 2 * figures.episodes  # each replay walks at least its start and its inbound event
+    # The services roll out in parallel: the critical path is shorter than all the work done one at a time.
+    assert 0 < figures.round_trips < figures.activities + 2 * (figures.instances - 1)

@@ -35,7 +35,8 @@ def test_a_deployment_reads_end_to_end_under_its_traceid(world: World, spans: In
 
     ours = [s for s in spans.get_finished_spans() if f"{s.context.trace_id:032x}" == traceid]
     names = {s.name for s in ours}
-    assert {"activity record_transition", "activity apply_step", "activity probe_revision", "activity promote"} <= names
+    expected = {"activity record_transition", "activity apply_steps", "activity run_health_gate", "activity promote"}
+    assert expected <= names
     assert "publish HealthCheckCompleted" in names
     events = world.store.event_log.events_for_trace(traceid)
     completed = next(e.id for e in events if e.type == "RuntimeDeploymentCompleted")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from controlplane.domain import gate_events
@@ -21,6 +22,7 @@ class MeasureRequest(TargetRequest):
     step: str
     metric: str
     number: int
+    due: datetime | None = None  # when set, the activity waits for it (a service's segment has no timers of its own)
 
     def where(self) -> dict[str, Any]:
         """The gate as the gate events name it."""
@@ -28,7 +30,8 @@ class MeasureRequest(TargetRequest):
 
     def _own(self) -> dict[str, Any]:
         own = {"gate": self.gate, "gateStep": self.step, "metric": self.metric, "number": self.number}
-        return {**super()._own(), **own}
+        due = {"due": self.due.isoformat()} if self.due is not None else {}
+        return {**super()._own(), **own, **due}
 
     @classmethod
     def _read_own(cls, fields: WireFields) -> dict[str, Any]:
@@ -38,4 +41,5 @@ class MeasureRequest(TargetRequest):
             "step": fields.text("gateStep"),
             "metric": fields.text("metric"),
             "number": fields.integer("number"),
+            "due": fields.time("due") if fields.has("due") else None,
         }

@@ -62,12 +62,14 @@ class TransitionRequest(DeploymentRequest):
     """record_transition: move the deployment to ``to``; ``closing``: the catalog events that end it (a
     terminal state's RuntimeDeploymentCompleted / RolledBack / Failed and an incident), emitted with the state
     change in one write, so a deployment is never terminal without its terminal event. ``actor``: the operator
-    whose approval or abort caused the transition."""
+    whose approval or abort caused the transition. ``only_from``: record it only from one of these states (a
+    release's services stopping it: the first to stop records RollingBack, the others find it done)."""
 
     to: DeploymentState
     reason: str = ""
     closing: tuple[EventData, ...] = ()
     actor: Actor | None = None
+    only_from: tuple[DeploymentState, ...] = ()
 
     def _own(self) -> dict[str, Any]:
         own: dict[str, Any] = {"to": self.to.value, "reason": self.reason}
@@ -75,6 +77,8 @@ class TransitionRequest(DeploymentRequest):
             own["closing"] = [_event_wire(event) for event in self.closing]
         if self.actor:
             own["actor"] = self.actor.to_dict()
+        if self.only_from:
+            own["onlyFrom"] = [state.value for state in self.only_from]
         return own
 
     @classmethod
@@ -85,6 +89,9 @@ class TransitionRequest(DeploymentRequest):
             "reason": fields.text("reason", ""),
             "closing": closing or (),
             "actor": fields.parsed("actor", Actor.from_dict, "actor") if fields.has("actor") else None,
+            "only_from": tuple(DeploymentState(state) for state in fields.string_list("onlyFrom"))
+            if fields.has("onlyFrom")
+            else (),
         }
 
 
@@ -176,3 +183,114 @@ class RollBackRequest(TargetRequest):
     @classmethod
     def _read_own(cls, fields: WireFields) -> dict[str, Any]:
         return {**super()._read_own(fields), "reason": fields.text("reason")}
+
+
+def read_steps(raw: object) -> tuple[Step, ...]:
+    """Rollout steps from their wire form (a list of ``Step.to_dict``)."""
+    if not isinstance(raw, list):
+        raise ValueError("a list of rollout steps")
+    return tuple(step_from_dict(step) for step in raw)
+
+
+@dataclass(frozen=True)
+class StepsRequest(TargetRequest):
+    """apply_steps: a batch of a service's compute steps, in order."""
+
+    steps: tuple[Step, ...]
+
+    def _own(self) -> dict[str, Any]:
+        return {**super()._own(), "steps": [step.to_dict() for step in self.steps]}
+
+    @classmethod
+    def _read_own(cls, fields: WireFields) -> dict[str, Any]:
+        return {**super()._read_own(fields), "steps": fields.parsed("steps", read_steps, "list of rollout steps") or ()}
+
+
+@dataclass(frozen=True)
+class Gating:
+    """The HealthGating transition a last gate of a release's last wave records before it probes (if the release
+    is still RollingOut: the first of those gates records it), with the approvals given since the last transition
+    (``reason``) and the operator who gave the last (``actor``)."""
+
+    reason: str = ""
+    actor: Actor | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason, **({"actor": self.actor.to_dict()} if self.actor else {})}
+
+    @classmethod
+    def read(cls, fields: WireFields) -> Gating:
+        actor = fields.parsed("actor", Actor.from_dict, "actor") if fields.has("actor") else None
+        return cls(fields.text("reason", ""), actor)
+
+
+@dataclass(frozen=True)
+class GateRequest(TargetRequest):
+    """run_health_gate: probe the new revision at gate ``where`` (``gate_events.gate_of``) until the health gate
+    decides, the ``deadline`` passes or the activity's time is up; ``successes``/``failures``/``probes``: the tally
+    and the probes of the activity's earlier calls at this gate (a gate that outlasts one call goes on);
+    ``gating``: the HealthGating transition to record first, for a last gate of the release's last wave."""
+
+    where: dict[str, Any]
+    deadline: datetime
+    successes: int = 0
+    failures: int = 0
+    probes: int = 0
+    gating: Gating | None = None
+
+    def _own(self) -> dict[str, Any]:
+        tally = {"successes": self.successes, "failures": self.failures, "probes": self.probes}
+        gating = {"gating": self.gating.to_dict()} if self.gating else {}
+        return {**super()._own(), "where": self.where, "deadline": self.deadline.isoformat(), **tally, **gating}
+
+    @classmethod
+    def _read_own(cls, fields: WireFields) -> dict[str, Any]:
+        return {
+            **super()._read_own(fields),
+            "where": fields.mapping("where"),
+            "deadline": fields.time("deadline"),
+            "successes": fields.integer("successes"),
+            "failures": fields.integer("failures"),
+            "probes": fields.integer("probes"),
+            "gating": Gating.read(fields.nested("gating")) if fields.has("gating") else None,
+        }
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A service to promote, with the steps its plan takes after its last gate (retiring the stable revision)."""
+
+    target: Target
+    steps: tuple[Step, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target.to_dict(), "steps": [step.to_dict() for step in self.steps]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Promotion:
+        fields = WireFields(data)
+        promotion = cls(
+            Target.read(fields.nested("target")), fields.parsed("steps", read_steps, "list of rollout steps") or ()
+        )
+        fields.check()
+        return promotion
+
+
+def _promotions(raw: object) -> tuple[Promotion, ...]:
+    if not isinstance(raw, list):
+        raise ValueError("a list of promotions")
+    return tuple(Promotion.from_dict(item) for item in raw)
+
+
+@dataclass(frozen=True)
+class PromotionRequest(DeploymentRequest):
+    """promote: every service of the release, in order, each with its steps after the last gate."""
+
+    promotions: tuple[Promotion, ...]
+
+    def _own(self) -> dict[str, Any]:
+        return {"promotions": [promotion.to_dict() for promotion in self.promotions]}
+
+    @classmethod
+    def _read_own(cls, fields: WireFields) -> dict[str, Any]:
+        return {"promotions": fields.parsed("promotions", _promotions, "list of promotions") or ()}
