@@ -18,8 +18,7 @@ service, moved on by the time the service spent in metric analysis and holds.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -31,9 +30,9 @@ from controlplane.domain.rollout.segments import LaneItem, Segment
 from controlplane.domain.rollout.target import Target
 from controlplane.domain.workflow.service_segments import GroupStart, SegmentOutcome, SegmentStart
 from orchestrators import analysis_gate
-from orchestrators.flow import Decision, Flow, Task, first_line
+from orchestrators.flow import Decision, Flow, Task, first_line, settled
 from orchestrators.service_group import SEGMENTS_PER_GROUP, SERVICE_GROUP_ORCHESTRATOR, STOPPABLE
-from orchestrators.service_rollout import SERVICE_ROLLOUT_ORCHESTRATOR
+from orchestrators.service_rollout import SERVICE_ROLLOUT_ORCHESTRATOR, STOPPED
 
 
 @dataclass
@@ -83,15 +82,10 @@ class Lanes:
                 if isinstance(winner, Decision):
                     return (yield from self._stop(winner.reason, running))
                 ran = running.pop(winner)
-                if ran.group:
-                    ended = [
-                        (lane, segment, SegmentOutcome.from_dict(o))
-                        for (lane, segment), o in zip(ran.group, winner.result, strict=True)
-                    ]
-                elif ran.segment is not None and ran.lane is not None:
-                    ended = [(ran.lane, ran.segment, SegmentOutcome.from_dict(winner.result))]
-                else:
-                    ended = []
+                ended = _ended(ran, winner)
+                if (failure := _first_failure(outcome for _, _, outcome in ended)) is not None:
+                    # "stopped": another group recorded RollingBack; its reason comes with that group's outcomes
+                    return (yield from self._stop(None if failure == STOPPED else failure, running))
                 for lane, segment, outcome in ended:
                     if failure := (yield from self._ended(lane, segment, outcome)):
                         return (yield from self._stop(failure, running))
@@ -182,10 +176,12 @@ class Lanes:
     def _add(self, service: str, spent: timedelta) -> None:
         self._not_progressing[service] = self._not_progressing.get(service, timedelta(0)) + spent
 
-    def _stop(self, failure: str, running: dict[TaskBase, _Running]) -> Task:
-        """Record RollingBack (the segments' activities stop on it), cancel the pauses, await the segments."""
+    def _stop(self, failure: str | None, running: dict[TaskBase, _Running]) -> Task:
+        """Record RollingBack (the segments' activities stop on it), cancel the pauses, await the segments and
+        groups still running; the reason to roll back. ``failure`` None: a group stopped the release, and the
+        reason is the first failure the segments report (a group recorded RollingBack with it)."""
         flow = self.flow
-        if flow.state is not DeploymentState.ROLLING_BACK:  # a group may have recorded it: then it stays as it is
+        if failure is not None and flow.state is not DeploymentState.ROLLING_BACK:
             yield from flow.move(DeploymentState.ROLLING_BACK, failure, only_from=STOPPABLE)
         segments = []
         for task in running:  # segments and groups; pauses are timers
@@ -194,12 +190,40 @@ class Lanes:
                     task.cancel()
             else:
                 segments.append(task)
-        if segments:
-            with contextlib.suppress(Exception):  # a segment that failed outright has stopped too
-                yield flow.context.task_all(segments)
+        yield from settled(flow.context, segments)
+        if failure is None:
+            reported = (outcome for task in segments for _, _, outcome in _ended(running[task], task))
+            failure = _first_failure(reported) or STOPPED
+            yield from flow.move(DeploymentState.ROLLING_BACK, failure, only_from=STOPPABLE)  # recorded: no-op
         return failure
 
 
 def _groupable(lane: Lane) -> bool:
     """A lane of one segment and nothing else: nobody waits on it, so a group can run it."""
     return len(lane.items) == 1 and isinstance(lane.items[0], Segment)
+
+
+def _ended(ran: _Running, task: TaskBase) -> list[tuple[Lane, Segment, SegmentOutcome]]:
+    """What a finished segment or group reports, lane by lane (a pause reports nothing; a segment or group that
+    failed outright, which they never do by themselves, reports a failure)."""
+    if ran.group:
+        members = list(ran.group)
+    elif ran.segment is not None and ran.lane is not None:
+        members = [(ran.lane, ran.segment)]
+    else:
+        return []
+    answers = task.result if ran.group else [task.result]
+    if not isinstance(answers, list) or len(answers) != len(members):
+        failed = SegmentOutcome(f"rollout failed: {first_line(answers) if isinstance(answers, Exception) else answers}")
+        return [(lane, segment, failed) for lane, segment in members]
+    return [
+        (lane, segment, SegmentOutcome.from_dict(answer))
+        for (lane, segment), answer in zip(members, answers, strict=True)
+    ]
+
+
+def _first_failure(outcomes: Iterable[SegmentOutcome]) -> str | None:
+    """The first reason to roll back among ``outcomes``: a segment's own failure before a segment stopped by the
+    rollback (``STOPPED``), which says nothing of why."""
+    failures = [outcome.failure for outcome in outcomes if outcome.failure]
+    return next((failure for failure in failures if failure != STOPPED), failures[0] if failures else None)

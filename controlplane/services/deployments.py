@@ -167,9 +167,9 @@ def transition(
     only_from: Collection[DeploymentState] = (),
 ) -> dict[str, Any]:
     """Move the deployment to ``target`` (because ``actor`` said so, if an operator did; a repeat of the same
-    step is a no-op; with ``only_from``, only from one of those states, else nothing happens) and emit the
-    change, then the ``closing`` events (a terminal state's own) in the same journal write; their ids derive from
-    ``event_id``, so a repeat emits the same ones."""
+    step is a no-op; with ``only_from``, only from one of those states, else nothing happens, and only this
+    call's move is emitted, not another writer's) and emit the change, then the ``closing`` events (a terminal
+    state's own) in the same journal write; their ids derive from ``event_id``, so a repeat emits the same ones."""
 
     def change(current: Deployment) -> Deployment:
         if current.state is target or (only_from and current.state not in only_from):
@@ -177,9 +177,11 @@ def transition(
         return current.advance(target, at, reason, actor)
 
     deployment = deployments.update_deployment(deployment_id, change)
-    if not any(t.target is target for t in deployment.transitions):  # ``only_from`` did not hold: nothing to emit
+    step = next((t for t in reversed(deployment.transitions) if t.target is target), None)
+    if step is None or (only_from and step.at != at):
+        # ``only_from`` did not hold, or another writer made this move (its own event says so): nothing to emit.
+        # A repeat of this call finds its own step (same time) and emits the same event again, a duplicate.
         return {"state": deployment.state.value}
-    step = next(t for t in reversed(deployment.transitions) if t.target is target)
     changed = deployment_events.state_changed(step)
     # The log orders a trace's events by time, then id: each closing event is a microsecond after the one before.
     events = [changed, *closing]
