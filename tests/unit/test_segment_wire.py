@@ -158,7 +158,11 @@ def error_paths(error: InvalidInput) -> list[str]:
             {**GateRequest(**STAMP, target=ORDERS, where={}, deadline=T0).to_dict(), "deadline": 5},
             "deadline",
         ),
-        (PromotionRequest.from_dict, {**PromotionRequest(**STAMP, promotions=()).to_dict(), "promotions": {}}, "promotions"),
+        (
+            PromotionRequest.from_dict,
+            {**PromotionRequest(**STAMP, promotions=()).to_dict(), "promotions": {}},
+            "promotions",
+        ),
         (
             TransitionRequest.from_dict,
             {**TransitionRequest(**STAMP, to=DeploymentState.PROMOTING).to_dict(), "to": "Sideways"},
