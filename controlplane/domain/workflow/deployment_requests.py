@@ -89,10 +89,16 @@ class TransitionRequest(DeploymentRequest):
             "reason": fields.text("reason", ""),
             "closing": closing or (),
             "actor": fields.parsed("actor", Actor.from_dict, "actor") if fields.has("actor") else None,
-            "only_from": tuple(DeploymentState(state) for state in fields.string_list("onlyFrom"))
+            "only_from": fields.parsed("onlyFrom", _read_states, "list of deployment states") or ()
             if fields.has("onlyFrom")
             else (),
         }
+
+
+def _read_states(raw: object) -> tuple[DeploymentState, ...]:
+    if not isinstance(raw, list):
+        raise ValueError("a JSON array required")
+    return tuple(DeploymentState(state) for state in raw)
 
 
 @dataclass(frozen=True)

@@ -85,11 +85,15 @@ class GroupStart:
         fields = WireFields(data)
         start = fields.mapping("start")
         fields.check()
-        items = data.get("segments")
-        if not isinstance(items, list):
-            raise ValueError("segments: a list required")
-        segments = tuple((SegmentStart.from_dict({**item, "start": start}), int(item["number"])) for item in items)
-        return cls(DeploymentStart.from_dict(start), segments)
+        segments = fields.parsed("segments", lambda items: _read_segments(items, start), "list of segments")
+        fields.check()
+        return cls(DeploymentStart.from_dict(start), segments or ())
+
+
+def _read_segments(raw: object, start: Mapping[str, Any]) -> tuple[tuple[SegmentStart, int], ...]:
+    if not isinstance(raw, list):
+        raise ValueError("a JSON array required")
+    return tuple((SegmentStart.from_dict({**item, "start": start}), int(item["number"])) for item in raw)
 
 
 def _without_start(segment: SegmentStart) -> dict[str, Any]:
