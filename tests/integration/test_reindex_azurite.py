@@ -9,7 +9,9 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from controlplane.adapters.azure.storage.table_documents import AzureTableDocuments
+from controlplane.adapters.storage import deployment_summaries as summaries
 from controlplane.adapters.storage import deployments, findings
+from controlplane.adapters.storage.deployment_summaries import Summary
 from controlplane.adapters.storage.documents import Document, KeyRange
 from controlplane.adapters.storage.reindex import Reindexed, reindex
 from controlplane.adapters.storage.stores import Stores, create_tables
@@ -41,18 +43,18 @@ def _unindexed(tables: AzureTableDocuments) -> Stores:
         stores.deployments.create_deployment(deployment(f"d{number}", "dev", services, T0 + timedelta(minutes=number)))
     for number in range(3):
         stores.findings.create_finding(finding(f"f-{number}", age=number))
-    for table in (deployments.INDEX, deployments.SERVICE_INDEX, findings.INDEX):
+    for table in (summaries.INDEX, summaries.SERVICE_INDEX, findings.INDEX):
         for row in list(tables.scan(table, KeyRange())):
             tables.delete(table, row.partition, row.row)
-    tables.insert(deployments.TABLE, Document("d0", "service|orders", {"phase": "Completed"}))
+    tables.insert(deployments.TABLE, Document("d0", "note|other", {"kind": "not a record"}))
     opened = stores.findings.get_finding("f-2")
     stores.findings.save_finding(opened.with_status(FindingStatus.APPROVED, T0))
     for document in findings.index_documents(opened):
         tables.upsert(findings.INDEX, document)
-    behind = stores.deployments.get_deployment("d1")
+    behind = Summary.of(stores.deployments.read_partition("d1"))
     stores.deployments.update_deployment("d1", lambda current: current.advance(DeploymentState.PROVISIONING, T0))
-    for table, summary in deployments.summary_documents(behind):
-        tables.upsert(table, summary)
+    for table, partition in behind.places:
+        tables.upsert(table, behind.document(partition))
     return stores
 
 

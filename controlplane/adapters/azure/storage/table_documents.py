@@ -238,6 +238,7 @@ def _failed_write(what: str, writes: Sequence[Write]) -> Iterator[None]:
             raise AlreadyExists(f"{where} already exists") from error
         if error.status_code == 404:
             raise NotFound(f"{where} not found") from error
+        raise
 
 
 @contextmanager
