@@ -66,19 +66,20 @@ async def run_gate(
     deadline = rollout_wait.local(request.deadline, request.at, started)
     tally = GateTally(request.successes, request.failures)
     probes = request.probes
+    start = request.at  # of this call's events (``_recorded_at``)
     if request.gating is not None:
-        await asyncio.to_thread(_enter_health_gating, stores, request, request.at)
+        start = max(start, await asyncio.to_thread(_enter_health_gating, stores, request, request.at))
     while True:
         if not await rollout_wait.in_state(stores.deployments, request.deployment_id, rollout_wait.ROLLING_OUT):
             return _answer(STOPPED, tally, probes, "the deployment is no longer rolling out")
         if now() > deadline:
             seconds, service = gate.progress_deadline_seconds, request.target.service
             reason = f"progress deadline of {seconds} s exceeded while gating {service}"
-            at = _recorded_at(request, probes - request.probes, gate.interval_seconds)
+            at = _recorded_at(start, probes - request.probes, gate.interval_seconds)
             await asyncio.to_thread(_decided, stores, request, GateVerdict.FAILED, tally, reason, probes, at)
             return _answer(GateVerdict.FAILED, tally, probes, reason)
         probes += 1
-        at = _recorded_at(request, probes - request.probes - 1, gate.interval_seconds)
+        at = _recorded_at(start, probes - request.probes - 1, gate.interval_seconds)
         report = await asyncio.to_thread(_probe, stores, request, probes, at)
         tally = tally.after(report, gate)
         verdict = tally.verdict(gate)
@@ -95,8 +96,9 @@ async def run_gate(
             return _answer(STOPPED, tally, probes, "the deployment is no longer rolling out")
 
 
-def _enter_health_gating(stores: GateStores, request: GateRequest, at: datetime) -> None:
-    """Record HealthGating if the release is still RollingOut: the first of its last wave's last gates does."""
+def _enter_health_gating(stores: GateStores, request: GateRequest, at: datetime) -> datetime:
+    """Record HealthGating if the release is still RollingOut (the first of its last wave's last gates does); the
+    time it was recorded at, by this call or another gate's (its probes come after it in the log)."""
     assert request.gating is not None
     deployments.transition(
         stores.deployments,
@@ -112,15 +114,18 @@ def _enter_health_gating(stores: GateStores, request: GateRequest, at: datetime)
         actor=request.gating.actor,
         only_from=(DeploymentState.ROLLING_OUT,),
     )
+    recorded = stores.deployments.get_deployment(request.deployment_id).transitions
+    return next((t.at for t in reversed(recorded) if t.target is DeploymentState.HEALTH_GATING), at)
 
 
-def _recorded_at(request: GateRequest, earlier: int, interval_seconds: int) -> datetime:
-    """The time an event of this call records: when its probe was due on the orchestration's clock (the request's
-    stamp, plus an interval for each probe this call made before; a microsecond after the stamp, which the
-    HealthGating transition the call may record takes). Not the wall clock: a call the Durable runtime runs again
+def _recorded_at(start: datetime, earlier: int, interval_seconds: int) -> datetime:
+    """The time an event of this call records: when its probe was due on the orchestration's clock (``start``: the
+    request's stamp, or the HealthGating transition's time if that is later, so a last gate's events come after
+    the state change in the log whichever gate recorded it; plus an interval for each probe this call made before,
+    and a microsecond). Not the wall clock: a call the Durable runtime runs again
     after a crash must record the same rows (the log keys an event by its time and id), not a second copy of each
     event at another time."""
-    return request.at + timedelta(seconds=interval_seconds * earlier, microseconds=1)
+    return start + timedelta(seconds=interval_seconds * earlier, microseconds=1)
 
 
 def _probe(stores: GateStores, request: GateRequest, number: int, at: datetime) -> HealthReport:

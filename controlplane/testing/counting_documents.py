@@ -62,18 +62,6 @@ class CountingDocumentTables:
         self._count("transact")  # one request to Table storage, however many writes it holds
         return self._tables.transact(table, writes)
 
-    def delete_rows(self, table: str, partition: str, rows: Sequence[tuple[str, str | None]]) -> None:
-        self._count("delete_rows")
-        self._tables.delete_rows(table, partition, rows)
-
-    def insert_batch(self, table: str, documents: Sequence[Document]) -> None:
-        self._count("insert_batch")
-        self._tables.insert_batch(table, documents)
-
-    def delete_batch(self, table: str, partition: str, rows: Sequence[str]) -> None:
-        self._count("delete_batch")
-        self._tables.delete_batch(table, partition, rows)
-
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:

@@ -9,7 +9,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
 from controlplane.adapters.storage.documents import (
-    MAX_TRANSACTION_WRITES,
     AnyOf,
     Document,
     IndexValue,
@@ -79,43 +78,19 @@ class MemoryDocumentTables:
                 stored = rows.get(key)
                 if write.kind == "insert" and stored is not None:
                     raise AlreadyExists(f"{table}: {key[0]}/{key[1]} exists")
-                if write.kind == "replace" and stored is None:
+                if write.kind in ("replace", "delete") and stored is None:
                     raise NotFound(f"{table}: no document {key[0]}/{key[1]}")
-                if write.kind == "replace" and stored is not None and stored.etag != write.document.etag:
+                etag = write.document.etag
+                if write.kind in ("replace", "delete") and stored is not None and etag not in (None, stored.etag):
                     raise ConcurrencyConflict(f"{table}: {key[0]}/{key[1]} changed since read")
-            return [self._store(rows, write.document) for write in writes]
-
-    def delete_rows(self, table: str, partition: str, rows: Sequence[tuple[str, str | None]]) -> None:
-        if len(rows) > MAX_TRANSACTION_WRITES:
-            raise ValueError(f"a transaction deletes at most {MAX_TRANSACTION_WRITES} rows, not {len(rows)}")
-        with self._lock:
-            stored = self._table(table)
-            for row, etag in rows:
-                document = stored.get((partition, row))
-                if document is None:
-                    raise NotFound(f"{table}: no document {partition}/{row}")
-                if etag is not None and document.etag != etag:
-                    raise ConcurrencyConflict(f"{table}: {partition}/{row} changed since read")
-            for row, _ in rows:
-                del stored[(partition, row)]
-
-    def insert_batch(self, table: str, documents: Sequence[Document]) -> None:
-        _check_batch(documents)
-        with self._lock:
-            rows = self._table(table)
-            taken = [f"{d.partition}/{d.row}" for d in documents if (d.partition, d.row) in rows]
-            if taken:
-                raise AlreadyExists(f"{table}: {', '.join(taken)} exist")
-            for document in documents:
-                self._store(rows, document)
-
-    def delete_batch(self, table: str, partition: str, rows: Sequence[str]) -> None:
-        if len(rows) > MAX_TRANSACTION_WRITES:
-            raise ValueError(f"a batch holds at most {MAX_TRANSACTION_WRITES} operations (got {len(rows)})")
-        with self._lock:
-            stored = self._table(table)
-            for row in rows:
-                stored.pop((partition, row), None)
+            etags = []
+            for write in writes:
+                if write.kind == "delete":
+                    del rows[(write.document.partition, write.document.row)]
+                    etags.append("")
+                else:
+                    etags.append(self._store(rows, write.document))
+            return etags
 
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
@@ -149,15 +124,6 @@ class MemoryDocumentTables:
         etag = f'W/"{next(self._versions)}"'
         rows[(document.partition, document.row)] = replace(copy.deepcopy(document), etag=etag)
         return etag
-
-
-def _check_batch(documents: Sequence[Document]) -> None:
-    """What Table storage refuses in a transaction: more than ``MAX_TRANSACTION_WRITES`` operations, or two
-    partitions."""
-    if len(documents) > MAX_TRANSACTION_WRITES:
-        raise ValueError(f"a batch holds at most {MAX_TRANSACTION_WRITES} operations (got {len(documents)})")
-    if len({document.partition for document in documents}) > 1:
-        raise ValueError("a batch's documents must share one partition")
 
 
 def _in_range(keys: KeyRange, partition: str, row: str) -> bool:

@@ -158,44 +158,40 @@ class DocumentTablesContract:
         scan = tables.scan("Things", KeyRange(partition="p"), batch=2)
         assert [next(scan).row, next(scan).row, next(scan).row] == ["0", "1", "2"]
 
-    def test_delete_rows_deletes_a_partitions_rows_in_one_transaction(self, tables: DocumentTables) -> None:
+    def test_a_transaction_deletes_a_partitions_rows_with_or_without_their_etag(self, tables: DocumentTables) -> None:
         for row in ("a", "b", "c"):
             tables.insert("Things", Document("p", row, {}))
         tables.insert("Things", Document("q", "a", {}))
         etag = tables.get("Things", "p", "b").etag
-        tables.delete_rows("Things", "p", [("a", None), ("b", etag)])
+        deletes = [Write("delete", Document("p", "a", {})), Write("delete", Document("p", "b", {}, etag=etag))]
+        tables.transact("Things", deletes)
         assert [(d.partition, d.row) for d in tables.scan("Things", KeyRange())] == [("p", "c"), ("q", "a")]
 
-    def test_delete_rows_deletes_nothing_when_one_row_is_gone_or_changed(self, tables: DocumentTables) -> None:
+    def test_a_transaction_deletes_nothing_when_one_row_is_gone_or_changed(self, tables: DocumentTables) -> None:
         tables.insert("Things", Document("p", "a", {}))
         stale = tables.get("Things", "p", "a").etag
         tables.replace("Things", Document("p", "a", {"v": 2}, etag=stale))
         tables.insert("Things", Document("p", "b", {}))
         with pytest.raises(NotFound):
-            tables.delete_rows("Things", "p", [("b", None), ("gone", None)])
+            tables.transact("Things", [Write("delete", Document("p", row, {})) for row in ("b", "gone")])
         with pytest.raises(ConcurrencyConflict):
-            tables.delete_rows("Things", "p", [("b", None), ("a", stale)])
+            stale_delete = Write("delete", Document("p", "a", {}, etag=stale))
+            tables.transact("Things", [Write("delete", Document("p", "b", {})), stale_delete])
         assert [d.row for d in tables.scan("Things", KeyRange(partition="p"))] == ["a", "b"]
 
-    def test_insert_batch_stores_every_document_of_the_partition(self, tables: DocumentTables) -> None:
-        tables.insert_batch("Things", [Document("p/1", f"r{n}", {"n": n}, {"kind": "x"}) for n in range(3)])
+    def test_a_transaction_of_inserts_stores_every_document_or_none(self, tables: DocumentTables) -> None:
+        tables.transact(
+            "Things", [Write("insert", Document("p/1", f"r{n}", {"n": n}, {"kind": "x"})) for n in range(3)]
+        )
         assert [(d.row, d.body["n"]) for d in tables.scan("Things", KeyRange(partition="p/1"))] == [
             ("r0", 0),
             ("r1", 1),
             ("r2", 2),
         ]
-
-    def test_insert_batch_with_a_taken_key_stores_none(self, tables: DocumentTables) -> None:
         tables.insert("Things", Document("p", "r1", {"first": True}))
         with pytest.raises(AlreadyExists):
-            tables.insert_batch("Things", [Document("p", "r0", {}), Document("p", "r1", {}), Document("p", "r2", {})])
+            tables.transact("Things", [Write("insert", Document("p", f"r{n}", {})) for n in range(3)])
         assert [(d.row, d.body) for d in tables.query("Things", "p")] == [("r1", {"first": True})]
-
-    def test_delete_batch_removes_rows_and_tolerates_absent_ones(self, tables: DocumentTables) -> None:
-        tables.insert_batch("Things", [Document("p", f"r{n}", {}) for n in range(4)])
-        tables.delete_batch("Things", "p", ["r0", "r2"])
-        tables.delete_batch("Things", "p", ["r1", "r2", "gone"])
-        assert [d.row for d in tables.query("Things", "p")] == ["r3"]
 
     def test_batches_group_by_partition_within_the_transaction_limit(self) -> None:
         documents = [Document(f"p{n % 2}", f"r{n:03d}", {}) for n in range(250)]

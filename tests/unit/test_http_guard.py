@@ -37,7 +37,7 @@ class UnreachableTables:
     def _down(self, *args: object, **kwargs: object) -> Any:
         raise TransientError(f"Deployments: {STORAGE_TEXT}")
 
-    create_tables = get = insert = replace = upsert = delete = delete_rows = insert_batch = delete_batch = _down
+    create_tables = get = insert = replace = upsert = delete = transact = _down
 
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None

@@ -59,15 +59,16 @@ class AnyOf:
 @dataclass(frozen=True)
 class Write:
     """One write of a :meth:`DocumentTables.transact`: ``insert`` (the key must be free), ``replace`` (the version
-    ``document.etag`` names) or ``upsert`` (unconditional), as the single-document methods of those names."""
+    ``document.etag`` names), ``upsert`` (unconditional) or ``delete`` (the document must be there; only the
+    version ``document.etag`` names, when given; the body is not read)."""
 
-    kind: Literal["insert", "replace", "upsert"]
+    kind: Literal["insert", "replace", "upsert", "delete"]
     document: Document
 
 
 def check_transaction(writes: Sequence[Write]) -> None:
     """ValueError unless ``writes`` can be one transaction: 1 to 100 writes, one partition, each row once (Table
-    storage refuses the others whole)."""
+    storage refuses the others whole; ``batches`` groups documents within its limits)."""
     if not 1 <= len(writes) <= MAX_TRANSACTION_WRITES:
         raise ValueError(f"a transaction holds 1 to {MAX_TRANSACTION_WRITES} writes (got {len(writes)})")
     if len({write.document.partition for write in writes}) > 1:
@@ -102,19 +103,6 @@ class DocumentTables(Protocol):
         order; if one fails, nothing is written and it raises what that write alone would (AlreadyExists,
         ConcurrencyConflict, NotFound)."""
 
-    def delete_rows(self, table: str, partition: str, rows: Sequence[tuple[str, str | None]]) -> None:
-        """Delete at most ``MAX_TRANSACTION_WRITES`` (row, etag) of one partition as one transaction: all or none.
-        NotFound if one is absent, ConcurrencyConflict if one's etag (when not None) names a version no longer
-        stored; then nothing is deleted (Table storage's entity group transaction: one request for up to 100)."""
-
-    def insert_batch(self, table: str, documents: Sequence[Document]) -> None:
-        """Store new documents of one partition (one ``batches`` group) all or none, in one request;
-        AlreadyExists if any key is taken (then none is stored)."""
-
-    def delete_batch(self, table: str, partition: str, rows: Sequence[str]) -> None:
-        """Remove rows of one partition (at most ``MAX_TRANSACTION_WRITES``), unconditionally; absent rows are no
-        error."""
-
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
     ) -> Iterator[Document]:
@@ -126,7 +114,7 @@ class DocumentTables(Protocol):
 
 
 def batches(documents: Sequence[Document]) -> Iterator[list[Document]]:
-    """``documents`` in groups that one ``insert_batch`` takes: one partition each, at most ``MAX_TRANSACTION_WRITES``
+    """``documents`` in groups that one ``transact`` takes: one partition each, at most ``MAX_TRANSACTION_WRITES``
     documents and about ``BATCH_BODY_CHARS`` of body; in their order within each partition."""
     by_partition: dict[str, list[Document]] = {}
     for document in documents:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from controlplane.adapters.storage.documents import AnyOf, Document, DocumentTables, KeyRange, batches
+from controlplane.adapters.storage.documents import AnyOf, Document, DocumentTables, KeyRange, Write, batches
 from controlplane.adapters.storage.purging import delete_documents
 from controlplane.domain import audit
 from controlplane.domain.audit import EventPage, EventQuery
@@ -130,7 +130,7 @@ class DocumentEventLog:
     def _insert_group(self, table: str, batch: list[Document]) -> set[tuple[str, str]]:
         if len(batch) > 1:
             try:
-                self._tables.insert_batch(table, batch)
+                self._tables.transact(table, [Write("insert", document) for document in batch])
                 return {_key(document) for document in batch}
             except AlreadyExists:
                 pass  # some are stored: insert the others one at a time
@@ -142,11 +142,8 @@ class DocumentEventLog:
         return inserted
 
     def _delete(self, table: str, documents: Sequence[Document]) -> None:
-        for batch in batches(documents):
-            if len(batch) == 1:
-                self._tables.delete(table, batch[0].partition, batch[0].row)
-            else:
-                self._tables.delete_batch(table, batch[0].partition, [document.row for document in batch])
+        in_order = sorted(documents, key=lambda document: (document.partition, document.row))
+        delete_documents(self._tables, table, in_order, conditional=False)
 
 
 def _key(document: Document) -> tuple[str, str]:

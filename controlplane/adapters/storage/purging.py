@@ -1,5 +1,5 @@
-"""Deleting many rows: a partition's rows a transaction at a time (``DocumentTables.delete_rows``, 100 a request)
-instead of one request a row, several partitions at once, for the retention purges."""
+"""Deleting many rows: a partition's rows a transaction at a time (``DocumentTables.transact``, 100 a request)
+instead of one request a row, several partitions at once: the retention purges, the event outbox's unmarking."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import itertools
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from controlplane.adapters.storage.documents import MAX_TRANSACTION_WRITES, Document, DocumentTables
+from controlplane.adapters.storage.documents import MAX_TRANSACTION_WRITES, Document, DocumentTables, Write
 from controlplane.errors import ConcurrencyConflict, NotFound
 
 # Transactions in flight at once: the deletes of different partitions are independent, and a purge is bound by
@@ -38,7 +38,7 @@ def delete_documents(tables: DocumentTables, table: str, documents: Iterable[Doc
 
 def _delete(tables: DocumentTables, table: str, partition: str, rows: Rows) -> int:
     try:
-        tables.delete_rows(table, partition, rows)
+        tables.transact(table, [Write("delete", Document(partition, row, {}, etag=etag)) for row, etag in rows])
         return len(rows)
     except (NotFound, ConcurrencyConflict):
         pass

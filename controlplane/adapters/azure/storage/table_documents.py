@@ -15,11 +15,9 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import (
     TableClient,
     TableEntity,
-    TableErrorCode,
     TableServiceClient,
     TableTransactionError,
     UpdateMode,
@@ -27,7 +25,6 @@ from azure.data.tables import (
 
 from controlplane.adapters.azure.errors import translated
 from controlplane.adapters.storage.documents import (
-    MAX_TRANSACTION_WRITES,
     AnyOf,
     Document,
     IndexValue,
@@ -104,60 +101,7 @@ class AzureTableDocuments:
         what = f"{table} transaction of {len(writes)} in {writes[0].document.partition}"
         with translated(what), _failed_write(what, writes):
             results = self._client(table).submit_transaction(operations)
-        return [result["etag"] for result in results]
-
-    def delete_rows(self, table: str, partition: str, rows: Sequence[tuple[str, str | None]]) -> None:
-        """One entity group transaction; the service refuses all of it with the status of the operation that failed
-        (404 absent, 412 changed), which ``translated`` turns into NotFound / ConcurrencyConflict."""
-        if len(rows) > MAX_TRANSACTION_WRITES:
-            raise ValueError(f"a transaction deletes at most {MAX_TRANSACTION_WRITES} rows, not {len(rows)}")
-        if not rows:
-            return
-        key = escape_key(partition)
-        operations: list[Any] = [
-            (
-                "delete",
-                {"PartitionKey": key, "RowKey": escape_key(row)},
-                {"etag": etag, "match_condition": MatchConditions.IfNotModified}
-                if etag
-                else {"match_condition": MatchConditions.Unconditionally},
-            )
-            for row, etag in rows
-        ]
-        with translated(f"{table} delete {len(rows)} rows of {partition}"), _transaction_status():
-            self._client(table).submit_transaction(operations)
-
-    def insert_batch(self, table: str, documents: Sequence[Document]) -> None:
-        """One entity group transaction of ``create`` operations (atomic in Table storage)."""
-        if not documents:
-            return
-        what = f"{table} insert of {len(documents)} in {documents[0].partition}"
-        operations: list[tuple[str, dict[str, Any]]] = [("create", _to_entity(document)) for document in documents]
-        with translated(what):
-            try:
-                self._client(table).submit_transaction(operations)
-            except TableTransactionError as error:
-                if _code(error) == TableErrorCode.ENTITY_ALREADY_EXISTS:
-                    raise AlreadyExists(f"{what}: a key already exists") from error
-                raise
-
-    def delete_batch(self, table: str, partition: str, rows: Sequence[str]) -> None:
-        """One transaction of ``delete`` operations; one row already gone fails a transaction as a whole, so
-        then each row is deleted on its own (a retry, or a row another caller removed: rare)."""
-        if not rows:
-            return
-        operations: list[tuple[str, dict[str, Any]]] = [
-            ("delete", {"PartitionKey": escape_key(partition), "RowKey": escape_key(row)}) for row in rows
-        ]
-        with translated(f"{table} delete of {len(rows)} in {partition}"):
-            try:
-                self._client(table).submit_transaction(operations)
-                return
-            except TableTransactionError as error:
-                if _code(error) != TableErrorCode.RESOURCE_NOT_FOUND:
-                    raise
-        for row in rows:
-            self.delete(table, partition, row)
+        return [result.get("etag", "") for result in results]  # a delete answers no etag
 
     def query(
         self, table: str, partition: str | None = None, where: Mapping[str, IndexValue] | None = None
@@ -215,6 +159,11 @@ class AzureTableDocuments:
 
 
 def _operation(write: Write) -> tuple[Any, ...]:
+    if write.kind == "delete":
+        keys = {"PartitionKey": escape_key(write.document.partition), "RowKey": escape_key(write.document.row)}
+        etag = write.document.etag
+        condition = {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
+        return ("delete", keys, condition)
     entity = _to_entity(write.document)
     if write.kind == "insert":
         return ("create", entity)
@@ -239,23 +188,6 @@ def _failed_write(what: str, writes: Sequence[Write]) -> Iterator[None]:
         if error.status_code == 404:
             raise NotFound(f"{where} not found") from error
         raise
-
-
-@contextmanager
-def _transaction_status() -> Iterator[None]:
-    """A refused transaction as the error of the operation that failed: its status is the batch's."""
-    try:
-        yield
-    except TableTransactionError as error:
-        if error.status_code == 404:
-            raise ResourceNotFoundError(message=error.message, response=error.response) from error
-        raise
-
-
-def _code(error: TableTransactionError) -> str | None:
-    """The failed operation's Table error code (the SDK sets it while decoding the response)."""
-    code: str | None = getattr(error, "error_code", None)
-    return code
 
 
 def _documents(entities: Iterable[TableEntity], what: str) -> Iterator[Document]:
