@@ -187,14 +187,12 @@ class Flow:
         while True:
             winner = yield context.task_any([waiting, abort, *([deadline] if deadline else [])])
             if winner == abort:
-                self._abort = None  # this abort is read: the next wait opens a new one
-                signal = self._accepted(ABORT, abort.result)
-                if signal is None:
+                aborted = self._aborted(abort)
+                if aborted is None:
                     abort = self._abort_wait()
                     continue
                 _cancel(waiting, deadline)
-                self._operator = signal.actor
-                return Decision("aborted", signal.actor, f"aborted by {signal.describe()}")
+                return aborted
             if winner == deadline or isinstance(waiting, TimerTask):
                 _cancel(waiting, deadline)
                 return Decision("timed-out")
@@ -217,11 +215,17 @@ class Flow:
             winner = yield self.context.task_any([*tasks, abort])
             if winner != abort:
                 return winner
-            self._abort = None
-            signal = self._accepted(ABORT, abort.result)
-            if signal is not None:
-                self._operator = signal.actor
-                return Decision("aborted", signal.actor, f"aborted by {signal.describe()}")
+            if (aborted := self._aborted(abort)) is not None:
+                return aborted
+
+    def _aborted(self, abort: TaskBase) -> Decision | None:
+        """Read the abort that arrived (the next wait opens a new one): its ``Decision``, or None when refused."""
+        self._abort = None
+        signal = self._accepted(ABORT, abort.result)
+        if signal is None:
+            return None
+        self._operator = signal.actor
+        return Decision("aborted", signal.actor, f"aborted by {signal.describe()}")
 
     def _abort_wait(self) -> TaskBase:
         """The open wait for an abort, the same across waits until an abort arrives. A fresh wait per pause would
