@@ -24,7 +24,7 @@ from controlplane.domain.workflow.deployment_requests import (
     StepsRequest,
     TransitionRequest,
 )
-from controlplane.errors import PermanentError
+from controlplane.errors import PermanentError, first_line
 from controlplane.services import deployments, health_gate, rollout
 
 bp = df.Blueprint()
@@ -123,7 +123,7 @@ def apply_step(request: dict) -> dict[str, str] | None:
     try:
         rollout.apply_step(wired.store.deployments, wired.compute, step.deployment_id, step.target, step.step, step.at)
     except PermanentError as error:
-        return {"error": str(error).strip().splitlines()[0]}
+        return {"error": first_line(error)}
     return None
 
 
@@ -139,7 +139,7 @@ def apply_steps(request: dict) -> dict[str, Any]:
             wired.store.deployments, wired.compute, batch.deployment_id, batch.target, batch.steps, batch.at
         )
     except PermanentError as error:
-        return {"error": str(error).strip().splitlines()[0]}
+        return {"error": first_line(error)}
     return {"applied": applied}
 
 

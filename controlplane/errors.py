@@ -10,6 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def first_line(error: BaseException) -> str:
+    """What a reason quotes of a failure: its message's first line (the Durable SDK joins an activity failure's
+    reason and details as "{reason} \n {details}"), or its type when it has no message."""
+    text = str(error).strip()
+    return text.splitlines()[0].rstrip() if text else type(error).__name__
+
+
 class ControlPlaneError(Exception):
     """Base of every error the control plane raises on purpose."""
 

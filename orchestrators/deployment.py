@@ -54,8 +54,9 @@ from controlplane.domain.workflow.deployment_requests import (
     StepRequest,
 )
 from controlplane.domain.workflow.deployment_start import DeploymentStart
+from controlplane.errors import first_line
 from orchestrators import analysis_gate, webhook_calls
-from orchestrators.flow import Flow, Task, failure_of, first_line, settled
+from orchestrators.flow import Flow, Task, failure_of, settled
 from orchestrators.lanes import Lane, Lanes
 from orchestrators.waves import ServicePlan, roll_out_in_waves
 

@@ -281,12 +281,6 @@ def _brief(text: str) -> str:
     return text if len(text) <= STATUS_REASON_CHARS else text[: STATUS_REASON_CHARS - 1] + "…"
 
 
-def first_line(error: Exception) -> str:
-    """The failure's first line: the SDK joins the extension's reason and details as "{reason} \n {details}"."""
-    text = str(error).strip()
-    return text.splitlines()[0].rstrip() if text else type(error).__name__
-
-
 def settled(context: df.DurableOrchestrationContext, tasks: Sequence[TaskBase]) -> Task:
     """Wait for every one of ``tasks`` (scheduled together), failed ones included: ``task_all`` ends at the first
     failure, while the others still run. Each task's state and result say how it ended."""

@@ -29,8 +29,9 @@ from controlplane.domain.rollout import AwaitApproval, Pause
 from controlplane.domain.rollout.segments import LaneItem, Segment
 from controlplane.domain.rollout.target import Target
 from controlplane.domain.workflow.service_segments import GroupStart, SegmentOutcome, SegmentStart
+from controlplane.errors import first_line
 from orchestrators import analysis_gate
-from orchestrators.flow import Decision, Flow, Task, first_line, settled
+from orchestrators.flow import Decision, Flow, Task, settled
 from orchestrators.service_group import SEGMENTS_PER_GROUP, SERVICE_GROUP_ORCHESTRATOR, STOPPABLE
 from orchestrators.service_rollout import SERVICE_ROLLOUT_ORCHESTRATOR, STOPPED
 

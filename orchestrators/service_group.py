@@ -20,7 +20,8 @@ from azure.durable_functions.models.Task import TaskBase
 
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.workflow.service_segments import GroupStart, SegmentOutcome
-from orchestrators.flow import Flow, Task, first_line
+from controlplane.errors import first_line
+from orchestrators.flow import Flow, Task
 from orchestrators.service_rollout import SERVICE_ROLLOUT_ORCHESTRATOR
 
 bp = df.Blueprint()

@@ -29,8 +29,9 @@ from controlplane.domain.rollout.gate import GateVerdict
 from controlplane.domain.rollout.segments import batches
 from controlplane.domain.workflow.deployment_requests import GateRequest, StepsRequest
 from controlplane.domain.workflow.service_segments import HeldGate, SegmentOutcome, SegmentStart
+from controlplane.errors import first_line
 from orchestrators import analysis_gate, webhook_calls
-from orchestrators.flow import Flow, Task, first_line
+from orchestrators.flow import Flow, Task
 
 bp = df.Blueprint()
 SERVICE_ROLLOUT_ORCHESTRATOR = "service_rollout"

@@ -31,6 +31,7 @@ from controlplane.domain.health import HealthReport, ProbeFailure, report_for_pr
 from controlplane.domain.manifest import HealthGate
 from controlplane.domain.rollout.gate import GateTally, GateVerdict
 from controlplane.domain.workflow.deployment_requests import GateRequest
+from controlplane.errors import first_line
 from controlplane.ports import Claims, Deployments, EventBus, EventLog, HealthProbe
 from controlplane.services import deployments, journal, rollout, rollout_wait
 from controlplane.services.deployments import emit
@@ -143,7 +144,7 @@ def _probe(stores: GateStores, request: GateRequest, number: int, at: datetime) 
             at,
         )
     except Exception as error:  # a probe that could not run is a failing probe, never a crashed gate
-        return report_for_probe_error(ProbeFailure.CONNECTION_ERROR, f"probe failed: {_first_line(error)}")
+        return report_for_probe_error(ProbeFailure.CONNECTION_ERROR, f"probe failed: {first_line(error)}")
     return HealthReport.from_dict(checked)
 
 
@@ -179,8 +180,3 @@ def _answer(verdict: str, tally: GateTally, probes: int, reason: str) -> dict[st
         "probes": probes,
         "reason": reason,
     }
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0].rstrip() if text else type(error).__name__

@@ -37,7 +37,7 @@ from controlplane.domain.event_catalog import EventData
 from controlplane.domain.events import Envelope
 from controlplane.domain.rollout.target import Target
 from controlplane.domain.workflow.orchestration import OrchestrationStatus, RuntimeStatus
-from controlplane.errors import ControlPlaneError
+from controlplane.errors import ControlPlaneError, first_line
 from controlplane.ports import Catalog, Claims, Compute, Deployments, EventBus, EventLog, Quarantine
 from controlplane.services import journal, rollout
 
@@ -160,8 +160,7 @@ class Reconciler:
                     self.deployments, self.catalog, self.quarantine, self.compute, deployment.id, target, reason, now
                 )
             except (ControlPlaneError, OSError) as error:
-                failure = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                return f"{reason}; rollback of {target.service} failed: {failure}", None
+                return f"{reason}; rollback of {target.service} failed: {first_line(error)}", None
         return reason, next((t.stable_deployment for t in targets if t.stable_deployment), None)
 
     def _closing_events(

@@ -29,7 +29,7 @@ from controlplane.domain.rollout import (
 from controlplane.domain.rollout.target import Target, revision_name
 from controlplane.domain.runtime import RevisionSpec
 from controlplane.domain.workflow.deployment_requests import Promotion
-from controlplane.errors import NotFound, PermanentError
+from controlplane.errors import NotFound, PermanentError, first_line
 from controlplane.ports import Catalog, Compute, Deployments, EventBus, EventLog, HealthProbe, Quarantine
 from controlplane.services.deployments import emit
 from controlplane.services.rollout_wait import ROLLING_OUT
@@ -200,8 +200,7 @@ def promote_all(
                 apply_step(deployments, compute, deployment_id, target, step, at)
             record_promotion(deployments, catalog, quarantine, deployment_id, target, at)
         except Exception as error:  # the orchestrator decides: call again, or roll back what is not promoted
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            return {"promoted": promoted, "error": f"promotion of {target.service} failed: {first}"}
+            return {"promoted": promoted, "error": f"promotion of {target.service} failed: {first_line(error)}"}
         promoted.append(target.service)
     return {"promoted": promoted}
 
