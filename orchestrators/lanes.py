@@ -83,7 +83,7 @@ class Lanes:
                 if isinstance(winner, Decision):
                     return (yield from self._stop(winner.reason, running))
                 ran = running.pop(winner)
-                ended = _ended(ran, winner)
+                ended = _reports(ran, winner)
                 if (failure := _first_failure(outcome for _, _, outcome in ended)) is not None:
                     # "stopped": another group recorded RollingBack; its reason comes with that group's outcomes
                     return (yield from self._stop(None if failure == STOPPED else failure, running))
@@ -193,7 +193,7 @@ class Lanes:
                 segments.append(task)
         yield from settled(flow.context, segments)
         if failure is None:
-            reported = (outcome for task in segments for _, _, outcome in _ended(running[task], task))
+            reported = (outcome for task in segments for _, _, outcome in _reports(running[task], task))
             failure = _first_failure(reported) or STOPPED
             yield from flow.move(DeploymentState.ROLLING_BACK, failure, only_from=STOPPABLE)  # recorded: no-op
         return failure
@@ -204,23 +204,17 @@ def _groupable(lane: Lane) -> bool:
     return len(lane.items) == 1 and isinstance(lane.items[0], Segment)
 
 
-def _ended(ran: _Running, task: TaskBase) -> list[tuple[Lane, Segment, SegmentOutcome]]:
-    """What a finished segment or group reports, lane by lane (a pause reports nothing; a segment or group that
-    failed outright, which they never do by themselves, reports a failure)."""
+def _reports(ran: _Running, task: TaskBase) -> list[tuple[Lane, Segment, SegmentOutcome]]:
+    """What a finished segment or group reports, lane by lane (a pause reports nothing; a group that failed
+    outright, which it never does by itself, reports its failure for each of its segments)."""
     if ran.group:
-        members = list(ran.group)
+        answers = task.result if isinstance(task.result, list) else [task.result] * len(ran.group)
+        members = list(zip(ran.group, answers, strict=True))
     elif ran.segment is not None and ran.lane is not None:
-        members = [(ran.lane, ran.segment)]
+        members = [((ran.lane, ran.segment), task.result)]
     else:
         return []
-    answers = task.result if ran.group else [task.result]
-    if not isinstance(answers, list) or len(answers) != len(members):
-        failed = SegmentOutcome(f"rollout failed: {first_line(answers) if isinstance(answers, Exception) else answers}")
-        return [(lane, segment, failed) for lane, segment in members]
-    return [
-        (lane, segment, SegmentOutcome.from_dict(answer))
-        for (lane, segment), answer in zip(members, answers, strict=True)
-    ]
+    return [(lane, segment, SegmentOutcome.answered(answer, lane.service)) for (lane, segment), answer in members]
 
 
 def _first_failure(outcomes: Iterable[SegmentOutcome]) -> str | None:

@@ -16,11 +16,9 @@ rollback that follows.
 from __future__ import annotations
 
 import azure.durable_functions as df
-from azure.durable_functions.models.Task import TaskBase
 
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.workflow.service_segments import GroupStart, SegmentOutcome
-from controlplane.errors import first_line
 from orchestrators.flow import Flow, Task
 from orchestrators.service_rollout import SERVICE_ROLLOUT_ORCHESTRATOR
 
@@ -45,16 +43,8 @@ def service_group(context: df.DurableOrchestrationContext) -> Task:
         pending = [task for index, task in enumerate(tasks) if index not in outcomes]
         winner = yield context.task_any(pending)
         index = tasks.index(winner)
-        outcome = outcomes[index] = _outcome(winner, group.segments[index][0].target.service)
+        outcome = outcomes[index] = SegmentOutcome.answered(winner.result, group.segments[index][0].target.service)
         if outcome.failure and not stopped:
             stopped = True
             yield from flow.move(DeploymentState.ROLLING_BACK, outcome.failure, only_from=STOPPABLE)
     return [outcomes[index].to_dict() for index in range(len(tasks))]
-
-
-def _outcome(task: TaskBase, service: str) -> SegmentOutcome:
-    """A segment's outcome; a segment orchestration that failed outright (it never does by itself) is a failure."""
-    if isinstance(task.result, dict):
-        return SegmentOutcome.from_dict(task.result)
-    reason = first_line(task.result) if isinstance(task.result, Exception) else "no outcome"
-    return SegmentOutcome(f"rollout of {service} failed: {reason}")

@@ -13,6 +13,7 @@ from controlplane.domain.rollout.target import Target
 from controlplane.domain.wire import WireFields
 from controlplane.domain.workflow.deployment_requests import Gating, read_steps
 from controlplane.domain.workflow.deployment_start import DeploymentStart
+from controlplane.errors import first_line
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,15 @@ class SegmentOutcome:
             "gates": self.gates,
             "analysingSeconds": self.analysing_seconds,
         }
+
+    @classmethod
+    def answered(cls, result: object, service: str) -> SegmentOutcome:
+        """What a segment orchestration of ``service`` answered (its output), or a failure when it failed outright
+        (``result`` its exception: it never does by itself)."""
+        if isinstance(result, Mapping):
+            return cls.from_dict(result)
+        reason = first_line(result) if isinstance(result, BaseException) else "no outcome"
+        return cls(f"rollout of {service} failed: {reason}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SegmentOutcome:
