@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from azure.durable_functions.models.Task import TaskBase, TimerTask
 
-from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.deployment import ROLLING_OUT_STATES, DeploymentState
 from controlplane.domain.rollout import AwaitApproval, Pause
 from controlplane.domain.rollout.segments import LaneItem, Segment
 from controlplane.domain.rollout.target import Target
@@ -32,7 +32,7 @@ from controlplane.domain.workflow.service_segments import GroupStart, SegmentOut
 from controlplane.errors import first_line
 from orchestrators import analysis_gate
 from orchestrators.flow import Decision, Flow, Task, settled
-from orchestrators.service_group import SEGMENTS_PER_GROUP, SERVICE_GROUP_ORCHESTRATOR, STOPPABLE
+from orchestrators.service_group import SEGMENTS_PER_GROUP, SERVICE_GROUP_ORCHESTRATOR
 from orchestrators.service_rollout import SERVICE_ROLLOUT_ORCHESTRATOR, STOPPED
 
 
@@ -183,7 +183,7 @@ class Lanes:
         reason is the first failure the segments report (a group recorded RollingBack with it)."""
         flow = self.flow
         if failure is not None and flow.state is not DeploymentState.ROLLING_BACK:
-            yield from flow.move(DeploymentState.ROLLING_BACK, failure, only_from=STOPPABLE)
+            yield from flow.move(DeploymentState.ROLLING_BACK, failure, only_from=ROLLING_OUT_STATES)
         segments = []
         for task in running:  # segments and groups; pauses are timers
             if isinstance(task, TimerTask):
@@ -195,7 +195,7 @@ class Lanes:
         if failure is None:
             reported = (outcome for task in segments for _, _, outcome in _reports(running[task], task))
             failure = _first_failure(reported) or STOPPED
-            yield from flow.move(DeploymentState.ROLLING_BACK, failure, only_from=STOPPABLE)  # recorded: no-op
+            yield from flow.move(DeploymentState.ROLLING_BACK, failure, only_from=ROLLING_OUT_STATES)  # recorded: no-op
         return failure
 
 

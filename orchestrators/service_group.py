@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import azure.durable_functions as df
 
-from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.deployment import ROLLING_OUT_STATES, DeploymentState
 from controlplane.domain.workflow.service_segments import GroupStart, SegmentOutcome
 from orchestrators.flow import Flow, Task
 from orchestrators.service_rollout import SERVICE_ROLLOUT_ORCHESTRATOR
@@ -25,7 +25,6 @@ from orchestrators.service_rollout import SERVICE_ROLLOUT_ORCHESTRATOR
 bp = df.Blueprint()
 SERVICE_GROUP_ORCHESTRATOR = "service_group"
 SEGMENTS_PER_GROUP = 10
-STOPPABLE = (DeploymentState.ROLLING_OUT, DeploymentState.HEALTH_GATING)
 
 
 @bp.function_name(SERVICE_GROUP_ORCHESTRATOR)
@@ -46,5 +45,5 @@ def service_group(context: df.DurableOrchestrationContext) -> Task:
         outcome = outcomes[index] = SegmentOutcome.answered(winner.result, group.segments[index][0].target.service)
         if outcome.failure and not stopped:
             stopped = True
-            yield from flow.move(DeploymentState.ROLLING_BACK, outcome.failure, only_from=STOPPABLE)
+            yield from flow.move(DeploymentState.ROLLING_BACK, outcome.failure, only_from=ROLLING_OUT_STATES)
     return [outcomes[index].to_dict() for index in range(len(tasks))]

@@ -51,6 +51,10 @@ class DeploymentState(StrEnum):
     FAILED = "Failed"
 
 
+# The states a release's services roll out in: their steps and gates run only then (a rollback stops them). A
+# tuple, in this order: it goes on the wire (``TransitionRequest.only_from``), which a replay must repeat.
+ROLLING_OUT_STATES = (DeploymentState.ROLLING_OUT, DeploymentState.HEALTH_GATING)
+
 _S = DeploymentState
 DEPLOYMENT_MACHINE: StateMachine[DeploymentState] = StateMachine(
     "RuntimeDeployment",

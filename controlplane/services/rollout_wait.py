@@ -9,12 +9,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from controlplane.domain.deployment import DeploymentState
+from controlplane.domain.deployment import ROLLING_OUT_STATES, DeploymentState
 from controlplane.ports import Deployments
 
 POLL_SECONDS = 5.0
 CALL_BUDGET = timedelta(minutes=2)  # of one waiting call; far inside host.json's functionTimeout (10 minutes)
-ROLLING_OUT = frozenset({DeploymentState.ROLLING_OUT, DeploymentState.HEALTH_GATING})
+ROLLING_OUT = frozenset(ROLLING_OUT_STATES)
 MEASURED = ROLLING_OUT | {DeploymentState.PROMOTING}
 
 Sleep = Callable[[float], Awaitable[None]]
