@@ -70,9 +70,10 @@ async def run_gate(
     start = request.at  # of this call's events (``_recorded_at``)
     if request.gating is not None:
         start = max(start, await asyncio.to_thread(_enter_health_gating, stores, request, request.at))
+    # Whether the release still rolls out is read before the first probe, then by the wait before each next one.
+    if not await rollout_wait.in_state(stores.deployments, request.deployment_id, rollout_wait.ROLLING_OUT):
+        return _answer(STOPPED, tally, probes, "the deployment is no longer rolling out")
     while True:
-        if not await rollout_wait.in_state(stores.deployments, request.deployment_id, rollout_wait.ROLLING_OUT):
-            return _answer(STOPPED, tally, probes, "the deployment is no longer rolling out")
         if now() > deadline:
             seconds, service = gate.progress_deadline_seconds, request.target.service
             reason = f"progress deadline of {seconds} s exceeded while gating {service}"
