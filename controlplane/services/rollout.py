@@ -71,7 +71,13 @@ def apply_step(
 ) -> None:
     """Carry out one compute step of a rollout plan (gates, pauses and approvals are the orchestrator's);
     ``at`` is when the orchestrator took it (the time of a traffic change in the service's progress)."""
-    deployment = deployments.get_deployment(deployment_id)
+    _take(deployments, compute, deployments.get_deployment(deployment_id), target, step, at)
+
+
+def _take(
+    deployments: Deployments, compute: Compute, deployment: Deployment, target: Target, step: Step, at: datetime
+) -> None:
+    """``apply_step`` on the deployment as read (its environment and release: what a step reads of it)."""
     environment, service = deployment.environment, target.service
     if isinstance(step, ScaleRevision) and step.revision == "new":
         compute.deploy_revision(revision_spec(deployment, service, target.new_revision, step.replicas))
@@ -88,7 +94,7 @@ def apply_step(
     elif not isinstance(step, RunHealthGate | Pause | AwaitApproval):
         raise TypeError(f"unknown rollout step {step!r}")
     traffic = (step.new_percent, at) if isinstance(step, SetTraffic) else None
-    _progress(deployments, deployment_id, service, ServicePhase.ROLLING_OUT, target.new_revision, str(step), traffic)
+    _progress(deployments, deployment.id, service, ServicePhase.ROLLING_OUT, target.new_revision, str(step), traffic)
 
 
 def apply_steps(
@@ -97,10 +103,11 @@ def apply_steps(
     """Carry out a batch of compute steps in order (one activity for a real step of the rollout); False, with
     nothing done, once the deployment is no longer rolling out: the release is rolling back (another service
     failed, an operator aborted) or has ended, and the service must not move on."""
-    if deployments.get_deployment(deployment_id).state not in ROLLING_OUT:
+    deployment = deployments.get_deployment(deployment_id)
+    if deployment.state not in ROLLING_OUT:
         return False
     for step in steps:
-        apply_step(deployments, compute, deployment_id, target, step, at)
+        _take(deployments, compute, deployment, target, step, at)
     return True
 
 
@@ -193,11 +200,12 @@ def promote_all(
     """Promote each service in order (its steps after the last gate, then its catalog entry): ``{"promoted":
     [services]}``, with ``"error"`` at the first that failed (the ones before it stay promoted)."""
     promoted: list[str] = []
+    deployment = deployments.get_deployment(deployment_id)
     for promotion in promotions:
         target = promotion.target
         try:
             for step in promotion.steps:
-                apply_step(deployments, compute, deployment_id, target, step, at)
+                _take(deployments, compute, deployment, target, step, at)
             record_promotion(deployments, catalog, quarantine, deployment_id, target, at)
         except Exception as error:  # the orchestrator decides: call again, or roll back what is not promoted
             return {"promoted": promoted, "error": f"promotion of {target.service} failed: {first_line(error)}"}
