@@ -150,6 +150,11 @@ class LoopStates(Protocol):
         """Store a record: insert when its etag is None, else replace that version. ConcurrencyConflict
         if another writer got there first (inserted meanwhile, or changed it since it was read)."""
 
+    def put_loop_states(self, records: Sequence[LoopRecord]) -> list[LoopRecord | None]:
+        """Store each record as ``put_loop_state`` does (a loop's hundred at a time in one transaction where none
+        conflicts): in order, each stored record with its new etag, or None where another writer got there first.
+        Any other failure raises; what was written before it stays written."""
+
     def list_loop_states(self, loop: str, shard: Shard | None = None) -> list[LoopRecord]:
         """Every record of ``loop`` (of one shard's services: one key range), ordered by key."""
 

@@ -8,12 +8,18 @@ Two implementations share one contract (``tests/contracts/documents.py``): Azure
 
 from __future__ import annotations
 
+import contextvars
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 IndexValue = str | int | bool
+Group = TypeVar("Group")
+Done = TypeVar("Done")
+# Transactions of different partitions (or batches of one) sent at once: enough to keep Table storage busy.
+WRITERS = 16
 # Lost races a conditional read-modify-write retries before it gives up with ConcurrencyConflict.
 MAX_UPDATE_ATTEMPTS = 50
 # An entity group transaction holds at most 100 operations of one partition and 4 MiB of payload (Azure Table
@@ -130,3 +136,13 @@ def batches(documents: Sequence[Document]) -> Iterator[list[Document]]:
             batch.append(document)
             size += chars
         yield batch
+
+
+def each_group(groups: Sequence[Group], write: Callable[[Group], Done], writers: int = WRITERS) -> list[Done]:
+    """``write`` of every group (the ``batches`` of one call), ``writers`` at once, results in the groups' order; in
+    the caller's context, so the storage calls' spans are children of the caller's. The first error is raised."""
+    if len(groups) <= 1:
+        return [write(group) for group in groups]
+    with ThreadPoolExecutor(min(len(groups), writers), thread_name_prefix="table-writes") as pool:
+        started = [pool.submit(contextvars.copy_context().run, write, group) for group in groups]
+        return [future.result() for future in started]

@@ -16,13 +16,19 @@ holds only what is pending, so reading one trace's marks by its column stays sma
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import itertools
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from controlplane.adapters.storage.documents import AnyOf, Document, DocumentTables, KeyRange, Write, batches
+from controlplane.adapters.storage.documents import (
+    AnyOf,
+    Document,
+    DocumentTables,
+    KeyRange,
+    Write,
+    batches,
+    each_group,
+)
 from controlplane.adapters.storage.purging import delete_documents
 from controlplane.domain import audit
 from controlplane.domain.audit import EventPage, EventQuery
@@ -32,7 +38,6 @@ from controlplane.errors import AlreadyExists
 TABLE = "EventLog"
 OUTBOX = "EventOutbox"
 AUDIT = "EventAudit"
-_WRITERS = 16  # a tick's log rows (a partition each) written at once: enough to keep Table storage busy
 TRACE_ID = "TraceId"  # the outbox's column of the event's trace
 _BATCH = 1000  # rows per page: Table storage answers at most 1000
 
@@ -117,15 +122,7 @@ class DocumentEventLog:
         """Insert what is not stored yet, a partition's documents in one transaction where none is stored (the
         usual case) and one by one where some are (a retry); the groups concurrently (a tick's events are a
         trace, a partition of the log, per service). The keys this call inserted."""
-        groups = list(batches(documents))
-        if len(groups) <= 1:
-            return set().union(*(self._insert_group(table, group) for group in groups))
-        with ThreadPoolExecutor(min(len(groups), _WRITERS), thread_name_prefix="event-log") as writers:
-            # In the caller's context: the storage calls' spans are children of the caller's.
-            inserted = [
-                writers.submit(contextvars.copy_context().run, self._insert_group, table, group) for group in groups
-            ]
-            return set().union(*(future.result() for future in inserted))
+        return set().union(*each_group(list(batches(documents)), lambda group: self._insert_group(table, group)))
 
     def _insert_group(self, table: str, batch: list[Document]) -> set[tuple[str, str]]:
         if len(batch) > 1:

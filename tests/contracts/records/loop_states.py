@@ -46,3 +46,25 @@ class LoopStatesContract:
         loop_states.put_loop_state(LoopRecord("scaling", "dev/a", {}))
         loop_states.put_loop_state(LoopRecord("monitor", "dev/orders", {}))
         assert [r.key for r in loop_states.list_loop_states("scaling")] == ["dev/a", "dev/orders"]
+
+    def test_records_are_put_together_and_only_those_that_lost_a_race_are_none(self, loop_states: LoopStates) -> None:
+        kept = loop_states.put_loop_state(LoopRecord("monitor", "dev/kept", {"n": 0}))
+        taken = loop_states.put_loop_state(LoopRecord("monitor", "dev/taken", {"n": 0}))
+        loop_states.put_loop_state(replace(taken, body={"n": 1}))  # another writer, after ``taken`` was read
+        fresh = [LoopRecord("monitor", f"dev/s{n:03}", {"n": n}) for n in range(150)]  # two transactions' worth
+        records = [
+            *fresh,
+            replace(kept, body={"n": 2}),
+            replace(taken, body={"n": 2}),
+            LoopRecord("scaling", "dev/a", {}),
+        ]
+
+        stored = loop_states.put_loop_states(records)
+
+        assert [record is None for record in stored] == [False] * 151 + [True, False]
+        assert all(s is not None and s.key == r.key and s.etag for s, r in zip(stored, records, strict=True) if s)
+        body = {r.key: dict(r.body) for r in loop_states.list_loop_states("monitor")}
+        assert body["dev/kept"] == {"n": 2} and body["dev/taken"] == {"n": 1} and body["dev/s149"] == {"n": 149}
+        again = loop_states.put_loop_states([replace(stored[0], body={"n": 9})])  # the etag it returned is current
+        assert again[0] is not None and loop_states.get_loop_state("monitor", "dev/s000").body == {"n": 9}
+        assert loop_states.put_loop_states([]) == []
