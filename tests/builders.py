@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from controlplane.domain.catalog import CatalogEntry
+from controlplane.domain.catalog import CatalogEntry, LoopView
 from controlplane.domain.deployment import Deployment, DeploymentState, ServicePhase, ServiceProgress
 from controlplane.domain.event_catalog import EventType
 from controlplane.domain.events import Envelope, TraceContext, new_event
@@ -82,6 +82,7 @@ def promoted(deployment: Deployment, service: str, revision: str) -> CatalogEntr
         spec.replicas,
         spec.config_hash(),
         deployment.updated_at,
+        LoopView.of(deployment.release, service),
     )
 
 

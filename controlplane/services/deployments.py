@@ -14,6 +14,7 @@ from typing import Any
 
 from controlplane.domain import deployment_events
 from controlplane.domain.access import Actor
+from controlplane.domain.catalog import CatalogEntry, LoopView
 from controlplane.domain.deployment import Deployment, DeploymentState, Origin
 from controlplane.domain.event_catalog import EventData
 from controlplane.domain.idempotency import keyed_deployment_id
@@ -135,6 +136,12 @@ def services_in_flight(deployments: Deployments, environment: str, service: str 
 
 class NotRollbackable(Refused):
     """Only a Completed deployment can be rolled back."""
+
+
+def loop_view(deployments: Deployments, entry: CatalogEntry) -> LoopView:
+    """What the loops need of the service's release: kept with its catalog entry, else read from the release (an
+    entry stored before entries kept it)."""
+    return entry.loops or LoopView.of(deployments.get_release(entry.deployment_id), entry.service)
 
 
 def previous_completed(deployments: Deployments, deployment_id: str) -> Deployment:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from controlplane.domain import deployment_events
-from controlplane.domain.catalog import CatalogEntry
+from controlplane.domain.catalog import CatalogEntry, LoopView
 from controlplane.domain.deployment import Deployment, ServicePhase, ServiceProgress
 from controlplane.domain.loops import QuarantinedImage
 from controlplane.domain.rollout import (
@@ -181,6 +181,7 @@ def record_promotion(
             target.desired,
             spec.config_hash(),
             at,
+            LoopView.of(deployment.release, target.service),
         )
     )
     quarantine.lift_quarantine(deployment.environment, target.service, spec.image)  # deployed on purpose: trusted again

@@ -59,6 +59,7 @@ from controlplane.ports import (
     ProcessedEvents,
 )
 from controlplane.services import journal
+from controlplane.services.deployments import loop_view
 from controlplane.services.tick import Tick, TickLimits
 from controlplane.telemetry import traced
 
@@ -117,9 +118,9 @@ class Scaler:
     def _metric_readings(self, entry: CatalogEntry, tick: Tick) -> list[MetricReading] | None:
         """The readings of the metrics the service's policy names, if it has one that applies and they are read
         by the tick's deadline; None otherwise."""
-        release = self.deployments.get_release(entry.deployment_id)
-        policy = release.service(entry.service).scaling
-        if policy is None or release.spec.environment.compute == "containerapps":
+        view = loop_view(self.deployments, entry)
+        policy = view.scaling
+        if policy is None or view.compute == "containerapps":
             return None
         kinds = {MetricKind(rule.metric) for rule in policy.rules}
         return tick.within(lambda: self.metrics.read(entry.environment, entry.service, kinds))
@@ -158,11 +159,11 @@ class Scaler:
         environment, service = entry.environment, entry.service
         records, inventory = reads.records, reads.inventory
         where = {"environment": environment, "service": service}
-        release = self.deployments.get_release(entry.deployment_id)
-        policy = release.service(service).scaling
+        view = loop_view(self.deployments, entry)
+        policy = view.scaling
         if policy is None:
             return {**where, "skipped": "no scaling policy"}
-        if release.spec.environment.compute == "containerapps":
+        if view.compute == "containerapps":
             return {**where, "skipped": "Container Apps revisions cannot be resized; their scale rules scale them"}
         if reads.deploying(entry, self.claims, now):
             return {**where, "skipped": "a deployment is in flight"}

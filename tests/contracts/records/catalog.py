@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from controlplane.adapters.storage.stores import Stores
+from controlplane.domain.deployment import Deployment
+from controlplane.domain.manifest import parse_release
 from controlplane.domain.shards import Shard
 from controlplane.errors import NotFound
 from controlplane.ports import Catalog
-from tests.builders import catalog_entry
+from tests.builders import T0, catalog_entry, completed, promoted, release_document
 
 
 class CatalogContract:
@@ -32,6 +34,21 @@ class CatalogContract:
         assert [e.service for e in catalog.list_catalog("dev")] == ["orders", "payments"]
         with pytest.raises(NotFound):
             catalog.get_catalog_entry("dev", "billing")
+
+    def test_an_entry_keeps_what_the_loops_need_of_its_release(self, catalog: Catalog) -> None:
+        document = release_document(services=("orders",))
+        document["spec"]["healthGate"] = {"path": "/healthz", "allowDegraded": True}
+        document["spec"]["services"][0]["scaling"] = {"maxReplicas": 6, "rules": [{"metric": "cpu", "target": 50}]}
+        requested = Deployment.request("dep-1", parse_release(document), "a" * 32, T0)
+        entry = promoted(completed(requested, {}), "orders", "r1")
+        catalog.put_catalog_entry(entry)
+        stored = catalog.get_catalog_entry("dev", "orders")
+        assert stored.loops == entry.loops and stored.loops is not None
+        loops = (stored.loops.health_path, stored.loops.allow_degraded, stored.loops.compute)
+        assert loops == ("/healthz", True, "local")
+        assert stored.loops.scaling is not None and stored.loops.scaling.max_replicas == 6
+        catalog.put_catalog_entry(catalog_entry("dev", "billing"))  # as entries were stored before they kept it
+        assert catalog.get_catalog_entry("dev", "billing").loops is None
 
     def test_a_shard_lists_its_environment_from_its_first_service_to_its_stop(self, catalog: Catalog) -> None:
         for environment, service in (("dev", "a"), ("dev", "b"), ("dev", "c"), ("dev-eu", "a"), ("prod", "b")):
