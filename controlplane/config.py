@@ -14,6 +14,7 @@
 | ``CONTROLPLANE_DESIRED_STATE_REF`` | drift: the branch, tag or commit to compare with | ``HEAD`` |
 | ``CONTROLPLANE_DESIRED_STATE_PATH`` | drift: the folder of release manifests inside the repository | (root) |
 | ``CONTROLPLANE_MONITOR_DEGRADED_SECONDS`` | failure monitor: degraded this long -> roll back | ``60`` |
+| ``CONTROLPLANE_MONITOR_HEARTBEAT_SECONDS`` | monitor: a healthy service's check is reported this often | ``300`` |
 | ``CONTROLPLANE_LOOP_CONCURRENCY`` | loop ticks: services probed / measured at once | ``64`` |
 | ``CONTROLPLANE_LOOP_DEADLINE_SECONDS`` | loop ticks: a probe or metric read still out then is no reading | ``8`` |
 | ``CONTROLPLANE_LOOP_SHARD_SIZE`` | loop ticks: past this many services, one activity per this many | ``500`` |
@@ -91,6 +92,7 @@ class Settings:
     desired_state_ref: str = "HEAD"
     desired_state_path: str = ""
     monitor_degraded_seconds: float = 60.0
+    monitor_heartbeat_seconds: float = 300.0
     loop_concurrency: int = 64
     loop_deadline_seconds: float = 8.0
     loop_shard_size: int = 500
@@ -136,6 +138,7 @@ class Settings:
             )
         deliveries = _number(environ, "CONTROLPLANE_BUS_MAX_DELIVERIES", "10", int, errors)
         degraded = _number(environ, "CONTROLPLANE_MONITOR_DEGRADED_SECONDS", "60", float, errors)
+        heartbeat = _number(environ, "CONTROLPLANE_MONITOR_HEARTBEAT_SECONDS", "300", float, errors)
         retention = _number(environ, "CONTROLPLANE_EVENT_RETENTION_DAYS", "90", int, errors)
         deployment_retention = _number(environ, "CONTROLPLANE_DEPLOYMENT_RETENTION_DAYS", "90", int, errors)
         loop_history_retention = _number(environ, "CONTROLPLANE_LOOP_HISTORY_RETENTION_DAYS", "7", int, errors)
@@ -169,6 +172,7 @@ class Settings:
             desired_state_ref=environ.get("CONTROLPLANE_DESIRED_STATE_REF") or "HEAD",
             desired_state_path=environ.get("CONTROLPLANE_DESIRED_STATE_PATH", ""),
             monitor_degraded_seconds=degraded,
+            monitor_heartbeat_seconds=heartbeat,
             loop_concurrency=concurrency,
             loop_deadline_seconds=deadline,
             loop_shard_size=shard_size,

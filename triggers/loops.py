@@ -10,7 +10,7 @@ from controlplane.config import Settings
 from controlplane.domain import shards
 from controlplane.domain.workflow.loop_tick_requests import LoopTickPlan
 from controlplane.ports import Compute, EventBus, HealthProbe, Metrics
-from controlplane.services.monitor import Monitor
+from controlplane.services.monitor import HEARTBEAT, Monitor
 from controlplane.services.scaling import Scaler
 from controlplane.services.tick import TickLimits
 
@@ -27,9 +27,10 @@ def failure_monitor(limits: TickLimits | None = None) -> Monitor:
     """The failure monitor over the process's services (its tick's limits from the settings unless given)."""
     wired = ports()
     degraded_for = timedelta(seconds=wired.settings.monitor_degraded_seconds)
+    heartbeat = timedelta(seconds=wired.settings.monitor_heartbeat_seconds)
     source = f"{wired.settings.event_source}/monitor"
     limits = limits or tick_limits(wired.settings)
-    return monitor_over(wired.store, wired.events, wired.health, source, degraded_for, limits)
+    return monitor_over(wired.store, wired.events, wired.health, source, degraded_for, limits, heartbeat)
 
 
 def tick_limits(settings: Settings) -> TickLimits:
@@ -75,6 +76,7 @@ def monitor_over(
     source: str,
     degraded_for: timedelta,
     limits: TickLimits | None = None,
+    heartbeat: timedelta = HEARTBEAT,
 ) -> Monitor:
     """The failure monitor over the stored records it reads and writes (``TickLimits()``'s defaults unless given)."""
     return Monitor(
@@ -89,4 +91,5 @@ def monitor_over(
         source=source,
         degraded_for=degraded_for,
         limits=limits or TickLimits(),
+        heartbeat=heartbeat,
     )

@@ -48,7 +48,8 @@ class Watch:
     ``deployment_id`` is the Completed deployment being watched (the catalog's); ``since`` is when the
     condition began; ``passes`` counts consecutive passing checks while Degraded; ``traceid`` is the
     episode's trace (from the first failed check to Healthy or Incident; empty while Healthy);
-    ``restore_deployment_id`` is the rollback deployment while Restoring.
+    ``restore_deployment_id`` is the rollback deployment while Restoring; ``reported_at`` is when the monitor last
+    reported a check of the service (a healthy one's passing checks are reported as a heartbeat only).
     """
 
     deployment_id: str
@@ -58,6 +59,7 @@ class Watch:
     traceid: str = ""
     restore_deployment_id: str | None = None
     reason: str = ""
+    reported_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +70,7 @@ class Watch:
             "traceId": self.traceid,
             "restoreDeploymentId": self.restore_deployment_id,
             "reason": self.reason,
+            "reportedAt": format_time(self.reported_at) if self.reported_at else None,
         }
 
     @classmethod
@@ -80,6 +83,7 @@ class Watch:
             traceid=data.get("traceId", ""),
             restore_deployment_id=data.get("restoreDeploymentId"),
             reason=data.get("reason", ""),
+            reported_at=parse_time(data["reportedAt"]) if data.get("reportedAt") else None,
         )
 
     def moved(self, condition: ServiceCondition, now: datetime, reason: str, **changes: Any) -> Watch:

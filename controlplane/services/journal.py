@@ -61,11 +61,13 @@ def record(event_log: EventLog, bus: EventBus, envelopes: Sequence[Envelope]) ->
     ):
         event_log.append_events(envelopes)
         traces = dict.fromkeys(envelope.traceid for envelope in envelopes)
+        # What was just logged and what an earlier failed publish of its traces left, however many were logged.
+        limit = len(envelopes) + RELAY_BATCH
         if len(traces) == 1:
-            _publish(event_log, bus, event_log.pending_events(RELAY_BATCH, envelopes[0].traceid))
+            _publish(event_log, bus, event_log.pending_events(limit, envelopes[0].traceid))
             return
         # Many traces (a loop's tick): the outbox read once, and their pending events in one publish.
-        pending = event_log.pending_events(len(envelopes) + RELAY_BATCH)
+        pending = event_log.pending_events(limit)
         _publish(event_log, bus, [envelope for envelope in pending if envelope.traceid in traces])
 
 

@@ -3,7 +3,10 @@
 Each tick observes each service of the catalog once (``observe``) and moves its ``Watch`` along
 ``Healthy -> Degraded -> Healthy | Rollback -> Restoring -> Healthy | Incident``:
 
-- Healthy and Degraded services are probed (HealthCheckCompleted; the scaling loop consumes it too).
+- Healthy and Degraded services are probed. Each check is reported (HealthCheckCompleted; the scaling loop
+  consumes it too) when it fails or the service is Degraded; a healthy service's passing check changes nothing and
+  is reported as a heartbeat, once every ``heartbeat`` (``CONTROLPLANE_MONITOR_HEARTBEAT_SECONDS``), as the kubelet
+  records an event for a failed probe and none for a passing one.
 - Rollback: the last Completed deployment before the watched one is deployed again, in the episode's
   trace and pre-approved; the degraded image is quarantined so the drift loop never brings it back.
   ``observe`` returns that deployment as a ``Restore`` for the caller to start its orchestration.
@@ -13,21 +16,26 @@ Each tick observes each service of the catalog once (``observe``) and moves its 
 
 Every change is saved with the etag it was read at, so two overlapping ticks cannot both roll back.
 
-A tick observes ``limits.concurrency`` services at once (``services.tick``). It reads every watch and the
-scaling loop's records in one query each, after its probes the claims of the services being deployed in one
-more (``Claims.in_flight``), then per service a point read of the watched deployment's release (kept once
-finished), never a scan. It probes every watched service first, then does the table work with the
-readings, so a slow store never pushes a probe past the deadline. Every service's events are recorded in one
-journal record (the event log writes them a hundred per transaction) before any watch is written, so a crash
-in between leaves no change without its events and the next tick decides again. A probe still running at the
-tick's deadline is no reading: the watch stays as it was (no check event, no condition change), so a hung
-endpoint neither delays the other services nor counts as a failed check; the next tick probes it again. A
-service whose work fails is logged and the others' outcomes are kept. ``tick`` takes a ``Shard`` to observe
-one key range of the catalog (a fanned-out tick's activity, ``orchestrators/loop_ticks.py``).
+Traces: the checks of an environment's healthy services in one tick share the tick's trace (``tick_trace``); a
+failed check opens an episode with a trace of its own (``episode_trace``), which every later event of the episode
+shares, the rollback deployment included, so ``replay <traceid>`` and an incident's chain tell one service's story.
+
+A tick observes ``limits.concurrency`` services at once (``services.tick``). It reads every watch and the scaling
+loop's records in one query each, after its probes the claims of the services being deployed in one more
+(``Claims.in_flight``); what it needs of each service's release is kept with its catalog entry (``LoopView``), so it
+reads no release and scans nothing. It probes every watched service first, then does the table work with the
+readings, so a slow store never pushes a probe past the deadline. Every service's events are recorded in one journal
+record (the event log writes them a hundred per transaction) before any watch is written (a hundred per transaction
+too), so a crash in between leaves no change without its events and the next tick decides again. A probe still
+running at the tick's deadline is no reading: the watch stays as it was (no check event, no condition change), so a
+hung endpoint neither delays the other services nor counts as a failed check; the next tick probes it again. A
+service whose work fails is logged and the others' outcomes are kept. ``tick`` takes a ``Shard`` to observe one key
+range of the catalog (a fanned-out tick's activity, ``orchestrators/loop_ticks.py``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -44,7 +52,7 @@ from controlplane.domain.health import HealthReport
 from controlplane.domain.loops import LoopRecord, QuarantinedImage
 from controlplane.domain.shards import Shard
 from controlplane.domain.workflow.deployment_start import DeploymentStart
-from controlplane.errors import ConcurrencyConflict, NotFound
+from controlplane.errors import NotFound
 from controlplane.ports import (
     Catalog,
     Claims,
@@ -56,12 +64,21 @@ from controlplane.ports import (
     Quarantine,
 )
 from controlplane.services import journal, scaling
-from controlplane.services.deployments import NotRollbackable, ServiceBusy, accept, previous_completed
+from controlplane.services.deployments import (
+    NotRollbackable,
+    ServiceBusy,
+    accept,
+    loop_view,
+    previous_completed,
+)
 from controlplane.services.tick import Tick, TickLimits
 from controlplane.telemetry import traced
 
 log = logging.getLogger(__name__)
 LOOP = "monitor"
+# How often a healthy service's passing check is reported (HealthCheckCompleted): a check that changes nothing is
+# not news, and 1,000 services probed every 10 s would otherwise put 100 events a second on the bus and in the log.
+HEARTBEAT = timedelta(minutes=5)
 C = ServiceCondition
 # One tick can emit a check, up to three condition changes and an incident at one ``now``; a microsecond
 # apart each, they keep their causal order in the event log (ordered by time).
@@ -124,6 +141,7 @@ class Monitor:
     source: str
     degraded_for: timedelta
     limits: TickLimits = field(default_factory=TickLimits)
+    heartbeat: timedelta = HEARTBEAT
 
     def tick(self, now: datetime, shard: Shard | None = None) -> list[Restore]:
         """Observe every service of the catalog (of one ``shard`` of it), ``limits.concurrency`` at a time; the
@@ -141,22 +159,24 @@ class Monitor:
             # a probe began is seen here (one query however many services; a point read each would be 1,000).
             known = replace(known, deploying=self.claims.in_flight(now, shard.environment if shard else None))
             observed = tick.each(probed, lambda pair: self._observe_read(pair[0], now, known, pair[1]), seed)
-            decided = [(entry, outcome) for entry, outcome in _succeeded(entries, observed) if outcome is not None]
+            decided = [outcome for _, outcome in _succeeded(entries, observed) if outcome is not None]
             # The tick's events in one journal record (transactions of a hundred rows rather than a few writes
             # per event), before any watch is written: a crash in between leaves no change without its events.
-            journal.record(self.event_log, self.bus, [event for _, done in decided for event in done.events])
-            commits = tick.each(decided, lambda pair: self._commit(pair[1]), seed)
-        done = [entry for entry, _ in decided]
-        return [restore for _, restore in _succeeded(done, commits) if restore is not None]
+            journal.record(self.event_log, self.bus, [event for done in decided for event in done.events])
+        return self._commit(decided)
 
-    def _commit(self, observed: Observed) -> Restore | None:
-        """Write the watch as the observation left it (unless an overlapping tick decided first): its restore."""
-        if observed.write is not None:
-            try:
-                self.loop_states.put_loop_state(observed.write)
-            except ConcurrencyConflict:
-                return None  # an overlapping tick decided first
-        return observed.restore
+    def _commit(self, observed: Sequence[Observed]) -> list[Restore]:
+        """Write the watches as the observations left them (a hundred per transaction): the restores of those
+        written or unchanged. A watch an overlapping tick wrote first is left to it, restore and all."""
+        writes = [done.write for done in observed if done.write is not None]
+        stored = iter(self.loop_states.put_loop_states(writes))
+        restores = []
+        for done in observed:
+            if done.write is not None and next(stored) is None:
+                continue  # an overlapping tick decided first
+            if done.restore is not None:
+                restores.append(done.restore)
+        return restores
 
     def _observe_read(
         self, entry: CatalogEntry, now: datetime, known: TickReads, reading: HealthReport | Exception | None
@@ -171,8 +191,8 @@ class Monitor:
         _, watch = _watch(entry, known)
         if watch.condition not in (C.HEALTHY, C.DEGRADED) or _key(entry) in known.asleep:
             return None
-        path = self.deployments.get_release(entry.deployment_id).health_endpoint(entry.service).path
-        traceid = watch.traceid or journal.stable_trace(LOOP, entry.environment, entry.service, format_time(now))
+        path = loop_view(self.deployments, entry).health_path
+        traceid = watch.traceid or tick_trace(entry.environment, now)
         with traced("monitor check", traceid, environment=entry.environment, service=entry.service) as span:
             report = tick.within(lambda: self._probe(entry, path))
             span.set_attribute("health.reading", "none by the deadline" if report is None else report.status.value)
@@ -205,16 +225,31 @@ class Monitor:
         """The watch after the service's check: unchanged when there was no reading."""
         if report is None:
             return watch
-        release = self.deployments.get_release(entry.deployment_id)
-        traceid = watch.traceid or journal.stable_trace(LOOP, entry.environment, entry.service, format_time(now))
-        passed = report.passed(release.spec.health_gate.allow_degraded)
-        checked = deployment_events.health_check_completed(entry.environment, entry.service, entry.revision, report)
-        events.append(self._envelope(checked, entry, traceid, now))
-        updated = after_check(replace(watch, traceid=traceid), passed, report.summary(), now, self.degraded_for)
-        if updated.condition is C.HEALTHY and watch.condition is C.HEALTHY:
-            return replace(updated, traceid="")
+        passed = report.passed(loop_view(self.deployments, entry).allow_degraded)
+        if passed and watch.condition is C.HEALTHY:
+            return self._still_healthy(entry, watch, now, report, events)
+        traceid = watch.traceid or episode_trace(entry, now)
+        events.append(self._check_event(entry, traceid, now, report))
+        checked = replace(watch, traceid=traceid, reported_at=now)
+        updated = after_check(checked, passed, report.summary(), now, self.degraded_for)
         self._changed(entry, watch, updated, now, events)
         return updated
+
+    def _still_healthy(
+        self, entry: CatalogEntry, watch: Watch, now: datetime, report: HealthReport, events: list[Envelope]
+    ) -> Watch:
+        """A passing check of a healthy service changes nothing, so it is reported as a heartbeat: once every
+        ``heartbeat`` per service (every check when it is zero). A new watch's first report is due at a point of the
+        interval set by the service's key, so a tick reports about a tick's share of the services, not all at once."""
+        if not self.heartbeat:
+            events.append(self._check_event(entry, tick_trace(entry.environment, now), now, report))
+            return watch
+        if watch.reported_at is None:
+            return replace(watch, reported_at=now - self.heartbeat * _stagger(entry))
+        if now - watch.reported_at < self.heartbeat:
+            return watch
+        events.append(self._check_event(entry, tick_trace(entry.environment, now), now, report))
+        return replace(watch, reported_at=now)
 
     def _roll_back(
         self, entry: CatalogEntry, watch: Watch, now: datetime, events: list[Envelope]
@@ -301,12 +336,18 @@ class Monitor:
         traceid = after.traceid or before.traceid
         events.append(self._envelope(changed, entry, traceid, now, after.condition.value))
 
+    def _check_event(self, entry: CatalogEntry, traceid: str, now: datetime, report: HealthReport) -> Envelope:
+        checked = deployment_events.health_check_completed(entry.environment, entry.service, entry.revision, report)
+        return self._envelope(checked, entry, traceid, now)
+
     def _envelope(
         self, event: EventData, entry: CatalogEntry, traceid: str, now: datetime, discriminator: str = ""
     ) -> Envelope:
         return new_event(
             event.type,
-            event_id=journal.stable_id(LOOP, traceid, event.type.value, format_time(now), discriminator),
+            event_id=journal.stable_id(
+                LOOP, traceid, entry.environment, entry.service, event.type.value, format_time(now), discriminator
+            ),
             source=self.source,
             subject=f"environments/{entry.environment}/services/{entry.service}",
             time=now + timedelta(microseconds=_ORDER.get(discriminator or event.type.value, 0)),
@@ -329,6 +370,25 @@ def _succeeded(
         else:
             succeeded.append((entry, outcome))
     return succeeded
+
+
+def tick_trace(environment: str, now: datetime) -> str:
+    """The trace of one tick's checks of an environment's healthy services: a timer run is one flow (its
+    ``correlationid`` names each service), and its events share a partition of the event log, so they are logged
+    and purged a hundred per transaction rather than one partition each."""
+    return journal.stable_trace(LOOP, environment, format_time(now))
+
+
+def episode_trace(entry: CatalogEntry, now: datetime) -> str:
+    """The trace of a degradation episode, begun by the failed check that opens it: its own, so an incident's
+    chain (the trace's events) holds only what happened to this service."""
+    return journal.stable_trace(LOOP, entry.environment, entry.service, format_time(now))
+
+
+def _stagger(entry: CatalogEntry) -> float:
+    """The service's point in the heartbeat interval, in [0, 1): fixed by its key, spread evenly over services."""
+    digest = hashlib.sha256(_key(entry).encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32
 
 
 def _key(entry: CatalogEntry) -> str:

@@ -9,7 +9,7 @@ from controlplane.cli.timeline import describe
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.failure import ServiceCondition, Watch
 from controlplane.domain.health import HealthStatus
-from controlplane.services.monitor import Monitor, Restore
+from controlplane.services.monitor import HEARTBEAT, Monitor, Restore, tick_trace
 from funchost.durable.history import RuntimeStatus
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
 from tests.workflow_world import World, release
@@ -19,8 +19,8 @@ T = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DEGRADED_FOR = timedelta(seconds=30)
 
 
-def monitor(world: World) -> Monitor:
-    return monitor_over(world.store, world.bus, world.health, "/tests/monitor", DEGRADED_FOR)
+def monitor(world: World, heartbeat: timedelta = HEARTBEAT) -> Monitor:
+    return monitor_over(world.store, world.bus, world.health, "/tests/monitor", DEGRADED_FOR, heartbeat=heartbeat)
 
 
 def complete(world: World, tag: str) -> str:
@@ -35,8 +35,8 @@ def watch(world: World) -> Watch:
     return Watch.from_dict(record.body)
 
 
-def ticks(world: World, seconds: list[int]) -> list[Restore]:
-    loop = monitor(world)
+def ticks(world: World, seconds: list[int], heartbeat: timedelta = HEARTBEAT) -> list[Restore]:
+    loop = monitor(world, heartbeat)
     restores: list[Restore] = []
     for second in seconds:
         restores += loop.tick(T + timedelta(seconds=second))
@@ -54,12 +54,58 @@ def conditions(world: World) -> list[tuple[str, str]]:
     return [(e.data["from"], e.data["to"]) for e in world.bus.published if e.type == "RuntimeServiceConditionChanged"]
 
 
-def test_a_healthy_service_is_probed_and_stays_healthy(world: World) -> None:
+def monitor_checks(world: World) -> list[datetime]:
+    return [e.time for e in world.bus.published if e.type == "HealthCheckCompleted" and e.source == "/tests/monitor"]
+
+
+def test_a_healthy_service_is_probed_every_tick_and_its_passing_checks_reported_as_a_heartbeat(world: World) -> None:
     complete(world, "1.0.0")
-    assert ticks(world, [0, 10]) == []
+    probed = len(world.health.probes)
+    seconds = list(range(0, 601, 10))
+    assert ticks(world, seconds) == []
     assert watch(world).condition is ServiceCondition.HEALTHY
-    checks = [e for e in world.bus.published if e.type == "HealthCheckCompleted" and e.source == "/tests/monitor"]
-    assert len(checks) == 2 and conditions(world) == []
+    assert len(world.health.probes) - probed == len(seconds) and conditions(world) == []
+    # The first report falls somewhere in the first interval (where, the service's key decides), then one an interval.
+    first, second = monitor_checks(world)
+    assert first <= T + HEARTBEAT and second - first == HEARTBEAT
+
+
+def test_with_no_heartbeat_every_check_is_reported(world: World) -> None:
+    complete(world, "1.0.0")
+    assert ticks(world, [0, 10], heartbeat=timedelta(0)) == []
+    assert len(monitor_checks(world)) == 2 and conditions(world) == []
+
+
+def test_a_heartbeat_reports_each_service_once_an_interval_at_its_own_point_in_it(world: World) -> None:
+    names = [f"svc{n}" for n in range(12)]
+    world.seed_completed(release("1.0.0", services=[service(name) for name in names]))
+    ticks(world, list(range(0, 300, 10)))
+    reported = [e.data["service"] for e in world.bus.published if e.type == "HealthCheckCompleted"]
+    assert sorted(reported) == sorted(names)  # each once in the interval, not all at the first tick
+    assert len({e.time for e in world.bus.published if e.type == "HealthCheckCompleted"}) > 1
+
+
+def test_healthy_checks_of_one_tick_share_its_trace_and_a_failed_check_opens_an_episode_of_its_own(
+    world: World,
+) -> None:
+    world.seed_completed(release("1.0.0", services=[service("orders"), service("billing"), service("search")]))
+    failing = world.store.catalog.get_catalog_entry("dev", "search").revision
+    world.health.statuses[failing] = HealthStatus.UNHEALTHY
+    ticks(world, [0], heartbeat=timedelta(0))
+
+    checks = {e.data["service"]: e for e in world.bus.published if e.type == "HealthCheckCompleted"}
+    assert checks["orders"].traceid == checks["billing"].traceid == tick_trace("dev", T)
+    assert len({e.id for e in checks.values()}) == 3  # one trace, an id per service
+    episode = checks["search"].traceid
+    assert episode != tick_trace("dev", T)
+    [degraded] = [e for e in world.bus.published if e.type == "RuntimeServiceConditionChanged"]
+    assert degraded.traceid == episode and degraded.data["service"] == "search"
+    logged = world.store.event_log.events_for_trace(tick_trace("dev", T))
+    assert sorted(e.data["service"] for e in logged) == ["billing", "orders"]
+
+
+def service(name: str) -> dict[str, object]:
+    return {"name": name, "image": f"example.azurecr.io/{name}:1.0.0", "replicas": 2}
 
 
 def test_a_brief_degradation_recovers_without_a_rollback(world: World) -> None:

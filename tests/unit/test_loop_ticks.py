@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -103,6 +103,9 @@ def watch_of(world: World, service: str) -> Watch:
     return Watch.from_dict(record.body)
 
 
+EVERY_CHECK = timedelta(0)  # every check reported, not a healthy service's heartbeat only
+
+
 def checked(world: World) -> list[str]:
     events = [e for e in world.bus.published if e.type == EventType.HEALTH_CHECK_COMPLETED.value]
     world.bus.published.clear()
@@ -120,7 +123,9 @@ def test_a_hung_probe_is_no_reading_and_every_other_service_is_checked(
     world: World, hanging_probe: HangingProbe
 ) -> None:
     seed_services(world)
-    monitor = monitor_over(world.store, world.bus, hanging_probe, "/tests/monitor", timedelta(seconds=30), SHORT)
+    monitor = monitor_over(
+        world.store, world.bus, hanging_probe, "/tests/monitor", timedelta(seconds=30), SHORT, heartbeat=EVERY_CHECK
+    )
 
     assert monitor.tick(T) == []
 
@@ -133,7 +138,9 @@ def test_a_degraded_service_whose_probe_hangs_past_its_threshold_is_not_rolled_b
     world: World, hanging_probe: HangingProbe
 ) -> None:
     seed_services(world)
-    monitor = monitor_over(world.store, world.bus, hanging_probe, "/tests/monitor", timedelta(seconds=30), SHORT)
+    monitor = monitor_over(
+        world.store, world.bus, hanging_probe, "/tests/monitor", timedelta(seconds=30), SHORT, heartbeat=EVERY_CHECK
+    )
     hanging_probe.hangs = "nothing"
     hanging_probe.statuses = {"payments": HealthStatus.UNHEALTHY}
     monitor.tick(T)
@@ -160,14 +167,18 @@ def test_the_monitor_checks_many_services_at_once(world: World) -> None:
             return super().probe(environment, service, revision, path)
 
     limits = TickLimits(concurrency=len(services))
-    monitor_over(world.store, world.bus, TogetherProbe(), "/tests/monitor", timedelta(seconds=30), limits).tick(T)
+    monitor_over(
+        world.store, world.bus, TogetherProbe(), "/tests/monitor", timedelta(seconds=30), limits, EVERY_CHECK
+    ).tick(T)
     assert checked(world) == list(services)
 
 
 def test_a_service_with_a_deployment_in_flight_is_neither_probed_nor_scaled(world: World) -> None:
     seed_services(world)
     world.seed_in_flight(parse_release(release_document(services=("orders",), tag="2.0.0")), 50)
-    monitor_over(world.store, world.bus, world.health, "/tests/monitor", timedelta(seconds=30)).tick(T)
+    monitor_over(
+        world.store, world.bus, world.health, "/tests/monitor", timedelta(seconds=30), heartbeat=EVERY_CHECK
+    ).tick(T)
     assert checked(world) == ["billing", "payments"]
     outcomes = scaler_over(world.store, world.bus, world.compute, world.metrics, "/tests/scaling").tick(T)
     assert [o["skipped"] for o in outcomes if o["service"] == "orders"] == ["a deployment is in flight"]
@@ -205,12 +216,19 @@ def test_a_monitor_tick_logs_its_events_before_it_writes_any_watch(world: World)
             return self.stored.list_loop_states(loop, shard)
 
         def put_loop_state(self, record: LoopRecord) -> LoopRecord:
+            [stored] = self.put_loop_states([record])
+            assert stored is not None
+            return stored
+
+        def put_loop_states(self, records: Sequence[LoopRecord]) -> list[LoopRecord | None]:
             logged = world.store.event_log.query_events(EventQuery(since=T, until=T + timedelta(seconds=1)))
-            written.append(sum(e.type == EventType.HEALTH_CHECK_COMPLETED.value for e in logged.events))
-            return self.stored.put_loop_state(record)
+            written.extend(
+                [sum(e.type == EventType.HEALTH_CHECK_COMPLETED.value for e in logged.events)] * len(records)
+            )
+            return self.stored.put_loop_states(records)
 
     store = replace(world.store, loop_states=WatchesAfterEvents(world.store.loop_states))
-    monitor_over(store, world.bus, world.health, "/tests/monitor", timedelta(seconds=30)).tick(T)
+    monitor_over(store, world.bus, world.health, "/tests/monitor", timedelta(seconds=30), heartbeat=EVERY_CHECK).tick(T)
     assert written == [len(SERVICES)] * len(SERVICES)  # every check logged before the first watch is written
     assert checked(world) == sorted(SERVICES)
     assert world.store.event_log.pending_events(10) == []
