@@ -1,13 +1,13 @@
 """Benchmark: one retention run over a store shaped like 1,000 services, on Azurite (Table storage).
 
-Run: ``.venv/bin/python bench/retention.py [--services 1000] [--events 1500] [--expired-events 1000]
+Run: ``.venv/bin/python bench/retention.py [--services 1000] [--events 1500] [--expired-events 12000]
 [--processed 4000] [--budget 480]``.
 Starts its own Azurite on a free loopback port and loads, through the production adapters (8 writer threads):
 
-- events: ``--events`` over 30 days plus ``--expired-events`` on the day past the 30-day retention, ten a trace,
-  published (in production the monitor alone logs one HealthCheckCompleted a service every 10 s: 360,000 an hour
-  at 1,000 services, so an hourly run faces 360,000 expired events; this store is scaled to what Azurite loads in
-  about a minute on a 2-core machine: about 150 writes a second);
+- events: ``--events`` over 30 days plus ``--expired-events`` on the day past the 30-day retention, published,
+  shaped like the failure monitor's, its biggest source: it reports a healthy service's check once a heartbeat
+  (5 minutes), so at 1,000 services ticked every 10 s about 33 checks a tick share the tick's trace and an hourly
+  run faces 12,000 expired events (``events_an_hour_at_1000_services``; reporting every check made it 360,000);
 - processed-event ids: ``--processed`` of the scaling consumer (1-day window), half of them expired;
 - deployments: three Completed ones a service, 120, 100 and 10 days old, the newest in the catalog; with the
   90-day retention the oldest goes, the 100-day one stays (what a rollback of the current one deploys again);
@@ -56,7 +56,10 @@ WRITERS = 8
 DAY = timedelta(days=1)
 RETENTION = retention.Retention(events=30 * DAY, deployments=90 * DAY, loop_history=7 * DAY)
 DEPLOYMENT_AGES = (120, 100, 10)  # days; the two oldest are past the 90-day retention, the 100-day one is kept
-MONITOR_EVENTS_AN_HOUR = 1000 * 360  # 1,000 services, a HealthCheckCompleted each every 10 s
+# The failure monitor reports a healthy service's check once a heartbeat: at 1,000 services ticked every 10 s,
+# 12,000 HealthCheckCompleted an hour, about 33 a tick sharing the tick's trace (each check reported, it was 360,000).
+MONITOR_EVENTS_AN_HOUR = 1000 * round(timedelta(hours=1) / monitor.HEARTBEAT)
+EVENTS_A_TRACE = round(1000 * timedelta(seconds=10) / monitor.HEARTBEAT)
 T = TypeVar("T")
 
 
@@ -69,7 +72,7 @@ def parallel(items: Iterable[T], action: Callable[[T], object]) -> int:
 
 
 def envelope(number: int, at: datetime, prefix: str) -> Envelope:
-    traceid = f"{prefix}{number // 10:031x}"  # ten events a trace
+    traceid = f"{prefix}{number // EVENTS_A_TRACE:031x}"  # a monitor tick's reported checks share its trace
     event_id = f"{prefix}-{number}"
     return Envelope(
         id=event_id,
@@ -155,7 +158,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--events", type=int, default=1500, help="events kept (within the 30-day retention)")
-    parser.add_argument("--expired-events", type=int, default=1000)
+    parser.add_argument(
+        "--expired-events", type=int, default=MONITOR_EVENTS_AN_HOUR, help="events past the retention (an hour's)"
+    )
     parser.add_argument("--processed", type=int, default=4000)
     parser.add_argument("--budget", type=float, default=480.0)
     options = parser.parse_args()
@@ -204,6 +209,7 @@ def main() -> None:
     events_per_s = figures["events_per_s"] or 0.0
     figures["events_an_hour_at_1000_services"] = MONITOR_EVENTS_AN_HOUR
     figures["events_a_run_deletes_at_this_rate"] = round(events_per_s * options.budget)
+    figures["event_purge_keeps_up"] = figures["events_a_run_deletes_at_this_rate"] >= MONITOR_EVENTS_AN_HOUR
 
     print(f"One retention run over a store shaped like {options.services} services, on Azurite")
     print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}")

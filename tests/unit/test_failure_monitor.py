@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from controlplane.cli.timeline import describe
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.failure import ServiceCondition, Watch
-from controlplane.domain.health import HealthStatus
+from controlplane.domain.health import HealthReport, HealthStatus
 from controlplane.services.monitor import HEARTBEAT, Monitor, Restore, tick_trace
 from funchost.durable.history import RuntimeStatus
 from orchestrators.deployment import DEPLOYMENT_ORCHESTRATOR
-from tests.workflow_world import World, release
+from tests.workflow_world import FAST_GATE, World, release
 from triggers.loops import monitor_over
 
 T = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -106,6 +107,23 @@ def test_healthy_checks_of_one_tick_share_its_trace_and_a_failed_check_opens_an_
 
 def service(name: str) -> dict[str, object]:
     return {"name": name, "image": f"example.azurecr.io/{name}:1.0.0", "replicas": 2}
+
+
+def test_an_entry_promoted_before_entries_kept_the_loops_view_is_probed_as_its_release_says(world: World) -> None:
+    world.seed_completed(release("1.0.0", healthGate={**FAST_GATE, "path": "/ready"}))
+    entry = world.store.catalog.get_catalog_entry("dev", "orders")
+    assert entry.loops is not None and entry.loops.health_path == "/ready"
+    world.store.catalog.put_catalog_entry(replace(entry, loops=None))  # as stored before it was kept
+    paths: list[str] = []
+
+    class PathsProbe:
+        def probe(self, environment: str, service: str, revision: str, path: str) -> HealthReport:
+            paths.append(path)
+            return world.health.probe(environment, service, revision, path)
+
+    loop = monitor_over(world.store, world.bus, PathsProbe(), "/tests/monitor", DEGRADED_FOR, heartbeat=timedelta(0))
+    loop.tick(T)
+    assert paths == ["/ready"] and len(monitor_checks(world)) == 1
 
 
 def test_a_brief_degradation_recovers_without_a_rollback(world: World) -> None:
