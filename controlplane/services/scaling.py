@@ -22,7 +22,10 @@ A timer tick works on ``limits.concurrency`` services at once (``services.tick``
 policy's metrics, then it evaluates each service with its readings, so table work never delays a metric read
 past the deadline. It reads every service's record in one query and each environment's compute inventory once
 for all its services, and the claims of the services being deployed once, after the metric reads
-(``Claims.in_flight``); per service it makes a constant few point reads and writes, never a scan. A metric read
+(``Claims.in_flight``); per service it makes a constant few point reads and writes, never a scan. A decision
+that changes nothing (the usual tick) has nothing to apply and no event, so its record is written with the
+others' after every evaluation, a hundred per transaction (``LoopStates.put_loop_states``); a decision that
+changes the replicas, or is a violation, is saved before it is applied, as above. A metric read
 still running at the tick's deadline is no reading: the service is skipped this tick, nothing decided or stored.
 A service whose evaluation fails is reported in its outcome (and logged); the others are evaluated as usual.
 """
@@ -69,6 +72,7 @@ CONSUMER = "scaling"
 PROCESSED_TTL = timedelta(days=1)
 # How long the evaluation that decided a change owns applying it (scale + event: seconds; a minute is ample).
 APPLY_LEASE = timedelta(minutes=1)
+OVERTAKEN = "an overlapping evaluation decided first"
 
 
 def asleep(loop_states: LoopStates, shard: Shard | None = None) -> frozenset[str]:
@@ -106,14 +110,19 @@ class Scaler:
             read = dict(zip(map(_key, entries), readings, strict=True))
             # The services being deployed, in one query after the metric reads (rather than a point read each).
             deploying = self.claims.in_flight(now, shard.environment if shard else None)
+            deferred: list[LoopRecord] = []
             outcomes = tick.each(
                 entries,
                 lambda entry: self._traced(
-                    entry, now, None, _Reads(tick, inventories[entry.environment], records, read, deploying)
+                    entry, now, None, _Reads(tick, inventories[entry.environment], records, read, deploying, deferred)
                 ),
                 seed,
             )
-        return [_outcome(entry, outcome) for entry, outcome in zip(entries, outcomes, strict=True)]
+        # The decisions that change nothing, a hundred records per transaction; one an overlapping evaluation wrote
+        # first is its (nothing was applied or emitted for it here).
+        stored = self.loop_states.put_loop_states(deferred)
+        lost = {record.key for record, written in zip(deferred, stored, strict=True) if written is None}
+        return [_outcome(entry, outcome, _key(entry) in lost) for entry, outcome in zip(entries, outcomes, strict=True)]
 
     def _metric_readings(self, entry: CatalogEntry, tick: Tick) -> list[MetricReading] | None:
         """The readings of the metrics the service's policy names, if it has one that applies and they are read
@@ -224,16 +233,20 @@ class Scaler:
             last_applied=memory.last_applied,
             history=memory.with_evaluation(evaluation),
         )
+        outcome = {**where, "replicas": decision.replicas, "changed": decision.change, "reason": decision.reason}
+        if reads.deferred is not None and not pending and not decision.violated:
+            reads.deferred.append(replace(record, body=decided.to_dict()))  # nothing to apply or emit: written later
+            return outcome
         try:
             record = self._store(record, decided)
         except ConcurrencyConflict:
-            return {**where, "skipped": "an overlapping evaluation decided first"}
+            return {**where, "skipped": OVERTAKEN}
         if pending:
             self._finish(record)
         if decision.violated:
             desired, limit = decision.desired, policy.max_replicas
             self._violated(environment, service, desired, limit, decision.reason, now, traceid, causationid)
-        return {**where, "replicas": decision.replicas, "changed": decision.change, "reason": decision.reason}
+        return outcome
 
     def _store(self, record: LoopRecord, memory: ScalingRecord) -> LoopRecord:
         """Save ``memory`` as the version ``record`` was read at; ConcurrencyConflict if it changed since."""
@@ -314,6 +327,9 @@ class _Reads:
     records: Mapping[str, LoopRecord] | None = None
     metrics: Mapping[str, list[MetricReading] | Exception | None] | None = None
     in_flight: Mapping[str, str] | None = None
+    # The records of decisions that change nothing (no replicas to apply, no event), for the tick to write together
+    # after every evaluation; None: each is written at once.
+    deferred: list[LoopRecord] | None = None
 
     def deploying(self, entry: CatalogEntry, claims: Claims, now: datetime) -> bool:
         """Whether a deployment holds the service: as the tick read the claims, or a point read of its claim."""
@@ -347,8 +363,11 @@ class _Inventory:
             return self._read
 
 
-def _outcome(entry: CatalogEntry, outcome: dict[str, Any] | Exception) -> dict[str, Any]:
-    """A tick's outcome for one service; an evaluation that raised is logged and reported as failed."""
+def _outcome(entry: CatalogEntry, outcome: dict[str, Any] | Exception, overtaken: bool) -> dict[str, Any]:
+    """A tick's outcome for one service; an evaluation that raised is logged and reported as failed, one whose
+    record an overlapping evaluation wrote first is reported as skipped."""
+    if overtaken:
+        return {"environment": entry.environment, "service": entry.service, "skipped": OVERTAKEN}
     if not isinstance(outcome, Exception):
         return outcome
     log.error("scaling: evaluating %s/%s failed", entry.environment, entry.service, exc_info=outcome)

@@ -250,6 +250,35 @@ def test_a_scaling_tick_reads_every_metric_before_it_stores_any_decision(world: 
     assert len(world.store.loop_states.list_loop_states("scaling")) == len(SERVICES)
 
 
+def test_a_scaling_tick_writes_its_unchanged_decisions_together_and_a_record_written_meanwhile_wins(
+    world: World,
+) -> None:
+    seed_services(world)
+    stored = world.store.loop_states
+
+    class OverlappingEvaluation:
+        """Loop states where another evaluation of orders writes its record just before the tick's writes."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(stored, name)
+
+        def put_loop_states(self, records: Sequence[LoopRecord]) -> list[LoopRecord | None]:
+            written.append(len(records))
+            stored.put_loop_state(LoopRecord("scaling", "dev/orders", {"by": "the other evaluation"}))
+            return stored.put_loop_states(records)
+
+    written: list[int] = []
+    store = replace(world.store, loop_states=OverlappingEvaluation())
+    outcomes = scaler_over(store, world.bus, world.compute, world.metrics, "/s").tick(T)
+
+    assert written == [len(SERVICES)]  # at target: nothing to apply, every record in one write
+    by_service = {outcome["service"]: outcome for outcome in outcomes}
+    assert by_service["orders"]["skipped"] == "an overlapping evaluation decided first"
+    assert all("replicas" in by_service[name] for name in ("billing", "payments"))
+    orders = stored.get_loop_state("scaling", "dev/orders")
+    assert orders is not None and dict(orders.body) == {"by": "the other evaluation"}
+
+
 def tick_costs(bench: ModuleType, services: int) -> tuple[tuple[int, int], tuple[int, int]]:
     """(operations, rows read) of a steady monitor tick and of a scaling tick over ``services`` services."""
     tables = CountingDocumentTables(MemoryDocumentTables())
