@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -23,7 +24,8 @@ from triggers.identity import authorized_action
 def _call(name: str, url: str, params: dict[str, str] | None = None, route: dict[str, str] | None = None):
     entry = product_app.index().get(name)
     request = func.HttpRequest("GET", url, params=params or {}, route_params=route or {}, body=b"", headers=signed_in())
-    return entry.handler(**{entry.trigger_name: request})
+    response = entry.handler(**{entry.trigger_name: request})
+    return asyncio.run(response) if asyncio.iscoroutine(response) else response
 
 
 def test_every_http_route_is_anonymous_at_the_host_and_authorized_by_app_role() -> None:
