@@ -47,6 +47,12 @@ def test_the_app_registers_the_deployment_reconciler_timer_on_its_setting() -> N
     assert timer.trigger["schedule"] == "%CONTROLPLANE_RECONCILER_SCHEDULE%"
 
 
+def test_the_deployments_listing_runs_on_the_workers_event_loop() -> None:
+    """A coroutine, so the worker awaits it on its event loop and every request under way shares the listing's
+    version read (``listing_cache``); as a sync function it would wait for one of the pool's six threads."""
+    assert product_app.index().get("list_deployments").is_async
+
+
 def test_listing_filters_by_environment(store: Stores) -> None:
     store.deployments.create_deployment(deployment("d1", "dev"))
     store.deployments.create_deployment(deployment("d2", "prod"))

@@ -176,16 +176,15 @@ class SharedReads(Generic[Value]):
             round_.set_result(await asyncio.to_thread(self._fetch))
         except Exception as error:
             round_.set_exception(error)
-        except asyncio.CancelledError:  # the loop is closing: the rounds end with it
-            round_.cancel()
+        finally:
             with self._lock:
+                self._running = False
+                if not round_.done():  # cancelled (the loop is closing) or worse: the rounds waiting end too
+                    round_.cancel()
+                    if self._next is not None:
+                        self._next.cancel()
+                        self._next = None
                 if self._next is not None:
-                    self._next.cancel()
-                self._running, self._next, self._loop = False, None, None
-            raise
-        with self._lock:
-            self._running = False
-            if self._next is not None:
-                self._start()
-            else:
-                self._loop = None
+                    self._start()
+                else:
+                    self._loop = None
