@@ -35,8 +35,8 @@ loop, not on its thread pool for sync functions (``PYTHON_THREADPOOL_THREAD_COUN
 every request under way can join a round, not only the six the pool runs at once, and no request waits for a pool
 thread. The reads themselves (the SDK's sync client) run on a worker thread (``asyncio.to_thread``): one per round,
 not one per request. Measured with ``bench/api.py`` (10,000 deployments, 50 concurrent callers, 2 vCPUs shared
-with other work; ``?top=50``): as a sync function, p95 141 to 202 ms, the host's CPU 1.2 ms and Azurite's 0.55 ms a
-request; awaited, p95 68 to 70 ms, 0.8 to 1.0 ms and 0.10 to 0.14 ms (fewer version reads, each shared by more),
+with other work; ``?top=50``): as a sync function, p95 124 to 202 ms, the host's CPU 1.2 ms and Azurite's 0.55 ms a
+request; awaited, p95 68 to 74 ms, 0.8 to 1.0 ms and 0.10 to 0.14 ms (fewer version reads, each shared by more),
 about what ``GET /api/me`` (no storage read) costs the host.
 """
 
