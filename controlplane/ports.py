@@ -79,10 +79,12 @@ class Deployments(Protocol):
     ) -> list[Deployment]:
         """Deployments matching the filters, newest first (by creation time, then id)."""
 
-    def page_deployments(self, query: DeploymentQuery) -> DeploymentPage:
+    async def page_deployments(self, query: DeploymentQuery) -> DeploymentPage:
         """Summaries (``domain.deployment_summary``) of the deployments ``query`` matches, newest first, at most
         ``query.limit`` from ``query.start`` on, and where the next page starts (None when no more match). Reads
-        about one page of an index, however many deployments are stored."""
+        about one page of an index, however many deployments are stored. Awaited (the listing's route is async,
+        so concurrent requests share storage reads: ``adapters.storage.listing_cache``); blocking reads run on
+        worker threads, never on the event loop."""
 
 
 class DeploymentRetention(Protocol):

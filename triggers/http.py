@@ -118,10 +118,14 @@ async def rollback_deployment(req: func.HttpRequest, client: df.DurableOrchestra
 @bp.route(route="deployments", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @guarded
 @authorized(Action.READ)
-def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
+async def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/deployments?environment=&service=&state=&top=&continuation= : summaries, newest first, a page at
     a time (``top``, or ``limit``, deployments a page; ``continuation`` is the previous page's, sent with the same
-    filters; null on the last page). ``GET /api/deployments/{id}`` answers a whole deployment."""
+    filters; null on the last page). ``GET /api/deployments/{id}`` answers a whole deployment.
+
+    A coroutine so that the Python worker runs it on its event loop rather than its thread pool for sync functions
+    (six threads on two cores): every request under way then shares the listing's version read
+    (``adapters.storage.listing_cache``), however many arrive at once."""
     params = QueryParams(req, ("environment", "service", "state", "top", "limit", "continuation"))
     chosen = params.choice("state", [state.value for state in DeploymentState])
     start = params.position(DeploymentPosition.from_token)
@@ -132,7 +136,7 @@ def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
         return refused
     state = DeploymentState(chosen) if chosen else None
     query = DeploymentQuery(environment, service, state, limit, start, datetime.now(UTC))
-    page = ports().store.deployments.page_deployments(query)
+    page = await ports().store.deployments.page_deployments(query)
     return func.HttpResponse(page.encoded, status_code=200, mimetype="application/json")
 
 

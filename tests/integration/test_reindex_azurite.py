@@ -22,6 +22,7 @@ from controlplane.domain.findings import FindingStatus
 from controlplane.testing.counting_documents import CountingDocumentTables
 from funchost.azurite import Azurite
 from tests.builders import T0, deployment, finding
+from tests.contracts.records.deployment_pages import page_of
 
 pytestmark = pytest.mark.azurite
 
@@ -62,7 +63,7 @@ def test_reindex_lists_what_was_stored_before_the_index_and_repairs_what_a_crash
     tables: AzureTableDocuments,
 ) -> None:
     stores = _unindexed(tables)
-    assert [s["id"] for s in stores.deployments.page_deployments(DeploymentQuery()).deployments] == ["d1"]
+    assert [s["id"] for s in page_of(stores.deployments, DeploymentQuery()).deployments] == ["d1"]
     lines: list[str] = []
     done = reindex(tables, batch=2, progress=lines.append)
     assert done == [Reindexed("deployments", 5, 5, 0), Reindexed("findings", 3, 3, 1)]
@@ -70,7 +71,7 @@ def test_reindex_lists_what_was_stored_before_the_index_and_repairs_what_a_crash
         "deployments: indexed 1 record(s) (5 so far)"
     ]
     assert lines[3] == "deployments: 5 record(s) read, 5 indexed again, 0 already indexed, 0 stray index row(s) deleted"
-    listed = stores.deployments.page_deployments(DeploymentQuery()).deployments
+    listed = page_of(stores.deployments, DeploymentQuery()).deployments
     assert [(s["id"], s["state"]) for s in listed] == [
         ("d4", "Requested"),
         ("d3", "Requested"),
@@ -78,7 +79,7 @@ def test_reindex_lists_what_was_stored_before_the_index_and_repairs_what_a_crash
         ("d1", "Provisioning"),
         ("d0", "Requested"),
     ]
-    assert [s["id"] for s in stores.deployments.page_deployments(DeploymentQuery(service="payments")).deployments] == [
+    assert [s["id"] for s in page_of(stores.deployments, DeploymentQuery(service="payments")).deployments] == [
         "d4",
         "d3",
     ]

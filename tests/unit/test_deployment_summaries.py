@@ -12,6 +12,7 @@ from controlplane.domain.deployment import DeploymentState, ServicePhase
 from controlplane.domain.deployment_summary import DeploymentQuery
 from controlplane.testing.memory_documents import MemoryDocumentTables
 from tests.builders import T0, deployment
+from tests.contracts.records.deployment_pages import page_of
 
 
 def _world() -> tuple[MemoryDocumentTables, Stores]:
@@ -27,7 +28,7 @@ def _read(tables: MemoryDocumentTables) -> Partition:
 
 
 def _shown(stores: Stores) -> tuple[str, int, int]:
-    [summary] = stores.deployments.page_deployments(DeploymentQuery()).deployments
+    [summary] = page_of(stores.deployments, DeploymentQuery()).deployments
     services = summary["services"]
     return summary["state"], services["orders"]["trafficPercent"], services["payments"]["trafficPercent"]
 

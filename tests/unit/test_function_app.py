@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -23,7 +24,8 @@ from triggers.identity import authorized_action
 def _call(name: str, url: str, params: dict[str, str] | None = None, route: dict[str, str] | None = None):
     entry = product_app.index().get(name)
     request = func.HttpRequest("GET", url, params=params or {}, route_params=route or {}, body=b"", headers=signed_in())
-    return entry.handler(**{entry.trigger_name: request})
+    response = entry.handler(**{entry.trigger_name: request})
+    return asyncio.run(response) if asyncio.iscoroutine(response) else response
 
 
 def test_every_http_route_is_anonymous_at_the_host_and_authorized_by_app_role() -> None:
@@ -43,6 +45,12 @@ def test_every_http_route_is_anonymous_at_the_host_and_authorized_by_app_role() 
 def test_the_app_registers_the_deployment_reconciler_timer_on_its_setting() -> None:
     timer = product_app.index().get("deployment_reconciler_timer")
     assert timer.trigger["schedule"] == "%CONTROLPLANE_RECONCILER_SCHEDULE%"
+
+
+def test_the_deployments_listing_runs_on_the_workers_event_loop() -> None:
+    """A coroutine, so the worker awaits it on its event loop and every request under way shares the listing's
+    version read (``listing_cache``); as a sync function it would wait for one of the pool's six threads."""
+    assert product_app.index().get("list_deployments").is_async
 
 
 def test_listing_filters_by_environment(store: Stores) -> None:

@@ -3,6 +3,7 @@ it; its bounds; a trace's events as before) and GET /api/deployments (paged, fil
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,8 @@ def get(params: dict[str, str], function: str = "list_events") -> tuple[int, dic
     handler = product_app.index().get(function).handler
     request = func.HttpRequest("GET", "http://localhost/api/", body=b"", params=params, headers=signed_in())
     response = handler(request)
+    if asyncio.iscoroutine(response):
+        response = asyncio.run(response)
     return response.status_code, json.loads(response.get_body())
 
 

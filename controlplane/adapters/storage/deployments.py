@@ -192,10 +192,10 @@ class DocumentDeployments:
             deployments = [deployment for deployment in deployments if service in deployment.services]
         return sorted(deployments, key=lambda deployment: (deployment.created_at, deployment.id), reverse=True)
 
-    def page_deployments(self, query: DeploymentQuery) -> DeploymentPage:
-        """The page kept since the listing last changed, or read."""
+    async def page_deployments(self, query: DeploymentQuery) -> DeploymentPage:
+        """The page kept since the listing last changed, or read (on a worker thread)."""
         key = (query.environment, query.service, query.state, query.limit, query.start)
-        return self._pages.page(key, lambda: self._read_page(query))
+        return await self._pages.page(key, lambda: self._read_page(query))
 
     def _read_page(self, query: DeploymentQuery) -> DeploymentPage:
         """One partition of the index, window by window (``DeploymentQuery.row_ranges``) until ``limit + 1`` rows

@@ -21,29 +21,33 @@ instance of an older release that writes the index without bumping is bounded th
 
 Why not time-bucketed index partitions: on Azure a partition's key range is already read in order and stopped at a
 page; the cost on the local host is Azurite's, which evaluates every query over the whole table and sorts what
-matches (single-threaded), whatever the partition. Measured with ``bench/api.py`` (10,000 deployments, 50
-concurrent callers, a shared 2-core machine): p95 578 ms reading the index for every request (2,961 ms in an earlier
-run), 202 ms with this cache, against the host's own floor of 69 ms.
+matches (single-threaded), whatever the partition.
 
 Concurrent requests share reads, without weakening that guarantee (group commit, for reads):
 - the version: a request waits for the next read of the version row that *starts* after it arrived (one at a time
   per instance; those that arrive while one is under way share the one after it). That read sees every write
-  finished before the request arrived, so the guarantee holds, and under load an instance reads the row about
-  once per round trip, not once per request: with 50 concurrent callers the row's read (a few ms of the azure-core
-  pipeline's CPU, under the GIL with every other request) was most of what a kept page cost beyond the host's
-  floor (measured with ``?top=5``).
+  finished before the request arrived, so the guarantee holds.
 - a page: those missing the same page while the version stands wait for one read of it (single flight), so a burst
   after a change reads the index once per page, not once per request.
+
+The cache is awaited: the listing's HTTP function is an ``async def``, which the Python worker runs on its event
+loop, not on its thread pool for sync functions (``PYTHON_THREADPOOL_THREAD_COUNT``, 6 threads on 2 cores), so
+every request under way can join a round, not only the six the pool runs at once, and no request waits for a pool
+thread. The reads themselves (the SDK's sync client) run on a worker thread (``asyncio.to_thread``): one per round,
+not one per request. Measured with ``bench/api.py`` (10,000 deployments, 50 concurrent callers, 2 vCPUs shared
+with other work; ``?top=50``): as a sync function, p95 124 to 202 ms, the host's CPU 1.2 ms and Azurite's 0.55 ms a
+request; awaited, p95 68 to 74 ms, 0.8 to 1.0 ms and 0.10 to 0.14 ms (fewer version reads, each shared by more),
+about what ``GET /api/me`` (no storage read) costs the host.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from controlplane.adapters.storage.documents import Document, DocumentTables
@@ -54,6 +58,7 @@ ROW = "version"
 MAX_AGE = 10.0  # seconds a kept page is served at most: bounds what a writer that crashed before its bump hides
 PAGES_KEPT = 2_000  # per listing and instance: a page of summaries is tens of KB at most
 Page = TypeVar("Page")
+Value = TypeVar("Value")
 
 
 def bump_version(tables: DocumentTables, listing: str) -> None:
@@ -62,16 +67,11 @@ def bump_version(tables: DocumentTables, listing: str) -> None:
     tables.upsert(TABLE, Document(listing, ROW, {"version": uuid.uuid4().hex}))
 
 
-@dataclass
-class _Flight(Generic[Page]):
-    """One read of a page that concurrent requests for it wait for."""
-
-    done: threading.Event = field(default_factory=threading.Event)
-    page: Page | None = None
-
-
 class ListingCache(Generic[Page]):
-    """The pages of one listing (``name``) this instance read, kept under the version they were read at."""
+    """The pages of one listing (``name``) this instance read, kept under the version they were read at.
+
+    Awaited on one event loop (the worker's); its state is guarded by a lock all the same, so a caller on another
+    loop (a test's ``asyncio.run``) is served correctly, only without sharing reads under way on the first."""
 
     def __init__(self, tables: DocumentTables, name: str, clock: Callable[[], float] = time.monotonic) -> None:
         self._tables = tables
@@ -80,17 +80,18 @@ class ListingCache(Generic[Page]):
         self._lock = threading.Lock()
         self._version: str | None = None  # the version the kept pages were read at
         self._pages: OrderedDict[Hashable, tuple[float, Page]] = OrderedDict()
-        self._flights: dict[Hashable, _Flight[Page]] = {}
-        self._versions = _SharedReads(self._read_version)
+        self._flights: dict[Hashable, asyncio.Task[Page]] = {}
+        self._versions = SharedReads(self._read_version)
 
     def changed(self) -> None:
         """Call after every write of what the listing shows: every instance's kept pages are stale from now on."""
         bump_version(self._tables, self._name)
 
-    def page(self, key: Hashable, read: Callable[[], Page]) -> Page:
+    async def page(self, key: Hashable, read: Callable[[], Page]) -> Page:
         """The page ``key`` names: kept if read at the current version less than ``MAX_AGE`` ago, else ``read()``
-        (once for every request that asks for it meanwhile) and kept."""
-        version = self._versions.read()
+        (on a worker thread, once for every request that asks for it meanwhile) and kept."""
+        version = await self._versions.read()
+        loop = asyncio.get_running_loop()
         with self._lock:
             if version != self._version:
                 self._version, self._pages, self._flights = version, OrderedDict(), {}
@@ -99,26 +100,26 @@ class ListingCache(Generic[Page]):
                 self._pages.move_to_end(key)
                 return kept[1]
             flight = self._flights.get(key)
-            leader = flight is None
-            if flight is None:
-                flight = self._flights[key] = _Flight()
-        if not leader:
-            flight.done.wait()
-            return flight.page if flight.page is not None else read()  # the leader failed: read for ourselves
-        page: Page | None = None
+            if flight is None or flight.get_loop() is not loop:
+                flight = self._flights[key] = loop.create_task(self._read_page(key, version, read))
+        # Shielded: a request cancelled (its function timed out) leaves the read to those still waiting for it.
+        return await asyncio.shield(flight)
+
+    async def _read_page(self, key: Hashable, version: str | None, read: Callable[[], Page]) -> Page:
+        flight = asyncio.current_task()
+        read_at = self._clock()
         try:
-            read_at = self._clock()
-            page = flight.page = read()
+            page = await asyncio.to_thread(read)
         finally:
             with self._lock:
-                if page is not None and version == self._version:
-                    self._pages[key] = (read_at, page)
-                    self._pages.move_to_end(key)
-                    if len(self._pages) > PAGES_KEPT:
-                        self._pages.popitem(last=False)
                 if self._flights.get(key) is flight:
                     del self._flights[key]
-            flight.done.set()
+        with self._lock:
+            if version == self._version:  # else the listing changed meanwhile: those pages are dropped already
+                self._pages[key] = (read_at, page)
+                self._pages.move_to_end(key)
+                if len(self._pages) > PAGES_KEPT:
+                    self._pages.popitem(last=False)
         return page
 
     def _read_version(self) -> str | None:
@@ -128,45 +129,62 @@ class ListingCache(Generic[Page]):
             return None
 
 
-@dataclass
-class _Round:
-    """One read of the version row, and the requests waiting for it."""
+class SharedReads(Generic[Value]):
+    """``read()`` answers what a call of ``fetch`` that *started* after ``read()`` was called returned: one call at
+    a time (on a worker thread), shared by every ``read()`` that arrived while the one before it was under way; its
+    failure is theirs too (a read that failed for one would fail for the others, and 50 retries of it would only
+    load what is already failing).
 
-    done: bool = False
-    value: str | None = None
-    failed: bool = False
+        read() arrives   fetch under way   it shares
+        t=0              none              fetch #1, started at once
+        t=1              #1 (began t=0)    fetch #2, started when #1 ends: #1 may have read before t=1
+        t=2              #1                fetch #2, with the one of t=1
 
+    The rounds belong to the event loop that started the first; a ``read()`` on another loop fetches on its own.
+    """
 
-class _SharedReads:
-    """``read()`` answers what a call of ``fetch`` that started after it was called returned: one call at a time,
-    shared by every request that arrived while the one before it was under way."""
-
-    def __init__(self, fetch: Callable[[], str | None]) -> None:
+    def __init__(self, fetch: Callable[[], Value]) -> None:
         self._fetch = fetch
-        self._turn = threading.Condition()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop of the rounds under way or waiting
         self._running = False
-        self._next: _Round | None = None  # the round not yet started: a request arriving now joins it
+        self._next: asyncio.Future[Value] | None = None  # the round not yet started: a read arriving now joins it
 
-    def read(self) -> str | None:
-        with self._turn:
-            mine = self._next = self._next or _Round()
-            while not mine.done:
-                if not self._running and self._next is mine:
-                    self._running, self._next = True, None
-                    break
-                self._turn.wait()
-            else:
-                if not mine.failed:
-                    return mine.value
-        if mine.done:  # the round's read failed: this request reads (and fails) on its own
-            return self._fetch()
+    async def read(self) -> Value:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            shared = self._loop in (None, loop)
+            if shared:
+                self._loop = loop
+                if self._next is None:
+                    self._next = loop.create_future()
+                mine = self._next
+                if not self._running:
+                    self._start()
+        if not shared:
+            return await asyncio.to_thread(self._fetch)
+        return await asyncio.shield(mine)  # shielded: a request cancelled leaves the round to the others
+
+    def _start(self) -> None:
+        """Start the waiting round (under the lock, on the rounds' loop)."""
+        assert self._loop is not None and self._next is not None
+        self._running, round_, self._next = True, self._next, None
+        self._loop.create_task(self._run(round_))
+
+    async def _run(self, round_: asyncio.Future[Value]) -> None:
         try:
-            mine.value = self._fetch()
-        except BaseException:
-            mine.failed = True
-            raise
+            round_.set_result(await asyncio.to_thread(self._fetch))
+        except Exception as error:
+            round_.set_exception(error)
         finally:
-            with self._turn:
-                mine.done, self._running = True, False
-                self._turn.notify_all()
-        return mine.value
+            with self._lock:
+                self._running = False
+                if not round_.done():  # cancelled (the loop is closing) or worse: the rounds waiting end too
+                    round_.cancel()
+                    if self._next is not None:
+                        self._next.cancel()
+                        self._next = None
+                if self._next is not None:
+                    self._start()
+                else:
+                    self._loop = None

@@ -3,12 +3,15 @@ in-memory fake pass it."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 
-from controlplane.adapters.storage.documents import DocumentTables
+from controlplane.adapters.storage import listing_cache
+from controlplane.adapters.storage.documents import Document, DocumentTables
 from controlplane.adapters.storage.stores import Stores
 from controlplane.domain.deployment import DeploymentState, ServicePhase, ServiceProgress
 from controlplane.domain.deployment_summary import DeploymentPage, DeploymentQuery
@@ -17,14 +20,19 @@ from controlplane.testing.counting_documents import CountingDocumentTables
 from tests.builders import T0, deployment
 
 
+def page_of(deployments: Deployments, query: DeploymentQuery) -> DeploymentPage:
+    """``page_deployments`` awaited, for a test that is not a coroutine."""
+    return asyncio.run(deployments.page_deployments(query))
+
+
 def _ids(page: DeploymentPage) -> list[str]:
     return [summary["id"] for summary in page.deployments]
 
 
 def _every_page(deployments: Deployments, query: DeploymentQuery) -> list[list[str]]:
-    pages = [deployments.page_deployments(query)]
+    pages = [page_of(deployments, query)]
     while pages[-1].next is not None:
-        pages.append(deployments.page_deployments(DeploymentQuery(**{**vars(query), "start": pages[-1].next})))
+        pages.append(page_of(deployments, DeploymentQuery(**{**vars(query), "start": pages[-1].next})))
     return [_ids(page) for page in pages]
 
 
@@ -60,9 +68,9 @@ class DeploymentPagesContract:
         assert _every_page(five, DeploymentQuery(environment="prod", state=DeploymentState.REQUESTED)) == [["d3"]]
 
     def test_a_page_boundary_holds_while_newer_deployments_arrive(self, five: Deployments) -> None:
-        first = five.page_deployments(DeploymentQuery(limit=2))
+        first = page_of(five, DeploymentQuery(limit=2))
         five.create_deployment(deployment("d9", "dev", ("orders",), T0 + timedelta(hours=1)))
-        assert _ids(five.page_deployments(DeploymentQuery(limit=2, start=first.next))) == ["d2", "d1"]
+        assert _ids(page_of(five, DeploymentQuery(limit=2, start=first.next))) == ["d2", "d1"]
 
     def test_a_summary_keeps_the_records_keys_without_the_manifests_spec_or_probe_history(
         self, deployments: Deployments
@@ -70,7 +78,7 @@ class DeploymentPagesContract:
         created = deployments.create_deployment(deployment("d1", "dev", ("orders",), T0))
         progress = ServiceProgress(ServicePhase.GATING, "orders-v2", 0, "gating", {"status": "Healthy"})
         deployments.save_deployment(created.with_service("orders", progress.with_traffic(20, T0)))
-        [summary] = deployments.page_deployments(DeploymentQuery()).deployments
+        [summary] = page_of(deployments, DeploymentQuery()).deployments
         full = deployments.get_deployment("d1").to_dict()
         assert set(summary) == set(full) | {"createdAt", "updatedAt"}
         assert {key: summary[key] for key in ("id", "state", "environment", "traceId", "transitions")} == {
@@ -97,7 +105,7 @@ class DeploymentPagesContract:
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(write, ["orders", "payments"]))
         for query in (DeploymentQuery(), DeploymentQuery(service="orders"), DeploymentQuery(service="payments")):
-            [summary] = deployments.page_deployments(query).deployments
+            [summary] = page_of(deployments, query).deployments
             assert {name: s["trafficPercent"] for name, s in summary["services"].items()} == {
                 "orders": rounds,
                 "payments": rounds,
@@ -123,22 +131,98 @@ class DeploymentPagesContract:
         """Read-your-writes across instances: a pipeline creates through one, then lists through another that had
         the page in memory; so too a change of state and a deletion."""
         other = Stores.over(tables).deployments
-        assert _ids(other.page_deployments(DeploymentQuery(limit=2))) == ["d4", "d3"]
+        assert _ids(page_of(other, DeploymentQuery(limit=2))) == ["d4", "d3"]
         five.create_deployment(deployment("d5", "dev", ("orders",), T0 + timedelta(minutes=5)))
-        assert _ids(other.page_deployments(DeploymentQuery(limit=2))) == ["d5", "d4"]
+        assert _ids(page_of(other, DeploymentQuery(limit=2))) == ["d5", "d4"]
         five.update_deployment("d5", lambda current: current.advance(DeploymentState.PROVISIONING, T0))
         assert _every_page(other, DeploymentQuery(state=DeploymentState.PROVISIONING)) == [["d5"]]
         five.delete_deployment("d5")
-        assert _ids(other.page_deployments(DeploymentQuery(limit=2))) == ["d4", "d3"]
+        assert _ids(page_of(other, DeploymentQuery(limit=2))) == ["d4", "d3"]
 
     def test_a_page_is_read_once_while_nothing_listed_changes(self, tables: DocumentTables, five: Deployments) -> None:
         counting = CountingDocumentTables(tables)
         instance = Stores.over(counting).deployments
-        first = instance.page_deployments(DeploymentQuery(limit=2))
+        first = page_of(instance, DeploymentQuery(limit=2))
         counting.reset()
-        assert instance.page_deployments(DeploymentQuery(limit=2, now=T0)) == first
+        assert page_of(instance, DeploymentQuery(limit=2, now=T0)) == first
         assert counting.operations == {"get": 1}  # the listing's version row: nothing else
         five.create_deployment(deployment("d5", "dev", ("orders",), T0 + timedelta(minutes=5)))
         counting.reset()
-        assert _ids(instance.page_deployments(DeploymentQuery(limit=2))) == ["d5", "d4"]
+        assert _ids(page_of(instance, DeploymentQuery(limit=2))) == ["d5", "d4"]
         assert counting.operations["scan"] >= 1
+
+    def test_requests_arriving_together_share_one_read_of_the_version(
+        self, tables: DocumentTables, five: Deployments
+    ) -> None:
+        """At rest, 50 concurrent requests cost two point reads: the first request's, which starts at once, and the
+        one every other request waits for, which starts when the first ends (``listing_cache``)."""
+        counting = CountingDocumentTables(tables)
+        instance = Stores.over(counting).deployments
+        first = page_of(instance, DeploymentQuery(limit=2))
+        counting.reset()
+
+        async def together() -> list[DeploymentPage]:
+            return await asyncio.gather(*(instance.page_deployments(DeploymentQuery(limit=2)) for _ in range(50)))
+
+        assert asyncio.run(together()) == [first] * 50
+        assert counting.operations == {"get": 2}
+
+    def test_requests_missing_a_page_after_a_change_share_one_read_of_it(
+        self, tables: DocumentTables, five: Deployments
+    ) -> None:
+        counting = CountingDocumentTables(tables)
+        instance = Stores.over(counting).deployments
+        page_of(instance, DeploymentQuery(limit=2))
+        counting.reset()
+        five.create_deployment(deployment("d5", "dev", ("orders",), T0 + timedelta(minutes=5)))  # another instance
+
+        async def together() -> list[DeploymentPage]:
+            return await asyncio.gather(*(instance.page_deployments(DeploymentQuery(limit=2)) for _ in range(20)))
+
+        assert {tuple(_ids(page)) for page in asyncio.run(together())} == {("d5", "d4")}
+        one_read = CountingDocumentTables(tables)
+        page_of(Stores.over(one_read).deployments, DeploymentQuery(limit=2))
+        assert counting.operations["scan"] == one_read.operations["scan"]
+
+    def test_a_request_arriving_during_a_version_read_waits_for_the_next_one(
+        self, tables: DocumentTables, five: Deployments
+    ) -> None:
+        """A version read under way when another instance's write finishes may have missed it: a request arriving
+        after the write shares the next read (and sees the write), never the one under way."""
+        held = HeldVersionRead(tables)
+        instance = Stores.over(held).deployments
+        page_of(instance, DeploymentQuery(limit=2))
+        held.hold()
+
+        async def scenario() -> tuple[list[str], list[list[str]]]:
+            early = asyncio.create_task(instance.page_deployments(DeploymentQuery(limit=2)))
+            await asyncio.to_thread(held.reading.wait)  # the early request's read has the version as it was
+            await asyncio.to_thread(  # a pipeline's write finishes on another instance
+                five.create_deployment, deployment("d5", "dev", ("orders",), T0 + timedelta(minutes=5))
+            )
+            late = [asyncio.create_task(instance.page_deployments(DeploymentQuery(limit=2))) for _ in range(3)]
+            await asyncio.sleep(0)  # the late requests are waiting (sharing the early read, they would end with it)
+            held.release.set()
+            return _ids(await early), [_ids(page) for page in await asyncio.gather(*late)]
+
+        assert asyncio.run(scenario()) == (["d4", "d3"], [["d5", "d4"]] * 3)
+
+
+class HeldVersionRead(CountingDocumentTables):
+    """Tables whose next read of a listing's version row, once ``hold`` is called, returns only when ``release`` is
+    set (``reading`` is set once it has read the row)."""
+
+    def __init__(self, tables: DocumentTables) -> None:
+        super().__init__(tables)
+        self.reading, self.release, self._holding = threading.Event(), threading.Event(), False
+
+    def hold(self) -> None:
+        self._holding = True
+
+    def get(self, table: str, partition: str, row: str) -> Document:
+        document = super().get(table, partition, row)
+        if table == listing_cache.TABLE and self._holding:
+            self._holding = False
+            self.reading.set()
+            self.release.wait()
+        return document

@@ -13,6 +13,7 @@ from controlplane.adapters.storage.stores import Stores
 from controlplane.domain.deployment import DeploymentState
 from controlplane.domain.deployment_summary import DeploymentQuery
 from tests.builders import COMPLETED_PATH, ROLLING_OUT_PATH, T0, deployment, walked
+from tests.contracts.records.deployment_pages import page_of
 
 DAY = timedelta(days=1)
 HORIZON = T0 - 30 * DAY
@@ -28,7 +29,7 @@ def _stored(
 
 
 def _listed(stores: Stores, service: str | None = None) -> list[str]:
-    page = stores.deployments.page_deployments(DeploymentQuery(service=service, limit=100))
+    page = page_of(stores.deployments, DeploymentQuery(service=service, limit=100))
     return sorted(summary["id"] for summary in page.deployments)
 
 

@@ -19,6 +19,7 @@ from controlplane.domain.events import format_time
 from controlplane.errors import ConcurrencyConflict, NotFound
 from controlplane.ports import Deployments
 from tests.builders import ROLLING_OUT_PATH, T0, deployment, walked
+from tests.contracts.records.deployment_pages import page_of
 
 ROUNDS = 8
 
@@ -84,7 +85,7 @@ class ServiceProgressContract:
         assert {name: final.services[name].message for name in services} == dict.fromkeys(services, EVERY_STEP)
         assert [point.percent for point in final.services["orders"].traffic_history] == list(range(1, ROUNDS + 1))
         for query in (DeploymentQuery(), DeploymentQuery(service="payments")):
-            [summary] = deployments.page_deployments(query).deployments
+            [summary] = page_of(deployments, query).deployments
             assert {name: shown["trafficPercent"] for name, shown in summary["services"].items()} == dict.fromkeys(
                 services, ROUNDS
             )
@@ -107,7 +108,7 @@ class ServiceProgressContract:
         final = deployments.get_deployment("dep-1")
         assert [transition.target for transition in final.transitions[1:]] == list(path)
         assert final.services["orders"].message == EVERY_STEP
-        [summary] = deployments.page_deployments(DeploymentQuery(state=DeploymentState.PROMOTING)).deployments
+        [summary] = page_of(deployments, DeploymentQuery(state=DeploymentState.PROMOTING)).deployments
         assert summary["services"]["orders"]["trafficPercent"] == ROUNDS
 
     def test_a_save_keeps_progress_written_since_its_read_unless_it_changed_that_too(
@@ -142,5 +143,5 @@ class ServiceProgressContract:
         final = deployments.get_deployment("dep-1")
         assert final.state is DeploymentState.HEALTH_GATING
         assert final.services == {"orders": moved, "payments": replace(old.services["payments"], message="passed")}
-        [summary] = deployments.page_deployments(DeploymentQuery(service="orders")).deployments
+        [summary] = page_of(deployments, DeploymentQuery(service="orders")).deployments
         assert summary["services"]["payments"]["message"] == "passed"
