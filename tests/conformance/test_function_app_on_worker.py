@@ -47,6 +47,15 @@ def test_the_local_host_registers_the_functions_bindings_and_parameters_the_work
     assert local == worker
 
 
+def test_the_local_host_awaits_on_its_event_loop_the_functions_the_worker_awaits_on_its_own(
+    real_worker_index: dict[str, Any],
+) -> None:
+    worker = {function["name"]: function["isAsync"] for function in real_worker_index["function_app.py"]["functions"]}
+    local = {entry.name: entry.is_async for entry in product_app.index()}
+    assert local == worker
+    assert worker["list_deployments"]  # its requests share the listing's version read only on the event loop
+
+
 def test_every_output_the_worker_loads_is_an_http_return_the_local_gateway_serves(
     real_worker_index: dict[str, Any],
 ) -> None:

@@ -3,8 +3,9 @@
 Usage: ``python worker_probe.py APP_FILE [APP_FILE ...]``. For each app file, as the worker does: put its folder
 first on sys.path, ``loader.index_function_app`` it, then ``Registry.add_indexed_function`` every function,
 stopping at the first refusal (which fails the whole index on Azure). Prints one JSON object:
-``{APP_FILE: {"error": "<Exception>: <message>" | null, "functions": [{"name", "bindings", "params"}]}}``,
-where ``bindings`` are the raw bindings the worker sends the host and ``params`` the Python parameters it binds.
+``{APP_FILE: {"error": "<Exception>: <message>" | null, "functions": [{"name", "bindings", "params", "isAsync"}]}}``,
+where ``bindings`` are the raw bindings the worker sends the host, ``params`` the Python parameters it binds and
+``isAsync`` whether it awaits the function on its event loop (else it runs it on its thread pool).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def probe(app_file: str, protos: object) -> dict[str, object]:
             info = registry.add_indexed_function(function=function, protos=protos)
             params = sorted([*info.input_types, *info.output_types, *(["context"] if info.requires_context else [])])
             bindings = [json.loads(raw) for raw in function.get_raw_bindings()]
-            loaded.append({"name": info.name, "bindings": bindings, "params": params})
+            loaded.append({"name": info.name, "bindings": bindings, "params": params, "isAsync": info.is_async})
     except Exception as error:  # what the worker reports to the host instead of any function
         return {"error": f"{type(error).__name__}: {error}", "functions": loaded}
     finally:
