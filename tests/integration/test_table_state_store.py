@@ -102,13 +102,5 @@ def test_bootstrap_builds_working_stores_from_settings(azurite: Azurite, table_p
     assert f"{table_prefix}Deployments" in {table.name for table in service.list_tables()}
 
 
-class TestTableRetentionLayouts(DeploymentRetentionContract, ProcessedEventsUpgradeContract):
-    @pytest.fixture
-    def tables(self, azurite: Azurite, table_prefix: str) -> AzureTableDocuments:
-        tables = _documents(azurite, table_prefix)
-        create_tables(tables)
-        return tables
-
-    @pytest.fixture
-    def stores(self, tables: AzureTableDocuments) -> Stores:
-        return Stores.over(tables)
+class TestTableRetentionLayouts(OnAzurite, DeploymentRetentionContract, ProcessedEventsUpgradeContract):
+    pass

@@ -80,13 +80,5 @@ class TestMemoryEventLog(InMemory, EventLogContract):
     pass
 
 
-class TestMemoryRetentionLayouts(DeploymentRetentionContract, ProcessedEventsUpgradeContract):
-    @pytest.fixture
-    def tables(self) -> MemoryDocumentTables:
-        tables = MemoryDocumentTables()
-        create_tables(tables)
-        return tables
-
-    @pytest.fixture
-    def stores(self, tables: MemoryDocumentTables) -> Stores:
-        return Stores.over(tables)
+class TestMemoryRetentionLayouts(InMemory, DeploymentRetentionContract, ProcessedEventsUpgradeContract):
+    pass
