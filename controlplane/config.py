@@ -110,10 +110,6 @@ class Settings:
     four_eyes: bool = True
     azure: AzureSettings = field(default_factory=AzureSettings)
 
-    @property
-    def uses_development_storage(self) -> bool:
-        return self.storage_connection is not None and "UseDevelopmentStorage=true" in self.storage_connection
-
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
         """Settings from a mapping of environment variables; InvalidSettings names every bad one."""
